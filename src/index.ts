@@ -1,0 +1,52 @@
+/**
+ * Flowstate: a workflow engine for coordinating multi-agent tasks, built on XState v5 statecharts.
+ * The public API, listed by name.
+ */
+
+// Definitions
+export { type BranchArmInput, type LoopOptions, type MapItemContext, type MapOptions, SequenceBuilder, type WaitForOptions, WorkflowBuilder, workflow } from './dsl/builder.js';
+export { isWorkflowDefinition } from './dsl/definition.js';
+export { fromJSON } from './dsl/json.js';
+export type {
+  AnyWorkflowDefinition,
+  EscalationPolicy,
+  GuardRef,
+  Mapping,
+  OnError,
+  RetryPolicy,
+  StepOptions,
+  WorkflowContext,
+  WorkflowDefinition,
+  WorkflowJSON,
+  WorkflowOptions,
+} from './model/definition.js';
+
+// Agents
+export type { Agent, AgentContext, AgentFunction, AgentRegistry, EscalationDecision } from './model/agent.js';
+
+// Running
+export { createEngine, type Engine, type EngineOptions, type StartOptions } from './runtime/engine.js';
+export { type RunStatus, type WorkflowEvent, WorkflowRun } from './runtime/run.js';
+export type { Clock } from './machine/clock.js';
+export { createStepLogic, type StepRuntime } from './machine/step-logic.js';
+export type { StepPhase, StepSnapshot } from './machine/step-types.js';
+export type { WorkflowOutcome } from './machine/context.js';
+export { createLogger } from './observability/logger.js';
+
+// Errors
+export {
+  CancelledError,
+  ConfigurationError,
+  type DefinitionProblem,
+  type ErrorCode,
+  EscalationTimeoutError,
+  FlowstateError,
+  InputValidationError,
+  OutputValidationError,
+  type SerializedError,
+  StepFailedError,
+  StepTimeoutError,
+  type ValidationIssue,
+  WaitTimeoutError,
+  WorkflowDefinitionError,
+} from './model/errors.js';

@@ -1,0 +1,52 @@
+import { serializeError } from '../model/errors.js';
+import { stepOptionsOf, walkNodes } from '../model/walk.js';
+import { update } from './actions.js';
+import type { Compiler } from './compile.js';
+import type { MachineContext } from './context.js';
+import type { StepActorInput } from './step-types.js';
+
+/**
+ * The `compensating` state: runs the `compensate` agent of each completed step in reverse order of completion,
+ * one step actor at a time (so compensations get retries and timeouts too), then ends as `compensated`.
+ * A compensation that fails is recorded and the others still run.
+ */
+export function compensationState(compiler: Compiler): Record<string, unknown> {
+  const table = new Map<string, Omit<StepActorInput, 'workflowId' | 'path' | 'input'>>();
+  walkNodes(compiler.spec.nodes, (node, path) => {
+    const options = stepOptionsOf(node, path)?.options;
+    if (options?.compensate === undefined) return;
+    const base = compiler.stepInputBase(options);
+    table.set(node.name, { retry: base.retry, ...(base.timeoutMs ? { timeoutMs: base.timeoutMs } : {}), agent: options.compensate });
+  });
+  compiler.guards['flowstate.hasCompensation'] = ({ context }) => context.completed.length > 0;
+  const last = (c: MachineContext) => c.completed[c.completed.length - 1] as string;
+  const pop = (c: MachineContext) => ({ completed: c.completed.slice(0, -1) });
+  return {
+    initial: 'next',
+    states: {
+      next: { always: [{ guard: 'flowstate.hasCompensation', target: 'running' }, { target: 'finished' }] },
+      running: {
+        invoke: {
+          id: 'compensation',
+          src: 'flowstate.step',
+          input: ({ context }: { context: MachineContext }): StepActorInput => {
+            const step = last(context);
+            return {
+              ...(table.get(step) as Omit<StepActorInput, 'workflowId' | 'path' | 'input'>),
+              workflowId: context.workflowId,
+              path: `${context.pathPrefix}${step}/compensate`,
+              input: { step, output: context.results[step], input: context.input, error: context.error },
+            };
+          },
+          onDone: { target: 'next', actions: update(pop) },
+          onError: {
+            target: 'next',
+            actions: update((c, e) => ({ ...pop(c), compensationErrors: [...c.compensationErrors, serializeError(e.error)] })),
+          },
+        },
+      },
+      finished: { type: 'final' },
+    },
+    onDone: 'compensated',
+  };
+}

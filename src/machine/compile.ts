@@ -1,0 +1,413 @@
+import { pino } from 'pino';
+import { type AnyActorLogic, type AnyEventObject, type AnyStateMachine, setup } from 'xstate';
+import type { ZodType } from 'zod';
+import type {
+  AnyWorkflowDefinition,
+  GuardRef,
+  OnError,
+  StepOptions,
+  WorkflowContext,
+  WorkflowNode,
+  WorkflowSpec,
+} from '../model/definition.js';
+import { InputValidationError } from '../model/errors.js';
+import { parseWith } from '../model/validation.js';
+import { failure, recordFailure, skipResult, storeResult, type Update, update } from './actions.js';
+import { systemClock } from './clock.js';
+import { compensationState } from './compile-compensation.js';
+import { mapState } from './compile-map.js';
+import type { MachineContext, MachineInput } from './context.js';
+import { type GuardFn, type MappingFn, resolveGuard, resolveMapping } from './refs.js';
+import { resolveRetryPolicy } from './retry.js';
+import { createStepLogic } from './step-logic.js';
+import type { StepActorInput } from './step-types.js';
+import { createTimerLogic } from './timer-logic.js';
+
+/** The key of the final state that ends every compiled sequence. */
+export const END = '__end';
+const DECIDE = '__decide';
+
+/** Everything a compiled machine needs from outside; the defaults give a machine that runs without an engine. */
+export interface CompileOptions {
+  readonly version: string;
+  /** Guards by name (the workflow's own guards take precedence). */
+  readonly guards?: Readonly<Record<string, GuardFn>>;
+  readonly mappings?: Readonly<Record<string, MappingFn>>;
+  /** The step actor logic. @default a step logic with no agents (every step fails until agents are provided) */
+  readonly stepLogic?: AnyActorLogic;
+  /** The deadline timer logic. @default a timer on the system clock */
+  readonly timerLogic?: AnyActorLogic;
+  /** The machine that runs a child workflow. @default the child definition's own machine */
+  readonly childMachine?: (definition: AnyWorkflowDefinition) => AnyStateMachine;
+}
+
+/** Where a failure goes: the run's `failed` state, or the end of a `failFast: false` region (recorded as pending). */
+export interface FailRoute {
+  readonly target: string;
+  readonly pendingKey?: string;
+}
+
+type StateConfig = Record<string, unknown>;
+type ErrorOf = (event: AnyEventObject, context: MachineContext) => unknown;
+
+let defaultStepLogic: AnyActorLogic | undefined;
+function stepLogicWithoutAgents(): AnyActorLogic {
+  defaultStepLogic ??= createStepLogic({ agents: {}, clock: systemClock, logger: pino({ level: 'silent' }) });
+  return defaultStepLogic;
+}
+
+/**
+ * Compiles a workflow spec into a plain XState machine: steps are states invoking a step actor, parallel steps are
+ * parallel states, branches are guarded transitions with named guards, loops are cycles with a bounded guard, and
+ * step metadata sits in state `meta.flowstate`.
+ */
+export function compileWorkflow(spec: WorkflowSpec, options: CompileOptions): AnyStateMachine {
+  return new Compiler(spec, options).machine();
+}
+
+/** The compiler for one spec; methods are the node kinds. Exposed to the map and compensation helpers. */
+export class Compiler {
+  readonly guards: Record<string, (args: { context: MachineContext; event: AnyEventObject }) => boolean> = {};
+  readonly actors: Record<string, AnyActorLogic> = {};
+  private readonly guardFns: Readonly<Record<string, GuardFn>>;
+
+  constructor(
+    readonly spec: WorkflowSpec,
+    private readonly options: CompileOptions,
+  ) {
+    this.guardFns = { ...(options.guards ?? {}), ...(spec.options.guards ?? {}) } as Record<string, GuardFn>;
+    this.actors['flowstate.step'] = options.stepLogic ?? stepLogicWithoutAgents();
+    this.actors['flowstate.timer'] = options.timerLogic ?? createTimerLogic(systemClock);
+  }
+
+  /** `#machine.a.b`: an absolute target from a state path. */
+  absolute(path: readonly string[]): string {
+    return `#${[this.spec.id, ...path].join('.')}`;
+  }
+
+  machine(): AnyStateMachine {
+    const { spec } = this;
+    const inputSchema = spec.options.input as ZodType | undefined;
+    const result = spec.options.result === undefined ? undefined : this.mapping(spec.options.result);
+    const running = this.sequence(spec.nodes, ['running'], { target: this.absolute(['failed']) });
+    const compensating = compensationState(this);
+    const outcome = (status: 'failed' | 'compensated' | 'cancelled') =>
+      update((c) => ({
+        outcome:
+          status === 'cancelled'
+            ? { status, error: c.error ?? failure('CancelledError', 'CANCELLED', 'The run was cancelled', '') }
+            : {
+                status,
+                error: c.error ?? failure('FlowstateError', 'INTERNAL', 'The run failed', ''),
+                ...(c.compensationErrors.length > 0 ? { compensationErrors: c.compensationErrors } : {}),
+              },
+      }));
+    const config = {
+      id: spec.id,
+      context: ({ input }: { input: MachineInput | undefined }) => initialContext(input ?? {}, inputSchema),
+      initial: 'running',
+      output: ({ context }: { context: MachineContext }) => context.outcome,
+      on: {
+        'flowstate.cancel': {
+          target: '.cancelled',
+          actions: update((_, e) => ({
+            error: failure('CancelledError', 'CANCELLED', typeof e.reason === 'string' ? e.reason : 'The run was cancelled', ''),
+          })),
+        },
+      },
+      states: {
+        running: { ...running, onDone: 'done' },
+        compensating,
+        done: {
+          type: 'final',
+          entry: update((c) => ({ outcome: { status: 'done', output: result ? result(c) : c.results } })),
+        },
+        failed: { type: 'final', entry: outcome('failed') },
+        compensated: { type: 'final', entry: outcome('compensated') },
+        cancelled: { type: 'final', entry: outcome('cancelled') },
+      },
+    };
+    const machineSetup = setup({ actors: this.actors, guards: this.guards } as never);
+    return machineSetup.createMachine(config as never) as unknown as AnyStateMachine;
+  }
+
+  /** A sequence of nodes as sibling states, ending in a final `__end` state. */
+  sequence(nodes: readonly WorkflowNode[], path: readonly string[], fail: FailRoute) {
+    const states: Record<string, StateConfig> = {};
+    nodes.forEach((node, i) => {
+      states[node.name] = this.node(node, [...path, node.name], nodes[i + 1]?.name ?? END, fail);
+    });
+    states[END] = { type: 'final' };
+    return { initial: nodes[0]?.name ?? END, states };
+  }
+
+  private node(node: WorkflowNode, path: readonly string[], next: string, fail: FailRoute): StateConfig {
+    switch (node.kind) {
+      case 'step':
+        return this.step(node.name, node.options, next, fail);
+      case 'wait':
+        return this.wait(node, next, fail);
+      case 'parallel':
+        return this.parallel(node, path, next, fail);
+      case 'branch':
+        return this.branch(node, path, next, fail);
+      case 'loop':
+        return this.loop(node, path, next, fail);
+      case 'map':
+        return mapState(this, node, next, fail);
+    }
+  }
+
+  private step(name: string, options: StepOptions, next: string, fail: FailRoute): StateConfig {
+    const mapping = options.input === undefined ? undefined : this.mapping(options.input);
+    const meta = { flowstate: stepMeta('step', name, options) };
+    const onError = this.onError(options.onError);
+    const compensable = options.compensate !== undefined;
+    if (options.workflow) {
+      const child = options.workflow;
+      const src = `flowstate.workflow.${child.id}@${child.version}`;
+      this.actors[src] ??= this.options.childMachine ? this.options.childMachine(child) : child.machine;
+      this.guards['flowstate.childSucceeded'] ??= ({ event }) => event.output?.status === 'done';
+      return {
+        meta,
+        invoke: {
+          id: name,
+          src,
+          input: ({ context }: { context: MachineContext }): MachineInput => ({
+            workflowId: context.workflowId,
+            pathPrefix: `${context.pathPrefix}${name}/`,
+            input: mapping ? mapping(context) : context.input,
+          }),
+          onDone: [
+            {
+              guard: 'flowstate.childSucceeded',
+              target: next,
+              actions: update(storeResult(name, compensable, (e) => e.output.output)),
+            },
+            this.failure(onError, name, next, fail, (e) => e.output?.error),
+          ],
+          onError: this.failure(onError, name, next, fail, (e) => e.error),
+        },
+      };
+    }
+    const base = this.stepInputBase(options);
+    return {
+      meta,
+      invoke: {
+        id: name,
+        src: 'flowstate.step',
+        input: ({ context }: { context: MachineContext }): StepActorInput => ({
+          ...base,
+          workflowId: context.workflowId,
+          path: context.pathPrefix + name,
+          input: mapping ? mapping(context) : context.input,
+        }),
+        onDone: { target: next, actions: update(storeResult(name, compensable, (e) => e.output)) },
+        onError: this.failure(onError, name, next, fail, (e) => e.error),
+      },
+    };
+  }
+
+  /** The part of a step actor's input known at compile time. */
+  stepInputBase(options: StepOptions): Omit<StepActorInput, 'workflowId' | 'path' | 'input'> {
+    const escalate = options.escalate;
+    return {
+      agent: options.agent ?? '',
+      ...(options.fallback !== undefined ? { fallback: options.fallback } : {}),
+      retry: resolveRetryPolicy(options.retry),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(escalate
+        ? { escalate: { to: escalate.to, timeoutMs: escalate.timeoutMs, onTimeout: escalate.onTimeout ?? 'fail' } }
+        : {}),
+    };
+  }
+
+  private wait(node: Extract<WorkflowNode, { kind: 'wait' }>, next: string, fail: FailRoute): StateConfig {
+    const { name, schema } = node;
+    const payloadOf = (event: AnyEventObject) => {
+      const { type: _type, ...payload } = event;
+      return payload;
+    };
+    this.guards[`${name}.payload`] = ({ event }) => !schema || schema.safeParse(payloadOf(event)).success;
+    const timedOut: ErrorOf = (_e, c) =>
+      failure('WaitTimeoutError', 'WAIT_TIMEOUT', `No '${node.event}' event within ${node.timeoutMs} ms`, c.pathPrefix + name);
+    return {
+      meta: { flowstate: { kind: 'wait', name, event: node.event, timeoutMs: node.timeoutMs } },
+      invoke: {
+        id: name,
+        src: 'flowstate.timer',
+        input: { delayMs: node.timeoutMs },
+        onDone:
+          node.onTimeout === 'skip'
+            ? { target: next, actions: update(skipResult(name)) }
+            : this.failure(this.onError(undefined), name, next, fail, timedOut),
+      },
+      on: {
+        [node.event]: {
+          guard: `${name}.payload`,
+          target: next,
+          actions: update(
+            storeResult(name, false, (e) => (schema ? schema.parse(payloadOf(e)) : payloadOf(e))),
+          ),
+        },
+      },
+    };
+  }
+
+  private parallel(
+    node: Extract<WorkflowNode, { kind: 'parallel' }>,
+    path: readonly string[],
+    next: string,
+    fail: FailRoute,
+  ): StateConfig {
+    const states: Record<string, StateConfig> = {};
+    for (const [region, nodes] of Object.entries(node.regions)) {
+      const regionPath = [...path, region];
+      const regionFail = node.failFast ? fail : { target: this.absolute([...regionPath, END]), pendingKey: node.name };
+      states[region] = this.sequence(nodes, regionPath, regionFail);
+    }
+    const meta = { flowstate: { kind: 'parallel', name: node.name, failFast: node.failFast } };
+    if (node.failFast) return { type: 'parallel', meta, states, onDone: next };
+    const guard = `${node.name}.regionFailed`;
+    this.guards[guard] = ({ context }) => context.pending[node.name] !== undefined;
+    return {
+      type: 'parallel',
+      meta,
+      states,
+      onDone: [
+        { guard, ...this.failure(this.onError(undefined), node.name, next, fail, (_e, c) => c.pending[node.name]) },
+        { target: next },
+      ],
+    };
+  }
+
+  private branch(
+    node: Extract<WorkflowNode, { kind: 'branch' }>,
+    path: readonly string[],
+    next: string,
+    fail: FailRoute,
+  ): StateConfig {
+    const states: Record<string, StateConfig> = {};
+    const always: StateConfig[] = [];
+    const arm = (key: string, nodes: readonly WorkflowNode[], index: number | 'otherwise') => {
+      const meta = { flowstate: { kind: 'arm', branch: node.name, arm: index } };
+      states[key] =
+        nodes.length === 0
+          ? { type: 'final', meta }
+          : { meta, ...this.sequence(nodes, [...path, key], fail), onDone: END };
+    };
+    node.arms.forEach((a, i) => {
+      always.push({ guard: this.guard(a.when, `${node.name}.when${i}`), target: `when${i}` });
+      arm(`when${i}`, a.nodes, i);
+    });
+    always.push({ target: 'otherwise' });
+    arm('otherwise', node.otherwise ?? [], 'otherwise');
+    states[DECIDE] = { always };
+    states[END] = { type: 'final' };
+    return { meta: { flowstate: { kind: 'branch', name: node.name } }, initial: DECIDE, states, onDone: next };
+  }
+
+  private loop(
+    node: Extract<WorkflowNode, { kind: 'loop' }>,
+    path: readonly string[],
+    next: string,
+    fail: FailRoute,
+  ): StateConfig {
+    const { name, maxIterations } = node;
+    const exhausted = `${name}.exhausted`;
+    this.guards[exhausted] = ({ context }) => (context.iterations[name] ?? 0) >= maxIterations;
+    const limit: ErrorOf = (_e, c) =>
+      failure('StepFailedError', 'STEP_FAILED', `Loop '${name}' reached maxIterations (${maxIterations}) before its condition held`, c.pathPrefix + name);
+    const count = (n: (c: MachineContext) => number): Update => (c) => ({ iterations: { ...c.iterations, [name]: n(c) } });
+    return {
+      meta: { flowstate: { kind: 'loop', name, maxIterations } },
+      initial: 'round',
+      entry: update(count(() => 0)),
+      states: {
+        round: {
+          entry: update(count((c) => (c.iterations[name] ?? 0) + 1)),
+          ...this.sequence(node.body, [...path, 'round'], fail),
+          onDone: 'check',
+        },
+        check: {
+          always: [
+            { guard: this.guard(node.until, `${name}.until`), target: END },
+            node.onMaxIterations === 'fail'
+              ? { guard: exhausted, ...this.failure(this.onError(undefined), name, END, fail, limit) }
+              : { guard: exhausted, target: END },
+            { target: 'round' },
+          ],
+        },
+        [END]: { type: 'final' },
+      },
+      onDone: next,
+    };
+  }
+
+  /** The transition a failure takes, by the step's `onError`. */
+  failure(onError: OnError, name: string, next: string, fail: FailRoute, errorOf: ErrorOf): StateConfig {
+    switch (onError) {
+      case 'skip':
+        return { target: next, actions: update(skipResult(name)) };
+      case 'compensate':
+        return { target: this.absolute(['compensating']), actions: update(recordFailure(undefined, errorOf)) };
+      case 'fail':
+        return { target: fail.target, actions: update(recordFailure(fail.pendingKey, errorOf)) };
+    }
+  }
+
+  onError(own: OnError | undefined): OnError {
+    return own ?? this.spec.options.onError ?? 'fail';
+  }
+
+  /** Registers a guard and returns its name (a function guard is named after where it stands). */
+  guard(ref: GuardRef, fallbackName: string): string {
+    const name = typeof ref === 'string' ? ref : fallbackName;
+    if (!this.guards[name]) {
+      const fn = resolveGuard(ref as GuardRef<unknown>, this.guardFns);
+      this.guards[name] = ({ context }) => fn(context as WorkflowContext);
+    }
+    return name;
+  }
+
+  mapping(ref: ((ctx: WorkflowContext) => unknown) | string): (context: MachineContext) => unknown {
+    const fn = resolveMapping(ref, this.options.mappings ?? {});
+    return (context) => fn(context as WorkflowContext);
+  }
+}
+
+function stepMeta(kind: string, name: string, options: StepOptions) {
+  return {
+    kind,
+    name,
+    ...(options.agent !== undefined ? { agent: options.agent } : {}),
+    ...(options.workflow !== undefined ? { workflow: options.workflow.id } : {}),
+    ...(options.expectedMs !== undefined ? { expectedMs: options.expectedMs } : {}),
+    ...(options.description !== undefined ? { description: options.description } : {}),
+  };
+}
+
+function initialContext(input: MachineInput, schema: ZodType | undefined): MachineContext {
+  let value = input.input;
+  if (schema && !input.validated) {
+    const parsed = parseWith(schema, value);
+    if (!parsed.ok) {
+      throw new InputValidationError('input', parsed.issues, input.workflowId ? { workflowId: input.workflowId } : {});
+    }
+    value = parsed.value;
+  }
+  return {
+    workflowId: input.workflowId ?? 'embedded',
+    pathPrefix: input.pathPrefix ?? '',
+    input: value,
+    results: {},
+    iterations: {},
+    maps: {},
+    completed: [],
+    skipped: [],
+    pending: {},
+    error: undefined,
+    compensationErrors: [],
+    outcome: undefined,
+  };
+}

@@ -1,0 +1,60 @@
+import type { SerializedError } from '../model/errors.js';
+
+/** How a run ended, as the machine's output. */
+export type WorkflowOutcome =
+  | { readonly status: 'done'; readonly output: unknown }
+  | {
+      readonly status: 'failed' | 'compensated';
+      readonly error: SerializedError;
+      readonly compensationErrors?: readonly SerializedError[];
+    }
+  | { readonly status: 'cancelled'; readonly error: SerializedError };
+
+/** Where a `map` is: the items started, running and finished. */
+export interface MapProgress {
+  readonly total: number;
+  /** The index of the next item to start. */
+  readonly next: number;
+  /** Indexes of the items running now. */
+  readonly running: readonly number[];
+  /** Results so far, in item order (`null` until an item finishes). */
+  readonly results: readonly unknown[];
+  /** The items, evaluated once when the map starts. */
+  readonly items: readonly unknown[];
+}
+
+/**
+ * The context of a compiled workflow machine. Users see `input` and `results` (the {@link WorkflowContext});
+ * the rest is the engine's bookkeeping, JSON-safe like everything in a snapshot.
+ */
+export interface MachineContext {
+  readonly workflowId: string;
+  /** Prefix of step paths: `''` for a root run, `'parentStep/'` for a child workflow. */
+  readonly pathPrefix: string;
+  readonly input: unknown;
+  readonly results: Readonly<Record<string, unknown>>;
+  /** Rounds started, per loop. */
+  readonly iterations: Readonly<Record<string, number>>;
+  readonly maps: Readonly<Record<string, MapProgress>>;
+  /** Names of finished steps that have a `compensate` agent, in the order they finished. */
+  readonly completed: readonly string[];
+  /** Names of steps skipped after a failure. */
+  readonly skipped: readonly string[];
+  /** Failures of regions of a `failFast: false` parallel step, by parallel step name, until it joins. */
+  readonly pending: Readonly<Record<string, SerializedError>>;
+  /** The failure that ends (or compensates) the run. */
+  readonly error: SerializedError | undefined;
+  readonly compensationErrors: readonly SerializedError[];
+  readonly outcome: WorkflowOutcome | undefined;
+}
+
+/** The input of a compiled workflow machine. */
+export interface MachineInput {
+  /** The run id. @default 'embedded' */
+  readonly workflowId?: string;
+  readonly pathPrefix?: string;
+  /** The workflow input. */
+  readonly input?: unknown;
+  /** Set by the engine, which validated `input` already; otherwise the machine validates it. */
+  readonly validated?: boolean;
+}

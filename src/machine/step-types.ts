@@ -1,0 +1,71 @@
+import type { SerializedError } from '../model/errors.js';
+import type { ResolvedRetryPolicy } from './retry.js';
+
+/** The JSON-safe input of a step actor: everything it needs to run (and to be restored) without closures. */
+export interface StepActorInput {
+  /** The run id (idempotency keys start with it). */
+  readonly workflowId: string;
+  /** The step's path in the run: `name`, `child/name`, `map[3]`, `name/compensate`. */
+  readonly path: string;
+  readonly agent: string;
+  readonly fallback?: string;
+  /** What the agent receives. */
+  readonly input: unknown;
+  readonly retry: ResolvedRetryPolicy;
+  readonly timeoutMs?: number;
+  readonly escalate?: { readonly to: string; readonly timeoutMs: number; readonly onTimeout: 'fail' | 'skip' };
+}
+
+/** Where a step actor is in its life: a small state machine kept in a plain, persistable snapshot. */
+export type StepPhase = 'running' | 'backoff' | 'escalated' | 'supervising' | 'done' | 'failed';
+
+/** One attempt's record, kept in the snapshot for progress and debugging. */
+export interface AttemptRecord {
+  readonly attempt: number;
+  readonly agent: string;
+  readonly startedAt: number;
+  readonly endedAt?: number;
+  readonly error?: SerializedError;
+}
+
+/** The step actor's own state beside XState's `status`, `output` and `error`. */
+export interface StepState {
+  readonly input: StepActorInput;
+  readonly phase: StepPhase;
+  /** The agent now in use (the primary, or the fallback). */
+  readonly agent: string;
+  /** Attempts made with the current agent in the current round. */
+  readonly attempt: number;
+  /** Attempts made in all. */
+  readonly attempts: number;
+  /** Bumped at every phase change: a timer or agent result carrying an older token is stale and ignored. */
+  readonly token: number;
+  /** When the current backoff or escalation ends (epoch ms), so a restored actor waits only what is left. */
+  readonly deadline: number | undefined;
+  readonly startedAt: number;
+  readonly history: readonly AttemptRecord[];
+}
+
+/** The snapshot of a step actor. */
+export type StepSnapshot = StepState &
+  (
+    | { readonly status: 'active'; readonly output: undefined; readonly error: undefined }
+    | { readonly status: 'done'; readonly output: unknown; readonly error: undefined }
+    | { readonly status: 'error'; readonly output: undefined; readonly error: SerializedError }
+    | { readonly status: 'stopped'; readonly output: undefined; readonly error: undefined }
+  );
+
+/** Events a step actor handles. Only `flowstate.decision` comes from outside. */
+export type StepEvent =
+  | { readonly type: 'flowstate.step.settled'; readonly token: number; readonly ok: true; readonly output: unknown }
+  | {
+      readonly type: 'flowstate.step.settled';
+      readonly token: number;
+      readonly ok: false;
+      readonly error: SerializedError;
+      readonly retryable: boolean;
+    }
+  | { readonly type: 'flowstate.step.timeout'; readonly token: number }
+  | { readonly type: 'flowstate.step.timer'; readonly token: number }
+  | { readonly type: 'flowstate.decision'; readonly decision: import('../model/agent.js').EscalationDecision }
+  | { readonly type: 'xstate.stop' };

@@ -1,0 +1,139 @@
+import type { Actor, AnyStateMachine } from 'xstate';
+import type { WorkflowOutcome } from '../machine/context.js';
+import { EscalationDecisionSchema } from '../machine/decision.js';
+import type { EscalationDecision } from '../model/agent.js';
+import type { WorkflowDefinition } from '../model/definition.js';
+import {
+  ConfigurationError,
+  FlowstateError,
+  InputValidationError,
+  OutputValidationError,
+} from '../model/errors.js';
+import { isReservedEventType } from '../model/names.js';
+import { parseWith } from '../model/validation.js';
+import { activeWaits, actorTree, findStepActor, isStepSnapshot } from './actor-tree.js';
+import type { Binder } from './bind.js';
+import { toFlowstateError } from './outcome.js';
+
+/** Where a run is. `waiting` means a step waits on a human: an escalation or a `waitFor`. */
+export type RunStatus = 'running' | 'waiting' | 'done' | 'failed' | 'cancelled' | 'compensated';
+
+/** An event for a `waitFor` step: its `type`, and its payload as the other fields. */
+export interface WorkflowEvent {
+  readonly type: string;
+  readonly [key: string]: unknown;
+}
+
+/**
+ * One run of a workflow, as `engine.start` returns it.
+ *
+ * @example
+ * ```ts
+ * const run = engine.start(wf, { table: 'orders' });
+ * run.resolveEscalation('review', { action: 'skip', value: { approved: false } });
+ * const output = await run.result;
+ * ```
+ */
+export class WorkflowRun<O = unknown> {
+  /** The typed output, or a rejection with a typed `FlowstateError`. Never an unhandled rejection. */
+  readonly result: Promise<O>;
+  #settled = false;
+
+  /** @internal created by the engine */
+  constructor(
+    readonly id: string,
+    readonly definition: WorkflowDefinition<unknown, O>,
+    /** The running XState actor: subscribe to it, inspect it, persist it. */
+    readonly actor: Actor<AnyStateMachine>,
+    private readonly binder: Binder,
+    onSettled: () => void,
+  ) {
+    this.result = new Promise<O>((resolve, reject) => {
+      actor.subscribe({
+        complete: () => {
+          this.#settled = true;
+          onSettled();
+          const outcome = actor.getSnapshot().output as WorkflowOutcome;
+          if (outcome.status !== 'done') return reject(toFlowstateError(outcome.error, id));
+          const schema = definition.spec.options.output;
+          if (!schema) return resolve(outcome.output as O);
+          const parsed = parseWith(schema, outcome.output);
+          if (parsed.ok) resolve(parsed.value as O);
+          else reject(new OutputValidationError(parsed.issues, { workflowId: id }));
+        },
+        error: (cause) => {
+          this.#settled = true;
+          onSettled();
+          reject(new FlowstateError('INTERNAL', `Run '${id}' stopped on an unexpected error`, { cause, workflowId: id }));
+        },
+      });
+    });
+    // The caller may never await the result; a failed run must not become an unhandled rejection.
+    this.result.catch(() => {});
+  }
+
+  /** Where the run is now. */
+  get status(): RunStatus {
+    const snapshot = this.actor.getSnapshot();
+    if (snapshot.status === 'done') return (snapshot.output as WorkflowOutcome).status;
+    if (snapshot.status === 'error') return 'failed';
+    return this.waitingSteps().length > 0 ? 'waiting' : 'running';
+  }
+
+  /** Paths of the steps waiting on a human now: escalated steps and `waitFor` steps. */
+  waitingSteps(): string[] {
+    const paths: string[] = [];
+    for (const actor of actorTree(this.actor)) {
+      const s = actor.getSnapshot();
+      if (isStepSnapshot(s) && s.status === 'active' && s.phase === 'escalated') paths.push(s.input.path);
+    }
+    for (const wait of activeWaits(this.actor)) {
+      const prefix = (wait.actor.getSnapshot() as { context?: { pathPrefix?: string } }).context?.pathPrefix ?? '';
+      paths.push(prefix + wait.name);
+    }
+    return paths;
+  }
+
+  /**
+   * Delivers an event to the `waitFor` steps waiting for its type; returns whether any took it. A payload that
+   * fails the step's schema throws an `InputValidationError` and changes nothing.
+   */
+  send(event: WorkflowEvent): boolean {
+    if (typeof event?.type !== 'string' || isReservedEventType(event.type)) {
+      throw new ConfigurationError(`Expected an event with a non-reserved string \`type\`, got ${JSON.stringify(event?.type)}`, { workflowId: this.id });
+    }
+    const waits = activeWaits(this.actor).filter((w) => w.event === event.type);
+    for (const wait of waits) {
+      const owner = this.binder.definitionOf((wait.actor as { logic?: unknown }).logic);
+      const schema = owner ? this.binder.waitNode(owner, wait.name)?.schema : undefined;
+      if (!schema) continue;
+      const { type: _type, ...payload } = event;
+      const parsed = parseWith(schema, payload);
+      if (!parsed.ok) throw new InputValidationError('event', parsed.issues, { workflowId: this.id, stepPath: wait.name });
+    }
+    for (const actor of new Set(waits.map((w) => w.actor))) actor.send(event);
+    return waits.length > 0;
+  }
+
+  /**
+   * Decides an escalated step: `retry` it, `skip` it with a value as its result, or `abort` it.
+   * Throws a `ConfigurationError` if the step is not waiting for a decision, an `InputValidationError` for a bad one.
+   */
+  resolveEscalation(stepPath: string, decision: EscalationDecision): void {
+    const parsed = parseWith(EscalationDecisionSchema, decision);
+    if (!parsed.ok) throw new InputValidationError('event', parsed.issues, { workflowId: this.id, stepPath });
+    const actor = findStepActor(this.actor, stepPath);
+    const snapshot = actor?.getSnapshot();
+    if (!actor || !isStepSnapshot(snapshot) || snapshot.status !== 'active' || snapshot.phase !== 'escalated') {
+      const where = isStepSnapshot(snapshot) ? `it is ${snapshot.phase}` : 'no such step is running';
+      throw new ConfigurationError(`Step '${stepPath}' is not waiting for a decision (${where})`, { workflowId: this.id, stepPath });
+    }
+    actor.send({ type: 'flowstate.decision', decision: parsed.value });
+  }
+
+  /** Cancels the run: every running agent's AbortSignal fires and the run ends `cancelled`. No-op once it ended. */
+  cancel(reason?: string): void {
+    if (this.#settled) return;
+    this.actor.send({ type: 'flowstate.cancel', ...(reason !== undefined ? { reason } : {}) });
+  }
+}

@@ -1,0 +1,27 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  resolve: {
+    // Docs and examples import the package by its public name, as users do.
+    alias: [
+      { find: /^flowstate$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+    ],
+  },
+  test: {
+    include: ['test/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 20_000,
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      exclude: ['src/cli/**'],
+      reporter: ['text-summary', 'json-summary'],
+      thresholds: {
+        'src/dsl/**': { lines: 90 },
+        'src/machine/**': { lines: 90 },
+        'src/runtime/**': { lines: 90 },
+      },
+    },
+  },
+});
