@@ -67,18 +67,30 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
         ? { step: input.path, agent: s.agent, input: input.input, attempts: s.attempts, error: s.history.at(-1)?.error }
         : input.input;
       const ctx = agentContext(input, s.attempts, controller.signal, runtime.logger);
+      // A settled agent has nothing left to abort: forget its controller so cleanup does not fire its signal.
+      const settled = () => {
+        if (r.controller === controller) r.controller = undefined;
+      };
       callAgent(agents, agentName, agentInput, ctx).then(
-        (output) => send({ type: 'flowstate.step.settled', token, ok: true, output }),
-        (error: unknown) =>
+        (output) => {
+          settled();
+          send({ type: 'flowstate.step.settled', token, ok: true, output });
+        },
+        (error: unknown) => {
+          settled();
           send({
             type: 'flowstate.step.settled',
             token,
             ok: false,
             error: serializeError(error),
             retryable: isRetryable(error, input.retry),
-          }),
+          });
+        },
       );
-      if (input.timeoutMs !== undefined && !supervising) {
+      if (supervising && s.deadline !== undefined) {
+        // The supervisor answers within the escalation's deadline, like a human would.
+        r.cancelTimers.push(scheduleAt(clock, s.deadline, () => send({ type: 'flowstate.step.timer', token })));
+      } else if (input.timeoutMs !== undefined) {
         r.cancelTimers.push(
           scheduleAt(clock, clock.now() + input.timeoutMs, () => send({ type: 'flowstate.step.timeout', token })),
         );
@@ -148,7 +160,7 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
       case 'flowstate.step.timer':
         if (event.token !== s.token) return s;
         if (s.phase === 'backoff') return startAttempt(s, s.agent, s.attempt + 1);
-        if (s.phase === 'escalated') {
+        if (s.phase === 'escalated' || s.phase === 'supervising') {
           const escalate = s.input.escalate;
           if (escalate?.onTimeout === 'skip') return done(s, null);
           return fail(
