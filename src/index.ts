@@ -4,9 +4,24 @@
  */
 
 // Definitions
-export { type BranchArmInput, type LoopOptions, type MapItemContext, type MapOptions, SequenceBuilder, type WaitForOptions, WorkflowBuilder, workflow } from './dsl/builder.js';
+export {
+  type BranchArmInput,
+  type LoopOptions,
+  type MapItemContext,
+  type MapOptions,
+  SequenceBuilder,
+  type WaitForOptions,
+  WorkflowBuilder,
+  workflow,
+} from './dsl/builder.js';
 export { isWorkflowDefinition } from './dsl/definition.js';
 export { fromJSON } from './dsl/json.js';
+export type { Clock } from './machine/clock.js';
+export type { WorkflowOutcome } from './machine/context.js';
+export { createStepLogic, type StepRuntime } from './machine/step-logic.js';
+export type { StepPhase, StepSnapshot } from './machine/step-types.js';
+// Agents
+export type { Agent, AgentContext, AgentFunction, AgentRegistry, EscalationDecision } from './model/agent.js';
 export type {
   AnyWorkflowDefinition,
   EscalationPolicy,
@@ -20,19 +35,6 @@ export type {
   WorkflowJSON,
   WorkflowOptions,
 } from './model/definition.js';
-
-// Agents
-export type { Agent, AgentContext, AgentFunction, AgentRegistry, EscalationDecision } from './model/agent.js';
-
-// Running
-export { createEngine, type Engine, type EngineOptions, type StartOptions } from './runtime/engine.js';
-export { type RunStatus, type WorkflowEvent, WorkflowRun } from './runtime/run.js';
-export type { Clock } from './machine/clock.js';
-export { createStepLogic, type StepRuntime } from './machine/step-logic.js';
-export type { StepPhase, StepSnapshot } from './machine/step-types.js';
-export type { WorkflowOutcome } from './machine/context.js';
-export { createLogger } from './observability/logger.js';
-
 // Errors
 export {
   CancelledError,
@@ -50,3 +52,7 @@ export {
   WaitTimeoutError,
   WorkflowDefinitionError,
 } from './model/errors.js';
+export { createLogger } from './observability/logger.js';
+// Running
+export { createEngine, type Engine, type EngineOptions, type StartOptions } from './runtime/engine.js';
+export { type RunStatus, type WorkflowEvent, WorkflowRun } from './runtime/run.js';

@@ -79,7 +79,8 @@ export class SequenceBuilder<I = unknown> {
    * ```
    */
   step(name: string, options: StepOptions<I> = {}): this {
-    const resolved = options.agent === undefined && options.workflow === undefined ? { ...options, agent: name } : options;
+    const resolved =
+      options.agent === undefined && options.workflow === undefined ? { ...options, agent: name } : options;
     this.nodes.push({ kind: 'step', name, options: resolved as StepOptions });
     return this;
   }
@@ -124,7 +125,8 @@ export class SequenceBuilder<I = unknown> {
           this.problems.push({
             code: 'unreachable-arm',
             path: ['steps', index, 'arms', i],
-            message: 'The `otherwise` arm must be the last arm, and there can be only one: arms after it never run',
+            message:
+              'The `otherwise` arm must be the last arm, and there can be only one: arms after it never run',
           });
         }
         otherwise ??= this.sub(arm.otherwise);
@@ -218,7 +220,8 @@ export class WorkflowBuilder<I = unknown, O = Readonly<Record<string, unknown>>>
    */
   build(): WorkflowDefinition<I, O> {
     const spec = { id: this.#id, options: this.#options as WorkflowOptions, nodes: this.nodes };
-    if (this.problems.length > 0) throw new WorkflowDefinitionError(this.#id, [...this.problems, ...checkSpec(spec)]);
+    if (this.problems.length > 0)
+      throw new WorkflowDefinitionError(this.#id, [...this.problems, ...checkSpec(spec)]);
     return createDefinition<I, O>(spec);
   }
 }

@@ -3,7 +3,12 @@ import type { DefinitionProblem, IssuePath } from '../model/errors.js';
 import { isReservedEventType, NAME_PATTERN } from './names.js';
 
 /** Loops, retries and fan-outs above these bounds are refused: they are mistakes, not workloads. */
-export const LIMITS = { maxIterations: 10_000, attempts: 100, concurrency: 10_000, delayMs: 2 ** 53 } as const;
+export const LIMITS = {
+  maxIterations: 10_000,
+  attempts: 100,
+  concurrency: 10_000,
+  delayMs: 2 ** 53,
+} as const;
 
 /**
  * The static checks of a definition: every problem with its path (paths follow the JSON form: `steps`,
@@ -17,11 +22,15 @@ export function checkSpec(spec: WorkflowSpec): DefinitionProblem[] {
     report('invalid-name', ['id'], nameMessage('workflow id', spec.id));
   }
   const seen = new Map<string, IssuePath>();
-  const visitSequence = (nodes: readonly WorkflowNode[], path: IssuePath) =>
-    nodes.forEach((node, i) => visitNode(node, [...path, i]));
+  const visitSequence = (nodes: readonly WorkflowNode[], path: IssuePath) => {
+    nodes.forEach((node, i) => {
+      visitNode(node, [...path, i]);
+    });
+  };
 
   const visitNode = (node: WorkflowNode, path: IssuePath): void => {
-    if (!NAME_PATTERN.test(node.name)) report('invalid-name', [...path, 'name'], nameMessage('step name', node.name));
+    if (!NAME_PATTERN.test(node.name))
+      report('invalid-name', [...path, 'name'], nameMessage('step name', node.name));
     const earlier = seen.get(node.name);
     if (earlier) {
       report(
@@ -36,18 +45,26 @@ export function checkSpec(spec: WorkflowSpec): DefinitionProblem[] {
         return;
       case 'parallel': {
         const regions = Object.entries(node.regions);
-        if (regions.length === 0) report('empty-parallel', [...path, 'regions'], 'A parallel step needs at least one region');
+        if (regions.length === 0)
+          report('empty-parallel', [...path, 'regions'], 'A parallel step needs at least one region');
         for (const [region, nodes] of regions) {
-          if (!NAME_PATTERN.test(region)) report('invalid-name', [...path, 'regions', region], nameMessage('region name', region));
-          if (nodes.length === 0) report('empty-region', [...path, 'regions', region], `Region '${region}' has no steps`);
+          if (!NAME_PATTERN.test(region))
+            report('invalid-name', [...path, 'regions', region], nameMessage('region name', region));
+          if (nodes.length === 0)
+            report('empty-region', [...path, 'regions', region], `Region '${region}' has no steps`);
           visitSequence(nodes, [...path, 'regions', region]);
         }
         return;
       }
       case 'branch': {
-        if (node.arms.length === 0) report('empty-branch', [...path, 'arms'], 'A branch needs at least one `when` arm');
+        if (node.arms.length === 0)
+          report('empty-branch', [...path, 'arms'], 'A branch needs at least one `when` arm');
         if (node.otherwise === undefined) {
-          report('missing-otherwise', [...path, 'otherwise'], 'A branch needs an `otherwise` arm, so that it never gets stuck when no guard holds');
+          report(
+            'missing-otherwise',
+            [...path, 'otherwise'],
+            'A branch needs an `otherwise` arm, so that it never gets stuck when no guard holds',
+          );
         }
         const guards = new Map<string, number>();
         node.arms.forEach((arm, i) => {
@@ -55,7 +72,11 @@ export function checkSpec(spec: WorkflowSpec): DefinitionProblem[] {
           if (typeof arm.when === 'string') {
             const first = guards.get(arm.when);
             if (first !== undefined) {
-              report('unreachable-arm', [...path, 'arms', i], `This arm can never run: arm ${first} tests the same guard '${arm.when}' first`);
+              report(
+                'unreachable-arm',
+                [...path, 'arms', i],
+                `This arm can never run: arm ${first} tests the same guard '${arm.when}' first`,
+              );
             } else guards.set(arm.when, i);
           }
           visitSequence(arm.nodes, [...path, 'arms', i, 'steps']);
@@ -66,21 +87,34 @@ export function checkSpec(spec: WorkflowSpec): DefinitionProblem[] {
       case 'map':
         if (node.items === undefined) report('missing-items', [...path, 'items'], 'A map needs `items`');
         if (!isIntegerIn(node.concurrency, 1, LIMITS.concurrency)) {
-          report('invalid-concurrency', [...path, 'concurrency'], `Expected \`concurrency\` to be an integer from 1 to ${LIMITS.concurrency}, got ${show(node.concurrency)}`);
+          report(
+            'invalid-concurrency',
+            [...path, 'concurrency'],
+            `Expected \`concurrency\` to be an integer from 1 to ${LIMITS.concurrency}, got ${show(node.concurrency)}`,
+          );
         }
         checkStep(node.step, [...path, 'step'], report);
         return;
       case 'loop':
-        if (node.body.length === 0) report('empty-loop', [...path, 'steps'], 'A loop needs at least one step');
+        if (node.body.length === 0)
+          report('empty-loop', [...path, 'steps'], 'A loop needs at least one step');
         checkGuard(node.until, [...path, 'until'], report);
         if (!isIntegerIn(node.maxIterations, 1, LIMITS.maxIterations)) {
-          report('unbounded-loop', [...path, 'maxIterations'], `Expected \`maxIterations\` to be an integer from 1 to ${LIMITS.maxIterations}, got ${show(node.maxIterations)}: every loop needs a bound`);
+          report(
+            'unbounded-loop',
+            [...path, 'maxIterations'],
+            `Expected \`maxIterations\` to be an integer from 1 to ${LIMITS.maxIterations}, got ${show(node.maxIterations)}: every loop needs a bound`,
+          );
         }
         visitSequence(node.body, [...path, 'steps']);
         return;
       case 'wait':
         if (typeof node.event !== 'string' || node.event.length === 0 || isReservedEventType(node.event)) {
-          report('invalid-event', [...path, 'event'], `Expected \`event\` to be a non-empty event type outside the reserved 'xstate.' and 'flowstate.' prefixes, got ${show(node.event)}`);
+          report(
+            'invalid-event',
+            [...path, 'event'],
+            `Expected \`event\` to be a non-empty event type outside the reserved 'xstate.' and 'flowstate.' prefixes, got ${show(node.event)}`,
+          );
         }
         checkDelay(node.timeoutMs, [...path, 'timeoutMs'], 'a wait', report);
         return;
@@ -98,24 +132,44 @@ function checkStep(options: StepOptions, path: IssuePath, report: Report): void 
   const hasAgent = typeof options.agent === 'string' && options.agent.length > 0;
   const hasWorkflow = options.workflow !== undefined;
   if (hasAgent === hasWorkflow) {
-    report('agent-or-workflow', [...path, 'agent'], 'Give exactly one of `agent` (a registered agent name) and `workflow` (a child definition)');
+    report(
+      'agent-or-workflow',
+      [...path, 'agent'],
+      'Give exactly one of `agent` (a registered agent name) and `workflow` (a child definition)',
+    );
   }
   const retry = options.retry;
   if (retry) {
     if (!isIntegerIn(retry.attempts, 1, LIMITS.attempts)) {
-      report('unbounded-retry', [...path, 'retry', 'attempts'], `Expected \`attempts\` to be an integer from 1 to ${LIMITS.attempts}, got ${show(retry.attempts)}`);
+      report(
+        'unbounded-retry',
+        [...path, 'retry', 'attempts'],
+        `Expected \`attempts\` to be an integer from 1 to ${LIMITS.attempts}, got ${show(retry.attempts)}`,
+      );
     }
-    if (retry.initialMs !== undefined) checkDelay(retry.initialMs, [...path, 'retry', 'initialMs'], 'a backoff', report, true);
-    if (retry.maxMs !== undefined) checkDelay(retry.maxMs, [...path, 'retry', 'maxMs'], 'a backoff', report, true);
+    if (retry.initialMs !== undefined)
+      checkDelay(retry.initialMs, [...path, 'retry', 'initialMs'], 'a backoff', report, true);
+    if (retry.maxMs !== undefined)
+      checkDelay(retry.maxMs, [...path, 'retry', 'maxMs'], 'a backoff', report, true);
     if (retry.jitter !== undefined && !(retry.jitter >= 0 && retry.jitter <= 1)) {
-      report('invalid-jitter', [...path, 'retry', 'jitter'], `Expected \`jitter\` to be a number from 0 to 1, got ${show(retry.jitter)}`);
+      report(
+        'invalid-jitter',
+        [...path, 'retry', 'jitter'],
+        `Expected \`jitter\` to be a number from 0 to 1, got ${show(retry.jitter)}`,
+      );
     }
   }
-  if (options.timeoutMs !== undefined) checkDelay(options.timeoutMs, [...path, 'timeoutMs'], 'a step timeout', report);
-  if (options.expectedMs !== undefined) checkDelay(options.expectedMs, [...path, 'expectedMs'], 'an expected duration', report, true);
+  if (options.timeoutMs !== undefined)
+    checkDelay(options.timeoutMs, [...path, 'timeoutMs'], 'a step timeout', report);
+  if (options.expectedMs !== undefined)
+    checkDelay(options.expectedMs, [...path, 'expectedMs'], 'an expected duration', report, true);
   if (options.escalate) {
     if (typeof options.escalate.to !== 'string' || options.escalate.to.length === 0) {
-      report('invalid-escalation', [...path, 'escalate', 'to'], "Expected `to` to be 'human' or a supervisor agent's name");
+      report(
+        'invalid-escalation',
+        [...path, 'escalate', 'to'],
+        "Expected `to` to be 'human' or a supervisor agent's name",
+      );
     }
     checkDelay(options.escalate.timeoutMs, [...path, 'escalate', 'timeoutMs'], 'an escalation', report);
   }
@@ -131,7 +185,11 @@ function checkGuard(ref: GuardRef, path: IssuePath, report: Report): void {
 function checkDelay(value: unknown, path: IssuePath, what: string, report: Report, zeroOk = false): void {
   const min = zeroOk ? 0 : 1;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > LIMITS.delayMs) {
-    report('invalid-delay', path, `Expected a finite number of milliseconds from ${min} for ${what}, got ${show(value)}: a wait without a deadline can hang forever`);
+    report(
+      'invalid-delay',
+      path,
+      `Expected a finite number of milliseconds from ${min} for ${what}, got ${show(value)}: a wait without a deadline can hang forever`,
+    );
   }
 }
 
@@ -145,6 +203,7 @@ function nameMessage(what: string, value: unknown): string {
 
 function show(value: unknown): string {
   if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`;
-  if (typeof value === 'number' || typeof value === 'boolean' || value === undefined || value === null) return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === undefined || value === null)
+    return String(value);
   return typeof value;
 }

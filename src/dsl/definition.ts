@@ -34,5 +34,7 @@ export function createDefinition<I, O>(spec: WorkflowSpec): WorkflowDefinition<I
 
 /** Whether a value is a definition made by this package (any copy of it). */
 export function isWorkflowDefinition(value: unknown): value is WorkflowDefinition {
-  return typeof value === 'object' && value !== null && (value as { [DEFINITION]?: unknown })[DEFINITION] === true;
+  return (
+    typeof value === 'object' && value !== null && (value as { [DEFINITION]?: unknown })[DEFINITION] === true
+  );
 }

@@ -2,8 +2,9 @@
  * The first gate for untrusted workflow JSON: it parses a string and inspects the value before zod sees it,
  * so that nothing deeper, larger or stranger than plain JSON reaches a recursive parser or an object builder.
  */
-import type { DefinitionProblem, IssuePath } from '../model/errors.js';
-import { ConfigurationError } from '../model/errors.js';
+import type { z } from 'zod';
+import { ConfigurationError, type DefinitionProblem, type IssuePath } from '../model/errors.js';
+import { NAME_PATTERN } from './names.js';
 
 /** Bounds on untrusted JSON. */
 export interface JSONLimits {
@@ -28,11 +29,16 @@ export const DEFAULT_JSON_LIMITS: JSONLimits = Object.freeze({
  */
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
-/** Past this many, more problems only bloat the error message; the input is clearly not a workflow. */
-const MAX_PROBLEMS = 100;
+/**
+ * Past this many, more problems only bloat the error message (a megabyte of bad JSON could otherwise make
+ * one of tens of megabytes); the input is clearly not a workflow.
+ */
+const MAX_PROBLEMS = 1000;
 
 /** What {@link inspectJSON} found: the value to hand to zod, or the problems that stop it. */
-export type Inspection = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly problems: DefinitionProblem[] };
+export type Inspection =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly problems: DefinitionProblem[] };
 
 /** Merges caller limits over the defaults, refusing ones that make no sense (a caller bug, not bad JSON). */
 export function resolveLimits(options: Partial<JSONLimits> = {}): JSONLimits {
@@ -41,7 +47,9 @@ export function resolveLimits(options: Partial<JSONLimits> = {}): JSONLimits {
     const value = options[key];
     if (value === undefined) continue;
     if (!Number.isInteger(value) || value < 1) {
-      throw new ConfigurationError(`fromJSON option \`${key}\` must be a positive integer, got ${String(value)}`);
+      throw new ConfigurationError(
+        `fromJSON option \`${key}\` must be a positive integer, got ${String(value)}`,
+      );
     }
     limits[key] = value;
   }
@@ -100,7 +108,8 @@ function walk(root: unknown, limits: JSONLimits): DefinitionProblem[] {
     }
     if (value === null || typeof value === 'string' || typeof value === 'boolean') continue;
     if (typeof value === 'number') {
-      if (!Number.isFinite(value)) report('not-json', path, 'Expected a finite number, as JSON has no NaN or Infinity');
+      if (!Number.isFinite(value))
+        report('not-json', path, 'Expected a finite number, as JSON has no NaN or Infinity');
       continue;
     }
     if (typeof value !== 'object') {
@@ -119,7 +128,9 @@ function walk(root: unknown, limits: JSONLimits): DefinitionProblem[] {
       report('too-large', path, `The JSON holds more than ${limits.maxNodes} values`);
       break;
     }
-    const children = Array.isArray(value) ? arrayChildren(value, path, report) : objectChildren(value, path, report);
+    const children = Array.isArray(value)
+      ? arrayChildren(value, path, report)
+      : objectChildren(value, path, report);
     if (children === undefined) continue;
     // Reversed, so that problems come out in document order.
     for (let i = children.length - 1; i >= 0; i -= 1) {
@@ -159,7 +170,11 @@ function objectChildren(value: object, path: IssuePath, report: Report): Childre
   const children: Children = [];
   for (const key of Object.keys(value)) {
     if (FORBIDDEN_KEYS.has(key)) {
-      report('forbidden-key', [...path, key], `The key '${key}' is not allowed: it could reach an object prototype`);
+      report(
+        'forbidden-key',
+        [...path, key],
+        `The key '${key}' is not allowed: it could reach an object prototype`,
+      );
       continue;
     }
     // Reading a getter would run caller code, and could answer differently to this walk and to zod.
@@ -175,4 +190,56 @@ function objectChildren(value: object, path: IssuePath, report: Report): Childre
 
 function fail(code: string, path: IssuePath, message: string): Inspection {
   return { ok: false, problems: [{ code, path, message }] };
+}
+
+/**
+ * Every zod issue as a definition problem, keeping zod's code and path. An unknown key becomes a problem at
+ * that key; a union whose input matched one option's type reports that option's issues instead of a bare
+ * "Invalid input".
+ */
+export function zodProblems(issues: readonly z.core.$ZodIssue[], base: IssuePath = []): DefinitionProblem[] {
+  const problems: DefinitionProblem[] = [];
+  for (const issue of issues) {
+    const path = [...base, ...issue.path.map((key) => (typeof key === 'symbol' ? String(key) : key))];
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys)
+        problems.push({ code: issue.code, path: [...path, key], message: `Unknown key '${key}'` });
+    } else if (issue.code === 'invalid_key') {
+      problems.push({
+        code: issue.code,
+        path,
+        message: `Invalid key: ${issue.issues[0]?.message ?? issue.message}`,
+      });
+    } else if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      // Options failing at their root had the wrong type altogether; if exactly one got further, it was meant.
+      const closer = issue.errors.filter((option) => !option.some(isTypeMismatch));
+      const meant = closer.length === 1 ? closer[0] : undefined;
+      if (meant !== undefined) problems.push(...zodProblems(meant, path));
+      else problems.push({ code: issue.code, path, message: issue.message });
+    } else {
+      problems.push({ code: issue.code, path, message: issue.message });
+    }
+  }
+  return problems;
+}
+
+function isTypeMismatch(issue: z.core.$ZodIssue): boolean {
+  return issue.path.length === 0 && (issue.code === 'invalid_type' || issue.code === 'invalid_value');
+}
+
+/** At most `max` problems, the last one saying how many more there were. */
+export function capProblems(problems: DefinitionProblem[], max = MAX_PROBLEMS): DefinitionProblem[] {
+  if (problems.length <= max) return problems;
+  return [
+    ...problems.slice(0, max),
+    { code: 'too-many-problems', path: [], message: `And ${problems.length - max} more problems` },
+  ];
+}
+
+/** The workflow id to name in an error, when the untrusted value has a usable one. */
+export function workflowIdOf(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return '(json)';
+  const descriptor = Object.getOwnPropertyDescriptor(value, 'id');
+  const id: unknown = descriptor?.value;
+  return typeof id === 'string' && NAME_PATTERN.test(id) ? id : '(json)';
 }

@@ -52,7 +52,11 @@ const stepOptionsShape = {
   timeoutMs: z.number().optional(),
   fallback: Name.optional(),
   compensate: Name.optional(),
-  escalate: z.union([z.literal(false), EscalationPolicyJSONSchema]).optional(),
+  escalate: z
+    .union([z.literal(false), EscalationPolicyJSONSchema], {
+      error: 'Expected `escalate` to be false or { to, timeoutMs, onTimeout? }',
+    })
+    .optional(),
   expectedMs: z.number().optional(),
   onError: OnError.optional(),
   description: z.string().optional(),

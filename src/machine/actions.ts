@@ -8,11 +8,17 @@ export type Update = (context: MachineContext, event: AnyEventObject) => Partial
 /** An XState `assign` from an {@link Update}. */
 // biome-ignore lint/suspicious/noExplicitAny: the compiler assembles configs dynamically; XState's action generics cannot follow
 export function update(fn: Update): any {
-  return assign(({ context, event }: { context: MachineContext; event: AnyEventObject }) => fn(context, event));
+  return assign(({ context, event }: { context: MachineContext; event: AnyEventObject }) =>
+    fn(context, event),
+  );
 }
 
 /** Stores a step's result under its name. */
-export function storeResult(name: string, compensable: boolean, value: (event: AnyEventObject) => unknown): Update {
+export function storeResult(
+  name: string,
+  compensable: boolean,
+  value: (event: AnyEventObject) => unknown,
+): Update {
   return (context, event) => ({
     results: { ...context.results, [name]: value(event) },
     ...(compensable ? { completed: [...context.completed, name] } : {}),
@@ -21,7 +27,10 @@ export function storeResult(name: string, compensable: boolean, value: (event: A
 
 /** Marks a failed step as skipped: its result is `null`. */
 export function skipResult(name: string): Update {
-  return (context) => ({ results: { ...context.results, [name]: null }, skipped: [...context.skipped, name] });
+  return (context) => ({
+    results: { ...context.results, [name]: null },
+    skipped: [...context.skipped, name],
+  });
 }
 
 /** Records the failure that ends the run, or (inside a `failFast: false` parallel step) the region's failure. */

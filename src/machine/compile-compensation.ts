@@ -16,7 +16,11 @@ export function compensationState(compiler: Compiler): Record<string, unknown> {
     const options = stepOptionsOf(node, path)?.options;
     if (options?.compensate === undefined) return;
     const base = compiler.stepInputBase(options);
-    table.set(node.name, { retry: base.retry, ...(base.timeoutMs ? { timeoutMs: base.timeoutMs } : {}), agent: options.compensate });
+    table.set(node.name, {
+      retry: base.retry,
+      ...(base.timeoutMs ? { timeoutMs: base.timeoutMs } : {}),
+      agent: options.compensate,
+    });
   });
   compiler.guards['flowstate.hasCompensation'] = ({ context }) => context.completed.length > 0;
   const last = (c: MachineContext) => c.completed[c.completed.length - 1] as string;
@@ -41,7 +45,10 @@ export function compensationState(compiler: Compiler): Record<string, unknown> {
           onDone: { target: 'next', actions: update(pop) },
           onError: {
             target: 'next',
-            actions: update((c, e) => ({ ...pop(c), compensationErrors: [...c.compensationErrors, serializeError(e.error)] })),
+            actions: update((c, e) => ({
+              ...pop(c),
+              compensationErrors: [...c.compensationErrors, serializeError(e.error)],
+            })),
           },
         },
       },

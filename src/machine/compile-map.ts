@@ -13,7 +13,12 @@ const ERROR = 'xstate.error.actor.';
  * order, stops each finished child (finished spawned children would otherwise stay in the snapshot) and moves on
  * when every item is done. Children are addressed `name[index]`.
  */
-export function mapState(compiler: Compiler, node: MapNode, next: string, fail: FailRoute): Record<string, unknown> {
+export function mapState(
+  compiler: Compiler,
+  node: MapNode,
+  next: string,
+  fail: FailRoute,
+): Record<string, unknown> {
   const { name, concurrency } = node;
   const items = compiler.mapping(node.items);
   const input = node.step.input === undefined ? undefined : compiler.mapping(node.step.input);
@@ -21,7 +26,8 @@ export function mapState(compiler: Compiler, node: MapNode, next: string, fail: 
   const onError = compiler.onError(node.step.onError);
   const childId = (i: number) => `${name}[${i}]`;
   const ownIndex = (event: AnyEventObject, prefix: string): number | undefined => {
-    if (!event.type.startsWith(prefix + name, 0) || event.type[prefix.length + name.length] !== '[') return undefined;
+    if (!event.type.startsWith(prefix + name, 0) || event.type[prefix.length + name.length] !== '[')
+      return undefined;
     return Number(event.type.slice(prefix.length + name.length + 1, -1));
   };
   const progress = (c: MachineContext) => c.maps[name] as MapProgress;
@@ -73,7 +79,12 @@ export function mapState(compiler: Compiler, node: MapNode, next: string, fail: 
     return m !== undefined && m.next >= m.total && m.running.length === 0;
   };
   const invalidItems = (_e: AnyEventObject, c: MachineContext) =>
-    failure('StepFailedError', 'STEP_FAILED', `Map '${name}' expected its items to be an array`, c.pathPrefix + name);
+    failure(
+      'StepFailedError',
+      'STEP_FAILED',
+      `Map '${name}' expected its items to be an array`,
+      c.pathPrefix + name,
+    );
   const withoutProgress = (c: MachineContext) => {
     const { [name]: _done, ...maps } = c.maps;
     return maps;
@@ -93,7 +104,13 @@ export function mapState(compiler: Compiler, node: MapNode, next: string, fail: 
       update((c) => {
         const list = items(c);
         const valid = Array.isArray(list);
-        const m = { total: valid ? list.length : 0, next: 0, running: [], results: valid ? list.map(() => null) : [], items: valid ? list : null };
+        const m = {
+          total: valid ? list.length : 0,
+          next: 0,
+          running: [],
+          results: valid ? list.map(() => null) : [],
+          items: valid ? list : null,
+        };
         return { maps: { ...c.maps, [name]: m as unknown as MapProgress } };
       }),
       spawnMore,

@@ -95,7 +95,10 @@ export class Compiler {
       update((c) => ({
         outcome:
           status === 'cancelled'
-            ? { status, error: c.error ?? failure('CancelledError', 'CANCELLED', 'The run was cancelled', '') }
+            ? {
+                status,
+                error: c.error ?? failure('CancelledError', 'CANCELLED', 'The run was cancelled', ''),
+              }
             : {
                 status,
                 error: c.error ?? failure('FlowstateError', 'INTERNAL', 'The run failed', ''),
@@ -111,7 +114,12 @@ export class Compiler {
         'flowstate.cancel': {
           target: '.cancelled',
           actions: update((_, e) => ({
-            error: failure('CancelledError', 'CANCELLED', typeof e.reason === 'string' ? e.reason : 'The run was cancelled', ''),
+            error: failure(
+              'CancelledError',
+              'CANCELLED',
+              typeof e.reason === 'string' ? e.reason : 'The run was cancelled',
+              '',
+            ),
           })),
         },
       },
@@ -217,7 +225,13 @@ export class Compiler {
       retry: resolveRetryPolicy(options.retry),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(escalate
-        ? { escalate: { to: escalate.to, timeoutMs: escalate.timeoutMs, onTimeout: escalate.onTimeout ?? 'fail' } }
+        ? {
+            escalate: {
+              to: escalate.to,
+              timeoutMs: escalate.timeoutMs,
+              onTimeout: escalate.onTimeout ?? 'fail',
+            },
+          }
         : {}),
     };
   }
@@ -230,7 +244,12 @@ export class Compiler {
     };
     this.guards[`${name}.payload`] = ({ event }) => !schema || schema.safeParse(payloadOf(event)).success;
     const timedOut: ErrorOf = (_e, c) =>
-      failure('WaitTimeoutError', 'WAIT_TIMEOUT', `No '${node.event}' event within ${node.timeoutMs} ms`, c.pathPrefix + name);
+      failure(
+        'WaitTimeoutError',
+        'WAIT_TIMEOUT',
+        `No '${node.event}' event within ${node.timeoutMs} ms`,
+        c.pathPrefix + name,
+      );
     return {
       meta: { flowstate: { kind: 'wait', name, event: node.event, timeoutMs: node.timeoutMs } },
       invoke: {
@@ -263,7 +282,9 @@ export class Compiler {
     const states: Record<string, StateConfig> = {};
     for (const [region, nodes] of Object.entries(node.regions)) {
       const regionPath = [...path, region];
-      const regionFail = node.failFast ? fail : { target: this.absolute([...regionPath, END]), pendingKey: node.name };
+      const regionFail = node.failFast
+        ? fail
+        : { target: this.absolute([...regionPath, END]), pendingKey: node.name };
       states[region] = this.sequence(nodes, regionPath, regionFail);
     }
     const meta = { flowstate: { kind: 'parallel', name: node.name, failFast: node.failFast } };
@@ -275,7 +296,10 @@ export class Compiler {
       meta,
       states,
       onDone: [
-        { guard, ...this.failure(this.onError(undefined), node.name, next, fail, (_e, c) => c.pending[node.name]) },
+        {
+          guard,
+          ...this.failure(this.onError(undefined), node.name, next, fail, (_e, c) => c.pending[node.name]),
+        },
         { target: next },
       ],
     };
@@ -304,7 +328,12 @@ export class Compiler {
     arm('otherwise', node.otherwise ?? [], 'otherwise');
     states[DECIDE] = { always };
     states[END] = { type: 'final' };
-    return { meta: { flowstate: { kind: 'branch', name: node.name } }, initial: DECIDE, states, onDone: next };
+    return {
+      meta: { flowstate: { kind: 'branch', name: node.name } },
+      initial: DECIDE,
+      states,
+      onDone: next,
+    };
   }
 
   private loop(
@@ -317,8 +346,15 @@ export class Compiler {
     const exhausted = `${name}.exhausted`;
     this.guards[exhausted] = ({ context }) => (context.iterations[name] ?? 0) >= maxIterations;
     const limit: ErrorOf = (_e, c) =>
-      failure('StepFailedError', 'STEP_FAILED', `Loop '${name}' reached maxIterations (${maxIterations}) before its condition held`, c.pathPrefix + name);
-    const count = (n: (c: MachineContext) => number): Update => (c) => ({ iterations: { ...c.iterations, [name]: n(c) } });
+      failure(
+        'StepFailedError',
+        'STEP_FAILED',
+        `Loop '${name}' reached maxIterations (${maxIterations}) before its condition held`,
+        c.pathPrefix + name,
+      );
+    const count =
+      (n: (c: MachineContext) => number): Update =>
+      (c) => ({ iterations: { ...c.iterations, [name]: n(c) } });
     return {
       meta: { flowstate: { kind: 'loop', name, maxIterations } },
       initial: 'round',
@@ -350,7 +386,10 @@ export class Compiler {
       case 'skip':
         return { target: next, actions: update(skipResult(name)) };
       case 'compensate':
-        return { target: this.absolute(['compensating']), actions: update(recordFailure(undefined, errorOf)) };
+        return {
+          target: this.absolute(['compensating']),
+          actions: update(recordFailure(undefined, errorOf)),
+        };
       case 'fail':
         return { target: fail.target, actions: update(recordFailure(fail.pendingKey, errorOf)) };
     }
@@ -392,7 +431,11 @@ function initialContext(input: MachineInput, schema: ZodType | undefined): Machi
   if (schema && !input.validated) {
     const parsed = parseWith(schema, value);
     if (!parsed.ok) {
-      throw new InputValidationError('input', parsed.issues, input.workflowId ? { workflowId: input.workflowId } : {});
+      throw new InputValidationError(
+        'input',
+        parsed.issues,
+        input.workflowId ? { workflowId: input.workflowId } : {},
+      );
     }
     value = parsed.value;
   }

@@ -26,7 +26,9 @@ export function resolveGuard(
   if (isDataPath(ref)) return (ctx) => Boolean(readPath(ctx, ref));
   if (Object.hasOwn(guards, ref)) return guards[ref] as GuardFn;
   return () => {
-    throw new ConfigurationError(`No guard named '${ref}': register it with createEngine({ guards }) or the workflow's guards`);
+    throw new ConfigurationError(
+      `No guard named '${ref}': register it with createEngine({ guards }) or the workflow's guards`,
+    );
   };
 }
 

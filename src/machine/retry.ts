@@ -27,7 +27,8 @@ export function resolveRetryPolicy(policy: RetryPolicy | undefined): ResolvedRet
  * `maxMs`, then shortened by up to `jitter` of itself (so it stays within `[d * (1 - jitter), d]`).
  */
 export function backoffDelay(policy: ResolvedRetryPolicy, attempt: number, random: () => number): number {
-  const base = policy.backoff === 'fixed' ? policy.initialMs : policy.initialMs * 2 ** Math.max(0, attempt - 1);
+  const base =
+    policy.backoff === 'fixed' ? policy.initialMs : policy.initialMs * 2 ** Math.max(0, attempt - 1);
   const capped = Math.min(base, policy.maxMs);
   return Math.round(capped * (1 - policy.jitter * random()));
 }

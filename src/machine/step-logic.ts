@@ -64,7 +64,13 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
       const supervising = s.phase === 'supervising';
       const agentName = supervising ? (input.escalate?.to ?? '') : s.agent;
       const agentInput = supervising
-        ? { step: input.path, agent: s.agent, input: input.input, attempts: s.attempts, error: s.history.at(-1)?.error }
+        ? {
+            step: input.path,
+            agent: s.agent,
+            input: input.input,
+            attempts: s.attempts,
+            error: s.history.at(-1)?.error,
+          }
         : input.input;
       const ctx = agentContext(input, s.attempts, controller.signal, runtime.logger);
       // A settled agent has nothing left to abort: forget its controller so cleanup does not fire its signal.
@@ -89,10 +95,14 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
       );
       if (supervising && s.deadline !== undefined) {
         // The supervisor answers within the escalation's deadline, like a human would.
-        r.cancelTimers.push(scheduleAt(clock, s.deadline, () => send({ type: 'flowstate.step.timer', token })));
+        r.cancelTimers.push(
+          scheduleAt(clock, s.deadline, () => send({ type: 'flowstate.step.timer', token })),
+        );
       } else if (input.timeoutMs !== undefined) {
         r.cancelTimers.push(
-          scheduleAt(clock, clock.now() + input.timeoutMs, () => send({ type: 'flowstate.step.timeout', token })),
+          scheduleAt(clock, clock.now() + input.timeoutMs, () =>
+            send({ type: 'flowstate.step.timeout', token }),
+          ),
         );
       }
     } else if ((s.phase === 'backoff' || s.phase === 'escalated') && s.deadline !== undefined) {
@@ -142,7 +152,8 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
       case 'flowstate.step.settled':
         if (event.token !== s.token) return s;
         if (s.phase === 'supervising') {
-          if (!event.ok) return fail(s, `Supervisor '${s.input.escalate?.to}' failed`, 'STEP_FAILED', event.error);
+          if (!event.ok)
+            return fail(s, `Supervisor '${s.input.escalate?.to}' failed`, 'STEP_FAILED', event.error);
           const decision = parseDecision(event.output);
           if (!decision) {
             return fail(s, `Supervisor '${s.input.escalate?.to}' returned no valid decision`, 'STEP_FAILED');
@@ -200,7 +211,10 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
     const { input } = s;
     if (retryable && s.attempt < input.retry.attempts) {
       const delay = backoffDelay(input.retry, s.attempt, random);
-      runtime.logger.debug({ step: input.path, attempt: s.attempts, delayMs: delay, err: error }, 'retry scheduled');
+      runtime.logger.debug(
+        { step: input.path, attempt: s.attempts, delayMs: delay, err: error },
+        'retry scheduled',
+      );
       return { ...s, phase: 'backoff', token: s.token + 1, deadline: clock.now() + delay };
     }
     if (input.fallback !== undefined && s.agent !== input.fallback) {
@@ -212,7 +226,12 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
       const phase = input.escalate.to === 'human' ? 'escalated' : 'supervising';
       return { ...s, phase, token: s.token + 1, deadline: clock.now() + input.escalate.timeoutMs };
     }
-    return fail(s, `Step '${input.path}' failed after ${s.attempts} attempt${s.attempts === 1 ? '' : 's'}`, 'STEP_FAILED', error);
+    return fail(
+      s,
+      `Step '${input.path}' failed after ${s.attempts} attempt${s.attempts === 1 ? '' : 's'}`,
+      'STEP_FAILED',
+      error,
+    );
   }
 
   function decide(s: StepSnapshot, decision: EscalationDecision): StepSnapshot {
@@ -222,12 +241,25 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
       case 'skip':
         return done(s, decision.value ?? null);
       case 'abort':
-        return fail(s, decision.reason ?? `Step '${s.input.path}' was aborted on escalation`, 'STEP_FAILED', s.history.at(-1)?.error);
+        return fail(
+          s,
+          decision.reason ?? `Step '${s.input.path}' was aborted on escalation`,
+          'STEP_FAILED',
+          s.history.at(-1)?.error,
+        );
     }
   }
 
   function done(s: StepSnapshot, output: unknown): StepSnapshot {
-    return { ...s, status: 'done', output, error: undefined, phase: 'done', token: s.token + 1, deadline: undefined };
+    return {
+      ...s,
+      status: 'done',
+      output,
+      error: undefined,
+      phase: 'done',
+      token: s.token + 1,
+      deadline: undefined,
+    };
   }
 
   function fail(s: StepSnapshot, message: string, code: string, cause?: SerializedError): StepSnapshot {
@@ -240,7 +272,15 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
       ...(cause ? { cause } : {}),
     };
     runtime.logger.warn({ step: s.input.path, err: error }, 'step failed');
-    return { ...s, status: 'error', output: undefined, error, phase: 'failed', token: s.token + 1, deadline: undefined };
+    return {
+      ...s,
+      status: 'error',
+      output: undefined,
+      error,
+      phase: 'failed',
+      token: s.token + 1,
+      deadline: undefined,
+    };
   }
 
   function timeoutReason(s: StepState): StepTimeoutError {
@@ -250,7 +290,12 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
   return logic;
 }
 
-function agentContext(input: StepActorInput, attempt: number, signal: AbortSignal, logger: Logger): AgentContext {
+function agentContext(
+  input: StepActorInput,
+  attempt: number,
+  signal: AbortSignal,
+  logger: Logger,
+): AgentContext {
   let child: Logger | undefined;
   return {
     signal,
@@ -266,10 +311,17 @@ function agentContext(input: StepActorInput, attempt: number, signal: AbortSigna
   };
 }
 
-async function callAgent(agents: AgentRegistry, name: string, input: unknown, ctx: AgentContext): Promise<unknown> {
+async function callAgent(
+  agents: AgentRegistry,
+  name: string,
+  input: unknown,
+  ctx: AgentContext,
+): Promise<unknown> {
   const agent = Object.hasOwn(agents, name) ? agents[name] : undefined;
   if (agent === undefined) {
-    throw Object.assign(new Error(`No agent named '${name}' is registered with the engine`), { retryable: false });
+    throw Object.assign(new Error(`No agent named '${name}' is registered with the engine`), {
+      retryable: false,
+    });
   }
   if (typeof agent === 'function') return (agent as AgentFunction)(input, ctx);
   // Actor logic (a machine, fromPromise...): run it to completion; stop it when the attempt is aborted.

@@ -13,7 +13,11 @@ export interface StepActorInput {
   readonly input: unknown;
   readonly retry: ResolvedRetryPolicy;
   readonly timeoutMs?: number;
-  readonly escalate?: { readonly to: string; readonly timeoutMs: number; readonly onTimeout: 'fail' | 'skip' };
+  readonly escalate?: {
+    readonly to: string;
+    readonly timeoutMs: number;
+    readonly onTimeout: 'fail' | 'skip';
+  };
 }
 
 /** Where a step actor is in its life: a small state machine kept in a plain, persistable snapshot. */
@@ -57,7 +61,12 @@ export type StepSnapshot = StepState &
 
 /** Events a step actor handles. Only `flowstate.decision` comes from outside. */
 export type StepEvent =
-  | { readonly type: 'flowstate.step.settled'; readonly token: number; readonly ok: true; readonly output: unknown }
+  | {
+      readonly type: 'flowstate.step.settled';
+      readonly token: number;
+      readonly ok: true;
+      readonly output: unknown;
+    }
   | {
       readonly type: 'flowstate.step.settled';
       readonly token: number;

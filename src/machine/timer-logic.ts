@@ -37,7 +37,8 @@ export function createTimerLogic(clock: Clock): TimerLogic {
     },
     transition: (s, event, { self }) => {
       if (s.status !== 'active') return s;
-      if (event.type === 'flowstate.timer.fired') return { ...s, status: 'done', output: null, error: undefined };
+      if (event.type === 'flowstate.timer.fired')
+        return { ...s, status: 'done', output: null, error: undefined };
       if (event.type === 'xstate.stop') {
         cancels.get(self)?.();
         return { ...s, status: 'stopped', output: undefined, error: undefined };

@@ -57,7 +57,11 @@ export class FlowstateError extends Error {
     this.workflowId = options.workflowId;
     this.stepPath = options.stepPath;
     const kinds: string[] = [];
-    for (let proto: unknown = new.target; typeof proto === 'function' && proto !== Error; proto = Object.getPrototypeOf(proto)) {
+    for (
+      let proto: unknown = new.target;
+      typeof proto === 'function' && proto !== Error;
+      proto = Object.getPrototypeOf(proto)
+    ) {
       kinds.push(proto.name);
     }
     Object.defineProperty(this, KINDS, { value: kinds, enumerable: false });
@@ -66,6 +70,8 @@ export class FlowstateError extends Error {
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (typeof value !== 'object' || value === null) return false;
     const kinds = (value as { [KINDS]?: unknown })[KINDS];
+    // `this` is the class `instanceof` was asked about (a subclass included), hence not the literal class name.
+    // biome-ignore lint/complexity/noThisInStatic: see above
     return Array.isArray(kinds) && kinds.includes(this.name);
   }
 
@@ -124,7 +130,11 @@ export type ValidationSubject = 'input' | 'event';
 export class InputValidationError extends FlowstateError {
   readonly subject: ValidationSubject;
   readonly issues: readonly ValidationIssue[];
-  constructor(subject: ValidationSubject, issues: readonly ValidationIssue[], options: FlowstateErrorOptions = {}) {
+  constructor(
+    subject: ValidationSubject,
+    issues: readonly ValidationIssue[],
+    options: FlowstateErrorOptions = {},
+  ) {
     super('INPUT_INVALID', `Invalid ${subject}:\n${formatIssues(issues)}`, options);
     this.subject = subject;
     this.issues = issues;
@@ -135,7 +145,11 @@ export class InputValidationError extends FlowstateError {
 export class OutputValidationError extends FlowstateError {
   readonly issues: readonly ValidationIssue[];
   constructor(issues: readonly ValidationIssue[], options: FlowstateErrorOptions = {}) {
-    super('OUTPUT_INVALID', `Workflow output does not match its output schema:\n${formatIssues(issues)}`, options);
+    super(
+      'OUTPUT_INVALID',
+      `Workflow output does not match its output schema:\n${formatIssues(issues)}`,
+      options,
+    );
     this.issues = issues;
   }
 }
@@ -148,7 +162,12 @@ export class ConfigurationError extends FlowstateError {
 }
 
 /** Codes a failed step can carry. */
-export type StepErrorCode = 'STEP_FAILED' | 'STEP_TIMEOUT' | 'ESCALATION_TIMEOUT' | 'WAIT_TIMEOUT' | 'CANCELLED';
+export type StepErrorCode =
+  | 'STEP_FAILED'
+  | 'STEP_TIMEOUT'
+  | 'ESCALATION_TIMEOUT'
+  | 'WAIT_TIMEOUT'
+  | 'CANCELLED';
 
 /** Fields of a step failure. */
 export interface StepFailedErrorOptions extends FlowstateErrorOptions {
@@ -219,7 +238,14 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
   }
   if (typeof error === 'object' && error !== null && 'message' in error) {
     // Already serialized (a step failure crossing actors), or an error-like object from an agent.
-    const o = error as { name?: unknown; message?: unknown; code?: unknown; stepPath?: unknown; attempts?: unknown; cause?: unknown };
+    const o = error as {
+      name?: unknown;
+      message?: unknown;
+      code?: unknown;
+      stepPath?: unknown;
+      attempts?: unknown;
+      cause?: unknown;
+    };
     const out: { -readonly [K in keyof SerializedError]: SerializedError[K] } = {
       name: typeof o.name === 'string' ? o.name : 'Error',
       message: String(o.message),

@@ -1,5 +1,5 @@
-import type { IssuePath } from './errors.js';
 import type { StepOptions, WorkflowNode } from './definition.js';
+import type { IssuePath } from './errors.js';
 
 /** Visits every node of a tree (not into child workflows) with its path in the JSON form. */
 export function walkNodes(
@@ -12,10 +12,13 @@ export function walkNodes(
     visit(node, here);
     switch (node.kind) {
       case 'parallel':
-        for (const [region, inner] of Object.entries(node.regions)) walkNodes(inner, visit, [...here, 'regions', region]);
+        for (const [region, inner] of Object.entries(node.regions))
+          walkNodes(inner, visit, [...here, 'regions', region]);
         return;
       case 'branch':
-        node.arms.forEach((arm, a) => walkNodes(arm.nodes, visit, [...here, 'arms', a, 'steps']));
+        node.arms.forEach((arm, a) => {
+          walkNodes(arm.nodes, visit, [...here, 'arms', a, 'steps']);
+        });
         if (node.otherwise) walkNodes(node.otherwise, visit, [...here, 'otherwise']);
         return;
       case 'loop':
@@ -28,7 +31,10 @@ export function walkNodes(
 }
 
 /** The step options of a node that runs an agent (a step, or a map's per-item step), with their path. */
-export function stepOptionsOf(node: WorkflowNode, path: IssuePath): { options: StepOptions; path: IssuePath } | undefined {
+export function stepOptionsOf(
+  node: WorkflowNode,
+  path: IssuePath,
+): { options: StepOptions; path: IssuePath } | undefined {
   if (node.kind === 'step') return { options: node.options, path };
   if (node.kind === 'map') return { options: node.step, path: [...path, 'step'] };
   return undefined;

@@ -37,8 +37,10 @@ export function activeWaits(root: AnyActorRef): ActiveWait[] {
     const snapshot = actor.getSnapshot() as { status?: string; getMeta?: () => Record<string, unknown> };
     if (snapshot.status !== 'active' || typeof snapshot.getMeta !== 'function') continue;
     for (const meta of Object.values(snapshot.getMeta())) {
-      const info = (meta as { flowstate?: { kind?: string; name?: string; event?: string } } | undefined)?.flowstate;
-      if (info?.kind === 'wait' && info.name && info.event) waits.push({ actor, name: info.name, event: info.event });
+      const info = (meta as { flowstate?: { kind?: string; name?: string; event?: string } } | undefined)
+        ?.flowstate;
+      if (info?.kind === 'wait' && info.name && info.event)
+        waits.push({ actor, name: info.name, event: info.event });
     }
   }
   return waits;

@@ -46,7 +46,9 @@ export class Binder {
 
   /** The definition a bound machine was compiled from. */
   definitionOf(machine: unknown): AnyWorkflowDefinition | undefined {
-    return typeof machine === 'object' && machine !== null ? this.definitions.get(machine as AnyStateMachine) : undefined;
+    return typeof machine === 'object' && machine !== null
+      ? this.definitions.get(machine as AnyStateMachine)
+      : undefined;
   }
 
   /** The `waitFor` node of a bound definition, by name. */
@@ -64,17 +66,34 @@ export class Binder {
     const problems: DefinitionProblem[] = [];
     const agent = (name: string | undefined, path: IssuePath, role: string) => {
       if (name !== undefined && !Object.hasOwn(agents, name)) {
-        problems.push({ code: 'unknown-agent', path, message: `No agent named '${name}' (${role}) is registered with the engine` });
+        problems.push({
+          code: 'unknown-agent',
+          path,
+          message: `No agent named '${name}' (${role}) is registered with the engine`,
+        });
       }
     };
     const guard = (ref: GuardRef, path: IssuePath) => {
-      if (typeof ref === 'string' && !isDataPath(ref) && !Object.hasOwn(guards, ref) && !Object.hasOwn(own, ref)) {
-        problems.push({ code: 'unknown-guard', path, message: `No guard named '${ref}': register it with createEngine({ guards }) or use a data path such as results.step.field` });
+      if (
+        typeof ref === 'string' &&
+        !isDataPath(ref) &&
+        !Object.hasOwn(guards, ref) &&
+        !Object.hasOwn(own, ref)
+      ) {
+        problems.push({
+          code: 'unknown-guard',
+          path,
+          message: `No guard named '${ref}': register it with createEngine({ guards }) or use a data path such as results.step.field`,
+        });
       }
     };
     const mapping = (ref: Mapping | undefined, path: IssuePath) => {
       if (typeof ref === 'string' && !isDataPath(ref) && !Object.hasOwn(mappings, ref)) {
-        problems.push({ code: 'unknown-mapping', path, message: `No mapping named '${ref}': register it with createEngine({ mappings }) or use a data path such as results.step.field` });
+        problems.push({
+          code: 'unknown-mapping',
+          path,
+          message: `No mapping named '${ref}': register it with createEngine({ mappings }) or use a data path such as results.step.field`,
+        });
       }
     };
     mapping(definition.spec.options.result, ['result']);
@@ -85,11 +104,16 @@ export class Binder {
         if (options.workflow === undefined) agent(options.agent, [...at, 'agent'], 'agent');
         agent(options.fallback, [...at, 'fallback'], 'fallback');
         agent(options.compensate, [...at, 'compensate'], 'compensate');
-        if (options.escalate && options.escalate.to !== 'human') agent(options.escalate.to, [...at, 'escalate', 'to'], 'supervisor');
+        if (options.escalate && options.escalate.to !== 'human')
+          agent(options.escalate.to, [...at, 'escalate', 'to'], 'supervisor');
         mapping(options.input, [...at, 'input']);
       }
       if (node.kind === 'map') mapping(node.items, [...path, 'items']);
-      if (node.kind === 'branch') node.arms.forEach((arm, i) => guard(arm.when, [...path, 'arms', i, 'when']));
+      if (node.kind === 'branch') {
+        node.arms.forEach((arm, i) => {
+          guard(arm.when, [...path, 'arms', i, 'when']);
+        });
+      }
       if (node.kind === 'loop') guard(node.until, [...path, 'until']);
     });
     return problems;

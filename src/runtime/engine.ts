@@ -78,7 +78,12 @@ export function createEngine(options: EngineOptions = {}): Engine {
     agents,
     guards: (options.guards ?? {}) as Record<string, GuardFn>,
     mappings: (options.mappings ?? {}) as Record<string, MappingFn>,
-    stepLogic: createStepLogic({ agents, clock, logger, ...(options.random ? { random: options.random } : {}) }),
+    stepLogic: createStepLogic({
+      agents,
+      clock,
+      logger,
+      ...(options.random ? { random: options.random } : {}),
+    }),
     timerLogic: createTimerLogic(clock),
   });
   const workflows = new Map<string, AnyWorkflowDefinition>();
@@ -96,11 +101,14 @@ export function createEngine(options: EngineOptions = {}): Engine {
     start(ref: AnyWorkflowDefinition | string, input: unknown, startOptions: StartOptions = {}) {
       const definition = typeof ref === 'string' ? workflows.get(ref) : ref;
       if (!definition) {
-        throw new ConfigurationError(`No workflow '${String(ref)}' is registered; known: ${[...workflows.keys()].join(', ') || 'none'}`);
+        throw new ConfigurationError(
+          `No workflow '${String(ref)}' is registered; known: ${[...workflows.keys()].join(', ') || 'none'}`,
+        );
       }
       const machine = binder.machineFor(definition);
       const id = startOptions.id ?? randomUUID();
-      if (active.has(id)) throw new ConfigurationError(`A run with id '${id}' is already active`, { workflowId: id });
+      if (active.has(id))
+        throw new ConfigurationError(`A run with id '${id}' is already active`, { workflowId: id });
       const schema = definition.spec.options.input;
       let value = input;
       if (schema) {
@@ -109,7 +117,10 @@ export function createEngine(options: EngineOptions = {}): Engine {
         value = parsed.value;
       }
       const machineInput: MachineInput = { workflowId: id, input: value, validated: true };
-      const actor = createActor(machine, { input: machineInput, ...(options.inspect ? { inspect: options.inspect } : {}) });
+      const actor = createActor(machine, {
+        input: machineInput,
+        ...(options.inspect ? { inspect: options.inspect } : {}),
+      });
       const run = new WorkflowRun(id, definition, actor, binder, () => {
         active.delete(id);
         logger.info({ workflowId: id, workflow: definition.id, status: run.status }, 'run ended');

@@ -1,7 +1,7 @@
 import {
   CancelledError,
-  EscalationTimeoutError,
   type ErrorCode,
+  EscalationTimeoutError,
   FlowstateError,
   type FlowstateErrorOptions,
   type SerializedError,
@@ -40,7 +40,11 @@ export function toFlowstateError(error: SerializedError, workflowId: string): Fl
     case 'CANCELLED':
       return new CancelledError(message, options);
     default:
-      return new FlowstateError(CODES.has(error.code ?? '') ? (error.code as ErrorCode) : 'INTERNAL', message, options);
+      return new FlowstateError(
+        CODES.has(error.code ?? '') ? (error.code as ErrorCode) : 'INTERNAL',
+        message,
+        options,
+      );
   }
 }
 

@@ -64,7 +64,12 @@ export class WorkflowRun<O = unknown> {
         error: (cause) => {
           this.#settled = true;
           onSettled();
-          reject(new FlowstateError('INTERNAL', `Run '${id}' stopped on an unexpected error`, { cause, workflowId: id }));
+          reject(
+            new FlowstateError('INTERNAL', `Run '${id}' stopped on an unexpected error`, {
+              cause,
+              workflowId: id,
+            }),
+          );
         },
       });
     });
@@ -88,7 +93,8 @@ export class WorkflowRun<O = unknown> {
       if (isStepSnapshot(s) && s.status === 'active' && s.phase === 'escalated') paths.push(s.input.path);
     }
     for (const wait of activeWaits(this.actor)) {
-      const prefix = (wait.actor.getSnapshot() as { context?: { pathPrefix?: string } }).context?.pathPrefix ?? '';
+      const prefix =
+        (wait.actor.getSnapshot() as { context?: { pathPrefix?: string } }).context?.pathPrefix ?? '';
       paths.push(prefix + wait.name);
     }
     return paths;
@@ -100,7 +106,10 @@ export class WorkflowRun<O = unknown> {
    */
   send(event: WorkflowEvent): boolean {
     if (typeof event?.type !== 'string' || isReservedEventType(event.type)) {
-      throw new ConfigurationError(`Expected an event with a non-reserved string \`type\`, got ${JSON.stringify(event?.type)}`, { workflowId: this.id });
+      throw new ConfigurationError(
+        `Expected an event with a non-reserved string \`type\`, got ${JSON.stringify(event?.type)}`,
+        { workflowId: this.id },
+      );
     }
     const waits = activeWaits(this.actor).filter((w) => w.event === event.type);
     for (const wait of waits) {
@@ -109,7 +118,8 @@ export class WorkflowRun<O = unknown> {
       if (!schema) continue;
       const { type: _type, ...payload } = event;
       const parsed = parseWith(schema, payload);
-      if (!parsed.ok) throw new InputValidationError('event', parsed.issues, { workflowId: this.id, stepPath: wait.name });
+      if (!parsed.ok)
+        throw new InputValidationError('event', parsed.issues, { workflowId: this.id, stepPath: wait.name });
     }
     for (const actor of new Set(waits.map((w) => w.actor))) actor.send(event);
     return waits.length > 0;
@@ -124,9 +134,17 @@ export class WorkflowRun<O = unknown> {
     if (!parsed.ok) throw new InputValidationError('event', parsed.issues, { workflowId: this.id, stepPath });
     const actor = findStepActor(this.actor, stepPath);
     const snapshot = actor?.getSnapshot();
-    if (!actor || !isStepSnapshot(snapshot) || snapshot.status !== 'active' || snapshot.phase !== 'escalated') {
+    if (
+      !actor ||
+      !isStepSnapshot(snapshot) ||
+      snapshot.status !== 'active' ||
+      snapshot.phase !== 'escalated'
+    ) {
       const where = isStepSnapshot(snapshot) ? `it is ${snapshot.phase}` : 'no such step is running';
-      throw new ConfigurationError(`Step '${stepPath}' is not waiting for a decision (${where})`, { workflowId: this.id, stepPath });
+      throw new ConfigurationError(`Step '${stepPath}' is not waiting for a decision (${where})`, {
+        workflowId: this.id,
+        stepPath,
+      });
     }
     actor.send({ type: 'flowstate.decision', decision: parsed.value });
   }

@@ -41,7 +41,10 @@ describe('escalation to a human', () => {
   });
 
   it('skips the step with the given value on `skip`', async () => {
-    const run = testEngine({ agents: { review: failing(), after: async (x: unknown) => x } }).start(escalating(), {});
+    const run = testEngine({ agents: { review: failing(), after: async (x: unknown) => x } }).start(
+      escalating(),
+      {},
+    );
     await vi.advanceTimersByTimeAsync(0);
     run.resolveEscalation('review', { action: 'skip', value: { approved: false } });
     await expect(run.result).resolves.toEqual({ review: { approved: false }, after: { approved: false } });
@@ -68,7 +71,10 @@ describe('escalation to a human', () => {
   });
 
   it('skips with null at the deadline when onTimeout is skip', async () => {
-    const run = testEngine({ agents: { review: failing(), after: async (x: unknown) => x } }).start(escalating('skip'), {});
+    const run = testEngine({ agents: { review: failing(), after: async (x: unknown) => x } }).start(
+      escalating('skip'),
+      {},
+    );
     await vi.advanceTimersByTimeAsync(60_000);
     await expect(run.result).resolves.toEqual({ review: null, after: null });
   });
@@ -103,7 +109,13 @@ describe('escalation to a supervisor agent', () => {
     }).start(wf, { q: 1 });
     await expect(run.result).resolves.toEqual({ work: 'supervised' });
     expect(supervisor).toHaveBeenCalledWith(
-      expect.objectContaining({ step: 'work', agent: 'worker', input: { q: 1 }, attempts: 1, error: expect.objectContaining({ message: 'stuck' }) }),
+      expect.objectContaining({
+        step: 'work',
+        agent: 'worker',
+        input: { q: 1 },
+        attempts: 1,
+        error: expect.objectContaining({ message: 'stuck' }),
+      }),
       expect.anything(),
     );
   });
@@ -120,7 +132,10 @@ describe('escalation to a supervisor agent', () => {
         boss: async () => 'whatever',
       },
     }).start(wf, {});
-    await expect(run.result).rejects.toMatchObject({ code: 'STEP_FAILED', message: expect.stringContaining('no valid decision') });
+    await expect(run.result).rejects.toMatchObject({
+      code: 'STEP_FAILED',
+      message: expect.stringContaining('no valid decision'),
+    });
   });
 });
 

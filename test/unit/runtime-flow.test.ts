@@ -104,7 +104,10 @@ describe('branches', () => {
       .step('scan')
       .branch('decide', [
         { when: 'hasCritical', then: (b) => b.step('review') },
-        { when: (ctx) => (ctx.results.scan as { warnings: number }).warnings > 0, then: (b) => b.step('warn') },
+        {
+          when: (ctx) => (ctx.results.scan as { warnings: number }).warnings > 0,
+          then: (b) => b.step('warn'),
+        },
         { otherwise: (b) => b.step('report') },
       ])
       .build();
@@ -125,12 +128,24 @@ describe('branches', () => {
   it('passes through an empty otherwise arm, and tests data-path guards for truthiness', async () => {
     const wf = workflow('optional')
       .step('check')
-      .branch('maybe', [{ when: 'results.check.needed', then: (b) => b.step('extra') }, { otherwise: (b) => b }])
+      .branch('maybe', [
+        { when: 'results.check.needed', then: (b) => b.step('extra') },
+        { otherwise: (b) => b },
+      ])
       .step('end')
       .build();
-    const engine = testEngine({ agents: { check: (i: { needed: boolean }) => i, extra: () => 'x', end: () => 'e' } });
-    await expect(engine.start(wf, { needed: false }).result).resolves.toEqual({ check: { needed: false }, end: 'e' });
-    await expect(engine.start(wf, { needed: true }).result).resolves.toEqual({ check: { needed: true }, extra: 'x', end: 'e' });
+    const engine = testEngine({
+      agents: { check: (i: { needed: boolean }) => i, extra: () => 'x', end: () => 'e' },
+    });
+    await expect(engine.start(wf, { needed: false }).result).resolves.toEqual({
+      check: { needed: false },
+      end: 'e',
+    });
+    await expect(engine.start(wf, { needed: true }).result).resolves.toEqual({
+      check: { needed: true },
+      extra: 'x',
+      end: 'e',
+    });
   });
 });
 
@@ -178,15 +193,25 @@ describe('map', () => {
         },
       },
     }).start(wf, { xs: ['a', 'b'] });
-    await expect(run.result).resolves.toEqual({ m: [{ item: 'a', index: 0 }, { item: 'b', index: 1 }] });
+    await expect(run.result).resolves.toEqual({
+      m: [
+        { item: 'a', index: 0 },
+        { item: 'b', index: 1 },
+      ],
+    });
     expect(paths.sort()).toEqual(['m[0]', 'm[1]']);
   });
 
   it('finishes at once on an empty list, fails on a list that is not an array', async () => {
-    const wf = workflow('fan-empty').map('m', { items: 'input.xs', step: { agent: 'a' }, concurrency: 2 }).build();
+    const wf = workflow('fan-empty')
+      .map('m', { items: 'input.xs', step: { agent: 'a' }, concurrency: 2 })
+      .build();
     const engine = testEngine({ agents: { a: () => 1 } });
     await expect(engine.start(wf, { xs: [] }).result).resolves.toEqual({ m: [] });
-    await expect(engine.start(wf, { xs: 'nope' }).result).rejects.toMatchObject({ code: 'STEP_FAILED', stepPath: 'm' });
+    await expect(engine.start(wf, { xs: 'nope' }).result).rejects.toMatchObject({
+      code: 'STEP_FAILED',
+      stepPath: 'm',
+    });
   });
 
   it('fails the map on an item failure and stops the running items; skips them with onError: skip', async () => {
@@ -197,7 +222,9 @@ describe('map', () => {
       await new Promise((r) => setTimeout(r, 100));
       return n;
     };
-    const failing = workflow('fan-fail').map('m', { items: 'input', step: { agent: 'a' }, concurrency: 3 }).build();
+    const failing = workflow('fan-fail')
+      .map('m', { items: 'input', step: { agent: 'a' }, concurrency: 3 })
+      .build();
     const skipping = workflow('fan-skip')
       .map('m', { items: 'input', step: { agent: 'a', onError: 'skip' }, concurrency: 3 })
       .build();
@@ -256,13 +283,19 @@ describe('cancellation', () => {
       return new Promise(() => {});
     };
     const wf = workflow('cancel')
-      .parallel('p', { a: (r) => r.step('x'), b: (r) => r.map('m', { items: 'input', step: { agent: 'y' }, concurrency: 2 }) })
+      .parallel('p', {
+        a: (r) => r.step('x'),
+        b: (r) => r.map('m', { items: 'input', step: { agent: 'y' }, concurrency: 2 }),
+      })
       .build();
     const run = testEngine({ agents: { x: hang, y: hang } }).start(wf, [1, 2, 3]);
     await vi.advanceTimersByTimeAsync(0);
     expect(signals).toHaveLength(3);
     run.cancel('user asked');
-    await expect(run.result).rejects.toMatchObject({ code: 'CANCELLED', message: expect.stringContaining('user asked') });
+    await expect(run.result).rejects.toMatchObject({
+      code: 'CANCELLED',
+      message: expect.stringContaining('user asked'),
+    });
     expect(signals.every((s) => s.aborted)).toBe(true);
     expect(signals[0]?.reason).toMatchObject({ code: 'CANCELLED' });
     expect(run.status).toBe('cancelled');

@@ -79,9 +79,14 @@ describe('retry and backoff', () => {
     const listed = flaky(1, () => coded('RATE_LIMITED'));
     const wf = (agent: string, retryOn?: string[]) =>
       workflow('retry-on')
-        .step('a', { agent, retry: { attempts: 3, initialMs: 10, jitter: 0, ...(retryOn ? { retryOn } : {}) } })
+        .step('a', {
+          agent,
+          retry: { attempts: 3, initialMs: 10, jitter: 0, ...(retryOn ? { retryOn } : {}) },
+        })
         .build();
-    const engine = testEngine({ agents: { notListed: notListed.agent, marked: marked.agent, listed: listed.agent } });
+    const engine = testEngine({
+      agents: { notListed: notListed.agent, marked: marked.agent, listed: listed.agent },
+    });
     const runs = [
       engine.start(wf('notListed', ['RATE_LIMITED']), {}),
       engine.start(wf('marked'), {}),

@@ -37,7 +37,9 @@ describe('a sequence of steps', () => {
   });
 
   it('defaults a step agent to the step name and shapes the output with `result`', async () => {
-    const wf = workflow('named', { result: (ctx) => ({ total: ctx.results.count }) }).step('count').build();
+    const wf = workflow('named', { result: (ctx) => ({ total: ctx.results.count }) })
+      .step('count')
+      .build();
     const engine = testEngine({ agents: { count: () => 3 } });
     await expect(engine.start(wf, undefined).result).resolves.toEqual({ total: 3 });
   });
@@ -48,7 +50,13 @@ describe('a sequence of steps', () => {
     const engine = testEngine({
       agents: {
         a: (_input, ctx) => {
-          seen.push({ attempt: ctx.attempt, id: ctx.workflowId, step: ctx.step, key: ctx.idempotencyKey, signal: ctx.signal.aborted });
+          seen.push({
+            attempt: ctx.attempt,
+            id: ctx.workflowId,
+            step: ctx.step,
+            key: ctx.idempotencyKey,
+            signal: ctx.signal.aborted,
+          });
           ctx.logger.debug('agent logs through the engine logger');
           return null;
         },
@@ -79,7 +87,9 @@ describe('a sequence of steps', () => {
   });
 
   it('rejects with an OutputValidationError when the output breaks the output schema', async () => {
-    const wf = workflow('out', { output: z.object({ a: z.string() }) }).step('a').build();
+    const wf = workflow('out', { output: z.object({ a: z.string() }) })
+      .step('a')
+      .build();
     const engine = testEngine({ agents: { a: () => 42 } });
     const error = await engine.start(wf, {}).result.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OutputValidationError);
@@ -88,7 +98,9 @@ describe('a sequence of steps', () => {
 
   it('runs an agent that is itself an XState machine', async () => {
     const { setup } = await import('xstate');
-    const machine = setup({ types: { context: {} as { n: number }, input: {} as { n: number } } }).createMachine({
+    const machine = setup({
+      types: { context: {} as { n: number }, input: {} as { n: number } },
+    }).createMachine({
       context: ({ input }) => ({ n: input.n }),
       initial: 'go',
       states: { go: { type: 'final' } },

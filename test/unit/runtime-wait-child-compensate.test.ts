@@ -10,7 +10,12 @@ describe('waitFor', () => {
   const approval = (onTimeout: 'fail' | 'skip' = 'fail') =>
     workflow('approval')
       .step('plan')
-      .waitFor('approve', { event: 'approved', schema: z.object({ by: z.string().min(1) }), timeoutMs: 10_000, onTimeout })
+      .waitFor('approve', {
+        event: 'approved',
+        schema: z.object({ by: z.string().min(1) }),
+        timeoutMs: 10_000,
+        onTimeout,
+      })
       .step('apply', { input: 'results.approve' })
       .build();
 
@@ -57,7 +62,10 @@ describe('child workflows', () => {
   beforeEach(() => vi.useFakeTimers({ now: 0 }));
   afterEach(() => vi.useRealTimers());
 
-  const child = workflow('child', { input: z.object({ table: z.string() }), result: (ctx) => ctx.results.count })
+  const child = workflow('child', {
+    input: z.object({ table: z.string() }),
+    result: (ctx) => ctx.results.count,
+  })
     .step('count')
     .build();
 
@@ -81,8 +89,12 @@ describe('child workflows', () => {
   });
 
   it("fails the parent step with the child's error, and with the child's input errors", async () => {
-    const parent = workflow('parent-fail').step('sub', { workflow: child, input: () => ({ table: 'x' }) }).build();
-    const badInput = workflow('parent-bad').step('sub', { workflow: child, input: () => ({ table: 1 }) }).build();
+    const parent = workflow('parent-fail')
+      .step('sub', { workflow: child, input: () => ({ table: 'x' }) })
+      .build();
+    const badInput = workflow('parent-bad')
+      .step('sub', { workflow: child, input: () => ({ table: 1 }) })
+      .build();
     const engine = testEngine({
       agents: {
         count: async () => {
@@ -90,7 +102,10 @@ describe('child workflows', () => {
         },
       },
     });
-    await expect(engine.start(parent, {}).result).rejects.toMatchObject({ code: 'STEP_FAILED', stepPath: 'sub/count' });
+    await expect(engine.start(parent, {}).result).rejects.toMatchObject({
+      code: 'STEP_FAILED',
+      stepPath: 'sub/count',
+    });
     await expect(engine.start(badInput, {}).result).rejects.toMatchObject({ code: 'INPUT_INVALID' });
   });
 
@@ -180,6 +195,9 @@ describe('compensation', () => {
     expect(run.status).toBe('compensated');
     const snapshot = run.actor.getSnapshot();
     expect(snapshot.context.skipped).toEqual(['optional']);
-    expect(snapshot.output).toMatchObject({ status: 'compensated', compensationErrors: [{ stepPath: 'b/compensate' }] });
+    expect(snapshot.output).toMatchObject({
+      status: 'compensated',
+      compensationErrors: [{ stepPath: 'b/compensate' }],
+    });
   });
 });

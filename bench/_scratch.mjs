@@ -1,0 +1,13 @@
+import { pino } from 'pino';
+import { createEngine, workflow } from '/work/main/dist/index.js';
+const noop = async () => null;
+let b = workflow('seq10'); for (let i=0;i<10;i++) b = b.step('s'+i,{agent:'noop'});
+const def = b.build();
+const engine = createEngine({ agents: { noop }, logger: pino({level:'silent'}) });
+const r = engine.start(def, {}); console.log(await r.result);
+const p = workflow('par').parallel('fan', Object.fromEntries(Array.from({length:8},(_, r)=>['r'+r, (x)=>{for(let i=0;i<5;i++) x.step('r'+r+'s'+i,{agent:'noop'})}]))).build();
+console.log(Object.keys(await engine.start(p, {}).result));
+const m = workflow('map').map('m', { items: (c)=>c.input.items, step: { agent:'noop' }, concurrency: 50 }).build();
+console.log((await engine.start(m, {items: Array.from({length:1000},(_,i)=>i)}).result).m.length);
+const w = workflow('wait').waitFor('w', { event: 'go', timeoutMs: 3600000 }).build();
+const run = engine.start(w, {}); console.log(run.status); run.send({type:'go'}); console.log(await run.result);
