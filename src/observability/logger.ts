@@ -1,4 +1,4 @@
-import { type Logger, type LoggerOptions, pino } from 'pino';
+import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 
 /** Keys whose values never reach a log line in clear, wherever they sit (two levels deep). */
 export const REDACTED_KEYS = [
@@ -19,11 +19,8 @@ export const REDACTED_KEYS = [
  * const engine = createEngine({ agents, logger: createLogger({ level: 'debug' }) });
  * ```
  */
-export function createLogger(options: LoggerOptions = {}): Logger {
+export function createLogger(options: LoggerOptions = {}, destination?: DestinationStream): Logger {
   const paths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
-  return pino({
-    level: process.env.FLOWSTATE_LOG_LEVEL ?? 'warn',
-    redact: { paths, censor: '[redacted]' },
-    ...options,
-  });
+  const settings = { level: process.env.FLOWSTATE_LOG_LEVEL ?? 'warn', redact: { paths, censor: '[redacted]' }, ...options };
+  return destination ? pino(settings, destination) : pino(settings);
 }

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+/**
+ * The `flowstate` command. Usage mistakes exit 2 with one line on stderr; a failed run exits 1.
+ */
+import { createRequire } from 'node:module';
+import { helpText, parseInvocation } from './args.js';
+import { type CliIO, runDemo } from './demo-command.js';
+
+/** The package version: package.json sits two levels up from both `src/cli/` and `dist/cli/`. */
+export function packageVersion(): string {
+  const pkg: unknown = createRequire(import.meta.url)('../../package.json');
+  return typeof pkg === 'object' && pkg !== null && 'version' in pkg ? String(pkg.version) : 'unknown';
+}
+
+/** Runs the CLI on the arguments after `flowstate` and returns the exit code. */
+export async function main(args: readonly string[], io: CliIO): Promise<number> {
+  const invocation = parseInvocation(args);
+  switch (invocation.kind) {
+    case 'help':
+      io.out(helpText(packageVersion()).trimEnd());
+      return 0;
+    case 'version':
+      io.out(packageVersion());
+      return 0;
+    case 'usage':
+      io.err(`flowstate: ${invocation.message}. Run 'flowstate --help' for usage.`);
+      return 2;
+    case 'demo':
+      return runDemo(invocation, io);
+  }
+}
+
+const io: CliIO = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+// Set the code rather than calling process.exit, so buffered output is flushed before Node exits.
+process.exitCode = await main(process.argv.slice(2), io);
