@@ -12,10 +12,12 @@ import type {
 } from '../model/definition.js';
 import { InputValidationError } from '../model/errors.js';
 import { parseWith } from '../model/validation.js';
-import { failure, recordFailure, skipResult, storeResult, type Update, update } from './actions.js';
+import { failure, recordFailure, skipResult, storeResult, update } from './actions.js';
 import { systemClock } from './clock.js';
 import { compensationState } from './compile-compensation.js';
+import { branchState, loopState, parallelState } from './compile-control.js';
 import { mapState } from './compile-map.js';
+import { waitState } from './compile-wait.js';
 import type { MachineContext, MachineInput } from './context.js';
 import { type GuardFn, type MappingFn, resolveGuard, resolveMapping } from './refs.js';
 import { resolveRetryPolicy } from './retry.js';
@@ -25,7 +27,8 @@ import { createTimerLogic } from './timer-logic.js';
 
 /** The key of the final state that ends every compiled sequence. */
 export const END = '__end';
-const DECIDE = '__decide';
+/** The key of a branch's deciding state. */
+export const DECIDE = '__decide';
 
 /** Everything a compiled machine needs from outside; the defaults give a machine that runs without an engine. */
 export interface CompileOptions {
@@ -47,8 +50,10 @@ export interface FailRoute {
   readonly pendingKey?: string;
 }
 
-type StateConfig = Record<string, unknown>;
-type ErrorOf = (event: AnyEventObject, context: MachineContext) => unknown;
+/** A state node config as the compiler assembles it. */
+export type StateConfig = Record<string, unknown>;
+/** How a failure transition finds its error. */
+export type ErrorOf = (event: AnyEventObject, context: MachineContext) => unknown;
 
 let defaultStepLogic: AnyActorLogic | undefined;
 function stepLogicWithoutAgents(): AnyActorLogic {
@@ -154,13 +159,13 @@ export class Compiler {
       case 'step':
         return this.step(node.name, node.options, next, fail);
       case 'wait':
-        return this.wait(node, next, fail);
+        return waitState(this, node, next, fail);
       case 'parallel':
-        return this.parallel(node, path, next, fail);
+        return parallelState(this, node, path, next, fail);
       case 'branch':
-        return this.branch(node, path, next, fail);
+        return branchState(this, node, path, next, fail);
       case 'loop':
-        return this.loop(node, path, next, fail);
+        return loopState(this, node, path, next, fail);
       case 'map':
         return mapState(this, node, next, fail);
     }
@@ -233,150 +238,6 @@ export class Compiler {
             },
           }
         : {}),
-    };
-  }
-
-  private wait(node: Extract<WorkflowNode, { kind: 'wait' }>, next: string, fail: FailRoute): StateConfig {
-    const { name, schema } = node;
-    const payloadOf = (event: AnyEventObject) => {
-      const { type: _type, ...payload } = event;
-      return payload;
-    };
-    this.guards[`${name}.payload`] = ({ event }) => !schema || schema.safeParse(payloadOf(event)).success;
-    const timedOut: ErrorOf = (_e, c) =>
-      failure(
-        'WaitTimeoutError',
-        'WAIT_TIMEOUT',
-        `No '${node.event}' event within ${node.timeoutMs} ms`,
-        c.pathPrefix + name,
-      );
-    return {
-      meta: { flowstate: { kind: 'wait', name, event: node.event, timeoutMs: node.timeoutMs } },
-      invoke: {
-        id: name,
-        src: 'flowstate.timer',
-        input: { delayMs: node.timeoutMs },
-        onDone:
-          node.onTimeout === 'skip'
-            ? { target: next, actions: update(skipResult(name)) }
-            : this.failure(this.onError(undefined), name, next, fail, timedOut),
-      },
-      on: {
-        [node.event]: {
-          guard: `${name}.payload`,
-          target: next,
-          actions: update(
-            storeResult(name, false, (e) => (schema ? schema.parse(payloadOf(e)) : payloadOf(e))),
-          ),
-        },
-      },
-    };
-  }
-
-  private parallel(
-    node: Extract<WorkflowNode, { kind: 'parallel' }>,
-    path: readonly string[],
-    next: string,
-    fail: FailRoute,
-  ): StateConfig {
-    const states: Record<string, StateConfig> = {};
-    for (const [region, nodes] of Object.entries(node.regions)) {
-      const regionPath = [...path, region];
-      const regionFail = node.failFast
-        ? fail
-        : { target: this.absolute([...regionPath, END]), pendingKey: node.name };
-      states[region] = this.sequence(nodes, regionPath, regionFail);
-    }
-    const meta = { flowstate: { kind: 'parallel', name: node.name, failFast: node.failFast } };
-    if (node.failFast) return { type: 'parallel', meta, states, onDone: next };
-    const guard = `${node.name}.regionFailed`;
-    this.guards[guard] = ({ context }) => context.pending[node.name] !== undefined;
-    return {
-      type: 'parallel',
-      meta,
-      states,
-      onDone: [
-        {
-          guard,
-          ...this.failure(this.onError(undefined), node.name, next, fail, (_e, c) => c.pending[node.name]),
-        },
-        { target: next },
-      ],
-    };
-  }
-
-  private branch(
-    node: Extract<WorkflowNode, { kind: 'branch' }>,
-    path: readonly string[],
-    next: string,
-    fail: FailRoute,
-  ): StateConfig {
-    const states: Record<string, StateConfig> = {};
-    const always: StateConfig[] = [];
-    const arm = (key: string, nodes: readonly WorkflowNode[], index: number | 'otherwise') => {
-      const meta = { flowstate: { kind: 'arm', branch: node.name, arm: index } };
-      states[key] =
-        nodes.length === 0
-          ? { type: 'final', meta }
-          : { meta, ...this.sequence(nodes, [...path, key], fail), onDone: END };
-    };
-    node.arms.forEach((a, i) => {
-      always.push({ guard: this.guard(a.when, `${node.name}.when${i}`), target: `when${i}` });
-      arm(`when${i}`, a.nodes, i);
-    });
-    always.push({ target: 'otherwise' });
-    arm('otherwise', node.otherwise ?? [], 'otherwise');
-    states[DECIDE] = { always };
-    states[END] = { type: 'final' };
-    return {
-      meta: { flowstate: { kind: 'branch', name: node.name } },
-      initial: DECIDE,
-      states,
-      onDone: next,
-    };
-  }
-
-  private loop(
-    node: Extract<WorkflowNode, { kind: 'loop' }>,
-    path: readonly string[],
-    next: string,
-    fail: FailRoute,
-  ): StateConfig {
-    const { name, maxIterations } = node;
-    const exhausted = `${name}.exhausted`;
-    this.guards[exhausted] = ({ context }) => (context.iterations[name] ?? 0) >= maxIterations;
-    const limit: ErrorOf = (_e, c) =>
-      failure(
-        'StepFailedError',
-        'STEP_FAILED',
-        `Loop '${name}' reached maxIterations (${maxIterations}) before its condition held`,
-        c.pathPrefix + name,
-      );
-    const count =
-      (n: (c: MachineContext) => number): Update =>
-      (c) => ({ iterations: { ...c.iterations, [name]: n(c) } });
-    return {
-      meta: { flowstate: { kind: 'loop', name, maxIterations } },
-      initial: 'round',
-      entry: update(count(() => 0)),
-      states: {
-        round: {
-          entry: update(count((c) => (c.iterations[name] ?? 0) + 1)),
-          ...this.sequence(node.body, [...path, 'round'], fail),
-          onDone: 'check',
-        },
-        check: {
-          always: [
-            { guard: this.guard(node.until, `${name}.until`), target: END },
-            node.onMaxIterations === 'fail'
-              ? { guard: exhausted, ...this.failure(this.onError(undefined), name, END, fail, limit) }
-              : { guard: exhausted, target: END },
-            { target: 'round' },
-          ],
-        },
-        [END]: { type: 'final' },
-      },
-      onDone: next,
     };
   }
 

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
-import { type ActorLogic, type AnyActorRef, createActor, type NonReducibleUnknown, toPromise } from 'xstate';
-import type { AgentContext, AgentFunction, AgentRegistry, EscalationDecision } from '../model/agent.js';
+import type { ActorLogic, AnyActorRef } from 'xstate';
+import type { AgentRegistry, EscalationDecision } from '../model/agent.js';
 import { CancelledError, type SerializedError, StepTimeoutError, serializeError } from '../model/errors.js';
+import { agentContext, callAgent } from './call-agent.js';
 import { type Clock, scheduleAt } from './clock.js';
 import { parseDecision } from './decision.js';
 import { backoffDelay, isRetryable } from './retry.js';
@@ -288,50 +289,4 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
   }
 
   return logic;
-}
-
-function agentContext(
-  input: StepActorInput,
-  attempt: number,
-  signal: AbortSignal,
-  logger: Logger,
-): AgentContext {
-  let child: Logger | undefined;
-  return {
-    signal,
-    attempt,
-    workflowId: input.workflowId,
-    step: input.path,
-    idempotencyKey: `${input.workflowId}:${input.path}:${attempt}`,
-    // A pino child costs a few microseconds: made only for agents that log.
-    get logger() {
-      child ??= logger.child({ workflowId: input.workflowId, step: input.path, attempt });
-      return child;
-    },
-  };
-}
-
-async function callAgent(
-  agents: AgentRegistry,
-  name: string,
-  input: unknown,
-  ctx: AgentContext,
-): Promise<unknown> {
-  const agent = Object.hasOwn(agents, name) ? agents[name] : undefined;
-  if (agent === undefined) {
-    throw Object.assign(new Error(`No agent named '${name}' is registered with the engine`), {
-      retryable: false,
-    });
-  }
-  if (typeof agent === 'function') return (agent as AgentFunction)(input, ctx);
-  // Actor logic (a machine, fromPromise...): run it to completion; stop it when the attempt is aborted.
-  const actor = createActor(agent, { input: input as NonReducibleUnknown });
-  const onAbort = () => actor.stop();
-  ctx.signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    actor.start();
-    return await toPromise(actor);
-  } finally {
-    ctx.signal.removeEventListener('abort', onAbort);
-  }
 }

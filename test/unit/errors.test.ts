@@ -22,7 +22,9 @@ describe('the error hierarchy', () => {
   });
 
   it('survives two copies of the package: instanceof checks a global brand, not the prototype', async () => {
-    const copy = (await import('../../src/model/errors.ts?second-copy')) as typeof import('../../src/model/errors.js');
+    // A query string makes the module loader evaluate the file a second time, as two installed copies would be.
+    const secondCopy = '../../src/model/errors.ts?second-copy';
+    const copy = (await import(/* @vite-ignore */ secondCopy)) as typeof import('../../src/model/errors.js');
     expect(copy.StepFailedError).not.toBe(StepFailedError);
     const fromCopy = new copy.StepFailedError('x');
     expect(fromCopy).toBeInstanceOf(StepFailedError);
