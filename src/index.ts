@@ -15,7 +15,8 @@ export {
   workflow,
 } from './dsl/builder.js';
 export { isWorkflowDefinition } from './dsl/definition.js';
-export { fromJSON } from './dsl/json.js';
+export { type FromJSONOptions, fromJSON } from './dsl/json.js';
+export { WorkflowJSONSchema } from './dsl/json-schema.js';
 export type { Clock } from './machine/clock.js';
 export type { WorkflowOutcome } from './machine/context.js';
 export { createStepLogic, type StepRuntime } from './machine/step-logic.js';

@@ -1,6 +1,6 @@
 import type { GuardRef, StepOptions, WorkflowNode, WorkflowSpec } from '../model/definition.js';
 import type { DefinitionProblem, IssuePath } from '../model/errors.js';
-import { isReservedEventType, NAME_PATTERN } from './names.js';
+import { isName, isReservedEventType } from './names.js';
 
 /** Loops, retries and fan-outs above these bounds are refused: they are mistakes, not workloads. */
 export const LIMITS = {
@@ -18,7 +18,7 @@ export const LIMITS = {
 export function checkSpec(spec: WorkflowSpec): DefinitionProblem[] {
   const problems: DefinitionProblem[] = [];
   const report = (code: string, path: IssuePath, message: string) => problems.push({ code, path, message });
-  if (typeof spec.id !== 'string' || !NAME_PATTERN.test(spec.id)) {
+  if (typeof spec.id !== 'string' || !isName(spec.id)) {
     report('invalid-name', ['id'], nameMessage('workflow id', spec.id));
   }
   const seen = new Map<string, IssuePath>();
@@ -29,8 +29,7 @@ export function checkSpec(spec: WorkflowSpec): DefinitionProblem[] {
   };
 
   const visitNode = (node: WorkflowNode, path: IssuePath): void => {
-    if (!NAME_PATTERN.test(node.name))
-      report('invalid-name', [...path, 'name'], nameMessage('step name', node.name));
+    if (!isName(node.name)) report('invalid-name', [...path, 'name'], nameMessage('step name', node.name));
     const earlier = seen.get(node.name);
     if (earlier) {
       report(
@@ -48,7 +47,7 @@ export function checkSpec(spec: WorkflowSpec): DefinitionProblem[] {
         if (regions.length === 0)
           report('empty-parallel', [...path, 'regions'], 'A parallel step needs at least one region');
         for (const [region, nodes] of regions) {
-          if (!NAME_PATTERN.test(region))
+          if (!isName(region))
             report('invalid-name', [...path, 'regions', region], nameMessage('region name', region));
           if (nodes.length === 0)
             report('empty-region', [...path, 'regions', region], `Region '${region}' has no steps`);
@@ -130,6 +129,11 @@ type Report = (code: string, path: IssuePath, message: string) => void;
 
 function checkStep(options: StepOptions, path: IssuePath, report: Report): void {
   const hasAgent = typeof options.agent === 'string' && options.agent.length > 0;
+  for (const role of ['agent', 'fallback', 'compensate'] as const) {
+    const name = options[role];
+    if (typeof name === 'string' && name.length > 0 && !isName(name))
+      report('invalid-name', [...path, role], nameMessage(`${role} name`, name));
+  }
   const hasWorkflow = options.workflow !== undefined;
   if (hasAgent === hasWorkflow) {
     report(

@@ -102,10 +102,6 @@ function walk(root: unknown, limits: JSONLimits): DefinitionProblem[] {
     }
     const { value, path, depth } = stack.pop()!;
     count += 1;
-    if (count > limits.maxNodes) {
-      report('too-large', path, `The JSON holds more than ${limits.maxNodes} values`);
-      break;
-    }
     if (value === null || typeof value === 'string' || typeof value === 'boolean') continue;
     if (typeof value === 'number') {
       if (!Number.isFinite(value))
@@ -158,6 +154,16 @@ function arrayChildren(value: unknown[], path: IssuePath, report: Report): Child
     }
     children.push([i, descriptor.value]);
   }
+  // Named properties on an array are invisible to JSON.stringify and zod alike: refuse what would vanish.
+  const keys = Object.keys(value);
+  if (keys.length !== value.length) {
+    for (const key of keys) {
+      if (/^(?:0|[1-9][0-9]*)$/.test(key)) continue;
+      if (FORBIDDEN_KEYS.has(key)) report('forbidden-key', [...path, key], forbiddenMessage(key));
+      else report('not-json', [...path, key], 'Expected an array without named properties');
+    }
+    return undefined;
+  }
   return children;
 }
 
@@ -186,6 +192,10 @@ function objectChildren(value: object, path: IssuePath, report: Report): Childre
     children.push([key, descriptor.value]);
   }
   return children;
+}
+
+function forbiddenMessage(key: string): string {
+  return `The key '${key}' is not allowed: it could reach an object prototype`;
 }
 
 function fail(code: string, path: IssuePath, message: string): Inspection {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ActorLogic, AnyActorRef } from 'xstate';
-import type { AgentRegistry, EscalationDecision } from '../model/agent.js';
+import type { AgentContext, AgentRegistry, EscalationDecision } from '../model/agent.js';
 import { CancelledError, type SerializedError, StepTimeoutError, serializeError } from '../model/errors.js';
 import { agentContext, callAgent } from './call-agent.js';
 import { type Clock, scheduleAt } from './clock.js';
@@ -15,6 +15,25 @@ export interface StepRuntime {
   readonly logger: Logger;
   /** For backoff jitter. @default Math.random */
   readonly random?: () => number;
+  /** Where attempt outputs are journaled by idempotency key; without it nothing is journaled. */
+  readonly journal?: StepJournal;
+}
+
+/**
+ * The step journal as a step actor uses it: an attempt looks up its idempotency key before calling its agent,
+ * and its output is committed under that key before the workflow moves on.
+ */
+export interface StepJournal {
+  get(key: string): Promise<{ readonly output: unknown } | undefined>;
+  put(
+    key: string,
+    entry: {
+      readonly runId: string;
+      readonly stepPath: string;
+      readonly attempt: number;
+      readonly output: unknown;
+    },
+  ): Promise<void>;
 }
 
 /** The step actor logic, as XState sees it. */
@@ -78,7 +97,11 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
       const settled = () => {
         if (r.controller === controller) r.controller = undefined;
       };
-      callAgent(agents, agentName, agentInput, ctx).then(
+      const attempt =
+        supervising || !runtime.journal
+          ? callAgent(agents, agentName, agentInput, ctx)
+          : journaled(s, self, ctx);
+      attempt.then(
         (output) => {
           settled();
           send({ type: 'flowstate.step.settled', token, ok: true, output });
@@ -111,6 +134,31 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
     }
   };
 
+  /**
+   * An attempt through the journal: a journaled output is returned without calling the agent (a restored run does
+   * not redo finished work); a fresh output is committed before the step reports it, unless the attempt was
+   * superseded meanwhile (timed out, stopped), so a stale attempt never wins.
+   */
+  async function journaled(s: StepSnapshot, self: AnyActorRef, ctx: AgentContext): Promise<unknown> {
+    const journal = runtime.journal as StepJournal;
+    // Only an attempt that was in flight when its run was persisted can have an entry: fresh attempts skip the read.
+    if (s.restored) {
+      const hit = await journal.get(ctx.idempotencyKey);
+      if (hit) return hit.output;
+    }
+    const output = await callAgent(agents, s.agent, s.input.input, ctx);
+    const current = self.getSnapshot() as StepSnapshot;
+    if (current.status === 'active' && current.token === s.token) {
+      await journal.put(ctx.idempotencyKey, {
+        runId: s.input.workflowId,
+        stepPath: s.input.path,
+        attempt: s.attempts,
+        output,
+      });
+    }
+    return output;
+  }
+
   const logic: StepLogic = {
     config: 'flowstate.step',
     getInitialSnapshot: (_scope, input) => ({
@@ -142,7 +190,7 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
       return next;
     },
     getPersistedSnapshot: (s) => s,
-    restoreSnapshot: (s) => s as StepSnapshot,
+    restoreSnapshot: (s) => ({ ...(s as StepSnapshot), restored: true }),
   };
 
   /** The pure part: the next snapshot for an event. Side effects happen in `arm`, after the snapshot is committed. */
@@ -195,6 +243,7 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
       agent,
       attempt,
       attempts,
+      restored: false,
       token: s.token + 1,
       deadline: undefined,
       history: [...s.history, { attempt: attempts, agent, startedAt: clock.now() }],

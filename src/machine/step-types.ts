@@ -48,6 +48,8 @@ export interface StepState {
   readonly deadline: number | undefined;
   readonly startedAt: number;
   readonly history: readonly AttemptRecord[];
+  /** Set on a snapshot restored from storage: its in-flight attempt may already be in the journal. */
+  readonly restored?: boolean;
 }
 
 /** The snapshot of a step actor. */

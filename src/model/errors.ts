@@ -14,6 +14,9 @@ export type ErrorCode =
   | 'ESCALATION_TIMEOUT'
   | 'WAIT_TIMEOUT'
   | 'CANCELLED'
+  | 'VERSION_MISMATCH'
+  | 'RUN_CORRUPTED'
+  | 'RUN_NOT_FOUND'
   | 'INTERNAL';
 
 const KINDS: unique symbol = Symbol.for('flowstate.error.kinds') as never;
@@ -209,6 +212,34 @@ export class WaitTimeoutError extends StepFailedError {
 export class CancelledError extends FlowstateError {
   constructor(reason = 'The run was cancelled', options: FlowstateErrorOptions = {}) {
     super('CANCELLED', reason, options);
+  }
+}
+
+/**
+ * A stored run was started from another version of its definition. It is not resumed silently: migrate it
+ * (finish it on the old definition, registered under a new id) or cancel it. See docs/durability.md.
+ */
+export class DefinitionVersionError extends FlowstateError {
+  readonly storedVersion: string;
+  readonly currentVersion: string;
+  constructor(workflowId: string, definition: string, storedVersion: string, currentVersion: string) {
+    super(
+      'VERSION_MISMATCH',
+      `Run '${workflowId}' was started from '${definition}' version ${storedVersion}, but version ${currentVersion} is registered: register the old definition to finish it, or cancel it`,
+      { workflowId },
+    );
+    this.storedVersion = storedVersion;
+    this.currentVersion = currentVersion;
+  }
+}
+
+/** A stored run does not parse (corrupted or edited by hand). Only this run is affected. */
+export class CorruptRunError extends FlowstateError {
+  constructor(workflowId: string, cause: unknown) {
+    super('RUN_CORRUPTED', `Stored run '${workflowId}' is corrupted and cannot be resumed`, {
+      workflowId,
+      cause,
+    });
   }
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { type AnyStateMachine, createActor, type InspectionEvent } from 'xstate';
+import { type Actor, type AnyStateMachine, createActor, type InspectionEvent, type Snapshot } from 'xstate';
 import { type Clock, systemClock } from '../machine/clock.js';
 import type { MachineInput } from '../machine/context.js';
 import type { GuardFn, MappingFn } from '../machine/refs.js';
@@ -8,10 +8,19 @@ import { createStepLogic } from '../machine/step-logic.js';
 import { createTimerLogic } from '../machine/timer-logic.js';
 import type { AgentRegistry } from '../model/agent.js';
 import type { AnyWorkflowDefinition, WorkflowContext, WorkflowDefinition } from '../model/definition.js';
-import { ConfigurationError, InputValidationError } from '../model/errors.js';
+import {
+  ConfigurationError,
+  CorruptRunError,
+  DefinitionVersionError,
+  FlowstateError,
+  InputValidationError,
+} from '../model/errors.js';
 import { parseWith } from '../model/validation.js';
 import { createLogger } from '../observability/logger.js';
+import { filterRuns } from '../persistence/memory-store.js';
+import { type RunFilter, type RunRecord, UNFINISHED, type WorkflowStore } from '../persistence/types.js';
 import { Binder } from './bind.js';
+import { Durability, type RunIdentity } from './durability.js';
 import { WorkflowRun } from './run.js';
 
 /** Options of {@link createEngine}: every dependency is injected. */
@@ -30,21 +39,26 @@ export interface EngineOptions {
   readonly clock?: Clock;
   /** The source of backoff jitter. @default Math.random */
   readonly random?: () => number;
-  /** Definitions to register, so runs can be started by id. */
+  /** Definitions to register, so runs can be started, and resumed, by id. */
   readonly workflows?: readonly AnyWorkflowDefinition[];
+  /**
+   * Where runs are checkpointed and step outputs journaled: `sqliteStore(...)` or `postgresStore(...)`.
+   * @default none: runs live in memory and cannot be resumed after the process ends
+   */
+  readonly store?: WorkflowStore;
   /** An XState inspection observer given to every run's root actor (for the Stately inspector or your own tools). */
   readonly inspect?: (event: InspectionEvent) => void;
 }
 
 /** Options of one run. */
 export interface StartOptions {
-  /** The run id (the prefix of every idempotency key). @default a random UUID */
+  /** The run id (the prefix of every idempotency key). Must be unique in the store. @default a random UUID */
   readonly id?: string;
 }
 
 /** The engine: binds definitions to agents and runs them. */
 export interface Engine {
-  /** Registers a definition (checking every agent, guard and mapping name), so it can be started by id. */
+  /** Registers a definition (checking every agent, guard and mapping name), so it can be started and resumed by id. */
   register(definition: AnyWorkflowDefinition): Engine;
   /**
    * Validates the input and starts a run. Throws an `InputValidationError` (nothing started) for bad input and a
@@ -52,13 +66,32 @@ export interface Engine {
    */
   start<I, O>(definition: WorkflowDefinition<I, O>, input: I, options?: StartOptions): WorkflowRun<O>;
   start(workflowId: string, input: unknown, options?: StartOptions): WorkflowRun<unknown>;
+  /**
+   * Continues a stored run from its last checkpoint: journaled steps are not called again, timers resume with the
+   * time they had left. Rejects with `DefinitionVersionError` when the registered definition changed since, and
+   * `CorruptRunError` when the stored run does not parse.
+   */
+  resume(id: string): Promise<WorkflowRun>;
+  /** Resumes every unfinished stored run. A run that cannot be resumed is logged and skipped; the others go on. */
+  recover(): Promise<WorkflowRun[]>;
+  /** Stored runs (or, without a store, the runs of this process), oldest first. */
+  list(filter?: RunFilter): Promise<RunRecord[]>;
+  /** One run's record, or `undefined`. */
+  get(id: string): Promise<RunRecord | undefined>;
+  /** Resolves once every checkpoint and journal entry queued so far is committed. */
+  flush(): Promise<void>;
+  /** Flushes and closes the store. Runs still active stop being checkpointed. */
+  close(): Promise<void>;
   /** The definition's machine bound to this engine's agents, guards and clock, to embed with `createActor`. */
   machineFor(definition: AnyWorkflowDefinition): AnyStateMachine;
   /** The definitions registered, by id. */
   readonly workflows: ReadonlyMap<string, AnyWorkflowDefinition>;
-  /** The runs started by this engine that have not ended yet, by id. */
+  /** The runs of this engine that have not ended yet, by id. */
   readonly active: ReadonlyMap<string, WorkflowRun>;
 }
+
+/** How many finished runs an engine without a store remembers for `get` and `list`. */
+const MEMORY_RECORDS = 1_000;
 
 /**
  * Creates an engine.
@@ -74,6 +107,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger();
   const agents = options.agents ?? {};
+  const durability = options.store ? new Durability(options.store, clock, logger) : undefined;
   const binder = new Binder({
     agents,
     guards: (options.guards ?? {}) as Record<string, GuardFn>,
@@ -83,11 +117,69 @@ export function createEngine(options: EngineOptions = {}): Engine {
       clock,
       logger,
       ...(options.random ? { random: options.random } : {}),
+      ...(durability ? { journal: durability.journal() } : {}),
     }),
     timerLogic: createTimerLogic(clock),
   });
   const workflows = new Map<string, AnyWorkflowDefinition>();
   const active = new Map<string, WorkflowRun>();
+  const finished = new Map<string, RunRecord>();
+  const identities = new WeakMap<WorkflowRun, RunIdentity>();
+  const identityOf = (run: WorkflowRun): RunIdentity => identities.get(run) as RunIdentity;
+
+  const recordOf = (identity: RunIdentity, run: WorkflowRun): RunRecord => {
+    const snapshot = run.actor.getSnapshot() as Snapshot<unknown> & {
+      output?: { status: string; output?: unknown; error?: never };
+    };
+    const outcome = snapshot.status === 'done' ? snapshot.output : undefined;
+    return {
+      ...identity,
+      status: run.status,
+      ...(outcome?.status === 'done' ? { output: outcome.output } : {}),
+      ...(outcome && outcome.status !== 'done' && outcome.error ? { error: outcome.error } : {}),
+      updatedAt: clock.now(),
+    };
+  };
+
+  /** Creates, wires and starts the actor of a new or restored run. */
+  const launch = (
+    definition: AnyWorkflowDefinition,
+    identity: RunIdentity,
+    actorOptions: { input: MachineInput } | { snapshot: Snapshot<unknown> },
+  ): WorkflowRun => {
+    const machine = binder.machineFor(definition);
+    let actor: Actor<AnyStateMachine> | undefined;
+    let run: WorkflowRun | undefined;
+    const checkpoint = () => {
+      if (durability && actor && run)
+        void durability.checkpoint(identity, actor, () => (run as WorkflowRun).status);
+    };
+    const inspect = (event: InspectionEvent) => {
+      if (event.type === '@xstate.snapshot') checkpoint();
+      options.inspect?.(event);
+    };
+    actor = createActor(machine, { ...actorOptions, inspect });
+    if (actor.getSnapshot().status === 'error')
+      throw new CorruptRunError(identity.id, actor.getSnapshot().error);
+    run = new WorkflowRun(identity.id, definition, actor, binder, () => {
+      active.delete(identity.id);
+      const record = recordOf(identity, run as WorkflowRun);
+      if (durability) checkpoint();
+      else {
+        finished.set(identity.id, record);
+        if (finished.size > MEMORY_RECORDS) finished.delete(finished.keys().next().value as string);
+      }
+      logger.info(
+        { workflowId: identity.id, workflow: identity.workflow, status: record.status },
+        'run ended',
+      );
+    });
+    identities.set(run, identity);
+    active.set(identity.id, run);
+    actor.start();
+    checkpoint();
+    return run;
+  };
 
   const engine: Engine = {
     workflows,
@@ -105,7 +197,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
           `No workflow '${String(ref)}' is registered; known: ${[...workflows.keys()].join(', ') || 'none'}`,
         );
       }
-      const machine = binder.machineFor(definition);
+      binder.machineFor(definition);
       const id = startOptions.id ?? randomUUID();
       if (active.has(id))
         throw new ConfigurationError(`A run with id '${id}' is already active`, { workflowId: id });
@@ -116,19 +208,94 @@ export function createEngine(options: EngineOptions = {}): Engine {
         if (!parsed.ok) throw new InputValidationError('input', parsed.issues, { workflowId: id });
         value = parsed.value;
       }
-      const machineInput: MachineInput = { workflowId: id, input: value, validated: true };
-      const actor = createActor(machine, {
-        input: machineInput,
-        ...(options.inspect ? { inspect: options.inspect } : {}),
-      });
-      const run = new WorkflowRun(id, definition, actor, binder, () => {
-        active.delete(id);
-        logger.info({ workflowId: id, workflow: definition.id, status: run.status }, 'run ended');
-      });
-      active.set(id, run);
+      if (!workflows.has(definition.id)) workflows.set(definition.id, definition);
+      const identity = {
+        id,
+        workflow: definition.id,
+        version: definition.version,
+        input: value,
+        createdAt: clock.now(),
+      };
       logger.info({ workflowId: id, workflow: definition.id }, 'run started');
-      actor.start();
-      return run;
+      return launch(definition, identity, { input: { workflowId: id, input: value, validated: true } });
+    },
+    async resume(id) {
+      const live = active.get(id);
+      if (live) return live;
+      if (!durability)
+        throw new ConfigurationError('resume needs a store: createEngine({ store: sqliteStore(path) })', {
+          workflowId: id,
+        });
+      const stored = await durability.store.getRun(id);
+      if (!stored) throw new FlowstateError('RUN_NOT_FOUND', `No stored run '${id}'`, { workflowId: id });
+      if (!UNFINISHED.includes(stored.status)) {
+        throw new ConfigurationError(
+          `Run '${id}' already ended (${stored.status}); read it with engine.get(id)`,
+          { workflowId: id },
+        );
+      }
+      const definition = workflows.get(stored.workflow);
+      if (!definition) {
+        throw new ConfigurationError(
+          `Run '${id}' needs workflow '${stored.workflow}': register it with the engine`,
+          { workflowId: id },
+        );
+      }
+      if (definition.version !== stored.version) {
+        throw new DefinitionVersionError(id, stored.workflow, stored.version, definition.version);
+      }
+      let snapshot: Snapshot<unknown>;
+      try {
+        snapshot = JSON.parse(stored.snapshot) as Snapshot<unknown>;
+      } catch (cause) {
+        throw new CorruptRunError(id, cause);
+      }
+      const identity = {
+        id,
+        workflow: stored.workflow,
+        version: stored.version,
+        input: stored.input,
+        createdAt: stored.createdAt,
+      };
+      logger.info({ workflowId: id, workflow: stored.workflow }, 'run resumed');
+      try {
+        return launch(definition, identity, { snapshot });
+      } catch (cause) {
+        throw cause instanceof FlowstateError ? cause : new CorruptRunError(id, cause);
+      }
+    },
+    async recover() {
+      const runs: WorkflowRun[] = [];
+      for (const record of await engine.list({ status: UNFINISHED, limit: Number.MAX_SAFE_INTEGER })) {
+        try {
+          runs.push(await engine.resume(record.id));
+        } catch (error) {
+          logger.error({ err: error, workflowId: record.id }, 'run could not be recovered');
+        }
+      }
+      return runs;
+    },
+    async list(filter = {}) {
+      if (durability) return durability.store.listRuns(filter);
+      const live = [...active.values()].map((run) => recordOf(identityOf(run), run));
+      return filterRuns([...finished.values(), ...live], filter);
+    },
+    async get(id) {
+      if (durability) {
+        const stored = await durability.store.getRun(id);
+        if (!stored) return undefined;
+        const { snapshot: _snapshot, ...record } = stored;
+        return record;
+      }
+      const run = active.get(id);
+      return run ? recordOf(identityOf(run), run) : finished.get(id);
+    },
+    async flush() {
+      await durability?.writer.flush();
+    },
+    async close() {
+      await durability?.writer.flush();
+      await durability?.store.close();
     },
   };
   for (const definition of options.workflows ?? []) engine.register(definition);

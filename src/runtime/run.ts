@@ -11,12 +11,12 @@ import {
 } from '../model/errors.js';
 import { isReservedEventType } from '../model/names.js';
 import { parseWith } from '../model/validation.js';
+import type { RunStatus } from '../persistence/types.js';
 import { activeWaits, actorTree, findStepActor, isStepSnapshot } from './actor-tree.js';
 import type { Binder } from './bind.js';
 import { toFlowstateError } from './outcome.js';
 
-/** Where a run is. `waiting` means a step waits on a human: an escalation or a `waitFor`. */
-export type RunStatus = 'running' | 'waiting' | 'done' | 'failed' | 'cancelled' | 'compensated';
+export type { RunStatus } from '../persistence/types.js';
 
 /** An event for a `waitFor` step: its `type`, and its payload as the other fields. */
 export interface WorkflowEvent {

@@ -40,6 +40,7 @@ describe('static checks at build time', () => {
       'invalid-event steps.7.event',
       'invalid-delay steps.7.timeoutMs',
       'invalid-name steps.8.name',
+      'invalid-name steps.8.agent',
       'unbounded-retry steps.9.retry.attempts',
       'invalid-delay steps.9.retry.initialMs',
       'invalid-jitter steps.9.retry.jitter',

@@ -3,7 +3,11 @@ import { z } from 'zod';
 import { workflow } from '../../src/dsl/builder.js';
 import { fromJSON } from '../../src/dsl/json.js';
 import { WorkflowJSONSchema } from '../../src/dsl/json-schema.js';
-import { ConfigurationError, type DefinitionProblem, WorkflowDefinitionError } from '../../src/model/errors.js';
+import {
+  ConfigurationError,
+  type DefinitionProblem,
+  WorkflowDefinitionError,
+} from '../../src/model/errors.js';
 
 /** Every node kind and every option, as a user would write it by hand. */
 const EVERY_KIND = {
@@ -19,7 +23,14 @@ const EVERY_KIND = {
       name: 'introspect',
       agent: 'introspector',
       input: 'input.dsn',
-      retry: { attempts: 3, backoff: 'fixed', initialMs: 10, maxMs: 100, jitter: 0.5, retryOn: ['ETIMEDOUT'] },
+      retry: {
+        attempts: 3,
+        backoff: 'fixed',
+        initialMs: 10,
+        maxMs: 100,
+        jitter: 0.5,
+        retryOn: ['ETIMEDOUT'],
+      },
       timeoutMs: 5000,
       fallback: 'introspectorLite',
       compensate: 'cleanup',
@@ -110,7 +121,13 @@ describe('the JSON form', () => {
       id: 'w',
       steps: [
         { kind: 'parallel', name: 'p', regions: { r: [{ kind: 'step', name: 's', agent: 's' }] } },
-        { kind: 'loop', name: 'l', steps: [{ kind: 'step', name: 't', agent: 't' }], until: 'done', maxIterations: 2 },
+        {
+          kind: 'loop',
+          name: 'l',
+          steps: [{ kind: 'step', name: 't', agent: 't' }],
+          until: 'done',
+          maxIterations: 2,
+        },
         { kind: 'wait', name: 'w', event: 'go', timeoutMs: 10 },
       ],
     };
@@ -130,7 +147,10 @@ describe('the JSON form', () => {
   it('writes a builder definition as plain JSON holding only the keys that are set', () => {
     const def = workflow('greet')
       .step('hello', { timeoutMs: 100 })
-      .branch('b', [{ when: 'results.hello.ok', then: (x) => x.step('yes') }, { otherwise: (x) => x.step('no') }])
+      .branch('b', [
+        { when: 'results.hello.ok', then: (x) => x.step('yes') },
+        { otherwise: (x) => x.step('no') },
+      ])
       .build();
     const json = def.toJSON();
     expect(json).toStrictEqual({
@@ -149,7 +169,9 @@ describe('the JSON form', () => {
   });
 
   it('keeps the version of a definition without zod schemas, child workflows included', () => {
-    const child = workflow('child').step('inner', { retry: { attempts: 2, retryOn: ['E'] } }).build();
+    const child = workflow('child')
+      .step('inner', { retry: { attempts: 2, retryOn: ['E'] } })
+      .build();
     const def = workflow('outer', { description: 'd', result: 'results.last' })
       .step('first', { escalate: { to: 'boss', timeoutMs: 5 } })
       .step('sub', { workflow: child })
@@ -172,9 +194,9 @@ describe('the JSON form', () => {
     })
       .waitFor('approval', { event: 'approve', schema: z.object({ by: z.string() }), timeoutMs: 1000 })
       .build();
-    const json = def.toJSON() as { input: { required: string[] } };
+    const json = def.toJSON();
     // The input side: a defaulted field is optional, as it is for callers.
-    expect(json.input.required).toEqual(['name']);
+    expect(json.input).toMatchObject({ type: 'object', required: ['name'] });
     const back = fromJSON(json);
     // The JSON form of the read-back definition is exactly what was read.
     expect(back.toJSON()).toStrictEqual(json);
@@ -189,7 +211,11 @@ describe('the JSON form', () => {
   });
 
   it('keeps zod schema metadata from JSON out of the global registry', () => {
-    const json = { id: 'w', input: { id: 'Input', type: 'object' }, steps: [{ kind: 'step', name: 's', agent: 's' }] };
+    const json = {
+      id: 'w',
+      input: { id: 'Input', type: 'object' },
+      steps: [{ kind: 'step', name: 's', agent: 's' }],
+    };
     // The same `id` twice would clash in zod's global registry.
     expect(fromJSON(json).toJSON()).toStrictEqual(json);
     expect(fromJSON(json).toJSON()).toStrictEqual(json);
@@ -211,7 +237,10 @@ describe('writing a definition that holds code', () => {
   it('refuses a definition with inline guards and mappings, listing each function with its path', () => {
     const def = workflow('inline', { result: (ctx) => ctx.results, guards: { big: () => true } })
       .step('a', { input: (ctx) => ctx.input })
-      .branch('b', [{ when: (ctx) => Boolean(ctx.input), then: (x) => x.step('c') }, { otherwise: (x) => x.step('d') }])
+      .branch('b', [
+        { when: (ctx) => Boolean(ctx.input), then: (x) => x.step('c') },
+        { otherwise: (x) => x.step('d') },
+      ])
       .map('m', { items: () => [], step: { agent: 'e', input: (ctx) => ctx.item } })
       .loop('l', (x) => x.step('f'), { until: () => true, maxIterations: 2 })
       .build();
@@ -228,11 +257,15 @@ describe('writing a definition that holds code', () => {
         'steps.3.until',
       ].sort(),
     );
-    expect(problems[0]!.message).toMatch(/register it with the engine as a guard.*data path such as results\.step\.field/);
+    expect(problems[0]!.message).toMatch(
+      /register it with the engine as a guard.*data path such as results\.step\.field/,
+    );
   });
 
   it('reports a child workflow holding code under the step that runs it', () => {
-    const child = workflow('child').step('x', { input: () => 1 }).build();
+    const child = workflow('child')
+      .step('x', { input: () => 1 })
+      .build();
     const def = workflow('parent').step('run', { workflow: child }).build();
     expect(pathsOf(problemsOf(() => def.toJSON()))).toEqual(['steps.0.workflow.steps.0.input']);
   });
@@ -241,7 +274,12 @@ describe('writing a definition that holds code', () => {
     const def = workflow('dated', { input: z.object({ at: z.date() }) })
       .step('a')
       .build();
-    expect(pathsOf(problemsOf(() => def.toJSON()), 'unrepresentable-schema')).toEqual(['input']);
+    expect(
+      pathsOf(
+        problemsOf(() => def.toJSON()),
+        'unrepresentable-schema',
+      ),
+    ).toEqual(['input']);
   });
 });
 
@@ -251,9 +289,18 @@ describe('reading untrusted JSON', () => {
       '{"id":"w","__proto__":{"polluted":true},"steps":[{"kind":"step","name":"s","agent":"s",' +
       '"constructor":{"prototype":{"polluted":true}}}],"input":{"properties":{"prototype":{}}}}';
     const problems = problemsOf(() => fromJSON(text));
-    expect(pathsOf(problems, 'forbidden-key')).toEqual(['__proto__', 'steps.0.constructor', 'input.properties.prototype']);
+    expect(pathsOf(problems, 'forbidden-key')).toEqual([
+      '__proto__',
+      'steps.0.constructor',
+      'input.properties.prototype',
+    ]);
     // The same, already parsed (JSON.parse makes `__proto__` an own key).
-    expect(pathsOf(problemsOf(() => fromJSON(JSON.parse(text))), 'forbidden-key')).toHaveLength(3);
+    expect(
+      pathsOf(
+        problemsOf(() => fromJSON(JSON.parse(text))),
+        'forbidden-key',
+      ),
+    ).toHaveLength(3);
   });
 
   it('reports every zod issue with its code and path', () => {
@@ -328,16 +375,39 @@ describe('reading untrusted JSON', () => {
   it('refuses $ref and unreadable JSON Schemas', () => {
     const base = { id: 'w', steps: [{ kind: 'step', name: 's', agent: 's' }] };
     const cyclic = { ...base, input: { $defs: { a: { $ref: '#/$defs/a' } }, $ref: '#/$defs/a' } };
-    expect(pathsOf(problemsOf(() => fromJSON(cyclic)), 'unsupported-json-schema')).toEqual(['input.$defs.a.$ref']);
+    expect(
+      pathsOf(
+        problemsOf(() => fromJSON(cyclic)),
+        'unsupported-json-schema',
+      ),
+    ).toEqual(['input.$defs.a.$ref']);
     const bad = { ...base, output: { type: 'teapot' } };
-    expect(pathsOf(problemsOf(() => fromJSON(bad)), 'invalid-json-schema')).toEqual(['output']);
-    const badPattern = { ...base, steps: [{ kind: 'wait', name: 'w', event: 'e', timeoutMs: 1, schema: { type: 'string', pattern: '(' } }] };
-    expect(pathsOf(problemsOf(() => fromJSON(badPattern)), 'invalid-json-schema')).toEqual(['steps.0.schema']);
+    expect(
+      pathsOf(
+        problemsOf(() => fromJSON(bad)),
+        'invalid-json-schema',
+      ),
+    ).toEqual(['output']);
+    const badPattern = {
+      ...base,
+      steps: [
+        { kind: 'wait', name: 'w', event: 'e', timeoutMs: 1, schema: { type: 'string', pattern: '(' } },
+      ],
+    };
+    expect(
+      pathsOf(
+        problemsOf(() => fromJSON(badPattern)),
+        'invalid-json-schema',
+      ),
+    ).toEqual(['steps.0.schema']);
   });
 
   it('caps size, depth and value count', () => {
     const big = JSON.stringify({ id: 'w', description: 'x'.repeat(2000), steps: [] });
-    expect(problemsOf(() => fromJSON(big, { maxBytes: 1000 }))[0]).toMatchObject({ code: 'too-large', path: [] });
+    expect(problemsOf(() => fromJSON(big, { maxBytes: 1000 }))[0]).toMatchObject({
+      code: 'too-large',
+      path: [],
+    });
     // Multi-byte characters count in UTF-8 bytes, not string length.
     const wide = JSON.stringify({ id: 'w', description: '€'.repeat(400), steps: [] });
     expect(wide.length).toBeLessThan(1000);
@@ -349,9 +419,9 @@ describe('reading untrusted JSON', () => {
     expect(problemsOf(() => fromJSON({ id: 'w', steps: deep }))).toEqual([
       expect.objectContaining({ code: 'too-deep' }),
     ]);
-    expect(problemsOf(() => fromJSON(`{"id":"w","steps":${'['.repeat(50_000)}${']'.repeat(50_000)}}`))[0]!.code).toBe(
-      'too-deep',
-    );
+    expect(
+      problemsOf(() => fromJSON(`{"id":"w","steps":${'['.repeat(50_000)}${']'.repeat(50_000)}}`))[0]!.code,
+    ).toBe('too-deep');
     const nested = { id: 'w', steps: [[[[[]]]]] };
     expect(problemsOf(() => fromJSON(nested, { maxDepth: 4 }))[0]).toMatchObject({
       code: 'too-deep',
@@ -370,24 +440,47 @@ describe('reading untrusted JSON', () => {
     cyclic.steps = [cyclic];
     const getter = { id: 'w' };
     Object.defineProperty(getter, 'steps', { get: () => [], enumerable: true });
+    const holey: unknown[] = [];
+    holey[1] = 1;
+    const named = Object.assign([], { extra: 1 });
     const cases: Array<[unknown, string]> = [
+      [{ id: 'w', steps: named }, 'steps.extra'],
       [{ id: 'w', steps: [], description: () => 'x' }, 'description'],
       [{ id: 'w', steps: [], description: new Date(0) }, 'description'],
       [{ id: 'w', steps: [], description: undefined }, 'description'],
-      [{ id: 'w', steps: [{ kind: 'wait', name: 'x', event: 'e', timeoutMs: Number.NaN }] }, 'steps.0.timeoutMs'],
+      [
+        { id: 'w', steps: [{ kind: 'wait', name: 'x', event: 'e', timeoutMs: Number.NaN }] },
+        'steps.0.timeoutMs',
+      ],
       [{ id: 'w', steps: new (class Steps extends Array {})() }, 'steps'],
-      [{ id: 'w', steps: [, 1] }, 'steps.0'],
+      [{ id: 'w', steps: holey }, 'steps.0'],
       [getter, 'steps'],
       [{ id: 'w', steps: [], n: 10n }, 'n'],
     ];
     for (const [value, path] of cases) {
-      expect(pathsOf(problemsOf(() => fromJSON(value)), 'not-json')).toEqual([path]);
+      expect(
+        pathsOf(
+          problemsOf(() => fromJSON(value)),
+          'not-json',
+        ),
+      ).toEqual([path]);
     }
     expect(problemsOf(() => fromJSON(cyclic))[0]!.code).toBe('too-deep');
     expect(problemsOf(() => fromJSON(new Map()))[0]!.code).toBe('not-json');
-    expect(problemsOf(() => fromJSON(Object.assign(Object.create(null), { id: 'w', steps: [] })))[0]!.code).toBe(
-      'empty-workflow',
-    );
+    expect(
+      problemsOf(() => fromJSON(Object.assign(Object.create(null), { id: 'w', steps: [] })))[0]!.code,
+    ).toBe('empty-workflow');
+  });
+
+  it('bounds the number of problems it lists', () => {
+    const keys = Object.fromEntries(Array.from({ length: 1500 }, (_, i) => [`k${i}`, { constructor: 1 }]));
+    const guarded = problemsOf(() => fromJSON({ id: 'w', steps: [], input: keys }));
+    expect(guarded).toHaveLength(1001);
+    expect(guarded.at(-1)!.code).toBe('too-many-problems');
+    const steps = Array.from({ length: 1500 }, () => ({ kind: 'step', name: '1' }));
+    const parsed = problemsOf(() => fromJSON({ id: 'w', steps }));
+    expect(parsed).toHaveLength(1001);
+    expect(parsed.at(-1)).toMatchObject({ code: 'too-many-problems', message: 'And 500 more problems' });
   });
 
   it('refuses text that is not JSON, or JSON that is not a workflow', () => {

@@ -1,0 +1,241 @@
+/**
+ * Reading a workflow's JSON form into a spec, once the document has passed the guard and zod (so only shapes
+ * zod allows reach here). It also keeps what the writer needs to give the same JSON back.
+ */
+import { fromJSONSchema, type ZodType, z } from 'zod';
+import type {
+  AnyWorkflowDefinition,
+  EscalationPolicy,
+  RetryPolicy,
+  StepOptions,
+  WorkflowNode,
+  WorkflowOptions,
+  WorkflowSpec,
+} from '../model/definition.js';
+import { type DefinitionProblem, type IssuePath, WorkflowDefinitionError } from '../model/errors.js';
+import { checkSpec } from './checks.js';
+import { createDefinition } from './definition.js';
+import type {
+  JSONSchemaObjectJSON,
+  StepOptionsJSON,
+  WorkflowDocument,
+  WorkflowNodeJSON,
+} from './json-schema.js';
+
+/**
+ * The JSON Schema each zod schema read by `fromJSON` came from. Writing that document back, rather than
+ * `toJSONSchema` of the converted schema, is what keeps the round trip exact: the two conversions are not
+ * inverses (`toJSONSchema` adds `$schema`, spells `additionalProperties` out, and so on).
+ */
+const SOURCE_SCHEMAS = new WeakMap<ZodType, JSONSchemaObjectJSON>();
+
+/**
+ * Nodes read from JSON that left out a key the spec requires (`failFast`, `onMaxIterations`, `onTimeout`) and
+ * so got its default. Writing them back leaves the key out again, so `{ failFast: true }` and `{}` each
+ * round-trip as written; both mean the same thing and hash to the same version.
+ */
+const IMPLICIT_DEFAULTS = new WeakSet<WorkflowNode>();
+
+/** The JSON Schema a zod schema was read from, if `fromJSON` made it. */
+export function sourceSchemaOf(schema: ZodType): JSONSchemaObjectJSON | undefined {
+  const source = SOURCE_SCHEMAS.get(schema);
+  return source === undefined ? undefined : structuredClone(source);
+}
+
+/** Whether a node read from JSON got its `failFast`, `onMaxIterations` or `onTimeout` by default. */
+export function hasImplicitDefault(node: WorkflowNode): boolean {
+  return IMPLICIT_DEFAULTS.has(node);
+}
+
+/**
+ * A parsed document as a spec, with absolute problem paths from `path`. Problems that only show once the
+ * document is read (an unreadable JSON Schema, a child workflow failing its checks) go to `problems`.
+ */
+export function readWorkflow(
+  doc: WorkflowDocument,
+  path: IssuePath,
+  problems: DefinitionProblem[],
+): WorkflowSpec {
+  const options = compact<WorkflowOptions>({
+    input: readSchema(doc.input, [...path, 'input'], problems),
+    output: readSchema(doc.output, [...path, 'output'], problems),
+    result: doc.result,
+    description: doc.description,
+    onError: doc.onError,
+  });
+  return { id: doc.id, options, nodes: readNodes(doc.steps, [...path, 'steps'], problems) };
+}
+
+function readNodes(
+  nodes: readonly WorkflowNodeJSON[],
+  path: IssuePath,
+  problems: DefinitionProblem[],
+): WorkflowNode[] {
+  return nodes.map((node, i) => readNode(node, [...path, i], problems));
+}
+
+function readNode(json: WorkflowNodeJSON, path: IssuePath, problems: DefinitionProblem[]): WorkflowNode {
+  let node: WorkflowNode;
+  let implicit = false;
+  switch (json.kind) {
+    case 'step':
+      return { kind: 'step', name: json.name, options: readStepOptions(json, path, problems) };
+    case 'parallel':
+      implicit = json.failFast === undefined;
+      node = {
+        kind: 'parallel',
+        name: json.name,
+        regions: Object.fromEntries(
+          Object.entries(json.regions).map(([region, nodes]) => [
+            region,
+            readNodes(nodes, [...path, 'regions', region], problems),
+          ]),
+        ),
+        failFast: json.failFast ?? true,
+      };
+      break;
+    case 'branch':
+      return {
+        kind: 'branch',
+        name: json.name,
+        arms: json.arms.map((arm, i) => ({
+          when: arm.when,
+          nodes: readNodes(arm.steps, [...path, 'arms', i, 'steps'], problems),
+        })),
+        otherwise: json.otherwise && readNodes(json.otherwise, [...path, 'otherwise'], problems),
+      };
+    case 'map':
+      return {
+        kind: 'map',
+        name: json.name,
+        items: json.items,
+        step: readStepOptions(json.step, [...path, 'step'], problems),
+        concurrency: json.concurrency,
+      };
+    case 'loop':
+      implicit = json.onMaxIterations === undefined;
+      node = {
+        kind: 'loop',
+        name: json.name,
+        body: readNodes(json.steps, [...path, 'steps'], problems),
+        until: json.until,
+        maxIterations: json.maxIterations,
+        onMaxIterations: json.onMaxIterations ?? 'continue',
+      };
+      break;
+    case 'wait':
+      implicit = json.onTimeout === undefined;
+      node = {
+        kind: 'wait',
+        name: json.name,
+        event: json.event,
+        schema: readSchema(json.schema, [...path, 'schema'], problems),
+        timeoutMs: json.timeoutMs,
+        onTimeout: json.onTimeout ?? 'fail',
+      };
+      break;
+  }
+  if (implicit) IMPLICIT_DEFAULTS.add(node);
+  return node;
+}
+
+function readStepOptions(json: StepOptionsJSON, path: IssuePath, problems: DefinitionProblem[]): StepOptions {
+  // Keys are picked one by one: a step node's `kind` and `name` must not leak into its options.
+  return compact<StepOptions>({
+    agent: json.agent,
+    workflow: json.workflow && readChild(json.workflow, [...path, 'workflow'], problems),
+    input: json.input,
+    retry: json.retry && compact<RetryPolicy>({ ...json.retry }),
+    timeoutMs: json.timeoutMs,
+    fallback: json.fallback,
+    compensate: json.compensate,
+    escalate:
+      json.escalate === false ? false : json.escalate && compact<EscalationPolicy>({ ...json.escalate }),
+    expectedMs: json.expectedMs,
+    onError: json.onError,
+    description: json.description,
+  });
+}
+
+/**
+ * A child workflow becomes a definition of its own, checked on its own. When it is broken its problems are
+ * reported under the step's path, and a stand-in takes its place so that the parent is still checked and
+ * the one error lists everything; the stand-in never escapes, since the parent then throws.
+ */
+function readChild(
+  doc: WorkflowDocument,
+  path: IssuePath,
+  problems: DefinitionProblem[],
+): AnyWorkflowDefinition {
+  const before = problems.length;
+  const spec = readWorkflow(doc, path, problems);
+  if (problems.length === before) {
+    try {
+      return createDefinition(spec);
+    } catch (error) {
+      if (!(error instanceof WorkflowDefinitionError)) throw error;
+      problems.push(...error.problems.map((p) => ({ ...p, path: [...path, ...p.path] })));
+    }
+  } else {
+    problems.push(...checkSpec(spec).map((p) => ({ ...p, path: [...path, ...p.path] })));
+  }
+  return Object.freeze({
+    id: spec.id,
+    description: undefined,
+    spec,
+    version: '',
+  }) as unknown as AnyWorkflowDefinition;
+}
+
+function readSchema(
+  json: JSONSchemaObjectJSON | undefined,
+  path: IssuePath,
+  problems: DefinitionProblem[],
+): ZodType | undefined {
+  if (json === undefined) return undefined;
+  const ref = findRef(json, path);
+  if (ref !== undefined) {
+    problems.push({
+      code: 'unsupported-json-schema',
+      path: ref,
+      message:
+        '`$ref` is not accepted in a workflow read from JSON: a cycle or a chain of shared references can make validation loop or take exponential time. Write the schema out in full',
+    });
+    return undefined;
+  }
+  try {
+    // A fresh registry: `$id`s and other metadata from outside must not land in (or clash in) zod's global one.
+    const schema = fromJSONSchema(json as Parameters<typeof fromJSONSchema>[0], { registry: z.registry() });
+    SOURCE_SCHEMAS.set(schema, structuredClone(json));
+    return schema;
+  } catch (error) {
+    problems.push({
+      code: 'invalid-json-schema',
+      path,
+      message: `This JSON Schema cannot be read: ${reason(error)}`,
+    });
+    return undefined;
+  }
+}
+
+/** The path of the first `$ref` key in a JSON Schema (its depth is bounded by the guard). */
+function findRef(value: unknown, path: IssuePath): IssuePath | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    const here = [...path, Array.isArray(value) ? Number(key) : key];
+    if (key === '$ref') return here;
+    const found = findRef(child, here);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** The object without its `undefined` keys: the JSON form and the spec both leave unset options out. */
+export function compact<T extends object>(value: { [K in keyof T]: T[K] | undefined }): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** An error's message, bounded: it may quote input from outside. */
+export function reason(error: unknown): string {
+  return error instanceof Error ? error.message.slice(0, 200) : 'unknown reason';
+}

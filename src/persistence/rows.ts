@@ -1,0 +1,91 @@
+import type { SerializedError } from '../model/errors.js';
+import type { RunRecord, RunStatus, StoredRun } from './types.js';
+
+/** A run as SQL stores it: JSON fields as text. Shared by the SQLite and PostgreSQL stores. */
+export interface RunRow {
+  id: string;
+  workflow: string;
+  version: string;
+  status: string;
+  input: string;
+  output: string | null;
+  error: string | null;
+  snapshot: string;
+  created_at: number | string;
+  updated_at: number | string;
+}
+
+const STATUSES = new Set<string>(['running', 'waiting', 'done', 'failed', 'cancelled', 'compensated']);
+
+/** The SQL columns of a run, in insert order. */
+export const RUN_COLUMNS = [
+  'id',
+  'workflow',
+  'version',
+  'status',
+  'input',
+  'output',
+  'error',
+  'snapshot',
+  'created_at',
+  'updated_at',
+] as const;
+
+/** A stored run as the values of {@link RUN_COLUMNS}. */
+export function runValues(run: StoredRun): unknown[] {
+  return [
+    run.id,
+    run.workflow,
+    run.version,
+    run.status,
+    JSON.stringify(run.input ?? null),
+    run.output === undefined ? null : JSON.stringify(run.output),
+    run.error === undefined ? null : JSON.stringify(run.error),
+    run.snapshot,
+    run.createdAt,
+    run.updatedAt,
+  ];
+}
+
+/**
+ * A row back into a run. Throws on a row that does not parse (hand-edited or corrupted); callers turn that into a
+ * typed error for that run alone.
+ */
+export function parseRunRow(row: RunRow): StoredRun {
+  if (!STATUSES.has(row.status)) throw new Error(`unknown status '${row.status}'`);
+  return {
+    id: row.id,
+    workflow: row.workflow,
+    version: row.version,
+    status: row.status as RunStatus,
+    input: JSON.parse(row.input) as unknown,
+    ...(row.output === null ? {} : { output: JSON.parse(row.output) as unknown }),
+    ...(row.error === null ? {} : { error: JSON.parse(row.error) as SerializedError }),
+    snapshot: row.snapshot,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+/** A row for a listing: a row that does not parse is listed with an error saying so, never thrown. */
+export function listRunRow(row: RunRow): RunRecord {
+  try {
+    const { snapshot: _snapshot, ...record } = parseRunRow(row);
+    return record;
+  } catch (cause) {
+    return {
+      id: row.id,
+      workflow: row.workflow,
+      version: row.version,
+      status: (STATUSES.has(row.status) ? row.status : 'failed') as RunStatus,
+      input: undefined,
+      error: {
+        name: 'CorruptRunError',
+        code: 'RUN_CORRUPTED',
+        message: `Stored run '${row.id}' does not parse: ${(cause as Error).message}`,
+      },
+      createdAt: Number(row.created_at),
+      updatedAt: Number(row.updated_at),
+    };
+  }
+}

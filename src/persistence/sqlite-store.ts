@@ -1,0 +1,133 @@
+import Database from 'better-sqlite3';
+import { CorruptRunError } from '../model/errors.js';
+import { listRunRow, parseRunRow, RUN_COLUMNS, type RunRow, runValues } from './rows.js';
+import type { JournalEntry, RunFilter, StoreBatch, TimerRow, WorkflowStore } from './types.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS flowstate_runs (
+  id TEXT PRIMARY KEY, workflow TEXT NOT NULL, version TEXT NOT NULL, status TEXT NOT NULL,
+  input TEXT NOT NULL, output TEXT, error TEXT, snapshot TEXT NOT NULL,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS flowstate_runs_status ON flowstate_runs (status, created_at);
+CREATE TABLE IF NOT EXISTS flowstate_journal (
+  key TEXT PRIMARY KEY, run_id TEXT NOT NULL, step_path TEXT NOT NULL, attempt INTEGER NOT NULL,
+  output TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS flowstate_journal_run ON flowstate_journal (run_id);
+CREATE TABLE IF NOT EXISTS flowstate_timers (
+  run_id TEXT NOT NULL, step_path TEXT NOT NULL, kind TEXT NOT NULL, deadline INTEGER NOT NULL,
+  PRIMARY KEY (run_id, step_path, kind));
+`;
+
+/**
+ * The embedded store: SQLite through better-sqlite3, in WAL mode. Give a file path, or `':memory:'` for a store
+ * that lives as long as the process.
+ *
+ * @example
+ * ```ts
+ * const engine = createEngine({ agents, store: sqliteStore('./flowstate.db'), workflows: [wf] });
+ * await engine.recover(); // after a crash: every unfinished run continues
+ * ```
+ */
+export function sqliteStore(path: string): WorkflowStore {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  // NORMAL is durable across process crashes in WAL mode (only a power loss can drop the last commits).
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+  const upsertRun = db.prepare(
+    `INSERT INTO flowstate_runs (${RUN_COLUMNS.join(', ')}) VALUES (${RUN_COLUMNS.map(() => '?').join(', ')})
+     ON CONFLICT (id) DO UPDATE SET status = excluded.status, output = excluded.output, error = excluded.error,
+       snapshot = excluded.snapshot, updated_at = excluded.updated_at
+     WHERE flowstate_runs.created_at = excluded.created_at`,
+  );
+  const clearTimers = db.prepare('DELETE FROM flowstate_timers WHERE run_id = ?');
+  const insertTimer = db.prepare(
+    'INSERT OR REPLACE INTO flowstate_timers (run_id, step_path, kind, deadline) VALUES (?, ?, ?, ?)',
+  );
+  const insertJournal = db.prepare(
+    'INSERT OR IGNORE INTO flowstate_journal (key, run_id, step_path, attempt, output, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  const selectRun = db.prepare('SELECT * FROM flowstate_runs WHERE id = ?');
+  const selectJournal = db.prepare('SELECT * FROM flowstate_journal WHERE key = ?');
+  const selectTimers = db.prepare('SELECT * FROM flowstate_timers WHERE run_id = ? ORDER BY deadline');
+  const writeBatch = db.transaction((batch: StoreBatch) => {
+    for (const { run, timers } of batch.runs) {
+      upsertRun.run(...runValues(run));
+      clearTimers.run(run.id);
+      for (const t of timers) insertTimer.run(t.runId, t.stepPath, t.kind, t.deadline);
+    }
+    for (const j of batch.journal)
+      insertJournal.run(j.key, j.runId, j.stepPath, j.attempt, j.output, j.createdAt);
+  });
+
+  return {
+    async write(batch) {
+      writeBatch(batch);
+    },
+    async getRun(id) {
+      const row = selectRun.get(id) as RunRow | undefined;
+      if (!row) return undefined;
+      try {
+        return parseRunRow(row);
+      } catch (cause) {
+        throw new CorruptRunError(id, cause);
+      }
+    },
+    async listRuns(filter: RunFilter = {}) {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (filter.status !== undefined) {
+        const statuses = ([] as string[]).concat(filter.status);
+        where.push(`status IN (${statuses.map(() => '?').join(', ')})`);
+        params.push(...statuses);
+      }
+      if (filter.workflow !== undefined) {
+        where.push('workflow = ?');
+        params.push(filter.workflow);
+      }
+      const sql = `SELECT * FROM flowstate_runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id LIMIT ?`;
+      const rows = db.prepare(sql).all(...params, filter.limit ?? 1000) as RunRow[];
+      return rows.map(listRunRow);
+    },
+    async getJournal(key) {
+      const row = selectJournal.get(key) as
+        | {
+            key: string;
+            run_id: string;
+            step_path: string;
+            attempt: number;
+            output: string;
+            created_at: number;
+          }
+        | undefined;
+      if (!row) return undefined;
+      const entry: JournalEntry = {
+        key: row.key,
+        runId: row.run_id,
+        stepPath: row.step_path,
+        attempt: row.attempt,
+        output: row.output,
+        createdAt: row.created_at,
+      };
+      return entry;
+    },
+    async listTimers(runId) {
+      const rows = selectTimers.all(runId) as {
+        run_id: string;
+        step_path: string;
+        kind: TimerRow['kind'];
+        deadline: number;
+      }[];
+      return rows.map((r) => ({
+        runId: r.run_id,
+        stepPath: r.step_path,
+        kind: r.kind,
+        deadline: r.deadline,
+      }));
+    },
+    async close() {
+      if (db.open) db.close();
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import type { Logger } from 'pino';
+import type { Actor, AnyStateMachine } from 'xstate';
+import type { Clock } from '../machine/clock.js';
+import type { WorkflowOutcome } from '../machine/context.js';
+import type { StepJournal } from '../machine/step-logic.js';
+import { BatchWriter, type Checkpoint } from '../persistence/batch-writer.js';
+import type { RunStatus, TimerRow, WorkflowStore } from '../persistence/types.js';
+
+/** What a checkpoint needs to know about a run beside its actor. */
+export interface RunIdentity {
+  readonly id: string;
+  readonly workflow: string;
+  readonly version: string;
+  readonly input: unknown;
+  readonly createdAt: number;
+}
+
+interface PersistedNode {
+  snapshot?: {
+    phase?: string;
+    deadline?: number;
+    input?: { path?: string };
+    context?: { pathPrefix?: string };
+    children?: Record<string, PersistedNode>;
+  };
+  children?: Record<string, PersistedNode>;
+}
+
+/**
+ * The engine's side of durability: checkpoints every run after each burst of transitions (group-committed with
+ * the other runs), journals step outputs, and writes each run's pending deadlines beside its snapshot.
+ */
+export class Durability {
+  readonly writer: BatchWriter;
+
+  constructor(
+    readonly store: WorkflowStore,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {
+    this.writer = new BatchWriter(store);
+  }
+
+  /** The journal the step actors use. */
+  journal(): StepJournal {
+    return {
+      get: async (key) => {
+        const entry = await this.store.getJournal(key);
+        return entry ? { output: JSON.parse(entry.output) as unknown } : undefined;
+      },
+      put: (key, entry) =>
+        this.writer.record({
+          key,
+          runId: entry.runId,
+          stepPath: entry.stepPath,
+          attempt: entry.attempt,
+          output: JSON.stringify(entry.output ?? null),
+          createdAt: this.clock.now(),
+        }),
+    };
+  }
+
+  /** Queues a checkpoint of a run; the snapshot is taken when the batch is written. */
+  checkpoint(identity: RunIdentity, actor: Actor<AnyStateMachine>, status: () => RunStatus): Promise<void> {
+    const written = this.writer.checkpoint(identity.id, () => this.take(identity, actor, status()));
+    written.catch((error: unknown) =>
+      this.logger.error({ err: error, workflowId: identity.id }, 'checkpoint failed'),
+    );
+    return written;
+  }
+
+  private take(identity: RunIdentity, actor: Actor<AnyStateMachine>, status: RunStatus): Checkpoint {
+    const persisted = actor.getPersistedSnapshot() as PersistedNode['snapshot'] & {
+      output?: WorkflowOutcome;
+    };
+    const outcome =
+      (actor.getSnapshot() as { status: string }).status === 'done' ? persisted.output : undefined;
+    return {
+      run: {
+        ...identity,
+        status,
+        ...(outcome?.status === 'done' ? { output: outcome.output } : {}),
+        ...(outcome && outcome.status !== 'done' ? { error: outcome.error } : {}),
+        snapshot: JSON.stringify(persisted),
+        updatedAt: this.clock.now(),
+      },
+      timers: timersOf(identity.id, persisted),
+    };
+  }
+}
+
+/** The pending deadlines in a persisted snapshot: backoffs and escalations of step actors, waits' timers. */
+export function timersOf(runId: string, snapshot: PersistedNode['snapshot'], prefix = ''): TimerRow[] {
+  const rows: TimerRow[] = [];
+  for (const [id, child] of Object.entries(snapshot?.children ?? {})) {
+    const s = child.snapshot;
+    if (!s) continue;
+    if (typeof s.deadline === 'number') {
+      if (s.phase === 'backoff')
+        rows.push({ runId, stepPath: s.input?.path ?? prefix + id, kind: 'backoff', deadline: s.deadline });
+      else if (s.phase === 'escalated' || s.phase === 'supervising') {
+        rows.push({
+          runId,
+          stepPath: s.input?.path ?? prefix + id,
+          kind: 'escalation',
+          deadline: s.deadline,
+        });
+      } else if (s.phase === undefined)
+        rows.push({ runId, stepPath: prefix + id, kind: 'wait', deadline: s.deadline });
+    }
+    if (s.children) rows.push(...timersOf(runId, s, s.context?.pathPrefix ?? `${prefix}${id}/`));
+  }
+  return rows;
+}
