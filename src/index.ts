@@ -40,7 +40,9 @@ export type {
 export {
   CancelledError,
   ConfigurationError,
+  CorruptRunError,
   type DefinitionProblem,
+  DefinitionVersionError,
   type ErrorCode,
   EscalationTimeoutError,
   FlowstateError,
@@ -54,6 +56,18 @@ export {
   WorkflowDefinitionError,
 } from './model/errors.js';
 export { createLogger } from './observability/logger.js';
+export { postgresStore } from './persistence/postgres-store.js';
+// Durability
+export { sqliteStore } from './persistence/sqlite-store.js';
+export type {
+  JournalEntry,
+  RunFilter,
+  RunRecord,
+  StoreBatch,
+  StoredRun,
+  TimerRow,
+  WorkflowStore,
+} from './persistence/types.js';
 // Running
 export { createEngine, type Engine, type EngineOptions, type StartOptions } from './runtime/engine.js';
 export { type RunStatus, type WorkflowEvent, WorkflowRun } from './runtime/run.js';

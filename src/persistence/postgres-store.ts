@@ -31,6 +31,9 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
   const owned = typeof connection === 'string';
   const pool =
     typeof connection === 'string' ? new pg.Pool({ connectionString: connection, max: 4 }) : connection;
+  // An idle client dropped by the server (a restart, a failover) must not crash the process: the pool replaces it,
+  // and a query that needs it fails with its own error.
+  if (owned) pool.on('error', () => {});
   let ready: Promise<void> | undefined;
   // Concurrent CREATE IF NOT EXISTS can race in PostgreSQL; an advisory lock makes the first use serial.
   const init = () =>

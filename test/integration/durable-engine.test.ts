@@ -1,0 +1,185 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  ConfigurationError,
+  DefinitionVersionError,
+  type EngineOptions,
+  sqliteStore,
+  type WorkflowStore,
+  workflow,
+} from '../../src/index.js';
+import { testEngine } from '../support/engine.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'flowstate-durable-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let store: WorkflowStore;
+let path: string;
+beforeEach(() => {
+  path = join(dir, `${Math.random().toString(36).slice(2)}.db`);
+  store = sqliteStore(path);
+});
+
+const never = () => new Promise<never>(() => {});
+/** A second engine on the same database file: what a restarted process sees. */
+const restarted = (options: EngineOptions) => testEngine({ ...options, store: sqliteStore(path) });
+/** Lets agents settle and the group commit write (it runs on real setImmediate). */
+const settle = async (engine: { flush(): Promise<void> }) => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  await engine.flush();
+};
+
+const twoSteps = workflow('durable-two').step('a').step('b', { input: 'results.a' }).build();
+
+describe('resume after a crash', () => {
+  it('continues from the last checkpoint without calling finished steps again', async () => {
+    const first = testEngine({ store, agents: { a: () => 'A', b: never }, workflows: [twoSteps] });
+    const run = first.start(twoSteps, {}, { id: 'r1' });
+    await settle(first);
+    expect(await first.get('r1')).toMatchObject({
+      status: 'running',
+      workflow: 'durable-two',
+      version: twoSteps.version,
+    });
+    const a = vi.fn(() => 'again');
+    const seen: string[] = [];
+    const second = restarted({
+      agents: {
+        a,
+        b: (input: string, ctx: { idempotencyKey: string }) => (seen.push(ctx.idempotencyKey), `${input}+B`),
+      },
+      workflows: [twoSteps],
+    });
+    const [resumed] = await second.recover();
+    await expect(resumed?.result).resolves.toEqual({ a: 'A', b: 'A+B' });
+    expect(a).not.toHaveBeenCalled();
+    expect(seen).toEqual(['r1:b:1']);
+    await settle(second);
+    expect(await second.get('r1')).toMatchObject({ status: 'done', output: { a: 'A', b: 'A+B' } });
+    expect(run.status).toBe('running');
+  });
+
+  it('does not call a step whose output was journaled before the crash', async () => {
+    const first = testEngine({ store, agents: { a: () => 'A', b: never }, workflows: [twoSteps] });
+    first.start(twoSteps, {}, { id: 'r2' });
+    await settle(first);
+    // The crash came after b's output was committed to the journal but before the next checkpoint.
+    await store.write({
+      runs: [],
+      journal: [
+        { key: 'r2:b:1', runId: 'r2', stepPath: 'b', attempt: 1, output: '"journaled"', createdAt: 0 },
+      ],
+    });
+    const b = vi.fn(() => 'called');
+    const second = restarted({ agents: { a: () => 'A', b }, workflows: [twoSteps] });
+    const [resumed] = await second.recover();
+    await expect(resumed?.result).resolves.toEqual({ a: 'A', b: 'journaled' });
+    expect(b).not.toHaveBeenCalled();
+  });
+
+  it('refuses to resume on a changed definition, and recovers the other runs', async () => {
+    const first = testEngine({ store, agents: { a: never, b: never }, workflows: [twoSteps] });
+    first.start(twoSteps, {}, { id: 'old' });
+    await settle(first);
+    const changed = workflow('durable-two').step('a').step('b', { input: 'results.a', timeoutMs: 5 }).build();
+    const other = workflow('other').step('a').build();
+    const otherEngine = testEngine({ store, agents: { a: never }, workflows: [other] });
+    otherEngine.start(other, {}, { id: 'fine' });
+    await settle(otherEngine);
+    const second = restarted({ agents: { a: () => 1, b: () => 2 }, workflows: [changed, other] });
+    await expect(second.resume('old')).rejects.toBeInstanceOf(DefinitionVersionError);
+    const recovered = await second.recover();
+    expect(recovered.map((r) => r.id)).toEqual(['fine']);
+    await expect(recovered[0]?.result).resolves.toEqual({ a: 1 });
+  });
+
+  it('rejects a corrupted run with a typed error and recovers the others', async () => {
+    const first = testEngine({ store, agents: { a: never, b: never }, workflows: [twoSteps] });
+    first.start(twoSteps, {}, { id: 'bad' });
+    first.start(twoSteps, {}, { id: 'good' });
+    await settle(first);
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(path);
+    db.prepare(
+      `UPDATE flowstate_runs SET snapshot = '{"value": {"running": "nowhere"}, "status": "active"}' WHERE id = 'bad'`,
+    ).run();
+    db.close();
+    const second = restarted({ agents: { a: () => 1, b: () => 2 }, workflows: [twoSteps] });
+    await expect(second.resume('bad')).rejects.toMatchObject({ code: 'RUN_CORRUPTED' });
+    const recovered = await second.recover();
+    expect(recovered.map((r) => r.id)).toEqual(['good']);
+    await expect(recovered[0]?.result).resolves.toEqual({ a: 1, b: 2 });
+  });
+});
+
+describe('timers across a restart', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'Date'] }));
+  afterEach(() => vi.useRealTimers());
+
+  it('resumes a backoff with the time it had left, and never early', async () => {
+    const wf = workflow('durable-backoff')
+      .step('a', { retry: { attempts: 2, initialMs: 10_000, jitter: 0 } })
+      .build();
+    const first = testEngine({
+      store,
+      agents: {
+        a: async () => {
+          throw new Error('first attempt fails');
+        },
+      },
+      workflows: [wf],
+    });
+    first.start(wf, {}, { id: 'b1' });
+    await settle(first);
+    await vi.advanceTimersByTimeAsync(4_000);
+    expect(await store.listTimers('b1')).toEqual([
+      { runId: 'b1', stepPath: 'a', kind: 'backoff', deadline: 10_000 },
+    ]);
+    const calls: number[] = [];
+    const second = restarted({ agents: { a: () => (calls.push(Date.now()), 'ok') }, workflows: [wf] });
+    const [resumed] = await second.recover();
+    await vi.advanceTimersByTimeAsync(5_999);
+    expect(calls).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    await expect(resumed?.result).resolves.toEqual({ a: 'ok' });
+    expect(calls).toEqual([10_000]);
+  });
+
+  it('keeps an escalation waiting for a human across a restart, with its deadline', async () => {
+    const wf = workflow('durable-esc')
+      .step('review', { escalate: { to: 'human', timeoutMs: 60_000 } })
+      .build();
+    const first = testEngine({
+      store,
+      agents: {
+        review: async () => {
+          throw new Error('needs a human');
+        },
+      },
+      workflows: [wf],
+    });
+    first.start(wf, {}, { id: 'e1' });
+    await settle(first);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await settle(first);
+    expect(await first.get('e1')).toMatchObject({ status: 'waiting' });
+    expect(await first.list({ status: 'waiting' })).toHaveLength(1);
+    const second = restarted({ agents: { review: () => 'x' }, workflows: [wf] });
+    const [resumed] = await second.recover();
+    expect(resumed?.waitingSteps()).toEqual(['review']);
+    resumed?.resolveEscalation('review', { action: 'skip', value: 'approved' });
+    await expect(resumed?.result).resolves.toEqual({ review: 'approved' });
+  });
+});
+
+describe('records without a store', () => {
+  it('lists and gets the runs of this process, and explains that resume needs a store', async () => {
+    const engine = testEngine({ agents: { a: () => 'A', b: () => 'B' } });
+    const run = engine.start(twoSteps, {}, { id: 'm1' });
+    await run.result;
+    expect(await engine.get('m1')).toMatchObject({ id: 'm1', status: 'done', output: { a: 'A', b: 'B' } });
+    expect((await engine.list({ status: 'done' })).map((r) => r.id)).toEqual(['m1']);
+    await expect(engine.resume('m1')).rejects.toBeInstanceOf(ConfigurationError);
+  });
+});
