@@ -1,0 +1,66 @@
+// One incarnation of a process running crash-test workflows: recovers what the last one left, starts what is
+// missing, and exits when every run has ended. The parent kills it with SIGKILL at random moments.
+import { appendFileSync } from 'node:fs';
+import { pino } from 'pino';
+import { createEngine, postgresStore, sqliteStore } from '../../dist/index.js';
+import { crashWorkflow, inputOf, plainOutput } from './crash-workflow.mjs';
+
+const [kind, target, ledger, runsArg, concurrencyArg] = process.argv.slice(2);
+const total = Number(runsArg);
+const concurrency = Number(concurrencyArg ?? 30);
+const pid = process.pid;
+
+/** Every agent call goes to the ledger first, so the parent can count calls per idempotency key. */
+const log = (key, event) => appendFileSync(ledger, `${JSON.stringify({ key, event, pid, t: Date.now() })}\n`);
+const sleep = (ms, signal) =>
+  new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+  });
+const jitter = (key) => [...key].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 997, 7) % 20;
+
+const agents = {
+  plain: async (input, ctx) => {
+    log(ctx.idempotencyKey, 'call');
+    await sleep(5 + jitter(ctx.idempotencyKey), ctx.signal);
+    return plainOutput(input);
+  },
+  flaky: async (input, ctx) => {
+    log(ctx.idempotencyKey, 'call');
+    await sleep(5, ctx.signal);
+    if (ctx.attempt === 1) {
+      log(ctx.idempotencyKey, 'fail');
+      throw new Error('planned first failure');
+    }
+    return `f(${input})`;
+  },
+  stuck: async (_input, ctx) => {
+    log(ctx.idempotencyKey, 'call');
+    log(ctx.idempotencyKey, 'fail');
+    throw new Error('needs a human');
+  },
+};
+
+const store = kind === 'postgres' ? postgresStore(target) : sqliteStore(target);
+const engine = createEngine({ agents, store, workflows: [crashWorkflow], logger: pino({ level: 'silent' }) });
+
+await engine.recover();
+const known = new Set((await engine.list({ limit: total * 2 })).map((r) => r.id));
+let next = 0;
+const startMore = () => {
+  while (engine.active.size < concurrency && next < total) {
+    const id = `run-${next}`;
+    const input = inputOf(next);
+    next++;
+    if (known.has(id)) continue;
+    engine.start(crashWorkflow, input, { id });
+  }
+};
+startMore();
+for (;;) {
+  await new Promise((r) => setTimeout(r, 10));
+  startMore();
+  if (next >= total && engine.active.size === 0) break;
+}
+await engine.close();
+process.stdout.write('ALL DONE\n');

@@ -1,0 +1,50 @@
+// The workflow the crash test runs, and the outputs it must produce. Plain ESM on the built package: the crash
+// worker is a real separate process, as in production.
+import { workflow } from '../../dist/index.js';
+
+export const BACKOFF_MS = 40;
+export const ESCALATION_MS = 150;
+
+/** 10 agent calls per run when all goes well: a sequence, a retry, parallel regions, a map, a branch, an escalation. */
+export const crashWorkflow = workflow('crash')
+  .step('s1', { agent: 'plain', input: 'input.n' })
+  .step('s2', {
+    agent: 'flaky',
+    input: 'input.n',
+    retry: { attempts: 3, backoff: 'fixed', initialMs: BACKOFF_MS, jitter: 0 },
+  })
+  .parallel('p', {
+    left: (r) =>
+      r.step('l1', { agent: 'plain', input: 'input.n' }).step('l2', { agent: 'plain', input: 'results.l1' }),
+    right: (r) => r.step('r1', { agent: 'plain', input: 'input.n' }),
+  })
+  .map('m', { items: 'input.items', step: { agent: 'plain' }, concurrency: 2 })
+  .branch('br', [
+    {
+      when: 'input.escalate',
+      then: (b) =>
+        b.step('esc', {
+          agent: 'stuck',
+          escalate: { to: 'human', timeoutMs: ESCALATION_MS, onTimeout: 'skip' },
+        }),
+    },
+    { otherwise: (b) => b.step('noesc', { agent: 'plain', input: 'input.n' }) },
+  ])
+  .step('final', { agent: 'plain', input: 'results.l2' })
+  .build();
+
+export const inputOf = (i) => ({ n: i, items: [i, i + 1, i + 2], escalate: i % 5 === 0 });
+
+const p = (x) => `p(${JSON.stringify(x)})`;
+export const expectedOutput = (i) => ({
+  s1: p(i),
+  s2: `f(${i})`,
+  l1: p(i),
+  l2: p(p(i)),
+  r1: p(i),
+  m: [p(i), p(i + 1), p(i + 2)],
+  ...(i % 5 === 0 ? { esc: null } : { noesc: p(i) }),
+  final: p(p(p(i))),
+});
+
+export const plainOutput = p;
