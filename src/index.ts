@@ -57,6 +57,7 @@ export {
 } from './model/errors.js';
 export { createLogger } from './observability/logger.js';
 export { postgresStore } from './persistence/postgres-store.js';
+export type { SecretsHook } from './persistence/secrets.js';
 // Durability
 export { sqliteStore } from './persistence/sqlite-store.js';
 export type {

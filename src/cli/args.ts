@@ -36,7 +36,9 @@ const GLOBAL = { help: { type: 'boolean', short: 'h' }, version: { type: 'boolea
 /** Parses the arguments after `flowstate` (`process.argv.slice(2)`). Never throws. */
 export function parseInvocation(args: readonly string[]): Invocation {
   const commandOptions = Object.fromEntries(
-    Object.values(COMMANDS).flatMap((c) => Object.keys(c.options).map((name) => [name, { type: 'boolean' } as const])),
+    Object.values(COMMANDS).flatMap((c) =>
+      Object.keys(c.options).map((name) => [name, { type: 'boolean' } as const]),
+    ),
   );
   const { tokens, positionals } = parseArgs({
     args: [...args],
@@ -50,19 +52,26 @@ export function parseInvocation(args: readonly string[]): Invocation {
   const flags = new Set<string>();
   for (const token of tokens) {
     if (token.kind !== 'option') continue;
-    const known = Object.hasOwn(GLOBAL, token.name) || (command !== undefined && Object.hasOwn(COMMANDS[command].options, token.name));
+    // Without a known command, a command's option is fine here: the missing or unknown command is the error.
+    const known =
+      Object.hasOwn(GLOBAL, token.name) ||
+      (command === undefined
+        ? Object.hasOwn(commandOptions, token.name)
+        : Object.hasOwn(COMMANDS[command].options, token.name));
     if (!known) {
       const where = command === undefined ? '' : ` for '${command}'`;
       return { kind: 'usage', message: `unknown option '${token.rawName}'${where}` };
     }
-    if (token.value !== undefined) return { kind: 'usage', message: `option '${token.rawName}' takes no value` };
+    if (token.value !== undefined)
+      return { kind: 'usage', message: `option '${token.rawName}' takes no value` };
     flags.add(token.name);
   }
   if (flags.has('help')) return { kind: 'help' };
   if (flags.has('version')) return { kind: 'version' };
   if (name === undefined) return { kind: 'usage', message: 'missing command' };
   if (command === undefined) return { kind: 'usage', message: `unknown command '${name}'` };
-  if (extra.length > 0) return { kind: 'usage', message: `unexpected argument '${extra[0]}' for '${command}'` };
+  if (extra.length > 0)
+    return { kind: 'usage', message: `unexpected argument '${extra[0]}' for '${command}'` };
   return { kind: 'demo', json: flags.has('json'), fail: flags.has('fail') };
 }
 

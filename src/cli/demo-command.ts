@@ -3,6 +3,7 @@
  */
 import { pino } from 'pino';
 import { FlowstateError } from '../model/errors.js';
+import { createLogger } from '../observability/logger.js';
 import { createEngine } from '../runtime/engine.js';
 import { DEMO_INPUT, demoAgents, demoWorkflow } from './demo.js';
 import { progressLines } from './lines.js';
@@ -29,7 +30,10 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO): Promise<n
   const started = Date.now();
   const progress = options.json ? undefined : progressLines({ definition: demoWorkflow, write: io.out });
   // Engine logs would interleave with the progress lines (and break --json): silent unless asked for, and on stderr.
-  const logger = pino({ level: process.env.FLOWSTATE_LOG_LEVEL ?? 'silent' }, pino.destination({ dest: 2, sync: true }));
+  const logger = createLogger(
+    { level: process.env.FLOWSTATE_LOG_LEVEL ?? 'silent' },
+    pino.destination({ dest: 2, sync: true }),
+  );
   const engine = createEngine({
     agents: demoAgents({ failLint: options.fail }),
     logger,
@@ -52,8 +56,9 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO): Promise<n
     io.out(JSON.stringify(output, null, 2));
     return 0;
   } catch (error) {
-    io.err(`flowstate: the demo run failed: ${describe(error)}`);
-    return error instanceof FlowstateError && error.code === 'CANCELLED' ? 130 : 1;
+    const cancelled = error instanceof FlowstateError && error.code === 'CANCELLED';
+    io.err(`flowstate: the demo run ${cancelled ? 'was cancelled' : 'failed'}: ${describe(error)}`);
+    return cancelled ? 130 : 1;
   } finally {
     process.off('SIGINT', interrupt);
   }

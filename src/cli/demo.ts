@@ -1,6 +1,6 @@
 /**
  * The `flowstate demo` workflow: "review a SQL change", run on embedded data by agents that only pretend to work
- * (they sleep 50-300 ms), so every construct shows up in the live progress without a database or a model.
+ * (they sleep 50-250 ms), so every construct shows up in the live progress without a database or a model.
  */
 import { z } from 'zod';
 import { workflow } from '../dsl/builder.js';
@@ -18,9 +18,10 @@ export interface DemoOutput {
   readonly verdict: 'approve' | 'approve-with-changes';
   readonly risk: 'low' | 'high';
   readonly findings: readonly string[];
-  readonly tables: readonly TableCheck[];
+  /** The plan the draft/critique loop settled on. */
+  readonly plan: string;
   readonly revisions: number;
-  readonly report: string;
+  readonly summary: string;
 }
 
 /** The change the demo reviews when none is given. */
@@ -91,6 +92,13 @@ const results = (ctx: WorkflowContext<DemoInput>) =>
     report?: string;
   };
 
+/** Lint warnings, then the tables that need care. */
+const findingsOf = (ctx: WorkflowContext<DemoInput>): string[] => {
+  const r = results(ctx);
+  const tables = (r.checkTables ?? []).filter((t) => !t.ok).map((t) => `${t.table}: ${t.note}`);
+  return [...(r.lint?.warnings ?? []), ...tables];
+};
+
 /** Options of {@link demoAgents}. */
 export interface DemoAgentOptions {
   /** Make the linter fail on every attempt, so the run fails (to see what a failure looks like). @default false */
@@ -134,8 +142,8 @@ export function demoAgents(options: DemoAgentOptions = {}): AgentRegistry {
       const big = (ROWS[table] ?? 0) > 1_000_000;
       return {
         table,
-        ok: !big || table !== 'orders',
-        note: big ? 'large table: batch the backfill' : 'fine',
+        ok: !big,
+        note: big ? 'large, batch the backfill' : 'fine',
       };
     },
     draft: async (input: { previous?: Draft; critique?: Critique }, ctx: AgentContext): Promise<Draft> => {
@@ -155,7 +163,8 @@ export function demoAgents(options: DemoAgentOptions = {}): AgentRegistry {
     },
     report: async (input: { risk: string; plan: string; findings: readonly string[] }, ctx: AgentContext) => {
       await work(60, ctx.signal);
-      return `${input.risk} risk; ${input.findings.length} finding(s); plan: ${input.plan}`;
+      const n = input.findings.length;
+      return `${input.risk} risk, ${n} finding${n === 1 ? '' : 's'}: ship it after the plan is applied`;
     },
   };
 }
@@ -171,18 +180,14 @@ export const demoWorkflow: WorkflowDefinition<DemoInput, DemoOutput> = workflow<
     },
     result: (ctx) => {
       const r = results(ctx);
-      const risky = r.indexAdvice !== undefined;
-      const findings = [
-        ...(r.lint?.warnings ?? []),
-        ...(r.checkTables ?? []).filter((t) => t.note !== 'fine').map((t) => `${t.table}: ${t.note}`),
-      ];
+      const findings = findingsOf(ctx);
       return {
         verdict: findings.length > 0 ? 'approve-with-changes' : 'approve',
-        risk: risky ? 'high' : 'low',
+        risk: r.indexAdvice === undefined ? 'low' : 'high',
         findings,
-        tables: r.checkTables ?? [],
+        plan: r.draft?.text ?? '',
         revisions: r.draft?.version ?? 0,
-        report: r.report ?? '',
+        summary: r.report ?? '',
       };
     },
   },
@@ -211,7 +216,7 @@ export const demoWorkflow: WorkflowDefinition<DemoInput, DemoOutput> = workflow<
     input: (ctx) => ({
       risk: results(ctx).indexAdvice === undefined ? 'low' : 'high',
       plan: results(ctx).draft?.text ?? '',
-      findings: results(ctx).lint?.warnings ?? [],
+      findings: findingsOf(ctx),
     }),
   })
   .build();

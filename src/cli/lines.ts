@@ -4,6 +4,7 @@
  * A fuller tracker with an ETA belongs in `src/progress/`; this stays a plain line printer.
  */
 import type { AnyActorRef, InspectionEvent } from 'xstate';
+import { backoffDelay } from '../machine/retry.js';
 import type { StepSnapshot } from '../machine/step-types.js';
 import type { AnyWorkflowDefinition } from '../model/definition.js';
 import { walkNodes } from '../model/walk.js';
@@ -40,7 +41,10 @@ interface StepSeen {
 }
 
 interface MachineView {
-  readonly context?: { readonly pathPrefix?: unknown; readonly iterations?: Readonly<Record<string, number>> };
+  readonly context?: {
+    readonly pathPrefix?: unknown;
+    readonly iterations?: Readonly<Record<string, number>>;
+  };
   readonly getMeta?: () => Record<string, unknown>;
 }
 
@@ -54,8 +58,8 @@ type FlowMeta = { kind?: unknown; branch?: unknown; arm?: unknown; name?: unknow
 export function progressLines(options: ProgressLinesOptions): ProgressLines {
   const { write } = options;
   const now = options.now ?? Date.now;
-  const steps = new WeakMap<AnyActorRef, StepSeen>();
-  const machines = new WeakMap<AnyActorRef, Set<string>>();
+  const steps = new WeakMap<object, StepSeen>();
+  const machines = new WeakMap<object, Set<string>>();
   const arms = armLabels(options.definition);
   let stepsDone = 0;
   let retries = 0;
@@ -80,7 +84,13 @@ export function progressLines(options: ProgressLinesOptions): ProgressLines {
       const why = failed === undefined ? '' : ` (${failed})`;
       if (s.phase === 'backoff') {
         retries++;
-        const delay = Math.max(0, (s.deadline ?? now()) - now());
+        // The deadline is set a tick after the attempt's end time, so the measured gap can overshoot by a
+        // millisecond; the policy's un-jittered delay bounds it (and is exact when jitter is 0).
+        const measured = Math.max(0, (s.deadline ?? 0) - (s.history.at(-1)?.endedAt ?? now()));
+        const delay = Math.min(
+          measured,
+          backoffDelay(s.input.retry, s.attempt, () => 0),
+        );
         write(`  ↻ ${path} attempt ${s.attempt} failed${why}; retry ${s.attempt + 1} in ${delay} ms`);
       } else if (s.phase === 'running' && s.attempts > seen.attempts) {
         const fallback = s.agent !== s.input.agent ? ` with fallback '${s.agent}'` : '';
@@ -94,7 +104,7 @@ export function progressLines(options: ProgressLinesOptions): ProgressLines {
     return next;
   };
 
-  const onMachine = (actor: AnyActorRef, m: MachineView) => {
+  const onMachine = (actor: object, m: MachineView) => {
     if (typeof m.getMeta !== 'function') return;
     const prefix = typeof m.context?.pathPrefix === 'string' ? m.context.pathPrefix : '';
     const before = machines.get(actor) ?? new Set<string>();
@@ -104,25 +114,42 @@ export function progressLines(options: ProgressLinesOptions): ProgressLines {
       if (f?.kind === 'arm' && typeof f.branch === 'string') {
         const key = `arm:${f.branch}:${String(f.arm)}`;
         active.add(key);
-        if (!before.has(key)) write(`  ⑂ ${prefix}${f.branch} → ${arms.get(`${f.branch}:${String(f.arm)}`) ?? String(f.arm)}`);
+        if (!before.has(key)) {
+          write(`  ⑂ ${prefix}${f.branch} → ${arms.get(`${f.branch}:${String(f.arm)}`) ?? String(f.arm)}`);
+        }
       } else if (f?.kind === 'loop' && typeof f.name === 'string') {
         const round = m.context?.iterations?.[f.name] ?? 0;
         const key = `loop:${f.name}:${round}`;
         active.add(key);
-        if (round > 0 && !before.has(key)) write(`  ↺ ${prefix}${f.name} round ${round}/${String(f.maxIterations)}`);
+        if (round > 0 && !before.has(key)) {
+          write(`  ↺ ${prefix}${f.name} round ${round}/${String(f.maxIterations)}`);
+        }
       }
     }
     machines.set(actor, active);
   };
 
-  const inspect = (event: InspectionEvent) => {
-    // A started actor's first snapshot comes with its `xstate.init` event, not as an `@xstate.snapshot`.
-    const isInit = event.type === '@xstate.event' && event.event.type === 'xstate.init';
-    if (!isInit && event.type !== '@xstate.snapshot') return;
-    const actor = event.actorRef;
-    const snapshot: unknown = event.type === '@xstate.snapshot' ? event.snapshot : actor.getSnapshot();
+  const observe = (actor: object, snapshot: unknown) => {
     if (isStepSnapshot(snapshot)) steps.set(actor, onStep(snapshot, steps.get(actor)));
     else if (typeof snapshot === 'object' && snapshot !== null) onMachine(actor, snapshot as MachineView);
+  };
+
+  const inspect = (event: InspectionEvent) => {
+    if (event.type === '@xstate.snapshot') return observe(event.actorRef, event.snapshot);
+    // A started actor's first snapshot comes with its `xstate.init` event, not as an `@xstate.snapshot`.
+    if (event.type !== '@xstate.event' || event.event.type !== 'xstate.init') return;
+    const actor = event.actorRef as AnyActorRef;
+    const snapshot = actor.getSnapshot();
+    if (!isStepSnapshot(snapshot)) return observe(actor, snapshot);
+    // The parent already holds the state that started this step: print its branch arm or loop round first.
+    const parent = event.sourceRef as AnyActorRef | undefined;
+    if (parent) observe(parent, parent.getSnapshot());
+    observe(actor, snapshot);
+    // XState emits `@xstate.snapshot` only after the parent has reacted to a finished child (and started the
+    // next step), so a subscription is what sees a step end before its successor starts. The error callback is
+    // required: an observer without one makes XState report the step's failure as unhandled.
+    const seen = () => observe(actor, actor.getSnapshot());
+    actor.subscribe({ next: seen, error: seen });
   };
 
   return { inspect, stats: () => ({ stepsDone, retries }) };
@@ -133,7 +160,9 @@ function armLabels(definition: AnyWorkflowDefinition): Map<string, string> {
   const labels = new Map<string, string>();
   walkNodes(definition.spec.nodes, (node) => {
     if (node.kind !== 'branch') return;
-    node.arms.forEach((arm, i) => labels.set(`${node.name}:${i}`, typeof arm.when === 'string' ? `when ${arm.when}` : `arm ${i}`));
+    node.arms.forEach((arm, i) => {
+      labels.set(`${node.name}:${i}`, typeof arm.when === 'string' ? `when ${arm.when}` : `arm ${i}`);
+    });
     labels.set(`${node.name}:otherwise`, 'otherwise');
   });
   return labels;

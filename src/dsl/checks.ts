@@ -120,6 +120,15 @@ export function checkSpec(spec: WorkflowSpec): DefinitionProblem[] {
     }
   };
 
+  (spec.options.secrets ?? []).forEach((path, i) => {
+    if (typeof path !== 'string' || !/^input(\.[A-Za-z0-9_$-]+)+$/.test(path)) {
+      report(
+        'invalid-secret',
+        ['secrets', i],
+        `Expected a secret to be a path into the input such as 'input.password', got ${show(path)}`,
+      );
+    }
+  });
   visitSequence(spec.nodes, ['steps']);
   if (spec.nodes.length === 0) report('empty-workflow', ['steps'], 'A workflow needs at least one step');
   return problems;

@@ -159,6 +159,12 @@ export interface WorkflowOptions<I = unknown, O = unknown> {
   onError?: OnError;
   /** Guards this workflow names, in addition to those registered with the engine. */
   guards?: Readonly<Record<string, (ctx: WorkflowContext<I>) => boolean>>;
+  /**
+   * Data paths of secret inputs, such as `input.password`. Their values never reach a store in clear: every
+   * occurrence in a checkpoint (the input, step inputs, results) is sealed with the engine's `secrets` hook, or
+   * replaced by `[redacted]` without one.
+   */
+  secrets?: readonly string[];
 }
 
 /** The plain description of a workflow: its id, options and nodes. */

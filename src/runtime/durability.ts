@@ -4,7 +4,10 @@ import type { Clock } from '../machine/clock.js';
 import type { WorkflowOutcome } from '../machine/context.js';
 import type { StepJournal } from '../machine/step-logic.js';
 import { BatchWriter, type Checkpoint } from '../persistence/batch-writer.js';
+import { type SecretsHook, sealValue, stringifySealed } from '../persistence/secrets.js';
 import type { RunStatus, TimerRow, WorkflowStore } from '../persistence/types.js';
+
+const NONE: ReadonlySet<string> = new Set();
 
 /** What a checkpoint needs to know about a run beside its actor. */
 export interface RunIdentity {
@@ -13,6 +16,8 @@ export interface RunIdentity {
   readonly version: string;
   readonly input: unknown;
   readonly createdAt: number;
+  /** The run's secret values, sealed wherever they appear in what is stored. */
+  readonly secrets?: ReadonlySet<string>;
 }
 
 interface PersistedNode {
@@ -37,6 +42,7 @@ export class Durability {
     readonly store: WorkflowStore,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    readonly secrets: SecretsHook | undefined,
   ) {
     this.writer = new BatchWriter(store);
   }
@@ -75,13 +81,16 @@ export class Durability {
     };
     const outcome =
       (actor.getSnapshot() as { status: string }).status === 'done' ? persisted.output : undefined;
+    const { secrets: values = NONE, ...record } = identity;
+    const seal = <T>(value: T) => sealValue(value, values, this.secrets);
     return {
       run: {
-        ...identity,
+        ...record,
+        input: seal(record.input),
         status,
-        ...(outcome?.status === 'done' ? { output: outcome.output } : {}),
-        ...(outcome && outcome.status !== 'done' ? { error: outcome.error } : {}),
-        snapshot: JSON.stringify(persisted),
+        ...(outcome?.status === 'done' ? { output: seal(outcome.output) } : {}),
+        ...(outcome && outcome.status !== 'done' ? { error: seal(outcome.error) } : {}),
+        snapshot: stringifySealed(persisted, values, this.secrets),
         updatedAt: this.clock.now(),
       },
       timers: timersOf(identity.id, persisted),

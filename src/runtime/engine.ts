@@ -18,6 +18,7 @@ import {
 import { parseWith } from '../model/validation.js';
 import { createLogger } from '../observability/logger.js';
 import { filterRuns } from '../persistence/memory-store.js';
+import { openValue, parseSealed, type SecretsHook, secretValues } from '../persistence/secrets.js';
 import { type RunFilter, type RunRecord, UNFINISHED, type WorkflowStore } from '../persistence/types.js';
 import { Binder } from './bind.js';
 import { Durability, type RunIdentity } from './durability.js';
@@ -46,6 +47,8 @@ export interface EngineOptions {
    * @default none: runs live in memory and cannot be resumed after the process ends
    */
   readonly store?: WorkflowStore;
+  /** How secret inputs (a definition's `secrets` paths) are sealed in the store. @default redacted */
+  readonly secrets?: SecretsHook;
   /** An XState inspection observer given to every run's root actor (for the Stately inspector or your own tools). */
   readonly inspect?: (event: InspectionEvent) => void;
 }
@@ -107,7 +110,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger();
   const agents = options.agents ?? {};
-  const durability = options.store ? new Durability(options.store, clock, logger) : undefined;
+  const durability = options.store
+    ? new Durability(options.store, clock, logger, options.secrets)
+    : undefined;
   const binder = new Binder({
     agents,
     guards: (options.guards ?? {}) as Record<string, GuardFn>,
@@ -215,6 +220,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         version: definition.version,
         input: value,
         createdAt: clock.now(),
+        secrets: secretValues(definition.spec.options.secrets, value),
       };
       logger.info({ workflowId: id, workflow: definition.id }, 'run started');
       return launch(definition, identity, { input: { workflowId: id, input: value, validated: true } });
@@ -245,8 +251,10 @@ export function createEngine(options: EngineOptions = {}): Engine {
         throw new DefinitionVersionError(id, stored.workflow, stored.version, definition.version);
       }
       let snapshot: Snapshot<unknown>;
+      let input: unknown;
       try {
-        snapshot = JSON.parse(stored.snapshot) as Snapshot<unknown>;
+        snapshot = parseSealed(stored.snapshot, options.secrets) as Snapshot<unknown>;
+        input = openValue(stored.input, options.secrets);
       } catch (cause) {
         throw new CorruptRunError(id, cause);
       }
@@ -254,8 +262,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
         id,
         workflow: stored.workflow,
         version: stored.version,
-        input: stored.input,
+        input,
         createdAt: stored.createdAt,
+        secrets: secretValues(definition.spec.options.secrets, input),
       };
       logger.info({ workflowId: id, workflow: stored.workflow }, 'run resumed');
       try {

@@ -183,3 +183,50 @@ describe('records without a store', () => {
     await expect(engine.resume('m1')).rejects.toBeInstanceOf(ConfigurationError);
   });
 });
+
+describe('secrets', () => {
+  const wf = workflow('durable-secret', { secrets: ['input.apiKey'] })
+    .step('call', { input: (ctx) => ({ key: (ctx.input as { apiKey: string }).apiKey }) })
+    .step('next')
+    .build();
+
+  it('never stores a secret in clear: sealed with the hook, opened again on resume', async () => {
+    const seal = {
+      seal: (v: string) => Buffer.from(v).toString('base64'),
+      open: (t: string) => Buffer.from(t, 'base64').toString(),
+    };
+    const first = testEngine({
+      store,
+      secrets: seal,
+      agents: { call: () => 'called', next: never },
+      workflows: [wf],
+    });
+    first.start(wf, { apiKey: 'sk-very-secret', table: 'orders' }, { id: 's1' });
+    await settle(first);
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(path, { readonly: true });
+    const dump =
+      JSON.stringify(db.prepare('SELECT * FROM flowstate_runs').all()) +
+      JSON.stringify(db.prepare('SELECT * FROM flowstate_journal').all());
+    db.close();
+    expect(dump).toContain('orders');
+    expect(dump).not.toContain('sk-very-secret');
+    const seen: unknown[] = [];
+    const second = restarted({
+      secrets: seal,
+      agents: { call: () => 'again', next: (input: unknown) => (seen.push(input), 'done') },
+      workflows: [wf],
+    });
+    const [resumed] = await second.recover();
+    await expect(resumed?.result).resolves.toEqual({ call: 'called', next: 'done' });
+    expect(seen).toEqual([{ apiKey: 'sk-very-secret', table: 'orders' }]);
+  });
+
+  it('redacts secrets without a hook', async () => {
+    const first = testEngine({ store, agents: { call: () => 'called', next: never }, workflows: [wf] });
+    first.start(wf, { apiKey: 'sk-very-secret' }, { id: 's2' });
+    await settle(first);
+    expect(JSON.stringify(await store.getRun('s2'))).not.toContain('sk-very-secret');
+    expect((await first.get('s2'))?.input).toEqual({ apiKey: '[redacted]' });
+  });
+});
