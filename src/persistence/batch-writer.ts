@@ -23,7 +23,11 @@ export class BatchWriter {
   private scheduled = false;
   private inFlight: Promise<void> | undefined;
 
-  constructor(private readonly store: WorkflowStore) {}
+  constructor(
+    private readonly store: WorkflowStore,
+    /** Told of every failed batch (callers may not await their writes). */
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {}
 
   /**
    * Queues a checkpoint of a run; resolves once it is committed. `take` runs when the batch is written, so a run
@@ -69,6 +73,7 @@ export class BatchWriter {
     try {
       batch = { runs: [...this.runs.values()].map((take) => take()), journal: this.journal };
     } catch (error) {
+      this.onError(error);
       for (const w of waiters) w.reject(error);
       return;
     } finally {
@@ -85,6 +90,7 @@ export class BatchWriter {
       await this.inFlight;
       for (const w of waiters) w.resolve();
     } catch (error) {
+      this.onError(error);
       for (const w of waiters) w.reject(error);
     }
   }

@@ -44,7 +44,7 @@ export class Durability {
     private readonly logger: Logger,
     readonly secrets: SecretsHook | undefined,
   ) {
-    this.writer = new BatchWriter(store);
+    this.writer = new BatchWriter(store, (error) => this.logger.error({ err: error }, 'store write failed'));
   }
 
   /** The journal the step actors use. */
@@ -68,11 +68,7 @@ export class Durability {
 
   /** Queues a checkpoint of a run; the snapshot is taken when the batch is written. */
   checkpoint(identity: RunIdentity, actor: Actor<AnyStateMachine>, status: () => RunStatus): Promise<void> {
-    const written = this.writer.checkpoint(identity.id, () => this.take(identity, actor, status()));
-    written.catch((error: unknown) =>
-      this.logger.error({ err: error, workflowId: identity.id }, 'checkpoint failed'),
-    );
-    return written;
+    return this.writer.checkpoint(identity.id, () => this.take(identity, actor, status()));
   }
 
   private take(identity: RunIdentity, actor: Actor<AnyStateMachine>, status: RunStatus): Checkpoint {

@@ -159,11 +159,15 @@ export function createEngine(options: EngineOptions = {}): Engine {
       if (durability && actor && run)
         void durability.checkpoint(identity, actor, () => (run as WorkflowRun).status);
     };
-    const inspect = (event: InspectionEvent) => {
-      if (event.type === '@xstate.snapshot') checkpoint();
-      options.inspect?.(event);
-    };
-    actor = createActor(machine, { ...actorOptions, inspect });
+    const observer = options.inspect;
+    // Inspection costs about half a transition: only runs that checkpoint or are watched pay for it.
+    const inspect = durability
+      ? (event: InspectionEvent) => {
+          if (event.type === '@xstate.snapshot') checkpoint();
+          observer?.(event);
+        }
+      : observer;
+    actor = createActor(machine, inspect ? { ...actorOptions, inspect } : actorOptions);
     if (actor.getSnapshot().status === 'error')
       throw new CorruptRunError(identity.id, actor.getSnapshot().error);
     run = new WorkflowRun(identity.id, definition, actor, binder, () => {
