@@ -4,9 +4,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: {
     // Docs and examples import the package by its public name, as users do.
-    alias: [
-      { find: /^flowstate$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
-    ],
+    alias: [{ find: /^flowstate$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) }],
   },
   test: {
     include: ['test/**/*.test.ts'],

@@ -21,6 +21,10 @@ export const REDACTED_KEYS = [
  */
 export function createLogger(options: LoggerOptions = {}, destination?: DestinationStream): Logger {
   const paths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
-  const settings = { level: process.env.FLOWSTATE_LOG_LEVEL ?? 'warn', redact: { paths, censor: '[redacted]' }, ...options };
+  const settings = {
+    level: process.env.FLOWSTATE_LOG_LEVEL ?? 'warn',
+    redact: { paths, censor: '[redacted]' },
+    ...options,
+  };
   return destination ? pino(settings, destination) : pino(settings);
 }

@@ -4,6 +4,7 @@ import { EscalationDecisionSchema } from '../machine/decision.js';
 import type { EscalationDecision } from '../model/agent.js';
 import type { WorkflowDefinition } from '../model/definition.js';
 import {
+  CancelledError,
   ConfigurationError,
   FlowstateError,
   InputValidationError,
@@ -53,7 +54,9 @@ export class WorkflowRun<O = unknown> {
         complete: () => {
           this.#settled = true;
           onSettled();
-          const outcome = actor.getSnapshot().output as WorkflowOutcome;
+          const outcome = actor.getSnapshot().output as WorkflowOutcome | undefined;
+          // An actor stopped from outside (`run.actor.stop()`) ends without an outcome.
+          if (!outcome) return reject(new CancelledError('The run was stopped', { workflowId: id }));
           if (outcome.status !== 'done') return reject(toFlowstateError(outcome.error, id));
           const schema = definition.spec.options.output;
           if (!schema) return resolve(outcome.output as O);
@@ -80,7 +83,9 @@ export class WorkflowRun<O = unknown> {
   /** Where the run is now. */
   get status(): RunStatus {
     const snapshot = this.actor.getSnapshot();
-    if (snapshot.status === 'done') return (snapshot.output as WorkflowOutcome).status;
+    if (snapshot.status === 'done')
+      return (snapshot.output as WorkflowOutcome | undefined)?.status ?? 'cancelled';
+    if (snapshot.status === 'stopped') return 'cancelled';
     if (snapshot.status === 'error') return 'failed';
     return this.waitingSteps().length > 0 ? 'waiting' : 'running';
   }

@@ -47,7 +47,10 @@ describe('resume after a crash', () => {
     const second = restarted({
       agents: {
         a,
-        b: (input: string, ctx: { idempotencyKey: string }) => (seen.push(ctx.idempotencyKey), `${input}+B`),
+        b: (input: string, ctx: { idempotencyKey: string }) => {
+          seen.push(ctx.idempotencyKey);
+          return `${input}+B`;
+        },
       },
       workflows: [twoSteps],
     });
@@ -137,7 +140,15 @@ describe('timers across a restart', () => {
       { runId: 'b1', stepPath: 'a', kind: 'backoff', deadline: 10_000 },
     ]);
     const calls: number[] = [];
-    const second = restarted({ agents: { a: () => (calls.push(Date.now()), 'ok') }, workflows: [wf] });
+    const second = restarted({
+      agents: {
+        a: () => {
+          calls.push(Date.now());
+          return 'ok';
+        },
+      },
+      workflows: [wf],
+    });
     const [resumed] = await second.recover();
     await vi.advanceTimersByTimeAsync(5_999);
     expect(calls).toEqual([]);
@@ -214,7 +225,13 @@ describe('secrets', () => {
     const seen: unknown[] = [];
     const second = restarted({
       secrets: seal,
-      agents: { call: () => 'again', next: (input: unknown) => (seen.push(input), 'done') },
+      agents: {
+        call: () => 'again',
+        next: (input: unknown) => {
+          seen.push(input);
+          return 'done';
+        },
+      },
       workflows: [wf],
     });
     const [resumed] = await second.recover();

@@ -15,7 +15,14 @@ const log = (key, event) => appendFileSync(ledger, `${JSON.stringify({ key, even
 const sleep = (ms, signal) =>
   new Promise((resolve, reject) => {
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
   });
 const jitter = (key) => [...key].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 997, 7) % 20;
 

@@ -11,13 +11,23 @@ import { serializeError } from '../../src/model/errors.js';
 
 describe('the error hierarchy', () => {
   it('is instanceof-checkable along the hierarchy, with a stable code', () => {
-    const error = new EscalationTimeoutError('no decision', { stepPath: 'review', attempts: 2, workflowId: 'w' });
+    const error = new EscalationTimeoutError('no decision', {
+      stepPath: 'review',
+      attempts: 2,
+      workflowId: 'w',
+    });
     expect(error).toBeInstanceOf(EscalationTimeoutError);
     expect(error).toBeInstanceOf(StepFailedError);
     expect(error).toBeInstanceOf(FlowstateError);
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(CancelledError);
-    expect(error).toMatchObject({ code: 'ESCALATION_TIMEOUT', stepPath: 'review', attempts: 2, workflowId: 'w', name: 'EscalationTimeoutError' });
+    expect(error).toMatchObject({
+      code: 'ESCALATION_TIMEOUT',
+      stepPath: 'review',
+      attempts: 2,
+      workflowId: 'w',
+      name: 'EscalationTimeoutError',
+    });
     expect(error.message).toBe('[ESCALATION_TIMEOUT] no decision');
   });
 
@@ -46,8 +56,12 @@ describe('the error hierarchy', () => {
       { code: 'a', path: ['steps', 0, 'name'], message: 'first' },
       { code: 'b', path: [], message: 'second' },
     ]);
-    expect(error.message).toBe("[DEFINITION_INVALID] Workflow 'w' has 2 problems:\n  - steps[0].name: first\n  - (root): second");
-    const input = new InputValidationError('input', [{ path: ['table'], code: 'invalid_type', message: 'Expected string' }]);
+    expect(error.message).toBe(
+      "[DEFINITION_INVALID] Workflow 'w' has 2 problems:\n  - steps[0].name: first\n  - (root): second",
+    );
+    const input = new InputValidationError('input', [
+      { path: ['table'], code: 'invalid_type', message: 'Expected string' },
+    ]);
     expect(input.message).toBe('[INPUT_INVALID] Invalid input:\n  - table: Expected string');
   });
 
@@ -59,7 +73,9 @@ describe('the error hierarchy', () => {
     expect(plain).toMatchObject({ name: 'StepFailedError', code: 'STEP_FAILED', attempts: 5 });
     expect(plain.cause?.cause?.cause?.cause).toBeUndefined();
     expect(serializeError('text')).toEqual({ name: 'Error', message: 'text' });
-    expect(serializeError({ message: 'like', code: 'E', stepPath: 'a', attempts: 1, cause: { message: 'c' } })).toEqual({
+    expect(
+      serializeError({ message: 'like', code: 'E', stepPath: 'a', attempts: 1, cause: { message: 'c' } }),
+    ).toEqual({
       name: 'Error',
       message: 'like',
       code: 'E',

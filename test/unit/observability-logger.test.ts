@@ -12,10 +12,17 @@ describe('the default logger', () => {
       },
     });
     const logger = createLogger({ level: 'info' }, sink);
-    logger.info({ password: 'p1', db: { password: 'p2', host: 'h' }, a: { b: { token: 'tk' } }, apiKey: 'k' }, 'hello');
+    logger.info(
+      { password: 'p1', db: { password: 'p2', host: 'h' }, a: { b: { token: 'tk' } }, apiKey: 'k' },
+      'hello',
+    );
     const line = JSON.parse(lines.join('')) as Record<string, unknown>;
     expect(JSON.stringify(line)).not.toMatch(/p1|p2|tk|"k"/);
-    expect(line).toMatchObject({ password: '[redacted]', db: { password: '[redacted]', host: 'h' }, msg: 'hello' });
+    expect(line).toMatchObject({
+      password: '[redacted]',
+      db: { password: '[redacted]', host: 'h' },
+      msg: 'hello',
+    });
   });
 
   it('is quiet by default (level warn) unless FLOWSTATE_LOG_LEVEL says otherwise', () => {

@@ -111,3 +111,13 @@ describe('a sequence of steps', () => {
     await expect(engine.start(wf, { n: 1 }).result).resolves.toEqual({ m: 101 });
   });
 });
+
+describe('a run whose actor is stopped from outside', () => {
+  it('ends cancelled instead of crashing', async () => {
+    const wf = workflow('stopped').step('a').build();
+    const run = testEngine({ agents: { a: () => new Promise(() => {}) } }).start(wf, {});
+    run.actor.stop();
+    await expect(run.result).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(run.status).toBe('cancelled');
+  });
+});

@@ -1,0 +1,35 @@
+// Fan out: two searches run in parallel, then a map summarizes every hit, two at a time.
+import { createEngine, workflow } from 'flowstate';
+import { z } from 'zod';
+
+const research = workflow('research', {
+  input: z.object({ topic: z.string() }),
+  result: (ctx) => ({ topic: ctx.input.topic, summaries: ctx.results.summarize }),
+})
+  .parallel('search', {
+    web: (b) => b.step('searchWeb'),
+    papers: (b) => b.step('searchPapers'),
+  })
+  .map('summarize', {
+    items: (ctx) => [...(ctx.results.searchWeb as string[]), ...(ctx.results.searchPapers as string[])],
+    step: { agent: 'summarize', retry: { attempts: 2, initialMs: 10 } },
+    concurrency: 2,
+  })
+  .build();
+
+const pause = (ms: number, signal: AbortSignal) =>
+  new Promise((resolve) => setTimeout(resolve, ms)).then(() => signal.throwIfAborted());
+
+const engine = createEngine({
+  agents: {
+    searchWeb: async ({ topic }: { topic: string }) => [`${topic} on the web`, `${topic} forum thread`],
+    searchPapers: async ({ topic }: { topic: string }) => [`${topic}: a survey`],
+    summarize: async (hit: string, { signal }) => {
+      await pause(10, signal);
+      return `summary of "${hit}"`;
+    },
+  },
+});
+
+const output = await engine.start(research, { topic: 'statecharts' }).result;
+console.log(output);
