@@ -1,4 +1,5 @@
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { CorruptRunError } from '../model/errors.js';
 import { listRunRow, parseRunRow, RUN_COLUMNS, type RunRow, runValues } from './rows.js';
 import type { RunFilter, StoreBatch, TimerRow, WorkflowStore } from './types.js';
@@ -30,7 +31,10 @@ CREATE TABLE IF NOT EXISTS flowstate_timers (
 export function postgresStore(connection: string | pg.Pool): WorkflowStore {
   const owned = typeof connection === 'string';
   const pool =
-    typeof connection === 'string' ? new pg.Pool({ connectionString: connection, max: 4 }) : connection;
+    typeof connection === 'string'
+      ? // Loaded on first use, like the SQLite driver: importing flowstate stays cheap.
+        new (createRequire(import.meta.url)('pg') as typeof pg).Pool({ connectionString: connection, max: 4 })
+      : connection;
   // An idle client dropped by the server (a restart, a failover) must not crash the process: the pool replaces it,
   // and a query that needs it fails with its own error.
   if (owned) pool.on('error', () => {});

@@ -1,4 +1,5 @@
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
 import { CorruptRunError } from '../model/errors.js';
 import { listRunRow, parseRunRow, RUN_COLUMNS, type RunRow, runValues } from './rows.js';
 import type { JournalEntry, RunFilter, StoreBatch, TimerRow, WorkflowStore } from './types.js';
@@ -29,6 +30,8 @@ CREATE TABLE IF NOT EXISTS flowstate_timers (
  * ```
  */
 export function sqliteStore(path: string): WorkflowStore {
+  // Loaded on first use: the native driver costs tens of milliseconds at import, and most engines never need it.
+  const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   // NORMAL is durable across process crashes in WAL mode (only a power loss can drop the last commits).
