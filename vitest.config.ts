@@ -4,7 +4,11 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: {
     // Docs and examples import the package by its public name, as users do.
-    alias: [{ find: /^flowstate$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) }],
+    alias: [
+      { find: /^flowstate$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+      { find: /^flowstate\/db$/, replacement: fileURLToPath(new URL('./src/db/index.ts', import.meta.url)) },
+      { find: /^flowstate\/testing$/, replacement: fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)) },
+    ],
   },
   test: {
     include: ['test/**/*.test.ts'],

@@ -6,10 +6,18 @@ import { createRequire } from 'node:module';
 import { helpText, parseInvocation } from './args.js';
 import { type CliIO, runDemo } from './demo-command.js';
 
-/** The package version: package.json sits two levels up from both `src/cli/` and `dist/cli/`. */
+/** The package version, from the nearest package.json above this file (in `src/cli/` or `dist/src/cli/`). */
 export function packageVersion(): string {
-  const pkg: unknown = createRequire(import.meta.url)('../../package.json');
-  return typeof pkg === 'object' && pkg !== null && 'version' in pkg ? String(pkg.version) : 'unknown';
+  const require = createRequire(import.meta.url);
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = require(up) as { name?: unknown; version?: unknown };
+      if (pkg.name === 'flowstate') return String(pkg.version);
+    } catch {
+      // not at this level
+    }
+  }
+  return 'unknown';
 }
 
 /** Runs the CLI on the arguments after `flowstate` and returns the exit code. */

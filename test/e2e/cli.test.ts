@@ -15,12 +15,12 @@ interface Ran {
   readonly stderr: string;
 }
 
-/** Runs the built CLI as a user would (`node dist/cli/main.js ...`), never rejecting: the exit code is the result. */
+/** Runs the built CLI as a user would (`node dist/src/cli/main.js ...`), never rejecting: the exit code is the result. */
 function flowstate(...args: string[]): Promise<Ran> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['dist/cli/main.js', ...args],
+      ['dist/src/cli/main.js', ...args],
       { cwd: root, timeout: 15_000, env: { ...process.env, FLOWSTATE_LOG_LEVEL: 'silent', NO_COLOR: '1' } },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;

@@ -1,0 +1,184 @@
+/**
+ * Catalog introspection shared by the templates: one schema's tables, columns, constraints and indexes, read from
+ * `pg_catalog` with the schema name as a parameter. The result is plain JSON (it travels between steps), and
+ * {@link tableRef} is the only way templates turn a table name into SQL: checked against the catalog, then quoted.
+ */
+import { z } from 'zod';
+import { type Database, qualifiedName, quoteIdent } from '../../src/db/index.js';
+import { ConfigurationError } from '../../src/index.js';
+
+/** A column as the catalog describes it. */
+export const CatalogColumnSchema = z.object({
+  name: z.string(),
+  type: z.string(),
+  nullable: z.boolean(),
+  default: z.string().nullable(),
+  position: z.number().int(),
+  /** The labels of an enum type, in order; null for other types. */
+  enumValues: z.array(z.string()).nullable(),
+});
+
+/** A primary key (`p`), unique (`u`), foreign key (`f`) or check (`c`) constraint. */
+export const CatalogConstraintSchema = z.object({
+  name: z.string(),
+  kind: z.enum(['p', 'u', 'f', 'c']),
+  columns: z.array(z.string()),
+  /** `pg_get_constraintdef`, such as `CHECK ((stock >= 0)) NOT VALID`. */
+  definition: z.string(),
+  /** For a check constraint, its boolean expression as the catalog prints it; null otherwise. */
+  expression: z.string().nullable(),
+  /** False for a constraint added `NOT VALID`: rows older than it were never checked. */
+  validated: z.boolean(),
+  refSchema: z.string().nullable(),
+  refTable: z.string().nullable(),
+  refColumns: z.array(z.string()),
+});
+
+/** An index, with its usage count since statistics were last reset. */
+export const CatalogIndexSchema = z.object({
+  name: z.string(),
+  /** Key columns (names as stored, unquoted) or expressions (as SQL), in order; INCLUDE columns left out. */
+  columns: z.array(z.string()),
+  definition: z.string(),
+  method: z.string(),
+  unique: z.boolean(),
+  primary: z.boolean(),
+  valid: z.boolean(),
+  /** The partial index predicate, or null. */
+  predicate: z.string().nullable(),
+  /** Whether a constraint (primary key, unique, exclusion) uses this index. */
+  backsConstraint: z.boolean(),
+  scans: z.number(),
+  sizeBytes: z.number(),
+});
+
+/** A table or view of the schema. */
+export const CatalogTableSchema = z.object({
+  name: z.string(),
+  kind: z.enum(['table', 'view']),
+  /** The planner's estimate (`reltuples`), 0 when never analyzed. */
+  estimatedRows: z.number(),
+  sizeBytes: z.number(),
+  columns: z.array(CatalogColumnSchema),
+  constraints: z.array(CatalogConstraintSchema),
+  indexes: z.array(CatalogIndexSchema),
+});
+
+/** One schema's catalog. */
+export const CatalogSchema = z.object({
+  schema: z.string(),
+  tables: z.array(CatalogTableSchema),
+});
+
+/** A column of {@link Catalog}. */
+export type CatalogColumn = z.infer<typeof CatalogColumnSchema>;
+/** A constraint of {@link Catalog}. */
+export type CatalogConstraint = z.infer<typeof CatalogConstraintSchema>;
+/** An index of {@link Catalog}. */
+export type CatalogIndex = z.infer<typeof CatalogIndexSchema>;
+/** A table or view of {@link Catalog}. */
+export type CatalogTable = z.infer<typeof CatalogTableSchema>;
+/** The tables, columns, constraints and indexes of one schema, as plain JSON. */
+export type Catalog = z.infer<typeof CatalogSchema>;
+
+const TABLES = `
+  SELECT c.relname AS name, CASE WHEN c.relkind IN ('v', 'm') THEN 'view' ELSE 'table' END AS kind,
+         GREATEST(c.reltuples, 0)::bigint AS "estimatedRows", pg_total_relation_size(c.oid) AS "sizeBytes"
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm')
+  ORDER BY c.relname`;
+
+const COLUMNS = `
+  SELECT c.relname AS "table", a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
+         NOT a.attnotnull AS nullable, pg_get_expr(d.adbin, d.adrelid) AS "default", a.attnum::integer AS position,
+         CASE WHEN t.typtype = 'e' THEN ARRAY(SELECT e.enumlabel::text FROM pg_enum e
+                                               WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) END AS "enumValues"
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+  JOIN pg_type t ON t.oid = a.atttypid
+  LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+  WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm')
+  ORDER BY c.relname, a.attnum`;
+
+// Column names are cast to text: arrays of the \`name\` type are not parsed by every driver.
+const CONSTRAINTS = `
+  SELECT c.relname AS "table", k.conname AS name, k.contype::text AS kind, k.convalidated AS validated,
+         pg_get_constraintdef(k.oid) AS definition,
+         CASE WHEN k.contype = 'c' THEN pg_get_expr(k.conbin, k.conrelid) END AS expression,
+         ARRAY(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(attnum, ord)
+               JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum ORDER BY u.ord) AS columns,
+         rn.nspname AS "refSchema", rc.relname AS "refTable",
+         ARRAY(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(attnum, ord)
+               JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum ORDER BY u.ord) AS "refColumns"
+  FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_class rc ON rc.oid = k.confrelid LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+  WHERE n.nspname = $1 AND k.contype IN ('p', 'u', 'f', 'c')
+  ORDER BY c.relname, k.conname`;
+
+const INDEXES = `
+  SELECT t.relname AS "table", i.relname AS name, pg_get_indexdef(x.indexrelid) AS definition, am.amname AS method,
+         x.indisunique AS unique, x.indisprimary AS primary, x.indisvalid AS valid,
+         pg_get_expr(x.indpred, x.indrelid) AS predicate,
+         ARRAY(SELECT CASE WHEN x.indkey[k - 1] = 0 THEN pg_get_indexdef(x.indexrelid, k, true)
+                           ELSE (SELECT a.attname::text FROM pg_attribute a
+                                 WHERE a.attrelid = x.indrelid AND a.attnum = x.indkey[k - 1]) END
+               FROM generate_series(1, x.indnkeyatts::integer) k ORDER BY k) AS columns,
+         EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid)
+           AS "backsConstraint",
+         COALESCE(s.idx_scan, 0) AS scans, pg_relation_size(x.indexrelid) AS "sizeBytes"
+  FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+  JOIN pg_namespace n ON n.oid = t.relnamespace JOIN pg_am am ON am.oid = i.relam
+  LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = x.indexrelid
+  WHERE n.nspname = $1
+  ORDER BY t.relname, i.relname`;
+
+/**
+ * Reads one schema's catalog. Throws a `ConfigurationError` when the schema does not exist, so a typo is not
+ * reported as an empty, healthy schema.
+ */
+export async function introspect(db: Database, schema = 'public'): Promise<Catalog> {
+  const exists = await db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+  if (exists.rowCount === 0) throw new ConfigurationError(`Schema '${schema}' does not exist`);
+  const [tables, columns, constraints, indexes] = await Promise.all([
+    db.query<Record<string, unknown>>(TABLES, [schema]),
+    db.query<Record<string, unknown> & { table: string }>(COLUMNS, [schema]),
+    db.query<Record<string, unknown> & { table: string }>(CONSTRAINTS, [schema]),
+    db.query<Record<string, unknown> & { table: string }>(INDEXES, [schema]),
+  ]);
+  const of = <R extends { table: string }>(rows: R[], table: unknown) =>
+    rows.filter((r) => r.table === table).map(({ table: _, ...rest }) => rest);
+  return CatalogSchema.parse({
+    schema,
+    tables: tables.rows.map((t) => ({
+      ...t,
+      columns: of(columns.rows, t.name),
+      constraints: of(constraints.rows, t.name),
+      indexes: of(indexes.rows, t.name),
+    })),
+  });
+}
+
+/** The table named `name` in the catalog; throws a `ConfigurationError` naming the tables that do exist. */
+export function findTable(catalog: Catalog, name: string): CatalogTable {
+  const table = catalog.tables.find((t) => t.name === name);
+  if (!table) {
+    const known = catalog.tables.map((t) => t.name).join(', ');
+    throw new ConfigurationError(
+      `No table or view '${name}' in schema '${catalog.schema}' (it has: ${known})`,
+    );
+  }
+  return table;
+}
+
+/** `"schema"."table"` for SQL, for a table that exists in the catalog (checked first, then quoted). */
+export function tableRef(catalog: Catalog, name: string): string {
+  return qualifiedName(catalog.schema, findTable(catalog, name).name);
+}
+
+/** A quoted column of a table, checked against the catalog. */
+export function columnRef(table: CatalogTable, column: string): string {
+  if (!table.columns.some((c) => c.name === column)) {
+    throw new ConfigurationError(`Table '${table.name}' has no column '${column}'`);
+  }
+  return quoteIdent(column);
+}

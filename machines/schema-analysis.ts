@@ -1,0 +1,88 @@
+/**
+ * The schema analysis template: introspect the catalog, run five checks in parallel regions, triage the findings
+ * by severity, then either dry-run the fixes (when something is critical) or list them, and score the schema.
+ */
+import { workflow } from '../src/index.js';
+import {
+  SchemaAnalysisInputSchema,
+  type SchemaReport,
+  SchemaReportSchema,
+  schemaAnalysisAgents,
+} from './schema-analysis/agents.js';
+import type { Template } from './template.js';
+
+export {
+  ActionSchema,
+  SchemaAnalysisInputSchema,
+  type SchemaReport,
+  SchemaReportSchema,
+  schemaAnalysisAgents,
+  TriageSchema,
+} from './schema-analysis/agents.js';
+export { type Finding, FindingSchema, type Severity } from './schema-analysis/findings.js';
+
+/** The schema analysis input: `{ schema? }` (default `public`). */
+export type SchemaAnalysisInput = { schema?: string };
+
+const catalog = { input: 'results.introspect' } as const;
+
+/**
+ * The schema analysis workflow. Its output is a {@link SchemaReport}. Everything in it is data (data paths, no
+ * inline functions), so it has a JSON form for `flowstate describe`.
+ */
+export const schemaAnalysis = workflow<SchemaAnalysisInput, SchemaReport>('schema-analysis', {
+  description:
+    'Finds missing foreign key indexes, duplicate and unused indexes, tables without a primary key, nullable foreign keys and naming drift; scores the schema',
+  input: SchemaAnalysisInputSchema,
+  output: SchemaReportSchema,
+  result: 'results.report',
+})
+  .step('introspect', {
+    agent: 'schema-introspect',
+    description: 'Read tables, columns, constraints, indexes and sizes from the catalog',
+    retry: { attempts: 3, initialMs: 200 },
+    timeoutMs: 30_000,
+  })
+  .parallel('analyze', {
+    foreignKeys: (r) => r.step('foreignKeyIndexes', { agent: 'schema-fk-indexes', ...catalog }),
+    indexes: (r) => r.step('indexHealth', { agent: 'schema-index-health', ...catalog }),
+    keys: (r) => r.step('primaryKeys', { agent: 'schema-primary-keys', ...catalog }),
+    nullable: (r) =>
+      r.step('nullableForeignKeys', {
+        agent: 'schema-nullable-fks',
+        ...catalog,
+        description: 'Count rows whose nullable foreign key is NULL',
+        retry: { attempts: 2 },
+        timeoutMs: 60_000,
+      }),
+    naming: (r) => r.step('naming', { agent: 'schema-naming', ...catalog }),
+  })
+  .step('triage', { agent: 'schema-triage', input: 'results', description: 'Sort findings by severity' })
+  .branch('severity', [
+    {
+      when: 'results.triage.hasCritical',
+      then: (b) =>
+        b.step('remediation', {
+          agent: 'schema-remediation',
+          input: 'results.triage',
+          description: 'Try every fix in a transaction that rolls back',
+          timeoutMs: 120_000,
+        }),
+    },
+    {
+      otherwise: (b) =>
+        b.step('advice', { agent: 'schema-advice', input: 'results.triage', description: 'List the fixes' }),
+    },
+  ])
+  .step('report', { agent: 'schema-report', input: 'results', description: 'Score and report' })
+  .build();
+
+/** The CLI registry entry of the schema analysis. */
+export const template: Template<SchemaAnalysisInput, SchemaReport> = {
+  id: 'schema-analysis',
+  description:
+    'Schema health: missing FK indexes, duplicate/unused indexes, missing primary keys, nullable FKs, naming',
+  definition: schemaAnalysis,
+  agents: schemaAnalysisAgents,
+  exampleInput: { schema: 'public' },
+};

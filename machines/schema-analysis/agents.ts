@@ -1,0 +1,226 @@
+/**
+ * The default agents of the schema analysis: they read the catalog and the data of a real database. Each one
+ * validates its input and output with zod; table and column names reach SQL only through the catalog helpers.
+ */
+import { z } from 'zod';
+import type { Database } from '../../src/db/index.js';
+import type { AgentRegistry } from '../../src/index.js';
+import { defineAgent } from '../lib/agent.js';
+import { type Catalog, CatalogSchema, columnRef, introspect, tableRef } from '../lib/catalog.js';
+import { rolledBack } from '../lib/tx.js';
+import * as checks from './checks.js';
+import {
+  type Finding,
+  FindingSchema,
+  type Findings,
+  FindingsSchema,
+  score,
+  sortFindings,
+} from './findings.js';
+
+/** The workflow input: which schema to analyse. */
+export const SchemaAnalysisInputSchema = z.object({
+  /** @default 'public' */
+  schema: z.string().min(1).max(63).default('public'),
+});
+
+/** What the triage step returns: every finding, sorted, and the flags the severity branch tests. */
+export const TriageSchema = z.object({
+  findings: z.array(FindingSchema),
+  counts: z.object({ critical: z.number(), warning: z.number(), info: z.number() }),
+  hasCritical: z.boolean(),
+});
+
+/** A fix proposed for a finding; on the critical path it is tried in a transaction that rolls back. */
+export const ActionSchema = z.object({
+  finding: z.string(),
+  severity: FindingSchema.shape.severity,
+  sql: z.string(),
+  /** `ok`/`failed`: tried and rolled back; `not-tried`: listed only (no critical finding). */
+  dryRun: z.enum(['ok', 'failed', 'not-tried']),
+  error: z.string().optional(),
+});
+
+/** The output of the `remediation` and `advice` steps. */
+export const ActionsSchema = z.object({ actions: z.array(ActionSchema) });
+
+/** The report: the workflow's output. */
+export const SchemaReportSchema = z.object({
+  schema: z.string(),
+  score: z.number().min(0).max(100),
+  grade: z.enum(['A', 'B', 'C', 'D', 'F']),
+  overview: z.object({
+    tables: z.number(),
+    views: z.number(),
+    indexes: z.number(),
+    foreignKeys: z.number(),
+    estimatedRows: z.number(),
+    totalBytes: z.number(),
+  }),
+  counts: TriageSchema.shape.counts,
+  /** Which arm of the severity branch ran. */
+  path: z.enum(['remediation', 'advice']),
+  findings: z.array(FindingSchema),
+  actions: z.array(ActionSchema),
+});
+/** The schema analysis report. */
+export type SchemaReport = z.infer<typeof SchemaReportSchema>;
+
+/** Each analysis region's result, by step name, as the triage and report steps read them from `results`. */
+const REGION_STEPS = [
+  'foreignKeyIndexes',
+  'indexHealth',
+  'primaryKeys',
+  'nullableForeignKeys',
+  'naming',
+] as const;
+
+const ResultsSchema = z.object({
+  introspect: CatalogSchema,
+  triage: TriageSchema.optional(),
+  remediation: ActionsSchema.optional(),
+  advice: ActionsSchema.optional(),
+  foreignKeyIndexes: FindingsSchema.optional(),
+  indexHealth: FindingsSchema.optional(),
+  primaryKeys: FindingsSchema.optional(),
+  nullableForeignKeys: FindingsSchema.optional(),
+  naming: FindingsSchema.optional(),
+});
+
+/** A pure catalog check as an agent. */
+const catalogCheck = (name: string, check: (catalog: Catalog) => Finding[]) =>
+  defineAgent({
+    name,
+    input: CatalogSchema,
+    output: FindingsSchema,
+    run: (catalog) => ({ findings: check(catalog) }),
+  });
+
+/** How long a fix may hold locks or run while it is tried: a dry run must never stall a live database. */
+const DRY_RUN = { statementTimeoutMs: 10_000, lockTimeoutMs: 2_000 } as const;
+
+/**
+ * The default agents of the schema analysis, working on `db`. Register them with `createEngine({ agents })`.
+ *
+ * @example
+ * ```ts
+ * const engine = createEngine({ agents: schemaAnalysisAgents(db) });
+ * const report = await engine.start(schemaAnalysis, { schema: 'public' }).result;
+ * ```
+ */
+export function schemaAnalysisAgents(db: Database): AgentRegistry {
+  return {
+    'schema-introspect': defineAgent({
+      name: 'schema-introspect',
+      input: SchemaAnalysisInputSchema,
+      output: CatalogSchema,
+      run: ({ schema }) => introspect(db, schema),
+    }),
+    'schema-fk-indexes': catalogCheck('schema-fk-indexes', checks.missingForeignKeyIndexes),
+    'schema-index-health': catalogCheck('schema-index-health', checks.indexHealth),
+    'schema-primary-keys': catalogCheck('schema-primary-keys', checks.missingPrimaryKeys),
+    'schema-naming': catalogCheck('schema-naming', checks.naming),
+    'schema-nullable-fks': defineAgent({
+      name: 'schema-nullable-fks',
+      input: CatalogSchema,
+      output: FindingsSchema,
+      run: (catalog) => nullableForeignKeys(db, catalog),
+    }),
+    'schema-triage': defineAgent({
+      name: 'schema-triage',
+      input: ResultsSchema,
+      output: TriageSchema,
+      run: (results) => {
+        const findings = sortFindings(REGION_STEPS.flatMap((step) => results[step]?.findings ?? []));
+        const count = (s: Finding['severity']) => findings.filter((f) => f.severity === s).length;
+        const counts = { critical: count('critical'), warning: count('warning'), info: count('info') };
+        return { findings, counts, hasCritical: counts.critical > 0 };
+      },
+    }),
+    'schema-remediation': defineAgent({
+      name: 'schema-remediation',
+      input: TriageSchema,
+      output: ActionsSchema,
+      run: async ({ findings }) => {
+        const actions: z.infer<typeof ActionSchema>[] = [];
+        // One at a time, each in its own rolled-back transaction: a fix that fails must not hide the others.
+        for (const f of findings) {
+          if (f.fix === undefined) continue;
+          const sql = f.fix;
+          try {
+            await rolledBack(db, (tx) => tx.query(sql), DRY_RUN);
+            actions.push({ finding: f.id, severity: f.severity, sql, dryRun: 'ok' });
+          } catch (error) {
+            const message = error instanceof Error ? error.message : String(error);
+            actions.push({ finding: f.id, severity: f.severity, sql, dryRun: 'failed', error: message });
+          }
+        }
+        return { actions };
+      },
+    }),
+    'schema-advice': defineAgent({
+      name: 'schema-advice',
+      input: TriageSchema,
+      output: ActionsSchema,
+      run: ({ findings }) => ({
+        actions: findings.flatMap((f) =>
+          f.fix === undefined
+            ? []
+            : [{ finding: f.id, severity: f.severity, sql: f.fix, dryRun: 'not-tried' as const }],
+        ),
+      }),
+    }),
+    'schema-report': defineAgent({
+      name: 'schema-report',
+      input: ResultsSchema.required({ triage: true }),
+      output: SchemaReportSchema,
+      run: (results) =>
+        report(results.introspect, results.triage, results.remediation ?? results.advice, results),
+    }),
+  };
+}
+
+async function nullableForeignKeys(db: Database, catalog: Catalog): Promise<Findings> {
+  const findings: Finding[] = [];
+  for (const { table, columns, constraint } of checks.nullableForeignKeyColumns(catalog)) {
+    const anyNull = columns.map((c) => `${columnRef(table, c)} IS NULL`).join(' OR ');
+    const { rows } = await db.query<{ total: number; nulls: number }>(
+      `SELECT count(*) AS total, count(*) FILTER (WHERE ${anyNull}) AS nulls FROM ${tableRef(catalog, table.name)}`,
+    );
+    const { total = 0, nulls = 0 } = rows[0] ?? {};
+    findings.push({
+      id: `nullable-foreign-key:${table.name}.${columns.join(',')}`,
+      kind: 'nullable-foreign-key',
+      severity: 'info',
+      table: table.name,
+      target: columns.join(', '),
+      message: `Foreign key ${constraint} allows NULL in ${table.name}.${columns.join(', ')}: ${nulls} of ${total} rows have none. Make it NOT NULL if every row needs one`,
+    });
+  }
+  return { findings };
+}
+
+function report(
+  catalog: Catalog,
+  triage: z.infer<typeof TriageSchema>,
+  actions: z.infer<typeof ActionsSchema> | undefined,
+  results: { remediation?: unknown },
+): SchemaReport {
+  const tables = catalog.tables.filter((t) => t.kind === 'table');
+  return {
+    schema: catalog.schema,
+    ...score(triage.findings),
+    overview: {
+      tables: tables.length,
+      views: catalog.tables.length - tables.length,
+      indexes: tables.reduce((n, t) => n + t.indexes.length, 0),
+      foreignKeys: tables.reduce((n, t) => n + t.constraints.filter((c) => c.kind === 'f').length, 0),
+      estimatedRows: tables.reduce((n, t) => n + t.estimatedRows, 0),
+      totalBytes: tables.reduce((n, t) => n + t.sizeBytes, 0),
+    },
+    counts: triage.counts,
+    path: results.remediation === undefined ? 'advice' : 'remediation',
+    findings: triage.findings,
+    actions: actions?.actions ?? [],
+  };
+}

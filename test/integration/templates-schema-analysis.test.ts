@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SchemaReport, schemaAnalysis, template } from '../../machines/schema-analysis.js';
+import type { Database } from '../../src/db/port.js';
+import { PLANTED_PROBLEMS, seedSample } from '../../src/db/sample/index.js';
+import { InputValidationError } from '../../src/index.js';
+import { bothAdapters } from '../support/databases.js';
+import { testEngine } from '../support/engine.js';
+
+const adapters = bothAdapters();
+afterAll(() => adapters.stop(), 30_000);
+
+const planted = PLANTED_PROBLEMS.filter((p) => p.foundBy === 'schema-analysis');
+
+describe.each(adapters.list)('the schema analysis template on $name', (adapter) => {
+  let db: Database;
+  let report: SchemaReport;
+  beforeAll(async () => {
+    db = await adapter.open();
+    await seedSample(db);
+    report = await testEngine({ agents: template.agents(db) }).start(schemaAnalysis, template.exampleInput)
+      .result;
+  }, 60_000);
+
+  it.each(planted)('finds the planted $id', (problem) => {
+    const match = report.findings.find(
+      (f) =>
+        f.kind === problem.kind &&
+        f.table === problem.table &&
+        (problem.target === undefined || f.target === problem.target),
+    );
+    expect(match, `${problem.id} in ${report.findings.map((f) => f.id).join(', ')}`).toBeDefined();
+  });
+
+  it('counts the NULL rows of a nullable foreign key', () => {
+    const finding = report.findings.find((f) => f.id === 'nullable-foreign-key:products.category_id');
+    expect(finding?.message).toContain('10 of 240 rows');
+  });
+
+  it('does not report healthy objects', () => {
+    const ids = report.findings.map((f) => f.id);
+    expect(ids).not.toContain('duplicate-index:order_items.order_items_product_id_idx');
+    expect(ids.filter((id) => id.startsWith('missing-fk-index:'))).toEqual([
+      'missing-fk-index:orders.customer_id',
+    ]);
+    expect(ids.filter((id) => id.startsWith('missing-primary-key:'))).toEqual([
+      'missing-primary-key:audit_log',
+    ]);
+    expect(ids.filter((id) => id.startsWith('naming:'))).toEqual(['naming:product_reviews.customerId']);
+  });
+
+  it('takes the critical branch and dry-runs every fix, leaving the schema unchanged', async () => {
+    expect(report.counts.critical).toBeGreaterThan(0);
+    expect(report.path).toBe('remediation');
+    expect(report.actions.length).toBeGreaterThan(0);
+    expect(report.actions.every((a) => a.dryRun === 'ok')).toBe(true);
+    const index = await db.query("SELECT 1 FROM pg_indexes WHERE indexname = 'orders_customer_id_idx'");
+    expect(index.rowCount).toBe(0);
+  });
+
+  it('scores the schema and sums up the catalog', () => {
+    expect(report.score).toBeLessThan(100);
+    expect(report.grade).toMatch(/^[A-F]$/);
+    expect(report.overview).toMatchObject({ tables: 7, views: 1, foreignKeys: 6 });
+  });
+
+  it('takes the advice branch when nothing is critical', async () => {
+    await db.query('ALTER TABLE audit_log ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY');
+    try {
+      const healthier = await testEngine({ agents: template.agents(db) }).start(schemaAnalysis, {}).result;
+      expect(healthier.counts.critical).toBe(0);
+      expect(healthier.path).toBe('advice');
+      expect(healthier.actions.every((a) => a.dryRun === 'not-tried')).toBe(true);
+      expect(healthier.score).toBeGreaterThan(report.score);
+    } finally {
+      await db.query('ALTER TABLE audit_log DROP COLUMN id');
+    }
+  });
+
+  it('fails clearly for a schema that does not exist', async () => {
+    const run = testEngine({ agents: template.agents(db) }).start(schemaAnalysis, { schema: 'nope' });
+    await expect(run.result).rejects.toMatchObject({ code: 'STEP_FAILED', stepPath: 'introspect' });
+  });
+});
+
+describe('the schema analysis definition', () => {
+  it('validates its input and has a JSON form', () => {
+    expect(() =>
+      testEngine({ agents: template.agents({} as Database) }).start(schemaAnalysis, { schema: 42 } as never),
+    ).toThrow(InputValidationError);
+    expect(schemaAnalysis.toJSON()).toMatchObject({ id: 'schema-analysis' });
+    expect(template.id).toBe(schemaAnalysis.id);
+  });
+});
