@@ -1,0 +1,183 @@
+/**
+ * Running SQL that someone else wrote (a generator, an LLM, a user's list of slow queries) without letting it
+ * change anything. Two layers: a static check that refuses what is not one read-only query, and, whatever that
+ * check says, execution only inside a READ ONLY transaction with a statement timeout, wrapped as a subquery and
+ * sent with at least one parameter (so the server parses exactly one statement: no `; COMMIT; DROP ...`).
+ */
+import type { Database } from '../../src/db/index.js';
+import { isKeyword, parameterCount, splitStatements, type Token } from './sql-text.js';
+
+/** Keywords that write, change the schema, lock, or leave the query: never in a read-only candidate. */
+const FORBIDDEN_WORDS = [
+  'insert',
+  'update',
+  'delete',
+  'merge',
+  'truncate',
+  'drop',
+  'alter',
+  'create',
+  'grant',
+  'revoke',
+  'copy',
+  'call',
+  'do',
+  'lock',
+  'vacuum',
+  'set',
+  'reset',
+  'discard',
+  'listen',
+  'notify',
+  'prepare',
+  'execute',
+  'into',
+  'begin',
+  'commit',
+  'rollback',
+  'savepoint',
+];
+/**
+ * Functions with effects a READ ONLY transaction does not stop: session settings that outlive the transaction on a
+ * pooled connection, sleeping, signalling backends, reading server files, advisory locks.
+ */
+const FORBIDDEN_FUNCTIONS = [
+  'set_config',
+  'pg_sleep',
+  'pg_sleep_for',
+  'pg_sleep_until',
+  'pg_terminate_backend',
+  'pg_cancel_backend',
+  'pg_reload_conf',
+  'pg_rotate_logfile',
+  'pg_read_file',
+  'pg_read_binary_file',
+  'pg_ls_dir',
+  'pg_stat_file',
+  'lo_import',
+  'lo_export',
+  'lo_unlink',
+  'pg_advisory_lock',
+  'pg_advisory_xact_lock',
+  'pg_try_advisory_lock',
+  'pg_notify',
+  'dblink',
+  'dblink_exec',
+  'nextval',
+  'setval',
+  'query_to_xml',
+  'pg_switch_wal',
+];
+
+/**
+ * The one statement of `sql`, or the reasons it is not a single read-only query with matching parameters.
+ * String literals are refused unless `allowLiterals` (a user's own queries may hold them; generated ones must
+ * pass values as parameters).
+ */
+export function checkReadOnlySql(
+  sql: string,
+  params: readonly unknown[],
+  options: { readonly allowLiterals?: boolean } = {},
+): { statement: string; problems: string[] } {
+  const problems: string[] = [];
+  if (sql.trim() === '') return { statement: '', problems: ['The query is empty'] };
+  let statements: { sql: string; tokens: readonly Token[] }[];
+  try {
+    statements = splitStatements(sql);
+  } catch (error) {
+    return { statement: '', problems: [error instanceof Error ? error.message : String(error)] };
+  }
+  if (statements.length !== 1) problems.push(`Expected one statement, got ${statements.length}`);
+  const [first] = statements;
+  if (!first) return { statement: '', problems: ['The query is empty'] };
+  const tokens = first.tokens;
+  if (!isKeyword(tokens[0], 'select', 'with', 'values', 'table')) {
+    problems.push(
+      `Not a query: it starts with ${tokens[0]?.text.toUpperCase() ?? 'nothing'} (expected SELECT or WITH)`,
+    );
+  }
+  const words = new Set(
+    tokens.filter((t) => isKeyword(t, ...FORBIDDEN_WORDS)).map((t) => t.value.toUpperCase()),
+  );
+  if (words.size > 0) problems.push(`Not read-only: it uses ${[...words].join(', ')}`);
+  const calls = tokens.filter(
+    (t, i) => t.kind === 'word' && FORBIDDEN_FUNCTIONS.includes(t.value) && tokens[i + 1]?.value === '(',
+  );
+  if (calls.length > 0)
+    problems.push(`Calls a function with side effects: ${calls.map((t) => t.value).join(', ')}`);
+  if (!options.allowLiterals && tokens.some((t) => t.kind === 'string')) {
+    problems.push('Has string literals: pass values as parameters ($1, $2...) instead');
+  }
+  const expected = parameterCount(tokens);
+  if (expected !== params.length) {
+    problems.push(`Uses ${expected} parameter(s) but ${params.length} value(s) were given`);
+  }
+  return { statement: first.sql, problems };
+}
+
+/** Options of {@link runReadOnly}. */
+export interface ReadOnlyOptions {
+  /** Bounds every statement of the transaction. */
+  readonly statementTimeoutMs: number;
+  /** Rows to fetch. @default 10 */
+  readonly limit?: number;
+  /** EXPLAIN options, such as `FORMAT JSON` or `ANALYZE, FORMAT JSON`; no EXPLAIN when absent. */
+  readonly explain?: 'FORMAT JSON' | 'ANALYZE, FORMAT JSON';
+  /** Also fetch up to `limit` rows. @default true */
+  readonly rows?: boolean;
+}
+
+/** What {@link runReadOnly} read. */
+export interface ReadOnlyResult {
+  /** The EXPLAIN output (the JSON plan list) when asked for. */
+  readonly plan: unknown;
+  readonly rows: Record<string, unknown>[];
+}
+
+/**
+ * Runs `sql` as `SELECT * FROM (sql) AS candidate LIMIT $n` in a READ ONLY transaction with a statement timeout:
+ * it can read, it cannot write, whatever it says. Throws what the database throws (a syntax error for anything
+ * that is not a query, "cannot execute ... in a read-only transaction" for a write).
+ */
+export async function runReadOnly(
+  db: Database,
+  sql: string,
+  params: readonly unknown[],
+  options: ReadOnlyOptions,
+): Promise<ReadOnlyResult> {
+  const limit = options.limit ?? 10;
+  // The newline before `)` ends a trailing `--` comment inside the candidate.
+  const wrapped = `SELECT * FROM (\n${sql}\n) AS candidate LIMIT $${params.length + 1}`;
+  const values = [...params, limit];
+  return db.transaction(
+    async (tx) => {
+      let plan: unknown = null;
+      if (options.explain) {
+        const explained = await tx.query<{ 'QUERY PLAN': unknown }>(
+          `EXPLAIN (${options.explain}) ${wrapped}`,
+          values,
+        );
+        plan = parsePlan(explained.rows[0]?.['QUERY PLAN']);
+      }
+      const rows = options.rows === false ? [] : (await tx.query(wrapped, values)).rows;
+      return { plan, rows: rows.map(jsonSafe) };
+    },
+    { readOnly: true, statementTimeoutMs: options.statementTimeoutMs },
+  );
+}
+
+/** EXPLAIN's JSON comes back parsed from a server and as text from some drivers. */
+export function parsePlan(value: unknown): unknown {
+  return typeof value === 'string' ? JSON.parse(value) : value;
+}
+
+/** A row as plain JSON: dates as ISO strings, big integers as strings, bytes as base64. */
+export function jsonSafe(row: Record<string, unknown>): Record<string, unknown> {
+  return JSON.parse(
+    JSON.stringify(row, (_key, value: unknown) => {
+      if (typeof value === 'bigint') return value.toString();
+      if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+      return value;
+    }),
+  ) as Record<string, unknown>;
+}

@@ -1,0 +1,219 @@
+/**
+ * The default agents of the migration: they plan, lint, dry-run, apply, verify and revert on a real database.
+ * Each validates what it receives and returns; the migration's own SQL is the only text that runs as given, and
+ * it only ever runs inside a transaction (rolled back for the dry run).
+ */
+import { z } from 'zod';
+import type { Database } from '../../src/db/index.js';
+import type { AgentRegistry } from '../../src/index.js';
+import { defineAgent } from '../lib/agent.js';
+import { rolledBack } from '../lib/tx.js';
+import { backupPrefix, backupTables, dropBackups } from './backup.js';
+import { MigrationError } from './errors.js';
+import { countRows, elapsed, runStatements, setLockTimeout } from './execute.js';
+import { LintSchema, lintMigration } from './lint.js';
+import { planMigration, renamedTo } from './plan.js';
+import { report } from './report.js';
+import { message, revertInside, revertMigration, type UndoData } from './revert.js';
+import {
+  type Applied,
+  ApplySchema,
+  ApprovalSchema,
+  DryRunSchema,
+  MigrationInputSchema,
+  MigrationReportSchema,
+  PlanSchema,
+  type Results,
+  ResultsSchema,
+  RevertReportSchema,
+  VerificationSchema,
+} from './schemas.js';
+import { changedRelations, type Snapshot, takeSnapshot } from './snapshot.js';
+import { verify } from './verify.js';
+
+/** Options of {@link migrationAgents}. */
+export interface MigrationAgentOptions {
+  /** Bounds every statement of the dry run, the apply and the revert. @default 60000 */
+  readonly statementTimeoutMs?: number;
+  /** How long a statement waits for a lock before giving up (then the step retries). @default 5000 */
+  readonly lockTimeoutMs?: number;
+}
+
+/**
+ * The default agents of the migration template, working on `db`.
+ *
+ * @example
+ * ```ts
+ * const run = createEngine({ agents: migrationAgents(db) }).start(migration, { sql: 'ALTER TABLE t ADD COLUMN c int' });
+ * const report = await run.result;
+ * ```
+ */
+export function migrationAgents(db: Database, options: MigrationAgentOptions = {}): AgentRegistry {
+  const statementTimeoutMs = options.statementTimeoutMs ?? 60_000;
+  const lockTimeoutMs = options.lockTimeoutMs ?? 5_000;
+  return {
+    'migration-plan': defineAgent({
+      name: 'migration-plan',
+      input: MigrationInputSchema,
+      output: PlanSchema,
+      run: (input) => planMigration(db, input),
+    }),
+    'migration-lint': defineAgent({
+      name: 'migration-lint',
+      input: PlanSchema,
+      output: LintSchema,
+      run: (plan) => {
+        const lint = lintMigration(plan.statements, plan.before);
+        if (lint.blocked) {
+          const errors = lint.findings.filter((f) => f.severity === 'error');
+          throw new MigrationError(
+            'MIGRATION_REFUSED',
+            `The migration cannot run: ${errors.map((f) => `statement ${f.statement + 1}: ${f.message}`).join('; ')}`,
+          );
+        }
+        return lint;
+      },
+    }),
+    'migration-approval': defineAgent({
+      name: 'migration-approval',
+      input: ResultsSchema,
+      output: ApprovalSchema,
+      run: ({ plan, lint }) => {
+        if (plan.approvedBy !== null)
+          return { approved: true, by: plan.approvedBy, source: 'input' as const };
+        const dangers = lint.findings.filter((f) => f.severity === 'danger');
+        // Failing is how a step asks for a human: the escalation holds the run until a decision or the deadline.
+        throw new MigrationError(
+          'APPROVAL_REQUIRED',
+          `Destructive migration: ${dangers.map((f) => `statement ${f.statement + 1}: ${f.message}`).join('; ')}. Approve with resolveEscalation('approval', { action: 'skip', value: { approved: true, by } }), or abort`,
+        );
+      },
+    }),
+    'migration-dry-run': defineAgent({
+      name: 'migration-dry-run',
+      input: ResultsSchema,
+      output: DryRunSchema,
+      run: async ({ plan }, ctx) => {
+        const started = performance.now();
+        return rolledBack(
+          db,
+          async (tx) => {
+            await setLockTimeout(tx, lockTimeoutMs);
+            const before = await takeSnapshot(tx, plan.schema);
+            const backups = await backupTables(
+              tx,
+              before,
+              plan.backupTables,
+              `${backupPrefix(ctx.workflowId)}d`,
+            );
+            const statements = await runStatements(tx, plan.statements);
+            const expected = await takeSnapshot(tx, plan.schema);
+            const tables = plan.rows.map((r) => renamedTo(r.table, plan.renames));
+            const rows = await countRows(
+              tx,
+              plan.schema,
+              tables,
+              expected.tables.map((t) => t.name),
+            );
+            const durationMs = elapsed(started);
+            const undo: UndoData = {
+              schema: plan.schema,
+              scope: scopeOf(before, expected, plan),
+              before,
+              renames: plan.renames,
+              backups,
+            };
+            // The revert is tried here too, so the report says before applying whether the change can be undone.
+            let revertProblem: string | null = null;
+            await tx
+              .transaction((sp) => revertInside(sp, undo))
+              .catch((error: unknown) => {
+                revertProblem = message(error);
+              });
+            return {
+              durationMs,
+              statements,
+              expected,
+              rows,
+              reversible: revertProblem === null,
+              revertProblem,
+            };
+          },
+          { statementTimeoutMs },
+        );
+      },
+    }),
+    'migration-apply': defineAgent({
+      name: 'migration-apply',
+      input: ResultsSchema,
+      output: ApplySchema,
+      run: async ({ plan, lint, approval }, ctx): Promise<Applied> => {
+        if (lint.destructive && approval?.approved !== true) {
+          throw new MigrationError(
+            'MIGRATION_NOT_APPROVED',
+            'The migration is destructive and was not approved',
+          );
+        }
+        const started = performance.now();
+        return db.transaction(
+          async (tx) => {
+            await setLockTimeout(tx, lockTimeoutMs);
+            const before = await takeSnapshot(tx, plan.schema);
+            const backups = await backupTables(tx, before, plan.backupTables, backupPrefix(ctx.workflowId));
+            const statements = await runStatements(tx, plan.statements);
+            const after = await takeSnapshot(tx, plan.schema);
+            return {
+              appliedAt: new Date().toISOString(),
+              durationMs: elapsed(started),
+              statements,
+              undo: {
+                schema: plan.schema,
+                scope: scopeOf(before, after, plan),
+                before,
+                renames: plan.renames,
+                backups,
+              },
+            };
+          },
+          { statementTimeoutMs },
+        );
+      },
+    }),
+    'migration-verify': defineAgent({
+      name: 'migration-verify',
+      input: ResultsSchema.required({ dryRun: true, apply: true }),
+      output: VerificationSchema,
+      run: (results) => verify(db, results),
+    }),
+    'migration-revert': defineAgent({
+      name: 'migration-revert',
+      input: z.object({ output: ApplySchema }),
+      output: RevertReportSchema,
+      run: async ({ output }, ctx) => {
+        const result = await revertMigration(db, output.undo, { statementTimeoutMs, lockTimeoutMs });
+        ctx.logger.warn(
+          { statements: result.statements, restoredRows: result.restoredRows },
+          'migration reverted',
+        );
+        return { reverted: true, ...result };
+      },
+    }),
+    'migration-report': defineAgent({
+      name: 'migration-report',
+      input: ResultsSchema.required({ dryRun: true, apply: true, verify: true }),
+      output: MigrationReportSchema,
+      run: async (results) => {
+        const backups = results.apply.undo.backups;
+        if (!results.plan.keepBackups) await dropBackups(db, backups);
+        return report(results, await takeSnapshot(db, results.plan.schema));
+      },
+    }),
+  };
+}
+
+/** The relations a revert may touch: those that changed, plus every name a rename involved. */
+function scopeOf(before: Snapshot, after: Snapshot, plan: Results['plan']): string[] {
+  const names = new Set(changedRelations(before, after));
+  for (const r of plan.renames) if (r.kind === 'table') names.add(r.table).add(r.to);
+  return [...names].sort();
+}

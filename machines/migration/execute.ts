@@ -1,0 +1,78 @@
+/**
+ * Running a migration's statements and counting rows, shared by the dry run, the apply and the verification.
+ */
+import { type Database, qualifiedName } from '../../src/db/index.js';
+import type { PlannedStatement } from './parse.js';
+
+/** A statement of the migration failed; `code` is PostgreSQL's SQLSTATE, so retry policies can match it. */
+export class StatementError extends Error {
+  readonly code: string;
+  /** Lock timeouts and deadlocks may pass on a new attempt; anything else fails the same way again. */
+  readonly retryable: boolean;
+  constructor(
+    readonly statement: number,
+    sql: string,
+    cause: unknown,
+  ) {
+    const text = cause instanceof Error ? cause.message : String(cause);
+    super(`Statement ${statement + 1} failed (${abbreviate(sql)}): ${text}`, { cause });
+    this.name = 'StatementError';
+    const code = (cause as { code?: unknown } | undefined)?.code;
+    this.code = typeof code === 'string' ? code : 'MIGRATION_STATEMENT_FAILED';
+    this.retryable = TRANSIENT.includes(this.code);
+  }
+}
+
+/** SQLSTATEs worth another attempt: lock_not_available, deadlock_detected, serialization_failure. */
+export const TRANSIENT = ['55P03', '40P01', '40001'];
+
+/** Runs the statements in order on `tx`; returns each one's duration and row count. */
+export async function runStatements(
+  tx: Database,
+  statements: readonly PlannedStatement[],
+): Promise<{ index: number; ms: number; rowCount: number }[]> {
+  const runs: { index: number; ms: number; rowCount: number }[] = [];
+  for (const statement of statements) {
+    const started = performance.now();
+    try {
+      const result = await tx.query(statement.sql);
+      runs.push({ index: statement.index, ms: elapsed(started), rowCount: result.rowCount });
+    } catch (error) {
+      throw new StatementError(statement.index, statement.sql, error);
+    }
+  }
+  return runs;
+}
+
+/** `SET LOCAL lock_timeout`: a migration waiting behind a long query would block every query queued behind it. */
+export async function setLockTimeout(tx: Database, ms: number): Promise<void> {
+  await tx.query("SELECT set_config('lock_timeout', $1, true)", [`${Math.max(1, Math.round(ms))}ms`]);
+}
+
+/** Exact row counts of the tables that exist in `schema` (the others are left out). */
+export async function countRows(
+  db: Database,
+  schema: string,
+  tables: readonly string[],
+  existing: readonly string[],
+): Promise<{ table: string; rows: number }[]> {
+  const counts: { table: string; rows: number }[] = [];
+  for (const table of tables) {
+    if (!existing.includes(table)) continue;
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*) AS n FROM ${qualifiedName(schema, table)}`,
+    );
+    counts.push({ table, rows: Number(rows[0]?.n ?? 0) });
+  }
+  return counts;
+}
+
+/** Milliseconds since `started`, to a tenth. */
+export function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 10) / 10;
+}
+
+function abbreviate(sql: string): string {
+  const line = sql.replace(/\s+/g, ' ').trim();
+  return line.length > 80 ? `${line.slice(0, 77)}...` : line;
+}

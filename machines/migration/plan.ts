@@ -1,0 +1,94 @@
+/**
+ * The migration plan: the statements and what they do, the schema before, the row counts to keep, the tables to
+ * back up and the renames to undo.
+ */
+import type { z } from 'zod';
+import type { Database } from '../../src/db/index.js';
+import { ConfigurationError } from '../../src/index.js';
+import { countRows } from './execute.js';
+import { type ObjectName, type Operation, parseMigration } from './parse.js';
+import type { Rename } from './revert.js';
+import type { MigrationInputSchema, Plan } from './schemas.js';
+import { takeSnapshot } from './snapshot.js';
+
+/** Reads the migration and the schema it changes. */
+export async function planMigration(
+  db: Database,
+  input: z.output<typeof MigrationInputSchema>,
+): Promise<Plan> {
+  const exists = await db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [input.schema]);
+  if (exists.rowCount === 0) throw new ConfigurationError(`Schema '${input.schema}' does not exist`);
+  const statements = parseMigration(input.sql);
+  if (statements.length === 0) throw new ConfigurationError('The migration has no statement');
+  const before = await takeSnapshot(db, input.schema);
+  const inSchema = (name: ObjectName) => name.schema === null || name.schema === input.schema;
+  const touched = new Set<string>();
+  const backup = new Set<string>();
+  const dataChanged = new Set<string>();
+  const renames: Rename[] = [];
+  // A table renamed by an earlier statement is backed up and counted under the name it has before the migration.
+  const origin = new Map<string, string>();
+  const original = (name: string) => origin.get(name) ?? name;
+  for (const { operation: op } of statements) {
+    for (const name of tablesOf(op).filter(inSchema)) touched.add(original(name.name));
+    if (op.kind === 'drop-table' || op.kind === 'truncate') {
+      for (const t of op.tables.filter(inSchema)) backup.add(original(t.name));
+    }
+    if (op.kind === 'truncate') for (const t of op.tables.filter(inSchema)) dataChanged.add(original(t.name));
+    if ((op.kind === 'insert' || op.kind === 'update' || op.kind === 'delete') && inSchema(op.table)) {
+      backup.add(original(op.table.name));
+      dataChanged.add(original(op.table.name));
+    }
+    if (op.kind === 'alter-table' && inSchema(op.table)) {
+      const table = op.table.name;
+      for (const action of op.actions) {
+        if (action.kind === 'drop-column' || action.kind === 'alter-type') backup.add(original(table));
+        if (action.kind === 'rename-column') {
+          renames.push({ kind: 'column', table, column: action.column, to: action.to });
+        }
+        if (action.kind === 'rename-table') {
+          renames.push({ kind: 'table', table, to: action.to });
+          origin.set(action.to, original(table));
+          origin.delete(table);
+        }
+      }
+    }
+  }
+  const existing = before.tables.map((t) => t.name);
+  return {
+    schema: input.schema,
+    approvedBy: input.approvedBy ?? null,
+    keepBackups: input.keepBackups,
+    statements,
+    before,
+    rows: await countRows(db, input.schema, [...touched], existing),
+    // Only tables that exist before can lose anything; a table the migration creates has nothing to save.
+    backupTables: [...backup].filter((t) => existing.includes(t)),
+    dataChanged: [...dataChanged],
+    renames,
+  };
+}
+
+function tablesOf(op: Operation): ObjectName[] {
+  switch (op.kind) {
+    case 'drop-table':
+    case 'truncate':
+      return op.tables;
+    case 'create-table':
+    case 'alter-table':
+    case 'create-index':
+    case 'insert':
+    case 'update':
+    case 'delete':
+      return [op.table];
+    default:
+      return [];
+  }
+}
+
+/** The name a table has after the renames (a table renamed twice ends with its last name). */
+export function renamedTo(table: string, renames: readonly Rename[]): string {
+  let name = table;
+  for (const r of renames) if (r.kind === 'table' && r.table === name) name = r.to;
+  return name;
+}

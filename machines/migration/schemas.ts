@@ -1,0 +1,150 @@
+/**
+ * The data the migration's steps pass each other, as zod schemas: each agent parses what it receives and what it
+ * returns with these.
+ */
+import { z } from 'zod';
+import { LintFindingSchema, LintSchema } from './lint.js';
+import { PlannedStatementSchema } from './parse.js';
+import { RenameSchema, UndoDataSchema } from './revert.js';
+import { SnapshotSchema } from './snapshot.js';
+
+/** The workflow input. */
+export const MigrationInputSchema = z.object({
+  /** The target DDL: one or more statements, run in order in one transaction. */
+  sql: z.string().trim().min(1).max(1_000_000),
+  /** The schema the migration changes, verifies and can revert. @default 'public' */
+  schema: z.string().min(1).max(63).default('public'),
+  /** Approves destructive statements up front (for unattended runs): who approves. */
+  approvedBy: z.string().min(1).max(200).optional(),
+  /** Keep the backups of changed tables after a successful migration. @default false */
+  keepBackups: z.boolean().default(false),
+});
+/** The workflow input, as given (defaults optional). */
+export type MigrationInput = z.input<typeof MigrationInputSchema>;
+
+/** A row count of one table. */
+export const TableRowsSchema = z.object({ table: z.string(), rows: z.number().int() });
+
+/** The `plan` step's output. */
+export const PlanSchema = z.object({
+  schema: z.string(),
+  approvedBy: z.string().nullable(),
+  keepBackups: z.boolean(),
+  statements: z.array(PlannedStatementSchema),
+  before: SnapshotSchema,
+  /** Exact row counts of the existing tables the statements name. */
+  rows: z.array(TableRowsSchema),
+  /** Tables copied before the change, because it can lose their rows or values. */
+  backupTables: z.array(z.string()),
+  /** Tables whose rows the statements change on purpose (their counts may change). */
+  dataChanged: z.array(z.string()),
+  renames: z.array(RenameSchema),
+});
+/** The `plan` step's output. */
+export type Plan = z.infer<typeof PlanSchema>;
+
+/** A human's (or the input's) approval of a destructive migration; a human sends it as the escalation's value. */
+export const ApprovalSchema = z.object({
+  approved: z.boolean(),
+  by: z.string().min(1),
+  source: z.enum(['input', 'human']).default('human'),
+  note: z.string().optional(),
+});
+/** An approval. */
+export type Approval = z.infer<typeof ApprovalSchema>;
+
+/** How one statement ran. */
+export const StatementRunSchema = z.object({
+  index: z.number().int(),
+  ms: z.number(),
+  rowCount: z.number().int(),
+});
+
+/** The `dryRun` step's output. */
+export const DryRunSchema = z.object({
+  durationMs: z.number(),
+  statements: z.array(StatementRunSchema),
+  /** The schema as the migration leaves it: what `verify` expects after applying. */
+  expected: SnapshotSchema,
+  rows: z.array(TableRowsSchema),
+  /** Whether the revert brought the schema back, tried in the same rolled-back transaction. */
+  reversible: z.boolean(),
+  revertProblem: z.string().nullable(),
+});
+/** The `dryRun` step's output. */
+export type DryRun = z.infer<typeof DryRunSchema>;
+
+/** The `apply` step's output: what ran, and what a revert needs. */
+export const ApplySchema = z.object({
+  appliedAt: z.string(),
+  durationMs: z.number(),
+  statements: z.array(StatementRunSchema),
+  undo: UndoDataSchema,
+});
+/** The `apply` step's output. */
+export type Applied = z.infer<typeof ApplySchema>;
+
+/** One table's row count before and after, and what the dry run predicted. */
+export const RowCountSchema = z.object({
+  table: z.string(),
+  before: z.number().int().nullable(),
+  after: z.number().int().nullable(),
+  expected: z.number().int().nullable(),
+});
+
+/** The `verify` step's output. */
+export const VerificationSchema = z.object({
+  schemaMatches: z.boolean(),
+  rowCounts: z.array(RowCountSchema),
+});
+/** The `verify` step's output. */
+export type Verification = z.infer<typeof VerificationSchema>;
+
+/** What the compensation returns (and logs) after a revert. */
+export const RevertReportSchema = z.object({
+  reverted: z.boolean(),
+  statements: z.array(z.string()),
+  restoredRows: z.record(z.string(), z.number()),
+});
+
+/** The results the later steps read. */
+export const ResultsSchema = z.object({
+  plan: PlanSchema,
+  lint: LintSchema,
+  approval: ApprovalSchema.optional(),
+  dryRun: DryRunSchema.optional(),
+  apply: ApplySchema.optional(),
+  verify: VerificationSchema.optional(),
+});
+/** The results the later steps read. */
+export type Results = z.infer<typeof ResultsSchema>;
+
+/** The migration report: the workflow's output. */
+export const MigrationReportSchema = z.object({
+  status: z.literal('applied'),
+  schema: z.string(),
+  statements: z.array(
+    z.object({
+      index: z.number().int(),
+      sql: z.string(),
+      kind: z.string(),
+      lock: z.string().nullable(),
+      dryRunMs: z.number().nullable(),
+      applyMs: z.number().nullable(),
+    }),
+  ),
+  findings: z.array(LintFindingSchema),
+  destructive: z.boolean(),
+  rewrites: z.number().int(),
+  approval: z.object({ by: z.string(), source: z.enum(['input', 'human']) }).nullable(),
+  dryRun: z.object({ durationMs: z.number(), reversible: z.boolean(), revertProblem: z.string().nullable() }),
+  apply: z.object({ appliedAt: z.string(), durationMs: z.number() }),
+  /** What changed in the schema, object by object. */
+  changes: z.array(
+    z.object({ object: z.string(), before: z.string().nullable(), after: z.string().nullable() }),
+  ),
+  rowCounts: z.array(RowCountSchema),
+  backups: z.object({ kept: z.boolean(), tables: z.array(z.string()) }),
+});
+/** The migration report. */
+export type MigrationReport = z.infer<typeof MigrationReportSchema>;

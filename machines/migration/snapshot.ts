@@ -1,0 +1,190 @@
+/**
+ * A schema's shape as the migration compares it: tables with their columns, constraints and indexes, and views.
+ * Two snapshots are equal when the schema is the same; column order, sizes and statistics are left out because
+ * they change without the schema changing (a column re-added by a revert comes last, and that is fine).
+ */
+import { z } from 'zod';
+import type { Database } from '../../src/db/index.js';
+
+/** One column. `generated` is `s` for a stored generated column, `identity` is `a`/`d` for an identity. */
+export const SnapshotColumnSchema = z.object({
+  name: z.string(),
+  type: z.string(),
+  notNull: z.boolean(),
+  default: z.string().nullable(),
+  generated: z.string(),
+  identity: z.string(),
+});
+
+/** One constraint, with its definition as `pg_get_constraintdef` prints it. */
+export const SnapshotConstraintSchema = z.object({
+  name: z.string(),
+  type: z.string(),
+  definition: z.string(),
+});
+
+/** One index that no constraint owns (constraint indexes come and go with their constraint). */
+export const SnapshotIndexSchema = z.object({ name: z.string(), definition: z.string() });
+
+/** One table. */
+export const SnapshotTableSchema = z.object({
+  name: z.string(),
+  /** The planner's estimate, for lock messages; not compared. */
+  estimatedRows: z.number(),
+  primaryKey: z.array(z.string()),
+  columns: z.array(SnapshotColumnSchema),
+  constraints: z.array(SnapshotConstraintSchema),
+  indexes: z.array(SnapshotIndexSchema),
+});
+
+/** One view or materialized view. */
+export const SnapshotViewSchema = z.object({
+  name: z.string(),
+  materialized: z.boolean(),
+  definition: z.string(),
+});
+
+/** A schema's shape. */
+export const SnapshotSchema = z.object({
+  schema: z.string(),
+  tables: z.array(SnapshotTableSchema),
+  views: z.array(SnapshotViewSchema),
+});
+
+/** A schema's shape. */
+export type Snapshot = z.infer<typeof SnapshotSchema>;
+/** A table of a {@link Snapshot}. */
+export type SnapshotTable = z.infer<typeof SnapshotTableSchema>;
+
+const RELATIONS = `
+  SELECT c.relname AS name, c.relkind::text AS kind, GREATEST(c.reltuples, 0)::float8 AS "estimatedRows",
+         CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS definition,
+         ARRAY(SELECT a.attname::text FROM pg_index x CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY u(attnum, ord)
+               JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.attnum
+               WHERE x.indrelid = c.oid AND x.indisprimary ORDER BY u.ord) AS "primaryKey"
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm')
+  ORDER BY c.relname`;
+
+const COLUMNS = `
+  SELECT c.relname AS "table", a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
+         a.attnotnull AS "notNull", pg_get_expr(d.adbin, d.adrelid) AS "default",
+         a.attgenerated::text AS generated, a.attidentity::text AS identity
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+  LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+  WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')
+  ORDER BY c.relname, a.attnum`;
+
+// NOT NULL constraints (`n`, PostgreSQL 18 and PGlite) are left out: the columns' `notNull` says the same.
+const CONSTRAINTS = `
+  SELECT c.relname AS "table", k.conname AS name, k.contype::text AS type, pg_get_constraintdef(k.oid) AS definition
+  FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND k.contype <> 'n'
+  ORDER BY c.relname, k.conname`;
+
+const INDEXES = `
+  SELECT t.relname AS "table", i.relname AS name, pg_get_indexdef(x.indexrelid) AS definition
+  FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+  JOIN pg_namespace n ON n.oid = t.relnamespace
+  WHERE n.nspname = $1 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid)
+  ORDER BY t.relname, i.relname`;
+
+type Row = Record<string, unknown> & { table: string };
+
+/** Reads the shape of `schema` (inside a transaction, it sees that transaction's changes). */
+export async function takeSnapshot(db: Database, schema: string): Promise<Snapshot> {
+  // One after the other: on a transaction there is one connection, and PGlite has only one anyway.
+  const relations = await db.query<Record<string, unknown>>(RELATIONS, [schema]);
+  const columns = await db.query<Row>(COLUMNS, [schema]);
+  const constraints = await db.query<Row>(CONSTRAINTS, [schema]);
+  const indexes = await db.query<Row>(INDEXES, [schema]);
+  const of = (rows: Row[], table: unknown) =>
+    rows.filter((r) => r.table === table).map(({ table: _, ...rest }) => rest);
+  const isView = (r: Record<string, unknown>) => r.kind === 'v' || r.kind === 'm';
+  return SnapshotSchema.parse({
+    schema,
+    tables: relations.rows
+      .filter((r) => !isView(r))
+      .map((r) => ({
+        name: r.name,
+        estimatedRows: r.estimatedRows,
+        primaryKey: r.primaryKey,
+        columns: of(columns.rows, r.name),
+        constraints: of(constraints.rows, r.name),
+        indexes: of(indexes.rows, r.name),
+      })),
+    views: relations.rows
+      .filter(isView)
+      .map((r) => ({ name: r.name, materialized: r.kind === 'm', definition: r.definition })),
+  });
+}
+
+/** The part of a snapshot that `scope` names (all of it when `scope` is undefined). */
+export function scoped(snapshot: Snapshot, scope: readonly string[] | undefined): Snapshot {
+  if (scope === undefined) return snapshot;
+  const keep = new Set(scope);
+  return {
+    schema: snapshot.schema,
+    tables: snapshot.tables.filter((t) => keep.has(t.name)),
+    views: snapshot.views.filter((v) => keep.has(v.name)),
+  };
+}
+
+/** Everything compared, by object (`column orders.total`): equal snapshots give equal maps. */
+function facts(snapshot: Snapshot): Map<string, { relation: string; value: string }> {
+  const out = new Map<string, { relation: string; value: string }>();
+  const set = (relation: string, key: string, value: string) => out.set(key, { relation, value });
+  for (const t of snapshot.tables) {
+    set(t.name, `table ${t.name}`, 'exists');
+    for (const { name, ...rest } of t.columns) set(t.name, `column ${t.name}.${name}`, JSON.stringify(rest));
+    for (const k of t.constraints) set(t.name, `constraint ${t.name}.${k.name}`, k.definition);
+    for (const i of t.indexes) set(t.name, `index ${t.name}.${i.name}`, i.definition);
+  }
+  for (const v of snapshot.views)
+    set(v.name, `view ${v.name}`, JSON.stringify([v.materialized, v.definition]));
+  return out;
+}
+
+/** One difference between two snapshots. */
+export interface SnapshotDifference {
+  /** The object, such as `column orders.total`. */
+  readonly object: string;
+  /** The table or view it belongs to. */
+  readonly relation: string;
+  readonly expected: string | null;
+  readonly actual: string | null;
+}
+
+/** What differs from `expected` in `actual` (empty when they describe the same schema). */
+export function compareSnapshots(expected: Snapshot, actual: Snapshot): SnapshotDifference[] {
+  const a = facts(expected);
+  const b = facts(actual);
+  const differences: SnapshotDifference[] = [];
+  for (const key of new Set([...a.keys(), ...b.keys()])) {
+    const left = a.get(key);
+    const right = b.get(key);
+    if (left?.value !== right?.value) {
+      const relation = (left ?? right)?.relation as string;
+      differences.push({
+        object: key,
+        relation,
+        expected: left?.value ?? null,
+        actual: right?.value ?? null,
+      });
+    }
+  }
+  return differences.sort((x, y) => x.object.localeCompare(y.object));
+}
+
+/** The names of the tables and views that differ between two snapshots. */
+export function changedRelations(before: Snapshot, after: Snapshot): string[] {
+  return [...new Set(compareSnapshots(before, after).map((d) => d.relation))].sort();
+}
+
+/** A one-line summary of a difference, for messages. */
+export function describeDifference(d: SnapshotDifference): string {
+  if (d.expected === null) return `${d.object} is unexpected`;
+  if (d.actual === null) return `${d.object} is missing`;
+  return `${d.object} differs (expected ${d.expected}, got ${d.actual})`;
+}

@@ -1,0 +1,161 @@
+/**
+ * The DDL that takes a schema from its current shape back to an earlier snapshot, in three phases: `drop` (what
+ * the migration added or changed goes away), `create` (what it removed comes back, empty), then the backed-up
+ * rows are restored, then `finish` (NOT NULL, defaults, constraints, indexes and views, which need the rows
+ * back first). Every name goes through `quoteIdent`; definitions come from the catalog of the earlier snapshot.
+ */
+import { qualifiedName, quoteIdent } from '../../src/db/index.js';
+import type { Snapshot, SnapshotTable } from './snapshot.js';
+
+/** The statements of a revert, by phase. */
+export interface UndoPlan {
+  readonly drop: string[];
+  readonly create: string[];
+  readonly finish: string[];
+  /** Tables that `create` makes again (their rows come back whole from the backup). */
+  readonly recreated: string[];
+}
+
+const byName = <T extends { name: string }>(list: readonly T[]) => new Map(list.map((x) => [x.name, x]));
+/** Constraints that others may depend on come back first; foreign keys last, once their targets exist. */
+const CONSTRAINT_ORDER = ['p', 'u', 'x', 'c', 'f'];
+const constraintRank = (type: string) => {
+  const rank = CONSTRAINT_ORDER.indexOf(type);
+  return rank === -1 ? CONSTRAINT_ORDER.length : rank;
+};
+
+/** A constraint that never checked the rows already there: rows restored by UPDATE would be checked against it. */
+const notValid = (definition: string) => /\bNOT VALID$/.test(definition);
+
+/**
+ * Plans the DDL from `current` back to `before` (both snapshots of the same schema, already scoped). On the
+ * `restored` tables, NOT VALID constraints are dropped for the restore and added back (NOT VALID) after it, so
+ * old rows that break them can come back as they were.
+ */
+export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly string[] = []): UndoPlan {
+  const schema = before.schema;
+  const rel = (name: string) => qualifiedName(schema, name);
+  const plan: UndoPlan = { drop: [], create: [], finish: [], recreated: [] };
+  const now = byName(current.tables);
+  const then = byName(before.tables);
+
+  // Views first: a view can depend on the columns and tables that change below.
+  const viewsThen = byName(before.views);
+  for (const view of current.views) {
+    const old = viewsThen.get(view.name);
+    if (old?.definition === view.definition && old.materialized === view.materialized) continue;
+    plan.drop.push(`DROP ${view.materialized ? 'MATERIALIZED VIEW' : 'VIEW'} ${rel(view.name)}`);
+  }
+
+  for (const table of current.tables) {
+    const old = then.get(table.name);
+    if (!old) continue;
+    const oldConstraints = byName(old.constraints);
+    const lifted = (k: { definition: string }) => restored.includes(table.name) && notValid(k.definition);
+    const added = table.constraints
+      .filter((k) => oldConstraints.get(k.name)?.definition !== k.definition || lifted(k))
+      .sort((a, b) => constraintRank(b.type) - constraintRank(a.type));
+    for (const k of added)
+      plan.drop.push(`ALTER TABLE ${rel(table.name)} DROP CONSTRAINT ${quoteIdent(k.name)}`);
+    const oldIndexes = byName(old.indexes);
+    for (const index of table.indexes) {
+      if (oldIndexes.get(index.name)?.definition !== index.definition) {
+        plan.drop.push(`DROP INDEX ${rel(index.name)}`);
+      }
+    }
+  }
+  const addedTables = current.tables.filter((t) => !then.has(t.name)).map((t) => rel(t.name));
+  // One statement: tables the migration created may reference each other.
+  if (addedTables.length > 0) plan.drop.push(`DROP TABLE ${addedTables.join(', ')}`);
+
+  for (const old of before.tables) {
+    const table = now.get(old.name);
+    if (table) alterColumns(plan, rel(old.name), table, old);
+    else {
+      plan.recreated.push(old.name);
+      plan.create.push(createTable(rel(old.name), old));
+      for (const column of old.columns.filter((c) => c.notNull && c.identity === '' && c.generated === '')) {
+        plan.finish.push(`ALTER TABLE ${rel(old.name)} ALTER COLUMN ${quoteIdent(column.name)} SET NOT NULL`);
+      }
+    }
+  }
+
+  const constraints = before.tables.flatMap((old) => {
+    const existing = byName(now.get(old.name)?.constraints ?? []);
+    const lifted = (k: { definition: string }) => restored.includes(old.name) && notValid(k.definition);
+    return old.constraints
+      .filter((k) => existing.get(k.name)?.definition !== k.definition || lifted(k))
+      .map((k) => ({ table: old.name, ...k }));
+  });
+  constraints.sort((a, b) => constraintRank(a.type) - constraintRank(b.type));
+  for (const k of constraints) {
+    plan.finish.push(`ALTER TABLE ${rel(k.table)} ADD CONSTRAINT ${quoteIdent(k.name)} ${k.definition}`);
+  }
+  for (const old of before.tables) {
+    const existing = byName(now.get(old.name)?.indexes ?? []);
+    for (const index of old.indexes) {
+      if (existing.get(index.name)?.definition !== index.definition) plan.finish.push(index.definition);
+    }
+  }
+  const viewsNow = byName(current.views);
+  for (const view of before.views) {
+    const existing = viewsNow.get(view.name);
+    if (existing?.definition === view.definition && existing.materialized === view.materialized) continue;
+    const kind = view.materialized ? 'MATERIALIZED VIEW' : 'VIEW';
+    plan.finish.push(`CREATE ${kind} ${rel(view.name)} AS ${view.definition.trim().replace(/;$/, '')}`);
+  }
+  return plan;
+}
+
+/** Column changes on a table that both snapshots have. */
+function alterColumns(plan: UndoPlan, table: string, now: SnapshotTable, old: SnapshotTable): void {
+  const then = byName(old.columns);
+  const current = byName(now.columns);
+  const alter = (column: string, action: string) =>
+    `ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(column)} ${action}`;
+  for (const column of now.columns) {
+    if (!then.has(column.name)) plan.drop.push(`ALTER TABLE ${table} DROP COLUMN ${quoteIdent(column.name)}`);
+  }
+  for (const column of old.columns) {
+    const existing = current.get(column.name);
+    if (!existing) {
+      // Re-added nullable and without default: the backup fills it, then `finish` restores the rules.
+      plan.create.push(`ALTER TABLE ${table} ADD COLUMN ${columnDefinition(column, false)}`);
+      if (column.default !== null && column.generated === '') {
+        plan.finish.push(alter(column.name, `SET DEFAULT ${column.default}`));
+      }
+      if (column.notNull && column.generated === '') plan.finish.push(alter(column.name, 'SET NOT NULL'));
+      continue;
+    }
+    if (existing.type !== column.type) {
+      plan.drop.push(
+        alter(column.name, `TYPE ${column.type} USING ${quoteIdent(column.name)}::${column.type}`),
+      );
+    }
+    if (existing.notNull && !column.notNull) plan.drop.push(alter(column.name, 'DROP NOT NULL'));
+    if (!existing.notNull && column.notNull) plan.finish.push(alter(column.name, 'SET NOT NULL'));
+    if (existing.default !== column.default && column.generated === '' && column.identity === '') {
+      plan.finish.push(
+        alter(column.name, column.default === null ? 'DROP DEFAULT' : `SET DEFAULT ${column.default}`),
+      );
+    }
+  }
+}
+
+/** `"name" type [GENERATED ...] [DEFAULT ...]`; NOT NULL is left to the caller. */
+function columnDefinition(column: SnapshotTable['columns'][number], withDefault: boolean): string {
+  const parts = [quoteIdent(column.name), column.type];
+  if (column.generated === 's' && column.default !== null) {
+    parts.push(`GENERATED ALWAYS AS (${column.default}) STORED`);
+  } else if (column.identity !== '') {
+    parts.push(`GENERATED ${column.identity === 'a' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY`);
+  } else if (withDefault && column.default !== null) {
+    parts.push(`DEFAULT ${column.default}`);
+  }
+  return parts.join(' ');
+}
+
+/** `CREATE TABLE` with the columns and defaults; NOT NULL, constraints and indexes come in `finish`. */
+function createTable(name: string, table: SnapshotTable): string {
+  return `CREATE TABLE ${name} (${table.columns.map((c) => columnDefinition(c, true)).join(', ')})`;
+}

@@ -1,0 +1,174 @@
+/**
+ * The default agents of the query generation: the schema context, the generator (pluggable), the check that runs
+ * every candidate read-only, the human review asked for after the last try, and the report.
+ */
+import type { Database } from '../../src/db/index.js';
+import type { AgentRegistry } from '../../src/index.js';
+import { defineAgent } from '../lib/agent.js';
+import { readPlan } from '../lib/plan.js';
+import { checkReadOnlySql, runReadOnly } from '../lib/read-only.js';
+import { type Candidate, CandidateSchema, deterministicGenerator, type QueryGenerator } from './generator.js';
+import { SchemaContextSchema, schemaContext } from './schema-context.js';
+import {
+  type Check,
+  CheckSchema,
+  QueryGenerationInputSchema,
+  QueryReportSchema,
+  ResultsSchema,
+} from './schemas.js';
+
+/** Options of {@link queryGenerationAgents}. */
+export interface QueryGenerationAgentOptions {
+  /** The generator: an LLM adapter, or the deterministic default. */
+  readonly generator?: QueryGenerator;
+  /** Bounds every statement a candidate runs (EXPLAIN and the sample). @default 5000 */
+  readonly statementTimeoutMs?: number;
+  /** Rows of the sample. @default 10 */
+  readonly sampleRows?: number;
+}
+
+/** No candidate passed the check: the `review` step asks a human for a query (or for none). */
+export class QueryNotFoundError extends Error {
+  readonly code = 'QUERY_NOT_FOUND';
+  /** The generator had its tries; the same ones would fail again. */
+  readonly retryable = false;
+  constructor(message: string) {
+    super(message);
+    this.name = 'QueryNotFoundError';
+  }
+}
+
+/**
+ * The default agents of the query generation template, working on `db`.
+ *
+ * @example
+ * ```ts
+ * const engine = createEngine({ agents: queryGenerationAgents(db, { generator: myLlm }) });
+ * const report = await engine.start(queryGeneration, { request: 'how many orders are shipped' }).result;
+ * ```
+ */
+export function queryGenerationAgents(
+  db: Database,
+  options: QueryGenerationAgentOptions = {},
+): AgentRegistry {
+  const generator = options.generator ?? deterministicGenerator;
+  const statementTimeoutMs = options.statementTimeoutMs ?? 5_000;
+  const limit = options.sampleRows ?? 10;
+
+  /** Checks a candidate: statically, then EXPLAIN and sample rows, read-only. */
+  const check = async (candidate: Candidate, attempt: number, history: Check['history']): Promise<Check> => {
+    const { statement, problems } = checkReadOnlySql(candidate.sql, candidate.params);
+    if (candidate.sql.trim() === '' && candidate.explanation !== '') problems.push(candidate.explanation);
+    let sample: Check['sample'] = [];
+    let plan: Check['plan'] = null;
+    // Only a candidate that passed the static check runs at all; it then runs read-only whatever it contains.
+    if (problems.length === 0) {
+      try {
+        const result = await runReadOnly(db, statement, candidate.params, {
+          statementTimeoutMs,
+          limit,
+          explain: 'FORMAT JSON',
+        });
+        const read = readPlan(result.plan);
+        plan = { totalCost: read.totalCost, shape: read.shape };
+        sample = result.rows;
+      } catch (error) {
+        problems.push(`The database refused it: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    const ok = problems.length === 0;
+    return {
+      ok,
+      attempt,
+      candidate,
+      problems,
+      columns: sample[0] ? Object.keys(sample[0]) : [],
+      sample,
+      plan,
+      history: ok ? history : [...history, { attempt, sql: candidate.sql, problems }],
+    };
+  };
+
+  return {
+    'query-context': defineAgent({
+      name: 'query-context',
+      input: QueryGenerationInputSchema,
+      output: SchemaContextSchema,
+      run: ({ request, schema }) => schemaContext(db, request, schema),
+    }),
+    'query-generator': defineAgent({
+      name: 'query-generator',
+      input: ResultsSchema,
+      output: CandidateSchema,
+      run: async ({ context, check: previous }, ctx) => {
+        const history = previous?.history ?? [];
+        const raw: unknown = await generator({
+          context,
+          attempt: history.length + 1,
+          previous: history,
+          signal: ctx.signal,
+        });
+        const parsed = CandidateSchema.safeParse(raw);
+        if (parsed.success) return parsed.data;
+        // A malformed answer is a failed try like any other: it is fed back, not thrown.
+        const sql =
+          typeof (raw as { sql?: unknown } | null)?.sql === 'string' ? (raw as { sql: string }).sql : '';
+        const issues = parsed.error.issues
+          .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+          .join('; ');
+        return { sql, params: [], explanation: `The generator returned an invalid candidate: ${issues}` };
+      },
+    }),
+    'query-check': defineAgent({
+      name: 'query-check',
+      input: ResultsSchema.required({ generate: true }),
+      output: CheckSchema,
+      run: ({ generate, check: previous }) => {
+        const history = previous?.history ?? [];
+        return check(generate, history.length + 1, history);
+      },
+    }),
+    'query-review': defineAgent({
+      name: 'query-review',
+      input: ResultsSchema,
+      output: CheckSchema,
+      run: ({ context, check: last }) => {
+        const tries = (last?.history ?? []).map((h) => `#${h.attempt}: ${h.problems.join(', ')}`).join(' | ');
+        throw new QueryNotFoundError(
+          `No query for "${context.request}" passed the check (${tries}). Resolve with resolveEscalation('review', { action: 'skip', value: { sql, params } }), or value null to leave it unanswered`,
+        );
+      },
+    }),
+    'query-report': defineAgent({
+      name: 'query-report',
+      input: ResultsSchema,
+      output: QueryReportSchema,
+      run: async ({ context, check: last, review }) => {
+        const history = last?.history ?? [];
+        const attempts = last?.attempt ?? 0;
+        let final = last?.ok ? last : undefined;
+        let source: 'generator' | 'human' | null = final ? 'generator' : null;
+        // A human's query gets the same check as a generated one: it runs read-only or not at all.
+        if (!final && review) {
+          final = await check({ ...review }, attempts + 1, history);
+          source = 'human';
+        }
+        const answered = final?.ok === true;
+        return {
+          request: context.request,
+          status: answered ? 'answered' : 'unanswered',
+          source: answered ? source : null,
+          sql: final?.candidate.sql ?? null,
+          params: final?.candidate.params ?? [],
+          explanation: final?.candidate.explanation ?? 'No query passed the check',
+          attempts,
+          history,
+          columns: answered ? (final?.columns ?? []) : [],
+          sample: answered ? (final?.sample ?? []) : [],
+          plan: answered ? (final?.plan ?? null) : null,
+          problems: answered ? [] : (final?.problems ?? last?.problems ?? []),
+        };
+      },
+    }),
+  };
+}

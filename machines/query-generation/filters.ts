@@ -1,0 +1,89 @@
+/**
+ * The filters a request states: a value of a column ("shipped", "FR"), an id after a table ("customer 42"), or a
+ * comparison after a column ("price over 100"). Values become parameters; nothing here builds SQL.
+ */
+import type { Filter } from './intent.js';
+import type { ContextTable } from './schema-context.js';
+import { columnAt, NUMBER, type Word } from './vocabulary.js';
+
+const COMPARISONS: Record<string, Filter['op']> = {
+  over: '>',
+  above: '>',
+  exceeding: '>',
+  more: '>',
+  greater: '>',
+  '>': '>',
+  under: '<',
+  below: '<',
+  less: '<',
+  fewer: '<',
+  '<': '<',
+  least: '>=',
+  '>=': '>=',
+  most: '<=',
+  '<=': '<=',
+  equal: '=',
+  '=': '=',
+};
+/** Value, id and comparison filters on the main table (and the tables it references). */
+export function readFilters(
+  words: Word[],
+  tables: readonly ContextTable[],
+  main: string,
+  parents: readonly string[],
+  mentions: readonly { table: string; start: number }[],
+): Filter[] {
+  const filters: Filter[] = [];
+  const mainTable = tables.find((t) => t.name === main) as ContextTable;
+  for (const m of mentions) {
+    const id = words.find((w, k) => k > m.start && k <= m.start + 2 && NUMBER.test(w.raw) && !w.used);
+    if (!id) continue;
+    const fk = mainTable.foreignKeys.find((f) => f.refTable === m.table && f.columns.length === 1);
+    if (m.table === main && mainTable.primaryKey.length === 1) {
+      filters.push({
+        table: main,
+        column: mainTable.primaryKey[0] as string,
+        op: '=',
+        value: Number(id.raw),
+      });
+    } else if (fk)
+      filters.push({ table: main, column: fk.columns[0] as string, op: '=', value: Number(id.raw) });
+    else continue;
+    id.used = true;
+  }
+  const candidates = [main, ...parents].map((n) => tables.find((t) => t.name === n) as ContextTable);
+  words.forEach((word, i) => {
+    if (word.used) return;
+    for (const table of candidates) {
+      const column = table.columns.find((c) =>
+        c.values.some((v) => v.toLowerCase() === word.raw.toLowerCase()),
+      );
+      if (column) {
+        const value = column.values.find((v) => v.toLowerCase() === word.raw.toLowerCase()) as string;
+        filters.push({ table: table.name, column: column.name, op: '=', value });
+        word.used = true;
+        return;
+      }
+    }
+    const column = columnAt(words, i, candidates);
+    if (!column) return;
+    const table = candidates.find((t) => t.columns.some((c) => c.name === column)) as ContextTable;
+    for (let k = i + 1; k <= i + 4 && k < words.length; k++) {
+      const op = COMPARISONS[words[k]!.norm];
+      const value = words
+        .slice(k + 1, k + 3)
+        .find((w) => NUMBER.test(w.raw) || /^\d{4}-\d{2}-\d{2}$/.test(w.raw));
+      if (op && value && !value.used) {
+        filters.push({
+          table: table.name,
+          column,
+          op,
+          value: NUMBER.test(value.raw) ? Number(value.raw) : value.raw,
+        });
+        value.used = true;
+        return;
+      }
+    }
+  });
+  return filters;
+}

@@ -1,0 +1,115 @@
+/**
+ * What a query generator is told about the database: tables, columns with their types, enum labels and most
+ * common values (from `pg_stats`, so "customers from FR" can be matched to a column), keys and foreign keys.
+ * Compact and plain JSON, so it can be a prompt for an LLM as well as the deterministic generator's vocabulary.
+ */
+import { z } from 'zod';
+import type { Database } from '../../src/db/index.js';
+import { introspect } from '../lib/catalog.js';
+
+/** One column as the generator sees it. */
+export const ContextColumnSchema = z.object({
+  name: z.string(),
+  type: z.string(),
+  nullable: z.boolean(),
+  /** Enum labels, or the most common values of a low-cardinality text column; empty otherwise. */
+  values: z.array(z.string()),
+});
+
+/** One foreign key, from this table's columns to another's. */
+export const ContextForeignKeySchema = z.object({
+  columns: z.array(z.string()),
+  refTable: z.string(),
+  refColumns: z.array(z.string()),
+});
+
+/** One table or view. */
+export const ContextTableSchema = z.object({
+  name: z.string(),
+  kind: z.enum(['table', 'view']),
+  estimatedRows: z.number(),
+  primaryKey: z.array(z.string()),
+  columns: z.array(ContextColumnSchema),
+  foreignKeys: z.array(ContextForeignKeySchema),
+});
+
+/** The request and the schema, as the generator receives them. */
+export const SchemaContextSchema = z.object({
+  request: z.string(),
+  schema: z.string(),
+  tables: z.array(ContextTableSchema),
+});
+/** The request and the schema, as the generator receives them. */
+export type SchemaContext = z.infer<typeof SchemaContextSchema>;
+/** A table of a {@link SchemaContext}. */
+export type ContextTable = z.infer<typeof ContextTableSchema>;
+/** A foreign key of a {@link SchemaContext} table. */
+export type ContextForeignKey = z.infer<typeof ContextForeignKeySchema>;
+
+/** Columns with at most this many distinct values get their common values listed. */
+const MAX_LISTED_VALUES = 30;
+
+const COMMON_VALUES = `
+  SELECT tablename AS "table", attname AS "column", most_common_vals::text AS vals
+  FROM pg_stats
+  WHERE schemaname = $1 AND most_common_vals IS NOT NULL
+    AND (n_distinct BETWEEN 1 AND $2 OR (n_distinct < 0 AND n_distinct * -1 * (
+      SELECT GREATEST(c.reltuples, 1) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = schemaname AND c.relname = tablename) <= $2))`;
+
+/** Reads the schema context of `schema` for `request`. */
+export async function schemaContext(db: Database, request: string, schema: string): Promise<SchemaContext> {
+  const catalog = await introspect(db, schema);
+  const stats = await db.query<{ table: string; column: string; vals: string }>(COMMON_VALUES, [
+    schema,
+    MAX_LISTED_VALUES,
+  ]);
+  const common = (table: string, column: string) =>
+    parseArrayLiteral(stats.rows.find((r) => r.table === table && r.column === column)?.vals ?? '{}');
+  const textual = (type: string) => /^(text|character|char|varchar|citext)/.test(type);
+  return {
+    request,
+    schema,
+    tables: catalog.tables.map((t) => ({
+      name: t.name,
+      kind: t.kind,
+      estimatedRows: t.estimatedRows,
+      primaryKey: t.constraints.find((c) => c.kind === 'p')?.columns ?? [],
+      columns: t.columns.map((c) => ({
+        name: c.name,
+        type: c.type,
+        nullable: c.nullable,
+        values: c.enumValues ?? (textual(c.type) ? common(t.name, c.name) : []),
+      })),
+      foreignKeys: t.constraints
+        .filter((c) => c.kind === 'f' && c.refTable !== null && c.refSchema === schema)
+        .map((c) => ({ columns: c.columns, refTable: c.refTable as string, refColumns: c.refColumns })),
+    })),
+  };
+}
+
+/** Reads a one-dimensional PostgreSQL array literal (`{a,"b c",NULL}`) into strings, NULLs left out. */
+export function parseArrayLiteral(text: string): string[] {
+  const body = text.trim().replace(/^\{/, '').replace(/\}$/, '');
+  const values: string[] = [];
+  let i = 0;
+  while (i < body.length) {
+    if (body[i] === '"') {
+      let value = '';
+      i++;
+      while (i < body.length && body[i] !== '"') {
+        if (body[i] === '\\') i++;
+        value += body[i] ?? '';
+        i++;
+      }
+      values.push(value);
+      i += 2; // the closing quote and the comma
+    } else {
+      const end = body.indexOf(',', i);
+      const value = body.slice(i, end === -1 ? undefined : end);
+      if (value !== 'NULL') values.push(value);
+      i = end === -1 ? body.length : end + 1;
+    }
+  }
+  return values;
+}

@@ -1,0 +1,286 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  compareSnapshots,
+  lintMigration,
+  type MigrationInput,
+  migration,
+  migrationAgents,
+  migrationWorkflow,
+  parseMigration,
+  type Snapshot,
+  takeSnapshot,
+  template,
+} from '../../machines/migration.js';
+import type { Database } from '../../src/db/port.js';
+import { seedSample } from '../../src/db/sample/index.js';
+import { type AgentFunction, InputValidationError } from '../../src/index.js';
+import { bothAdapters } from '../support/databases.js';
+import { testEngine } from '../support/engine.js';
+
+const adapters = bothAdapters();
+afterAll(() => adapters.stop(), 30_000);
+
+/** Resolves once `check` holds, polling with real timers. */
+async function until(check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const checksum = async (db: Database, sql: string) =>
+  (await db.query<{ sum: string }>(`SELECT md5(string_agg(x, ',' ORDER BY x)) AS sum FROM (${sql}) s(x)`))
+    .rows[0]?.sum;
+
+describe.each(adapters.list)('the migration template on $name', (adapter) => {
+  let db: Database;
+  let schemas = 0;
+  /** A fresh copy of the sample in its own schema, and its snapshot. */
+  const fresh = async () => {
+    const schema = `mig_${++schemas}`;
+    await seedSample(db, { schema, scale: 0.2 });
+    return { schema, before: await takeSnapshot(db, schema) };
+  };
+  const unchanged = async (schema: string, before: Snapshot) =>
+    expect(compareSnapshots(before, await takeSnapshot(db, schema))).toEqual([]);
+  const start = (input: MigrationInput, agents = template.agents(db), wf = migration) =>
+    testEngine({ agents }).start(wf, input);
+
+  beforeAll(async () => {
+    db = await adapter.open();
+    await seedSample(db);
+  }, 60_000);
+
+  it('applies the example migration: the schema really changes, rows are kept, no approval is asked', async () => {
+    const started = performance.now();
+    const report = await testEngine({ agents: template.agents(db) }).start(migration, template.exampleInput)
+      .result;
+    console.info(`migration (example) on ${adapter.name}: ${Math.round(performance.now() - started)} ms`);
+    expect(report.status).toBe('applied');
+    expect(report.destructive).toBe(false);
+    expect(report.approval).toBeNull();
+    expect(report.dryRun.reversible).toBe(true);
+    expect(report.rewrites).toBe(1);
+    expect(report.findings.map((f) => f.rule)).toEqual(
+      expect.arrayContaining(['drop-index', 'table-rewrite']),
+    );
+    expect(report.statements.map((s) => s.lock)).toEqual([
+      'ACCESS EXCLUSIVE',
+      'ACCESS EXCLUSIVE',
+      'ACCESS EXCLUSIVE',
+    ]);
+    const objects = report.changes.map((c) => c.object);
+    expect(objects).toEqual(
+      expect.arrayContaining([
+        'index order_items.idx_order_items_product',
+        'column audit_log.id',
+        'constraint audit_log.audit_log_pkey',
+        'column product_reviews.customer_id',
+        'column product_reviews.customerId',
+      ]),
+    );
+    const index = await db.query("SELECT 1 FROM pg_indexes WHERE indexname = 'idx_order_items_product'");
+    expect(index.rowCount).toBe(0);
+    const pk = await db.query<{ n: number }>('SELECT count(DISTINCT id) AS n FROM audit_log');
+    expect(pk.rows[0]?.n).toBe(1500);
+    await db.query('SELECT customer_id FROM product_reviews LIMIT 1');
+    expect(report.rowCounts).toEqual(
+      expect.arrayContaining([{ table: 'audit_log', before: 1500, after: 1500, expected: 1500 }]),
+    );
+    const backups = await db.query("SELECT 1 FROM pg_namespace WHERE nspname = 'flowstate_backup'");
+    expect(backups.rowCount).toBe(0);
+  });
+
+  it('holds a destructive migration for a human, then applies it once approved', async () => {
+    const { schema, before } = await fresh();
+    const run = start({
+      schema,
+      sql: `ALTER TABLE ${schema}.customers DROP COLUMN country; DROP TABLE ${schema}.audit_log;`,
+    });
+    await until(() => run.waitingSteps().includes('approval'));
+    expect(run.status).toBe('waiting');
+    await unchanged(schema, before);
+    run.resolveEscalation('approval', { action: 'skip', value: { approved: true, by: 'ana' } });
+    const report = await run.result;
+    expect(report.approval).toEqual({ by: 'ana', source: 'human' });
+    expect(report.destructive).toBe(true);
+    expect(report.findings.filter((f) => f.severity === 'danger').map((f) => f.rule)).toEqual([
+      'drop-column',
+      'drop-table',
+    ]);
+    // The dry run proved the revert could restore both, rows included, before anything was applied.
+    expect(report.dryRun.reversible).toBe(true);
+    const after = await takeSnapshot(db, schema);
+    expect(after.tables.map((t) => t.name)).not.toContain('audit_log');
+    expect(after.tables.find((t) => t.name === 'customers')?.columns.map((c) => c.name)).not.toContain(
+      'country',
+    );
+  });
+
+  it('fails at the approval deadline and changes nothing', async () => {
+    const { schema, before } = await fresh();
+    const wf = migrationWorkflow({ approvalTimeoutMs: 300 });
+    const run = start({ schema, sql: `TRUNCATE ${schema}.audit_log` }, template.agents(db), wf);
+    await expect(run.result).rejects.toMatchObject({ code: 'ESCALATION_TIMEOUT', stepPath: 'approval' });
+    await unchanged(schema, before);
+    expect((await db.query(`SELECT 1 FROM ${schema}.audit_log`)).rowCount).toBe(300);
+  });
+
+  it('stops when the human aborts, and runs unattended when approved in the input', async () => {
+    const { schema, before } = await fresh();
+    const sql = `ALTER TABLE ${schema}.products DROP COLUMN stock`;
+    const run = start({ schema, sql });
+    await until(() => run.waitingSteps().includes('approval'));
+    run.resolveEscalation('approval', { action: 'abort', reason: 'not today' });
+    await expect(run.result).rejects.toMatchObject({ code: 'STEP_FAILED', stepPath: 'approval' });
+    await unchanged(schema, before);
+    const report = await start({ schema, sql, approvedBy: 'release-bot' }).result;
+    expect(report.approval).toEqual({ by: 'release-bot', source: 'input' });
+  });
+
+  it('rolls the apply back when a statement fails, leaving the schema as it was', async () => {
+    const { schema, before } = await fresh();
+    const base = template.agents(db);
+    // Someone writes a row that breaks the new constraint between the dry run and the apply.
+    const dryRun: AgentFunction = async (input, ctx) => {
+      const output = await (base['migration-dry-run'] as AgentFunction)(input, ctx);
+      await db.query(`UPDATE ${schema}.categories SET name = repeat('x', 30) WHERE id = 1`);
+      return output;
+    };
+    const run = start(
+      {
+        schema,
+        sql: `ALTER TABLE ${schema}.customers ADD COLUMN loyalty integer NOT NULL DEFAULT 0;
+              ALTER TABLE ${schema}.categories ADD CONSTRAINT categories_name_short CHECK (length(name) < 20);`,
+      },
+      { ...base, 'migration-dry-run': dryRun },
+    );
+    const error = await run.result.catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'STEP_FAILED', stepPath: 'apply' });
+    expect(String((error as Error).cause)).toMatch(/Statement 2 failed.*categories_name_short/);
+    expect(run.status).toBe('compensated');
+    await db.query(`UPDATE ${schema}.categories SET name = 'Books' WHERE id = 1`);
+    await unchanged(schema, before);
+  });
+
+  it('reverts an applied migration when the verification fails: columns, values and indexes come back', async () => {
+    const { schema, before } = await fresh();
+    const values = await checksum(db, `SELECT id || ':' || country FROM ${schema}.customers`);
+    const base = template.agents(db);
+    // Rows disappear right after the apply: the verification sees the count change and the run compensates.
+    const apply: AgentFunction = async (input, ctx) => {
+      const output = await (base['migration-apply'] as AgentFunction)(input, ctx);
+      await db.query(`DELETE FROM ${schema}.audit_log WHERE actor = 'user1'`);
+      return output;
+    };
+    const run = start(
+      {
+        schema,
+        approvedBy: 'ana',
+        sql: `ALTER TABLE ${schema}.customers DROP COLUMN country;
+              ALTER TABLE ${schema}.customers ADD COLUMN loyalty integer NOT NULL DEFAULT 0;
+              CREATE INDEX customers_created_at_idx ON ${schema}.customers (created_at);
+              DROP INDEX ${schema}.idx_order_items_product;
+              ALTER TABLE ${schema}.audit_log ADD COLUMN note text;`,
+      },
+      { ...base, 'migration-apply': apply },
+    );
+    const error = await run.result.catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'STEP_FAILED', stepPath: 'verify' });
+    expect(String((error as Error).cause)).toMatch(/audit_log went from 300 to \d+ rows/);
+    expect(run.status).toBe('compensated');
+    await unchanged(schema, before);
+    expect(await checksum(db, `SELECT id || ':' || country FROM ${schema}.customers`)).toBe(values);
+    const backups = await db.query("SELECT 1 FROM pg_namespace WHERE nspname = 'flowstate_backup'");
+    expect(backups.rowCount).toBe(0);
+  });
+
+  it('refuses statements that cannot run in its transaction, and fails the dry run on bad SQL', async () => {
+    const { schema, before } = await fresh();
+    const refused = start({
+      schema,
+      sql: `BEGIN; CREATE INDEX CONCURRENTLY i ON ${schema}.orders (status); COMMIT`,
+    });
+    await expect(refused.result).rejects.toMatchObject({ stepPath: 'lint' });
+    expect(String(((await refused.result.catch((e) => e)) as Error).cause)).toMatch(/CONCURRENTLY/);
+    const broken = start({
+      schema,
+      sql: `ALTER TABLE ${schema}.orders ADD COLUMN x int; ALTER TABLE ${schema}.nope ADD COLUMN y int`,
+    });
+    await expect(broken.result).rejects.toMatchObject({ stepPath: 'dryRun' });
+    await unchanged(schema, before);
+  });
+});
+
+describe('the migration definition and lint', () => {
+  it('validates its input and has a JSON form', () => {
+    const engine = testEngine({ agents: migrationAgents({} as Database) });
+    expect(() => engine.start(migration, { sql: '' })).toThrow(InputValidationError);
+    expect(migration.toJSON()).toMatchObject({ id: 'migration' });
+    expect(template.id).toBe(migration.id);
+  });
+
+  it('reads statements through quotes, comments and dollar quoting', () => {
+    const statements = parseMigration(`
+      -- a comment; with a semicolon
+      CREATE TABLE "odd;name" (id int DEFAULT 1, note text DEFAULT 'a;b');
+      /* block; /* nested; */ */ CREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql;
+      ALTER TABLE t ADD COLUMN u uuid DEFAULT gen_random_uuid(), DROP COLUMN v, ALTER COLUMN w TYPE bigint;
+      ALTER TABLE t RENAME COLUMN a TO b`);
+    expect(statements.map((s) => s.operation.kind)).toEqual([
+      'create-table',
+      'other',
+      'alter-table',
+      'alter-table',
+    ]);
+    expect(statements[0]?.operation).toMatchObject({ table: { name: 'odd;name' } });
+    expect(statements[2]?.operation).toMatchObject({
+      actions: [
+        { kind: 'add-column', perRow: true },
+        { kind: 'drop-column', column: 'v' },
+        { kind: 'alter-type', type: 'bigint' },
+      ],
+    });
+    expect(statements[3]?.operation).toMatchObject({
+      actions: [{ kind: 'rename-column', column: 'a', to: 'b' }],
+    });
+  });
+
+  it('grades statements: data loss is danger, rewrites and locks are warnings', () => {
+    const before: Snapshot = {
+      schema: 'public',
+      views: [],
+      tables: [
+        { name: 't', estimatedRows: 1000, primaryKey: ['id'], columns: [], constraints: [], indexes: [] },
+      ],
+    };
+    const lint = lintMigration(
+      parseMigration(`ALTER TABLE t ALTER COLUMN a TYPE int; ALTER TABLE t ALTER COLUMN b SET NOT NULL;
+        ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0); DELETE FROM t; CREATE INDEX ON t (a); UPDATE t SET a = 1 WHERE id = 2`),
+      before,
+    );
+    const rules = lint.findings.map((f) => `${f.severity}:${f.rule}`);
+    expect(rules).toEqual([
+      'danger:alter-type',
+      'warning:table-rewrite',
+      'warning:full-scan-under-lock',
+      'warning:validating-constraint',
+      'danger:delete',
+      'warning:blocking-index',
+      'danger:update',
+    ]);
+    expect(lint).toMatchObject({ destructive: true, blocked: false, rewrites: 1 });
+    expect(lint.locks.map((l) => l.lock)).toEqual([
+      'ACCESS EXCLUSIVE',
+      'ACCESS EXCLUSIVE',
+      'ACCESS EXCLUSIVE',
+      'ROW EXCLUSIVE',
+      'SHARE',
+      'ROW EXCLUSIVE',
+    ]);
+    const other = lintMigration(parseMigration('ALTER TABLE elsewhere.t ADD COLUMN x int; VACUUM t'), before);
+    expect(other.findings.map((f) => f.rule)).toEqual(['other-schema', 'non-transactional']);
+    expect(other.blocked).toBe(true);
+  });
+});
