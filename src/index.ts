@@ -17,6 +17,16 @@ export {
 export { isWorkflowDefinition } from './dsl/definition.js';
 export { type FromJSONOptions, fromJSON } from './dsl/json.js';
 export { WorkflowJSONSchema } from './dsl/json-schema.js';
+// Verification
+export {
+  assertVerified,
+  type VerifyCode,
+  type VerifyOptions,
+  type VerifyProblem,
+  type VerifyReport,
+  verify,
+  WorkflowVerificationError,
+} from './dsl/verify.js';
 export type { Clock } from './machine/clock.js';
 export type { WorkflowOutcome } from './machine/context.js';
 export { createStepLogic, type StepRuntime } from './machine/step-logic.js';
@@ -55,7 +65,16 @@ export {
   WaitTimeoutError,
   WorkflowDefinitionError,
 } from './model/errors.js';
+export {
+  createNodeInspector,
+  type InspectOption,
+  type InspectorLike,
+  inspectionObserver,
+  type NodeInspector,
+  type NodeInspectorOptions,
+} from './observability/inspect.js';
 export { createLogger } from './observability/logger.js';
+export { type StatelyMachineJSON, toStatelyJSON } from './observability/stately-json.js';
 export { postgresStore } from './persistence/postgres-store.js';
 export type { SecretsHook } from './persistence/secrets.js';
 // Durability
@@ -69,6 +88,27 @@ export type {
   TimerRow,
   WorkflowStore,
 } from './persistence/types.js';
+// Progress
+export type { StepLogEvent, StepLogEventBase, StepLogEventType } from './progress/events.js';
+export {
+  type DurationEstimate,
+  type DurationHistory,
+  type MemoryHistoryOptions,
+  memoryHistory,
+} from './progress/history.js';
+export type {
+  Progress,
+  ProgressCounts,
+  ProgressEta,
+  StepKind,
+  StepProgress,
+  StepStatus,
+  TrackProgressOptions,
+} from './progress/progress.js';
+export type { Reporter, ReporterStream } from './progress/reporters/format.js';
+export { jsonLinesReporter } from './progress/reporters/json-lines.js';
+export { type TerminalReporterOptions, terminalReporter } from './progress/reporters/terminal.js';
+export { trackProgress, trackStepEvents } from './progress/track.js';
 // Running
 export { createEngine, type Engine, type EngineOptions, type StartOptions } from './runtime/engine.js';
 export { type RunStatus, type WorkflowEvent, WorkflowRun } from './runtime/run.js';

@@ -1,4 +1,5 @@
 import type { AnyActorLogic, AnyStateMachine } from 'xstate';
+import { assertVerified } from '../dsl/verify.js';
 import { compileWorkflow } from '../machine/compile.js';
 import type { GuardFn, MappingFn } from '../machine/refs.js';
 import type { AgentRegistry } from '../model/agent.js';
@@ -14,6 +15,8 @@ export interface BindDeps {
   readonly mappings: Readonly<Record<string, MappingFn>>;
   readonly stepLogic: AnyActorLogic;
   readonly timerLogic: AnyActorLogic;
+  /** Refuse definitions `verify` finds errors in. @default false */
+  readonly verify?: boolean;
 }
 
 /**
@@ -39,6 +42,8 @@ export class Binder {
       timerLogic: this.deps.timerLogic,
       childMachine: (child) => this.machineFor(child),
     });
+    // Once per definition and engine, on the machine that will run (it walks the definition, not the state space).
+    if (this.deps.verify) assertVerified(definition, { machine });
     this.machines.set(definition, machine);
     this.definitions.set(machine, definition);
     return machine;

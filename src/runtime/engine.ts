@@ -16,10 +16,13 @@ import {
   InputValidationError,
 } from '../model/errors.js';
 import { parseWith } from '../model/validation.js';
+import { type InspectOption, inspectionObserver } from '../observability/inspect.js';
 import { createLogger } from '../observability/logger.js';
 import { filterRuns } from '../persistence/memory-store.js';
 import { openValue, parseSealed, type SecretsHook, secretValues } from '../persistence/secrets.js';
 import { type RunFilter, type RunRecord, UNFINISHED, type WorkflowStore } from '../persistence/types.js';
+import type { DurationHistory } from '../progress/history.js';
+import { runWatcher } from '../progress/runs.js';
 import { Binder } from './bind.js';
 import { Durability, type RunIdentity } from './durability.js';
 import { WorkflowRun } from './run.js';
@@ -49,8 +52,20 @@ export interface EngineOptions {
   readonly store?: WorkflowStore;
   /** How secret inputs (a definition's `secrets` paths) are sealed in the store. @default redacted */
   readonly secrets?: SecretsHook;
-  /** An XState inspection observer given to every run's root actor (for the Stately inspector or your own tools). */
-  readonly inspect?: (event: InspectionEvent) => void;
+  /** Where step durations are learned for the ETA of `run.progress$`. @default one `memoryHistory()` per engine */
+  readonly history?: DurationHistory;
+  /** `run.progress$` emits at most once per `throttleMs` (a failure and the final state excepted). @default 100 */
+  readonly progress?: { readonly throttleMs?: number };
+  /**
+   * Watches every run: an XState inspection observer function, or an inspector such as `createNodeInspector(...)`
+   * or any `@statelyai/inspect` inspector (see docs/inspector.md).
+   */
+  readonly inspect?: InspectOption | undefined;
+  /**
+   * Refuse definitions that `verify` finds errors in (a `WorkflowVerificationError` at register or start).
+   * Set `false` for a definition you know fails on purpose. @default true
+   */
+  readonly verify?: boolean;
 }
 
 /** Options of one run. */
@@ -110,6 +125,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger();
   const agents = options.agents ?? {};
+  const watchRun = runWatcher(options, clock, logger);
   const durability = options.store
     ? new Durability(options.store, clock, logger, options.secrets)
     : undefined;
@@ -125,6 +141,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       ...(durability ? { journal: durability.journal() } : {}),
     }),
     timerLogic: createTimerLogic(clock),
+    verify: options.verify ?? true,
   });
   const workflows = new Map<string, AnyWorkflowDefinition>();
   const active = new Map<string, WorkflowRun>();
@@ -159,7 +176,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       if (durability && actor && run)
         void durability.checkpoint(identity, actor, () => (run as WorkflowRun).status);
     };
-    const observer = options.inspect;
+    const observer = inspectionObserver(options.inspect);
     // Inspection costs about half a transition: only runs that checkpoint or are watched pay for it.
     const inspect = durability
       ? (event: InspectionEvent) => {
@@ -185,6 +202,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     });
     identities.set(run, identity);
     active.set(identity.id, run);
+    watchRun(actor, identity);
     actor.start();
     checkpoint();
     return run;

@@ -1,3 +1,4 @@
+import type { Observable } from 'rxjs';
 import type { Actor, AnyStateMachine } from 'xstate';
 import type { WorkflowOutcome } from '../machine/context.js';
 import { EscalationDecisionSchema } from '../machine/decision.js';
@@ -13,6 +14,9 @@ import {
 import { isReservedEventType } from '../model/names.js';
 import { parseWith } from '../model/validation.js';
 import type { RunStatus } from '../persistence/types.js';
+import type { StepLogEvent } from '../progress/events.js';
+import type { Progress } from '../progress/progress.js';
+import { runEvents, runProgress } from '../progress/runs.js';
 import { activeWaits, actorTree, findStepActor, isStepSnapshot } from './actor-tree.js';
 import type { Binder } from './bind.js';
 import { toFlowstateError } from './outcome.js';
@@ -78,6 +82,32 @@ export class WorkflowRun<O = unknown> {
     });
     // The caller may never await the result; a failed run must not become an unhandled rejection.
     this.result.catch(() => {});
+  }
+
+  /**
+   * Live progress: steps, percent and ETA, at once and then on every change (throttled by the engine's
+   * `progress.throttleMs`, never holding back a failure or the end); completes when the run ends.
+   *
+   * @example
+   * ```ts
+   * run.progress$.subscribe((p) => console.log(`${p.percent}% ETA ${p.eta.remainingMs} ms`));
+   * ```
+   */
+  get progress$(): Observable<Progress> {
+    return runProgress(this.actor);
+  }
+
+  /**
+   * The step log: each step so far (its start, and its end if it ended), then every step event as it happens;
+   * completes when the run ends.
+   *
+   * @example
+   * ```ts
+   * run.events$.subscribe((e) => console.log(e.path, e.type));
+   * ```
+   */
+  get events$(): Observable<StepLogEvent> {
+    return runEvents(this.actor);
   }
 
   /** Where the run is now. */

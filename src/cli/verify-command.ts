@@ -1,0 +1,56 @@
+/**
+ * `flowstate verify <template|file.json> [--json]`: checks a workflow definition (see `verify`). Exit 0 when it
+ * verifies (warnings allowed), 1 when it has errors or does not load, 2 for a usage mistake.
+ */
+import { parseArgs } from 'node:util';
+import { verify } from '../dsl/verify.js';
+import { formatPath } from '../model/errors.js';
+import type { CliIO } from './demo-command.js';
+import { type DefinitionSources, fail, loadDefinition, UsageError } from './paths-command.js';
+
+/**
+ * Runs `flowstate verify` on the arguments after `verify` and returns the exit code.
+ *
+ * @example
+ * ```ts
+ * const code = await runVerifyCommand(['review.workflow.json'], { out: console.log, err: console.error });
+ * ```
+ */
+export async function runVerifyCommand(
+  args: readonly string[],
+  io: CliIO,
+  sources: DefinitionSources = {},
+): Promise<number> {
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...args],
+      options: { json: { type: 'boolean' } },
+      allowPositionals: true,
+      strict: true,
+    });
+    const [ref, ...extra] = positionals;
+    if (ref === undefined) throw new UsageError('missing <template|file.json>');
+    if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
+    const report = verify((await loadDefinition(ref, sources)).definition);
+    if (values.json) {
+      io.out(JSON.stringify(report, null, 2));
+      return report.ok ? 0 : 1;
+    }
+    const count = (severity: string) => report.problems.filter((p) => p.severity === severity).length;
+    const errors = count('error');
+    const warnings = count('warning');
+    const tally = `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`;
+    io.out(
+      `${report.workflow}: ${report.ok ? 'verified' : 'NOT verified'} (${tally}; ${report.states} states checked)`,
+    );
+    for (const p of report.problems) {
+      io.out(`  ${p.severity} ${p.code} at ${p.state} (${formatPath(p.path)})`);
+      io.out(`    ${p.message}`);
+      io.out(`    hint: ${p.hint}`);
+      if (p.route) io.out(`    route: ${p.route}`);
+    }
+    return report.ok ? 0 : 1;
+  } catch (error) {
+    return fail(error, io);
+  }
+}

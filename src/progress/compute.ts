@@ -1,0 +1,131 @@
+/**
+ * One {@link Progress} from a run watch at a given time: step list and counts from the views, the ETA from a walk of
+ * the remaining graph. `percent` is raw here; the stream keeps it monotonic.
+ */
+import { type EtaContext, type Range, remainingOf } from './eta.js';
+import type { PlanNode } from './plan.js';
+import type { Progress, ProgressCounts, StepKind, StepProgress } from './progress.js';
+import { historyKey, type StepView } from './views.js';
+import type { RunWatch } from './watch.js';
+
+/** Settings of a computation. */
+export interface ComputeSettings {
+  readonly now: number;
+  readonly defaultStepMs: number;
+}
+
+/**
+ * The run's progress now, with a raw (possibly lower than before) percent.
+ *
+ * @example
+ * ```ts
+ * const progress = computeProgress(watchActor(actor), { now: Date.now(), defaultStepMs: 1000 });
+ * ```
+ */
+export function computeProgress(watch: RunWatch, settings: ComputeSettings): Progress {
+  const { now, defaultStepMs } = settings;
+  const { history, workflowId } = watch;
+  const pending: StepProgress[] = [];
+  let pendingItems = 0;
+  const ctx: EtaContext = {
+    now,
+    defaultMs: defaultStepMs,
+    estimate: (path) => history?.estimate(workflowId, path),
+    choices: (path) => history?.choices(workflowId, path),
+    step: (path) => {
+      const view = watch.steps.get(path);
+      return view?.status === 'running' ? view : undefined;
+    },
+    pending: (path, node, expected) => {
+      if (!watch.steps.has(path)) pending.push(pendingStep(path, node, expected));
+    },
+    pendingItems: (count) => {
+      pendingItems += count;
+    },
+  };
+  const root = watch.rootMachine();
+  const range: Range = watch.ended || !root ? [0, 0, 0] : remainingOf(root, ctx);
+  const counts = {
+    done: 0,
+    running: 0,
+    pending: pending.length + pendingItems,
+    failed: 0,
+    skipped: 0,
+    cancelled: 0,
+  };
+  const steps: StepProgress[] = [];
+  let waiting = false;
+  for (const view of watch.steps.values()) {
+    count(counts, view.status);
+    if (view.status === 'running' && (view.phase === 'escalated' || view.kind === 'wait')) waiting = true;
+    steps.push(stepOf(view, expectedOf(watch, view, defaultStepMs)));
+  }
+  steps.push(...pending);
+  const elapsedMs = Math.max(0, (watch.ended ? (watch.endedAt ?? now) : now) - watch.startedAt);
+  const remainingMs = Math.round(range[0]);
+  const status = watch.ended ? watch.status : waiting ? 'waiting' : 'running';
+  let percent = 0;
+  if (status === 'done') percent = 100;
+  else if (!watch.ended && elapsedMs + remainingMs > 0)
+    percent = Math.min(99.9, (100 * elapsedMs) / (elapsedMs + remainingMs));
+  return {
+    workflowId,
+    runId: watch.runId,
+    status,
+    at: now,
+    steps,
+    counts,
+    percent: Math.round(percent * 10) / 10,
+    elapsedMs,
+    eta: { remainingMs, finishAt: now + remainingMs, low: Math.round(range[1]), high: Math.round(range[2]) },
+  };
+}
+
+/** Counts a status (a switch: a keyed increment on a small object is slower, and this runs per step). */
+function count(counts: Writable<ProgressCounts>, status: StepView['status']): void {
+  if (status === 'done') counts.done++;
+  else if (status === 'running') counts.running++;
+  else if (status === 'failed') counts.failed++;
+  else if (status === 'skipped') counts.skipped++;
+  else counts.cancelled++;
+}
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+// Built field by field rather than with conditional spreads: this runs for every step at every emission.
+function stepOf(view: StepView, expectedMs: number): StepProgress {
+  const step: Writable<StepProgress> = {
+    path: view.path,
+    kind: view.kind,
+    status: view.status,
+    attempt: view.attempt,
+    startedAt: view.startedAt,
+    expectedMs: Math.round(expectedMs),
+  };
+  if (view.phase !== undefined && view.status === 'running') step.phase = view.phase;
+  if (view.agent !== undefined) step.agent = view.agent;
+  if (view.endedAt !== undefined) step.endedAt = view.endedAt;
+  if (view.error !== undefined) step.error = view.error;
+  return step;
+}
+
+function pendingStep(path: string, node: PlanNode, expected: Range): StepProgress {
+  const meta = node.meta;
+  const kind: StepKind = meta?.kind === 'wait' ? 'wait' : meta?.workflow !== undefined ? 'workflow' : 'step';
+  const step: Writable<StepProgress> = {
+    path,
+    kind,
+    status: 'pending',
+    attempt: 0,
+    expectedMs: Math.round(expected[0]),
+  };
+  if (meta?.agent !== undefined) step.agent = meta.agent;
+  return step;
+}
+
+/** A started step's expected duration in all: history, else its state's `expectedMs`, else the default (0 for waits). */
+function expectedOf(watch: RunWatch, view: StepView, defaultStepMs: number): number {
+  const key = view.kind === 'item' ? historyKey(view.path) : view.path;
+  const known = watch.history?.estimate(watch.workflowId, key)?.ms ?? watch.priors?.get(key);
+  return known ?? (view.kind === 'wait' ? 0 : defaultStepMs);
+}

@@ -1,0 +1,376 @@
+/**
+ * The ETA: a pure walk of what is left of a machine's graph, from its live state. A sequence adds, a parallel state
+ * takes its slowest region (the critical path), a map schedules its remaining items on its concurrency, a branch
+ * not yet decided weighs its arms by how often each was taken, a loop adds the rounds it is expected to run still.
+ * Every figure is a triple: the estimate and a low-high range, walked together.
+ */
+import type { StateValue } from 'xstate';
+import type { StepPhase } from '../machine/step-types.js';
+import type { DurationEstimate } from './history.js';
+import type { FlowMeta, Plan, PlanNode } from './plan.js';
+
+/** `[estimate, low, high]`, in ms. */
+export type Range = readonly [mid: number, low: number, high: number];
+
+const ZERO: Range = [0, 0, 0];
+
+/** What the ETA reads of a step that started. */
+export interface LiveStep {
+  readonly phase: StepPhase | undefined;
+  readonly attempt: number;
+  readonly startedAt: number;
+  /** When the current attempt started. */
+  readonly attemptStartedAt: number;
+  /** When a backoff or an escalation ends. */
+  readonly deadline: number | undefined;
+}
+
+/** What the ETA reads of a running machine. */
+export interface LiveMachine {
+  readonly plan: Plan;
+  readonly value: StateValue;
+  /** Prefix of its step paths (`''` at the root, `'step/'` in a child workflow). */
+  readonly prefix: string;
+  readonly context: LiveContext | undefined;
+  /** When a state node was entered, if it is active. */
+  enteredAt(node: PlanNode): number | undefined;
+  /** The machine an active state invoked, by invoke id. */
+  child(invokeId: string): LiveMachine | undefined;
+}
+
+/** The parts of a compiled machine's context the ETA reads. */
+export interface LiveContext {
+  readonly maps?: Readonly<
+    Record<string, { readonly total: number; readonly next: number; readonly running: readonly number[] }>
+  >;
+  readonly iterations?: Readonly<Record<string, number>>;
+}
+
+/** What the walk needs from outside: time, history and started steps. */
+export interface EtaContext {
+  readonly now: number;
+  /** The duration assumed for a step with neither history nor `expectedMs`. */
+  readonly defaultMs: number;
+  estimate(path: string): DurationEstimate | undefined;
+  choices(path: string): Readonly<Record<string, number>> | undefined;
+  step(path: string): LiveStep | undefined;
+  /** Told about each step or wait ahead that has not started, with its expected duration. */
+  pending?(path: string, node: PlanNode, expected: Range): void;
+  /** Told how many items of a running map have not started. */
+  pendingItems?(count: number): void;
+}
+
+/**
+ * The time left until the machine ends, as `[estimate, low, high]` ms.
+ *
+ * @example
+ * ```ts
+ * const [remainingMs, low, high] = remainingOf(liveRoot, { now, defaultMs: 1000, estimate, choices, step });
+ * ```
+ */
+export function remainingOf(machine: LiveMachine, ctx: EtaContext): Range {
+  return new Walk(ctx).machine(machine);
+}
+
+/** Above this many pending items times workers, a map's schedule is approximated instead of simulated. */
+const SIMULATE_LIMIT = 20_000;
+
+/** What a walk knows of one plan under one path prefix: each node's duration to its parent's end, by node index. */
+interface Memo {
+  readonly from: (Range | undefined)[];
+  readonly visiting: boolean[];
+}
+
+class Walk {
+  /**
+   * Per path prefix (`''` unless in a child workflow, whose prefix belongs to its one plan). Arrays by node index,
+   * not maps keyed by node: this runs at every emission.
+   */
+  private readonly memos = new Map<string, Memo>();
+  private lastPrefix: string | undefined;
+  private lastMemo: Memo | undefined;
+
+  constructor(private readonly ctx: EtaContext) {}
+
+  machine(m: LiveMachine): Range {
+    return this.active(m, m.plan.root, m.value);
+  }
+
+  /** What is left of an active node. */
+  private active(m: LiveMachine, node: PlanNode, value: StateValue | undefined): Range {
+    const meta = node.meta;
+    switch (meta?.kind) {
+      case 'step':
+        return this.activeStep(m, node, meta);
+      case 'wait':
+        return this.running(
+          this.ctx.step(m.prefix + meta.name),
+          this.waitPrior(m.prefix, meta),
+          m.enteredAt(node),
+        );
+      case 'map':
+        return this.activeMap(m, node, meta);
+      case 'loop':
+        return this.activeLoop(m, node, meta, value);
+      case 'branch': {
+        const [arm] = activeChild(node, value);
+        // Deciding is instantaneous in a compiled branch; a hand-written one may rest before choosing its arm.
+        if (arm?.meta?.kind !== 'arm') return this.full(m.prefix, node);
+      }
+    }
+    if (node.type === 'parallel') {
+      let left = ZERO;
+      for (const region of node.children.values())
+        left = max(
+          left,
+          this.active(m, region, (value as Record<string, StateValue> | undefined)?.[region.key]),
+        );
+      return left;
+    }
+    const [child, sub] = activeChild(node, value);
+    return child ? add(this.active(m, child, sub), this.after(m.prefix, child)) : ZERO;
+  }
+
+  private activeStep(m: LiveMachine, node: PlanNode, meta: FlowMeta): Range {
+    if (meta.workflow !== undefined) {
+      const child = node.invokeIds[0] === undefined ? undefined : m.child(node.invokeIds[0]);
+      if (child) return this.machine(child);
+    }
+    const path = m.prefix + meta.name;
+    return this.running(this.ctx.step(path), this.duration(path, meta.expectedMs), m.enteredAt(node));
+  }
+
+  /** What is left of a started step, given its expected duration in all. */
+  private running(step: LiveStep | undefined, expected: Range, enteredAt: number | undefined): Range {
+    const { now } = this.ctx;
+    if (!step) return residual(expected, now - (enteredAt ?? now));
+    const untilDeadline = Math.max(0, (step.deadline ?? now) - now);
+    switch (step.phase) {
+      case 'backoff':
+        return [untilDeadline + expected[0], untilDeadline + expected[1], untilDeadline + expected[2]];
+      case 'escalated':
+      case 'supervising':
+        // A decision may retry (a whole attempt again), skip (nothing left) or come at the deadline.
+        return [expected[0], 0, untilDeadline + expected[2]];
+      default:
+        // A retry starts the work over: only the current attempt's time counts as spent.
+        return residual(expected, now - (step.attempt > 1 ? step.attemptStartedAt : step.startedAt));
+    }
+  }
+
+  private activeMap(m: LiveMachine, node: PlanNode, meta: FlowMeta): Range {
+    const path = m.prefix + meta.name;
+    const progress = m.context?.maps?.[meta.name];
+    if (!progress)
+      return residual(
+        this.duration(path, meta.expectedMs),
+        this.ctx.now - (m.enteredAt(node) ?? this.ctx.now),
+      );
+    const item = this.duration(`${path}[*]`, meta.expectedMs);
+    const workers = progress.running.map((i) =>
+      this.running(this.ctx.step(`${path}[${i}]`), item, m.enteredAt(node)),
+    );
+    const pending = Math.max(0, progress.total - progress.next);
+    this.ctx.pendingItems?.(pending);
+    const c = Math.max(1, meta.concurrency ?? 1);
+    return [0, 1, 2].map((k) =>
+      schedule(
+        workers.map((w) => w[k] as number),
+        pending,
+        item[k as 0 | 1 | 2],
+        c,
+      ),
+    ) as unknown as Range;
+  }
+
+  private activeLoop(m: LiveMachine, node: PlanNode, meta: FlowMeta, value: StateValue | undefined): Range {
+    const [child, sub] = activeChild(node, value);
+    // No `after` here: what follows the body inside the loop is the cycle, counted as rounds below.
+    const inRound = child ? this.active(m, child, sub) : ZERO;
+    const round = m.context?.iterations?.[meta.name] ?? 1;
+    const rounds = roundsAfter(this.ctx.choices(m.prefix + meta.name), round, meta.maxIterations ?? round);
+    return add(inRound, mul(this.body(m.prefix, node), rounds));
+  }
+
+  /** The longest way from a node (not started) to the end of its parent. */
+  private from(prefix: string, node: PlanNode): Range {
+    const memo = this.memoOf(prefix);
+    const known = memo.from[node.index];
+    if (known) return known;
+    // A cycle (a hand-written retry loop) is cut: the walk does not go around it again.
+    if (memo.visiting[node.index]) return ZERO;
+    memo.visiting[node.index] = true;
+    const total = add(this.full(prefix, node), this.after(prefix, node));
+    memo.visiting[node.index] = false;
+    memo.from[node.index] = total;
+    return total;
+  }
+
+  private memoOf(prefix: string): Memo {
+    if (prefix === this.lastPrefix && this.lastMemo) return this.lastMemo;
+    let memo = this.memos.get(prefix);
+    if (!memo) {
+      memo = { from: [], visiting: [] };
+      this.memos.set(prefix, memo);
+    }
+    this.lastPrefix = prefix;
+    this.lastMemo = memo;
+    return memo;
+  }
+
+  /** The longest way on from a node once it is done. */
+  private after(prefix: string, node: PlanNode): Range {
+    let left = ZERO;
+    for (const next of node.successors) left = max(left, this.from(prefix, next));
+    return left;
+  }
+
+  /** The whole duration of a node not started yet. */
+  private full(prefix: string, node: PlanNode): Range {
+    const meta = node.meta;
+    switch (meta?.kind) {
+      case 'step': {
+        const path = prefix + meta.name;
+        const known = this.ctx.estimate(path);
+        const expected =
+          !known && node.childPlan && meta.expectedMs === undefined
+            ? this.from(`${path}/`, node.childPlan.root)
+            : this.duration(path, meta.expectedMs);
+        this.ctx.pending?.(path, node, expected);
+        return expected;
+      }
+      case 'wait': {
+        const expected = this.waitPrior(prefix, meta);
+        this.ctx.pending?.(prefix + meta.name, node, expected);
+        return expected;
+      }
+      case 'map':
+        return this.duration(prefix + meta.name, meta.expectedMs);
+      case 'loop': {
+        const rounds = roundsAfter(this.ctx.choices(prefix + meta.name), 1, meta.maxIterations ?? 1);
+        return mul(this.body(prefix, node), add(rounds, [1, 1, 1]));
+      }
+      case 'branch':
+        return this.branch(prefix, node, meta);
+    }
+    if (node.type === 'parallel') {
+      let longest = ZERO;
+      for (const region of node.children.values()) longest = max(longest, this.full(prefix, region));
+      return longest;
+    }
+    return node.initial ? this.from(prefix, node.initial) : ZERO;
+  }
+
+  private body(prefix: string, loop: PlanNode): Range {
+    return loop.initial ? this.from(prefix, loop.initial) : ZERO;
+  }
+
+  /** An undecided branch: the arms' durations weighted by how often each was taken (evenly without history). */
+  private branch(prefix: string, node: PlanNode, meta: FlowMeta): Range {
+    const weights = this.ctx.choices(prefix + meta.name);
+    let total = 0;
+    let mid = 0;
+    let low = Number.POSITIVE_INFINITY;
+    let high = 0;
+    for (const arm of node.children.values()) {
+      if (arm.meta?.kind !== 'arm') continue;
+      const cost = this.from(prefix, arm);
+      const weight = weights ? (weights[String(arm.meta.arm)] ?? 0) : 1;
+      if (weight <= 0) continue;
+      total += weight;
+      mid += weight * cost[0];
+      low = Math.min(low, cost[1]);
+      high = Math.max(high, cost[2]);
+    }
+    return total > 0 ? [mid / total, low, high] : ZERO;
+  }
+
+  /** A step's expected duration: its history, else `expectedMs` (with a wide range), else the default. */
+  private duration(path: string, expectedMs: number | undefined): Range {
+    const known = this.ctx.estimate(path);
+    if (known) return [known.ms, known.low, known.high];
+    const prior = expectedMs ?? this.ctx.defaultMs;
+    return [prior, prior / 2, prior * 2];
+  }
+
+  /** A wait's expected duration: its history, else nothing up to its timeout (a person may answer at once). */
+  private waitPrior(prefix: string, meta: FlowMeta): Range {
+    const known = this.ctx.estimate(prefix + meta.name);
+    return known ? [known.ms, known.low, known.high] : [0, 0, meta.timeoutMs ?? 0];
+  }
+}
+
+/** The active child of a compound node and the state value under it. */
+function activeChild(
+  node: PlanNode,
+  value: StateValue | undefined,
+): [PlanNode | undefined, StateValue | undefined] {
+  if (typeof value === 'string') return [node.children.get(value), undefined];
+  if (value === undefined) return [undefined, undefined];
+  for (const [key, sub] of Object.entries(value)) return [node.children.get(key), sub];
+  return [undefined, undefined];
+}
+
+/**
+ * Rounds a loop is expected to run after the current one: the mean of the past round counts that reach at least
+ * this round, with their least and most; without such history, none (up to `maxIterations` in the range).
+ */
+function roundsAfter(
+  choices: Readonly<Record<string, number>> | undefined,
+  current: number,
+  maxIterations: number,
+): Range {
+  let weight = 0;
+  let sum = 0;
+  let low = Number.POSITIVE_INFINITY;
+  let high = 0;
+  for (const [key, w] of Object.entries(choices ?? {})) {
+    const rounds = Number(key);
+    if (!(rounds >= current) || w <= 0) continue;
+    weight += w;
+    sum += rounds * w;
+    low = Math.min(low, rounds);
+    high = Math.max(high, rounds);
+  }
+  if (weight === 0) return [0, 0, Math.max(0, maxIterations - current)];
+  return [sum / weight - current, low - current, high - current];
+}
+
+/**
+ * When the last of `pending` items of duration `each` ends, on `workers` parallel slots that are free after the
+ * given times: each item goes to the slot free first (list scheduling, as the map starts them).
+ */
+export function schedule(busy: readonly number[], pending: number, each: number, workers: number): number {
+  const free = busy.slice(0, workers);
+  while (free.length < workers) free.push(0);
+  if (pending * workers > SIMULATE_LIMIT) {
+    const average = free.reduce((a, b) => a + b, 0) / workers;
+    return Math.max(Math.max(...free), average + Math.ceil(pending / workers) * each);
+  }
+  for (let n = 0; n < pending; n++) {
+    let first = 0;
+    for (let i = 1; i < workers; i++) if ((free[i] as number) < (free[first] as number)) first = i;
+    free[first] = (free[first] as number) + each;
+  }
+  return Math.max(...free);
+}
+
+function residual(expected: Range, spent: number): Range {
+  return [
+    Math.max(0, expected[0] - spent),
+    Math.max(0, expected[1] - spent),
+    Math.max(0, expected[2] - spent),
+  ];
+}
+
+function add(a: Range, b: Range): Range {
+  return [a[0] + b[0], a[1] + b[1], a[2] + b[2]];
+}
+
+function max(a: Range, b: Range): Range {
+  return [Math.max(a[0], b[0]), Math.max(a[1], b[1]), Math.max(a[2], b[2])];
+}
+
+function mul(a: Range, b: Range): Range {
+  return [a[0] * b[0], a[1] * b[1], a[2] * b[2]];
+}

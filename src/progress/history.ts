@@ -1,0 +1,147 @@
+/**
+ * What the ETA learns from: past step durations and past decisions, per workflow id and step path.
+ */
+
+/** A duration estimate: a central value and a range. */
+export interface DurationEstimate {
+  /** The central estimate (an exponentially weighted moving average), in ms. */
+  readonly ms: number;
+  /** The low quantile of recent durations, in ms. */
+  readonly low: number;
+  /** The high quantile of recent durations, in ms. */
+  readonly high: number;
+  /** How many durations were recorded. */
+  readonly samples: number;
+}
+
+/**
+ * Where step durations and decisions are kept between runs. Keys are a workflow id (the definition's id, not the
+ * run id) and a path: a step path (`fetch`, `child/inner`), `map[*]` for any item of a map, or the name of a map,
+ * `waitFor`, branch or loop. Methods are synchronous because the tracker calls them on every emission: a durable
+ * implementation keeps a cache in memory and writes behind.
+ *
+ * @example
+ * ```ts
+ * const history = memoryHistory();
+ * history.record('triage', 'scan', 120);
+ * history.estimate('triage', 'scan'); // { ms: 120, low: 120, high: 120, samples: 1 }
+ * ```
+ */
+export interface DurationHistory {
+  /** Records how long a step (or a map, or a wait) took when it finished successfully. */
+  record(workflowId: string, path: string, ms: number): void;
+  /** The estimate for a path, or `undefined` without history. */
+  estimate(workflowId: string, path: string): DurationEstimate | undefined;
+  /** Records a decision: the arm a branch took (`'0'`, `'otherwise'`), the rounds a loop ran (`'3'`). */
+  recordChoice(workflowId: string, path: string, choice: string): void;
+  /** Recent weights of each choice (higher is more frequent), or `undefined` without history. */
+  choices(workflowId: string, path: string): Readonly<Record<string, number>> | undefined;
+}
+
+/** Options of {@link memoryHistory}. */
+export interface MemoryHistoryOptions {
+  /** The weight of the newest duration in the moving average, and the decay of older choices. @default 0.3 */
+  readonly alpha?: number;
+  /** How many recent durations the quantile range is taken from. @default 20 */
+  readonly window?: number;
+  /** The low and high quantiles of the range. @default [0.1, 0.9] */
+  readonly quantiles?: readonly [number, number];
+  /** How many paths are kept per workflow; past it, the path recorded first is forgotten. @default 10000 */
+  readonly maxKeys?: number;
+}
+
+interface DurationEntry {
+  ewma: number;
+  samples: number;
+  /** The last `window` durations, as a ring (order does not matter to quantiles). */
+  readonly recent: number[];
+  /** Where the next duration goes in `recent` once it is full. */
+  slot: number;
+  /** Computed on first read after a record: estimates are read far more often than written. */
+  cached: DurationEstimate | undefined;
+}
+
+/**
+ * A {@link DurationHistory} in memory: an EWMA per path with a quantile range over recent durations, and decayed
+ * counts of choices. An engine creates one by default and shares it across its runs.
+ *
+ * @example
+ * ```ts
+ * const history = memoryHistory({ alpha: 0.5 });
+ * const engine = createEngine({ agents, history });
+ * ```
+ */
+export function memoryHistory(options: MemoryHistoryOptions = {}): DurationHistory {
+  const alpha = options.alpha ?? 0.3;
+  const window = Math.max(1, options.window ?? 20);
+  const [qLow, qHigh] = options.quantiles ?? [0.1, 0.9];
+  const maxKeys = Math.max(1, options.maxKeys ?? 10_000);
+  // Nested by workflow: every finished step records, so no key string is built on that path.
+  const durations = new Map<string, Map<string, DurationEntry>>();
+  const decisions = new Map<string, Map<string, Record<string, number>>>();
+
+  /** The paths of one workflow; past the cap, the path recorded first is forgotten. */
+  const pathsOf = <V>(all: Map<string, Map<string, V>>, workflowId: string, path: string): Map<string, V> => {
+    let paths = all.get(workflowId);
+    if (!paths) {
+      paths = new Map();
+      all.set(workflowId, paths);
+    }
+    if (paths.size >= maxKeys && !paths.has(path)) paths.delete(paths.keys().next().value as string);
+    return paths;
+  };
+
+  return {
+    record(workflowId, path, ms) {
+      if (!Number.isFinite(ms) || ms < 0) return;
+      const entry = durations.get(workflowId)?.get(path);
+      if (!entry) {
+        const fresh = { ewma: ms, samples: 1, recent: [ms], slot: 0, cached: undefined };
+        pathsOf(durations, workflowId, path).set(path, fresh);
+        return;
+      }
+      entry.ewma = alpha * ms + (1 - alpha) * entry.ewma;
+      entry.samples++;
+      if (entry.recent.length < window) entry.recent.push(ms);
+      else {
+        entry.recent[entry.slot] = ms;
+        entry.slot = (entry.slot + 1) % window;
+      }
+      entry.cached = undefined;
+    },
+    estimate(workflowId, path) {
+      const entry = durations.get(workflowId)?.get(path);
+      if (!entry) return undefined;
+      if (!entry.cached) {
+        const sorted = [...entry.recent].sort((a, b) => a - b);
+        entry.cached = {
+          ms: entry.ewma,
+          low: Math.min(quantile(sorted, qLow), entry.ewma),
+          high: Math.max(quantile(sorted, qHigh), entry.ewma),
+          samples: entry.samples,
+        };
+      }
+      return entry.cached;
+    },
+    recordChoice(workflowId, path, choice) {
+      const paths = pathsOf(decisions, workflowId, path);
+      const counts = { ...(paths.get(path) ?? {}) };
+      for (const k of Object.keys(counts)) counts[k] = (counts[k] ?? 0) * (1 - alpha);
+      counts[choice] = (counts[choice] ?? 0) + 1;
+      paths.set(path, counts);
+    },
+    choices(workflowId, path) {
+      return decisions.get(workflowId)?.get(path);
+    },
+  };
+}
+
+/** The `q` quantile of sorted values, interpolated linearly. */
+function quantile(sorted: readonly number[], q: number): number {
+  const at = (sorted.length - 1) * Math.min(1, Math.max(0, q));
+  const lo = Math.floor(at);
+  const hi = Math.ceil(at);
+  const a = sorted[lo] ?? 0;
+  const b = sorted[hi] ?? a;
+  return a + (b - a) * (at - lo);
+}

@@ -1,0 +1,164 @@
+/**
+ * The static graph of a machine as the ETA walks it: every state node with its `meta.flowstate` step information,
+ * its children, and the sibling states it can move on to. Built once per machine and cached.
+ */
+import type { AnyStateMachine, StateValue } from 'xstate';
+
+/** The `meta.flowstate` a compiled state carries (and a hand-written one may carry too). */
+export interface FlowMeta {
+  readonly kind: 'step' | 'map' | 'wait' | 'parallel' | 'branch' | 'arm' | 'loop';
+  /** The step name; a hand-written state without one is named by its key. */
+  readonly name: string;
+  readonly expectedMs?: number;
+  readonly agent?: string;
+  /** The child workflow's id, for a step that runs one. */
+  readonly workflow?: string;
+  readonly concurrency?: number;
+  /** For an arm: its branch's name and its index (or `'otherwise'`). */
+  readonly branch?: string;
+  readonly arm?: number | string;
+  readonly maxIterations?: number;
+  readonly timeoutMs?: number;
+}
+
+/** One state node of a plan. */
+export interface PlanNode {
+  /** The state node's id (`wf.running.fetch`). */
+  readonly id: string;
+  readonly key: string;
+  readonly type: 'atomic' | 'compound' | 'parallel' | 'final' | 'history';
+  readonly meta: FlowMeta | undefined;
+  readonly children: ReadonlyMap<string, PlanNode>;
+  readonly initial: PlanNode | undefined;
+  /** Siblings a transition of this node leads to (targets deeper in a sibling count as that sibling). */
+  readonly successors: readonly PlanNode[];
+  /** Ids of the actors this state invokes. */
+  readonly invokeIds: readonly string[];
+  /** The plan of the machine a child workflow step invokes, when the machine provides it. */
+  readonly childPlan: Plan | undefined;
+  /** Its place in its plan (0 to `size - 1`), so a walk keeps per-node figures in arrays. */
+  readonly index: number;
+}
+
+/** The plan of one machine. */
+export interface Plan {
+  /** The machine id: the workflow id for a compiled workflow. */
+  readonly id: string;
+  readonly root: PlanNode;
+  /** How many nodes it has. */
+  readonly size: number;
+}
+
+/** The subset of XState's `StateNode` a plan reads. */
+interface StateNodeLike {
+  readonly id: string;
+  readonly key: string;
+  readonly type: PlanNode['type'];
+  readonly meta?: unknown;
+  readonly parent?: StateNodeLike | undefined;
+  readonly states: Readonly<Record<string, StateNodeLike>>;
+  readonly initial?: { readonly target: readonly StateNodeLike[] };
+  readonly transitions: ReadonlyMap<string, ReadonlyArray<{ readonly target?: readonly StateNodeLike[] }>>;
+  readonly always?: ReadonlyArray<{ readonly target?: readonly StateNodeLike[] }>;
+  readonly invoke: ReadonlyArray<{ readonly id: string; readonly src: unknown }>;
+}
+
+const plans = new WeakMap<object, Plan>();
+
+/**
+ * The plan of a machine, cached per machine.
+ *
+ * @example
+ * ```ts
+ * const plan = planOf(definition.machine);
+ * plan.root.children.get('running');
+ * ```
+ */
+export function planOf(machine: AnyStateMachine): Plan {
+  const cached = plans.get(machine);
+  if (cached) return cached;
+  const root = machine.root as unknown as StateNodeLike;
+  const nodes = new Map<StateNodeLike, MutableNode>();
+  const build = (node: StateNodeLike): MutableNode => {
+    const children = new Map<string, PlanNode>();
+    const built: MutableNode = {
+      id: node.id,
+      key: node.key,
+      type: node.type,
+      meta: flowMetaOf(node.meta, node.key),
+      children,
+      initial: undefined,
+      successors: [],
+      invokeIds: node.invoke.map((i) => i.id),
+      childPlan: undefined,
+      index: nodes.size,
+    };
+    nodes.set(node, built);
+    for (const [key, child] of Object.entries(node.states)) children.set(key, build(child));
+    const first = node.type === 'compound' ? node.initial?.target[0] : undefined;
+    built.initial = first ? children.get(first.key) : undefined;
+    return built;
+  };
+  const plan: Plan = { id: machine.id, root: build(root), size: nodes.size };
+  // A plan is cached before child plans are built, so a workflow that (indirectly) embeds itself terminates.
+  plans.set(machine, plan);
+  const actors = (machine.implementations as { actors?: Record<string, unknown> }).actors ?? {};
+  for (const [node, built] of nodes) {
+    built.successors = successorsOf(node, nodes);
+    if (built.meta?.kind === 'step' && built.meta.workflow !== undefined) {
+      const src = node.invoke[0]?.src;
+      const logic = typeof src === 'string' ? actors[src] : src;
+      if (isMachine(logic)) built.childPlan = planOf(logic);
+    }
+  }
+  return plan;
+}
+
+type MutableNode = { -readonly [K in keyof PlanNode]: PlanNode[K] };
+
+function successorsOf(node: StateNodeLike, nodes: Map<StateNodeLike, MutableNode>): PlanNode[] {
+  const found = new Set<PlanNode>();
+  const add = (targets: readonly StateNodeLike[] | undefined) => {
+    for (let t: StateNodeLike | undefined = targets?.[0]; t; t = t.parent) {
+      if (t.parent !== node.parent || !node.parent) continue;
+      const sibling = nodes.get(t);
+      if (sibling && t !== node) found.add(sibling);
+      break;
+    }
+  };
+  for (const transitions of node.transitions.values()) for (const t of transitions) add(t.target);
+  for (const t of node.always ?? []) add(t.target);
+  return [...found];
+}
+
+function isMachine(logic: unknown): logic is AnyStateMachine {
+  return typeof logic === 'object' && logic !== null && 'root' in logic && 'idMap' in logic;
+}
+
+/** Reads `meta.flowstate`, tolerating hand-written metadata: a state without a name is named by its key. */
+export function flowMetaOf(meta: unknown, key: string): FlowMeta | undefined {
+  const flow = (meta as { flowstate?: unknown } | undefined)?.flowstate;
+  if (typeof flow !== 'object' || flow === null) return undefined;
+  const { kind, name } = flow as { kind?: unknown; name?: unknown };
+  if (typeof kind !== 'string' || !KINDS.has(kind)) return undefined;
+  return { ...(flow as FlowMeta), name: typeof name === 'string' ? name : key };
+}
+
+const KINDS = new Set(['step', 'map', 'wait', 'parallel', 'branch', 'arm', 'loop']);
+
+/** Appends to `into` every active node under `node` that carries step meta, given the state value under it. */
+export function activeMetaNodes(node: PlanNode, value: StateValue | undefined, into: PlanNode[]): PlanNode[] {
+  if (value === undefined) return into;
+  if (typeof value === 'string') {
+    const child = node.children.get(value);
+    if (child?.meta) into.push(child);
+    return into;
+  }
+  for (const key in value) {
+    const child = node.children.get(key);
+    if (!child) continue;
+    if (child.meta) into.push(child);
+    activeMetaNodes(child, value[key], into);
+  }
+  return into;
+}

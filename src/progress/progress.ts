@@ -1,0 +1,106 @@
+/**
+ * The public shapes of the progress tracker: what `run.progress$` and `trackProgress` emit, and their options.
+ */
+import type { Clock } from '../machine/clock.js';
+import type { StepPhase } from '../machine/step-types.js';
+import type { RunStatus } from '../persistence/types.js';
+import type { DurationHistory } from './history.js';
+
+/** Where one step is. `pending` steps have not started; the others have. */
+export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped' | 'cancelled';
+
+/**
+ * What a step is: an agent `step`, a `wait` for an event, one `item` of a map, a child `workflow` step, or the
+ * `compensation` of a finished step (its path ends in `/compensate`).
+ */
+export type StepKind = 'step' | 'wait' | 'item' | 'workflow' | 'compensation';
+
+/** One step as a {@link Progress} shows it. */
+export interface StepProgress {
+  /** The step path: `name`, `child/name`, `map[3]`, `name/compensate`. */
+  readonly path: string;
+  readonly kind: StepKind;
+  readonly status: StepStatus;
+  /** Where a running step of the engine is: `running`, `backoff`, `escalated`, `supervising`. */
+  readonly phase?: StepPhase;
+  /** Attempts made in all (0 while pending). */
+  readonly attempt: number;
+  /** The agent now in use, when known. */
+  readonly agent?: string;
+  /** When it started (the clock's epoch ms). */
+  readonly startedAt?: number;
+  /** When it ended. */
+  readonly endedAt?: number;
+  /** Why it failed, was skipped or was cancelled. */
+  readonly error?: string;
+  /** How long the step is expected to take in all (history, else `expectedMs`, else the default). */
+  readonly expectedMs?: number;
+}
+
+/** How many steps are in each status. Pending items of a running map count here but are not listed. */
+export interface ProgressCounts {
+  readonly done: number;
+  readonly running: number;
+  readonly pending: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly cancelled: number;
+}
+
+/** When the run should end: the critical path of what is left, with a range from the history's quantiles. */
+export interface ProgressEta {
+  /** The best estimate of the time left, in ms. */
+  readonly remainingMs: number;
+  /** `at + remainingMs`, as the clock's epoch ms. */
+  readonly finishAt: number;
+  /** An optimistic time left (the low quantile of every step's history), in ms. */
+  readonly low: number;
+  /** A pessimistic time left (the high quantile), in ms. */
+  readonly high: number;
+}
+
+/** The state of one run at one moment, as `run.progress$` emits it. */
+export interface Progress {
+  /** The workflow definition's id (the machine id for a hand-written machine). */
+  readonly workflowId: string;
+  /** The run id (the machine context's `workflowId` for a compiled workflow, else the actor's id). */
+  readonly runId: string;
+  readonly status: RunStatus;
+  /** When this progress was computed (the clock's epoch ms). */
+  readonly at: number;
+  /**
+   * Every step that started (in the order they started), then the steps still ahead (in plan order). A branch
+   * not yet decided lists the steps of all its arms; once decided, the arms not taken drop out.
+   */
+  readonly steps: readonly StepProgress[];
+  readonly counts: ProgressCounts;
+  /**
+   * The share of the expected total duration already spent, `elapsed / (elapsed + eta.remainingMs)`, from 0 to 100.
+   * It never goes backwards (a retry or a slower branch holds it where it was until time catches up), stays
+   * below 100 while the run is active, and is 100 once the run is done.
+   */
+  readonly percent: number;
+  /** Time since the run started, in ms. */
+  readonly elapsedMs: number;
+  readonly eta: ProgressEta;
+}
+
+/** Options of {@link trackProgress}; a run of an engine uses the engine's. */
+export interface TrackProgressOptions {
+  /** Where step durations, branch arms and loop rounds are learned from and recorded to. @default none: priors only */
+  readonly history?: DurationHistory;
+  /** Emit at most once per this many ms (a failure and the final state are never held back). @default 100 */
+  readonly throttleMs?: number;
+  /** Also emit every this many ms while the run is active, so a long step shows time passing. @default off */
+  readonly tickMs?: number;
+  /** @default the system clock */
+  readonly clock?: Clock;
+  /** The duration assumed for a step with neither history nor `expectedMs`. @default 1000 */
+  readonly defaultStepMs?: number;
+  /** When the run started, if it started before tracking did. @default when tracking began */
+  readonly startedAt?: number;
+  /** @default the machine id */
+  readonly workflowId?: string;
+  /** @default the machine context's `workflowId`, else the actor's id */
+  readonly runId?: string;
+}

@@ -1,0 +1,72 @@
+/**
+ * Text pieces the reporters share: durations, bars, and the subscription handle they return.
+ */
+import type { Observable } from 'rxjs';
+
+/** What a reporter returns: `done` resolves when the progress stream ends; `stop()` ends it early. */
+export interface Reporter {
+  readonly done: Promise<void>;
+  stop(): void;
+}
+
+/** Where a reporter writes: `process.stdout`, a file stream, or anything with `write`. */
+export interface ReporterStream {
+  write(chunk: string): unknown;
+  readonly isTTY?: boolean;
+  readonly columns?: number;
+}
+
+/** `850 ms`, `12.4 s`, `3m 05s`, `2h 10m`. */
+export function formatMs(ms: number): string {
+  const value = Math.max(0, Math.round(ms));
+  if (value < 1000) return `${value} ms`;
+  if (value < 60_000) return `${(value / 1000).toFixed(1)} s`;
+  const seconds = Math.round(value / 1000);
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${String(seconds % 60).padStart(2, '0')}s`;
+  const minutes = Math.round(seconds / 60);
+  return `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m`;
+}
+
+/** A bar of `width` cells, `fraction` (0 to 1) of them full. */
+export function bar(fraction: number, width: number): string {
+  const full = Math.round(Math.min(1, Math.max(0, fraction)) * width);
+  return '█'.repeat(full) + '░'.repeat(width - full);
+}
+
+/** Subscribes `next` to a stream and wraps the subscription as a {@link Reporter}; `end` runs once at the end. */
+export function report<T>(source: Observable<T>, next: (value: T) => void, end: () => void): Reporter {
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  let ended = false;
+  const close = () => {
+    if (ended) return;
+    ended = true;
+    try {
+      end();
+    } catch {
+      // As for `next`: the closing lines are best effort.
+    }
+    finish();
+  };
+  const subscription = source.subscribe({
+    next: (value) => {
+      // A reporter that cannot write (a closed pipe) must not take the run down with it.
+      try {
+        next(value);
+      } catch {
+        // Skipped: the next emission tries again.
+      }
+    },
+    error: close,
+    complete: close,
+  });
+  return {
+    done,
+    stop: () => {
+      subscription.unsubscribe();
+      close();
+    },
+  };
+}

@@ -1,0 +1,176 @@
+/**
+ * The terminal reporter: on a TTY, a live frame redrawn in place (log-update does the cursor work) with an overall
+ * bar and one bar per running step; elsewhere (CI logs, a pipe) plain lines, one per thing that happened.
+ */
+import { createLogUpdate } from 'log-update';
+import type { Observable } from 'rxjs';
+import type { Progress, StepProgress } from '../progress.js';
+import { bar, formatMs, type Reporter, type ReporterStream, report } from './format.js';
+
+/** Options of {@link terminalReporter}. */
+export interface TerminalReporterOptions {
+  /** @default process.stdout */
+  readonly stream?: ReporterStream;
+  /** Draw a live frame (else print plain lines). @default whether the stream is a TTY */
+  readonly tty?: boolean;
+  /** Width of the bars, in characters. @default 24 */
+  readonly barWidth?: number;
+  /** Plain lines: print an overall line each time the percent moved this much. @default 10 */
+  readonly percentStep?: number;
+}
+
+/**
+ * Shows a progress stream in the terminal until it completes.
+ *
+ * @example
+ * ```ts
+ * const reporter = terminalReporter(run.progress$);
+ * await run.result;
+ * await reporter.done;
+ * ```
+ */
+export function terminalReporter(
+  source: Observable<Progress>,
+  options: TerminalReporterOptions = {},
+): Reporter {
+  const stream = options.stream ?? process.stdout;
+  const barWidth = options.barWidth ?? 24;
+  if (options.tty ?? stream.isTTY === true) {
+    const frame = createLogUpdate(stream as NodeJS.WritableStream, { showCursor: true });
+    let last: Progress | undefined;
+    return report(
+      source,
+      (p) => {
+        last = p;
+        frame(renderFrame(p, barWidth).join('\n'));
+      },
+      () => {
+        if (last) frame([...renderFrame(last, barWidth), closingLine(last)].join('\n'));
+        frame.done();
+      },
+    );
+  }
+  const lines = plainLines(options.percentStep ?? 10);
+  let last: Progress | undefined;
+  return report(
+    source,
+    (p) => {
+      last = p;
+      for (const line of lines(p)) stream.write(`${line}\n`);
+    },
+    () => {
+      if (last) stream.write(`${closingLine(last)}\n`);
+    },
+  );
+}
+
+/**
+ * The live frame: the overall bar with percent, ETA and its range, one bar per running step, and the counts.
+ *
+ * @example
+ * ```ts
+ * console.log(renderFrame(progress, 24).join('\n'));
+ * ```
+ */
+export function renderFrame(p: Progress, barWidth: number): string[] {
+  const eta =
+    p.status === 'running' || p.status === 'waiting'
+      ? `ETA ${formatMs(p.eta.remainingMs)} (${formatMs(p.eta.low)} to ${formatMs(p.eta.high)})`
+      : p.status;
+  const lines = [
+    `${p.workflowId}  ${bar(p.percent / 100, barWidth)} ${p.percent.toFixed(0).padStart(3)}%  ${formatMs(p.elapsedMs)}  ${eta}`,
+  ];
+  const running = p.steps.filter((s) => s.status === 'running');
+  const width = Math.max(0, ...running.map((s) => s.path.length));
+  for (const step of running) {
+    const spent = p.at - (step.startedAt ?? p.at);
+    const expected = step.expectedMs ?? 0;
+    const fraction = expected > 0 ? Math.min(0.99, spent / expected) : 0;
+    const note = stepNote(step);
+    const time = `${formatMs(spent)}${expected > 0 ? ` of ~${formatMs(expected)}` : ''}`;
+    lines.push(
+      `  ▸ ${step.path.padEnd(width)}  ${bar(fraction, barWidth)}  ${time}${note ? `  ${note}` : ''}`,
+    );
+  }
+  const c = p.counts;
+  const counts = [`${c.done} done`, `${c.running} running`, `${c.pending} pending`];
+  if (c.failed > 0) counts.push(`${c.failed} failed`);
+  if (c.skipped > 0) counts.push(`${c.skipped} skipped`);
+  lines.push(`  ${counts.join(' · ')}`);
+  return lines;
+}
+
+function stepNote(step: StepProgress): string {
+  const attempt = step.attempt > 1 ? `attempt ${step.attempt}` : '';
+  switch (step.phase) {
+    case 'backoff':
+      return `attempt ${step.attempt} failed, retrying`;
+    case 'escalated':
+      return 'waiting for a decision';
+    case 'supervising':
+      return 'asking the supervisor';
+    default:
+      return step.kind === 'wait' ? 'waiting for an event' : attempt;
+  }
+}
+
+/** The last line: how the run ended. */
+function closingLine(p: Progress): string {
+  const { done, failed, skipped } = p.counts;
+  const tally = `${done} step${done === 1 ? '' : 's'} done${failed ? `, ${failed} failed` : ''}${skipped ? `, ${skipped} skipped` : ''}`;
+  switch (p.status) {
+    case 'done':
+      return `✓ ${p.workflowId} done in ${formatMs(p.elapsedMs)}: ${tally}`;
+    case 'running':
+    case 'waiting':
+      return `… ${p.workflowId} still ${p.status} after ${formatMs(p.elapsedMs)}: ${tally}`;
+    default:
+      return `✗ ${p.workflowId} ${p.status} after ${formatMs(p.elapsedMs)}: ${tally}`;
+  }
+}
+
+/** Plain lines: what changed since the previous progress, and the overall percent every `percentStep` points. */
+function plainLines(percentStep: number): (p: Progress) => string[] {
+  const seen = new Map<string, string>();
+  let printed = Number.NEGATIVE_INFINITY;
+  return (p) => {
+    const lines: string[] = [];
+    for (const step of p.steps) {
+      if (step.status === 'pending') continue;
+      const key = `${step.status}:${step.phase ?? ''}:${step.attempt}`;
+      if (seen.get(step.path) === key) continue;
+      seen.set(step.path, key);
+      const line = stepLine(step, p.at);
+      if (line) lines.push(line);
+    }
+    if (p.status !== 'done' && p.percent - printed >= percentStep) {
+      printed = p.percent;
+      const { done, running, pending } = p.counts;
+      lines.push(
+        `[${p.percent.toFixed(0).padStart(3)}%] ${done} done, ${running} running, ${pending} pending; ETA ${formatMs(p.eta.remainingMs)}`,
+      );
+    }
+    return lines;
+  };
+}
+
+function stepLine(step: StepProgress, at: number): string | undefined {
+  const took = formatMs((step.endedAt ?? at) - (step.startedAt ?? at));
+  switch (step.status) {
+    case 'running':
+      if (step.phase === 'backoff') return `  ↻ ${step.path} attempt ${step.attempt} failed, retrying`;
+      if (step.phase === 'escalated') return `  ⚑ ${step.path} waiting for a decision`;
+      if (step.phase === 'supervising') return `  ⚑ ${step.path} asking the supervisor`;
+      return `  ▶ ${step.path}${step.attempt > 1 ? ` attempt ${step.attempt}` : ''}`;
+    case 'done':
+      return `  ✓ ${step.path} ${took}${step.attempt > 1 ? ` (${step.attempt} attempts)` : ''}`;
+    case 'failed':
+      return `  ✗ ${step.path}: ${step.error ?? 'failed'}`;
+    case 'skipped':
+      return `  ↷ ${step.path} skipped`;
+    case 'cancelled':
+      return `  ■ ${step.path} cancelled`;
+    default:
+      return undefined;
+  }
+}

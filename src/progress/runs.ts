@@ -1,0 +1,81 @@
+/**
+ * How the engine and its runs use the tracker: the engine watches every run from before it starts (recording
+ * durations into its history and writing the step log to its logger), and `run.progress$` / `run.events$` read
+ * that watch, created lazily on first access.
+ */
+import type { Logger } from 'pino';
+import type { Observable } from 'rxjs';
+import type { AnyActorRef } from 'xstate';
+import type { Clock } from '../machine/clock.js';
+import type { StepLogEvent } from './events.js';
+import { type DurationHistory, memoryHistory } from './history.js';
+import type { Progress } from './progress.js';
+import { trackProgress, trackStepEvents } from './track.js';
+import { watchActor } from './watch.js';
+
+/** The progress options of an engine. */
+export interface EngineProgressOptions {
+  readonly history?: DurationHistory | undefined;
+  readonly progress?: { readonly throttleMs?: number } | undefined;
+}
+
+/** What the engine knows of a run when it launches it. */
+export interface RunIdentityLike {
+  readonly id: string;
+  readonly workflow: string;
+  readonly createdAt: number;
+}
+
+/**
+ * The function an engine calls once per run, before starting its actor: it sets up the run's watch with the
+ * engine's history (a shared {@link memoryHistory} by default), clock, logger and throttle.
+ *
+ * @example
+ * ```ts
+ * const watchRun = runWatcher(options, clock, logger);
+ * watchRun(actor, identity);
+ * actor.start();
+ * ```
+ */
+export function runWatcher(
+  options: EngineProgressOptions,
+  clock: Clock,
+  logger: Logger,
+): (actor: AnyActorRef, identity: RunIdentityLike) => void {
+  const history = options.history ?? memoryHistory();
+  const throttleMs = options.progress?.throttleMs;
+  return (actor, identity) => {
+    watchActor(actor, {
+      clock,
+      history,
+      logger,
+      throttleMs,
+      workflowId: identity.workflow,
+      runId: identity.id,
+      startedAt: identity.createdAt,
+    });
+  };
+}
+
+const progressStreams = new WeakMap<AnyActorRef, Observable<Progress>>();
+const eventStreams = new WeakMap<AnyActorRef, Observable<StepLogEvent>>();
+
+/** `run.progress$`: created on first access, then the same stream (each subscriber starts from the state now). */
+export function runProgress(actor: AnyActorRef): Observable<Progress> {
+  let stream = progressStreams.get(actor);
+  if (!stream) {
+    stream = trackProgress(actor);
+    progressStreams.set(actor, stream);
+  }
+  return stream;
+}
+
+/** `run.events$`: created on first access; each subscriber first gets the steps so far, then live events. */
+export function runEvents(actor: AnyActorRef): Observable<StepLogEvent> {
+  let stream = eventStreams.get(actor);
+  if (!stream) {
+    stream = trackStepEvents(actor);
+    eventStreams.set(actor, stream);
+  }
+  return stream;
+}

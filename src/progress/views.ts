@@ -1,0 +1,115 @@
+/**
+ * What a watch keeps about a run: one view per step path, and one per machine actor (the root and child
+ * workflows), which is what the ETA walks.
+ */
+import type { AnyActorRef, StateValue } from 'xstate';
+import type { StepPhase, StepSnapshot } from '../machine/step-types.js';
+import type { LiveContext, LiveMachine, LiveStep } from './eta.js';
+import type { Plan, PlanNode } from './plan.js';
+import type { StepKind, StepStatus } from './progress.js';
+
+/** A step that started, as the watch last saw it. */
+export interface StepView extends LiveStep {
+  readonly path: string;
+  readonly kind: StepKind;
+  /** Reported by a step actor (else it follows its state's entry and exit). */
+  readonly fromActor: boolean;
+  status: Exclude<StepStatus, 'pending'>;
+  phase: StepPhase | undefined;
+  attempt: number;
+  agent: string | undefined;
+  startedAt: number;
+  attemptStartedAt: number;
+  endedAt: number | undefined;
+  deadline: number | undefined;
+  error: string | undefined;
+  /**
+   * The session id of the step actor reporting it (ids, not the actor: a finished actor must not be kept alive),
+   * its last snapshot while it runs, and whether the watch subscribed to it.
+   */
+  actorId?: string;
+  snapshot?: StepSnapshot | undefined;
+  subscribed?: boolean;
+}
+
+/** A new view of a step that starts now. */
+export function startedView(
+  path: string,
+  kind: StepKind,
+  at: number,
+  fromActor: boolean,
+  agent?: string,
+): StepView {
+  return {
+    path,
+    kind,
+    fromActor,
+    status: 'running',
+    phase: undefined,
+    attempt: 1,
+    agent,
+    startedAt: at,
+    attemptStartedAt: at,
+    endedAt: undefined,
+    deadline: undefined,
+    error: undefined,
+  };
+}
+
+/** The kind of a step reported by a step actor, from its path. */
+export function actorStepKind(path: string): StepKind {
+  if (path.endsWith('/compensate')) return 'compensation';
+  return ITEM.test(path) ? 'item' : 'step';
+}
+
+const ITEM = /\[\d+\]$/;
+
+/** The history key of a step path: map items share one (`map[*]`), since items differ from run to run. */
+export function historyKey(path: string): string {
+  return path.replace(ITEM, '[*]');
+}
+
+/** Every machine actor's view, by actor (an actor belongs to one run, so one map serves every watch). */
+const machineViews = new WeakMap<AnyActorRef, MachineView>();
+
+/** The view of a machine actor, if it was seen. */
+export function machineViewOf(actor: AnyActorRef): MachineView | undefined {
+  return machineViews.get(actor);
+}
+
+/** The view of a machine actor, created on first sight. */
+export function machineViewFor(actor: AnyActorRef, plan: Plan): MachineView {
+  let view = machineViews.get(actor);
+  if (!view) {
+    view = new MachineView(plan);
+    machineViews.set(actor, view);
+  }
+  return view;
+}
+
+/** A machine actor of the run, as the ETA reads it. */
+export class MachineView implements LiveMachine {
+  value: StateValue = {};
+  prefix = '';
+  context: (LiveContext & Record<string, unknown>) | undefined;
+  children: Readonly<Record<string, AnyActorRef | undefined>> = {};
+  /** The last snapshot seen, to skip repeats. */
+  snapshot: unknown;
+  /** Active nodes that carry step meta, and when each was entered (arrays: a handful at a time). */
+  active: PlanNode[] = [];
+  entered: number[] = [];
+  /** How much of the context's `skipped` list was handled. */
+  skippedSeen = 0;
+
+  constructor(readonly plan: Plan) {}
+
+  enteredAt(node: PlanNode): number | undefined {
+    const i = this.active.indexOf(node);
+    return i < 0 ? undefined : this.entered[i];
+  }
+
+  child(invokeId: string): MachineView | undefined {
+    const actor = this.children[invokeId];
+    return actor ? machineViews.get(actor) : undefined;
+  }
+}

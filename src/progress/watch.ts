@@ -1,0 +1,324 @@
+/**
+ * The watch of one run: subscribes to the root actor and, recursively, to every child actor as it appears (step
+ * actors, child workflows, timers, a hand-written machine's promise actors), and turns their snapshots into step
+ * views, step events, history records and change signals. Subscriptions rather than XState's `inspect` option,
+ * which only a root actor's creator can set: so it works for any actor, started or not, engine or hand-written.
+ *
+ * The engine watches every run, so until someone listens (or the logger wants step lines) a watch is lean: it
+ * subscribes to machine actors only, and reads a step actor when it appears and when it leaves its parent (its
+ * start and end, its duration for the history). The first listener upgrades it: every step actor is then followed
+ * through its retries and escalations too.
+ */
+import type { Logger } from 'pino';
+import { type AnyActorRef, type AnyStateMachine, isMachineSnapshot } from 'xstate';
+import { type Clock, systemClock } from '../machine/clock.js';
+import type { StepSnapshot } from '../machine/step-types.js';
+import type { RunStatus } from '../persistence/types.js';
+import { actorTree, isStepSnapshot } from '../runtime/actor-tree.js';
+import { failureReason, levelOf, type StepLogEvent, stepEvents } from './events.js';
+import type { DurationHistory } from './history.js';
+import { actorStepKind, historyKey, type MachineView, type StepView, startedView } from './views.js';
+import { MachineState } from './watch-machine.js';
+
+/** How a watch is set up. */
+export interface WatchOptions {
+  readonly clock?: Clock;
+  /** Where finished durations and decisions are recorded (and read by the ETA). */
+  readonly history?: DurationHistory | undefined;
+  /** Where step events are written, as structured lines. */
+  readonly logger?: Logger | undefined;
+  readonly workflowId?: string | undefined;
+  readonly runId?: string | undefined;
+  readonly startedAt?: number | undefined;
+  /** The default throttle of progress streams over this watch. */
+  readonly throttleMs?: number | undefined;
+}
+
+/** A signal that something changed: `urgent` for a failure, an escalation or the end, which no throttle holds. */
+export interface WatchChange {
+  readonly urgent: boolean;
+  readonly ended: boolean;
+}
+
+/**
+ * Each root actor's watch. Step actors are found by their path in their run's watch instead: a weak map entry per
+ * step actor (of every run) costs more than the rest of the watch.
+ */
+const watches = new WeakMap<AnyActorRef, RunWatch>();
+
+/** The watch of an actor: the one the engine (or an earlier tracker) set up, else a new one. */
+export function watchActor(actor: AnyActorRef, options: WatchOptions = {}): RunWatch {
+  let watch = watches.get(actor);
+  if (!watch) {
+    watch = new RunWatch(actor, options);
+    watches.set(actor, watch);
+    watch.attach(actor);
+  }
+  return watch;
+}
+
+/** The run watch core; the machine part lives in {@link MachineState}. */
+export class RunWatch {
+  readonly clock: Clock;
+  readonly history: DurationHistory | undefined;
+  readonly throttleMs: number | undefined;
+  readonly startedAt: number;
+  readonly workflowId: string;
+  readonly runId: string;
+  /** Every step that started, by path, in the order they (last) started. */
+  readonly steps = new Map<string, StepView>();
+  /** `expectedMs` of steps by path (and `map[*]` for items), from the states' meta; created when first needed. */
+  priors: Map<string, number> | undefined;
+  ended = false;
+  endedAt: number | undefined;
+  status: RunStatus = 'running';
+  private readonly machines = new MachineState(this);
+  private listeners: Set<(change: WatchChange) => void> | undefined;
+  private eventListeners: Set<(event: StepLogEvent) => void> | undefined;
+  private depth = 0;
+  private changed = false;
+  private urgent = false;
+  /** Following step actors through every change (someone listens), not only their start and end. */
+  private full: boolean;
+
+  constructor(
+    readonly root: AnyActorRef,
+    private readonly options: WatchOptions,
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.history = options.history;
+    this.throttleMs = options.throttleMs;
+    this.startedAt = options.startedAt ?? this.clock.now();
+    const snapshot = root.getSnapshot() as { context?: { workflowId?: unknown }; machine?: AnyStateMachine };
+    this.workflowId = options.workflowId ?? snapshot.machine?.id ?? root.id;
+    const contextId = snapshot.context?.workflowId;
+    this.runId = options.runId ?? (typeof contextId === 'string' ? contextId : root.id);
+    this.full = options.logger?.isLevelEnabled('info') === true;
+  }
+
+  /** The root machine's view, for the ETA. */
+  rootMachine(): MachineView | undefined {
+    return this.machines.viewOf(this.root);
+  }
+
+  /** Calls `listener` after every batch of snapshot changes; returns the function that stops it. */
+  listen(listener: (change: WatchChange) => void): () => void {
+    this.listeners ??= new Set();
+    this.listeners.add(listener);
+    this.upgrade();
+    return () => this.listeners?.delete(listener);
+  }
+
+  /** Calls `listener` for every step event from now on; returns the function that stops it. */
+  onEvent(listener: (event: StepLogEvent) => void): () => void {
+    this.eventListeners ??= new Set();
+    this.eventListeners.add(listener);
+    this.upgrade();
+    return () => this.eventListeners?.delete(listener);
+  }
+
+  /** Logs a failure of the tracker itself, which skips what it could not read and goes on. */
+  warn(error: unknown): void {
+    this.options.logger?.warn({ err: error, workflowId: this.runId }, 'progress skipped a snapshot');
+  }
+
+  /**
+   * Reads an actor that appeared, and subscribes to it if it is a machine, or a step actor while the watch is
+   * full. Any other actor (a timer, a promise) shows only through its parent machine, which reads it at exit.
+   */
+  attach(actor: AnyActorRef): void {
+    const snapshot = actor.getSnapshot();
+    if (isStepSnapshot(snapshot)) {
+      const view = this.steps.get(snapshot.input.path);
+      if (view?.actorId !== actor.sessionId) this.observe(actor);
+      const seen = this.steps.get(snapshot.input.path);
+      if (this.full && seen?.actorId === actor.sessionId && !seen.subscribed && seen.status === 'running') {
+        seen.subscribed = true;
+        this.subscribe(actor);
+      }
+    } else if (isMachineSnapshot(snapshot) && !this.machines.viewOf(actor)) {
+      this.subscribe(actor);
+      this.observe(actor);
+    }
+  }
+
+  private subscribe(actor: AnyActorRef): void {
+    const seen = () => this.observe(actor);
+    // The error callback is required: without one XState reports the actor's failure as unhandled.
+    actor.subscribe({ next: seen, error: seen, complete: seen });
+  }
+
+  /** Reads an actor that left its parent (a lean watch did not follow it: this is its end). */
+  settle(actor: AnyActorRef): void {
+    if (isStepSnapshot(actor.getSnapshot())) this.observe(actor);
+  }
+
+  /** From lean to full: follows every step actor alive now, and the ones to come. */
+  private upgrade(): void {
+    if (this.full) return;
+    this.full = true;
+    for (const actor of actorTree(this.root)) if (isStepSnapshot(actor.getSnapshot())) this.attach(actor);
+  }
+
+  private observe(actor: AnyActorRef): void {
+    if (this.ended) return;
+    this.depth++;
+    try {
+      const snapshot = actor.getSnapshot() as { status?: string };
+      if (isStepSnapshot(snapshot)) this.onStep(actor, snapshot);
+      else if (isMachineSnapshot(snapshot))
+        this.changed = this.machines.update(actor, snapshot) || this.changed;
+      // Any other actor (a timer, a promise) shows in progress only once its parent machine reacts to it.
+      if (actor === this.root && snapshot.status !== 'active') this.end(snapshot);
+    } catch (error) {
+      // A snapshot the tracker cannot read must not break the run (XState would report the throw as unhandled).
+      this.warn(error);
+    } finally {
+      this.depth--;
+    }
+    // Nested observations (children found while reading a parent) make one signal, not several.
+    if (this.depth === 0 && this.changed) this.signal();
+  }
+
+  private signal(): void {
+    const change = { urgent: this.urgent || this.ended, ended: this.ended };
+    this.changed = false;
+    this.urgent = false;
+    if (!this.listeners?.size) return;
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(change);
+      } catch {
+        // A listener's failure is its own; the others still hear of the change.
+      }
+    }
+  }
+
+  /** Whether step events have an audience: a listener, or a logger at `info` or below. */
+  private wantsEvents(): boolean {
+    return !!this.eventListeners?.size || (this.full && this.options.logger?.isLevelEnabled('info') === true);
+  }
+
+  private onStep(actor: AnyActorRef, s: StepSnapshot): void {
+    const path = s.input.path;
+    let view = this.steps.get(path);
+    // The same path run again (a loop's next round) is a new actor: a new view.
+    if (view?.actorId !== actor.sessionId) {
+      view = startedView(path, actorStepKind(path), s.startedAt, true, s.agent);
+      view.actorId = actor.sessionId;
+      this.steps.delete(path);
+      this.steps.set(path, view);
+    }
+    const prev = view.snapshot;
+    // An ended step has nothing more to tell (and its snapshot is let go).
+    if (prev === s || (prev === undefined && view.status !== 'running')) return;
+    view.snapshot = s.status === 'active' ? s : undefined;
+    this.changed = true;
+    const now = this.clock.now();
+    const last = s.history[s.history.length - 1];
+    view.phase = s.phase;
+    view.attempt = s.attempts;
+    view.agent = s.agent;
+    view.startedAt = s.startedAt;
+    view.attemptStartedAt = last?.startedAt ?? s.startedAt;
+    view.deadline = s.deadline;
+    if (s.status !== 'active') view.endedAt ??= now;
+    if (s.status === 'done') view.status = 'done';
+    else if (s.status === 'stopped') view.status = 'cancelled';
+    else if (s.status === 'error') {
+      view.status = 'failed';
+      view.error = failureReason(s.error);
+    }
+    // A failure, and an escalation (someone has to decide now), are shown at once, whatever the throttle.
+    const escalated = (s.phase === 'escalated' || s.phase === 'supervising') && prev?.phase !== s.phase;
+    if (s.status === 'error' || escalated) this.urgent = true;
+    if (this.wantsEvents()) for (const event of stepEvents(prev, s, now)) this.emit(event);
+    if (s.status === 'done' && prev?.status !== 'done') {
+      this.record(view.kind === 'item' ? historyKey(path) : path, (last?.endedAt ?? now) - s.startedAt);
+      if (view.kind === 'compensation') {
+        const undone = path.slice(0, -'/compensate'.length);
+        this.emit({ path: undone, at: now, attempt: view.attempt, type: 'compensated', by: path });
+      }
+    }
+  }
+
+  /** A step that a state's entry and exit drive (a hand-written step, a wait, a child workflow). */
+  startStateStep(path: string, kind: StepView['kind'], agent?: string): StepView {
+    const view = startedView(path, kind, this.clock.now(), false, agent);
+    this.steps.delete(path);
+    this.steps.set(path, view);
+    if (this.wantsEvents())
+      this.emit({ path, at: view.startedAt, attempt: 1, type: 'started', ...(agent ? { agent } : {}) });
+    return view;
+  }
+
+  /** Ends a state-driven step (or marks any step skipped), with its events. */
+  endStep(view: StepView, status: 'done' | 'failed' | 'cancelled' | 'skipped', reason?: string): void {
+    const at = this.clock.now();
+    const wasRunning = view.status === 'running';
+    view.status = status;
+    view.endedAt ??= at;
+    if (reason !== undefined) view.error = reason;
+    if (status === 'done') this.record(view.path, at - view.startedAt);
+    if (status === 'failed') this.urgent = true;
+    if (!this.wantsEvents()) return;
+    const base = { path: view.path, at, attempt: view.attempt };
+    if (status === 'done') this.emit({ ...base, type: 'done', durationMs: at - view.startedAt });
+    else if (status === 'failed') this.emit({ ...base, type: 'failed', reason: reason ?? 'failed' });
+    else if (status === 'cancelled') {
+      if (wasRunning) this.emit({ ...base, type: 'cancelled' });
+    } else
+      this.emit({ ...base, type: 'skipped', ...(view.error !== undefined ? { reason: view.error } : {}) });
+  }
+
+  /** Records a finished duration, when this watch records at all. */
+  record(path: string, ms: number): void {
+    this.history?.record(this.workflowId, path, ms);
+  }
+
+  recordChoice(path: string, choice: string): void {
+    this.history?.recordChoice(this.workflowId, path, choice);
+  }
+
+  /** Sets a step's `expectedMs` from its state's meta. */
+  prior(path: string, expectedMs: number | undefined): void {
+    if (expectedMs === undefined) return;
+    this.priors ??= new Map();
+    this.priors.set(path, expectedMs);
+  }
+
+  /** Writes a step event to the log and to its listeners. */
+  emit(event: StepLogEvent): void {
+    const logger = this.options.logger;
+    const level = levelOf(event.type);
+    if (logger?.isLevelEnabled(level)) {
+      const { type, path, ...details } = event;
+      logger[level](
+        { workflowId: this.runId, workflow: this.workflowId, step: path, event: type, ...details },
+        `step ${type}`,
+      );
+    }
+    if (!this.eventListeners?.size) return;
+    for (const listener of [...this.eventListeners]) {
+      try {
+        listener(event);
+      } catch {
+        // As for change listeners: one failing listener does not silence the others.
+      }
+    }
+  }
+
+  private end(snapshot: { status?: string; output?: unknown }): void {
+    this.ended = true;
+    this.endedAt = this.clock.now();
+    this.changed = true;
+    this.urgent = true;
+    const outcome = (snapshot.output as { status?: unknown } | undefined)?.status;
+    if (snapshot.status === 'done')
+      this.status = typeof outcome === 'string' && ENDED.has(outcome) ? (outcome as RunStatus) : 'done';
+    else this.status = snapshot.status === 'error' ? 'failed' : 'cancelled';
+    for (const view of this.steps.values()) if (view.status === 'running') this.endStep(view, 'cancelled');
+  }
+}
+
+const ENDED = new Set<string>(['done', 'failed', 'compensated', 'cancelled']);

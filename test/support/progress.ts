@@ -1,0 +1,50 @@
+import type { AgentContext, Progress, WorkflowRun } from '../../src/index.js';
+
+/** An agent that takes `ms(ctx)` of (fake) time and returns `value(ctx)`. */
+export function sleeper(
+  ms: (ctx: AgentContext) => number,
+  value: (ctx: AgentContext) => unknown = () => 'ok',
+) {
+  return async (_input: unknown, ctx: AgentContext) => {
+    await new Promise((resolve) => setTimeout(resolve, ms(ctx)));
+    return value(ctx);
+  };
+}
+
+/** Every emission of a run's progress, and whether the stream completed or errored. */
+export function collect(run: WorkflowRun) {
+  const seen = { emissions: [] as Progress[], completed: false, error: undefined as unknown };
+  run.progress$.subscribe({
+    next: (p) => seen.emissions.push(p),
+    complete: () => {
+      seen.completed = true;
+    },
+    error: (e: unknown) => {
+      seen.error = e;
+    },
+  });
+  return seen;
+}
+
+/** A small seeded PRNG (mulberry32), so "random" durations are the same on every test run. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** How far each emission's ETA was from the time the run really had left (its end minus the emission time). */
+export function etaErrors(emissions: readonly Progress[]) {
+  const last = emissions.at(-1);
+  if (!last || last.status !== 'done') throw new Error('the run did not end done');
+  return emissions.map((p) => {
+    const truth = last.at - p.at;
+    const error = Math.abs(p.eta.remainingMs - truth);
+    return { at: p.at, truth, eta: p.eta.remainingMs, error, relative: truth > 0 ? error / truth : 0 };
+  });
+}

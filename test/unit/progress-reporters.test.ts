@@ -1,0 +1,191 @@
+import { Subject } from 'rxjs';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { jsonLinesReporter, type Progress, terminalReporter, workflow } from '../../src/index.js';
+import { formatMs } from '../../src/progress/reporters/format.js';
+import { renderFrame } from '../../src/progress/reporters/terminal.js';
+import { testEngine } from '../support/engine.js';
+import { sleeper } from '../support/progress.js';
+
+/** A writable that keeps what it gets; a TTY when asked. */
+function sink(tty: boolean) {
+  const chunks: string[] = [];
+  return {
+    chunks,
+    text: () => chunks.join(''),
+    write: (c: string) => chunks.push(c),
+    isTTY: tty,
+    columns: 120,
+    rows: 40,
+  };
+}
+
+/** The ANSI escapes log-update writes, removed to read the frames as text. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character is what is stripped
+const plain = (text: string) => text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+
+function demoRun() {
+  const wf = workflow('demo')
+    .step('fetch', { expectedMs: 100 })
+    .parallel('p', {
+      a: (r) => r.step('lint', { retry: { attempts: 2, initialMs: 20 } }),
+      b: (r) => r.step('scan'),
+    })
+    .step('oops', { onError: 'skip' })
+    .build();
+  let lint = 0;
+  return testEngine({
+    agents: {
+      fetch: sleeper(() => 100),
+      lint: async () => {
+        await new Promise((r) => setTimeout(r, 50));
+        if (++lint === 1) throw new Error('lint crashed');
+        return 'ok';
+      },
+      scan: sleeper(() => 300),
+      oops: async () => {
+        throw new Error('oops');
+      },
+    },
+    progress: { throttleMs: 0 },
+  }).start(wf, {});
+}
+
+describe('reporters', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 0 }));
+  afterEach(() => vi.useRealTimers());
+
+  it('json lines: one parseable object per emission, the last one final', async () => {
+    const out = sink(false);
+    const run = demoRun();
+    const reporter = jsonLinesReporter(run.progress$, out);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await reporter.done;
+    const lines = out.text().trimEnd().split('\n');
+    expect(lines.length).toBeGreaterThan(5);
+    const objects = lines.map((l) => JSON.parse(l) as Progress);
+    expect(objects[0]).toMatchObject({ workflowId: 'demo', status: 'running' });
+    expect(objects.at(-1)).toMatchObject({ status: 'done', percent: 100 });
+  });
+
+  it('terminal, not a TTY: plain lines a CI log can read', async () => {
+    const out = sink(false);
+    const run = demoRun();
+    const reporter = terminalReporter(run.progress$, { stream: out });
+    await vi.advanceTimersByTimeAsync(1_000);
+    await reporter.done;
+    expect(out.text()).not.toContain('\u001b');
+    const lines = out.text().trimEnd().split('\n');
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        '  ▶ fetch',
+        '  ✓ fetch 100 ms',
+        '  ▶ lint',
+        '  ↻ lint attempt 1 failed, retrying',
+        '  ▶ lint attempt 2',
+        '  ✓ lint 120 ms (2 attempts)',
+        "  ✗ oops: Step 'oops' failed after 1 attempt: oops",
+        '  ↷ oops skipped',
+      ]),
+    );
+    expect(lines.filter((l) => l.startsWith('['))[0]).toMatch(
+      /^\[ {2}0%\] 0 done, 1 running, 3 pending; ETA/,
+    );
+    expect(lines.at(-1)).toBe('✓ demo done in 400 ms: 3 steps done, 1 skipped');
+  });
+
+  it('terminal, a TTY: a live frame with an overall bar and a bar per running step', async () => {
+    const out = sink(true);
+    const run = demoRun();
+    const frames: string[] = [];
+    run.progress$.subscribe((p) => frames.push(renderFrame(p, 10).join('\n')));
+    const reporter = terminalReporter(run.progress$, { stream: out, barWidth: 10 });
+    await vi.advanceTimersByTimeAsync(150);
+    expect(plain(out.text())).toContain('▸ lint');
+    await vi.advanceTimersByTimeAsync(1_000);
+    await reporter.done;
+    const text = plain(out.text());
+    expect(text).toContain('demo  ░░░░░░░░░░   0%  0 ms  ETA');
+    expect(text).toContain('✓ demo done in 400 ms: 3 steps done, 1 skipped');
+    expect(frames.some((f) => /▸ scan {2}█+░+ {2}\d+ ms of ~1\.0 s/.test(f))).toBe(true);
+    expect(frames.some((f) => f.includes('attempt 1 failed, retrying'))).toBe(true);
+  });
+
+  it('renders notes for escalations and waits, and counts failures', () => {
+    const base: Progress = {
+      workflowId: 'w',
+      runId: 'r',
+      status: 'waiting',
+      at: 1_000,
+      steps: [
+        {
+          path: 'ask',
+          kind: 'step',
+          status: 'running',
+          phase: 'escalated',
+          attempt: 2,
+          startedAt: 0,
+          expectedMs: 0,
+        },
+        {
+          path: 'boss',
+          kind: 'step',
+          status: 'running',
+          phase: 'supervising',
+          attempt: 1,
+          startedAt: 0,
+          expectedMs: 500,
+        },
+        { path: 'approve', kind: 'wait', status: 'running', attempt: 1, startedAt: 500 },
+      ],
+      counts: { done: 0, running: 3, pending: 0, failed: 1, skipped: 2, cancelled: 0 },
+      percent: 42,
+      elapsedMs: 1_000,
+      eta: { remainingMs: 61_000, finishAt: 62_000, low: 0, high: 7_200_000 },
+    };
+    const frame = renderFrame(base, 4).join('\n');
+    expect(frame).toContain('ETA 1m 01s (0 ms to 2h 00m)');
+    expect(frame).toContain('waiting for a decision');
+    expect(frame).toContain('asking the supervisor');
+    expect(frame).toContain('waiting for an event');
+    expect(frame).toContain('1 failed · 2 skipped');
+    expect(renderFrame({ ...base, status: 'failed' }, 4)[0]).toMatch(/failed$/);
+  });
+
+  it('stop() ends a reporter early; a failed or still-running stream gets its closing line', async () => {
+    const source = new Subject<Progress>();
+    const out = sink(false);
+    const reporter = terminalReporter(source, { stream: out });
+    const p: Progress = {
+      workflowId: 'w',
+      runId: 'r',
+      status: 'running',
+      at: 0,
+      steps: [{ path: 'x', kind: 'step', status: 'cancelled', attempt: 1, startedAt: 0, endedAt: 5 }],
+      counts: { done: 0, running: 0, pending: 0, failed: 0, skipped: 0, cancelled: 1 },
+      percent: 0,
+      elapsedMs: 5,
+      eta: { remainingMs: 0, finishAt: 0, low: 0, high: 0 },
+    };
+    source.next(p);
+    reporter.stop();
+    await reporter.done;
+    expect(out.text()).toContain('  ■ x cancelled\n');
+    expect(out.text()).toContain('… w still running after 5 ms: 0 steps done\n');
+    const failing = sink(false);
+    const second = terminalReporter(source, { stream: failing });
+    source.next({ ...p, status: 'failed', counts: { ...p.counts, failed: 1 } });
+    source.error(new Error('upstream'));
+    await second.done;
+    expect(failing.text()).toContain('✗ w failed after 5 ms: 0 steps done, 1 failed');
+  });
+
+  it('formats durations for people', () => {
+    expect([formatMs(0), formatMs(999.6), formatMs(12_345), formatMs(185_000), formatMs(7_800_000)]).toEqual([
+      '0 ms',
+      '1.0 s',
+      '12.3 s',
+      '3m 05s',
+      '2h 10m',
+    ]);
+  });
+});
