@@ -33,11 +33,12 @@ export function mapState(
   const progress = (c: MachineContext) => c.maps[name] as MapProgress;
   const itemInput = (c: MachineContext, i: number): StepActorInput => {
     const item = progress(c).items[i];
+    // `base` last, as in compile.ts: much faster to build, same object.
     return {
-      ...base,
       workflowId: c.workflowId,
       path: `${c.pathPrefix}${childId(i)}`,
       input: input ? input({ ...c, item, index: i } as MachineContext) : item,
+      ...base,
     };
   };
   const spawnMore = dynamic(({ context, enqueue: q }) => {

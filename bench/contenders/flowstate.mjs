@@ -1,0 +1,55 @@
+import { createEngine, workflow } from 'flowstate';
+import { pino } from 'pino';
+import {
+  INPUT,
+  mapItems,
+  noop,
+  PARK_TIMEOUT_MS,
+  RELEASE_EVENT,
+  regionNames,
+  sequenceNames,
+} from '../workloads.mjs';
+
+/**
+ * Flowstate as users run it: the built package, imported by its own name (resolved through package.json `exports`,
+ * so the bench follows the entry point), one engine, a silent pino logger, no-op async agents.
+ */
+export function flowstate() {
+  const engine = createEngine({ agents: { noop }, logger: pino({ level: 'silent' }) });
+  const runner = (definition, input = INPUT) => ({ start: () => engine.start(definition, input).result });
+  const steps = (b, names) => {
+    for (const name of names) b.step(name, { agent: 'noop' });
+    return b;
+  };
+  return {
+    key: 'flowstate',
+    label: 'Flowstate',
+    engine,
+    sequence(n) {
+      return runner(steps(workflow(`sequence${n}`), sequenceNames(n)).build());
+    },
+    parallel(regions, stepsPerRegion) {
+      const fill = {};
+      for (const r of regionNames(regions, stepsPerRegion)) fill[r.region] = (b) => steps(b, r.steps);
+      return runner(workflow('fanout').parallel('fan', fill).build());
+    },
+    map(count, concurrency) {
+      const definition = workflow('map')
+        .map('items', { items: (ctx) => ctx.input.items, step: { agent: 'noop' }, concurrency })
+        .build();
+      return { start: () => engine.start(definition, { items: mapItems(count) }).result };
+    },
+    parked() {
+      const definition = workflow('parked')
+        .waitFor('approval', { event: RELEASE_EVENT, timeoutMs: PARK_TIMEOUT_MS })
+        .build();
+      return {
+        start: () => engine.start(definition, INPUT),
+        release(run) {
+          run.send({ type: RELEASE_EVENT, by: 'bench' });
+          return run.result;
+        },
+      };
+    },
+  };
+}

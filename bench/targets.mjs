@@ -1,0 +1,117 @@
+/**
+ * The targets, from the original brief and from issue 8, each judged on this run's Flowstate figures.
+ * `check` returns { measured, ok } or undefined when the case did not run.
+ */
+
+const fmt = (v, digits = 3) => Number(v.toPrecision(digits)).toLocaleString('en');
+const fs = (metrics, id) => metrics.find((m) => m.id === id)?.results.flowstate;
+
+const durable = (metrics, key, limitUs) => {
+  const metric = metrics.find((x) => x.id === 'durable');
+  if (!metric) return undefined;
+  const r = metric.results[key];
+  if (!r) return { measured: `no ${key === 'postgres' ? 'PostgreSQL' : key} in this run`, ok: null };
+  return { measured: `${fmt(r.median)} µs a step`, ok: r.median < limitUs };
+};
+
+export const TARGETS = [
+  {
+    source: 'brief',
+    text: 'workflow start < 200 ms (start() returning a run, p99)',
+    check: (m) => {
+      const r = fs(m, 'startOnly');
+      return r && { measured: `median ${fmt(r.median)} µs, p99 ${fmt(r.p99)} µs`, ok: r.p99 < 200_000 };
+    },
+  },
+  {
+    source: 'brief',
+    text: 'step transition < 50 ms (p99)',
+    check: (m) => {
+      const r = fs(m, 'step');
+      return r && { measured: `median ${fmt(r.median)} µs, p99 ${fmt(r.p99)} µs`, ok: r.p99 < 50_000 };
+    },
+  },
+  {
+    source: 'brief',
+    text: '< 100 MB per component (heap of 10,000 parked workflows)',
+    check: (m) => {
+      const r = fs(m, 'parkedTotal');
+      return r && { measured: `${fmt(r.median)} MB`, ok: r.median < 100 };
+    },
+  },
+  {
+    source: 'issue 8',
+    text: 'step overhead ≤ 1.5× raw XState, side by side (median)',
+    check: (m) => {
+      const metric = m.find((x) => x.id === 'step');
+      if (!metric) return undefined;
+      const ratio = metric.results.flowstate.median / metric.results.xstate.median;
+      return {
+        measured: `${fmt(ratio)}× (${fmt(metric.results.flowstate.median)} vs ${fmt(metric.results.xstate.median)} µs)`,
+        ok: ratio <= 1.5,
+      };
+    },
+  },
+  {
+    source: 'issue 8',
+    text: 'step overhead < 20 µs a step (median)',
+    check: (m) => {
+      const r = fs(m, 'step');
+      return r && { measured: `${fmt(r.median)} µs`, ok: r.median < 20 };
+    },
+  },
+  {
+    source: 'issue 8',
+    text: 'import → first workflow done < 30 ms (median)',
+    check: (m) => {
+      const r = fs(m, 'startup');
+      return r && { measured: `${fmt(r.median)} ms`, ok: r.median < 30 };
+    },
+  },
+  {
+    source: 'issue 8',
+    text: 'parked workflow < 9 KB of heap (10,000 < 90 MB)',
+    check: (m) => {
+      const r = fs(m, 'parked');
+      const all = fs(m, 'parkedTotal');
+      return r && { measured: `${fmt(r.median)} KB (${fmt(all.median)} MB for all)`, ok: r.median < 9 };
+    },
+  },
+  {
+    source: 'issue 8',
+    text: '≥ 2,000 ten-step workflows/s with 1,000 in flight (median)',
+    check: (m) => {
+      const r = fs(m, 'throughput1000');
+      return r && { measured: `${fmt(r.median)} workflows/s`, ok: r.median >= 2_000 };
+    },
+  },
+  {
+    source: 'issue 8',
+    text: 'progress emission p99 < 0.1 ms',
+    check: (m) => {
+      const r = fs(m, 'progress');
+      return r && { measured: `median ${fmt(r.median)} µs, p99 ${fmt(r.p99)} µs`, ok: r.p99 < 100 };
+    },
+  },
+  {
+    source: 'issue 8',
+    text: 'durable step on SQLite < 100 µs amortized (batched commits, median)',
+    check: (m) => durable(m, 'sqlite', 100),
+  },
+  {
+    source: 'issue 8',
+    text: 'durable step on PostgreSQL < 1 ms amortized (median)',
+    check: (m) => durable(m, 'postgres', 1_000),
+  },
+];
+
+/** Each target with its verdict: `met`, `missed`, or `not measured` (with why). */
+export function judge(metrics) {
+  return TARGETS.map((t) => {
+    if (t.pending) return { ...t, status: 'not measured', measured: t.pending };
+    const r = t.check(metrics);
+    if (!r) return { ...t, status: 'not measured', measured: 'case not run' };
+    const status = r.ok === null ? 'not measured' : r.ok ? 'met' : 'MISSED';
+    return { ...t, status, measured: r.measured };
+  });
+}
