@@ -4,14 +4,59 @@
  */
 import { parseArgs } from 'node:util';
 
-/** A command and the options it accepts, for parsing and for the help text. */
-export interface CommandSpec {
-  readonly summary: string;
-  readonly options: Readonly<Record<string, { readonly description: string }>>;
+/** An option of a command: a boolean flag, or one that takes a value (`value` names it in the help). */
+export interface OptionSpec {
+  readonly description: string;
+  readonly value?: string;
 }
 
-/** Every command, by name. Options are boolean flags: none takes a value yet. */
+/**
+ * A command and the options it accepts, for parsing and for the help text. `args` names its positional
+ * arguments; a `raw` command parses its own arguments (everything after its name is passed through).
+ */
+export interface CommandSpec {
+  readonly summary: string;
+  readonly args?: readonly string[];
+  readonly raw?: boolean;
+  readonly options: Readonly<Record<string, OptionSpec>>;
+}
+
+/** Every command, by name, in the order the help lists them. */
 export const COMMANDS = {
+  list: { summary: 'list the workflow templates', options: {} },
+  describe: {
+    summary: "show a template's steps and a Mermaid diagram",
+    args: ['template'],
+    options: {},
+  },
+  run: {
+    summary: 'run a template on a database, with live progress and a report',
+    args: ['template'],
+    options: {
+      db: { description: 'postgres:// URL or PGlite directory (default: PGlite in memory)', value: 'url' },
+      input: { description: 'the workflow input: a JSON file or inline JSON', value: 'file|json' },
+      json: { description: 'print only the output, as JSON' },
+      seed: { description: 'seed the sample database first (always done without --db)' },
+    },
+  },
+  showcase: { summary: 'run all five templates on the sample database (in memory)', options: {} },
+  paths: {
+    summary: 'print the test paths of a template or a workflow JSON file',
+    args: ['template|file.json'],
+    raw: true,
+    options: {
+      json: { description: 'print the paths as JSON' },
+      strategy: { description: "'shortest' (default) or 'simple'", value: 'name' },
+      input: { description: 'the input the paths start from (JSON)', value: 'json' },
+      outputs: { description: 'step outputs to explore, by step (JSON)', value: 'json' },
+    },
+  },
+  verify: {
+    summary: 'check a template or a workflow JSON file (exit 1 on errors)',
+    args: ['template|file.json'],
+    raw: true,
+    options: { json: { description: 'print the report as JSON' } },
+  },
   demo: {
     summary: 'run a demo workflow (review a SQL change) with live progress',
     options: {
@@ -24,22 +69,35 @@ export const COMMANDS = {
 /** A command name. */
 export type CommandName = keyof typeof COMMANDS;
 
+/** A command that takes its positional arguments and options from here. */
+export type ParsedCommandName = Exclude<CommandName, 'demo' | 'paths' | 'verify'>;
+
 /** What the command line asks for. `usage` errors exit with code 2. */
 export type Invocation =
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
   | { readonly kind: 'demo'; readonly json: boolean; readonly fail: boolean }
+  | {
+      readonly kind: 'command';
+      readonly command: ParsedCommandName;
+      readonly positionals: readonly string[];
+      readonly values: Readonly<Record<string, string | true>>;
+    }
+  | { readonly kind: 'raw'; readonly command: 'paths' | 'verify'; readonly args: readonly string[] }
   | { readonly kind: 'usage'; readonly message: string };
 
 const GLOBAL = { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } } as const;
 
+const specOf = (command: CommandName): CommandSpec => COMMANDS[command];
+
 /** Parses the arguments after `flowstate` (`process.argv.slice(2)`). Never throws. */
 export function parseInvocation(args: readonly string[]): Invocation {
-  const commandOptions = Object.fromEntries(
-    Object.values(COMMANDS).flatMap((c) =>
-      Object.keys(c.options).map((name) => [name, { type: 'boolean' } as const]),
-    ),
-  );
+  // An option has one type whichever command declares it (`--input` takes a value for both `run` and `paths`).
+  const commandOptions: Record<string, { type: 'string' | 'boolean' }> = {};
+  for (const c of Object.keys(COMMANDS) as CommandName[]) {
+    for (const [name, o] of Object.entries(specOf(c).options))
+      commandOptions[name] = { type: o.value === undefined ? 'boolean' : 'string' };
+  }
   const { tokens, positionals } = parseArgs({
     args: [...args],
     options: { ...GLOBAL, ...commandOptions },
@@ -49,30 +107,46 @@ export function parseInvocation(args: readonly string[]): Invocation {
   });
   const [name, ...extra] = positionals;
   const command = name !== undefined && Object.hasOwn(COMMANDS, name) ? (name as CommandName) : undefined;
+  const spec = command === undefined ? undefined : specOf(command);
   const flags = new Set<string>();
+  const values: Record<string, string | true> = {};
   for (const token of tokens) {
     if (token.kind !== 'option') continue;
+    if (Object.hasOwn(GLOBAL, token.name)) {
+      flags.add(token.name);
+      continue;
+    }
+    // A raw command checks its own options.
+    if (spec?.raw) continue;
     // Without a known command, a command's option is fine here: the missing or unknown command is the error.
-    const known =
-      Object.hasOwn(GLOBAL, token.name) ||
-      (command === undefined
-        ? Object.hasOwn(commandOptions, token.name)
-        : Object.hasOwn(COMMANDS[command].options, token.name));
-    if (!known) {
+    const option = spec === undefined ? commandOptions[token.name] : spec.options[token.name];
+    if (option === undefined) {
       const where = command === undefined ? '' : ` for '${command}'`;
       return { kind: 'usage', message: `unknown option '${token.rawName}'${where}` };
     }
-    if (token.value !== undefined)
+    const takesValue = commandOptions[token.name]?.type === 'string';
+    if (!takesValue && token.value !== undefined)
       return { kind: 'usage', message: `option '${token.rawName}' takes no value` };
-    flags.add(token.name);
+    if (takesValue && token.value === undefined)
+      return { kind: 'usage', message: `option '${token.rawName}' needs a value` };
+    values[token.name] = token.value ?? true;
   }
   if (flags.has('help')) return { kind: 'help' };
   if (flags.has('version')) return { kind: 'version' };
   if (name === undefined) return { kind: 'usage', message: 'missing command' };
-  if (command === undefined) return { kind: 'usage', message: `unknown command '${name}'` };
-  if (extra.length > 0)
-    return { kind: 'usage', message: `unexpected argument '${extra[0]}' for '${command}'` };
-  return { kind: 'demo', json: flags.has('json'), fail: flags.has('fail') };
+  if (command === undefined || spec === undefined)
+    return { kind: 'usage', message: `unknown command '${name}'` };
+  if (command === 'paths' || command === 'verify') {
+    const at = args.indexOf(command);
+    return { kind: 'raw', command, args: [...args.slice(0, at), ...args.slice(at + 1)] };
+  }
+  const wanted = spec.args ?? [];
+  if (extra.length < wanted.length)
+    return { kind: 'usage', message: `missing <${wanted[extra.length]}> for '${command}'` };
+  if (extra.length > wanted.length)
+    return { kind: 'usage', message: `unexpected argument '${extra[wanted.length]}' for '${command}'` };
+  if (command === 'demo') return { kind: 'demo', json: values.json === true, fail: values.fail === true };
+  return { kind: 'command', command, positionals: extra, values };
 }
 
 /** The `--help` text. */
@@ -84,16 +158,24 @@ export function helpText(version: string): string {
   };
   section(
     'Commands:',
-    Object.entries(COMMANDS).map(([command, spec]): [string, string] => [command, spec.summary]),
+    Object.entries(COMMANDS).map(([command, spec]: [string, CommandSpec]): [string, string] => [
+      [command, ...(spec.args ?? []).map((a) => `<${a}>`)].join(' '),
+      spec.summary,
+    ]),
   );
   section('Options:', [
     ['-h, --help', 'show this help'],
     ['-v, --version', 'print the version'],
   ]);
-  for (const [command, spec] of Object.entries(COMMANDS)) {
+  for (const [command, spec] of Object.entries(COMMANDS) as Array<[string, CommandSpec]>) {
+    const options = Object.entries(spec.options);
+    if (options.length === 0) continue;
     section(
       `Options of '${command}':`,
-      Object.entries(spec.options).map(([option, o]): [string, string] => [`--${option}`, o.description]),
+      options.map(([option, o]): [string, string] => [
+        `--${option}${o.value === undefined ? '' : ` <${o.value}>`}`,
+        o.description,
+      ]),
     );
   }
   const width = Math.max(...rows.map(([left, right]) => (right === '' ? 0 : left.length))) + 2;

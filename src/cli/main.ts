@@ -1,10 +1,18 @@
 #!/usr/bin/env node
 /**
- * The `flowstate` command. Usage mistakes exit 2 with one line on stderr; a failed run exits 1.
+ * The `flowstate` command. Usage mistakes exit 2 with one line on stderr; a failed run exits 1; a run that waits
+ * on a human decision exits 3. One module per command: `commands/*.ts`, `paths-command.ts`, `verify-command.ts`.
  */
 import { createRequire } from 'node:module';
-import { helpText, parseInvocation } from './args.js';
+import { templates } from '../../machines/index.js';
+import { helpText, type Invocation, parseInvocation } from './args.js';
+import { runDescribe } from './commands/describe.js';
+import { runList } from './commands/list.js';
+import { runTemplateCommand } from './commands/run.js';
+import { runShowcase } from './commands/showcase.js';
 import { type CliIO, runDemo } from './demo-command.js';
+import { runPathsCommand } from './paths-command.js';
+import { runVerifyCommand } from './verify-command.js';
 
 /** The package version, from the nearest package.json above this file (in `src/cli/` or `dist/src/cli/`). */
 export function packageVersion(): string {
@@ -35,6 +43,36 @@ export async function main(args: readonly string[], io: CliIO): Promise<number> 
       return 2;
     case 'demo':
       return runDemo(invocation, io);
+    case 'raw': {
+      const run = invocation.command === 'paths' ? runPathsCommand : runVerifyCommand;
+      return run(invocation.args, io, { templates });
+    }
+    case 'command':
+      return runCommand(invocation, io);
+  }
+}
+
+/** The commands that take their arguments from {@link parseInvocation}. */
+function runCommand(
+  invocation: Extract<Invocation, { kind: 'command' }>,
+  io: CliIO,
+): Promise<number> | number {
+  const { values } = invocation;
+  const [template = ''] = invocation.positionals;
+  const text = (name: string) => (typeof values[name] === 'string' ? values[name] : undefined);
+  switch (invocation.command) {
+    case 'list':
+      return runList(io);
+    case 'describe':
+      return runDescribe(template, io);
+    case 'run':
+      return runTemplateCommand(
+        template,
+        { db: text('db'), input: text('input'), json: values.json === true, seed: values.seed === true },
+        io,
+      );
+    case 'showcase':
+      return runShowcase(io);
   }
 }
 

@@ -1,0 +1,132 @@
+/**
+ * `flowstate run <template> [--db <url>] [--input <file|json>] [--json] [--seed]`: runs one template on a
+ * database with live progress and a readable report (or, with `--json`, only the output).
+ *
+ * Exit codes: 0 done; 1 the run failed or was compensated (or the database could not be seeded); 2 a usage
+ * mistake (unknown template, bad URL, unreadable or invalid input); 3 the run waits on a human decision;
+ * 130 cancelled with Ctrl-C.
+ */
+import type { AnyTemplate } from '../../../machines/index.js';
+import { seedSample } from '../../db/index.js';
+import type { Database } from '../../db/port.js';
+import type { CliIO } from '../demo-command.js';
+import { fail } from '../paths-command.js';
+import {
+  describeError,
+  executeTemplate,
+  inputProblems,
+  type Outcome,
+  openTarget,
+  readInput,
+  requireTemplate,
+} from './execute.js';
+import { summarize } from './report.js';
+
+/** Options of {@link runTemplateCommand}, from the command line. */
+export interface RunCommandOptions {
+  /** `--db`: a `postgres://` URL or a PGlite directory. @default PGlite in memory, seeded */
+  readonly db?: string | undefined;
+  /** `--input`: a JSON file or inline JSON. @default the template's example input */
+  readonly input?: string | undefined;
+  /** `--json`: print only the output. */
+  readonly json: boolean;
+  /** `--seed`: seed the sample database (always done for an in-memory database). */
+  readonly seed: boolean;
+}
+
+/**
+ * Runs `flowstate run` and returns the exit code.
+ *
+ * @example
+ * ```ts
+ * const code = await runTemplateCommand('schema-analysis', { json: true, seed: false }, io);
+ * ```
+ */
+export async function runTemplateCommand(id: string, options: RunCommandOptions, io: CliIO): Promise<number> {
+  let db: Database | undefined;
+  try {
+    const template = requireTemplate(id);
+    const input = options.input === undefined ? template.exampleInput : await readInput(options.input);
+    const problems = inputProblems(template, input);
+    if (problems.length > 0) {
+      io.err(`flowstate: invalid input for '${template.id}':`);
+      for (const problem of problems) io.err(`  - ${problem}`);
+      return 2;
+    }
+    const opened = await openTarget(options.db);
+    db = opened.db;
+    const where = options.db === undefined ? 'PGlite in memory' : opened.db.dialect;
+    if (!options.json) io.out(`${template.id}: ${template.description}`);
+    if (options.seed || opened.inMemory) {
+      try {
+        const seeded = await seedSample(db);
+        const rows = Object.values(seeded.rows).reduce((a, b) => a + b, 0);
+        if (!options.json)
+          io.out(`database: ${where}, sample data seeded (${rows} rows, ${seeded.durationMs.toFixed(0)} ms)`);
+      } catch (error) {
+        io.err(`flowstate: cannot seed the sample database: ${describeError(error)}`);
+        return 1;
+      }
+    } else if (!options.json) {
+      io.out(`database: ${where}`);
+    }
+    if (!options.json) io.out('');
+    const outcome = await executeTemplate({ template, db, input, io, progress: !options.json });
+    return report(template, outcome, options.json, io);
+  } catch (error) {
+    return fail(error, io);
+  } finally {
+    await db?.close();
+  }
+}
+
+/** Prints how the run ended and returns the exit code. */
+function report(template: AnyTemplate, outcome: Outcome, json: boolean, io: CliIO): number {
+  switch (outcome.status) {
+    case 'done': {
+      if (json) {
+        io.out(JSON.stringify(outcome.output, null, 2));
+        return 0;
+      }
+      io.out('');
+      const { stepsDone, retries } = outcome.stats;
+      io.out(
+        `done in ${outcome.ms} ms: ${stepsDone} steps, ${retries} ${retries === 1 ? 'retry' : 'retries'}`,
+      );
+      io.out('');
+      for (const line of summarize(template.id, outcome.output, { full: true })) io.out(`  ${line}`);
+      io.out('');
+      io.out(`Run with --json for the full report.`);
+      return 0;
+    }
+    case 'waiting': {
+      const steps = outcome.steps.map((s) => `'${s}'`).join(', ');
+      io.err(`flowstate: the ${template.id} run waits on a human decision at ${steps}; stopped.`);
+      io.err(`  hint: ${waitingHint(template.id)}`);
+      return 3;
+    }
+    case 'cancelled':
+      io.err(`flowstate: the ${template.id} run was cancelled: ${describeError(outcome.error)}`);
+      return 130;
+    default: {
+      const what =
+        outcome.status === 'compensated' ? 'failed and was compensated (its changes reverted)' : 'failed';
+      io.err(`flowstate: the ${template.id} run ${what}: ${describeError(outcome.error)}`);
+      return 1;
+    }
+  }
+}
+
+/** What to do about a run that waits, per template. */
+export function waitingHint(templateId: string): string {
+  switch (templateId) {
+    case 'migration':
+      return `the migration is destructive: approve it up front with "approvedBy" in the input, e.g. --input '{"sql": "...", "approvedBy": "your name"}'`;
+    case 'data-validation':
+      return 'more rows break a rule than the threshold allows: fix the data, or raise "threshold" (0 to 1) in the input';
+    case 'query-generation':
+      return 'no generated query passed the checks: rephrase "request" in the input';
+    default:
+      return 'this step needs run.resolveEscalation(...) from a program embedding the engine';
+  }
+}

@@ -1,0 +1,154 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PLANTED_PROBLEMS } from '../../src/db/index.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+// A private build, as `npm run build` makes dist/ (same layout: src/cli/main.js), so this file does not race
+// test/e2e/cli.test.ts rebuilding dist/ at the same time.
+const out = join(root, 'node_modules/.cache/flowstate-templates-cli-test');
+const main = join(out, 'src/cli/main.js');
+
+interface Ran {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the built CLI as a user would (`node .../src/cli/main.js ...`); the exit code is the result. */
+function flowstate(...args: string[]): Promise<Ran> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [main, ...args],
+      { cwd: root, timeout: 30_000, env: { ...process.env, FLOWSTATE_LOG_LEVEL: 'silent', NO_COLOR: '1' } },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+const TEMPLATES = ['schema-analysis', 'data-validation', 'migration', 'query-generation', 'optimization'];
+
+describe('flowstate template commands', () => {
+  beforeAll(() => {
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    try {
+      execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', out], {
+        cwd: root,
+        stdio: 'pipe',
+      });
+    } catch (error) {
+      throw new Error(`build failed:\n${(error as { stdout?: Buffer }).stdout?.toString() ?? ''}`);
+    }
+    expect(existsSync(main)).toBe(true);
+  }, 120_000);
+
+  it('list prints the five templates with a description each, in showcase order', async () => {
+    const ran = await flowstate('list');
+    expect(ran.code).toBe(0);
+    expect(ran.stderr).toBe('');
+    const ids = ran.stdout
+      .split('\n')
+      .filter((l) => /^\S+\s{2,}\S/.test(l))
+      .map((l) => l.split(/\s+/)[0]);
+    expect(ids).toEqual(TEMPLATES);
+  });
+
+  it('describe prints the steps and a Mermaid stateDiagram-v2 block', async () => {
+    const ran = await flowstate('describe', 'schema-analysis');
+    expect(ran.code).toBe(0);
+    expect(ran.stdout).toContain('Steps:\n  introspect: schema-introspect');
+    expect(ran.stdout).toMatch(
+      /```mermaid\nstateDiagram-v2\n[\s\S]*state severity <<choice>>[\s\S]*\n```\n$/,
+    );
+  });
+
+  it('run schema-analysis --json prints only the report, which finds the planted problems', async () => {
+    const ran = await flowstate('run', 'schema-analysis', '--json');
+    expect(ran.code).toBe(0);
+    expect(ran.stderr).toBe('');
+    const report = JSON.parse(ran.stdout) as { findings: Array<{ id: string }>; grade: string };
+    const ids = report.findings.map((f) => f.id);
+    const planted = PLANTED_PROBLEMS.filter((p) => p.foundBy === 'schema-analysis').map((p) => p.id);
+    expect(planted.length).toBeGreaterThan(0);
+    expect(ids).toEqual(expect.arrayContaining(planted));
+  });
+
+  it('run refuses an invalid input with the zod path of each problem, exit 2', async () => {
+    const ran = await flowstate('run', 'data-validation', '--input', '{"threshold": 2, "rules": [{}]}');
+    expect(ran.code).toBe(2);
+    expect(ran.stdout).toBe('');
+    expect(ran.stderr).toContain("flowstate: invalid input for 'data-validation':");
+    expect(ran.stderr).toMatch(/^ {2}- input\.threshold: /m);
+    expect(ran.stderr).toMatch(/^ {2}- input\.rules\[0\]\.\w+: /m);
+  });
+
+  it('run reads --input from a file', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'flowstate-input-')), 'input.json');
+    writeFileSync(file, JSON.stringify({ schema: '' }));
+    const ran = await flowstate('run', 'schema-analysis', '--input', file);
+    expect(ran.code).toBe(2);
+    expect(ran.stderr).toMatch(/^ {2}- input\.schema: /m);
+  });
+
+  it.each([
+    [['run', 'bogus'], "unknown template 'bogus' (templates: schema-analysis, data-validation"],
+    [['describe', 'bogus'], "unknown template 'bogus'"],
+    [
+      ['run', 'schema-analysis', '--db', 'mysql://localhost/shop'],
+      "--db: Unsupported database URL scheme 'mysql:'",
+    ],
+    [['run', 'schema-analysis', '--db', 'postgres://'], '--db: Invalid database URL'],
+    [['run', 'schema-analysis', '--input', '{nope'], '--input: the inline JSON is not valid JSON'],
+    [['run'], "missing <template> for 'run'"],
+    [['run', 'schema-analysis', '--db'], "option '--db' needs a value"],
+  ])('%j exits 2 with one line on stderr', async (args, message) => {
+    const ran = await flowstate(...args);
+    expect(ran.code).toBe(2);
+    expect(ran.stdout).toBe('');
+    expect(ran.stderr).toContain(`flowstate: ${message}`);
+    expect(ran.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('run exits 3 and says which step waits when a destructive migration is not approved', async () => {
+    const ran = await flowstate('run', 'migration', '--input', '{"sql": "DROP TABLE audit_log"}');
+    expect(ran.code).toBe(3);
+    expect(ran.stdout).toContain('  ⚑ approval failed');
+    expect(ran.stderr).toContain("flowstate: the migration run waits on a human decision at 'approval'");
+    expect(ran.stderr).toContain('"approvedBy"');
+  });
+
+  it('paths and verify work on a template', async () => {
+    const paths = await flowstate('paths', 'schema-analysis');
+    expect(paths.code).toBe(0);
+    expect(paths.stdout).toMatch(/^schema-analysis: \d+ paths? \(shortest\)/);
+    const json = await flowstate('paths', 'query-generation', '--json');
+    expect(json.code).toBe(0);
+    expect(Array.isArray(JSON.parse(json.stdout))).toBe(true);
+    const verified = await flowstate('verify', 'migration');
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toMatch(/^migration: verified/);
+    const unknown = await flowstate('verify', 'bogus');
+    expect(unknown.code).toBe(2);
+    const missing = await flowstate('verify', 'missing.json');
+    expect(missing).toMatchObject({ code: 2, stdout: '' });
+  });
+
+  it('showcase runs all five templates with progress and a summary each, exit 0', async () => {
+    const ran = await flowstate('showcase');
+    expect(ran.code).toBe(0);
+    expect(ran.stderr).toBe('');
+    TEMPLATES.forEach((id, i) => {
+      expect(ran.stdout).toContain(`[${i + 1}/5] ${id}: `);
+    });
+    expect(ran.stdout).toContain('  ▶ introspect');
+    expect(ran.stdout).toMatch(/^showcase done in [\d.]+ s: schema-analysis ✓ .* optimization ✓ \d+ ms$/m);
+  }, 40_000);
+});
