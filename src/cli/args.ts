@@ -37,6 +37,13 @@ export const COMMANDS = {
       input: { description: 'the workflow input: a JSON file or inline JSON', value: 'file|json' },
       json: { description: 'print only the output, as JSON' },
       seed: { description: 'seed the sample database first (always done without --db)' },
+      inspect: {
+        description: 'send the run to the Stately inspector relay at ws://127.0.0.1:8080 (docs/inspector.md)',
+      },
+      'inspect-url': {
+        description: 'send the run to the inspector relay at this WebSocket URL',
+        value: 'url',
+      },
     },
   },
   showcase: { summary: 'run all five templates on the sample database (in memory)', options: {} },

@@ -68,7 +68,13 @@ function runCommand(
     case 'run':
       return runTemplateCommand(
         template,
-        { db: text('db'), input: text('input'), json: values.json === true, seed: values.seed === true },
+        {
+          db: text('db'),
+          input: text('input'),
+          json: values.json === true,
+          seed: values.seed === true,
+          inspect: text('inspect-url') ?? values.inspect === true,
+        },
         io,
       );
     case 'showcase':

@@ -81,6 +81,12 @@ describe('flowstate template commands', () => {
     expect(ids).toEqual(expect.arrayContaining(planted));
   });
 
+  it('run --inspect still exits when no inspector relay listens', async () => {
+    const ran = await flowstate('run', 'schema-analysis', '--json', '--inspect-url', 'ws://127.0.0.1:9');
+    expect(ran.code).toBe(0);
+    expect(JSON.parse(ran.stdout)).toHaveProperty('findings');
+  });
+
   it('run refuses an invalid input with the zod path of each problem, exit 2', async () => {
     const ran = await flowstate('run', 'data-validation', '--input', '{"threshold": 2, "rules": [{}]}');
     expect(ran.code).toBe(2);

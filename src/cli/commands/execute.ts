@@ -9,6 +9,7 @@ import { findTemplate, templates } from '../../../machines/index.js';
 import { openDatabase, parseTarget } from '../../db/index.js';
 import type { Database } from '../../db/port.js';
 import { ConfigurationError, formatPath } from '../../model/errors.js';
+import { combineInspection, inspectorFromFlag } from '../../observability/inspect.js';
 import { createLogger } from '../../observability/logger.js';
 import { createEngine } from '../../runtime/engine.js';
 import type { CliIO } from '../demo-command.js';
@@ -113,6 +114,8 @@ export interface ExecuteOptions {
   readonly io: CliIO;
   /** Print live progress lines on `io.out`. */
   readonly progress: boolean;
+  /** Send the run to the Stately inspector: `true` for the default relay, or its URL. */
+  readonly inspect?: boolean | string | undefined;
 }
 
 /**
@@ -135,11 +138,13 @@ export async function executeTemplate(options: ExecuteOptions): Promise<Outcome>
     { level: process.env.FLOWSTATE_LOG_LEVEL ?? 'silent' },
     pino.destination({ dest: 2, sync: true }),
   );
+  const inspector = inspectorFromFlag(options.inspect);
+  const inspect = combineInspection(progress?.inspect, inspector);
   const engine = createEngine({
+    ...(inspect ? { inspect } : {}),
     agents: template.agents(options.db),
     logger,
     ...(template.guards ? { guards: template.guards } : {}),
-    ...(progress ? { inspect: progress.inspect } : {}),
   });
   const run = engine.start(template.definition, options.input);
   const interrupt = () => run.cancel('Interrupted (Ctrl-C)');
@@ -170,6 +175,8 @@ export async function executeTemplate(options: ExecuteOptions): Promise<Outcome>
     clearInterval(poll);
     process.off('SIGINT', interrupt);
     await engine.close();
+    // Delivers the last events, then lets the process exit (the inspector never keeps it alive).
+    await inspector?.close();
   }
 }
 

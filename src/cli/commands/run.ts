@@ -32,6 +32,8 @@ export interface RunCommandOptions {
   readonly json: boolean;
   /** `--seed`: seed the sample database (always done for an in-memory database). */
   readonly seed: boolean;
+  /** `--inspect` (the default relay) or `--inspect-url <url>`: watch the run in the Stately inspector. */
+  readonly inspect?: boolean | string;
 }
 
 /**
@@ -71,7 +73,14 @@ export async function runTemplateCommand(id: string, options: RunCommandOptions,
       io.out(`database: ${where}`);
     }
     if (!options.json) io.out('');
-    const outcome = await executeTemplate({ template, db, input, io, progress: !options.json });
+    const outcome = await executeTemplate({
+      template,
+      db,
+      input,
+      io,
+      progress: !options.json,
+      inspect: options.inspect,
+    });
     return report(template, outcome, options.json, io);
   } catch (error) {
     return fail(error, io);
