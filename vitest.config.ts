@@ -7,7 +7,10 @@ export default defineConfig({
     alias: [
       { find: /^flowstate$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
       { find: /^flowstate\/db$/, replacement: fileURLToPath(new URL('./src/db/index.ts', import.meta.url)) },
-      { find: /^flowstate\/testing$/, replacement: fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)) },
+      {
+        find: /^flowstate\/testing$/,
+        replacement: fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)),
+      },
     ],
   },
   test: {
