@@ -3,11 +3,15 @@
 // - latency from a snapshot change to the progress emission (p50/p99), measured inside the change: an observer
 //   registered before the tracker stamps the change, the tracker's emission stamps the end;
 // - the same change with and without a tracker, end to end (the transition itself included);
-// - heap per tracked run (its watch and one progress$ subscriber), and the engine's always-on watch per step.
-import { createEngine, trackProgress, workflow } from 'flowstate';
+// - heap per tracked run (its watch and one progress$ subscriber);
+// - the engine's always-on watch (lean: nobody listens), per step of a sequence and per parked run.
+import { createEngine, memoryHistory, trackProgress, workflow } from 'flowstate';
 import { pino } from 'pino';
 import { Bench } from 'tinybench';
 import { createActor } from 'xstate';
+
+// The watch the engine puts on every run is internal: it sits next to the package entry point in the build.
+const { watchActor } = await import(new URL('./progress/watch.js', import.meta.resolve('flowstate')).href);
 
 const quick = process.argv.includes('--quick');
 const TIME = quick ? 300 : 3_000;
@@ -114,33 +118,68 @@ function heapPerRun(count) {
   return { plain, tracked, delta: tracked - plain };
 }
 
-/** Time per step of a sequence of no-op steps, through the engine (always watched) and as a bare actor. */
-async function watchCostPerStep(steps, repeat) {
+/** A run of `machine` as the engine watches it (lean: nobody listens), or not watched at all. */
+function leanRun(machine, input, watched) {
+  const actor = createActor(machine, input);
+  if (watched) watchActor(actor, { history, logger: silent, workflowId: machine.id, runId: actor.id });
+  return actor;
+}
+const history = memoryHistory();
+const silent = pino({ level: 'silent' });
+
+/** Time per step of a sequence of no-op steps, with and without the engine's watch, batches interleaved. */
+async function watchCostPerStep(steps, rounds) {
   let b = workflow('watchCost');
   for (let i = 0; i < steps; i++) b = b.step(`s${i}`, { agent: 'noop' });
-  const wf = b.build();
-  const bare = engine.machineFor(wf);
-  const once = {
-    engine: () => engine.start(wf, {}).result,
-    bare: () =>
-      new Promise((resolve) => {
-        const actor = createActor(bare, { input: { input: {} } });
-        actor.subscribe({ complete: resolve, error: resolve });
-        actor.start();
-      }),
-  };
-  const result = {};
-  for (const key of Object.keys(once)) {
-    for (let i = 0; i < 20; i++) await once[key]();
-    const started = performance.now();
-    for (let i = 0; i < repeat; i++) await once[key]();
-    result[key] = (performance.now() - started) / repeat / steps;
+  const sequence = engine.machineFor(b.build());
+  const once = (watched) =>
+    new Promise((resolve) => {
+      const actor = leanRun(sequence, { input: { input: {} } }, watched);
+      actor.subscribe({ complete: resolve, error: resolve });
+      actor.start();
+    });
+  const spent = { bare: 0, watched: 0 };
+  for (let round = 0; round < rounds + 3; round++) {
+    for (const key of ['bare', 'watched']) {
+      const started = performance.now();
+      for (let i = 0; i < 10; i++) await once(key === 'watched');
+      if (round >= 3) spent[key] += performance.now() - started;
+    }
   }
-  return result;
+  return { bare: spent.bare / rounds / 10 / steps, watched: spent.watched / rounds / 10 / steps };
+}
+
+/** Heap per parked run (a step done, then a wait), with and without the engine's watch. */
+function leanHeap(count) {
+  const parkedWorkflow = engine.machineFor(
+    workflow('leanPark')
+      .step('a', { agent: 'noop' })
+      .waitFor('w', { event: 'go', timeoutMs: 3_600_000 })
+      .build(),
+  );
+  const measure = async (watched) => {
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const actors = Array.from({ length: count }, () =>
+      leanRun(parkedWorkflow, { input: { input: {} } }, watched).start(),
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    gc();
+    const after = process.memoryUsage().heapUsed;
+    for (const a of actors) a.stop();
+    return (after - before) / count;
+  };
+  return (async () => {
+    await measure(true);
+    const bare = await measure(false);
+    const watched = await measure(true);
+    return { bare, watched };
+  })();
 }
 
 const heap = heapPerRun(quick ? 200 : 2_000);
-const perStep = await watchCostPerStep(100, quick ? 20 : 200);
+const perStep = await watchCostPerStep(100, quick ? 5 : 40);
+const lean = await leanHeap(quick ? 500 : 5_000);
 const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
 
 console.log(`Progress tracker, Node ${process.version}${quick ? ' (quick)' : ''}\n`);
@@ -154,8 +193,13 @@ console.log(`| parked actor, untracked | ${kb(heap.plain)} |`);
 console.log(`| parked actor, watched + one progress$ subscriber | ${kb(heap.tracked)} |`);
 console.log(`| tracking alone | ${kb(heap.delta)} |`);
 console.log('');
-console.log('| 100-step sequence | per step |');
-console.log('| --- | --- |');
-console.log(`| engine run (watch always on) | ${us(perStep.engine)} |`);
-console.log(`| bare actor of the same machine | ${us(perStep.bare)} |`);
+console.log("| the engine's always-on watch | without | with | cost |");
+console.log('| --- | --- | --- | --- |');
+const pct = (a, b) => `${(100 * (b / a - 1)).toFixed(0)}%`;
+console.log(
+  `| 100-step sequence, per step | ${us(perStep.bare)} | ${us(perStep.watched)} | +${us(perStep.watched - perStep.bare)} (${pct(perStep.bare, perStep.watched)}) |`,
+);
+console.log(
+  `| parked run, heap | ${kb(lean.bare)} | ${kb(lean.watched)} | +${kb(lean.watched - lean.bare)} (${pct(lean.bare, lean.watched)}) |`,
+);
 if (typeof globalThis.gc !== 'function') console.log('\n(run with --expose-gc for exact heap figures)');

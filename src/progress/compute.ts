@@ -2,13 +2,22 @@
  * One {@link Progress} from a run watch at a given time: step list and counts from the views, the ETA from a walk of
  * the remaining graph. `percent` is raw here; the stream keeps it monotonic.
  */
-import { type EtaContext, type Range, remainingOf } from './eta.js';
+import { remainingOf } from './eta.js';
+import type { EtaContext } from './live.js';
 import type { PlanNode } from './plan.js';
 import type { Progress, ProgressCounts, StepKind, StepProgress } from './progress.js';
+import type { Range } from './range.js';
 import { historyKey, type StepView } from './views.js';
 import type { RunWatch } from './watch.js';
 
-/** Settings of a computation. */
+/**
+ * Settings of a computation.
+ *
+ * @example
+ * ```ts
+ * computeProgress(watch, { now: clock.now(), defaultStepMs: 1000 });
+ * ```
+ */
 export interface ComputeSettings {
   readonly now: number;
   readonly defaultStepMs: number;

@@ -5,60 +5,9 @@
  * Every figure is a triple: the estimate and a low-high range, walked together.
  */
 import type { StateValue } from 'xstate';
-import type { StepPhase } from '../machine/step-types.js';
-import type { DurationEstimate } from './history.js';
-import type { FlowMeta, Plan, PlanNode } from './plan.js';
-
-/** `[estimate, low, high]`, in ms. */
-export type Range = readonly [mid: number, low: number, high: number];
-
-const ZERO: Range = [0, 0, 0];
-
-/** What the ETA reads of a step that started. */
-export interface LiveStep {
-  readonly phase: StepPhase | undefined;
-  readonly attempt: number;
-  readonly startedAt: number;
-  /** When the current attempt started. */
-  readonly attemptStartedAt: number;
-  /** When a backoff or an escalation ends. */
-  readonly deadline: number | undefined;
-}
-
-/** What the ETA reads of a running machine. */
-export interface LiveMachine {
-  readonly plan: Plan;
-  readonly value: StateValue;
-  /** Prefix of its step paths (`''` at the root, `'step/'` in a child workflow). */
-  readonly prefix: string;
-  readonly context: LiveContext | undefined;
-  /** When a state node was entered, if it is active. */
-  enteredAt(node: PlanNode): number | undefined;
-  /** The machine an active state invoked, by invoke id. */
-  child(invokeId: string): LiveMachine | undefined;
-}
-
-/** The parts of a compiled machine's context the ETA reads. */
-export interface LiveContext {
-  readonly maps?: Readonly<
-    Record<string, { readonly total: number; readonly next: number; readonly running: readonly number[] }>
-  >;
-  readonly iterations?: Readonly<Record<string, number>>;
-}
-
-/** What the walk needs from outside: time, history and started steps. */
-export interface EtaContext {
-  readonly now: number;
-  /** The duration assumed for a step with neither history nor `expectedMs`. */
-  readonly defaultMs: number;
-  estimate(path: string): DurationEstimate | undefined;
-  choices(path: string): Readonly<Record<string, number>> | undefined;
-  step(path: string): LiveStep | undefined;
-  /** Told about each step or wait ahead that has not started, with its expected duration. */
-  pending?(path: string, node: PlanNode, expected: Range): void;
-  /** Told how many items of a running map have not started. */
-  pendingItems?(count: number): void;
-}
+import type { EtaContext, LiveMachine, LiveStep } from './live.js';
+import type { FlowMeta, PlanNode } from './plan.js';
+import { activeChild, add, max, mul, type Range, residual, roundsAfter, schedule, ZERO } from './range.js';
 
 /**
  * The time left until the machine ends, as `[estimate, low, high]` ms.
@@ -71,9 +20,6 @@ export interface EtaContext {
 export function remainingOf(machine: LiveMachine, ctx: EtaContext): Range {
   return new Walk(ctx).machine(machine);
 }
-
-/** Above this many pending items times workers, a map's schedule is approximated instead of simulated. */
-const SIMULATE_LIMIT = 20_000;
 
 /** What a walk knows of one plan under one path prefix: each node's duration to its parent's end, by node index. */
 interface Memo {
@@ -298,79 +244,4 @@ class Walk {
     const known = this.ctx.estimate(prefix + meta.name);
     return known ? [known.ms, known.low, known.high] : [0, 0, meta.timeoutMs ?? 0];
   }
-}
-
-/** The active child of a compound node and the state value under it. */
-function activeChild(
-  node: PlanNode,
-  value: StateValue | undefined,
-): [PlanNode | undefined, StateValue | undefined] {
-  if (typeof value === 'string') return [node.children.get(value), undefined];
-  if (value === undefined) return [undefined, undefined];
-  for (const [key, sub] of Object.entries(value)) return [node.children.get(key), sub];
-  return [undefined, undefined];
-}
-
-/**
- * Rounds a loop is expected to run after the current one: the mean of the past round counts that reach at least
- * this round, with their least and most; without such history, none (up to `maxIterations` in the range).
- */
-function roundsAfter(
-  choices: Readonly<Record<string, number>> | undefined,
-  current: number,
-  maxIterations: number,
-): Range {
-  let weight = 0;
-  let sum = 0;
-  let low = Number.POSITIVE_INFINITY;
-  let high = 0;
-  for (const [key, w] of Object.entries(choices ?? {})) {
-    const rounds = Number(key);
-    if (!(rounds >= current) || w <= 0) continue;
-    weight += w;
-    sum += rounds * w;
-    low = Math.min(low, rounds);
-    high = Math.max(high, rounds);
-  }
-  if (weight === 0) return [0, 0, Math.max(0, maxIterations - current)];
-  return [sum / weight - current, low - current, high - current];
-}
-
-/**
- * When the last of `pending` items of duration `each` ends, on `workers` parallel slots that are free after the
- * given times: each item goes to the slot free first (list scheduling, as the map starts them).
- */
-export function schedule(busy: readonly number[], pending: number, each: number, workers: number): number {
-  const free = busy.slice(0, workers);
-  while (free.length < workers) free.push(0);
-  if (pending * workers > SIMULATE_LIMIT) {
-    const average = free.reduce((a, b) => a + b, 0) / workers;
-    return Math.max(Math.max(...free), average + Math.ceil(pending / workers) * each);
-  }
-  for (let n = 0; n < pending; n++) {
-    let first = 0;
-    for (let i = 1; i < workers; i++) if ((free[i] as number) < (free[first] as number)) first = i;
-    free[first] = (free[first] as number) + each;
-  }
-  return Math.max(...free);
-}
-
-function residual(expected: Range, spent: number): Range {
-  return [
-    Math.max(0, expected[0] - spent),
-    Math.max(0, expected[1] - spent),
-    Math.max(0, expected[2] - spent),
-  ];
-}
-
-function add(a: Range, b: Range): Range {
-  return [a[0] + b[0], a[1] + b[1], a[2] + b[2]];
-}
-
-function max(a: Range, b: Range): Range {
-  return [Math.max(a[0], b[0]), Math.max(a[1], b[1]), Math.max(a[2], b[2])];
-}
-
-function mul(a: Range, b: Range): Range {
-  return [a[0] * b[0], a[1] * b[1], a[2] * b[2]];
 }

@@ -6,7 +6,14 @@ import type { StepSnapshot } from '../machine/step-types.js';
 import type { SerializedError } from '../model/errors.js';
 import type { StepView } from './views.js';
 
-/** Fields every step event has. */
+/**
+ * Fields every step event has.
+ *
+ * @example
+ * ```ts
+ * const { path, at, attempt }: StepLogEventBase = event;
+ * ```
+ */
 export interface StepLogEventBase {
   /** The step path: `name`, `child/name`, `map[3]`, `name/compensate`. */
   readonly path: string;
@@ -44,7 +51,14 @@ export type StepLogEvent = StepLogEventBase &
     | { readonly type: 'cancelled' }
   );
 
-/** The type of a step event. */
+/**
+ * The type of a step event.
+ *
+ * @example
+ * ```ts
+ * const notable: StepLogEventType[] = ['failed', 'escalated'];
+ * ```
+ */
 export type StepLogEventType = StepLogEvent['type'];
 
 /** What an event carries besides its base fields. */
@@ -87,7 +101,13 @@ export function stepEvents(prev: StepSnapshot | undefined, next: StepSnapshot, a
   const deciding = was === 'escalated' || was === 'supervising';
   if (prev && next.status === 'active') {
     if (next.phase === 'backoff' && was !== 'backoff') {
-      emit({ type: 'retry-scheduled', delayMs: Math.max(0, (next.deadline ?? at) - at), agent: next.agent });
+      // From the failed attempt's end, when the backoff was computed: the policy's delay, not the observer's lag.
+      const from = next.history[next.history.length - 1]?.endedAt ?? at;
+      emit({
+        type: 'retry-scheduled',
+        delayMs: Math.max(0, (next.deadline ?? from) - from),
+        agent: next.agent,
+      });
     } else if ((next.phase === 'escalated' || next.phase === 'supervising') && !deciding) {
       const reason = next.history.at(-1)?.error?.message;
       emit({ type: 'escalated', to: next.input.escalate?.to ?? 'human', ...(reason ? { reason } : {}) });
@@ -123,7 +143,14 @@ export function stepEvents(prev: StepSnapshot | undefined, next: StepSnapshot, a
   return out;
 }
 
-/** Why a step failed: its error's message, with its cause's (an agent's own error) when it has one. */
+/**
+ * Why a step failed: its error's message, with its cause's (an agent's own error) when it has one.
+ *
+ * @example
+ * ```ts
+ * failureReason({ name: 'StepFailedError', message: "Step 'a' failed", cause: { name: 'Error', message: 'boom' } }); // "Step 'a' failed: boom"
+ * ```
+ */
 export function failureReason(error: SerializedError): string {
   const cause = (error.cause as { message?: unknown } | undefined)?.message;
   return typeof cause === 'string' ? `${error.message}: ${cause}` : error.message;
@@ -166,7 +193,14 @@ function codeOf(code: string | undefined): { code?: string } {
 /** Events worth `info` in the log; the others are `debug`. */
 const NOTABLE = new Set<StepLogEventType>(['escalated', 'resolved', 'timed-out', 'failed', 'compensated']);
 
-/** The level a step event is logged at. */
+/**
+ * The level a step event is logged at.
+ *
+ * @example
+ * ```ts
+ * logger[levelOf(event.type)]({ step: event.path }, `step ${event.type}`);
+ * ```
+ */
 export function levelOf(type: StepLogEventType): 'info' | 'debug' {
   return NOTABLE.has(type) ? 'info' : 'debug';
 }

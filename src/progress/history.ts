@@ -2,7 +2,14 @@
  * What the ETA learns from: past step durations and past decisions, per workflow id and step path.
  */
 
-/** A duration estimate: a central value and a range. */
+/**
+ * A duration estimate: a central value and a range.
+ *
+ * @example
+ * ```ts
+ * const { ms, low, high } = history.estimate('triage', 'scan') ?? { ms: 1000, low: 500, high: 2000 };
+ * ```
+ */
 export interface DurationEstimate {
   /** The central estimate (an exponentially weighted moving average), in ms. */
   readonly ms: number;
@@ -38,7 +45,14 @@ export interface DurationHistory {
   choices(workflowId: string, path: string): Readonly<Record<string, number>> | undefined;
 }
 
-/** Options of {@link memoryHistory}. */
+/**
+ * Options of {@link memoryHistory}.
+ *
+ * @example
+ * ```ts
+ * memoryHistory({ alpha: 0.2, window: 50, quantiles: [0.05, 0.95] });
+ * ```
+ */
 export interface MemoryHistoryOptions {
   /** The weight of the newest duration in the moving average, and the decay of older choices. @default 0.3 */
   readonly alpha?: number;

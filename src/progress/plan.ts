@@ -4,7 +4,14 @@
  */
 import type { AnyStateMachine, StateValue } from 'xstate';
 
-/** The `meta.flowstate` a compiled state carries (and a hand-written one may carry too). */
+/**
+ * The `meta.flowstate` a compiled state carries (and a hand-written one may carry too).
+ *
+ * @example
+ * ```ts
+ * createMachine({ states: { fetch: { meta: { flowstate: { kind: 'step', name: 'fetch', expectedMs: 800 } } } } });
+ * ```
+ */
 export interface FlowMeta {
   readonly kind: 'step' | 'map' | 'wait' | 'parallel' | 'branch' | 'arm' | 'loop';
   /** The step name; a hand-written state without one is named by its key. */
@@ -21,7 +28,14 @@ export interface FlowMeta {
   readonly timeoutMs?: number;
 }
 
-/** One state node of a plan. */
+/**
+ * One state node of a plan.
+ *
+ * @example
+ * ```ts
+ * for (const child of planOf(machine).root.children.values()) console.log(child.id, child.meta?.kind);
+ * ```
+ */
 export interface PlanNode {
   /** The state node's id (`wf.running.fetch`). */
   readonly id: string;
@@ -40,7 +54,14 @@ export interface PlanNode {
   readonly index: number;
 }
 
-/** The plan of one machine. */
+/**
+ * The plan of one machine.
+ *
+ * @example
+ * ```ts
+ * const { id, root, size } = planOf(machine);
+ * ```
+ */
 export interface Plan {
   /** The machine id: the workflow id for a compiled workflow. */
   readonly id: string;
@@ -135,7 +156,14 @@ function isMachine(logic: unknown): logic is AnyStateMachine {
   return typeof logic === 'object' && logic !== null && 'root' in logic && 'idMap' in logic;
 }
 
-/** Reads `meta.flowstate`, tolerating hand-written metadata: a state without a name is named by its key. */
+/**
+ * Reads `meta.flowstate`, tolerating hand-written metadata: a state without a name is named by its key.
+ *
+ * @example
+ * ```ts
+ * flowMetaOf({ flowstate: { kind: 'step' } }, 'fetch'); // { kind: 'step', name: 'fetch' }
+ * ```
+ */
 export function flowMetaOf(meta: unknown, key: string): FlowMeta | undefined {
   const flow = (meta as { flowstate?: unknown } | undefined)?.flowstate;
   if (typeof flow !== 'object' || flow === null) return undefined;
@@ -146,7 +174,14 @@ export function flowMetaOf(meta: unknown, key: string): FlowMeta | undefined {
 
 const KINDS = new Set(['step', 'map', 'wait', 'parallel', 'branch', 'arm', 'loop']);
 
-/** Appends to `into` every active node under `node` that carries step meta, given the state value under it. */
+/**
+ * Appends to `into` every active node under `node` that carries step meta, given the state value under it.
+ *
+ * @example
+ * ```ts
+ * const active = activeMetaNodes(plan.root, snapshot.value, []);
+ * ```
+ */
 export function activeMetaNodes(node: PlanNode, value: StateValue | undefined, into: PlanNode[]): PlanNode[] {
   if (value === undefined) return into;
   if (typeof value === 'string') {

@@ -6,16 +6,35 @@ import type { StepPhase } from '../machine/step-types.js';
 import type { RunStatus } from '../persistence/types.js';
 import type { DurationHistory } from './history.js';
 
-/** Where one step is. `pending` steps have not started; the others have. */
+/**
+ * Where one step is. `pending` steps have not started; the others have.
+ *
+ * @example
+ * ```ts
+ * const finished = (s: StepStatus) => s === 'done' || s === 'failed' || s === 'skipped' || s === 'cancelled';
+ * ```
+ */
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped' | 'cancelled';
 
 /**
  * What a step is: an agent `step`, a `wait` for an event, one `item` of a map, a child `workflow` step, or the
  * `compensation` of a finished step (its path ends in `/compensate`).
+ *
+ * @example
+ * ```ts
+ * const items = progress.steps.filter((s) => s.kind === 'item');
+ * ```
  */
 export type StepKind = 'step' | 'wait' | 'item' | 'workflow' | 'compensation';
 
-/** One step as a {@link Progress} shows it. */
+/**
+ * One step as a {@link Progress} shows it.
+ *
+ * @example
+ * ```ts
+ * for (const s of progress.steps) console.log(s.path, s.status, s.attempt, s.expectedMs);
+ * ```
+ */
 export interface StepProgress {
   /** The step path: `name`, `child/name`, `map[3]`, `name/compensate`. */
   readonly path: string;
@@ -37,7 +56,14 @@ export interface StepProgress {
   readonly expectedMs?: number;
 }
 
-/** How many steps are in each status. Pending items of a running map count here but are not listed. */
+/**
+ * How many steps are in each status. Pending items of a running map count here but are not listed.
+ *
+ * @example
+ * ```ts
+ * const { done, running, pending, failed } = progress.counts;
+ * ```
+ */
 export interface ProgressCounts {
   readonly done: number;
   readonly running: number;
@@ -47,7 +73,14 @@ export interface ProgressCounts {
   readonly cancelled: number;
 }
 
-/** When the run should end: the critical path of what is left, with a range from the history's quantiles. */
+/**
+ * When the run should end: the critical path of what is left, with a range from the history's quantiles.
+ *
+ * @example
+ * ```ts
+ * console.log(`done in ${progress.eta.remainingMs} ms (${progress.eta.low} to ${progress.eta.high})`);
+ * ```
+ */
 export interface ProgressEta {
   /** The best estimate of the time left, in ms. */
   readonly remainingMs: number;
@@ -59,7 +92,14 @@ export interface ProgressEta {
   readonly high: number;
 }
 
-/** The state of one run at one moment, as `run.progress$` emits it. */
+/**
+ * The state of one run at one moment, as `run.progress$` emits it.
+ *
+ * @example
+ * ```ts
+ * run.progress$.subscribe((p: Progress) => console.log(p.status, `${p.percent}%`, p.eta.finishAt));
+ * ```
+ */
 export interface Progress {
   /** The workflow definition's id (the machine id for a hand-written machine). */
   readonly workflowId: string;
@@ -85,7 +125,14 @@ export interface Progress {
   readonly eta: ProgressEta;
 }
 
-/** Options of {@link trackProgress}; a run of an engine uses the engine's. */
+/**
+ * Options of {@link trackProgress}; a run of an engine uses the engine's.
+ *
+ * @example
+ * ```ts
+ * trackProgress(actor, { history, throttleMs: 250, tickMs: 1000, defaultStepMs: 2000 });
+ * ```
+ */
 export interface TrackProgressOptions {
   /** Where step durations, branch arms and loop rounds are learned from and recorded to. @default none: priors only */
   readonly history?: DurationHistory;

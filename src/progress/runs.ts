@@ -13,13 +13,27 @@ import type { Progress } from './progress.js';
 import { trackProgress, trackStepEvents } from './track.js';
 import { watchActor } from './watch.js';
 
-/** The progress options of an engine. */
+/**
+ * The progress options of an engine.
+ *
+ * @example
+ * ```ts
+ * runWatcher({ history: memoryHistory(), progress: { throttleMs: 50 } }, clock, logger);
+ * ```
+ */
 export interface EngineProgressOptions {
   readonly history?: DurationHistory | undefined;
   readonly progress?: { readonly throttleMs?: number } | undefined;
 }
 
-/** What the engine knows of a run when it launches it. */
+/**
+ * What the engine knows of a run when it launches it.
+ *
+ * @example
+ * ```ts
+ * watchRun(actor, { id: 'run-1', workflow: 'triage', createdAt: Date.now() });
+ * ```
+ */
 export interface RunIdentityLike {
   readonly id: string;
   readonly workflow: string;
@@ -60,7 +74,14 @@ export function runWatcher(
 const progressStreams = new WeakMap<AnyActorRef, Observable<Progress>>();
 const eventStreams = new WeakMap<AnyActorRef, Observable<StepLogEvent>>();
 
-/** `run.progress$`: created on first access, then the same stream (each subscriber starts from the state now). */
+/**
+ * `run.progress$`: created on first access, then the same stream (each subscriber starts from the state now).
+ *
+ * @example
+ * ```ts
+ * runProgress(run.actor).subscribe((p) => console.log(p.percent));
+ * ```
+ */
 export function runProgress(actor: AnyActorRef): Observable<Progress> {
   let stream = progressStreams.get(actor);
   if (!stream) {
@@ -70,7 +91,14 @@ export function runProgress(actor: AnyActorRef): Observable<Progress> {
   return stream;
 }
 
-/** `run.events$`: created on first access; each subscriber first gets the steps so far, then live events. */
+/**
+ * `run.events$`: created on first access; each subscriber first gets the steps so far, then live events.
+ *
+ * @example
+ * ```ts
+ * runEvents(run.actor).subscribe((e) => console.log(e.type));
+ * ```
+ */
 export function runEvents(actor: AnyActorRef): Observable<StepLogEvent> {
   let stream = eventStreams.get(actor);
   if (!stream) {

@@ -5,7 +5,14 @@
 import { type MonoTypeOperatorFunction, Observable } from 'rxjs';
 import { type Clock, systemClock } from '../machine/clock.js';
 
-/** Options of {@link throttleLatest}. */
+/**
+ * Options of {@link throttleLatest}.
+ *
+ * @example
+ * ```ts
+ * changes$.pipe(throttleLatest(100, { urgent: (c) => c.failed, clock }));
+ * ```
+ */
 export interface ThrottleOptions<T> {
   /** Values emitted at once, whatever the window (they start a new one). */
   readonly urgent?: (value: T) => boolean;

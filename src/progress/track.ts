@@ -59,6 +59,8 @@ export function trackProgress(actor: AnyActorRef, options: TrackProgressOptions 
 /** A watch's change signals: one at once (the current state), then each change, and ticks if asked. */
 function changesOf(watch: RunWatch, tickMs: number | undefined): Observable<WatchChange> {
   return new Observable<WatchChange>((subscriber) => {
+    // Follow every step first, so the first emission already shows where each one is.
+    watch.upgrade();
     subscriber.next({ urgent: true, ended: watch.ended });
     if (watch.ended) {
       subscriber.complete();
@@ -99,6 +101,7 @@ export function trackStepEvents(
 ): Observable<StepLogEvent> {
   return new Observable<StepLogEvent>((subscriber) => {
     const watch = watchActor(actor, options);
+    watch.upgrade();
     for (const event of replayEvents(watch.steps.values())) subscriber.next(event);
     if (watch.ended) {
       subscriber.complete();

@@ -4,11 +4,18 @@
  */
 import type { AnyActorRef, StateValue } from 'xstate';
 import type { StepPhase, StepSnapshot } from '../machine/step-types.js';
-import type { LiveContext, LiveMachine, LiveStep } from './eta.js';
+import type { LiveContext, LiveMachine, LiveStep } from './live.js';
 import type { Plan, PlanNode } from './plan.js';
 import type { StepKind, StepStatus } from './progress.js';
 
-/** A step that started, as the watch last saw it. */
+/**
+ * A step that started, as the watch last saw it.
+ *
+ * @example
+ * ```ts
+ * const view: StepView | undefined = watch.steps.get('fetch');
+ * ```
+ */
 export interface StepView extends LiveStep {
   readonly path: string;
   readonly kind: StepKind;
@@ -32,7 +39,14 @@ export interface StepView extends LiveStep {
   subscribed?: boolean;
 }
 
-/** A new view of a step that starts now. */
+/**
+ * A new view of a step that starts now.
+ *
+ * @example
+ * ```ts
+ * watch.steps.set('fetch', startedView('fetch', 'step', Date.now(), false));
+ * ```
+ */
 export function startedView(
   path: string,
   kind: StepKind,
@@ -56,7 +70,14 @@ export function startedView(
   };
 }
 
-/** The kind of a step reported by a step actor, from its path. */
+/**
+ * The kind of a step reported by a step actor, from its path.
+ *
+ * @example
+ * ```ts
+ * actorStepKind('check[3]'); // 'item'
+ * ```
+ */
 export function actorStepKind(path: string): StepKind {
   if (path.endsWith('/compensate')) return 'compensation';
   return ITEM.test(path) ? 'item' : 'step';
@@ -64,7 +85,14 @@ export function actorStepKind(path: string): StepKind {
 
 const ITEM = /\[\d+\]$/;
 
-/** The history key of a step path: map items share one (`map[*]`), since items differ from run to run. */
+/**
+ * The history key of a step path: map items share one (`map[*]`), since items differ from run to run.
+ *
+ * @example
+ * ```ts
+ * historyKey('check[3]'); // 'check[*]'
+ * ```
+ */
 export function historyKey(path: string): string {
   return path.replace(ITEM, '[*]');
 }
@@ -72,12 +100,26 @@ export function historyKey(path: string): string {
 /** Every machine actor's view, by actor (an actor belongs to one run, so one map serves every watch). */
 const machineViews = new WeakMap<AnyActorRef, MachineView>();
 
-/** The view of a machine actor, if it was seen. */
+/**
+ * The view of a machine actor, if it was seen.
+ *
+ * @example
+ * ```ts
+ * const root = machineViewOf(actor);
+ * ```
+ */
 export function machineViewOf(actor: AnyActorRef): MachineView | undefined {
   return machineViews.get(actor);
 }
 
-/** The view of a machine actor, created on first sight. */
+/**
+ * The view of a machine actor, created on first sight.
+ *
+ * @example
+ * ```ts
+ * const view = machineViewFor(actor, planOf(snapshot.machine));
+ * ```
+ */
 export function machineViewFor(actor: AnyActorRef, plan: Plan): MachineView {
   let view = machineViews.get(actor);
   if (!view) {
@@ -87,7 +129,14 @@ export function machineViewFor(actor: AnyActorRef, plan: Plan): MachineView {
   return view;
 }
 
-/** A machine actor of the run, as the ETA reads it. */
+/**
+ * A machine actor of the run, as the ETA reads it.
+ *
+ * @example
+ * ```ts
+ * const left = remainingOf(machineViewFor(actor, plan), ctx);
+ * ```
+ */
 export class MachineView implements LiveMachine {
   value: StateValue = {};
   prefix = '';

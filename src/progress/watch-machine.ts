@@ -11,7 +11,14 @@ import type { RunWatch } from './watch.js';
 
 type Children = Readonly<Record<string, AnyActorRef | undefined>>;
 
-/** The machine views of one run. */
+/**
+ * The machine views of one run.
+ *
+ * @example
+ * ```ts
+ * const changed = new MachineState(watch).update(actor, snapshot);
+ * ```
+ */
 export class MachineState {
   constructor(private readonly watch: RunWatch) {}
 
@@ -69,11 +76,15 @@ export class MachineState {
         const child = id === undefined ? undefined : view.children[id];
         // A compiled agent step has a step actor, which reports itself with attempts and phases.
         if (child && isStepSnapshot(child.getSnapshot())) return;
-        this.watch.startStateStep(path, meta.workflow !== undefined ? 'workflow' : 'step', meta.agent);
+        this.watch.stepTracker.startStateStep(
+          path,
+          meta.workflow !== undefined ? 'workflow' : 'step',
+          meta.agent,
+        );
         return;
       }
       case 'wait':
-        this.watch.startStateStep(path, 'wait');
+        this.watch.stepTracker.startStateStep(path, 'wait');
         return;
       case 'map':
         this.watch.prior(`${path}[*]`, meta.expectedMs);
@@ -111,8 +122,8 @@ export class MachineState {
         const [status, reason] =
           meta.kind === 'wait' ? waitEnd(child, finished, meta.timeoutMs) : stepEnd(child, carryingOn);
         if (meta.kind === 'wait' && reason !== undefined)
-          this.watch.emit({ path, at, attempt: 1, type: 'timed-out', of: 'wait', reason });
-        this.watch.endStep(step, status, reason);
+          this.watch.stepTracker.emit({ path, at, attempt: 1, type: 'timed-out', of: 'wait', reason });
+        this.watch.stepTracker.endStep(step, status, reason);
         return;
       }
       case 'map':
@@ -132,7 +143,7 @@ export class MachineState {
     if (!Array.isArray(skipped)) return;
     for (let i = view.skippedSeen; i < skipped.length; i++) {
       const step = this.watch.steps.get(view.prefix + String(skipped[i]));
-      if (step && step.status !== 'skipped') this.watch.endStep(step, 'skipped');
+      if (step && step.status !== 'skipped') this.watch.stepTracker.endStep(step, 'skipped');
     }
     view.skippedSeen = skipped.length;
   }

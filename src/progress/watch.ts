@@ -12,15 +12,22 @@
 import type { Logger } from 'pino';
 import { type AnyActorRef, type AnyStateMachine, isMachineSnapshot } from 'xstate';
 import { type Clock, systemClock } from '../machine/clock.js';
-import type { StepSnapshot } from '../machine/step-types.js';
 import type { RunStatus } from '../persistence/types.js';
 import { actorTree, isStepSnapshot } from '../runtime/actor-tree.js';
-import { failureReason, levelOf, type StepLogEvent, stepEvents } from './events.js';
+import type { StepLogEvent } from './events.js';
 import type { DurationHistory } from './history.js';
-import { actorStepKind, historyKey, type MachineView, type StepView, startedView } from './views.js';
+import type { MachineView, StepView } from './views.js';
 import { MachineState } from './watch-machine.js';
+import { StepTracker } from './watch-steps.js';
 
-/** How a watch is set up. */
+/**
+ * How a watch is set up.
+ *
+ * @example
+ * ```ts
+ * watchActor(actor, { clock, history, logger, workflowId: 'triage', runId: 'run-1' });
+ * ```
+ */
 export interface WatchOptions {
   readonly clock?: Clock;
   /** Where finished durations and decisions are recorded (and read by the ETA). */
@@ -34,7 +41,14 @@ export interface WatchOptions {
   readonly throttleMs?: number | undefined;
 }
 
-/** A signal that something changed: `urgent` for a failure, an escalation or the end, which no throttle holds. */
+/**
+ * A signal that something changed: `urgent` for a failure, an escalation or the end, which no throttle holds.
+ *
+ * @example
+ * ```ts
+ * watch.listen((change: WatchChange) => change.ended && console.log('run ended'));
+ * ```
+ */
 export interface WatchChange {
   readonly urgent: boolean;
   readonly ended: boolean;
@@ -46,7 +60,15 @@ export interface WatchChange {
  */
 const watches = new WeakMap<AnyActorRef, RunWatch>();
 
-/** The watch of an actor: the one the engine (or an earlier tracker) set up, else a new one. */
+/**
+ * The watch of an actor: the one the engine (or an earlier tracker) set up, else a new one.
+ *
+ * @example
+ * ```ts
+ * const watch = watchActor(actor, { history });
+ * watch.listen(() => console.log(watch.steps.size));
+ * ```
+ */
 export function watchActor(actor: AnyActorRef, options: WatchOptions = {}): RunWatch {
   let watch = watches.get(actor);
   if (!watch) {
@@ -57,7 +79,15 @@ export function watchActor(actor: AnyActorRef, options: WatchOptions = {}): RunW
   return watch;
 }
 
-/** The run watch core; the machine part lives in {@link MachineState}. */
+/**
+ * The run watch core; the machine part lives in {@link MachineState}.
+ *
+ * @example
+ * ```ts
+ * const watch = watchActor(actor);
+ * watch.onEvent((e) => console.log(e.path, e.type));
+ * ```
+ */
 export class RunWatch {
   readonly clock: Clock;
   readonly history: DurationHistory | undefined;
@@ -73,17 +103,20 @@ export class RunWatch {
   endedAt: number | undefined;
   status: RunStatus = 'running';
   private readonly machines = new MachineState(this);
+  /** The step views' bookkeeping; the machine part reads and ends state-driven steps through it. */
+  readonly stepTracker = new StepTracker(this);
   private listeners: Set<(change: WatchChange) => void> | undefined;
-  private eventListeners: Set<(event: StepLogEvent) => void> | undefined;
   private depth = 0;
   private changed = false;
   private urgent = false;
   /** Following step actors through every change (someone listens), not only their start and end. */
   private full: boolean;
+  /** Where step events are written. */
+  readonly logger: Logger | undefined;
 
   constructor(
     readonly root: AnyActorRef,
-    private readonly options: WatchOptions,
+    options: WatchOptions,
   ) {
     this.clock = options.clock ?? systemClock;
     this.history = options.history;
@@ -93,6 +126,7 @@ export class RunWatch {
     this.workflowId = options.workflowId ?? snapshot.machine?.id ?? root.id;
     const contextId = snapshot.context?.workflowId;
     this.runId = options.runId ?? (typeof contextId === 'string' ? contextId : root.id);
+    this.logger = options.logger;
     this.full = options.logger?.isLevelEnabled('info') === true;
   }
 
@@ -111,15 +145,14 @@ export class RunWatch {
 
   /** Calls `listener` for every step event from now on; returns the function that stops it. */
   onEvent(listener: (event: StepLogEvent) => void): () => void {
-    this.eventListeners ??= new Set();
-    this.eventListeners.add(listener);
+    const stop = this.stepTracker.onEvent(listener);
     this.upgrade();
-    return () => this.eventListeners?.delete(listener);
+    return stop;
   }
 
   /** Logs a failure of the tracker itself, which skips what it could not read and goes on. */
   warn(error: unknown): void {
-    this.options.logger?.warn({ err: error, workflowId: this.runId }, 'progress skipped a snapshot');
+    this.logger?.warn({ err: error, workflowId: this.runId }, 'progress skipped a snapshot');
   }
 
   /**
@@ -135,6 +168,8 @@ export class RunWatch {
       if (this.full && seen?.actorId === actor.sessionId && !seen.subscribed && seen.status === 'running') {
         seen.subscribed = true;
         this.subscribe(actor);
+        // A lean watch saw it start only: catch up with where it is now.
+        this.observe(actor);
       }
     } else if (isMachineSnapshot(snapshot) && !this.machines.viewOf(actor)) {
       this.subscribe(actor);
@@ -153,8 +188,8 @@ export class RunWatch {
     if (isStepSnapshot(actor.getSnapshot())) this.observe(actor);
   }
 
-  /** From lean to full: follows every step actor alive now, and the ones to come. */
-  private upgrade(): void {
+  /** From lean to full: follows every step actor alive now (catching up with where each is), and those to come. */
+  upgrade(): void {
     if (this.full) return;
     this.full = true;
     for (const actor of actorTree(this.root)) if (isStepSnapshot(actor.getSnapshot())) this.attach(actor);
@@ -165,7 +200,7 @@ export class RunWatch {
     this.depth++;
     try {
       const snapshot = actor.getSnapshot() as { status?: string };
-      if (isStepSnapshot(snapshot)) this.onStep(actor, snapshot);
+      if (isStepSnapshot(snapshot)) this.stepTracker.onStep(actor, snapshot);
       else if (isMachineSnapshot(snapshot))
         this.changed = this.machines.update(actor, snapshot) || this.changed;
       // Any other actor (a timer, a promise) shows in progress only once its parent machine reacts to it.
@@ -194,81 +229,15 @@ export class RunWatch {
     }
   }
 
-  /** Whether step events have an audience: a listener, or a logger at `info` or below. */
-  private wantsEvents(): boolean {
-    return !!this.eventListeners?.size || (this.full && this.options.logger?.isLevelEnabled('info') === true);
+  /** Whether the watch follows every step actor (someone listens, or the logger writes step lines). */
+  get following(): boolean {
+    return this.full;
   }
 
-  private onStep(actor: AnyActorRef, s: StepSnapshot): void {
-    const path = s.input.path;
-    let view = this.steps.get(path);
-    // The same path run again (a loop's next round) is a new actor: a new view.
-    if (view?.actorId !== actor.sessionId) {
-      view = startedView(path, actorStepKind(path), s.startedAt, true, s.agent);
-      view.actorId = actor.sessionId;
-      this.steps.delete(path);
-      this.steps.set(path, view);
-    }
-    const prev = view.snapshot;
-    // An ended step has nothing more to tell (and its snapshot is let go).
-    if (prev === s || (prev === undefined && view.status !== 'running')) return;
-    view.snapshot = s.status === 'active' ? s : undefined;
+  /** Marks that something changed (urgently: a failure, an escalation), to signal once the snapshot is read. */
+  touch(urgent = false): void {
     this.changed = true;
-    const now = this.clock.now();
-    const last = s.history[s.history.length - 1];
-    view.phase = s.phase;
-    view.attempt = s.attempts;
-    view.agent = s.agent;
-    view.startedAt = s.startedAt;
-    view.attemptStartedAt = last?.startedAt ?? s.startedAt;
-    view.deadline = s.deadline;
-    if (s.status !== 'active') view.endedAt ??= now;
-    if (s.status === 'done') view.status = 'done';
-    else if (s.status === 'stopped') view.status = 'cancelled';
-    else if (s.status === 'error') {
-      view.status = 'failed';
-      view.error = failureReason(s.error);
-    }
-    // A failure, and an escalation (someone has to decide now), are shown at once, whatever the throttle.
-    const escalated = (s.phase === 'escalated' || s.phase === 'supervising') && prev?.phase !== s.phase;
-    if (s.status === 'error' || escalated) this.urgent = true;
-    if (this.wantsEvents()) for (const event of stepEvents(prev, s, now)) this.emit(event);
-    if (s.status === 'done' && prev?.status !== 'done') {
-      this.record(view.kind === 'item' ? historyKey(path) : path, (last?.endedAt ?? now) - s.startedAt);
-      if (view.kind === 'compensation') {
-        const undone = path.slice(0, -'/compensate'.length);
-        this.emit({ path: undone, at: now, attempt: view.attempt, type: 'compensated', by: path });
-      }
-    }
-  }
-
-  /** A step that a state's entry and exit drive (a hand-written step, a wait, a child workflow). */
-  startStateStep(path: string, kind: StepView['kind'], agent?: string): StepView {
-    const view = startedView(path, kind, this.clock.now(), false, agent);
-    this.steps.delete(path);
-    this.steps.set(path, view);
-    if (this.wantsEvents())
-      this.emit({ path, at: view.startedAt, attempt: 1, type: 'started', ...(agent ? { agent } : {}) });
-    return view;
-  }
-
-  /** Ends a state-driven step (or marks any step skipped), with its events. */
-  endStep(view: StepView, status: 'done' | 'failed' | 'cancelled' | 'skipped', reason?: string): void {
-    const at = this.clock.now();
-    const wasRunning = view.status === 'running';
-    view.status = status;
-    view.endedAt ??= at;
-    if (reason !== undefined) view.error = reason;
-    if (status === 'done') this.record(view.path, at - view.startedAt);
-    if (status === 'failed') this.urgent = true;
-    if (!this.wantsEvents()) return;
-    const base = { path: view.path, at, attempt: view.attempt };
-    if (status === 'done') this.emit({ ...base, type: 'done', durationMs: at - view.startedAt });
-    else if (status === 'failed') this.emit({ ...base, type: 'failed', reason: reason ?? 'failed' });
-    else if (status === 'cancelled') {
-      if (wasRunning) this.emit({ ...base, type: 'cancelled' });
-    } else
-      this.emit({ ...base, type: 'skipped', ...(view.error !== undefined ? { reason: view.error } : {}) });
+    if (urgent) this.urgent = true;
   }
 
   /** Records a finished duration, when this watch records at all. */
@@ -287,27 +256,6 @@ export class RunWatch {
     this.priors.set(path, expectedMs);
   }
 
-  /** Writes a step event to the log and to its listeners. */
-  emit(event: StepLogEvent): void {
-    const logger = this.options.logger;
-    const level = levelOf(event.type);
-    if (logger?.isLevelEnabled(level)) {
-      const { type, path, ...details } = event;
-      logger[level](
-        { workflowId: this.runId, workflow: this.workflowId, step: path, event: type, ...details },
-        `step ${type}`,
-      );
-    }
-    if (!this.eventListeners?.size) return;
-    for (const listener of [...this.eventListeners]) {
-      try {
-        listener(event);
-      } catch {
-        // As for change listeners: one failing listener does not silence the others.
-      }
-    }
-  }
-
   private end(snapshot: { status?: string; output?: unknown }): void {
     this.ended = true;
     this.endedAt = this.clock.now();
@@ -317,7 +265,8 @@ export class RunWatch {
     if (snapshot.status === 'done')
       this.status = typeof outcome === 'string' && ENDED.has(outcome) ? (outcome as RunStatus) : 'done';
     else this.status = snapshot.status === 'error' ? 'failed' : 'cancelled';
-    for (const view of this.steps.values()) if (view.status === 'running') this.endStep(view, 'cancelled');
+    for (const view of this.steps.values())
+      if (view.status === 'running') this.stepTracker.endStep(view, 'cancelled');
   }
 }
 

@@ -41,7 +41,7 @@ export function seeded(seed: number): () => number {
 /** How far each emission's ETA was from the time the run really had left (its end minus the emission time). */
 export function etaErrors(emissions: readonly Progress[]) {
   const last = emissions.at(-1);
-  if (!last || last.status !== 'done') throw new Error('the run did not end done');
+  if (last?.status !== 'done') throw new Error('the run did not end done');
   return emissions.map((p) => {
     const truth = last.at - p.at;
     const error = Math.abs(p.eta.remainingMs - truth);

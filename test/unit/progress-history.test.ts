@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { memoryHistory } from '../../src/index.js';
-import { schedule } from '../../src/progress/eta.js';
 import { flowMetaOf } from '../../src/progress/plan.js';
+import { schedule } from '../../src/progress/range.js';
 
 describe('memoryHistory', () => {
   it('keeps an EWMA per workflow and path, with a quantile range over recent durations', () => {

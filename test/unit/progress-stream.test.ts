@@ -231,6 +231,36 @@ describe('run.progress$', () => {
     expect(history.choices('learns', 'l')).toEqual({ '2': 1 });
   });
 
+  it('follows a run in full from its first subscriber on, though nobody listened before', async () => {
+    const wf = workflow('lateListener')
+      .step('first')
+      .step('flaky', { retry: { attempts: 2, initialMs: 100 } })
+      .build();
+    let calls = 0;
+    const run = testEngine({
+      agents: {
+        first: fixed(10),
+        flaky: async () => {
+          await new Promise((r) => setTimeout(r, 20));
+          if (++calls === 1) throw new Error('once');
+          return 'ok';
+        },
+      },
+      progress: { throttleMs: 0 },
+    }).start(wf, {});
+    await vi.advanceTimersByTimeAsync(50);
+    const seen = collect(run);
+    const events: string[] = [];
+    run.events$.subscribe((e) => events.push(`${e.at} ${e.path} ${e.type}`));
+    expect(seen.emissions[0]?.steps.map((s) => [s.path, s.status, s.phase])).toEqual([
+      ['first', 'done', undefined],
+      ['flaky', 'running', 'backoff'],
+    ]);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(seen.emissions.some((p) => p.steps.some((s) => s.path === 'flaky' && s.attempt === 2))).toBe(true);
+    expect(events).toEqual(['0 first started', '10 first done', '10 flaky started', '150 flaky done']);
+  });
+
   it('emits on a tick while a long step runs, when asked', async () => {
     const { trackProgress } = await import('../../src/index.js');
     const wf = workflow('ticks').step('long', { expectedMs: 1_000 }).build();

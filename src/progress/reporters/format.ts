@@ -3,20 +3,44 @@
  */
 import type { Observable } from 'rxjs';
 
-/** What a reporter returns: `done` resolves when the progress stream ends; `stop()` ends it early. */
+/**
+ * What a reporter returns: `done` resolves when the progress stream ends; `stop()` ends it early.
+ *
+ * @example
+ * ```ts
+ * const reporter = terminalReporter(run.progress$);
+ * setTimeout(() => reporter.stop(), 60_000);
+ * await reporter.done;
+ * ```
+ */
 export interface Reporter {
   readonly done: Promise<void>;
   stop(): void;
 }
 
-/** Where a reporter writes: `process.stdout`, a file stream, or anything with `write`. */
+/**
+ * Where a reporter writes: `process.stdout`, a file stream, or anything with `write`.
+ *
+ * @example
+ * ```ts
+ * const lines: string[] = [];
+ * jsonLinesReporter(run.events$, { write: (chunk) => lines.push(chunk) });
+ * ```
+ */
 export interface ReporterStream {
   write(chunk: string): unknown;
   readonly isTTY?: boolean;
   readonly columns?: number;
 }
 
-/** `850 ms`, `12.4 s`, `3m 05s`, `2h 10m`. */
+/**
+ * `850 ms`, `12.4 s`, `3m 05s`, `2h 10m`.
+ *
+ * @example
+ * ```ts
+ * formatMs(185_000); // '3m 05s'
+ * ```
+ */
 export function formatMs(ms: number): string {
   const value = Math.max(0, Math.round(ms));
   if (value < 1000) return `${value} ms`;
@@ -27,13 +51,27 @@ export function formatMs(ms: number): string {
   return `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m`;
 }
 
-/** A bar of `width` cells, `fraction` (0 to 1) of them full. */
+/**
+ * A bar of `width` cells, `fraction` (0 to 1) of them full.
+ *
+ * @example
+ * ```ts
+ * bar(0.5, 10); // '█████░░░░░'
+ * ```
+ */
 export function bar(fraction: number, width: number): string {
   const full = Math.round(Math.min(1, Math.max(0, fraction)) * width);
   return '█'.repeat(full) + '░'.repeat(width - full);
 }
 
-/** Subscribes `next` to a stream and wraps the subscription as a {@link Reporter}; `end` runs once at the end. */
+/**
+ * Subscribes `next` to a stream and wraps the subscription as a {@link Reporter}; `end` runs once at the end.
+ *
+ * @example
+ * ```ts
+ * const reporter = report(progress$, (p) => console.log(p.percent), () => console.log('end'));
+ * ```
+ */
 export function report<T>(source: Observable<T>, next: (value: T) => void, end: () => void): Reporter {
   let finish!: () => void;
   const done = new Promise<void>((resolve) => {

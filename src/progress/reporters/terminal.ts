@@ -7,7 +7,14 @@ import type { Observable } from 'rxjs';
 import type { Progress, StepProgress } from '../progress.js';
 import { bar, formatMs, type Reporter, type ReporterStream, report } from './format.js';
 
-/** Options of {@link terminalReporter}. */
+/**
+ * Options of {@link terminalReporter}.
+ *
+ * @example
+ * ```ts
+ * terminalReporter(run.progress$, { stream: process.stderr, barWidth: 30, percentStep: 25 });
+ * ```
+ */
 export interface TerminalReporterOptions {
   /** @default process.stdout */
   readonly stream?: ReporterStream;
@@ -73,9 +80,11 @@ export function terminalReporter(
  * ```
  */
 export function renderFrame(p: Progress, barWidth: number): string[] {
+  const [low, high] = [formatMs(p.eta.low), formatMs(p.eta.high)];
+  const range = low === high ? '' : ` (${low} to ${high})`;
   const eta =
     p.status === 'running' || p.status === 'waiting'
-      ? `ETA ${formatMs(p.eta.remainingMs)} (${formatMs(p.eta.low)} to ${formatMs(p.eta.high)})`
+      ? `ETA ${formatMs(p.eta.remainingMs)}${range}`
       : p.status;
   const lines = [
     `${p.workflowId}  ${bar(p.percent / 100, barWidth)} ${p.percent.toFixed(0).padStart(3)}%  ${formatMs(p.elapsedMs)}  ${eta}`,
