@@ -11,6 +11,7 @@ import type { Database } from '../../db/port.js';
 import { ConfigurationError, formatPath } from '../../model/errors.js';
 import { combineInspection, inspectorFromFlag } from '../../observability/inspect.js';
 import { createLogger } from '../../observability/logger.js';
+import { formatMs } from '../../progress/reporters/format.js';
 import { createEngine } from '../../runtime/engine.js';
 import type { CliIO } from '../demo-command.js';
 import { type ProgressStats, progressLines } from '../lines.js';
@@ -147,6 +148,18 @@ export async function executeTemplate(options: ExecuteOptions): Promise<Outcome>
     ...(template.guards ? { guards: template.guards } : {}),
   });
   const run = engine.start(template.definition, options.input);
+  // The overall line with the ETA comes from run.progress$ (the step lines above come from inspection).
+  let printed = Number.NEGATIVE_INFINITY;
+  const eta = progress
+    ? run.progress$.subscribe({
+        next: (p) => {
+          if (p.status === 'done' || p.percent - printed < 25) return;
+          printed = p.percent;
+          io.out(`  ⏱ ${p.percent.toFixed(0)}% done, ETA ${formatMs(p.eta.remainingMs)}`);
+        },
+        error: () => {},
+      })
+    : undefined;
   const interrupt = () => run.cancel('Interrupted (Ctrl-C)');
   process.once('SIGINT', interrupt);
   let poll: NodeJS.Timeout | undefined;
@@ -173,6 +186,7 @@ export async function executeTemplate(options: ExecuteOptions): Promise<Outcome>
     return { status: ended, error, ms: Date.now() - started };
   } finally {
     clearInterval(poll);
+    eta?.unsubscribe();
     process.off('SIGINT', interrupt);
     await engine.close();
     // Delivers the last events, then lets the process exit (the inspector never keeps it alive).
