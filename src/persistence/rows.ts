@@ -89,3 +89,24 @@ export function listRunRow(row: RunRow): RunRecord {
     };
   }
 }
+
+/**
+ * The tables both SQL stores create: the same schema, with the integer type of epoch milliseconds as the only
+ * difference (SQLite's INTEGER is 64-bit; PostgreSQL needs BIGINT).
+ */
+export function storeSchema(epochType: 'INTEGER' | 'BIGINT'): string {
+  return `
+CREATE TABLE IF NOT EXISTS flowstate_runs (
+  id TEXT PRIMARY KEY, workflow TEXT NOT NULL, version TEXT NOT NULL, status TEXT NOT NULL,
+  input TEXT NOT NULL, output TEXT, error TEXT, snapshot TEXT NOT NULL,
+  created_at ${epochType} NOT NULL, updated_at ${epochType} NOT NULL);
+CREATE INDEX IF NOT EXISTS flowstate_runs_status ON flowstate_runs (status, created_at);
+CREATE TABLE IF NOT EXISTS flowstate_journal (
+  key TEXT PRIMARY KEY, run_id TEXT NOT NULL, step_path TEXT NOT NULL, attempt INTEGER NOT NULL,
+  output TEXT NOT NULL, created_at ${epochType} NOT NULL);
+CREATE INDEX IF NOT EXISTS flowstate_journal_run ON flowstate_journal (run_id);
+CREATE TABLE IF NOT EXISTS flowstate_timers (
+  run_id TEXT NOT NULL, step_path TEXT NOT NULL, kind TEXT NOT NULL, deadline ${epochType} NOT NULL,
+  PRIMARY KEY (run_id, step_path, kind));
+`;
+}

@@ -1,23 +1,10 @@
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { CorruptRunError } from '../model/errors.js';
-import { listRunRow, parseRunRow, RUN_COLUMNS, type RunRow, runValues } from './rows.js';
+import { listRunRow, parseRunRow, RUN_COLUMNS, type RunRow, runValues, storeSchema } from './rows.js';
 import type { JournalEntry, RunFilter, StoreBatch, TimerRow, WorkflowStore } from './types.js';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS flowstate_runs (
-  id TEXT PRIMARY KEY, workflow TEXT NOT NULL, version TEXT NOT NULL, status TEXT NOT NULL,
-  input TEXT NOT NULL, output TEXT, error TEXT, snapshot TEXT NOT NULL,
-  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS flowstate_runs_status ON flowstate_runs (status, created_at);
-CREATE TABLE IF NOT EXISTS flowstate_journal (
-  key TEXT PRIMARY KEY, run_id TEXT NOT NULL, step_path TEXT NOT NULL, attempt INTEGER NOT NULL,
-  output TEXT NOT NULL, created_at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS flowstate_journal_run ON flowstate_journal (run_id);
-CREATE TABLE IF NOT EXISTS flowstate_timers (
-  run_id TEXT NOT NULL, step_path TEXT NOT NULL, kind TEXT NOT NULL, deadline INTEGER NOT NULL,
-  PRIMARY KEY (run_id, step_path, kind));
-`;
+const SCHEMA = storeSchema('INTEGER');
 
 /**
  * The embedded store: SQLite through better-sqlite3, in WAL mode. Give a file path, or `':memory:'` for a store
