@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import type pg from 'pg';
-import { CorruptRunError } from '../model/errors.js';
-import { listRunRow, parseRunRow, RUN_COLUMNS, type RunRow, runValues, storeSchema } from './rows.js';
+import { listRunRow, RUN_COLUMNS, type RunRow, readRunRow, runValues, storeSchema } from './rows.js';
 import type { RunFilter, StoreBatch, TimerRow, WorkflowStore } from './types.js';
 
 const SCHEMA = storeSchema('BIGINT');
@@ -99,11 +98,7 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
       const { rows } = await query<RunRow>('SELECT * FROM flowstate_runs WHERE id = $1', [id]);
       const row = rows[0];
       if (!row) return undefined;
-      try {
-        return parseRunRow(row);
-      } catch (cause) {
-        throw new CorruptRunError(id, cause);
-      }
+      return readRunRow(row);
     },
     async listRuns(filter: RunFilter = {}) {
       const where: string[] = [];

@@ -1,4 +1,4 @@
-import type { SerializedError } from '../model/errors.js';
+import { CorruptRunError, type SerializedError } from '../model/errors.js';
 import type { RunRecord, RunStatus, StoredRun } from './types.js';
 
 /** A run as SQL stores it: JSON fields as text. Shared by the SQLite and PostgreSQL stores. */
@@ -109,4 +109,13 @@ CREATE TABLE IF NOT EXISTS flowstate_timers (
   run_id TEXT NOT NULL, step_path TEXT NOT NULL, kind TEXT NOT NULL, deadline ${epochType} NOT NULL,
   PRIMARY KEY (run_id, step_path, kind));
 `;
+}
+
+/** A stored run's row, or a `CorruptRunError` for that run alone when it does not parse. */
+export function readRunRow(row: RunRow): StoredRun {
+  try {
+    return parseRunRow(row);
+  } catch (cause) {
+    throw new CorruptRunError(row.id, cause);
+  }
 }

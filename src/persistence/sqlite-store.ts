@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
-import { CorruptRunError } from '../model/errors.js';
-import { listRunRow, parseRunRow, RUN_COLUMNS, type RunRow, runValues, storeSchema } from './rows.js';
+import { listRunRow, RUN_COLUMNS, type RunRow, readRunRow, runValues, storeSchema } from './rows.js';
 import type { JournalEntry, RunFilter, StoreBatch, TimerRow, WorkflowStore } from './types.js';
 
 const SCHEMA = storeSchema('INTEGER');
@@ -58,11 +57,7 @@ export function sqliteStore(path: string): WorkflowStore {
     async getRun(id) {
       const row = selectRun.get(id) as RunRow | undefined;
       if (!row) return undefined;
-      try {
-        return parseRunRow(row);
-      } catch (cause) {
-        throw new CorruptRunError(id, cause);
-      }
+      return readRunRow(row);
     },
     async listRuns(filter: RunFilter = {}) {
       const where: string[] = [];

@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../src/db/sample/data.js';
 import type { AgentContext, Progress, WorkflowRun } from '../../src/index.js';
 
 /** An agent that takes `ms(ctx)` of (fake) time and returns `value(ctx)`. */
@@ -26,17 +27,8 @@ export function collect(run: WorkflowRun) {
   return seen;
 }
 
-/** A small seeded PRNG (mulberry32), so "random" durations are the same on every test run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG, so "random" durations are the same on every test run (the sample data's generator). */
+export const seeded = mulberry32;
 
 /** How far each emission's ETA was from the time the run really had left (its end minus the emission time). */
 export function etaErrors(emissions: readonly Progress[]) {
