@@ -1,4 +1,4 @@
-import type { JournalEntry, StoreBatch, StoredRun, TimerRow, WorkflowStore } from './types.js';
+import type { HistoryRow, JournalEntry, StoreBatch, StoredRun, TimerRow, WorkflowStore } from './types.js';
 
 /** A run's checkpoint: its record with the snapshot, and its pending deadlines. */
 export interface Checkpoint {
@@ -10,13 +10,14 @@ export interface Checkpoint {
 const nextTick: (fn: () => void) => void = globalThis.setImmediate ?? ((fn) => setTimeout(fn, 0));
 
 /**
- * Group commit: checkpoints and journal entries queued in the same tick go to the store in one transaction, one
+ * Group commit: checkpoints, journal entries and learned durations queued in the same tick go to the store in one transaction, one
  * transaction in flight at a time, so durability costs one write per batch rather than one per transition.
  * A run checkpointed twice in a batch is written once, with its latest state.
  */
 export class BatchWriter {
   private runs = new Map<string, () => Checkpoint>();
   private journal: JournalEntry[] = [];
+  private history = new Map<string, () => HistoryRow | undefined>();
   private waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
   /** The promise every write queued in the current batch shares (one per batch, not one per write). */
   private batchDone: Promise<void> | undefined;
@@ -44,9 +45,19 @@ export class BatchWriter {
     return this.enqueue();
   }
 
+  /**
+   * Queues what the progress tracker learned about a path; `take` runs when the batch is written, so a path that
+   * learns many times in a tick (many runs of one workflow) is written once, in its latest state (none if `take`
+   * finds it forgotten).
+   */
+  learned(key: string, take: () => HistoryRow | undefined): Promise<void> {
+    this.history.set(key, take);
+    return this.enqueue();
+  }
+
   /** Resolves when everything queued so far is committed. */
   async flush(): Promise<void> {
-    if (this.runs.size > 0 || this.journal.length > 0) await this.enqueue();
+    if (this.runs.size > 0 || this.journal.length > 0 || this.history.size > 0) await this.enqueue();
     else await this.inFlight;
   }
 
@@ -71,7 +82,11 @@ export class BatchWriter {
     const waiters = this.waiters;
     let batch: StoreBatch;
     try {
-      batch = { runs: [...this.runs.values()].map((take) => take()), journal: this.journal };
+      batch = {
+        runs: [...this.runs.values()].map((take) => take()),
+        journal: this.journal,
+        history: [...this.history.values()].flatMap((take) => take() ?? []),
+      };
     } catch (error) {
       this.onError(error);
       for (const w of waiters) w.reject(error);
@@ -79,9 +94,10 @@ export class BatchWriter {
     } finally {
       this.runs = new Map();
       this.journal = [];
+      this.history = new Map();
       this.waiters = [];
     }
-    if (batch.runs.length === 0 && batch.journal.length === 0) {
+    if (batch.runs.length === 0 && batch.journal.length === 0 && batch.history?.length === 0) {
       for (const w of waiters) w.resolve();
       return;
     }

@@ -1,4 +1,5 @@
 import type {
+  HistoryRow,
   JournalEntry,
   RunFilter,
   RunRecord,
@@ -16,6 +17,7 @@ export function memoryStore(): WorkflowStore {
   const runs = new Map<string, StoredRun>();
   const journal = new Map<string, JournalEntry>();
   const timers = new Map<string, TimerRow[]>();
+  const history = new Map<string, HistoryRow>();
   return {
     async write(batch: StoreBatch) {
       for (const { run, timers: rows } of batch.runs) {
@@ -26,6 +28,7 @@ export function memoryStore(): WorkflowStore {
         timers.set(run.id, [...rows]);
       }
       for (const entry of batch.journal) if (!journal.has(entry.key)) journal.set(entry.key, entry);
+      for (const row of batch.history ?? []) history.set(`${row.workflow}\0${row.kind}\0${row.path}`, row);
     },
     async getRun(id) {
       return runs.get(id);
@@ -38,6 +41,9 @@ export function memoryStore(): WorkflowStore {
     },
     async listTimers(runId) {
       return timers.get(runId) ?? [];
+    },
+    async loadHistory() {
+      return [...history.values()];
     },
     async close() {},
   };

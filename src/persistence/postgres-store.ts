@@ -1,6 +1,15 @@
 import { createRequire } from 'node:module';
 import type pg from 'pg';
-import { listRunRow, RUN_COLUMNS, type RunRow, readRunRow, runValues, storeSchema } from './rows.js';
+import {
+  type HistoryRowData,
+  listRunRow,
+  RUN_COLUMNS,
+  type RunRow,
+  readHistoryRows,
+  readRunRow,
+  runValues,
+  storeSchema,
+} from './rows.js';
 import type { RunFilter, StoreBatch, TimerRow, WorkflowStore } from './types.js';
 
 const SCHEMA = storeSchema('BIGINT');
@@ -44,7 +53,8 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
 
   return {
     async write(batch: StoreBatch) {
-      if (batch.runs.length === 0 && batch.journal.length === 0) return;
+      const history = batch.history ?? [];
+      if (batch.runs.length === 0 && batch.journal.length === 0 && history.length === 0) return;
       await init();
       const client = await pool.connect();
       try {
@@ -83,6 +93,20 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
               j.map((e) => e.attempt),
               j.map((e) => e.output),
               j.map((e) => e.createdAt),
+            ],
+          );
+        }
+        if (history.length > 0) {
+          await client.query(
+            `INSERT INTO flowstate_durations (workflow, path, kind, state, updated_at)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
+             ON CONFLICT (workflow, kind, path) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+            [
+              history.map((h) => h.workflow),
+              history.map((h) => h.path),
+              history.map((h) => h.kind),
+              history.map((h) => h.state),
+              history.map((h) => h.updatedAt),
             ],
           );
         }
@@ -152,6 +176,10 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
         kind: r.kind,
         deadline: Number(r.deadline),
       }));
+    },
+    async loadHistory() {
+      const { rows } = await query<HistoryRowData>('SELECT * FROM flowstate_durations');
+      return readHistoryRows(rows);
     },
     async close() {
       if (owned) await pool.end();

@@ -1,5 +1,5 @@
 import { CorruptRunError, type SerializedError } from '../model/errors.js';
-import type { RunRecord, RunStatus, StoredRun } from './types.js';
+import type { HistoryRow, RunRecord, RunStatus, StoredRun } from './types.js';
 
 /** A run as SQL stores it: JSON fields as text. Shared by the SQLite and PostgreSQL stores. */
 export interface RunRow {
@@ -108,7 +108,35 @@ CREATE INDEX IF NOT EXISTS flowstate_journal_run ON flowstate_journal (run_id);
 CREATE TABLE IF NOT EXISTS flowstate_timers (
   run_id TEXT NOT NULL, step_path TEXT NOT NULL, kind TEXT NOT NULL, deadline ${epochType} NOT NULL,
   PRIMARY KEY (run_id, step_path, kind));
+CREATE TABLE IF NOT EXISTS flowstate_durations (
+  workflow TEXT NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL, state TEXT NOT NULL,
+  updated_at ${epochType} NOT NULL, PRIMARY KEY (workflow, kind, path));
 `;
+}
+
+/** A learned-duration row as SQL stores it. */
+export interface HistoryRowData {
+  workflow: string;
+  path: string;
+  kind: string;
+  state: string;
+  updated_at: number | string;
+}
+
+/** Rows of `flowstate_durations` back into history rows; a row of an unknown kind is skipped, never thrown. */
+export function readHistoryRows(rows: readonly HistoryRowData[]): HistoryRow[] {
+  const out: HistoryRow[] = [];
+  for (const r of rows) {
+    if (r.kind !== 'duration' && r.kind !== 'choice') continue;
+    out.push({
+      workflow: r.workflow,
+      path: r.path,
+      kind: r.kind,
+      state: r.state,
+      updatedAt: Number(r.updated_at),
+    });
+  }
+  return out;
 }
 
 /** A stored run's row, or a `CorruptRunError` for that run alone when it does not parse. */

@@ -1,6 +1,15 @@
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
-import { listRunRow, RUN_COLUMNS, type RunRow, readRunRow, runValues, storeSchema } from './rows.js';
+import {
+  type HistoryRowData,
+  listRunRow,
+  RUN_COLUMNS,
+  type RunRow,
+  readHistoryRows,
+  readRunRow,
+  runValues,
+  storeSchema,
+} from './rows.js';
 import type { JournalEntry, RunFilter, StoreBatch, TimerRow, WorkflowStore } from './types.js';
 
 const SCHEMA = storeSchema('INTEGER');
@@ -37,6 +46,11 @@ export function sqliteStore(path: string): WorkflowStore {
   const insertJournal = db.prepare(
     'INSERT OR IGNORE INTO flowstate_journal (key, run_id, step_path, attempt, output, created_at) VALUES (?, ?, ?, ?, ?, ?)',
   );
+  const upsertHistory = db.prepare(
+    `INSERT INTO flowstate_durations (workflow, path, kind, state, updated_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (workflow, kind, path) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+  );
+  const selectHistory = db.prepare('SELECT * FROM flowstate_durations');
   const selectRun = db.prepare('SELECT * FROM flowstate_runs WHERE id = ?');
   const selectJournal = db.prepare('SELECT * FROM flowstate_journal WHERE key = ?');
   const selectTimers = db.prepare('SELECT * FROM flowstate_timers WHERE run_id = ? ORDER BY deadline');
@@ -48,6 +62,7 @@ export function sqliteStore(path: string): WorkflowStore {
     }
     for (const j of batch.journal)
       insertJournal.run(j.key, j.runId, j.stepPath, j.attempt, j.output, j.createdAt);
+    for (const h of batch.history ?? []) upsertHistory.run(h.workflow, h.path, h.kind, h.state, h.updatedAt);
   });
 
   return {
@@ -110,6 +125,9 @@ export function sqliteStore(path: string): WorkflowStore {
         kind: r.kind,
         deadline: r.deadline,
       }));
+    },
+    async loadHistory() {
+      return readHistoryRows(selectHistory.all() as HistoryRowData[]);
     },
     async close() {
       if (db.open) db.close();

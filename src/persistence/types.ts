@@ -48,10 +48,27 @@ export interface JournalEntry {
   readonly createdAt: number;
 }
 
-/** One atomic write: checkpoints of runs (with their timers) and journal entries. */
+/**
+ * What the progress tracker learned about one path of a workflow (the definition id, not a run): a step's duration
+ * estimate, or the weights of a branch's arms or a loop's round counts. The ETA of later runs starts from it.
+ */
+export interface HistoryRow {
+  /** The definition id. */
+  readonly workflow: string;
+  /** A step path, `map[*]`, or the name of a branch, loop, map or wait. */
+  readonly path: string;
+  readonly kind: 'duration' | 'choice';
+  /** The learned state as JSON text (its shape belongs to the history that wrote it). */
+  readonly state: string;
+  readonly updatedAt: number;
+}
+
+/** One atomic write: checkpoints of runs (with their timers), journal entries and learned durations. */
 export interface StoreBatch {
   readonly runs: readonly { readonly run: StoredRun; readonly timers: readonly TimerRow[] }[];
   readonly journal: readonly JournalEntry[];
+  /** Learned durations and choices, each in its latest state (a store without `loadHistory` may ignore them). */
+  readonly history?: readonly HistoryRow[];
 }
 
 /** Which runs `list` returns. */
@@ -74,5 +91,10 @@ export interface WorkflowStore {
   getJournal(key: string): Promise<JournalEntry | undefined>;
   /** The pending deadlines of a run, as of its last checkpoint. */
   listTimers(runId: string): Promise<TimerRow[]>;
+  /**
+   * Every learned duration and choice, to warm the ETA of a new engine. Optional: without it, an engine on this
+   * store learns durations in memory only.
+   */
+  loadHistory?(): Promise<HistoryRow[]>;
   close(): Promise<void>;
 }

@@ -75,6 +75,9 @@ interface DurationEntry {
   cached: DurationEstimate | undefined;
 }
 
+/** What a history learns per path: a duration, or the weights of a decision's choices. */
+export type HistoryKind = 'duration' | 'choice';
+
 /**
  * A {@link DurationHistory} in memory: an EWMA per path with a quantile range over recent durations, and decayed
  * counts of choices. An engine creates one by default and shares it across its runs.
@@ -86,68 +89,149 @@ interface DurationEntry {
  * ```
  */
 export function memoryHistory(options: MemoryHistoryOptions = {}): DurationHistory {
-  const alpha = options.alpha ?? 0.3;
-  const window = Math.max(1, options.window ?? 20);
-  const [qLow, qHigh] = options.quantiles ?? [0.1, 0.9];
-  const maxKeys = Math.max(1, options.maxKeys ?? 10_000);
+  return new MemoryHistory(options);
+}
+
+/**
+ * The memory history, with what a store needs beside the {@link DurationHistory} interface: each learned path as
+ * JSON-safe state, told of as it changes, and loaded back.
+ *
+ * @example
+ * ```ts
+ * const history = new MemoryHistory({}, (kind, workflowId, path) => dirty.add([kind, workflowId, path]));
+ * history.restore('duration', 'triage', 'scan', JSON.parse(row.state)); // false when the state is not valid
+ * ```
+ */
+export class MemoryHistory implements DurationHistory {
+  private readonly alpha: number;
+  private readonly window: number;
+  private readonly qLow: number;
+  private readonly qHigh: number;
+  private readonly maxKeys: number;
   // Nested by workflow: every finished step records, so no key string is built on that path.
-  const durations = new Map<string, Map<string, DurationEntry>>();
-  const decisions = new Map<string, Map<string, Record<string, number>>>();
+  private readonly durations = new Map<string, Map<string, DurationEntry>>();
+  private readonly decisions = new Map<string, Map<string, Record<string, number>>>();
+
+  constructor(
+    options: MemoryHistoryOptions = {},
+    /** Told of every path that learned something (a store writes it behind). */
+    private readonly onChange?: (kind: HistoryKind, workflowId: string, path: string) => void,
+  ) {
+    this.alpha = options.alpha ?? 0.3;
+    this.window = Math.max(1, options.window ?? 20);
+    [this.qLow, this.qHigh] = options.quantiles ?? [0.1, 0.9];
+    this.maxKeys = Math.max(1, options.maxKeys ?? 10_000);
+  }
+
+  record(workflowId: string, path: string, ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) return;
+    const entry = this.durations.get(workflowId)?.get(path);
+    if (!entry) {
+      const fresh = { ewma: ms, samples: 1, recent: [ms], slot: 0, cached: undefined };
+      this.pathsOf(this.durations, workflowId, path).set(path, fresh);
+    } else {
+      entry.ewma = this.alpha * ms + (1 - this.alpha) * entry.ewma;
+      entry.samples++;
+      if (entry.recent.length < this.window) entry.recent.push(ms);
+      else {
+        entry.recent[entry.slot] = ms;
+        entry.slot = (entry.slot + 1) % this.window;
+      }
+      entry.cached = undefined;
+    }
+    this.onChange?.('duration', workflowId, path);
+  }
+
+  estimate(workflowId: string, path: string): DurationEstimate | undefined {
+    const entry = this.durations.get(workflowId)?.get(path);
+    if (!entry) return undefined;
+    if (!entry.cached) {
+      const sorted = [...entry.recent].sort((a, b) => a - b);
+      entry.cached = {
+        ms: entry.ewma,
+        low: Math.min(quantile(sorted, this.qLow), entry.ewma),
+        high: Math.max(quantile(sorted, this.qHigh), entry.ewma),
+        samples: entry.samples,
+      };
+    }
+    return entry.cached;
+  }
+
+  recordChoice(workflowId: string, path: string, choice: string): void {
+    const paths = this.pathsOf(this.decisions, workflowId, path);
+    const counts = { ...(paths.get(path) ?? {}) };
+    for (const k of Object.keys(counts)) counts[k] = (counts[k] ?? 0) * (1 - this.alpha);
+    counts[choice] = (counts[choice] ?? 0) + 1;
+    paths.set(path, counts);
+    this.onChange?.('choice', workflowId, path);
+  }
+
+  choices(workflowId: string, path: string): Readonly<Record<string, number>> | undefined {
+    return this.decisions.get(workflowId)?.get(path);
+  }
+
+  /** What a path learned, as JSON-safe state, or `undefined` when it learned nothing (or was forgotten). */
+  state(kind: HistoryKind, workflowId: string, path: string): unknown {
+    if (kind === 'choice') return this.decisions.get(workflowId)?.get(path);
+    const entry = this.durations.get(workflowId)?.get(path);
+    return entry && { ewma: entry.ewma, samples: entry.samples, recent: entry.recent, slot: entry.slot };
+  }
+
+  /**
+   * Loads a path's state (from {@link state}, read back from a store) unless this history learned that path already
+   * (what it learned since is newer). Returns `false`, loading nothing, for a state that is not valid.
+   */
+  restore(kind: HistoryKind, workflowId: string, path: string, state: unknown): boolean {
+    if (kind === 'choice') {
+      if (!isWeights(state)) return false;
+      if (!this.decisions.get(workflowId)?.has(path))
+        this.pathsOf(this.decisions, workflowId, path).set(path, { ...state });
+      return true;
+    }
+    if (!isDurationState(state)) return false;
+    if (!this.durations.get(workflowId)?.has(path)) {
+      const recent = state.recent.slice(0, this.window);
+      const slot = recent.length < this.window ? 0 : state.slot % this.window;
+      const entry = { ewma: state.ewma, samples: state.samples, recent, slot, cached: undefined };
+      this.pathsOf(this.durations, workflowId, path).set(path, entry);
+    }
+    return true;
+  }
 
   /** The paths of one workflow; past the cap, the path recorded first is forgotten. */
-  const pathsOf = <V>(all: Map<string, Map<string, V>>, workflowId: string, path: string): Map<string, V> => {
+  private pathsOf<V>(all: Map<string, Map<string, V>>, workflowId: string, path: string): Map<string, V> {
     let paths = all.get(workflowId);
     if (!paths) {
       paths = new Map();
       all.set(workflowId, paths);
     }
-    if (paths.size >= maxKeys && !paths.has(path)) paths.delete(paths.keys().next().value as string);
+    if (paths.size >= this.maxKeys && !paths.has(path)) paths.delete(paths.keys().next().value as string);
     return paths;
-  };
+  }
+}
 
-  return {
-    record(workflowId, path, ms) {
-      if (!Number.isFinite(ms) || ms < 0) return;
-      const entry = durations.get(workflowId)?.get(path);
-      if (!entry) {
-        const fresh = { ewma: ms, samples: 1, recent: [ms], slot: 0, cached: undefined };
-        pathsOf(durations, workflowId, path).set(path, fresh);
-        return;
-      }
-      entry.ewma = alpha * ms + (1 - alpha) * entry.ewma;
-      entry.samples++;
-      if (entry.recent.length < window) entry.recent.push(ms);
-      else {
-        entry.recent[entry.slot] = ms;
-        entry.slot = (entry.slot + 1) % window;
-      }
-      entry.cached = undefined;
-    },
-    estimate(workflowId, path) {
-      const entry = durations.get(workflowId)?.get(path);
-      if (!entry) return undefined;
-      if (!entry.cached) {
-        const sorted = [...entry.recent].sort((a, b) => a - b);
-        entry.cached = {
-          ms: entry.ewma,
-          low: Math.min(quantile(sorted, qLow), entry.ewma),
-          high: Math.max(quantile(sorted, qHigh), entry.ewma),
-          samples: entry.samples,
-        };
-      }
-      return entry.cached;
-    },
-    recordChoice(workflowId, path, choice) {
-      const paths = pathsOf(decisions, workflowId, path);
-      const counts = { ...(paths.get(path) ?? {}) };
-      for (const k of Object.keys(counts)) counts[k] = (counts[k] ?? 0) * (1 - alpha);
-      counts[choice] = (counts[choice] ?? 0) + 1;
-      paths.set(path, counts);
-    },
-    choices(workflowId, path) {
-      return decisions.get(workflowId)?.get(path);
-    },
-  };
+const isDuration = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+
+function isDurationState(
+  value: unknown,
+): value is { ewma: number; samples: number; recent: number[]; slot: number } {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    isDuration(v.ewma) &&
+    Number.isSafeInteger(v.samples) &&
+    (v.samples as number) > 0 &&
+    Array.isArray(v.recent) &&
+    v.recent.length > 0 &&
+    v.recent.every(isDuration) &&
+    Number.isSafeInteger(v.slot) &&
+    (v.slot as number) >= 0
+  );
+}
+
+function isWeights(value: unknown): value is Record<string, number> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  return Object.entries(value).every(([k, w]) => k !== '__proto__' && isDuration(w));
 }
 
 /** The `q` quantile of sorted values, interpolated linearly. */

@@ -21,11 +21,12 @@ import { createLogger } from '../observability/logger.js';
 import { filterRuns } from '../persistence/memory-store.js';
 import { openValue, parseSealed, type SecretsHook, secretValues } from '../persistence/secrets.js';
 import { type RunFilter, type RunRecord, UNFINISHED, type WorkflowStore } from '../persistence/types.js';
-import type { DurationHistory } from '../progress/history.js';
+import { type DurationHistory, memoryHistory } from '../progress/history.js';
 import { runWatcher } from '../progress/runs.js';
 import { Binder } from './bind.js';
 import { Durability, type RunIdentity } from './durability.js';
 import { WorkflowRun } from './run.js';
+import { type LearnedHistory, storedHistory } from './stored-history.js';
 
 /** Options of {@link createEngine}: every dependency is injected. */
 export interface EngineOptions {
@@ -52,7 +53,10 @@ export interface EngineOptions {
   readonly store?: WorkflowStore;
   /** How secret inputs (a definition's `secrets` paths) are sealed in the store. @default redacted */
   readonly secrets?: SecretsHook;
-  /** Where step durations are learned for the ETA of `run.progress$`. @default one `memoryHistory()` per engine */
+  /**
+   * Where step durations are learned for the ETA of `run.progress$`. @default with a `store`, a history kept in the
+   * store (written behind with its batches, loaded back by the next engine on it); else one `memoryHistory()`
+   */
   readonly history?: DurationHistory;
   /** `run.progress$` emits at most once per `throttleMs` (a failure and the final state excepted). @default 100 */
   readonly progress?: { readonly throttleMs?: number };
@@ -125,10 +129,15 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger();
   const agents = options.agents ?? {};
-  const watchRun = runWatcher(options, clock, logger);
   const durability = options.store
     ? new Durability(options.store, clock, logger, options.secrets)
     : undefined;
+  const learned: LearnedHistory = options.history
+    ? { history: options.history, loaded: Promise.resolve() }
+    : durability
+      ? storedHistory(durability.store, durability.writer, clock, logger)
+      : { history: memoryHistory(), loaded: Promise.resolve() };
+  const watchRun = runWatcher({ ...options, history: learned.history }, clock, logger);
   const binder = new Binder({
     agents,
     guards: (options.guards ?? {}) as Record<string, GuardFn>,
@@ -250,6 +259,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     async resume(id) {
       const live = active.get(id);
       if (live) return live;
+      await learned.loaded;
       if (!durability)
         throw new ConfigurationError('resume needs a store: createEngine({ store: sqliteStore(path) })', {
           workflowId: id,
@@ -322,9 +332,11 @@ export function createEngine(options: EngineOptions = {}): Engine {
       return run ? recordOf(identityOf(run), run) : finished.get(id);
     },
     async flush() {
+      await learned.loaded;
       await durability?.writer.flush();
     },
     async close() {
+      await learned.loaded;
       await durability?.writer.flush();
       await durability?.store.close();
     },

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   ConfigurationError,
@@ -11,6 +12,7 @@ import {
   workflow,
 } from '../../src/index.js';
 import { testEngine } from '../support/engine.js';
+import { collect, sleeper } from '../support/progress.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flowstate-durable-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -181,6 +183,55 @@ describe('timers across a restart', () => {
     expect(resumed?.waitingSteps()).toEqual(['review']);
     resumed?.resolveEscalation('review', { action: 'skip', value: 'approved' });
     await expect(resumed?.result).resolves.toEqual({ review: 'approved' });
+  });
+});
+
+describe('learned durations across a restart', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'Date'] }));
+  afterEach(() => vi.useRealTimers());
+  const timed = workflow('durable-eta').step('slow').step('quick').build();
+  const agents = { slow: sleeper(() => 3_000), quick: sleeper(() => 500) };
+
+  it('gives the next engine on the store the ETA the first one learned', async () => {
+    const first = testEngine({ store, agents, workflows: [timed], progress: { throttleMs: 0 } });
+    const fresh = collect(first.start(timed, {}));
+    // Each step's output is committed (on real time) before the next step starts.
+    await vi.advanceTimersByTimeAsync(3_000);
+    await settle(first);
+    await vi.advanceTimersByTimeAsync(500);
+    await settle(first);
+    expect(fresh.emissions.at(-1)?.status).toBe('done');
+    // No history yet: 1 s a step by default.
+    expect(fresh.emissions[0]?.eta.remainingMs).toBe(2_000);
+    await first.close();
+    expect((await sqliteStore(path).loadHistory?.())?.map((r) => [r.path, r.kind])).toEqual(
+      expect.arrayContaining([
+        ['slow', 'duration'],
+        ['quick', 'duration'],
+      ]),
+    );
+
+    const second = restarted({ agents, workflows: [timed], progress: { throttleMs: 0 } });
+    await second.flush();
+    const warm = collect(second.start(timed, {}));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(warm.emissions[0]?.eta.remainingMs).toBe(3_500);
+  });
+
+  it('starts from expectedMs, and says so in the log, when stored rows do not parse', async () => {
+    await store.write({
+      runs: [],
+      journal: [],
+      history: [{ workflow: 'durable-eta', path: 'slow', kind: 'duration', state: '{oops', updatedAt: 1 }],
+    });
+    const warnings: unknown[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line)) });
+    const engine = restarted({ agents, workflows: [timed], logger, progress: { throttleMs: 0 } });
+    await engine.flush();
+    expect(warnings).toEqual([expect.objectContaining({ skipped: 1 })]);
+    const seen = collect(engine.start(timed, {}));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(seen.emissions[0]?.eta.remainingMs).toBe(2_000);
   });
 });
 

@@ -147,6 +147,29 @@ describe.each(stores)('the %s store', (_name, open) => {
     await store.close();
   });
 
+  it('keeps learned durations per workflow, kind and path, the latest state winning', async () => {
+    const { store } = await open();
+    const row = {
+      workflow: 'wf',
+      path: 'scan',
+      kind: 'duration' as const,
+      state: '{"ewma":1}',
+      updatedAt: 1,
+    };
+    await store.write({
+      runs: [],
+      journal: [],
+      history: [row, { ...row, kind: 'choice', path: 'triage', state: '{"0":1}' }],
+    });
+    await store.write({ runs: [], journal: [], history: [{ ...row, state: '{"ewma":2}', updatedAt: 2 }] });
+    const rows = await store.loadHistory?.();
+    expect(rows?.sort((a, b) => a.path.localeCompare(b.path))).toEqual([
+      { ...row, state: '{"ewma":2}', updatedAt: 2 },
+      { ...row, kind: 'choice', path: 'triage', state: '{"0":1}' },
+    ]);
+    await store.close();
+  });
+
   it('writes a batch atomically: a failing batch leaves nothing behind', async () => {
     const { store, corrupt } = await open();
     if (!corrupt) return; // the memory store has no transactions to test

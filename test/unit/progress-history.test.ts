@@ -1,7 +1,56 @@
 import { describe, expect, it } from 'vitest';
 import { memoryHistory } from '../../src/index.js';
+import { MemoryHistory } from '../../src/progress/history.js';
 import { flowMetaOf } from '../../src/progress/plan.js';
 import { schedule } from '../../src/progress/range.js';
+
+describe('MemoryHistory state, as a store keeps it', () => {
+  it('round-trips what a path learned through JSON, and tells of each change', () => {
+    const changes: string[] = [];
+    const learned = new MemoryHistory({ window: 3 }, (kind, w, p) => changes.push(`${kind} ${w} ${p}`));
+    for (const ms of [10, 20, 30, 40]) learned.record('w', 'a', ms);
+    learned.recordChoice('w', 'b', 'otherwise');
+    expect(changes).toEqual([...Array(4).fill('duration w a'), 'choice w b']);
+    const fresh = new MemoryHistory({ window: 3 });
+    const text = (kind: 'duration' | 'choice', path: string) =>
+      JSON.stringify(learned.state(kind, 'w', path));
+    expect(fresh.restore('duration', 'w', 'a', JSON.parse(text('duration', 'a')))).toBe(true);
+    expect(fresh.restore('choice', 'w', 'b', JSON.parse(text('choice', 'b')))).toBe(true);
+    expect(fresh.estimate('w', 'a')).toEqual(learned.estimate('w', 'a'));
+    expect(fresh.choices('w', 'b')).toEqual({ otherwise: 1 });
+    // The ring goes on where it stopped: the next duration replaces the oldest one kept.
+    fresh.record('w', 'a', 50);
+    learned.record('w', 'a', 50);
+    expect(fresh.estimate('w', 'a')).toEqual(learned.estimate('w', 'a'));
+    expect(learned.state('duration', 'w', 'nothing')).toBeUndefined();
+  });
+
+  it('keeps what it learned itself over an older stored state', () => {
+    const history = new MemoryHistory();
+    history.record('w', 'a', 5);
+    expect(history.restore('duration', 'w', 'a', { ewma: 99, samples: 9, recent: [99], slot: 0 })).toBe(true);
+    expect(history.estimate('w', 'a')?.ms).toBe(5);
+  });
+
+  it('refuses stored states that are not valid, loading nothing', () => {
+    const history = new MemoryHistory();
+    const bad = [
+      null,
+      'x',
+      { ewma: -1, samples: 1, recent: [1], slot: 0 },
+      { ewma: 1, samples: 0, recent: [1], slot: 0 },
+      { ewma: 1, samples: 1, recent: [], slot: 0 },
+      { ewma: 1, samples: 1, recent: ['1'], slot: 0 },
+      { ewma: 1, samples: 1, recent: [1], slot: -1 },
+    ];
+    for (const state of bad) expect(history.restore('duration', 'w', 'a', state)).toBe(false);
+    expect(history.estimate('w', 'a')).toBeUndefined();
+    for (const state of [null, [1], { a: 'x' }, { a: Number.NaN }, JSON.parse('{"__proto__": 1}')])
+      expect(history.restore('choice', 'w', 'b', state)).toBe(false);
+    expect(history.choices('w', 'b')).toBeUndefined();
+    expect(({} as Record<string, unknown>).a).toBeUndefined();
+  });
+});
 
 describe('memoryHistory', () => {
   it('keeps an EWMA per workflow and path, with a quantile range over recent durations', () => {
