@@ -80,6 +80,7 @@ export type { SecretsHook } from './persistence/secrets.js';
 // Durability
 export { sqliteStore } from './persistence/sqlite-store.js';
 export type {
+  HistoryRow,
   JournalEntry,
   RunFilter,
   RunRecord,
