@@ -1,28 +1,65 @@
 import type { Logger } from 'pino';
 import { createActor, type NonReducibleUnknown, toPromise } from 'xstate';
 import type { AgentContext, AgentFunction, AgentRegistry } from '../model/agent.js';
+import type { LazyAbort } from './lazy-abort.js';
 import type { StepActorInput } from './step-types.js';
 
 /** The context an agent gets for one attempt. */
 export function agentContext(
   input: StepActorInput,
   attempt: number,
-  signal: AbortSignal,
+  abort: LazyAbort,
   logger: Logger,
 ): AgentContext {
-  let child: Logger | undefined;
-  return {
-    signal,
-    attempt,
-    workflowId: input.workflowId,
-    step: input.path,
-    idempotencyKey: `${input.workflowId}:${input.path}:${attempt}`,
-    // A pino child costs a few microseconds: made only for agents that log.
-    get logger() {
-      child ??= logger.child({ workflowId: input.workflowId, step: input.path, attempt });
-      return child;
-    },
-  };
+  return new AttemptContext(input, attempt, abort, logger);
+}
+
+/**
+ * An attempt's context as a class: its signal and logger are made on first read (most agents read neither), and one
+ * shape for every attempt keeps property reads monomorphic.
+ */
+class AttemptContext implements AgentContext {
+  readonly workflowId: string;
+  readonly step: string;
+  private child: Logger | undefined;
+
+  constructor(
+    input: StepActorInput,
+    readonly attempt: number,
+    private readonly abort: LazyAbort,
+    private readonly parentLogger: Logger,
+  ) {
+    this.workflowId = input.workflowId;
+    this.step = input.path;
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  get idempotencyKey(): string {
+    return `${this.workflowId}:${this.step}:${this.attempt}`;
+  }
+
+  // A pino child costs a few microseconds: made only for agents that log.
+  get logger(): Logger {
+    this.child ??= this.parentLogger.child({
+      workflowId: this.workflowId,
+      step: this.step,
+      attempt: this.attempt,
+    });
+    return this.child;
+  }
+
+  /** Agents may spread or log their context: show it as the plain object it stands for. */
+  toJSON() {
+    return {
+      workflowId: this.workflowId,
+      step: this.step,
+      attempt: this.attempt,
+      idempotencyKey: this.idempotencyKey,
+    };
+  }
 }
 
 /** Calls an agent by name: a function, or actor logic run to completion and stopped when the attempt aborts. */

@@ -5,6 +5,7 @@ import { CancelledError, type SerializedError, StepTimeoutError, serializeError 
 import { agentContext, callAgent } from './call-agent.js';
 import { type Clock, scheduleAt } from './clock.js';
 import { parseDecision } from './decision.js';
+import { LazyAbort } from './lazy-abort.js';
 import { backoffDelay, isRetryable } from './retry.js';
 import type { StepActorInput, StepEvent, StepSnapshot, StepState } from './step-types.js';
 
@@ -40,7 +41,7 @@ export interface StepJournal {
 export type StepLogic = ActorLogic<StepSnapshot, StepEvent, StepActorInput>;
 
 interface Resources {
-  controller?: AbortController | undefined;
+  controller?: LazyAbort | undefined;
   cancelTimers: Array<() => void>;
 }
 
@@ -63,7 +64,7 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
     if (!r) return;
     for (const cancel of r.cancelTimers) cancel();
     r.cancelTimers = [];
-    if (r.controller && !r.controller.signal.aborted) r.controller.abort(reason);
+    r.controller?.abort(reason);
     r.controller = undefined;
   };
 
@@ -78,7 +79,7 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
     };
     const token = s.token;
     if (s.phase === 'running' || s.phase === 'supervising') {
-      const controller = new AbortController();
+      const controller = new LazyAbort();
       r.controller = controller;
       const { input } = s;
       const supervising = s.phase === 'supervising';
@@ -92,7 +93,7 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
             error: s.history.at(-1)?.error,
           }
         : input.input;
-      const ctx = agentContext(input, s.attempts, controller.signal, runtime.logger);
+      const ctx = agentContext(input, s.attempts, controller, runtime.logger);
       // A settled agent has nothing left to abort: forget its controller so cleanup does not fire its signal.
       const settled = () => {
         if (r.controller === controller) r.controller = undefined;
@@ -161,20 +162,23 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
 
   const logic: StepLogic = {
     config: 'flowstate.step',
-    getInitialSnapshot: (_scope, input) => ({
-      status: 'active',
-      output: undefined,
-      error: undefined,
-      input,
-      phase: 'running',
-      agent: input.agent,
-      attempt: 1,
-      attempts: 1,
-      token: 1,
-      deadline: undefined,
-      startedAt: clock.now(),
-      history: [{ attempt: 1, agent: input.agent, startedAt: clock.now() }],
-    }),
+    getInitialSnapshot: (_scope, input) => {
+      const startedAt = clock.now();
+      return {
+        status: 'active',
+        output: undefined,
+        error: undefined,
+        input,
+        phase: 'running',
+        agent: input.agent,
+        attempt: 1,
+        attempts: 1,
+        token: 1,
+        deadline: undefined,
+        startedAt,
+        history: [{ attempt: 1, agent: input.agent, startedAt }],
+      };
+    },
     start: (snapshot, scope) => arm(snapshot, scope.self),
     transition: (s, event, scope) => {
       if (s.status !== 'active') return s;
@@ -210,7 +214,7 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
           return decide(s, decision);
         }
         if (s.phase !== 'running') return s;
-        if (event.ok) return done(endAttempt(s), event.output);
+        if (event.ok) return done(s, event.output, endedHistory(s));
         return attemptFailed(endAttempt(s, event.error), event.error, event.retryable);
       case 'flowstate.step.timeout': {
         if (event.token !== s.token || s.phase !== 'running') return s;
@@ -251,10 +255,17 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
   }
 
   function endAttempt(s: StepSnapshot, error?: SerializedError): StepSnapshot {
-    const last = s.history.at(-1);
-    if (!last || last.endedAt !== undefined) return s;
+    const history = endedHistory(s, error);
+    return history === s.history ? s : { ...s, history };
+  }
+
+  /** The attempts with the last one ended now. */
+  function endedHistory(s: StepSnapshot, error?: SerializedError): StepSnapshot['history'] {
+    const last = s.history[s.history.length - 1];
+    if (!last || last.endedAt !== undefined) return s.history;
     const ended = error ? { ...last, endedAt: clock.now(), error } : { ...last, endedAt: clock.now() };
-    return { ...s, history: [...s.history.slice(0, -1), ended] };
+    if (s.history.length === 1) return [ended];
+    return [...s.history.slice(0, -1), ended];
   }
 
   function attemptFailed(s: StepSnapshot, error: SerializedError, retryable: boolean): StepSnapshot {
@@ -300,9 +311,10 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
     }
   }
 
-  function done(s: StepSnapshot, output: unknown): StepSnapshot {
+  function done(s: StepSnapshot, output: unknown, history = s.history): StepSnapshot {
     return {
       ...s,
+      history,
       status: 'done',
       output,
       error: undefined,
