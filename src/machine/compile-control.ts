@@ -53,10 +53,11 @@ export function branchState(
   const always: StateConfig[] = [];
   const arm = (key: string, nodes: readonly WorkflowNode[], index: number | 'otherwise') => {
     const meta = { flowstate: { kind: 'arm', branch: node.name, arm: index } };
+    const entry = compiler.learn((l, c) => l.chose(c.workflowId, c.pathPrefix + node.name, String(index)));
     states[key] =
       nodes.length === 0
-        ? { type: 'final', meta }
-        : { meta, ...compiler.sequence(nodes, [...path, key], fail), onDone: END };
+        ? { type: 'final', meta, entry }
+        : { meta, entry, ...compiler.sequence(nodes, [...path, key], fail), onDone: END };
   };
   node.arms.forEach((a, i) => {
     always.push({ guard: compiler.guard(a.when, `${node.name}.when${i}`), target: `when${i}` });
@@ -94,6 +95,10 @@ export function loopState(
   const count =
     (n: (c: MachineContext) => number): Update =>
     (c) => ({ iterations: { ...c.iterations, [name]: n(c) } });
+  // The rounds a loop ran, when it ends and the workflow goes on.
+  const rounds = compiler.learn((l, c) =>
+    l.chose(c.workflowId, c.pathPrefix + name, String(c.iterations[name] ?? 0)),
+  );
   return {
     meta: { flowstate: { kind: 'loop', name, maxIterations } },
     initial: 'round',
@@ -106,10 +111,10 @@ export function loopState(
       },
       check: {
         always: [
-          { guard: compiler.guard(node.until, `${name}.until`), target: END },
+          { guard: compiler.guard(node.until, `${name}.until`), target: END, actions: rounds },
           node.onMaxIterations === 'fail'
             ? { guard: exhausted, ...compiler.failure(compiler.onError(undefined), name, END, fail, limit) }
-            : { guard: exhausted, target: END },
+            : { guard: exhausted, target: END, actions: rounds },
           { target: 'round' },
         ],
       },

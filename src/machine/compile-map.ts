@@ -115,6 +115,7 @@ export function mapState(
         return { maps: { ...c.maps, [name]: m as unknown as MapProgress } };
       }),
       spawnMore,
+      ...compiler.learn((l, c) => l.started(c.workflowId, c.pathPrefix + name)),
     ],
     exit: stopRunning,
     always: [
@@ -122,11 +123,14 @@ export function mapState(
       {
         guard: finished,
         target: next,
-        actions: update((c) => ({
-          results: { ...c.results, [name]: progress(c).results },
-          maps: withoutProgress(c),
-          ...(node.step.compensate !== undefined ? { completed: [...c.completed, name] } : {}),
-        })),
+        actions: [
+          update((c) => ({
+            results: { ...c.results, [name]: progress(c).results },
+            maps: withoutProgress(c),
+            ...(node.step.compensate !== undefined ? { completed: [...c.completed, name] } : {}),
+          })),
+          ...compiler.learn((l, c) => l.finished(c.workflowId, c.pathPrefix + name)),
+        ],
       },
     ],
     on: {

@@ -37,9 +37,17 @@ export function waitState(
       [node.event]: {
         guard: `${name}.payload`,
         target: next,
-        actions: update(
-          storeResult(name, false, (e) => (schema ? schema.parse(payloadOf(e)) : payloadOf(e))),
-        ),
+        actions: [
+          update(storeResult(name, false, (e) => (schema ? schema.parse(payloadOf(e)) : payloadOf(e)))),
+          // The wait began when its deadline timer did: deadline minus timeout, also across a restore.
+          ...compiler.learn((l, c, self) => {
+            const timer = self.getSnapshot().children[name]?.getSnapshot() as
+              | { deadline?: unknown }
+              | undefined;
+            if (typeof timer?.deadline === 'number')
+              l.finished(c.workflowId, c.pathPrefix + name, timer.deadline - node.timeoutMs, 'wait');
+          }),
+        ],
       },
     },
   };

@@ -19,6 +19,7 @@ import { branchState, loopState, parallelState } from './compile-control.js';
 import { mapState } from './compile-map.js';
 import { waitState } from './compile-wait.js';
 import type { MachineContext, MachineInput } from './context.js';
+import { type Learner, learning } from './learn.js';
 import { type GuardFn, type MappingFn, resolveGuard, resolveMapping } from './refs.js';
 import { resolveRetryPolicy } from './retry.js';
 import { createStepLogic } from './step-logic.js';
@@ -42,6 +43,8 @@ export interface CompileOptions {
   readonly timerLogic?: AnyActorLogic;
   /** The machine that runs a child workflow. @default the child definition's own machine */
   readonly childMachine?: (definition: AnyWorkflowDefinition) => AnyStateMachine;
+  /** Told of step ends, branch arms and loop rounds, for the ETA's history. @default none: nothing is learned */
+  readonly learn?: Learner;
 }
 
 /** Where a failure goes: the run's `failed` state, or the end of a `failFast: false` region (recorded as pending). */
@@ -183,6 +186,7 @@ export class Compiler {
       this.guards['flowstate.childSucceeded'] ??= ({ event }) => event.output?.status === 'done';
       return {
         meta,
+        entry: this.learn((l, c) => l.started(c.workflowId, c.pathPrefix + name)),
         invoke: {
           id: name,
           src,
@@ -195,7 +199,10 @@ export class Compiler {
             {
               guard: 'flowstate.childSucceeded',
               target: next,
-              actions: update(storeResult(name, compensable, (e) => e.output.output)),
+              actions: [
+                update(storeResult(name, compensable, (e) => e.output.output)),
+                ...this.learn((l, c) => l.finished(c.workflowId, c.pathPrefix + name, undefined, 'workflow')),
+              ],
             },
             this.failure(onError, name, next, fail, (e) => e.output?.error),
           ],
@@ -221,6 +228,11 @@ export class Compiler {
         onError: this.failure(onError, name, next, fail, (e) => e.error),
       },
     };
+  }
+
+  /** Actions that tell the engine's learner (none when compiled without one). */
+  learn(tell: Parameters<typeof learning>[1]): ReturnType<typeof learning> {
+    return learning(this.options.learn, tell);
   }
 
   /** The part of a step actor's input known at compile time. */

@@ -6,6 +6,7 @@ import { agentContext, callAgent } from './call-agent.js';
 import { type Clock, scheduleAt } from './clock.js';
 import { parseDecision } from './decision.js';
 import { LazyAbort } from './lazy-abort.js';
+import type { Learner } from './learn.js';
 import { backoffDelay, isRetryable } from './retry.js';
 import type { StepActorInput, StepEvent, StepSnapshot, StepState } from './step-types.js';
 
@@ -18,6 +19,8 @@ export interface StepRuntime {
   readonly random?: () => number;
   /** Where attempt outputs are journaled by idempotency key; without it nothing is journaled. */
   readonly journal?: StepJournal;
+  /** Told when a step ends done or failed, for the ETA's history and the step list of a late watch. */
+  readonly learner?: Learner;
 }
 
 /**
@@ -184,6 +187,7 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
       if (s.status !== 'active') return s;
       const next = step(s, event);
       if (next === s) return s;
+      if (next.status === 'done' || next.status === 'error') runtime.learner?.stepEnded(next);
       if (event.type === 'xstate.stop') {
         release(scope.self, new CancelledError('The step was stopped', { stepPath: s.input.path }));
       } else if (next.token !== s.token) {

@@ -11,6 +11,7 @@ import type { StepLogEvent } from './events.js';
 import { type DurationHistory, memoryHistory } from './history.js';
 import type { Progress } from './progress.js';
 import { trackProgress, trackStepEvents } from './track.js';
+import type { StepView } from './views.js';
 import { watchActor } from './watch.js';
 
 /**
@@ -41,8 +42,9 @@ export interface RunIdentityLike {
 }
 
 /**
- * The function an engine calls once per run, before starting its actor: it sets up the run's watch with the
- * engine's history (a shared {@link memoryHistory} by default), clock, logger and throttle.
+ * The function an engine calls to set up a run's watch with the engine's history (a shared {@link memoryHistory}
+ * by default), clock, logger and throttle: before starting the actor when the logger writes step lines, else when
+ * `progress$` or `events$` is first read. The watch only reads the history: engine runs learn by themselves.
  *
  * @example
  * ```ts
@@ -55,11 +57,12 @@ export function runWatcher(
   options: EngineProgressOptions,
   clock: Clock,
   logger: Logger,
-): (actor: AnyActorRef, identity: RunIdentityLike) => void {
+): (actor: AnyActorRef, identity: RunIdentityLike, ended?: readonly StepView[]) => void {
   const history = options.history ?? memoryHistory();
   const throttleMs = options.progress?.throttleMs;
-  return (actor, identity) => {
+  return (actor, identity, ended) => {
     watchActor(actor, {
+      ended,
       clock,
       history,
       logger,
@@ -67,6 +70,7 @@ export function runWatcher(
       workflowId: identity.workflow,
       runId: identity.id,
       startedAt: identity.createdAt,
+      learn: false,
     });
   };
 }

@@ -4,10 +4,13 @@
  * views, step events, history records and change signals. Subscriptions rather than XState's `inspect` option,
  * which only a root actor's creator can set: so it works for any actor, started or not, engine or hand-written.
  *
- * The engine watches every run, so until someone listens (or the logger wants step lines) a watch is lean: it
- * subscribes to machine actors only, and reads a step actor when it appears and when it leaves its parent (its
- * start and end, its duration for the history). The first listener upgrades it: every step actor is then followed
- * through its retries and escalations too.
+ * The engine watches a run only once someone reads `progress$` or `events$` (or from its start, when the logger
+ * writes step lines): its runs learn durations through their compiled machines, which costs far less than a watch
+ * on every run. A watch set up without listeners is lean: it subscribes to machine actors only, and reads a step
+ * actor when it appears and when it leaves its parent. The first listener upgrades it: every step actor is then
+ * followed through its retries and escalations too. A watch set up while a run is under way starts from the steps
+ * running then: steps that ended before it are not listed (percent and ETA come from the remaining graph, so they
+ * are exact).
  */
 import type { Logger } from 'pino';
 import { type AnyActorRef, type AnyStateMachine, isMachineSnapshot } from 'xstate';
@@ -39,6 +42,13 @@ export interface WatchOptions {
   readonly startedAt?: number | undefined;
   /** The default throttle of progress streams over this watch. */
   readonly throttleMs?: number | undefined;
+  /**
+   * Whether this watch records durations and decisions into `history`. The engine's runs learn through their
+   * compiled machines instead (their watch only reads), so it passes `false`. @default true
+   */
+  readonly learn?: boolean | undefined;
+  /** Steps that ended before the watch was set up (the engine kept them), listed first. */
+  readonly ended?: readonly StepView[] | undefined;
 }
 
 /**
@@ -91,6 +101,8 @@ export function watchActor(actor: AnyActorRef, options: WatchOptions = {}): RunW
 export class RunWatch {
   readonly clock: Clock;
   readonly history: DurationHistory | undefined;
+  /** Where this watch records what it learns: the history, unless the run learns by itself. */
+  private readonly learning: DurationHistory | undefined;
   readonly throttleMs: number | undefined;
   readonly startedAt: number;
   readonly workflowId: string;
@@ -120,6 +132,7 @@ export class RunWatch {
   ) {
     this.clock = options.clock ?? systemClock;
     this.history = options.history;
+    this.learning = options.learn === false ? undefined : options.history;
     this.throttleMs = options.throttleMs;
     this.startedAt = options.startedAt ?? this.clock.now();
     const snapshot = root.getSnapshot() as { context?: { workflowId?: unknown }; machine?: AnyStateMachine };
@@ -128,6 +141,10 @@ export class RunWatch {
     this.runId = options.runId ?? (typeof contextId === 'string' ? contextId : root.id);
     this.logger = options.logger;
     this.full = options.logger?.isLevelEnabled('info') === true;
+    for (const view of options.ended ?? []) {
+      this.steps.delete(view.path);
+      this.steps.set(view.path, view);
+    }
   }
 
   /** The root machine's view, for the ETA. */
@@ -242,11 +259,11 @@ export class RunWatch {
 
   /** Records a finished duration, when this watch records at all. */
   record(path: string, ms: number): void {
-    this.history?.record(this.workflowId, path, ms);
+    this.learning?.record(this.workflowId, path, ms);
   }
 
   recordChoice(path: string, choice: string): void {
-    this.history?.recordChoice(this.workflowId, path, choice);
+    this.learning?.recordChoice(this.workflowId, path, choice);
   }
 
   /** Sets a step's `expectedMs` from its state's meta. */

@@ -1,6 +1,7 @@
 import type { AnyActorLogic, AnyStateMachine } from 'xstate';
 import { assertVerified } from '../dsl/verify.js';
 import { compileWorkflow } from '../machine/compile.js';
+import type { Learner } from '../machine/learn.js';
 import type { GuardFn, MappingFn } from '../machine/refs.js';
 import type { AgentRegistry } from '../model/agent.js';
 import type { AnyWorkflowDefinition, GuardRef, Mapping, WaitNode } from '../model/definition.js';
@@ -15,6 +16,8 @@ export interface BindDeps {
   readonly mappings: Readonly<Record<string, MappingFn>>;
   readonly stepLogic: AnyActorLogic;
   readonly timerLogic: AnyActorLogic;
+  /** Told of step ends, branch arms and loop rounds, for the ETA's history. */
+  readonly learn?: Learner;
   /** Refuse definitions `verify` finds errors in. @default false */
   readonly verify?: boolean;
 }
@@ -40,6 +43,7 @@ export class Binder {
       mappings: this.deps.mappings,
       stepLogic: this.deps.stepLogic,
       timerLogic: this.deps.timerLogic,
+      ...(this.deps.learn ? { learn: this.deps.learn } : {}),
       childMachine: (child) => this.machineFor(child),
     });
     // Once per definition and engine, on the machine that will run (it walks the definition, not the state space).

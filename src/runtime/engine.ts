@@ -25,6 +25,7 @@ import { type DurationHistory, memoryHistory } from '../progress/history.js';
 import { runWatcher } from '../progress/runs.js';
 import { Binder } from './bind.js';
 import { Durability, type RunIdentity } from './durability.js';
+import { engineLearner } from './learner.js';
 import { WorkflowRun } from './run.js';
 import { type LearnedHistory, storedHistory } from './stored-history.js';
 
@@ -138,6 +139,10 @@ export function createEngine(options: EngineOptions = {}): Engine {
       ? storedHistory(durability.store, durability.writer, clock, logger)
       : { history: memoryHistory(), loaded: Promise.resolve() };
   const watchRun = runWatcher({ ...options, history: learned.history }, clock, logger);
+  // Step lines go to the logger from a run's first step: only then is a run watched from its start.
+  const watchFromStart = logger.isLevelEnabled('info');
+  const active = new Map<string, WorkflowRun>();
+  const learner = engineLearner(learned.history, clock, logger, (runId) => active.get(runId)?.definition.id);
   const binder = new Binder({
     agents,
     guards: (options.guards ?? {}) as Record<string, GuardFn>,
@@ -146,14 +151,15 @@ export function createEngine(options: EngineOptions = {}): Engine {
       agents,
       clock,
       logger,
+      learner,
       ...(options.random ? { random: options.random } : {}),
       ...(durability ? { journal: durability.journal() } : {}),
     }),
     timerLogic: createTimerLogic(clock),
+    learn: learner,
     verify: options.verify ?? true,
   });
   const workflows = new Map<string, AnyWorkflowDefinition>();
-  const active = new Map<string, WorkflowRun>();
   const finished = new Map<string, RunRecord>();
   const identities = new WeakMap<WorkflowRun, RunIdentity>();
   const identityOf = (run: WorkflowRun): RunIdentity => identities.get(run) as RunIdentity;
@@ -196,8 +202,10 @@ export function createEngine(options: EngineOptions = {}): Engine {
     actor = createActor(machine, inspect ? { ...actorOptions, inspect } : actorOptions);
     if (actor.getSnapshot().status === 'error')
       throw new CorruptRunError(identity.id, actor.getSnapshot().error);
-    run = new WorkflowRun(identity.id, definition, actor, binder, () => {
+    const watch = () => watchRun(actor as Actor<AnyStateMachine>, identity, learner.watched(identity.id));
+    run = new WorkflowRun(identity.id, definition, actor, binder, watch, () => {
       active.delete(identity.id);
+      learner.forget(identity.id);
       const record = recordOf(identity, run as WorkflowRun);
       if (durability) checkpoint();
       else {
@@ -211,7 +219,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     });
     identities.set(run, identity);
     active.set(identity.id, run);
-    watchRun(actor, identity);
+    if (watchFromStart) watch();
     actor.start();
     checkpoint();
     return run;

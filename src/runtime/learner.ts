@@ -1,0 +1,115 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../machine/clock.js';
+import type { Learner } from '../machine/learn.js';
+import type { DurationHistory } from '../progress/history.js';
+import { endedStateView, endedStepView } from '../progress/seed.js';
+import { historyKey, type StepView } from '../progress/views.js';
+
+/** The engine's learner, and what the engine tells it about runs. */
+export interface EngineLearner extends Learner {
+  /**
+   * A watch is being set up for a run: returns the steps that ended before (for it to list), and stops keeping them
+   * for that run, since the watch follows it from now on.
+   */
+  watched(runId: string): readonly StepView[];
+  /** A run ended: forgets what it kept for it. */
+  forget(runId: string): void;
+}
+
+/**
+ * Records what compiled machines tell into the engine's {@link DurationHistory}, under the workflow of the run
+ * (map items under `name[*]`, as the tracker reads them), and keeps the ended steps of runs nobody watches yet.
+ * Runs the engine does not know (a machine embedded with `engine.machineFor`) teach nothing. A history that throws
+ * never fails a run: the failure is logged once and learning goes on.
+ *
+ * @example
+ * ```ts
+ * const learner = engineLearner(history, clock, logger, (runId) => engine.active.get(runId)?.definition.id);
+ * ```
+ */
+export function engineLearner(
+  history: DurationHistory,
+  clock: Clock,
+  logger: Logger,
+  workflowOf: (runId: string) => string | undefined,
+): EngineLearner {
+  // Start times of maps and child workflows in progress, by run: few at a time, dropped when the run ends.
+  const starts = new Map<string, Map<string, number>>();
+  // Ended steps of runs nobody watches yet; created at a run's first ended step.
+  const ledgers = new Map<string, StepView[]>();
+  const watched = new Set<string>();
+  let warned = false;
+
+  const guarded = (learn: () => void) => {
+    try {
+      learn();
+    } catch (error) {
+      if (!warned) logger.warn({ err: error }, 'progress could not learn a duration; runs go on');
+      warned = true;
+    }
+  };
+  const list = (runId: string, view: StepView) => {
+    if (watched.has(runId)) return;
+    let ledger = ledgers.get(runId);
+    if (!ledger) {
+      ledger = [];
+      ledgers.set(runId, ledger);
+    }
+    ledger.push(view);
+  };
+
+  return {
+    started(runId, path) {
+      if (workflowOf(runId) === undefined) return;
+      let paths = starts.get(runId);
+      if (!paths) {
+        paths = new Map();
+        starts.set(runId, paths);
+      }
+      paths.set(path, clock.now());
+    },
+    finished(runId, path, startedAt, step) {
+      const workflow = workflowOf(runId);
+      if (workflow === undefined) return;
+      let from = startedAt;
+      if (from === undefined) {
+        const paths = starts.get(runId);
+        from = paths?.get(path);
+        paths?.delete(path);
+        if (paths?.size === 0) starts.delete(runId);
+      }
+      // A map or child workflow that was running when its run was restored has no start here: it teaches nothing.
+      if (from === undefined) return;
+      const now = clock.now();
+      const began = from;
+      guarded(() => history.record(workflow, historyKey(path), now - began));
+      if (step) list(runId, endedStateView(path, step, began, now));
+    },
+    chose(runId, path, choice) {
+      const workflow = workflowOf(runId);
+      if (workflow !== undefined) guarded(() => history.recordChoice(workflow, path, choice));
+    },
+    stepEnded(s) {
+      const runId = s.input.workflowId;
+      const workflow = workflowOf(runId);
+      if (workflow === undefined) return;
+      const now = clock.now();
+      if (s.status === 'done') {
+        const ended = s.history[s.history.length - 1]?.endedAt ?? now;
+        guarded(() => history.record(workflow, historyKey(s.input.path), ended - s.startedAt));
+      }
+      if (!watched.has(runId)) list(runId, endedStepView(s, now));
+    },
+    watched(runId) {
+      watched.add(runId);
+      const ledger = ledgers.get(runId) ?? [];
+      ledgers.delete(runId);
+      return ledger;
+    },
+    forget(runId) {
+      starts.delete(runId);
+      ledgers.delete(runId);
+      watched.delete(runId);
+    },
+  };
+}

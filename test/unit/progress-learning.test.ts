@@ -1,0 +1,90 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createActor } from 'xstate';
+import { memoryHistory, workflow } from '../../src/index.js';
+import { testEngine } from '../support/engine.js';
+import { collect, sleeper } from '../support/progress.js';
+
+beforeEach(() => vi.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'Date'] }));
+afterEach(() => vi.useRealTimers());
+
+const child = workflow('learnChild').step('inner').build();
+const everyKind = workflow('learnAll')
+  .step('fetch')
+  .branch('triage', [
+    { when: 'results.fetch.big', then: (b) => b.step('deep') },
+    { otherwise: (b) => b.step('skim') },
+  ])
+  .loop('polish', (b) => b.step('tune'), { until: (ctx) => Number(ctx.results.tune) >= 2, maxIterations: 5 })
+  .map('check', { items: () => [1, 2, 3], step: { agent: 'item' }, concurrency: 2 })
+  .waitFor('approve', { event: 'approve', timeoutMs: 10_000 })
+  .step('sub', { workflow: child })
+  .build();
+
+function agents() {
+  let rounds = 0;
+  return {
+    fetch: sleeper(
+      () => 100,
+      () => ({ big: true }),
+    ),
+    deep: sleeper(() => 200),
+    skim: sleeper(() => 10),
+    tune: sleeper(
+      () => 50,
+      () => ++rounds,
+    ),
+    item: sleeper(() => 30),
+    inner: sleeper(() => 40),
+  };
+}
+
+describe('learning without a watch', () => {
+  it('learns every duration and decision of a run nobody subscribes to', async () => {
+    const history = memoryHistory();
+    const engine = testEngine({ agents: agents(), history });
+    const run = engine.start(everyKind, {});
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(run.send({ type: 'approve' })).toBe(true);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await expect(run.result).resolves.toMatchObject({ sub: { inner: 'ok' } });
+    const ms = (path: string) => history.estimate('learnAll', path)?.ms;
+    expect([ms('fetch'), ms('deep'), ms('tune'), ms('check[*]'), ms('sub/inner')]).toEqual([
+      100, 200, 50, 30, 40,
+    ]);
+    // Three items, two at a time: 60 ms. The wait began when the map ended (100 + 200 + 2 x 50 + 60 = 460).
+    expect(ms('check')).toBe(60);
+    expect(ms('approve')).toBe(1_000 - 460);
+    expect(ms('sub')).toBe(40);
+    expect(history.choices('learnAll', 'triage')).toEqual({ '0': 1 });
+    expect(history.choices('learnAll', 'polish')).toEqual({ '2': 1 });
+  });
+
+  it('lists, for a first subscriber that comes late, the steps that ended before with their times', async () => {
+    const engine = testEngine({ agents: agents(), progress: { throttleMs: 0 } });
+    const run = engine.start(everyKind, {});
+    await vi.advanceTimersByTimeAsync(1_000);
+    run.send({ type: 'approve' });
+    await vi.advanceTimersByTimeAsync(10);
+    const seen = collect(run);
+    const first = seen.emissions[0];
+    const listed = (path: string) => first?.steps.find((s) => s.path === path);
+    expect(listed('fetch')).toMatchObject({ status: 'done', startedAt: 0, endedAt: 100, kind: 'step' });
+    expect(listed('check[2]')).toMatchObject({ status: 'done', kind: 'item' });
+    expect(listed('approve')).toMatchObject({ status: 'done', kind: 'wait', startedAt: 460, endedAt: 1_000 });
+    // fetch, deep, tune (its last round), three items, approve; sub runs now.
+    expect(first?.counts.done).toBe(7);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(seen.emissions.at(-1)?.status).toBe('done');
+  });
+
+  it('teaches nothing from a machine embedded outside the engine, and does not break it', async () => {
+    const history = memoryHistory();
+    const engine = testEngine({ agents: agents(), history });
+    const simple = workflow('embeddedLearn').step('fetch').build();
+    const actor = createActor(engine.machineFor(simple), { input: { input: {} } });
+    actor.start();
+    await vi.advanceTimersByTimeAsync(200);
+    expect(actor.getSnapshot().status).toBe('done');
+    expect(history.estimate('embeddedLearn', 'fetch')).toBeUndefined();
+  });
+});
