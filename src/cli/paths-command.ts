@@ -5,7 +5,7 @@
  * usage mistake.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { fromJSON } from '../dsl/json.js';
 import type { AnyWorkflowDefinition, WorkflowContext } from '../model/definition.js';
 import { FlowstateError } from '../model/errors.js';
@@ -82,6 +82,28 @@ export async function loadDefinition(ref: string, sources: DefinitionSources = {
 }
 
 /**
+ * The arguments of a command on one definition: its options, and the one `<template|file.json>` positional.
+ * Throws a `UsageError` for a missing or extra positional, or an unknown option.
+ *
+ * @example
+ * ```ts
+ * const { values, ref } = definitionArgs(['triage.json', '--json'], { json: { type: 'boolean' } });
+ * ```
+ */
+export function definitionArgs<const O extends NonNullable<ParseArgsConfig['options']>>(args: readonly string[], options: O) {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options,
+    allowPositionals: true,
+    strict: true,
+  });
+  const [ref, ...extra] = positionals;
+  if (ref === undefined) throw new UsageError('missing <template|file.json>');
+  if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
+  return { values, ref };
+}
+
+/**
  * Runs `flowstate paths` on the arguments after `paths` and returns the exit code.
  *
  * @example
@@ -95,20 +117,12 @@ export async function runPathsCommand(
   sources: DefinitionSources = {},
 ): Promise<number> {
   try {
-    const { values, positionals } = parseArgs({
-      args: [...args],
-      options: {
-        json: { type: 'boolean' },
-        strategy: { type: 'string' },
-        input: { type: 'string' },
-        outputs: { type: 'string' },
-      },
-      allowPositionals: true,
-      strict: true,
+    const { values, ref } = definitionArgs(args, {
+      json: { type: 'boolean' },
+      strategy: { type: 'string' },
+      input: { type: 'string' },
+      outputs: { type: 'string' },
     });
-    const [ref, ...extra] = positionals;
-    if (ref === undefined) throw new UsageError('missing <template|file.json>');
-    if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
     const strategy = values.strategy ?? 'shortest';
     if (strategy !== 'shortest' && strategy !== 'simple')
       throw new UsageError(`--strategy is 'shortest' or 'simple', got '${strategy}'`);
