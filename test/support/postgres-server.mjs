@@ -1,0 +1,80 @@
+// A throwaway PostgreSQL server on 127.0.0.1, for the integration tests and the durability benchmark. Plain
+// JavaScript (typed by postgres-server.d.mts) so that bench/ runs it without a build.
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port')),
+      );
+    });
+  });
+
+// The PostgreSQL binaries refuse to run as root: run them as the postgres user.
+const asPostgres = (args) =>
+  process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', ...args]] : [args[0], args.slice(1)];
+
+/**
+ * Starts a fresh server in a temporary directory; `stop()` ends it and removes the directory. `durable: false`
+ * (tests) turns fsync off for speed; the benchmark keeps PostgreSQL's defaults.
+ */
+export async function startPostgresServer({ durable = false } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'flowstate-pg-'));
+  chmodSync(dir, 0o777);
+  const data = join(dir, 'data');
+  const port = await freePort();
+  const run = (args) => execFileSync(...asPostgres(args), { stdio: 'pipe' });
+  run([
+    'initdb',
+    '-D',
+    data,
+    '-U',
+    'postgres',
+    '--auth=trust',
+    '-E',
+    'UTF8',
+    ...(durable ? [] : ['--no-sync']),
+  ]);
+  const fast = durable
+    ? []
+    : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
+  const child = spawn(
+    ...asPostgres(['postgres', '-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, ...fast]),
+    { stdio: 'ignore' },
+  );
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const pg = (await import('pg')).default;
+  for (const deadline = Date.now() + 20_000; ; ) {
+    const client = new pg.Client({ connectionString: url });
+    try {
+      await client.connect();
+      await client.end();
+      break;
+    } catch (error) {
+      await client.end().catch(() => {});
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    url,
+    async stop() {
+      // runuser does not pass signals on; pg_ctl stops the server itself.
+      const exited = new Promise((r) => child.once('exit', r));
+      try {
+        run(['pg_ctl', 'stop', '-D', data, '-m', durable ? 'fast' : 'immediate', '-w']);
+      } catch {
+        child.kill('SIGKILL');
+      }
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
