@@ -5,7 +5,7 @@
  * usage mistake.
  */
 import { readFile } from 'node:fs/promises';
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { parseArgs } from 'node:util';
 import { fromJSON } from '../dsl/json.js';
 import type { AnyWorkflowDefinition, WorkflowContext } from '../model/definition.js';
 import { FlowstateError } from '../model/errors.js';
@@ -82,25 +82,19 @@ export async function loadDefinition(ref: string, sources: DefinitionSources = {
 }
 
 /**
- * The arguments of a command on one definition: its options, and the one `<template|file.json>` positional.
- * Throws a `UsageError` for a missing or extra positional, or an unknown option.
+ * The one `<template|file.json>` positional of a command on one definition. Throws a `UsageError` when it is
+ * missing or followed by another.
  *
  * @example
  * ```ts
- * const { values, ref } = definitionArgs(['triage.json', '--json'], { json: { type: 'boolean' } });
+ * const ref = definitionRef(parseArgs({ args, options, allowPositionals: true }).positionals);
  * ```
  */
-export function definitionArgs<const O extends NonNullable<ParseArgsConfig['options']>>(args: readonly string[], options: O) {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    options,
-    allowPositionals: true,
-    strict: true,
-  });
+export function definitionRef(positionals: readonly string[]): string {
   const [ref, ...extra] = positionals;
   if (ref === undefined) throw new UsageError('missing <template|file.json>');
   if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
-  return { values, ref };
+  return ref;
 }
 
 /**
@@ -117,12 +111,18 @@ export async function runPathsCommand(
   sources: DefinitionSources = {},
 ): Promise<number> {
   try {
-    const { values, ref } = definitionArgs(args, {
-      json: { type: 'boolean' },
-      strategy: { type: 'string' },
-      input: { type: 'string' },
-      outputs: { type: 'string' },
+    const { values, positionals } = parseArgs({
+      args: [...args],
+      options: {
+        json: { type: 'boolean' },
+        strategy: { type: 'string' },
+        input: { type: 'string' },
+        outputs: { type: 'string' },
+      },
+      allowPositionals: true,
+      strict: true,
     });
+    const ref = definitionRef(positionals);
     const strategy = values.strategy ?? 'shortest';
     if (strategy !== 'shortest' && strategy !== 'simple')
       throw new UsageError(`--strategy is 'shortest' or 'simple', got '${strategy}'`);

@@ -2,10 +2,11 @@
  * `flowstate verify <template|file.json> [--json]`: checks a workflow definition (see `verify`). Exit 0 when it
  * verifies (warnings allowed), 1 when it has errors or does not load, 2 for a usage mistake.
  */
+import { parseArgs } from 'node:util';
 import { verify } from '../dsl/verify.js';
 import { formatPath } from '../model/errors.js';
 import type { CliIO } from './demo-command.js';
-import { type DefinitionSources, definitionArgs, fail, loadDefinition } from './paths-command.js';
+import { type DefinitionSources, definitionRef, fail, loadDefinition } from './paths-command.js';
 
 /**
  * Runs `flowstate verify` on the arguments after `verify` and returns the exit code.
@@ -21,7 +22,13 @@ export async function runVerifyCommand(
   sources: DefinitionSources = {},
 ): Promise<number> {
   try {
-    const { values, ref } = definitionArgs(args, { json: { type: 'boolean' } });
+    const { values, positionals } = parseArgs({
+      args: [...args],
+      options: { json: { type: 'boolean' } },
+      allowPositionals: true,
+      strict: true,
+    });
+    const ref = definitionRef(positionals);
     const report = verify((await loadDefinition(ref, sources)).definition);
     if (values.json) {
       io.out(JSON.stringify(report, null, 2));

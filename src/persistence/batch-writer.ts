@@ -28,6 +28,8 @@ export class BatchWriter {
     private readonly store: WorkflowStore,
     /** Told of every failed batch (callers may not await their writes). */
     private readonly onError: (error: unknown) => void = () => {},
+    /** Told of each run whose checkpoint the store refused: another run holds its id. */
+    private readonly onRefused: (runId: string) => void = () => {},
   ) {}
 
   /**
@@ -101,7 +103,9 @@ export class BatchWriter {
       for (const w of waiters) w.resolve();
       return;
     }
-    this.inFlight = this.store.write(batch);
+    this.inFlight = this.store.write(batch).then((result) => {
+      for (const id of result?.refused ?? []) this.onRefused(id);
+    });
     try {
       await this.inFlight;
       for (const w of waiters) w.resolve();

@@ -20,15 +20,20 @@ export function memoryStore(): WorkflowStore {
   const history = new Map<string, HistoryRow>();
   return {
     async write(batch: StoreBatch) {
+      const refused: string[] = [];
       for (const { run, timers: rows } of batch.runs) {
         const previous = runs.get(run.id);
         // Another run that reused an id never overwrites the first (as the SQL stores' guarded upsert).
-        if (previous && previous.createdAt !== run.createdAt) continue;
+        if (previous && previous.createdAt !== run.createdAt) {
+          refused.push(run.id);
+          continue;
+        }
         runs.set(run.id, run);
         timers.set(run.id, [...rows]);
       }
       for (const entry of batch.journal) if (!journal.has(entry.key)) journal.set(entry.key, entry);
       for (const row of batch.history ?? []) history.set(`${row.workflow}\0${row.kind}\0${row.path}`, row);
+      return refused.length > 0 ? { refused } : undefined;
     },
     async getRun(id) {
       return runs.get(id);

@@ -54,19 +54,25 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
   return {
     async write(batch: StoreBatch) {
       const history = batch.history ?? [];
-      if (batch.runs.length === 0 && batch.journal.length === 0 && history.length === 0) return;
+      if (batch.runs.length === 0 && batch.journal.length === 0 && history.length === 0) return undefined;
+      const refused: string[] = [];
       await init();
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
         for (const { run, timers } of batch.runs) {
-          await client.query(
+          const upserted = await client.query(
             `INSERT INTO flowstate_runs (${RUN_COLUMNS.join(', ')}) VALUES (${RUN_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, output = excluded.output, error = excluded.error,
                snapshot = excluded.snapshot, updated_at = excluded.updated_at
      WHERE flowstate_runs.created_at = excluded.created_at`,
             runValues(run),
           );
+          // No row: the guard kept the row of another run with this id (and its timers stay that run's).
+          if (upserted.rowCount === 0) {
+            refused.push(run.id);
+            continue;
+          }
           await client.query('DELETE FROM flowstate_timers WHERE run_id = $1', [run.id]);
           if (timers.length > 0) {
             await client.query(
@@ -111,6 +117,7 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
           );
         }
         await client.query('COMMIT');
+        return refused.length > 0 ? { refused } : undefined;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});
         throw error;

@@ -55,19 +55,26 @@ export function sqliteStore(path: string): WorkflowStore {
   const selectJournal = db.prepare('SELECT * FROM flowstate_journal WHERE key = ?');
   const selectTimers = db.prepare('SELECT * FROM flowstate_timers WHERE run_id = ? ORDER BY deadline');
   const writeBatch = db.transaction((batch: StoreBatch) => {
+    const refused: string[] = [];
     for (const { run, timers } of batch.runs) {
-      upsertRun.run(...runValues(run));
+      // No change: the guard kept the row of another run with this id (and its timers stay that run's).
+      if (upsertRun.run(...runValues(run)).changes === 0) {
+        refused.push(run.id);
+        continue;
+      }
       clearTimers.run(run.id);
       for (const t of timers) insertTimer.run(t.runId, t.stepPath, t.kind, t.deadline);
     }
     for (const j of batch.journal)
       insertJournal.run(j.key, j.runId, j.stepPath, j.attempt, j.output, j.createdAt);
     for (const h of batch.history ?? []) upsertHistory.run(h.workflow, h.path, h.kind, h.state, h.updatedAt);
+    return refused;
   });
 
   return {
     async write(batch) {
-      writeBatch(batch);
+      const refused = writeBatch(batch);
+      return refused.length > 0 ? { refused } : undefined;
     },
     async getRun(id) {
       const row = selectRun.get(id) as RunRow | undefined;

@@ -83,9 +83,19 @@ export interface RunFilter {
  * Where runs, checkpoints, the step journal and timers live. `sqliteStore` and `postgresStore` implement it, and
  * pass one contract test suite; the engine keeps runs in memory without one.
  */
+/** What a write tells back: the runs whose checkpoint was refused because another run holds their id. */
+export interface StoreWriteResult {
+  /** Ids of runs not written: a run with the same id and another `createdAt` is stored, and keeps its row. */
+  readonly refused?: readonly string[];
+}
+
 export interface WorkflowStore {
-  /** Writes a batch in one transaction: all of it or none. A journal key already present keeps its first output. */
-  write(batch: StoreBatch): Promise<void>;
+  /**
+   * Writes a batch in one transaction: all of it or none. A journal key already present keeps its first output. A
+   * run whose id another run holds (another `createdAt`) is not written, nor are its timers: its id is returned in
+   * `refused`.
+   */
+  write(batch: StoreBatch): Promise<StoreWriteResult | undefined>;
   getRun(id: string): Promise<StoredRun | undefined>;
   listRuns(filter?: RunFilter): Promise<RunRecord[]>;
   getJournal(key: string): Promise<JournalEntry | undefined>;

@@ -37,6 +37,8 @@ interface PersistedNode {
  */
 export class Durability {
   readonly writer: BatchWriter;
+  /** What to do with a run whose checkpoint the store refused (its id belongs to another stored run). */
+  private readonly refusals = new Map<string, () => void>();
 
   constructor(
     readonly store: WorkflowStore,
@@ -44,7 +46,15 @@ export class Durability {
     private readonly logger: Logger,
     readonly secrets: SecretsHook | undefined,
   ) {
-    this.writer = new BatchWriter(store, (error) => this.logger.error({ err: error }, 'store write failed'));
+    this.writer = new BatchWriter(
+      store,
+      (error) => this.logger.error({ err: error }, 'store write failed'),
+      (runId) => {
+        const refused = this.refusals.get(runId);
+        if (refused) refused();
+        else this.logger.warn({ workflowId: runId }, 'checkpoint refused: another stored run has this id');
+      },
+    );
   }
 
   /** The journal the step actors use. */
@@ -63,6 +73,14 @@ export class Durability {
           output: JSON.stringify(entry.output ?? null),
           createdAt: this.clock.now(),
         }),
+    };
+  }
+
+  /** Calls `refused` if the store refuses a checkpoint of this run; returns the function that stops listening. */
+  onRefused(runId: string, refused: () => void): () => void {
+    this.refusals.set(runId, refused);
+    return () => {
+      if (this.refusals.get(runId) === refused) this.refusals.delete(runId);
     };
   }
 

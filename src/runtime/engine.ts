@@ -203,9 +203,15 @@ export function createEngine(options: EngineOptions = {}): Engine {
     if (actor.getSnapshot().status === 'error')
       throw new CorruptRunError(identity.id, actor.getSnapshot().error);
     const watch = () => watchRun(actor as Actor<AnyStateMachine>, identity, learner.watched(identity.id));
+    // A run whose id the store gives to an earlier run is stopped, never written over the earlier one.
+    const unlisten = durability?.onRefused(identity.id, () => {
+      logger.error({ workflowId: identity.id }, 'run id already used by another stored run: run cancelled');
+      run?.cancel(`Run id '${identity.id}' is already used by another run in the store: choose another id`);
+    });
     run = new WorkflowRun(identity.id, definition, actor, binder, watch, () => {
       active.delete(identity.id);
       learner.forget(identity.id);
+      unlisten?.();
       const record = recordOf(identity, run as WorkflowRun);
       if (durability) checkpoint();
       else {

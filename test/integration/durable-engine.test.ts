@@ -118,6 +118,24 @@ describe('resume after a crash', () => {
   });
 });
 
+describe('run ids', () => {
+  it('cancels a run whose id another stored run holds, leaving the stored one as it was', async () => {
+    const first = testEngine({ store, agents: { a: () => 'A', b: never }, workflows: [twoSteps] });
+    first.start(twoSteps, {}, { id: 'taken' });
+    await settle(first);
+    const before = await store.getRun('taken');
+    const second = restarted({ agents: { a: () => 'again', b: () => 'B' }, workflows: [twoSteps] });
+    const run = second.start(twoSteps, {}, { id: 'taken' });
+    await expect(run.result).rejects.toMatchObject({
+      code: 'CANCELLED',
+      message: expect.stringContaining("Run id 'taken' is already used"),
+    });
+    await second.flush();
+    expect(await store.getRun('taken')).toEqual(before);
+    expect(await store.listTimers('taken')).toEqual([]);
+  });
+});
+
 describe('timers across a restart', () => {
   beforeEach(() => vi.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'Date'] }));
   afterEach(() => vi.useRealTimers());

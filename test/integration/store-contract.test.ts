@@ -107,14 +107,21 @@ describe.each(stores)('the %s store', (_name, open) => {
     await store.close();
   });
 
-  it('never lets a second run with the same id overwrite the first', async () => {
+  it('never lets a second run with the same id overwrite the first, and says so', async () => {
     const { store } = await open();
-    await store.write({ runs: [{ run: run('a'), timers: [] }], journal: [] });
-    await store.write({
-      runs: [{ run: run('a', { createdAt: 9_999, input: 'other' }), timers: [] }],
+    const timer = { runId: 'a', stepPath: 's', kind: 'wait' as const, deadline: 7 };
+    expect(await store.write({ runs: [{ run: run('a'), timers: [timer] }], journal: [] })).toBeUndefined();
+    const result = await store.write({
+      runs: [
+        { run: run('a', { createdAt: 9_999, input: 'other' }), timers: [] },
+        { run: run('b'), timers: [] },
+      ],
       journal: [],
     });
+    expect(result?.refused).toEqual(['a']);
     expect((await store.getRun('a'))?.input).toEqual({ a: 1 });
+    expect(await store.listTimers('a')).toEqual([timer]);
+    expect(await store.getRun('b')).toBeDefined();
     await store.close();
   });
 
