@@ -94,7 +94,8 @@ const ITEM = /\[\d+\]$/;
  * ```
  */
 export function historyKey(path: string): string {
-  return path.replace(ITEM, '[*]');
+  // Most paths are not items: a character test spares them the regular expression (this runs for every step).
+  return path.charCodeAt(path.length - 1) === 93 ? path.replace(ITEM, '[*]') : path;
 }
 
 /** Every machine actor's view, by actor (an actor belongs to one run, so one map serves every watch). */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../machine/clock.js';
 import type { Learner } from '../machine/learn.js';
+import type { StepSnapshot } from '../machine/step-types.js';
 import type { DurationHistory } from '../progress/history.js';
 import { endedStateView, endedStepView } from '../progress/seed.js';
 import { historyKey, type StepView } from '../progress/views.js';
@@ -35,8 +36,9 @@ export function engineLearner(
 ): EngineLearner {
   // Start times of maps and child workflows in progress, by run: few at a time, dropped when the run ends.
   const starts = new Map<string, Map<string, number>>();
-  // Ended steps of runs nobody watches yet; created at a run's first ended step.
-  const ledgers = new Map<string, StepView[]>();
+  // Ended steps of runs nobody watches yet, created at a run's first ended step: a step actor's final snapshot as
+  // it is (no copy, no allocation per step), made into a view only if a watch comes.
+  const ledgers = new Map<string, Array<StepView | StepSnapshot>>();
   const watched = new Set<string>();
   let warned = false;
 
@@ -48,7 +50,7 @@ export function engineLearner(
       warned = true;
     }
   };
-  const list = (runId: string, view: StepView) => {
+  const list = (runId: string, view: StepView | StepSnapshot) => {
     if (watched.has(runId)) return;
     let ledger = ledgers.get(runId);
     if (!ledger) {
@@ -93,18 +95,19 @@ export function engineLearner(
       const runId = s.input.workflowId;
       const workflow = workflowOf(runId);
       if (workflow === undefined) return;
-      const now = clock.now();
       if (s.status === 'done') {
-        const ended = s.history[s.history.length - 1]?.endedAt ?? now;
+        const ended = s.history[s.history.length - 1]?.endedAt ?? clock.now();
         guarded(() => history.record(workflow, historyKey(s.input.path), ended - s.startedAt));
       }
-      if (!watched.has(runId)) list(runId, endedStepView(s, now));
+      if (!watched.has(runId)) list(runId, s);
     },
     watched(runId) {
       watched.add(runId);
-      const ledger = ledgers.get(runId) ?? [];
+      const ledger = ledgers.get(runId);
+      if (!ledger) return [];
       ledgers.delete(runId);
-      return ledger;
+      const now = clock.now();
+      return ledger.map((entry) => ('input' in entry ? endedStepView(entry, now) : entry));
     },
     forget(runId) {
       starts.delete(runId);
