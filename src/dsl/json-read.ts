@@ -2,7 +2,7 @@
  * Reading a workflow's JSON form into a spec, once the document has passed the guard and zod (so only shapes
  * zod allows reach here). It also keeps what the writer needs to give the same JSON back.
  */
-import { fromJSONSchema, type ZodType, z } from 'zod';
+import type { ZodType } from 'zod';
 import type {
   AnyWorkflowDefinition,
   EscalationPolicy,
@@ -13,6 +13,7 @@ import type {
   WorkflowSpec,
 } from '../model/definition.js';
 import { type DefinitionProblem, type IssuePath, WorkflowDefinitionError } from '../model/errors.js';
+import { zod } from '../model/zod.js';
 import { checkSpec } from './checks.js';
 import { createDefinition } from './definition.js';
 import type {
@@ -205,7 +206,10 @@ function readSchema(
   }
   try {
     // A fresh registry: `$id`s and other metadata from outside must not land in (or clash in) zod's global one.
-    const schema = fromJSONSchema(json as Parameters<typeof fromJSONSchema>[0], { registry: z.registry() });
+    const { z } = zod();
+    const schema = z.fromJSONSchema(json as Parameters<typeof z.fromJSONSchema>[0], {
+      registry: z.registry(),
+    });
     SOURCE_SCHEMAS.set(schema, structuredClone(json));
     return schema;
   } catch (error) {

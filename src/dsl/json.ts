@@ -2,7 +2,7 @@
  * The JSON form of a definition: {@link specToJSON} writes it, {@link fromJSON} reads it back from untrusted input.
  * The two are exact inverses on valid JSON: `fromJSON(j).toJSON()` deep-equals `j`.
  */
-import { toJSONSchema, type ZodType } from 'zod';
+import type { ZodType } from 'zod';
 import type {
   GuardRef,
   Mapping,
@@ -13,6 +13,7 @@ import type {
   WorkflowSpec,
 } from '../model/definition.js';
 import { type DefinitionProblem, type IssuePath, WorkflowDefinitionError } from '../model/errors.js';
+import { jsonSchemaOf } from '../model/zod.js';
 import { checkSpec } from './checks.js';
 import { createDefinition } from './definition.js';
 import {
@@ -30,8 +31,8 @@ import {
   type RetryPolicyJSON,
   type StepOptionsJSON,
   type WorkflowDocument,
-  WorkflowJSONSchema,
   type WorkflowNodeJSON,
+  workflowJSONSchema,
 } from './json-schema.js';
 
 /** Options of {@link fromJSON}: bounds on the untrusted input. */
@@ -82,7 +83,7 @@ export function specToJSON(spec: WorkflowSpec): WorkflowJSON {
 export function fromJSON(json: unknown, options: FromJSONOptions = {}): WorkflowDefinition {
   const inspection = inspectJSON(json, resolveLimits(options));
   if (!inspection.ok) throw new WorkflowDefinitionError(workflowIdOf(json), inspection.problems);
-  const parsed = WorkflowJSONSchema.safeParse(inspection.value);
+  const parsed = workflowJSONSchema().safeParse(inspection.value);
   if (!parsed.success) {
     throw new WorkflowDefinitionError(
       workflowIdOf(inspection.value),
@@ -248,7 +249,7 @@ function writeSchema(
   if (source !== undefined) return source;
   try {
     // The input side: these schemas validate data coming in, so what they accept is what must be kept.
-    return toJSONSchema(schema, { io: 'input' }) as JSONSchemaObjectJSON;
+    return jsonSchemaOf(schema, { io: 'input' }) as JSONSchemaObjectJSON;
   } catch (error) {
     problems.push({
       code: 'unrepresentable-schema',

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { toJSONSchema, ZodType } from 'zod';
+import type { ZodType } from 'zod';
 import type { WorkflowSpec } from '../model/definition.js';
+import { isZodType, jsonSchemaOf } from '../model/zod.js';
 
 /**
  * A stable hash of a definition: the same tree gives the same version, in any process.
@@ -13,7 +14,7 @@ export function versionOf(spec: WorkflowSpec): string {
 function canonical(value: unknown): string {
   if (value === undefined) return 'null';
   if (typeof value === 'function') return JSON.stringify(`fn:${value.toString()}`);
-  if (value instanceof ZodType) return canonical(safeJsonSchema(value));
+  if (isZodType(value)) return canonical(safeJsonSchema(value));
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (typeof value === 'object' && value !== null) {
     const v = value as { spec?: WorkflowSpec; version?: unknown };
@@ -28,7 +29,7 @@ function canonical(value: unknown): string {
 
 function safeJsonSchema(schema: ZodType): unknown {
   try {
-    return toJSONSchema(schema, { unrepresentable: 'any' });
+    return jsonSchemaOf(schema, { unrepresentable: 'any' });
   } catch {
     return 'zod:unrepresentable';
   }

@@ -4,12 +4,25 @@
  * process: it never keeps the process alive (its socket and timers are unref'd), `stop()` really stops it
  * (Stately's own WebSocket inspector keeps reconnecting every 5 s after a connection error, even after `stop()`),
  * and `flush()` waits until what was sent so far left the process.
+ *
+ * `@statelyai/inspect` and `ws` are imported when the first inspector is created, not with the package: the events
+ * of the first moments wait for them (as they would for the connection anyway).
  */
-import { connect as netConnect } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
-import { createInspector } from '@statelyai/inspect';
-import WebSocket from 'ws';
 import type { InspectionEvent, Observer } from 'xstate';
+import { lazy } from '../lazy.js';
+
+/** The inspector's dependencies (node:net and node:tls too, which cost a few ms), imported on the first call. */
+const loadInspectorDeps = lazy(() =>
+  Promise.all([import('@statelyai/inspect'), import('ws'), import('node:net'), import('node:tls')]).then(
+    ([stately, ws, net, tls]) => ({
+      createInspector: stately.createInspector,
+      socket: { WebSocket: ws.default, netConnect: net.connect, tlsConnect: tls.connect },
+    }),
+  ),
+);
+
+/** What `@statelyai/inspect`'s `createInspector` returns, as used here. */
+type StatelyInspector = ReturnType<typeof import('@statelyai/inspect').createInspector>;
 
 /**
  * An inspector as the engine takes it: anything with an XState inspection observer (all Stately inspectors).
@@ -109,16 +122,52 @@ export interface NodeInspector extends InspectorLike {
  */
 export function createNodeInspector(options: NodeInspectorOptions): NodeInspector {
   const adapter = new NodeSocketAdapter(options);
-  const inspector = createInspector(adapter, options.filter ? { filter: options.filter } : {});
-  inspector.start();
+  // Until the Stately inspector exists, events wait here as they came, for it to convert; the cap is the adapter's.
+  let inspector: StatelyInspector | undefined;
+  let unavailable = false;
+  const early: InspectionEvent[] = [];
+  // Whether the dependencies loaded; by then the early events went on to the Stately inspector.
+  const loaded = loadInspectorDeps().then(
+    (deps) => {
+      adapter.useSocket(deps.socket);
+      inspector = deps.createInspector(adapter, options.filter ? { filter: options.filter } : {});
+      for (const event of early.splice(0)) inspector.inspect.next?.(event);
+      return true;
+    },
+    () => {
+      // Without its dependencies the inspector sends nothing: what waited, and what comes, is counted as dropped.
+      unavailable = true;
+      adapter.dropped += early.splice(0).length;
+      adapter.stop();
+      return false;
+    },
+  );
+  adapter.start();
   return {
-    inspect: inspector.inspect,
-    start: () => inspector.start(),
-    stop: () => inspector.stop(),
-    flush: (timeoutMs = 2_000) => adapter.flush(timeoutMs),
+    inspect: {
+      next: (event) => {
+        if (inspector) {
+          inspector.inspect.next?.(event);
+          return;
+        }
+        if (unavailable) {
+          adapter.dropped++;
+          return;
+        }
+        early.push(event);
+        if (early.length > (options.maxBuffered ?? 1_000)) {
+          early.shift();
+          adapter.dropped++;
+        }
+      },
+    },
+    // Stately's inspector only forwards start and stop to the adapter, so the adapter gets them directly.
+    start: () => adapter.start(),
+    stop: () => adapter.stop(),
+    flush: (timeoutMs = 2_000) => adapter.flush(timeoutMs, loaded),
     close: async (timeoutMs = 2_000) => {
-      await adapter.flush(timeoutMs);
-      inspector.stop();
+      await adapter.flush(timeoutMs, loaded);
+      adapter.stop();
     },
     get stats() {
       return { sent: adapter.sent, dropped: adapter.dropped };
@@ -173,10 +222,21 @@ export function combineInspection(
   };
 }
 
+/** What the adapter connects with: `ws`'s WebSocket class over a socket of node:net or node:tls. */
+interface SocketDeps {
+  readonly WebSocket: typeof import('ws').default;
+  readonly netConnect: typeof import('node:net').connect;
+  readonly tlsConnect: typeof import('node:tls').connect;
+}
+/** A `ws` WebSocket. */
+type WebSocket = InstanceType<SocketDeps['WebSocket']>;
+
 /** Stately's adapter contract: `send` gets each event in Stately's format. */
 class NodeSocketAdapter {
   sent = 0;
   dropped = 0;
+  /** `ws` and the socket makers, once loaded: connecting waits for them. */
+  #deps: SocketDeps | undefined;
   #socket: WebSocket | undefined;
   #open = false;
   #stopped = true;
@@ -185,6 +245,12 @@ class NodeSocketAdapter {
   readonly #queue: string[] = [];
 
   constructor(private readonly options: NodeInspectorOptions) {}
+
+  /** Connects with these from now on (at once, if started). */
+  useSocket(deps: SocketDeps): void {
+    this.#deps = deps;
+    this.#connect();
+  }
 
   start(): void {
     this.#stopped = false;
@@ -199,7 +265,7 @@ class NodeSocketAdapter {
     const socket = this.#socket;
     this.#socket = undefined;
     this.#open = false;
-    if (socket && socket.readyState === WebSocket.OPEN) socket.close();
+    if (socket && socket.readyState === socket.OPEN) socket.close();
     else socket?.terminate();
   }
 
@@ -220,8 +286,13 @@ class NodeSocketAdapter {
     }
   }
 
-  async flush(timeoutMs: number): Promise<boolean> {
+  /**
+   * Waits for `loaded` (whether the inspector's dependencies loaded; the early events are handed over by then),
+   * then for the queue to empty. A stopped adapter sends nothing more, so it does not wait for `loaded`.
+   */
+  async flush(timeoutMs: number, loaded: Promise<boolean>): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
+    if (!this.#stopped && !(await within(loaded, timeoutMs))) return false;
     // Stately's inspector hands events over in a setTimeout(0): let those reach `send` first.
     await pause(0);
     for (;;) {
@@ -241,7 +312,9 @@ class NodeSocketAdapter {
   }
 
   #connect(): void {
-    if (this.#stopped || this.#socket) return;
+    const deps = this.#deps;
+    if (this.#stopped || this.#socket || !deps) return;
+    const { WebSocket, netConnect, tlsConnect } = deps;
     const secure = this.options.url.startsWith('wss:');
     const socket = new WebSocket(this.options.url, {
       handshakeTimeout: this.options.connectTimeoutMs ?? 2_000,
@@ -281,6 +354,19 @@ class NodeSocketAdapter {
 
 function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Whether `promise` resolves to `true` within `ms`. */
+async function within(promise: Promise<boolean>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** JSON text of an event; cycles become '[Circular]'; `undefined` when it cannot be serialized. */

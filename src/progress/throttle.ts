@@ -2,8 +2,9 @@
  * Throttling that keeps what matters: at most one value per window, the latest one, with urgent values (a failure,
  * the end) let through at once and the last value flushed before completion.
  */
-import { type MonoTypeOperatorFunction, Observable } from 'rxjs';
+import type { MonoTypeOperatorFunction } from 'rxjs';
 import { type Clock, systemClock } from '../machine/clock.js';
+import { observable } from './observable.js';
 
 /**
  * Options of {@link throttleLatest}.
@@ -33,7 +34,7 @@ export interface ThrottleOptions<T> {
 export function throttleLatest<T>(ms: number, options: ThrottleOptions<T> = {}): MonoTypeOperatorFunction<T> {
   const clock = options.clock ?? systemClock;
   return (source) =>
-    new Observable<T>((subscriber) => {
+    observable<T>((subscriber) => {
       let last = Number.NEGATIVE_INFINITY;
       let held: { readonly value: T } | undefined;
       let timer: unknown;

@@ -1,45 +1,20 @@
-import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildCli, root, runCli } from '../support/cli.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
 
-interface Ran {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the built CLI as a user would (`node dist/src/cli/main.js ...`), never rejecting: the exit code is the result. */
-function flowstate(...args: string[]): Promise<Ran> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['dist/src/cli/main.js', ...args],
-      { cwd: root, timeout: 15_000, env: { ...process.env, FLOWSTATE_LOG_LEVEL: 'silent', NO_COLOR: '1' } },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const main = join(root, 'dist/src/cli/main.js');
+/** Runs the built CLI from dist/, as shipped. */
+const flowstate = (...args: string[]) => runCli(main, args, 15_000);
 
 describe('the flowstate command', () => {
   // The CLI is tested as shipped, from dist/: build it once, as `npm run build` does (the tsc bin, without npx).
   beforeAll(() => {
-    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-    try {
-      execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'pipe' });
-    } catch (error) {
-      const out = (error as { stdout?: Buffer }).stdout?.toString() ?? '';
-      throw new Error(`npm run build failed:\n${out}`);
-    }
+    buildCli();
   }, 60_000);
 
   it('prints help listing the commands and options, exit 0', async () => {

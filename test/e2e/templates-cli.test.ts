@@ -1,52 +1,23 @@
-import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PLANTED_PROBLEMS } from '../../src/db/index.js';
+import { buildCli, root, runCli } from '../support/cli.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 // A private build, as `npm run build` makes dist/ (same layout: src/cli/main.js), so this file does not race
 // test/e2e/cli.test.ts rebuilding dist/ at the same time.
 const out = join(root, 'node_modules/.cache/flowstate-templates-cli-test');
 const main = join(out, 'src/cli/main.js');
 
-interface Ran {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the built CLI as a user would (`node .../src/cli/main.js ...`); the exit code is the result. */
-function flowstate(...args: string[]): Promise<Ran> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [main, ...args],
-      { cwd: root, timeout: 30_000, env: { ...process.env, FLOWSTATE_LOG_LEVEL: 'silent', NO_COLOR: '1' } },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+/** Runs the privately built CLI. */
+const flowstate = (...args: string[]) => runCli(main, args, 30_000);
 
 const TEMPLATES = ['schema-analysis', 'data-validation', 'migration', 'query-generation', 'optimization'];
 
 describe('flowstate template commands', () => {
   beforeAll(() => {
-    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-    try {
-      execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', out], {
-        cwd: root,
-        stdio: 'pipe',
-      });
-    } catch (error) {
-      throw new Error(`build failed:\n${(error as { stdout?: Buffer }).stdout?.toString() ?? ''}`);
-    }
+    buildCli(out);
     expect(existsSync(main)).toBe(true);
   }, 120_000);
 

@@ -1,5 +1,5 @@
 import { Subject } from 'rxjs';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { jsonLinesReporter, type Progress, terminalReporter, workflow } from '../../src/index.js';
 import { formatMs } from '../../src/progress/reporters/format.js';
 import { renderFrame } from '../../src/progress/reporters/terminal.js';
@@ -51,6 +51,11 @@ function demoRun() {
 }
 
 describe('reporters', () => {
+  // The TTY reporter imports log-update for its first frame, which takes real time the fake clock does not wait
+  // for; loaded here, that import settles at once (a cold start is tested in 'a TTY reporter loads log-update').
+  beforeAll(async () => {
+    await import('log-update');
+  });
   beforeEach(() => vi.useFakeTimers({ now: 0 }));
   afterEach(() => vi.useRealTimers());
 
@@ -177,6 +182,61 @@ describe('reporters', () => {
     source.error(new Error('upstream'));
     await second.done;
     expect(failing.text()).toContain('✗ w failed after 5 ms: 0 steps done, 1 failed');
+  });
+
+  it('a TTY reporter draws the latest frame once log-update is loaded, then its closing frame', async () => {
+    vi.useRealTimers();
+    const source = new Subject<Progress>();
+    const out = sink(true);
+    const reporter = terminalReporter(source, { stream: out, barWidth: 10 });
+    const p: Progress = {
+      workflowId: 'w',
+      runId: 'r',
+      status: 'running',
+      at: 0,
+      steps: [{ path: 'x', kind: 'step', status: 'running', attempt: 1, startedAt: 0, expectedMs: 100 }],
+      counts: { done: 0, running: 1, pending: 1, failed: 0, skipped: 0, cancelled: 0 },
+      percent: 10,
+      elapsedMs: 0,
+      eta: { remainingMs: 100, finishAt: 100, low: 100, high: 100 },
+    };
+    // Both frames come before log-update can have loaded: only the latest is drawn.
+    source.next(p);
+    source.next({ ...p, percent: 50 });
+    expect(out.text()).toBe('');
+    await vi.waitFor(() => expect(plain(out.text())).toContain(' 50%'));
+    expect(plain(out.text())).not.toContain(' 10%');
+    source.next({ ...p, percent: 60 });
+    expect(plain(out.text())).toContain(' 60%');
+    source.complete();
+    await reporter.done;
+    expect(plain(out.text())).toContain('… w still running after 0 ms: 0 steps done');
+  });
+
+  it('a TTY reporter that ends before log-update is loaded still draws its closing frame before `done`', async () => {
+    vi.useRealTimers();
+    const source = new Subject<Progress>();
+    const out = sink(true);
+    const reporter = terminalReporter(source, { stream: out, barWidth: 10 });
+    source.next({
+      workflowId: 'w',
+      runId: 'r',
+      status: 'done',
+      at: 5,
+      steps: [{ path: 'x', kind: 'step', status: 'done', attempt: 1, startedAt: 0, endedAt: 5 }],
+      counts: { done: 1, running: 0, pending: 0, failed: 0, skipped: 0, cancelled: 0 },
+      percent: 100,
+      elapsedMs: 5,
+      eta: { remainingMs: 0, finishAt: 5, low: 0, high: 0 },
+    });
+    reporter.stop();
+    expect(out.text()).toBe('');
+    await reporter.done;
+    const text = plain(out.text());
+    expect(text).toContain('w  ██████████ 100%  5 ms  done');
+    expect(text).toContain('✓ w done in 5 ms: 1 step done');
+    // One frame: the held one was replaced by the closing frame, not drawn first.
+    expect(text.match(/100%/g)).toHaveLength(1);
   });
 
   it('formats durations for people', () => {

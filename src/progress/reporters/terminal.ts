@@ -2,8 +2,8 @@
  * The terminal reporter: on a TTY, a live frame redrawn in place (log-update does the cursor work) with an overall
  * bar and one bar per running step; elsewhere (CI logs, a pipe) plain lines, one per thing that happened.
  */
-import { createLogUpdate } from 'log-update';
 import type { Observable } from 'rxjs';
+import { lazy } from '../../lazy.js';
 import type { Progress, StepProgress } from '../progress.js';
 import { bar, formatMs, type Reporter, type ReporterStream, report } from './format.js';
 
@@ -43,19 +43,21 @@ export function terminalReporter(
   const stream = options.stream ?? process.stdout;
   const barWidth = options.barWidth ?? 24;
   if (options.tty ?? stream.isTTY === true) {
-    const frame = createLogUpdate(stream as NodeJS.WritableStream, { showCursor: true });
+    const frame = liveFrame(stream);
     let last: Progress | undefined;
-    return report(
+    let drawn: Promise<void> = Promise.resolve();
+    const reporter = report(
       source,
       (p) => {
         last = p;
-        frame(renderFrame(p, barWidth).join('\n'));
+        frame.draw(renderFrame(p, barWidth).join('\n'));
       },
       () => {
-        if (last) frame([...renderFrame(last, barWidth), closingLine(last)].join('\n'));
-        frame.done();
+        drawn = frame.end(last && [...renderFrame(last, barWidth), closingLine(last)].join('\n'));
       },
     );
+    // `end` runs before `reporter.done` resolves, so `drawn` is the closing frame's by then.
+    return { done: reporter.done.then(() => drawn), stop: () => reporter.stop() };
   }
   const lines = plainLines(options.percentStep ?? 10);
   let last: Progress | undefined;
@@ -69,6 +71,62 @@ export function terminalReporter(
       if (last) stream.write(`${closingLine(last)}\n`);
     },
   );
+}
+
+/** log-update, imported for the first live frame: it and its terminal helpers cost more than a small run. */
+const loadLogUpdate = lazy(() => import('log-update'));
+
+/** What log-update's `createLogUpdate` returns: draw a frame in place of the last one; `done()` leaves it. */
+type Frame = ((text: string) => void) & { done(): void };
+
+/**
+ * A frame redrawn in place once log-update is loaded: frames drawn before that are held (the latest replaces the
+ * others) and the latest is drawn on load. Writing is best effort: a closed stream must not fail the reporter.
+ */
+function liveFrame(stream: ReporterStream): {
+  draw(text: string): void;
+  /** Draws `text` (if given) as the final frame and leaves it on screen; resolves once drawn, never rejects. */
+  end(text: string | undefined): Promise<void>;
+} {
+  let frame: Frame | undefined;
+  let held: string | undefined;
+  let ended = false;
+  const attempt = (write: () => void) => {
+    try {
+      write();
+    } catch {
+      // Skipped: the next frame tries again.
+    }
+  };
+  const ready = loadLogUpdate().then(
+    ({ createLogUpdate }) => {
+      const live = createLogUpdate(stream as NodeJS.WritableStream, { showCursor: true });
+      frame = live;
+      const latest = held;
+      held = undefined;
+      if (latest !== undefined && !ended) attempt(() => live(latest));
+    },
+    () => {
+      // Without log-update there is no live frame, but the closing one is still written, as plain text.
+      frame = Object.assign((text: string) => void (ended && stream.write(`${text}\n`)), { done: () => {} });
+    },
+  );
+  return {
+    // Called from the reporter's `next`, which already keeps a failed write from reaching the stream.
+    draw: (text) => {
+      if (frame) frame(text);
+      else held = text;
+    },
+    end: (text) => {
+      ended = true;
+      return ready.then(() =>
+        attempt(() => {
+          if (text !== undefined) frame?.(text);
+          frame?.done();
+        }),
+      );
+    },
+  };
 }
 
 /**

@@ -1,0 +1,117 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+// In the repository's cache directory, so that the scripts there resolve the package's dependencies.
+const out = join(root, 'node_modules/.cache/flowstate-startup-test');
+
+/** Packages a run of a plain workflow must not load: each costs more than the run itself. */
+const HEAVY = ['zod', 'rxjs', 'log-update', '@statelyai/inspect', 'ws', 'partysocket', 'superjson'];
+
+/** The heavy packages among loaded files (file paths or URLs). */
+const heavyIn = (files: readonly string[]) =>
+  [...new Set(files.map((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f)?.[1]))].filter(
+    (name): name is string => name !== undefined && HEAVY.includes(name),
+  );
+
+// Every ESM module loaded, written down synchronously before it is evaluated (so before any later mark); CommonJS
+// files loaded by `require` are read from the require cache instead.
+const HOOKS = `import { appendFileSync } from 'node:fs';
+export async function load(url, context, next) {
+  appendFileSync(process.env.FLOWSTATE_LOAD_LOG, url + '\\n');
+  return next(url, context);
+}
+`;
+
+const script = (index: string) => `import { appendFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+const cache = createRequire(import.meta.url).cache;
+const mark = (label) =>
+  appendFileSync(process.env.FLOWSTATE_LOAD_LOG, 'MARK ' + JSON.stringify({ label, cjs: Object.keys(cache) }) + '\\n');
+const flowstate = await import(${JSON.stringify(index)});
+const { createEngine, fromJSON, WorkflowJSONSchema, workflow } = flowstate;
+const engine = createEngine({ agents: { noop: async () => null } });
+const output = await engine.start(workflow('first').step('s0', { agent: 'noop' }).build(), {}).result;
+mark('ran');
+const run = engine.start(workflow('second').step('s0', { agent: 'noop' }).build(), {});
+const { Observable } = await import('rxjs');
+const progress = run.progress$;
+const percents = [];
+progress.subscribe((p) => percents.push(p.percent));
+await run.result;
+const json = { id: 'j', steps: [{ kind: 'step', name: 's', agent: 's' }] };
+const parsed = WorkflowJSONSchema.safeParse(json).success;
+const roundTrip = JSON.stringify(fromJSON(json).toJSON()) === JSON.stringify(json);
+mark('end');
+console.log(JSON.stringify({
+  output,
+  observable: progress instanceof Observable,
+  percents,
+  parsed,
+  roundTrip,
+}));
+`;
+
+describe('importing the built package', () => {
+  let index = '';
+  beforeAll(() => {
+    // A private build (no race with dist/ or other test files), as the inspector test does.
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    try {
+      execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', out], {
+        cwd: root,
+        stdio: 'pipe',
+      });
+    } catch {
+      // Type errors elsewhere in the tree still emit JavaScript; the file check below is what matters.
+    }
+    index = [join(out, 'src/index.js'), join(out, 'index.js')].find((f) => existsSync(f)) ?? '';
+    expect(index).not.toBe('');
+  }, 120_000);
+
+  it('runs a workflow without loading zod, rxjs, log-update or the inspector; each loads when its feature is used', async () => {
+    const dir = join(out, 'startup');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const log = join(dir, 'loaded.log');
+    writeFileSync(join(dir, 'hooks.mjs'), HOOKS);
+    writeFileSync(
+      join(dir, 'register.mjs'),
+      `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`,
+    );
+    writeFileSync(join(dir, 'run.mjs'), script(pathToFileURL(index).href));
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ['--import', pathToFileURL(join(dir, 'register.mjs')).href, join(dir, 'run.mjs')],
+        { timeout: 20_000, env: { ...process.env, FLOWSTATE_LOG_LEVEL: 'silent', FLOWSTATE_LOAD_LOG: log } },
+        (error, stdout, stderr) =>
+          error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
+      ),
+    );
+    expect(JSON.parse(stdout)).toEqual({
+      output: { s0: null },
+      observable: true,
+      percents: expect.arrayContaining([100]),
+      parsed: true,
+      roundTrip: true,
+    });
+    const lines = readFileSync(log, 'utf8').trimEnd().split('\n');
+    const marks = lines.flatMap((line, at) =>
+      line.startsWith('MARK ')
+        ? [{ at, ...(JSON.parse(line.slice(5)) as { label: string; cjs: string[] }) }]
+        : [],
+    );
+    const [ran, end] = marks;
+    expect(marks.map((m) => m.label)).toEqual(['ran', 'end']);
+    const esmBefore = lines.slice(0, ran?.at);
+    expect(esmBefore.some((url) => url.endsWith('/src/index.js'))).toBe(true);
+    expect(heavyIn([...esmBefore, ...(ran?.cjs ?? [])])).toEqual([]);
+    // rxjs came with the progress stream, zod with WorkflowJSONSchema and fromJSON; the rest is still not loaded.
+    expect(heavyIn([...lines.slice(0, end?.at), ...(end?.cjs ?? [])]).sort()).toEqual(['rxjs', 'zod']);
+  });
+});

@@ -1,0 +1,195 @@
+import { from, lastValueFrom, map, Observable, toArray } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { createActor } from 'xstate';
+import { z } from 'zod';
+import { fromJSON, trackProgress, trackStepEvents, WorkflowJSONSchema, workflow } from '../../src/index.js';
+import { lazy, lazyRequire } from '../../src/lazy.js';
+import { lazyObject } from '../../src/lazy-object.js';
+import { isZodType, jsonSchemaOf } from '../../src/model/zod.js';
+import { throttleLatest } from '../../src/progress/throttle.js';
+import { testEngine } from '../support/engine.js';
+
+describe('lazy and lazyRequire', () => {
+  it('build once, on the first call', () => {
+    let builds = 0;
+    const value = lazy(() => ({ n: ++builds }));
+    expect(builds).toBe(0);
+    expect(value()).toBe(value());
+    expect(builds).toBe(1);
+  });
+
+  it('require the CommonJS module Node would give `import` for rxjs: one Observable class', () => {
+    const internal = lazyRequire<typeof import('rxjs/internal/Observable')>('rxjs/internal/Observable');
+    expect(internal().Observable).toBe(Observable);
+  });
+});
+
+describe('lazyObject', () => {
+  it('builds on first touch and forwards every operation to what it built', () => {
+    let builds = 0;
+    class Thing {
+      readonly kind = 'thing';
+      hello(this: Thing) {
+        return `hello from ${this.kind}`;
+      }
+    }
+    const thing = lazyObject(() => {
+      builds++;
+      const made = new Thing();
+      Object.defineProperty(made, 'fixed', { value: 1, enumerable: false });
+      return made;
+    });
+    expect(builds).toBe(0);
+    expect(thing).toBeInstanceOf(Thing);
+    expect(builds).toBe(1);
+    expect(thing.hello()).toBe('hello from thing');
+    expect(Object.keys(thing)).toEqual(['kind']);
+    expect(Reflect.ownKeys(thing)).toEqual(['kind', 'fixed']);
+    // A non-configurable property is reported as it is, which a Proxy may only do for one its target has too.
+    expect(Object.getOwnPropertyDescriptor(thing, 'fixed')).toMatchObject({ value: 1, configurable: false });
+    expect('fixed' in thing).toBe(true);
+    Object.defineProperty(thing, 'sealed', { value: 2, configurable: false });
+    expect((thing as unknown as { sealed: number }).sealed).toBe(2);
+    (thing as unknown as { extra: number }).extra = 3;
+    expect({ ...thing }).toEqual({ kind: 'thing', extra: 3 });
+    expect(delete (thing as unknown as { extra?: number }).extra).toBe(true);
+    expect('extra' in thing).toBe(false);
+    expect(builds).toBe(1);
+  });
+});
+
+describe('zod without importing it', () => {
+  it('isZodType answers as instanceof ZodType does', () => {
+    const values: unknown[] = [
+      z.string(),
+      z.object({}),
+      z.string().optional(),
+      {},
+      null,
+      undefined,
+      'x',
+      () => 1,
+    ];
+    for (const value of values) expect(isZodType(value)).toBe(value instanceof z.ZodType);
+    expect(isZodType({ _zod: { traits: new Set(['ZodType']) } })).toBe(true);
+  });
+
+  it("jsonSchemaOf gives z.toJSONSchema's document, and its error", () => {
+    const schemas = [
+      z.object({ a: z.string().optional(), b: z.array(z.number()).min(1) }).describe('x'),
+      z.object({ d: z.string().default('q') }),
+      z.string().transform((s) => s.length),
+    ];
+    for (const schema of schemas) {
+      for (const params of [{ io: 'input' as const }, { unrepresentable: 'any' as const }]) {
+        expect(jsonSchemaOf(schema, params)).toEqual(z.toJSONSchema(schema, params));
+      }
+    }
+    expect(() => jsonSchemaOf(z.date(), { io: 'input' })).toThrow(
+      'Date cannot be represented in JSON Schema',
+    );
+    expect(jsonSchemaOf(z.date(), { unrepresentable: 'any' })).toEqual(
+      z.toJSONSchema(z.date(), { unrepresentable: 'any' }),
+    );
+  });
+
+  it('versions and the JSON form of definitions with zod schemas are what they were with zod imported', () => {
+    // Values from the build before zod was loaded lazily: a version hashes the schemas' JSON Schema.
+    const typed = workflow('typed2', {
+      input: z.object({ name: z.string().min(1), n: z.number().int().max(5).default(3) }),
+    })
+      .step('s0')
+      .build();
+    expect(typed.version).toBe('4c97378e46766d68');
+    expect(typed.toJSON()).toEqual({
+      id: 'typed2',
+      input: {
+        $schema: 'https://json-schema.org/draft/2020-12/schema',
+        type: 'object',
+        properties: {
+          name: { type: 'string', minLength: 1 },
+          n: { default: 3, type: 'integer', minimum: -9007199254740991, maximum: 5 },
+        },
+        required: ['name'],
+      },
+      steps: [{ kind: 'step', name: 's0', agent: 's0' }],
+    });
+    const unrepresentable = workflow('typed', {
+      input: z.object({ name: z.string().min(1), tags: z.array(z.string()).optional() }),
+      output: z.object({ ok: z.boolean(), when: z.date() }),
+    })
+      .waitFor('approve', { event: 'approve', schema: z.object({ by: z.string() }), timeoutMs: 1000 })
+      .step('s0', { agent: 'noop' })
+      .build();
+    expect(unrepresentable.version).toBe('f817e8c0d3d13ed1');
+    expect(() => unrepresentable.toJSON()).toThrow(/Date cannot be represented in JSON Schema/);
+  });
+});
+
+describe('WorkflowJSONSchema, built on first use', () => {
+  const example = { id: 'greet', steps: [{ kind: 'step', name: 'hello' }] };
+
+  it('parses as the zod schema it stands for', () => {
+    expect(WorkflowJSONSchema).toBeInstanceOf(z.ZodObject);
+    expect(WorkflowJSONSchema.parse(example)).toEqual(example);
+    expect(WorkflowJSONSchema.safeParse(example).success).toBe(true);
+    const bad = WorkflowJSONSchema.safeParse({ id: 'greet', steps: [{ kind: 'jump', name: 'x' }] });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues[0]?.path).toEqual(['steps', 0, 'kind']);
+    expect(Object.keys(WorkflowJSONSchema.shape)).toEqual([
+      'id',
+      'description',
+      'onError',
+      'input',
+      'output',
+      'result',
+      'steps',
+    ]);
+    // Composes like any schema.
+    expect(z.array(WorkflowJSONSchema).safeParse([example]).success).toBe(true);
+    expect(WorkflowJSONSchema.optional().safeParse(undefined).success).toBe(true);
+  });
+
+  it('converts with z.toJSONSchema, the recursion of nested workflows pointing back to the root', () => {
+    const json = z.toJSONSchema(WorkflowJSONSchema) as unknown as {
+      properties: { steps: unknown };
+      $defs: Record<string, unknown>;
+    };
+    expect(json.properties.steps).toEqual({ type: 'array', items: { $ref: '#/$defs/__schema0' } });
+    expect(Object.keys(json.$defs)).toEqual(['__schema0']);
+    // A step's `workflow` is the root schema itself, as when the schema was built at import.
+    expect(JSON.stringify(json.$defs)).toContain('"workflow":{"$ref":"#"}');
+  });
+
+  it('is what fromJSON checks against', () => {
+    const json = { id: 'greet', steps: [{ kind: 'step', name: 'hello', agent: 'hello' }] };
+    expect(fromJSON(json).toJSON()).toEqual(json);
+    expect(() => fromJSON({ id: 'greet', steps: [{ kind: 'jump', name: 'x' }] })).toThrow(
+      /Expected `kind` to be one of step, parallel, branch, map, loop or wait/,
+    );
+  });
+});
+
+describe('progress streams, rxjs loaded on first use', () => {
+  it('run.progress$ and run.events$ are rxjs Observables that rxjs operators take', async () => {
+    const run = testEngine({ agents: { a: async () => 1 } }).start(workflow('w').step('a').build(), {});
+    expect(run.progress$).toBeInstanceOf(Observable);
+    expect(run.events$).toBeInstanceOf(Observable);
+    const percents = lastValueFrom(
+      run.progress$.pipe(
+        map((p) => p.percent),
+        toArray(),
+      ),
+    );
+    await run.result;
+    expect((await percents).at(-1)).toBe(100);
+    expect(await lastValueFrom(from(run.events$).pipe(toArray()))).not.toHaveLength(0);
+  });
+
+  it('trackProgress, trackStepEvents and throttleLatest make rxjs Observables too', () => {
+    const actor = createActor(workflow('w').step('a').build().machine);
+    expect(trackProgress(actor)).toBeInstanceOf(Observable);
+    expect(trackStepEvents(actor)).toBeInstanceOf(Observable);
+    expect(from([1, 2]).pipe(throttleLatest(0))).toBeInstanceOf(Observable);
+  });
+});
