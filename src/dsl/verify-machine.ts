@@ -3,7 +3,6 @@
  * every branch a default, every loop a bound; the compiler adds all three, so these catch an edited machine.
  */
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
-import { getStateNodes } from 'xstate/graph';
 import type { AnyWorkflowDefinition } from '../model/definition.js';
 import { indexSpec } from '../testing/spec-index.js';
 import type { VerifyProblem } from './verify.js';
@@ -21,7 +20,7 @@ export function machineChecks(definition: AnyWorkflowDefinition, machine: AnySta
   const index = indexSpec(definition.spec);
   const local = (node: AnyStateNode) => node.id.slice(machine.id.length + 1);
   const specPath = (node: AnyStateNode) => index.states.get(local(node))?.specPath ?? [];
-  for (const node of getStateNodes(machine.root)) {
+  for (const node of descendants(machine.root)) {
     const events = Object.keys(node.on);
     for (const invoke of node.invoke) {
       const src = String(invoke.src);
@@ -82,4 +81,16 @@ function guardName(guard: unknown): string | undefined {
   if (typeof guard === 'string') return guard;
   const type = (guard as { type?: unknown } | undefined)?.type;
   return typeof type === 'string' ? type : undefined;
+}
+
+/**
+ * Every state node under `node`, depth first, as `getStateNodes` of `xstate/graph` lists them (written here: that
+ * module costs about 5 ms to load, on the path of every engine's first run).
+ */
+function descendants(node: AnyStateNode, out: AnyStateNode[] = []): AnyStateNode[] {
+  for (const child of Object.values(node.states)) {
+    out.push(child);
+    descendants(child, out);
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { Actor, AnyStateMachine } from 'xstate';
 import type { WorkflowOutcome } from '../machine/context.js';
-import { EscalationDecisionSchema } from '../machine/decision.js';
+import { EscalationDecisionSchema, parseDecision } from '../machine/decision.js';
 import type { EscalationDecision } from '../model/agent.js';
 import type { WorkflowDefinition } from '../model/definition.js';
 import {
@@ -169,8 +169,13 @@ export class WorkflowRun<O = unknown> {
    * Throws a `ConfigurationError` if the step is not waiting for a decision, an `InputValidationError` for a bad one.
    */
   resolveEscalation(stepPath: string, decision: EscalationDecision): void {
-    const parsed = parseWith(EscalationDecisionSchema, decision);
-    if (!parsed.ok) throw new InputValidationError('event', parsed.issues, { workflowId: this.id, stepPath });
+    const valid = parseDecision(decision);
+    if (!valid) {
+      // Only a bad decision loads zod, for the issues with their paths; both checks accept the same values.
+      const parsed = parseWith(EscalationDecisionSchema, decision);
+      const issues = parsed.ok ? [] : parsed.issues;
+      throw new InputValidationError('event', issues, { workflowId: this.id, stepPath });
+    }
     const actor = findStepActor(this.actor, stepPath);
     const snapshot = actor?.getSnapshot();
     if (
@@ -185,7 +190,7 @@ export class WorkflowRun<O = unknown> {
         stepPath,
       });
     }
-    actor.send({ type: 'flowstate.decision', decision: parsed.value });
+    actor.send({ type: 'flowstate.decision', decision: valid });
   }
 
   /** Cancels the run: every running agent's AbortSignal fires and the run ends `cancelled`. No-op once it ended. */
