@@ -7,8 +7,8 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
   version: string;
 };
 
-const main = join(root, 'dist/src/cli/main.js');
-/** Runs the built CLI from dist/, as shipped. */
+const main = join(root, 'dist/bundle/cli.js');
+/** Runs the built CLI from dist/, as shipped (the package's `bin`). */
 const flowstate = (...args: string[]) => runCli(main, args, 15_000);
 
 describe('the flowstate command', () => {

@@ -5,10 +5,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { PLANTED_PROBLEMS } from '../../src/db/index.js';
 import { buildCli, root, runCli } from '../support/cli.js';
 
-// A private build, as `npm run build` makes dist/ (same layout: src/cli/main.js), so this file does not race
+// A private build, as `npm run build` makes dist/ (same layout: bundle/cli.js), so this file does not race
 // test/e2e/cli.test.ts rebuilding dist/ at the same time.
 const out = join(root, 'node_modules/.cache/flowstate-templates-cli-test');
-const main = join(out, 'src/cli/main.js');
+const main = join(out, 'bundle/cli.js');
 
 /** Runs the privately built CLI. */
 const flowstate = (...args: string[]) => runCli(main, args, 30_000);

@@ -1,7 +1,6 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +22,7 @@ import {
   DEFAULT_INSPECTOR_URL,
   inspectorFromFlag,
 } from '../../src/observability/inspect.js';
+import { buildPackage } from '../support/cli.js';
 import { silent } from '../support/engine.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -212,17 +212,8 @@ describe('a process with the inspector on', () => {
   beforeAll(() => {
     // The child runs the package as built, from a private build (no race with dist/ or other test files).
     const out = join(root, 'node_modules/.cache/flowstate-inspector-test');
-    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-    try {
-      execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', out], {
-        cwd: root,
-        stdio: 'pipe',
-      });
-    } catch {
-      // Type errors elsewhere in the tree still emit JavaScript; the file check below is what matters.
-    }
-    // The build keeps the source layout (dist/src/...) or flattens it (dist/...), as tsconfig.build.json says.
-    index = [join(out, 'src/index.js'), join(out, 'index.js')].find((f) => existsSync(f)) ?? '';
+    // Built as shipped: tsc, then the bundle the package's exports point at.
+    index = join(buildPackage(out), 'index.js');
     expect(index).not.toBe('');
   }, 120_000);
 

@@ -1,9 +1,9 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildPackage } from '../support/cli.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 // In the repository's cache directory, so that the scripts there resolve the package's dependencies.
@@ -60,16 +60,8 @@ describe('importing the built package', () => {
   let index = '';
   beforeAll(() => {
     // A private build (no race with dist/ or other test files), as the inspector test does.
-    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-    try {
-      execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', out], {
-        cwd: root,
-        stdio: 'pipe',
-      });
-    } catch {
-      // Type errors elsewhere in the tree still emit JavaScript; the file check below is what matters.
-    }
-    index = [join(out, 'src/index.js'), join(out, 'index.js')].find((f) => existsSync(f)) ?? '';
+    // Built as shipped: tsc, then the bundle the package's exports point at.
+    index = join(buildPackage(out), 'index.js');
     expect(index).not.toBe('');
   }, 120_000);
 
@@ -109,7 +101,7 @@ describe('importing the built package', () => {
     const [ran, end] = marks;
     expect(marks.map((m) => m.label)).toEqual(['ran', 'end']);
     const esmBefore = lines.slice(0, ran?.at);
-    expect(esmBefore.some((url) => url.endsWith('/src/index.js'))).toBe(true);
+    expect(esmBefore.some((url) => url.endsWith('/bundle/index.js'))).toBe(true);
     expect(heavyIn([...esmBefore, ...(ran?.cjs ?? [])])).toEqual([]);
     // rxjs came with the progress stream, zod with WorkflowJSONSchema and fromJSON; the rest is still not loaded.
     expect(heavyIn([...lines.slice(0, end?.at), ...(end?.cjs ?? [])]).sort()).toEqual(['rxjs', 'zod']);

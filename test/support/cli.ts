@@ -14,22 +14,34 @@ export interface Ran {
 }
 
 /**
- * Builds the package as `npm run build` does (the tsc bin, without npx), into `outDir` (default `dist/`), and
- * returns the path of the CLI's entry point there. A test file that builds into its own directory does not race
- * another rebuilding `dist/` at the same time.
+ * Builds the package as `npm run build` does (the tsc bin, without npx, then the bundle), into `outDir` (default
+ * `dist/`), and returns the path of the CLI as shipped (the bundle's `cli.js`, the package's `bin`). A test file that
+ * builds into its own directory does not race another rebuilding `dist/` at the same time.
  */
 export function buildCli(outDir?: string): string {
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  const args = [tsc, '-p', 'tsconfig.build.json', ...(outDir ? ['--outDir', outDir] : [])];
-  try {
-    execFileSync(process.execPath, args, { cwd: root, stdio: 'pipe' });
-  } catch (error) {
-    throw new Error(`build failed:\n${(error as { stdout?: Buffer }).stdout?.toString() ?? ''}`);
-  }
-  return join(outDir ?? join(root, 'dist'), 'src/cli/main.js');
+  return join(buildPackage(outDir), 'cli.js');
 }
 
-/** Runs the built CLI as a user would (`node .../src/cli/main.js ...`), never rejecting: the exit code is the result. */
+/** Builds as {@link buildCli} does and returns the bundle directory (`index.js`, `db.js`, `testing.js`, `cli.js`). */
+export function buildPackage(outDir?: string): string {
+  const dist = outDir ?? join(root, 'dist');
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const steps = [
+    [tsc, '-p', 'tsconfig.build.json', '--outDir', dist],
+    [join(root, 'scripts/bundle.mjs'), '--dist', dist],
+  ];
+  for (const args of steps) {
+    try {
+      execFileSync(process.execPath, args, { cwd: root, stdio: 'pipe' });
+    } catch (error) {
+      const out = error as { stdout?: Buffer; stderr?: Buffer };
+      throw new Error(`build failed:\n${out.stdout?.toString() ?? ''}${out.stderr?.toString() ?? ''}`);
+    }
+  }
+  return join(dist, 'bundle');
+}
+
+/** Runs the built CLI as a user would (`node .../bundle/cli.js ...`), never rejecting: the exit code is the result. */
 export function runCli(main: string, args: readonly string[], timeoutMs: number): Promise<Ran> {
   return new Promise((resolve) => {
     execFile(

@@ -2,7 +2,7 @@
 // missing, and exits when every run has ended. The parent kills it with SIGKILL at random moments.
 import { appendFileSync } from 'node:fs';
 import { pino } from 'pino';
-import { createEngine, postgresStore, sqliteStore } from '../../dist/src/index.js';
+import { createEngine, postgresStore, sqliteStore } from '../../dist/bundle/index.js';
 import { crashWorkflow, inputOf, plainOutput } from './crash-workflow.mjs';
 
 const [kind, target, ledger, runsArg, concurrencyArg] = process.argv.slice(2);

@@ -1,6 +1,6 @@
 // The workflow the crash test runs, and the outputs it must produce. Plain ESM on the built package: the crash
 // worker is a real separate process, as in production.
-import { workflow } from '../../dist/src/index.js';
+import { workflow } from '../../dist/bundle/index.js';
 
 export const BACKOFF_MS = 40;
 export const ESCALATION_MS = 150;
