@@ -86,6 +86,7 @@ export type {
   RunRecord,
   StoreBatch,
   StoredRun,
+  StoreWriteResult,
   TimerRow,
   WorkflowStore,
 } from './persistence/types.js';
