@@ -12,7 +12,7 @@ import { type DurationHistory, memoryHistory } from './history.js';
 import type { Progress } from './progress.js';
 import { trackProgress, trackStepEvents } from './track.js';
 import type { StepView } from './views.js';
-import { watchActor } from './watch.js';
+import { deferWatch, type WatchOptions, watchActor } from './watch.js';
 
 /**
  * The progress options of an engine.
@@ -42,14 +42,15 @@ export interface RunIdentityLike {
 }
 
 /**
- * The function an engine calls to set up a run's watch with the engine's history (a shared {@link memoryHistory}
- * by default), clock, logger and throttle: before starting the actor when the logger writes step lines, else when
- * `progress$` or `events$` is first read. The watch only reads the history: engine runs learn by themselves.
+ * How an engine watches a run, with its history (a shared {@link memoryHistory} by default), clock, logger and
+ * throttle: from the start when the logger writes step lines, else on demand (the first read of `progress$` or
+ * `events$`, or `trackProgress(run.actor)`), through {@link deferWatch}. The watch only reads the history: engine
+ * runs learn by themselves. `ended` gives the steps that ended before the watch, asked for only when it is set up.
  *
  * @example
  * ```ts
  * const watchRun = runWatcher(options, clock, logger);
- * watchRun(actor, identity);
+ * watchRun(actor, identity, () => learner.watched(identity.id), { fromStart: false });
  * actor.start();
  * ```
  */
@@ -57,12 +58,17 @@ export function runWatcher(
   options: EngineProgressOptions,
   clock: Clock,
   logger: Logger,
-): (actor: AnyActorRef, identity: RunIdentityLike, ended?: readonly StepView[]) => void {
+): (
+  actor: AnyActorRef,
+  identity: RunIdentityLike,
+  ended: () => readonly StepView[],
+  when: { readonly fromStart: boolean },
+) => void {
   const history = options.history ?? memoryHistory();
   const throttleMs = options.progress?.throttleMs;
-  return (actor, identity, ended) => {
-    watchActor(actor, {
-      ended,
+  return (actor, identity, ended, { fromStart }) => {
+    const watchOptions = (): WatchOptions => ({
+      ended: ended(),
       clock,
       history,
       logger,
@@ -72,6 +78,8 @@ export function runWatcher(
       startedAt: identity.createdAt,
       learn: false,
     });
+    if (fromStart) watchActor(actor, watchOptions());
+    else deferWatch(actor, watchOptions);
   };
 }
 

@@ -81,12 +81,30 @@ const watches = new WeakMap<AnyActorRef, RunWatch>();
  */
 export function watchActor(actor: AnyActorRef, options: WatchOptions = {}): RunWatch {
   let watch = watches.get(actor);
-  if (!watch) {
-    watch = new RunWatch(actor, options);
-    watches.set(actor, watch);
-    watch.attach(actor);
-  }
+  if (watch) return watch;
+  // A run of an engine is watched with the engine's options (its history, clock, logger), whoever asks first.
+  const engineOptions = deferred.get(actor);
+  deferred.delete(actor);
+  watch = new RunWatch(actor, engineOptions ? engineOptions() : options);
+  watches.set(actor, watch);
+  watch.attach(actor);
   return watch;
+}
+
+/** The watch options of each engine run nobody watches yet. */
+const deferred = new WeakMap<AnyActorRef, () => WatchOptions>();
+
+/**
+ * Registers the options an actor's watch gets when someone first asks for it (`trackProgress(run.actor)` as well
+ * as `run.progress$`): the engine's runs are watched only on demand, but always with the engine's options.
+ *
+ * @example
+ * ```ts
+ * deferWatch(actor, () => ({ history, clock, logger, workflowId: 'triage', runId: 'run-1' }));
+ * ```
+ */
+export function deferWatch(actor: AnyActorRef, options: () => WatchOptions): void {
+  if (!watches.has(actor)) deferred.set(actor, options);
 }
 
 /**

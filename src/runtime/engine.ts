@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
 import { type Actor, type AnyStateMachine, createActor, type InspectionEvent, type Snapshot } from 'xstate';
-import { type Clock, systemClock } from '../machine/clock.js';
+import { systemClock } from '../machine/clock.js';
 import type { MachineInput } from '../machine/context.js';
 import type { GuardFn, MappingFn } from '../machine/refs.js';
 import { createStepLogic } from '../machine/step-logic.js';
 import { createTimerLogic } from '../machine/timer-logic.js';
-import type { AgentRegistry } from '../model/agent.js';
-import type { AnyWorkflowDefinition, WorkflowContext, WorkflowDefinition } from '../model/definition.js';
+import type { AnyWorkflowDefinition } from '../model/definition.js';
 import {
   ConfigurationError,
   CorruptRunError,
@@ -16,102 +14,23 @@ import {
   InputValidationError,
 } from '../model/errors.js';
 import { parseWith } from '../model/validation.js';
-import { type InspectOption, inspectionObserver } from '../observability/inspect.js';
+import { inspectionObserver } from '../observability/inspect.js';
 import { createLogger } from '../observability/logger.js';
 import { filterRuns } from '../persistence/memory-store.js';
-import { openValue, parseSealed, type SecretsHook, secretValues } from '../persistence/secrets.js';
-import { type RunFilter, type RunRecord, UNFINISHED, type WorkflowStore } from '../persistence/types.js';
-import { type DurationHistory, memoryHistory } from '../progress/history.js';
+import { openValue, parseSealed, secretValues } from '../persistence/secrets.js';
+import { type RunRecord, UNFINISHED } from '../persistence/types.js';
+import { memoryHistory } from '../progress/history.js';
 import { runWatcher } from '../progress/runs.js';
+import type { StepView } from '../progress/views.js';
+import { watchActor } from '../progress/watch.js';
 import { Binder } from './bind.js';
 import { Durability, type RunIdentity } from './durability.js';
+import type { Engine, EngineOptions, StartOptions } from './engine-types.js';
 import { engineLearner } from './learner.js';
 import { WorkflowRun } from './run.js';
 import { type LearnedHistory, storedHistory } from './stored-history.js';
 
-/** Options of {@link createEngine}: every dependency is injected. */
-export interface EngineOptions {
-  /** Agents by name. @default {} */
-  readonly agents?: AgentRegistry;
-  /** Guards that definitions name (`when: 'hasCritical'`). @default {} */
-  // biome-ignore lint/suspicious/noExplicitAny: guards are shared by workflows of any input type
-  readonly guards?: Readonly<Record<string, (ctx: WorkflowContext<any>) => boolean>>;
-  /** Mappings that definitions name (`input: 'tableList'`). @default {} */
-  // biome-ignore lint/suspicious/noExplicitAny: as above
-  readonly mappings?: Readonly<Record<string, (ctx: WorkflowContext<any>) => unknown>>;
-  /** @default a pino logger at level `FLOWSTATE_LOG_LEVEL` or `warn`, secrets redacted */
-  readonly logger?: Logger;
-  /** @default the system clock; inject a fake one in tests */
-  readonly clock?: Clock;
-  /** The source of backoff jitter. @default Math.random */
-  readonly random?: () => number;
-  /** Definitions to register, so runs can be started, and resumed, by id. */
-  readonly workflows?: readonly AnyWorkflowDefinition[];
-  /**
-   * Where runs are checkpointed and step outputs journaled: `sqliteStore(...)` or `postgresStore(...)`.
-   * @default none: runs live in memory and cannot be resumed after the process ends
-   */
-  readonly store?: WorkflowStore;
-  /** How secret inputs (a definition's `secrets` paths) are sealed in the store. @default redacted */
-  readonly secrets?: SecretsHook;
-  /**
-   * Where step durations are learned for the ETA of `run.progress$`. @default with a `store`, a history kept in the
-   * store (written behind with its batches, loaded back by the next engine on it); else one `memoryHistory()`
-   */
-  readonly history?: DurationHistory;
-  /** `run.progress$` emits at most once per `throttleMs` (a failure and the final state excepted). @default 100 */
-  readonly progress?: { readonly throttleMs?: number };
-  /**
-   * Watches every run: an XState inspection observer function, or an inspector such as `createNodeInspector(...)`
-   * or any `@statelyai/inspect` inspector (see docs/inspector.md).
-   */
-  readonly inspect?: InspectOption | undefined;
-  /**
-   * Refuse definitions that `verify` finds errors in (a `WorkflowVerificationError` at register or start).
-   * Set `false` for a definition you know fails on purpose. @default true
-   */
-  readonly verify?: boolean;
-}
-
-/** Options of one run. */
-export interface StartOptions {
-  /** The run id (the prefix of every idempotency key). Must be unique in the store. @default a random UUID */
-  readonly id?: string;
-}
-
-/** The engine: binds definitions to agents and runs them. */
-export interface Engine {
-  /** Registers a definition (checking every agent, guard and mapping name), so it can be started and resumed by id. */
-  register(definition: AnyWorkflowDefinition): Engine;
-  /**
-   * Validates the input and starts a run. Throws an `InputValidationError` (nothing started) for bad input and a
-   * `WorkflowDefinitionError` when a name the definition uses is not registered.
-   */
-  start<I, O>(definition: WorkflowDefinition<I, O>, input: I, options?: StartOptions): WorkflowRun<O>;
-  start(workflowId: string, input: unknown, options?: StartOptions): WorkflowRun<unknown>;
-  /**
-   * Continues a stored run from its last checkpoint: journaled steps are not called again, timers resume with the
-   * time they had left. Rejects with `DefinitionVersionError` when the registered definition changed since, and
-   * `CorruptRunError` when the stored run does not parse.
-   */
-  resume(id: string): Promise<WorkflowRun>;
-  /** Resumes every unfinished stored run. A run that cannot be resumed is logged and skipped; the others go on. */
-  recover(): Promise<WorkflowRun[]>;
-  /** Stored runs (or, without a store, the runs of this process), oldest first. */
-  list(filter?: RunFilter): Promise<RunRecord[]>;
-  /** One run's record, or `undefined`. */
-  get(id: string): Promise<RunRecord | undefined>;
-  /** Resolves once every checkpoint and journal entry queued so far is committed. */
-  flush(): Promise<void>;
-  /** Flushes and closes the store. Runs still active stop being checkpointed. */
-  close(): Promise<void>;
-  /** The definition's machine bound to this engine's agents, guards and clock, to embed with `createActor`. */
-  machineFor(definition: AnyWorkflowDefinition): AnyStateMachine;
-  /** The definitions registered, by id. */
-  readonly workflows: ReadonlyMap<string, AnyWorkflowDefinition>;
-  /** The runs of this engine that have not ended yet, by id. */
-  readonly active: ReadonlyMap<string, WorkflowRun>;
-}
+export type { Engine, EngineOptions, StartOptions } from './engine-types.js';
 
 /** How many finished runs an engine without a store remembers for `get` and `list`. */
 const MEMORY_RECORDS = 1_000;
@@ -202,7 +121,11 @@ export function createEngine(options: EngineOptions = {}): Engine {
     actor = createActor(machine, inspect ? { ...actorOptions, inspect } : actorOptions);
     if (actor.getSnapshot().status === 'error')
       throw new CorruptRunError(identity.id, actor.getSnapshot().error);
-    const watch = () => watchRun(actor as Actor<AnyStateMachine>, identity, learner.watched(identity.id));
+    // Steps that ended before the watch: from the learner while the run is active, kept with the run after its end.
+    let endedUnwatched: (() => readonly StepView[]) | undefined;
+    const ended = () => (endedUnwatched ? endedUnwatched() : learner.watched(identity.id));
+    // The run's watch, set up on first demand (with the engine's options, whoever asks).
+    const watch = () => void watchActor(actor as Actor<AnyStateMachine>);
     // A run whose id the store gives to an earlier run is stopped, never written over the earlier one.
     const unlisten = durability?.onRefused(identity.id, () => {
       logger.error({ workflowId: identity.id }, 'run id already used by another stored run: run cancelled');
@@ -210,7 +133,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     });
     run = new WorkflowRun(identity.id, definition, actor, binder, watch, () => {
       active.delete(identity.id);
-      learner.forget(identity.id);
+      endedUnwatched = learner.forget(identity.id);
       unlisten?.();
       const record = recordOf(identity, run as WorkflowRun);
       if (durability) checkpoint();
@@ -225,7 +148,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     });
     identities.set(run, identity);
     active.set(identity.id, run);
-    if (watchFromStart) watch();
+    watchRun(actor, identity, ended, { fromStart: watchFromStart });
     actor.start();
     checkpoint();
     return run;

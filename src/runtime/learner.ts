@@ -13,8 +13,11 @@ export interface EngineLearner extends Learner {
    * for that run, since the watch follows it from now on.
    */
   watched(runId: string): readonly StepView[];
-  /** A run ended: forgets what it kept for it. */
-  forget(runId: string): void;
+  /**
+   * A run ended: forgets what it kept for it, and returns the steps that ended unwatched, for a watch set up after
+   * the end (the caller keeps them only as long as it keeps the run).
+   */
+  forget(runId: string): () => readonly StepView[];
 }
 
 /**
@@ -41,6 +44,11 @@ export function engineLearner(
   const ledgers = new Map<string, Array<StepView | StepSnapshot>>();
   const watched = new Set<string>();
   let warned = false;
+  const views = (ledger: ReadonlyArray<StepView | StepSnapshot> | undefined): StepView[] => {
+    if (!ledger) return [];
+    const now = clock.now();
+    return ledger.map((entry) => ('input' in entry ? endedStepView(entry, now) : entry));
+  };
 
   const guarded = (learn: () => void) => {
     try {
@@ -104,15 +112,15 @@ export function engineLearner(
     watched(runId) {
       watched.add(runId);
       const ledger = ledgers.get(runId);
-      if (!ledger) return [];
       ledgers.delete(runId);
-      const now = clock.now();
-      return ledger.map((entry) => ('input' in entry ? endedStepView(entry, now) : entry));
+      return views(ledger);
     },
     forget(runId) {
+      const ledger = ledgers.get(runId);
       starts.delete(runId);
       ledgers.delete(runId);
       watched.delete(runId);
+      return () => views(ledger);
     },
   };
 }

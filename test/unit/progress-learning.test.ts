@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createActor } from 'xstate';
-import { memoryHistory, workflow } from '../../src/index.js';
+import { memoryHistory, trackProgress, workflow } from '../../src/index.js';
 import { testEngine } from '../support/engine.js';
 import { collect, sleeper } from '../support/progress.js';
 
@@ -86,5 +86,34 @@ describe('learning without a watch', () => {
     await vi.advanceTimersByTimeAsync(200);
     expect(actor.getSnapshot().status).toBe('done');
     expect(history.estimate('embeddedLearn', 'fetch')).toBeUndefined();
+  });
+});
+
+describe('the watch of an engine run, on demand', () => {
+  const pair = workflow('onDemand').step('fetch').step('deep').build();
+
+  it('lists every step to a first subscriber that comes after the end', async () => {
+    const run = testEngine({ agents: agents() }).start(pair, {});
+    await vi.advanceTimersByTimeAsync(1_000);
+    await run.result;
+    const seen = collect(run);
+    expect(seen.completed).toBe(true);
+    expect(seen.emissions.at(-1)?.steps.map((s) => [s.path, s.status, s.startedAt, s.endedAt])).toEqual([
+      ['fetch', 'done', 0, 100],
+      ['deep', 'done', 100, 300],
+    ]);
+  });
+
+  it("gives trackProgress(run.actor) the engine's watch, with its learned durations", async () => {
+    const engine = testEngine({ agents: agents(), progress: { throttleMs: 0 } });
+    const first = engine.start(pair, {});
+    await vi.advanceTimersByTimeAsync(1_000);
+    await first.result;
+    const second = engine.start(pair, {});
+    const emissions: number[] = [];
+    trackProgress(second.actor).subscribe((p) => emissions.push(p.eta.remainingMs));
+    await vi.advanceTimersByTimeAsync(0);
+    // Learned: 100 + 200 ms (without history it would be the 1 s default per step).
+    expect(emissions[0]).toBe(300);
   });
 });
