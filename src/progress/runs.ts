@@ -41,16 +41,59 @@ export interface RunIdentityLike {
   readonly createdAt: number;
 }
 
+/** Where a run's ended steps are, for a watch set up late: the engine's learner. */
+export interface EndedSteps {
+  /** The steps of a run that ended before its watch; the learner stops keeping them for that run. */
+  watched(runId: string): readonly StepView[];
+}
+
+/**
+ * A run's watch until someone asks for it: the engine's options, and where the steps that ended are (the learner
+ * while the run is active, then what it handed over at the end). One small object per run, no closures.
+ *
+ * @example
+ * ```ts
+ * const pending = watchRun(actor, identity, learner, { fromStart: false });
+ * pending?.keep(learner.forget(identity.id)); // when the run ends
+ * ```
+ */
+export class PendingWatch {
+  private kept: (() => readonly StepView[]) | undefined;
+
+  constructor(
+    private readonly config: Omit<WatchOptions, 'ended' | 'workflowId' | 'runId' | 'startedAt'>,
+    private readonly identity: RunIdentityLike,
+    private readonly steps: EndedSteps,
+  ) {}
+
+  /** The run ended: its ended steps are these from now on. */
+  keep(steps: () => readonly StepView[]): void {
+    this.kept = steps;
+  }
+
+  /** The options of the run's watch, when it is set up. */
+  options(): WatchOptions {
+    const { identity } = this;
+    return {
+      ...this.config,
+      ended: this.kept ? this.kept() : this.steps.watched(identity.id),
+      workflowId: identity.workflow,
+      runId: identity.id,
+      startedAt: identity.createdAt,
+    };
+  }
+}
+
 /**
  * How an engine watches a run, with its history (a shared {@link memoryHistory} by default), clock, logger and
  * throttle: from the start when the logger writes step lines, else on demand (the first read of `progress$` or
  * `events$`, or `trackProgress(run.actor)`), through {@link deferWatch}. The watch only reads the history: engine
- * runs learn by themselves. `ended` gives the steps that ended before the watch, asked for only when it is set up.
+ * runs learn by themselves. Returns the pending watch of a run watched on demand.
  *
  * @example
  * ```ts
  * const watchRun = runWatcher(options, clock, logger);
- * watchRun(actor, identity, () => learner.watched(identity.id), { fromStart: false });
+ * const pending = watchRun(actor, identity, learner, { fromStart: false });
  * actor.start();
  * ```
  */
@@ -61,25 +104,24 @@ export function runWatcher(
 ): (
   actor: AnyActorRef,
   identity: RunIdentityLike,
-  ended: () => readonly StepView[],
+  steps: EndedSteps,
   when: { readonly fromStart: boolean },
-) => void {
-  const history = options.history ?? memoryHistory();
-  const throttleMs = options.progress?.throttleMs;
-  return (actor, identity, ended, { fromStart }) => {
-    const watchOptions = (): WatchOptions => ({
-      ended: ended(),
-      clock,
-      history,
-      logger,
-      throttleMs,
-      workflowId: identity.workflow,
-      runId: identity.id,
-      startedAt: identity.createdAt,
-      learn: false,
-    });
-    if (fromStart) watchActor(actor, watchOptions());
-    else deferWatch(actor, watchOptions);
+) => PendingWatch | undefined {
+  const config = {
+    clock,
+    history: options.history ?? memoryHistory(),
+    logger,
+    throttleMs: options.progress?.throttleMs,
+    learn: false,
+  };
+  return (actor, identity, steps, { fromStart }) => {
+    const pending = new PendingWatch(config, identity, steps);
+    if (fromStart) {
+      watchActor(actor, pending.options());
+      return undefined;
+    }
+    deferWatch(actor, pending);
+    return pending;
   };
 }
 

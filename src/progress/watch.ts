@@ -85,14 +85,14 @@ export function watchActor(actor: AnyActorRef, options: WatchOptions = {}): RunW
   // A run of an engine is watched with the engine's options (its history, clock, logger), whoever asks first.
   const engineOptions = deferred.get(actor);
   deferred.delete(actor);
-  watch = new RunWatch(actor, engineOptions ? engineOptions() : options);
+  watch = new RunWatch(actor, engineOptions ? engineOptions.options() : options);
   watches.set(actor, watch);
   watch.attach(actor);
   return watch;
 }
 
 /** The watch options of each engine run nobody watches yet. */
-const deferred = new WeakMap<AnyActorRef, () => WatchOptions>();
+const deferred = new WeakMap<AnyActorRef, { options(): WatchOptions }>();
 
 /**
  * Registers the options an actor's watch gets when someone first asks for it (`trackProgress(run.actor)` as well
@@ -100,11 +100,11 @@ const deferred = new WeakMap<AnyActorRef, () => WatchOptions>();
  *
  * @example
  * ```ts
- * deferWatch(actor, () => ({ history, clock, logger, workflowId: 'triage', runId: 'run-1' }));
+ * deferWatch(actor, { options: () => ({ history, clock, logger, workflowId: 'triage', runId: 'run-1' }) });
  * ```
  */
-export function deferWatch(actor: AnyActorRef, options: () => WatchOptions): void {
-  if (!watches.has(actor)) deferred.set(actor, options);
+export function deferWatch(actor: AnyActorRef, pending: { options(): WatchOptions }): void {
+  if (!watches.has(actor)) deferred.set(actor, pending);
 }
 
 /**

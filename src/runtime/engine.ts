@@ -20,9 +20,7 @@ import { filterRuns } from '../persistence/memory-store.js';
 import { openValue, parseSealed, secretValues } from '../persistence/secrets.js';
 import { type RunRecord, UNFINISHED } from '../persistence/types.js';
 import { memoryHistory } from '../progress/history.js';
-import { runWatcher } from '../progress/runs.js';
-import type { StepView } from '../progress/views.js';
-import { watchActor } from '../progress/watch.js';
+import { type PendingWatch, runWatcher } from '../progress/runs.js';
 import { Binder } from './bind.js';
 import { Durability, type RunIdentity } from './durability.js';
 import type { Engine, EngineOptions, StartOptions } from './engine-types.js';
@@ -121,19 +119,17 @@ export function createEngine(options: EngineOptions = {}): Engine {
     actor = createActor(machine, inspect ? { ...actorOptions, inspect } : actorOptions);
     if (actor.getSnapshot().status === 'error')
       throw new CorruptRunError(identity.id, actor.getSnapshot().error);
-    // Steps that ended before the watch: from the learner while the run is active, kept with the run after its end.
-    let endedUnwatched: (() => readonly StepView[]) | undefined;
-    const ended = () => (endedUnwatched ? endedUnwatched() : learner.watched(identity.id));
-    // The run's watch, set up on first demand (with the engine's options, whoever asks).
-    const watch = () => void watchActor(actor as Actor<AnyStateMachine>);
+    let pending: PendingWatch | undefined;
     // A run whose id the store gives to an earlier run is stopped, never written over the earlier one.
     const unlisten = durability?.onRefused(identity.id, () => {
       logger.error({ workflowId: identity.id }, 'run id already used by another stored run: run cancelled');
       run?.cancel(`Run id '${identity.id}' is already used by another run in the store: choose another id`);
     });
-    run = new WorkflowRun(identity.id, definition, actor, binder, watch, () => {
+    run = new WorkflowRun(identity.id, definition, actor, binder, () => {
       active.delete(identity.id);
-      endedUnwatched = learner.forget(identity.id);
+      // A watch set up after the end still lists the steps that ended unwatched (kept as long as the run is).
+      const ended = learner.forget(identity.id);
+      pending?.keep(ended);
       unlisten?.();
       const record = recordOf(identity, run as WorkflowRun);
       if (durability) checkpoint();
@@ -148,7 +144,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     });
     identities.set(run, identity);
     active.set(identity.id, run);
-    watchRun(actor, identity, ended, { fromStart: watchFromStart });
+    pending = watchRun(actor, identity, learner, { fromStart: watchFromStart });
     actor.start();
     checkpoint();
     return run;

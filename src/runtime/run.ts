@@ -51,8 +51,6 @@ export class WorkflowRun<O = unknown> {
     /** The running XState actor: subscribe to it, inspect it, persist it. */
     readonly actor: Actor<AnyStateMachine>,
     private readonly binder: Binder,
-    /** Sets up the engine's watch of this run (once; later calls find it): progress is read on demand. */
-    private readonly watch: () => void,
     onSettled: () => void,
   ) {
     this.result = new Promise<O>((resolve, reject) => {
@@ -96,7 +94,6 @@ export class WorkflowRun<O = unknown> {
    * ```
    */
   get progress$(): Observable<Progress> {
-    this.watch();
     return runProgress(this.actor);
   }
 
@@ -110,7 +107,6 @@ export class WorkflowRun<O = unknown> {
    * ```
    */
   get events$(): Observable<StepLogEvent> {
-    this.watch();
     return runEvents(this.actor);
   }
 
