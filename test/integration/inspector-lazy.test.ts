@@ -1,22 +1,7 @@
-import type { StatelyInspectionEvent } from '@statelyai/inspect';
-import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocketServer } from 'ws';
+import { describe, expect, it } from 'vitest';
 import type { InspectionEvent } from 'xstate';
 import { createNodeInspector } from '../../src/index.js';
-
-/** A WebSocket server on 127.0.0.1 that keeps every message it receives, parsed. */
-async function receiver() {
-  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise((resolve) => server.once('listening', resolve));
-  const events: StatelyInspectionEvent[] = [];
-  server.on('connection', (socket) => socket.on('message', (data) => events.push(JSON.parse(String(data)))));
-  const { port } = server.address() as { port: number };
-  const close = () => {
-    for (const client of server.clients) client.terminate();
-    return new Promise((resolve) => server.close(resolve));
-  };
-  return { url: `ws://127.0.0.1:${port}`, events, close };
-}
+import { cleanupAfterEach, receiver, until } from '../support/inspector.js';
 
 /** An XState `@xstate.event` inspection event, as an actor would report it. */
 const event = (type: string) =>
@@ -27,16 +12,7 @@ const event = (type: string) =>
     event: { type },
   }) as unknown as InspectionEvent;
 
-const until = async (check: () => boolean, ms = 3_000) => {
-  for (const started = Date.now(); !check() && Date.now() - started < ms; )
-    await new Promise((r) => setTimeout(r, 10));
-  return check();
-};
-
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupAfterEach();
 
 // createNodeInspector imports @statelyai/inspect and ws when it is first called; events come before that.
 describe('createNodeInspector, before its dependencies are loaded', () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createInspector, type StatelyInspectionEvent } from '@statelyai/inspect';
 import { createInspectorServer } from '@statelyai/inspect/server';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createMachine, type InspectionEvent } from 'xstate';
 import {
@@ -24,24 +24,11 @@ import {
 } from '../../src/observability/inspect.js';
 import { buildPackage } from '../support/cli.js';
 import { silent } from '../support/engine.js';
+import { cleanupAfterEach, receiver, until } from '../support/inspector.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const definition = workflow('inspected').step('fetch').step('store').build();
 const agents = { fetch: async () => ({ rows: 2 }), store: async () => 'ok' };
-
-/** A WebSocket server on 127.0.0.1 that keeps every message it receives, parsed. */
-async function receiver() {
-  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise((resolve) => server.once('listening', resolve));
-  const events: StatelyInspectionEvent[] = [];
-  server.on('connection', (socket) => socket.on('message', (data) => events.push(JSON.parse(String(data)))));
-  const { port } = server.address() as { port: number };
-  const close = () => {
-    for (const client of server.clients) client.terminate();
-    return new Promise((resolve) => server.close(resolve));
-  };
-  return { url: `ws://127.0.0.1:${port}`, events, close };
-}
 
 async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
@@ -51,16 +38,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const until = async (check: () => boolean, ms = 3_000) => {
-  for (const started = Date.now(); !check() && Date.now() - started < ms; )
-    await new Promise((r) => setTimeout(r, 10));
-  return check();
-};
-
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupAfterEach();
 
 describe('createNodeInspector', () => {
   it("delivers a real run's inspection events to a receiver on 127.0.0.1, in Stately's format", async () => {
