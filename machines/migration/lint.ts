@@ -4,7 +4,7 @@
  * `warning` and `info` ones are reported.
  */
 import { z } from 'zod';
-import type { AlterAction, ObjectName, PlannedStatement } from './parse.js';
+import { type AlterAction, type PlannedStatement, tablesOf } from './parse.js';
 import type { Snapshot } from './snapshot.js';
 
 /** One lint finding, about one statement. */
@@ -66,7 +66,7 @@ export function lintMigration(statements: readonly PlannedStatement[], before: S
     const lock = (table: string, level: Lock) => {
       if (exists(table)) locks.push({ statement: index, table, lock: level });
     };
-    for (const name of namesOf(op)) {
+    for (const name of tablesOf(op)) {
       if (name.schema !== null && name.schema !== before.schema) {
         add(
           'error',
@@ -262,22 +262,4 @@ function alterTable(table: string, actions: readonly AlterAction[], h: Helpers):
   }
   h.lock(table, level);
   return rewrites;
-}
-
-/** Every table name a statement refers to (for the schema check). */
-function namesOf(op: PlannedStatement['operation']): ObjectName[] {
-  switch (op.kind) {
-    case 'create-table':
-    case 'alter-table':
-    case 'create-index':
-    case 'insert':
-    case 'update':
-    case 'delete':
-      return [op.table];
-    case 'drop-table':
-    case 'truncate':
-      return op.tables;
-    default:
-      return [];
-  }
 }

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { isKeyword, type SqlStatement, splitStatements } from '../lib/sql-text.js';
 import { AlterActionSchema, alterActions } from './alter.js';
-import { ObjectNameSchema, Reader } from './reader.js';
+import { type ObjectName, ObjectNameSchema, Reader } from './reader.js';
 
 export { type AlterAction, AlterActionSchema } from './alter.js';
 export { type ObjectName, ObjectNameSchema } from './reader.js';
@@ -35,6 +35,31 @@ export const OperationSchema = z.discriminatedUnion('kind', [
 ]);
 /** What one statement does. */
 export type Operation = z.infer<typeof OperationSchema>;
+
+/**
+ * The tables an operation touches (for the schema checks, the snapshot and the lint).
+ *
+ * @example
+ * ```ts
+ * tablesOf({ kind: 'truncate', tables: [{ schema: 'public', name: 'orders' }] }); // [{ schema: 'public', name: 'orders' }]
+ * ```
+ */
+export function tablesOf(op: Operation): ObjectName[] {
+  switch (op.kind) {
+    case 'drop-table':
+    case 'truncate':
+      return op.tables;
+    case 'create-table':
+    case 'alter-table':
+    case 'create-index':
+    case 'insert':
+    case 'update':
+    case 'delete':
+      return [op.table];
+    default:
+      return [];
+  }
+}
 
 /** A statement of the migration and what it does. */
 export const PlannedStatementSchema = z.object({

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import type { Database } from '../../src/db/index.js';
 import { ConfigurationError } from '../../src/index.js';
 import { countRows } from './execute.js';
-import { type ObjectName, type Operation, parseMigration } from './parse.js';
+import { type ObjectName, parseMigration, tablesOf } from './parse.js';
 import type { Rename } from './revert.js';
 import type { MigrationInputSchema, Plan } from './schemas.js';
 import { takeSnapshot } from './snapshot.js';
@@ -67,23 +67,6 @@ export async function planMigration(
     dataChanged: [...dataChanged],
     renames,
   };
-}
-
-function tablesOf(op: Operation): ObjectName[] {
-  switch (op.kind) {
-    case 'drop-table':
-    case 'truncate':
-      return op.tables;
-    case 'create-table':
-    case 'alter-table':
-    case 'create-index':
-    case 'insert':
-    case 'update':
-    case 'delete':
-      return [op.table];
-    default:
-      return [];
-  }
 }
 
 /** The name a table has after the renames (a table renamed twice ends with its last name). */

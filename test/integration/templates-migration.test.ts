@@ -16,18 +16,10 @@ import { seedSample } from '../../src/db/sample/index.js';
 import { type AgentFunction, InputValidationError } from '../../src/index.js';
 import { bothAdapters } from '../support/databases.js';
 import { testEngine } from '../support/engine.js';
+import { eventually } from '../support/poll.js';
 
 const adapters = bothAdapters();
 afterAll(() => adapters.stop(), 30_000);
-
-/** Resolves once `check` holds, polling with real timers. */
-async function until(check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const checksum = async (db: Database, sql: string) =>
   (await db.query<{ sum: string }>(`SELECT md5(string_agg(x, ',' ORDER BY x)) AS sum FROM (${sql}) s(x)`))
@@ -98,7 +90,7 @@ describe.each(adapters.list)('the migration template on $name', (adapter) => {
       schema,
       sql: `ALTER TABLE ${schema}.customers DROP COLUMN country; DROP TABLE ${schema}.audit_log;`,
     });
-    await until(() => run.waitingSteps().includes('approval'));
+    await eventually(() => run.waitingSteps().includes('approval'));
     expect(run.status).toBe('waiting');
     await unchanged(schema, before);
     run.resolveEscalation('approval', { action: 'skip', value: { approved: true, by: 'ana' } });
@@ -131,7 +123,7 @@ describe.each(adapters.list)('the migration template on $name', (adapter) => {
     const { schema, before } = await fresh();
     const sql = `ALTER TABLE ${schema}.products DROP COLUMN stock`;
     const run = start({ schema, sql });
-    await until(() => run.waitingSteps().includes('approval'));
+    await eventually(() => run.waitingSteps().includes('approval'));
     run.resolveEscalation('approval', { action: 'abort', reason: 'not today' });
     await expect(run.result).rejects.toMatchObject({ code: 'STEP_FAILED', stepPath: 'approval' });
     await unchanged(schema, before);

@@ -15,17 +15,10 @@ import { seedSample } from '../../src/db/sample/index.js';
 import { InputValidationError } from '../../src/index.js';
 import { bothAdapters } from '../support/databases.js';
 import { testEngine } from '../support/engine.js';
+import { eventually } from '../support/poll.js';
 
 const adapters = bothAdapters();
 afterAll(() => adapters.stop(), 30_000);
-
-async function until(check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** What must stay the same whatever a generator returns. */
 const fingerprint = async (db: Database) => {
@@ -165,7 +158,7 @@ describe.each(adapters.list)('the query generation template on $name', (adapter)
     });
     const wf = queryGenerationWorkflow({ maxAttempts: 4, reviewTimeoutMs: 10_000 });
     const run = ask('anything', queryGenerationAgents(db, { generator }), wf);
-    await until(() => run.waitingSteps().includes('review'));
+    await eventually(() => run.waitingSteps().includes('review'));
     expect(await fingerprint(db)).toEqual(before);
     run.resolveEscalation('review', {
       action: 'skip',

@@ -2,6 +2,8 @@ import type { StatelyInspectionEvent } from '@statelyai/inspect';
 import { afterEach } from 'vitest';
 import { WebSocketServer } from 'ws';
 
+export { until } from './poll.js';
+
 /** A websocket server on 127.0.0.1 that keeps every inspection event it receives, as the Stately inspector would. */
 export async function receiver() {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
@@ -14,13 +16,6 @@ export async function receiver() {
     return new Promise((resolve) => server.close(resolve));
   };
   return { url: `ws://127.0.0.1:${port}`, events, close };
-}
-
-/** Polls `check` every 10 ms (real time: sockets) until it holds or `ms` pass; returns its last answer. */
-export async function until(check: () => boolean, ms = 3_000): Promise<boolean> {
-  for (const started = Date.now(); !check() && Date.now() - started < ms; )
-    await new Promise((r) => setTimeout(r, 10));
-  return check();
 }
 
 /** Cleanups run after each test, last registered first; returns the list to push onto. */
