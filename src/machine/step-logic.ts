@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ActorLogic, AnyActorRef } from 'xstate';
 import type { AgentContext, AgentRegistry, EscalationDecision } from '../model/agent.js';
 import { CancelledError, type SerializedError, StepTimeoutError, serializeError } from '../model/errors.js';
+import { scrubError } from '../model/scrub.js';
 import { agentContext, callAgent } from './call-agent.js';
 import { type Clock, scheduleAt } from './clock.js';
 import { parseDecision } from './decision.js';
@@ -21,6 +22,11 @@ export interface StepRuntime {
   readonly journal?: StepJournal;
   /** Told when a step ends done or failed, for the ETA's history and the step list of a late watch. */
   readonly learner?: Learner;
+  /**
+   * The secret values of a run (by run id), scrubbed from agent errors before they reach the step's snapshot,
+   * its log lines and the workflow's error. Without it, or with no secrets, errors are kept as thrown.
+   */
+  readonly secretsOf?: (runId: string) => ReadonlySet<string> | undefined;
 }
 
 /**
@@ -61,6 +67,10 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
   const { clock, agents } = runtime;
   const random = runtime.random ?? Math.random;
   const resources = new WeakMap<AnyActorRef, Resources>();
+  const { secretsOf } = runtime;
+  /** The error without the run's secrets (itself when the run has none). */
+  const scrub = (error: SerializedError, runId: string): SerializedError =>
+    secretsOf ? scrubError(error, secretsOf(runId)) : error;
 
   const release = (self: AnyActorRef, reason?: unknown) => {
     const r = resources.get(self);
@@ -116,7 +126,7 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
             type: 'flowstate.step.settled',
             token,
             ok: false,
-            error: serializeError(error),
+            error: scrub(serializeError(error), input.workflowId),
             retryable: isRetryable(error, input.retry),
           });
         },
@@ -329,14 +339,18 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
   }
 
   function fail(s: StepSnapshot, message: string, code: string, cause?: SerializedError): StepSnapshot {
-    const error: SerializedError = {
-      name: code === 'ESCALATION_TIMEOUT' ? 'EscalationTimeoutError' : 'StepFailedError',
-      message,
-      code,
-      stepPath: s.input.path,
-      attempts: s.attempts,
-      ...(cause ? { cause } : {}),
-    };
+    // Scrubbed again: the message may come from a supervisor's or a human's abort reason.
+    const error = scrub(
+      {
+        name: code === 'ESCALATION_TIMEOUT' ? 'EscalationTimeoutError' : 'StepFailedError',
+        message,
+        code,
+        stepPath: s.input.path,
+        attempts: s.attempts,
+        ...(cause ? { cause } : {}),
+      },
+      s.input.workflowId,
+    );
     runtime.logger.warn({ step: s.input.path, err: error }, 'step failed');
     return {
       ...s,

@@ -1,4 +1,7 @@
 import { readPath } from '../machine/refs.js';
+import { containsSecret, REDACTED, scrubSecrets } from '../model/scrub.js';
+
+export { REDACTED, scrubError, scrubSecrets } from '../model/scrub.js';
 
 /**
  * How secret values are kept in a store: `seal` turns a value into text (encrypt it), `open` turns it back.
@@ -16,7 +19,6 @@ export interface SecretsHook {
 
 /** Marks a sealed value in stored JSON. */
 const SEALED = '$flowstate.sealed';
-export const REDACTED = '[redacted]';
 
 /** The secret string values of a run: what the definition's secret paths point at in its input. */
 export function secretValues(paths: readonly string[] | undefined, input: unknown): Set<string> {
@@ -28,16 +30,49 @@ export function secretValues(paths: readonly string[] | undefined, input: unknow
   return values;
 }
 
-/** JSON text of a value with every occurrence of a secret string sealed (or redacted), wherever it sits. */
+/**
+ * JSON text of a value with every secret string sealed (or redacted), wherever it sits. A string that contains a
+ * secret, whole or inside larger text (`Bearer <secret>`), is sealed whole with a hook, so {@link parseSealed}
+ * gives it back exactly; without a hook each occurrence is replaced by `[redacted]`. Object keys holding a secret
+ * are redacted (a key cannot be sealed).
+ */
 export function stringifySealed(
   value: unknown,
   secrets: ReadonlySet<string>,
   hook: SecretsHook | undefined,
 ): string {
   if (secrets.size === 0) return JSON.stringify(value);
-  return JSON.stringify(value, (_key, v: unknown) =>
-    typeof v === 'string' && secrets.has(v) ? (hook ? { [SEALED]: hook.seal(v) } : REDACTED) : v,
-  );
+  let marker: object | undefined;
+  return JSON.stringify(value, function (this: unknown, _key, v: unknown) {
+    if (typeof v === 'string') {
+      // The sealed text inside a marker just made is not looked at again (a hook's output may hold the secret).
+      if (this === marker) return v;
+      if (!hook) return scrubSecrets(v, secrets);
+      if (!containsSecret(v, secrets)) return v;
+      marker = { [SEALED]: hook.seal(v) };
+      return marker;
+    }
+    if (typeof v === 'object' && v !== null && !Array.isArray(v) && v !== marker)
+      return redactKeys(v, secrets);
+    return v;
+  });
+}
+
+/** The object itself, or a copy with its keys scrubbed when one holds a secret. */
+function redactKeys(v: object, secrets: ReadonlySet<string>): object {
+  let out: Record<string, unknown> | undefined;
+  const keys = Object.keys(v);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    const scrubbed = scrubSecrets(key, secrets);
+    if (scrubbed === key && !out) continue;
+    if (!out) {
+      out = Object.create(null) as Record<string, unknown>;
+      for (let j = 0; j < i; j++) out[keys[j] as string] = (v as Record<string, unknown>)[keys[j] as string];
+    }
+    out[scrubbed] = (v as Record<string, unknown>)[key];
+  }
+  return out ?? v;
 }
 
 /** Parses stored JSON, opening sealed secrets. */
