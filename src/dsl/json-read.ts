@@ -16,6 +16,7 @@ import { type DefinitionProblem, type IssuePath, WorkflowDefinitionError } from 
 import { zod } from '../model/zod.js';
 import { checkSpec } from './checks.js';
 import { createDefinition } from './definition.js';
+import type { PatternGate } from './json-patterns.js';
 import type {
   JSONSchemaObjectJSON,
   StepOptionsJSON,
@@ -56,31 +57,38 @@ export function readWorkflow(
   doc: WorkflowDocument,
   path: IssuePath,
   problems: DefinitionProblem[],
+  patterns: PatternGate,
 ): WorkflowSpec {
   const options = compact<WorkflowOptions>({
-    input: readSchema(doc.input, [...path, 'input'], problems),
-    output: readSchema(doc.output, [...path, 'output'], problems),
+    input: readSchema(doc.input, [...path, 'input'], problems, patterns),
+    output: readSchema(doc.output, [...path, 'output'], problems, patterns),
     result: doc.result,
     description: doc.description,
     onError: doc.onError,
   });
-  return { id: doc.id, options, nodes: readNodes(doc.steps, [...path, 'steps'], problems) };
+  return { id: doc.id, options, nodes: readNodes(doc.steps, [...path, 'steps'], problems, patterns) };
 }
 
 function readNodes(
   nodes: readonly WorkflowNodeJSON[],
   path: IssuePath,
   problems: DefinitionProblem[],
+  patterns: PatternGate,
 ): WorkflowNode[] {
-  return nodes.map((node, i) => readNode(node, [...path, i], problems));
+  return nodes.map((node, i) => readNode(node, [...path, i], problems, patterns));
 }
 
-function readNode(json: WorkflowNodeJSON, path: IssuePath, problems: DefinitionProblem[]): WorkflowNode {
+function readNode(
+  json: WorkflowNodeJSON,
+  path: IssuePath,
+  problems: DefinitionProblem[],
+  patterns: PatternGate,
+): WorkflowNode {
   let node: WorkflowNode;
   let implicit = false;
   switch (json.kind) {
     case 'step':
-      return { kind: 'step', name: json.name, options: readStepOptions(json, path, problems) };
+      return { kind: 'step', name: json.name, options: readStepOptions(json, path, problems, patterns) };
     case 'parallel':
       implicit = json.failFast === undefined;
       node = {
@@ -89,7 +97,7 @@ function readNode(json: WorkflowNodeJSON, path: IssuePath, problems: DefinitionP
         regions: Object.fromEntries(
           Object.entries(json.regions).map(([region, nodes]) => [
             region,
-            readNodes(nodes, [...path, 'regions', region], problems),
+            readNodes(nodes, [...path, 'regions', region], problems, patterns),
           ]),
         ),
         failFast: json.failFast ?? true,
@@ -101,16 +109,16 @@ function readNode(json: WorkflowNodeJSON, path: IssuePath, problems: DefinitionP
         name: json.name,
         arms: json.arms.map((arm, i) => ({
           when: arm.when,
-          nodes: readNodes(arm.steps, [...path, 'arms', i, 'steps'], problems),
+          nodes: readNodes(arm.steps, [...path, 'arms', i, 'steps'], problems, patterns),
         })),
-        otherwise: json.otherwise && readNodes(json.otherwise, [...path, 'otherwise'], problems),
+        otherwise: json.otherwise && readNodes(json.otherwise, [...path, 'otherwise'], problems, patterns),
       };
     case 'map':
       return {
         kind: 'map',
         name: json.name,
         items: json.items,
-        step: readStepOptions(json.step, [...path, 'step'], problems),
+        step: readStepOptions(json.step, [...path, 'step'], problems, patterns),
         concurrency: json.concurrency,
       };
     case 'loop':
@@ -118,7 +126,7 @@ function readNode(json: WorkflowNodeJSON, path: IssuePath, problems: DefinitionP
       node = {
         kind: 'loop',
         name: json.name,
-        body: readNodes(json.steps, [...path, 'steps'], problems),
+        body: readNodes(json.steps, [...path, 'steps'], problems, patterns),
         until: json.until,
         maxIterations: json.maxIterations,
         onMaxIterations: json.onMaxIterations ?? 'continue',
@@ -130,7 +138,7 @@ function readNode(json: WorkflowNodeJSON, path: IssuePath, problems: DefinitionP
         kind: 'wait',
         name: json.name,
         event: json.event,
-        schema: readSchema(json.schema, [...path, 'schema'], problems),
+        schema: readSchema(json.schema, [...path, 'schema'], problems, patterns),
         timeoutMs: json.timeoutMs,
         onTimeout: json.onTimeout ?? 'fail',
       };
@@ -140,11 +148,16 @@ function readNode(json: WorkflowNodeJSON, path: IssuePath, problems: DefinitionP
   return node;
 }
 
-function readStepOptions(json: StepOptionsJSON, path: IssuePath, problems: DefinitionProblem[]): StepOptions {
+function readStepOptions(
+  json: StepOptionsJSON,
+  path: IssuePath,
+  problems: DefinitionProblem[],
+  patterns: PatternGate,
+): StepOptions {
   // Keys are picked one by one: a step node's `kind` and `name` must not leak into its options.
   return compact<StepOptions>({
     agent: json.agent,
-    workflow: json.workflow && readChild(json.workflow, [...path, 'workflow'], problems),
+    workflow: json.workflow && readChild(json.workflow, [...path, 'workflow'], problems, patterns),
     input: json.input,
     retry: json.retry && compact<RetryPolicy>({ ...json.retry }),
     timeoutMs: json.timeoutMs,
@@ -167,9 +180,10 @@ function readChild(
   doc: WorkflowDocument,
   path: IssuePath,
   problems: DefinitionProblem[],
+  patterns: PatternGate,
 ): AnyWorkflowDefinition {
   const before = problems.length;
-  const spec = readWorkflow(doc, path, problems);
+  const spec = readWorkflow(doc, path, problems, patterns);
   if (problems.length === before) {
     try {
       return createDefinition(spec);
@@ -192,6 +206,7 @@ function readSchema(
   json: JSONSchemaObjectJSON | undefined,
   path: IssuePath,
   problems: DefinitionProblem[],
+  patterns: PatternGate,
 ): ZodType | undefined {
   if (json === undefined) return undefined;
   const ref = findRef(json, path);
@@ -202,6 +217,12 @@ function readSchema(
       message:
         '`$ref` is not accepted in a workflow read from JSON: a cycle or a chain of shared references can make validation loop or take exponential time. Write the schema out in full',
     });
+    return undefined;
+  }
+  // Checked before zod compiles them: a pattern that can backtrack catastrophically never becomes a RegExp here.
+  const unsafe = patterns.problems(json, path);
+  if (unsafe.length > 0) {
+    problems.push(...unsafe);
     return undefined;
   }
   try {

@@ -24,6 +24,7 @@ import {
   workflowIdOf,
   zodProblems,
 } from './json-guard.js';
+import { PatternGate } from './json-patterns.js';
 import { compact, hasImplicitDefault, readWorkflow, reason, sourceSchemaOf } from './json-read.js';
 import {
   type EscalationPolicyJSON,
@@ -57,14 +58,14 @@ export function specToJSON(spec: WorkflowSpec): WorkflowJSON {
  * keys are rejected, and nothing in it is ever evaluated. Throws a `WorkflowDefinitionError` listing every
  * problem with its path (and never anything else for bad input).
  *
- * Without zod schemas, `fromJSON(def.toJSON()).version === def.version`. With them the version may change:
- * it hashes `toJSONSchema` of the zod schema, and a schema rebuilt from JSON Schema need not print the same
- * (`z.object` strips unknown keys, which JSON Schema cannot say, so the rebuilt schema lets them through and
- * prints `additionalProperties: {}`). The JSON form itself always round-trips exactly.
+ * `fromJSON(def.toJSON()).version === def.version`: a version hashes each zod schema by the JSON Schema the JSON
+ * form holds for it. The JSON form itself always round-trips exactly.
  *
  * Embedded JSON Schemas may not use `$ref`: a reference cycle or a chain of shared references makes every
  * later validation recurse forever or take exponential time, and a definition from outside must not be able
- * to do that to the engine.
+ * to do that to the engine. For the same reason every `pattern` and `patternProperties` key must be at most 1,000
+ * characters and shown safe from catastrophic backtracking (by recheck, loaded on the first pattern): `^(a+)+$` is
+ * refused as an `unsafe-pattern` problem at its path, such as `input.properties.name.pattern`.
  *
  * @example
  * ```ts
@@ -91,7 +92,7 @@ export function fromJSON(json: unknown, options: FromJSONOptions = {}): Workflow
     );
   }
   const problems: DefinitionProblem[] = [];
-  const spec = readWorkflow(parsed.data, [], problems);
+  const spec = readWorkflow(parsed.data, [], problems, new PatternGate());
   // Problems found while reading (a bad JSON Schema, a broken child) come with the parent's own checks, so
   // one error lists everything; without them createDefinition runs the checks itself.
   if (problems.length > 0) throw new WorkflowDefinitionError(spec.id, [...problems, ...checkSpec(spec)]);

@@ -2,10 +2,12 @@ import { createHash } from 'node:crypto';
 import type { ZodType } from 'zod';
 import type { WorkflowSpec } from '../model/definition.js';
 import { isZodType, jsonSchemaOf } from '../model/zod.js';
+import { sourceSchemaOf } from './json-read.js';
 
 /**
  * A stable hash of a definition: the same tree gives the same version, in any process.
- * Inline functions count by their source text, zod schemas by their JSON Schema.
+ * Inline functions count by their source text, zod schemas by the JSON Schema the definition's JSON form holds
+ * for them, so a definition and its round trip through JSON (`fromJSON(def.toJSON())`) have the same version.
  */
 export function versionOf(spec: WorkflowSpec): string {
   return createHash('sha256').update(canonical(spec)).digest('hex').slice(0, 16);
@@ -14,7 +16,7 @@ export function versionOf(spec: WorkflowSpec): string {
 function canonical(value: unknown): string {
   if (value === undefined) return 'null';
   if (typeof value === 'function') return JSON.stringify(`fn:${value.toString()}`);
-  if (isZodType(value)) return canonical(safeJsonSchema(value));
+  if (isZodType(value)) return canonical(schemaForm(value));
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (typeof value === 'object' && value !== null) {
     const v = value as { spec?: WorkflowSpec; version?: unknown };
@@ -27,9 +29,33 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
-function safeJsonSchema(schema: ZodType): unknown {
+/**
+ * What a zod schema counts as: the JSON Schema that `toJSON` writes for it (the document it was read from, for a
+ * schema made by `fromJSON`; else zod's input side). JSON keeps neither transforms nor a pipe's output, so a schema
+ * with one also counts by its output side: it differs from its round trip, and a change there changes the version.
+ * A schema JSON Schema cannot express counts by what zod can say of both sides.
+ */
+function schemaForm(schema: ZodType): unknown {
+  const source = sourceSchemaOf(schema);
+  if (source !== undefined) return source;
+  let transforms = false;
   try {
-    return jsonSchemaOf(schema, { unrepresentable: 'any' });
+    const input = jsonSchemaOf(schema, {
+      io: 'input',
+      override: ({ zodSchema }) => {
+        const type = zodSchema._zod.def.type;
+        if (type === 'pipe' || type === 'transform') transforms = true;
+      },
+    });
+    return transforms ? { 'zod:input': input, 'zod:output': loose(schema, 'output') } : input;
+  } catch {
+    return { 'zod:unrepresentable': { input: loose(schema, 'input'), output: loose(schema, 'output') } };
+  }
+}
+
+function loose(schema: ZodType, io: 'input' | 'output'): unknown {
+  try {
+    return jsonSchemaOf(schema, { io, unrepresentable: 'any' });
   } catch {
     return 'zod:unrepresentable';
   }
