@@ -17,6 +17,11 @@ export type ErrorCode =
   | 'VERSION_MISMATCH'
   | 'RUN_CORRUPTED'
   | 'RUN_NOT_FOUND'
+  | 'RUN_ID_TAKEN'
+  | 'LEASE_LOST'
+  | 'RUN_OWNED'
+  | 'SIGNAL_TIMEOUT'
+  | 'STORE_UNAVAILABLE'
   | 'INTERNAL';
 
 const KINDS: unique symbol = Symbol.for('flowstate.error.kinds') as never;
@@ -240,6 +245,74 @@ export class CorruptRunError extends FlowstateError {
       workflowId,
       cause,
     });
+  }
+}
+
+/**
+ * `engine.start(def, input, { id })` named an id another stored run holds. Nothing of this run was called or
+ * stored; the earlier run keeps its row.
+ */
+export class RunIdTakenError extends FlowstateError {
+  constructor(workflowId: string) {
+    super(
+      'RUN_ID_TAKEN',
+      `Run id '${workflowId}' is already used by another run in the store: choose another id`,
+      {
+        workflowId,
+      },
+    );
+  }
+}
+
+/**
+ * This engine no longer owns the run: its lease expired and another engine took the run over (or an operator
+ * ended it). This engine's copy stopped (its agents' signals fired) and wrote nothing more; the new owner goes on.
+ */
+export class LeaseLostError extends FlowstateError {
+  constructor(workflowId: string, released = false) {
+    super(
+      'LEASE_LOST',
+      released
+        ? `Run '${workflowId}' was handed over by engine.close(); it continues on the next engine that takes it`
+        : `Run '${workflowId}' is now owned by another engine; this engine's copy stopped`,
+      { workflowId },
+    );
+  }
+}
+
+/** Another live engine owns the run (its lease has not expired): it cannot be resumed here now. */
+export class RunOwnedError extends FlowstateError {
+  constructor(workflowId: string, owner: string | undefined, leaseUntil: number | undefined) {
+    super(
+      'RUN_OWNED',
+      `Run '${workflowId}' is owned by engine '${owner ?? '?'}' until ${leaseUntil ? new Date(leaseUntil).toISOString() : '?'}: it is taken over only once that lease expires or is released`,
+      { workflowId },
+    );
+  }
+}
+
+/**
+ * A signal (`engine.send`, `resolveEscalation`, `cancel`) for a run owned by another process was stored but not
+ * applied in time: no live engine owns the run, or its owner is slow. It stays in the inbox and is applied when an
+ * engine takes the run.
+ */
+export class SignalTimeoutError extends FlowstateError {
+  constructor(workflowId: string, timeoutMs: number) {
+    super(
+      'SIGNAL_TIMEOUT',
+      `No engine applied the signal to run '${workflowId}' within ${timeoutMs} ms; it stays queued for the run's next owner`,
+      { workflowId },
+    );
+  }
+}
+
+/**
+ * The store cannot be used now (the database is down, its file was deleted or replaced). The engine retries its
+ * writes with backoff and runs wait meanwhile; no run is failed by it.
+ */
+export class StoreFaultError extends FlowstateError {
+  constructor(message: string, options: FlowstateErrorOptions = {}) {
+    super('STORE_UNAVAILABLE', message, options);
   }
 }
 

@@ -1,40 +1,72 @@
-import type { HistoryRow, JournalEntry, StoreBatch, StoredRun, TimerRow, WorkflowStore } from './types.js';
+import type {
+  HistoryRow,
+  InboxResult,
+  JournalEntry,
+  RunCheckpoint,
+  RunClaim,
+  RunLease,
+  StoreBatch,
+  WorkflowStore,
+} from './types.js';
 
-/** A run's checkpoint: its record with the snapshot, and its pending deadlines. */
-export interface Checkpoint {
-  readonly run: StoredRun;
-  readonly timers: readonly TimerRow[];
+/** A run's checkpoint: its record with the snapshot, its pending deadlines and the lease it is written under. */
+export type Checkpoint = RunCheckpoint;
+
+// Store I/O runs on real time even under fake timers: batching and retrying are not timing logic.
+const nextTick: (fn: () => void) => void = globalThis.setImmediate ?? ((fn) => setTimeout(fn, 0));
+const realSetTimeout = globalThis.setTimeout;
+const FIRST_RETRY_MS = 50;
+const MAX_RETRY_MS = 5_000;
+
+/** What the writer tells its owner about. */
+export interface BatchWriterEvents {
+  /** A batch failed; it is retried after `retryInMs`, nothing of it dropped. */
+  readonly onError?: (error: unknown, retryInMs: number) => void;
+  /** A run's lease no longer holds: nothing of it was written. */
+  readonly onFenced?: (runId: string) => void;
+  /** A batch was committed after failures. */
+  readonly onRecovered?: (failures: number) => void;
 }
 
-// Store I/O runs on real time even under fake timers: batching is not timing logic.
-const nextTick: (fn: () => void) => void = globalThis.setImmediate ?? ((fn) => setTimeout(fn, 0));
+type Journaled = JournalEntry & { readonly lease: RunLease };
 
 /**
- * Group commit: checkpoints, journal entries and learned durations queued in the same tick go to the store in one transaction, one
- * transaction in flight at a time, so durability costs one write per batch rather than one per transition.
- * A run checkpointed twice in a batch is written once, with its latest state.
+ * Group commit: claims, checkpoints, journal entries, signal results and learned durations queued in the same tick
+ * go to the store in one transaction, one transaction in flight at a time, so durability costs one write per batch
+ * rather than one per transition. A run checkpointed twice in a batch is written once, with its latest state.
+ *
+ * A failed batch is never dropped: it goes back in the queue (merged with what came since; a newer checkpoint of a
+ * run wins) and is retried with exponential backoff until the store takes it. Whoever waits on it keeps waiting.
  */
 export class BatchWriter {
+  private claims = new Map<string, RunClaim>();
   private runs = new Map<string, () => Checkpoint>();
-  private journal: JournalEntry[] = [];
+  private journal: Journaled[] = [];
+  private inbox: InboxResult[] = [];
   private history = new Map<string, () => HistoryRow | undefined>();
   private waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+  /** Claims the store refused, until their callers learn it. */
+  private refusedClaims = new Set<string>();
   /** The promise every write queued in the current batch shares (one per batch, not one per write). */
   private batchDone: Promise<void> | undefined;
   private scheduled = false;
   private inFlight: Promise<void> | undefined;
+  private failures = 0;
 
   constructor(
     private readonly store: WorkflowStore,
-    /** Told of every failed batch (callers may not await their writes). */
-    private readonly onError: (error: unknown) => void = () => {},
-    /** Told of each run whose checkpoint the store refused: another run holds its id. */
-    private readonly onRefused: (runId: string) => void = () => {},
+    private readonly events: BatchWriterEvents = {},
   ) {}
 
+  /** Queues a new run; resolves `true` once its row is committed, `false` if another run holds its id. */
+  claim(claim: RunClaim): Promise<boolean> {
+    this.claims.set(claim.run.id, claim);
+    return this.enqueue().then(() => !this.refusedClaims.delete(claim.run.id));
+  }
+
   /**
-   * Queues a checkpoint of a run; resolves once it is committed. `take` runs when the batch is written, so a run
-   * that changes many times in a tick is serialized once, in its latest state.
+   * Queues a checkpoint of a run; resolves once it is committed (or its run was fenced). `take` runs when the batch
+   * is written, so a run that changes many times in a tick is serialized once, in its latest state.
    */
   checkpoint(runId: string, take: () => Checkpoint): Promise<void> {
     this.runs.set(runId, take);
@@ -42,8 +74,14 @@ export class BatchWriter {
   }
 
   /** Queues a journal entry; resolves once it is committed. */
-  record(entry: JournalEntry): Promise<void> {
+  record(entry: Journaled): Promise<void> {
     this.journal.push(entry);
+    return this.enqueue();
+  }
+
+  /** Queues the owner's answer to a signal, committed with the run's next checkpoint. */
+  answer(result: InboxResult): Promise<void> {
+    this.inbox.push(result);
     return this.enqueue();
   }
 
@@ -57,10 +95,25 @@ export class BatchWriter {
     return this.enqueue();
   }
 
+  /** Whether the last batch failed and is waiting to be retried. */
+  get failing(): boolean {
+    return this.failures > 0;
+  }
+
   /** Resolves when everything queued so far is committed. */
   async flush(): Promise<void> {
-    if (this.runs.size > 0 || this.journal.length > 0 || this.history.size > 0) await this.enqueue();
+    if (this.pending()) await this.enqueue();
     else await this.inFlight;
+  }
+
+  private pending(): boolean {
+    return (
+      this.claims.size > 0 ||
+      this.runs.size > 0 ||
+      this.journal.length > 0 ||
+      this.inbox.length > 0 ||
+      this.history.size > 0
+    );
   }
 
   private enqueue(): Promise<void> {
@@ -82,36 +135,76 @@ export class BatchWriter {
     this.scheduled = false;
     this.batchDone = undefined;
     const waiters = this.waiters;
+    const queued = { claims: this.claims, runs: this.runs, history: this.history };
     let batch: StoreBatch;
     try {
       batch = {
-        runs: [...this.runs.values()].map((take) => take()),
+        claims: [...queued.claims.values()],
+        runs: [...queued.runs.values()].map((take) => take()),
         journal: this.journal,
-        history: [...this.history.values()].flatMap((take) => take() ?? []),
+        inbox: this.inbox,
+        history: [...queued.history.values()].flatMap((take) => take() ?? []),
       };
     } catch (error) {
-      this.onError(error);
+      // A snapshot that cannot be serialized will not serialize on a retry either.
+      this.events.onError?.(error, -1);
       for (const w of waiters) w.reject(error);
       return;
     } finally {
+      this.claims = new Map();
       this.runs = new Map();
       this.journal = [];
+      this.inbox = [];
       this.history = new Map();
       this.waiters = [];
     }
-    if (batch.runs.length === 0 && batch.journal.length === 0 && batch.history?.length === 0) {
+    const empty =
+      !batch.claims?.length &&
+      batch.runs.length === 0 &&
+      batch.journal.length === 0 &&
+      !batch.inbox?.length &&
+      !batch.history?.length;
+    if (empty) {
       for (const w of waiters) w.resolve();
       return;
     }
     this.inFlight = this.store.write(batch).then((result) => {
-      for (const id of result?.refused ?? []) this.onRefused(id);
+      for (const id of result?.refused ?? []) this.refusedClaims.add(id);
+      for (const id of result?.fenced ?? []) this.events.onFenced?.(id);
     });
     try {
       await this.inFlight;
+      if (this.failures > 0) this.events.onRecovered?.(this.failures);
+      this.failures = 0;
       for (const w of waiters) w.resolve();
     } catch (error) {
-      this.onError(error);
-      for (const w of waiters) w.reject(error);
+      this.requeue(batch, waiters);
+      this.failures++;
+      const delay = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (this.failures - 1));
+      this.events.onError?.(error, delay);
+      this.scheduled = true;
+      realSetTimeout(() => void this.drain(), delay * (0.75 + Math.random() / 2)).unref?.();
     }
   }
+
+  /** Puts a failed batch back in front of what was queued since; a checkpoint or learned path queued since wins. */
+  private requeue(batch: StoreBatch, waiters: BatchWriter['waiters']) {
+    for (const claim of batch.claims ?? [])
+      if (!this.claims.has(claim.run.id)) this.claims.set(claim.run.id, claim);
+    for (const checkpoint of batch.runs)
+      if (!this.runs.has(checkpoint.run.id)) this.runs.set(checkpoint.run.id, () => checkpoint);
+    this.journal = [...batch.journal, ...this.journal];
+    this.inbox = [...(batch.inbox ?? []), ...this.inbox];
+    for (const row of batch.history ?? []) {
+      const key = historyKey(row);
+      if (!this.history.has(key)) this.history.set(key, () => row);
+    }
+    // They resolve with the next batch that commits, with whatever was queued since.
+    this.waiters = [...waiters, ...this.waiters];
+  }
+}
+
+/** The one key of a learned path in a batch (the store's primary key), whoever queues it. */
+export function historyKey(row: Pick<HistoryRow, 'workflow' | 'kind' | 'path'>): string {
+  return `${row.kind}\0${row.workflow}\0${row.path}`;
 }

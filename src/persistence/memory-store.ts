@@ -1,39 +1,118 @@
 import type {
   HistoryRow,
+  InboxMessage,
   JournalEntry,
   RunFilter,
+  RunLease,
   RunRecord,
   StoreBatch,
   StoredRun,
   TimerRow,
   WorkflowStore,
 } from './types.js';
+import { UNFINISHED } from './types.js';
 
 /**
- * A store in process memory: what the engine uses without a `store`. Runs survive nothing, but `get`, `list`,
- * `resume` and the journal behave as with a real store.
+ * A store in process memory, the reference implementation of the store contract: runs survive nothing, but
+ * leases, the journal, the inbox, `get`, `list` and `resume` behave as with a real store.
  */
 export function memoryStore(): WorkflowStore {
   const runs = new Map<string, StoredRun>();
   const journal = new Map<string, JournalEntry>();
   const timers = new Map<string, TimerRow[]>();
   const history = new Map<string, HistoryRow>();
+  const inbox = new Map<string, InboxMessage>();
+  const listeners = new Set<(runId: string) => void>();
+  const holds = (id: string, lease: RunLease) => {
+    const run = runs.get(id);
+    return run !== undefined && run.owner === lease.owner && run.epoch === lease.epoch;
+  };
+  const unfinished = (run: StoredRun) => UNFINISHED.includes(run.status);
   return {
     async write(batch: StoreBatch) {
       const refused: string[] = [];
-      for (const { run, timers: rows } of batch.runs) {
+      const fenced = new Set<string>();
+      for (const { run, owner, leaseUntil } of batch.claims ?? []) {
+        if (runs.has(run.id)) refused.push(run.id);
+        else runs.set(run.id, { ...run, owner, epoch: 1, leaseUntil });
+      }
+      for (const { run, timers: rows, lease, resetJournal } of batch.runs) {
         const previous = runs.get(run.id);
-        // Another run that reused an id never overwrites the first (as the SQL stores' guarded upsert).
-        if (previous && previous.createdAt !== run.createdAt) {
-          refused.push(run.id);
+        if (!previous || !holds(run.id, lease)) {
+          fenced.add(run.id);
           continue;
         }
-        runs.set(run.id, run);
+        runs.set(run.id, {
+          ...run,
+          createdAt: previous.createdAt,
+          owner: lease.owner,
+          epoch: lease.epoch,
+          ...(previous.leaseUntil !== undefined ? { leaseUntil: previous.leaseUntil } : {}),
+        });
         timers.set(run.id, [...rows]);
+        if (resetJournal) for (const [key, entry] of journal) if (entry.runId === run.id) journal.delete(key);
       }
-      for (const entry of batch.journal) if (!journal.has(entry.key)) journal.set(entry.key, entry);
+      for (const { lease, ...entry } of batch.journal) {
+        if (!holds(entry.runId, lease)) fenced.add(entry.runId);
+        else if (!journal.has(entry.key)) journal.set(entry.key, entry);
+      }
+      for (const r of batch.inbox ?? []) {
+        const message = inbox.get(r.id);
+        if (message?.state === 'pending' && holds(r.runId, r.lease))
+          inbox.set(r.id, { ...message, state: r.state, result: r.result });
+      }
       for (const row of batch.history ?? []) history.set(`${row.workflow}\0${row.kind}\0${row.path}`, row);
-      return refused.length > 0 ? { refused } : undefined;
+      if (refused.length === 0 && fenced.size === 0) return undefined;
+      return { ...(refused.length ? { refused } : {}), ...(fenced.size ? { fenced: [...fenced] } : {}) };
+    },
+    async acquire(id, owner, now, leaseUntil) {
+      const run = runs.get(id);
+      if (!run || !unfinished(run)) return undefined;
+      if (run.owner && run.owner !== owner && (run.leaseUntil ?? 0) > now) return undefined;
+      const epoch = (run.epoch ?? 0) + 1;
+      runs.set(id, { ...run, owner, epoch, leaseUntil });
+      return { owner, epoch };
+    },
+    async renew(owner, leaseUntil) {
+      const held: (RunLease & { id: string })[] = [];
+      for (const run of runs.values()) {
+        if (run.owner !== owner || !unfinished(run)) continue;
+        runs.set(run.id, { ...run, leaseUntil });
+        held.push({ id: run.id, owner, epoch: run.epoch ?? 0 });
+      }
+      return held;
+    },
+    async release(owner, ids) {
+      for (const id of ids) {
+        const run = runs.get(id);
+        if (run?.owner === owner && unfinished(run)) runs.set(id, { ...run, leaseUntil: 0 });
+      }
+    },
+    async listAdoptable(now, limit) {
+      const due = [...runs.values()].filter((r) => unfinished(r) && (r.leaseUntil ?? 0) <= now);
+      return filterRuns(due, { limit }).map(toRecord);
+    },
+    async post(message) {
+      inbox.set(message.id, message);
+      for (const notify of listeners) notify(message.runId);
+    },
+    async pendingFor(owner, limit) {
+      return [...inbox.values()]
+        .filter((m) => {
+          const run = runs.get(m.runId);
+          return m.state === 'pending' && run?.owner === owner && unfinished(run);
+        })
+        .sort((a, b) => a.createdAt - b.createdAt)
+        .slice(0, limit);
+    },
+    async getMessage(id) {
+      return inbox.get(id);
+    },
+    async listen(notify) {
+      listeners.add(notify);
+      return async () => {
+        listeners.delete(notify);
+      };
     },
     async getRun(id) {
       return runs.get(id);
@@ -60,7 +139,7 @@ export function filterRuns<T extends RunRecord>(runs: T[], filter: RunFilter): T
   return runs
     .filter((r) => (statuses ? statuses.includes(r.status) : true))
     .filter((r) => (filter.workflow ? r.workflow === filter.workflow : true))
-    .sort((a, b) => a.createdAt - b.createdAt)
+    .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     .slice(0, filter.limit ?? 1000);
 }
 

@@ -2,10 +2,13 @@ import { createRequire } from 'node:module';
 import type pg from 'pg';
 import {
   type HistoryRowData,
+  type InboxRow,
+  leaseColumns,
   listRunRow,
   RUN_COLUMNS,
   type RunRow,
   readHistoryRows,
+  readInboxRow,
   readRunRow,
   runValues,
   storeSchema,
@@ -13,10 +16,24 @@ import {
 import type { RunFilter, StoreBatch, TimerRow, WorkflowStore } from './types.js';
 
 const SCHEMA = storeSchema('BIGINT');
+const LEASES = leaseColumns('BIGINT');
+const MIGRATE = `${LEASES.columns.map(([name, type]) => `ALTER TABLE flowstate_runs ADD COLUMN IF NOT EXISTS ${name} ${type};`).join('\n')}
+${LEASES.indexes}`;
+const UNFINISHED_SQL = "status IN ('running', 'waiting')";
+/** The channel on which a posted signal wakes the run's owner. */
+const CHANNEL = 'flowstate_inbox';
+const byKey =
+  <T>(key: (t: T) => string) =>
+  (a: T, b: T) =>
+    key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 
 /**
  * The store for many processes: PostgreSQL through `pg`. Give a `postgres://` URL (the store owns and closes its
- * pool) or a `pg.Pool` you own. Tables are created on first use.
+ * pool) or a `pg.Pool` you own. Tables are created on first use (retried at the next call if the server is down).
+ *
+ * A batch is a handful of multi-row statements that take their rows in a fixed order (ids sorted), so engines
+ * sharing the database never deadlock on each other. A connection lost while in use (server restart, terminated
+ * backend) fails the call it served, never the process; the engine retries the write.
  *
  * @example
  * ```ts
@@ -25,105 +42,292 @@ const SCHEMA = storeSchema('BIGINT');
  */
 export function postgresStore(connection: string | pg.Pool): WorkflowStore {
   const owned = typeof connection === 'string';
+  const driver = () => createRequire(import.meta.url)('pg') as typeof pg;
   const pool =
     typeof connection === 'string'
       ? // Loaded on first use, like the SQLite driver: importing flowstate stays cheap.
-        new (createRequire(import.meta.url)('pg') as typeof pg).Pool({ connectionString: connection, max: 4 })
+        new (driver().Pool)({ connectionString: connection, max: 4 })
       : connection;
   // An idle client dropped by the server (a restart, a failover) must not crash the process: the pool replaces it,
   // and a query that needs it fails with its own error.
-  if (owned) pool.on('error', () => {});
+  const ignore = () => {};
+  pool.on('error', ignore);
   let ready: Promise<void> | undefined;
-  // Concurrent CREATE IF NOT EXISTS can race in PostgreSQL; an advisory lock makes the first use serial.
+  // Concurrent CREATE IF NOT EXISTS can race in PostgreSQL; an advisory lock makes the first use serial. A failed
+  // first use (server down) is not cached: the next call tries again.
   const init = () =>
-    (ready ??= (async () => {
-      const client = await pool.connect();
+    (ready ??= withClient(async (client) => {
+      await client.query('SELECT pg_advisory_lock(74123)');
       try {
-        await client.query('SELECT pg_advisory_lock(74123)');
         await client.query(SCHEMA);
-        await client.query('SELECT pg_advisory_unlock(74123)');
+        await client.query(MIGRATE);
       } finally {
-        client.release();
+        await client.query('SELECT pg_advisory_unlock(74123)');
       }
-    })());
+    }).catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    }));
+
+  /** A checked-out client with an `error` listener (an unhandled one would crash the process), released after. */
+  async function withClient<T>(use: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onError);
+    try {
+      return await use(client);
+    } catch (error) {
+      broken ??= isConnectionError(error) ? (error as Error) : undefined;
+      throw error;
+    } finally {
+      client.off('error', onError);
+      // A broken connection is destroyed, not returned to the pool.
+      client.release(broken ?? false);
+    }
+  }
   const query = async <R extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => {
     await init();
-    return pool.query<R>(sql, params);
+    return withClient((client) => client.query<R>(sql, params));
   };
 
   return {
     async write(batch: StoreBatch) {
-      const history = batch.history ?? [];
-      if (batch.runs.length === 0 && batch.journal.length === 0 && history.length === 0) return undefined;
-      const refused: string[] = [];
+      const claims = [...(batch.claims ?? [])].sort(byKey((c) => c.run.id));
+      const runs = [...batch.runs].sort(byKey((c) => c.run.id));
+      const journal = [...batch.journal].sort(byKey((j) => j.key));
+      const inbox = [...(batch.inbox ?? [])].sort(byKey((r) => r.id));
+      const history = [...(batch.history ?? [])].sort(byKey((h) => `${h.workflow}\0${h.kind}\0${h.path}`));
+      if (!claims.length && !runs.length && !journal.length && !inbox.length && !history.length)
+        return undefined;
       await init();
-      const client = await pool.connect();
-      try {
+      return withClient(async (client) => {
+        const refused: string[] = [];
+        const fenced = new Set<string>();
         await client.query('BEGIN');
-        for (const { run, timers } of batch.runs) {
-          const upserted = await client.query(
-            `INSERT INTO flowstate_runs (${RUN_COLUMNS.join(', ')}) VALUES (${RUN_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
-             ON CONFLICT (id) DO UPDATE SET status = excluded.status, output = excluded.output, error = excluded.error,
-               snapshot = excluded.snapshot, updated_at = excluded.updated_at
-     WHERE flowstate_runs.created_at = excluded.created_at`,
-            runValues(run),
-          );
-          // No row: the guard kept the row of another run with this id (and its timers stay that run's).
-          if (upserted.rowCount === 0) {
-            refused.push(run.id);
-            continue;
+        try {
+          if (claims.length > 0) {
+            const columns = claimColumns(claims.map((c) => [...runValues(c.run), c.owner, c.leaseUntil]));
+            const { rows } = await client.query<{ id: string }>(
+              `INSERT INTO flowstate_runs (${RUN_COLUMNS.join(', ')}, owner, epoch, lease_until)
+               SELECT c.id, c.workflow, c.version, c.status, c.input, c.output, c.error, c.snapshot, c.created_at,
+                 c.updated_at, c.owner, 1, c.lease_until
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                 $8::text[], $9::bigint[], $10::bigint[], $11::text[], $12::bigint[]) WITH ORDINALITY
+                 AS c(id, workflow, version, status, input, output, error, snapshot, created_at, updated_at, owner,
+                   lease_until, n)
+               ORDER BY c.n ON CONFLICT (id) DO NOTHING RETURNING id`,
+              columns,
+            );
+            const inserted = new Set(rows.map((r) => r.id));
+            for (const c of claims) if (!inserted.has(c.run.id)) refused.push(c.run.id);
           }
-          await client.query('DELETE FROM flowstate_timers WHERE run_id = $1', [run.id]);
-          if (timers.length > 0) {
+          const written = new Set<string>();
+          if (runs.length > 0) {
+            const ids = runs.map((c) => c.run.id);
+            // Row locks in id order first: two transactions on overlapping runs wait, never deadlock.
             await client.query(
-              `INSERT INTO flowstate_timers (run_id, step_path, kind, deadline)
-               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) ON CONFLICT DO NOTHING`,
+              'SELECT 1 FROM flowstate_runs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
+              [ids],
+            );
+            const values = runs.map((c) => runValues(c.run));
+            const { rows } = await client.query<{ id: string }>(
+              `UPDATE flowstate_runs r SET status = u.status, input = u.input, output = u.output, error = u.error,
+                 snapshot = u.snapshot, updated_at = u.updated_at
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
+                 $8::text[], $9::int[]) AS u(id, status, input, output, error, snapshot, updated_at, owner, epoch)
+               WHERE r.id = u.id AND r.owner = u.owner AND r.epoch = u.epoch RETURNING r.id`,
               [
-                timers.map((t) => t.runId),
-                timers.map((t) => t.stepPath),
-                timers.map((t) => t.kind),
-                timers.map((t) => t.deadline),
+                ids,
+                values.map((v) => v[3]),
+                values.map((v) => v[4]),
+                values.map((v) => v[5]),
+                values.map((v) => v[6]),
+                values.map((v) => v[7]),
+                values.map((v) => v[9]),
+                runs.map((c) => c.lease.owner),
+                runs.map((c) => c.lease.epoch),
+              ],
+            );
+            for (const r of rows) written.add(r.id);
+            for (const id of ids) if (!written.has(id)) fenced.add(id);
+            const kept = [...written];
+            if (kept.length > 0) {
+              await client.query('DELETE FROM flowstate_timers WHERE run_id = ANY($1::text[])', [kept]);
+              const reset = runs.filter((c) => c.resetJournal && written.has(c.run.id)).map((c) => c.run.id);
+              if (reset.length > 0)
+                await client.query('DELETE FROM flowstate_journal WHERE run_id = ANY($1::text[])', [reset]);
+              const timers: TimerRow[] = runs.filter((c) => written.has(c.run.id)).flatMap((c) => c.timers);
+              if (timers.length > 0) {
+                await client.query(
+                  `INSERT INTO flowstate_timers (run_id, step_path, kind, deadline)
+                   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) ON CONFLICT DO NOTHING`,
+                  [
+                    timers.map((t) => t.runId),
+                    timers.map((t) => t.stepPath),
+                    timers.map((t) => t.kind),
+                    timers.map((t) => t.deadline),
+                  ],
+                );
+              }
+            }
+          }
+          if (journal.length > 0) {
+            const { rows } = await client.query<{ run_id: string }>(
+              `WITH j AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::bigint[],
+                   $7::text[], $8::int[]) AS j(key, run_id, step_path, attempt, output, created_at, owner, epoch)),
+                 held AS (SELECT j.* FROM j JOIN flowstate_runs r ON r.id = j.run_id AND r.owner = j.owner
+                   AND r.epoch = j.epoch),
+                 ins AS (INSERT INTO flowstate_journal (key, run_id, step_path, attempt, output, created_at)
+                   SELECT key, run_id, step_path, attempt, output, created_at FROM held ORDER BY key
+                   ON CONFLICT (key) DO NOTHING)
+               SELECT DISTINCT run_id FROM j WHERE run_id NOT IN (SELECT run_id FROM held)`,
+              [
+                journal.map((e) => e.key),
+                journal.map((e) => e.runId),
+                journal.map((e) => e.stepPath),
+                journal.map((e) => e.attempt),
+                journal.map((e) => e.output),
+                journal.map((e) => e.createdAt),
+                journal.map((e) => e.lease.owner),
+                journal.map((e) => e.lease.epoch),
+              ],
+            );
+            for (const r of rows) fenced.add(r.run_id);
+          }
+          if (inbox.length > 0) {
+            await client.query(
+              `UPDATE flowstate_inbox i SET state = u.state, result = u.result
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[])
+                 AS u(id, run_id, state, result, owner, epoch)
+               JOIN flowstate_runs r ON r.id = u.run_id AND r.owner = u.owner AND r.epoch = u.epoch
+               WHERE i.id = u.id AND i.state = 'pending'`,
+              [
+                inbox.map((r) => r.id),
+                inbox.map((r) => r.runId),
+                inbox.map((r) => r.state),
+                inbox.map((r) => r.result),
+                inbox.map((r) => r.lease.owner),
+                inbox.map((r) => r.lease.epoch),
               ],
             );
           }
+          if (history.length > 0) {
+            await client.query(
+              `INSERT INTO flowstate_durations (workflow, path, kind, state, updated_at)
+               SELECT h.workflow, h.path, h.kind, h.state, h.updated_at
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) WITH ORDINALITY
+                 AS h(workflow, path, kind, state, updated_at, n) ORDER BY h.n
+               ON CONFLICT (workflow, kind, path) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+              [
+                history.map((h) => h.workflow),
+                history.map((h) => h.path),
+                history.map((h) => h.kind),
+                history.map((h) => h.state),
+                history.map((h) => h.updatedAt),
+              ],
+            );
+          }
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => {});
+          throw error;
         }
-        if (batch.journal.length > 0) {
-          const j = batch.journal;
-          await client.query(
-            `INSERT INTO flowstate_journal (key, run_id, step_path, attempt, output, created_at)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::bigint[]) ON CONFLICT (key) DO NOTHING`,
-            [
-              j.map((e) => e.key),
-              j.map((e) => e.runId),
-              j.map((e) => e.stepPath),
-              j.map((e) => e.attempt),
-              j.map((e) => e.output),
-              j.map((e) => e.createdAt),
-            ],
-          );
+        if (refused.length === 0 && fenced.size === 0) return undefined;
+        return { ...(refused.length ? { refused } : {}), ...(fenced.size ? { fenced: [...fenced] } : {}) };
+      });
+    },
+    async acquire(id, owner, now, leaseUntil) {
+      const { rows } = await query<{ epoch: number }>(
+        `UPDATE flowstate_runs SET owner = $1, epoch = epoch + 1, lease_until = $2
+         WHERE id = $3 AND ${UNFINISHED_SQL} AND (owner IS NULL OR owner = $1 OR lease_until <= $4) RETURNING epoch`,
+        [owner, leaseUntil, id, now],
+      );
+      const row = rows[0];
+      return row ? { owner, epoch: Number(row.epoch) } : undefined;
+    },
+    async renew(owner, leaseUntil) {
+      // Locks in id order, like the batches, so a renewal and a batch of the same engine never deadlock.
+      const { rows } = await query<{ id: string; epoch: number }>(
+        `UPDATE flowstate_runs SET lease_until = $1 WHERE id IN (
+           SELECT id FROM flowstate_runs WHERE owner = $2 AND ${UNFINISHED_SQL} ORDER BY id FOR UPDATE)
+         RETURNING id, epoch`,
+        [leaseUntil, owner],
+      );
+      return rows.map((r) => ({ id: r.id, owner, epoch: Number(r.epoch) }));
+    },
+    async release(owner, ids) {
+      if (ids.length === 0) return;
+      await query(
+        `UPDATE flowstate_runs SET lease_until = 0 WHERE id IN (
+           SELECT id FROM flowstate_runs WHERE id = ANY($1::text[]) AND owner = $2 AND ${UNFINISHED_SQL}
+           ORDER BY id FOR UPDATE)`,
+        [[...ids].sort(), owner],
+      );
+    },
+    async listAdoptable(now, limit) {
+      const { rows } = await query<RunRow>(
+        `SELECT * FROM flowstate_runs WHERE ${UNFINISHED_SQL} AND lease_until <= $1 ORDER BY created_at, id LIMIT $2`,
+        [now, limit],
+      );
+      return rows.map(listRunRow);
+    },
+    async post(message) {
+      // The notification is sent when the insert commits: the owner wakes up to a row it can read.
+      await query(
+        `WITH m AS (INSERT INTO flowstate_inbox (id, run_id, kind, body, state, result, created_at)
+           VALUES ($1, $2, $3, $4, 'pending', NULL, $5) RETURNING run_id)
+         SELECT pg_notify('${CHANNEL}', run_id) FROM m`,
+        [message.id, message.runId, message.kind, message.body, message.createdAt],
+      );
+    },
+    async pendingFor(owner, limit) {
+      const { rows } = await query<InboxRow>(
+        `SELECT i.* FROM flowstate_inbox i JOIN flowstate_runs r ON r.id = i.run_id
+         WHERE i.state = 'pending' AND r.owner = $1 AND r.${UNFINISHED_SQL} ORDER BY i.created_at, i.id LIMIT $2`,
+        [owner, limit],
+      );
+      return rows.map(readInboxRow);
+    },
+    async getMessage(id) {
+      const { rows } = await query<InboxRow>('SELECT * FROM flowstate_inbox WHERE id = $1', [id]);
+      return rows[0] ? readInboxRow(rows[0]) : undefined;
+    },
+    async listen(notify) {
+      await init();
+      // A dedicated connection (LISTEN needs one), re-opened after a server restart until the store closes.
+      let client: pg.Client | undefined;
+      let closed = false;
+      let retry: NodeJS.Timeout | undefined;
+      const open = async (): Promise<void> => {
+        const c = new (driver().Client)(owned ? { connectionString: connection } : pool.options);
+        c.on('error', () => {
+          c.end().catch(() => {});
+        });
+        c.on('end', () => {
+          if (client === c) client = undefined;
+          if (!closed) retry = setTimeout(() => void open().catch(() => {}), 500);
+        });
+        c.on('notification', (n) => {
+          if (n.channel === CHANNEL && n.payload) notify(n.payload);
+        });
+        try {
+          await c.connect();
+          await c.query(`LISTEN ${CHANNEL}`);
+          client = c;
+          if (closed) await c.end();
+        } catch {
+          await c.end().catch(() => {});
         }
-        if (history.length > 0) {
-          await client.query(
-            `INSERT INTO flowstate_durations (workflow, path, kind, state, updated_at)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
-             ON CONFLICT (workflow, kind, path) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
-            [
-              history.map((h) => h.workflow),
-              history.map((h) => h.path),
-              history.map((h) => h.kind),
-              history.map((h) => h.state),
-              history.map((h) => h.updatedAt),
-            ],
-          );
-        }
-        await client.query('COMMIT');
-        return refused.length > 0 ? { refused } : undefined;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      } finally {
-        client.release();
-      }
+      };
+      await open();
+      return async () => {
+        closed = true;
+        if (retry) clearTimeout(retry);
+        await client?.end().catch(() => {});
+      };
     },
     async getRun(id) {
       const { rows } = await query<RunRow>('SELECT * FROM flowstate_runs WHERE id = $1', [id]);
@@ -190,6 +394,25 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
     },
     async close() {
       if (owned) await pool.end();
+      else pool.off('error', ignore);
     },
   };
+}
+
+/** Values of a claim, column by column, for `unnest`. */
+function claimColumns(rows: unknown[][]): unknown[][] {
+  const width = rows[0]?.length ?? 0;
+  return Array.from({ length: width }, (_, i) => rows.map((r) => r[i]));
+}
+
+/** Errors that mean the connection itself is gone (its client must not go back to the pool). */
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (
+    typeof code === 'string' &&
+    (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03')
+  )
+    return true;
+  const message = (error as Error)?.message ?? '';
+  return /Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|not queryable/i.test(message);
 }

@@ -1,5 +1,5 @@
 import { CorruptRunError, type SerializedError } from '../model/errors.js';
-import type { HistoryRow, RunRecord, RunStatus, StoredRun } from './types.js';
+import type { HistoryRow, InboxMessage, RunRecord, RunStatus, StoredRun } from './types.js';
 
 /** A run as SQL stores it: JSON fields as text. Shared by the SQLite and PostgreSQL stores. */
 export interface RunRow {
@@ -13,6 +13,9 @@ export interface RunRow {
   snapshot: string;
   created_at: number | string;
   updated_at: number | string;
+  owner?: string | null;
+  epoch?: number | string | null;
+  lease_until?: number | string | null;
 }
 
 const STATUSES = new Set<string>(['running', 'waiting', 'done', 'failed', 'cancelled', 'compensated']);
@@ -64,6 +67,18 @@ export function parseRunRow(row: RunRow): StoredRun {
     snapshot: row.snapshot,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
+    ...leaseOf(row),
+  };
+}
+
+/** The lease columns of a row, as record fields (absent when the row has none). */
+function leaseOf(row: RunRow): Pick<RunRecord, 'owner' | 'epoch' | 'leaseUntil'> {
+  return {
+    ...(row.owner ? { owner: row.owner } : {}),
+    ...(row.epoch !== undefined && row.epoch !== null ? { epoch: Number(row.epoch) } : {}),
+    ...(row.lease_until !== undefined && row.lease_until !== null
+      ? { leaseUntil: Number(row.lease_until) }
+      : {}),
   };
 }
 
@@ -86,6 +101,7 @@ export function listRunRow(row: RunRow): RunRecord {
       },
       createdAt: Number(row.created_at),
       updatedAt: Number(row.updated_at),
+      ...leaseOf(row),
     };
   }
 }
@@ -99,7 +115,8 @@ export function storeSchema(epochType: 'INTEGER' | 'BIGINT'): string {
 CREATE TABLE IF NOT EXISTS flowstate_runs (
   id TEXT PRIMARY KEY, workflow TEXT NOT NULL, version TEXT NOT NULL, status TEXT NOT NULL,
   input TEXT NOT NULL, output TEXT, error TEXT, snapshot TEXT NOT NULL,
-  created_at ${epochType} NOT NULL, updated_at ${epochType} NOT NULL);
+  created_at ${epochType} NOT NULL, updated_at ${epochType} NOT NULL,
+  owner TEXT, epoch INTEGER NOT NULL DEFAULT 0, lease_until ${epochType} NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS flowstate_runs_status ON flowstate_runs (status, created_at);
 CREATE TABLE IF NOT EXISTS flowstate_journal (
   key TEXT PRIMARY KEY, run_id TEXT NOT NULL, step_path TEXT NOT NULL, attempt INTEGER NOT NULL,
@@ -111,7 +128,56 @@ CREATE TABLE IF NOT EXISTS flowstate_timers (
 CREATE TABLE IF NOT EXISTS flowstate_durations (
   workflow TEXT NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL, state TEXT NOT NULL,
   updated_at ${epochType} NOT NULL, PRIMARY KEY (workflow, kind, path));
+CREATE TABLE IF NOT EXISTS flowstate_inbox (
+  id TEXT PRIMARY KEY, run_id TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL,
+  state TEXT NOT NULL, result TEXT, created_at ${epochType} NOT NULL);
+CREATE INDEX IF NOT EXISTS flowstate_inbox_pending ON flowstate_inbox (run_id, created_at) WHERE state = 'pending';
 `;
+}
+
+/**
+ * Columns added since the first release, for stores created before them (\`ADD COLUMN\` on an existing table),
+ * then the indexes that need them.
+ */
+export function leaseColumns(epochType: 'INTEGER' | 'BIGINT'): {
+  columns: [string, string][];
+  indexes: string;
+} {
+  return {
+    columns: [
+      ['owner', 'TEXT'],
+      ['epoch', 'INTEGER NOT NULL DEFAULT 0'],
+      ['lease_until', `${epochType} NOT NULL DEFAULT 0`],
+    ],
+    indexes: `
+CREATE INDEX IF NOT EXISTS flowstate_runs_owner ON flowstate_runs (owner) WHERE status IN ('running', 'waiting');
+CREATE INDEX IF NOT EXISTS flowstate_runs_lease ON flowstate_runs (lease_until, created_at) WHERE status IN ('running', 'waiting');
+`,
+  };
+}
+
+/** An inbox row as SQL stores it. */
+export interface InboxRow {
+  id: string;
+  run_id: string;
+  kind: string;
+  body: string;
+  state: string;
+  result: string | null;
+  created_at: number | string;
+}
+
+/** An inbox row back into a message. */
+export function readInboxRow(row: InboxRow): InboxMessage {
+  return {
+    id: row.id,
+    runId: row.run_id,
+    kind: row.kind as InboxMessage['kind'],
+    body: row.body,
+    state: row.state as InboxMessage['state'],
+    ...(row.result === null ? {} : { result: row.result }),
+    createdAt: Number(row.created_at),
+  };
 }
 
 /** A learned-duration row as SQL stores it. */

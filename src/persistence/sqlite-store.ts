@@ -1,22 +1,41 @@
+import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
+import { StoreFaultError } from '../model/errors.js';
 import {
   type HistoryRowData,
+  type InboxRow,
+  leaseColumns,
   listRunRow,
   RUN_COLUMNS,
   type RunRow,
   readHistoryRows,
+  readInboxRow,
   readRunRow,
   runValues,
   storeSchema,
 } from './rows.js';
-import type { JournalEntry, RunFilter, StoreBatch, TimerRow, WorkflowStore } from './types.js';
+import type { JournalEntry, RunFilter, RunLease, StoreBatch, TimerRow, WorkflowStore } from './types.js';
 
 const SCHEMA = storeSchema('INTEGER');
+const LEASES = leaseColumns('INTEGER');
+const UNFINISHED_SQL = "status IN ('running', 'waiting')";
+/**
+ * How long one SQLite call may wait for another process's lock. Short: better-sqlite3 is synchronous, so this wait
+ * blocks the event loop; a busy database is retried asynchronously instead (see `busyRetry`).
+ */
+const BUSY_TIMEOUT_MS = 20;
+/** How long a read keeps retrying a busy database before it fails. Writes are retried by the engine for ever. */
+const READ_RETRY_MS = 10_000;
 
 /**
  * The embedded store: SQLite through better-sqlite3, in WAL mode. Give a file path, or `':memory:'` for a store
  * that lives as long as the process.
+ *
+ * Several processes may share one file (replicas on one machine): leases keep one owner per run. A call that finds
+ * the database locked by another process never blocks the event loop for more than a few milliseconds; it is retried
+ * asynchronously. A file deleted or replaced under a running engine is noticed at the next write, which fails with a
+ * `StoreFaultError` (and is retried) instead of writing into a file no one will read again.
  *
  * @example
  * ```ts
@@ -28,56 +47,171 @@ export function sqliteStore(path: string): WorkflowStore {
   // Loaded on first use: the native driver costs tens of milliseconds at import, and most engines never need it.
   const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
   const db = new Database(path);
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   db.pragma('journal_mode = WAL');
   // NORMAL is durable across process crashes in WAL mode (only a power loss can drop the last commits).
   db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
-  const upsertRun = db.prepare(
-    `INSERT INTO flowstate_runs (${RUN_COLUMNS.join(', ')}) VALUES (${RUN_COLUMNS.map(() => '?').join(', ')})
-     ON CONFLICT (id) DO UPDATE SET status = excluded.status, output = excluded.output, error = excluded.error,
-       snapshot = excluded.snapshot, updated_at = excluded.updated_at
-     WHERE flowstate_runs.created_at = excluded.created_at`,
+  const present = new Set((db.pragma('table_info(flowstate_runs)') as { name: string }[]).map((c) => c.name));
+  for (const [name, type] of LEASES.columns)
+    if (!present.has(name)) db.exec(`ALTER TABLE flowstate_runs ADD COLUMN ${name} ${type}`);
+  db.exec(LEASES.indexes);
+  const file = path === ':memory:' || path === '' ? undefined : identity(path);
+
+  const insertRun = db.prepare(
+    `INSERT INTO flowstate_runs (${RUN_COLUMNS.join(', ')}, owner, epoch, lease_until)
+     VALUES (${RUN_COLUMNS.map(() => '?').join(', ')}, ?, 1, ?) ON CONFLICT (id) DO NOTHING`,
+  );
+  const updateRun = db.prepare(
+    `UPDATE flowstate_runs SET status = ?, input = ?, output = ?, error = ?, snapshot = ?, updated_at = ?
+     WHERE id = ? AND owner = ? AND epoch = ?`,
   );
   const clearTimers = db.prepare('DELETE FROM flowstate_timers WHERE run_id = ?');
+  const clearJournal = db.prepare('DELETE FROM flowstate_journal WHERE run_id = ?');
   const insertTimer = db.prepare(
     'INSERT OR REPLACE INTO flowstate_timers (run_id, step_path, kind, deadline) VALUES (?, ?, ?, ?)',
   );
   const insertJournal = db.prepare(
-    'INSERT OR IGNORE INTO flowstate_journal (key, run_id, step_path, attempt, output, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    `INSERT OR IGNORE INTO flowstate_journal (key, run_id, step_path, attempt, output, created_at)
+     SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM flowstate_runs WHERE id = ? AND owner = ? AND epoch = ?)`,
+  );
+  const answerSignal = db.prepare(
+    `UPDATE flowstate_inbox SET state = ?, result = ? WHERE id = ? AND state = 'pending'
+     AND EXISTS (SELECT 1 FROM flowstate_runs WHERE id = ? AND owner = ? AND epoch = ?)`,
   );
   const upsertHistory = db.prepare(
     `INSERT INTO flowstate_durations (workflow, path, kind, state, updated_at) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (workflow, kind, path) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
   );
+  const acquireRun = db.prepare(
+    `UPDATE flowstate_runs SET owner = ?, epoch = epoch + 1, lease_until = ?
+     WHERE id = ? AND ${UNFINISHED_SQL} AND (owner IS NULL OR owner = ? OR lease_until <= ?) RETURNING epoch`,
+  );
+  const renewRuns = db.prepare(
+    `UPDATE flowstate_runs SET lease_until = ? WHERE owner = ? AND ${UNFINISHED_SQL} RETURNING id, epoch`,
+  );
+  const releaseRun = db.prepare(
+    `UPDATE flowstate_runs SET lease_until = 0 WHERE id = ? AND owner = ? AND ${UNFINISHED_SQL}`,
+  );
+  const selectAdoptable = db.prepare(
+    `SELECT * FROM flowstate_runs WHERE ${UNFINISHED_SQL} AND lease_until <= ? ORDER BY created_at, id LIMIT ?`,
+  );
+  const insertSignal = db.prepare(
+    `INSERT INTO flowstate_inbox (id, run_id, kind, body, state, result, created_at) VALUES (?, ?, ?, ?, 'pending', NULL, ?)`,
+  );
+  const selectPending = db.prepare(
+    `SELECT i.* FROM flowstate_inbox i JOIN flowstate_runs r ON r.id = i.run_id
+     WHERE i.state = 'pending' AND r.owner = ? AND r.${UNFINISHED_SQL} ORDER BY i.created_at, i.id LIMIT ?`,
+  );
+  const selectSignal = db.prepare('SELECT * FROM flowstate_inbox WHERE id = ?');
   const selectHistory = db.prepare('SELECT * FROM flowstate_durations');
   const selectRun = db.prepare('SELECT * FROM flowstate_runs WHERE id = ?');
   const selectJournal = db.prepare('SELECT * FROM flowstate_journal WHERE key = ?');
   const selectTimers = db.prepare('SELECT * FROM flowstate_timers WHERE run_id = ? ORDER BY deadline');
+
   const writeBatch = db.transaction((batch: StoreBatch) => {
     const refused: string[] = [];
-    for (const { run, timers } of batch.runs) {
-      // No change: the guard kept the row of another run with this id (and its timers stay that run's).
-      if (upsertRun.run(...runValues(run)).changes === 0) {
-        refused.push(run.id);
+    const fenced = new Set<string>();
+    for (const { run, owner, leaseUntil } of batch.claims ?? []) {
+      if (insertRun.run(...runValues(run), owner, leaseUntil).changes === 0) refused.push(run.id);
+    }
+    for (const { run, timers, lease, resetJournal } of batch.runs) {
+      const [, , , status, input, output, error, snapshot, , updatedAt] = runValues(run);
+      const updated = updateRun.run(
+        status,
+        input,
+        output,
+        error,
+        snapshot,
+        updatedAt,
+        run.id,
+        lease.owner,
+        lease.epoch,
+      );
+      if (updated.changes === 0) {
+        fenced.add(run.id);
         continue;
       }
       clearTimers.run(run.id);
+      if (resetJournal) clearJournal.run(run.id);
       for (const t of timers) insertTimer.run(t.runId, t.stepPath, t.kind, t.deadline);
     }
-    for (const j of batch.journal)
-      insertJournal.run(j.key, j.runId, j.stepPath, j.attempt, j.output, j.createdAt);
+    for (const j of batch.journal) {
+      const { owner, epoch } = j.lease;
+      const wrote = insertJournal.run(
+        j.key,
+        j.runId,
+        j.stepPath,
+        j.attempt,
+        j.output,
+        j.createdAt,
+        j.runId,
+        owner,
+        epoch,
+      );
+      if (wrote.changes === 0 && !held(j.runId, j.lease)) fenced.add(j.runId);
+    }
+    for (const r of batch.inbox ?? [])
+      answerSignal.run(r.state, r.result, r.id, r.runId, r.lease.owner, r.lease.epoch);
     for (const h of batch.history ?? []) upsertHistory.run(h.workflow, h.path, h.kind, h.state, h.updatedAt);
-    return refused;
+    return { refused, fenced: [...fenced] };
   });
+  const held = (id: string, lease: RunLease) => {
+    const row = selectRun.get(id) as RunRow | undefined;
+    return row !== undefined && row.owner === lease.owner && Number(row.epoch) === lease.epoch;
+  };
+  const checkFile = () => {
+    if (file && !sameFile(path, file)) {
+      throw new StoreFaultError(`The SQLite file '${path}' was deleted or replaced while the engine used it`);
+    }
+  };
 
   return {
     async write(batch) {
-      const refused = writeBatch(batch);
-      return refused.length > 0 ? { refused } : undefined;
+      checkFile();
+      const { refused, fenced } = await busyRetry(() => writeBatch.immediate(batch), 0);
+      if (refused.length === 0 && fenced.length === 0) return undefined;
+      return { ...(refused.length ? { refused } : {}), ...(fenced.length ? { fenced } : {}) };
+    },
+    async acquire(id, owner, now, leaseUntil) {
+      checkFile();
+      const row = (await busyRetry(() => acquireRun.get(owner, leaseUntil, id, owner, now))) as
+        | { epoch: number }
+        | undefined;
+      return row ? { owner, epoch: Number(row.epoch) } : undefined;
+    },
+    async renew(owner, leaseUntil) {
+      checkFile();
+      const rows = (await busyRetry(() => renewRuns.all(leaseUntil, owner))) as {
+        id: string;
+        epoch: number;
+      }[];
+      return rows.map((r) => ({ id: r.id, owner, epoch: Number(r.epoch) }));
+    },
+    async release(owner, ids) {
+      const releaseAll = db.transaction(() => {
+        for (const id of ids) releaseRun.run(id, owner);
+      });
+      await busyRetry(() => releaseAll.immediate());
+    },
+    async listAdoptable(now, limit) {
+      return ((await busyRetry(() => selectAdoptable.all(now, limit))) as RunRow[]).map(listRunRow);
+    },
+    async post(message) {
+      await busyRetry(
+        () => insertSignal.run(message.id, message.runId, message.kind, message.body, message.createdAt),
+        0,
+      );
+    },
+    async pendingFor(owner, limit) {
+      return ((await busyRetry(() => selectPending.all(owner, limit))) as InboxRow[]).map(readInboxRow);
+    },
+    async getMessage(id) {
+      const row = (await busyRetry(() => selectSignal.get(id))) as InboxRow | undefined;
+      return row ? readInboxRow(row) : undefined;
     },
     async getRun(id) {
-      const row = selectRun.get(id) as RunRow | undefined;
+      const row = (await busyRetry(() => selectRun.get(id))) as RunRow | undefined;
       if (!row) return undefined;
       return readRunRow(row);
     },
@@ -94,11 +228,11 @@ export function sqliteStore(path: string): WorkflowStore {
         params.push(filter.workflow);
       }
       const sql = `SELECT * FROM flowstate_runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id LIMIT ?`;
-      const rows = db.prepare(sql).all(...params, filter.limit ?? 1000) as RunRow[];
+      const rows = (await busyRetry(() => db.prepare(sql).all(...params, filter.limit ?? 1000))) as RunRow[];
       return rows.map(listRunRow);
     },
     async getJournal(key) {
-      const row = selectJournal.get(key) as
+      const row = (await busyRetry(() => selectJournal.get(key))) as
         | {
             key: string;
             run_id: string;
@@ -120,7 +254,7 @@ export function sqliteStore(path: string): WorkflowStore {
       return entry;
     },
     async listTimers(runId) {
-      const rows = selectTimers.all(runId) as {
+      const rows = (await busyRetry(() => selectTimers.all(runId))) as {
         run_id: string;
         step_path: string;
         kind: TimerRow['kind'];
@@ -134,10 +268,38 @@ export function sqliteStore(path: string): WorkflowStore {
       }));
     },
     async loadHistory() {
-      return readHistoryRows(selectHistory.all() as HistoryRowData[]);
+      return readHistoryRows((await busyRetry(() => selectHistory.all())) as HistoryRowData[]);
     },
     async close() {
       if (db.open) db.close();
     },
   };
+}
+
+/**
+ * Runs a synchronous SQLite call, retrying it asynchronously while another process holds the lock (`SQLITE_BUSY`),
+ * for up to `retryMs` (0: fail at once and let the caller's own retry decide, as the engine's writer does).
+ */
+async function busyRetry<T>(call: () => T, retryMs = READ_RETRY_MS): Promise<T> {
+  const until = Date.now() + retryMs;
+  for (let delay = 2; ; delay = Math.min(delay * 2, 100)) {
+    try {
+      return call();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if ((code !== 'SQLITE_BUSY' && code !== 'SQLITE_LOCKED') || Date.now() >= until) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
+/** A file's identity (device and inode), to notice it deleted or replaced. */
+function identity(path: string): { dev: number; ino: number } | undefined {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  return stat ? { dev: stat.dev, ino: stat.ino } : undefined;
+}
+
+function sameFile(path: string, was: { dev: number; ino: number }): boolean {
+  const now = identity(path);
+  return now !== undefined && now.dev === was.dev && now.ino === was.ino;
 }

@@ -20,11 +20,23 @@ export interface RunRecord {
   /** Epoch milliseconds. */
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** The engine that owns the run now (its lease), if any; ended runs keep their last owner. */
+  readonly owner?: string;
+  /** The fencing epoch: bumped each time an engine takes the run; every write of the run must carry it. */
+  readonly epoch?: number;
+  /** When the owner's lease ends unless renewed (epoch ms); 0 once released. */
+  readonly leaseUntil?: number;
 }
 
-/** A run record with its last checkpoint: the persisted XState snapshot as JSON text. */
+/** A run record with its last checkpoint: the persisted XState snapshot as JSON text (`''` before it started). */
 export interface StoredRun extends RunRecord {
   readonly snapshot: string;
+}
+
+/** Who may write a run: the owner id and the epoch its lease was taken with. */
+export interface RunLease {
+  readonly owner: string;
+  readonly epoch: number;
 }
 
 /** A pending deadline of a run (a backoff, an escalation, a wait), written with each checkpoint. */
@@ -63,10 +75,58 @@ export interface HistoryRow {
   readonly updatedAt: number;
 }
 
-/** One atomic write: checkpoints of runs (with their timers), journal entries and learned durations. */
+/** A new run, inserted with its owner's lease (epoch 1) unless its id is stored already. */
+export interface RunClaim {
+  readonly run: StoredRun;
+  readonly owner: string;
+  /** The lease's end, epoch ms. */
+  readonly leaseUntil: number;
+}
+
+/** A run's checkpoint, written only if `lease` still holds the run. */
+export interface RunCheckpoint {
+  readonly run: StoredRun;
+  readonly timers: readonly TimerRow[];
+  readonly lease: RunLease;
+  /** The run restarted from its input: drop its journal entries (written before this checkpoint's own). */
+  readonly resetJournal?: boolean;
+}
+
+/** What a signal asks of a run. */
+export type InboxKind = 'event' | 'decision' | 'cancel';
+
+/** A signal for a run from any process: stored, then applied by the run's owner. */
+export interface InboxMessage {
+  readonly id: string;
+  readonly runId: string;
+  readonly kind: InboxKind;
+  /** The signal as JSON text: `{ event }`, `{ stepPath, decision }` or `{ reason }`. */
+  readonly body: string;
+  readonly state: 'pending' | 'applied' | 'refused';
+  /** When applied: the result as JSON text; when refused: the serialized error as JSON text. */
+  readonly result?: string;
+  readonly createdAt: number;
+}
+
+/** The owner's answer to a signal, committed with the run's checkpoint. */
+export interface InboxResult {
+  readonly id: string;
+  readonly runId: string;
+  readonly state: 'applied' | 'refused';
+  readonly result: string;
+  readonly lease: RunLease;
+}
+
+/**
+ * One atomic write: new runs, checkpoints of runs (with their timers), journal entries, signal results and learned
+ * durations. Each write of a run is conditional on its lease: a run whose lease moved on is `fenced`, and nothing
+ * of it (checkpoint, timers, journal, signal results) is written.
+ */
 export interface StoreBatch {
-  readonly runs: readonly { readonly run: StoredRun; readonly timers: readonly TimerRow[] }[];
-  readonly journal: readonly JournalEntry[];
+  readonly claims?: readonly RunClaim[];
+  readonly runs: readonly RunCheckpoint[];
+  readonly journal: readonly (JournalEntry & { readonly lease: RunLease })[];
+  readonly inbox?: readonly InboxResult[];
   /** Learned durations and choices, each in its latest state (a store without `loadHistory` may ignore them). */
   readonly history?: readonly HistoryRow[];
 }
@@ -79,23 +139,48 @@ export interface RunFilter {
   readonly limit?: number;
 }
 
-/**
- * Where runs, checkpoints, the step journal and timers live. `sqliteStore` and `postgresStore` implement it, and
- * pass one contract test suite; the engine keeps runs in memory without one.
- */
-/** What a write tells back: the runs whose checkpoint was refused because another run holds their id. */
+/** What a write tells back: claims refused (the id is taken) and runs fenced (their lease moved on). */
 export interface StoreWriteResult {
-  /** Ids of runs not written: a run with the same id and another `createdAt` is stored, and keeps its row. */
+  /** Ids of claims not written: another run holds the id, and keeps its row. */
   readonly refused?: readonly string[];
+  /** Ids of runs whose lease no longer holds: nothing of them was written. */
+  readonly fenced?: readonly string[];
 }
 
+/**
+ * Where runs, checkpoints, the step journal, timers, leases and the signal inbox live. `sqliteStore`,
+ * `postgresStore` and `memoryStore` implement it and pass one contract suite
+ * (`test/integration/store-contract.test.ts`): write your own against it.
+ */
 export interface WorkflowStore {
   /**
-   * Writes a batch in one transaction: all of it or none. A journal key already present keeps its first output. A
-   * run whose id another run holds (another `createdAt`) is not written, nor are its timers: its id is returned in
-   * `refused`.
+   * Writes a batch in one transaction: all of it or none (a failed write leaves nothing behind and may be retried
+   * as is). A journal key already present keeps its first output; a claim whose id is stored is `refused`; a
+   * checkpoint, journal entry or signal result whose lease no longer holds its run is skipped and its run `fenced`.
    */
   write(batch: StoreBatch): Promise<StoreWriteResult | undefined>;
+  /**
+   * Takes an unfinished run for `owner` if its lease expired (`leaseUntil <= now`), was released, or is already
+   * `owner`'s: bumps its epoch and returns the new lease, else `undefined`.
+   */
+  acquire(id: string, owner: string, now: number, leaseUntil: number): Promise<RunLease | undefined>;
+  /** Extends every lease `owner` holds on unfinished runs; returns the leases it still holds, by run id. */
+  renew(owner: string, leaseUntil: number): Promise<(RunLease & { readonly id: string })[]>;
+  /** Ends `owner`'s leases on these runs at once, so another engine can take them. */
+  release(owner: string, ids: readonly string[]): Promise<void>;
+  /** Unfinished runs whose lease ended by `now` (or was released), oldest first. */
+  listAdoptable(now: number, limit: number): Promise<RunRecord[]>;
+  /** Stores a signal for a run (state `pending`). */
+  post(message: InboxMessage): Promise<void>;
+  /** Pending signals of the runs `owner` holds, oldest first. */
+  pendingFor(owner: string, limit: number): Promise<InboxMessage[]>;
+  /** One signal, to learn whether it was applied. */
+  getMessage(id: string): Promise<InboxMessage | undefined>;
+  /**
+   * Calls `notify` with a run id soon after a signal is posted for it by any process (PostgreSQL LISTEN/NOTIFY).
+   * Optional: without it, owners poll. Resolves to the function that stops listening.
+   */
+  listen?(notify: (runId: string) => void): Promise<() => Promise<void>>;
   getRun(id: string): Promise<StoredRun | undefined>;
   listRuns(filter?: RunFilter): Promise<RunRecord[]>;
   getJournal(key: string): Promise<JournalEntry | undefined>;

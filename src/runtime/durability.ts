@@ -3,9 +3,10 @@ import type { Actor, AnyStateMachine } from 'xstate';
 import type { Clock } from '../machine/clock.js';
 import type { WorkflowOutcome } from '../machine/context.js';
 import type { StepJournal } from '../machine/step-logic.js';
+import type { SerializedError } from '../model/errors.js';
 import { BatchWriter, type Checkpoint } from '../persistence/batch-writer.js';
-import { type SecretsHook, sealValue, stringifySealed } from '../persistence/secrets.js';
-import type { RunStatus, TimerRow, WorkflowStore } from '../persistence/types.js';
+import { parseSealed, type SecretsHook, sealValue, stringifySealed } from '../persistence/secrets.js';
+import type { RunLease, RunStatus, StoredRun, TimerRow, WorkflowStore } from '../persistence/types.js';
 
 const NONE: ReadonlySet<string> = new Set();
 
@@ -18,6 +19,8 @@ export interface RunIdentity {
   readonly createdAt: number;
   /** The run's secret values, sealed wherever they appear in what is stored. */
   readonly secrets?: ReadonlySet<string>;
+  /** The run restarts from its input (a migration): its journal is cleared with its first checkpoint. */
+  readonly resetJournal?: boolean;
 }
 
 interface PersistedNode {
@@ -31,84 +34,160 @@ interface PersistedNode {
   children?: Record<string, PersistedNode>;
 }
 
+/** What the engine is told about the runs its writer handles. */
+export interface DurabilityEvents {
+  /** The run's lease moved on (another engine took it): stop this copy. */
+  readonly onFenced: (runId: string) => void;
+}
+
 /**
- * The engine's side of durability: checkpoints every run after each burst of transitions (group-committed with
- * the other runs), journals step outputs, and writes each run's pending deadlines beside its snapshot.
+ * The engine's side of durability: claims new runs, checkpoints every run after each burst of transitions
+ * (group-committed with the other runs), journals step outputs, answers signals, and writes each run's pending
+ * deadlines beside its snapshot, every write under the run's lease. Failed writes are retried by the writer.
  */
 export class Durability {
   readonly writer: BatchWriter;
-  /** What to do with a run whose checkpoint the store refused (its id belongs to another stored run). */
-  private readonly refusals = new Map<string, () => void>();
+  /** The lease of each run this engine owns now. */
+  readonly leases = new Map<string, RunLease>();
+  private readonly reset = new Set<string>();
 
   constructor(
     readonly store: WorkflowStore,
     private readonly clock: Clock,
     private readonly logger: Logger,
     readonly secrets: SecretsHook | undefined,
+    events: DurabilityEvents,
+    /** The secret values of a run, to seal its journal entries. */
+    private readonly secretsOf: (runId: string) => ReadonlySet<string> | undefined,
   ) {
-    this.writer = new BatchWriter(
-      store,
-      (error) => this.logger.error({ err: error }, 'store write failed'),
-      (runId) => {
-        const refused = this.refusals.get(runId);
-        if (refused) refused();
-        else this.logger.warn({ workflowId: runId }, 'checkpoint refused: another stored run has this id');
+    let failing = 0;
+    this.writer = new BatchWriter(store, {
+      onError: (error, retryInMs) => {
+        failing++;
+        // Every failure while the store is down would flood the log: the first, then every tenth.
+        if (failing === 1 || failing % 10 === 0)
+          this.logger.error({ err: error, failures: failing, retryInMs }, 'store write failed; retrying');
       },
-    );
+      onRecovered: (failures) => {
+        failing = 0;
+        this.logger.warn({ failures }, 'store writes recovered');
+      },
+      onFenced: (runId) => {
+        this.leases.delete(runId);
+        events.onFenced(runId);
+      },
+    });
   }
 
-  /** The journal the step actors use. */
+  /** The journal the step actors use: reads retried while the store is down, writes under the run's lease. */
   journal(): StepJournal {
     return {
       get: async (key) => {
-        const entry = await this.store.getJournal(key);
-        return entry ? { output: JSON.parse(entry.output) as unknown } : undefined;
+        const entry = await retrying(() => this.store.getJournal(key), this.logger);
+        return entry ? { output: parseSealed(entry.output, this.secrets) } : undefined;
       },
-      put: (key, entry) =>
-        this.writer.record({
+      put: (key, entry) => {
+        const lease = this.leases.get(entry.runId);
+        // A run this engine no longer owns writes nothing; its copy is being stopped.
+        if (!lease) return new Promise<void>(() => {});
+        return this.writer.record({
           key,
           runId: entry.runId,
           stepPath: entry.stepPath,
           attempt: entry.attempt,
-          output: JSON.stringify(entry.output ?? null),
+          output: stringifySealed(entry.output ?? null, this.secretsOf(entry.runId) ?? NONE, this.secrets),
           createdAt: this.clock.now(),
-        }),
+          lease,
+        });
+      },
     };
   }
 
-  /** Calls `refused` if the store refuses a checkpoint of this run; returns the function that stops listening. */
-  onRefused(runId: string, refused: () => void): () => void {
-    this.refusals.set(runId, refused);
-    return () => {
-      if (this.refusals.get(runId) === refused) this.refusals.delete(runId);
-    };
+  /** Claims a new run's id in the store with this engine's lease; `false` if another run holds the id. */
+  async claim(identity: RunIdentity, owner: string, leaseUntil: number): Promise<boolean> {
+    const claimed = await this.writer.claim({ run: this.record(identity, 'running', ''), owner, leaseUntil });
+    if (claimed) this.leases.set(identity.id, { owner, epoch: 1 });
+    return claimed;
   }
 
   /** Queues a checkpoint of a run; the snapshot is taken when the batch is written. */
   checkpoint(identity: RunIdentity, actor: Actor<AnyStateMachine>, status: () => RunStatus): Promise<void> {
-    return this.writer.checkpoint(identity.id, () => this.take(identity, actor, status()));
+    const lease = this.leases.get(identity.id);
+    if (!lease) return Promise.resolve();
+    return this.writer.checkpoint(identity.id, () => this.take(identity, actor, status(), lease));
   }
 
-  private take(identity: RunIdentity, actor: Actor<AnyStateMachine>, status: RunStatus): Checkpoint {
+  /** Queues the owner's answer to a signal (committed with the run's next checkpoint). */
+  answer(runId: string, messageId: string, state: 'applied' | 'refused', result: unknown): Promise<void> {
+    const lease = this.leases.get(runId);
+    if (!lease) return Promise.resolve();
+    return this.writer.answer({ id: messageId, runId, state, result: JSON.stringify(result ?? null), lease });
+  }
+
+  /** Ends a stored run without running it (no definition needed): written under a freshly taken lease. */
+  async end(stored: StoredRun, lease: RunLease, status: RunStatus, error: SerializedError): Promise<void> {
+    this.leases.set(stored.id, lease);
+    await this.writer.checkpoint(stored.id, () => ({
+      run: { ...stored, status, error, updatedAt: this.clock.now() },
+      timers: [],
+      lease,
+    }));
+    this.leases.delete(stored.id);
+  }
+
+  private record(identity: RunIdentity, status: RunStatus, snapshot: string): StoredRun {
+    const { secrets: values = NONE, resetJournal: _reset, ...record } = identity;
+    return {
+      ...record,
+      input: sealValue(record.input, values, this.secrets),
+      status,
+      snapshot,
+      updatedAt: this.clock.now(),
+    };
+  }
+
+  private take(
+    identity: RunIdentity,
+    actor: Actor<AnyStateMachine>,
+    status: RunStatus,
+    lease: RunLease,
+  ): Checkpoint {
     const persisted = actor.getPersistedSnapshot() as PersistedNode['snapshot'] & {
       output?: WorkflowOutcome;
     };
     const outcome =
       (actor.getSnapshot() as { status: string }).status === 'done' ? persisted.output : undefined;
-    const { secrets: values = NONE, ...record } = identity;
+    const values = identity.secrets ?? NONE;
     const seal = <T>(value: T) => sealValue(value, values, this.secrets);
     return {
       run: {
-        ...record,
-        input: seal(record.input),
-        status,
+        ...this.record(identity, status, stringifySealed(persisted, values, this.secrets)),
         ...(outcome?.status === 'done' ? { output: seal(outcome.output) } : {}),
         ...(outcome && outcome.status !== 'done' ? { error: seal(outcome.error) } : {}),
-        snapshot: stringifySealed(persisted, values, this.secrets),
-        updatedAt: this.clock.now(),
       },
       timers: timersOf(identity.id, persisted),
+      lease,
+      // Cleared until the first checkpoint commits; repeating it before then is harmless (nothing journaled yet).
+      ...(identity.resetJournal && !this.reset.has(identity.id) ? { resetJournal: true } : {}),
     };
+  }
+
+  /** Marks a restarted run's journal as cleared (its first checkpoint committed). */
+  journalReset(runId: string): void {
+    this.reset.add(runId);
+  }
+}
+
+/** Calls a store read until it succeeds, backing off (the store may be restarting); never gives up. */
+async function retrying<T>(read: () => Promise<T>, logger: Logger): Promise<T> {
+  for (let attempt = 1, delay = 50; ; attempt++, delay = Math.min(delay * 2, 5_000)) {
+    try {
+      return await read();
+    } catch (error) {
+      if (attempt === 1 || attempt % 10 === 0)
+        logger.warn({ err: error, attempt }, 'store read failed; retrying');
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
 }
 

@@ -2,13 +2,13 @@
 import type { Logger } from 'pino';
 import type { AnyStateMachine } from 'xstate';
 import type { Clock } from '../machine/clock.js';
-import type { AgentRegistry } from '../model/agent.js';
+import type { AgentRegistry, EscalationDecision } from '../model/agent.js';
 import type { AnyWorkflowDefinition, WorkflowContext, WorkflowDefinition } from '../model/definition.js';
 import type { InspectOption } from '../observability/inspect.js';
 import type { SecretsHook } from '../persistence/secrets.js';
 import type { RunFilter, RunRecord, WorkflowStore } from '../persistence/types.js';
 import type { DurationHistory } from '../progress/history.js';
-import type { WorkflowRun } from './run.js';
+import type { WorkflowEvent, WorkflowRun } from './run.js';
 
 /** Options of {@link createEngine}: every dependency is injected. */
 export interface EngineOptions {
@@ -52,6 +52,59 @@ export interface EngineOptions {
    * Set `false` for a definition you know fails on purpose. @default true
    */
   readonly verify?: boolean;
+  /**
+   * Run ownership on a `store`: each unfinished run is owned by one engine at a time through a lease on its row,
+   * renewed every `ttlMs / 3`. A run whose owner died is taken over once its lease expires: by `recover()`, and
+   * (with `adopt`) by any engine on the store about every `ttlMs / 2`. `owner` names this engine in the store; give
+   * a stable one per replica (a pod name) so a restarted replica takes its own runs back at once, never the same
+   * one to two live engines. See docs/durability.md.
+   * @default { ttlMs: 15_000, adopt: true, owner: '<host>:<pid>:<random>' }
+   */
+  readonly lease?: { readonly ttlMs?: number; readonly adopt?: boolean; readonly owner?: string };
+  /**
+   * Signals from other processes (`engine.send`, `resolveEscalation`, `cancel` on a run another engine owns) go
+   * through the store's inbox; the owner looks for them every `pollMs` (and at once on PostgreSQL, which notifies).
+   * @default { pollMs: 250 } (1,000 where the store notifies)
+   */
+  readonly inbox?: { readonly pollMs?: number };
+  /**
+   * What to do with stored runs of a definition that changed since they started, by workflow id. Given the stored
+   * run, return a snapshot for the new definition, ask to restart the run from its input, or to cancel it. Without a
+   * hook such a run is marked failed with a `DefinitionVersionError` when an engine takes it.
+   */
+  readonly migrate?: Readonly<Record<string, MigrationHook>>;
+}
+
+/** A stored run handed to a {@link MigrationHook}. */
+export interface StoredRunForMigration {
+  readonly id: string;
+  readonly workflow: string;
+  /** The version the run started with. */
+  readonly version: string;
+  /** The definition now registered. */
+  readonly definition: AnyWorkflowDefinition;
+  /** The run's input (secrets opened with the engine's hook). */
+  readonly input: unknown;
+  /** The persisted XState snapshot of the old machine (parsed JSON), or `undefined` if the run had not started. */
+  readonly snapshot: unknown;
+}
+
+/** A migration's answer: continue from a snapshot of the new machine, restart from the input, or cancel. */
+export type MigrationDecision =
+  | { readonly action: 'snapshot'; readonly snapshot: unknown }
+  | { readonly action: 'restart'; readonly input?: unknown }
+  | { readonly action: 'cancel'; readonly reason?: string };
+
+/** Migrates a stored run to the registered version of its definition. */
+export type MigrationHook = (stored: StoredRunForMigration) => MigrationDecision | Promise<MigrationDecision>;
+
+/** Options of a signal to a run that may live in another process. */
+export interface SignalOptions {
+  /**
+   * How long to wait for the run's owner to apply the signal before rejecting with a `SignalTimeoutError` (the
+   * signal stays queued for the run's next owner). @default 30_000
+   */
+  readonly timeoutMs?: number;
 }
 
 /** Options of one run. */
@@ -71,12 +124,16 @@ export interface Engine {
   start<I, O>(definition: WorkflowDefinition<I, O>, input: I, options?: StartOptions): WorkflowRun<O>;
   start(workflowId: string, input: unknown, options?: StartOptions): WorkflowRun<unknown>;
   /**
-   * Continues a stored run from its last checkpoint: journaled steps are not called again, timers resume with the
-   * time they had left. Rejects with `DefinitionVersionError` when the registered definition changed since, and
-   * `CorruptRunError` when the stored run does not parse.
+   * Takes a stored run's lease and continues it from its last checkpoint: journaled steps are not called again,
+   * timers resume with the time they had left. Rejects with `RunOwnedError` while another live engine owns it,
+   * `DefinitionVersionError` when the registered definition changed since (and no `migrate` hook decides; the run
+   * is then marked failed), and `CorruptRunError` when the stored run does not parse.
    */
   resume(id: string): Promise<WorkflowRun>;
-  /** Resumes every unfinished stored run. A run that cannot be resumed is logged and skipped; the others go on. */
+  /**
+   * Resumes every unfinished stored run that no live engine owns (its lease expired, was released, or is this
+   * engine's). A run that cannot be resumed is logged and skipped; the others go on.
+   */
   recover(): Promise<WorkflowRun[]>;
   /** Stored runs (or, without a store, the runs of this process), oldest first. */
   list(filter?: RunFilter): Promise<RunRecord[]>;
@@ -84,7 +141,32 @@ export interface Engine {
   get(id: string): Promise<RunRecord | undefined>;
   /** Resolves once every checkpoint and journal entry queued so far is committed. */
   flush(): Promise<void>;
-  /** Flushes and closes the store. Runs still active stop being checkpointed. */
+  /**
+   * Delivers an event to the `waitFor` steps of a run, wherever it runs: here directly, or through the store's inbox
+   * to the engine that owns it. Resolves once applied (whether a step took it); rejects with the owner's typed error
+   * (`InputValidationError` for a bad payload), `RUN_NOT_FOUND`, or a `SignalTimeoutError`.
+   */
+  send(runId: string, event: WorkflowEvent, options?: SignalOptions): Promise<boolean>;
+  /** Decides an escalated step of a run, wherever it runs (see {@link Engine.send}). */
+  resolveEscalation(
+    runId: string,
+    stepPath: string,
+    decision: EscalationDecision,
+    options?: SignalOptions,
+  ): Promise<void>;
+  /**
+   * Cancels a run wherever it runs (see {@link Engine.send}). A stored run no live engine owns is taken by this
+   * engine and cancelled here (compensations run) if its definition is registered, else marked `cancelled` in the
+   * store.
+   */
+  cancel(runId: string, reason?: string, options?: SignalOptions): Promise<void>;
+  /** This engine's owner id in the store's leases. */
+  readonly owner: string;
+  /**
+   * Graceful shutdown: stops the background loops and this engine's runs (their agents' signals fire), commits what
+   * is queued, and releases the runs' leases so another engine takes them over at once. Then closes the store.
+   * Their `result` promises reject with a `LeaseLostError`. Waits while the store is down: nothing queued is lost.
+   */
   close(): Promise<void>;
   /** The definition's machine bound to this engine's agents, guards and clock, to embed with `createActor`. */
   machineFor(definition: AnyWorkflowDefinition): AnyStateMachine;

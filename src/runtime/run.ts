@@ -43,6 +43,7 @@ export class WorkflowRun<O = unknown> {
   /** The typed output, or a rejection with a typed `FlowstateError`. Never an unhandled rejection. */
   readonly result: Promise<O>;
   #settled = false;
+  #abandon: (error: FlowstateError) => void = () => {};
 
   /** @internal created by the engine */
   constructor(
@@ -51,33 +52,42 @@ export class WorkflowRun<O = unknown> {
     /** The running XState actor: subscribe to it, inspect it, persist it. */
     readonly actor: Actor<AnyStateMachine>,
     private readonly binder: Binder,
-    onSettled: () => void,
+    /**
+     * Told when the actor ends. With a store it returns the commit of the final state: the result settles only
+     * after it (rejecting with the error it resolves to, if any, e.g. when another engine owns the run now).
+     */
+    onSettled: () => Promise<FlowstateError | undefined> | undefined,
   ) {
     this.result = new Promise<O>((resolve, reject) => {
+      this.#abandon = reject;
+      const settle = (finish: () => void) => {
+        this.#settled = true;
+        const committed = onSettled();
+        if (!committed) return finish();
+        committed.then((override) => (override ? reject(override) : finish()), reject);
+      };
       actor.subscribe({
-        complete: () => {
-          this.#settled = true;
-          onSettled();
-          const outcome = actor.getSnapshot().output as WorkflowOutcome | undefined;
-          // An actor stopped from outside (`run.actor.stop()`) ends without an outcome.
-          if (!outcome) return reject(new CancelledError('The run was stopped', { workflowId: id }));
-          if (outcome.status !== 'done') return reject(toFlowstateError(outcome.error, id));
-          const schema = definition.spec.options.output;
-          if (!schema) return resolve(outcome.output as O);
-          const parsed = parseWith(schema, outcome.output);
-          if (parsed.ok) resolve(parsed.value as O);
-          else reject(new OutputValidationError(parsed.issues, { workflowId: id }));
-        },
-        error: (cause) => {
-          this.#settled = true;
-          onSettled();
-          reject(
-            new FlowstateError('INTERNAL', `Run '${id}' stopped on an unexpected error`, {
-              cause,
-              workflowId: id,
-            }),
-          );
-        },
+        complete: () =>
+          settle(() => {
+            const outcome = actor.getSnapshot().output as WorkflowOutcome | undefined;
+            // An actor stopped from outside (`run.actor.stop()`) ends without an outcome.
+            if (!outcome) return reject(new CancelledError('The run was stopped', { workflowId: id }));
+            if (outcome.status !== 'done') return reject(toFlowstateError(outcome.error, id));
+            const schema = definition.spec.options.output;
+            if (!schema) return resolve(outcome.output as O);
+            const parsed = parseWith(schema, outcome.output);
+            if (parsed.ok) resolve(parsed.value as O);
+            else reject(new OutputValidationError(parsed.issues, { workflowId: id }));
+          }),
+        error: (cause) =>
+          settle(() =>
+            reject(
+              new FlowstateError('INTERNAL', `Run '${id}' stopped on an unexpected error`, {
+                cause,
+                workflowId: id,
+              }),
+            ),
+          ),
       });
     });
     // The caller may never await the result; a failed run must not become an unhandled rejection.
@@ -187,6 +197,13 @@ export class WorkflowRun<O = unknown> {
       });
     }
     actor.send({ type: 'flowstate.decision', decision: valid });
+  }
+
+  /** @internal Ends a run that never started (its id was taken in the store): the result rejects with `error`. */
+  abandon(error: FlowstateError): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#abandon(error);
   }
 
   /** Cancels the run: every running agent's AbortSignal fires and the run ends `cancelled`. No-op once it ended. */

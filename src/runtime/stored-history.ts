@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../machine/clock.js';
-import type { BatchWriter } from '../persistence/batch-writer.js';
+import { type BatchWriter, historyKey } from '../persistence/batch-writer.js';
 import type { WorkflowStore } from '../persistence/types.js';
 import { type DurationHistory, type HistoryKind, MemoryHistory } from '../progress/history.js';
 
@@ -32,7 +32,7 @@ export function storedHistory(
 ): LearnedHistory {
   if (!store.loadHistory) return { history: new MemoryHistory(), loaded: Promise.resolve() };
   const history: MemoryHistory = new MemoryHistory({}, (kind, workflow, path) => {
-    void writer.learned(`${kind}\0${workflow}\0${path}`, () => {
+    void writer.learned(historyKey({ kind, workflow, path }), () => {
       const state = history.state(kind, workflow, path);
       // Forgotten since (past the history's key cap): nothing to write.
       if (state === undefined) return undefined;

@@ -24,8 +24,11 @@ beforeEach(() => {
 });
 
 const never = () => new Promise<never>(() => {});
+/** The owner id of the process and of its restart (a stable replica name takes its own runs back at once). */
+const node = { owner: 'node-1' };
 /** A second engine on the same database file: what a restarted process sees. */
-const restarted = (options: EngineOptions) => testEngine({ ...options, store: sqliteStore(path) });
+const restarted = (options: EngineOptions) =>
+  testEngine({ lease: node, ...options, store: sqliteStore(path) });
 /** Lets agents settle and the group commit write (it runs on real setImmediate). */
 const settle = async (engine: { flush(): Promise<void> }) => {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
@@ -36,7 +39,12 @@ const twoSteps = workflow('durable-two').step('a').step('b', { input: 'results.a
 
 describe('resume after a crash', () => {
   it('continues from the last checkpoint without calling finished steps again', async () => {
-    const first = testEngine({ store, agents: { a: () => 'A', b: never }, workflows: [twoSteps] });
+    const first = testEngine({
+      lease: node,
+      store,
+      agents: { a: () => 'A', b: never },
+      workflows: [twoSteps],
+    });
     const run = first.start(twoSteps, {}, { id: 'r1' });
     await settle(first);
     expect(await first.get('r1')).toMatchObject({
@@ -66,14 +74,28 @@ describe('resume after a crash', () => {
   });
 
   it('does not call a step whose output was journaled before the crash', async () => {
-    const first = testEngine({ store, agents: { a: () => 'A', b: never }, workflows: [twoSteps] });
+    const first = testEngine({
+      lease: node,
+      store,
+      agents: { a: () => 'A', b: never },
+      workflows: [twoSteps],
+    });
     first.start(twoSteps, {}, { id: 'r2' });
     await settle(first);
     // The crash came after b's output was committed to the journal but before the next checkpoint.
+    const { owner, epoch } = (await store.getRun('r2')) ?? {};
     await store.write({
       runs: [],
       journal: [
-        { key: 'r2:b:1', runId: 'r2', stepPath: 'b', attempt: 1, output: '"journaled"', createdAt: 0 },
+        {
+          key: 'r2:b:1',
+          runId: 'r2',
+          stepPath: 'b',
+          attempt: 1,
+          output: '"journaled"',
+          createdAt: 0,
+          lease: { owner: owner ?? '', epoch: epoch ?? 0 },
+        },
       ],
     });
     const b = vi.fn(() => 'called');
@@ -84,12 +106,12 @@ describe('resume after a crash', () => {
   });
 
   it('refuses to resume on a changed definition, and recovers the other runs', async () => {
-    const first = testEngine({ store, agents: { a: never, b: never }, workflows: [twoSteps] });
+    const first = testEngine({ lease: node, store, agents: { a: never, b: never }, workflows: [twoSteps] });
     first.start(twoSteps, {}, { id: 'old' });
     await settle(first);
     const changed = workflow('durable-two').step('a').step('b', { input: 'results.a', timeoutMs: 5 }).build();
     const other = workflow('other').step('a').build();
-    const otherEngine = testEngine({ store, agents: { a: never }, workflows: [other] });
+    const otherEngine = testEngine({ lease: node, store, agents: { a: never }, workflows: [other] });
     otherEngine.start(other, {}, { id: 'fine' });
     await settle(otherEngine);
     const second = restarted({ agents: { a: () => 1, b: () => 2 }, workflows: [changed, other] });
@@ -100,7 +122,7 @@ describe('resume after a crash', () => {
   });
 
   it('rejects a corrupted run with a typed error and recovers the others', async () => {
-    const first = testEngine({ store, agents: { a: never, b: never }, workflows: [twoSteps] });
+    const first = testEngine({ lease: node, store, agents: { a: never, b: never }, workflows: [twoSteps] });
     first.start(twoSteps, {}, { id: 'bad' });
     first.start(twoSteps, {}, { id: 'good' });
     await settle(first);
@@ -119,17 +141,25 @@ describe('resume after a crash', () => {
 });
 
 describe('run ids', () => {
-  it('cancels a run whose id another stored run holds, leaving the stored one as it was', async () => {
-    const first = testEngine({ store, agents: { a: () => 'A', b: never }, workflows: [twoSteps] });
+  it('refuses a run whose id another stored run holds before calling any agent, leaving the stored one as it was', async () => {
+    const first = testEngine({
+      lease: node,
+      store,
+      agents: { a: () => 'A', b: never },
+      workflows: [twoSteps],
+    });
     first.start(twoSteps, {}, { id: 'taken' });
     await settle(first);
     const before = await store.getRun('taken');
-    const second = restarted({ agents: { a: () => 'again', b: () => 'B' }, workflows: [twoSteps] });
+    const again = vi.fn(() => 'again');
+    const second = restarted({ agents: { a: again, b: () => 'B' }, workflows: [twoSteps] });
     const run = second.start(twoSteps, {}, { id: 'taken' });
     await expect(run.result).rejects.toMatchObject({
-      code: 'CANCELLED',
+      code: 'RUN_ID_TAKEN',
       message: expect.stringContaining("Run id 'taken' is already used"),
     });
+    expect(again).not.toHaveBeenCalled();
+    expect(second.active.size).toBe(0);
     await second.flush();
     expect(await store.getRun('taken')).toEqual(before);
     expect(await store.listTimers('taken')).toEqual([]);
@@ -145,6 +175,7 @@ describe('timers across a restart', () => {
       .step('a', { retry: { attempts: 2, initialMs: 10_000, jitter: 0 } })
       .build();
     const first = testEngine({
+      lease: node,
       store,
       agents: {
         a: async () => {
@@ -182,6 +213,7 @@ describe('timers across a restart', () => {
       .step('review', { escalate: { to: 'human', timeoutMs: 60_000 } })
       .build();
     const first = testEngine({
+      lease: node,
       store,
       agents: {
         review: async () => {
@@ -211,7 +243,7 @@ describe('learned durations across a restart', () => {
   const agents = { slow: sleeper(() => 3_000), quick: sleeper(() => 500) };
 
   it('gives the next engine on the store the ETA the first one learned', async () => {
-    const first = testEngine({ store, agents, workflows: [timed], progress: { throttleMs: 0 } });
+    const first = testEngine({ lease: node, store, agents, workflows: [timed], progress: { throttleMs: 0 } });
     const fresh = collect(first.start(timed, {}));
     // Each step's output is committed (on real time) before the next step starts.
     await vi.advanceTimersByTimeAsync(3_000);
@@ -276,6 +308,7 @@ describe('secrets', () => {
       open: (t: string) => Buffer.from(t, 'base64').toString(),
     };
     const first = testEngine({
+      lease: node,
       store,
       secrets: seal,
       agents: { call: () => 'called', next: never },
@@ -309,7 +342,12 @@ describe('secrets', () => {
   });
 
   it('redacts secrets without a hook', async () => {
-    const first = testEngine({ store, agents: { call: () => 'called', next: never }, workflows: [wf] });
+    const first = testEngine({
+      lease: node,
+      store,
+      agents: { call: () => 'called', next: never },
+      workflows: [wf],
+    });
     first.start(wf, { apiKey: 'sk-very-secret' }, { id: 's2' });
     await settle(first);
     expect(JSON.stringify(await store.getRun('s2'))).not.toContain('sk-very-secret');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CorruptRunError, postgresStore, sqliteStore } from '../../src/index.js';
 import { memoryStore } from '../../src/persistence/memory-store.js';
-import type { StoredRun, WorkflowStore } from '../../src/persistence/types.js';
+import type { JournalEntry, StoredRun, WorkflowStore } from '../../src/persistence/types.js';
 import { createDatabase, type PostgresServer, startPostgres } from '../support/postgres.js';
 
 const run = (id: string, over: Partial<StoredRun> = {}): StoredRun => ({
@@ -68,14 +68,43 @@ const stores: Array<[string, () => Promise<{ store: WorkflowStore; corrupt?: Cor
   ],
 ];
 
+const lease = { owner: 'o', epoch: 1 };
+/** Claims runs as their owner `o` (epoch 1), then writes their checkpoints with timers. */
+async function seed(store: WorkflowStore, ...runs: StoredRun[]) {
+  await store.write({
+    claims: runs.map((r) => ({ run: r, owner: 'o', leaseUntil: 10_000 })),
+    runs: [],
+    journal: [],
+  });
+  await store.write({ runs: runs.map((r) => ({ run: r, timers: [], lease })), journal: [] });
+}
+const entry = (over: Partial<JournalEntry> = {}) => ({
+  key: 'r:s:1',
+  runId: 'r',
+  stepPath: 's',
+  attempt: 1,
+  output: '{"v":1}',
+  createdAt: 5,
+  ...over,
+});
+const strip = (r: StoredRun | undefined) => {
+  if (!r) return r;
+  const { owner: _o, epoch: _e, leaseUntil: _l, ...rest } = r;
+  return rest;
+};
+
 describe.each(stores)('the %s store', (_name, open) => {
-  it('writes runs with their timers and reads them back', async () => {
+  it('claims a run, writes its checkpoints with timers under its lease, and reads them back', async () => {
     const { store } = await open();
+    await store.write({ claims: [{ run: run('a'), owner: 'o', leaseUntil: 10_000 }], runs: [], journal: [] });
+    expect(await store.getRun('a')).toEqual({ ...run('a'), owner: 'o', epoch: 1, leaseUntil: 10_000 });
     await store.write({
-      runs: [{ run: run('a'), timers: [{ runId: 'a', stepPath: 's', kind: 'backoff', deadline: 5_000 }] }],
+      runs: [
+        { run: run('a'), timers: [{ runId: 'a', stepPath: 's', kind: 'backoff', deadline: 5_000 }], lease },
+      ],
       journal: [],
     });
-    expect(await store.getRun('a')).toEqual(run('a'));
+    expect(strip(await store.getRun('a'))).toEqual(run('a'));
     expect(await store.listTimers('a')).toEqual([
       { runId: 'a', stepPath: 's', kind: 'backoff', deadline: 5_000 },
     ]);
@@ -85,8 +114,9 @@ describe.each(stores)('the %s store', (_name, open) => {
 
   it('updates a run in place, replacing its timers, and keeps output and error', async () => {
     const { store } = await open();
+    await seed(store, run('a'), run('b'));
     await store.write({
-      runs: [{ run: run('a'), timers: [{ runId: 'a', stepPath: 's', kind: 'wait', deadline: 1 }] }],
+      runs: [{ run: run('a'), timers: [{ runId: 'a', stepPath: 's', kind: 'wait', deadline: 1 }], lease }],
       journal: [],
     });
     const done = run('a', {
@@ -95,46 +125,141 @@ describe.each(stores)('the %s store', (_name, open) => {
       snapshot: '{"value":"done"}',
       updatedAt: 2_000,
     });
-    await store.write({ runs: [{ run: done, timers: [] }], journal: [] });
-    expect(await store.getRun('a')).toEqual(done);
+    await store.write({ runs: [{ run: done, timers: [], lease }], journal: [] });
+    expect(strip(await store.getRun('a'))).toEqual(done);
     expect(await store.listTimers('a')).toEqual([]);
     const failed = run('b', {
       status: 'failed',
       error: { name: 'StepFailedError', message: 'x', code: 'STEP_FAILED' },
     });
-    await store.write({ runs: [{ run: failed, timers: [] }], journal: [] });
+    await store.write({ runs: [{ run: failed, timers: [] }].map((c) => ({ ...c, lease })), journal: [] });
     expect((await store.getRun('b'))?.error).toEqual(failed.error);
     await store.close();
   });
 
-  it('never lets a second run with the same id overwrite the first, and says so', async () => {
+  it('refuses a claim whose id another run holds, and keeps the first run and its timers', async () => {
     const { store } = await open();
+    await seed(store, run('a'));
     const timer = { runId: 'a', stepPath: 's', kind: 'wait' as const, deadline: 7 };
-    expect(await store.write({ runs: [{ run: run('a'), timers: [timer] }], journal: [] })).toBeUndefined();
+    await store.write({ runs: [{ run: run('a'), timers: [timer], lease }], journal: [] });
     const result = await store.write({
-      runs: [
-        { run: run('a', { createdAt: 9_999, input: 'other' }), timers: [] },
-        { run: run('b'), timers: [] },
+      claims: [
+        { run: run('a', { createdAt: 9_999, input: 'other' }), owner: 'p', leaseUntil: 1 },
+        { run: run('b'), owner: 'p', leaseUntil: 1 },
       ],
+      runs: [],
       journal: [],
     });
     expect(result?.refused).toEqual(['a']);
     expect((await store.getRun('a'))?.input).toEqual({ a: 1 });
+    expect((await store.getRun('a'))?.owner).toBe('o');
     expect(await store.listTimers('a')).toEqual([timer]);
-    expect(await store.getRun('b')).toBeDefined();
+    expect((await store.getRun('b'))?.owner).toBe('p');
+    await store.close();
+  });
+
+  it('fences a stale owner: nothing of a run whose lease moved on is written', async () => {
+    const { store } = await open();
+    await seed(store, run('a'));
+    await store.write({
+      runs: [{ run: run('a'), timers: [{ runId: 'a', stepPath: 's', kind: 'wait', deadline: 1 }], lease }],
+      journal: [],
+    });
+    // The lease expired (until 10,000) and another engine took the run.
+    const taken = await store.acquire('a', 'p', 20_000, 30_000);
+    expect(taken).toEqual({ owner: 'p', epoch: 2 });
+    await store.post({ id: 'm1', runId: 'a', kind: 'cancel', body: '{}', state: 'pending', createdAt: 1 });
+    const stale = await store.write({
+      runs: [{ run: run('a', { status: 'done', output: 'stale' }), timers: [], lease }],
+      journal: [entry({ key: 'a:s:1', runId: 'a' })].map((e) => ({ ...e, lease })),
+      inbox: [{ id: 'm1', runId: 'a', state: 'applied', result: 'null', lease }],
+    });
+    expect(stale?.fenced).toEqual(['a']);
+    expect(await store.getRun('a')).toMatchObject({ status: 'running', owner: 'p', epoch: 2 });
+    expect(await store.listTimers('a')).toEqual([{ runId: 'a', stepPath: 's', kind: 'wait', deadline: 1 }]);
+    expect(await store.getJournal('a:s:1')).toBeUndefined();
+    expect((await store.getMessage('m1'))?.state).toBe('pending');
+    // The new owner writes under its epoch.
+    expect(
+      await store.write({
+        runs: [{ run: run('a', { status: 'done' }), timers: [], lease: taken! }],
+        journal: [],
+      }),
+    ).toBeUndefined();
+    expect((await store.getRun('a'))?.status).toBe('done');
+    await store.close();
+  });
+
+  it("takes a lease only when it expired, was released, or is the owner's own; renews and lists", async () => {
+    const { store } = await open();
+    await seed(
+      store,
+      run('a', { createdAt: 1 }),
+      run('b', { createdAt: 2 }),
+      run('c', { createdAt: 3, status: 'waiting' }),
+    );
+    await store.write({ runs: [{ run: run('d', { status: 'done' }), timers: [], lease }], journal: [] });
+    expect(await store.acquire('a', 'p', 5_000, 20_000)).toBeUndefined();
+    expect(await store.listAdoptable(5_000, 10)).toEqual([]);
+    expect(await store.acquire('a', 'o', 5_000, 20_000)).toEqual({ owner: 'o', epoch: 2 });
+    // Renewal extends every unfinished lease of the owner, in one call.
+    expect((await store.renew('o', 40_000)).sort((x, y) => x.id.localeCompare(y.id))).toEqual([
+      { id: 'a', owner: 'o', epoch: 2 },
+      { id: 'b', owner: 'o', epoch: 1 },
+      { id: 'c', owner: 'o', epoch: 1 },
+    ]);
+    expect(await store.listAdoptable(39_999, 10)).toEqual([]);
+    expect((await store.listAdoptable(40_000, 10)).map((r) => r.id)).toEqual(['a', 'b', 'c']);
+    expect((await store.listAdoptable(40_000, 2)).map((r) => r.id)).toEqual(['a', 'b']);
+    await store.release('o', ['b']);
+    expect((await store.listAdoptable(1, 10)).map((r) => r.id)).toEqual(['b']);
+    expect(await store.acquire('b', 'p', 1, 50_000)).toEqual({ owner: 'p', epoch: 2 });
+    expect(await store.renew('o', 60_000)).toHaveLength(2);
+    // An ended run is never taken.
+    expect(await store.acquire('d', 'p', 99_999, 100_000)).toBeUndefined();
+    await store.close();
+  });
+
+  it('keeps signals in an inbox: pending for the owner, answered under its lease', async () => {
+    const { store } = await open();
+    await seed(store, run('a'), run('b'));
+    await store.acquire('b', 'p', 20_000, 30_000);
+    const heard: string[] = [];
+    const unlisten = await store.listen?.((runId) => heard.push(runId));
+    await store.post({
+      id: 'm1',
+      runId: 'a',
+      kind: 'event',
+      body: '{"event":{"type":"go"}}',
+      state: 'pending',
+      createdAt: 1,
+    });
+    await store.post({ id: 'm2', runId: 'b', kind: 'cancel', body: '{}', state: 'pending', createdAt: 2 });
+    expect((await store.pendingFor('o', 10)).map((m) => m.id)).toEqual(['m1']);
+    expect((await store.pendingFor('p', 10)).map((m) => m.id)).toEqual(['m2']);
+    await store.write({
+      runs: [],
+      journal: [],
+      inbox: [{ id: 'm1', runId: 'a', state: 'applied', result: 'true', lease }],
+    });
+    expect(await store.getMessage('m1')).toMatchObject({ state: 'applied', result: 'true', kind: 'event' });
+    expect(await store.pendingFor('o', 10)).toEqual([]);
+    if (unlisten) {
+      for (let i = 0; i < 100 && heard.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(heard).toEqual(['a', 'b']);
+      await unlisten();
+    }
     await store.close();
   });
 
   it('lists runs by status and workflow, oldest first', async () => {
     const { store } = await open();
-    await store.write({
-      runs: [
-        { run: run('r2', { createdAt: 2 }), timers: [] },
-        { run: run('r1', { createdAt: 1, status: 'waiting' }), timers: [] },
-        { run: run('r3', { createdAt: 3, status: 'done', workflow: 'other' }), timers: [] },
-      ],
-      journal: [],
-    });
+    await seed(
+      store,
+      run('r2', { createdAt: 2 }),
+      run('r1', { createdAt: 1, status: 'waiting' }),
+      run('r3', { createdAt: 3, status: 'done', workflow: 'other' }),
+    );
     expect((await store.listRuns()).map((r) => r.id)).toEqual(['r1', 'r2', 'r3']);
     expect((await store.listRuns({ status: ['running', 'waiting'] })).map((r) => r.id)).toEqual(['r1', 'r2']);
     expect((await store.listRuns({ status: 'done' })).map((r) => r.id)).toEqual(['r3']);
@@ -144,13 +269,16 @@ describe.each(stores)('the %s store', (_name, open) => {
     await store.close();
   });
 
-  it('journals an output once: the first write under a key wins', async () => {
+  it("journals an output once under the run's lease: the first write under a key wins", async () => {
     const { store } = await open();
-    const entry = { key: 'r:s:1', runId: 'r', stepPath: 's', attempt: 1, output: '{"v":1}', createdAt: 5 };
-    await store.write({ runs: [], journal: [entry] });
-    await store.write({ runs: [], journal: [{ ...entry, output: '{"v":2}' }] });
-    expect(await store.getJournal('r:s:1')).toEqual(entry);
+    await seed(store, run('r'));
+    await store.write({ runs: [], journal: [{ ...entry(), lease }] });
+    await store.write({ runs: [], journal: [{ ...entry({ output: '{"v":2}' }), lease }] });
+    expect(await store.getJournal('r:s:1')).toEqual(entry());
     expect(await store.getJournal('r:s:2')).toBeUndefined();
+    // A restart clears the run's journal with its checkpoint.
+    await store.write({ runs: [{ run: run('r'), timers: [], lease, resetJournal: true }], journal: [] });
+    expect(await store.getJournal('r:s:1')).toBeUndefined();
     await store.close();
   });
 
@@ -180,20 +308,18 @@ describe.each(stores)('the %s store', (_name, open) => {
   it('writes a batch atomically: a failing batch leaves nothing behind', async () => {
     const { store, corrupt } = await open();
     if (!corrupt) return; // the memory store has no transactions to test
-    const bad = run('x', { status: 'running' });
+    await seed(store, run('x'));
     // A circular input cannot be serialized: the batch fails before or during the transaction.
     const circular: Record<string, unknown> = {};
     circular.self = circular;
     await expect(
       store.write({
-        runs: [
-          { run: bad, timers: [] },
-          { run: run('y', { input: circular }), timers: [] },
-        ],
-        journal: [{ key: 'k', runId: 'x', stepPath: 's', attempt: 1, output: '1', createdAt: 1 }],
+        claims: [{ run: run('y', { input: circular }), owner: 'o', leaseUntil: 1 }],
+        runs: [{ run: run('x', { status: 'done' }), timers: [], lease }],
+        journal: [{ ...entry({ key: 'k', runId: 'x' }), lease }],
       }),
     ).rejects.toThrow();
-    expect(await store.getRun('x')).toBeUndefined();
+    expect((await store.getRun('x'))?.status).toBe('running');
     expect(await store.getJournal('k')).toBeUndefined();
     await store.close();
   });
@@ -201,16 +327,10 @@ describe.each(stores)('the %s store', (_name, open) => {
   it('gives a typed error for a corrupted run alone; listing still works', async () => {
     const { store, corrupt } = await open();
     if (!corrupt) return;
-    await store.write({
-      runs: [
-        { run: run('good'), timers: [] },
-        { run: run('bad', { createdAt: 2_000 }), timers: [] },
-      ],
-      journal: [],
-    });
+    await seed(store, run('good'), run('bad', { createdAt: 2_000 }));
     await corrupt('bad');
     await expect(store.getRun('bad')).rejects.toBeInstanceOf(CorruptRunError);
-    expect(await store.getRun('good')).toEqual(run('good'));
+    expect(strip(await store.getRun('good'))).toEqual(run('good'));
     const listed = await store.listRuns();
     expect(listed.map((r) => r.id)).toEqual(['good', 'bad']);
     expect(listed[1]?.error).toMatchObject({ code: 'RUN_CORRUPTED' });

@@ -5,9 +5,11 @@ import { pino } from 'pino';
 import { createEngine, postgresStore, sqliteStore } from '../../dist/bundle/index.js';
 import { crashWorkflow, inputOf, plainOutput } from './crash-workflow.mjs';
 
-const [kind, target, ledger, runsArg, concurrencyArg] = process.argv.slice(2);
+const [kind, target, ledger, runsArg, concurrencyArg, exitAfterArg] = process.argv.slice(2);
 const total = Number(runsArg);
 const concurrency = Number(concurrencyArg ?? 30);
+/** Exit at once (no close, no flush) right after this many results, as a CLI or job runner does; 0: never. */
+const exitAfter = Number(exitAfterArg ?? 0);
 const pid = process.pid;
 
 /** Every agent call goes to the ledger first, so the parent can count calls per idempotency key. */
@@ -49,9 +51,27 @@ const agents = {
 };
 
 const store = kind === 'postgres' ? postgresStore(target) : sqliteStore(target);
-const engine = createEngine({ agents, store, workflows: [crashWorkflow], logger: pino({ level: 'silent' }) });
+// A stable owner id, as a replica with a fixed name (a pod of a StatefulSet): a restart takes its runs back at once.
+const engine = createEngine({
+  agents,
+  store,
+  workflows: [crashWorkflow],
+  logger: pino({ level: 'silent' }),
+  lease: { owner: 'crash-worker', adopt: false },
+});
 
-await engine.recover();
+let results = 0;
+/** Each result is reported, and the process may exit right after it: the store must already say so. */
+const watch = (run) =>
+  run.result.then(
+    () => {
+      process.stdout.write(`RESULT ${run.id} ${Date.now()}\n`);
+      if (exitAfter > 0 && ++results >= exitAfter) process.exit(0);
+    },
+    () => {},
+  );
+
+for (const run of await engine.recover()) watch(run);
 const known = new Set((await engine.list({ limit: total * 2 })).map((r) => r.id));
 let next = 0;
 const startMore = () => {
@@ -60,7 +80,7 @@ const startMore = () => {
     const input = inputOf(next);
     next++;
     if (known.has(id)) continue;
-    engine.start(crashWorkflow, input, { id });
+    watch(engine.start(crashWorkflow, input, { id }));
   }
 };
 startMore();

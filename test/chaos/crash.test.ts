@@ -32,22 +32,55 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function launch(kind: string, target: string, ledger: string): ChildProcess {
-  return spawn(process.execPath, [worker, kind, target, ledger, String(RUNS), String(CONCURRENCY)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+function launch(kind: string, target: string, ledger: string, exitAfter = 0): ChildProcess {
+  return spawn(
+    process.execPath,
+    [worker, kind, target, ledger, String(RUNS), String(CONCURRENCY), String(exitAfter)],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+}
+
+/** Results a process reported (`RESULT <run> <time>`) just before it was killed or exited. */
+const reported = new Map<string, number>();
+function collectResults(child: ChildProcess) {
+  let buffer = '';
+  child.stdout?.on('data', (d) => {
+    buffer += d;
+    const lines = buffer.split('\n');
+    buffer = lines.pop() ?? '';
+    for (const line of lines) {
+      const [tag, id, t] = line.split(' ');
+      if (tag === 'RESULT' && id && !reported.has(id)) reported.set(id, Number(t));
+    }
   });
 }
 
-/** Runs incarnations of the worker, killing each with SIGKILL 5-500 ms in, then lets a last one finish. */
+/**
+ * Runs incarnations of the worker: each odd one is killed with SIGKILL 5-500 ms in, each even one exits by itself
+ * (no close, no flush) right after its first 1-5 results. Then a last one finishes.
+ */
 async function crashAndRecover(kind: string, target: string, ledger: string) {
   let kills = 0;
+  let exits = 0;
   let random = 42;
   const next = () => {
     random = (random * 1_103_515_245 + 12_345) % 2 ** 31;
     return random / 2 ** 31;
   };
   while (kills < KILLS) {
+    if ((kills + exits) % 2 === 1) {
+      const child = launch(kind, target, ledger, 1 + Math.floor(next() * 5));
+      collectResults(child);
+      let said = '';
+      child.stdout?.on('data', (d) => (said += d));
+      const code = await new Promise((resolve) => child.once('exit', resolve));
+      expect(code).toBe(0);
+      exits++;
+      if (said.includes('ALL DONE')) break;
+      continue;
+    }
     const child = launch(kind, target, ledger);
+    collectResults(child);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const waitMs = 5 + Math.floor(next() * 495);
     const finished = await Promise.race([
@@ -60,6 +93,7 @@ async function crashAndRecover(kind: string, target: string, ledger: string) {
     kills++;
   }
   const last = launch(kind, target, ledger);
+  collectResults(last);
   let out = '';
   let err = '';
   last.stdout?.on('data', (d) => (out += d));
@@ -68,7 +102,7 @@ async function crashAndRecover(kind: string, target: string, ledger: string) {
   expect(err).toBe('');
   expect(code).toBe(0);
   expect(out).toContain('ALL DONE');
-  return kills;
+  return { kills, exits };
 }
 
 async function verify(store: WorkflowStore, ledgerPath: string) {
@@ -103,6 +137,10 @@ async function verify(store: WorkflowStore, ledgerPath: string) {
     }
     reRunInFlight += list.length - 1;
   }
+  // A result a process reported was committed: no later process ran any step of that run again.
+  let afterResult = 0;
+  for (const [id, t] of reported)
+    afterResult += ledger.filter((l) => l.key.startsWith(`${id}:`) && l.t > t).length;
   // Timers fire once per process and never early: the retry after a backoff, and the step after an escalation deadline.
   let early = 0;
   let twice = 0;
@@ -127,6 +165,8 @@ async function verify(store: WorkflowStore, ledgerPath: string) {
     reRunInFlight,
     early,
     twice,
+    afterResult,
+    results: reported.size,
     calls: ledger.filter((l) => l.event === 'call').length,
   };
 }
@@ -135,12 +175,13 @@ describe.each([
   ['sqlite', async () => join(dir, 'crash.db'), (t: string) => sqliteStore(t)],
   ['postgres', async () => createDatabase(pg, `crash${Date.now()}`), (t: string) => postgresStore(t)],
 ] as const)('crash and recover on %s', (kind, target, open) => {
-  it(`finishes ${RUNS} runs correctly across random SIGKILLs`, async () => {
+  it(`finishes ${RUNS} runs correctly across random SIGKILLs and exits right after results`, async () => {
     const where = await target();
     const ledger = join(dir, `${kind}.ledger`);
     writeFileSync(ledger, '');
     const started = Date.now();
-    const kills = await crashAndRecover(kind, where, ledger);
+    reported.clear();
+    const { kills, exits } = await crashAndRecover(kind, where, ledger);
     const store = open(where);
     const figures = await verify(store, ledger);
     await store.close();
@@ -152,11 +193,13 @@ describe.each([
     }
     // The figures go to docs/durability.md.
     console.log(
-      `crash test (${kind}): ${JSON.stringify({ runs: RUNS, kills, seconds: (Date.now() - started) / 1000, ...figures })}`,
+      `crash test (${kind}): ${JSON.stringify({ runs: RUNS, kills, exits, seconds: (Date.now() - started) / 1000, ...figures })}`,
     );
     expect(kills).toBe(KILLS);
     expect(figures.reExecutedJournaled).toBe(0);
     expect(figures.early).toBe(0);
     expect(figures.twice).toBe(0);
+    expect(figures.afterResult).toBe(0);
+    expect(exits).toBeGreaterThan(0);
   }, 600_000);
 });

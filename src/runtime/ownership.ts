@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { RunRecord } from '../persistence/types.js';
+import type { Durability } from './durability.js';
+
+/** Lease settings with their defaults applied. */
+export interface LeaseSettings {
+  readonly owner: string;
+  readonly ttlMs: number;
+  readonly adopt: boolean;
+}
+
+/** The defaults of `createEngine({ lease })`. */
+export function leaseSettings(
+  options: { ttlMs?: number; adopt?: boolean; owner?: string } = {},
+): LeaseSettings {
+  return {
+    owner: options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    ttlMs: options.ttlMs ?? 15_000,
+    adopt: options.adopt ?? true,
+  };
+}
+
+/** What the lease loops ask of the engine. */
+export interface OwnershipHost {
+  /** The run's lease moved on: stop this engine's copy. */
+  lose(runId: string): void;
+  /** Takes a run whose owner is gone (resume it here); rejects if it cannot. */
+  adopt(record: RunRecord): Promise<unknown>;
+  /** Whether this engine can run the run (its definition is registered, it is not already here). */
+  canAdopt(record: RunRecord): boolean;
+}
+
+/**
+ * Keeps this engine's leases: renews them all in one statement every `ttlMs / 3` (a run missing from the answer, or
+ * held at another epoch, was taken by another engine: its copy here stops), and with `adopt` takes runs whose
+ * owner's lease expired about every `ttlMs / 2`. Leases run on wall-clock time, whatever clock runs the workflows:
+ * they are about liveness across processes.
+ */
+export class Ownership {
+  private renewTimer: NodeJS.Timeout | undefined;
+  private adoptTimer: NodeJS.Timeout | undefined;
+  private adopting = false;
+
+  constructor(
+    readonly settings: LeaseSettings,
+    private readonly durability: Durability,
+    private readonly host: OwnershipHost,
+    private readonly logger: Logger,
+  ) {}
+
+  /** When a lease taken now ends. */
+  until(): number {
+    return Date.now() + this.settings.ttlMs;
+  }
+
+  start(): void {
+    this.renewTimer = setInterval(() => void this.renew(), Math.max(10, this.settings.ttlMs / 3));
+    this.renewTimer.unref();
+    if (this.settings.adopt) {
+      this.adoptTimer = setInterval(() => void this.adoptExpired(), Math.max(10, this.settings.ttlMs / 2));
+      this.adoptTimer.unref();
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.renewTimer);
+    clearInterval(this.adoptTimer);
+  }
+
+  /** Renews every lease of this engine; stops the copies of runs another engine took. */
+  async renew(): Promise<void> {
+    const { leases, store } = this.durability;
+    if (leases.size === 0) return;
+    // Only leases held before the call are judged by its answer: a run claimed meanwhile is not in it yet.
+    const before = new Map(leases);
+    let held: Awaited<ReturnType<typeof store.renew>>;
+    try {
+      held = await store.renew(this.settings.owner, this.until());
+    } catch (error) {
+      this.logger.warn({ err: error }, 'lease renewal failed; retrying at the next round');
+      return;
+    }
+    const epochs = new Map(held.map((h) => [h.id, h.epoch]));
+    for (const [id, lease] of before) {
+      if (leases.get(id) !== lease) continue;
+      const epoch = epochs.get(id);
+      if (epoch === lease.epoch) continue;
+      // Ended runs leave the renewal too: only an unfinished run missing from it, or at another epoch, is lost.
+      if (epoch === undefined) {
+        const stored = await store.getRun(id).catch(() => undefined);
+        if (!stored || (stored.owner === lease.owner && stored.epoch === lease.epoch)) continue;
+      }
+      leases.delete(id);
+      this.host.lose(id);
+    }
+  }
+
+  /** Takes unfinished runs whose owner's lease expired. */
+  async adoptExpired(): Promise<void> {
+    if (this.adopting) return;
+    this.adopting = true;
+    try {
+      const records = await this.durability.store.listAdoptable(Date.now(), 100);
+      for (const record of records) {
+        if (!this.host.canAdopt(record)) continue;
+        await this.host.adopt(record).catch((error: unknown) => {
+          this.logger.debug({ err: error, workflowId: record.id }, 'run not adopted');
+        });
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, 'looking for runs to adopt failed; retrying at the next round');
+    } finally {
+      this.adopting = false;
+    }
+  }
+}
