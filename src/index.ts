@@ -57,10 +57,15 @@ export {
   EscalationTimeoutError,
   FlowstateError,
   InputValidationError,
+  LeaseLostError,
   OutputValidationError,
+  RunIdTakenError,
+  RunOwnedError,
   type SerializedError,
+  SignalTimeoutError,
   StepFailedError,
   StepTimeoutError,
+  StoreFaultError,
   type ValidationIssue,
   WaitTimeoutError,
   WorkflowDefinitionError,
@@ -79,10 +84,17 @@ export { postgresStore } from './persistence/postgres-store.js';
 export type { SecretsHook } from './persistence/secrets.js';
 // Durability
 export { sqliteStore } from './persistence/sqlite-store.js';
+export { memoryStore } from './persistence/memory-store.js';
 export type {
   HistoryRow,
+  InboxKind,
+  InboxMessage,
+  InboxResult,
   JournalEntry,
+  RunCheckpoint,
+  RunClaim,
   RunFilter,
+  RunLease,
   RunRecord,
   StoreBatch,
   StoredRun,
@@ -113,4 +125,10 @@ export { type TerminalReporterOptions, terminalReporter } from './progress/repor
 export { trackProgress, trackStepEvents } from './progress/track.js';
 // Running
 export { createEngine, type Engine, type EngineOptions, type StartOptions } from './runtime/engine.js';
+export type {
+  MigrationDecision,
+  MigrationHook,
+  SignalOptions,
+  StoredRunForMigration,
+} from './runtime/engine-types.js';
 export { type RunStatus, type WorkflowEvent, WorkflowRun } from './runtime/run.js';

@@ -44,6 +44,11 @@ export interface StepJournal {
       readonly output: unknown;
     },
   ): Promise<void>;
+  /**
+   * `undefined` when agents may be called now; else a promise to wait on first (the engine's leases may have
+   * expired: no new work until they are confirmed).
+   */
+  ready?(): Promise<void> | undefined;
 }
 
 /** The step actor logic, as XState sees it. */
@@ -159,6 +164,13 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
     if (s.restored) {
       const hit = await journal.get(ctx.idempotencyKey);
       if (hit) return hit.output;
+    }
+    const wait = journal.ready?.();
+    if (wait) {
+      await wait;
+      const now = self.getSnapshot() as StepSnapshot;
+      if (now.status !== 'active' || now.token !== s.token)
+        throw new CancelledError('The attempt was superseded');
     }
     const output = await callAgent(agents, s.agent, s.input.input, ctx);
     const current = self.getSnapshot() as StepSnapshot;

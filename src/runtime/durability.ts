@@ -50,6 +50,8 @@ export class Durability {
   /** The lease of each run this engine owns now. */
   readonly leases = new Map<string, RunLease>();
   private readonly reset = new Set<string>();
+  /** Set by the engine: whether agents may be called now (see `StepJournal.ready`). */
+  gate: () => Promise<void> | undefined = () => undefined;
 
   constructor(
     readonly store: WorkflowStore,
@@ -82,6 +84,7 @@ export class Durability {
   /** The journal the step actors use: reads retried while the store is down, writes under the run's lease. */
   journal(): StepJournal {
     return {
+      ready: () => this.gate(),
       get: async (key) => {
         const entry = await retrying(() => this.store.getJournal(key), this.logger);
         return entry ? { output: parseSealed(entry.output, this.secrets) } : undefined;

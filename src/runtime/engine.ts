@@ -135,7 +135,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const inbox = durability
     ? new InboxReader(durability, lease.owner, active, logger, options.inbox?.pollMs)
     : undefined;
-  if (ownership && inbox) {
+  if (ownership && inbox && durability) {
+    durability.gate = () => ownership.gate();
     ownership.start();
     void inbox.start();
   }
@@ -167,8 +168,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
     const machine = binder.machineFor(definition);
     let actor: Actor<AnyStateMachine> | undefined;
     let run: WorkflowRun | undefined;
+    // A copy being stopped because it is no longer this engine's (fenced, handed over) writes nothing more.
     const checkpoint = () =>
-      durability && actor && run
+      durability && actor && run && !stopping.has(identity.id)
         ? durability.checkpoint(identity, actor, () => (run as WorkflowRun).status)
         : undefined;
     const observer = inspectionObserver(options.inspect);

@@ -42,6 +42,9 @@ export class Ownership {
   private renewTimer: NodeJS.Timeout | undefined;
   private adoptTimer: NodeJS.Timeout | undefined;
   private adopting = false;
+  /** Until when every lease of this engine is known to hold (the last renewal's start + ttl). */
+  private confirmedUntil = Date.now() + Number.MAX_SAFE_INTEGER / 2;
+  private confirmedWaiters: Array<() => void> = [];
 
   constructor(
     readonly settings: LeaseSettings,
@@ -55,7 +58,25 @@ export class Ownership {
     return Date.now() + this.settings.ttlMs;
   }
 
+  /** A lease taken or renewed by a call issued at `issuedAt` holds until `issuedAt + ttl`. */
+  confirm(issuedAt: number): void {
+    this.confirmedUntil = Math.max(this.confirmedUntil, issuedAt + this.settings.ttlMs);
+    const waiters = this.confirmedWaiters;
+    this.confirmedWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /**
+   * `undefined` while this engine's leases surely hold; else a promise of the next successful renewal. Agent calls
+   * wait on it: a copy that may have lost its run (renewals failing past the ttl) starts no new work meanwhile.
+   */
+  gate(): Promise<void> | undefined {
+    if (Date.now() < this.confirmedUntil) return undefined;
+    return new Promise((resolve) => this.confirmedWaiters.push(resolve));
+  }
+
   start(): void {
+    this.confirmedUntil = Date.now() + this.settings.ttlMs;
     this.renewTimer = setInterval(() => void this.renew(), Math.max(10, this.settings.ttlMs / 3));
     this.renewTimer.unref();
     if (this.settings.adopt) {
@@ -72,16 +93,18 @@ export class Ownership {
   /** Renews every lease of this engine; stops the copies of runs another engine took. */
   async renew(): Promise<void> {
     const { leases, store } = this.durability;
-    if (leases.size === 0) return;
+    const issuedAt = Date.now();
+    if (leases.size === 0) return this.confirm(issuedAt);
     // Only leases held before the call are judged by its answer: a run claimed meanwhile is not in it yet.
     const before = new Map(leases);
     let held: Awaited<ReturnType<typeof store.renew>>;
     try {
-      held = await store.renew(this.settings.owner, this.until());
+      held = await store.renew(this.settings.owner, issuedAt + this.settings.ttlMs);
     } catch (error) {
       this.logger.warn({ err: error }, 'lease renewal failed; retrying at the next round');
       return;
     }
+    this.confirm(issuedAt);
     const epochs = new Map(held.map((h) => [h.id, h.epoch]));
     for (const [id, lease] of before) {
       if (leases.get(id) !== lease) continue;
