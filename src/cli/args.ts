@@ -64,6 +64,28 @@ export const COMMANDS = {
     raw: true,
     options: { json: { description: 'print the report as JSON' } },
   },
+  runs: {
+    summary:
+      'inspect and steer the runs in a store: list, show, decide, send, cancel, resume (docs/operators.md)',
+    args: ['subcommand'],
+    raw: true,
+    options: {
+      store: { description: 'sqlite:<path> or postgres://... (default: $FLOWSTATE_STORE)', value: 'url' },
+      status: { description: 'list: only runs with these statuses (running,waiting,...)', value: 's1,s2' },
+      workflow: { description: 'list: only runs of this workflow', value: 'id' },
+      limit: { description: 'list: at most this many runs (default 1000)', value: 'n' },
+      json: { description: 'list, show: print JSON; resume: print only the output' },
+      action: { description: 'decide: retry, skip or abort the escalated step', value: 'name' },
+      value: { description: "decide --action skip: the step's result (JSON)", value: 'json' },
+      reason: { description: 'decide --action abort, cancel: why', value: 'text' },
+      timeout: {
+        description: "decide, send, cancel: how long to wait for the run's owner (default 30000)",
+        value: 'ms',
+      },
+      db: { description: "resume: the database of the template's agents, as for run", value: 'url' },
+      seed: { description: 'resume: seed the sample database first (always done without --db)' },
+    },
+  },
   demo: {
     summary: 'run a demo workflow (review a SQL change) with live progress',
     options: {
@@ -77,7 +99,10 @@ export const COMMANDS = {
 export type CommandName = keyof typeof COMMANDS;
 
 /** A command that takes its positional arguments and options from here. */
-export type ParsedCommandName = Exclude<CommandName, 'demo' | 'paths' | 'verify'>;
+export type ParsedCommandName = Exclude<CommandName, 'demo' | 'paths' | 'verify' | 'runs'>;
+
+/** A command that parses its own arguments. */
+export type RawCommandName = 'paths' | 'verify' | 'runs';
 
 /** What the command line asks for. `usage` errors exit with code 2. */
 export type Invocation =
@@ -90,7 +115,7 @@ export type Invocation =
       readonly positionals: readonly string[];
       readonly values: Readonly<Record<string, string | true>>;
     }
-  | { readonly kind: 'raw'; readonly command: 'paths' | 'verify'; readonly args: readonly string[] }
+  | { readonly kind: 'raw'; readonly command: RawCommandName; readonly args: readonly string[] }
   | { readonly kind: 'usage'; readonly message: string };
 
 const GLOBAL = { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } } as const;
@@ -143,7 +168,7 @@ export function parseInvocation(args: readonly string[]): Invocation {
   if (name === undefined) return { kind: 'usage', message: 'missing command' };
   if (command === undefined || spec === undefined)
     return { kind: 'usage', message: `unknown command '${name}'` };
-  if (command === 'paths' || command === 'verify') {
+  if (command === 'paths' || command === 'verify' || command === 'runs') {
     const at = args.indexOf(command);
     return { kind: 'raw', command, args: [...args.slice(0, at), ...args.slice(at + 1)] };
   }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `flowstate` command. Usage mistakes exit 2 with one line on stderr; a failed run exits 1; a run that waits
- * on a human decision exits 3. One module per command: `commands/*.ts`, `paths-command.ts`, `verify-command.ts`.
+ * on a human decision exits 3; a signal no engine applied in time (`runs decide|send|cancel`) exits 4. One module
+ * per command: `commands/*.ts`, `paths-command.ts`, `verify-command.ts`.
  */
 import { createRequire } from 'node:module';
 import { templates } from '../../machines/index.js';
@@ -9,6 +10,7 @@ import { helpText, type Invocation, parseInvocation } from './args.js';
 import { runDescribe } from './commands/describe.js';
 import { runList } from './commands/list.js';
 import { runTemplateCommand } from './commands/run.js';
+import { runRunsCommand } from './commands/runs.js';
 import { runShowcase } from './commands/showcase.js';
 import { type CliIO, runDemo } from './demo-command.js';
 import { runPathsCommand } from './paths-command.js';
@@ -43,10 +45,11 @@ export async function main(args: readonly string[], io: CliIO): Promise<number> 
       return 2;
     case 'demo':
       return runDemo(invocation, io);
-    case 'raw': {
-      const run = invocation.command === 'paths' ? runPathsCommand : runVerifyCommand;
-      return run(invocation.args, io, { templates });
-    }
+    case 'raw':
+      if (invocation.command === 'runs') return runRunsCommand(invocation.args, io);
+      return (invocation.command === 'paths' ? runPathsCommand : runVerifyCommand)(invocation.args, io, {
+        templates,
+      });
     case 'command':
       return runCommand(invocation, io);
   }

@@ -1,0 +1,96 @@
+/**
+ * `flowstate runs decide|send|cancel`: a signal to a run, wherever it runs. The engine delivers it through the
+ * store's inbox to the engine that owns the run and waits (`--timeout`, 30 s by default) until the owner applied
+ * or refused it. A run of a template that no live engine owns is taken here, given the signal and handed back.
+ */
+import type { EscalationDecision } from '../../model/agent.js';
+import type { WorkflowEvent } from '../../runtime/run.js';
+import type { CliIO } from '../demo-command.js';
+import { UsageError } from '../paths-command.js';
+import { openStore, storeUrl } from '../store-url.js';
+import { EXIT, positiveInt, type RunsInvocation, signalEngine, text } from './runs-common.js';
+
+/** How long a signal waits for the run's owner, by default. */
+const TIMEOUT_MS = 30_000;
+
+/**
+ * Runs `runs decide`, `runs send` or `runs cancel` and returns the exit code. Throws what {@link runsFailure}
+ * maps to an exit code.
+ *
+ * @example
+ * ```ts
+ * const code = await runsSignal(parseRuns(['cancel', 'r1', '--store', 'sqlite:./flowstate.db']), io);
+ * ```
+ */
+export async function runsSignal(invocation: RunsInvocation, io: CliIO): Promise<number> {
+  const { sub, values, positionals } = invocation;
+  const [id = '', arg = ''] = positionals;
+  // Every argument is checked before the store is opened.
+  const timeoutMs = positiveInt(text(values, 'timeout'), '--timeout', TIMEOUT_MS);
+  const decision = sub === 'decide' ? parseDecision(values) : undefined;
+  const event = sub === 'send' ? parseEvent(arg) : undefined;
+  const reason = text(values, 'reason');
+  const engine = signalEngine(openStore(storeUrl(text(values, 'store'))));
+  try {
+    if (decision) {
+      await engine.resolveEscalation(id, arg, decision, { timeoutMs });
+      io.out(`run ${id}: decision '${decision.action}' applied at '${arg}'`);
+      return EXIT.ok;
+    }
+    if (event) {
+      const taken = await engine.send(id, event, { timeoutMs });
+      if (!taken) {
+        io.err(`flowstate: run ${id} took no '${event.type}' event: no waitFor step of it waits for one now`);
+        return EXIT.refused;
+      }
+      io.out(`run ${id}: event '${event.type}' delivered`);
+      return EXIT.ok;
+    }
+    await engine.cancel(id, reason, { timeoutMs });
+    io.out(`run ${id}: cancel applied${reason === undefined ? '' : ` (${reason})`}`);
+    return EXIT.ok;
+  } finally {
+    // A run taken here (no live owner) keeps the signal: commit it, then hand the run back.
+    await engine.flush().catch(() => {});
+    await engine.close();
+  }
+}
+
+/** `--action retry|skip|abort [--value <json>] [--reason <text>]` as an escalation decision. */
+function parseDecision(values: RunsInvocation['values']): EscalationDecision {
+  const action = text(values, 'action');
+  const value = text(values, 'value');
+  const reason = text(values, 'reason');
+  if (action === undefined) throw new UsageError("missing --action retry|skip|abort for 'runs decide'");
+  if (action !== 'retry' && action !== 'skip' && action !== 'abort')
+    throw new UsageError(`--action is retry, skip or abort, got '${action}'`);
+  if (value !== undefined && action !== 'skip') throw new UsageError('--value goes with --action skip');
+  if (reason !== undefined && action !== 'abort') throw new UsageError('--reason goes with --action abort');
+  if (action === 'retry') return { action };
+  if (action === 'abort') return reason === undefined ? { action } : { action, reason };
+  return value === undefined ? { action } : { action, value: parseJSON(value, '--value') };
+}
+
+/** `<event-json>`: a JSON object with a string `type`; the rest is the payload. */
+function parseEvent(json: string): WorkflowEvent {
+  const event = parseJSON(json, '<event-json>');
+  if (typeof event !== 'object' || event === null || Array.isArray(event))
+    throw new UsageError(`<event-json> is a JSON object such as '{"type":"approved"}', got '${cut(json)}'`);
+  const { type } = event as { type?: unknown };
+  if (typeof type !== 'string' || type === '')
+    throw new UsageError(`<event-json> needs a string "type", such as '{"type":"approved"}'`);
+  return event as WorkflowEvent;
+}
+
+function parseJSON(json: string, what: string): unknown {
+  try {
+    return JSON.parse(json);
+  } catch (error) {
+    const hint = what === '--value' ? ` (a string is quoted: '"ok"')` : '';
+    throw new UsageError(`${what} is not valid JSON${hint}: ${(error as Error).message}, in '${cut(json)}'`);
+  }
+}
+
+function cut(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
