@@ -73,6 +73,14 @@ export class BatchWriter {
     return this.enqueue();
   }
 
+  /** Takes a run's queued checkpoint now (the run is about to change in a way that must not be written). */
+  freeze(runId: string): void {
+    const take = this.runs.get(runId);
+    if (!take) return;
+    const checkpoint = take();
+    this.runs.set(runId, () => checkpoint);
+  }
+
   /** Queues a journal entry; resolves once it is committed. */
   record(entry: Journaled): Promise<void> {
     this.journal.push(entry);

@@ -109,11 +109,15 @@ export function createEngine(options: EngineOptions = {}): Engine {
 
   /** Stops this engine's copy of a run without writing anything more; its result rejects with `reason`. */
   const lose = (runId: string, reason: FlowstateError) => {
+    // A run that ended here but whose final write was fenced is still settling: its result must reject too.
+    if (!identities.has(runId)) return;
+    stopping.set(runId, reason);
     const run = active.get(runId);
     if (!run) return;
-    if (reason.code === 'LEASE_LOST')
+    if (reason.code === 'LEASE_LOST' && !reason.message.includes('handed over'))
       logger.warn({ workflowId: runId }, 'run owned by another engine now: copy stopped');
-    stopping.set(runId, reason);
+    // Its last live state, if queued, is written as it is now, not as the stopped actor it is about to become.
+    durability?.writer.freeze(runId);
     run.actor.stop();
   };
   const ownership = durability
