@@ -25,8 +25,10 @@ const UNFINISHED_SQL = "status IN ('running', 'waiting')";
  * blocks the event loop; a busy database is retried asynchronously instead (see `busyRetry`).
  */
 const BUSY_TIMEOUT_MS = 20;
-/** How long a read keeps retrying a busy database before it fails. Writes are retried by the engine for ever. */
+/** How long a read keeps retrying a busy database before it fails. */
 const READ_RETRY_MS = 10_000;
+/** How long a write keeps retrying a busy database before the engine's writer hears of it (and retries it again). */
+const WRITE_RETRY_MS = 2_000;
 
 /**
  * The embedded store: SQLite through better-sqlite3, in WAL mode. Give a file path, or `':memory:'` for a store
@@ -169,7 +171,7 @@ export function sqliteStore(path: string): WorkflowStore {
   return {
     async write(batch) {
       checkFile();
-      const { refused, fenced } = await busyRetry(() => writeBatch.immediate(batch), 0);
+      const { refused, fenced } = await busyRetry(() => writeBatch.immediate(batch), WRITE_RETRY_MS);
       if (refused.length === 0 && fenced.length === 0) return undefined;
       return { ...(refused.length ? { refused } : {}), ...(fenced.length ? { fenced } : {}) };
     },
@@ -278,7 +280,7 @@ export function sqliteStore(path: string): WorkflowStore {
 
 /**
  * Runs a synchronous SQLite call, retrying it asynchronously while another process holds the lock (`SQLITE_BUSY`),
- * for up to `retryMs` (0: fail at once and let the caller's own retry decide, as the engine's writer does).
+ * for up to `retryMs`.
  */
 async function busyRetry<T>(call: () => T, retryMs = READ_RETRY_MS): Promise<T> {
   const until = Date.now() + retryMs;

@@ -4,9 +4,11 @@ import type { EscalationDecision } from '../model/agent.js';
 import {
   ConfigurationError,
   type FlowstateError,
+  InputValidationError,
   type SerializedError,
   SignalTimeoutError,
   serializeError,
+  type ValidationIssue,
 } from '../model/errors.js';
 import type { InboxKind, InboxMessage, WorkflowStore } from '../persistence/types.js';
 import { UNFINISHED } from '../persistence/types.js';
@@ -120,7 +122,7 @@ export class InboxReader {
       result = applySignal(run, message.kind, JSON.parse(message.body) as SignalBody);
     } catch (error) {
       state = 'refused';
-      result = serializeError(error);
+      result = refused(error);
     }
     this.logger.debug({ workflowId: message.runId, kind: message.kind, state }, 'signal applied');
     void this.durability.answer(message.runId, message.id, state, result).finally(() => {
@@ -165,6 +167,15 @@ export async function postSignal(
 }
 
 function refusal(message: InboxMessage, runId: string): FlowstateError {
-  const error = JSON.parse(message.result ?? '{}') as SerializedError;
+  const error = JSON.parse(message.result ?? '{}') as SerializedError & { issues?: ValidationIssue[] };
+  // A bad payload keeps its zod issues across processes, so the caller sees the paths as it would locally.
+  if (error.code === 'INPUT_INVALID' && Array.isArray(error.issues))
+    return new InputValidationError('event', error.issues, { workflowId: runId });
   return toFlowstateError(error, runId);
+}
+
+/** A refusal as stored: the serialized error, with the zod issues of a bad payload. */
+function refused(error: unknown): unknown {
+  const issues = error instanceof InputValidationError ? error.issues : undefined;
+  return issues ? { ...serializeError(error), issues } : serializeError(error);
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import {
   type AgentContext,
   type EngineOptions,
+  InputValidationError,
   sqliteStore,
   type WorkflowStore,
   workflow,
@@ -192,9 +193,9 @@ describe('signals from any process', () => {
     const run = owner.start(approval, {}, { id: 'sig' });
     const other = engineOn(store, 'other', {});
     await until(() => run.waitingSteps().includes('approve'));
-    await expect(other.send('sig', { type: 'approved', by: '' })).rejects.toMatchObject({
-      code: 'INPUT_INVALID',
-    });
+    const bad = await other.send('sig', { type: 'approved', by: '' }).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(InputValidationError);
+    expect(bad).toMatchObject({ code: 'INPUT_INVALID', issues: [{ path: ['by'] }] });
     await expect(other.resolveEscalation('sig', 'review', { action: 'skip' })).rejects.toMatchObject({
       code: 'CONFIGURATION_INVALID',
     });
