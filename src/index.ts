@@ -80,11 +80,11 @@ export {
 } from './observability/inspect.js';
 export { createLogger } from './observability/logger.js';
 export { type StatelyMachineJSON, toStatelyJSON } from './observability/stately-json.js';
+export { memoryStore } from './persistence/memory-store.js';
 export { postgresStore } from './persistence/postgres-store.js';
 export type { SecretsHook } from './persistence/secrets.js';
 // Durability
 export { sqliteStore } from './persistence/sqlite-store.js';
-export { memoryStore } from './persistence/memory-store.js';
 export type {
   HistoryRow,
   InboxKind,
