@@ -4,11 +4,11 @@
  * A fuller tracker with an ETA belongs in `src/progress/`; this stays a plain line printer.
  */
 import type { AnyActorRef, InspectionEvent } from 'xstate';
+import { isStepSnapshot } from '../machine/actor-tree.js';
 import { backoffDelay } from '../machine/retry.js';
 import type { StepSnapshot } from '../machine/step-types.js';
 import type { AnyWorkflowDefinition } from '../model/definition.js';
 import { walkNodes } from '../model/walk.js';
-import { isStepSnapshot } from '../runtime/actor-tree.js';
 
 /** Options of {@link progressLines}. */
 export interface ProgressLinesOptions {

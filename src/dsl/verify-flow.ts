@@ -9,8 +9,8 @@
 import { readPath } from '../machine/refs.js';
 import type { GuardRef, StepOptions, WorkflowNode, WorkflowSpec } from '../model/definition.js';
 import { isDataPath } from '../model/names.js';
-import type { Sample } from '../testing/outcomes.js';
-import { deriveSamples } from '../testing/samples.js';
+import type { Sample } from './outcomes.js';
+import { deriveSamples } from './samples.js';
 import { liveness } from './verify-liveness.js';
 import { type Fail, type Flow, key, label, MAX_WORLDS, type World } from './verify-world.js';
 

@@ -4,7 +4,7 @@
  */
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
 import type { AnyWorkflowDefinition } from '../model/definition.js';
-import { indexSpec } from '../testing/spec-index.js';
+import { indexSpec } from './spec-index.js';
 import type { VerifyProblem } from './verify.js';
 
 /**

@@ -2,7 +2,7 @@
  * Turns what the flow analysis found into `verify` problems: what never runs (the outermost such state), and
  * what never finishes (the innermost such container, naming the containers it takes down with it).
  */
-import type { SpecIndex } from '../testing/spec-index.js';
+import type { SpecIndex } from './spec-index.js';
 import type { VerifyProblem } from './verify.js';
 import { type Flow, MAX_WORLDS } from './verify-world.js';
 

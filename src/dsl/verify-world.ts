@@ -2,7 +2,7 @@
  * The vocabulary of the flow analysis: worlds (what a route has established), what the analysis reports, and how
  * worlds are told apart.
  */
-import type { Sample } from '../testing/outcomes.js';
+import type { Sample } from './outcomes.js';
 
 /**
  * What one route has established so far.

@@ -9,7 +9,7 @@ import type { AnyStateMachine } from 'xstate';
 import type { AnyWorkflowDefinition, StepOptions } from '../model/definition.js';
 import { type IssuePath, WorkflowDefinitionError } from '../model/errors.js';
 import { stepOptionsOf, walkNodes } from '../model/walk.js';
-import { indexSpec } from '../testing/spec-index.js';
+import { indexSpec } from './spec-index.js';
 import { analyzeFlow } from './verify-flow.js';
 import { machineChecks } from './verify-machine.js';
 import { flowProblems } from './verify-report.js';

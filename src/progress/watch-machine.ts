@@ -4,7 +4,7 @@
  * their step actors instead, and its states add waits, child workflows, maps, branch arms and loop rounds.
  */
 import type { AnyActorRef, AnyMachineSnapshot } from 'xstate';
-import { isStepSnapshot } from '../runtime/actor-tree.js';
+import { isStepSnapshot } from '../machine/actor-tree.js';
 import { activeMetaNodes, type PlanNode, planOf } from './plan.js';
 import { type MachineView, machineViewFor, machineViewOf } from './views.js';
 import type { RunWatch } from './watch.js';

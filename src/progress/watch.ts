@@ -14,9 +14,9 @@
  */
 import type { Logger } from 'pino';
 import { type AnyActorRef, type AnyStateMachine, isMachineSnapshot } from 'xstate';
+import { actorTree, isStepSnapshot } from '../machine/actor-tree.js';
 import { type Clock, systemClock } from '../machine/clock.js';
 import type { RunStatus } from '../persistence/types.js';
-import { actorTree, isStepSnapshot } from '../runtime/actor-tree.js';
 import type { StepLogEvent } from './events.js';
 import type { DurationHistory } from './history.js';
 import type { MachineView, StepView } from './views.js';

@@ -21,7 +21,7 @@ import {
 import { parseWith } from '../model/validation.js';
 import { inspectionObserver } from '../observability/inspect.js';
 import { createLogger } from '../observability/logger.js';
-import { filterRuns } from '../persistence/memory-store.js';
+import { filterRuns } from '../persistence/filter.js';
 import { openValue, parseSealed, secretValues } from '../persistence/secrets.js';
 import { type RunRecord, type StoredRun, UNFINISHED } from '../persistence/types.js';
 import { memoryHistory } from '../progress/history.js';

@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { Actor, AnyStateMachine } from 'xstate';
+import { activeWaits, actorTree, findStepActor, isStepSnapshot } from '../machine/actor-tree.js';
 import type { WorkflowOutcome } from '../machine/context.js';
 import { EscalationDecisionSchema, parseDecision } from '../machine/decision.js';
 import type { EscalationDecision } from '../model/agent.js';
@@ -17,7 +18,6 @@ import type { RunStatus } from '../persistence/types.js';
 import type { StepLogEvent } from '../progress/events.js';
 import type { Progress } from '../progress/progress.js';
 import { runEvents, runProgress } from '../progress/runs.js';
-import { activeWaits, actorTree, findStepActor, isStepSnapshot } from './actor-tree.js';
 import type { Binder } from './bind.js';
 import { toFlowstateError } from './outcome.js';
 

@@ -4,15 +4,15 @@
  * answer; a timeout, backoff or deadline fires the one timer the path names.
  */
 import type { AnyActorRef } from 'xstate';
+import { indexSpec } from '../dsl/spec-index.js';
+import { findStepActor } from '../machine/actor-tree.js';
 import type { StepSnapshot } from '../machine/step-types.js';
 import type { AgentRegistry } from '../model/agent.js';
 import type { AnyWorkflowDefinition, StepOptions } from '../model/definition.js';
 import { ConfigurationError } from '../model/errors.js';
-import { findStepActor } from '../runtime/actor-tree.js';
 import type { WorkflowRun } from '../runtime/run.js';
 import type { PathStep } from './replay.js';
 import { type CallBoard, CHILD_AGENT, CHILD_STEP, settle } from './script.js';
-import { indexSpec } from './spec-index.js';
 
 /**
  * Makes each outcome of a path happen to the real run.

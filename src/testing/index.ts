@@ -3,8 +3,8 @@
  * (failure routes included), `testWorkflow` drives a real run along each one with scripted agents.
  */
 
+export type { Outcome, TargetKind } from '../dsl/outcomes.js';
 export { VirtualClock } from './clock.js';
-export type { Outcome, TargetKind } from './outcomes.js';
 export {
   type PathEnd,
   type PathStep,

@@ -14,11 +14,6 @@ import {
   getStateNodes,
   initialTransition,
 } from 'xstate';
-import { compileWorkflow } from '../machine/compile.js';
-import type { MachineContext, MachineInput } from '../machine/context.js';
-import { type GuardFn, type MappingFn, resolveMapping } from '../machine/refs.js';
-import type { WorkflowSpec } from '../model/definition.js';
-import { ConfigurationError } from '../model/errors.js';
 import {
   childOutcomes,
   compensationOutcomes,
@@ -26,9 +21,14 @@ import {
   type Sample,
   stepOutcomes,
   waitOutcomes,
-} from './outcomes.js';
-import { deriveSamples } from './samples.js';
-import { indexSpec, type SpecIndex } from './spec-index.js';
+} from '../dsl/outcomes.js';
+import { deriveSamples } from '../dsl/samples.js';
+import { indexSpec, type SpecIndex } from '../dsl/spec-index.js';
+import { compileWorkflow } from '../machine/compile.js';
+import type { MachineContext, MachineInput } from '../machine/context.js';
+import { type GuardFn, type MappingFn, resolveMapping } from '../machine/refs.js';
+import type { WorkflowSpec } from '../model/definition.js';
+import { ConfigurationError } from '../model/errors.js';
 
 /**
  * Options of a {@link WorkflowModel}.

@@ -4,9 +4,9 @@
  * decisions the machine took on the way (branch arms, loop rounds), found in its microsteps.
  */
 import type { AnyEventObject, AnyMachineSnapshot, StateValue } from 'xstate';
+import type { Outcome, TargetKind } from '../dsl/outcomes.js';
 import type { MachineContext, WorkflowOutcome } from '../machine/context.js';
 import type { WorkflowModel } from './model.js';
-import type { Outcome, TargetKind } from './outcomes.js';
 
 /**
  * One step of a path: an outcome, the event it delivers, and where the workflow is after it. JSON-safe.

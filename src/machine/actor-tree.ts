@@ -1,5 +1,5 @@
 import type { AnyActorRef } from 'xstate';
-import type { StepSnapshot } from '../machine/step-types.js';
+import type { StepSnapshot } from './step-types.js';
 
 /** Every actor of a run, depth first from the root: the workflow machine, step actors, child workflows, timers. */
 export function* actorTree(root: AnyActorRef): Generator<AnyActorRef> {
