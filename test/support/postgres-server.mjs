@@ -1,6 +1,6 @@
 // A throwaway PostgreSQL server on 127.0.0.1, for the integration tests and the durability benchmark. Plain
 // JavaScript (typed by postgres-server.d.mts) so that bench/ runs it without a build.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -45,29 +45,67 @@ export async function startPostgresServer({ durable = false } = {}) {
   const fast = durable
     ? []
     : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
-  const child = spawn(
-    ...asPostgres(['postgres', '-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, ...fast]),
-    { stdio: 'ignore' },
-  );
+  const serve = () =>
+    spawn(
+      ...asPostgres(['postgres', '-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, ...fast]),
+      {
+        stdio: 'ignore',
+      },
+    );
+  let child = serve();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const pg = (await import('pg')).default;
-  for (const deadline = Date.now() + 20_000; ; ) {
-    const client = new pg.Client({ connectionString: url });
-    try {
-      await client.connect();
-      await client.end();
-      break;
-    } catch (error) {
-      await client.end().catch(() => {});
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 100));
+  const accepting = async () => {
+    for (const deadline = Date.now() + 20_000; ; ) {
+      const client = new pg.Client({ connectionString: url });
+      try {
+        await client.connect();
+        await client.end();
+        return;
+      } catch (error) {
+        await client.end().catch(() => {});
+        if (Date.now() > deadline) throw error;
+        await new Promise((r) => setTimeout(r, 100));
+      }
     }
-  }
+  };
+  await accepting();
+  const runAsync = (args) =>
+    new Promise((resolve, reject) => {
+      const [file, rest] = asPostgres(args);
+      execFile(file, rest, (error) => (error ? reject(error) : resolve(undefined)));
+    });
   return {
     url,
+    port,
+    /** Stops the server (`pg_ctl stop -m fast`: clients are disconnected), keeping its data for `restart()`. */
+    async halt() {
+      const exited = new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(undefined)));
+      await runAsync(['pg_ctl', 'stop', '-D', data, '-m', 'fast', '-w']);
+      await exited;
+    },
+    /** Starts the halted server again on the same port and data directory; resolves once it accepts clients. */
+    async restart() {
+      child = serve();
+      await accepting();
+    },
+    /** Terminates every backend connected to `database` (but the one asking); resolves to how many it ended. */
+    async terminateBackends(database) {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        const { rows } = await client.query(
+          'SELECT count(*)::int AS n FROM (SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()) t WHERE ended',
+          [database],
+        );
+        return rows[0].n;
+      } finally {
+        await client.end().catch(() => {});
+      }
+    },
     async stop() {
       // runuser does not pass signals on; pg_ctl stops the server itself.
-      const exited = new Promise((r) => child.once('exit', r));
+      const exited = new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(undefined)));
       try {
         run(['pg_ctl', 'stop', '-D', data, '-m', durable ? 'fast' : 'immediate', '-w']);
       } catch {
