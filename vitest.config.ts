@@ -8,6 +8,10 @@ export default defineConfig({
       { find: /^flowstate$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
       { find: /^flowstate\/db$/, replacement: fileURLToPath(new URL('./src/db/index.ts', import.meta.url)) },
       {
+        find: /^flowstate\/store$/,
+        replacement: fileURLToPath(new URL('./src/persistence/index.ts', import.meta.url)),
+      },
+      {
         find: /^flowstate\/testing$/,
         replacement: fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)),
       },

@@ -85,23 +85,8 @@ export { postgresStore } from './persistence/postgres-store.js';
 export type { SecretsHook } from './persistence/secrets.js';
 // Durability
 export { sqliteStore } from './persistence/sqlite-store.js';
-export type {
-  HistoryRow,
-  InboxKind,
-  InboxMessage,
-  InboxResult,
-  JournalEntry,
-  RunCheckpoint,
-  RunClaim,
-  RunFilter,
-  RunLease,
-  RunRecord,
-  StoreBatch,
-  StoredRun,
-  StoreWriteResult,
-  TimerRow,
-  WorkflowStore,
-} from './persistence/types.js';
+// The rows a store reads and writes are on `flowstate/store`, for store writers.
+export type { RunFilter, RunRecord, WorkflowStore } from './persistence/types.js';
 // Progress
 export type { StepLogEvent, StepLogEventBase, StepLogEventType } from './progress/events.js';
 export {

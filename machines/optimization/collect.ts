@@ -4,7 +4,8 @@
  * read-only statement: it will run under EXPLAIN ANALYZE.
  */
 import type { z } from 'zod';
-import { type Database, quoteIdent, SAMPLE_SLOW_QUERY } from '../../src/db/index.js';
+import { type Database, quoteIdent } from '../../src/db/index.js';
+import { SAMPLE_SLOW_QUERY } from '../../src/db/sample/index.js';
 import { ConfigurationError } from '../../src/index.js';
 import { checkReadOnlySql } from '../lib/read-only.js';
 import type { Collected, OptimizationInputSchema, Query } from './schemas.js';

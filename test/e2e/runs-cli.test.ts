@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { template as migrationTemplate } from '../../machines/migration.js';
-import { pgliteDatabase, seedSample } from '../../src/db/index.js';
+import { pgliteDatabase } from '../../src/db/index.js';
+import { seedSample } from '../../src/db/sample/index.js';
 import {
   type Engine,
   type EngineOptions,

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PLANTED_PROBLEMS } from '../../src/db/index.js';
+import { PLANTED_PROBLEMS } from '../../src/db/sample/index.js';
 import { buildCli, root, runCli } from '../support/cli.js';
 
 // A private build, as `npm run build` makes dist/ (same layout: bundle/cli.js), so this file does not race

@@ -7,8 +7,8 @@
  * 130 cancelled with Ctrl-C.
  */
 import type { AnyTemplate } from '../../../machines/index.js';
-import { seedSample } from '../../db/index.js';
 import type { Database } from '../../db/port.js';
+import { seedSample } from '../../db/sample/index.js';
 import type { CliIO } from '../demo-command.js';
 import { fail } from '../paths-command.js';
 import {

@@ -5,8 +5,8 @@
  * back to the store (exit 3) for `runs decide` or `runs send`; Ctrl-C hands it back too (exit 130).
  */
 import { findTemplate, templates } from '../../../machines/index.js';
-import { seedSample } from '../../db/index.js';
 import type { Database } from '../../db/port.js';
+import { seedSample } from '../../db/sample/index.js';
 import { UNFINISHED } from '../../persistence/types.js';
 import { createEngine } from '../../runtime/engine.js';
 import type { Engine } from '../../runtime/engine-types.js';

@@ -4,7 +4,7 @@
  * one did not.
  */
 import { templates } from '../../../machines/index.js';
-import { seedSample } from '../../db/index.js';
+import { seedSample } from '../../db/sample/index.js';
 import type { CliIO } from '../demo-command.js';
 import { describeError, executeTemplate, openTarget } from './execute.js';
 import { summarize } from './report.js';

@@ -1,0 +1,29 @@
+/**
+ * `flowstate/store`: what a store writer needs. The stores, the {@link WorkflowStore} contract they implement (and
+ * pass one contract suite for: `test/integration/store-contract.test.ts`), and the rows it reads and writes. An app
+ * that only runs workflows needs none of the row types: `sqliteStore`, `postgresStore` and `memoryStore` are also
+ * exported by `flowstate` itself.
+ */
+export { memoryStore } from './memory-store.js';
+export { postgresStore } from './postgres-store.js';
+export type { SecretsHook } from './secrets.js';
+export { sqliteStore } from './sqlite-store.js';
+export type {
+  HistoryRow,
+  InboxKind,
+  InboxMessage,
+  InboxResult,
+  JournalEntry,
+  RunCheckpoint,
+  RunClaim,
+  RunFilter,
+  RunLease,
+  RunRecord,
+  RunStatus,
+  StoreBatch,
+  StoredRun,
+  StoreWriteResult,
+  TimerRow,
+  WorkflowStore,
+} from './types.js';
+export { UNFINISHED } from './types.js';
