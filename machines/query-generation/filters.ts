@@ -2,9 +2,16 @@
  * The filters a request states: a value of a column ("shipped", "FR"), an id after a table ("customer 42"), or a
  * comparison after a column ("price over 100"). Values become parameters; nothing here builds SQL.
  */
-import type { Filter } from './intent.js';
 import type { ContextTable } from './schema-context.js';
 import { columnAt, NUMBER, type Word } from './vocabulary.js';
+
+/** A condition on a column, with its value (always sent as a parameter). */
+export interface Filter {
+  readonly table: string;
+  readonly column: string;
+  readonly op: '=' | '>' | '<' | '>=' | '<=';
+  readonly value: string | number;
+}
 
 const COMPARISONS: Record<string, Filter['op']> = {
   over: '>',
@@ -25,6 +32,7 @@ const COMPARISONS: Record<string, Filter['op']> = {
   equal: '=',
   '=': '=',
 };
+
 /** Value, id and comparison filters on the main table (and the tables it references). */
 export function readFilters(
   words: Word[],

@@ -4,7 +4,7 @@
  * Names are matched by their words (`order items` is `order_items`, plurals folded), values against enum labels
  * and the most common values of each column. Nothing here builds SQL.
  */
-import { readFilters } from './filters.js';
+import { type Filter, readFilters } from './filters.js';
 import type { ContextForeignKey, ContextTable, SchemaContext } from './schema-context.js';
 import { columnAt, mentionsOf, NUMBER, singular, type Word } from './vocabulary.js';
 
@@ -14,14 +14,6 @@ export { singular } from './vocabulary.js';
 export interface Link extends ContextForeignKey {
   readonly from: string;
   readonly to: string;
-}
-
-/** A condition on a column, with its value (always sent as a parameter). */
-export interface Filter {
-  readonly table: string;
-  readonly column: string;
-  readonly op: '=' | '>' | '<' | '>=' | '<=';
-  readonly value: string | number;
 }
 
 /** An aggregate: `count(*)`, or a function of a column. */

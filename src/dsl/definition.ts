@@ -3,7 +3,7 @@ import { compileWorkflow } from '../machine/compile.js';
 import type { WorkflowDefinition, WorkflowJSON, WorkflowSpec } from '../model/definition.js';
 import { WorkflowDefinitionError } from '../model/errors.js';
 import { checkSpec } from './checks.js';
-import { specToJSON } from './json.js';
+import { specToJSON } from './json-write.js';
 import { versionOf } from './version.js';
 
 const DEFINITION: unique symbol = Symbol.for('flowstate.definition') as never;

@@ -1,6 +1,6 @@
 /**
  * Reading a workflow's JSON form into a spec, once the document has passed the guard and zod (so only shapes
- * zod allows reach here). It also keeps what the writer needs to give the same JSON back.
+ * zod allows reach here). What the writer needs to give the same JSON back it records in json-source.ts.
  */
 import type { ZodType } from 'zod';
 import type {
@@ -23,31 +23,7 @@ import type {
   WorkflowDocument,
   WorkflowNodeJSON,
 } from './json-schema.js';
-
-/**
- * The JSON Schema each zod schema read by `fromJSON` came from. Writing that document back, rather than
- * `toJSONSchema` of the converted schema, is what keeps the round trip exact: the two conversions are not
- * inverses (`toJSONSchema` adds `$schema`, spells `additionalProperties` out, and so on).
- */
-const SOURCE_SCHEMAS = new WeakMap<ZodType, JSONSchemaObjectJSON>();
-
-/**
- * Nodes read from JSON that left out a key the spec requires (`failFast`, `onMaxIterations`, `onTimeout`) and
- * so got its default. Writing them back leaves the key out again, so `{ failFast: true }` and `{}` each
- * round-trip as written; both mean the same thing and hash to the same version.
- */
-const IMPLICIT_DEFAULTS = new WeakSet<WorkflowNode>();
-
-/** The JSON Schema a zod schema was read from, if `fromJSON` made it. */
-export function sourceSchemaOf(schema: ZodType): JSONSchemaObjectJSON | undefined {
-  const source = SOURCE_SCHEMAS.get(schema);
-  return source === undefined ? undefined : structuredClone(source);
-}
-
-/** Whether a node read from JSON got its `failFast`, `onMaxIterations` or `onTimeout` by default. */
-export function hasImplicitDefault(node: WorkflowNode): boolean {
-  return IMPLICIT_DEFAULTS.has(node);
-}
+import { compact, markImplicitDefault, reason, rememberSourceSchema } from './json-source.js';
 
 /**
  * A parsed document as a spec, with absolute problem paths from `path`. Problems that only show once the
@@ -144,7 +120,7 @@ function readNode(
       };
       break;
   }
-  if (implicit) IMPLICIT_DEFAULTS.add(node);
+  if (implicit) markImplicitDefault(node);
   return node;
 }
 
@@ -231,7 +207,7 @@ function readSchema(
     const schema = z.fromJSONSchema(json as Parameters<typeof z.fromJSONSchema>[0], {
       registry: z.registry(),
     });
-    SOURCE_SCHEMAS.set(schema, structuredClone(json));
+    rememberSourceSchema(schema, json);
     return schema;
   } catch (error) {
     problems.push({
@@ -253,14 +229,4 @@ function findRef(value: unknown, path: IssuePath): IssuePath | undefined {
     if (found !== undefined) return found;
   }
   return undefined;
-}
-
-/** The object without its `undefined` keys: the JSON form and the spec both leave unset options out. */
-export function compact<T extends object>(value: { [K in keyof T]: T[K] | undefined }): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
-
-/** An error's message, bounded: it may quote input from outside. */
-export function reason(error: unknown): string {
-  return error instanceof Error ? error.message.slice(0, 200) : 'unknown reason';
 }

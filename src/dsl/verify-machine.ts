@@ -5,7 +5,7 @@
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
 import type { AnyWorkflowDefinition } from '../model/definition.js';
 import { indexSpec } from './spec-index.js';
-import type { VerifyProblem } from './verify.js';
+import type { VerifyProblem } from './verify-types.js';
 
 /**
  * Checks on the compiled machine: every invoked step has an error route, every branch a default, every loop a bound.

@@ -3,7 +3,7 @@
  * what never finishes (the innermost such container, naming the containers it takes down with it).
  */
 import type { SpecIndex } from './spec-index.js';
-import type { VerifyProblem } from './verify.js';
+import type { VerifyProblem } from './verify-types.js';
 import { type Flow, MAX_WORLDS } from './verify-world.js';
 
 const RUNS = new Set(['step', 'wait', 'map', 'parallel', 'branch', 'loop', 'arm']);

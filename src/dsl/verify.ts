@@ -13,49 +13,9 @@ import { indexSpec } from './spec-index.js';
 import { analyzeFlow } from './verify-flow.js';
 import { machineChecks } from './verify-machine.js';
 import { flowProblems } from './verify-report.js';
+import type { VerifyProblem } from './verify-types.js';
 
-/**
- * The kinds of problem `verify` reports.
- *
- * @example
- * ```ts
- * const blocking: VerifyCode[] = ['unreachable-state', 'cannot-finish'];
- * ```
- */
-export type VerifyCode =
-  | 'unreachable-state'
-  | 'cannot-finish'
-  | 'never-succeeds'
-  | 'no-deadline'
-  | 'no-timeout'
-  | 'unbounded-retry'
-  | 'no-error-route'
-  | 'no-default'
-  | 'unbounded-loop'
-  | 'unknown-result'
-  | 'too-large';
-
-/**
- * One problem: where it is (in the definition and in the machine), why, and what to do.
- *
- * @example
- * ```ts
- * for (const p of verify(definition).problems) console.log(`${p.severity} ${p.code} at ${p.state}: ${p.message}`);
- * ```
- */
-export interface VerifyProblem {
-  readonly code: VerifyCode;
-  /** Errors make a definition unverified (the engine refuses it); warnings do not. */
-  readonly severity: 'error' | 'warning';
-  /** Where in the definition's JSON form: `['steps', 1, 'arms', 0]`. */
-  readonly path: IssuePath;
-  /** The machine state it concerns: `running.triage.when0`. */
-  readonly state: string;
-  readonly message: string;
-  readonly hint: string;
-  /** A route that shows it, named like a test path: `scan done (critical) -> triage: when0 -> ...`. */
-  readonly route?: string;
-}
+export type { VerifyCode, VerifyProblem } from './verify-types.js';
 
 /**
  * What `verify` found.

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ZodType } from 'zod';
 import type { WorkflowSpec } from '../model/definition.js';
 import { isZodType, jsonSchemaOf } from '../model/zod.js';
-import { sourceSchemaOf } from './json-read.js';
+import { sourceSchemaOf } from './json-source.js';
 
 /**
  * A stable hash of a definition: the same tree gives the same version, in any process.

@@ -7,9 +7,20 @@ import type { AnyActorRef, AnyMachineSnapshot } from 'xstate';
 import { isStepSnapshot } from '../machine/actor-tree.js';
 import { activeMetaNodes, type PlanNode, planOf } from './plan.js';
 import { type MachineView, machineViewFor, machineViewOf } from './views.js';
-import type { RunWatch } from './watch.js';
+import type { WatchState } from './watch-state.js';
+import type { StepTracker } from './watch-steps.js';
 
 type Children = Readonly<Record<string, AnyActorRef | undefined>>;
+
+/**
+ * What the machine part needs of its run watch (watch.ts): the shared state, the step part, and the subscriptions,
+ * to follow a child actor that appeared and to read one that left. Declared here so that only watch.ts imports.
+ */
+export interface MachineWatch extends WatchState {
+  readonly stepTracker: StepTracker;
+  attach(actor: AnyActorRef): void;
+  settle(actor: AnyActorRef): void;
+}
 
 /**
  * The machine views of one run.
@@ -20,7 +31,7 @@ type Children = Readonly<Record<string, AnyActorRef | undefined>>;
  * ```
  */
 export class MachineState {
-  constructor(private readonly watch: RunWatch) {}
+  constructor(private readonly watch: MachineWatch) {}
 
   viewOf(actor: AnyActorRef): MachineView | undefined {
     return machineViewOf(actor);

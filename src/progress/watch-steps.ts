@@ -6,7 +6,7 @@ import type { AnyActorRef } from 'xstate';
 import type { StepSnapshot } from '../machine/step-types.js';
 import { failureReason, levelOf, type StepLogEvent, stepEvents } from './events.js';
 import { actorStepKind, historyKey, type StepView, startedView } from './views.js';
-import type { RunWatch } from './watch.js';
+import type { WatchState } from './watch-state.js';
 
 /**
  * The steps of one run watch.
@@ -19,7 +19,7 @@ import type { RunWatch } from './watch.js';
 export class StepTracker {
   private eventListeners: Set<(event: StepLogEvent) => void> | undefined;
 
-  constructor(private readonly watch: RunWatch) {}
+  constructor(private readonly watch: WatchState) {}
 
   /** Calls `listener` for every step event from now on; returns the function that stops it. */
   onEvent(listener: (event: StepLogEvent) => void): () => void {

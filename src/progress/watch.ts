@@ -12,44 +12,16 @@
  * running then: steps that ended before it are not listed (percent and ETA come from the remaining graph, so they
  * are exact).
  */
-import type { Logger } from 'pino';
-import { type AnyActorRef, type AnyStateMachine, isMachineSnapshot } from 'xstate';
+import { type AnyActorRef, isMachineSnapshot } from 'xstate';
 import { actorTree, isStepSnapshot } from '../machine/actor-tree.js';
-import { type Clock, systemClock } from '../machine/clock.js';
 import type { RunStatus } from '../persistence/types.js';
 import type { StepLogEvent } from './events.js';
-import type { DurationHistory } from './history.js';
-import type { MachineView, StepView } from './views.js';
+import type { MachineView } from './views.js';
 import { MachineState } from './watch-machine.js';
+import { type WatchOptions, WatchState } from './watch-state.js';
 import { StepTracker } from './watch-steps.js';
 
-/**
- * How a watch is set up.
- *
- * @example
- * ```ts
- * watchActor(actor, { clock, history, logger, workflowId: 'triage', runId: 'run-1' });
- * ```
- */
-export interface WatchOptions {
-  readonly clock?: Clock;
-  /** Where finished durations and decisions are recorded (and read by the ETA). */
-  readonly history?: DurationHistory | undefined;
-  /** Where step events are written, as structured lines. */
-  readonly logger?: Logger | undefined;
-  readonly workflowId?: string | undefined;
-  readonly runId?: string | undefined;
-  readonly startedAt?: number | undefined;
-  /** The default throttle of progress streams over this watch. */
-  readonly throttleMs?: number | undefined;
-  /**
-   * Whether this watch records durations and decisions into `history`. The engine's runs learn through their
-   * compiled machines instead (their watch only reads), so it passes `false`. @default true
-   */
-  readonly learn?: boolean | undefined;
-  /** Steps that ended before the watch was set up (the engine kept them), listed first. */
-  readonly ended?: readonly StepView[] | undefined;
-}
+export type { WatchOptions } from './watch-state.js';
 
 /**
  * A signal that something changed: `urgent` for a failure, an escalation or the end, which no throttle holds.
@@ -108,7 +80,8 @@ export function deferWatch(actor: AnyActorRef, pending: { options(): WatchOption
 }
 
 /**
- * The run watch core; the machine part lives in {@link MachineState}.
+ * The run watch core: the subscriptions and the signals. What its parts share is {@link WatchState}; the machine
+ * part lives in {@link MachineState}, the step part in {@link StepTracker}.
  *
  * @example
  * ```ts
@@ -116,19 +89,9 @@ export function deferWatch(actor: AnyActorRef, pending: { options(): WatchOption
  * watch.onEvent((e) => console.log(e.path, e.type));
  * ```
  */
-export class RunWatch {
-  readonly clock: Clock;
-  readonly history: DurationHistory | undefined;
-  /** Where this watch records what it learns: the history, unless the run learns by itself. */
-  private readonly learning: DurationHistory | undefined;
+export class RunWatch extends WatchState {
   readonly throttleMs: number | undefined;
   readonly startedAt: number;
-  readonly workflowId: string;
-  readonly runId: string;
-  /** Every step that started, by path, in the order they (last) started. */
-  readonly steps = new Map<string, StepView>();
-  /** `expectedMs` of steps by path (and `map[*]` for items), from the states' meta; created when first needed. */
-  priors: Map<string, number> | undefined;
   ended = false;
   endedAt: number | undefined;
   status: RunStatus = 'running';
@@ -137,28 +100,14 @@ export class RunWatch {
   readonly stepTracker = new StepTracker(this);
   private listeners: Set<(change: WatchChange) => void> | undefined;
   private depth = 0;
-  private changed = false;
-  private urgent = false;
-  /** Following step actors through every change (someone listens), not only their start and end. */
-  private full: boolean;
-  /** Where step events are written. */
-  readonly logger: Logger | undefined;
 
   constructor(
     readonly root: AnyActorRef,
     options: WatchOptions,
   ) {
-    this.clock = options.clock ?? systemClock;
-    this.history = options.history;
-    this.learning = options.learn === false ? undefined : options.history;
+    super(root, options);
     this.throttleMs = options.throttleMs;
     this.startedAt = options.startedAt ?? this.clock.now();
-    const snapshot = root.getSnapshot() as { context?: { workflowId?: unknown }; machine?: AnyStateMachine };
-    this.workflowId = options.workflowId ?? snapshot.machine?.id ?? root.id;
-    const contextId = snapshot.context?.workflowId;
-    this.runId = options.runId ?? (typeof contextId === 'string' ? contextId : root.id);
-    this.logger = options.logger;
-    this.full = options.logger?.isLevelEnabled('info') === true;
     for (const view of options.ended ?? []) {
       this.steps.delete(view.path);
       this.steps.set(view.path, view);
@@ -262,33 +211,6 @@ export class RunWatch {
         // A listener's failure is its own; the others still hear of the change.
       }
     }
-  }
-
-  /** Whether the watch follows every step actor (someone listens, or the logger writes step lines). */
-  get following(): boolean {
-    return this.full;
-  }
-
-  /** Marks that something changed (urgently: a failure, an escalation), to signal once the snapshot is read. */
-  touch(urgent = false): void {
-    this.changed = true;
-    if (urgent) this.urgent = true;
-  }
-
-  /** Records a finished duration, when this watch records at all. */
-  record(path: string, ms: number): void {
-    this.learning?.record(this.workflowId, path, ms);
-  }
-
-  recordChoice(path: string, choice: string): void {
-    this.learning?.recordChoice(this.workflowId, path, choice);
-  }
-
-  /** Sets a step's `expectedMs` from its state's meta. */
-  prior(path: string, expectedMs: number | undefined): void {
-    if (expectedMs === undefined) return;
-    this.priors ??= new Map();
-    this.priors.set(path, expectedMs);
   }
 
   private end(snapshot: { status?: string; output?: unknown }): void {
