@@ -9,7 +9,13 @@ import { parseDecision } from './decision.js';
 import { LazyAbort } from './lazy-abort.js';
 import type { Learner } from './learn.js';
 import { backoffDelay, isRetryable } from './retry.js';
-import type { StepActorInput, StepEvent, StepSnapshot, StepState } from './step-types.js';
+import {
+  type StepActorInput,
+  type StepEvent,
+  type StepSnapshot,
+  type StepState,
+  SUPERVISOR_ROUNDS,
+} from './step-types.js';
 
 /** What a step actor needs from its host: injected by the engine through `machine.provide`. */
 export interface StepRuntime {
@@ -175,6 +181,12 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
     const output = await callAgent(agents, s.agent, s.input.input, ctx);
     const current = self.getSnapshot() as StepSnapshot;
     if (current.status === 'active' && current.token === s.token) {
+      // The agent answered in time: a slow commit (the store busy or down) must not time the attempt out now.
+      const r = resources.get(self);
+      if (r) {
+        for (const cancel of r.cancelTimers) cancel();
+        r.cancelTimers = [];
+      }
       await journal.put(ctx.idempotencyKey, {
         runId: s.input.workflowId,
         stepPath: s.input.path,
@@ -250,15 +262,7 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
       case 'flowstate.step.timer':
         if (event.token !== s.token) return s;
         if (s.phase === 'backoff') return startAttempt(s, s.agent, s.attempt + 1);
-        if (s.phase === 'escalated' || s.phase === 'supervising') {
-          const escalate = s.input.escalate;
-          if (escalate?.onTimeout === 'skip') return done(s, null);
-          return fail(
-            s,
-            `Escalation of step '${s.input.path}' got no decision within ${escalate?.timeoutMs} ms`,
-            'ESCALATION_TIMEOUT',
-          );
-        }
+        if (s.phase === 'escalated' || s.phase === 'supervising') return escalationTimedOut(s);
         return s;
       case 'flowstate.decision':
         return s.phase === 'escalated' ? decide(s, event.decision) : s;
@@ -309,9 +313,32 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
       return startAttempt(s, input.fallback, 1);
     }
     if (input.escalate) {
-      runtime.logger.info({ step: input.path, to: input.escalate.to, err: error }, 'step escalated');
-      const phase = input.escalate.to === 'human' ? 'escalated' : 'supervising';
-      return { ...s, phase, token: s.token + 1, deadline: clock.now() + input.escalate.timeoutMs };
+      const { to, timeoutMs } = input.escalate;
+      if (to === 'human') {
+        runtime.logger.info({ step: input.path, to, err: error }, 'step escalated');
+        return { ...s, phase: 'escalated', token: s.token + 1, deadline: clock.now() + timeoutMs };
+      }
+      // A supervisor agent may answer `retry` at once every time: its rounds share one deadline and a budget.
+      const rounds = s.rounds ?? 0;
+      if (rounds >= SUPERVISOR_ROUNDS) {
+        return fail(
+          s,
+          `Step '${input.path}' still failed after supervisor '${to}' decided 'retry' ${rounds} times (at most ${SUPERVISOR_ROUNDS} supervisor rounds)`,
+          'STEP_FAILED',
+          error,
+        );
+      }
+      const deadline = s.escalationDeadline ?? clock.now() + timeoutMs;
+      if (clock.now() >= deadline) return escalationTimedOut(s);
+      runtime.logger.info({ step: input.path, to, round: rounds + 1, err: error }, 'step escalated');
+      return {
+        ...s,
+        phase: 'supervising',
+        token: s.token + 1,
+        deadline,
+        escalationDeadline: deadline,
+        rounds: rounds + 1,
+      };
     }
     return fail(
       s,
@@ -335,6 +362,18 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
           s.history.at(-1)?.error,
         );
     }
+  }
+
+  /** The escalation's deadline passed: `onTimeout` applies. */
+  function escalationTimedOut(s: StepSnapshot): StepSnapshot {
+    const escalate = s.input.escalate;
+    if (escalate?.onTimeout === 'skip') return done(s, null);
+    const rounds = s.rounds ?? 0;
+    return fail(
+      s,
+      `Escalation of step '${s.input.path}' got no decision within ${escalate?.timeoutMs} ms${rounds > 1 ? ` (over ${rounds} supervisor rounds)` : ''}`,
+      'ESCALATION_TIMEOUT',
+    );
   }
 
   function done(s: StepSnapshot, output: unknown, history = s.history): StepSnapshot {

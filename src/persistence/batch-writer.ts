@@ -24,6 +24,8 @@ export interface BatchWriterEvents {
   readonly onError?: (error: unknown, retryInMs: number) => void;
   /** A run's lease no longer holds: nothing of it was written. */
   readonly onFenced?: (runId: string) => void;
+  /** A run's checkpoint cannot be serialized: it was left out of the batch (and will be on any retry). */
+  readonly onUnwritable?: (runId: string, error: unknown) => void;
   /** A batch was committed after failures. */
   readonly onRecovered?: (failures: number) => void;
 }
@@ -144,28 +146,36 @@ export class BatchWriter {
     this.batchDone = undefined;
     const waiters = this.waiters;
     const queued = { claims: this.claims, runs: this.runs, history: this.history };
-    let batch: StoreBatch;
-    try {
-      batch = {
-        claims: [...queued.claims.values()],
-        runs: [...queued.runs.values()].map((take) => take()),
-        journal: this.journal,
-        inbox: this.inbox,
-        history: [...queued.history.values()].flatMap((take) => take() ?? []),
-      };
-    } catch (error) {
-      // A snapshot that cannot be serialized will not serialize on a retry either.
-      this.events.onError?.(error, -1);
-      for (const w of waiters) w.reject(error);
-      return;
-    } finally {
-      this.claims = new Map();
-      this.runs = new Map();
-      this.journal = [];
-      this.inbox = [];
-      this.history = new Map();
-      this.waiters = [];
+    // A run whose snapshot cannot be serialized (it will not on a retry either) is left out and reported alone:
+    // the other runs of the batch are written as usual.
+    const runs: Checkpoint[] = [];
+    for (const [runId, take] of queued.runs) {
+      try {
+        runs.push(take());
+      } catch (error) {
+        this.events.onUnwritable?.(runId, error);
+      }
     }
+    const history = [...queued.history.values()].flatMap((take) => {
+      try {
+        return take() ?? [];
+      } catch {
+        return [];
+      }
+    });
+    const batch: StoreBatch = {
+      claims: [...queued.claims.values()],
+      runs,
+      journal: this.journal,
+      inbox: this.inbox,
+      history,
+    };
+    this.claims = new Map();
+    this.runs = new Map();
+    this.journal = [];
+    this.inbox = [];
+    this.history = new Map();
+    this.waiters = [];
     const empty =
       !batch.claims?.length &&
       batch.runs.length === 0 &&

@@ -89,8 +89,10 @@ export function memoryStore(): WorkflowStore {
         if (run?.owner === owner && unfinished(run)) runs.set(id, { ...run, leaseUntil: 0 });
       }
     },
-    async listAdoptable(now, limit) {
-      const due = [...runs.values()].filter((r) => unfinished(r) && (r.leaseUntil ?? 0) <= now);
+    async listAdoptable(now, limit, workflows) {
+      const due = [...runs.values()].filter(
+        (r) => unfinished(r) && (r.leaseUntil ?? 0) <= now && (!workflows || workflows.includes(r.workflow)),
+      );
       return filterRuns(due, { limit }).map(toRecord);
     },
     async post(message) {

@@ -125,19 +125,31 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
             for (const c of claims) if (!inserted.has(c.run.id)) refused.push(c.run.id);
           }
           const written = new Set<string>();
-          if (runs.length > 0) {
-            const ids = runs.map((c) => c.run.id);
-            // Row locks in id order first: two transactions on overlapping runs wait, never deadlock.
+          // Row locks in id order first, on every run the batch writes for (checkpoints, journal entries, signal
+          // answers): two transactions on overlapping runs wait, never deadlock, and no engine takes a run (acquire)
+          // between the lease check of a write and its commit.
+          const locked = [
+            ...new Set([
+              ...runs.map((c) => c.run.id),
+              ...journal.map((j) => j.runId),
+              ...inbox.map((r) => r.runId),
+            ]),
+          ].sort();
+          if (locked.length > 0) {
             await client.query(
               'SELECT 1 FROM flowstate_runs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
-              [ids],
+              [locked],
             );
+          }
+          if (runs.length > 0) {
+            const ids = runs.map((c) => c.run.id);
             const values = runs.map((c) => runValues(c.run));
             const { rows } = await client.query<{ id: string }>(
               `UPDATE flowstate_runs r SET status = u.status, input = u.input, output = u.output, error = u.error,
-                 snapshot = u.snapshot, updated_at = u.updated_at
+                 snapshot = u.snapshot, updated_at = u.updated_at, version = u.version
                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
-                 $8::text[], $9::int[]) AS u(id, status, input, output, error, snapshot, updated_at, owner, epoch)
+                 $8::text[], $9::int[], $10::text[])
+                 AS u(id, status, input, output, error, snapshot, updated_at, owner, epoch, version)
                WHERE r.id = u.id AND r.owner = u.owner AND r.epoch = u.epoch RETURNING r.id`,
               [
                 ids,
@@ -149,6 +161,7 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
                 values.map((v) => v[9]),
                 runs.map((c) => c.lease.owner),
                 runs.map((c) => c.lease.epoch),
+                values.map((v) => v[2]),
               ],
             );
             for (const r of rows) written.add(r.id);
@@ -267,10 +280,11 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
         [[...ids].sort(), owner],
       );
     },
-    async listAdoptable(now, limit) {
+    async listAdoptable(now, limit, workflows) {
       const { rows } = await query<RunRow>(
-        `SELECT * FROM flowstate_runs WHERE ${UNFINISHED_SQL} AND lease_until <= $1 ORDER BY created_at, id LIMIT $2`,
-        [now, limit],
+        `SELECT * FROM flowstate_runs WHERE ${UNFINISHED_SQL} AND lease_until <= $1
+           AND ($3::text[] IS NULL OR workflow = ANY($3::text[])) ORDER BY created_at, id LIMIT $2`,
+        [now, limit, workflows ? [...workflows] : null],
       );
       return rows.map(listRunRow);
     },

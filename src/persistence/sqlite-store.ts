@@ -65,7 +65,7 @@ export function sqliteStore(path: string): WorkflowStore {
      VALUES (${RUN_COLUMNS.map(() => '?').join(', ')}, ?, 1, ?) ON CONFLICT (id) DO NOTHING`,
   );
   const updateRun = db.prepare(
-    `UPDATE flowstate_runs SET status = ?, input = ?, output = ?, error = ?, snapshot = ?, updated_at = ?
+    `UPDATE flowstate_runs SET version = ?, status = ?, input = ?, output = ?, error = ?, snapshot = ?, updated_at = ?
      WHERE id = ? AND owner = ? AND epoch = ?`,
   );
   const clearTimers = db.prepare('DELETE FROM flowstate_timers WHERE run_id = ?');
@@ -118,8 +118,9 @@ export function sqliteStore(path: string): WorkflowStore {
       if (insertRun.run(...runValues(run), owner, leaseUntil).changes === 0) refused.push(run.id);
     }
     for (const { run, timers, lease, resetJournal } of batch.runs) {
-      const [, , , status, input, output, error, snapshot, , updatedAt] = runValues(run);
+      const [, , version, status, input, output, error, snapshot, , updatedAt] = runValues(run);
       const updated = updateRun.run(
+        version,
         status,
         input,
         output,
@@ -196,13 +197,20 @@ export function sqliteStore(path: string): WorkflowStore {
       });
       await busyRetry(() => releaseAll.immediate());
     },
-    async listAdoptable(now, limit) {
-      return ((await busyRetry(() => selectAdoptable.all(now, limit))) as RunRow[]).map(listRunRow);
+    async listAdoptable(now, limit, workflows) {
+      if (!workflows)
+        return ((await busyRetry(() => selectAdoptable.all(now, limit))) as RunRow[]).map(listRunRow);
+      if (workflows.length === 0) return [];
+      const sql = `SELECT * FROM flowstate_runs WHERE ${UNFINISHED_SQL} AND lease_until <= ?
+        AND workflow IN (${workflows.map(() => '?').join(', ')}) ORDER BY created_at, id LIMIT ?`;
+      return ((await busyRetry(() => db.prepare(sql).all(now, ...workflows, limit))) as RunRow[]).map(
+        listRunRow,
+      );
     },
     async post(message) {
-      await busyRetry(
-        () => insertSignal.run(message.id, message.runId, message.kind, message.body, message.createdAt),
-        0,
+      // Safe to retry: the message id is new.
+      await busyRetry(() =>
+        insertSignal.run(message.id, message.runId, message.kind, message.body, message.createdAt),
       );
     },
     async pendingFor(owner, limit) {

@@ -168,8 +168,8 @@ export interface WorkflowStore {
   renew(owner: string, leaseUntil: number): Promise<(RunLease & { readonly id: string })[]>;
   /** Ends `owner`'s leases on these runs at once, so another engine can take them. */
   release(owner: string, ids: readonly string[]): Promise<void>;
-  /** Unfinished runs whose lease ended by `now` (or was released), oldest first. */
-  listAdoptable(now: number, limit: number): Promise<RunRecord[]>;
+  /** Unfinished runs whose lease ended by `now` (or was released), oldest first; only of `workflows` if given. */
+  listAdoptable(now: number, limit: number, workflows?: readonly string[]): Promise<RunRecord[]>;
   /** Stores a signal for a run (state `pending`). */
   post(message: InboxMessage): Promise<void>;
   /** Pending signals of the runs `owner` holds, oldest first. */

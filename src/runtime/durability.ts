@@ -38,6 +38,8 @@ interface PersistedNode {
 export interface DurabilityEvents {
   /** The run's lease moved on (another engine took it): stop this copy. */
   readonly onFenced: (runId: string) => void;
+  /** The run's state cannot be serialized (a value JSON cannot hold): it cannot be made durable; stop it. */
+  readonly onUnwritable: (runId: string, error: unknown) => void;
 }
 
 /**
@@ -77,6 +79,10 @@ export class Durability {
       onFenced: (runId) => {
         this.leases.delete(runId);
         events.onFenced(runId);
+      },
+      onUnwritable: (runId, error) => {
+        this.logger.error({ err: error, workflowId: runId }, 'run state cannot be stored: run stopped');
+        events.onUnwritable(runId, error);
       },
     });
   }

@@ -61,13 +61,35 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const identities = new Map<string, RunIdentity>();
   /** Runs whose copy here stops without writing: their lease moved on, or `close()` hands them over. */
   const stopping = new Map<string, FlowstateError>();
+  /** Runs whose claim is not committed yet: what ends such a run before its actor starts. */
+  const unstarted = new Map<string, (reason: FlowstateError) => void>();
+  /** The reasons close() stops runs with (a hand-over, not a loss: nothing to warn about). */
+  const handedOver = new WeakSet<FlowstateError>();
+  /** A run that ended here and whose final state is being committed: not to be taken again meanwhile. */
+  const settling = (id: string) => identities.has(id) && !active.has(id);
   const durability = options.store
     ? new Durability(
         options.store,
         clock,
         logger,
         options.secrets,
-        { onFenced: (runId) => lose(runId, new LeaseLostError(runId)) },
+        {
+          onFenced: (runId) => lose(runId, new LeaseLostError(runId)),
+          onUnwritable: (runId, cause) => {
+            lose(
+              runId,
+              new FlowstateError('INTERNAL', `Run '${runId}' holds a value that cannot be stored as JSON`, {
+                cause,
+                workflowId: runId,
+              }),
+            );
+            // Its last good checkpoint stays: hand the run to whichever engine takes it next.
+            void durability?.writer
+              .flush()
+              .then(() => durability.store.release(lease.owner, [runId]))
+              .catch(() => {});
+          },
+        },
         (runId) => identities.get(runId)?.secrets,
       )
     : undefined;
@@ -112,9 +134,11 @@ export function createEngine(options: EngineOptions = {}): Engine {
     // A run that ended here but whose final write was fenced is still settling: its result must reject too.
     if (!identities.has(runId)) return;
     stopping.set(runId, reason);
+    const pending = unstarted.get(runId);
+    if (pending) return pending(reason);
     const run = active.get(runId);
     if (!run) return;
-    if (reason.code === 'LEASE_LOST' && !reason.message.includes('handed over'))
+    if (!handedOver.has(reason))
       logger.warn({ workflowId: runId }, 'run owned by another engine now: copy stopped');
     // Its last live state, if queued, is written as it is now, not as the stopped actor it is about to become.
     durability?.writer.freeze(runId);
@@ -129,9 +153,11 @@ export function createEngine(options: EngineOptions = {}): Engine {
           canAdopt: (record) =>
             !closed &&
             !active.has(record.id) &&
+            !settling(record.id) &&
             workflows.has(record.workflow) &&
             !unrecoverable.has(record.id),
           adopt: (record) => engine.resume(record.id),
+          workflows: () => [...workflows.keys()],
         },
         logger,
       )
@@ -224,27 +250,34 @@ export function createEngine(options: EngineOptions = {}): Engine {
     active.set(identity.id, run);
     pending = watchRun(actor, identity, learner, { fromStart: watchFromStart });
     const begin = () => {
+      unstarted.delete(identity.id);
       (actor as Actor<AnyStateMachine>).start();
       const first = checkpoint();
       if (identity.resetJournal) void first?.then(() => durability?.journalReset(identity.id));
     };
     if (!durability || !claim) begin();
     else {
+      // Until its claim commits the actor has not started: a run stopped meanwhile (close(), a lost lease) only
+      // has its result settled.
+      unstarted.set(identity.id, (reason) => {
+        unstarted.delete(identity.id);
+        ended();
+        identities.delete(identity.id);
+        stopping.delete(identity.id);
+        run?.abandon(reason);
+      });
       durability.claim(identity, lease.owner, ownership?.until() ?? 0).then(
         (claimed) => {
-          if (claimed) return begin();
+          if (claimed && unstarted.has(identity.id)) return begin();
+          if (claimed) return;
           logger.error(
             { workflowId: identity.id },
             'run id already used by another stored run: run not started',
           );
-          ended();
-          identities.delete(identity.id);
-          run?.abandon(new RunIdTakenError(identity.id));
+          unstarted.get(identity.id)?.(new RunIdTakenError(identity.id));
         },
         (error: unknown) => {
-          ended();
-          identities.delete(identity.id);
-          run?.abandon(
+          unstarted.get(identity.id)?.(
             new FlowstateError('INTERNAL', `Run '${identity.id}' could not be stored`, {
               cause: error,
               workflowId: identity.id,
@@ -372,6 +405,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
   ): Promise<unknown> => {
     const here = active.get(runId);
     if (here) return applySignal(here, kind, body);
+    if (settling(runId)) {
+      throw new ConfigurationError(`Run '${runId}' already ended`, { workflowId: runId });
+    }
     if (!durability)
       throw new FlowstateError('RUN_NOT_FOUND', `No active run '${runId}'`, { workflowId: runId });
     const stored = await durability.store.getRun(runId);
@@ -412,6 +448,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     },
     machineFor: (definition) => binder.machineFor(definition),
     start(ref: AnyWorkflowDefinition | string, input: unknown, startOptions: StartOptions = {}) {
+      if (closed) throw new ConfigurationError('The engine is closed: create a new one to start runs');
       const definition = typeof ref === 'string' ? workflows.get(ref) : ref;
       if (!definition) {
         throw new ConfigurationError(
@@ -444,6 +481,12 @@ export function createEngine(options: EngineOptions = {}): Engine {
     async resume(id) {
       const live = active.get(id);
       if (live) return live;
+      if (settling(id)) {
+        throw new ConfigurationError(`Run '${id}' already ended here; read it with engine.get(id)`, {
+          workflowId: id,
+        });
+      }
+      if (closed) throw new ConfigurationError('The engine is closed', { workflowId: id });
       await learned.loaded;
       const inFlight = resuming.get(id);
       if (inFlight) return inFlight;
@@ -455,7 +498,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       const runs: WorkflowRun[] = [];
       const now = Date.now();
       for (const record of await engine.list({ status: UNFINISHED, limit: Number.MAX_SAFE_INTEGER })) {
-        if (active.has(record.id)) continue;
+        if (active.has(record.id) || settling(record.id)) continue;
         // Owned by a live engine: it goes on there (taken over here only once its lease expires).
         if (record.owner && record.owner !== lease.owner && (record.leaseUntil ?? 0) > now) continue;
         try {
@@ -500,12 +543,16 @@ export function createEngine(options: EngineOptions = {}): Engine {
       closed = true;
       await learned.loaded;
       if (!durability) return;
-      ownership?.stop();
+      await ownership?.stop();
       await inbox?.stop();
       await Promise.allSettled(resuming.values());
       // Hand the runs over: stop their copies here (nothing more written), commit what is queued, release leases.
       const handed = [...active.keys()];
-      for (const id of handed) lose(id, new LeaseLostError(id, true));
+      for (const id of handed) {
+        const reason = new LeaseLostError(id, true);
+        handedOver.add(reason);
+        lose(id, reason);
+      }
       await durability.writer.flush();
       const held = [...durability.leases.keys()];
       await durability.store

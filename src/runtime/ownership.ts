@@ -30,6 +30,8 @@ export interface OwnershipHost {
   adopt(record: RunRecord): Promise<unknown>;
   /** Whether this engine can run the run (its definition is registered, it is not already here). */
   canAdopt(record: RunRecord): boolean;
+  /** The workflow ids this engine can run: only their runs are looked for, so others never crowd them out. */
+  workflows(): string[];
 }
 
 /**
@@ -41,7 +43,8 @@ export interface OwnershipHost {
 export class Ownership {
   private renewTimer: NodeJS.Timeout | undefined;
   private adoptTimer: NodeJS.Timeout | undefined;
-  private adopting = false;
+  private adopting: Promise<void> | undefined;
+  private renewing: Promise<void> | undefined;
   /** Until when every lease of this engine is known to hold (the last renewal's start + ttl). */
   private confirmedUntil = Date.now() + Number.MAX_SAFE_INTEGER / 2;
   private confirmedWaiters: Array<() => void> = [];
@@ -85,13 +88,22 @@ export class Ownership {
     }
   }
 
-  stop(): void {
+  /** Stops the loops and waits for a round in flight (so none renews a lease after `close()` released it). */
+  async stop(): Promise<void> {
     clearInterval(this.renewTimer);
     clearInterval(this.adoptTimer);
+    await Promise.allSettled([this.renewing, this.adopting]);
   }
 
-  /** Renews every lease of this engine; stops the copies of runs another engine took. */
-  async renew(): Promise<void> {
+  /** Renews every lease of this engine; stops the copies of runs another engine took. One round at a time. */
+  renew(): Promise<void> {
+    this.renewing ??= this.renewRound().finally(() => {
+      this.renewing = undefined;
+    });
+    return this.renewing;
+  }
+
+  private async renewRound(): Promise<void> {
     const { leases, store } = this.durability;
     const issuedAt = Date.now();
     if (leases.size === 0) return this.confirm(issuedAt);
@@ -104,28 +116,41 @@ export class Ownership {
       this.logger.warn({ err: error }, 'lease renewal failed; retrying at the next round');
       return;
     }
-    this.confirm(issuedAt);
     const epochs = new Map(held.map((h) => [h.id, h.epoch]));
+    let unsure = false;
     for (const [id, lease] of before) {
       if (leases.get(id) !== lease) continue;
       const epoch = epochs.get(id);
       if (epoch === lease.epoch) continue;
-      // Ended runs leave the renewal too: only an unfinished run missing from it, or at another epoch, is lost.
+      // A run that just ended leaves the renewal too: one missing from it is lost unless its row is still ours.
       if (epoch === undefined) {
-        const stored = await store.getRun(id).catch(() => undefined);
-        if (!stored || (stored.owner === lease.owner && stored.epoch === lease.epoch)) continue;
+        let stored: Awaited<ReturnType<typeof store.getRun>>;
+        try {
+          stored = await store.getRun(id);
+        } catch {
+          unsure = true;
+          continue;
+        }
+        if (stored && stored.owner === lease.owner && stored.epoch === lease.epoch) continue;
       }
       leases.delete(id);
       this.host.lose(id);
     }
+    // Only now may agent calls go on: the copies of lost runs are stopped first, so none of them calls an agent.
+    if (!unsure) this.confirm(issuedAt);
   }
 
   /** Takes unfinished runs whose owner's lease expired. */
-  async adoptExpired(): Promise<void> {
-    if (this.adopting) return;
-    this.adopting = true;
+  adoptExpired(): Promise<void> {
+    this.adopting ??= this.adoptRound().finally(() => {
+      this.adopting = undefined;
+    });
+    return this.adopting;
+  }
+
+  private async adoptRound(): Promise<void> {
     try {
-      const records = await this.durability.store.listAdoptable(Date.now(), 100);
+      const records = await this.durability.store.listAdoptable(Date.now(), 100, this.host.workflows());
       for (const record of records) {
         if (!this.host.canAdopt(record)) continue;
         await this.host.adopt(record).catch((error: unknown) => {
@@ -134,8 +159,6 @@ export class Ownership {
       }
     } catch (error) {
       this.logger.warn({ err: error }, 'looking for runs to adopt failed; retrying at the next round');
-    } finally {
-      this.adopting = false;
     }
   }
 }

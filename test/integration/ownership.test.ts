@@ -315,3 +315,123 @@ describe('store faults', () => {
     expect(engine.active.size).toBe(1);
   });
 });
+
+describe('edges found in review', () => {
+  it('does not time an attempt out while its output waits for a slow commit', async () => {
+    const inner = memoryStore();
+    const store: WorkflowStore = {
+      ...inner,
+      write: async (batch) => {
+        if (batch.journal.length > 0) await new Promise((r) => setTimeout(r, 300));
+        return inner.write(batch);
+      },
+    };
+    const a = vi.fn(() => 'A');
+    const engine = engineOn(store, 'n', {
+      agents: { a, b: (x: string) => `${x}B` },
+    });
+    const wf = workflow('own-slow')
+      .step('a', { timeoutMs: 100, retry: { attempts: 3, initialMs: 1 } })
+      .build();
+    await expect(engine.start(wf, {}, { id: 'slow-commit' }).result).resolves.toEqual({ a: 'A' });
+    expect(a).toHaveBeenCalledTimes(1);
+    await engine.close();
+  });
+
+  it('refuses a signal to a run that just ended instead of taking it again', async () => {
+    const store = memoryStore();
+    const engine = engineOn(store, 'n', { agents: { a: () => 'A', b: () => 'B' }, workflows: [twoSteps] });
+    const run = engine.start(twoSteps, {}, { id: 'just-ended' });
+    await until(() => engine.active.size === 0);
+    const late = engine.send('just-ended', { type: 'x' }).catch((e: unknown) => e);
+    await expect(run.result).resolves.toEqual({ a: 'A', b: 'B' });
+    expect(await late).toMatchObject({ code: 'CONFIGURATION_INVALID' });
+    expect(await store.getRun('just-ended')).toMatchObject({ status: 'done', epoch: 1 });
+    await engine.close();
+  });
+
+  it('never calls an agent of a run started right before close(), and hands the run over', async () => {
+    const store = memoryStore();
+    const a = vi.fn(() => 'A');
+    const engine = engineOn(store, 'n', { agents: { a, b: () => 'B' } });
+    const run = engine.start(twoSteps, {}, { id: 'closing' });
+    await engine.close();
+    await expect(run.result).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    expect(() => engine.start(twoSteps, {}, { id: 'after' })).toThrow(/closed/);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(a).not.toHaveBeenCalled();
+    const stored = await store.getRun('closing');
+    if (stored) expect(stored).toMatchObject({ status: 'running', leaseUntil: 0 });
+  });
+
+  it('stops a copy whose renewals failed past its lease before any waiting agent call goes on', async () => {
+    const inner = memoryStore();
+    let unreachable = false;
+    const flaky: WorkflowStore = {
+      ...inner,
+      renew: (owner, until) =>
+        unreachable ? Promise.reject(new Error('partition')) : inner.renew(owner, until),
+    };
+    const calls: string[] = [];
+    const gate = deferred<string>();
+    const e1 = engineOn(flaky, 'e1', {
+      agents: {
+        a: () => gate.promise,
+        b: () => {
+          calls.push('e1');
+          return 'B1';
+        },
+      },
+    });
+    const stale = e1.start(twoSteps, {}, { id: 'partitioned' });
+    await until(
+      async () => (await inner.getRun('partitioned'))?.status === 'running' && e1.active.size === 1,
+    );
+    unreachable = true;
+    await new Promise((r) => setTimeout(r, 450));
+    // e1's lease (300 ms) has run out unrenewed: its next agent call must wait at the gate.
+    gate.resolve('A');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls).toEqual([]);
+    const e2 = engineOn(inner, 'e2', {
+      agents: {
+        a: never,
+        b: () => {
+          calls.push('e2');
+          return 'B2';
+        },
+      },
+      workflows: [twoSteps],
+    });
+    const taken = await e2.resume('partitioned');
+    await expect(taken.result).resolves.toMatchObject({ b: 'B2' });
+    unreachable = false;
+    await expect(stale.result).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    expect(calls).toEqual(['e2']);
+    await Promise.all([e1.close(), e2.close()]);
+  });
+
+  it('stops only the run whose state cannot be stored; the others of its batch are written', async () => {
+    const store = memoryStore();
+    const engine = engineOn(store, 'n', {
+      agents: {
+        plan: () => 'p',
+        review: async () => {
+          throw new Error('needs a human');
+        },
+      },
+    });
+    const bad = engine.start(approval, {}, { id: 'bigint' });
+    const good = engine.start(approval, {}, { id: 'fine' });
+    await until(() => bad.waitingSteps().includes('approve') && good.waitingSteps().includes('approve'));
+    bad.send({ type: 'approved', by: 'ann' });
+    good.send({ type: 'approved', by: 'bob' });
+    await until(() => bad.waitingSteps().includes('review') && good.waitingSteps().includes('review'));
+    bad.resolveEscalation('review', { action: 'skip', value: 10n });
+    good.resolveEscalation('review', { action: 'skip', value: 'ok' });
+    await expect(good.result).resolves.toMatchObject({ review: 'ok' });
+    await expect(bad.result).rejects.toMatchObject({ code: 'INTERNAL' });
+    expect(await store.getRun('fine')).toMatchObject({ status: 'done' });
+    await engine.close();
+  });
+});

@@ -121,6 +121,7 @@ describe.each(stores)('the %s store', (_name, open) => {
     });
     const done = run('a', {
       status: 'done',
+      version: 'v2',
       output: { rows: [1, 2] },
       snapshot: '{"value":"done"}',
       updatedAt: 2_000,
@@ -211,6 +212,8 @@ describe.each(stores)('the %s store', (_name, open) => {
     expect(await store.listAdoptable(39_999, 10)).toEqual([]);
     expect((await store.listAdoptable(40_000, 10)).map((r) => r.id)).toEqual(['a', 'b', 'c']);
     expect((await store.listAdoptable(40_000, 2)).map((r) => r.id)).toEqual(['a', 'b']);
+    expect((await store.listAdoptable(40_000, 10, ['other'])).map((r) => r.id)).toEqual([]);
+    expect((await store.listAdoptable(40_000, 10, ['wf'])).map((r) => r.id)).toEqual(['a', 'b', 'c']);
     await store.release('o', ['b']);
     expect((await store.listAdoptable(1, 10)).map((r) => r.id)).toEqual(['b']);
     expect(await store.acquire('b', 'p', 1, 50_000)).toEqual({ owner: 'p', epoch: 2 });
