@@ -246,11 +246,15 @@ async function verify(
 
   // Calls per idempotency key: a key called again is fine only once the process that called it before was killed
   // (or handed its runs over) by then: an attempt in flight at a kill runs again, with its key. A key called twice
-  // while the earlier caller was alive and owned the run means two live owners.
-  const endOf = (pid: number, t: number) => {
+  // while the earlier caller was alive and owned the run means two live owners. A SIGTERM'd process stops its copy
+  // of each run it hands over (HANDED) before it releases the lease: no other process can take the run before then.
+  const handedAt = new Map(tagged('HANDED').map((e) => [`${e.pid}:${e.args[0]}`, Number(e.args[1])]));
+  const endOf = (pid: number, key: string, t: number) => {
     const w = byPid.get(pid);
     if (!w) return Number.POSITIVE_INFINITY;
     if (w.killedAt !== undefined) return w.killedAt;
+    const handed = handedAt.get(`${pid}:${key.split(':')[0]}`);
+    if (handed !== undefined) return handed;
     const term = w.events.find((e) => e.tag === 'TERM');
     const closed = w.events.find((e) => e.tag === 'CLOSED');
     if (term && t < Number(term.args[0])) return Number(term.args[0]);
@@ -264,7 +268,7 @@ async function verify(
     for (let i = 1; i < list.length; i++) {
       const a = list[i - 1] as (typeof list)[number];
       const b = list[i] as (typeof list)[number];
-      if (endOf(a.pid, a.t) <= b.t) reRunsAtKills++;
+      if (endOf(a.pid, key, a.t) <= b.t) reRunsAtKills++;
       else {
         liveOwnerKeys.add(key);
         if (liveOwnerSamples.length < 5) liveOwnerSamples.push({ key, a, b });
