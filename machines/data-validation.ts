@@ -13,27 +13,15 @@ import {
 } from './data-validation/schemas.js';
 import type { Template } from './template.js';
 
-export {
-  type DataValidationAgentOptions,
-  dataValidationAgents,
-  ViolationThresholdError,
-} from './data-validation/agents.js';
+export { type DataValidationAgentOptions, dataValidationAgents } from './data-validation/agents.js';
 export type { ZodRule } from './data-validation/rules.js';
-export {
-  type DataValidationInput,
-  DataValidationInputSchema,
-  InputRuleSchema,
-  type Rule,
-  RuleSchema,
-  type ValidationReport,
-  ValidationReportSchema,
-} from './data-validation/schemas.js';
+export type { DataValidationInput, Rule, ValidationReport } from './data-validation/schemas.js';
 
 /** How long the threshold escalation waits for a human before the run fails. */
-export const REVIEW_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+const REVIEW_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
 /** How many batches are checked at once. */
-export const BATCH_CONCURRENCY = 4;
+const BATCH_CONCURRENCY = 4;
 
 /**
  * The data validation workflow. Its output is a {@link ValidationReport}. When the violation ratio passes the

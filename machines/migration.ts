@@ -16,16 +16,9 @@ import {
 import type { Template } from './template.js';
 
 export { type MigrationAgentOptions, migrationAgents } from './migration/agents.js';
-export { type Lint, type LintFinding, LintSchema, lintMigration } from './migration/lint.js';
+export { type Lint, type LintFinding, lintMigration } from './migration/lint.js';
 export { type Operation, type PlannedStatement, parseMigration } from './migration/parse.js';
-export {
-  type Approval,
-  ApprovalSchema,
-  type MigrationInput,
-  MigrationInputSchema,
-  type MigrationReport,
-  MigrationReportSchema,
-} from './migration/schemas.js';
+export type { MigrationInput, MigrationReport } from './migration/schemas.js';
 export { compareSnapshots, type Snapshot, takeSnapshot } from './migration/snapshot.js';
 
 /** Options of {@link migrationWorkflow}. */

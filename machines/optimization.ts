@@ -15,15 +15,8 @@ import {
 import type { Template } from './template.js';
 
 export { type OptimizationAgentOptions, optimizationAgents } from './optimization/agents.js';
-export { filterColumns, proposeIndexes } from './optimization/propose.js';
-export {
-  type OptimizationInput,
-  OptimizationInputSchema,
-  type OptimizationReport,
-  OptimizationReportSchema,
-  type Proposal,
-  type Trial,
-} from './optimization/schemas.js';
+export { filterColumns } from './optimization/propose.js';
+export type { OptimizationInput, OptimizationReport, Proposal, Trial } from './optimization/schemas.js';
 
 /** Options of {@link optimizationWorkflow}. */
 export interface OptimizationWorkflowOptions {

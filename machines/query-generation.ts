@@ -15,27 +15,10 @@ import {
 import type { Template } from './template.js';
 
 export { checkReadOnlySql, type ReadOnlyOptions, runReadOnly } from './lib/read-only.js';
-export {
-  type QueryGenerationAgentOptions,
-  QueryNotFoundError,
-  queryGenerationAgents,
-} from './query-generation/agents.js';
-export {
-  type Attempt,
-  type Candidate,
-  CandidateSchema,
-  deterministicGenerator,
-  type GenerationRequest,
-  type QueryGenerator,
-} from './query-generation/generator.js';
-export { type SchemaContext, SchemaContextSchema, schemaContext } from './query-generation/schema-context.js';
-export {
-  HumanQuerySchema,
-  type QueryGenerationInput,
-  QueryGenerationInputSchema,
-  type QueryReport,
-  QueryReportSchema,
-} from './query-generation/schemas.js';
+export { type QueryGenerationAgentOptions, queryGenerationAgents } from './query-generation/agents.js';
+export type { Attempt, Candidate, GenerationRequest, QueryGenerator } from './query-generation/generator.js';
+export type { SchemaContext } from './query-generation/schema-context.js';
+export type { QueryGenerationInput, QueryReport } from './query-generation/schemas.js';
 
 /** Options of {@link queryGenerationWorkflow}. */
 export interface QueryGenerationWorkflowOptions {

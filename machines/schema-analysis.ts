@@ -11,15 +11,8 @@ import {
 } from './schema-analysis/agents.js';
 import type { Template } from './template.js';
 
-export {
-  ActionSchema,
-  SchemaAnalysisInputSchema,
-  type SchemaReport,
-  SchemaReportSchema,
-  schemaAnalysisAgents,
-  TriageSchema,
-} from './schema-analysis/agents.js';
-export { type Finding, FindingSchema, type Severity } from './schema-analysis/findings.js';
+export type { SchemaReport } from './schema-analysis/agents.js';
+export type { Finding, Severity } from './schema-analysis/findings.js';
 
 /** The schema analysis input: `{ schema? }` (default `public`). */
 export type SchemaAnalysisInput = { schema?: string };

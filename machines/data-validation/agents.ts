@@ -27,7 +27,7 @@ export interface DataValidationAgentOptions {
 }
 
 /** The violation ratio passed the threshold: this fails the gate step, which escalates to a human. */
-export class ViolationThresholdError extends Error {
+class ViolationThresholdError extends Error {
   /** The same data would fail again: ask a human at once. */
   readonly retryable = false;
   readonly code = 'VIOLATION_THRESHOLD';

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 
 /** A user rule in the workflow input: a JSON Schema every row of `table` must match (turned into zod). */
-export const InputRuleSchema = z.object({
+const InputRuleSchema = z.object({
   table: z.string().min(1),
   name: z.string().min(1).max(200),
   /** A JSON Schema for one row, as `{ type: 'object', properties: { difference: { const: 0 } } }`. */
@@ -31,7 +31,7 @@ export const DataValidationInputSchema = z.object({
 export type DataValidationInput = z.input<typeof DataValidationInputSchema>;
 
 /** Where a rule comes from. */
-export const RuleKindSchema = z.enum(['not-null', 'enum', 'range', 'check', 'foreign-key', 'user-rule']);
+const RuleKindSchema = z.enum(['not-null', 'enum', 'range', 'check', 'foreign-key', 'user-rule']);
 
 /** A rule, as data: the batch agent rebuilds the check from it. */
 export const RuleSchema = z.object({
@@ -110,7 +110,7 @@ export const PlanSchema = z.object({
 });
 
 /** One rule's result in the report. */
-export const ViolationSchema = z.object({
+const ViolationSchema = z.object({
   rule: z.string(),
   table: z.string(),
   kind: RuleKindSchema,

@@ -6,7 +6,7 @@ import type { ZodType } from 'zod';
 import { type AgentContext, type AgentFunction, ConfigurationError } from '../../src/index.js';
 
 /** An agent got or produced data that does not match its schema. Not retried: the same data would fail again. */
-export class AgentDataError extends Error {
+class AgentDataError extends Error {
   /** Read by the engine's retry policy. */
   readonly retryable = false;
   readonly code = 'AGENT_DATA_INVALID';

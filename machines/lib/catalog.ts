@@ -8,7 +8,7 @@ import { type Database, qualifiedName, quoteIdent } from '../../src/db/index.js'
 import { ConfigurationError } from '../../src/index.js';
 
 /** A column as the catalog describes it. */
-export const CatalogColumnSchema = z.object({
+const CatalogColumnSchema = z.object({
   name: z.string(),
   type: z.string(),
   nullable: z.boolean(),
@@ -70,8 +70,6 @@ export const CatalogSchema = z.object({
   tables: z.array(CatalogTableSchema),
 });
 
-/** A column of {@link Catalog}. */
-export type CatalogColumn = z.infer<typeof CatalogColumnSchema>;
 /** A constraint of {@link Catalog}. */
 export type CatalogConstraint = z.infer<typeof CatalogConstraintSchema>;
 /** An index of {@link Catalog}. */

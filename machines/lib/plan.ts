@@ -121,7 +121,7 @@ export function readPlan(explain: unknown): ReadPlan {
 }
 
 /** `Seq Scan on orders`, `Index Scan using orders_customer_id_idx on orders`, `Sort`. */
-export function describeNode(node: PlanNode): string {
+function describeNode(node: PlanNode): string {
   const using = node.indexName ? ` using ${node.indexName}` : '';
   const on = node.relation ? ` on ${node.relation}` : '';
   return `${node.nodeType}${using}${on}`;

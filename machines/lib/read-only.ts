@@ -172,7 +172,7 @@ export function parsePlan(value: unknown): unknown {
 }
 
 /** A row as plain JSON: dates as ISO strings, big integers as strings, bytes as base64. */
-export function jsonSafe(row: Record<string, unknown>): Record<string, unknown> {
+function jsonSafe(row: Record<string, unknown>): Record<string, unknown> {
   return JSON.parse(
     JSON.stringify(row, (_key, value: unknown) => {
       if (typeof value === 'bigint') return value.toString();

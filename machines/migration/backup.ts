@@ -8,7 +8,7 @@ import { type Database, qualifiedName, quoteIdent } from '../../src/db/index.js'
 import type { Snapshot } from './snapshot.js';
 
 /** Where backups live: outside the migrated schema, so they never show in its snapshots. */
-export const BACKUP_SCHEMA = 'flowstate_backup';
+const BACKUP_SCHEMA = 'flowstate_backup';
 
 /** One backed-up table. */
 export const BackupSchema = z.object({

@@ -5,7 +5,7 @@ import { type Database, qualifiedName } from '../../src/db/index.js';
 import type { PlannedStatement } from './parse.js';
 
 /** A statement of the migration failed; `code` is PostgreSQL's SQLSTATE, so retry policies can match it. */
-export class StatementError extends Error {
+class StatementError extends Error {
   readonly code: string;
   /** Lock timeouts and deadlocks may pass on a new attempt; anything else fails the same way again. */
   readonly retryable: boolean;

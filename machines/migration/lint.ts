@@ -18,7 +18,7 @@ export const LintFindingSchema = z.object({
 export type LintFinding = z.infer<typeof LintFindingSchema>;
 
 /** The lock a statement takes on an existing table, by PostgreSQL's name for it. */
-export const LockSchema = z.enum([
+const LockSchema = z.enum([
   'ACCESS EXCLUSIVE',
   'SHARE ROW EXCLUSIVE',
   'SHARE',

@@ -8,11 +8,11 @@ import { isKeyword, type SqlStatement, splitStatements } from '../lib/sql-text.j
 import { AlterActionSchema, alterActions } from './alter.js';
 import { type ObjectName, ObjectNameSchema, Reader } from './reader.js';
 
-export { type AlterAction, AlterActionSchema } from './alter.js';
-export { type ObjectName, ObjectNameSchema } from './reader.js';
+export type { AlterAction } from './alter.js';
+export type { ObjectName } from './reader.js';
 
 /** What one statement does. */
-export const OperationSchema = z.discriminatedUnion('kind', [
+const OperationSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('create-table'), table: ObjectNameSchema }),
   z.object({ kind: z.literal('drop-table'), tables: z.array(ObjectNameSchema), cascade: z.boolean() }),
   z.object({ kind: z.literal('alter-table'), table: ObjectNameSchema, actions: z.array(AlterActionSchema) }),

@@ -37,7 +37,7 @@ export interface RevertResult {
 }
 
 /** A revert that could not bring the schema back to its snapshot; the transaction around it rolls back. */
-export class RevertError extends Error {
+class RevertError extends Error {
   readonly code = 'MIGRATION_REVERT_FAILED';
   /** The same revert would fail the same way. */
   readonly retryable = false;

@@ -23,7 +23,7 @@ export const MigrationInputSchema = z.object({
 export type MigrationInput = z.input<typeof MigrationInputSchema>;
 
 /** A row count of one table. */
-export const TableRowsSchema = z.object({ table: z.string(), rows: z.number().int() });
+const TableRowsSchema = z.object({ table: z.string(), rows: z.number().int() });
 
 /** The `plan` step's output. */
 export const PlanSchema = z.object({
@@ -50,11 +50,9 @@ export const ApprovalSchema = z.object({
   source: z.enum(['input', 'human']).default('human'),
   note: z.string().optional(),
 });
-/** An approval. */
-export type Approval = z.infer<typeof ApprovalSchema>;
 
 /** How one statement ran. */
-export const StatementRunSchema = z.object({
+const StatementRunSchema = z.object({
   index: z.number().int(),
   ms: z.number(),
   rowCount: z.number().int(),
@@ -85,7 +83,7 @@ export const ApplySchema = z.object({
 export type Applied = z.infer<typeof ApplySchema>;
 
 /** One table's row count before and after, and what the dry run predicted. */
-export const RowCountSchema = z.object({
+const RowCountSchema = z.object({
   table: z.string(),
   before: z.number().int().nullable(),
   after: z.number().int().nullable(),

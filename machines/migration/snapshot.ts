@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Database } from '../../src/db/index.js';
 
 /** One column. `generated` is `s` for a stored generated column, `identity` is `a`/`d` for an identity. */
-export const SnapshotColumnSchema = z.object({
+const SnapshotColumnSchema = z.object({
   name: z.string(),
   type: z.string(),
   notNull: z.boolean(),
@@ -17,14 +17,14 @@ export const SnapshotColumnSchema = z.object({
 });
 
 /** One constraint, with its definition as `pg_get_constraintdef` prints it. */
-export const SnapshotConstraintSchema = z.object({
+const SnapshotConstraintSchema = z.object({
   name: z.string(),
   type: z.string(),
   definition: z.string(),
 });
 
 /** One index that no constraint owns (constraint indexes come and go with their constraint). */
-export const SnapshotIndexSchema = z.object({ name: z.string(), definition: z.string() });
+const SnapshotIndexSchema = z.object({ name: z.string(), definition: z.string() });
 
 /** One table. */
 export const SnapshotTableSchema = z.object({
@@ -38,7 +38,7 @@ export const SnapshotTableSchema = z.object({
 });
 
 /** One view or materialized view. */
-export const SnapshotViewSchema = z.object({
+const SnapshotViewSchema = z.object({
   name: z.string(),
   materialized: z.boolean(),
   definition: z.string(),

@@ -7,7 +7,7 @@ import { z } from 'zod';
 const ParamSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
 /** A query to optimize, as the input gives it. */
-export const InputQuerySchema = z.object({
+const InputQuerySchema = z.object({
   sql: z.string().trim().min(1).max(100_000),
   params: z.array(ParamSchema).max(100).default([]),
   /** A label for the report. */
@@ -45,7 +45,7 @@ export const CollectedSchema = z.object({
 export type Collected = z.infer<typeof CollectedSchema>;
 
 /** A plan node, as `readPlan` gives it. */
-export const PlanNodeSchema = z.object({
+const PlanNodeSchema = z.object({
   depth: z.number(),
   nodeType: z.string(),
   relation: z.string().nullable(),
@@ -120,7 +120,7 @@ export const ResultsSchema = z.object({
 });
 
 /** A recommended index, with its measured effect. */
-export const RecommendationSchema = z.object({
+const RecommendationSchema = z.object({
   ddl: z.string(),
   table: z.string(),
   columns: z.array(z.string()),

@@ -28,7 +28,7 @@ export interface QueryGenerationAgentOptions {
 }
 
 /** No candidate passed the check: the `review` step asks a human for a query (or for none). */
-export class QueryNotFoundError extends Error {
+class QueryNotFoundError extends Error {
   readonly code = 'QUERY_NOT_FOUND';
   /** The generator had its tries; the same ones would fail again. */
   readonly retryable = false;

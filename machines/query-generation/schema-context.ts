@@ -8,7 +8,7 @@ import type { Database } from '../../src/db/index.js';
 import { introspect } from '../lib/catalog.js';
 
 /** One column as the generator sees it. */
-export const ContextColumnSchema = z.object({
+const ContextColumnSchema = z.object({
   name: z.string(),
   type: z.string(),
   nullable: z.boolean(),
@@ -89,7 +89,7 @@ export async function schemaContext(db: Database, request: string, schema: strin
 }
 
 /** Reads a one-dimensional PostgreSQL array literal (`{a,"b c",NULL}`) into strings, NULLs left out. */
-export function parseArrayLiteral(text: string): string[] {
+function parseArrayLiteral(text: string): string[] {
   const body = text.trim().replace(/^\{/, '').replace(/\}$/, '');
   const values: string[] = [];
   let i = 0;

@@ -16,14 +16,14 @@ export const QueryGenerationInputSchema = z.object({
 export type QueryGenerationInput = z.input<typeof QueryGenerationInputSchema>;
 
 /** A refused candidate, as fed back to the generator. */
-export const AttemptSchema = z.object({
+const AttemptSchema = z.object({
   attempt: z.number().int(),
   sql: z.string(),
   problems: z.array(z.string()),
 });
 
 /** A plan, summed up. */
-export const PlanSummarySchema = z.object({ totalCost: z.number(), shape: z.string() });
+const PlanSummarySchema = z.object({ totalCost: z.number(), shape: z.string() });
 
 /** The `check` step's output. */
 export const CheckSchema = z.object({
@@ -41,7 +41,7 @@ export const CheckSchema = z.object({
 export type Check = z.infer<typeof CheckSchema>;
 
 /** The query a human gives when resolving the `review` escalation with `skip`. */
-export const HumanQuerySchema = z.object({
+const HumanQuerySchema = z.object({
   sql: z.string().min(1),
   params: z.array(ParamSchema).default([]),
   explanation: z.string().default('Written by a human reviewer'),
@@ -56,8 +56,6 @@ export const ResultsSchema = z.object({
   /** What the human gave: a query, or nothing (null) to leave the request unanswered. */
   review: HumanQuerySchema.nullable().optional(),
 });
-/** The results the steps read. */
-export type Results = z.infer<typeof ResultsSchema>;
 
 /** The query generation report: the workflow's output. */
 export const QueryReportSchema = z.object({

@@ -24,7 +24,7 @@ export function singular(word: string): string {
 }
 
 /** The words of an identifier: `order_items` -> [order, item], `customerId` -> [customer, id]. */
-export function wordsOf(name: string): string[] {
+function wordsOf(name: string): string[] {
   return name
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .toLowerCase()

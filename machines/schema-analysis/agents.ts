@@ -25,7 +25,7 @@ export const SchemaAnalysisInputSchema = z.object({
 });
 
 /** What the triage step returns: every finding, sorted, and the flags the severity branch tests. */
-export const TriageSchema = z.object({
+const TriageSchema = z.object({
   findings: z.array(FindingSchema),
   counts: z.object({ critical: z.number(), warning: z.number(), info: z.number() }),
   hasCritical: z.boolean(),
@@ -42,7 +42,7 @@ export const ActionSchema = z.object({
 });
 
 /** The output of the `remediation` and `advice` steps. */
-export const ActionsSchema = z.object({ actions: z.array(ActionSchema) });
+const ActionsSchema = z.object({ actions: z.array(ActionSchema) });
 
 /** The report: the workflow's output. */
 export const SchemaReportSchema = z.object({

@@ -39,7 +39,7 @@ export const FindingsSchema = z.object({ findings: z.array(FindingSchema) });
 export type Findings = z.infer<typeof FindingsSchema>;
 
 /** Points a finding takes off the score of 100. */
-export const SEVERITY_WEIGHT: Readonly<Record<Severity, number>> = { critical: 15, warning: 5, info: 1 };
+const SEVERITY_WEIGHT: Readonly<Record<Severity, number>> = { critical: 15, warning: 5, info: 1 };
 
 const ORDER: Readonly<Record<Severity, number>> = { critical: 0, warning: 1, info: 2 };
 

@@ -22,7 +22,7 @@ export interface CommandSpec {
 }
 
 /** Every command, by name, in the order the help lists them. */
-export const COMMANDS = {
+const COMMANDS = {
   list: { summary: 'list the workflow templates', options: {} },
   describe: {
     summary: "show a template's steps and a Mermaid diagram",

@@ -8,10 +8,10 @@ import type { AgentContext, AgentRegistry } from '../model/agent.js';
 import type { WorkflowContext, WorkflowDefinition } from '../model/definition.js';
 
 /** The demo's input: a SQL change and who proposes it. */
-export const DemoInput = z.object({ change: z.string().min(1), author: z.string().min(1) });
+const DemoInput = z.object({ change: z.string().min(1), author: z.string().min(1) });
 
 /** The demo's input type. */
-export type DemoInput = z.infer<typeof DemoInput>;
+type DemoInput = z.infer<typeof DemoInput>;
 
 /** What the demo run returns. */
 export interface DemoOutput {

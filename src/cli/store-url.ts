@@ -15,7 +15,7 @@ export type StoreTarget =
   | { readonly kind: 'postgres'; readonly url: string };
 
 /** The environment variable read when `--store` is not given. */
-export const STORE_ENV = 'FLOWSTATE_STORE';
+const STORE_ENV = 'FLOWSTATE_STORE';
 
 /**
  * Parses a store URL. `sqlite:./runs.db`, `sqlite:/var/lib/runs.db` and `sqlite:///var/lib/runs.db` name files;
@@ -26,7 +26,7 @@ export const STORE_ENV = 'FLOWSTATE_STORE';
  * parseStoreUrl('sqlite:./flowstate.db'); // { kind: 'sqlite', path: './flowstate.db' }
  * ```
  */
-export function parseStoreUrl(url: string): StoreTarget {
+function parseStoreUrl(url: string): StoreTarget {
   const shown = url.length > 60 ? `${url.slice(0, 60)}…` : url;
   if (url.startsWith('sqlite:')) {
     let path = url.slice('sqlite:'.length);

@@ -9,7 +9,7 @@ import type { Database, QueryResult, TransactionOptions } from './port.js';
 export type RunStatement = <R>(sql: string, params: readonly unknown[]) => Promise<QueryResult<R>>;
 
 /** Rejects a statement timeout that is not a positive integer (it is sent as a parameter, never spliced in SQL). */
-export function timeoutSetting(ms: number): string {
+function timeoutSetting(ms: number): string {
   if (!Number.isInteger(ms) || ms <= 0) {
     throw new ConfigurationError(`statementTimeoutMs must be a positive integer, got ${ms}`);
   }

@@ -17,7 +17,7 @@ export interface JSONLimits {
 }
 
 /** The bounds `fromJSON` uses when given none. */
-export const DEFAULT_JSON_LIMITS: JSONLimits = Object.freeze({
+const DEFAULT_JSON_LIMITS: JSONLimits = Object.freeze({
   maxBytes: 1024 * 1024,
   maxDepth: 64,
   maxNodes: 100_000,

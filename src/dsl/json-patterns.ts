@@ -15,7 +15,7 @@ import { lazyRequire } from '../lazy.js';
 import type { DefinitionProblem, IssuePath } from '../model/errors.js';
 
 /** The longest accepted pattern, in UTF-16 units. */
-export const MAX_PATTERN_LENGTH = 1000;
+const MAX_PATTERN_LENGTH = 1000;
 
 /** The longest time one pattern may take to check. */
 const CHECK_TIMEOUT_MS = 1000;

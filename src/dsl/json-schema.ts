@@ -191,25 +191,25 @@ export const EscalationPolicyJSONSchema: ReturnType<typeof escalationPolicy> = l
 export const StepOptionsJSONSchema: ReturnType<typeof stepOptions> = lazyObject(stepOptions);
 
 /** An agent step. */
-export const StepNodeJSONSchema: ReturnType<typeof stepNode> = lazyObject(stepNode);
+const StepNodeJSONSchema: ReturnType<typeof stepNode> = lazyObject(stepNode);
 
 /** Regions that run at once. */
-export const ParallelNodeJSONSchema: ReturnType<typeof parallelNode> = lazyObject(parallelNode);
+const ParallelNodeJSONSchema: ReturnType<typeof parallelNode> = lazyObject(parallelNode);
 
 /** One guarded arm of a branch. */
-export const BranchArmJSONSchema: ReturnType<typeof branchArm> = lazyObject(branchArm);
+const BranchArmJSONSchema: ReturnType<typeof branchArm> = lazyObject(branchArm);
 
 /** Guarded arms tried in order, then `otherwise`. */
-export const BranchNodeJSONSchema: ReturnType<typeof branchNode> = lazyObject(branchNode);
+const BranchNodeJSONSchema: ReturnType<typeof branchNode> = lazyObject(branchNode);
 
 /** One step per item of a list. */
-export const MapNodeJSONSchema: ReturnType<typeof mapNode> = lazyObject(mapNode);
+const MapNodeJSONSchema: ReturnType<typeof mapNode> = lazyObject(mapNode);
 
 /** A bounded cycle. */
-export const LoopNodeJSONSchema: ReturnType<typeof loopNode> = lazyObject(loopNode);
+const LoopNodeJSONSchema: ReturnType<typeof loopNode> = lazyObject(loopNode);
 
 /** A wait for an outside event. */
-export const WaitNodeJSONSchema: ReturnType<typeof waitNode> = lazyObject(waitNode);
+const WaitNodeJSONSchema: ReturnType<typeof waitNode> = lazyObject(waitNode);
 
 /** Any node, told apart by `kind`. */
 export const WorkflowNodeJSONSchema: WorkflowNode = lazyObject(workflowNode);
@@ -243,20 +243,6 @@ export type RetryPolicyJSON = z.infer<typeof RetryPolicyJSONSchema>;
 export type EscalationPolicyJSON = z.infer<typeof EscalationPolicyJSONSchema>;
 /** The JSON form of step options (a map's `step`). */
 export type StepOptionsJSON = z.infer<typeof StepOptionsJSONSchema>;
-/** The JSON form of a step node. */
-export type StepNodeJSON = z.infer<typeof StepNodeJSONSchema>;
-/** The JSON form of a parallel node. */
-export type ParallelNodeJSON = z.infer<typeof ParallelNodeJSONSchema>;
-/** The JSON form of a branch arm. */
-export type BranchArmJSON = z.infer<typeof BranchArmJSONSchema>;
-/** The JSON form of a branch node. */
-export type BranchNodeJSON = z.infer<typeof BranchNodeJSONSchema>;
-/** The JSON form of a map node. */
-export type MapNodeJSON = z.infer<typeof MapNodeJSONSchema>;
-/** The JSON form of a loop node. */
-export type LoopNodeJSON = z.infer<typeof LoopNodeJSONSchema>;
-/** The JSON form of a wait node. */
-export type WaitNodeJSON = z.infer<typeof WaitNodeJSONSchema>;
 /** The JSON form of any node. */
 export type WorkflowNodeJSON = z.infer<typeof WorkflowNodeJSONSchema>;
 /** The JSON form of a whole workflow, as {@link WorkflowJSONSchema} parses it. */

@@ -5,7 +5,7 @@
  */
 import { DECIDE, END } from '../machine/compile.js';
 import type { WorkflowNode, WorkflowSpec } from '../model/definition.js';
-import { formatPath, type IssuePath } from '../model/errors.js';
+import type { IssuePath } from '../model/errors.js';
 
 /**
  * What a state of the compiled machine stands for.
@@ -100,16 +100,4 @@ export function indexSpec(spec: WorkflowSpec): SpecIndex {
   };
   sequence(spec.nodes, ['running'], ['steps'], 'the workflow');
   return { states, nodes };
-}
-
-/**
- * `steps[1].arms[0]`: a spec path as people read it.
- *
- * @example
- * ```ts
- * showSpecPath(['steps', 1, 'arms', 0]); // 'steps[1].arms[0]'
- * ```
- */
-export function showSpecPath(path: IssuePath): string {
-  return formatPath(path);
 }

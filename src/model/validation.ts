@@ -2,7 +2,7 @@ import type { ZodError, ZodType } from 'zod';
 import type { ValidationIssue } from './errors.js';
 
 /** Zod issues as Flowstate's plain {@link ValidationIssue}s (path, code, message). */
-export function issuesOf(error: ZodError): ValidationIssue[] {
+function issuesOf(error: ZodError): ValidationIssue[] {
   return error.issues.map((issue) => ({
     path: issue.path.map((key) => (typeof key === 'symbol' ? String(key) : key)),
     code: issue.code,

@@ -1,14 +1,7 @@
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 
 /** Keys whose values never reach a log line in clear, wherever they sit (two levels deep). */
-export const REDACTED_KEYS = [
-  'password',
-  'secret',
-  'token',
-  'apiKey',
-  'authorization',
-  'connectionString',
-] as const;
+const REDACTED_KEYS = ['password', 'secret', 'token', 'apiKey', 'authorization', 'connectionString'] as const;
 
 /**
  * The engine's default logger: pino, JSON lines on stdout, level from `FLOWSTATE_LOG_LEVEL` (default `warn`),

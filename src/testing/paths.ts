@@ -179,7 +179,7 @@ function simplePaths(graph: StateGraph, maxPaths: number): AnyEventObject[][] {
  * const toFinal = distances(graph); // how many steps each state is from an end
  * ```
  */
-export function distances(
+function distances(
   graph: StateGraph,
   goal: (snapshot: AnyMachineSnapshot) => boolean = () => true,
 ): Map<string, number> {

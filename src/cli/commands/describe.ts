@@ -38,7 +38,7 @@ export function runDescribe(id: string, io: CliIO): number {
 }
 
 /** One line per node, indented by nesting. */
-export function stepLines(nodes: readonly WorkflowNode[], indent: string): string[] {
+function stepLines(nodes: readonly WorkflowNode[], indent: string): string[] {
   const inner = `${indent}  `;
   return nodes.flatMap((node): string[] => {
     switch (node.kind) {

@@ -127,7 +127,7 @@ function report(template: AnyTemplate, outcome: Outcome, json: boolean, io: CliI
 }
 
 /** What to do about a run that waits, per template. */
-export function waitingHint(templateId: string): string {
+function waitingHint(templateId: string): string {
   switch (templateId) {
     case 'migration':
       return `the migration is destructive: approve it up front with "approvedBy" in the input, e.g. --input '{"sql": "...", "approvedBy": "your name"}'`;

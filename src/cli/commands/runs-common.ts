@@ -17,7 +17,7 @@ import type { CliIO } from '../demo-command.js';
 import { UsageError } from '../paths-command.js';
 
 /** The subcommands of `flowstate runs`, with the options each accepts (`true` takes a value) and positionals. */
-export const RUNS_SUBCOMMANDS = {
+const RUNS_SUBCOMMANDS = {
   list: { args: [], options: { status: true, workflow: true, limit: true, json: false } },
   show: { args: ['run'], options: { json: false } },
   decide: {

@@ -10,7 +10,7 @@ import { describeError, executeTemplate, openTarget } from './execute.js';
 import { summarize } from './report.js';
 
 /** Who approves the showcase's migration up front, so it runs unattended. */
-export const SHOWCASE_APPROVER = 'flowstate showcase';
+const SHOWCASE_APPROVER = 'flowstate showcase';
 
 /**
  * Runs the showcase and returns the exit code.
