@@ -1,6 +1,7 @@
 import type { GuardRef, StepOptions, WorkflowNode, WorkflowSpec } from '../model/definition.js';
 import type { DefinitionProblem, IssuePath } from '../model/errors.js';
-import { isName, isReservedEventType } from './names.js';
+import { walkNodes } from '../model/walk.js';
+import { isDataPath, isName, isReservedEventType } from './names.js';
 
 /** Loops, retries and fan-outs above these bounds are refused: they are mistakes, not workloads. */
 export const LIMITS = {
@@ -131,7 +132,72 @@ export function checkSpec(spec: WorkflowSpec): DefinitionProblem[] {
   });
   visitSequence(spec.nodes, ['steps']);
   if (spec.nodes.length === 0) report('empty-workflow', ['steps'], 'A workflow needs at least one step');
+  checkResultPaths(spec, report);
   return problems;
+}
+
+/** Node kinds that store no result under their own name. */
+const NO_RESULT: Readonly<Record<string, string>> = {
+  parallel: 'a parallel step',
+  branch: 'a branch',
+  loop: 'a loop',
+};
+
+/**
+ * Data paths on results (`results.fetch.rows`) in mappings and guards must name a step, map or `waitFor` of the
+ * workflow: anything else reads `undefined` at run time (a typo, or a parallel, branch or loop, which have no
+ * result). Whether the named step runs before the reader is a question of routes, which `verify` answers.
+ */
+function checkResultPaths(spec: WorkflowSpec, report: Report): void {
+  const results = new Set<string>();
+  const containers = new Map<string, string>();
+  walkNodes(spec.nodes, (node) => {
+    if (node.kind === 'step' || node.kind === 'map' || node.kind === 'wait') results.add(node.name);
+    else containers.set(node.name, NO_RESULT[node.kind] ?? node.kind);
+  });
+  const check = (ref: unknown, path: IssuePath) => {
+    if (typeof ref !== 'string' || !ref.startsWith('results.') || !isDataPath(ref)) return;
+    const name = ref.split('.')[1] as string;
+    if (results.has(name)) return;
+    const container = containers.get(name);
+    if (container !== undefined) {
+      report(
+        'unknown-result',
+        path,
+        `'${ref}' reads the result of '${name}', ${container}, which has no result of its own: read the results of the steps inside it`,
+      );
+      return;
+    }
+    const known = [...results];
+    const some = known.length <= 12 ? known.join(', ') : `${known.slice(0, 12).join(', ')}, …`;
+    report(
+      'unknown-result',
+      path,
+      `'${ref}' reads the result of '${name}', but no step, map or waitFor has that name${known.length > 0 ? ` (known: ${some})` : ''}`,
+    );
+  };
+  walkNodes(spec.nodes, (node, path) => {
+    switch (node.kind) {
+      case 'step':
+        check(node.options.input, [...path, 'input']);
+        return;
+      case 'map':
+        check(node.items, [...path, 'items']);
+        check(node.step.input, [...path, 'step', 'input']);
+        return;
+      case 'branch':
+        node.arms.forEach((arm, i) => {
+          check(arm.when, [...path, 'arms', i, 'when']);
+        });
+        return;
+      case 'loop':
+        check(node.until, [...path, 'until']);
+        return;
+      default:
+        return;
+    }
+  });
+  check(spec.options.result, ['result']);
 }
 
 type Report = (code: string, path: IssuePath, message: string) => void;
@@ -164,6 +230,20 @@ function checkStep(options: StepOptions, path: IssuePath, report: Report): void 
       checkDelay(retry.initialMs, [...path, 'retry', 'initialMs'], 'a backoff', report, true);
     if (retry.maxMs !== undefined)
       checkDelay(retry.maxMs, [...path, 'retry', 'maxMs'], 'a backoff', report, true);
+    if (
+      retry.retryOn !== undefined &&
+      !(
+        Array.isArray(retry.retryOn) &&
+        retry.retryOn.every((code: unknown) => typeof code === 'string' && code.length > 0)
+      )
+    ) {
+      // A predicate would not survive a restart: the retry policy is part of each step actor's persisted input.
+      report(
+        'invalid-retry-on',
+        [...path, 'retry', 'retryOn'],
+        `Expected \`retryOn\` to be a list of error codes or names such as ['ETIMEDOUT'], got ${show(retry.retryOn)}: a function cannot be persisted with the run; let the agent mark an error \`retryable: false\` instead`,
+      );
+    }
     if (retry.jitter !== undefined && !(retry.jitter >= 0 && retry.jitter <= 1)) {
       report(
         'invalid-jitter',

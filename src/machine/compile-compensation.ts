@@ -5,8 +5,15 @@ import type { Compiler } from './compile.js';
 import type { MachineContext } from './context.js';
 import type { StepActorInput } from './step-types.js';
 
+/** A map item's name (`check[3]`) as its map's name and the item's index; `undefined` for a step's name. */
+function mapOf(step: string): { name: string; index: number } | undefined {
+  const match = /^(.+)\[(\d+)\]$/.exec(step);
+  return match ? { name: match[1] as string, index: Number(match[2]) } : undefined;
+}
+
 /**
- * The `compensating` state: runs the `compensate` agent of each completed step in reverse order of completion,
+ * The `compensating` state: runs the `compensate` agent of each completed step in reverse order of completion
+ * (each done item of a `map` on its own, as `name[index]`),
  * one step actor at a time (so compensations get retries and timeouts too), then ends as `compensated`.
  * A compensation that fails is recorded and the others still run.
  */
@@ -23,6 +30,20 @@ export function compensationState(compiler: Compiler): Record<string, unknown> {
     });
   });
   compiler.guards['flowstate.hasCompensation'] = ({ context }) => context.completed.length > 0;
+  const baseOf = (step: string) =>
+    (table.get(step) ?? table.get(mapOf(step)?.name ?? '')) as Omit<
+      StepActorInput,
+      'workflowId' | 'path' | 'input'
+    >;
+  /** The output of a completed step, or of a map item (`name[index]`) while its map runs or once it is done. */
+  const outputOf = (c: MachineContext, step: string): unknown => {
+    const item = mapOf(step);
+    if (!item) return c.results[step];
+    const running = c.maps[item.name];
+    if (running) return running.results[item.index];
+    const results = c.results[item.name];
+    return Array.isArray(results) ? results[item.index] : undefined;
+  };
   const last = (c: MachineContext) => c.completed[c.completed.length - 1] as string;
   const pop = (c: MachineContext) => ({ completed: c.completed.slice(0, -1) });
   return {
@@ -36,10 +57,10 @@ export function compensationState(compiler: Compiler): Record<string, unknown> {
           input: ({ context }: { context: MachineContext }): StepActorInput => {
             const step = last(context);
             return {
-              ...(table.get(step) as Omit<StepActorInput, 'workflowId' | 'path' | 'input'>),
+              ...baseOf(step),
               workflowId: context.workflowId,
               path: `${context.pathPrefix}${step}/compensate`,
-              input: { step, output: context.results[step], input: context.input, error: context.error },
+              input: { step, output: outputOf(context, step), input: context.input, error: context.error },
             };
           },
           onDone: { target: 'next', actions: update(pop) },

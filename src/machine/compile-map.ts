@@ -11,7 +11,8 @@ const ERROR = 'xstate.error.actor.';
 /**
  * A `map` as one state that spawns a step actor per item (at most `concurrency` alive), stores results in item
  * order, stops each finished child (finished spawned children would otherwise stay in the snapshot) and moves on
- * when every item is done. Children are addressed `name[index]`.
+ * when every item is done. Children are addressed `name[index]`. With a `compensate` agent, each item that is done
+ * is recorded as completed (`name[index]`), so a failure, of a later item too, compensates it.
  */
 export function mapState(
   compiler: Compiler,
@@ -52,6 +53,7 @@ export function mapState(
     }
     q.assign({ maps: { ...context.maps, [name]: { ...m, next: nextIndex, running } } });
   });
+  const compensable = node.step.compensate !== undefined;
   const settle = (skipped: boolean) =>
     dynamic(({ context, event, enqueue: q }) => {
       const i = ownIndex(event, skipped ? ERROR : DONE) as number;
@@ -62,6 +64,8 @@ export function mapState(
       q.assign({
         maps: { ...context.maps, [name]: { ...m, results, running: m.running.filter((r) => r !== i) } },
         ...(skipped ? { skipped: [...context.skipped, childId(i)] } : {}),
+        // Each item is compensated on its own, as soon as it is done: a later item's failure undoes it too.
+        ...(!skipped && compensable ? { completed: [...context.completed, childId(i)] } : {}),
       });
     });
   const stopRunning = dynamic(({ context, enqueue }) => {
@@ -127,7 +131,6 @@ export function mapState(
           update((c) => ({
             results: { ...c.results, [name]: progress(c).results },
             maps: withoutProgress(c),
-            ...(node.step.compensate !== undefined ? { completed: [...c.completed, name] } : {}),
           })),
           ...compiler.learn((l, c) => l.finished(c.workflowId, c.pathPrefix + name)),
         ],

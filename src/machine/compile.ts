@@ -100,19 +100,21 @@ export class Compiler {
     const running = this.sequence(spec.nodes, ['running'], { target: this.absolute(['failed']) });
     const compensating = compensationState(this);
     const outcome = (status: 'failed' | 'compensated' | 'cancelled') =>
-      update((c) => ({
-        outcome:
-          status === 'cancelled'
-            ? {
-                status,
-                error: c.error ?? failure('CancelledError', 'CANCELLED', 'The run was cancelled', ''),
-              }
-            : {
-                status,
-                error: c.error ?? failure('FlowstateError', 'INTERNAL', 'The run failed', ''),
-                ...(c.compensationErrors.length > 0 ? { compensationErrors: c.compensationErrors } : {}),
-              },
-      }));
+      update((c) => {
+        if (status === 'cancelled') {
+          return {
+            outcome: {
+              status,
+              error: c.error ?? failure('CancelledError', 'CANCELLED', 'The run was cancelled', ''),
+            },
+          };
+        }
+        const error = c.error ?? failure('FlowstateError', 'INTERNAL', 'The run failed', '');
+        if (c.compensationErrors.length === 0) return { outcome: { status, error } };
+        // On the error too, so the error a run rejects with tells which compensations failed.
+        const { compensationErrors } = c;
+        return { outcome: { status, error: { ...error, compensationErrors }, compensationErrors } };
+      });
     const config = {
       id: spec.id,
       context: ({ input }: { input: MachineInput | undefined }) => initialContext(input ?? {}, inputSchema),

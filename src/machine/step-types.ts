@@ -50,7 +50,20 @@ export interface StepState {
   readonly history: readonly AttemptRecord[];
   /** Set on a snapshot restored from storage: its in-flight attempt may already be in the journal. */
   readonly restored?: boolean;
+  /** Rounds asked of a supervisor agent so far (at most {@link SUPERVISOR_ROUNDS}). */
+  readonly rounds?: number;
+  /**
+   * When an escalation to a supervisor agent ends (epoch ms): set at its first round from `escalate.timeoutMs` and
+   * kept across rounds, so a supervisor's `retry` does not move it.
+   */
+  readonly escalationDeadline?: number;
 }
+
+/**
+ * How many times a step asks its supervisor agent at most: a supervisor that answered `retry` this many times and
+ * sees the step fail again is not asked again, and the step fails.
+ */
+export const SUPERVISOR_ROUNDS = 10;
 
 /** The snapshot of a step actor. */
 export type StepSnapshot = StepState &

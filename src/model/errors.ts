@@ -324,12 +324,19 @@ export interface SerializedError {
   readonly stepPath?: string;
   readonly attempts?: number;
   readonly cause?: SerializedError;
+  /** The compensations that failed while the run compensated after this error, in the order they ran. */
+  readonly compensationErrors?: readonly SerializedError[];
 }
 
 /** Reduces any thrown value to a JSON-safe {@link SerializedError} (no stack, at most 3 causes deep). */
 export function serializeError(error: unknown, depth = 0): SerializedError {
   if (error instanceof Error) {
-    const e = error as Error & { code?: unknown; stepPath?: unknown; attempts?: unknown };
+    const e = error as Error & {
+      code?: unknown;
+      stepPath?: unknown;
+      attempts?: unknown;
+      compensationErrors?: unknown;
+    };
     const out: { -readonly [K in keyof SerializedError]: SerializedError[K] } = {
       name: e.name,
       message: e.message,
@@ -338,6 +345,8 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
     if (typeof e.stepPath === 'string') out.stepPath = e.stepPath;
     if (typeof e.attempts === 'number') out.attempts = e.attempts;
     if (e.cause !== undefined && depth < 3) out.cause = serializeError(e.cause, depth + 1);
+    if (Array.isArray(e.compensationErrors) && depth === 0)
+      out.compensationErrors = e.compensationErrors.map((c: unknown) => serializeError(c, 1));
     return out;
   }
   if (typeof error === 'object' && error !== null && 'message' in error) {
@@ -349,6 +358,7 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
       stepPath?: unknown;
       attempts?: unknown;
       cause?: unknown;
+      compensationErrors?: unknown;
     };
     const out: { -readonly [K in keyof SerializedError]: SerializedError[K] } = {
       name: typeof o.name === 'string' ? o.name : 'Error',
@@ -358,6 +368,8 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
     if (typeof o.stepPath === 'string') out.stepPath = o.stepPath;
     if (typeof o.attempts === 'number') out.attempts = o.attempts;
     if (o.cause !== undefined && depth < 3) out.cause = serializeError(o.cause, depth + 1);
+    if (Array.isArray(o.compensationErrors) && depth === 0)
+      out.compensationErrors = o.compensationErrors.map((c: unknown) => serializeError(c, 1));
     return out;
   }
   return { name: 'Error', message: String(error) };
