@@ -107,7 +107,9 @@ export const TARGETS = [
     source: 'issue 12',
     text: 'lease renewal of 1,000 owned runs, one statement (PostgreSQL, median; every ttl/3 = 5 s)',
     check: (m) => {
-      const r = m.find((x) => x.id === 'renewal')?.results.postgres ?? m.find((x) => x.id === 'renewal')?.results.sqlite;
+      const r =
+        m.find((x) => x.id === 'renewal')?.results.postgres ??
+        m.find((x) => x.id === 'renewal')?.results.sqlite;
       return r && { measured: `${fmt(r.median)} ms a renewal`, ok: r.median < 50 };
     },
   },

@@ -73,7 +73,9 @@ async function renewals(engines, samples) {
     if (key === 'memory') continue;
     const parked = workflow('parked').waitFor('go', { event: 'go', timeoutMs: 3_600_000 }).build();
     engine.register(parked);
-    const runs = Array.from({ length: OWNED }, (_, i) => engine.start(parked, {}, { id: `parked-${key}-${i}` }));
+    const runs = Array.from({ length: OWNED }, (_, i) =>
+      engine.start(parked, {}, { id: `parked-${key}-${i}` }),
+    );
     await engine.flush();
     await new Promise((r) => setTimeout(r, 50));
     await engine.flush();

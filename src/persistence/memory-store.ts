@@ -137,7 +137,7 @@ export function memoryStore(): WorkflowStore {
 }
 
 /** A stored run without its snapshot. */
-export function toRecord(run: StoredRun): RunRecord {
+function toRecord(run: StoredRun): RunRecord {
   const { snapshot: _snapshot, ...record } = run;
   return record;
 }

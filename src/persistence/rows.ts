@@ -54,7 +54,7 @@ export function runValues(run: StoredRun): unknown[] {
  * A row back into a run. Throws on a row that does not parse (hand-edited or corrupted); callers turn that into a
  * typed error for that run alone.
  */
-export function parseRunRow(row: RunRow): StoredRun {
+function parseRunRow(row: RunRow): StoredRun {
   if (!STATUSES.has(row.status)) throw new Error(`unknown status '${row.status}'`);
   return {
     id: row.id,

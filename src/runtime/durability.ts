@@ -201,7 +201,7 @@ async function retrying<T>(read: () => Promise<T>, logger: Logger): Promise<T> {
 }
 
 /** The pending deadlines in a persisted snapshot: backoffs and escalations of step actors, waits' timers. */
-export function timersOf(runId: string, snapshot: PersistedNode['snapshot'], prefix = ''): TimerRow[] {
+function timersOf(runId: string, snapshot: PersistedNode['snapshot'], prefix = ''): TimerRow[] {
   const rows: TimerRow[] = [];
   for (const [id, child] of Object.entries(snapshot?.children ?? {})) {
     const s = child.snapshot;
