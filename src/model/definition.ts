@@ -7,24 +7,29 @@ import type { ZodType } from 'zod';
 
 /**
  * What guards, mappings and `result` see: the validated workflow input and every finished step's output by name.
- * Plain and JSON-safe.
+ * Plain and JSON-safe. `R` is the results' type: in the builder's mappings, the steps before this one with their
+ * results' types (see `WorkflowBuilder.agents`); elsewhere any name, `unknown`.
  */
-export interface WorkflowContext<I = unknown> {
+export interface WorkflowContext<I = unknown, R = Readonly<Record<string, unknown>>> {
   readonly input: I;
-  readonly results: Readonly<Record<string, unknown>>;
+  readonly results: R;
 }
 
 /**
  * A value computed from the workflow context: a function (builder only), a data path such as
  * `results.fetch.rows` or `input.table`, or the name of a mapping registered with the engine.
  */
-export type Mapping<I = unknown, T = unknown> = ((ctx: WorkflowContext<I>) => T) | string;
+export type Mapping<I = unknown, T = unknown, R = Readonly<Record<string, unknown>>> =
+  | ((ctx: WorkflowContext<I, R>) => T)
+  | string;
 
 /**
  * A condition on the workflow context: a function (builder only), a data path whose value is tested for
  * truthiness (`results.triage.critical`), or the name of a guard registered with the engine or the workflow.
  */
-export type GuardRef<I = unknown> = ((ctx: WorkflowContext<I>) => boolean) | string;
+export type GuardRef<I = unknown, R = Readonly<Record<string, unknown>>> =
+  | ((ctx: WorkflowContext<I, R>) => boolean)
+  | string;
 
 /** How a step retries a failed agent call. */
 export interface RetryPolicy {
@@ -58,14 +63,17 @@ export interface EscalationPolicy {
 /** What a failing step does to the workflow. */
 export type OnError = 'fail' | 'skip' | 'compensate';
 
-/** Options of one agent step (and of the step a `map` runs per item). */
-export interface StepOptions<I = unknown> {
+/**
+ * Options of one agent step (and of the step a `map` runs per item). `R` is what its `input` mapping sees as
+ * `ctx.results` (see {@link WorkflowContext}).
+ */
+export interface StepOptions<I = unknown, R = Readonly<Record<string, unknown>>> {
   /** The registered agent's name. Exactly one of `agent` and `workflow` is given. */
   agent?: string;
   /** Another workflow to run as a child; its result becomes this step's result. */
   workflow?: AnyWorkflowDefinition;
   /** What the agent receives. @default the workflow input */
-  input?: Mapping<I>;
+  input?: Mapping<I, unknown, R>;
   retry?: RetryPolicy;
   /** Per-attempt timeout; the agent's AbortSignal fires when it passes. */
   timeoutMs?: number;
