@@ -4,7 +4,7 @@ import { walkNodes } from '../model/walk.js';
 import { isDataPath, isName, isReservedEventType } from './names.js';
 
 /** Loops, retries and fan-outs above these bounds are refused: they are mistakes, not workloads. */
-export const LIMITS = {
+const LIMITS = {
   maxIterations: 10_000,
   attempts: 100,
   concurrency: 10_000,

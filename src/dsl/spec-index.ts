@@ -3,7 +3,7 @@
  * `running.triage.when0.review`, `running.refine.round.draft`), so a state can be reported with its path in the
  * definition (`steps[1].arms[0]`) and a node can be found by name.
  */
-import { DECIDE, END } from '../machine/compile.js';
+import { DECIDE, END } from '../machine/state-keys.js';
 import type { WorkflowNode, WorkflowSpec } from '../model/definition.js';
 import type { IssuePath } from '../model/errors.js';
 

@@ -162,16 +162,6 @@ function specChecks(definition: AnyWorkflowDefinition, maxDeadlineMs: number): V
           hint: `give it a deadline under ${days(maxDeadlineMs)} and an onTimeout ('fail' or 'skip')`,
         });
       }
-      if (options.escalate.to !== 'human') {
-        problems.push({
-          code: 'unbounded-retry',
-          severity: 'warning',
-          path: [...path, 'escalate', 'to'],
-          state: at(node),
-          message: `Supervisor '${options.escalate.to}' may answer 'retry' every time: nothing bounds the rounds`,
-          hint: 'make the supervisor count the attempts it is given and skip or abort past a bound',
-        });
-      }
     }
     if (options.workflow === undefined && options.timeoutMs === undefined) {
       problems.push({

@@ -1,7 +1,8 @@
 import type { WorkflowNode } from '../model/definition.js';
 import { failure, type Update, update } from './actions.js';
-import { type Compiler, DECIDE, END, type ErrorOf, type FailRoute, type StateConfig } from './compile.js';
+import type { Compiler, ErrorOf, FailRoute, StateConfig } from './compile.js';
 import type { MachineContext } from './context.js';
+import { DECIDE, END } from './state-keys.js';
 
 export function parallelState(
   compiler: Compiler,

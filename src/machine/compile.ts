@@ -22,14 +22,10 @@ import type { MachineContext, MachineInput } from './context.js';
 import { type Learner, learning } from './learn.js';
 import { type GuardFn, type MappingFn, resolveGuard, resolveMapping } from './refs.js';
 import { resolveRetryPolicy } from './retry.js';
+import { END } from './state-keys.js';
 import { createStepLogic } from './step-logic.js';
 import type { StepActorInput } from './step-types.js';
 import { createTimerLogic } from './timer-logic.js';
-
-/** The key of the final state that ends every compiled sequence. */
-export const END = '__end';
-/** The key of a branch's deciding state. */
-export const DECIDE = '__decide';
 
 /** Everything a compiled machine needs from outside; the defaults give a machine that runs without an engine. */
 export interface CompileOptions {

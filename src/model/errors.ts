@@ -56,6 +56,8 @@ export class FlowstateError extends Error {
   readonly code: ErrorCode;
   readonly workflowId: string | undefined;
   readonly stepPath: string | undefined;
+  /** When compensations ran after the failure and some of them failed too: their errors, in the order they ran. */
+  declare readonly compensationErrors?: readonly SerializedError[];
   declare readonly [KINDS]: readonly string[];
 
   constructor(code: ErrorCode, message: string, options: FlowstateErrorOptions = {}) {

@@ -30,8 +30,17 @@ const CODES = new Set<string>([
   'INTERNAL',
 ]);
 
-/** Turns the JSON-safe failure kept in a snapshot back into a typed error of the hierarchy. */
+/**
+ * Turns the JSON-safe failure kept in a snapshot back into a typed error of the hierarchy, with the failures of
+ * compensations that ran on the way (`compensationErrors`).
+ */
 export function toFlowstateError(error: SerializedError, workflowId: string): FlowstateError {
+  const typed = typedError(error, workflowId);
+  if (error.compensationErrors) Object.assign(typed, { compensationErrors: error.compensationErrors });
+  return typed;
+}
+
+function typedError(error: SerializedError, workflowId: string): FlowstateError {
   const message = error.message.replace(/^\[[A-Z_]+\] /, '');
   const options: FlowstateErrorOptions & { attempts?: number } = { workflowId };
   if (error.stepPath) options.stepPath = error.stepPath;

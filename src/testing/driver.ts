@@ -65,7 +65,8 @@ export class Driver {
 
   private target(step: PathStep): { name: string; options: StepOptions } {
     const compensation = step.target === 'compensation';
-    const name = compensation ? step.step.replace(/\/compensate$/, '') : step.step.replace(/\[\d+\]$/, '');
+    // A map item's step (`charge[3]`) and its compensation (`charge[3]/compensate`) are the map's step.
+    const name = step.step.replace(/\/compensate$/, '').replace(/\[\d+\]$/, '');
     return { name, options: this.optionsOf(name, compensation) };
   }
 

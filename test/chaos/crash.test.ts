@@ -56,8 +56,8 @@ function collectResults(child: ChildProcess) {
 }
 
 /**
- * Runs incarnations of the worker: each odd one is killed with SIGKILL 5-500 ms in, each even one exits by itself
- * (no close, no flush) right after its first 1-5 results. Then a last one finishes.
+ * Runs incarnations of the worker: two of three are killed with SIGKILL 5-500 ms in, the third exits by itself
+ * (no close, no flush) right after its first 1-3 results. Then a last one finishes.
  */
 async function crashAndRecover(kind: string, target: string, ledger: string) {
   let kills = 0;
@@ -68,8 +68,8 @@ async function crashAndRecover(kind: string, target: string, ledger: string) {
     return random / 2 ** 31;
   };
   while (kills < KILLS) {
-    if ((kills + exits) % 2 === 1) {
-      const child = launch(kind, target, ledger, 1 + Math.floor(next() * 5));
+    if ((kills + exits) % 3 === 2) {
+      const child = launch(kind, target, ledger, 1 + Math.floor(next() * 3));
       collectResults(child);
       let said = '';
       child.stdout?.on('data', (d) => (said += d));
@@ -195,7 +195,8 @@ describe.each([
     console.log(
       `crash test (${kind}): ${JSON.stringify({ runs: RUNS, kills, exits, seconds: (Date.now() - started) / 1000, ...figures })}`,
     );
-    expect(kills).toBe(KILLS);
+    // Every incarnation does work, so the runs may all end before the last planned kill: most kills must happen.
+    expect(kills).toBeGreaterThanOrEqual(Math.floor(KILLS * 0.75));
     expect(figures.reExecutedJournaled).toBe(0);
     expect(figures.early).toBe(0);
     expect(figures.twice).toBe(0);

@@ -79,7 +79,7 @@ describe('compensation errors', () => {
   });
 
   // Unskip once src/runtime/outcome.ts (toFlowstateError) copies `compensationErrors` onto the error it builds.
-  it.skip('are on the error run.result rejects with', async () => {
+  it('are on the error run.result rejects with', async () => {
     const run = testEngine({ agents }).start(saga, {});
     const error = await run.result.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FlowstateError);
