@@ -232,7 +232,7 @@ export class DefinitionVersionError extends FlowstateError {
   constructor(workflowId: string, definition: string, storedVersion: string, currentVersion: string) {
     super(
       'VERSION_MISMATCH',
-      `Run '${workflowId}' was started from '${definition}' version ${storedVersion}, but version ${currentVersion} is registered: register the old definition to finish it, or cancel it`,
+      `Run '${workflowId}' was started from '${definition}' version ${storedVersion}, but version ${currentVersion} is registered: give createEngine({ migrate: { '${definition}': ... } }) a hook that continues, restarts or cancels such runs`,
       { workflowId },
     );
     this.storedVersion = storedVersion;
