@@ -135,7 +135,6 @@ export class Durability {
 
   /** Ends a stored run without running it (no definition needed): written under a freshly taken lease. */
   async end(stored: StoredRun, lease: RunLease, status: RunStatus, error: SerializedError): Promise<void> {
-    this.leases.set(stored.id, lease);
     await this.writer.checkpoint(stored.id, () => ({
       run: { ...stored, status, error, updatedAt: this.clock.now() },
       timers: [],

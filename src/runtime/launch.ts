@@ -1,0 +1,180 @@
+import type { Logger } from 'pino';
+import { type Actor, type AnyStateMachine, createActor, type InspectionEvent, type Snapshot } from 'xstate';
+import type { Clock } from '../machine/clock.js';
+import type { MachineInput } from '../machine/context.js';
+import type { AnyWorkflowDefinition } from '../model/definition.js';
+import { CorruptRunError, FlowstateError, RunIdTakenError } from '../model/errors.js';
+import { inspectionObserver } from '../observability/inspect.js';
+import type { RunRecord } from '../persistence/types.js';
+import type { PendingWatch, runWatcher } from '../progress/runs.js';
+import type { Binder } from './bind.js';
+import type { Durability, RunIdentity } from './durability.js';
+import type { EngineOptions } from './engine-types.js';
+import type { EngineLearner } from './learner.js';
+import type { LeaseSettings, Ownership } from './ownership.js';
+import { WorkflowRun } from './run.js';
+import type { RunEntry, RunTable } from './run-table.js';
+
+/** How many finished runs an engine without a store remembers for `get` and `list`. */
+const MEMORY_RECORDS = 1_000;
+
+/** What the parts of an engine share: its settings, its runs, and the services it wired. */
+export interface EngineCore {
+  readonly options: EngineOptions;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly lease: LeaseSettings;
+  readonly table: RunTable;
+  readonly durability: Durability | undefined;
+  ownership: Ownership | undefined;
+  readonly binder: Binder;
+  readonly learner: EngineLearner;
+  readonly watchRun: ReturnType<typeof runWatcher>;
+  /** Step lines go to the logger from a run's first step: only then is a run watched from its start. */
+  readonly watchFromStart: boolean;
+  /** Without a store: the runs that ended, for `get` and `list`. */
+  readonly finished: Map<string, RunRecord>;
+  readonly workflows: Map<string, AnyWorkflowDefinition>;
+  /** Runs that cannot be resumed here (corrupt): the adoption loop leaves them to an operator. */
+  readonly unrecoverable: Set<string>;
+  closed: boolean;
+}
+
+/**
+ * Creates, wires and starts the actor of a new or restored run. A new run on a store (`claim`) starts once its id
+ * is claimed there: no agent runs for an id another run holds. A restored run already holds its lease.
+ */
+export function launch(
+  core: EngineCore,
+  definition: AnyWorkflowDefinition,
+  identity: RunIdentity,
+  actorOptions: { input: MachineInput } | { snapshot: Snapshot<unknown> },
+  claim: boolean,
+): WorkflowRun {
+  const { durability, logger, table } = core;
+  const machine = core.binder.machineFor(definition);
+  let entry: RunEntry | undefined;
+  // A copy being stopped because it is no longer this engine's (fenced, handed over) writes nothing more.
+  const checkpoint = () =>
+    durability && entry && !entry.stopReason
+      ? durability.checkpoint(identity, entry.run.actor, () => (entry as RunEntry).run.status)
+      : undefined;
+  const observer = inspectionObserver(core.options.inspect);
+  // Inspection costs about half a transition: only runs that checkpoint or are watched pay for it.
+  const inspect = durability
+    ? (event: InspectionEvent) => {
+        if (event.type === '@xstate.snapshot') void checkpoint();
+        observer?.(event);
+      }
+    : observer;
+  const actor: Actor<AnyStateMachine> = createActor(
+    machine,
+    inspect ? { ...actorOptions, inspect } : actorOptions,
+  );
+  if (actor.getSnapshot().status === 'error')
+    throw new CorruptRunError(identity.id, actor.getSnapshot().error);
+  let pending: PendingWatch | undefined;
+  const ended = (e: RunEntry) => {
+    table.ended(e);
+    // A watch set up after the end still lists the steps that ended unwatched (kept as long as the run is).
+    pending?.keep(core.learner.forget(identity.id));
+  };
+  const run = new WorkflowRun(identity.id, definition, actor, core.binder, () => {
+    const e = entry as RunEntry;
+    ended(e);
+    const record = recordOf(core, identity, run);
+    logger.info({ workflowId: identity.id, workflow: identity.workflow, status: record.status }, 'run ended');
+    if (!durability) {
+      table.forget(e);
+      core.finished.set(identity.id, record);
+      if (core.finished.size > MEMORY_RECORDS)
+        core.finished.delete(core.finished.keys().next().value as string);
+      return undefined;
+    }
+    const settle = () => {
+      table.forget(e);
+      durability.leases.delete(identity.id);
+      return e.stopReason;
+    };
+    // A copy stopped because another engine owns the run (or close() hands it over) writes nothing more.
+    if (e.stopReason) return Promise.resolve(settle());
+    // The result is a promise about the store: it settles once the final state is committed.
+    return (checkpoint() ?? Promise.resolve()).then(settle);
+  });
+  entry = table.add(identity, run, durability && claim ? 'claiming' : 'live');
+  pending = core.watchRun(actor, identity, core.learner, { fromStart: core.watchFromStart });
+  const begin = () => {
+    (entry as RunEntry).phase = 'live';
+    actor.start();
+    const first = checkpoint();
+    if (identity.resetJournal) void first?.then(() => durability?.journalReset(identity.id));
+  };
+  if (!durability || !claim) {
+    begin();
+    return run;
+  }
+  const abandon = (reason: FlowstateError) => {
+    const e = entry as RunEntry;
+    if (e.phase !== 'claiming') return;
+    ended(e);
+    table.forget(e);
+    run.abandon(reason);
+  };
+  durability.claim(identity, core.lease.owner, core.ownership?.until() ?? 0).then(
+    (claimed) => {
+      const e = entry as RunEntry;
+      // Stopped while claiming (close(), a lost lease): its result is settled already; nothing starts.
+      if (e.phase !== 'claiming') return;
+      if (e.stopReason) return abandon(e.stopReason);
+      if (claimed) return begin();
+      logger.error({ workflowId: identity.id }, 'run id already used by another stored run: run not started');
+      abandon(new RunIdTakenError(identity.id));
+    },
+    (error: unknown) =>
+      abandon(
+        new FlowstateError('INTERNAL', `Run '${identity.id}' could not be stored`, {
+          cause: error,
+          workflowId: identity.id,
+        }),
+      ),
+  );
+  return run;
+}
+
+/**
+ * Stops this engine's copy of a run without writing anything more; its result rejects with `reason`. A run still
+ * claiming has only its result settled; a run settling (its final write was fenced) rejects instead of resolving.
+ */
+export function lose(core: EngineCore, runId: string, reason: FlowstateError, handedOver = false): void {
+  const entry = core.table.get(runId);
+  if (!entry || entry.stopReason) return;
+  entry.stopReason = reason;
+  entry.handedOver = handedOver;
+  if (entry.phase === 'claiming') {
+    core.table.ended(entry);
+    core.table.forget(entry);
+    entry.run.abandon(reason);
+    return;
+  }
+  if (entry.phase !== 'live') return;
+  if (!handedOver) core.logger.warn({ workflowId: runId }, 'run owned by another engine now: copy stopped');
+  // Its last live state, if queued, is written as it is now, not as the stopped actor it is about to become.
+  core.durability?.writer.freeze(runId);
+  entry.run.actor.stop();
+}
+
+/** A run of this process as a record (what `get` and `list` return without a store). */
+export function recordOf(core: EngineCore, identity: RunIdentity, run: WorkflowRun): RunRecord {
+  const snapshot = run.actor.getSnapshot() as Snapshot<unknown> & {
+    output?: { status: string; output?: unknown; error?: never };
+  };
+  const outcome = snapshot.status === 'done' ? snapshot.output : undefined;
+  const { secrets: _secrets, resetJournal: _reset, ...record } = identity;
+  return {
+    ...record,
+    status: run.status,
+    ...(outcome?.status === 'done' ? { output: outcome.output } : {}),
+    ...(outcome && outcome.status !== 'done' && outcome.error ? { error: outcome.error } : {}),
+    updatedAt: core.clock.now(),
+  };
+}

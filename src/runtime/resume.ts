@@ -1,0 +1,132 @@
+import type { Snapshot } from 'xstate';
+import type { AnyWorkflowDefinition } from '../model/definition.js';
+import {
+  CancelledError,
+  ConfigurationError,
+  CorruptRunError,
+  DefinitionVersionError,
+  FlowstateError,
+  RunOwnedError,
+  serializeError,
+} from '../model/errors.js';
+import { openValue, parseSealed, secretValues } from '../persistence/secrets.js';
+import { type RunLease, type StoredRun, UNFINISHED } from '../persistence/types.js';
+import type { Durability, RunIdentity } from './durability.js';
+import type { MigrationDecision } from './engine-types.js';
+import { type EngineCore, launch } from './launch.js';
+import type { WorkflowRun } from './run.js';
+
+/** Takes a stored run's lease, then continues it here (or settles it when its definition changed). */
+export async function takeOver(core: EngineCore, id: string): Promise<WorkflowRun> {
+  const { durability, lease } = core;
+  if (!durability) {
+    throw new ConfigurationError('resume needs a store: createEngine({ store: sqliteStore(path) })', {
+      workflowId: id,
+    });
+  }
+  const stored = await durability.store.getRun(id);
+  if (!stored) throw new FlowstateError('RUN_NOT_FOUND', `No stored run '${id}'`, { workflowId: id });
+  if (!UNFINISHED.includes(stored.status)) {
+    throw new ConfigurationError(
+      `Run '${id}' already ended (${stored.status}); read it with engine.get(id)`,
+      {
+        workflowId: id,
+      },
+    );
+  }
+  const definition = core.workflows.get(stored.workflow);
+  if (!definition) {
+    throw new ConfigurationError(
+      `Run '${id}' needs workflow '${stored.workflow}': register it with the engine`,
+      {
+        workflowId: id,
+      },
+    );
+  }
+  const now = Date.now();
+  const held = await durability.store.acquire(id, lease.owner, now, now + lease.ttlMs);
+  if (!held) throw new RunOwnedError(id, stored.owner, stored.leaseUntil);
+  durability.leases.set(id, held);
+  try {
+    return await restore(core, durability, definition, stored, held);
+  } catch (error) {
+    durability.leases.delete(id);
+    await durability.store.release(lease.owner, [id]).catch(() => {});
+    throw error;
+  }
+}
+
+/** Restores a stored run whose lease this engine holds, through its migration if its definition changed. */
+async function restore(
+  core: EngineCore,
+  durability: Durability,
+  definition: AnyWorkflowDefinition,
+  stored: StoredRun,
+  held: RunLease,
+): Promise<WorkflowRun> {
+  const { id } = stored;
+  const { options, logger } = core;
+  let snapshot: Snapshot<unknown> | undefined;
+  let input: unknown;
+  try {
+    snapshot = stored.snapshot
+      ? (parseSealed(stored.snapshot, options.secrets) as Snapshot<unknown>)
+      : undefined;
+    input = openValue(stored.input, options.secrets);
+  } catch (cause) {
+    core.unrecoverable.add(id);
+    throw new CorruptRunError(id, cause);
+  }
+  let decision: MigrationDecision | undefined;
+  if (definition.version !== stored.version) {
+    const hook = options.migrate?.[stored.workflow];
+    const mismatch = new DefinitionVersionError(id, stored.workflow, stored.version, definition.version);
+    if (!hook) {
+      logger.error({ workflowId: id, err: mismatch }, 'run of a changed definition marked failed');
+      await durability.end(stored, held, 'failed', serializeError(mismatch));
+      throw mismatch;
+    }
+    decision = await hook({
+      id,
+      workflow: stored.workflow,
+      version: stored.version,
+      definition,
+      input,
+      snapshot,
+    });
+    if (decision.action === 'cancel') {
+      const reason = new CancelledError(decision.reason ?? `Run '${id}' was cancelled by its migration`, {
+        workflowId: id,
+      });
+      await durability.end(stored, held, 'cancelled', serializeError(reason));
+      throw reason;
+    }
+    if (decision.action === 'restart' && 'input' in decision) input = decision.input;
+    if (decision.action === 'snapshot') snapshot = decision.snapshot as Snapshot<unknown>;
+  }
+  const restart = decision?.action === 'restart' || snapshot === undefined;
+  const identity: RunIdentity = {
+    id,
+    workflow: stored.workflow,
+    version: definition.version,
+    input,
+    createdAt: stored.createdAt,
+    secrets: secretValues(definition.spec.options.secrets, input),
+    ...(decision?.action === 'restart' ? { resetJournal: true } : {}),
+  };
+  logger.info({ workflowId: id, workflow: stored.workflow }, 'run resumed');
+  try {
+    return launch(
+      core,
+      definition,
+      identity,
+      restart
+        ? { input: { workflowId: id, input, validated: true } }
+        : { snapshot: snapshot as Snapshot<unknown> },
+      false,
+    );
+  } catch (cause) {
+    core.unrecoverable.add(id);
+    throw cause instanceof FlowstateError ? cause : new CorruptRunError(id, cause);
+  }
+}

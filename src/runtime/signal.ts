@@ -1,0 +1,55 @@
+import { CancelledError, ConfigurationError, FlowstateError, serializeError } from '../model/errors.js';
+import { UNFINISHED } from '../persistence/types.js';
+import { applySignal, postSignal, type SignalBody } from './inbox.js';
+import type { EngineCore } from './launch.js';
+import type { WorkflowRun } from './run.js';
+
+/** How long a signal to a run in another process waits for its owner, by default. */
+const SIGNAL_TIMEOUT_MS = 30_000;
+
+/**
+ * Sends a signal to a run wherever it runs: here directly; a run no live engine owns is taken here first (or, for a
+ * cancel without its definition, ended in the store); else through the store's inbox to the engine that owns it.
+ */
+export async function signal(
+  core: EngineCore,
+  resume: (id: string) => Promise<WorkflowRun>,
+  runId: string,
+  kind: 'event' | 'decision' | 'cancel',
+  body: SignalBody,
+  timeoutMs = SIGNAL_TIMEOUT_MS,
+): Promise<unknown> {
+  const { durability, lease, table } = core;
+  const here = table.active.get(runId);
+  if (here) return applySignal(here, kind, body);
+  if (table.settling(runId))
+    throw new ConfigurationError(`Run '${runId}' already ended`, { workflowId: runId });
+  if (!durability)
+    throw new FlowstateError('RUN_NOT_FOUND', `No active run '${runId}'`, { workflowId: runId });
+  const stored = await durability.store.getRun(runId);
+  if (!stored) throw new FlowstateError('RUN_NOT_FOUND', `No stored run '${runId}'`, { workflowId: runId });
+  if (!UNFINISHED.includes(stored.status)) {
+    throw new ConfigurationError(`Run '${runId}' already ended (${stored.status})`, { workflowId: runId });
+  }
+  const orphan = !stored.owner || (stored.leaseUntil ?? 0) <= Date.now() || stored.owner === lease.owner;
+  if (orphan && core.workflows.has(stored.workflow) && !core.closed) {
+    // No live owner: take the run here and apply the signal to it.
+    const run = await resume(runId).catch((error: unknown) => {
+      if (error instanceof FlowstateError && error.code === 'RUN_OWNED') return undefined;
+      throw error;
+    });
+    if (run) return applySignal(run, kind, body);
+  } else if (orphan && kind === 'cancel') {
+    // No live owner and no definition here: end it in the store (no compensation can run without the definition).
+    const now = Date.now();
+    const held = await durability.store.acquire(runId, lease.owner, now, now + lease.ttlMs);
+    if (held) {
+      const reason = new CancelledError((body as { reason?: string }).reason ?? 'The run was cancelled', {
+        workflowId: runId,
+      });
+      await durability.end(stored, held, 'cancelled', serializeError(reason));
+      return null;
+    }
+  }
+  return postSignal(durability.store, runId, kind, body, timeoutMs);
+}
