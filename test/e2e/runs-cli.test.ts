@@ -93,13 +93,18 @@ describe('flowstate runs, on a SQLite store with a live owner', () => {
     expect(ran.code).toBe(0);
     expect(ran.stderr).toBe('');
     const listed = JSON.parse(ran.stdout) as Array<Record<string, unknown>>;
-    expect(listed.map((r) => [r.id, r.workflow, r.status, r.owner])).toEqual([
+    // Oldest first, ties (runs started in the same millisecond) by id.
+    const oldestFirst = [...listed].sort(
+      (a, b) => Number(a.createdAt) - Number(b.createdAt) || (String(a.id) < String(b.id) ? -1 : 1),
+    );
+    expect(listed).toEqual(oldestFirst);
+    expect(listed.map((r) => [r.id, r.workflow, r.status, r.owner]).sort()).toEqual([
       ['r-review', 'cli-review', 'waiting', 'test-owner'],
-      ['r-wait', 'cli-approval', 'waiting', 'test-owner'],
       ['r-slow', 'cli-slow', 'running', 'test-owner'],
+      ['r-wait', 'cli-approval', 'waiting', 'test-owner'],
     ]);
     const waiting = await flowstate('runs', 'list', '--store', store, '--status', 'waiting,done', '--json');
-    expect((JSON.parse(waiting.stdout) as Array<{ id: string }>).map((r) => r.id)).toEqual([
+    expect((JSON.parse(waiting.stdout) as Array<{ id: string }>).map((r) => r.id).sort()).toEqual([
       'r-review',
       'r-wait',
     ]);
