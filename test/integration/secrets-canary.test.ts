@@ -2,11 +2,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createEngine, sqliteStore, workflow } from '../../src/index.js';
+import { buildCli, root, runCli } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flowstate-canary-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/** The operators' CLI as shipped, built once for this file. */
+let cli: string;
+beforeAll(() => {
+  cli = buildCli(join(root, 'node_modules/.cache/flowstate-canary-test'));
+}, 120_000);
 
 const CANARY = 'sk-canary-7f3a9c';
 
@@ -70,7 +76,13 @@ it.each([false, true])('never lets a secret out in clear (sealing hook: %s)', as
   expect(dump).toContain('orders');
   expect(dump).toContain('still refused');
   expect(lines.length).toBeGreaterThan(5);
+  const store = `sqlite:${path}`;
+  const shown = await runCli(cli, ['runs', 'show', `canary-${withHook}`, '--store', store, '--json'], 30_000);
+  const listed = await runCli(cli, ['runs', 'list', '--store', store, '--json'], 30_000);
+  expect([shown.code, listed.code]).toEqual([0, 0]);
+  expect(shown.stdout).toContain('still refused');
   const places = {
+    cli: shown.stdout + shown.stderr + listed.stdout + listed.stderr,
     store: dump,
     logs: lines.join('\n'),
     events: JSON.stringify(events),
