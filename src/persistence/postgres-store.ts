@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type pg from 'pg';
 import {
+  checkpointValues,
   type HistoryRowData,
   type InboxRow,
   leaseColumns,
@@ -143,25 +144,25 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
           }
           if (runs.length > 0) {
             const ids = runs.map((c) => c.run.id);
-            const values = runs.map((c) => runValues(c.run));
+            const values = runs.map((c) => checkpointValues(c.run, c.resetJournal === true));
             const { rows } = await client.query<{ id: string }>(
-              `UPDATE flowstate_runs r SET status = u.status, input = u.input, output = u.output, error = u.error,
-                 snapshot = u.snapshot, updated_at = u.updated_at, version = u.version
+              `UPDATE flowstate_runs r SET status = u.status, input = COALESCE(u.input, r.input), output = u.output,
+                 error = u.error, snapshot = u.snapshot, updated_at = u.updated_at, version = u.version
                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
                  $8::text[], $9::int[], $10::text[])
                  AS u(id, status, input, output, error, snapshot, updated_at, owner, epoch, version)
                WHERE r.id = u.id AND r.owner = u.owner AND r.epoch = u.epoch RETURNING r.id`,
               [
                 ids,
-                values.map((v) => v[3]),
-                values.map((v) => v[4]),
-                values.map((v) => v[5]),
-                values.map((v) => v[6]),
-                values.map((v) => v[7]),
-                values.map((v) => v[9]),
+                values.map((v) => v.status),
+                values.map((v) => v.input),
+                values.map((v) => v.output),
+                values.map((v) => v.error),
+                values.map((v) => v.snapshot),
+                values.map((v) => v.updatedAt),
                 runs.map((c) => c.lease.owner),
                 runs.map((c) => c.lease.epoch),
-                values.map((v) => v[2]),
+                values.map((v) => v.version),
               ],
             );
             for (const r of rows) written.add(r.id);

@@ -51,6 +51,23 @@ export function runValues(run: StoredRun): unknown[] {
 }
 
 /**
+ * What a checkpoint changes in a run's row. The input is written with the claim and only again when the run restarts
+ * from a (maybe new) input (`resetJournal`): it is not serialized and sent at every checkpoint. `input` is null
+ * otherwise (the stores keep the row's).
+ */
+export function checkpointValues(run: StoredRun, restarted: boolean) {
+  return {
+    version: run.version,
+    status: run.status,
+    input: restarted ? JSON.stringify(run.input ?? null) : null,
+    output: run.output === undefined ? null : JSON.stringify(run.output),
+    error: run.error === undefined ? null : JSON.stringify(run.error),
+    snapshot: run.snapshot,
+    updatedAt: run.updatedAt,
+  };
+}
+
+/**
  * A row back into a run. Throws on a row that does not parse (hand-edited or corrupted); callers turn that into a
  * typed error for that run alone.
  */

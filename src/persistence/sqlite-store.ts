@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StoreFaultError } from '../model/errors.js';
 import {
+  checkpointValues,
   type HistoryRowData,
   type InboxRow,
   leaseColumns,
@@ -65,8 +66,8 @@ export function sqliteStore(path: string): WorkflowStore {
      VALUES (${RUN_COLUMNS.map(() => '?').join(', ')}, ?, 1, ?) ON CONFLICT (id) DO NOTHING`,
   );
   const updateRun = db.prepare(
-    `UPDATE flowstate_runs SET version = ?, status = ?, input = ?, output = ?, error = ?, snapshot = ?, updated_at = ?
-     WHERE id = ? AND owner = ? AND epoch = ?`,
+    `UPDATE flowstate_runs SET version = ?, status = ?, input = COALESCE(?, input), output = ?, error = ?, snapshot = ?,
+       updated_at = ? WHERE id = ? AND owner = ? AND epoch = ?`,
   );
   const clearTimers = db.prepare('DELETE FROM flowstate_timers WHERE run_id = ?');
   const clearJournal = db.prepare('DELETE FROM flowstate_journal WHERE run_id = ?');
@@ -118,15 +119,15 @@ export function sqliteStore(path: string): WorkflowStore {
       if (insertRun.run(...runValues(run), owner, leaseUntil).changes === 0) refused.push(run.id);
     }
     for (const { run, timers, lease, resetJournal } of batch.runs) {
-      const [, , version, status, input, output, error, snapshot, , updatedAt] = runValues(run);
+      const v = checkpointValues(run, resetJournal === true);
       const updated = updateRun.run(
-        version,
-        status,
-        input,
-        output,
-        error,
-        snapshot,
-        updatedAt,
+        v.version,
+        v.status,
+        v.input,
+        v.output,
+        v.error,
+        v.snapshot,
+        v.updatedAt,
         run.id,
         lease.owner,
         lease.epoch,
