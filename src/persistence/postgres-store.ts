@@ -14,7 +14,7 @@ import {
   runValues,
   storeSchema,
 } from './rows.js';
-import type { RunFilter, StoreBatch, TimerRow, WorkflowStore } from './types.js';
+import type { JournalEntry, RunCheckpoint, RunFilter, StoreBatch, TimerRow, WorkflowStore } from './types.js';
 
 const SCHEMA = storeSchema('BIGINT');
 const LEASES = leaseColumns('BIGINT');
@@ -125,107 +125,40 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
             const inserted = new Set(rows.map((r) => r.id));
             for (const c of claims) if (!inserted.has(c.run.id)) refused.push(c.run.id);
           }
-          const written = new Set<string>();
           // Row locks in id order first, on every run the batch writes for (checkpoints, journal entries, signal
           // answers): two transactions on overlapping runs wait, never deadlock, and no engine takes a run (acquire)
-          // between the lease check of a write and its commit.
-          const locked = [
+          // between this lease check and the commit. What each run's lease is now decides, here, what is written.
+          const ids = [
             ...new Set([
               ...runs.map((c) => c.run.id),
               ...journal.map((j) => j.runId),
               ...inbox.map((r) => r.runId),
             ]),
           ].sort();
-          if (locked.length > 0) {
-            await client.query(
-              'SELECT 1 FROM flowstate_runs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
-              [locked],
+          const leases = new Map<string, { owner: string | null; epoch: number }>();
+          if (ids.length > 0) {
+            const { rows } = await client.query<{ id: string; owner: string | null; epoch: number }>(
+              'SELECT id, owner, epoch FROM flowstate_runs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
+              [ids],
             );
+            for (const r of rows) leases.set(r.id, { owner: r.owner, epoch: Number(r.epoch) });
           }
-          if (runs.length > 0) {
-            const ids = runs.map((c) => c.run.id);
-            const values = runs.map((c) => checkpointValues(c.run, c.resetJournal === true));
-            const { rows } = await client.query<{ id: string }>(
-              `UPDATE flowstate_runs r SET status = u.status, input = COALESCE(u.input, r.input), output = u.output,
-                 error = u.error, snapshot = u.snapshot, updated_at = u.updated_at, version = u.version
-               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
-                 $8::text[], $9::int[], $10::text[])
-                 AS u(id, status, input, output, error, snapshot, updated_at, owner, epoch, version)
-               WHERE r.id = u.id AND r.owner = u.owner AND r.epoch = u.epoch RETURNING r.id`,
-              [
-                ids,
-                values.map((v) => v.status),
-                values.map((v) => v.input),
-                values.map((v) => v.output),
-                values.map((v) => v.error),
-                values.map((v) => v.snapshot),
-                values.map((v) => v.updatedAt),
-                runs.map((c) => c.lease.owner),
-                runs.map((c) => c.lease.epoch),
-                values.map((v) => v.version),
-              ],
-            );
-            for (const r of rows) written.add(r.id);
-            for (const id of ids) if (!written.has(id)) fenced.add(id);
-            const kept = [...written];
-            if (kept.length > 0) {
-              await client.query('DELETE FROM flowstate_timers WHERE run_id = ANY($1::text[])', [kept]);
-              const reset = runs.filter((c) => c.resetJournal && written.has(c.run.id)).map((c) => c.run.id);
-              if (reset.length > 0)
-                await client.query('DELETE FROM flowstate_journal WHERE run_id = ANY($1::text[])', [reset]);
-              const timers: TimerRow[] = runs.filter((c) => written.has(c.run.id)).flatMap((c) => c.timers);
-              if (timers.length > 0) {
-                await client.query(
-                  `INSERT INTO flowstate_timers (run_id, step_path, kind, deadline)
-                   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) ON CONFLICT DO NOTHING`,
-                  [
-                    timers.map((t) => t.runId),
-                    timers.map((t) => t.stepPath),
-                    timers.map((t) => t.kind),
-                    timers.map((t) => t.deadline),
-                  ],
-                );
-              }
-            }
-          }
-          if (journal.length > 0) {
-            const { rows } = await client.query<{ run_id: string }>(
-              `WITH j AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::bigint[],
-                   $7::text[], $8::int[]) AS j(key, run_id, step_path, attempt, output, created_at, owner, epoch)),
-                 held AS (SELECT j.* FROM j JOIN flowstate_runs r ON r.id = j.run_id AND r.owner = j.owner
-                   AND r.epoch = j.epoch),
-                 ins AS (INSERT INTO flowstate_journal (key, run_id, step_path, attempt, output, created_at)
-                   SELECT key, run_id, step_path, attempt, output, created_at FROM held ORDER BY key
-                   ON CONFLICT (key) DO NOTHING)
-               SELECT DISTINCT run_id FROM j WHERE run_id NOT IN (SELECT run_id FROM held)`,
-              [
-                journal.map((e) => e.key),
-                journal.map((e) => e.runId),
-                journal.map((e) => e.stepPath),
-                journal.map((e) => e.attempt),
-                journal.map((e) => e.output),
-                journal.map((e) => e.createdAt),
-                journal.map((e) => e.lease.owner),
-                journal.map((e) => e.lease.epoch),
-              ],
-            );
-            for (const r of rows) fenced.add(r.run_id);
-          }
-          if (inbox.length > 0) {
+          const holds = (id: string, lease: { owner: string; epoch: number }) => {
+            const now = leases.get(id);
+            const ok = now !== undefined && now.owner === lease.owner && now.epoch === lease.epoch;
+            if (!ok) fenced.add(id);
+            return ok;
+          };
+          const held = runs.filter((c) => holds(c.run.id, c.lease));
+          const entries = journal.filter((j) => holds(j.runId, j.lease));
+          const answers = inbox.filter((r) => holds(r.runId, r.lease));
+          if (held.length > 0 || entries.length > 0) await writeRuns(client, held, entries);
+          if (answers.length > 0) {
             await client.query(
               `UPDATE flowstate_inbox i SET state = u.state, result = u.result
-               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[])
-                 AS u(id, run_id, state, result, owner, epoch)
-               JOIN flowstate_runs r ON r.id = u.run_id AND r.owner = u.owner AND r.epoch = u.epoch
+               FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, state, result)
                WHERE i.id = u.id AND i.state = 'pending'`,
-              [
-                inbox.map((r) => r.id),
-                inbox.map((r) => r.runId),
-                inbox.map((r) => r.state),
-                inbox.map((r) => r.result),
-                inbox.map((r) => r.lease.owner),
-                inbox.map((r) => r.lease.epoch),
-              ],
+              [answers.map((r) => r.id), answers.map((r) => r.state), answers.map((r) => r.result)],
             );
           }
           if (history.length > 0) {
@@ -430,4 +363,61 @@ function isConnectionError(error: unknown): boolean {
     return true;
   const message = (error as Error)?.message ?? '';
   return /Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|not queryable/i.test(message);
+}
+
+/**
+ * Checkpoints of the runs this batch holds, their timers, and their journal entries, in ONE statement (one round
+ * trip): the journal insert and the timer changes ride along the run update as data-modifying CTEs. Timers are
+ * replaced by deleting the ones no longer pending and upserting the pending ones, rows that never overlap within
+ * the statement. A run restarted from its input (`resetJournal`) has its journal cleared in a statement before.
+ */
+async function writeRuns(
+  client: pg.PoolClient,
+  runs: readonly RunCheckpoint[],
+  journal: readonly JournalEntry[],
+): Promise<void> {
+  const reset = runs.filter((c) => c.resetJournal).map((c) => c.run.id);
+  if (reset.length > 0)
+    await client.query('DELETE FROM flowstate_journal WHERE run_id = ANY($1::text[])', [reset]);
+  const values = runs.map((c) => checkpointValues(c.run, c.resetJournal === true));
+  const timers: TimerRow[] = runs.flatMap((c) => c.timers);
+  await client.query(
+    `WITH journal AS (
+       INSERT INTO flowstate_journal (key, run_id, step_path, attempt, output, created_at)
+       SELECT * FROM unnest($9::text[], $10::text[], $11::text[], $12::int[], $13::text[], $14::bigint[])
+         AS j(key, run_id, step_path, attempt, output, created_at) ORDER BY key
+       ON CONFLICT (key) DO NOTHING),
+     pending AS (SELECT * FROM unnest($15::text[], $16::text[], $17::text[], $18::bigint[]) AS t(run_id, step_path, kind, deadline)),
+     gone AS (
+       DELETE FROM flowstate_timers d WHERE d.run_id = ANY($1::text[]) AND NOT EXISTS (
+         SELECT 1 FROM pending p WHERE p.run_id = d.run_id AND p.step_path = d.step_path AND p.kind = d.kind)),
+     timers AS (
+       INSERT INTO flowstate_timers (run_id, step_path, kind, deadline) SELECT * FROM pending ORDER BY run_id, step_path, kind
+       ON CONFLICT (run_id, step_path, kind) DO UPDATE SET deadline = excluded.deadline)
+     UPDATE flowstate_runs r SET status = u.status, input = COALESCE(u.input, r.input), output = u.output,
+       error = u.error, snapshot = u.snapshot, updated_at = u.updated_at, version = u.version
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[])
+       AS u(id, status, input, output, error, snapshot, updated_at, version)
+     WHERE r.id = u.id`,
+    [
+      runs.map((c) => c.run.id),
+      values.map((v) => v.status),
+      values.map((v) => v.input),
+      values.map((v) => v.output),
+      values.map((v) => v.error),
+      values.map((v) => v.snapshot),
+      values.map((v) => v.updatedAt),
+      values.map((v) => v.version),
+      journal.map((e) => e.key),
+      journal.map((e) => e.runId),
+      journal.map((e) => e.stepPath),
+      journal.map((e) => e.attempt),
+      journal.map((e) => e.output),
+      journal.map((e) => e.createdAt),
+      timers.map((t) => t.runId),
+      timers.map((t) => t.stepPath),
+      timers.map((t) => t.kind),
+      timers.map((t) => t.deadline),
+    ],
+  );
 }
