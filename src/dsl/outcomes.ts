@@ -7,7 +7,7 @@
  */
 import type { AnyEventObject } from 'xstate';
 import type { StepOptions, WorkflowNode } from '../model/definition.js';
-import type { SerializedError } from '../model/errors.js';
+import { failureOf, type SerializedError, type StepErrorCode } from '../model/errors.js';
 
 /**
  * What happens to one step (or wait, map item, compensation) in a path. JSON-safe.
@@ -115,7 +115,7 @@ export function stepOutcomes(
       outcome,
       event: { type: DONE + invokeId, output },
     });
-  const failed = (key: string, label: string, outcome: Outcome, code: string) =>
+  const failed = (key: string, label: string, outcome: Outcome, code: StepErrorCode) =>
     list.push({
       id: `${stepPath}:${key}`,
       label: `${stepPath} ${label}`,
@@ -243,9 +243,8 @@ export function compensationOutcomes(step: string): OutcomeEvent[] {
 }
 
 /** The failure a step actor reports, as the machine stores it (JSON-safe, like the real one). */
-function stepError(stepPath: string, code: string, what: string): SerializedError {
-  const name = code === 'ESCALATION_TIMEOUT' ? 'EscalationTimeoutError' : 'StepFailedError';
-  return { name, code, message: `Step '${stepPath}' failed (modelled outcome: ${what})`, stepPath };
+function stepError(stepPath: string, code: StepErrorCode, what: string): SerializedError {
+  return failureOf(code, `Step '${stepPath}' failed (modelled outcome: ${what})`, { stepPath });
 }
 
 function childError(name: string): SerializedError {

@@ -1,5 +1,5 @@
 import { type AnyEventObject, assign, enqueueActions } from 'xstate';
-import { type SerializedError, serializeError } from '../model/errors.js';
+import { serializeError } from '../model/errors.js';
 import type { MachineContext } from './context.js';
 
 /** What the compiled machine's actions are built from: a context update from the context and the event. */
@@ -43,11 +43,6 @@ export function recordFailure(
     if (pendingKey === undefined) return { error };
     return context.pending[pendingKey] ? {} : { pending: { ...context.pending, [pendingKey]: error } };
   };
-}
-
-/** Builds the JSON-safe failure of a step that failed outside an agent (a timeout of a wait, a loop bound...). */
-export function failure(name: string, code: string, message: string, stepPath: string): SerializedError {
-  return { name, code, message, stepPath };
 }
 
 /** The subset of XState's action enqueuer the compiler uses. */

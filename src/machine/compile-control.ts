@@ -1,5 +1,6 @@
 import type { WorkflowNode } from '../model/definition.js';
-import { failure, type Update, update } from './actions.js';
+import { failureOf } from '../model/errors.js';
+import { type Update, update } from './actions.js';
 import type { Compiler, ErrorOf, FailRoute, StateConfig } from './compile.js';
 import type { MachineContext } from './context.js';
 import { DECIDE, END } from './state-keys.js';
@@ -87,11 +88,10 @@ export function loopState(
   const exhausted = `${name}.exhausted`;
   compiler.guards[exhausted] = ({ context }) => (context.iterations[name] ?? 0) >= maxIterations;
   const limit: ErrorOf = (_e, c) =>
-    failure(
-      'StepFailedError',
+    failureOf(
       'STEP_FAILED',
       `Loop '${name}' reached maxIterations (${maxIterations}) before its condition held`,
-      c.pathPrefix + name,
+      { stepPath: c.pathPrefix + name },
     );
   const count =
     (n: (c: MachineContext) => number): Update =>

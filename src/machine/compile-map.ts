@@ -1,6 +1,7 @@
 import type { AnyEventObject } from 'xstate';
 import type { MapNode } from '../model/definition.js';
-import { dynamic, failure, update } from './actions.js';
+import { failureOf } from '../model/errors.js';
+import { dynamic, update } from './actions.js';
 import type { Compiler, FailRoute } from './compile.js';
 import type { MachineContext, MapProgress } from './context.js';
 import type { StepActorInput } from './step-types.js';
@@ -84,12 +85,9 @@ export function mapState(
     return m !== undefined && m.next >= m.total && m.running.length === 0;
   };
   const invalidItems = (_e: AnyEventObject, c: MachineContext) =>
-    failure(
-      'StepFailedError',
-      'STEP_FAILED',
-      `Map '${name}' expected its items to be an array`,
-      c.pathPrefix + name,
-    );
+    failureOf('STEP_FAILED', `Map '${name}' expected its items to be an array`, {
+      stepPath: c.pathPrefix + name,
+    });
   const withoutProgress = (c: MachineContext) => {
     const { [name]: _done, ...maps } = c.maps;
     return maps;

@@ -1,6 +1,7 @@
 import type { AnyEventObject } from 'xstate';
 import type { WorkflowNode } from '../model/definition.js';
-import { failure, skipResult, storeResult, update } from './actions.js';
+import { failureOf } from '../model/errors.js';
+import { skipResult, storeResult, update } from './actions.js';
 import type { Compiler, ErrorOf, FailRoute, StateConfig } from './compile.js';
 
 export function waitState(
@@ -16,12 +17,9 @@ export function waitState(
   };
   compiler.guards[`${name}.payload`] = ({ event }) => !schema || schema.safeParse(payloadOf(event)).success;
   const timedOut: ErrorOf = (_e, c) =>
-    failure(
-      'WaitTimeoutError',
-      'WAIT_TIMEOUT',
-      `No '${node.event}' event within ${node.timeoutMs} ms`,
-      c.pathPrefix + name,
-    );
+    failureOf('WAIT_TIMEOUT', `No '${node.event}' event within ${node.timeoutMs} ms`, {
+      stepPath: c.pathPrefix + name,
+    });
   return {
     meta: { flowstate: { kind: 'wait', name, event: node.event, timeoutMs: node.timeoutMs } },
     invoke: {

@@ -10,9 +10,9 @@ import type {
   WorkflowNode,
   WorkflowSpec,
 } from '../model/definition.js';
-import { InputValidationError } from '../model/errors.js';
+import { failureOf, InputValidationError } from '../model/errors.js';
 import { parseWith } from '../model/validation.js';
-import { failure, recordFailure, skipResult, storeResult, update } from './actions.js';
+import { recordFailure, skipResult, storeResult, update } from './actions.js';
 import { systemClock } from './clock.js';
 import { compensationState } from './compile-compensation.js';
 import { branchState, loopState, parallelState } from './compile-control.js';
@@ -101,11 +101,11 @@ export class Compiler {
           return {
             outcome: {
               status,
-              error: c.error ?? failure('CancelledError', 'CANCELLED', 'The run was cancelled', ''),
+              error: c.error ?? failureOf('CANCELLED', 'The run was cancelled'),
             },
           };
         }
-        const error = c.error ?? failure('FlowstateError', 'INTERNAL', 'The run failed', '');
+        const error = c.error ?? failureOf('INTERNAL', 'The run failed');
         if (c.compensationErrors.length === 0) return { outcome: { status, error } };
         // On the error too, so the error a run rejects with tells which compensations failed.
         const { compensationErrors } = c;
@@ -120,12 +120,7 @@ export class Compiler {
         'flowstate.cancel': {
           target: '.cancelled',
           actions: update((_, e) => ({
-            error: failure(
-              'CancelledError',
-              'CANCELLED',
-              typeof e.reason === 'string' ? e.reason : 'The run was cancelled',
-              '',
-            ),
+            error: failureOf('CANCELLED', typeof e.reason === 'string' ? e.reason : 'The run was cancelled'),
           })),
         },
       },

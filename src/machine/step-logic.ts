@@ -1,7 +1,14 @@
 import type { Logger } from 'pino';
 import type { ActorLogic, AnyActorRef } from 'xstate';
 import type { AgentContext, AgentRegistry, EscalationDecision } from '../model/agent.js';
-import { CancelledError, type SerializedError, StepTimeoutError, serializeError } from '../model/errors.js';
+import {
+  CancelledError,
+  failureOf,
+  type SerializedError,
+  type StepErrorCode,
+  StepTimeoutError,
+  serializeError,
+} from '../model/errors.js';
 import { scrubError } from '../model/scrub.js';
 import { agentContext, callAgent } from './call-agent.js';
 import { type Clock, scheduleAt } from './clock.js';
@@ -389,17 +396,15 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
     };
   }
 
-  function fail(s: StepSnapshot, message: string, code: string, cause?: SerializedError): StepSnapshot {
+  function fail(
+    s: StepSnapshot,
+    message: string,
+    code: StepErrorCode,
+    cause?: SerializedError,
+  ): StepSnapshot {
     // Scrubbed again: the message may come from a supervisor's or a human's abort reason.
     const error = scrub(
-      {
-        name: code === 'ESCALATION_TIMEOUT' ? 'EscalationTimeoutError' : 'StepFailedError',
-        message,
-        code,
-        stepPath: s.input.path,
-        attempts: s.attempts,
-        ...(cause ? { cause } : {}),
-      },
+      failureOf(code, message, { stepPath: s.input.path, attempts: s.attempts, ...(cause ? { cause } : {}) }),
       s.input.workflowId,
     );
     runtime.logger.warn({ step: s.input.path, err: error }, 'step failed');

@@ -328,6 +328,129 @@ export interface SerializedError {
   readonly cause?: SerializedError;
   /** The compensations that failed while the run compensated after this error, in the order they ran. */
   readonly compensationErrors?: readonly SerializedError[];
+  /** `INPUT_INVALID`: what was validated. */
+  readonly subject?: ValidationSubject;
+  /** `INPUT_INVALID`, `OUTPUT_INVALID`: the problems found, each with its path. */
+  readonly issues?: readonly ValidationIssue[];
+  /** `DEFINITION_INVALID`: the problems found, each with its path. */
+  readonly problems?: readonly DefinitionProblem[];
+  /** `VERSION_MISMATCH`: the version the run was started from. */
+  readonly storedVersion?: string;
+  /** `VERSION_MISMATCH`: the version registered now. */
+  readonly currentVersion?: string;
+}
+
+/** The class of each error code and the fields of its own it carries when serialized. */
+interface ErrorKind {
+  /** The class a failure of this code is (and is rebuilt as); its name is the failure's `name`. */
+  readonly type: abstract new (
+    ...args: never[]
+  ) => FlowstateError;
+  /** Fields of the class besides the base ones, with the value a rebuilt error gets when the failure lacks one. */
+  readonly fields?: Readonly<Record<string, unknown>>;
+}
+
+const STEP_FIELDS = { attempts: 0 };
+
+/**
+ * The one table of error codes: every {@link ErrorCode} to its class. Failures built without an error object take
+ * their `name` from it ({@link failureOf}), {@link serializeError} keeps the fields it lists, and
+ * {@link fromSerialized} rebuilds a failure as an instance of the class.
+ */
+const ERRORS: { readonly [C in ErrorCode]: ErrorKind } = {
+  DEFINITION_INVALID: { type: WorkflowDefinitionError, fields: { problems: [] } },
+  INPUT_INVALID: { type: InputValidationError, fields: { subject: undefined, issues: [] } },
+  OUTPUT_INVALID: { type: OutputValidationError, fields: { issues: [] } },
+  CONFIGURATION_INVALID: { type: ConfigurationError },
+  STEP_FAILED: { type: StepFailedError, fields: STEP_FIELDS },
+  STEP_TIMEOUT: { type: StepTimeoutError, fields: STEP_FIELDS },
+  ESCALATION_TIMEOUT: { type: EscalationTimeoutError, fields: STEP_FIELDS },
+  WAIT_TIMEOUT: { type: WaitTimeoutError, fields: STEP_FIELDS },
+  CANCELLED: { type: CancelledError },
+  VERSION_MISMATCH: {
+    type: DefinitionVersionError,
+    fields: { storedVersion: undefined, currentVersion: undefined },
+  },
+  RUN_CORRUPTED: { type: CorruptRunError },
+  RUN_NOT_FOUND: { type: FlowstateError },
+  RUN_ID_TAKEN: { type: RunIdTakenError },
+  LEASE_LOST: { type: LeaseLostError },
+  RUN_OWNED: { type: RunOwnedError },
+  SIGNAL_TIMEOUT: { type: SignalTimeoutError },
+  STORE_UNAVAILABLE: { type: StoreFaultError },
+  INTERNAL: { type: FlowstateError },
+};
+
+function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERRORS, code);
+}
+
+/**
+ * The JSON-safe failure of a code, for a failure made without an error object (a step that gave up, a wait's
+ * timeout, a loop's bound, a cancelled run): named after the code's class, `message` without the `[CODE] ` prefix.
+ *
+ * @example
+ * ```ts
+ * failureOf('WAIT_TIMEOUT', "No 'approved' event within 1000 ms", { stepPath: 'approval' });
+ * ```
+ */
+export function failureOf(
+  code: ErrorCode,
+  message: string,
+  fields: Omit<SerializedError, 'name' | 'message' | 'code'> = {},
+): SerializedError {
+  return { name: ERRORS[code].type.name, message, code, ...fields };
+}
+
+/**
+ * Rebuilds a JSON-safe failure (from a snapshot, a store or another process) as an instance of its code's class,
+ * with the same message, its class's fields, its cause (a plain `Error` with the original name and code) and the
+ * failures of compensations that ran after it. An unknown code is rebuilt as `INTERNAL`.
+ *
+ * @example
+ * ```ts
+ * const error = fromSerialized(run.error, run.id); // error instanceof StepFailedError, error.stepPath...
+ * ```
+ */
+export function fromSerialized(error: SerializedError, workflowId: string): FlowstateError {
+  const code = isErrorCode(error.code) ? error.code : 'INTERNAL';
+  const kind = ERRORS[code];
+  const options: FlowstateErrorOptions = { workflowId };
+  if (error.stepPath) options.stepPath = error.stepPath;
+  if (error.cause) options.cause = toCause(error.cause);
+  // The base constructor with the class as `new.target`: an instance of the class (prototype, name and brand) that
+  // keeps the stored message, where the class's own constructor would compose one from arguments not all stored.
+  const rebuilt: FlowstateError = Reflect.construct(
+    FlowstateError,
+    [code, reasonOf(error), options],
+    kind.type,
+  );
+  const stored = error as unknown as Readonly<Record<string, unknown>>;
+  for (const [field, fallback] of Object.entries(kind.fields ?? {})) {
+    const value = stored[field] ?? fallback;
+    if (value !== undefined) Object.assign(rebuilt, { [field]: value });
+  }
+  if (error.compensationErrors) Object.assign(rebuilt, { compensationErrors: error.compensationErrors });
+  return rebuilt;
+}
+
+/**
+ * A serialized message without the `[CODE] ` its error's constructor put before it, so a rebuilt error does not get
+ * it twice. Failures made by {@link failureOf} have none. The one place the prefix is taken off: by the known code.
+ */
+function reasonOf(error: SerializedError): string {
+  const prefix = `[${error.code}] `;
+  return error.code !== undefined && error.message.startsWith(prefix)
+    ? error.message.slice(prefix.length)
+    : error.message;
+}
+
+/** A cause as a plain `Error` carrying the original name and code. */
+function toCause(cause: SerializedError): Error {
+  const error = new Error(cause.message, cause.cause ? { cause: toCause(cause.cause) } : undefined);
+  error.name = cause.name;
+  if (cause.code !== undefined) Object.assign(error, { code: cause.code });
+  return error;
 }
 
 /** Reduces any thrown value to a JSON-safe {@link SerializedError} (no stack, at most 3 causes deep). */
@@ -349,7 +472,7 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
     if (e.cause !== undefined && depth < 3) out.cause = serializeError(e.cause, depth + 1);
     if (Array.isArray(e.compensationErrors) && depth === 0)
       out.compensationErrors = e.compensationErrors.map((c: unknown) => serializeError(c, 1));
-    return out;
+    return withOwnFields(out, e);
   }
   if (typeof error === 'object' && error !== null && 'message' in error) {
     // Already serialized (a step failure crossing actors), or an error-like object from an agent.
@@ -372,9 +495,19 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
     if (o.cause !== undefined && depth < 3) out.cause = serializeError(o.cause, depth + 1);
     if (Array.isArray(o.compensationErrors) && depth === 0)
       out.compensationErrors = o.compensationErrors.map((c: unknown) => serializeError(c, 1));
-    return out;
+    return withOwnFields(out, o);
   }
   return { name: 'Error', message: String(error) };
+}
+
+/** `out` with the fields the table lists for its code (a validation error's issues...) that `source` has. */
+function withOwnFields(out: SerializedError, source: object): SerializedError {
+  if (!isErrorCode(out.code)) return out;
+  const own = source as Readonly<Record<string, unknown>>;
+  for (const field of Object.keys(ERRORS[out.code].fields ?? {})) {
+    if (!(field in out) && own[field] !== undefined) Object.assign(out, { [field]: own[field] });
+  }
+  return out;
 }
 
 /** Renders an issue path as `a.b[2].c`; the root is `(root)`. */
