@@ -10,8 +10,8 @@
  * platform, else its pure JavaScript build) while this thread waits, so every check has a time limit and one
  * `fromJSON` call has a budget for all of them; a pattern not shown safe in time is refused.
  */
+import { createRequire } from 'node:module';
 import type { Diagnostics, Parameters } from 'recheck';
-import { lazyRequire } from '../lazy.js';
 import type { DefinitionProblem, IssuePath } from '../model/errors.js';
 
 /** The longest accepted pattern, in UTF-16 units. */
@@ -26,7 +26,13 @@ const CHECK_BUDGET_MS = 3000;
 /** Verdicts kept across calls (a server reading the same definitions again checks nothing twice). */
 const MAX_CACHED = 512;
 
-const recheck = lazyRequire<typeof import('recheck')>('recheck');
+let recheckModule: typeof import('recheck') | undefined;
+
+/** recheck, `require`d on the first call (its check is synchronous, so it is loaded synchronously too). */
+function recheck(): typeof import('recheck') {
+  recheckModule ??= createRequire(import.meta.url)('recheck') as typeof import('recheck');
+  return recheckModule;
+}
 
 /** What recheck found that makes a pattern unusable, or `undefined` when it is safe. */
 type Verdict = { readonly code: string; readonly message: string } | undefined;

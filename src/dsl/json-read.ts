@@ -2,7 +2,7 @@
  * Reading a workflow's JSON form into a spec, once the document has passed the guard and zod (so only shapes
  * zod allows reach here). What the writer needs to give the same JSON back it records in json-source.ts.
  */
-import type { ZodType } from 'zod';
+import { type ZodType, z } from 'zod';
 import type {
   AnyWorkflowDefinition,
   EscalationPolicy,
@@ -13,7 +13,6 @@ import type {
   WorkflowSpec,
 } from '../model/definition.js';
 import { type DefinitionProblem, type IssuePath, WorkflowDefinitionError } from '../model/errors.js';
-import { zod } from '../model/zod.js';
 import { checkSpec } from './checks.js';
 import { createDefinition } from './definition.js';
 import type { PatternGate } from './json-patterns.js';
@@ -203,7 +202,6 @@ function readSchema(
   }
   try {
     // A fresh registry: `$id`s and other metadata from outside must not land in (or clash in) zod's global one.
-    const { z } = zod();
     const schema = z.fromJSONSchema(json as Parameters<typeof z.fromJSONSchema>[0], {
       registry: z.registry(),
     });

@@ -16,7 +16,7 @@ import {
 } from './json-guard.js';
 import { PatternGate } from './json-patterns.js';
 import { readWorkflow } from './json-read.js';
-import { workflowJSONSchema } from './json-schema.js';
+import { WorkflowJSONSchema } from './json-schema.js';
 
 /** Options of {@link fromJSON}: bounds on the untrusted input. */
 export type FromJSONOptions = Partial<JSONLimits>;
@@ -53,7 +53,7 @@ export type FromJSONOptions = Partial<JSONLimits>;
 export function fromJSON(json: unknown, options: FromJSONOptions = {}): WorkflowDefinition {
   const inspection = inspectJSON(json, resolveLimits(options));
   if (!inspection.ok) throw new WorkflowDefinitionError(workflowIdOf(json), inspection.problems);
-  const parsed = workflowJSONSchema().safeParse(inspection.value);
+  const parsed = WorkflowJSONSchema.safeParse(inspection.value);
   if (!parsed.success) {
     throw new WorkflowDefinitionError(
       workflowIdOf(inspection.value),

@@ -1,11 +1,10 @@
 /**
  * Escalation decisions: what a supervisor agent returns, or `resolveEscalation` receives. A supervisor's answer is
- * checked inside the step's machine, by hand (no zod on that path); the zod schema, built on first use, gives the
- * issues of a bad decision passed to `resolveEscalation`. Both accept exactly the same values.
+ * checked inside the step's machine, by hand; the zod schema gives the issues of a bad decision passed to
+ * `resolveEscalation`. Both accept exactly the same values.
  */
-import { lazyObject } from '../lazy-object.js';
+import { z } from 'zod';
 import type { EscalationDecision } from '../model/agent.js';
-import { zod } from '../model/zod.js';
 
 /** The longest `reason` an `abort` decision may give, in Unicode code points (as zod measures strings). */
 const MAX_REASON_LENGTH = 1000;
@@ -18,25 +17,19 @@ function fits(text: string, max: number): boolean {
   return true;
 }
 
-function buildSchema() {
-  const { z } = zod();
-  return z.discriminatedUnion('action', [
-    z.object({ action: z.literal('retry') }).strict(),
-    z.object({ action: z.literal('skip'), value: z.unknown().optional() }).strict(),
-    z.object({ action: z.literal('abort'), reason: z.string().max(MAX_REASON_LENGTH).optional() }).strict(),
-  ]);
-}
-
 /**
  * The zod schema of an escalation decision, as a supervisor agent returns it or `resolveEscalation` receives it.
- * Built (and zod loaded) the first time it is used.
  *
  * @example
  * ```ts
  * EscalationDecisionSchema.safeParse({ action: 'abort', reason: 'not today' }).success; // true
  * ```
  */
-export const EscalationDecisionSchema: ReturnType<typeof buildSchema> = lazyObject(buildSchema);
+export const EscalationDecisionSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('retry') }).strict(),
+  z.object({ action: z.literal('skip'), value: z.unknown().optional() }).strict(),
+  z.object({ action: z.literal('abort'), reason: z.string().max(MAX_REASON_LENGTH).optional() }).strict(),
+]);
 
 /** The keys each action allows, besides `action`. */
 const OPTIONAL_KEYS: Readonly<Record<EscalationDecision['action'], string | undefined>> = {

@@ -9,17 +9,28 @@
  * of the first moments wait for them (as they would for the connection anyway).
  */
 import type { InspectionEvent, Observer } from 'xstate';
-import { lazy } from '../lazy.js';
+
+/** The inspector's dependencies, once their import started. */
+let inspectorDeps: Promise<InspectorDeps> | undefined;
+
+interface InspectorDeps {
+  readonly createInspector: typeof import('@statelyai/inspect').createInspector;
+  readonly socket: SocketDeps;
+}
 
 /** The inspector's dependencies (node:net and node:tls too, which cost a few ms), imported on the first call. */
-const loadInspectorDeps = lazy(() =>
-  Promise.all([import('@statelyai/inspect'), import('ws'), import('node:net'), import('node:tls')]).then(
-    ([stately, ws, net, tls]) => ({
-      createInspector: stately.createInspector,
-      socket: { WebSocket: ws.default, netConnect: net.connect, tlsConnect: tls.connect },
-    }),
-  ),
-);
+function loadInspectorDeps(): Promise<InspectorDeps> {
+  inspectorDeps ??= Promise.all([
+    import('@statelyai/inspect'),
+    import('ws'),
+    import('node:net'),
+    import('node:tls'),
+  ]).then(([stately, ws, net, tls]) => ({
+    createInspector: stately.createInspector,
+    socket: { WebSocket: ws.default, netConnect: net.connect, tlsConnect: tls.connect },
+  }));
+  return inspectorDeps;
+}
 
 /** What `@statelyai/inspect`'s `createInspector` returns, as used here. */
 type StatelyInspector = ReturnType<typeof import('@statelyai/inspect').createInspector>;

@@ -2,63 +2,14 @@ import { from, lastValueFrom, map, Observable, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
 import { z } from 'zod';
+import { StepOptionsJSONSchema } from '../../src/dsl/json-schema.js';
 import { fromJSON, trackProgress, trackStepEvents, WorkflowJSONSchema, workflow } from '../../src/index.js';
-import { lazy, lazyRequire } from '../../src/lazy.js';
-import { lazyObject } from '../../src/lazy-object.js';
+import { EscalationDecisionSchema } from '../../src/machine/decision.js';
 import { isZodType, jsonSchemaOf } from '../../src/model/zod.js';
 import { throttleLatest } from '../../src/progress/throttle.js';
 import { testEngine } from '../support/engine.js';
 
-describe('lazy and lazyRequire', () => {
-  it('build once, on the first call', () => {
-    let builds = 0;
-    const value = lazy(() => ({ n: ++builds }));
-    expect(builds).toBe(0);
-    expect(value()).toBe(value());
-    expect(builds).toBe(1);
-  });
-
-  it('require the CommonJS module Node would give `import` for rxjs: one Observable class', () => {
-    const internal = lazyRequire<typeof import('rxjs/internal/Observable')>('rxjs/internal/Observable');
-    expect(internal().Observable).toBe(Observable);
-  });
-});
-
-describe('lazyObject', () => {
-  it('builds on first touch and forwards every operation to what it built', () => {
-    let builds = 0;
-    class Thing {
-      readonly kind = 'thing';
-      hello(this: Thing) {
-        return `hello from ${this.kind}`;
-      }
-    }
-    const thing = lazyObject(() => {
-      builds++;
-      const made = new Thing();
-      Object.defineProperty(made, 'fixed', { value: 1, enumerable: false });
-      return made;
-    });
-    expect(builds).toBe(0);
-    expect(thing).toBeInstanceOf(Thing);
-    expect(builds).toBe(1);
-    expect(thing.hello()).toBe('hello from thing');
-    expect(Object.keys(thing)).toEqual(['kind']);
-    expect(Reflect.ownKeys(thing)).toEqual(['kind', 'fixed']);
-    // A non-configurable property is reported as it is, which a Proxy may only do for one its target has too.
-    expect(Object.getOwnPropertyDescriptor(thing, 'fixed')).toMatchObject({ value: 1, configurable: false });
-    expect('fixed' in thing).toBe(true);
-    Object.defineProperty(thing, 'sealed', { value: 2, configurable: false });
-    expect((thing as unknown as { sealed: number }).sealed).toBe(2);
-    (thing as unknown as { extra: number }).extra = 3;
-    expect({ ...thing }).toEqual({ kind: 'thing', extra: 3 });
-    expect(delete (thing as unknown as { extra?: number }).extra).toBe(true);
-    expect('extra' in thing).toBe(false);
-    expect(builds).toBe(1);
-  });
-});
-
-describe('zod without importing it', () => {
+describe('zod helpers', () => {
   it('isZodType answers as instanceof ZodType does', () => {
     const values: unknown[] = [
       z.string(),
@@ -126,11 +77,16 @@ describe('zod without importing it', () => {
   });
 });
 
-describe('WorkflowJSONSchema, built on first use', () => {
+describe('WorkflowJSONSchema', () => {
   const example = { id: 'greet', steps: [{ kind: 'step', name: 'hello' }] };
 
-  it('parses as the zod schema it stands for', () => {
+  it('is a zod schema, one object wherever it is reached', () => {
     expect(WorkflowJSONSchema).toBeInstanceOf(z.ZodObject);
+    // A nested workflow is the root schema itself (no stand-in).
+    const step = StepOptionsJSONSchema.shape.workflow;
+    expect(step.unwrap()).toBe(WorkflowJSONSchema);
+    expect(EscalationDecisionSchema).toBeInstanceOf(z.ZodDiscriminatedUnion);
+    expect(EscalationDecisionSchema.safeParse({ action: 'abort', reason: 'no' }).success).toBe(true);
     expect(WorkflowJSONSchema.parse(example)).toEqual(example);
     expect(WorkflowJSONSchema.safeParse(example).success).toBe(true);
     const bad = WorkflowJSONSchema.safeParse({ id: 'greet', steps: [{ kind: 'jump', name: 'x' }] });
@@ -157,7 +113,7 @@ describe('WorkflowJSONSchema, built on first use', () => {
     };
     expect(json.properties.steps).toEqual({ type: 'array', items: { $ref: '#/$defs/__schema0' } });
     expect(Object.keys(json.$defs)).toEqual(['__schema0']);
-    // A step's `workflow` is the root schema itself, as when the schema was built at import.
+    // A step's `workflow` is the root schema itself.
     expect(JSON.stringify(json.$defs)).toContain('"workflow":{"$ref":"#"}');
   });
 
@@ -170,7 +126,7 @@ describe('WorkflowJSONSchema, built on first use', () => {
   });
 });
 
-describe('progress streams, rxjs loaded on first use', () => {
+describe('progress streams', () => {
   it('run.progress$ and run.events$ are rxjs Observables that rxjs operators take', async () => {
     const run = testEngine({ agents: { a: async () => 1 } }).start(workflow('w').step('a').build(), {});
     expect(run.progress$).toBeInstanceOf(Observable);

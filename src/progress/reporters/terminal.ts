@@ -3,7 +3,6 @@
  * bar and one bar per running step; elsewhere (CI logs, a pipe) plain lines, one per thing that happened.
  */
 import type { Observable } from 'rxjs';
-import { lazy } from '../../lazy.js';
 import type { Progress, StepProgress } from '../progress.js';
 import { bar, formatMs, type Reporter, type ReporterStream, report } from './format.js';
 
@@ -74,7 +73,12 @@ export function terminalReporter(
 }
 
 /** log-update, imported for the first live frame: it and its terminal helpers cost more than a small run. */
-const loadLogUpdate = lazy(() => import('log-update'));
+let logUpdate: Promise<typeof import('log-update')> | undefined;
+
+function loadLogUpdate(): Promise<typeof import('log-update')> {
+  logUpdate ??= import('log-update');
+  return logUpdate;
+}
 
 /** What log-update's `createLogUpdate` returns: draw a frame in place of the last one; `done()` leaves it. */
 type Frame = ((text: string) => void) & { done(): void };
