@@ -177,7 +177,8 @@ export class WorkflowRun<O = unknown> {
   resolveEscalation(stepPath: string, decision: EscalationDecision): void {
     const valid = parseDecision(decision);
     if (!valid) {
-      // Only a bad decision loads zod, for the issues with their paths; both checks accept the same values.
+      // The hand check is the fast path; a bad decision is explained by the schema, with its issues' paths (both
+      // accept the same values, a test holds them together).
       const parsed = parseWith(EscalationDecisionSchema, decision);
       const issues = parsed.ok ? [] : parsed.issues;
       throw new InputValidationError('event', issues, { workflowId: this.id, stepPath });
