@@ -1,14 +1,14 @@
 /**
- * Live progress lines for the CLI, derived from XState inspection events only: step actors' snapshots (phase,
- * attempt, deadline) and workflow machines' snapshots (active branch arm, loop round). Agents print nothing.
- * A fuller tracker with an ETA belongs in `src/progress/`; this stays a plain line printer.
+ * Live progress lines for the CLI, from XState inspection events only: step actors' snapshots, told as the step log
+ * (`progress/events.ts`) tells them and printed here, and workflow machines' snapshots (active branch arm, loop
+ * round). Agents print nothing. A fuller tracker with an ETA belongs in `src/progress/`; this stays a line printer.
  */
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { isStepSnapshot } from '../machine/actor-tree.js';
-import { backoffDelay } from '../machine/retry.js';
 import type { StepSnapshot } from '../machine/step-types.js';
 import type { AnyWorkflowDefinition } from '../model/definition.js';
 import { walkNodes } from '../model/walk.js';
+import { type StepLogEvent, stepEvents } from '../progress/events.js';
 
 /** Options of {@link progressLines}. */
 export interface ProgressLinesOptions {
@@ -34,12 +34,6 @@ export interface ProgressLines {
   stats(): ProgressStats;
 }
 
-interface StepSeen {
-  phase: StepSnapshot['phase'];
-  status: StepSnapshot['status'];
-  attempts: number;
-}
-
 interface MachineView {
   readonly context?: {
     readonly pathPrefix?: unknown;
@@ -51,57 +45,66 @@ interface MachineView {
 type FlowMeta = { kind?: unknown; branch?: unknown; arm?: unknown; name?: unknown; maxIterations?: unknown };
 
 /**
- * Prints one line per thing worth seeing: `▶ step` when a step actor starts (or starts another attempt),
+ * Prints one line per step event worth seeing: `▶ step` when a step actor starts (or starts another attempt),
  * `↻ step ... retry 2 in 100 ms` when it backs off, `⚑` when it escalates, `✓ step 120 ms` / `✗ step: why` when it
- * ends, `⑂ branch → arm` and `↺ loop round n/max` from the workflow machine's active states.
+ * ends; and `⑂ branch → arm` and `↺ loop round n/max` from the workflow machine's active states.
  */
 export function progressLines(options: ProgressLinesOptions): ProgressLines {
   const { write } = options;
   const now = options.now ?? Date.now;
-  const steps = new WeakMap<object, StepSeen>();
+  const steps = new WeakMap<object, StepSnapshot>();
   const machines = new WeakMap<object, Set<string>>();
   const arms = armLabels(options.definition);
   let stepsDone = 0;
   let retries = 0;
 
-  const onStep = (s: StepSnapshot, seen: StepSeen | undefined): StepSeen => {
-    const path = s.input.path;
-    const next: StepSeen = { phase: s.phase, status: s.status, attempts: s.attempts };
-    if (!seen) {
-      write(`  ▶ ${path}${s.attempts > 1 ? ` attempt ${s.attempts}` : ''}`);
-      return next;
-    }
-    if (s.status === 'done' && seen.status !== 'done') {
-      stepsDone++;
-      const tries = s.attempts > 1 ? ` (${s.attempts} attempts)` : '';
-      write(`  ✓ ${path} ${now() - s.startedAt} ms${tries}`);
-    } else if (s.status === 'error' && seen.status !== 'error') {
-      write(`  ✗ ${path}: ${s.error.message}`);
-    } else if (s.status === 'stopped' && seen.status === 'active') {
-      write(`  ■ ${path} stopped`);
-    } else if (s.status === 'active' && s.phase !== seen.phase) {
-      const failed = s.history.at(-1)?.error?.message;
-      const why = failed === undefined ? '' : ` (${failed})`;
-      if (s.phase === 'backoff') {
+  /** The line of one step event, `undefined` for events told by the next one (an attempt's failure) or not shown. */
+  const line = (
+    e: StepLogEvent,
+    s: StepSnapshot,
+    prev: StepSnapshot | undefined,
+    why: string,
+  ): string | undefined => {
+    const started = (agent: string | undefined) => {
+      const attempt = e.attempt > 1 ? ` attempt ${e.attempt}` : '';
+      const fallback = agent !== undefined && agent !== s.input.agent ? ` with fallback '${agent}'` : '';
+      return `  ▶ ${e.path}${attempt}${fallback}`;
+    };
+    switch (e.type) {
+      case 'started':
+        return started(e.agent);
+      case 'retry-scheduled':
+        // Straight to the fallback agent, or the same agent again after a backoff.
+        if (prev !== undefined && e.agent !== prev.agent) return started(e.agent);
         retries++;
-        // The deadline is set a tick after the attempt's end time, so the measured gap can overshoot by a
-        // millisecond; the policy's un-jittered delay bounds it (and is exact when jitter is 0).
-        const measured = Math.max(0, (s.deadline ?? 0) - (s.history.at(-1)?.endedAt ?? now()));
-        const delay = Math.min(
-          measured,
-          backoffDelay(s.input.retry, s.attempt, () => 0),
-        );
-        write(`  ↻ ${path} attempt ${s.attempt} failed${why}; retry ${s.attempt + 1} in ${delay} ms`);
-      } else if (s.phase === 'running' && s.attempts > seen.attempts) {
-        const fallback = s.agent !== s.input.agent ? ` with fallback '${s.agent}'` : '';
-        write(`  ▶ ${path} attempt ${s.attempts}${fallback}`);
-      } else if (s.phase === 'escalated') {
-        write(`  ⚑ ${path} failed${why}; waiting for a human decision`);
-      } else if (s.phase === 'supervising') {
-        write(`  ⚑ ${path} failed${why}; asking '${s.input.escalate?.to ?? '?'}'`);
+        return `  ↻ ${e.path} attempt ${e.attempt} failed${why}; retry ${e.attempt + 1} in ${e.delayMs} ms`;
+      case 'escalated': {
+        const reason = e.reason === undefined ? '' : ` (${e.reason})`;
+        const waiting = e.to === 'human' ? 'waiting for a human decision' : `asking '${e.to}'`;
+        return `  ⚑ ${e.path} failed${reason}; ${waiting}`;
       }
+      case 'resolved':
+        return e.action === 'retry' ? started(s.agent) : undefined;
+      case 'done':
+        stepsDone++;
+        return `  ✓ ${e.path} ${e.durationMs} ms${e.attempt > 1 ? ` (${e.attempt} attempts)` : ''}`;
+      case 'failed':
+        return `  ✗ ${e.path}: ${e.reason}`;
+      case 'cancelled':
+        return `  ■ ${e.path} stopped`;
+      default:
+        return undefined;
     }
-    return next;
+  };
+
+  const onStep = (s: StepSnapshot, prev: StepSnapshot | undefined): void => {
+    let why = '';
+    for (const e of stepEvents(prev, s, now(), { everyAttempt: true })) {
+      if (e.type === 'attempt-failed' || (e.type === 'timed-out' && e.of === 'attempt'))
+        why = e.reason === undefined ? '' : ` (${e.reason})`;
+      const text = line(e, s, prev, why);
+      if (text !== undefined) write(text);
+    }
   };
 
   const onMachine = (actor: object, m: MachineView) => {
@@ -130,8 +133,10 @@ export function progressLines(options: ProgressLinesOptions): ProgressLines {
   };
 
   const observe = (actor: object, snapshot: unknown) => {
-    if (isStepSnapshot(snapshot)) steps.set(actor, onStep(snapshot, steps.get(actor)));
-    else if (typeof snapshot === 'object' && snapshot !== null) onMachine(actor, snapshot as MachineView);
+    if (isStepSnapshot(snapshot)) {
+      onStep(snapshot, steps.get(actor));
+      steps.set(actor, snapshot);
+    } else if (typeof snapshot === 'object' && snapshot !== null) onMachine(actor, snapshot as MachineView);
   };
 
   const inspect = (event: InspectionEvent) => {

@@ -2,6 +2,7 @@
  * The step log: typed events derived from consecutive snapshots of a step (never sent by hand), as `run.events$`
  * emits them and the engine's logger writes them.
  */
+import { backoffDelay } from '../machine/retry.js';
 import type { StepSnapshot } from '../machine/step-types.js';
 import type { SerializedError } from '../model/errors.js';
 import type { StepView } from './views.js';
@@ -68,6 +69,16 @@ type Body = StepLogEvent extends infer E
     : never
   : never;
 
+/** Options of {@link stepEvents}. */
+export interface StepEventsOptions {
+  /**
+   * Also tell the start of each attempt that follows a backoff, as `started` with its attempt number (a printer
+   * that shows every attempt wants it; the step log leaves it implied by `retry-scheduled`).
+   * @default false
+   */
+  readonly everyAttempt?: boolean;
+}
+
 /**
  * The events between two snapshots of one step actor (`prev` is `undefined` the first time it is seen).
  *
@@ -76,7 +87,12 @@ type Body = StepLogEvent extends infer E
  * const events = stepEvents(before, after, Date.now());
  * ```
  */
-export function stepEvents(prev: StepSnapshot | undefined, next: StepSnapshot, at: number): StepLogEvent[] {
+export function stepEvents(
+  prev: StepSnapshot | undefined,
+  next: StepSnapshot,
+  at: number,
+  options: StepEventsOptions = {},
+): StepLogEvent[] {
   const out: StepLogEvent[] = [];
   const path = next.input.path;
   const emit = (body: Body, attempt = next.attempts) =>
@@ -102,10 +118,13 @@ export function stepEvents(prev: StepSnapshot | undefined, next: StepSnapshot, a
   if (prev && next.status === 'active') {
     if (next.phase === 'backoff' && was !== 'backoff') {
       // From the failed attempt's end, when the backoff was computed: the policy's delay, not the observer's lag.
+      // The step logic reads the clock again to set the deadline, a millisecond later at times: the policy's delay
+      // without jitter (its longest) bounds the gap, and is exact when there is no jitter.
       const from = next.history[next.history.length - 1]?.endedAt ?? at;
+      const longest = backoffDelay(next.input.retry, next.attempt, () => 0);
       emit({
         type: 'retry-scheduled',
-        delayMs: Math.max(0, (next.deadline ?? from) - from),
+        delayMs: Math.max(0, Math.min((next.deadline ?? from) - from, longest)),
         agent: next.agent,
       });
     } else if ((next.phase === 'escalated' || next.phase === 'supervising') && !deciding) {
@@ -116,6 +135,8 @@ export function stepEvents(prev: StepSnapshot | undefined, next: StepSnapshot, a
     } else if (next.phase === 'running' && was === 'running' && next.attempts > prev.attempts) {
       // A fallback agent takes over straight after a failed attempt, without a backoff.
       emit({ type: 'retry-scheduled', delayMs: 0, agent: next.agent });
+    } else if (options.everyAttempt && next.phase === 'running' && was === 'backoff') {
+      emit({ type: 'started', agent: next.agent });
     }
   }
   if (prev?.status === next.status) return out;
