@@ -4,16 +4,14 @@ import type { EscalationDecision } from '../model/agent.js';
 import {
   ConfigurationError,
   type FlowstateError,
-  InputValidationError,
+  fromSerialized,
   type SerializedError,
   SignalTimeoutError,
   serializeError,
-  type ValidationIssue,
 } from '../model/errors.js';
 import type { InboxKind, InboxMessage, WorkflowStore } from '../persistence/types.js';
 import { UNFINISHED } from '../persistence/types.js';
 import type { Durability } from './durability.js';
-import { toFlowstateError } from './outcome.js';
 import type { WorkflowEvent, WorkflowRun } from './run.js';
 
 /** A signal as stored in the inbox: what it asks of the run. */
@@ -122,7 +120,7 @@ export class InboxReader {
       result = applySignal(run, message.kind, JSON.parse(message.body) as SignalBody);
     } catch (error) {
       state = 'refused';
-      result = refused(error);
+      result = serializeError(error);
     }
     this.logger.debug({ workflowId: message.runId, kind: message.kind, state }, 'signal applied');
     void this.durability.answer(message.runId, message.id, state, result).finally(() => {
@@ -166,16 +164,7 @@ export async function postSignal(
   }
 }
 
+/** The owner's refusal, rebuilt as its class (a bad payload an `InputValidationError` with its zod issues). */
 function refusal(message: InboxMessage, runId: string): FlowstateError {
-  const error = JSON.parse(message.result ?? '{}') as SerializedError & { issues?: ValidationIssue[] };
-  // A bad payload keeps its zod issues across processes, so the caller sees the paths as it would locally.
-  if (error.code === 'INPUT_INVALID' && Array.isArray(error.issues))
-    return new InputValidationError('event', error.issues, { workflowId: runId });
-  return toFlowstateError(error, runId);
-}
-
-/** A refusal as stored: the serialized error, with the zod issues of a bad payload. */
-function refused(error: unknown): unknown {
-  const issues = error instanceof InputValidationError ? error.issues : undefined;
-  return issues ? { ...serializeError(error), issues } : serializeError(error);
+  return fromSerialized(JSON.parse(message.result ?? '{}') as SerializedError, runId);
 }
