@@ -58,6 +58,12 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
   // first use (server down) is not cached: the next call tries again.
   const init = () =>
     (ready ??= withClient(async (client) => {
+      // Where the schema is complete already (the index the last migration creates exists), no DDL runs: even
+      // `CREATE ... IF NOT EXISTS` takes table locks, which deadlocked with the batches of engines already running.
+      const { rows } = await client.query<{ done: boolean }>(
+        "SELECT to_regclass('flowstate_runs_lease') IS NOT NULL AND to_regclass('flowstate_inbox_pending') IS NOT NULL AS done",
+      );
+      if (rows[0]?.done) return;
       await client.query('SELECT pg_advisory_lock(74123)');
       try {
         await client.query(SCHEMA);
