@@ -7,10 +7,10 @@
 // stdout, one line per event: READY t | START id t how | RESULT id t output | TAKEN id began t how |
 // LOST id t | HANDED id t | FAILED id code message | ACTIVE id code | CONTESTED n | TERM t | CLOSED t | LAG ms |
 // ALL DONE. stderr: the engine's log at warn level (store errors, lost leases), one JSON line each.
-import { appendFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { pino } from 'pino';
 import { createEngine, postgresStore, sqliteStore } from '../../dist/bundle/index.js';
-import { crashWorkflow, inputOf, plainOutput } from './crash-workflow.mjs';
+import { crashWorkflow, inputOf, ledgerAgents } from './crash-workflow.mjs';
 
 /**
  * @type {{ kind: 'sqlite' | 'postgres', target: string, ledger: string, owner: string, ttlMs: number, total: number,
@@ -38,40 +38,7 @@ process.once('SIGTERM', () => {
   );
 });
 
-/** Every agent call goes to the ledger first (O_APPEND: lines of several processes never mix). */
-const log = (key, event) =>
-  appendFileSync(o.ledger, `${JSON.stringify({ key, event, pid, t: Date.now() })}\n`);
-const wait = (ms, signal) =>
-  new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
-const jitter = (key) => [...key].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 997, 7) % 20;
-/** The agents of crash-worker.mjs (same outputs, so crash-workflow's expectedOutput holds). */
-const agents = {
-  plain: async (input, ctx) => {
-    log(ctx.idempotencyKey, 'call');
-    await wait(5 + jitter(ctx.idempotencyKey), ctx.signal);
-    return plainOutput(input);
-  },
-  flaky: async (input, ctx) => {
-    log(ctx.idempotencyKey, 'call');
-    await wait(5, ctx.signal);
-    if (ctx.attempt === 1) throw new Error('planned first failure');
-    return `f(${input})`;
-  },
-  stuck: async (_input, ctx) => {
-    log(ctx.idempotencyKey, 'call');
-    throw new Error('needs a human');
-  },
-};
+const agents = ledgerAgents(o.ledger);
 
 const store = o.kind === 'postgres' ? postgresStore(o.target) : sqliteStore(o.target);
 const engine = createEngine({

@@ -144,7 +144,7 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface LedgerLine {
   key: string;
-  event: 'call';
+  event: 'call' | 'fail';
   pid: number;
   t: number;
 }
@@ -160,7 +160,8 @@ export function readLedger(path: string): LedgerLine[] {
 /** Calls per idempotency key, in time order. */
 export function callsByKey(ledger: readonly LedgerLine[]): Map<string, LedgerLine[]> {
   const calls = new Map<string, LedgerLine[]>();
-  for (const line of ledger) calls.set(line.key, [...(calls.get(line.key) ?? []), line]);
+  for (const line of ledger)
+    if (line.event === 'call') calls.set(line.key, [...(calls.get(line.key) ?? []), line]);
   for (const list of calls.values()) list.sort((a, b) => a.t - b.t);
   return calls;
 }

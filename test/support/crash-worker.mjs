@@ -1,54 +1,16 @@
 // One incarnation of a process running crash-test workflows: recovers what the last one left, starts what is
 // missing, and exits when every run has ended. The parent kills it with SIGKILL at random moments.
-import { appendFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { createEngine, postgresStore, sqliteStore } from '../../dist/bundle/index.js';
-import { crashWorkflow, inputOf, plainOutput } from './crash-workflow.mjs';
+import { crashWorkflow, inputOf, ledgerAgents } from './crash-workflow.mjs';
 
 const [kind, target, ledger, runsArg, concurrencyArg, exitAfterArg] = process.argv.slice(2);
 const total = Number(runsArg);
 const concurrency = Number(concurrencyArg ?? 30);
 /** Exit at once (no close, no flush) right after this many results, as a CLI or job runner does; 0: never. */
 const exitAfter = Number(exitAfterArg ?? 0);
-const pid = process.pid;
 
-/** Every agent call goes to the ledger first, so the parent can count calls per idempotency key. */
-const log = (key, event) => appendFileSync(ledger, `${JSON.stringify({ key, event, pid, t: Date.now() })}\n`);
-const sleep = (ms, signal) =>
-  new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
-const jitter = (key) => [...key].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 997, 7) % 20;
-
-const agents = {
-  plain: async (input, ctx) => {
-    log(ctx.idempotencyKey, 'call');
-    await sleep(5 + jitter(ctx.idempotencyKey), ctx.signal);
-    return plainOutput(input);
-  },
-  flaky: async (input, ctx) => {
-    log(ctx.idempotencyKey, 'call');
-    await sleep(5, ctx.signal);
-    if (ctx.attempt === 1) {
-      log(ctx.idempotencyKey, 'fail');
-      throw new Error('planned first failure');
-    }
-    return `f(${input})`;
-  },
-  stuck: async (_input, ctx) => {
-    log(ctx.idempotencyKey, 'call');
-    log(ctx.idempotencyKey, 'fail');
-    throw new Error('needs a human');
-  },
-};
+const agents = ledgerAgents(ledger);
 
 const store = kind === 'postgres' ? postgresStore(target) : sqliteStore(target);
 // A stable owner id, as a replica with a fixed name (a pod of a StatefulSet): a restart takes its runs back at once.

@@ -1,5 +1,6 @@
 // The workflow the crash test runs, and the outputs it must produce. Plain ESM on the built package: the crash
 // worker is a real separate process, as in production.
+import { appendFileSync } from 'node:fs';
 import { workflow } from '../../dist/bundle/index.js';
 
 export const BACKOFF_MS = 40;
@@ -48,3 +49,47 @@ export const expectedOutput = (i) => ({
 });
 
 export const plainOutput = p;
+
+/**
+ * The agents of the crash and chaos workers. Every call (and every planned failure) goes to the ledger first, one
+ * line with O_APPEND (lines of several processes never mix), so the parent can count calls per idempotency key.
+ */
+export function ledgerAgents(ledger) {
+  const pid = process.pid;
+  const log = (key, event) =>
+    appendFileSync(ledger, `${JSON.stringify({ key, event, pid, t: Date.now() })}\n`);
+  const sleep = (ms, signal) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(resolve, ms);
+      signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
+    });
+  const jitter = (key) => [...key].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 997, 7) % 20;
+  return {
+    plain: async (input, ctx) => {
+      log(ctx.idempotencyKey, 'call');
+      await sleep(5 + jitter(ctx.idempotencyKey), ctx.signal);
+      return plainOutput(input);
+    },
+    flaky: async (input, ctx) => {
+      log(ctx.idempotencyKey, 'call');
+      await sleep(5, ctx.signal);
+      if (ctx.attempt === 1) {
+        log(ctx.idempotencyKey, 'fail');
+        throw new Error('planned first failure');
+      }
+      return `f(${input})`;
+    },
+    stuck: async (_input, ctx) => {
+      log(ctx.idempotencyKey, 'call');
+      log(ctx.idempotencyKey, 'fail');
+      throw new Error('needs a human');
+    },
+  };
+}
