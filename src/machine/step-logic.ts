@@ -129,8 +129,11 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
       const settled = () => {
         if (r.controller === controller) r.controller = undefined;
       };
-      const attempt =
-        supervising || !runtime.journal
+      // A supervisor is an agent too: it waits at the lease gate like any call (see `StepJournal.ready`).
+      const gate = supervising ? runtime.journal?.ready?.() : undefined;
+      const attempt = gate
+        ? gate.then(() => callAgent(agents, agentName, agentInput, ctx))
+        : supervising || !runtime.journal
           ? callAgent(agents, agentName, agentInput, ctx)
           : journaled(s, self, ctx);
       attempt.then(
