@@ -111,6 +111,9 @@ export function memoryStore(): WorkflowStore {
     async getMessage(id) {
       return inbox.get(id);
     },
+    async deleteMessage(id) {
+      inbox.delete(id);
+    },
     async listen(notify) {
       listeners.add(notify);
       return async () => {

@@ -245,6 +245,9 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
       );
       return rows.map(readInboxRow);
     },
+    async deleteMessage(id) {
+      await query('DELETE FROM flowstate_inbox WHERE id = $1', [id]);
+    },
     async getMessage(id) {
       const { rows } = await query<InboxRow>('SELECT * FROM flowstate_inbox WHERE id = $1', [id]);
       return rows[0] ? readInboxRow(rows[0]) : undefined;

@@ -107,6 +107,7 @@ export function sqliteStore(path: string): WorkflowStore {
      WHERE i.state = 'pending' AND r.owner = ? AND r.${UNFINISHED_SQL} ORDER BY i.created_at, i.id LIMIT ?`,
   );
   const selectSignal = db.prepare('SELECT * FROM flowstate_inbox WHERE id = ?');
+  const deleteSignal = db.prepare('DELETE FROM flowstate_inbox WHERE id = ?');
   const selectHistory = db.prepare('SELECT * FROM flowstate_durations');
   const selectRun = db.prepare('SELECT * FROM flowstate_runs WHERE id = ?');
   const selectJournal = db.prepare('SELECT * FROM flowstate_journal WHERE key = ?');
@@ -220,6 +221,9 @@ export function sqliteStore(path: string): WorkflowStore {
     async getMessage(id) {
       const row = (await busyRetry(() => selectSignal.get(id))) as InboxRow | undefined;
       return row ? readInboxRow(row) : undefined;
+    },
+    async deleteMessage(id) {
+      await busyRetry(() => deleteSignal.run(id));
     },
     async getRun(id) {
       const row = (await busyRetry(() => selectRun.get(id))) as RunRow | undefined;

@@ -176,6 +176,8 @@ export interface WorkflowStore {
   pendingFor(owner: string, limit: number): Promise<InboxMessage[]>;
   /** One signal, to learn whether it was applied. */
   getMessage(id: string): Promise<InboxMessage | undefined>;
+  /** Forgets a signal its sender has read the answer of (or gave up on: its run ended), so the inbox stays small. */
+  deleteMessage(id: string): Promise<void>;
   /**
    * Calls `notify` with a run id soon after a signal is posted for it by any process (PostgreSQL LISTEN/NOTIFY).
    * Optional: without it, owners poll. Resolves to the function that stops listening.

@@ -150,11 +150,17 @@ export async function postSignal(
     await new Promise((resolve) => setTimeout(resolve, delay));
     delay = Math.min(delay * 1.5, 250);
     const message = await store.getMessage(id);
-    if (message?.state === 'applied') return JSON.parse(message.result ?? 'null') as unknown;
-    if (message?.state === 'refused') throw refusal(message, runId);
+    if (message && message.state !== 'pending') {
+      // Read once by its only reader: the inbox keeps no answered signal.
+      await store.deleteMessage(id).catch(() => {});
+      if (message.state === 'applied') return JSON.parse(message.result ?? 'null') as unknown;
+      throw refusal(message, runId);
+    }
     if (++checks % 8 === 0) {
       const run = await store.getRun(runId);
       if (run && !UNFINISHED.includes(run.status)) {
+        // No owner will read it now (owners read the signals of unfinished runs only).
+        await store.deleteMessage(id).catch(() => {});
         throw new ConfigurationError(`Run '${runId}' ended (${run.status}) before it read the signal`, {
           workflowId: runId,
         });

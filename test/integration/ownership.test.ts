@@ -180,7 +180,15 @@ describe('one owner per run', () => {
 
 describe('signals from any process', () => {
   it('applies send, resolveEscalation and cancel from another engine through the inbox, with typed refusals', async () => {
-    const store = memoryStore();
+    const inner = memoryStore();
+    const posted: string[] = [];
+    const store: WorkflowStore = {
+      ...inner,
+      post: (message) => {
+        posted.push(message.id);
+        return inner.post(message);
+      },
+    };
     const owner = engineOn(store, 'owner', {
       agents: {
         plan: () => 'p',
@@ -203,6 +211,9 @@ describe('signals from any process', () => {
     await until(() => run.waitingSteps().includes('review'));
     await other.resolveEscalation('sig', 'review', { action: 'skip', value: 'ok' });
     await expect(run.result).resolves.toEqual({ plan: 'p', approve: { by: 'ann' }, review: 'ok' });
+    // Every answered signal was read by its sender and forgotten: the inbox keeps none of them.
+    expect(posted.length).toBe(4);
+    for (const id of posted) expect(await store.getMessage(id)).toBeUndefined();
     await expect(other.send('nope', { type: 'x' })).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' });
 
     const second = owner.start(approval, {}, { id: 'sig2' });

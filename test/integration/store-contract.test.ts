@@ -247,6 +247,8 @@ describe.each(stores)('the %s store', (_name, open) => {
     });
     expect(await store.getMessage('m1')).toMatchObject({ state: 'applied', result: 'true', kind: 'event' });
     expect(await store.pendingFor('o', 10)).toEqual([]);
+    await store.deleteMessage('m1');
+    expect(await store.getMessage('m1')).toBeUndefined();
     if (unlisten) {
       for (let i = 0; i < 100 && heard.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
       expect(heard).toEqual(['a', 'b']);

@@ -48,7 +48,6 @@ export const expectedOutput = (i) => ({
   final: p(p(p(i))),
 });
 
-export const plainOutput = p;
 
 /**
  * The agents of the crash and chaos workers. Every call (and every planned failure) goes to the ledger first, one
@@ -75,7 +74,7 @@ export function ledgerAgents(ledger) {
     plain: async (input, ctx) => {
       log(ctx.idempotencyKey, 'call');
       await sleep(5 + jitter(ctx.idempotencyKey), ctx.signal);
-      return plainOutput(input);
+      return p(input);
     },
     flaky: async (input, ctx) => {
       log(ctx.idempotencyKey, 'call');
