@@ -48,7 +48,6 @@ export const expectedOutput = (i) => ({
   final: p(p(p(i))),
 });
 
-
 /**
  * The agents of the crash and chaos workers. Every call (and every planned failure) goes to the ledger first, one
  * line with O_APPEND (lines of several processes never mix), so the parent can count calls per idempotency key.
