@@ -316,7 +316,9 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
         { step: input.path, attempt: s.attempts, delayMs: delay, err: error },
         'retry scheduled',
       );
-      return { ...s, phase: 'backoff', token: s.token + 1, deadline: clock.now() + delay };
+      // From the instant the attempt ended (one clock read): the step log shows the backoff as exactly `delay`.
+      const endedAt = s.history.at(-1)?.endedAt ?? clock.now();
+      return { ...s, phase: 'backoff', token: s.token + 1, deadline: endedAt + delay };
     }
     if (input.fallback !== undefined && s.agent !== input.fallback) {
       runtime.logger.debug({ step: input.path, fallback: input.fallback }, 'switching to fallback agent');
