@@ -106,24 +106,19 @@ export function stepOutcomes(
 ): OutcomeEvent[] {
   const list: OutcomeEvent[] = [];
   const first = samples[0]?.output ?? null;
+  const push = (key: string, label: string, outcome: Outcome, event: OutcomeEvent['event']) =>
+    list.push({
+      id: `${stepPath}:${key}`,
+      label: `${stepPath} ${label}`,
+      step: stepPath,
+      target,
+      outcome,
+      event,
+    });
   const done = (key: string, label: string, outcome: Outcome, output: unknown) =>
-    list.push({
-      id: `${stepPath}:${key}`,
-      label: `${stepPath} ${label}`,
-      step: stepPath,
-      target,
-      outcome,
-      event: { type: DONE + invokeId, output },
-    });
+    push(key, label, outcome, { type: DONE + invokeId, output });
   const failed = (key: string, label: string, outcome: Outcome, code: StepErrorCode) =>
-    list.push({
-      id: `${stepPath}:${key}`,
-      label: `${stepPath} ${label}`,
-      step: stepPath,
-      target,
-      outcome,
-      event: { type: ERROR + invokeId, error: stepError(stepPath, code, label) },
-    });
+    push(key, label, outcome, { type: ERROR + invokeId, error: stepError(stepPath, code, label) });
   samples.forEach((s, i) => {
     done(`done#${i + 1}`, `done${sampleLabel(samples, i)}`, { kind: 'done', output: s.output }, s.output);
   });

@@ -4,16 +4,16 @@
 // The replicas of the first set start some ids at the same instant on purpose; restarted replicas start their whole
 // share again (ids already claimed must be refused with RUN_ID_TAKEN before any agent call). A last set drains
 // everything; then every run must be done with the right output, and no step may have run under two live owners.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { postgresStore, sqliteStore, type WorkflowStore } from '../../src/index.js';
 import {
+  alive,
   callsByKey,
+  chaosFixture,
   journalFigures,
-  killAll,
   LONG,
   outputOf,
   readLedger,
@@ -24,7 +24,7 @@ import {
   type Worker,
   wrongRuns,
 } from '../support/chaos.js';
-import { createDatabase, type PostgresServer, startPostgres } from '../support/postgres.js';
+import { createDatabase } from '../support/postgres.js';
 
 const TTL_MS = 600;
 /** Runs in flight per replica (adopted runs count too). */
@@ -34,18 +34,8 @@ const SIZES = {
   3: LONG ? { runs: 500, actions: 50, contested: 20 } : { runs: 90, actions: 9, contested: 6 },
 } as const;
 
-let pg: PostgresServer | undefined;
-const dir = mkdtempSync(join(tmpdir(), 'flowstate-replicas-'));
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await killAll();
-  await pg?.stop();
-  rmSync(dir, { recursive: true, force: true });
-}, 60_000);
-
-const alive = (w: Worker) => w.child.exitCode === null && w.child.signalCode === null;
+const fixture = chaosFixture('replicas');
+const { dir } = fixture;
 const said = (w: Worker, tag: string) => w.events.some((e) => e.tag === tag);
 const within = <T>(p: Promise<T>, ms: number, what: string) =>
   Promise.race([
@@ -60,7 +50,7 @@ async function chaos(kind: 'sqlite' | 'postgres', replicas: 2 | 3) {
   const where =
     kind === 'sqlite'
       ? join(dir, `replicas-${replicas}.db`)
-      : await createDatabase(pg as PostgresServer, `replicas${replicas}_${Date.now()}`);
+      : await createDatabase(fixture.pg(), `replicas${replicas}_${Date.now()}`);
   const open = (): WorkflowStore => (kind === 'sqlite' ? sqliteStore(where) : postgresStore(where));
   // The tables exist before the first replicas boot (restarts later open the store while others write).
   const init = open();

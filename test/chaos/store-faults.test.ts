@@ -4,15 +4,15 @@
 // `BEGIN EXCLUSIVE` for 1-2 s, several times. Each time: the process never crashes (exits 0 with ALL DONE), no run
 // fails, every run ends done with the right output, no journaled step runs again; for SQLite the worker's event loop
 // never stalls (a 10 ms interval in the worker measures it).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { postgresStore, sqliteStore, type WorkflowStore } from '../../src/index.js';
 import {
+  alive,
   callsByKey,
+  chaosFixture,
   journalFigures,
-  killAll,
   LONG,
   readLedger,
   seeded,
@@ -22,7 +22,7 @@ import {
   type Worker,
   wrongRuns,
 } from '../support/chaos.js';
-import { createDatabase, type PostgresServer, startPostgres } from '../support/postgres.js';
+import { createDatabase } from '../support/postgres.js';
 
 const SIZE = LONG
   ? { stop: { runs: 200, outages: 10, downMs: 5_000, upMs: 2_000, startEveryMs: 300 } }
@@ -32,18 +32,8 @@ const LOCKS = LONG ? { runs: 200, locks: 10, startEveryMs: 250 } : { runs: 40, l
 /** The longest the SQLite worker's event loop may stall (its own waits on the lock are 20 ms each). */
 const MAX_LAG_MS = 200;
 
-let pg: PostgresServer | undefined;
-const dir = mkdtempSync(join(tmpdir(), 'flowstate-faults-'));
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await killAll();
-  await pg?.stop();
-  rmSync(dir, { recursive: true, force: true });
-}, 60_000);
-
-const alive = (w: Worker) => w.child.exitCode === null && w.child.signalCode === null;
+const fixture = chaosFixture('faults');
+const { dir } = fixture;
 
 /**
  * Runs `runs` runs in one worker process while `fault` plays; then checks the process and the store. The drain file
@@ -153,7 +143,7 @@ function expectHealthy(result: FaultOutcome) {
 
 describe('store faults under a running worker', () => {
   it(`PostgreSQL stopped ${SIZE.stop.outages} times for ${SIZE.stop.downMs} ms: no crash, no failed run`, async () => {
-    const server = pg as PostgresServer;
+    const server = fixture.pg();
     const { runs, outages, downMs, upMs, startEveryMs } = SIZE.stop;
     const target = await createDatabase(server, `faults_stop_${Date.now()}`);
     const result = await underFault(
@@ -189,7 +179,7 @@ describe('store faults under a running worker', () => {
   }, 900_000);
 
   it('PostgreSQL backends terminated again and again mid-run: no crash, no failed run', async () => {
-    const server = pg as PostgresServer;
+    const server = fixture.pg();
     const name = `faults_term_${Date.now()}`;
     const target = await createDatabase(server, name);
     const random = seeded(99);

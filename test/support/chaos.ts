@@ -1,11 +1,15 @@
 // The parent's side of the chaos tests: spawns chaos-worker.mjs processes, records what they say and when they
 // were killed, and reads the agents' ledger back. Every child is killed in `killAll()` (afterAll), even on failure.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { afterAll, beforeAll } from 'vitest';
 import type { WorkflowStore } from '../../src/index.js';
 // @ts-expect-error plain ESM helper shared with the worker process
 import { expectedOutput } from './crash-workflow.mjs';
+import { type PostgresServer, startPostgres } from './postgres.js';
 
 /** Long mode (`npm run test:chaos`): the issue's figures. */
 export const LONG = process.env.CHAOS === 'long';
@@ -212,3 +216,30 @@ export function strayStderr(stderr: string): string[] {
       }
     });
 }
+
+/**
+ * What a chaos test file shares: a scratch directory and a PostgreSQL server, set up before its tests, and after
+ * them every worker killed, the server stopped and the directory removed (even when a test failed).
+ */
+export function chaosFixture(prefix: string): { readonly dir: string; pg(): PostgresServer } {
+  let server: PostgresServer | undefined;
+  const dir = mkdtempSync(join(tmpdir(), `flowstate-${prefix}-`));
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await killAll();
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+  return {
+    dir,
+    pg: () => {
+      if (!server) throw new Error('the PostgreSQL server of this chaos test did not start');
+      return server;
+    },
+  };
+}
+
+/** Whether a worker process is still running. */
+export const alive = (w: Worker) => w.child.exitCode === null && w.child.signalCode === null;
