@@ -1,28 +1,15 @@
 import type { Logger } from 'pino';
 import type { ActorLogic, AnyActorRef } from 'xstate';
-import type { AgentContext, AgentRegistry, EscalationDecision } from '../model/agent.js';
-import {
-  CancelledError,
-  failureOf,
-  type SerializedError,
-  type StepErrorCode,
-  StepTimeoutError,
-  serializeError,
-} from '../model/errors.js';
+import type { AgentContext, AgentRegistry } from '../model/agent.js';
+import { CancelledError, serializeError } from '../model/errors.js';
 import { scrubError } from '../model/scrub.js';
 import { agentContext, callAgent } from './call-agent.js';
 import { type Clock, scheduleAt } from './clock.js';
-import { parseDecision } from './decision.js';
 import { LazyAbort } from './lazy-abort.js';
 import type { Learner } from './learn.js';
-import { backoffDelay, isRetryable } from './retry.js';
-import {
-  type StepActorInput,
-  type StepEvent,
-  type StepSnapshot,
-  type StepState,
-  SUPERVISOR_ROUNDS,
-} from './step-types.js';
+import { isRetryable } from './retry.js';
+import { initialStep, type StepEnv, stepTransition } from './step-transition.js';
+import type { StepActorInput, StepEvent, StepSnapshot } from './step-types.js';
 
 /** What a step actor needs from its host: injected by the engine through `machine.provide`. */
 export interface StepRuntime {
@@ -86,9 +73,11 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
   const random = runtime.random ?? Math.random;
   const resources = new WeakMap<AnyActorRef, Resources>();
   const { secretsOf } = runtime;
-  /** The error without the run's secrets (itself when the run has none). */
-  const scrub = (error: SerializedError, runId: string): SerializedError =>
-    secretsOf ? scrubError(error, secretsOf(runId)) : error;
+  const env: StepEnv = {
+    now: () => clock.now(),
+    random,
+    scrub: (error, runId) => (secretsOf ? scrubError(error, secretsOf(runId)) : error),
+  };
 
   const release = (self: AnyActorRef, reason?: unknown) => {
     const r = resources.get(self);
@@ -147,7 +136,7 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
             type: 'flowstate.step.settled',
             token,
             ok: false,
-            error: scrub(serializeError(error), input.workflowId),
+            error: env.scrub(serializeError(error), input.workflowId),
             retryable: isRetryable(error, input.retry),
           });
         },
@@ -209,224 +198,31 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
 
   const logic: StepLogic = {
     config: 'flowstate.step',
-    getInitialSnapshot: (_scope, input) => {
-      const startedAt = clock.now();
-      return {
-        status: 'active',
-        output: undefined,
-        error: undefined,
-        input,
-        phase: 'running',
-        agent: input.agent,
-        attempt: 1,
-        attempts: 1,
-        token: 1,
-        deadline: undefined,
-        startedAt,
-        history: [{ attempt: 1, agent: input.agent, startedAt }],
-      };
-    },
+    getInitialSnapshot: (_scope, input) => initialStep(input, clock.now()),
     start: (snapshot, scope) => arm(snapshot, scope.self),
     transition: (s, event, scope) => {
-      if (s.status !== 'active') return s;
-      const next = step(s, event);
-      if (next === s) return s;
-      if (next.status === 'done' || next.status === 'error') runtime.learner?.stepEnded(next);
-      if (event.type === 'xstate.stop') {
-        release(scope.self, new CancelledError('The step was stopped', { stepPath: s.input.path }));
-      } else if (next.token !== s.token) {
-        const reason = event.type === 'flowstate.step.timeout' ? timeoutReason(s) : undefined;
-        if (reason) release(scope.self, reason);
-        scope.defer(() => arm(next, scope.self));
+      const { snapshot: next, effects } = stepTransition(s, event, env);
+      for (const effect of effects) {
+        switch (effect.type) {
+          case 'log':
+            runtime.logger[effect.level](effect.fields, effect.message);
+            break;
+          case 'ended':
+            runtime.learner?.stepEnded(next);
+            break;
+          case 'release':
+            release(scope.self, effect.reason);
+            break;
+          case 'arm':
+            scope.defer(() => arm(next, scope.self));
+            break;
+        }
       }
       return next;
     },
     getPersistedSnapshot: (s) => s,
     restoreSnapshot: (s) => ({ ...(s as StepSnapshot), restored: true }),
   };
-
-  /** The pure part: the next snapshot for an event. Side effects happen in `arm`, after the snapshot is committed. */
-  function step(s: StepSnapshot, event: StepEvent): StepSnapshot {
-    switch (event.type) {
-      case 'xstate.stop':
-        return { ...s, status: 'stopped', output: undefined, error: undefined };
-      case 'flowstate.step.settled':
-        if (event.token !== s.token) return s;
-        if (s.phase === 'supervising') {
-          if (!event.ok)
-            return fail(s, `Supervisor '${s.input.escalate?.to}' failed`, 'STEP_FAILED', event.error);
-          const decision = parseDecision(event.output);
-          if (!decision) {
-            return fail(s, `Supervisor '${s.input.escalate?.to}' returned no valid decision`, 'STEP_FAILED');
-          }
-          return decide(s, decision);
-        }
-        if (s.phase !== 'running') return s;
-        if (event.ok) return done(s, event.output, endedHistory(s));
-        return attemptFailed(endAttempt(s, event.error), event.error, event.retryable);
-      case 'flowstate.step.timeout': {
-        if (event.token !== s.token || s.phase !== 'running') return s;
-        const error = serializeError(timeoutReason(s));
-        return attemptFailed(endAttempt(s, error), error, isRetryable(error, s.input.retry));
-      }
-      case 'flowstate.step.timer':
-        if (event.token !== s.token) return s;
-        if (s.phase === 'backoff') return startAttempt(s, s.agent, s.attempt + 1);
-        if (s.phase === 'escalated' || s.phase === 'supervising') return escalationTimedOut(s);
-        return s;
-      case 'flowstate.decision':
-        return s.phase === 'escalated' ? decide(s, event.decision) : s;
-    }
-  }
-
-  function startAttempt(s: StepSnapshot, agent: string, attempt: number): StepSnapshot {
-    const attempts = s.attempts + 1;
-    return {
-      ...s,
-      phase: 'running',
-      agent,
-      attempt,
-      attempts,
-      restored: false,
-      token: s.token + 1,
-      deadline: undefined,
-      history: [...s.history, { attempt: attempts, agent, startedAt: clock.now() }],
-    };
-  }
-
-  function endAttempt(s: StepSnapshot, error?: SerializedError): StepSnapshot {
-    const history = endedHistory(s, error);
-    return history === s.history ? s : { ...s, history };
-  }
-
-  /** The attempts with the last one ended now. */
-  function endedHistory(s: StepSnapshot, error?: SerializedError): StepSnapshot['history'] {
-    const last = s.history[s.history.length - 1];
-    if (!last || last.endedAt !== undefined) return s.history;
-    const ended = error ? { ...last, endedAt: clock.now(), error } : { ...last, endedAt: clock.now() };
-    if (s.history.length === 1) return [ended];
-    return [...s.history.slice(0, -1), ended];
-  }
-
-  function attemptFailed(s: StepSnapshot, error: SerializedError, retryable: boolean): StepSnapshot {
-    const { input } = s;
-    if (retryable && s.attempt < input.retry.attempts) {
-      const delay = backoffDelay(input.retry, s.attempt, random);
-      runtime.logger.debug(
-        { step: input.path, attempt: s.attempts, delayMs: delay, err: error },
-        'retry scheduled',
-      );
-      // From the instant the attempt ended (one clock read): the step log shows the backoff as exactly `delay`.
-      const endedAt = s.history.at(-1)?.endedAt ?? clock.now();
-      return { ...s, phase: 'backoff', token: s.token + 1, deadline: endedAt + delay };
-    }
-    if (input.fallback !== undefined && s.agent !== input.fallback) {
-      runtime.logger.debug({ step: input.path, fallback: input.fallback }, 'switching to fallback agent');
-      return startAttempt(s, input.fallback, 1);
-    }
-    if (input.escalate) {
-      const { to, timeoutMs } = input.escalate;
-      if (to === 'human') {
-        runtime.logger.info({ step: input.path, to, err: error }, 'step escalated');
-        return { ...s, phase: 'escalated', token: s.token + 1, deadline: clock.now() + timeoutMs };
-      }
-      // A supervisor agent may answer `retry` at once every time: its rounds share one deadline and a budget.
-      const rounds = s.rounds ?? 0;
-      if (rounds >= SUPERVISOR_ROUNDS) {
-        return fail(
-          s,
-          `Step '${input.path}' still failed after supervisor '${to}' decided 'retry' ${rounds} times (at most ${SUPERVISOR_ROUNDS} supervisor rounds)`,
-          'STEP_FAILED',
-          error,
-        );
-      }
-      const deadline = s.escalationDeadline ?? clock.now() + timeoutMs;
-      if (clock.now() >= deadline) return escalationTimedOut(s);
-      runtime.logger.info({ step: input.path, to, round: rounds + 1, err: error }, 'step escalated');
-      return {
-        ...s,
-        phase: 'supervising',
-        token: s.token + 1,
-        deadline,
-        escalationDeadline: deadline,
-        rounds: rounds + 1,
-      };
-    }
-    return fail(
-      s,
-      `Step '${input.path}' failed after ${s.attempts} attempt${s.attempts === 1 ? '' : 's'}`,
-      'STEP_FAILED',
-      error,
-    );
-  }
-
-  function decide(s: StepSnapshot, decision: EscalationDecision): StepSnapshot {
-    switch (decision.action) {
-      case 'retry':
-        return startAttempt(s, s.input.agent, 1);
-      case 'skip':
-        return done(s, decision.value ?? null);
-      case 'abort':
-        return fail(
-          s,
-          decision.reason ?? `Step '${s.input.path}' was aborted on escalation`,
-          'STEP_FAILED',
-          s.history.at(-1)?.error,
-        );
-    }
-  }
-
-  /** The escalation's deadline passed: `onTimeout` applies. */
-  function escalationTimedOut(s: StepSnapshot): StepSnapshot {
-    const escalate = s.input.escalate;
-    if (escalate?.onTimeout === 'skip') return done(s, null);
-    const rounds = s.rounds ?? 0;
-    return fail(
-      s,
-      `Escalation of step '${s.input.path}' got no decision within ${escalate?.timeoutMs} ms${rounds > 1 ? ` (over ${rounds} supervisor rounds)` : ''}`,
-      'ESCALATION_TIMEOUT',
-    );
-  }
-
-  function done(s: StepSnapshot, output: unknown, history = s.history): StepSnapshot {
-    return {
-      ...s,
-      history,
-      status: 'done',
-      output,
-      error: undefined,
-      phase: 'done',
-      token: s.token + 1,
-      deadline: undefined,
-    };
-  }
-
-  function fail(
-    s: StepSnapshot,
-    message: string,
-    code: StepErrorCode,
-    cause?: SerializedError,
-  ): StepSnapshot {
-    // Scrubbed again: the message may come from a supervisor's or a human's abort reason.
-    const error = scrub(
-      failureOf(code, message, { stepPath: s.input.path, attempts: s.attempts, ...(cause ? { cause } : {}) }),
-      s.input.workflowId,
-    );
-    runtime.logger.warn({ step: s.input.path, err: error }, 'step failed');
-    return {
-      ...s,
-      status: 'error',
-      output: undefined,
-      error,
-      phase: 'failed',
-      token: s.token + 1,
-      deadline: undefined,
-    };
-  }
-
-  function timeoutReason(s: StepState): StepTimeoutError {
-    return new StepTimeoutError(s.input.timeoutMs ?? 0, { stepPath: s.input.path, attempts: s.attempts });
-  }
 
   return logic;
 }
