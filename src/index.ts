@@ -29,8 +29,8 @@ export {
 } from './dsl/verify.js';
 export type { Clock } from './machine/clock.js';
 export type { WorkflowOutcome } from './machine/context.js';
-export { createStepLogic, type StepRuntime } from './machine/step-logic.js';
 export type { StepPhase, StepSnapshot } from './machine/step-types.js';
+export type { AgentJob, AgentTransport } from './machine/transport.js';
 // Agents
 export type { Agent, AgentContext, AgentFunction, AgentRegistry, EscalationDecision } from './model/agent.js';
 export type {
@@ -74,7 +74,6 @@ export {
   createNodeInspector,
   type InspectOption,
   type InspectorLike,
-  inspectionObserver,
   type NodeInspector,
   type NodeInspectorOptions,
 } from './observability/inspect.js';

@@ -10,16 +10,11 @@ import { createInspectorServer } from '@statelyai/inspect/server';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createMachine, type InspectionEvent } from 'xstate';
-import {
-  createEngine,
-  createNodeInspector,
-  inspectionObserver,
-  toStatelyJSON,
-  workflow,
-} from '../../src/index.js';
+import { createEngine, createNodeInspector, toStatelyJSON, workflow } from '../../src/index.js';
 import {
   combineInspection,
   DEFAULT_INSPECTOR_URL,
+  inspectionObserver,
   inspectorFromFlag,
 } from '../../src/observability/inspect.js';
 import { buildPackage } from '../support/cli.js';
