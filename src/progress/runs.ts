@@ -4,13 +4,9 @@
  * that watch, created lazily on first access.
  */
 import type { Logger } from 'pino';
-import type { Observable } from 'rxjs';
 import type { AnyActorRef } from 'xstate';
 import type { Clock } from '../machine/clock.js';
-import type { StepLogEvent } from './events.js';
 import { type DurationHistory, memoryHistory } from './history.js';
-import type { Progress } from './progress.js';
-import { trackProgress, trackStepEvents } from './track.js';
 import type { StepView } from './views.js';
 import { deferWatch, type WatchOptions, watchActor } from './watch.js';
 
@@ -123,41 +119,4 @@ export function runWatcher(
     deferWatch(actor, pending);
     return pending;
   };
-}
-
-const progressStreams = new WeakMap<AnyActorRef, Observable<Progress>>();
-const eventStreams = new WeakMap<AnyActorRef, Observable<StepLogEvent>>();
-
-/**
- * `run.progress$`: created on first access, then the same stream (each subscriber starts from the state now).
- *
- * @example
- * ```ts
- * runProgress(run.actor).subscribe((p) => console.log(p.percent));
- * ```
- */
-export function runProgress(actor: AnyActorRef): Observable<Progress> {
-  let stream = progressStreams.get(actor);
-  if (!stream) {
-    stream = trackProgress(actor);
-    progressStreams.set(actor, stream);
-  }
-  return stream;
-}
-
-/**
- * `run.events$`: created on first access; each subscriber first gets the steps so far, then live events.
- *
- * @example
- * ```ts
- * runEvents(run.actor).subscribe((e) => console.log(e.type));
- * ```
- */
-export function runEvents(actor: AnyActorRef): Observable<StepLogEvent> {
-  let stream = eventStreams.get(actor);
-  if (!stream) {
-    stream = trackStepEvents(actor);
-    eventStreams.set(actor, stream);
-  }
-  return stream;
 }

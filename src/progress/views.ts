@@ -98,36 +98,33 @@ export function historyKey(path: string): string {
   return path.charCodeAt(path.length - 1) === 93 ? path.replace(ITEM, '[*]') : path;
 }
 
-/** Every machine actor's view, by actor (an actor belongs to one run, so one map serves every watch). */
-const machineViews = new WeakMap<AnyActorRef, MachineView>();
-
 /**
- * The view of a machine actor, if it was seen.
+ * The machine views of one run, by actor: each run watch holds its own (weakly, since map items come and go), so no
+ * registry outlives its run.
  *
  * @example
  * ```ts
- * const root = machineViewOf(actor);
+ * const views = new MachineViews();
+ * const view = views.for(actor, planOf(snapshot.machine));
  * ```
  */
-export function machineViewOf(actor: AnyActorRef): MachineView | undefined {
-  return machineViews.get(actor);
-}
+export class MachineViews {
+  private readonly byActor = new WeakMap<AnyActorRef, MachineView>();
 
-/**
- * The view of a machine actor, created on first sight.
- *
- * @example
- * ```ts
- * const view = machineViewFor(actor, planOf(snapshot.machine));
- * ```
- */
-export function machineViewFor(actor: AnyActorRef, plan: Plan): MachineView {
-  let view = machineViews.get(actor);
-  if (!view) {
-    view = new MachineView(plan);
-    machineViews.set(actor, view);
+  /** The view of a machine actor, if it was seen. */
+  of(actor: AnyActorRef): MachineView | undefined {
+    return this.byActor.get(actor);
   }
-  return view;
+
+  /** The view of a machine actor, created on first sight. */
+  for(actor: AnyActorRef, plan: Plan): MachineView {
+    let view = this.byActor.get(actor);
+    if (!view) {
+      view = new MachineView(plan, this);
+      this.byActor.set(actor, view);
+    }
+    return view;
+  }
 }
 
 /**
@@ -135,7 +132,7 @@ export function machineViewFor(actor: AnyActorRef, plan: Plan): MachineView {
  *
  * @example
  * ```ts
- * const left = remainingOf(machineViewFor(actor, plan), ctx);
+ * const left = remainingOf(views.for(actor, plan), ctx);
  * ```
  */
 export class MachineView implements LiveMachine {
@@ -151,7 +148,10 @@ export class MachineView implements LiveMachine {
   /** How much of the context's `skipped` list was handled. */
   skippedSeen = 0;
 
-  constructor(readonly plan: Plan) {}
+  constructor(
+    readonly plan: Plan,
+    private readonly views: MachineViews,
+  ) {}
 
   enteredAt(node: PlanNode): number | undefined {
     const i = this.active.indexOf(node);
@@ -160,6 +160,6 @@ export class MachineView implements LiveMachine {
 
   child(invokeId: string): MachineView | undefined {
     const actor = this.children[invokeId];
-    return actor ? machineViews.get(actor) : undefined;
+    return actor ? this.views.of(actor) : undefined;
   }
 }

@@ -6,7 +6,7 @@
 import type { AnyActorRef, AnyMachineSnapshot } from 'xstate';
 import { isStepSnapshot } from '../machine/actor-tree.js';
 import { activeMetaNodes, type PlanNode, planOf } from './plan.js';
-import { type MachineView, machineViewFor, machineViewOf } from './views.js';
+import { type MachineView, MachineViews } from './views.js';
 import type { WatchState } from './watch-state.js';
 import type { StepTracker } from './watch-steps.js';
 
@@ -31,15 +31,17 @@ export interface MachineWatch extends WatchState {
  * ```
  */
 export class MachineState {
+  private readonly views = new MachineViews();
+
   constructor(private readonly watch: MachineWatch) {}
 
   viewOf(actor: AnyActorRef): MachineView | undefined {
-    return machineViewOf(actor);
+    return this.views.of(actor);
   }
 
   /** Reads a machine actor's snapshot; returns whether it was new. */
   update(actor: AnyActorRef, s: AnyMachineSnapshot): boolean {
-    const view = machineViewFor(actor, planOf(s.machine));
+    const view = this.views.for(actor, planOf(s.machine));
     if (view.snapshot === s) return false;
     const before = view.children;
     view.snapshot = s;

@@ -37,10 +37,17 @@ export interface WatchChange {
 }
 
 /**
- * Each root actor's watch. Step actors are found by their path in their run's watch instead: a weak map entry per
- * step actor (of every run) costs more than the rest of the watch.
+ * Each root actor's observer: its watch once someone watches it, or until then the engine's pending options (the
+ * engine's runs are watched only on demand, but always with the engine's history, clock and logger). One map for
+ * both; step actors are found by their path in their run's watch instead: a weak map entry per step actor (of every
+ * run) would cost more than the rest of the watch.
  */
-const watches = new WeakMap<AnyActorRef, RunWatch>();
+const observers = new WeakMap<AnyActorRef, RunWatch | PendingOptions>();
+
+/** The options an engine run's watch gets when someone first asks for it. */
+interface PendingOptions {
+  options(): WatchOptions;
+}
 
 /**
  * The watch of an actor: the one the engine (or an earlier tracker) set up, else a new one.
@@ -52,31 +59,26 @@ const watches = new WeakMap<AnyActorRef, RunWatch>();
  * ```
  */
 export function watchActor(actor: AnyActorRef, options: WatchOptions = {}): RunWatch {
-  let watch = watches.get(actor);
-  if (watch) return watch;
-  // A run of an engine is watched with the engine's options (its history, clock, logger), whoever asks first.
-  const engineOptions = deferred.get(actor);
-  deferred.delete(actor);
-  watch = new RunWatch(actor, engineOptions ? engineOptions.options() : options);
-  watches.set(actor, watch);
+  const known = observers.get(actor);
+  if (known instanceof RunWatch) return known;
+  // A run of an engine is watched with the engine's options, whoever asks first.
+  const watch = new RunWatch(actor, known ? known.options() : options);
+  observers.set(actor, watch);
   watch.attach(actor);
   return watch;
 }
 
-/** The watch options of each engine run nobody watches yet. */
-const deferred = new WeakMap<AnyActorRef, { options(): WatchOptions }>();
-
 /**
  * Registers the options an actor's watch gets when someone first asks for it (`trackProgress(run.actor)` as well
- * as `run.progress$`): the engine's runs are watched only on demand, but always with the engine's options.
+ * as `run.progress$`).
  *
  * @example
  * ```ts
  * deferWatch(actor, { options: () => ({ history, clock, logger, workflowId: 'triage', runId: 'run-1' }) });
  * ```
  */
-export function deferWatch(actor: AnyActorRef, pending: { options(): WatchOptions }): void {
-  if (!watches.has(actor)) deferred.set(actor, pending);
+export function deferWatch(actor: AnyActorRef, pending: PendingOptions): void {
+  if (!observers.has(actor)) observers.set(actor, pending);
 }
 
 /**

@@ -17,7 +17,7 @@ import { parseWith } from '../model/validation.js';
 import type { RunStatus } from '../persistence/types.js';
 import type { StepLogEvent } from '../progress/events.js';
 import type { Progress } from '../progress/progress.js';
-import { runEvents, runProgress } from '../progress/runs.js';
+import { trackProgress, trackStepEvents } from '../progress/track.js';
 import type { Binder } from './bind.js';
 import { toFlowstateError } from './outcome.js';
 
@@ -44,6 +44,9 @@ export class WorkflowRun<O = unknown> {
   readonly result: Promise<O>;
   #settled = false;
   #abandon: (error: FlowstateError) => void = () => {};
+  /** `progress$` and `events$`, made on first read: the run holds its own streams (no registry keyed by actor). */
+  private progressStream: Observable<Progress> | undefined;
+  private eventStream: Observable<StepLogEvent> | undefined;
 
   /** @internal created by the engine */
   constructor(
@@ -104,7 +107,8 @@ export class WorkflowRun<O = unknown> {
    * ```
    */
   get progress$(): Observable<Progress> {
-    return runProgress(this.actor);
+    this.progressStream ??= trackProgress(this.actor);
+    return this.progressStream;
   }
 
   /**
@@ -117,7 +121,8 @@ export class WorkflowRun<O = unknown> {
    * ```
    */
   get events$(): Observable<StepLogEvent> {
-    return runEvents(this.actor);
+    this.eventStream ??= trackStepEvents(this.actor);
+    return this.eventStream;
   }
 
   /** Where the run is now. */
