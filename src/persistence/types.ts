@@ -8,17 +8,23 @@ export const UNFINISHED: readonly RunStatus[] = ['running', 'waiting'];
 
 /** What the store keeps about a run, as `engine.get(id)` returns it. */
 export interface RunRecord {
+  /** The run id: given at start (`engine.start(..., { id })`) or a random UUID. */
   readonly id: string;
   /** The definition id. */
   readonly workflow: string;
   /** The definition's version hash when the run started. */
   readonly version: string;
+  /** Where the run is now. */
   readonly status: RunStatus;
+  /** The validated input the run started with (secrets sealed by the store's `secrets` hook). */
   readonly input: unknown;
+  /** The output, once the run is `done`. */
   readonly output?: unknown;
+  /** The failure, once the run `failed` (or was `cancelled` / `compensated`), JSON-safe with its `code`. */
   readonly error?: SerializedError;
-  /** Epoch milliseconds. */
+  /** When the run was claimed, epoch milliseconds. */
   readonly createdAt: number;
+  /** When its last checkpoint was written, epoch milliseconds. */
   readonly updatedAt: number;
   /** The engine that owns the run now (its lease), if any; ended runs keep their last owner. */
   readonly owner?: string;
@@ -30,19 +36,25 @@ export interface RunRecord {
 
 /** A run record with its last checkpoint: the persisted XState snapshot as JSON text (`''` before it started). */
 export interface StoredRun extends RunRecord {
+  /** XState's persisted snapshot (`actor.getPersistedSnapshot()`) as JSON text. */
   readonly snapshot: string;
 }
 
 /** Who may write a run: the owner id and the epoch its lease was taken with. */
 export interface RunLease {
+  /** The owning engine's id (`createEngine({ lease: { owner } })` or a random one). */
   readonly owner: string;
+  /** The fencing epoch the lease was taken with. */
   readonly epoch: number;
 }
 
 /** A pending deadline of a run (a backoff, an escalation, a wait), written with each checkpoint. */
 export interface TimerRow {
+  /** The run the deadline belongs to. */
   readonly runId: string;
+  /** The step (or `waitFor`) that waits. */
   readonly stepPath: string;
+  /** What ends at the deadline: a retry's backoff, an escalation's wait for a decision, or a `waitFor`. */
   readonly kind: 'backoff' | 'escalation' | 'wait';
   /** Epoch milliseconds. */
   readonly deadline: number;
@@ -52,11 +64,15 @@ export interface TimerRow {
 export interface JournalEntry {
   /** `runId:stepPath:attempt`. */
   readonly key: string;
+  /** The run the attempt belongs to. */
   readonly runId: string;
+  /** The step's path in the run. */
   readonly stepPath: string;
+  /** The attempt's number in the step, from 1. */
   readonly attempt: number;
   /** The output as JSON text. */
   readonly output: string;
+  /** When the output was journaled, epoch milliseconds. */
   readonly createdAt: number;
 }
 
@@ -69,15 +85,19 @@ export interface HistoryRow {
   readonly workflow: string;
   /** A step path, `map[*]`, or the name of a branch, loop, map or wait. */
   readonly path: string;
+  /** A learned duration, or a learned choice (how often each branch arm was taken). */
   readonly kind: 'duration' | 'choice';
   /** The learned state as JSON text (its shape belongs to the history that wrote it). */
   readonly state: string;
+  /** When it was last learned, epoch milliseconds. */
   readonly updatedAt: number;
 }
 
 /** A new run, inserted with its owner's lease (epoch 1) unless its id is stored already. */
 export interface RunClaim {
+  /** The run as it starts. */
   readonly run: StoredRun;
+  /** The engine that claims it. */
   readonly owner: string;
   /** The lease's end, epoch ms. */
   readonly leaseUntil: number;
@@ -85,8 +105,11 @@ export interface RunClaim {
 
 /** A run's checkpoint, written only if `lease` still holds the run. */
 export interface RunCheckpoint {
+  /** The run's row as of this checkpoint. */
   readonly run: StoredRun;
+  /** Its pending deadlines: they replace the run's stored ones. */
   readonly timers: readonly TimerRow[];
+  /** The lease the write is conditional on. */
   readonly lease: RunLease;
   /** The run restarted from its input: drop its journal entries (written before this checkpoint's own). */
   readonly resetJournal?: boolean;
@@ -97,23 +120,33 @@ export type InboxKind = 'event' | 'decision' | 'cancel';
 
 /** A signal for a run from any process: stored, then applied by the run's owner. */
 export interface InboxMessage {
+  /** A random id the sender polls for the answer by. */
   readonly id: string;
+  /** The run the signal is for. */
   readonly runId: string;
+  /** What it asks of the run. */
   readonly kind: InboxKind;
   /** The signal as JSON text: `{ event }`, `{ stepPath, decision }` or `{ reason }`. */
   readonly body: string;
+  /** `pending` until the owner answers. */
   readonly state: 'pending' | 'applied' | 'refused';
   /** When applied: the result as JSON text; when refused: the serialized error as JSON text. */
   readonly result?: string;
+  /** When it was posted, epoch milliseconds. */
   readonly createdAt: number;
 }
 
 /** The owner's answer to a signal, committed with the run's checkpoint. */
 export interface InboxResult {
+  /** The signal's id. */
   readonly id: string;
+  /** Its run. */
   readonly runId: string;
+  /** Whether the owner applied it or refused it. */
   readonly state: 'applied' | 'refused';
+  /** The result, or the serialized refusal, as JSON text. */
   readonly result: string;
+  /** The owner's lease: the answer is written only if it still holds the run. */
   readonly lease: RunLease;
 }
 
@@ -123,9 +156,13 @@ export interface InboxResult {
  * of it (checkpoint, timers, journal, signal results) is written.
  */
 export interface StoreBatch {
+  /** New runs: each inserted unless its id is taken (then listed in `refused`). */
   readonly claims?: readonly RunClaim[];
+  /** Checkpoints, each conditional on its lease (else listed in `fenced`). */
   readonly runs: readonly RunCheckpoint[];
+  /** Attempt outputs, each conditional on its run's lease; an existing key is kept, never replaced. */
   readonly journal: readonly (JournalEntry & { readonly lease: RunLease })[];
+  /** Answers to signals, conditional on the lease. */
   readonly inbox?: readonly InboxResult[];
   /** Learned durations and choices, each in its latest state (a store without `loadHistory` may ignore them). */
   readonly history?: readonly HistoryRow[];
@@ -133,9 +170,11 @@ export interface StoreBatch {
 
 /** Which runs `list` returns. */
 export interface RunFilter {
+  /** Only runs in this status (or these). */
   readonly status?: RunStatus | readonly RunStatus[];
+  /** Only runs of this definition id. */
   readonly workflow?: string;
-  /** @default 1000 */
+  /** At most this many (the oldest first). @default 1000 */
   readonly limit?: number;
 }
 
@@ -183,8 +222,11 @@ export interface WorkflowStore {
    * Optional: without it, owners poll. Resolves to the function that stops listening.
    */
   listen?(notify: (runId: string) => void): Promise<() => Promise<void>>;
+  /** One run with its last checkpoint, or `undefined` if no run has that id. */
   getRun(id: string): Promise<StoredRun | undefined>;
+  /** Run records without their snapshots, oldest first. */
   listRuns(filter?: RunFilter): Promise<RunRecord[]>;
+  /** The journaled output of an attempt by its idempotency key, if it was journaled. */
   getJournal(key: string): Promise<JournalEntry | undefined>;
   /** The pending deadlines of a run, as of its last checkpoint. */
   listTimers(runId: string): Promise<TimerRow[]>;
@@ -193,5 +235,6 @@ export interface WorkflowStore {
    * store learns durations in memory only.
    */
   loadHistory?(): Promise<HistoryRow[]>;
+  /** Closes connections; the engine calls it from `engine.close()` after its last write. */
   close(): Promise<void>;
 }
