@@ -7,6 +7,8 @@ const LAYERS = [
   ['command', '^src/cli/'],
   ['templates', '^machines/'],
   ['face', '^src/index\\.ts$'],
+  // flowstate/bullmq: agents on workers over Redis. Only the CLI (and the package's exports) may load it.
+  ['distribution', '^src/bullmq/'],
   ['testing', '^src/testing/'],
   ['runtime', '^src/runtime/'],
   ['progress', '^src/progress/'],

@@ -1,5 +1,5 @@
 // Bundles the compiled package (tsc's output in <dist>/src) into <dist>/bundle: one ES module per entry point
-// (the package root, `flowstate/db`, `flowstate/store`, `flowstate/testing`, the CLI) and shared chunks, so every entry runs the same
+// (the package root, `flowstate/db`, `flowstate/store`, `flowstate/testing`, `flowstate/bullmq`, the CLI) and shared chunks, so every entry runs the same
 // single copy of the engine. Dependencies stay external. Why: Node 20's ES module loader costs about 0.5 ms a file,
 // and importing the package loaded 76 of them (43 ms of a 68 ms start); see docs/performance.md.
 //   node scripts/bundle.mjs [--dist <dir>]   (default: dist)
@@ -16,6 +16,7 @@ const bundle = await rolldown({
     db: join(dist, 'src/db/index.js'),
     store: join(dist, 'src/persistence/index.js'),
     testing: join(dist, 'src/testing/index.js'),
+    bullmq: join(dist, 'src/bullmq/index.js'),
     cli: join(dist, 'src/cli/main.js'),
   },
   platform: 'node',

@@ -86,6 +86,21 @@ const COMMANDS = {
       seed: { description: 'resume: seed the sample database first (always done without --db)' },
     },
   },
+  worker: {
+    summary: "run the agents of a queue's steps for engines on Redis (docs/distributed.md)",
+    options: {
+      redis: { description: 'redis:// URL (default: $FLOWSTATE_REDIS)', value: 'url' },
+      queue: {
+        description: "the queue to consume (a step's `queue`, or the engines' defaultQueue)",
+        value: 'name',
+      },
+      agents: {
+        description: 'a module exporting the agent registry (`agents` or default export)',
+        value: 'module',
+      },
+      concurrency: { description: 'jobs run at once by this process (default 1)', value: 'n' },
+    },
+  },
   demo: {
     summary: 'run a demo workflow (review a SQL change) with live progress',
     options: {

@@ -12,6 +12,7 @@ import { runList } from './commands/list.js';
 import { runTemplateCommand } from './commands/run.js';
 import { runRunsCommand } from './commands/runs.js';
 import { runShowcase } from './commands/showcase.js';
+import { runWorkerCommand } from './commands/worker.js';
 import { type CliIO, runDemo } from './demo-command.js';
 import { runPathsCommand } from './paths-command.js';
 import { runVerifyCommand } from './verify-command.js';
@@ -82,6 +83,16 @@ function runCommand(
       );
     case 'showcase':
       return runShowcase(io);
+    case 'worker':
+      return runWorkerCommand(
+        {
+          redis: text('redis'),
+          queue: text('queue'),
+          agents: text('agents'),
+          concurrency: text('concurrency'),
+        },
+        io,
+      );
   }
 }
 

@@ -162,6 +162,8 @@ export class SequenceBuilder<I = unknown, R = OpenResults, S = null, A = unknown
    * @example
    * ```ts
    * workflow('w').step('introspect', { agent: 'introspector', retry: { attempts: 3 }, timeoutMs: 5_000 })
+   * // On workers of the 'sql-agents' queue, with createEngine({ transport: bullmqTransport(...) }):
+   * workflow('w').step('profile', { agent: 'profiler', queue: 'sql-agents' })
    * ```
    */
   step<

@@ -204,7 +204,7 @@ type Report = (code: string, path: IssuePath, message: string) => void;
 
 function checkStep(options: StepOptions, path: IssuePath, report: Report): void {
   const hasAgent = typeof options.agent === 'string' && options.agent.length > 0;
-  for (const role of ['agent', 'fallback', 'compensate'] as const) {
+  for (const role of ['agent', 'fallback', 'compensate', 'queue'] as const) {
     const name = options[role];
     if (typeof name === 'string' && name.length > 0 && !isName(name))
       report('invalid-name', [...path, role], nameMessage(`${role} name`, name));

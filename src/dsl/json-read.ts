@@ -136,6 +136,7 @@ function readStepOptions(
     input: json.input,
     retry: json.retry && compact<RetryPolicy>({ ...json.retry }),
     timeoutMs: json.timeoutMs,
+    queue: json.queue,
     fallback: json.fallback,
     compensate: json.compensate,
     escalate:

@@ -56,6 +56,7 @@ export const StepOptionsJSONSchema = z.strictObject({
   input: ref.optional(),
   retry: RetryPolicyJSONSchema.optional(),
   timeoutMs: z.number().optional(),
+  queue: name.optional(),
   fallback: name.optional(),
   compensate: name.optional(),
   escalate: z

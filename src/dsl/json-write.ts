@@ -145,6 +145,7 @@ function writeStepOptions(
         retryOn: retry.retryOn && [...retry.retryOn],
       }),
     timeoutMs: options.timeoutMs,
+    queue: options.queue,
     fallback: options.fallback,
     compensate: options.compensate,
     escalate:

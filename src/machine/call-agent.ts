@@ -3,6 +3,7 @@ import { createActor, type NonReducibleUnknown, toPromise } from 'xstate';
 import type { AgentContext, AgentFunction, AgentRegistry } from '../model/agent.js';
 import type { LazyAbort } from './lazy-abort.js';
 import type { StepActorInput } from './step-types.js';
+import type { AgentRoute } from './transport.js';
 
 /** The context an agent gets for one attempt. */
 export function agentContext(
@@ -21,6 +22,8 @@ export function agentContext(
 class AttemptContext implements AgentContext {
   readonly workflowId: string;
   readonly step: string;
+  /** The step's per-attempt timeout, for a transport to pass on (not part of `AgentContext`). */
+  readonly timeoutMs: number | undefined;
   private child: Logger | undefined;
 
   constructor(
@@ -31,6 +34,7 @@ class AttemptContext implements AgentContext {
   ) {
     this.workflowId = input.workflowId;
     this.step = input.path;
+    this.timeoutMs = input.timeoutMs;
   }
 
   get signal(): AbortSignal {
@@ -62,13 +66,34 @@ class AttemptContext implements AgentContext {
   }
 }
 
-/** Calls an agent by name: a function, or actor logic run to completion and stopped when the attempt aborts. */
+/**
+ * Calls an agent by name: a function, or actor logic run to completion and stopped when the attempt aborts. With a
+ * `route` (a step on a queue, an engine with a transport) the attempt is handed to the route's transport instead,
+ * which runs the agent elsewhere with the same context and brings its output back.
+ */
 export async function callAgent(
   agents: AgentRegistry,
   name: string,
   input: unknown,
   ctx: AgentContext,
+  route?: AgentRoute,
 ): Promise<unknown> {
+  if (route) {
+    const timeoutMs = (ctx as { readonly timeoutMs?: number }).timeoutMs;
+    return route.transport.call(
+      {
+        queue: route.queue,
+        agent: name,
+        input,
+        runId: ctx.workflowId,
+        stepPath: ctx.step,
+        attempt: ctx.attempt,
+        idempotencyKey: ctx.idempotencyKey,
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      },
+      ctx.signal,
+    );
+  }
   const agent = Object.hasOwn(agents, name) ? agents[name] : undefined;
   if (agent === undefined) {
     throw Object.assign(

@@ -26,6 +26,7 @@ export function compensationState(compiler: Compiler): Record<string, unknown> {
     table.set(node.name, {
       retry: base.retry,
       ...(base.timeoutMs ? { timeoutMs: base.timeoutMs } : {}),
+      ...(base.queue !== undefined ? { queue: base.queue } : {}),
       agent: options.compensate,
     });
   });

@@ -236,6 +236,7 @@ export class Compiler {
       ...(options.fallback !== undefined ? { fallback: options.fallback } : {}),
       retry: resolveRetryPolicy(options.retry),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.queue !== undefined ? { queue: options.queue } : {}),
       ...(escalate
         ? {
             escalate: {

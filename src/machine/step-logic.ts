@@ -10,6 +10,7 @@ import type { Learner } from './learn.js';
 import { isRetryable } from './retry.js';
 import { initialStep, type StepEnv, stepTransition } from './step-transition.js';
 import type { StepActorInput, StepEvent, StepSnapshot } from './step-types.js';
+import { type AgentTransport, routeOf } from './transport.js';
 
 /** What a step actor needs from its host: injected by the engine through `machine.provide`. */
 export interface StepRuntime {
@@ -27,6 +28,10 @@ export interface StepRuntime {
    * its log lines and the workflow's error. Without it, or with no secrets, errors are kept as thrown.
    */
   readonly secretsOf?: (runId: string) => ReadonlySet<string> | undefined;
+  /** Runs the attempts of steps on a queue elsewhere (`flowstate/bullmq`). @default none: every agent runs here */
+  readonly transport?: AgentTransport;
+  /** The queue of steps that name none, when there is a transport. @default none: such steps run here */
+  readonly defaultQueue?: string;
 }
 
 /**
@@ -123,7 +128,7 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
       const attempt = gate
         ? gate.then(() => callAgent(agents, agentName, agentInput, ctx))
         : supervising || !runtime.journal
-          ? callAgent(agents, agentName, agentInput, ctx)
+          ? callAgent(agents, agentName, agentInput, ctx, supervising ? undefined : routeOf(runtime, input))
           : journaled(s, self, ctx);
       attempt.then(
         (output) => {
@@ -177,7 +182,7 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
       if (now.status !== 'active' || now.token !== s.token)
         throw new CancelledError('The attempt was superseded');
     }
-    const output = await callAgent(agents, s.agent, s.input.input, ctx);
+    const output = await callAgent(agents, s.agent, s.input.input, ctx, routeOf(runtime, s.input));
     const current = self.getSnapshot() as StepSnapshot;
     if (current.status === 'active' && current.token === s.token) {
       // The agent answered in time: a slow commit (the store busy or down) must not time the attempt out now.

@@ -13,6 +13,11 @@ export interface StepActorInput {
   readonly input: unknown;
   readonly retry: ResolvedRetryPolicy;
   readonly timeoutMs?: number;
+  /**
+   * The queue the step's attempts (primary and fallback agent) are dispatched to when the engine has a transport;
+   * without one they run in this process. Supervisors always run in the engine's process.
+   */
+  readonly queue?: string;
   readonly escalate?: {
     readonly to: string;
     readonly timeoutMs: number;

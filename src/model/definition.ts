@@ -77,6 +77,12 @@ export interface StepOptions<I = unknown, R = Readonly<Record<string, unknown>>>
   retry?: RetryPolicy;
   /** Per-attempt timeout; the agent's AbortSignal fires when it passes. */
   timeoutMs?: number;
+  /**
+   * The queue whose workers run this step's agents (primary, fallback, compensation) when the engine has a
+   * transport (`createEngine({ transport: bullmqTransport(...) })`); without a transport they run in the engine's
+   * process. @default the engine's `defaultQueue`
+   */
+  queue?: string;
   /** An agent to try once the primary agent ran out of attempts (with the same retry policy). */
   fallback?: string;
   /** An agent that undoes this step, run when the workflow compensates. */

@@ -20,6 +20,11 @@ export interface BindDeps {
   readonly learn?: Learner;
   /** Refuse definitions `verify` finds errors in. @default false */
   readonly verify?: boolean;
+  /**
+   * Set with a transport: the agents of steps on a queue run on workers, so they need not be registered here.
+   * @default none: every agent must be registered
+   */
+  readonly remote?: { readonly defaultQueue: string | undefined };
 }
 
 /**
@@ -110,9 +115,13 @@ export class Binder {
       const step = stepOptionsOf(node, path);
       if (step) {
         const { options, path: at } = step;
-        if (options.workflow === undefined) agent(options.agent, [...at, 'agent'], 'agent');
-        agent(options.fallback, [...at, 'fallback'], 'fallback');
-        agent(options.compensate, [...at, 'compensate'], 'compensate');
+        // A step on a queue runs its agents on the queue's workers, whose registry this engine cannot see.
+        const remote = this.deps.remote && (options.queue ?? this.deps.remote.defaultQueue) !== undefined;
+        if (!remote) {
+          if (options.workflow === undefined) agent(options.agent, [...at, 'agent'], 'agent');
+          agent(options.fallback, [...at, 'fallback'], 'fallback');
+          agent(options.compensate, [...at, 'compensate'], 'compensate');
+        }
         if (options.escalate && options.escalate.to !== 'human')
           agent(options.escalate.to, [...at, 'escalate', 'to'], 'supervisor');
         mapping(options.input, [...at, 'input']);

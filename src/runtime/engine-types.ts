@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { AnyStateMachine } from 'xstate';
 import type { Clock } from '../machine/clock.js';
+import type { AgentTransport } from '../machine/transport.js';
 import type { AgentRegistry, EscalationDecision } from '../model/agent.js';
 import type { AnyWorkflowDefinition, WorkflowContext, WorkflowDefinition } from '../model/definition.js';
 import type { InspectOption } from '../observability/inspect.js';
@@ -73,6 +74,16 @@ export interface EngineOptions {
    * hook such a run is marked failed with a `DefinitionVersionError` when an engine takes it.
    */
   readonly migrate?: Readonly<Record<string, MigrationHook>>;
+  /**
+   * Runs the agents of steps on a queue (`step(name, { queue })`, or every step with `defaultQueue`) elsewhere:
+   * `bullmqTransport({ connection })` from `flowstate/bullmq` hands each attempt to BullMQ workers. Their agents need
+   * not be registered here; outputs are journaled before the run moves on, as for agents in this process. The
+   * transport stays yours to close after the engine. See docs/distributed.md.
+   * @default none: every agent runs in this process and a step's `queue` is ignored
+   */
+  readonly transport?: AgentTransport;
+  /** With a `transport`, the queue of the steps that name none. @default none: such steps run in this process */
+  readonly defaultQueue?: string;
 }
 
 /** A stored run handed to a {@link MigrationHook}. */

@@ -1,0 +1,69 @@
+/**
+ * `flowstate worker --redis <url> --queue <name> --agents <module> [--concurrency N]`: runs the agents of a queue's
+ * jobs for engines whose steps are dispatched through `flowstate/bullmq`, until SIGTERM or SIGINT (then it finishes
+ * the jobs it runs and exits 0).
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { AgentRegistry } from '../../model/agent.js';
+import { createLogger } from '../../observability/logger.js';
+import type { CliIO } from '../demo-command.js';
+
+/** What `flowstate worker` takes from the command line (strings as typed, checked here). */
+export interface WorkerCommandOptions {
+  readonly redis: string | undefined;
+  readonly queue: string | undefined;
+  readonly agents: string | undefined;
+  readonly concurrency: string | undefined;
+}
+
+/**
+ * Starts a worker and resolves with the exit code once it was stopped by a signal (0), or at once on a usage
+ * mistake (2) or an agents module that does not load or export a registry (1).
+ *
+ * @example
+ * ```ts
+ * await runWorkerCommand({ redis: 'redis://127.0.0.1:6379', queue: 'sql', agents: './agents.js', concurrency: '8' }, io);
+ * ```
+ */
+export async function runWorkerCommand(options: WorkerCommandOptions, io: CliIO): Promise<number> {
+  const redis = options.redis ?? process.env.FLOWSTATE_REDIS;
+  const usage = (message: string) => {
+    io.err(`flowstate: ${message}. Run 'flowstate --help' for usage.`);
+    return 2;
+  };
+  if (!redis) return usage("'worker' needs --redis <url> (or $FLOWSTATE_REDIS)");
+  if (!options.queue) return usage("'worker' needs --queue <name>");
+  if (!options.agents) return usage("'worker' needs --agents <module>");
+  const concurrency = options.concurrency === undefined ? 1 : Number(options.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    return usage(`--concurrency expects a positive integer, got '${options.concurrency}'`);
+  let agents: AgentRegistry;
+  try {
+    const module = (await import(pathToFileURL(resolve(options.agents)).href)) as {
+      agents?: AgentRegistry;
+      default?: AgentRegistry;
+    };
+    const registry = module.agents ?? module.default;
+    if (typeof registry !== 'object' || registry === null) throw new Error('it exports no `agents` registry');
+    agents = registry;
+  } catch (error) {
+    io.err(`flowstate: cannot load agents from '${options.agents}': ${(error as Error).message}`);
+    return 1;
+  }
+  // Loaded here only: the rest of the CLI never pays for bullmq and ioredis.
+  const { createWorker } = await import('../../bullmq/index.js');
+  const logger = createLogger({}, process.stderr);
+  const worker = createWorker({ connection: redis, queue: options.queue, agents, concurrency, logger });
+  await worker.ready();
+  io.out(
+    `flowstate worker: queue '${options.queue}', concurrency ${concurrency}, agents ${Object.keys(agents).join(', ')}`,
+  );
+  await new Promise<void>((done) => {
+    process.once('SIGTERM', done);
+    process.once('SIGINT', done);
+  });
+  await worker.close();
+  io.out(`flowstate worker: stopped after ${worker.processed} jobs`);
+  return 0;
+}
