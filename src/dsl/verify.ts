@@ -9,8 +9,10 @@ import type { AnyStateMachine } from 'xstate';
 import type { AnyWorkflowDefinition, StepOptions } from '../model/definition.js';
 import { type IssuePath, WorkflowDefinitionError } from '../model/errors.js';
 import { stepOptionsOf, walkNodes } from '../model/walk.js';
+import { handwrittenMachineOf, isStateMachine } from './handwritten.js';
 import { indexSpec } from './spec-index.js';
 import { analyzeFlow } from './verify-flow.js';
+import { type VerifyMachineOptions, verifyMachine } from './verify-handwritten.js';
 import { machineChecks } from './verify-machine.js';
 import { flowProblems } from './verify-report.js';
 import type { VerifyProblem } from './verify-types.js';
@@ -44,7 +46,7 @@ export interface VerifyReport {
  * verify(definition, { maxDeadlineMs: 90 * 86_400_000 });
  * ```
  */
-export interface VerifyOptions {
+export interface VerifyOptions extends VerifyMachineOptions {
   /** A wait or escalation deadline longer than this can wait forever in practice. @default 365 days */
   readonly maxDeadlineMs?: number;
   /** The compiled machine to check, such as the one an engine runs. @default the definition's own machine */
@@ -58,7 +60,9 @@ const DAY = 86_400_000;
  * no dead end (every step with an error route, every branch with a default, every loop bounded); every wait and
  * escalation with a deadline; retries bounded; data paths naming real steps. Guards that are functions or
  * registered names may go either way; data paths on results are followed through every sample result. Problems
- * carry their path in the definition, the machine state, a hint and a route that shows them.
+ * carry their path in the definition, the machine state, a hint and a route that shows them. A hand-written XState
+ * machine is checked over its explored states and its invokes' outcomes (unreachable states, states that can never
+ * end, invokes without onError); `input` and `outputs` feed that walk (see docs/handwritten.md).
  *
  * @example
  * ```ts
@@ -66,7 +70,14 @@ const DAY = 86_400_000;
  * if (!report.ok) for (const p of report.problems) console.log(p.state, p.message, p.route);
  * ```
  */
-export function verify(definition: AnyWorkflowDefinition, options: VerifyOptions = {}): VerifyReport {
+export function verify(
+  definition: AnyWorkflowDefinition | AnyStateMachine,
+  options: VerifyOptions = {},
+): VerifyReport {
+  // A hand-written machine (or the engine's wrapper of one) has no spec: its state space is walked instead.
+  if (isStateMachine(definition)) return verifyMachine(definition, options);
+  const machine = handwrittenMachineOf(definition);
+  if (machine) return verifyMachine(machine, options);
   const problems = [
     ...specChecks(definition, options.maxDeadlineMs ?? 365 * DAY),
     ...machineChecks(definition, options.machine ?? definition.machine),
@@ -120,7 +131,10 @@ export class WorkflowVerificationError extends WorkflowDefinitionError {
  * assertVerified(definition, { guards: { hasCritical } });
  * ```
  */
-export function assertVerified(definition: AnyWorkflowDefinition, options: VerifyOptions = {}): VerifyReport {
+export function assertVerified(
+  definition: AnyWorkflowDefinition | AnyStateMachine,
+  options: VerifyOptions = {},
+): VerifyReport {
   const report = verify(definition, options);
   if (!report.ok) throw new WorkflowVerificationError(report);
   return report;

@@ -8,6 +8,7 @@ import type { AnyWorkflowDefinition, GuardRef, Mapping, WaitNode } from '../mode
 import { type DefinitionProblem, type IssuePath, WorkflowDefinitionError } from '../model/errors.js';
 import { isDataPath } from '../model/names.js';
 import { stepOptionsOf, walkNodes } from '../model/walk.js';
+import { bindHandwritten } from './handwritten.js';
 
 /** What a binder resolves names against and runs steps with. */
 export interface BindDeps {
@@ -40,6 +41,11 @@ export class Binder {
   machineFor(definition: AnyWorkflowDefinition): AnyStateMachine {
     const cached = this.machines.get(definition);
     if (cached) return cached;
+    const handwritten = bindHandwritten(definition, this.deps);
+    if (handwritten) {
+      if (this.deps.verify) assertVerified(definition);
+      return this.remember(definition, handwritten);
+    }
     const problems = this.unresolvedNames(definition);
     if (problems.length > 0) throw new WorkflowDefinitionError(definition.id, problems);
     const machine = compileWorkflow(definition.spec, {
@@ -53,6 +59,10 @@ export class Binder {
     });
     // Once per definition and engine, on the machine that will run (it walks the definition, not the state space).
     if (this.deps.verify) assertVerified(definition, { machine });
+    return this.remember(definition, machine);
+  }
+
+  private remember(definition: AnyWorkflowDefinition, machine: AnyStateMachine): AnyStateMachine {
     this.machines.set(definition, machine);
     this.definitions.set(machine, definition);
     return machine;

@@ -1,6 +1,6 @@
 /** The engine's public types: its options, a run's options, and what `createEngine` returns. */
 import type { Logger } from 'pino';
-import type { AnyStateMachine } from 'xstate';
+import type { AnyStateMachine, InputFrom, OutputFrom } from 'xstate';
 import type { Clock } from '../machine/clock.js';
 import type { AgentTransport } from '../machine/transport.js';
 import type { AgentRegistry, EscalationDecision } from '../model/agent.js';
@@ -129,10 +129,25 @@ export interface Engine {
   /** Registers a definition (checking every agent, guard and mapping name), so it can be started and resumed by id. */
   register(definition: AnyWorkflowDefinition): Engine;
   /**
+   * Registers a hand-written XState machine (it needs an `id`): its invokes that name registered agents run as agent
+   * steps, any other actor it provides as is (see docs/handwritten.md). Throws a `ConfigurationError` for a machine
+   * without an id or an invoke `src` that is neither.
+   */
+  register(machine: AnyStateMachine): Engine;
+  /**
    * Validates the input and starts a run. Throws an `InputValidationError` (nothing started) for bad input and a
    * `WorkflowDefinitionError` when a name the definition uses is not registered.
    */
   start<I, O>(definition: WorkflowDefinition<I, O>, input: I, options?: StartOptions): WorkflowRun<O>;
+  /**
+   * Starts a run of a hand-written XState machine, durable like a definition's (see docs/handwritten.md). Its
+   * context gets `input` as given (a machine has no input schema); `result` resolves with the machine's output.
+   */
+  start<M extends AnyStateMachine>(
+    machine: M,
+    input: InputFrom<M>,
+    options?: StartOptions,
+  ): WorkflowRun<OutputFrom<M>>;
   start(workflowId: string, input: unknown, options?: StartOptions): WorkflowRun<unknown>;
   /**
    * Takes a stored run's lease and continues it from its last checkpoint: journaled steps are not called again,
@@ -180,7 +195,7 @@ export interface Engine {
    */
   close(): Promise<void>;
   /** The definition's machine bound to this engine's agents, guards and clock, to embed with `createActor`. */
-  machineFor(definition: AnyWorkflowDefinition): AnyStateMachine;
+  machineFor(definition: AnyWorkflowDefinition | AnyStateMachine): AnyStateMachine;
   /** The definitions registered, by id. */
   readonly workflows: ReadonlyMap<string, AnyWorkflowDefinition>;
   /** The runs of this engine that have not ended yet, by id. */

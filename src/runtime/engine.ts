@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { AnyStateMachine } from 'xstate';
+import { isStateMachine, machineDefinition } from '../dsl/handwritten.js';
 import { systemClock } from '../machine/clock.js';
 import type { GuardFn, MappingFn } from '../machine/refs.js';
 import { createStepLogic } from '../machine/step-logic.js';
@@ -149,25 +151,34 @@ export function createEngine(options: EngineOptions = {}): Engine {
     void inbox.start();
   }
   const identityOf = (run: WorkflowRun) => table.get(run.id)?.identity;
+  /** A hand-written machine runs as the definition-like wrapper the runtime understands (one per machine). */
+  const asDefinition = (ref: AnyWorkflowDefinition | AnyStateMachine): AnyWorkflowDefinition =>
+    isStateMachine(ref) ? machineDefinition(ref) : ref;
 
   const engine: Engine = {
     workflows,
     active,
-    register(definition) {
+    register(ref) {
+      const definition = asDefinition(ref);
       binder.machineFor(definition);
       workflows.set(definition.id, definition);
       return engine;
     },
-    machineFor: (definition) => binder.machineFor(definition),
-    start(ref: AnyWorkflowDefinition | string, input: unknown, startOptions: StartOptions = {}) {
+    machineFor: (ref) => binder.machineFor(asDefinition(ref)),
+    start(
+      ref: AnyWorkflowDefinition | AnyStateMachine | string,
+      input: unknown,
+      startOptions: StartOptions = {},
+    ) {
       if (core.closed) throw new ConfigurationError('The engine is closed: create a new one to start runs');
-      const definition = typeof ref === 'string' ? workflows.get(ref) : ref;
+      const definition = typeof ref === 'string' ? workflows.get(ref) : asDefinition(ref);
       if (!definition) {
         throw new ConfigurationError(
           `No workflow '${String(ref)}' is registered; known: ${[...workflows.keys()].join(', ') || 'none'}`,
         );
       }
-      binder.machineFor(definition);
+      // Bound once here (cached per definition), before anything is validated or registered: launch reuses it.
+      const machine = binder.machineFor(definition);
       const id = startOptions.id ?? randomUUID();
       if (active.has(id))
         throw new ConfigurationError(`A run with id '${id}' is already active`, { workflowId: id });
@@ -194,6 +205,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         identity,
         { input: { workflowId: id, input: value, validated: true } },
         true,
+        machine,
       );
     },
     async resume(id) {

@@ -50,9 +50,9 @@ export function launch(
   identity: RunIdentity,
   actorOptions: { input: MachineInput } | { snapshot: Snapshot<unknown> },
   claim: boolean,
+  machine: AnyStateMachine = core.binder.machineFor(definition),
 ): WorkflowRun {
   const { durability, logger, table } = core;
-  const machine = core.binder.machineFor(definition);
   let entry: RunEntry | undefined;
   // A copy being stopped because it is no longer this engine's (fenced, handed over) writes nothing more.
   const checkpoint = () =>
@@ -67,9 +67,11 @@ export function launch(
         observer?.(event);
       }
     : observer;
+  // The root actor's id is the run id: a hand-written machine's agent steps read it from there (its context is
+  // the user's and does not carry it).
   const actor: Actor<AnyStateMachine> = createActor(
     machine,
-    inspect ? { ...actorOptions, inspect } : actorOptions,
+    inspect ? { ...actorOptions, id: identity.id, inspect } : { ...actorOptions, id: identity.id },
   );
   if (actor.getSnapshot().status === 'error')
     throw new CorruptRunError(identity.id, actor.getSnapshot().error);
