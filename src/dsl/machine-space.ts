@@ -8,6 +8,7 @@ import {
   type AnyEventObject,
   type AnyMachineSnapshot,
   type AnyStateMachine,
+  createMachine,
   getStateNodes,
   initialTransition,
   transition,
@@ -76,6 +77,9 @@ export interface MachineSpace {
   readonly visited: ReadonlySet<string>;
 }
 
+/** Invoked actors do not run during a walk (their outcomes are events): an agent's stand-in is never started. */
+const STUB = createMachine({ id: 'flowstate-stub' });
+
 const SKIP = /^(xstate\.(done|error)\.actor\.|xstate\.done\.state\.|xstate\.init$|\*$)|\.\*$/;
 
 /**
@@ -97,6 +101,13 @@ export function exploreMachine(machine: AnyStateMachine, options: MachineSpaceOp
   const failures: string[] = [];
   const visited = new Set<string>();
   const nodes = new Map<string, { snapshot: AnyMachineSnapshot; edges: MachineEdge[] }>();
+  // Actors the engine provides (agents) are unknown to the machine: stubs keep XState from warning of them.
+  const missing: Record<string, AnyStateMachine> = {};
+  const provided = (machine.implementations as { actors?: Record<string, unknown> }).actors ?? {};
+  for (const state of machineStates(machine))
+    for (const { src } of state.invokes)
+      if (!src.startsWith('xstate.invoke.') && provided[src] === undefined) missing[src] = STUB;
+  if (Object.keys(missing).length > 0) machine = machine.provide({ actors: missing });
   const [first] = initialTransition(machine, (options.input ?? {}) as never);
   const initial = keyOf(first);
   nodes.set(initial, { snapshot: first, edges: [] });

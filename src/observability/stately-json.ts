@@ -14,12 +14,13 @@ import type { AnyWorkflowDefinition } from '../model/definition.js';
  * ```
  */
 export interface StatelyMachineJSON {
+  /** The machine's id: its root state node's id (a definition's machine has the definition's id). */
   readonly id: string;
   readonly [key: string]: unknown;
 }
 
 /**
- * The compiled machine of a definition as a plain machine config: states, transitions (targets, guard names),
+ * The compiled machine of a definition (or a hand-written machine) as a plain machine config: states, transitions (targets, guard names),
  * invokes (id and source), `always` transitions and `meta`, without functions. Paste it into Stately Studio or
  * save it beside the definition.
  *
@@ -29,9 +30,10 @@ export interface StatelyMachineJSON {
  * ```
  */
 export function toStatelyJSON(
-  definition: AnyWorkflowDefinition | { readonly machine: AnyStateMachine },
+  definition: AnyWorkflowDefinition | { readonly machine: AnyStateMachine } | AnyStateMachine,
 ): StatelyMachineJSON {
-  const root = definition.machine.root;
+  // A hand-written machine is its own machine (it has a `root`, a definition has a `machine`).
+  const root = 'root' in definition ? definition.root : definition.machine.root;
   return { id: root.id, ...stateConfig(root) } as StatelyMachineJSON;
 }
 

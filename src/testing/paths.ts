@@ -2,14 +2,16 @@
  * `workflowPaths`: the test paths of a workflow, found by walking its compiled machine with the XState graph
  * utilities (`xstate/graph`), with agent outcomes as events, so failure routes are paths too.
  */
-import type { AnyEventObject, AnyMachineSnapshot } from 'xstate';
+import type { AnyEventObject, AnyMachineSnapshot, AnyStateMachine } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
+import { handwrittenMachineOf, isStateMachine } from '../dsl/handwritten.js';
 import type { GuardFn, MappingFn } from '../machine/refs.js';
 import type { AnyWorkflowDefinition, WorkflowContext } from '../model/definition.js';
 import { ConfigurationError } from '../model/errors.js';
 import { parseWith } from '../model/validation.js';
 import { explore, type StateGraph } from './graph.js';
 import { WorkflowModel } from './model.js';
+import { machinePaths } from './paths-handwritten.js';
 import { nameOf, type Replayed, replay, type WorkflowPath } from './replay.js';
 
 export type { PathEnd, PathStep, WorkflowPath } from './replay.js';
@@ -56,7 +58,9 @@ export interface WorkflowPathsOptions {
  * Every test path of a workflow: shortest (or, bounded, simple) paths from its start to each end, plus paths
  * until every modelled outcome (success, error, timeout, retry, fallback, each escalation decision, each wait's
  * event and deadline, each compensation) and every state is covered. Paths are plain JSON, named readably.
- * Throws a `ConfigurationError` when a state or outcome stays uncovered (give `outputs` that reach it).
+ * Throws a `ConfigurationError` when a state or outcome stays uncovered (give `outputs` that reach it). A
+ * hand-written XState machine gets paths over its states and the outcomes (done, error) of its invokes, keyed in
+ * `outputs` by step name, `src` or invoke id (see docs/handwritten.md).
  *
  * @example
  * ```ts
@@ -65,9 +69,13 @@ export interface WorkflowPathsOptions {
  * ```
  */
 export function workflowPaths(
-  definition: AnyWorkflowDefinition,
+  definition: AnyWorkflowDefinition | AnyStateMachine,
   options: WorkflowPathsOptions = {},
 ): WorkflowPath[] {
+  // A hand-written machine has no spec: its own state space, with its invokes' outcomes as events, is walked.
+  if (isStateMachine(definition)) return machinePaths(definition, options);
+  const handwritten = handwrittenMachineOf(definition);
+  if (handwritten) return machinePaths(handwritten, options);
   const input = validInput(definition, options.input ?? {});
   const model = new WorkflowModel(definition.spec, definition.version, {
     input,

@@ -1,5 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { assign, fromPromise, setup } from 'xstate';
+import {
+  ConfigurationError,
+  type Progress,
+  StepFailedError,
+  toStatelyJSON,
+  verify,
+  WorkflowVerificationError,
+} from '../../src/index.js';
+import { workflowPaths } from '../../src/testing/index.js';
 import { testEngine } from '../support/engine.js';
 
 // A hand-written machine: `lookup` names a registered agent (a step with retries, journal, lease gate), `score` is
@@ -72,5 +81,134 @@ describe('a hand-written machine on the engine', () => {
     await expect(run.result).resolves.toEqual({ row: { name: 'order 42' }, score: 7 });
     expect(keys).toEqual(['r1:lookup:1', 'r1:lookup:2', 'r1:lookup:3']);
     expect(run.status).toBe('done');
+  });
+
+  it('starts by id once registered, reports progress from its states, and cancels', async () => {
+    const engine = testEngine({ agents: { lookup: async () => ({ name: 'x' }) } });
+    const machine = orderMachine();
+    engine.register(machine);
+    expect(engine.workflows.get('orders')?.version).toMatch(/^[0-9a-f]{16}$/);
+    const run = engine.start('orders', { id: 1 });
+    const seen: Progress[] = [];
+    run.progress$.subscribe((p) => seen.push(p));
+    // Past the progress throttle (100 ms), so the last emission shows the step's end.
+    await vi.advanceTimersByTimeAsync(200);
+    expect(run.actor.getSnapshot().value).toBe('review');
+    expect(seen.at(-1)?.steps.map((s) => [s.path, s.kind, s.status, s.agent])).toEqual([
+      ['lookup', 'step', 'done', 'lookup'],
+    ]);
+    run.cancel('no longer needed');
+    await expect(run.result).rejects.toMatchObject({
+      code: 'CANCELLED',
+      message: expect.stringContaining('no longer needed'),
+    });
+    expect(run.status).toBe('cancelled');
+  });
+
+  it('fails the run with the step failure when an agent step fails where the machine has no onError', async () => {
+    const machine = setup({}).createMachine({
+      id: 'strict',
+      initial: 'call',
+      states: {
+        call: {
+          meta: { flowstate: { name: 'the-call', retry: { attempts: 2, initialMs: 5 } } },
+          invoke: { src: 'broken', onDone: 'done' },
+        },
+        done: { type: 'final' },
+      },
+    });
+    const broken = vi.fn(async () => {
+      throw new Error('down');
+    });
+    const engine = testEngine({ agents: { broken } });
+    const run = engine.start(machine, {});
+    await vi.advanceTimersByTimeAsync(50);
+    const error = await run.result.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StepFailedError);
+    expect(error).toMatchObject({ stepPath: 'the-call', attempts: 2 });
+    expect(broken).toHaveBeenCalledTimes(2);
+    expect(run.status).toBe('failed');
+  });
+
+  it('refuses a machine without an id, and an invoke whose src is neither provided nor an agent', () => {
+    const engine = testEngine({ agents: { lookup: async () => 1 } });
+    const anonymous = setup({}).createMachine({ initial: 'a', states: { a: { type: 'final' } } });
+    expect(() => engine.start(anonymous, {})).toThrow(ConfigurationError);
+    expect(() => engine.start(anonymous, {})).toThrow(/needs an id/);
+    const unknown = setup({}).createMachine({
+      id: 'unknown-src',
+      initial: 'a',
+      states: { a: { invoke: { src: 'nowhere', onDone: 'b', onError: 'b' } }, b: { type: 'final' } },
+    });
+    expect(() => engine.register(unknown)).toThrow(
+      /state 'a' invokes 'nowhere', which is neither an actor the machine provides/,
+    );
+    expect(engine.workflows.has('unknown-src')).toBe(false);
+  });
+
+  it('refuses, at start, a machine verify finds errors in (unless verify: false)', () => {
+    const machine = setup({}).createMachine({
+      id: 'stuck',
+      initial: 'a',
+      states: { a: { on: { GO: 'b' } }, b: {}, orphan: { type: 'final' } },
+    });
+    expect(() => testEngine().start(machine, {})).toThrow(WorkflowVerificationError);
+    expect(() => testEngine({ verify: false }).start(machine, {})).not.toThrow();
+  });
+});
+
+describe('verify, workflowPaths and toStatelyJSON on a hand-written machine', () => {
+  it('verifies a sound machine, warning of invokes without onError', () => {
+    const report = verify(orderMachine());
+    expect(report).toMatchObject({ workflow: 'orders', ok: true, states: 5 });
+    expect(report.problems.map((p) => [p.code, p.severity, p.state])).toEqual([
+      ['no-error-route', 'warning', 'score'],
+    ]);
+  });
+
+  it('reports states never entered and states the machine can never leave', () => {
+    const machine = setup({}).createMachine({
+      id: 'stuck',
+      initial: 'a',
+      states: { a: { on: { GO: 'b', DONE: 'end' } }, b: {}, orphan: {}, end: { type: 'final' } },
+    });
+    const report = verify(machine);
+    expect(report.ok).toBe(false);
+    expect(report.problems.map((p) => [p.code, p.state])).toEqual([
+      ['unreachable-state', 'orphan'],
+      ['cannot-finish', '"b"'],
+    ]);
+  });
+
+  it('finds a path to every end and through every outcome of every invoke', () => {
+    const paths = workflowPaths(orderMachine(), { input: { id: 1 } });
+    expect(paths.map((p) => [p.name, p.end.status])).toEqual([
+      ['lookup fails', 'done'],
+      ['lookup done -> score fails -> failed', 'failed'],
+      ['lookup done -> score done -> APPROVE', 'done'],
+      ['lookup done -> score done -> REJECT', 'done'],
+    ]);
+    expect(paths[1]?.end.error).toEqual({ stepPath: 'score' });
+    expect(paths[1]?.steps.map((s) => [s.step, s.outcome.kind])).toEqual([
+      ['lookup', 'done'],
+      ['score', 'error'],
+    ]);
+    expect(paths[0]).toMatchObject({
+      workflow: 'orders',
+      input: { id: 1 },
+      version: verify(orderMachine()).version,
+    });
+  });
+
+  it('gives its machine JSON', () => {
+    const json = toStatelyJSON(orderMachine());
+    expect(json.id).toBe('orders');
+    expect(json).toMatchObject({
+      initial: 'lookup',
+      states: {
+        lookup: { invoke: [{ src: 'lookup' }] },
+        review: { on: { APPROVE: [{ target: ['#orders.done'] }] } },
+      },
+    });
   });
 });
