@@ -126,6 +126,19 @@ export function memoryStore(): WorkflowStore {
     async listRuns(filter: RunFilter = {}) {
       return filterRuns([...runs.values()], filter).map(toRecord);
     },
+    async countRuns(filter: RunFilter = {}) {
+      const { status, workflow } = filter;
+      return filterRuns([...runs.values()], {
+        ...(status === undefined ? {} : { status }),
+        ...(workflow === undefined ? {} : { workflow }),
+        limit: Number.MAX_SAFE_INTEGER,
+      }).length;
+    },
+    async listJournal(runId) {
+      return [...journal.values()]
+        .filter((e) => e.runId === runId)
+        .sort((a, b) => a.createdAt - b.createdAt || (a.key < b.key ? -1 : 1));
+    },
     async getJournal(key) {
       return journal.get(key);
     },

@@ -293,43 +293,34 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
       return readRunRow(row);
     },
     async listRuns(filter: RunFilter = {}) {
-      const where: string[] = [];
-      const params: unknown[] = [];
-      if (filter.status !== undefined) {
-        params.push(([] as string[]).concat(filter.status));
-        where.push(`status = ANY($${params.length})`);
-      }
-      if (filter.workflow !== undefined) {
-        params.push(filter.workflow);
-        where.push(`workflow = $${params.length}`);
-      }
-      params.push(filter.limit ?? 1000);
+      const { where, params } = runsWhere(filter);
+      const dir = filter.order === 'newest' ? 'DESC' : 'ASC';
+      params.push(filter.limit ?? 1000, filter.offset ?? 0);
       const { rows } = await query<RunRow>(
-        `SELECT * FROM flowstate_runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id LIMIT $${params.length}`,
+        `SELECT * FROM flowstate_runs ${where} ORDER BY created_at ${dir}, id ${dir} LIMIT $${params.length - 1} OFFSET $${params.length}`,
         params,
       );
       return rows.map(listRunRow);
     },
+    async countRuns(filter: RunFilter = {}) {
+      const { where, params } = runsWhere(filter);
+      const { rows } = await query<{ n: string }>(
+        `SELECT count(*) AS n FROM flowstate_runs ${where}`,
+        params,
+      );
+      return Number(rows[0]?.n ?? 0);
+    },
+    async listJournal(runId) {
+      const { rows } = await query<JournalRow>(
+        'SELECT * FROM flowstate_journal WHERE run_id = $1 ORDER BY created_at, key',
+        [runId],
+      );
+      return rows.map(readJournalRow);
+    },
     async getJournal(key) {
-      const { rows } = await query<{
-        key: string;
-        run_id: string;
-        step_path: string;
-        attempt: number;
-        output: string;
-        created_at: string;
-      }>('SELECT * FROM flowstate_journal WHERE key = $1', [key]);
+      const { rows } = await query<JournalRow>('SELECT * FROM flowstate_journal WHERE key = $1', [key]);
       const row = rows[0];
-      return row
-        ? {
-            key: row.key,
-            runId: row.run_id,
-            stepPath: row.step_path,
-            attempt: row.attempt,
-            output: row.output,
-            createdAt: Number(row.created_at),
-          }
-        : undefined;
+      return row ? readJournalRow(row) : undefined;
     },
     async listTimers(runId) {
       const { rows } = await query<{
@@ -429,4 +420,40 @@ async function writeRuns(
       timers.map((t) => t.deadline),
     ],
   );
+}
+
+/** A row of `flowstate_journal` (`bigint` columns come back as text). */
+interface JournalRow {
+  key: string;
+  run_id: string;
+  step_path: string;
+  attempt: number;
+  output: string;
+  created_at: string;
+}
+
+function readJournalRow(row: JournalRow): JournalEntry {
+  return {
+    key: row.key,
+    runId: row.run_id,
+    stepPath: row.step_path,
+    attempt: row.attempt,
+    output: row.output,
+    createdAt: Number(row.created_at),
+  };
+}
+
+/** The WHERE clause of a run filter's `status` and `workflow`, with its parameters ($1, $2...). */
+function runsWhere(filter: RunFilter): { where: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.status !== undefined) {
+    params.push(([] as string[]).concat(filter.status));
+    where.push(`status = ANY($${params.length})`);
+  }
+  if (filter.workflow !== undefined) {
+    params.push(filter.workflow);
+    where.push(`workflow = $${params.length}`);
+  }
+  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
 }

@@ -111,6 +111,9 @@ export function sqliteStore(path: string): WorkflowStore {
   const selectHistory = db.prepare('SELECT * FROM flowstate_durations');
   const selectRun = db.prepare('SELECT * FROM flowstate_runs WHERE id = ?');
   const selectJournal = db.prepare('SELECT * FROM flowstate_journal WHERE key = ?');
+  const selectRunJournal = db.prepare(
+    'SELECT * FROM flowstate_journal WHERE run_id = ? ORDER BY created_at, key',
+  );
   const selectTimers = db.prepare('SELECT * FROM flowstate_timers WHERE run_id = ? ORDER BY deadline');
 
   const writeBatch = db.transaction((batch: StoreBatch) => {
@@ -231,42 +234,25 @@ export function sqliteStore(path: string): WorkflowStore {
       return readRunRow(row);
     },
     async listRuns(filter: RunFilter = {}) {
-      const where: string[] = [];
-      const params: unknown[] = [];
-      if (filter.status !== undefined) {
-        const statuses = ([] as string[]).concat(filter.status);
-        where.push(`status IN (${statuses.map(() => '?').join(', ')})`);
-        params.push(...statuses);
-      }
-      if (filter.workflow !== undefined) {
-        where.push('workflow = ?');
-        params.push(filter.workflow);
-      }
-      const sql = `SELECT * FROM flowstate_runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id LIMIT ?`;
-      const rows = (await busyRetry(() => db.prepare(sql).all(...params, filter.limit ?? 1000))) as RunRow[];
+      const { where, params } = runsWhere(filter);
+      const dir = filter.order === 'newest' ? 'DESC' : 'ASC';
+      const sql = `SELECT * FROM flowstate_runs ${where} ORDER BY created_at ${dir}, id ${dir} LIMIT ? OFFSET ?`;
+      const page = [filter.limit ?? 1000, filter.offset ?? 0];
+      const rows = (await busyRetry(() => db.prepare(sql).all(...params, ...page))) as RunRow[];
       return rows.map(listRunRow);
     },
+    async countRuns(filter: RunFilter = {}) {
+      const { where, params } = runsWhere(filter);
+      const sql = `SELECT count(*) AS n FROM flowstate_runs ${where}`;
+      return ((await busyRetry(() => db.prepare(sql).get(...params))) as { n: number }).n;
+    },
+    async listJournal(runId) {
+      const rows = (await busyRetry(() => selectRunJournal.all(runId))) as JournalRow[];
+      return rows.map(readJournalRow);
+    },
     async getJournal(key) {
-      const row = (await busyRetry(() => selectJournal.get(key))) as
-        | {
-            key: string;
-            run_id: string;
-            step_path: string;
-            attempt: number;
-            output: string;
-            created_at: number;
-          }
-        | undefined;
-      if (!row) return undefined;
-      const entry: JournalEntry = {
-        key: row.key,
-        runId: row.run_id,
-        stepPath: row.step_path,
-        attempt: row.attempt,
-        output: row.output,
-        createdAt: row.created_at,
-      };
-      return entry;
+      const row = (await busyRetry(() => selectJournal.get(key))) as JournalRow | undefined;
+      return row ? readJournalRow(row) : undefined;
     },
     async listTimers(runId) {
       const rows = (await busyRetry(() => selectTimers.all(runId))) as {
@@ -317,4 +303,41 @@ function identity(path: string): { dev: number; ino: number } | undefined {
 function sameFile(path: string, was: { dev: number; ino: number }): boolean {
   const now = identity(path);
   return now !== undefined && now.dev === was.dev && now.ino === was.ino;
+}
+
+/** A row of `flowstate_journal`. */
+interface JournalRow {
+  key: string;
+  run_id: string;
+  step_path: string;
+  attempt: number;
+  output: string;
+  created_at: number;
+}
+
+function readJournalRow(row: JournalRow): JournalEntry {
+  return {
+    key: row.key,
+    runId: row.run_id,
+    stepPath: row.step_path,
+    attempt: row.attempt,
+    output: row.output,
+    createdAt: row.created_at,
+  };
+}
+
+/** The WHERE clause of a run filter's `status` and `workflow`, with its parameters. */
+function runsWhere(filter: RunFilter): { where: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.status !== undefined) {
+    const statuses = ([] as string[]).concat(filter.status);
+    where.push(`status IN (${statuses.map(() => '?').join(', ')})`);
+    params.push(...statuses);
+  }
+  if (filter.workflow !== undefined) {
+    where.push('workflow = ?');
+    params.push(filter.workflow);
+  }
+  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
 }

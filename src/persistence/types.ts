@@ -174,8 +174,12 @@ export interface RunFilter {
   readonly status?: RunStatus | readonly RunStatus[];
   /** Only runs of this definition id. */
   readonly workflow?: string;
-  /** At most this many (the oldest first). @default 1000 */
+  /** At most this many. @default 1000 */
   readonly limit?: number;
+  /** Skip this many first (a page of a long list: `offset: 50, limit: 50` is the second page of 50). @default 0 */
+  readonly offset?: number;
+  /** `oldest` first (by creation, then id), or `newest` first, as a list page shows them. @default 'oldest' */
+  readonly order?: 'oldest' | 'newest';
 }
 
 /** What a write tells back: claims refused (the id is taken) and runs fenced (their lease moved on). */
@@ -224,8 +228,18 @@ export interface WorkflowStore {
   listen?(notify: (runId: string) => void): Promise<() => Promise<void>>;
   /** One run with its last checkpoint, or `undefined` if no run has that id. */
   getRun(id: string): Promise<StoredRun | undefined>;
-  /** Run records without their snapshots, oldest first. */
+  /** Run records without their snapshots, in the filter's order (oldest first by default). */
   listRuns(filter?: RunFilter): Promise<RunRecord[]>;
+  /**
+   * How many runs match a filter's `status` and `workflow` (its `limit`, `offset` and `order` are ignored), for
+   * the page count of a list. Optional: without it a caller knows only whether a next page exists.
+   */
+  countRuns?(filter?: RunFilter): Promise<number>;
+  /**
+   * Every journal entry of a run, oldest first: the attempts whose output was kept, for a run's step log. Optional:
+   * without it a step log shows only what the run's last checkpoint holds.
+   */
+  listJournal?(runId: string): Promise<JournalEntry[]>;
   /** The journaled output of an attempt by its idempotency key, if it was journaled. */
   getJournal(key: string): Promise<JournalEntry | undefined>;
   /** The pending deadlines of a run, as of its last checkpoint. */

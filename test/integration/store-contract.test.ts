@@ -274,6 +274,59 @@ describe.each(stores)('the %s store', (_name, open) => {
     await store.close();
   });
 
+  it('pages runs newest or oldest first with limit and offset, and counts them by status and workflow', async () => {
+    const { store } = await open();
+    await seed(
+      store,
+      ...Array.from({ length: 7 }, (_, i) =>
+        run(`p${i}`, { createdAt: 10 + i, ...(i % 2 ? { status: 'waiting' as const } : {}) }),
+      ),
+      run('q', { createdAt: 10, workflow: 'other' }),
+    );
+    const ids = async (filter: Parameters<WorkflowStore['listRuns']>[0]) =>
+      (await store.listRuns(filter)).map((r) => r.id);
+    expect(await ids({ order: 'newest', limit: 3 })).toEqual(['p6', 'p5', 'p4']);
+    expect(await ids({ order: 'newest', limit: 3, offset: 3 })).toEqual(['p3', 'p2', 'p1']);
+    // Ties on createdAt fall back to the id, reversed too.
+    expect(await ids({ order: 'newest', limit: 3, offset: 6 })).toEqual(['q', 'p0']);
+    expect(await ids({ limit: 2, offset: 1 })).toEqual(['q', 'p1']);
+    expect(await ids({ status: 'waiting', workflow: 'wf', order: 'newest', offset: 1 })).toEqual([
+      'p3',
+      'p1',
+    ]);
+    expect(store.countRuns).toBeTypeOf('function');
+    if (store.countRuns) {
+      expect(await store.countRuns()).toBe(8);
+      expect(await store.countRuns({ status: 'waiting', limit: 1, offset: 2 })).toBe(3);
+      expect(await store.countRuns({ workflow: 'other' })).toBe(1);
+      expect(await store.countRuns({ status: ['running', 'waiting'], workflow: 'wf' })).toBe(7);
+    }
+    await store.close();
+  });
+
+  it("lists a run's journal entries, oldest first, and no other run's", async () => {
+    const { store } = await open();
+    await seed(store, run('r'), run('other'));
+    await store.write({
+      runs: [],
+      journal: [
+        entry({ key: 'r:b:2', stepPath: 'b', attempt: 2, createdAt: 9 }),
+        entry({ key: 'r:a:1', stepPath: 'a', createdAt: 7 }),
+        entry({ key: 'other:a:1', runId: 'other', stepPath: 'a' }),
+      ].map((e) => ({ ...e, lease })),
+    });
+    expect(store.listJournal).toBeTypeOf('function');
+    if (store.listJournal) {
+      const listed = await store.listJournal('r');
+      expect(listed.map((e) => [e.stepPath, e.attempt, e.createdAt, e.output])).toEqual([
+        ['a', 1, 7, '{"v":1}'],
+        ['b', 2, 9, '{"v":1}'],
+      ]);
+      expect(await store.listJournal('none')).toEqual([]);
+    }
+    await store.close();
+  });
+
   it("journals an output once under the run's lease: the first write under a key wins", async () => {
     const { store } = await open();
     await seed(store, run('r'));
