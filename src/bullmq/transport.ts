@@ -238,11 +238,16 @@ export function bullmqTransport(options: BullmqTransportOptions): BullmqTranspor
 
   /** Asks the workers to abort a job, and remembers it for a worker that takes the job later. */
   const cancel = (p: Pending, reason: unknown) => {
-    const message = reason instanceof Error ? reason.message : String(reason ?? 'cancelled');
+    // The reason's code travels too: the agent's signal says a timeout is a timeout (STEP_TIMEOUT), not a cancel.
+    const notice = JSON.stringify({
+      jobId: p.id,
+      reason: reason instanceof Error ? reason.message : String(reason ?? 'cancelled'),
+      code: (reason as { code?: unknown } | undefined)?.code,
+    });
     redis
       .multi()
-      .set(cancelKey(prefix, p.job.queue, p.id), message, 'PX', CANCEL_TTL_MS)
-      .publish(cancelChannel(prefix, p.job.queue), JSON.stringify({ jobId: p.id, reason: message }))
+      .set(cancelKey(prefix, p.job.queue, p.id), notice, 'PX', CANCEL_TTL_MS)
+      .publish(cancelChannel(prefix, p.job.queue), notice)
       .exec()
       .catch((error) => logger.debug({ err: error, job: p.id }, 'cancel not published'));
   };

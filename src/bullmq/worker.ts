@@ -74,7 +74,7 @@ export function createWorker(options: WorkerOptions): FlowstateWorker {
   const logger = options.logger ?? createLogger();
   const { agents, queue } = options;
   /** The running jobs' aborts by job id: a cancellation from any engine reaches the job that runs here. */
-  const running = new Map<string, AbortController>();
+  const running = new Map<string, { readonly controller: AbortController; readonly data: JobData }>();
   let processed = 0;
   const redis = redisClient(options.connection);
   const subscriber = redisClient(options.connection);
@@ -82,12 +82,21 @@ export function createWorker(options: WorkerOptions): FlowstateWorker {
     client.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
   }
   const channel = cancelChannel(prefix, queue);
-  const abort = (jobId: string, reason: string) =>
-    running.get(jobId)?.abort(new CancelledError(`The attempt was cancelled by its engine: ${reason}`));
-  subscriber.on('message', (_channel, message: string) => {
-    const { jobId, reason } = JSON.parse(message) as { jobId: string; reason: string };
-    abort(jobId, reason);
-  });
+  /** Aborts a running job for an engine's notice (`{ jobId, reason, code }`, from pub/sub or the cancel key). */
+  const abort = (notice: string) => {
+    const { jobId, reason, code } = JSON.parse(notice) as { jobId: string; reason: string; code?: string };
+    const job = running.get(jobId);
+    if (!job) return;
+    job.controller.abort(
+      code === 'STEP_TIMEOUT'
+        ? new StepTimeoutError(job.data.timeoutMs ?? 0, {
+            stepPath: job.data.stepPath,
+            attempts: job.data.attempt,
+          })
+        : new CancelledError(`The attempt was cancelled by its engine: ${reason}`),
+    );
+  };
+  subscriber.on('message', (_channel, notice: string) => abort(notice));
   // ioredis subscribes again after a reconnect; a cancellation published meanwhile is only in its key: read them.
   subscriber.on('ready', () => void recheck());
   const subscribed = subscriber.subscribe(channel);
@@ -95,17 +104,14 @@ export function createWorker(options: WorkerOptions): FlowstateWorker {
     const ids = [...running.keys()];
     if (ids.length === 0) return;
     const reasons = await redis.mget(ids.map((id) => cancelKey(prefix, queue, id))).catch(() => []);
-    ids.forEach((id, i) => {
-      const reason = reasons[i];
-      if (reason) abort(id, reason);
-    });
+    for (const notice of reasons) if (notice) abort(notice);
   };
 
   const processor = async (job: Job<JobData, JobResult>, _token?: string, lost?: AbortSignal) => {
     const data = job.data;
     const controller = new AbortController();
     const id = job.id ?? '';
-    running.set(id, controller);
+    running.set(id, { controller, data });
     const onLost = () => controller.abort(new CancelledError('The job was taken back by BullMQ'));
     lost?.addEventListener('abort', onLost, { once: true });
     const timer =
@@ -123,8 +129,8 @@ export function createWorker(options: WorkerOptions): FlowstateWorker {
           );
     try {
       const earlier = await redis.get(cancelKey(prefix, queue, id));
-      if (earlier) abort(id, earlier);
-      if (controller.signal.aborted) return failure(controller.signal.reason, true);
+      if (earlier) abort(earlier);
+      if (controller.signal.aborted) throw controller.signal.reason;
       const output = await callAgent(
         agents,
         job.name,
@@ -148,7 +154,10 @@ export function createWorker(options: WorkerOptions): FlowstateWorker {
     prefix,
     concurrency: options.concurrency ?? 1,
     ...(options.limiter ? { limiter: options.limiter } : {}),
-    ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
+    // Stalled jobs are looked for as often as a lock lasts: a dead worker's job moves on within about twice it.
+    ...(options.lockDurationMs
+      ? { lockDuration: options.lockDurationMs, stalledInterval: options.lockDurationMs }
+      : {}),
     // A job whose worker died runs again on another (the same attempt, at-least-once with its key), several times.
     maxStalledCount: 10,
   });
@@ -180,7 +189,7 @@ export function createWorker(options: WorkerOptions): FlowstateWorker {
       closing = true;
       clearInterval(watchdog);
       if (force)
-        for (const controller of running.values()) controller.abort(new CancelledError('Worker closed'));
+        for (const job of running.values()) job.controller.abort(new CancelledError('Worker closed'));
       await worker.close(force);
       await Promise.allSettled([subscriber.quit(), redis.quit()]);
     },

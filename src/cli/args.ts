@@ -99,6 +99,10 @@ const COMMANDS = {
         value: 'module',
       },
       concurrency: { description: 'jobs run at once by this process (default 1)', value: 'n' },
+      lock: {
+        description: "a job's lock: a dead worker's jobs run elsewhere within about twice this (default 30000)",
+        value: 'ms',
+      },
     },
   },
   demo: {

@@ -90,6 +90,7 @@ function runCommand(
           queue: text('queue'),
           agents: text('agents'),
           concurrency: text('concurrency'),
+          lock: text('lock'),
         },
         io,
       );

@@ -15,6 +15,7 @@ export interface WorkerCommandOptions {
   readonly queue: string | undefined;
   readonly agents: string | undefined;
   readonly concurrency: string | undefined;
+  readonly lock?: string | undefined;
 }
 
 /**
@@ -38,6 +39,9 @@ export async function runWorkerCommand(options: WorkerCommandOptions, io: CliIO)
   const concurrency = options.concurrency === undefined ? 1 : Number(options.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1)
     return usage(`--concurrency expects a positive integer, got '${options.concurrency}'`);
+  const lockDurationMs = options.lock === undefined ? undefined : Number(options.lock);
+  if (lockDurationMs !== undefined && !(Number.isInteger(lockDurationMs) && lockDurationMs >= 100))
+    return usage(`--lock expects a number of milliseconds from 100, got '${options.lock}'`);
   let agents: AgentRegistry;
   try {
     const module = (await import(pathToFileURL(resolve(options.agents)).href)) as {
@@ -54,7 +58,14 @@ export async function runWorkerCommand(options: WorkerCommandOptions, io: CliIO)
   // Loaded here only: the rest of the CLI never pays for bullmq and ioredis.
   const { createWorker } = await import('../../bullmq/index.js');
   const logger = createLogger({}, process.stderr);
-  const worker = createWorker({ connection: redis, queue: options.queue, agents, concurrency, logger });
+  const worker = createWorker({
+    connection: redis,
+    queue: options.queue,
+    agents,
+    concurrency,
+    logger,
+    ...(lockDurationMs ? { lockDurationMs } : {}),
+  });
   await worker.ready();
   io.out(
     `flowstate worker: queue '${options.queue}', concurrency ${concurrency}, agents ${Object.keys(agents).join(', ')}`,
