@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,4 +50,45 @@ describe('the package as installed', () => {
       '{"hello":"hi"}',
     );
   });
+});
+
+describe('the package types as shipped', () => {
+  it('compile the docs examples, strict, with no cast: typed results and no stripped (@internal) name needed', () => {
+    const src = join(app, 'src');
+    mkdirSync(src, { recursive: true });
+    const examples = readdirSync(join(root, 'docs/examples')).filter((f) => f.endsWith('.ts'));
+    expect(examples.length).toBeGreaterThan(0);
+    for (const file of examples) copyFileSync(join(root, 'docs/examples', file), join(src, file));
+    // What the examples import besides flowstate, as the app would have installed it.
+    for (const dep of ['zod', 'xstate', '@types'])
+      symlinkSync(join(root, 'node_modules', dep), join(app, 'node_modules', dep), 'dir');
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2022',
+          noEmit: true,
+          types: ['node'],
+        },
+        include: ['src'],
+      }),
+    );
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ type: 'module' }));
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    const result = (() => {
+      try {
+        return execFileSync(process.execPath, [tsc, '-p', app], { cwd: app, encoding: 'utf8' });
+      } catch (error) {
+        return (error as { stdout?: string }).stdout ?? String(error);
+      }
+    })();
+    expect(result).toBe('');
+    // Plumbing marked @internal is not in the shipped types (tsconfig.build.json: stripInternal).
+    const builderTypes = readFileSync(join(out, 'src/dsl/builder.d.ts'), 'utf8');
+    expect(builderTypes).toContain('class SequenceBuilder');
+    expect(builderTypes).not.toContain('problems: DefinitionProblem');
+  }, 120_000);
 });
