@@ -4,8 +4,12 @@
  * unchanged on both.
  */
 
-/** The rows of a query. */
+/**
+ * The rows of a query.
+ * @template R - The shape of one row, as given to {@link Database.query} (not checked at run time).
+ */
 export interface QueryResult<R> {
+  /** The rows returned, in the order the database sent them; empty for a statement that returns none. */
   readonly rows: R[];
   /** Rows affected (writes) or returned (reads). */
   readonly rowCount: number;
@@ -22,12 +26,19 @@ export interface Database {
    * Pass `{ readOnly: true }` for a READ ONLY transaction and `statementTimeoutMs` to bound every statement.
    */
   transaction<T>(fn: (tx: Database) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * Closes the database: PGlite shuts down; the `pg` adapter ends the pool it opened from a URL, and leaves a
+   * `pg.Pool` it was given open. Rejects with a `ConfigurationError` on the `tx` of a transaction.
+   */
   close(): Promise<void>;
 }
 
 /** Options of {@link Database.transaction}. */
 export interface TransactionOptions {
-  /** @default false */
+  /**
+   * Starts the transaction with `SET TRANSACTION READ ONLY`, so its writes fail. Top-level transactions only (a
+   * nested one throws a `ConfigurationError`). @default false
+   */
   readonly readOnly?: boolean;
   /** `SET LOCAL statement_timeout`. @default none */
   readonly statementTimeoutMs?: number;

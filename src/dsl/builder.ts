@@ -90,13 +90,25 @@ export type BranchArmInput<I, R = OpenResults, S = null, A = unknown> =
   | { readonly when: GuardRef<I, R>; readonly then: (b: SequenceBuilder<I, R, S, A>) => unknown }
   | { readonly otherwise: (b: SequenceBuilder<I, R, S, A>) => unknown };
 
-/** What a `map` item's `input` mapping sees: the workflow context plus the item and its index. */
+/**
+ * What a `map` item's `input` mapping sees: the workflow context plus the item and its index.
+ * @template I - The workflow's input type.
+ * @template T - An item's type.
+ * @template R - The results of the steps before the map, by name.
+ */
 export interface MapItemContext<I = unknown, T = unknown, R = OpenResults> extends WorkflowContext<I, R> {
+  /** This item: the element of the `items` list at `index`. */
   readonly item: T;
+  /** The item's zero-based position in the `items` list (its step's path is `name[index]`). */
   readonly index: number;
 }
 
-/** Options of `.map(...)`. `T` is an item's type, known when `items` is a function. */
+/**
+ * Options of `.map(...)`. `T` is an item's type, known when `items` is a function.
+ * @template I - The workflow's input type.
+ * @template T - An item's type.
+ * @template R - The results of the steps before the map, by name.
+ */
 export interface MapOptions<I, T = unknown, R = OpenResults> {
   /** The list to fan out over: a function of the context, or a data path such as `results.list.tables`. */
   readonly items: Mapping<I, readonly T[], R>;
@@ -108,7 +120,11 @@ export interface MapOptions<I, T = unknown, R = OpenResults> {
   readonly concurrency?: number;
 }
 
-/** Options of `.loop(...)`. */
+/**
+ * Options of `.loop(...)`.
+ * @template I - The workflow's input type.
+ * @template R - The results `until` sees: the steps before the loop and the body's own, by name.
+ */
 export interface LoopOptions<I, R = OpenResults> {
   /** Tested after each round; the loop ends when it holds. */
   readonly until: GuardRef<I, R>;
@@ -118,7 +134,10 @@ export interface LoopOptions<I, R = OpenResults> {
   readonly onMaxIterations?: 'continue' | 'fail';
 }
 
-/** Options of `.waitFor(...)`. `T` is the payload's type, known from `schema`. */
+/**
+ * Options of `.waitFor(...)`. `T` is the payload's type, known from `schema`.
+ * @template T - The payload's type: the step's result.
+ */
 export interface WaitForOptions<T = unknown> {
   /** The event type that `run.send({ type, ...payload })` delivers. */
   readonly event: string;

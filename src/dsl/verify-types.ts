@@ -34,6 +34,7 @@ export type VerifyCode =
  * ```
  */
 export interface VerifyProblem {
+  /** The kind of problem. */
   readonly code: VerifyCode;
   /** Errors make a definition unverified (the engine refuses it); warnings do not. */
   readonly severity: 'error' | 'warning';
@@ -41,7 +42,9 @@ export interface VerifyProblem {
   readonly path: IssuePath;
   /** The machine state it concerns: `running.triage.when0`. */
   readonly state: string;
+  /** What is wrong, in a sentence. */
   readonly message: string;
+  /** What to change in the definition to fix it. */
   readonly hint: string;
   /** A route that shows it, named like a test path: `scan done (critical) -> triage: when0 -> ...`. */
   readonly route?: string;

@@ -28,13 +28,20 @@ export type { VerifyCode, VerifyProblem } from './verify-types.js';
  * ```
  */
 export interface VerifyReport {
+  /** The id of the definition (or hand-written machine) checked. */
   readonly workflow: string;
+  /** The definition's `version`; for a hand-written machine, a hash of its config. */
   readonly version: string;
   /** No errors (warnings allowed). */
   readonly ok: boolean;
+  /** Everything found, errors first. Empty when the definition is clean. */
   readonly problems: readonly VerifyProblem[];
   /** States of the compiled machine checked, and routes (combinations of results) followed through them. */
   readonly states: number;
+  /**
+   * Routes (combinations of sample results) the flow analysis followed; for a hand-written machine, the distinct
+   * snapshots its exploration reached.
+   */
   readonly routes: number;
 }
 

@@ -5,7 +5,12 @@
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
+  /**
+   * Calls `callback` once, `ms` milliseconds from now, and returns a handle for `clearTimeout`. Step, wait and
+   * escalation deadlines arm it for at most 2^31-1 ms at a time (longer ones are split).
+   */
   setTimeout(callback: () => void, ms: number): unknown;
+  /** Cancels the timer of a handle `setTimeout` returned; the timer may have fired already. */
   clearTimeout(handle: unknown): void;
 }
 

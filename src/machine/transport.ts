@@ -35,6 +35,7 @@ export interface AgentJob {
  * transport aborts the agent's own signal where it runs, and may settle at once.
  */
 export interface AgentTransport {
+  /** Runs one attempt where `job.queue` is consumed; settles with the agent's output or error. */
   call(job: AgentJob, signal: AbortSignal): Promise<unknown>;
 }
 

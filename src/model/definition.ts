@@ -9,9 +9,13 @@ import type { ZodType } from 'zod';
  * What guards, mappings and `result` see: the validated workflow input and every finished step's output by name.
  * Plain and JSON-safe. `R` is the results' type: in the builder's mappings, the steps before this one with their
  * results' types (see `WorkflowBuilder.agents`); elsewhere any name, `unknown`.
+ * @template I - The workflow's input type.
+ * @template R - The results' type, by step name.
  */
 export interface WorkflowContext<I = unknown, R = Readonly<Record<string, unknown>>> {
+  /** The workflow input, as parsed by the workflow's `input` schema when it has one. */
   readonly input: I;
+  /** The outputs of the steps finished so far, by step name (a skipped step's is `null`). */
   readonly results: R;
 }
 
@@ -66,6 +70,8 @@ export type OnError = 'fail' | 'skip' | 'compensate';
 /**
  * Options of one agent step (and of the step a `map` runs per item). `R` is what its `input` mapping sees as
  * `ctx.results` (see {@link WorkflowContext}).
+ * @template I - The workflow's input type.
+ * @template R - The results of the steps before this one, by name.
  */
 export interface StepOptions<I = unknown, R = Readonly<Record<string, unknown>>> {
   /** The registered agent's name. Exactly one of `agent` and `workflow` is given. */
@@ -74,6 +80,7 @@ export interface StepOptions<I = unknown, R = Readonly<Record<string, unknown>>>
   workflow?: AnyWorkflowDefinition;
   /** What the agent receives. @default the workflow input */
   input?: Mapping<I, unknown, R>;
+  /** How a failed attempt of the agent is retried. @default one attempt, no retry */
   retry?: RetryPolicy;
   /** Per-attempt timeout; the agent's AbortSignal fires when it passes. */
   timeoutMs?: number;
@@ -91,7 +98,10 @@ export interface StepOptions<I = unknown, R = Readonly<Record<string, unknown>>>
   escalate?: false | EscalationPolicy;
   /** A prior for the ETA, until history exists. */
   expectedMs?: number;
-  /** @default the workflow's `onError`, else 'fail' */
+  /**
+   * What the workflow does once the step has failed for good (attempts, fallback and escalation spent).
+   * @default the workflow's `onError`, else 'fail'
+   */
   onError?: OnError;
   /** Free text shown by `describe` and in progress. */
   description?: string;
@@ -160,7 +170,11 @@ export interface WaitNode {
 /** Any node of a workflow definition. */
 export type WorkflowNode = StepNode | ParallelNode | BranchNode | MapNode | LoopNode | WaitNode;
 
-/** Options of a whole workflow. */
+/**
+ * Options of a whole workflow.
+ * @template I - The workflow's input type.
+ * @template O - The workflow's output type.
+ */
 export interface WorkflowOptions<I = unknown, O = unknown> {
   /** Validates the workflow input at start. */
   input?: ZodType<I>;
@@ -168,6 +182,7 @@ export interface WorkflowOptions<I = unknown, O = unknown> {
   output?: ZodType<O>;
   /** The workflow's output. @default ctx.results */
   result?: Mapping<I, O>;
+  /** Free text: the definition's `description`, kept in its JSON form and shown by `flowstate describe`. */
   description?: string;
   /** The default `onError` of every step. @default 'fail' */
   onError?: OnError;
@@ -191,9 +206,13 @@ export interface WorkflowSpec {
 /**
  * A built workflow: what `workflow(...).build()` and `fromJSON(...)` return, and what `engine.start` runs.
  * `I` is the input type, `O` the output type.
+ * @template I - The workflow's input type.
+ * @template O - The workflow's output type.
  */
 export interface WorkflowDefinition<I = unknown, O = unknown> {
+  /** The name given to `workflow(id)` (or the JSON's `id`): engines register, start and store runs by it. */
   readonly id: string;
+  /** The workflow's `description` option, `undefined` when it has none. */
   readonly description: string | undefined;
   /** The plain tree the machine is compiled from. */
   readonly spec: WorkflowSpec;

@@ -97,6 +97,7 @@ export interface DefinitionProblem {
   readonly code: string;
   /** Where in the definition: `['steps', 2, 'regions', 'tables', 0]`. */
   readonly path: IssuePath;
+  /** What is wrong, for a person to read. */
   readonly message: string;
 }
 
@@ -125,8 +126,11 @@ export class WorkflowDefinitionError extends FlowstateError {
 
 /** One problem found while validating data against a zod schema. */
 export interface ValidationIssue {
+  /** Where in the data: the zod issue's path, such as `['tables', 0, 'name']`; `[]` for the value itself. */
   readonly path: IssuePath;
+  /** The zod issue code, such as `invalid_type` or `too_small`. */
   readonly code: string;
+  /** The zod issue's message, for a person to read. */
   readonly message: string;
 }
 
@@ -320,11 +324,17 @@ export class StoreFaultError extends FlowstateError {
 
 /** A plain, JSON-safe error, as stored in snapshots and journals. */
 export interface SerializedError {
+  /** The error's class name, such as `StepFailedError` (`Error` for a thrown value that is not an error). */
   readonly name: string;
+  /** The error's message. */
   readonly message: string;
+  /** A Flowstate {@link ErrorCode}, or the `code` string of an agent's own error; absent when it had none. */
   readonly code?: string;
+  /** The step the error belongs to, such as `analyze`, `child/inner` or `fanout[3]`. */
   readonly stepPath?: string;
+  /** Step failures: how many agent attempts were made before the step gave up. */
   readonly attempts?: number;
+  /** The original error's cause, serialized the same way (a chain is kept three levels deep). */
   readonly cause?: SerializedError;
   /** The compensations that failed while the run compensated after this error, in the order they ran. */
   readonly compensationErrors?: readonly SerializedError[];

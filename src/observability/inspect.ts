@@ -44,6 +44,10 @@ type StatelyInspector = ReturnType<typeof import('@statelyai/inspect').createIns
  * ```
  */
 export interface InspectorLike {
+  /**
+   * Receives every XState inspection event of the engine's runs: called, if a function, else through its `next`
+   * (its `error` and `complete` are never called).
+   */
   readonly inspect: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
@@ -106,6 +110,10 @@ export interface NodeInspectorOptions {
  * ```
  */
 export interface NodeInspector extends InspectorLike {
+  /**
+   * Takes the runs' inspection events (through `next`) and sends those `filter` keeps; while not connected, up to
+   * `maxBuffered` wait, and older ones are dropped.
+   */
   readonly inspect: Observer<InspectionEvent>;
   /** Connects (done at creation). */
   start(): void;

@@ -13,7 +13,12 @@ export { REDACTED, scrubError, scrubSecrets } from '../model/scrub.js';
  * ```
  */
 export interface SecretsHook {
+  /**
+   * Encrypts a string that holds a secret (whole or inside larger text) before it is written to the store.
+   * Called synchronously while checkpoints and journal entries are written, so keep it fast.
+   */
   seal(value: string): string;
+  /** Decrypts what `seal` returned, giving the exact string back, when a run is resumed or a journal is read. */
   open(sealed: string): string;
 }
 

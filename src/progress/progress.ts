@@ -38,7 +38,9 @@ export type StepKind = 'step' | 'wait' | 'item' | 'workflow' | 'compensation';
 export interface StepProgress {
   /** The step path: `name`, `child/name`, `map[3]`, `name/compensate`. */
   readonly path: string;
+  /** What the step is: an agent step, a wait, a map item, a child workflow or a compensation. */
   readonly kind: StepKind;
+  /** Where the step is: `pending` until it starts, then `running` until it ends in one of the other statuses. */
   readonly status: StepStatus;
   /** Where a running step of the engine is: `running`, `backoff`, `escalated`, `supervising`. */
   readonly phase?: StepPhase;
@@ -65,11 +67,17 @@ export interface StepProgress {
  * ```
  */
 export interface ProgressCounts {
+  /** Steps that finished with a result. */
   readonly done: number;
+  /** Steps started and not ended yet (attempting, backing off, waiting, escalated). */
   readonly running: number;
+  /** Steps not started yet, the unlisted pending items of running maps included. */
   readonly pending: number;
+  /** Steps that failed. */
   readonly failed: number;
+  /** Steps the workflow skipped: failed with `onError: 'skip'`, or waits timed out with `onTimeout: 'skip'`. */
   readonly skipped: number;
+  /** Steps stopped before they ended, as when their run was cancelled. */
   readonly cancelled: number;
 }
 
@@ -105,6 +113,10 @@ export interface Progress {
   readonly workflowId: string;
   /** The run id (the machine context's `workflowId` for a compiled workflow, else the actor's id). */
   readonly runId: string;
+  /**
+   * While the run is active, `waiting` when a `waitFor` step or an escalation awaits an answer, else `running`;
+   * once it has ended, how it ended.
+   */
   readonly status: RunStatus;
   /** When this progress was computed (the clock's epoch ms). */
   readonly at: number;
@@ -113,6 +125,7 @@ export interface Progress {
    * not yet decided lists the steps of all its arms; once decided, the arms not taken drop out.
    */
   readonly steps: readonly StepProgress[];
+  /** How many steps are in each status. */
   readonly counts: ProgressCounts;
   /**
    * The share of the expected total duration already spent, `elapsed / (elapsed + eta.remainingMs)`, from 0 to 100.
@@ -122,6 +135,7 @@ export interface Progress {
   readonly percent: number;
   /** Time since the run started, in ms. */
   readonly elapsedMs: number;
+  /** When the run should end; every time left is 0 once it has ended. */
   readonly eta: ProgressEta;
 }
 
@@ -140,14 +154,20 @@ export interface TrackProgressOptions {
   readonly throttleMs?: number;
   /** Also emit every this many ms while the run is active, so a long step shows time passing. @default off */
   readonly tickMs?: number;
-  /** @default the system clock */
+  /**
+   * The time `at`, `startedAt` and `elapsedMs` are read from, and the timers of `throttleMs` and `tickMs` run on.
+   * @default the system clock
+   */
   readonly clock?: Clock;
   /** The duration assumed for a step with neither history nor `expectedMs`. @default 1000 */
   readonly defaultStepMs?: number;
   /** When the run started, if it started before tracking did. @default when tracking began */
   readonly startedAt?: number;
-  /** @default the machine id */
+  /**
+   * The `workflowId` the progress reports, and the workflow `history` is read and recorded under.
+   * @default the machine id
+   */
   readonly workflowId?: string;
-  /** @default the machine context's `workflowId`, else the actor's id */
+  /** The `runId` the progress reports. @default the machine context's `workflowId`, else the actor's id */
   readonly runId?: string;
 }

@@ -21,9 +21,16 @@ export interface EngineOptions {
   /** Mappings that definitions name (`input: 'tableList'`). @default {} */
   // biome-ignore lint/suspicious/noExplicitAny: as above
   readonly mappings?: Readonly<Record<string, (ctx: WorkflowContext<any>) => unknown>>;
-  /** @default a pino logger at level `FLOWSTATE_LOG_LEVEL` or `warn`, secrets redacted */
+  /**
+   * Where the engine logs: runs started, resumed and ended, steps failed and escalated, store faults.
+   * @default a pino logger at level `FLOWSTATE_LOG_LEVEL` or `warn`, secrets redacted
+   */
   readonly logger?: Logger;
-  /** @default the system clock; inject a fake one in tests */
+  /**
+   * The time of the workflows: step timeouts, backoff, wait and escalation deadlines, timestamps in the store and
+   * progress. Leases keep to wall-clock time whatever this is.
+   * @default the system clock; inject a fake one in tests
+   */
   readonly clock?: Clock;
   /** The source of backoff jitter. @default Math.random */
   readonly random?: () => number;
@@ -101,7 +108,9 @@ export interface StoredRunForMigration {
 }
 
 /** A migration's answer: continue from a snapshot of the new machine, restart from the input, or cancel. */
+  /** The run id. */
 export type MigrationDecision =
+  /** The id of the run's definition: the key of `migrate` whose hook is called. */
   | { readonly action: 'snapshot'; readonly snapshot: unknown }
   | { readonly action: 'restart'; readonly input?: unknown }
   | { readonly action: 'cancel'; readonly reason?: string };

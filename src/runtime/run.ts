@@ -25,6 +25,10 @@ export type { RunStatus } from '../persistence/types.js';
 
 /** An event for a `waitFor` step: its `type`, and its payload as the other fields. */
 export interface WorkflowEvent {
+  /**
+   * Matched against the `event` of the waiting `waitFor` steps. Types starting with `xstate.` or `flowstate.`, and
+   * `*`, are reserved: `send` throws a `ConfigurationError` for them.
+   */
   readonly type: string;
   readonly [key: string]: unknown;
 }

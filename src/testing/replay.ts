@@ -21,7 +21,9 @@ export interface PathStep {
   readonly label: string;
   /** The step path the outcome happens to: `scan`, `check[0]`, `scan/compensate`. */
   readonly step: string;
+  /** What the outcome applies to (a step, a map item, a wait...); `event` for an event no modelled outcome makes. */
   readonly target: TargetKind | 'event';
+  /** What happens to the step (`done`, `error`, `timeout`, `escalation`...); `{ kind: 'event' }` as for `target`. */
   readonly outcome: Outcome | { readonly kind: 'event' };
   /** The event the workflow machine receives. */
   readonly event: { readonly type: string; readonly [key: string]: unknown };
@@ -42,6 +44,7 @@ export interface PathStep {
 export interface PathEnd {
   /** The run's outcome, or `active` for a path that stops before the run ends. */
   readonly status: 'done' | 'failed' | 'compensated' | 'cancelled' | 'active';
+  /** The machine's state value at the end. */
   readonly state: StateValue;
   /** The workflow output (status `done`). */
   readonly output?: unknown;
@@ -60,6 +63,7 @@ export interface PathEnd {
 export interface WorkflowPath {
   /** Unique among the paths of a workflow: `scan done (critical) -> triage: when0 -> review done`. */
   readonly name: string;
+  /** The id of the workflow (or hand-written machine) the path was generated from. */
   readonly workflow: string;
   /** The definition version the path was generated from. */
   readonly version: string;
@@ -67,7 +71,9 @@ export interface WorkflowPath {
   readonly input: unknown;
   /** Decisions taken at the start, before any step ends. */
   readonly decisions: readonly string[];
+  /** The outcomes, in the order they happen, each with the state it leads to. */
   readonly steps: readonly PathStep[];
+  /** Where the run stands after the last step. */
   readonly end: PathEnd;
 }
 

@@ -34,6 +34,7 @@ export interface TestWorkflowOptions {
   /** Guards and mappings the engine registers by name, as given to `workflowPaths`. */
   // biome-ignore lint/suspicious/noExplicitAny: guards are shared by workflows of any input type
   readonly guards?: Readonly<Record<string, (ctx: WorkflowContext<any>) => boolean>>;
+  /** Mappings the engine registers by name (`input: 'tableList'`), as given to `workflowPaths`. */
   // biome-ignore lint/suspicious/noExplicitAny: as above
   readonly mappings?: Readonly<Record<string, (ctx: WorkflowContext<any>) => unknown>>;
 }
@@ -47,8 +48,11 @@ export interface TestWorkflowOptions {
  * ```
  */
 export interface WorkflowTest {
+  /** The path's name, to use as the test's name. */
   readonly name: string;
+  /** The path this test drives the run along. */
   readonly path: WorkflowPath;
+  /** Runs the path on a fresh engine with a virtual clock; rejects with a {@link PathMismatchError}. */
   run(): Promise<void>;
 }
 

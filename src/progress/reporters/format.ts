@@ -14,7 +14,9 @@ import type { Observable } from 'rxjs';
  * ```
  */
 export interface Reporter {
+  /** Resolves (never rejects) once the stream has ended, or `stop()` was called, and the last output is written. */
   readonly done: Promise<void>;
+  /** Unsubscribes from the stream at once and writes the closing output; `done` then resolves. */
   stop(): void;
 }
 
@@ -28,8 +30,11 @@ export interface Reporter {
  * ```
  */
 export interface ReporterStream {
+  /** Writes a chunk of text (whole lines, or a live frame's escape sequences); what it returns is ignored. */
   write(chunk: string): unknown;
+  /** Whether it is a terminal: the terminal reporter then draws a live frame, unless its `tty` option says no. */
   readonly isTTY?: boolean;
+  /** The terminal's width in characters, which a live frame wraps its lines to. @default 80 */
   readonly columns?: number;
 }
 

@@ -15,7 +15,7 @@ import { bar, formatMs, type Reporter, type ReporterStream, report } from './for
  * ```
  */
 export interface TerminalReporterOptions {
-  /** @default process.stdout */
+  /** Where the reporter writes. @default process.stdout */
   readonly stream?: ReporterStream;
   /** Draw a live frame (else print plain lines). @default whether the stream is a TTY */
   readonly tty?: boolean;
