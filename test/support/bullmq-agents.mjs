@@ -1,5 +1,5 @@
 // The agents of the BullMQ tests and the distributed chaos test, run by `flowstate worker --agents <this file>`.
-// Each call appends one JSON line to the ledger file named by FLOWSTATE_LEDGER ({ event, key, pid, ... }), so the
+// Each call appends one JSON line to the ledger file named by FLOWSTATE_LEDGER ({ event, key, pid, t, ... }), so the
 // parent can count calls per idempotency key and see aborts (with their reason's code).
 import { appendFileSync } from 'node:fs';
 
@@ -8,7 +8,7 @@ const note = (event, ctx, extra = {}) => {
   if (ledger)
     appendFileSync(
       ledger,
-      `${JSON.stringify({ event, key: ctx.idempotencyKey, pid: process.pid, ...extra })}\n`,
+      `${JSON.stringify({ event, key: ctx.idempotencyKey, pid: process.pid, t: Date.now(), ...extra })}\n`,
     );
 };
 
@@ -46,6 +46,11 @@ const io = async (input, ctx) => {
 
 export const agents = {
   io,
+  /** I/O of `ms` (default 50) that answers `{ n: n + 1 }`: the distributed chaos test's step. */
+  inc: async (input, ctx) => {
+    const out = await io(input, ctx);
+    return { n: out.n + 1 };
+  },
   /** I/O of `ms` (default 50) that answers with its input's `n` and where it ran. */
   io2: io,
   /** Fails (retryable, code EFLAKY) until attempt `okAt`; `fatal: true` fails once, not retryable. */
