@@ -15,6 +15,7 @@ export {
   workflow,
 } from './dsl/builder.js';
 export { isWorkflowDefinition } from './dsl/definition.js';
+export { agentActor, type HandwrittenStepMeta } from './dsl/handwritten.js';
 export { type FromJSONOptions, fromJSON } from './dsl/json.js';
 export { WorkflowJSONSchema } from './dsl/json-schema.js';
 // Verification

@@ -4,7 +4,7 @@
  * definition; its states and invokes are listed here once, for the engine's binding and for the checks.
  */
 import { createHash } from 'node:crypto';
-import type { AnyStateMachine, AnyStateNode } from 'xstate';
+import { type AnyStateMachine, type AnyStateNode, fromPromise, type PromiseActorLogic } from 'xstate';
 import type {
   AnyWorkflowDefinition,
   EscalationPolicy,
@@ -48,6 +48,24 @@ export interface MachineState {
   readonly meta: HandwrittenStepMeta | undefined;
   /** Its invokes: their ids and sources (an inline actor logic's source is XState's generated name). */
   readonly invokes: readonly { readonly id: string; readonly src: string }[];
+}
+
+/**
+ * A typed stand-in for a registered agent in `setup({ actors })`, so `invoke: { src: 'lookup' }` type-checks and
+ * `event.output` is typed: on a Flowstate engine the agent of the same name runs in its place, as a step. Outside
+ * an engine it fails at once (the agent is the engine's).
+ *
+ * @example
+ * ```ts
+ * setup({ actors: { lookup: agentActor<{ id: number }, { name: string }>() } }).createMachine({ ... });
+ * ```
+ */
+export function agentActor<I = unknown, O = unknown>(): PromiseActorLogic<O, I> {
+  return fromPromise<O, I>(async ({ self }) => {
+    throw new ConfigurationError(
+      `Actor '${self.id}' stands for an agent: run the machine with engine.start(machine, input), which provides it`,
+    );
+  });
 }
 
 const MACHINE: unique symbol = Symbol.for('flowstate.handwritten') as never;

@@ -69,12 +69,23 @@ describe('docs/api.md', () => {
   });
 });
 
+describe('docs/handwritten.md', () => {
+  it('shows docs/examples/handwritten.ts, character for character, as its first code block', () => {
+    expect(tsBlocks(read('docs/handwritten.md'))[0]).toBe(read('docs/examples/handwritten.ts'));
+  });
+});
+
 describe('docs/examples', () => {
   afterEach(() => vi.restoreAllMocks());
 
   /** What each example logs, call by call. A new example must add its expected output here. */
   const expected: Record<string, unknown[][]> = {
     'quickstart.ts': [[{ lookup: { name: 'Ada', title: 'Countess' }, greet: 'Hello, Countess Ada!' }]],
+    'handwritten.ts': [
+      [true],
+      [['lookup fails', 'lookup done -> greet done', 'lookup done -> greet fails -> failed']],
+      ['Hello, Countess Ada!'],
+    ],
     'escalation.ts': [
       ['waiting on', ['charge']],
       [

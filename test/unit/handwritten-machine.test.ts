@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { assign, fromPromise, setup } from 'xstate';
 import {
+  agentActor,
   ConfigurationError,
   type Progress,
   StepFailedError,
@@ -22,9 +23,7 @@ function orderMachine() {
     types: {} as { input: Input; context: { id: number; row?: unknown; score?: number } },
     actors: {
       // A typed placeholder: the engine runs the registered agent `lookup` in its place.
-      lookup: fromPromise<{ name: string }, { id: number }>(async () => {
-        throw new Error('provided by the engine');
-      }),
+      lookup: agentActor<{ id: number }, { name: string }>(),
       score: fromPromise<number, { row: unknown }>(async () => 7),
     },
   }).createMachine({
@@ -106,7 +105,7 @@ describe('a hand-written machine on the engine', () => {
   });
 
   it('fails the run with the step failure when an agent step fails where the machine has no onError', async () => {
-    const machine = setup({}).createMachine({
+    const machine = setup({ actors: { broken: agentActor() } }).createMachine({
       id: 'strict',
       initial: 'call',
       states: {
@@ -138,7 +137,8 @@ describe('a hand-written machine on the engine', () => {
     const unknown = setup({}).createMachine({
       id: 'unknown-src',
       initial: 'a',
-      states: { a: { invoke: { src: 'nowhere', onDone: 'b', onError: 'b' } }, b: { type: 'final' } },
+      // An untyped invoke: a typed setup would not compile a src it does not declare.
+      states: { a: { invoke: { src: 'nowhere', onDone: 'b', onError: 'b' } as never }, b: { type: 'final' } },
     });
     expect(() => engine.register(unknown)).toThrow(
       /state 'a' invokes 'nowhere', which is neither an actor the machine provides/,

@@ -1,0 +1,163 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { assign, setup } from 'xstate';
+import {
+  type AgentFunction,
+  agentActor,
+  DefinitionVersionError,
+  type EngineOptions,
+  sqliteStore,
+  type WorkflowStore,
+} from '../../src/index.js';
+import { testEngine } from '../support/engine.js';
+
+// A hand-written machine on a SQLite store: a run killed mid-step (its engine dropped without close, as a crashed
+// process leaves it) is resumed by a second engine on the same file, from its last checkpoint.
+
+const dir = mkdtempSync(join(tmpdir(), 'flowstate-handwritten-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let store: WorkflowStore;
+let path: string;
+beforeEach(() => {
+  path = join(dir, `${Math.random().toString(36).slice(2)}.db`);
+  store = sqliteStore(path);
+});
+
+const never = () => new Promise<never>(() => {});
+const node = { owner: 'node-1' };
+/** A second engine on the same database file: what a restarted process sees. */
+const restarted = (options: EngineOptions) =>
+  testEngine({ lease: node, ...options, store: sqliteStore(path) });
+const settle = async (engine: { flush(): Promise<void> }) => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  await engine.flush();
+};
+
+/** fetch (agent) -> enrich (agent) -> done; the output is what both returned. */
+function pipeline(timeoutMs = 60_000) {
+  return setup({
+    types: {} as {
+      input: { order: string };
+      context: { order: string; fetched?: string; enriched?: string };
+    },
+    actors: { fetch: agentActor<string, string>(), enrich: agentActor<string | undefined, string>() },
+  }).createMachine({
+    id: 'pipeline',
+    context: ({ input }) => ({ order: input.order }),
+    initial: 'fetch',
+    states: {
+      fetch: {
+        meta: { flowstate: { timeoutMs } },
+        invoke: {
+          src: 'fetch',
+          input: ({ context }) => context.order,
+          onDone: { target: 'enrich', actions: assign({ fetched: ({ event }) => event.output }) },
+          onError: 'failed',
+        },
+      },
+      enrich: {
+        meta: { flowstate: { timeoutMs } },
+        invoke: {
+          src: 'enrich',
+          input: ({ context }) => context.fetched,
+          onDone: { target: 'done', actions: assign({ enriched: ({ event }) => event.output }) },
+          onError: 'failed',
+        },
+      },
+      done: { type: 'final' },
+      failed: { type: 'final' },
+    },
+    output: ({ context }) => ({ fetched: context.fetched, enriched: context.enriched }),
+  });
+}
+
+describe('a hand-written machine resumed after a crash', () => {
+  it('continues from its checkpoint: the step done before the crash is not called again', async () => {
+    const machine = pipeline();
+    const first = testEngine({
+      lease: node,
+      store,
+      agents: { fetch: (o: string) => `${o}:F`, enrich: never },
+    });
+    const run = first.start(machine, { order: 'o1' }, { id: 'h1' });
+    await settle(first);
+    expect(run.actor.getSnapshot().value).toBe('enrich');
+    expect(await first.get('h1')).toMatchObject({ status: 'running', workflow: 'pipeline' });
+
+    // The first engine is gone without close (its lease stays until it expires; the same owner takes it back).
+    const fetch = vi.fn((o: string) => `${o}:again`);
+    const keys: string[] = [];
+    const enrich: AgentFunction = (input, ctx) => {
+      keys.push(ctx.idempotencyKey);
+      return `${String(input)}+E`;
+    };
+    const second = restarted({ agents: { fetch, enrich } });
+    second.register(machine);
+    const [resumed] = await second.recover();
+    expect(resumed?.id).toBe('h1');
+    await expect(resumed?.result).resolves.toEqual({ fetched: 'o1:F', enriched: 'o1:F+E' });
+    expect(fetch).not.toHaveBeenCalled();
+    expect(keys).toEqual(['h1:enrich:1']);
+    await settle(second);
+    expect(await second.get('h1')).toMatchObject({
+      status: 'done',
+      output: { fetched: 'o1:F', enriched: 'o1:F+E' },
+    });
+    await second.close();
+  });
+
+  it('does not call an agent whose output was journaled before the crash, though no checkpoint says so', async () => {
+    const machine = pipeline();
+    const first = testEngine({ lease: node, store, agents: { fetch: () => 'F', enrich: never } });
+    first.start(machine, { order: 'o2' }, { id: 'h2' });
+    await settle(first);
+    // The crash came after enrich's output was committed to the journal, before the checkpoint that follows it.
+    const { owner, epoch } = (await store.getRun('h2')) ?? {};
+    await store.write({
+      runs: [],
+      journal: [
+        {
+          key: 'h2:enrich:1',
+          runId: 'h2',
+          stepPath: 'enrich',
+          attempt: 1,
+          output: '"journaled"',
+          createdAt: 0,
+          lease: { owner: owner ?? '', epoch: epoch ?? 0 },
+        },
+      ],
+    });
+    const enrich = vi.fn(() => 'called');
+    const second = restarted({ agents: { fetch: () => 'again', enrich } });
+    second.register(machine);
+    const resumed = await second.resume('h2');
+    await expect(resumed.result).resolves.toEqual({ fetched: 'F', enriched: 'journaled' });
+    expect(enrich).not.toHaveBeenCalled();
+    await second.close();
+  });
+
+  it('refuses a changed machine without a migrate hook, and restarts the run with one', async () => {
+    const first = testEngine({ lease: node, store, agents: { fetch: never, enrich: never } });
+    first.start(pipeline(), { order: 'o3' }, { id: 'h3' });
+    first.start(pipeline(), { order: 'o4' }, { id: 'h4' });
+    await settle(first);
+    const changed = pipeline(5_000);
+    const agents = { fetch: (o: string) => `${o}:F`, enrich: (f: string) => `${f}+E` };
+    const strict = restarted({ agents });
+    strict.register(changed);
+    await expect(strict.resume('h3')).rejects.toBeInstanceOf(DefinitionVersionError);
+    await strict.close();
+    const migrating = restarted({ agents, migrate: { pipeline: () => ({ action: 'restart' }) } });
+    migrating.register(changed);
+    const run = await migrating.resume('h4');
+    await expect(run.result).resolves.toEqual({ fetched: 'o4:F', enriched: 'o4:F+E' });
+    await settle(migrating);
+    expect(await migrating.get('h4')).toMatchObject({
+      status: 'done',
+      version: migrating.workflows.get('pipeline')?.version,
+    });
+    await migrating.close();
+  });
+});
