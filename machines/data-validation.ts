@@ -1,7 +1,9 @@
 /**
- * The data validation template: derive rules from the schema (NOT NULL, foreign keys, ranges, enums) and add the
- * user's, check every table in batches (`map`, four at a time), summarize the violations with examples, and
- * escalate to a human when the share of rows breaking a rule passes the threshold.
+ * The data validation template, on any database with its default input `{}`: read the catalog of the main schema,
+ * take the rules PostgreSQL does not enforce (NOT VALID constraints), propose rules from the schema's shape
+ * (orphans where no foreign key is declared, negative amounts, future creation times), add the user's, then check
+ * each table in one set-based pass that also profiles its columns (`map`, two tables at a time), summarize the
+ * violations with examples, and escalate to a human when the share of rows breaking a rule passes the threshold.
  */
 import { workflow } from '../src/index.js';
 import { dataValidationAgents } from './data-validation/agents.js';
@@ -15,13 +17,18 @@ import type { Template } from './template.js';
 
 export { type DataValidationAgentOptions, dataValidationAgents } from './data-validation/agents.js';
 export type { ZodRule } from './data-validation/rules.js';
-export type { DataValidationInput, Rule, ValidationReport } from './data-validation/schemas.js';
+export type {
+  ColumnProfile,
+  DataValidationInput,
+  Rule,
+  ValidationReport,
+} from './data-validation/schemas.js';
 
 /** How long the threshold escalation waits for a human before the run fails. */
 const REVIEW_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
-/** How many batches are checked at once. */
-const BATCH_CONCURRENCY = 4;
+/** How many tables are checked at once: each pass is one query that keeps a core busy. */
+const TABLE_CONCURRENCY = 2;
 
 /**
  * The data validation workflow. Its output is a {@link ValidationReport}. When the violation ratio passes the
@@ -30,26 +37,26 @@ const BATCH_CONCURRENCY = 4;
  */
 export const dataValidation = workflow<DataValidationInput, ValidationReport>('data-validation', {
   description:
-    'Checks rows against rules derived from the schema and user rules; escalates above a violation ratio',
+    'Profiles every table and checks the rules PostgreSQL does not enforce, proposed rules and user rules in one pass per table; escalates above a violation ratio',
   input: DataValidationInputSchema,
   output: ValidationReportSchema,
   result: 'results.report',
 })
   .step('plan', {
     agent: 'validation-plan',
-    description: 'Read the catalog, derive the rules, count rows and cut batches',
+    description: 'Read the catalog, derive and propose the rules, one task per table',
     retry: { attempts: 3, initialMs: 200 },
     timeoutMs: 60_000,
   })
   .map('check', {
-    items: 'results.plan.batches',
+    items: 'results.plan.tasks',
     step: {
-      agent: 'validation-check-batch',
-      description: 'Check one batch of rows against its table rules',
+      agent: 'validation-check-table',
+      description: 'Profile one table and count the rows breaking each rule, in one read-only pass',
       retry: { attempts: 2, initialMs: 200 },
-      timeoutMs: 120_000,
+      timeoutMs: 900_000,
     },
-    concurrency: BATCH_CONCURRENCY,
+    concurrency: TABLE_CONCURRENCY,
   })
   .step('summarize', {
     agent: 'validation-summarize',
@@ -83,24 +90,14 @@ export const dataValidation = workflow<DataValidationInput, ValidationReport>('d
   })
   .build();
 
-/** The CLI registry entry of the data validation. Its example input checks the sample's order totals. */
+/**
+ * The CLI registry entry of the data validation. Its example input is `{}`: every table of the main schema, on
+ * any database. The sample's business rule (an order's total is the sum of its items) is a user rule to add.
+ */
 export const template: Template<DataValidationInput, ValidationReport> = {
   id: 'data-validation',
-  description: 'Data quality: rows checked in batches against schema rules and user rules, with examples',
+  description: 'Data quality: column profiles, unenforced and proposed rules, one set-based pass per table',
   definition: dataValidation,
   agents: (db) => dataValidationAgents(db),
-  exampleInput: {
-    tables: ['customers', 'products', 'orders', 'order_items', 'product_reviews', 'audit_log'],
-    rules: [
-      {
-        table: 'order_summaries',
-        name: 'order total equals the sum of its items',
-        schema: {
-          type: 'object',
-          properties: { difference: { const: 0 } },
-          required: ['difference'],
-        },
-      },
-    ],
-  },
+  exampleInput: {},
 };

@@ -1,29 +1,35 @@
 /**
- * The default agents of the data validation: plan (catalog, rules, batches), check a batch, summarize, the
- * threshold gate that escalates, and the report. Inputs and outputs are validated with zod.
+ * The default agents of the data validation: plan (catalog, rules, one task per table), check a table in one
+ * pass, summarize, the threshold gate that escalates, and the report. Inputs and outputs are validated with zod.
  */
 import { z } from 'zod';
-import type { Database } from '../../src/db/index.js';
-import type { AgentRegistry } from '../../src/index.js';
+import { type Database, qualifiedName, quoteIdent } from '../../src/db/index.js';
+import { type AgentRegistry, ConfigurationError } from '../../src/index.js';
 import { defineAgent } from '../lib/agent.js';
-import { findTable, introspect, tableRef } from '../lib/catalog.js';
-import { type CheckerState, checkBatch } from './check.js';
-import { deriveRules, inputRule, type ZodRule, zodRule } from './rules.js';
+import { type Catalog, type CatalogTable, defaultSchema, findTable, introspect } from '../lib/catalog.js';
+import { checkReadOnlySql } from '../lib/read-only.js';
+import { type CheckerState, checkTable } from './check.js';
+import { jsonSchemaPredicate, Params } from './predicates.js';
+import { proposeRules } from './propose.js';
+import { deriveRules, expressionRule, inputRule, type ZodRule, zodRule } from './rules.js';
 import {
-  type Batch,
-  BatchResultSchema,
-  BatchSchema,
   DataValidationInputSchema,
   PlanSchema,
   type Rule,
   SummarySchema,
+  TableResultSchema,
+  type Task,
+  TaskSchema,
   ValidationReportSchema,
 } from './schemas.js';
+import { summarize } from './summary.js';
 
 /** Options of {@link dataValidationAgents}. */
 export interface DataValidationAgentOptions {
-  /** User rules as zod schemas, applied to every row of their table whenever it is checked. */
+  /** User rules as zod schemas, applied to every row of their table whenever it is checked (in Node). */
   readonly rules?: readonly ZodRule[];
+  /** Bounds every statement of a table's pass. @default 600000 */
+  readonly statementTimeoutMs?: number;
 }
 
 /** The violation ratio passed the threshold: this fails the gate step, which escalates to a human. */
@@ -39,10 +45,14 @@ class ViolationThresholdError extends Error {
 
 const ResultsSchema = z.object({
   plan: PlanSchema,
-  check: z.array(BatchResultSchema),
+  check: z.array(TableResultSchema),
   summarize: SummarySchema.optional(),
   review: z.unknown().optional(),
 });
+
+/** Tables up to this size get exact distinct counts; larger ones the planner's estimate (an exact one sorts). */
+const EXACT_DISTINCT_ROWS = 100_000;
+const EXACT_DISTINCT_BYTES = 32 * 1024 * 1024;
 
 /**
  * The default agents of the data validation, working on `db`. Register them with `createEngine({ agents })`.
@@ -56,7 +66,7 @@ const ResultsSchema = z.object({
  */
 export function dataValidationAgents(db: Database, options: DataValidationAgentOptions = {}): AgentRegistry {
   const zodRules = new Map((options.rules ?? []).map((r) => [JSON.stringify([r.table, r.name]), r]));
-  const state: CheckerState = { zodRules, compiled: new Map(), expressions: new Map() };
+  const state: CheckerState = { zodRules, statementTimeoutMs: options.statementTimeoutMs ?? 600_000 };
   return {
     'validation-plan': defineAgent({
       name: 'validation-plan',
@@ -64,11 +74,11 @@ export function dataValidationAgents(db: Database, options: DataValidationAgentO
       output: PlanSchema,
       run: (input) => plan(db, input, options.rules ?? []),
     }),
-    'validation-check-batch': defineAgent({
-      name: 'validation-check-batch',
-      input: BatchSchema,
-      output: BatchResultSchema,
-      run: (batch) => checkBatch(db, batch, state),
+    'validation-check-table': defineAgent({
+      name: 'validation-check-table',
+      input: TaskSchema,
+      output: TableResultSchema,
+      run: (task) => checkTable(db, task, state),
     }),
     'validation-summarize': defineAgent({
       name: 'validation-summarize',
@@ -101,7 +111,9 @@ export function dataValidationAgents(db: Database, options: DataValidationAgentO
         schema: results.plan.schema,
         ...results.summarize,
         rulesChecked: results.plan.rules.length,
-        batches: results.plan.batches.length,
+        batches: results.plan.tasks.length,
+        enforcedSkipped: results.plan.enforcedSkipped,
+        profiles: results.check.map((c) => ({ table: c.table, columns: c.profile })),
         ...(results.review === undefined
           ? {}
           : { review: { escalated: true as const, decision: results.review } }),
@@ -115,102 +127,98 @@ async function plan(
   input: z.infer<typeof DataValidationInputSchema>,
   zodRules: readonly ZodRule[],
 ): Promise<z.infer<typeof PlanSchema>> {
-  const catalog = await introspect(db, input.schema);
-  const names = new Set(input.tables ?? catalog.tables.filter((t) => t.kind === 'table').map((t) => t.name));
-  for (const rule of input.rules) names.add(rule.table);
+  const catalog = await introspect(db, input.schema ?? (await defaultSchema(db)));
+  // Partitions are checked through their parent: one pass covers them all.
+  const names = new Set(
+    input.tables ?? catalog.tables.filter((t) => t.kind === 'table' && !t.partitionOf).map((t) => t.name),
+  );
+  for (const rule of [...input.rules, ...input.checks]) names.add(rule.table);
   const tables = [...names].map((name) => findTable(catalog, name));
-  const rules: Rule[] = [
-    ...tables.flatMap(deriveRules),
-    ...input.rules.map(inputRule),
-    ...zodRules.filter((r) => names.has(r.table)).map(zodRule),
-  ];
-  const counted: { table: string; rows: number }[] = [];
-  const batches: Batch[] = [];
+  const stats = await db.query<{ table: string; column: string; distinct: number }>(
+    `SELECT tablename AS "table", attname AS "column", n_distinct::float8 AS "distinct" FROM pg_stats
+     WHERE schemaname = $1`,
+    [catalog.schema],
+  );
+  const rules: Rule[] = [];
+  const tasks: Task[] = [];
+  let enforcedSkipped = 0;
   for (const table of tables) {
-    const { rows } = await db.query<{ n: number }>(
-      `SELECT count(*) AS n FROM ${tableRef(catalog, table.name)}`,
-    );
-    const total = Number(rows[0]?.n ?? 0);
-    counted.push({ table: table.name, rows: total });
-    const key = table.constraints.find((c) => c.kind === 'p')?.columns ?? [];
-    const own = rules.filter((r) => r.table === table.name);
-    for (let offset = 0; offset < total; offset += input.batchSize) {
-      batches.push({
-        schema: catalog.schema,
-        table: table.name,
-        offset,
-        limit: input.batchSize,
-        key,
-        rules: own,
-        examples: input.examples,
-      });
-    }
+    const derived = deriveRules(table);
+    enforcedSkipped += derived.enforced;
+    const own = [
+      ...derived.rules,
+      ...(input.propose ? proposeRules(catalog, table) : []),
+      ...input.rules.filter((r) => r.table === table.name).map(inputRule),
+      ...input.checks.filter((r) => r.table === table.name).map(expressionRule),
+      ...zodRules.filter((r) => r.table === table.name).map(zodRule),
+    ];
+    const task = taskOf(catalog, table, own, input.examples, stats.rows);
+    for (const rule of own) await validateRule(db, task, rule);
+    rules.push(...own);
+    tasks.push(task);
   }
   return {
     schema: catalog.schema,
-    tables: counted,
     rules,
-    batches,
+    tasks,
     threshold: input.threshold,
     examples: input.examples,
+    enforcedSkipped,
   };
 }
 
-function summarize(
-  plan: z.infer<typeof PlanSchema>,
-  check: readonly z.infer<typeof BatchResultSchema>[],
-): z.infer<typeof SummarySchema> {
-  const byRule = new Map(
-    plan.rules.map((rule) => [
-      rule.id,
-      { rule, count: 0, examples: [] as z.infer<typeof BatchResultSchema>['violations'][number]['examples'] },
-    ]),
-  );
-  const perTable = new Map(plan.tables.map((t) => [t.table, { rows: 0, violating: new Set<number>() }]));
-  for (const batch of check) {
-    const table = perTable.get(batch.table);
-    if (table) {
-      table.rows += batch.rows;
-      for (const position of batch.violatingRows) table.violating.add(position);
-    }
-    for (const v of batch.violations) {
-      const entry = byRule.get(v.rule);
-      if (!entry) continue;
-      entry.count += v.count;
-      entry.examples.push(...v.examples.slice(0, plan.examples - entry.examples.length));
-    }
-  }
-  const tables = [...perTable].map(([table, t]) => ({
-    table,
-    rows: t.rows,
-    violatingRows: t.violating.size,
-    ratio: t.rows === 0 ? 0 : t.violating.size / t.rows,
-  }));
-  const rowsChecked = tables.reduce((n, t) => n + t.rows, 0);
-  const violatingRows = tables.reduce((n, t) => n + t.violatingRows, 0);
-  const ratio = rowsChecked === 0 ? 0 : violatingRows / rowsChecked;
-  const violations = [...byRule.values()]
-    .filter((v) => v.count > 0)
-    .sort((a, b) => b.count - a.count || a.rule.id.localeCompare(b.rule.id))
-    .map(({ rule, count, examples }) => ({
-      rule: rule.id,
-      table: rule.table,
-      kind: rule.kind,
-      name: rule.name,
-      description: rule.description,
-      enforced: rule.enforced,
-      count,
-      examples,
-    }));
+function taskOf(
+  catalog: Catalog,
+  table: CatalogTable,
+  rules: Rule[],
+  examples: number,
+  stats: readonly { table: string; column: string; distinct: number }[],
+): Task {
+  const keys = new Set([
+    ...table.constraints.filter((c) => c.kind === 'p' || c.kind === 'f').flatMap((c) => c.columns),
+    ...rules.filter((r) => r.kind === 'orphan').flatMap((r) => r.columns),
+  ]);
   return {
-    rowsChecked,
-    violatingRows,
-    ratio,
-    threshold: plan.threshold,
-    overThreshold: ratio > plan.threshold,
-    tables,
-    violations,
+    schema: catalog.schema,
+    table: table.name,
+    kind: table.kind,
+    key: table.constraints.find((c) => c.kind === 'p')?.columns ?? [],
+    columns: table.columns.map((c) => ({
+      name: c.name,
+      type: c.type,
+      class: classOf(c.type, c.enumValues !== null),
+      key: keys.has(c.name) || /(^|_)id$|[a-z]Id$/.test(c.name),
+      statsDistinct: stats.find((s) => s.table === table.name && s.column === c.name)?.distinct ?? null,
+    })),
+    rules,
+    examples,
+    exactDistinct: table.estimatedRows <= EXACT_DISTINCT_ROWS && table.sizeBytes <= EXACT_DISTINCT_BYTES,
   };
+}
+
+function classOf(type: string, isEnum: boolean): Task['columns'][number]['class'] {
+  if (type.endsWith(']')) return 'other';
+  if (/^(smallint|integer|bigint|numeric|real|double precision|money)/.test(type)) return 'number';
+  if (/^(timestamp|date)/.test(type)) return 'instant';
+  if (isEnum || /^(text|character|varchar|citext|uuid|boolean)/.test(type)) return 'discrete';
+  return 'other';
+}
+
+/** A user rule must be checkable as a whole before any table is read: translatable, compiling, read-only. */
+async function validateRule(db: Database, task: Task, rule: Rule): Promise<void> {
+  if (rule.kind === 'user-rule' && rule.source === 'input') jsonSchemaPredicate(task, rule, new Params());
+  if (rule.kind !== 'expression') return;
+  const alias = quoteIdent(task.table);
+  const sql = `SELECT count(*) FROM ${qualifiedName(task.schema, task.table)} AS ${alias} WHERE (${rule.expression}) IS FALSE`;
+  const { problems } = await checkReadOnlySql(sql, [], { allowLiterals: true });
+  if (problems.length > 0) throw new ConfigurationError(`Rule '${rule.name}': ${problems.join('; ')}`);
+  try {
+    await db.transaction((tx) => tx.query(`EXPLAIN ${sql}`), { readOnly: true, statementTimeoutMs: 10_000 });
+  } catch (error) {
+    throw new ConfigurationError(
+      `Rule '${rule.name}' does not compile on ${task.table}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
 }
 
 function percent(ratio: number): string {

@@ -1,195 +1,256 @@
 /**
- * Checking one batch: one query reads the rows and, next to each, a flag per rule PostgreSQL evaluates (foreign
- * keys, check expressions); the other rules are predicates on the row. Identifiers are quoted; check expressions
- * are read again from the catalog by constraint name, never taken from the batch (which is only data).
+ * Checking one table: one set-based pass counts the rows, profiles every column and counts the rows breaking
+ * each rule (`count(*) FILTER (WHERE ...)`), all inside a READ ONLY transaction with a statement timeout. Only
+ * then, for rules that are broken, a few example rows are read (`LIMIT`), and the rare follow-ups (outliers, zod
+ * rules) run. No row is checked one by one in Node, except against a zod rule, which only Node can evaluate.
  */
 import type { z } from 'zod';
 import { type Database, qualifiedName, quoteIdent } from '../../src/db/index.js';
-import { ConfigurationError } from '../../src/index.js';
-import { toZod, type ZodRule } from './rules.js';
-import type { Batch, BatchResultSchema, ExampleSchema, Rule } from './schemas.js';
+import { Params, type Predicate, predicateOf } from './predicates.js';
+import { profileSelect, readProfile } from './profile.js';
+import { PROPOSAL_TOLERANCE } from './propose.js';
+import type { ZodRule } from './rules.js';
+import type { ColumnProfile, ExampleSchema, Rule, TableResult, Task } from './schemas.js';
 
-type BatchResult = z.infer<typeof BatchResultSchema>;
 type Example = z.infer<typeof ExampleSchema>;
 type Row = Record<string, unknown>;
 
-const FLAG = '__flowstate_rule_';
-const SQL_KINDS = new Set<Rule['kind']>(['check', 'foreign-key']);
+/** A guessed reference is dropped when more than this share of its values have no match: a name coincidence. */
+const ORPHAN_TOLERANCE = 0.5;
+/** Rows read per page when a zod rule must see them in Node. */
+const ZOD_PAGE = 5_000;
 
-/** What the batch checker keeps between batches: zod rules from the factory, compiled JSON Schemas, expressions. */
+/** What the table checker keeps between tables: zod rules from the factory, and the statement timeout. */
 export interface CheckerState {
   readonly zodRules: ReadonlyMap<string, ZodRule>;
-  readonly compiled: Map<string, z.ZodType>;
-  readonly expressions: Map<string, string>;
+  readonly statementTimeoutMs: number;
 }
 
-/** Checks the rows `batch` names against its rules. */
-export async function checkBatch(db: Database, batch: Batch, state: CheckerState): Promise<BatchResult> {
-  const sqlRules = batch.rules.filter((r) => SQL_KINDS.has(r.kind));
-  const flags = await Promise.all(
-    sqlRules.map(
-      async (rule, i) => `${await flagSql(db, batch, rule, state)} AS ${quoteIdent(`${FLAG}${i}`)}`,
-    ),
+/** Checks every rule of `task` in one pass over its table, profiling its columns on the way. */
+export async function checkTable(db: Database, task: Task, state: CheckerState): Promise<TableResult> {
+  const started = performance.now();
+  return db.transaction(
+    async (tx) => {
+      const sqlRules = task.rules.filter((r) => r.source !== 'agents');
+      const params = new Params();
+      const predicates: Predicate[] = [];
+      for (const [i, rule] of sqlRules.entries())
+        predicates.push(await predicateOf(tx, task, rule, i, params));
+      const counts = predicates.map((p, i) => `count(*) FILTER (WHERE ${p.outer}) AS ${quoteIdent(`v${i}`)}`);
+      const any =
+        predicates.length > 0
+          ? `count(*) FILTER (WHERE ${predicates.map((p) => p.outer).join(' OR ')})`
+          : '0';
+      const select = ['count(*) AS "rows"', `${any} AS "any"`, ...counts, ...profileSelect(task)];
+      const { rows } = await tx.query<Row>(
+        `SELECT ${select.join(', ')} ${fromClause(task, predicates)}`,
+        params.values,
+      );
+      const totals = rows[0] ?? {};
+      const total = Number(totals.rows ?? 0);
+      const profile = readProfile(task, totals, total);
+      const found = sqlRules.map((rule, i) => ({ rule, i, count: Number(totals[`v${i}`] ?? 0) }));
+      const dropped = found.filter(({ rule, count }) => count > 0 && contradicted(rule, count, profile));
+      const kept = found.filter((f) => f.count > 0 && !dropped.includes(f));
+      let violatingRows = Number(totals.any ?? 0);
+      if (dropped.length > 0)
+        violatingRows = await countAny(
+          tx,
+          task,
+          kept.map((f) => f.rule),
+          sqlRules,
+        );
+      const violations = [];
+      for (const { rule, i, count } of kept) {
+        violations.push({ rule: rule.id, count, examples: await examples(tx, task, rule, i) });
+      }
+      await countOutliers(tx, task, profile);
+      for (const rule of task.rules.filter((r) => r.source === 'agents')) {
+        const zod = await checkZod(tx, task, rule, state);
+        if (zod.count > 0) {
+          violations.push({ rule: rule.id, ...zod });
+          violatingRows = Math.min(total, violatingRows + zod.count);
+        }
+      }
+      return {
+        table: task.table,
+        rows: total,
+        violatingRows,
+        violations,
+        dropped: dropped.map((d) => d.rule.id),
+        profile,
+        notes: [],
+        durationMs: Math.round(performance.now() - started),
+      };
+    },
+    { readOnly: true, statementTimeoutMs: state.statementTimeoutMs },
   );
-  const order =
-    batch.key.length > 0
-      ? batch.key.map((c) => `src.${quoteIdent(c)}`).join(', ')
-      : await fallbackOrder(db, batch);
-  const { rows } = await db.query<Row>(
-    `SELECT src.*${flags.map((f) => `, ${f}`).join('')} FROM ${qualifiedName(batch.schema, batch.table)} AS src
-     ORDER BY ${order} LIMIT $1 OFFSET $2`,
-    [batch.limit, batch.offset],
+}
+
+/** A proposal the data contradicts broadly: negatives are common (refunds), or most "references" match nothing. */
+function contradicted(rule: Rule, count: number, profile: readonly ColumnProfile[]): boolean {
+  if (rule.source !== 'profile') return false;
+  const column = profile.find((p) => p.column === rule.columns[0]);
+  const present = column ? column.nonNull : 0;
+  if (present === 0) return false;
+  if (rule.kind === 'non-negative') return count / present > PROPOSAL_TOLERANCE;
+  if (rule.kind === 'orphan') return count / present > ORPHAN_TOLERANCE;
+  return false;
+}
+
+/** `FROM (the table with its inner flags) AS s` and the joins the predicates need. */
+function fromClause(task: Task, predicates: readonly (Predicate | undefined)[]): string {
+  const alias = quoteIdent(task.table);
+  const flags = predicates.flatMap((p, i) =>
+    p?.inner ? [`, ${p.inner} AS ${quoteIdent(`__fs_v${i}`)}`] : [],
   );
-  const found = new Map<string, { count: number; examples: Example[] }>();
-  const violating = new Set<number>();
-  rows.forEach((raw, i) => {
-    const position = batch.offset + i;
-    const row: Row = {};
-    const flagged: boolean[] = [];
-    for (const [name, value] of Object.entries(raw)) {
-      if (name.startsWith(FLAG)) flagged[Number(name.slice(FLAG.length))] = value === true;
-      else row[name] = toJson(value);
-    }
-    for (const rule of batch.rules) {
-      const sqlIndex = sqlRules.indexOf(rule);
-      const message =
-        sqlIndex >= 0 ? (flagged[sqlIndex] ? sqlMessage(rule) : undefined) : rowMessage(rule, row, state);
-      if (message === undefined) continue;
-      violating.add(position);
-      const entry = found.get(rule.id) ?? { count: 0, examples: [] };
-      entry.count++;
-      if (entry.examples.length < batch.examples)
-        entry.examples.push(example(batch, rule, row, position, message));
-      found.set(rule.id, entry);
-    }
-  });
-  return {
-    table: batch.table,
-    offset: batch.offset,
-    rows: rows.length,
-    violatingRows: [...violating],
-    violations: [...found].map(([rule, v]) => ({ rule, ...v })),
-  };
+  const joins = predicates.flatMap((p) => (p?.join ? [p.join] : []));
+  return [
+    `FROM (SELECT ${alias}.*${flags.join('')} FROM ${qualifiedName(task.schema, task.table)} AS ${alias}) AS s`,
+    ...joins,
+  ].join(' ');
 }
 
-/** Without a primary key: a table in physical order, a view by every column (a stable order for LIMIT/OFFSET). */
-async function fallbackOrder(db: Database, batch: Batch): Promise<string> {
-  const { rows } = await db.query<{ kind: string; columns: number }>(
-    `SELECT c.relkind::text AS kind, c.relnatts::integer AS columns FROM pg_class c
-     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
-    [batch.schema, batch.table],
-  );
-  const found = rows[0];
-  if (!found) throw new ConfigurationError(`No table or view '${batch.table}' in schema '${batch.schema}'`);
-  if (found.kind === 'r' || found.kind === 'p') return 'src.ctid';
-  return Array.from({ length: found.columns }, (_, i) => String(i + 1)).join(', ');
-}
-
-async function flagSql(db: Database, batch: Batch, rule: Rule, state: CheckerState): Promise<string> {
-  if (rule.kind === 'foreign-key') {
-    const pairs = rule.columns.map(
-      (c, i) => [quoteIdent(c), quoteIdent(rule.refColumns?.[i] ?? '')] as const,
-    );
-    const present = pairs.map(([c]) => `src.${c} IS NOT NULL`).join(' AND ');
-    const match = pairs.map(([c, r]) => `ref.${r} = src.${c}`).join(' AND ');
-    const target = qualifiedName(rule.refSchema ?? batch.schema, rule.refTable ?? '');
-    return `(${present} AND NOT EXISTS (SELECT 1 FROM ${target} AS ref WHERE ${match}))`;
-  }
-  return `((${await catalogExpression(db, batch, rule, state)}) IS FALSE)`;
-}
-
-/** The check constraint's expression as the catalog holds it, looked up by schema, table and constraint name. */
-async function catalogExpression(
+/** Rows breaking at least one of `rules`, in a second pass (only when a dropped proposal skewed the first). */
+async function countAny(
   db: Database,
-  batch: Batch,
+  task: Task,
+  rules: readonly Rule[],
+  all: readonly Rule[],
+): Promise<number> {
+  if (rules.length === 0) return 0;
+  const params = new Params();
+  const predicates: (Predicate | undefined)[] = [];
+  for (const rule of rules)
+    predicates[all.indexOf(rule)] = await predicateOf(db, task, rule, all.indexOf(rule), params);
+  const conditions = predicates.flatMap((p) => (p ? [p.outer] : []));
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*) FILTER (WHERE ${conditions.join(' OR ')}) AS n ${fromClause(task, predicates)}`,
+    params.values,
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** A few rows breaking `rule`, named by their key, with the rule's columns. */
+async function examples(db: Database, task: Task, rule: Rule, index: number): Promise<Example[]> {
+  if (task.examples === 0) return [];
+  const params = new Params();
+  const predicates: (Predicate | undefined)[] = [];
+  predicates[index] = await predicateOf(db, task, rule, index, params);
+  const limit = params.add(task.examples, 'integer');
+  const { rows } = await db.query<Row>(
+    `SELECT s.* ${fromClause(task, predicates)} WHERE ${predicates[index]?.outer} LIMIT ${limit}`,
+    params.values,
+  );
+  return rows.map((raw) => {
+    const row = asJson(task, raw);
+    return example(task, rule, row, message(rule, row));
+  });
+}
+
+/** Counts values beyond 6 standard deviations for the numeric columns whose extremes suggest some. */
+async function countOutliers(db: Database, task: Task, profile: ColumnProfile[]): Promise<void> {
+  const suspects = profile.filter(
+    (p) =>
+      p.mean !== null &&
+      p.stddev !== null &&
+      p.stddev > 0 &&
+      p.nonNull >= 30 &&
+      typeof p.min === 'number' &&
+      typeof p.max === 'number' &&
+      Math.max(p.max - p.mean, p.mean - p.min) > 6 * p.stddev,
+  );
+  if (suspects.length === 0) return;
+  const params = new Params();
+  const select = suspects.map((p, i) => {
+    const ref =
+      task.columns.find((c) => c.name === p.column)?.type === 'money'
+        ? `s.${quoteIdent(p.column)}::numeric`
+        : `s.${quoteIdent(p.column)}`;
+    return `count(*) FILTER (WHERE abs(${ref}::float8 - ${params.add(p.mean, 'float8')}) > ${params.add(6 * (p.stddev ?? 0), 'float8')}) AS ${quoteIdent(`o${i}`)}`;
+  });
+  const { rows } = await db.query<Row>(`SELECT ${select.join(', ')} ${fromClause(task, [])}`, params.values);
+  suspects.forEach((p, i) => {
+    p.outliers = Number(rows[0]?.[`o${i}`] ?? 0);
+  });
+}
+
+/** A zod rule, evaluated in Node page by page (the one check PostgreSQL cannot run). */
+async function checkZod(
+  db: Database,
+  task: Task,
   rule: Rule,
   state: CheckerState,
-): Promise<string> {
-  const key = JSON.stringify([batch.schema, batch.table, rule.name]);
-  const cached = state.expressions.get(key);
-  if (cached !== undefined) return cached;
-  const { rows } = await db.query<{ expression: string }>(
-    `SELECT pg_get_expr(k.conbin, k.conrelid) AS expression FROM pg_constraint k
-     JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE n.nspname = $1 AND c.relname = $2 AND k.conname = $3 AND k.contype = 'c'`,
-    [batch.schema, batch.table, rule.name],
-  );
-  const expression = rows[0]?.expression;
-  if (expression === undefined)
-    throw new ConfigurationError(`No check constraint '${rule.name}' on '${batch.table}'`);
-  state.expressions.set(key, expression);
-  return expression;
-}
-
-function sqlMessage(rule: Rule): string {
-  return rule.kind === 'foreign-key'
-    ? `${rule.columns.join(', ')} has no match in ${rule.refTable}`
-    : `breaks ${rule.name}: ${rule.description}`;
-}
-
-/** Why `row` breaks `rule` (a rule checked on the row), or undefined when it holds. NULL passes, as in SQL. */
-function rowMessage(rule: Rule, row: Row, state: CheckerState): string | undefined {
-  const column = rule.columns[0] ?? '';
-  const value = row[column];
-  switch (rule.kind) {
-    case 'not-null':
-      return value === null || value === undefined ? `${column} is NULL` : undefined;
-    case 'enum':
-      return value === null || rule.values?.includes(String(value))
-        ? undefined
-        : `${column} = ${JSON.stringify(value)} is not one of ${rule.values?.join(', ')}`;
-    case 'range': {
-      if (value === null) return undefined;
-      const n = Number(value);
-      const low = rule.min === undefined || (rule.minExclusive ? n > rule.min : n >= rule.min);
-      const high = rule.max === undefined || (rule.maxExclusive ? n < rule.max : n <= rule.max);
-      return low && high
-        ? undefined
-        : `${column} = ${JSON.stringify(value)} is out of range (${rule.description})`;
-    }
-    default: {
-      const result = userSchema(rule, state).safeParse(row);
-      if (result.success) return undefined;
-      return result.error.issues
+): Promise<{ count: number; examples: Example[] }> {
+  const zod = state.zodRules.get(JSON.stringify([rule.table, rule.name]));
+  if (!zod) throw new Error(`No zod rule '${rule.name}' for table '${rule.table}' was given to the agents`);
+  const order = task.key.length > 0 ? task.key.map((c) => `s.${quoteIdent(c)}`).join(', ') : 's.ctid';
+  let count = 0;
+  const found: Example[] = [];
+  for (let offset = 0; ; offset += ZOD_PAGE) {
+    const { rows } = await db.query<Row>(
+      `SELECT s.* FROM ${qualifiedName(task.schema, task.table)} AS s ORDER BY ${order} LIMIT $1 OFFSET $2`,
+      [ZOD_PAGE, offset],
+    );
+    for (const raw of rows) {
+      const row = asJson(task, raw);
+      const result = zod.schema.safeParse(row);
+      if (result.success) continue;
+      count++;
+      const why = result.error.issues
         .slice(0, 3)
         .map((i) => `${i.path.map(String).join('.') || '(row)'}: ${i.message}`)
         .join('; ');
+      if (found.length < task.examples) found.push(example(task, rule, row, why));
     }
+    if (rows.length < ZOD_PAGE) return { count, examples: found };
   }
 }
 
-function userSchema(rule: Rule, state: CheckerState): z.ZodType {
-  if (rule.source === 'agents') {
-    const found = state.zodRules.get(JSON.stringify([rule.table, rule.name]));
-    if (!found)
-      throw new ConfigurationError(
-        `No zod rule '${rule.name}' for table '${rule.table}' was given to the agents`,
-      );
-    return found.schema;
+/** Why `row` breaks `rule`, in words. */
+function message(rule: Rule, row: Row): string {
+  const [column = ''] = rule.columns;
+  const value = JSON.stringify(row[column]);
+  switch (rule.kind) {
+    case 'not-null':
+      return `${column} is NULL`;
+    case 'enum':
+      return `${column} = ${value} is not one of ${rule.values?.join(', ')}`;
+    case 'range':
+    case 'non-negative':
+      return `${column} = ${value} is out of range (${rule.name})`;
+    case 'not-future':
+      return `${column} = ${value} is in the future`;
+    case 'foreign-key':
+    case 'orphan':
+      return `${rule.columns.join(', ')} has no match in ${rule.refTable}`;
+    default:
+      return `breaks ${rule.name}: ${rule.description}`;
   }
-  let compiled = state.compiled.get(rule.id);
-  if (!compiled) {
-    compiled = toZod(rule.name, rule.jsonSchema ?? {});
-    state.compiled.set(rule.id, compiled);
-  }
-  return compiled;
 }
 
-function example(batch: Batch, rule: Rule, row: Row, position: number, message: string): Example {
+function example(task: Task, rule: Rule, row: Row, why: string): Example {
   const pick = (columns: readonly string[]) => Object.fromEntries(columns.map((c) => [c, row[c] ?? null]));
   return {
-    position,
-    key: batch.key.length > 0 ? pick(batch.key) : trim(row),
-    values: rule.kind === 'user-rule' ? trim(row) : pick(rule.columns),
-    message,
+    key: task.key.length > 0 ? pick(task.key) : trim(row),
+    values: rule.columns.length > 0 ? pick(rule.columns) : trim(row),
+    message: why,
   };
 }
 
-/** Rows as JSON: instants as ISO strings, bytes as hex; long strings cut, so reports stay readable. */
-function toJson(value: unknown): unknown {
-  if (value instanceof Date) return value.toISOString();
-  if (value instanceof Uint8Array) return `\\x${Buffer.from(value).toString('hex')}`;
-  return value;
+/** A row as JSON: numerics as numbers (when exact enough), instants as ISO strings, bytes as hex, flags left out. */
+function asJson(task: Task, raw: Row): Row {
+  const row: Row = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (name.startsWith('__fs_')) continue;
+    const type = task.columns.find((c) => c.name === name)?.type ?? '';
+    if (value instanceof Date) row[name] = value.toISOString();
+    else if (value instanceof Uint8Array) row[name] = `\\x${Buffer.from(value).toString('hex')}`;
+    else if (typeof value === 'string' && /^numeric/.test(type) && Number.isFinite(Number(value)))
+      row[name] = Number(value);
+    else row[name] = value;
+  }
+  return row;
 }
 
 function trim(row: Row): Row {

@@ -1,7 +1,7 @@
 /**
- * Rules derived from the catalog: NOT NULL columns, enum types and `IN (...)` checks, range checks, other check
- * constraints and foreign keys. Simple checks become row predicates evaluated in the agent; the others (foreign
- * keys, checks it cannot read) are evaluated by PostgreSQL next to the rows of the batch.
+ * Rules from the catalog (only what PostgreSQL does not enforce: NOT VALID checks and foreign keys) and from the
+ * user (JSON Schemas, SQL expressions, zod schemas). Simple checks become `not-null`, `enum` or `range` rules; every
+ * rule is evaluated by PostgreSQL in the table's one pass, except zod rules, which only Node can run.
  */
 import { z } from 'zod';
 import { ConfigurationError } from '../../src/index.js';
@@ -12,7 +12,7 @@ import type { Rule } from './schemas.js';
 export interface ZodRule {
   readonly table: string;
   readonly name: string;
-  /** Validates one row (values as JSON: numerics as strings, timestamps as ISO strings). */
+  /** Validates one row (values as JSON: numerics as numbers, timestamps as ISO strings). Run in Node, page by page. */
   readonly schema: z.ZodType;
 }
 
@@ -27,53 +27,37 @@ const AND = /^\((\(.*\)) AND (\(.*\))\)$/;
 
 const unquote = (ident: string) => (ident.startsWith('"') ? ident.slice(1, -1).replaceAll('""', '"') : ident);
 
-/** Every rule the catalog implies for `table`. */
-export function deriveRules(table: CatalogTable): Rule[] {
+/**
+ * The rules the catalog implies for `table` that PostgreSQL does not already enforce: NOT VALID checks and
+ * foreign keys (rows older than the constraint were never checked). NOT NULL, enum types, validated checks,
+ * foreign keys and unique constraints hold for every row already, so checking them again only costs time.
+ */
+export function deriveRules(table: CatalogTable): { rules: Rule[]; enforced: number } {
   const rules: Rule[] = [];
-  const base = { table: table.name, source: 'schema' as const };
-  for (const column of table.columns) {
-    if (!column.nullable && table.kind === 'table') {
-      rules.push({
-        ...base,
-        id: `not-null:${table.name}.${column.name}`,
-        kind: 'not-null',
-        name: `${column.name} NOT NULL`,
-        columns: [column.name],
-        description: `${column.name} is never NULL`,
-        enforced: true,
-      });
-    }
-    if (column.enumValues) {
-      rules.push({
-        ...base,
-        id: `enum:${table.name}.${column.name}`,
-        kind: 'enum',
-        name: `${column.name} ${column.type}`,
-        columns: [column.name],
-        description: `${column.name} is one of ${column.enumValues.join(', ')}`,
-        enforced: true,
-        values: column.enumValues,
-      });
-    }
-  }
+  let enforced = table.columns.filter((c) => (!c.nullable && table.kind === 'table') || c.enumValues).length;
   for (const constraint of table.constraints) {
+    if (constraint.validated || constraint.kind === 'p' || constraint.kind === 'u') {
+      enforced++;
+      continue;
+    }
     if (constraint.kind === 'c') rules.push(checkRule(table.name, constraint));
     if (constraint.kind === 'f') {
       rules.push({
-        ...base,
+        table: table.name,
+        source: 'schema',
         id: `foreign-key:${table.name}.${constraint.name}`,
         kind: 'foreign-key',
         name: constraint.name,
         columns: constraint.columns,
         description: `${constraint.columns.join(', ')} exists in ${constraint.refTable} (${constraint.refColumns.join(', ')})`,
-        enforced: constraint.validated,
+        enforced: false,
         refSchema: constraint.refSchema ?? '',
         refTable: constraint.refTable ?? '',
         refColumns: constraint.refColumns,
       });
     }
   }
-  return rules;
+  return { rules, enforced };
 }
 
 /** A check constraint as a `not-null`, `enum` or `range` rule when its expression is that simple, else `check`. */
@@ -84,7 +68,7 @@ function checkRule(table: string, constraint: CatalogConstraint): Rule {
     id: `check:${table}.${constraint.name}`,
     name: constraint.name,
     columns: constraint.columns,
-    enforced: constraint.validated,
+    enforced: false,
     source: 'schema' as const,
   };
   const notNull = IS_NOT_NULL.exec(expression);
@@ -159,6 +143,21 @@ export function inputRule(rule: { table: string; name: string; schema: Record<st
   };
 }
 
+/** A user SQL expression rule; the plan checks it compiles (read-only) before any table is read. */
+export function expressionRule(rule: { table: string; name: string; expression: string }): Rule {
+  return {
+    id: `expression:${rule.table}:${rule.name}`,
+    table: rule.table,
+    kind: 'expression',
+    name: rule.name,
+    columns: [],
+    description: `Every row satisfies ${rule.expression}`,
+    enforced: false,
+    expression: rule.expression,
+    source: 'input',
+  };
+}
+
 /** A zod rule given to the agents factory, described as data (its schema stays in the agents' closure). */
 export function zodRule(rule: ZodRule): Rule {
   return {
@@ -173,8 +172,8 @@ export function zodRule(rule: ZodRule): Rule {
   };
 }
 
-/** A JSON Schema as zod; throws a `ConfigurationError` naming the rule when it is not a valid JSON Schema. */
-export function toZod(name: string, schema: Record<string, unknown>): z.ZodType {
+/** A JSON Schema as zod (only to refuse an invalid one early); throws a `ConfigurationError` naming the rule when it is not a valid JSON Schema. */
+function toZod(name: string, schema: Record<string, unknown>): z.ZodType {
   try {
     return z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]);
   } catch (cause) {

@@ -16,6 +16,11 @@ const CatalogColumnSchema = z.object({
   position: z.number().int(),
   /** The labels of an enum type, in order; null for other types. */
   enumValues: z.array(z.string()).nullable(),
+  /** The sequence behind a serial or identity column, and its last value (null when never used or unreadable). */
+  sequence: z
+    .object({ name: z.string(), lastValue: z.number().nullable(), max: z.number() })
+    .nullable()
+    .optional(),
 });
 
 /** A primary key (`p`), unique (`u`), foreign key (`f`) or check (`c`) constraint. */
@@ -56,18 +61,27 @@ export const CatalogIndexSchema = z.object({
 export const CatalogTableSchema = z.object({
   name: z.string(),
   kind: z.enum(['table', 'view']),
-  /** The planner's estimate (`reltuples`), 0 when never analyzed. */
+  /** The planner's estimate (`reltuples`, summed over partitions), 0 when never analyzed. */
   estimatedRows: z.number(),
+  /** With its indexes and TOAST; for a partitioned table, summed over its partitions. */
   sizeBytes: z.number(),
+  /** A partitioned table (its rows live in its partitions). */
+  partitioned: z.boolean().optional(),
+  /** For a partition, the table it is a partition of: templates report the parent, not each partition. */
+  partitionOf: z.string().nullable().optional(),
+  /** Sequential plus index scans since statistics were reset (summed over partitions): how much usage data. */
+  scans: z.number().optional(),
   columns: z.array(CatalogColumnSchema),
   constraints: z.array(CatalogConstraintSchema),
   indexes: z.array(CatalogIndexSchema),
 });
 
-/** One schema's catalog. */
+/** One schema's catalog. Fields added since the first version are optional, so catalogs built by hand still fit. */
 export const CatalogSchema = z.object({
   schema: z.string(),
   tables: z.array(CatalogTableSchema),
+  /** When this database's statistics were last reset (ISO), or null if the server does not say. */
+  statsSince: z.string().nullable().optional(),
 });
 
 /** A constraint of {@link Catalog}. */
@@ -79,9 +93,20 @@ export type CatalogTable = z.infer<typeof CatalogTableSchema>;
 /** The tables, columns, constraints and indexes of one schema, as plain JSON. */
 export type Catalog = z.infer<typeof CatalogSchema>;
 
+// A partitioned table's own reltuples and size are empty: its partitions (pg_partition_tree) hold the rows.
 const TABLES = `
   SELECT c.relname AS name, CASE WHEN c.relkind IN ('v', 'm') THEN 'view' ELSE 'table' END AS kind,
-         GREATEST(c.reltuples, 0)::bigint AS "estimatedRows", pg_total_relation_size(c.oid) AS "sizeBytes"
+         (SELECT COALESCE(sum(GREATEST(p.reltuples, 0)), 0)::bigint FROM pg_class p
+          WHERE p.oid IN (SELECT relid FROM pg_partition_tree(c.oid)) OR p.oid = c.oid) AS "estimatedRows",
+         CASE WHEN c.relkind = 'p'
+              THEN (SELECT COALESCE(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree(c.oid))::bigint
+              ELSE pg_total_relation_size(c.oid) END AS "sizeBytes",
+         c.relkind = 'p' AS partitioned,
+         (SELECT pc.relname FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
+          WHERE i.inhrelid = c.oid AND c.relispartition) AS "partitionOf",
+         (SELECT COALESCE(sum(COALESCE(s.seq_scan, 0) + COALESCE(s.idx_scan, 0)), 0)::bigint
+          FROM pg_stat_user_tables s WHERE s.relid = c.oid OR s.relid IN (SELECT relid FROM pg_partition_tree(c.oid)))
+           AS scans
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm')
   ORDER BY c.relname`;
@@ -90,7 +115,13 @@ const COLUMNS = `
   SELECT c.relname AS "table", a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
          NOT a.attnotnull AS nullable, pg_get_expr(d.adbin, d.adrelid) AS "default", a.attnum::integer AS position,
          CASE WHEN t.typtype = 'e' THEN ARRAY(SELECT e.enumlabel::text FROM pg_enum e
-                                               WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) END AS "enumValues"
+                                               WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) END AS "enumValues",
+         (SELECT json_build_object('name', sq.schemaname || '.' || sq.sequencename, 'lastValue', sq.last_value,
+                                   'max', sq.max_value)
+          FROM pg_depend dp JOIN pg_class sc ON sc.oid = dp.objid AND sc.relkind = 'S'
+          JOIN pg_namespace sn ON sn.oid = sc.relnamespace
+          JOIN pg_sequences sq ON sq.schemaname = sn.nspname AND sq.sequencename = sc.relname
+          WHERE dp.refobjid = c.oid AND dp.refobjsubid = a.attnum AND dp.deptype IN ('a', 'i') LIMIT 1) AS sequence
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
   JOIN pg_type t ON t.oid = a.atttypid
@@ -110,7 +141,7 @@ const CONSTRAINTS = `
                JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum ORDER BY u.ord) AS "refColumns"
   FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_class rc ON rc.oid = k.confrelid LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
-  WHERE n.nspname = $1 AND k.contype IN ('p', 'u', 'f', 'c')
+  WHERE n.nspname = $1 AND k.contype IN ('p', 'u', 'f', 'c') AND k.conparentid = 0
   ORDER BY c.relname, k.conname`;
 
 const INDEXES = `
@@ -123,12 +154,36 @@ const INDEXES = `
                FROM generate_series(1, x.indnkeyatts::integer) k ORDER BY k) AS columns,
          EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid)
            AS "backsConstraint",
-         COALESCE(s.idx_scan, 0) AS scans, pg_relation_size(x.indexrelid) AS "sizeBytes"
+         (SELECT COALESCE(sum(s.idx_scan), 0)::bigint FROM pg_stat_user_indexes s
+          WHERE s.indexrelid = x.indexrelid OR s.indexrelid IN (SELECT relid FROM pg_partition_tree(x.indexrelid)))
+           AS scans,
+         CASE WHEN i.relkind = 'I'
+              THEN (SELECT COALESCE(sum(pg_relation_size(relid)), 0) FROM pg_partition_tree(x.indexrelid))::bigint
+              ELSE pg_relation_size(x.indexrelid) END AS "sizeBytes"
   FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
   JOIN pg_namespace n ON n.oid = t.relnamespace JOIN pg_am am ON am.oid = i.relam
-  LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = x.indexrelid
   WHERE n.nspname = $1
   ORDER BY t.relname, i.relname`;
+
+// Never reset: the counters go back to the cluster's creation at best, so the server's start is a safe lower bound.
+const STATS_SINCE = `
+  SELECT to_char(COALESCE(stats_reset, pg_postmaster_start_time()) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+    AS since
+  FROM pg_stat_database WHERE datname = current_database()`;
+
+/**
+ * The schema a template works on when its input names none: `public` when it has tables, else the user schema
+ * with the most tables (a database kept in its own schema, such as `sales`), else `public`.
+ */
+export async function defaultSchema(db: Database): Promise<string> {
+  const { rows } = await db.query<{ schema: string }>(
+    `SELECT n.nspname AS schema FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+       AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+     GROUP BY n.nspname ORDER BY (n.nspname = 'public') DESC, count(*) DESC, n.nspname LIMIT 1`,
+  );
+  return rows[0]?.schema ?? 'public';
+}
 
 /**
  * Reads one schema's catalog. Throws a `ConfigurationError` when the schema does not exist, so a typo is not
@@ -137,16 +192,18 @@ const INDEXES = `
 export async function introspect(db: Database, schema = 'public'): Promise<Catalog> {
   const exists = await db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
   if (exists.rowCount === 0) throw new ConfigurationError(`Schema '${schema}' does not exist`);
-  const [tables, columns, constraints, indexes] = await Promise.all([
+  const [tables, columns, constraints, indexes, stats] = await Promise.all([
     db.query<Record<string, unknown>>(TABLES, [schema]),
     db.query<Record<string, unknown> & { table: string }>(COLUMNS, [schema]),
     db.query<Record<string, unknown> & { table: string }>(CONSTRAINTS, [schema]),
     db.query<Record<string, unknown> & { table: string }>(INDEXES, [schema]),
+    db.query<{ since: string | null }>(STATS_SINCE),
   ]);
   const of = <R extends { table: string }>(rows: R[], table: unknown) =>
     rows.filter((r) => r.table === table).map(({ table: _, ...rest }) => rest);
   return CatalogSchema.parse({
     schema,
+    statsSince: stats.rows[0]?.since ?? null,
     tables: tables.rows.map((t) => ({
       ...t,
       columns: of(columns.rows, t.name),

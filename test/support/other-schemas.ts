@@ -1,0 +1,81 @@
+/**
+ * Databases of other shapes than our sample, for the templates' "any database" tests: a music store in the spirit
+ * of Chinook, kept in its own schema (`music`, no `public` tables), with PascalCase quoted names, no foreign keys
+ * declared, a varchar key, a composite key, a partitioned table, an enum and a view. Its defects are planted
+ * and listed in {@link MUSIC_PLANTED}; everything else is clean.
+ */
+import type { Database } from '../../src/db/port.js';
+
+/** A defect planted in the music schema that the data validation must find, with the rows it affects. */
+export interface PlantedDefect {
+  readonly kind: 'non-negative' | 'orphan' | 'not-future';
+  readonly table: string;
+  readonly column: string;
+  readonly rows: number;
+}
+
+/** Every defect of {@link seedMusic}. */
+export const MUSIC_PLANTED: readonly PlantedDefect[] = [
+  { kind: 'non-negative', table: 'Invoice', column: 'Total', rows: 3 },
+  { kind: 'not-future', table: 'Invoice', column: 'InvoiceDate', rows: 1 },
+  { kind: 'orphan', table: 'InvoiceLine', column: 'TrackId', rows: 2 },
+  { kind: 'non-negative', table: 'Payment', column: 'Amount', rows: 2 },
+];
+
+/** The music store's DDL and data. */
+export const MUSIC_STATEMENTS: readonly string[] = [
+  'CREATE SCHEMA music',
+  'SET search_path = music',
+  `CREATE TYPE "Rating" AS ENUM ('G', 'PG', 'R')`,
+  `CREATE TABLE "Genre" ("GenreId" varchar(10) PRIMARY KEY, "Name" varchar(120) NOT NULL)`,
+  `CREATE TABLE "Artist" ("ArtistId" integer PRIMARY KEY, "Name" varchar(120))`,
+  `CREATE TABLE "Album" ("AlbumId" integer PRIMARY KEY, "Title" varchar(160) NOT NULL, "ArtistId" integer NOT NULL)`,
+  `CREATE TABLE "Track" ("TrackId" integer PRIMARY KEY, "Name" varchar(200) NOT NULL, "AlbumId" integer,
+     "GenreId" varchar(10), "Milliseconds" integer NOT NULL, "UnitPrice" numeric(10, 2) NOT NULL, "Rating" "Rating")`,
+  `CREATE TABLE "Customer" ("CustomerId" integer PRIMARY KEY, "FirstName" varchar(40) NOT NULL,
+     "LastName" varchar(40) NOT NULL, "Country" varchar(40), "Email" varchar(60) NOT NULL)`,
+  `CREATE TABLE "Invoice" ("InvoiceId" integer PRIMARY KEY, "CustomerId" integer NOT NULL,
+     "InvoiceDate" timestamp NOT NULL, "BillingCountry" varchar(40), "Total" numeric(10, 2) NOT NULL)`,
+  `CREATE TABLE "InvoiceLine" ("InvoiceLineId" integer PRIMARY KEY, "InvoiceId" integer NOT NULL,
+     "TrackId" integer NOT NULL, "UnitPrice" numeric(10, 2) NOT NULL, "Quantity" integer NOT NULL)`,
+  `CREATE TABLE "Playlist" ("PlaylistId" integer PRIMARY KEY, "Name" varchar(120))`,
+  `CREATE TABLE "PlaylistTrack" ("PlaylistId" integer NOT NULL, "TrackId" integer NOT NULL,
+     PRIMARY KEY ("PlaylistId", "TrackId"))`,
+  `CREATE TABLE "Payment" ("PaymentId" integer NOT NULL, "CustomerId" integer NOT NULL, "Amount" numeric(8, 2) NOT NULL,
+     "PaidAt" timestamptz NOT NULL, PRIMARY KEY ("PaymentId", "PaidAt")) PARTITION BY RANGE ("PaidAt")`,
+  `CREATE TABLE "Payment_2021" PARTITION OF "Payment" FOR VALUES FROM ('2021-01-01') TO ('2022-01-01')`,
+  `CREATE TABLE "Payment_2022" PARTITION OF "Payment" FOR VALUES FROM ('2022-01-01') TO ('2023-01-01')`,
+  `CREATE TABLE "Adjustment" ("AdjustmentId" integer PRIMARY KEY, "Amount" numeric(8, 2) NOT NULL)`,
+  `CREATE VIEW "InvoiceTotals" AS SELECT i."InvoiceId", sum(l."UnitPrice" * l."Quantity") AS "LinesTotal"
+     FROM "Invoice" i JOIN "InvoiceLine" l USING ("InvoiceId") GROUP BY i."InvoiceId"`,
+  `INSERT INTO "Genre" VALUES ('ROCK', 'Rock'), ('JAZZ', 'Jazz'), ('METAL', 'Metal'), ('BLUES', 'Blues'), ('LATIN', 'Latin')`,
+  `INSERT INTO "Artist" SELECT g, 'Artist ' || g FROM generate_series(1, 20) g`,
+  `INSERT INTO "Album" SELECT g, 'Album ' || g, (g % 20) + 1 FROM generate_series(1, 40) g`,
+  // Genre by track id: ROCK 40 tracks, JAZZ 20, METAL 20, BLUES 12, LATIN 8 (a golden set counts on these).
+  `INSERT INTO "Track" SELECT g, 'Track ' || g, (g % 40) + 1,
+     CASE WHEN g <= 40 THEN 'ROCK' WHEN g <= 60 THEN 'JAZZ' WHEN g <= 80 THEN 'METAL' WHEN g <= 92 THEN 'BLUES' ELSE 'LATIN' END,
+     180000 + g * 1000, 0.99 + (g % 2), (ARRAY['G', 'PG', 'R']::"Rating"[])[g % 3 + 1] FROM generate_series(1, 100) g`,
+  `INSERT INTO "Customer" SELECT g, 'First' || g, 'Last' || g, (ARRAY['USA', 'Canada', 'France', 'Brazil'])[g % 4 + 1],
+     'c' || g || '@mail.test' FROM generate_series(1, 50) g`,
+  // Invoices from 2021-01-01, one every 3 days; invoice 7 is in the future; 3 totals are negative.
+  `INSERT INTO "Invoice" SELECT g, (g % 50) + 1,
+     CASE WHEN g = 7 THEN now()::timestamp + interval '30 days' ELSE timestamp '2021-01-01' + (g * 3) * interval '1 day' END,
+     (ARRAY['USA', 'Canada', 'France', 'Brazil'])[((g % 50) + 1) % 4 + 1],
+     CASE WHEN g IN (10, 20, 30) THEN -5.94 ELSE 1.98 * (g % 5 + 1) END FROM generate_series(1, 200) g`,
+  // Three lines per invoice; two lines name tracks that do not exist; one quantity is absurd (an outlier).
+  `INSERT INTO "InvoiceLine" SELECT g, (g - 1) / 3 + 1, CASE WHEN g IN (5, 9) THEN 9000 + g ELSE (g % 100) + 1 END,
+     0.99, CASE WHEN g = 100 THEN 500 ELSE g % 2 + 1 END FROM generate_series(1, 600) g`,
+  `INSERT INTO "Playlist" SELECT g, 'Playlist ' || g FROM generate_series(1, 5) g`,
+  `INSERT INTO "PlaylistTrack" SELECT p, t FROM generate_series(1, 5) p, generate_series(1, 100) t WHERE (p + t) % 3 = 0`,
+  `INSERT INTO "Payment" SELECT g, (g % 50) + 1, CASE WHEN g IN (50, 150) THEN -3.00 ELSE 4.99 END,
+     timestamptz '2021-01-01' + g * interval '3 days' FROM generate_series(1, 200) g`,
+  // Adjustments are negative a third of the time: a negative amount is normal here, so no rule is proposed.
+  `INSERT INTO "Adjustment" SELECT g, CASE WHEN g % 3 = 0 THEN -2.50 ELSE 2.50 END FROM generate_series(1, 60) g`,
+  'ANALYZE',
+  'SET search_path = public',
+];
+
+/** Creates the music store in `db` (which must not have a `music` schema yet). */
+export async function seedMusic(db: Database): Promise<void> {
+  for (const sql of MUSIC_STATEMENTS) await db.query(sql);
+}
