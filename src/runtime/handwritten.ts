@@ -50,9 +50,12 @@ export function bindHandwritten(
   const settings = new Map<string, StepSettings>();
   const metas = new Map<string, Record<string, unknown>>();
   const names = new Set<string>();
+  /** Every invoke's step name, so a failure names the step rather than XState's generated invoke id. */
+  const stepNames = new Map<string, string>();
   const problems: string[] = [];
   for (const state of machineStates(machine)) {
     const base = state.meta?.name ?? state.path;
+    for (const invoke of state.invokes) stepNames.set(invoke.id, base);
     const agents = state.invokes.filter((i) => isAgent(i.src));
     for (const invoke of state.invokes) {
       // An inline actor (`src: fromPromise(...)`) gets a generated name XState resolves from the state itself.
@@ -94,7 +97,7 @@ export function bindHandwritten(
   const actors: Record<string, AnyActorLogic> = {};
   for (const s of settings.values()) actors[s.agent] ??= agentLogic(deps.stepLogic, settings);
   return createMachine(
-    runConfig(machine.config as Config, metas) as never,
+    runConfig(machine.config as Config, metas, stepNames) as never,
     { ...machine.implementations, actors: { ...provided, ...actors } } as never,
   ) as unknown as AnyStateMachine;
 }
@@ -163,7 +166,11 @@ function runIdOf(self: AnyActorRef): string {
 }
 
 /** The machine's config with the run's end states, its outcome as the output, and its steps' meta normalized. */
-function runConfig(config: Config, metas: ReadonlyMap<string, Record<string, unknown>>): Config {
+function runConfig(
+  config: Config,
+  metas: ReadonlyMap<string, Record<string, unknown>>,
+  stepNames: ReadonlyMap<string, string>,
+): Config {
   const id = config.id as string;
   const userContext = config.context;
   const userOutput = config.output;
@@ -191,7 +198,10 @@ function runConfig(config: Config, metas: ReadonlyMap<string, Record<string, unk
       },
       [FAILED]: {
         type: 'final',
-        output: ({ event }: Args): WorkflowOutcome => ({ status: 'failed', error: failureFrom(event) }),
+        output: ({ event }: Args): WorkflowOutcome => ({
+          status: 'failed',
+          error: failureFrom(event, stepNames),
+        }),
       },
     },
     on: {
@@ -231,12 +241,13 @@ function withMeta(
 }
 
 /** A failure from an actor's error event: a step's failure as it is, any other error as a failed step of its id. */
-function failureFrom(event: Args['event']): SerializedError {
+function failureFrom(event: Args['event'], stepNames: ReadonlyMap<string, string>): SerializedError {
   const error = serializeError(event.error);
   if (error.code !== undefined) return error;
   const actor = event.type.replace(/^xstate\.error\.actor\./, '');
-  return failureOf('STEP_FAILED', `Actor '${actor}' failed: ${error.message}`, {
-    stepPath: actor,
+  const step = stepNames.get(actor) ?? actor;
+  return failureOf('STEP_FAILED', `Step '${step}' failed: ${error.message}`, {
+    stepPath: step,
     cause: error,
   });
 }

@@ -129,6 +129,25 @@ describe('a hand-written machine on the engine', () => {
     expect(run.status).toBe('failed');
   });
 
+  it("fails the run with a step failure naming the state when the machine's own actor fails unhandled", async () => {
+    const machine = setup({
+      actors: {
+        score: fromPromise<number>(async () => {
+          throw new Error('no model');
+        }),
+      },
+    }).createMachine({
+      id: 'own-actor',
+      initial: 'score',
+      states: { score: { invoke: { src: 'score', onDone: 'done' } }, done: { type: 'final' } },
+    });
+    const run = testEngine().start(machine, {});
+    await vi.advanceTimersByTimeAsync(1);
+    const error = await run.result.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StepFailedError);
+    expect(error).toMatchObject({ stepPath: 'score', message: expect.stringContaining('no model') });
+  });
+
   it('refuses a machine without an id, and an invoke whose src is neither provided nor an agent', () => {
     const engine = testEngine({ agents: { lookup: async () => 1 } });
     const anonymous = setup({}).createMachine({ initial: 'a', states: { a: { type: 'final' } } });
