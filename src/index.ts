@@ -79,7 +79,9 @@ export {
   type NodeInspectorOptions,
 } from './observability/inspect.js';
 export { createLogger } from './observability/logger.js';
+export type { MetricsOptions } from './observability/metrics.js';
 export { type StatelyMachineJSON, toStatelyJSON } from './observability/stately-json.js';
+export type { TracingOption } from './observability/tracing.js';
 export { memoryStore } from './persistence/memory-store.js';
 export { postgresStore } from './persistence/postgres-store.js';
 export type { SecretsHook } from './persistence/secrets.js';

@@ -6,6 +6,8 @@ import type { AgentTransport } from '../machine/transport.js';
 import type { AgentRegistry, EscalationDecision } from '../model/agent.js';
 import type { AnyWorkflowDefinition, WorkflowContext, WorkflowDefinition } from '../model/definition.js';
 import type { InspectOption } from '../observability/inspect.js';
+import type { MetricsOptions } from '../observability/metrics.js';
+import type { TracingOption } from '../observability/tracing.js';
 import type { SecretsHook } from '../persistence/secrets.js';
 import type { RunFilter, RunRecord, WorkflowStore } from '../persistence/types.js';
 import type { DurationHistory } from '../progress/history.js';
@@ -91,6 +93,17 @@ export interface EngineOptions {
   readonly transport?: AgentTransport;
   /** With a `transport`, the queue of the steps that name none. @default none: such steps run in this process */
   readonly defaultQueue?: string;
+  /**
+   * Prometheus metrics (prom-client) registered in your registry: runs started and ended, step durations, retries,
+   * active and parked runs, escalations waiting, store write latency, lease takeovers (docs/observe.md).
+   * @default none
+   */
+  readonly metrics?: MetricsOptions;
+  /**
+   * OpenTelemetry spans through `@opentelemetry/api`: one per run and one per step attempt. `true` uses the global
+   * tracer provider (set up by your SDK); or pass `{ tracer }`. @default false
+   */
+  readonly tracing?: TracingOption;
 }
 
 /** A stored run handed to a {@link MigrationHook}. */

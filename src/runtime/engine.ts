@@ -18,6 +18,7 @@ import { Binder } from './bind.js';
 import { Durability } from './durability.js';
 import type { Engine, EngineOptions, StartOptions } from './engine-types.js';
 import { InboxReader } from './inbox.js';
+import { instrumented } from './instrument.js';
 import { type EngineCore, launch, lose, recordOf } from './launch.js';
 import { engineLearner } from './learner.js';
 import { leaseSettings, Ownership } from './ownership.js';
@@ -39,7 +40,8 @@ export type { Engine, EngineOptions, StartOptions } from './engine-types.js';
  * console.log(await run.result);
  * ```
  */
-export function createEngine(options: EngineOptions = {}): Engine {
+export function createEngine(given: EngineOptions = {}): Engine {
+  const options = instrumented(given);
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger();
   const agents = options.agents ?? {};
