@@ -5,38 +5,16 @@
  * sent with at least one parameter (so the server parses exactly one statement: no `; COMMIT; DROP ...`).
  */
 import type { Database } from '../../src/db/index.js';
-import { isKeyword, parameterCount, splitStatements, type Token } from './sql-text.js';
+import { loadParser, type PgNode, parseSql, strings, walk } from './pg-parser.js';
 
-/** Keywords that write, change the schema, lock, or leave the query: never in a read-only candidate. */
-const FORBIDDEN_WORDS = [
-  'insert',
-  'update',
-  'delete',
-  'merge',
-  'truncate',
-  'drop',
-  'alter',
-  'create',
-  'grant',
-  'revoke',
-  'copy',
-  'call',
-  'do',
-  'lock',
-  'vacuum',
-  'set',
-  'reset',
-  'discard',
-  'listen',
-  'notify',
-  'prepare',
-  'execute',
-  'into',
-  'begin',
-  'commit',
-  'rollback',
-  'savepoint',
-];
+/** Statements that write or change something, by parse tree node: never inside a read-only candidate. */
+const WRITES: Record<string, string> = {
+  InsertStmt: 'INSERT',
+  UpdateStmt: 'UPDATE',
+  DeleteStmt: 'DELETE',
+  MergeStmt: 'MERGE',
+};
+
 /**
  * Functions with effects a READ ONLY transaction does not stop: session settings that outlive the transaction on a
  * pooled connection, sleeping, signalling backends, reading server files, advisory locks.
@@ -70,49 +48,69 @@ const FORBIDDEN_FUNCTIONS = [
 ];
 
 /**
- * The one statement of `sql`, or the reasons it is not a single read-only query with matching parameters.
- * String literals are refused unless `allowLiterals` (a user's own queries may hold them; generated ones must
- * pass values as parameters).
+ * The one statement of `sql`, or the reasons it is not a single read-only query with matching parameters, as
+ * PostgreSQL's own parser reads it: one `SELECT` (or `WITH`, `VALUES`, `TABLE`) with no data-modifying CTE, no
+ * `INTO`, no `FOR UPDATE`, no call of a function with side effects. String literals are refused unless
+ * `allowLiterals` (a user's own queries may hold them; generated ones must pass values as parameters).
+ *
+ * @example
+ * ```ts
+ * (await checkReadOnlySql('SELECT 1; DROP TABLE t', [])).problems; // ['Expected one statement, got 2', ...]
+ * ```
  */
-export function checkReadOnlySql(
+export async function checkReadOnlySql(
   sql: string,
   params: readonly unknown[],
   options: { readonly allowLiterals?: boolean } = {},
-): { statement: string; problems: string[] } {
-  const problems: string[] = [];
+): Promise<{ statement: string; problems: string[] }> {
   if (sql.trim() === '') return { statement: '', problems: ['The query is empty'] };
-  let statements: { sql: string; tokens: readonly Token[] }[];
+  await loadParser();
+  let statements: ReturnType<typeof parseSql>;
   try {
-    statements = splitStatements(sql);
+    statements = parseSql(sql);
   } catch (error) {
     return { statement: '', problems: [error instanceof Error ? error.message : String(error)] };
   }
+  const problems: string[] = [];
   if (statements.length !== 1) problems.push(`Expected one statement, got ${statements.length}`);
   const [first] = statements;
   if (!first) return { statement: '', problems: ['The query is empty'] };
-  const tokens = first.tokens;
-  if (!isKeyword(tokens[0], 'select', 'with', 'values', 'table')) {
-    problems.push(
-      `Not a query: it starts with ${tokens[0]?.text.toUpperCase() ?? 'nothing'} (expected SELECT or WITH)`,
-    );
+  if (first.type !== 'SelectStmt') {
+    problems.push(`Not a query: it is ${first.sql.split(/\s+/)[0]?.toUpperCase()} (expected SELECT or WITH)`);
   }
-  const words = new Set(
-    tokens.filter((t) => isKeyword(t, ...FORBIDDEN_WORDS)).map((t) => t.value.toUpperCase()),
+  const words = new Set<string>();
+  // A statement that is not a query is a write or a change by its first word (DROP, SET, COPY, CALL...).
+  for (const s of statements)
+    if (s.type !== 'SelectStmt') words.add(s.sql.split(/\s+/)[0]?.toUpperCase() ?? s.type);
+  const calls = new Set<string>();
+  let literals = false;
+  let parameters = 0;
+  walk(
+    statements.map((s) => ({ [s.type]: s.node })),
+    (type, node: PgNode) => {
+      const write = WRITES[type];
+      if (write) words.add(write);
+      if (type === 'SelectStmt' && node.intoClause !== undefined) words.add('INTO');
+      if (type === 'SelectStmt' && node.lockingClause !== undefined) words.add('FOR UPDATE/SHARE');
+      if (type === 'FuncCall') {
+        const name = strings(node.funcname)
+          .join('.')
+          .replace(/^pg_catalog\./, '');
+        if (FORBIDDEN_FUNCTIONS.includes(name)) calls.add(name);
+      }
+      if (type === 'A_Const' && node.sval !== undefined) literals = true;
+      if (type === 'ParamRef') parameters = Math.max(parameters, Number(node.number ?? 0));
+    },
   );
   if (words.size > 0) problems.push(`Not read-only: it uses ${[...words].join(', ')}`);
-  const calls = tokens.filter(
-    (t, i) => t.kind === 'word' && FORBIDDEN_FUNCTIONS.includes(t.value) && tokens[i + 1]?.value === '(',
-  );
-  if (calls.length > 0)
-    problems.push(`Calls a function with side effects: ${calls.map((t) => t.value).join(', ')}`);
-  if (!options.allowLiterals && tokens.some((t) => t.kind === 'string')) {
+  if (calls.size > 0) problems.push(`Calls a function with side effects: ${[...calls].join(', ')}`);
+  if (!options.allowLiterals && literals) {
     problems.push('Has string literals: pass values as parameters ($1, $2...) instead');
   }
-  const expected = parameterCount(tokens);
-  if (expected !== params.length) {
-    problems.push(`Uses ${expected} parameter(s) but ${params.length} value(s) were given`);
+  if (parameters !== params.length) {
+    problems.push(`Uses ${parameters} parameter(s) but ${params.length} value(s) were given`);
   }
-  return { statement: first.sql, problems };
+  return { statement: first.sql.replace(/;\s*$/, ''), problems };
 }
 
 /** Options of {@link runReadOnly}. */

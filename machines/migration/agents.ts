@@ -10,8 +10,9 @@ import { defineAgent } from '../lib/agent.js';
 import { rolledBack } from '../lib/tx.js';
 import { backupPrefix, backupTables, dropBackups } from './backup.js';
 import { MigrationError } from './errors.js';
-import { countRows, elapsed, runStatements, setLockTimeout } from './execute.js';
+import { countRows, elapsed, runInSchema, setLockTimeout } from './execute.js';
 import { LintSchema, lintMigration } from './lint.js';
+import { inTransaction, type Phase, type PhaseLimits, phasesOf, runPhase } from './phases.js';
 import { planMigration, renamedTo } from './plan.js';
 import { report } from './report.js';
 import { message, revertInside, revertMigration, type UndoData } from './revert.js';
@@ -106,7 +107,7 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
               plan.backupTables,
               `${backupPrefix(ctx.workflowId)}d`,
             );
-            const statements = await runStatements(tx, plan.statements);
+            const statements = await runInSchema(tx, plan.schema, await inTransaction(plan.statements));
             const expected = await takeSnapshot(tx, plan.schema);
             const tables = plan.rows.map((r) => renamedTo(r.table, plan.renames));
             const rows = await countRows(
@@ -155,12 +156,21 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
           );
         }
         const started = performance.now();
+        const phases = phasesOf(plan.statements);
+        const [first] = phases;
+        if (phases.length > 1 || first?.transactional === false) {
+          return applyInPhases(db, plan, phases, backupPrefix(ctx.workflowId), {
+            lockTimeoutMs,
+            statementTimeoutMs,
+            schema: plan.schema,
+          });
+        }
         return db.transaction(
           async (tx) => {
             await setLockTimeout(tx, lockTimeoutMs);
             const before = await takeSnapshot(tx, plan.schema);
             const backups = await backupTables(tx, before, plan.backupTables, backupPrefix(ctx.workflowId));
-            const statements = await runStatements(tx, plan.statements);
+            const statements = await runInSchema(tx, plan.schema, plan.statements);
             const after = await takeSnapshot(tx, plan.schema);
             return {
               appliedAt: new Date().toISOString(),
@@ -208,6 +218,46 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
         return report(results, await takeSnapshot(db, results.plan.schema));
       },
     }),
+  };
+}
+
+/**
+ * Applies a migration that spans several transactions. The snapshot and the backups are taken first, in a
+ * transaction of their own; when a later phase fails, what the earlier ones committed is reverted from them
+ * before the error is rethrown (the compensation only runs for an apply that returned).
+ */
+async function applyInPhases(
+  db: Database,
+  plan: Results['plan'],
+  phases: readonly Phase[],
+  prefix: string,
+  limits: PhaseLimits,
+): Promise<Applied> {
+  const started = performance.now();
+  const { before, backups } = await db.transaction(async (tx) => {
+    const snapshot = await takeSnapshot(tx, plan.schema);
+    return { before: snapshot, backups: await backupTables(tx, snapshot, plan.backupTables, prefix) };
+  });
+  const undoAt = async (): Promise<UndoData> => ({
+    schema: plan.schema,
+    scope: scopeOf(before, await takeSnapshot(db, plan.schema), plan),
+    before,
+    renames: plan.renames,
+    backups,
+  });
+  const statements: Applied['statements'] = [];
+  try {
+    for (const phase of phases) statements.push(...(await runPhase(db, phase, limits)));
+  } catch (error) {
+    if (statements.length > 0) await revertMigration(db, await undoAt(), limits);
+    await dropBackups(db, backups);
+    throw error;
+  }
+  return {
+    appliedAt: new Date().toISOString(),
+    durationMs: elapsed(started),
+    statements,
+    undo: await undoAt(),
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Running a migration's statements and counting rows, shared by the dry run, the apply and the verification.
  */
-import { type Database, qualifiedName } from '../../src/db/index.js';
+import { type Database, qualifiedName, quoteIdent } from '../../src/db/index.js';
 import type { PlannedStatement } from './parse.js';
 
 /** A statement of the migration failed; `code` is PostgreSQL's SQLSTATE, so retry policies can match it. */
@@ -47,6 +47,25 @@ export async function runStatements(
 /** `SET LOCAL lock_timeout`: a migration waiting behind a long query would block every query queued behind it. */
 export async function setLockTimeout(tx: Database, ms: number): Promise<void> {
   await tx.query("SELECT set_config('lock_timeout', $1, true)", [`${Math.max(1, Math.round(ms))}ms`]);
+}
+
+/**
+ * Runs the statements with `search_path` set to the migration's schema, so its unqualified names mean that
+ * schema's tables, as the lint read them; the path is put back after, because the snapshots print names
+ * relative to it.
+ */
+export async function runInSchema(
+  tx: Database,
+  schema: string,
+  statements: readonly PlannedStatement[],
+): Promise<{ index: number; ms: number; rowCount: number }[]> {
+  const { rows } = await tx.query<{ path: string }>(
+    "SELECT current_setting('search_path') AS path, set_config('search_path', $1, true)",
+    [quoteIdent(schema)],
+  );
+  const runs = await runStatements(tx, statements);
+  await tx.query("SELECT set_config('search_path', $1, true)", [rows[0]?.path ?? '']);
+  return runs;
 }
 
 /** Exact row counts of the tables that exist in `schema` (the others are left out). */

@@ -4,7 +4,8 @@
  * `warning` and `info` ones are reported.
  */
 import { z } from 'zod';
-import { type AlterAction, type PlannedStatement, tablesOf } from './parse.js';
+import { alterTable, type Lock, typeAdvice } from './lint-alter.js';
+import { type PlannedStatement, tablesOf } from './parse.js';
 import type { Snapshot } from './snapshot.js';
 
 /** One lint finding, about one statement. */
@@ -39,32 +40,81 @@ export const LintSchema = z.object({
 });
 /** The lint's verdict. */
 export type Lint = z.infer<typeof LintSchema>;
-type Lock = z.infer<typeof LockSchema>;
 
-/** Statements PostgreSQL refuses inside a transaction block. */
-const NON_TRANSACTIONAL = [
-  'vacuum',
-  'create database',
-  'drop database',
-  'alter system',
-  'reindex',
-  'cluster',
-];
+/** Statements PostgreSQL refuses inside a transaction block, by parse tree node. */
+const NON_TRANSACTIONAL: Record<string, string> = {
+  VacuumStmt: 'VACUUM',
+  CreatedbStmt: 'CREATE DATABASE',
+  DropdbStmt: 'DROP DATABASE',
+  AlterSystemStmt: 'ALTER SYSTEM',
+  ReindexStmt: 'REINDEX',
+  ClusterStmt: 'CLUSTER',
+};
+
+/**
+ * Statements whose whole effect is a new object or a comment: nothing existing is lost or locked for long. Any
+ * statement not here nor analysed below is not proven safe, so it needs an approval.
+ */
+const SAFE_STATEMENTS = new Set([
+  'ViewStmt',
+  'CommentStmt',
+  'CreateSeqStmt',
+  'CreateEnumStmt',
+  'CreateDomainStmt',
+  'CompositeTypeStmt',
+  'AlterEnumStmt',
+]);
+
+/** Functions known to have no side effect: a SELECT or DML calling only these needs no approval for its calls. */
+const PURE_FUNCTIONS = new Set([
+  'count',
+  'sum',
+  'avg',
+  'min',
+  'max',
+  'lower',
+  'upper',
+  'length',
+  'coalesce',
+  'nullif',
+  'greatest',
+  'least',
+  'now',
+  'current_date',
+  'abs',
+  'round',
+  'trim',
+  'btrim',
+  'substring',
+  'replace',
+  'concat',
+  'date_trunc',
+  'to_char',
+  'array_agg',
+  'string_agg',
+  'jsonb_build_object',
+  'json_build_object',
+  'md5',
+  'gen_random_uuid',
+]);
+
+/** Settings a migration may change for itself: timeouts only (a role or a search path changes what runs where). */
+const SAFE_SETTINGS = new Set(['lock_timeout', 'statement_timeout', 'idle_in_transaction_session_timeout']);
 
 /** Lints the statements of a migration of `before.schema`. */
 export function lintMigration(statements: readonly PlannedStatement[], before: Snapshot): Lint {
   const findings: LintFinding[] = [];
   const locks: Lint['locks'] = [];
   let rewrites = 0;
-  const rows = (table: string) => before.tables.find((t) => t.name === table)?.estimatedRows;
-  const exists = (table: string) => rows(table) !== undefined;
-  const size = (table: string) => `${table} (~${Math.round(rows(table) ?? 0)} rows)`;
+  const table = (name: string) => before.tables.find((t) => t.name === name);
+  const size = (name: string) => `${name} (~${Math.round(table(name)?.estimatedRows ?? 0)} rows)`;
+  const notValid = new Set<string>();
 
   for (const { index, operation: op } of statements) {
     const add = (severity: LintFinding['severity'], rule: string, message: string) =>
       findings.push({ statement: index, rule, severity, message });
-    const lock = (table: string, level: Lock) => {
-      if (exists(table)) locks.push({ statement: index, table, lock: level });
+    const lock = (name: string, level: Lock) => {
+      if (table(name)) locks.push({ statement: index, table: name, lock: level });
     };
     for (const name of tablesOf(op)) {
       if (name.schema !== null && name.schema !== before.schema) {
@@ -75,52 +125,71 @@ export function lintMigration(statements: readonly PlannedStatement[], before: S
         );
       }
     }
+    const unproven = (what: string) =>
+      add(
+        'danger',
+        'unproven',
+        `${what} is not proven safe (it can run any SQL, or do what the lint cannot check): it needs an approval`,
+      );
     switch (op.kind) {
       case 'transaction-control':
         add(
           'error',
           'transaction-control',
-          `${op.keyword.toUpperCase()}: the template runs the whole migration in one transaction of its own`,
+          `${op.keyword.toUpperCase()}: the template runs the migration in transactions of its own (a CONCURRENTLY statement or a VALIDATE gets its own)`,
         );
         break;
       case 'create-table':
+        for (const c of op.columns) typeAdvice(`${op.table.name}.${c.name}`, c.type, { add });
         break;
       case 'drop-table':
         for (const t of op.tables) {
           add(
             'danger',
             'drop-table',
-            `Drops ${exists(t.name) ? size(t.name) : t.name} with its rows${op.cascade ? ', and with CASCADE whatever depends on it' : ''}`,
+            `Drops ${table(t.name) ? size(t.name) : t.name} with its rows${op.cascade ? ', and with CASCADE whatever depends on it' : ''}`,
           );
           lock(t.name, 'ACCESS EXCLUSIVE');
         }
         break;
       case 'alter-table':
-        rewrites += alterTable(op.table.name, op.actions, { add, lock, exists, size });
+        for (const a of op.actions) {
+          if (a.kind === 'add-constraint' && a.notValid && a.name) notValid.add(a.name);
+          if (a.kind === 'validate-constraint' && notValid.has(a.name)) {
+            add(
+              'info',
+              'validate-separately',
+              `VALIDATE CONSTRAINT ${a.name} runs in a transaction of its own, after the one that added it NOT VALID commits`,
+            );
+          }
+        }
+        rewrites += alterTable(op.table.name, table(op.table.name), op.actions, { add, lock, size });
         break;
       case 'create-index':
-        if (op.concurrently) {
+        if (!op.concurrently && table(op.table.name)) {
           add(
-            'error',
-            'non-transactional',
-            'CREATE INDEX CONCURRENTLY cannot run inside a transaction; drop CONCURRENTLY (the index then blocks writes while it builds)',
+            'warning',
+            'blocking-index',
+            `Blocks writes to ${size(op.table.name)} while the index builds; use CREATE INDEX CONCURRENTLY (the template runs it outside a transaction)`,
           );
-        } else if (exists(op.table.name) && (rows(op.table.name) ?? 0) > 0) {
-          add('warning', 'blocking-index', `Blocks writes to ${size(op.table.name)} while the index builds`);
         }
+        if (op.concurrently)
+          add(
+            'info',
+            'concurrent-index',
+            'Runs outside a transaction; an index left invalid by a failure is dropped',
+          );
         lock(op.table.name, op.concurrently ? 'SHARE UPDATE EXCLUSIVE' : 'SHARE');
         break;
       case 'drop-index':
-        if (op.concurrently)
-          add('error', 'non-transactional', 'DROP INDEX CONCURRENTLY cannot run inside a transaction');
-        for (const index of op.indexes) {
-          const table = before.tables.find((t) => t.indexes.some((i) => i.name === index.name))?.name;
+        for (const i of op.indexes) {
+          const on = before.tables.find((t) => t.indexes.some((x) => x.name === i.name))?.name;
           add(
             'warning',
             'drop-index',
-            `Queries that used ${index.name}${table ? ` (on ${table})` : ''} may slow down`,
+            `Queries that used ${i.name}${on ? ` (on ${on})` : ''} may slow down${op.concurrently ? '' : '; DROP INDEX CONCURRENTLY does not block reads and writes'}`,
           );
-          if (table) lock(table, 'ACCESS EXCLUSIVE');
+          if (on) lock(on, op.concurrently ? 'SHARE UPDATE EXCLUSIVE' : 'ACCESS EXCLUSIVE');
         }
         break;
       case 'truncate':
@@ -137,24 +206,26 @@ export function lintMigration(statements: readonly PlannedStatement[], before: S
           `${op.kind === 'delete' ? 'Deletes rows of' : 'Overwrites values in'} ${size(op.table.name)}${op.where ? '' : ', every row (no WHERE)'}`,
         );
         lock(op.table.name, 'ROW EXCLUSIVE');
+        impure(op.functions, unproven);
         break;
       case 'insert':
         add('info', 'insert', `Adds rows to ${op.table.name}`);
         lock(op.table.name, 'ROW EXCLUSIVE');
+        impure(op.functions, unproven);
         break;
-      case 'other':
-        if (NON_TRANSACTIONAL.some((k) => op.keywords.startsWith(k))) {
-          add('error', 'non-transactional', `${op.keywords.toUpperCase()} cannot run inside a transaction`);
-        } else if (op.keywords.startsWith('drop') || op.keywords.startsWith('alter')) {
-          add(
-            'danger',
-            'unanalysed-change',
-            `${op.keywords.toUpperCase()} is not analysed: its effect cannot be checked nor undone beyond tables, columns, constraints, indexes and views`,
-          );
-        } else {
-          add('info', 'unanalysed', `${op.keywords.toUpperCase()} is not analysed`);
-        }
+      case 'select':
+        if (op.into) unproven('SELECT INTO (creates a table)');
+        impure(op.functions, unproven);
         break;
+      case 'set':
+        if (!SAFE_SETTINGS.has(op.name)) unproven(`SET ${op.name}`);
+        break;
+      case 'other': {
+        const refused = NON_TRANSACTIONAL[op.statement];
+        if (refused) add('error', 'non-transactional', `${refused} cannot run inside a transaction`);
+        else if (!SAFE_STATEMENTS.has(op.statement)) unproven(`${op.keywords} (${op.statement})`);
+        break;
+      }
     }
   }
   return {
@@ -166,100 +237,8 @@ export function lintMigration(statements: readonly PlannedStatement[], before: S
   };
 }
 
-interface Helpers {
-  add(severity: LintFinding['severity'], rule: string, message: string): void;
-  lock(table: string, level: Lock): void;
-  exists(table: string): boolean;
-  size(table: string): string;
-}
-
-/** Lints the actions of one `ALTER TABLE`; returns how many rewrite the table. */
-function alterTable(table: string, actions: readonly AlterAction[], h: Helpers): number {
-  let rewrites = 0;
-  let level: Lock = 'SHARE UPDATE EXCLUSIVE';
-  const raise = (to: Lock) => {
-    const order: Lock[] = ['SHARE UPDATE EXCLUSIVE', 'SHARE ROW EXCLUSIVE', 'ACCESS EXCLUSIVE'];
-    if (order.indexOf(to) > order.indexOf(level)) level = to;
-  };
-  const populated = h.exists(table);
-  for (const action of actions) {
-    switch (action.kind) {
-      case 'add-column': {
-        raise('ACCESS EXCLUSIVE');
-        if (populated && action.perRow) {
-          rewrites++;
-          h.add(
-            'warning',
-            'table-rewrite',
-            `Adding ${action.column} with a per-row default rewrites ${h.size(table)}`,
-          );
-        }
-        if (populated && action.notNull && action.default === null) {
-          h.add(
-            'warning',
-            'not-null-without-default',
-            `${action.column} is NOT NULL without a default: this fails if ${table} has rows`,
-          );
-        }
-        break;
-      }
-      case 'drop-column':
-        raise('ACCESS EXCLUSIVE');
-        h.add('danger', 'drop-column', `Drops ${table}.${action.column} and its values`);
-        break;
-      case 'alter-type':
-        raise('ACCESS EXCLUSIVE');
-        rewrites++;
-        h.add(
-          'danger',
-          'alter-type',
-          `Changes ${table}.${action.column} to ${action.type}: values may be cast with loss or rejected`,
-        );
-        h.add('warning', 'table-rewrite', `Changing a column type rewrites ${h.size(table)} and its indexes`);
-        break;
-      case 'set-not-null':
-        raise('ACCESS EXCLUSIVE');
-        h.add(
-          'warning',
-          'full-scan-under-lock',
-          `SET NOT NULL scans ${h.size(table)} while holding an ACCESS EXCLUSIVE lock; a CHECK (${action.column} IS NOT NULL) NOT VALID, validated separately, avoids it`,
-        );
-        break;
-      case 'add-constraint':
-        raise(action.constraint === 'foreign-key' ? 'SHARE ROW EXCLUSIVE' : 'ACCESS EXCLUSIVE');
-        if (
-          populated &&
-          (action.constraint === 'check' || action.constraint === 'foreign-key') &&
-          !action.notValid
-        ) {
-          h.add(
-            'warning',
-            'validating-constraint',
-            `Checks every row of ${h.size(table)} under the lock; add it NOT VALID, then VALIDATE CONSTRAINT`,
-          );
-        }
-        if (
-          populated &&
-          (action.constraint === 'unique' || action.constraint === 'primary-key') &&
-          !action.usingIndex
-        ) {
-          h.add(
-            'warning',
-            'index-build-under-lock',
-            `Builds a unique index on ${h.size(table)} while holding an ACCESS EXCLUSIVE lock`,
-          );
-        }
-        break;
-      case 'validate-constraint':
-        break;
-      case 'other':
-        raise('ACCESS EXCLUSIVE');
-        h.add('info', 'unanalysed', `ALTER TABLE ${table} ${action.text} is not analysed`);
-        break;
-      default:
-        raise('ACCESS EXCLUSIVE');
-    }
-  }
-  h.lock(table, level);
-  return rewrites;
+/** Functions not known pure make the statement unproven: a function can hold any SQL (a DELETE, a DROP). */
+function impure(functions: readonly string[], unproven: (what: string) => void): void {
+  const unknown = [...new Set(functions.filter((f) => !PURE_FUNCTIONS.has(f.replace(/^pg_catalog\./, ''))))];
+  if (unknown.length > 0) unproven(`A call of ${unknown.join(', ')}`);
 }

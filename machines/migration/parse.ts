@@ -1,24 +1,42 @@
 /**
- * Reads what each statement of a migration does, from its tokens: which table it touches and how (create, drop,
- * alter with its actions, index, data change). The lint decides what is dangerous from this; the database still
- * parses and runs the real text. A statement this reader does not know is kept as `other`, never guessed at.
+ * Reads what each statement of a migration does from PostgreSQL's own parse tree (libpg_query): which table it
+ * touches and how (create, drop, alter with its actions, index, data change), and what else it runs (a DO block,
+ * a function, a procedure, a COPY, a setting). The lint decides what is dangerous from this. A statement this
+ * reader does not know is kept as `other` with its node type, never guessed at, and needs an approval.
  */
 import { z } from 'zod';
-import { isKeyword, type SqlStatement, splitStatements } from '../lib/sql-text.js';
-import { AlterActionSchema, alterActions } from './alter.js';
-import { type ObjectName, ObjectNameSchema, Reader } from './reader.js';
+import {
+  functionCalls,
+  loadParser,
+  type ParsedStatement,
+  type PgNode,
+  parseSql,
+  rangeVar,
+  strings,
+} from '../lib/pg-parser.js';
+import { type AlterAction, AlterActionSchema, alterActions, typeText } from './alter.js';
 
 export type { AlterAction } from './alter.js';
-export type { ObjectName } from './reader.js';
+
+/** A possibly schema-qualified object name, as PostgreSQL resolves it (unquoted words folded to lower case). */
+const ObjectNameSchema = z.object({ schema: z.string().nullable(), name: z.string() });
+/** A name read from a statement. */
+export type ObjectName = z.infer<typeof ObjectNameSchema>;
 
 /** What one statement does. */
 const OperationSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('create-table'), table: ObjectNameSchema }),
+  z.object({
+    kind: z.literal('create-table'),
+    table: ObjectNameSchema,
+    /** The columns' types (`integer`, `timestamp without time zone`, `serial`...), for the type advice. */
+    columns: z.array(z.object({ name: z.string(), type: z.string() })),
+  }),
   z.object({ kind: z.literal('drop-table'), tables: z.array(ObjectNameSchema), cascade: z.boolean() }),
   z.object({ kind: z.literal('alter-table'), table: ObjectNameSchema, actions: z.array(AlterActionSchema) }),
   z.object({
     kind: z.literal('create-index'),
     table: ObjectNameSchema,
+    name: z.string().nullable(),
     unique: z.boolean(),
     concurrently: z.boolean(),
   }),
@@ -28,10 +46,14 @@ const OperationSchema = z.discriminatedUnion('kind', [
     kind: z.enum(['insert', 'update', 'delete']),
     table: ObjectNameSchema,
     where: z.boolean(),
+    /** Functions the statement calls (a function can do anything: it needs an approval unless known pure). */
+    functions: z.array(z.string()),
   }),
+  z.object({ kind: z.literal('select'), functions: z.array(z.string()), into: z.boolean() }),
+  z.object({ kind: z.literal('set'), name: z.string() }),
   z.object({ kind: z.literal('transaction-control'), keyword: z.string() }),
-  /** Anything else, by its leading keywords (`create view`, `drop type`, `vacuum`...). */
-  z.object({ kind: z.literal('other'), keywords: z.string() }),
+  /** Anything else, by its parse tree node (`DoStmt`, `CreateFunctionStmt`, `CopyStmt`, `ViewStmt`...). */
+  z.object({ kind: z.literal('other'), statement: z.string(), keywords: z.string() }),
 ]);
 /** What one statement does. */
 export type Operation = z.infer<typeof OperationSchema>;
@@ -70,83 +92,109 @@ export const PlannedStatementSchema = z.object({
 /** A statement of the migration and what it does. */
 export type PlannedStatement = z.infer<typeof PlannedStatementSchema>;
 
-/** Splits a migration script and reads each statement. */
-export function parseMigration(sql: string): PlannedStatement[] {
-  return splitStatements(sql).map((statement, index) => ({
+/**
+ * Splits a migration script with PostgreSQL's parser and reads each statement. Rejects (a `ConfigurationError`)
+ * what PostgreSQL would not parse.
+ */
+export async function parseMigration(sql: string): Promise<PlannedStatement[]> {
+  await loadParser();
+  return parseSql(sql).map((statement, index) => ({
     index,
     sql: statement.sql,
     operation: readOperation(statement),
   }));
 }
 
-const TRANSACTION_WORDS = ['begin', 'commit', 'rollback', 'savepoint', 'release', 'end', 'start', 'abort'];
+const name = (node: unknown): ObjectName | undefined => rangeVar(node);
+const qualified = (list: unknown): ObjectName => {
+  const parts = strings((list as { List?: { items?: unknown } }).List?.items ?? list);
+  const last = parts.at(-1) ?? '';
+  return { schema: parts.length > 1 ? (parts.at(-2) ?? null) : null, name: last };
+};
 
-function readOperation(statement: SqlStatement): Operation {
-  const r = new Reader(statement.tokens);
-  const first = r.peek();
-  const keywords = statement.tokens
-    .slice(0, 2)
-    .map((t) => t.value)
-    .join(' ');
-  if (isKeyword(first, ...TRANSACTION_WORDS)) return { kind: 'transaction-control', keyword: first!.value };
-  if (r.accept('create')) {
-    r.accept('or', 'replace');
-    const unique = r.accept('unique');
-    if (r.accept('index')) return createIndex(r, unique);
-    r.accept('unlogged') || r.accept('temporary') || r.accept('temp');
-    if (r.accept('table')) {
-      r.accept('if', 'not', 'exists');
-      const table = r.name();
-      if (table) return { kind: 'create-table', table };
+function readOperation({ type, node, sql }: ParsedStatement): Operation {
+  const other = (): Operation => ({ kind: 'other', statement: type, keywords: keywordsOf(sql) });
+  switch (type) {
+    case 'TransactionStmt':
+      return {
+        kind: 'transaction-control',
+        keyword: String(node.kind)
+          .replace(/^TRANS_STMT_/, '')
+          .toLowerCase(),
+      };
+    case 'CreateStmt': {
+      const table = name(node.relation);
+      if (!table) return other();
+      const columns = ((node.tableElts as { ColumnDef?: PgNode }[] | undefined) ?? []).flatMap((e) =>
+        e.ColumnDef ? [{ name: String(e.ColumnDef.colname), type: typeText(e.ColumnDef.typeName) }] : [],
+      );
+      return { kind: 'create-table', table, columns };
     }
-    return { kind: 'other', keywords };
+    case 'DropStmt': {
+      const objects = ((node.objects as unknown[]) ?? []).map(qualified);
+      if (node.removeType === 'OBJECT_TABLE')
+        return { kind: 'drop-table', tables: objects, cascade: node.behavior === 'DROP_CASCADE' };
+      if (node.removeType === 'OBJECT_INDEX')
+        return { kind: 'drop-index', indexes: objects, concurrently: node.concurrent === true };
+      return other();
+    }
+    case 'AlterTableStmt': {
+      const table = name(node.relation);
+      return table && node.objtype === 'OBJECT_TABLE'
+        ? { kind: 'alter-table', table, actions: alterActions(node.cmds) }
+        : other();
+    }
+    case 'RenameStmt':
+      return rename(node) ?? other();
+    case 'IndexStmt': {
+      const table = name(node.relation);
+      return table
+        ? {
+            kind: 'create-index',
+            table,
+            name: typeof node.idxname === 'string' ? node.idxname : null,
+            unique: node.unique === true,
+            concurrently: node.concurrent === true,
+          }
+        : other();
+    }
+    case 'TruncateStmt':
+      return {
+        kind: 'truncate',
+        tables: ((node.relations as unknown[]) ?? []).flatMap((r) => name((r as PgNode).RangeVar) ?? []),
+      };
+    case 'InsertStmt':
+    case 'UpdateStmt':
+    case 'DeleteStmt': {
+      const table = name(node.relation);
+      const kind = type === 'InsertStmt' ? 'insert' : type === 'UpdateStmt' ? 'update' : 'delete';
+      return table
+        ? { kind, table, where: node.whereClause !== undefined, functions: functionCalls(node) }
+        : other();
+    }
+    case 'SelectStmt':
+      return { kind: 'select', functions: functionCalls(node), into: node.intoClause !== undefined };
+    case 'VariableSetStmt':
+      return { kind: 'set', name: String(node.name ?? node.kind).toLowerCase() };
+    default:
+      return other();
   }
-  if (r.accept('drop', 'table')) {
-    r.accept('if', 'exists');
-    return { kind: 'drop-table', tables: r.names(), cascade: r.has('cascade') };
-  }
-  if (r.accept('drop', 'index')) {
-    const concurrently = r.accept('concurrently');
-    r.accept('if', 'exists');
-    return { kind: 'drop-index', indexes: r.names(), concurrently };
-  }
-  if (r.accept('alter', 'table')) {
-    r.accept('if', 'exists');
-    r.accept('only');
-    const table = r.name();
-    if (table) return { kind: 'alter-table', table, actions: alterActions(r) };
-    return { kind: 'other', keywords };
-  }
-  if (r.accept('truncate')) {
-    r.accept('table');
-    r.accept('only');
-    return { kind: 'truncate', tables: r.names() };
-  }
-  if (r.accept('insert', 'into')) return dml('insert', r, false);
-  if (r.accept('update')) {
-    r.accept('only');
-    return dml('update', r, r.has('where'));
-  }
-  if (r.accept('delete', 'from')) {
-    r.accept('only');
-    return dml('delete', r, r.has('where'));
-  }
-  return { kind: 'other', keywords };
 }
 
-function dml(kind: 'insert' | 'update' | 'delete', r: Reader, where: boolean): Operation {
-  const table = r.name();
-  return table ? { kind, table, where } : { kind: 'other', keywords: kind };
+function rename(node: PgNode): Operation | undefined {
+  const table = name(node.relation);
+  if (!table) return undefined;
+  const to = String(node.newname);
+  const action: AlterAction | undefined =
+    node.renameType === 'OBJECT_TABLE'
+      ? { kind: 'rename-table', to }
+      : node.renameType === 'OBJECT_COLUMN'
+        ? { kind: 'rename-column', column: String(node.subname), to }
+        : undefined;
+  return action ? { kind: 'alter-table', table, actions: [action] } : undefined;
 }
 
-function createIndex(r: Reader, unique: boolean): Operation {
-  const concurrently = r.accept('concurrently');
-  r.accept('if', 'not', 'exists');
-  if (!isKeyword(r.peek(), 'on')) r.name();
-  if (!r.accept('on')) return { kind: 'other', keywords: 'create index' };
-  r.accept('only');
-  const table = r.name();
-  return table
-    ? { kind: 'create-index', table, unique, concurrently }
-    : { kind: 'other', keywords: 'create index' };
+/** The statement's first two words, upper case, for messages (`CREATE FUNCTION`, `DO $$`). */
+function keywordsOf(sql: string): string {
+  return sql.split(/\s+/).slice(0, 2).join(' ').toUpperCase();
 }

@@ -18,7 +18,7 @@ export async function planMigration(
 ): Promise<Plan> {
   const exists = await db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [input.schema]);
   if (exists.rowCount === 0) throw new ConfigurationError(`Schema '${input.schema}' does not exist`);
-  const statements = parseMigration(input.sql);
+  const statements = await parseMigration(input.sql);
   if (statements.length === 0) throw new ConfigurationError('The migration has no statement');
   const before = await takeSnapshot(db, input.schema);
   const inSchema = (name: ObjectName) => name.schema === null || name.schema === input.schema;

@@ -20,11 +20,12 @@ export async function collectQueries(
 ): Promise<Collected> {
   const { schema } = input;
   if (input.queries) {
-    const queries = input.queries.map((q, i) => {
-      const { statement, problems } = checkReadOnlySql(q.sql, q.params, { allowLiterals: true });
+    const queries: Query[] = [];
+    for (const [i, q] of input.queries.entries()) {
+      const { statement, problems } = await checkReadOnlySql(q.sql, q.params, { allowLiterals: true });
       if (problems.length > 0) throw new ConfigurationError(`queries.${i}: ${problems.join('; ')}`);
-      return { id: `q${i + 1}`, name: q.name ?? `query ${i + 1}`, sql: statement, params: q.params };
-    });
+      queries.push({ id: `q${i + 1}`, name: q.name ?? `query ${i + 1}`, sql: statement, params: q.params });
+    }
     return { schema, source: 'input', notes: [], queries };
   }
   const notes: string[] = [];
@@ -91,7 +92,7 @@ async function fromStatements(db: Database, notes: string[]): Promise<Query[]> {
   const queries: Query[] = [];
   for (const row of rows) {
     if (/\b(pg_catalog|information_schema|pg_stat_statements)\b|\bpg_[a-z_]+\(/i.test(row.query)) continue;
-    const { statement, problems } = checkReadOnlySql(row.query, [], { allowLiterals: true });
+    const { statement, problems } = await checkReadOnlySql(row.query, [], { allowLiterals: true });
     if (problems.some((p) => p.startsWith('Uses '))) parameterized++;
     if (problems.length > 0) continue;
     queries.push({

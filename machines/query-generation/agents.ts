@@ -57,7 +57,7 @@ export function queryGenerationAgents(
 
   /** Checks a candidate: statically, then EXPLAIN and sample rows, read-only. */
   const check = async (candidate: Candidate, attempt: number, history: Check['history']): Promise<Check> => {
-    const { statement, problems } = checkReadOnlySql(candidate.sql, candidate.params);
+    const { statement, problems } = await checkReadOnlySql(candidate.sql, candidate.params);
     if (candidate.sql.trim() === '' && candidate.explanation !== '') problems.push(candidate.explanation);
     let sample: Check['sample'] = [];
     let plan: Check['plan'] = null;

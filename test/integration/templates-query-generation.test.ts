@@ -221,21 +221,22 @@ describe('the query generation definition and static check', () => {
     expect(template.id).toBe(queryGeneration.id);
   });
 
-  it('refuses literals, side-effect functions and parameter mismatches', () => {
-    expect(checkReadOnlySql('SELECT * FROM t WHERE a = $1;', [1])).toEqual({
+  it('refuses literals, side-effect functions and parameter mismatches', async () => {
+    const check = (sql: string, params: unknown[]) => checkReadOnlySql(sql, params);
+    expect(await check('SELECT * FROM t WHERE a = $1;', [1])).toEqual({
       statement: 'SELECT * FROM t WHERE a = $1',
       problems: [],
     });
-    expect(checkReadOnlySql("SELECT * FROM t WHERE a = 'x'", []).problems).toEqual([
+    expect((await check("SELECT * FROM t WHERE a = 'x'", [])).problems).toEqual([
       'Has string literals: pass values as parameters ($1, $2...) instead',
     ]);
-    expect(checkReadOnlySql("SELECT set_config('search_path', $1, false)", ['x']).problems[0]).toMatch(
+    expect((await check("SELECT set_config('search_path', $1, false)", ['x'])).problems[0]).toMatch(
       /side effects: set_config/,
     );
-    expect(checkReadOnlySql('SELECT $2', [1]).problems).toEqual([
+    expect((await check('SELECT $2', [1])).problems).toEqual([
       'Uses 2 parameter(s) but 1 value(s) were given',
     ]);
-    expect(checkReadOnlySql('SELECT * INTO copy FROM t', []).problems[0]).toMatch(/INTO/);
-    expect(checkReadOnlySql("SELECT 'unterminated", []).problems[0]).toMatch(/Unterminated/);
+    expect((await check('SELECT * INTO copy FROM t', [])).problems[0]).toMatch(/INTO/);
+    expect((await check("SELECT 'unterminated", [])).problems[0]).toMatch(/unterminated/i);
   });
 });
