@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { Actor, AnyStateMachine } from 'xstate';
+import { handwrittenMachineOf } from '../dsl/handwritten.js';
 import { activeWaits, actorTree, findStepActor, isStepSnapshot } from '../machine/actor-tree.js';
 import type { WorkflowOutcome } from '../machine/context.js';
 import { EscalationDecisionSchema, parseDecision } from '../machine/decision.js';
@@ -156,7 +157,8 @@ export class WorkflowRun<O = unknown> {
 
   /**
    * Delivers an event to the `waitFor` steps waiting for its type; returns whether any took it. A payload that
-   * fails the step's schema throws an `InputValidationError` and changes nothing.
+   * fails the step's schema throws an `InputValidationError` and changes nothing. A hand-written machine's run
+   * delivers it to the machine (see docs/handwritten.md): whether it took it is whether its state changed.
    */
   send(event: WorkflowEvent): boolean {
     if (typeof event?.type !== 'string' || isReservedEventType(event.type)) {
@@ -176,6 +178,13 @@ export class WorkflowRun<O = unknown> {
         throw new InputValidationError('event', parsed.issues, { workflowId: this.id, stepPath: wait.name });
     }
     for (const actor of new Set(waits.map((w) => w.actor))) actor.send(event);
+    if (waits.length === 0 && handwrittenMachineOf(this.definition)) {
+      // A hand-written machine takes its own events at its root; it took one if its state changed (XState keeps
+      // the snapshot object when no transition is enabled).
+      const before = this.actor.getSnapshot();
+      this.actor.send(event);
+      return this.actor.getSnapshot() !== before;
+    }
     return waits.length > 0;
   }
 

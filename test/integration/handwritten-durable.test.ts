@@ -73,6 +73,26 @@ function pipeline(timeoutMs = 60_000) {
   });
 }
 
+describe('a hand-written machine on a store', () => {
+  it('takes its events through engine.send, wherever it runs', async () => {
+    const machine = setup({}).createMachine({
+      id: 'approval',
+      initial: 'waiting',
+      states: { waiting: { on: { APPROVE: 'done' } }, done: { type: 'final' } },
+      output: () => 'approved',
+    });
+    const owner = testEngine({ lease: node, store });
+    const run = owner.start(machine, {}, { id: 'a1' });
+    await settle(owner);
+    const other = testEngine({ lease: { owner: 'node-2' }, store: sqliteStore(path), inbox: { pollMs: 10 } });
+    other.register(machine);
+    await expect(other.send('a1', { type: 'APPROVE' })).resolves.toBe(true);
+    await expect(run.result).resolves.toBe('approved');
+    await other.close();
+    await owner.close();
+  });
+});
+
 describe('a hand-written machine resumed after a crash', () => {
   it('continues from its checkpoint: the step done before the crash is not called again', async () => {
     const machine = pipeline();

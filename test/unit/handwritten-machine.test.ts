@@ -76,7 +76,8 @@ describe('a hand-written machine on the engine', () => {
     const run = engine.start(machine, { id: 42 }, { id: 'r1' });
     await vi.advanceTimersByTimeAsync(100);
     expect(run.status).toBe('running');
-    run.actor.send({ type: 'APPROVE' });
+    expect(run.send({ type: 'UNKNOWN' })).toBe(false);
+    expect(run.send({ type: 'APPROVE' })).toBe(true);
     await expect(run.result).resolves.toEqual({ row: { name: 'order 42' }, score: 7 });
     expect(keys).toEqual(['r1:lookup:1', 'r1:lookup:2', 'r1:lookup:3']);
     expect(run.status).toBe('done');
