@@ -1,4 +1,4 @@
-// Distributed chaos (issue 14): engine replicas on PostgreSQL hand every step to `flowstate worker` processes over
+// Distributed chaos (issue 14): engine replicas on PostgreSQL hand every step (ten a run) to `flowstate worker` processes over
 // Redis, while the parent SIGKILLs an engine replica, a worker mid-job, and Redis itself (restarted from its AOF),
 // and (long mode) FLUSHes Redis. Every run must end done with the right output: 0 lost, 0 wrong, no journaled step
 // called again. Short in `npm test`; `npm run test:chaos` (CHAOS=long) runs the issue's sizes.
@@ -15,8 +15,8 @@ const fixture = chaosFixture('distributed');
 const enginePath = new URL('../support/distributed-engine.mjs', import.meta.url).pathname;
 
 const SIZE = LONG
-  ? { runs: 500, workers: 3, concurrency: 8, redisKills: 5, flush: true }
-  : { runs: 40, workers: 2, concurrency: 8, redisKills: 1, flush: false };
+  ? { runs: 500, workers: 3, concurrency: 8, ms: 50, redisKills: 5, flush: true }
+  : { runs: 40, workers: 2, concurrency: 8, ms: 100, redisKills: 1, flush: false };
 
 interface Replica {
   child: ChildProcess;
@@ -38,7 +38,12 @@ function spawnEngine(options: Record<string, unknown>): Replica {
   return replica;
 }
 
-const expected = (n: number) => ({ a: { n: n + 1 }, b: { n: n + 2 }, c: { n: n + 3 }, d: { n: n + 3 } });
+/** Run d-n's output (see distributed-engine.mjs): s<i> = n + i + 1, x = y = n + 9. */
+const expected = (n: number) => ({
+  ...Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`s${i}`, { n: n + i + 1 }])),
+  x: { n: n + 9 },
+  y: { n: n + 9 },
+});
 
 describe('distributed chaos: engine replicas, BullMQ workers, Redis faults', () => {
   it(
@@ -64,10 +69,17 @@ describe('distributed chaos: engine replicas, BullMQ workers, Redis faults', () 
         total: SIZE.runs,
         slot,
         slots: 2,
-        ms: 50,
+        ms: SIZE.ms,
       });
       const replicas: Replica[] = [];
-      const faults = { engineKills: 0, workerKills: 0, redisKills: 0, redisDownMs: 0, flushes: 0 };
+      const faults = {
+        engineKills: 0,
+        workerKills: 0,
+        jobsOnKilledWorker: 0,
+        redisKills: 0,
+        redisDownMs: 0,
+        flushes: 0,
+      };
       try {
         for (let i = 0; i < SIZE.workers; i++) workers.push(worker());
         await Promise.all(workers.map((w) => w.ready));
@@ -80,19 +92,31 @@ describe('distributed chaos: engine replicas, BullMQ workers, Redis faults', () 
             if ((await doneCount()) >= n) return;
         };
         // An engine replica SIGKILLed mid-run, restarted under its owner id a moment later.
-        await waitDone(Math.floor(SIZE.runs / 10), 30_000);
+        // Faults at fixed times from the start, while every run is still in flight (a run takes 9 steps in a row).
+        const at = (ms: number) => sleep(Math.max(0, started + ms - Date.now()));
+        await at(LONG ? 3_000 : 2_500);
         replicas[0]?.child.kill('SIGKILL');
         faults.engineKills++;
         await sleep(300);
         replicas[0] = spawnEngine(engineOptions(0));
         // A worker SIGKILLed mid-job: its jobs run again elsewhere once their lock expires.
-        await waitDone(Math.floor(SIZE.runs / 5), 30_000);
-        workers[0]?.child.kill('SIGKILL');
+        await at(LONG ? 5_000 : 3_500);
+        // The worker with the most jobs in flight (called, not yet done) by the ledger.
+        const inFlight = (pid: number) => {
+          const open = new Set<string>();
+          for (const l of readLedger(ledger).filter((e) => e.pid === pid))
+            l.event === 'call' ? open.add(l.key) : open.delete(l.key);
+          return open.size;
+        };
+        const counts = workers.map((w) => inFlight(w.pid));
+        const victim = counts.indexOf(Math.max(...counts));
+        workers[victim]?.child.kill('SIGKILL');
         faults.workerKills++;
-        workers[0] = worker();
+        faults.jobsOnKilledWorker = counts[victim] ?? 0;
+        workers[victim] = worker();
         // Redis SIGKILLed (down 2-10 s in long mode, 2 s in short), restarted from its AOF.
         for (let k = 0; k < SIZE.redisKills; k++) {
-          await waitDone(Math.floor((SIZE.runs * (k + 3)) / (SIZE.redisKills + 5)), 30_000);
+          await sleep(k === 0 ? 1_000 : 1_500);
           await redis.kill();
           const down = LONG ? 2_000 + ((k * 1_931) % 8_000) : 2_000;
           await sleep(down);
@@ -148,7 +172,7 @@ describe('distributed chaos: engine replicas, BullMQ workers, Redis faults', () 
         expect(wrong).toEqual([]);
         expect(lost).toEqual([]);
         expect(reExecutedJournaled).toBe(0);
-        expect(journaled).toBe(SIZE.runs * 4);
+        expect(journaled).toBe(SIZE.runs * 10);
       } finally {
         for (const r of replicas) r.child.kill('SIGKILL');
         for (const w of workers) w.child.kill('SIGKILL');

@@ -18,13 +18,22 @@ const o = JSON.parse(process.argv[2]);
 const say = (...parts) => process.stdout.write(`${parts.join(' ')}\n`);
 const logger = pino({ level: 'warn', base: { owner: o.owner } }, pino.destination({ dest: 2, sync: true }));
 
-/** Four steps on workers (a sequence, then two in parallel): run d-n ends with a = n+1, b = n+2, c = d = n+3. */
-export const distributed = workflow('distributed')
-  .step('a', { agent: 'inc', input: (c) => ({ n: c.input.n, ms: c.input.ms }) })
-  .step('b', { agent: 'inc', input: (c) => ({ n: c.results.a.n, ms: c.input.ms }) })
+/**
+ * Ten steps on workers, each adding one to the last: s0..s7 in a row, then x and y in parallel. Run d-n ends with
+ * s<i> = n + i + 1 and x = y = n + 9 (distributed.test.ts checks exactly that).
+ */
+let steps = workflow('distributed');
+for (let i = 0; i < 8; i++) {
+  steps = steps.step(`s${i}`, {
+    agent: 'inc',
+    input: (c) => ({ n: i === 0 ? c.input.n : c.results[`s${i - 1}`].n, ms: c.input.ms }),
+  });
+}
+const last = (c) => ({ n: c.results.s7.n, ms: c.input.ms });
+const distributed = steps
   .parallel('p', {
-    x: (s) => s.step('c', { agent: 'inc', input: (c) => ({ n: c.results.b.n, ms: c.input.ms }) }),
-    y: (s) => s.step('d', { agent: 'inc', input: (c) => ({ n: c.results.b.n, ms: c.input.ms }) }),
+    x: (s) => s.step('x', { agent: 'inc', input: last }),
+    y: (s) => s.step('y', { agent: 'inc', input: last }),
   })
   .build();
 
