@@ -36,8 +36,8 @@ export interface EngineOptions {
   readonly clock?: Clock;
   /** The source of backoff jitter. @default Math.random */
   readonly random?: () => number;
-  /** Definitions to register, so runs can be started, and resumed, by id. */
-  readonly workflows?: readonly AnyWorkflowDefinition[];
+  /** Definitions (and hand-written machines) to register, so runs can be started, and resumed, by id. */
+  readonly workflows?: readonly (AnyWorkflowDefinition | AnyStateMachine)[];
   /**
    * Where runs are checkpointed and step outputs journaled: `sqliteStore(...)` or `postgresStore(...)`.
    * @default none: runs live in memory and cannot be resumed after the process ends

@@ -297,6 +297,6 @@ export function createEngine(given: EngineOptions = {}): Engine {
       await durability.store.close();
     },
   };
-  for (const definition of options.workflows ?? []) engine.register(definition);
+  for (const definition of options.workflows ?? []) engine.register(asDefinition(definition));
   return engine;
 }

@@ -113,8 +113,7 @@ describe('a hand-written machine resumed after a crash', () => {
       keys.push(ctx.idempotencyKey);
       return `${String(input)}+E`;
     };
-    const second = restarted({ agents: { fetch, enrich } });
-    second.register(machine);
+    const second = restarted({ agents: { fetch, enrich }, workflows: [machine] });
     const [resumed] = await second.recover();
     expect(resumed?.id).toBe('h1');
     await expect(resumed?.result).resolves.toEqual({ fetched: 'o1:F', enriched: 'o1:F+E' });

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { assign, fromPromise, setup } from 'xstate';
+import { z } from 'zod';
 import {
   agentActor,
   ConfigurationError,
@@ -8,7 +9,9 @@ import {
   toStatelyJSON,
   verify,
   WorkflowVerificationError,
+  workflow,
 } from '../../src/index.js';
+import { Binder } from '../../src/runtime/bind.js';
 import { workflowPaths } from '../../src/testing/index.js';
 import { testEngine } from '../support/engine.js';
 
@@ -230,5 +233,23 @@ describe('verify, workflowPaths and toStatelyJSON on a hand-written machine', ()
         review: { on: { APPROVE: [{ target: ['#orders.done'] }] } },
       },
     });
+  });
+});
+
+describe('engine.start', () => {
+  it('binds the machine once and validates the input once per start', async () => {
+    let parsed = 0;
+    const input = z.object({ n: z.number() }).transform((v) => {
+      parsed++;
+      return v;
+    });
+    const wf = workflow('once', { input }).step('a').build();
+    const engine = testEngine({ agents: { a: async () => 1 } });
+    engine.register(wf);
+    const bind = vi.spyOn(Binder.prototype, 'machineFor');
+    await engine.start(wf, { n: 1 }).result;
+    expect(bind).toHaveBeenCalledTimes(1);
+    expect(parsed).toBe(1);
+    bind.mockRestore();
   });
 });
