@@ -44,6 +44,8 @@ function orderMachine() {
         },
       },
       score: {
+        // A step for progress without an agent: `kind` defaults to 'step' on the engine.
+        meta: { flowstate: { expectedMs: 20 } },
         invoke: {
           src: 'score',
           input: ({ context }) => ({ row: context.row }),
@@ -94,11 +96,14 @@ describe('a hand-written machine on the engine', () => {
     const run = engine.start('orders', { id: 1 });
     const seen: Progress[] = [];
     run.progress$.subscribe((p) => seen.push(p));
+    // The ETA from the states' expectedMs: lookup (50 ms, running) then score (20 ms).
+    expect(seen[0]?.eta.remainingMs).toBe(70);
     // Past the progress throttle (100 ms), so the last emission shows the step's end.
     await vi.advanceTimersByTimeAsync(200);
     expect(run.actor.getSnapshot().value).toBe('review');
     expect(seen.at(-1)?.steps.map((s) => [s.path, s.kind, s.status, s.agent])).toEqual([
       ['lookup', 'step', 'done', 'lookup'],
+      ['score', 'step', 'done', undefined],
     ]);
     run.cancel('no longer needed');
     await expect(run.result).rejects.toMatchObject({
