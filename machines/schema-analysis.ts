@@ -1,5 +1,6 @@
 /**
- * The schema analysis template: introspect the catalog, run five checks in parallel regions, triage the findings
+ * The schema analysis template: introspect the catalog (partitioned tables as their parent, views apart), run six
+ * checks in parallel regions, triage the findings
  * by severity, then either dry-run the fixes (when something is critical) or list them, and score the schema.
  */
 import { workflow } from '../src/index.js';
@@ -14,8 +15,8 @@ import type { Template } from './template.js';
 export type { SchemaReport } from './schema-analysis/agents.js';
 export type { Finding, Severity } from './schema-analysis/findings.js';
 
-/** The schema analysis input: `{ schema? }` (default `public`). */
-export type SchemaAnalysisInput = { schema?: string };
+/** The schema analysis input: `{ schema? }` (default: `public` when it has tables, else the largest user schema). */
+export type SchemaAnalysisInput = { schema?: string | undefined };
 
 const catalog = { input: 'results.introspect' } as const;
 
@@ -25,7 +26,7 @@ const catalog = { input: 'results.introspect' } as const;
  */
 export const schemaAnalysis = workflow<SchemaAnalysisInput, SchemaReport>('schema-analysis', {
   description:
-    'Finds missing foreign key indexes, duplicate and unused indexes, tables without a primary key, nullable foreign keys and naming drift; scores the schema',
+    'Finds missing foreign key indexes, duplicate and unused indexes, tables without a primary key, nullable foreign keys, naming drift, integer keys near overflow and risky column types; scores the schema',
   input: SchemaAnalysisInputSchema,
   output: SchemaReportSchema,
   result: 'results.report',
@@ -49,6 +50,7 @@ export const schemaAnalysis = workflow<SchemaAnalysisInput, SchemaReport>('schem
         timeoutMs: 60_000,
       }),
     naming: (r) => r.step('naming', { agent: 'schema-naming', ...catalog }),
+    types: (r) => r.step('columnTypes', { agent: 'schema-column-types', ...catalog }),
   })
   .step('triage', { agent: 'schema-triage', input: 'results', description: 'Sort findings by severity' })
   .branch('severity', [
@@ -77,5 +79,5 @@ export const template: Template<SchemaAnalysisInput, SchemaReport> = {
     'Schema health: missing FK indexes, duplicate/unused indexes, missing primary keys, nullable FKs, naming',
   definition: schemaAnalysis,
   agents: schemaAnalysisAgents,
-  exampleInput: { schema: 'public' },
+  exampleInput: {},
 };

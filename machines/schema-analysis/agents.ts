@@ -6,7 +6,14 @@ import { z } from 'zod';
 import type { Database } from '../../src/db/index.js';
 import type { AgentRegistry } from '../../src/index.js';
 import { defineAgent } from '../lib/agent.js';
-import { type Catalog, CatalogSchema, columnRef, introspect, tableRef } from '../lib/catalog.js';
+import {
+  type Catalog,
+  CatalogSchema,
+  columnRef,
+  defaultSchema,
+  introspect,
+  tableRef,
+} from '../lib/catalog.js';
 import { rolledBack } from '../lib/tx.js';
 import * as checks from './checks.js';
 import {
@@ -17,11 +24,12 @@ import {
   score,
   sortFindings,
 } from './findings.js';
+import { columnTypes } from './types.js';
 
 /** The workflow input: which schema to analyse. */
 export const SchemaAnalysisInputSchema = z.object({
-  /** @default 'public' */
-  schema: z.string().min(1).max(63).default('public'),
+  /** @default `public` when it has tables, else the user schema with the most tables */
+  schema: z.string().min(1).max(63).optional(),
 });
 
 /** What the triage step returns: every finding, sorted, and the flags the severity branch tests. */
@@ -73,6 +81,7 @@ const REGION_STEPS = [
   'primaryKeys',
   'nullableForeignKeys',
   'naming',
+  'columnTypes',
 ] as const;
 
 const ResultsSchema = z.object({
@@ -85,6 +94,7 @@ const ResultsSchema = z.object({
   primaryKeys: FindingsSchema.optional(),
   nullableForeignKeys: FindingsSchema.optional(),
   naming: FindingsSchema.optional(),
+  columnTypes: FindingsSchema.optional(),
 });
 
 /** A pure catalog check as an agent. */
@@ -114,12 +124,13 @@ export function schemaAnalysisAgents(db: Database): AgentRegistry {
       name: 'schema-introspect',
       input: SchemaAnalysisInputSchema,
       output: CatalogSchema,
-      run: ({ schema }) => introspect(db, schema),
+      run: async ({ schema }) => introspect(db, schema ?? (await defaultSchema(db))),
     }),
     'schema-fk-indexes': catalogCheck('schema-fk-indexes', checks.missingForeignKeyIndexes),
     'schema-index-health': catalogCheck('schema-index-health', checks.indexHealth),
     'schema-primary-keys': catalogCheck('schema-primary-keys', checks.missingPrimaryKeys),
     'schema-naming': catalogCheck('schema-naming', checks.naming),
+    'schema-column-types': catalogCheck('schema-column-types', columnTypes),
     'schema-nullable-fks': defineAgent({
       name: 'schema-nullable-fks',
       input: CatalogSchema,
@@ -206,13 +217,13 @@ function report(
   actions: z.infer<typeof ActionsSchema> | undefined,
   results: { remediation?: unknown },
 ): SchemaReport {
-  const tables = catalog.tables.filter((t) => t.kind === 'table');
+  const tables = checks.tablesOf(catalog);
   return {
     schema: catalog.schema,
     ...score(triage.findings),
     overview: {
       tables: tables.length,
-      views: catalog.tables.length - tables.length,
+      views: catalog.tables.filter((t) => t.kind === 'view').length,
       indexes: tables.reduce((n, t) => n + t.indexes.length, 0),
       foreignKeys: tables.reduce((n, t) => n + t.constraints.filter((c) => c.kind === 'f').length, 0),
       estimatedRows: tables.reduce((n, t) => n + t.estimatedRows, 0),

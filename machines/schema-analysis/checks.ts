@@ -9,7 +9,14 @@ import type { Finding } from './findings.js';
 /** Rows from which a missing foreign key index is critical rather than a warning (scans get expensive). */
 const LARGE_TABLE_ROWS = 100_000;
 
-const tablesOf = (catalog: Catalog) => catalog.tables.filter((t) => t.kind === 'table');
+/** Tables, partitions left out: a partitioned table is reported once, as its parent. */
+export const tablesOf = (catalog: Catalog) =>
+  catalog.tables.filter((t) => t.kind === 'table' && !t.partitionOf);
+
+/** Usage counters younger than this say nothing about an index's use over a business cycle. */
+const MIN_STATS_DAYS = 7;
+/** A table scanned fewer times than this since the reset has too little usage data to judge its indexes. */
+const MIN_TABLE_SCANS = 1_000;
 const cols = (columns: readonly string[]) => columns.map(quoteIdent).join(', ');
 
 /** A plain btree index on columns only (no predicate), which can serve lookups by its leading columns. */
@@ -59,9 +66,14 @@ function keepOrder(table: string) {
     a.name.localeCompare(b.name);
 }
 
-/** Duplicate indexes, btree indexes that a longer one makes redundant, and indexes never scanned. */
+/**
+ * Duplicate indexes, btree indexes that a longer one makes redundant, and indexes never scanned. An index is only
+ * called unused when the counters cover a week and its table was scanned enough, and never when it backs a
+ * constraint or a foreign key; otherwise one `no-usage-data` finding says usage could not be judged yet.
+ */
 export function indexHealth(catalog: Catalog): Finding[] {
   const findings: Finding[] = [];
+  let unjudged = 0;
   for (const table of tablesOf(catalog)) {
     const reported = new Set<string>();
     const groups = new Map<string, CatalogIndex[]>();
@@ -106,19 +118,51 @@ export function indexHealth(catalog: Catalog): Finding[] {
         });
       }
     }
+    if (!usageKnown(catalog, table)) {
+      unjudged += table.indexes.filter((i) => !i.unique && !i.backsConstraint).length;
+      continue;
+    }
     for (const index of table.indexes) {
       if (reported.has(index.name) || index.unique || index.backsConstraint || index.scans > 0) continue;
+      // An index on a foreign key serves the parent's deletes and key updates, which scans do not count.
+      if (backsForeignKey(table, index)) continue;
       findings.push({
         id: `unused-index:${table.name}.${index.name}`,
         kind: 'unused-index',
         severity: 'info',
         table: table.name,
         target: index.name,
-        message: `Index ${index.name} has not been scanned since statistics were reset: check over a full business cycle before dropping it`,
+        message: `Index ${index.name} has not been scanned in ${table.scans ?? 0} scans of ${table.name} since statistics were reset (${catalog.statsSince}): check over a full business cycle before dropping it`,
       });
     }
   }
+  if (unjudged > 0) {
+    findings.push({
+      id: `no-usage-data:${catalog.schema}`,
+      kind: 'no-usage-data',
+      severity: 'info',
+      table: '*',
+      message: `No usage data yet for ${unjudged} index(es): statistics date from ${catalog.statsSince ?? 'an unknown time'} or their tables were scanned fewer than ${MIN_TABLE_SCANS} times (a freshly loaded or restored database). Unused indexes are not judged until then`,
+    });
+  }
   return findings;
+}
+
+/** Whether the usage counters of `table` cover long enough and enough scans to call an index unused. */
+function usageKnown(catalog: Catalog, table: CatalogTable): boolean {
+  if (!catalog.statsSince) return false;
+  const days = (Date.now() - Date.parse(catalog.statsSince)) / 86_400_000;
+  return days >= MIN_STATS_DAYS && (table.scans ?? 0) >= MIN_TABLE_SCANS;
+}
+
+/** Whether `index` leads with the columns of one of `table`'s foreign keys. */
+function backsForeignKey(table: CatalogTable, index: CatalogIndex): boolean {
+  return table.constraints.some(
+    (c) =>
+      c.kind === 'f' &&
+      c.columns.length <= index.columns.length &&
+      c.columns.every((col) => index.columns.slice(0, c.columns.length).includes(col)),
+  );
 }
 
 /** Tables without a primary key: rows cannot be addressed one by one, and logical replication refuses updates. */
@@ -162,10 +206,38 @@ export function nullableForeignKeyColumns(
 }
 
 const SNAKE_CASE = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
+const PASCAL_CASE = /^[A-Z][a-z0-9]*([A-Z][a-z0-9]*)*$/;
+const CAMEL_CASE = /^[a-z][a-z0-9]*([A-Z][a-z0-9]*)+$/;
+const CONVENTIONS = { snake_case: SNAKE_CASE, PascalCase: PASCAL_CASE, camelCase: CAMEL_CASE } as const;
+type Convention = keyof typeof CONVENTIONS;
 
 /**
- * Naming consistency: tables, columns and indexes in snake_case (anything else must be quoted in every query,
- * forever), and single-column foreign keys named `<something>_id`.
+ * The schema's own convention: the one most of its table and column names follow. Chinook is PascalCase
+ * throughout, and that is consistent; a lone snake_case column there is the drift worth reporting.
+ */
+function conventionOf(names: readonly string[]): Convention {
+  const score = (c: Convention) => names.filter((n) => CONVENTIONS[c].test(n)).length;
+  return (['snake_case', 'PascalCase', 'camelCase'] as const).reduce((best, c) =>
+    score(c) > score(best) ? c : best,
+  );
+}
+
+/** `customerId` -> snake_case `customer_id`, PascalCase `CustomerId`, camelCase `customerId`. */
+function spell(name: string, convention: Convention): string {
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .split(/_+/)
+    .filter(Boolean);
+  if (convention === 'snake_case') return words.join('_');
+  const pascal = words.map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+  return convention === 'PascalCase' ? pascal : pascal.charAt(0).toLowerCase() + pascal.slice(1);
+}
+
+/**
+ * Naming consistency: tables and columns in the schema's own convention (snake_case, PascalCase or camelCase,
+ * whichever most names follow), indexes in it or in snake_case, and single-column foreign keys named
+ * `<something>_id` (or `<Something>Id`).
  */
 export function naming(catalog: Catalog): Finding[] {
   const findings: Finding[] = [];
@@ -178,28 +250,33 @@ export function naming(catalog: Catalog): Finding[] {
       ...(target === undefined ? {} : { target }),
       message: `${what} ${message}`,
     });
-  for (const table of catalog.tables) {
-    if (!SNAKE_CASE.test(table.name))
-      flag(table.name, undefined, `Table "${table.name}"`, 'is not snake_case');
+  const tables = catalog.tables.filter((t) => !t.partitionOf);
+  const convention = conventionOf(tables.flatMap((t) => [t.name, ...t.columns.map((c) => c.name)]));
+  const follows = (name: string) => CONVENTIONS[convention].test(name);
+  for (const table of tables) {
+    if (!follows(table.name))
+      flag(table.name, undefined, `Table "${table.name}"`, `is not ${convention} like the rest`);
     for (const column of table.columns) {
-      if (!SNAKE_CASE.test(column.name)) {
-        const suggestion = column.name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+      if (!follows(column.name)) {
         flag(
           table.name,
           column.name,
           `Column ${table.name}."${column.name}"`,
-          `is not snake_case (say ${suggestion})`,
+          `is not ${convention} like the rest (say ${spell(column.name, convention)})`,
         );
       }
     }
     for (const index of table.indexes) {
-      if (!SNAKE_CASE.test(index.name))
-        flag(table.name, index.name, `Index "${index.name}"`, 'is not snake_case');
+      // PostgreSQL names constraint indexes itself (`Album_pkey`): their names say nothing of the author's.
+      const generated = index.backsConstraint || index.name.startsWith(`${table.name}_`);
+      if (!generated && !follows(index.name) && !SNAKE_CASE.test(index.name))
+        flag(table.name, index.name, `Index "${index.name}"`, `is not ${convention}`);
     }
     for (const fk of table.constraints.filter((c) => c.kind === 'f' && c.columns.length === 1)) {
       const [column] = fk.columns;
-      if (column !== undefined && SNAKE_CASE.test(column) && !column.endsWith('_id')) {
-        flag(table.name, column, `Foreign key column ${table.name}.${column}`, 'does not end in _id');
+      if (column !== undefined && follows(column) && !/(_id|Id)$/.test(column)) {
+        const suffix = convention === 'snake_case' ? '_id' : 'Id';
+        flag(table.name, column, `Foreign key column ${table.name}.${column}`, `does not end in ${suffix}`);
       }
     }
   }

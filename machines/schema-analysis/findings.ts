@@ -11,7 +11,7 @@ export type Severity = z.infer<typeof SeveritySchema>;
 
 /** One problem found in the schema. */
 export const FindingSchema = z.object({
-  /** Stable: `<kind>:<table>[.<target>]`, so runs can be compared. */
+  /** Stable: `<kind>:<table>[.<target>]`, so runs can be compared (`*` as the table: the whole schema). */
   id: z.string(),
   kind: z.enum([
     'missing-fk-index',
@@ -21,6 +21,10 @@ export const FindingSchema = z.object({
     'missing-primary-key',
     'nullable-foreign-key',
     'naming',
+    'no-usage-data',
+    'int-key-overflow',
+    'timestamp-without-time-zone',
+    'float-money',
   ]),
   severity: SeveritySchema,
   table: z.string(),

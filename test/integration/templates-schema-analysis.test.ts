@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Catalog } from '../../machines/lib/catalog.js';
+import { indexHealth } from '../../machines/schema-analysis/checks.js';
 import { type SchemaReport, schemaAnalysis, template } from '../../machines/schema-analysis.js';
 import type { Database } from '../../src/db/port.js';
 import { PLANTED_PROBLEMS, seedSample } from '../../src/db/sample/index.js';
 import { InputValidationError } from '../../src/index.js';
 import { bothAdapters } from '../support/databases.js';
 import { testEngine } from '../support/engine.js';
+import { seedMusic } from '../support/other-schemas.js';
 
 const adapters = bothAdapters();
 afterAll(() => adapters.stop(), 30_000);
@@ -57,6 +60,11 @@ describe.each(adapters.list)('the schema analysis template on $name', (adapter) 
     expect(index.rowCount).toBe(0);
   });
 
+  it('judges no index unused on a freshly loaded database: no usage data yet', () => {
+    expect(report.findings.filter((f) => f.kind === 'unused-index')).toEqual([]);
+    expect(report.findings.find((f) => f.kind === 'no-usage-data')?.message).toMatch(/No usage data yet/);
+  });
+
   it('scores the schema and sums up the catalog', () => {
     expect(report.score).toBeLessThan(100);
     expect(report.grade).toMatch(/^[A-F]$/);
@@ -79,6 +87,111 @@ describe.each(adapters.list)('the schema analysis template on $name', (adapter) 
   it('fails clearly for a schema that does not exist', async () => {
     const run = testEngine({ agents: template.agents(db) }).start(schemaAnalysis, { schema: 'nope' });
     await expect(run.result).rejects.toMatchObject({ code: 'STEP_FAILED', stepPath: 'introspect' });
+  });
+});
+
+describe.each(adapters.list)('the schema analysis template on another shape ($name)', (adapter) => {
+  let report: SchemaReport;
+  beforeAll(async () => {
+    const db = await adapter.open();
+    await seedMusic(db);
+    report = await testEngine({ agents: template.agents(db) }).start(schemaAnalysis, template.exampleInput)
+      .result;
+  }, 60_000);
+  const ids = () => report.findings.map((f) => f.id);
+
+  it('analyses the schema that holds the tables, partitioned tables as their parent', () => {
+    expect(report.schema).toBe('music');
+    expect(report.overview).toMatchObject({ tables: 12, views: 1, foreignKeys: 0 });
+    expect(report.findings.filter((f) => f.table.startsWith('Payment_'))).toEqual([]);
+  });
+
+  it('finds the integer key near overflow, money in real and timestamp without time zone', () => {
+    expect(report.findings.find((f) => f.id === 'int-key-overflow:Ticket.TicketId')).toMatchObject({
+      severity: 'critical',
+      message: expect.stringContaining('93.1%'),
+    });
+    expect(ids()).toContain('float-money:Adjustment.Fee');
+    expect(ids()).toContain('timestamp-without-time-zone:Invoice.InvoiceDate');
+  });
+
+  it('takes PascalCase as the convention, and reports no false positive', () => {
+    expect(
+      ids().filter((id) => !/^(int-key-overflow|float-money|timestamp-without-time-zone):/.test(id)),
+    ).toEqual([]);
+  });
+});
+
+describe('unused indexes', () => {
+  const catalog = (statsSince: string, scans: number): Catalog => ({
+    schema: 'public',
+    statsSince,
+    tables: [
+      {
+        name: 'orders',
+        kind: 'table',
+        estimatedRows: 1_000,
+        sizeBytes: 0,
+        scans,
+        columns: [],
+        constraints: [
+          {
+            name: 'orders_pkey',
+            kind: 'p',
+            columns: ['id'],
+            definition: '',
+            expression: null,
+            validated: true,
+            refSchema: null,
+            refTable: null,
+            refColumns: [],
+          },
+          {
+            name: 'orders_customer_fk',
+            kind: 'f',
+            columns: ['customer_id'],
+            definition: '',
+            expression: null,
+            validated: true,
+            refSchema: 'public',
+            refTable: 'customers',
+            refColumns: ['id'],
+          },
+        ],
+        indexes: [
+          'orders_pkey:id',
+          'orders_customer_id_idx:customer_id',
+          'orders_created_at_idx:created_at',
+        ].map((s) => {
+          const [name = '', column = ''] = s.split(':');
+          const primary = name.endsWith('pkey');
+          return {
+            name,
+            columns: [column],
+            definition: '',
+            method: 'btree',
+            unique: primary,
+            primary,
+            valid: true,
+            predicate: null,
+            backsConstraint: primary,
+            scans: 0,
+            sizeBytes: 8192,
+          };
+        }),
+      },
+    ],
+  });
+  const monthAgo = new Date(Date.now() - 30 * 86_400_000).toISOString();
+
+  it('are reported only with a week of statistics and enough scans, never when they back a foreign key', () => {
+    expect(indexHealth(catalog(monthAgo, 50_000)).map((f) => f.id)).toEqual([
+      'unused-index:orders.orders_created_at_idx',
+    ]);
+    expect(indexHealth(catalog(new Date().toISOString(), 50_000)).map((f) => f.kind)).toEqual([
+      'no-usage-data',
+    ]);
+    expect(indexHealth(catalog(monthAgo, 10)).map((f) => f.kind)).toEqual(['no-usage-data']);
   });
 });
 

@@ -1,8 +1,9 @@
 /**
  * Databases of other shapes than our sample, for the templates' "any database" tests: a music store in the spirit
  * of Chinook, kept in its own schema (`music`, no `public` tables), with PascalCase quoted names, no foreign keys
- * declared, a varchar key, a composite key, a partitioned table, an enum and a view. Its defects are planted
- * and listed in {@link MUSIC_PLANTED}; everything else is clean.
+ * declared, a varchar key, a composite key, a partitioned table, an enum and a view. Its data defects are
+ * planted and listed in {@link MUSIC_PLANTED}; its schema defects are an integer key near overflow, money in
+ * `real` and `timestamp` without time zone (InvoiceDate, as in Chinook).
  */
 import type { Database } from '../../src/db/port.js';
 
@@ -45,7 +46,11 @@ export const MUSIC_STATEMENTS: readonly string[] = [
      "PaidAt" timestamptz NOT NULL, PRIMARY KEY ("PaymentId", "PaidAt")) PARTITION BY RANGE ("PaidAt")`,
   `CREATE TABLE "Payment_2021" PARTITION OF "Payment" FOR VALUES FROM ('2021-01-01') TO ('2022-01-01')`,
   `CREATE TABLE "Payment_2022" PARTITION OF "Payment" FOR VALUES FROM ('2022-01-01') TO ('2023-01-01')`,
-  `CREATE TABLE "Adjustment" ("AdjustmentId" integer PRIMARY KEY, "Amount" numeric(8, 2) NOT NULL)`,
+  // "Fee" is money in binary floating point (schema analysis reports it); never filled.
+  `CREATE TABLE "Adjustment" ("AdjustmentId" integer PRIMARY KEY, "Amount" numeric(8, 2) NOT NULL, "Fee" real)`,
+  // An integer key whose sequence has used 93% of the integer range (schema analysis reports it); no rows.
+  `CREATE TABLE "Ticket" ("TicketId" serial PRIMARY KEY, "CreatedAt" timestamptz NOT NULL DEFAULT now())`,
+  `SELECT setval(pg_get_serial_sequence('"Ticket"', 'TicketId'), 2000000000)`,
   `CREATE VIEW "InvoiceTotals" AS SELECT i."InvoiceId", sum(l."UnitPrice" * l."Quantity") AS "LinesTotal"
      FROM "Invoice" i JOIN "InvoiceLine" l USING ("InvoiceId") GROUP BY i."InvoiceId"`,
   `INSERT INTO "Genre" VALUES ('ROCK', 'Rock'), ('JAZZ', 'Jazz'), ('METAL', 'Metal'), ('BLUES', 'Blues'), ('LATIN', 'Latin')`,
@@ -70,7 +75,7 @@ export const MUSIC_STATEMENTS: readonly string[] = [
   `INSERT INTO "Payment" SELECT g, (g % 50) + 1, CASE WHEN g IN (50, 150) THEN -3.00 ELSE 4.99 END,
      timestamptz '2021-01-01' + g * interval '3 days' FROM generate_series(1, 200) g`,
   // Adjustments are negative a third of the time: a negative amount is normal here, so no rule is proposed.
-  `INSERT INTO "Adjustment" SELECT g, CASE WHEN g % 3 = 0 THEN -2.50 ELSE 2.50 END FROM generate_series(1, 60) g`,
+  `INSERT INTO "Adjustment" SELECT g, CASE WHEN g % 3 = 0 THEN -2.50 ELSE 2.50 END, NULL FROM generate_series(1, 60) g`,
   'ANALYZE',
   'SET search_path = public',
 ];
