@@ -6,7 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { templates } from '../../machines/index.js';
-import { helpText, type Invocation, parseInvocation } from './args.js';
+import { type Invocation, parseInvocation } from './args.js';
 import { runDescribe } from './commands/describe.js';
 import { runList } from './commands/list.js';
 import { runTemplateCommand } from './commands/run.js';
@@ -14,6 +14,7 @@ import { runRunsCommand } from './commands/runs.js';
 import { runShowcase } from './commands/showcase.js';
 import { runWorkerCommand } from './commands/worker.js';
 import { type CliIO, runDemo } from './demo-command.js';
+import { commandHelp, helpText } from './help.js';
 import { runPathsCommand } from './paths-command.js';
 import { runVerifyCommand } from './verify-command.js';
 
@@ -36,7 +37,7 @@ export async function main(args: readonly string[], io: CliIO): Promise<number> 
   const invocation = parseInvocation(args);
   switch (invocation.kind) {
     case 'help':
-      io.out(helpText(packageVersion()).trimEnd());
+      io.out((invocation.command ? commandHelp(invocation.command) : helpText(packageVersion())).trimEnd());
       return 0;
     case 'version':
       io.out(packageVersion());
@@ -77,7 +78,7 @@ function runCommand(
           input: text('input'),
           json: values.json === true,
           seed: values.seed === true,
-          inspect: text('inspect-url') ?? values.inspect === true,
+          inspect: text('inspect') ?? text('inspect-url') ?? values.inspect === true,
         },
         io,
       );
