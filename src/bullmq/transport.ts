@@ -7,7 +7,7 @@
  * Redis restarted empty) a periodic check covers: every `checkEveryMs` each job this engine waits for is read by
  * id; a finished one is taken, a missing one (FLUSHALL, a crash without AOF) is added again under the same id.
  */
-import { Job, Queue, QueueEvents } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AgentJob, AgentTransport } from '../machine/transport.js';
@@ -107,6 +107,9 @@ export function bullmqTransport(options: BullmqTransportOptions): BullmqTranspor
   const checked = checkRedis(redis, logger);
   let closed = false;
 
+  /** The job's hash in Redis (BullMQ's key layout: prefix, queue, id). */
+  const jobKey = (p: Pending) => `${prefix}:${p.job.queue}:${p.id}`;
+
   const laneOf = (name: string): Lane => {
     let lane = lanes.get(name);
     if (lane) return lane;
@@ -156,21 +159,24 @@ export function bullmqTransport(options: BullmqTransportOptions): BullmqTranspor
     while (pending.get(p.key) === p) {
       try {
         await p.lane.ready;
-        if (!fresh) {
-          const existing = await Job.fromId(p.lane.queue, p.id);
-          if (existing) {
-            stats.reattached++;
-            p.added = true;
-            if (existing.finishedOn === undefined) return; // waiting or active: its event will come
-            if (take(p, existing.returnvalue, existing.failedReason)) return;
-            await rerun(p);
-            return;
-          }
+        // One round trip before the add: this owner wants the attempt to run, so a cancellation left by a previous
+        // owner goes (a job that runs again must not meet it), and the job is read in case it exists already.
+        const [, [, fields]] = (await redis
+          .pipeline()
+          .del(cancelKey(prefix, p.job.queue, p.id))
+          .hmget(jobKey(p), ...FIELDS)
+          .exec()) as [unknown, [unknown, (string | null)[]]];
+        const [timestamp, finishedOn, returnvalue, failedReason] = fields;
+        if (!fresh && timestamp !== null) {
+          stats.reattached++;
+          p.added = true;
+          if (finishedOn === null) return; // waiting or active: its event will come
+          if (take(p, parse(returnvalue), failedReason ?? undefined)) return;
+          await rerun(p);
+          return;
         }
         const { queue: _, agent, ...attempt } = p.job;
         const data: JobData = attempt;
-        // A job that runs again must not meet the cancellation of its previous run.
-        await redis.del(cancelKey(prefix, p.job.queue, p.id));
         await p.lane.queue.add(agent, data, {
           jobId: p.id,
           attempts: 1,
@@ -194,15 +200,7 @@ export function bullmqTransport(options: BullmqTransportOptions): BullmqTranspor
     const watched = [...pending.values()].filter((p) => p.added);
     if (watched.length === 0) return;
     const batch = redis.pipeline();
-    for (const p of watched) {
-      batch.hmget(
-        `${prefix}:${p.job.queue}:${p.id}`,
-        'timestamp',
-        'finishedOn',
-        'returnvalue',
-        'failedReason',
-      );
-    }
+    for (const p of watched) batch.hmget(jobKey(p), ...FIELDS);
     const rows = (await batch.exec()) ?? [];
     watched.forEach((p, i) => {
       const [error, fields] = rows[i] ?? [new Error('no reply')];
@@ -214,12 +212,7 @@ export function bullmqTransport(options: BullmqTransportOptions): BullmqTranspor
         p.added = false;
         void dispatch(p, true);
       } else if (finishedOn !== null) {
-        finished(
-          p.job.queue,
-          p.id,
-          returnvalue ? JSON.parse(returnvalue) : undefined,
-          failedReason ?? undefined,
-        );
+        finished(p.job.queue, p.id, parse(returnvalue), failedReason ?? undefined);
       }
     });
   };
@@ -308,6 +301,14 @@ export function bullmqTransport(options: BullmqTransportOptions): BullmqTranspor
       await redis.quit().catch(() => redis.disconnect());
     },
   };
+}
+
+/** The fields of a job's hash the transport reads: whether it exists, whether it finished, and how. */
+const FIELDS = ['timestamp', 'finishedOn', 'returnvalue', 'failedReason'] as const;
+
+/** A job's stored return value (JSON), or `undefined`. */
+function parse(returnvalue: string | null | undefined): unknown {
+  return returnvalue ? JSON.parse(returnvalue) : undefined;
 }
 
 function sleep(ms: number): Promise<void> {
