@@ -156,13 +156,14 @@ function agentLogic(stepLogic: AnyActorLogic, settings: ReadonlyMap<string, Step
 }
 
 /**
- * The run id: the root actor's id (the engine creates a run's actor with its run id). Read from the actor tree
- * because a hand-written machine's context is the user's and never carries it.
+ * The run id: the `workflowId` of the root actor's input (the engine gives it to new and restored runs alike), else
+ * the root actor's id. Read from the actor tree because a hand-written machine's context is the user's.
  */
 function runIdOf(self: AnyActorRef): string {
   let actor = self;
   while (actor._parent) actor = actor._parent;
-  return actor.id;
+  const input = (actor as { options?: { input?: MachineInput } }).options?.input;
+  return typeof input?.workflowId === 'string' ? input.workflowId : actor.id;
 }
 
 /** The machine's config with the run's end states, its outcome as the output, and its steps' meta normalized. */

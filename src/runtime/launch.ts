@@ -48,7 +48,11 @@ export function launch(
   core: EngineCore,
   definition: AnyWorkflowDefinition,
   identity: RunIdentity,
-  actorOptions: { input: MachineInput } | { snapshot: Snapshot<unknown> },
+  /**
+   * A restored run passes its input's `workflowId` beside its snapshot (XState ignores it there): a hand-written
+   * machine's agent steps read the run id from the root actor's input, as its context does not carry it.
+   */
+  actorOptions: { input: MachineInput } | { snapshot: Snapshot<unknown>; input: MachineInput },
   claim: boolean,
   machine: AnyStateMachine = core.binder.machineFor(definition),
 ): WorkflowRun {
@@ -67,11 +71,9 @@ export function launch(
         observer?.(event);
       }
     : observer;
-  // The root actor's id is the run id: a hand-written machine's agent steps read it from there (its context is
-  // the user's and does not carry it).
   const actor: Actor<AnyStateMachine> = createActor(
     machine,
-    inspect ? { ...actorOptions, id: identity.id, inspect } : { ...actorOptions, id: identity.id },
+    inspect ? { ...actorOptions, inspect } : actorOptions,
   );
   if (actor.getSnapshot().status === 'error')
     throw new CorruptRunError(identity.id, actor.getSnapshot().error);

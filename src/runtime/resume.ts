@@ -122,7 +122,7 @@ async function restore(
       identity,
       restart
         ? { input: { workflowId: id, input, validated: true } }
-        : { snapshot: snapshot as Snapshot<unknown> },
+        : { snapshot: snapshot as Snapshot<unknown>, input: { workflowId: id } },
       false,
     );
   } catch (cause) {
