@@ -29,6 +29,7 @@ import {
   RevertReportSchema,
   VerificationSchema,
 } from './schemas.js';
+import { asLive, copySchema, retarget, scratchName } from './scratch.js';
 import { changedRelations, type Snapshot, takeSnapshot } from './snapshot.js';
 import { verify } from './verify.js';
 
@@ -38,6 +39,12 @@ export interface MigrationAgentOptions {
   readonly statementTimeoutMs?: number;
   /** How long a statement waits for a lock before giving up (then the step retries). @default 5000 */
   readonly lockTimeoutMs?: number;
+  /**
+   * Where the dry run runs: `scratch`, on a copy of the schema made in a rolled-back transaction (the target's
+   * tables are only read), or `live`, on the target's tables in a rolled-back transaction (faster on a large
+   * schema, but it holds the migration's locks on them while it runs). @default 'scratch'
+   */
+  readonly dryRun?: 'scratch' | 'live';
 }
 
 /**
@@ -52,6 +59,7 @@ export interface MigrationAgentOptions {
 export function migrationAgents(db: Database, options: MigrationAgentOptions = {}): AgentRegistry {
   const statementTimeoutMs = options.statementTimeoutMs ?? 60_000;
   const lockTimeoutMs = options.lockTimeoutMs ?? 5_000;
+  const scratch = (options.dryRun ?? 'scratch') === 'scratch';
   return {
     'migration-plan': defineAgent({
       name: 'migration-plan',
@@ -100,26 +108,35 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
           db,
           async (tx) => {
             await setLockTimeout(tx, lockTimeoutMs);
-            const before = await takeSnapshot(tx, plan.schema);
+            // On a scratch copy the target's tables are only read (ACCESS SHARE); `live` runs on them.
+            const target = scratch ? scratchName(ctx.workflowId) : plan.schema;
+            if (scratch) await copySchema(tx, plan.schema, target);
+            const before = await takeSnapshot(tx, target);
             const backups = await backupTables(
               tx,
               before,
               plan.backupTables,
               `${backupPrefix(ctx.workflowId)}d`,
             );
-            const statements = await runInSchema(tx, plan.schema, await inTransaction(plan.statements));
-            const expected = await takeSnapshot(tx, plan.schema);
+            const runnable = await inTransaction(plan.statements);
+            const statements = await runInSchema(
+              tx,
+              target,
+              scratch ? await retarget(runnable, plan.schema, target) : runnable,
+            );
+            const after = await takeSnapshot(tx, target);
+            const expected = scratch ? await asLive(tx, after, plan.schema, target) : after;
             const tables = plan.rows.map((r) => renamedTo(r.table, plan.renames));
             const rows = await countRows(
               tx,
-              plan.schema,
+              target,
               tables,
-              expected.tables.map((t) => t.name),
+              after.tables.map((t) => t.name),
             );
             const durationMs = elapsed(started);
             const undo: UndoData = {
-              schema: plan.schema,
-              scope: scopeOf(before, expected, plan),
+              schema: target,
+              scope: scopeOf(before, after, plan),
               before,
               renames: plan.renames,
               backups,

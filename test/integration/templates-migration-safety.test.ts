@@ -3,6 +3,7 @@ import { checkReadOnlySql } from '../../machines/lib/read-only.js';
 import {
   lintMigration,
   migration,
+  migrationAgents,
   parseMigration,
   type Snapshot,
   takeSnapshot,
@@ -238,6 +239,41 @@ describe.each(adapters.list)('lock-safe migrations on $name', (adapter) => {
       snapshot.tables.find((t) => t.name === 'track'),
     );
   });
+
+  it.skipIf(adapter.name !== 'postgres')(
+    'dry-runs on a scratch copy: a writer holding its table does not stop the dry run, only the apply',
+    async () => {
+      const schema = await fresh();
+      let release = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let locked = () => {};
+      const isLocked = new Promise<void>((resolve) => {
+        locked = resolve;
+      });
+      // A writer in a long transaction: ROW EXCLUSIVE conflicts with ALTER TABLE's ACCESS EXCLUSIVE.
+      const writer = db.transaction(async (tx) => {
+        await tx.query(`LOCK TABLE ${schema}.track IN ROW EXCLUSIVE MODE`);
+        locked();
+        await held;
+      });
+      await isLocked;
+      const agents = migrationAgents(db, { lockTimeoutMs: 200 });
+      const run = testEngine({ agents }).start(migration, {
+        schema,
+        sql: 'ALTER TABLE track ADD COLUMN note text',
+      });
+      const failure = await run.result.catch((e: unknown) => e);
+      release();
+      await writer;
+      expect(failure).toMatchObject({ stepPath: 'apply' });
+      expect(String((failure as Error).cause)).toMatch(/lock timeout/);
+      const scratch = await db.query("SELECT 1 FROM pg_namespace WHERE nspname LIKE 'flowstate_scratch_%'");
+      expect(scratch.rowCount).toBe(0);
+    },
+    30_000,
+  );
 
   it('holds a DO block for a human even when it looks harmless', async () => {
     const schema = await fresh();
