@@ -128,9 +128,12 @@ export function createWorker(options: WorkerOptions): FlowstateWorker {
             data.timeoutMs,
           );
     try {
-      const earlier = await redis.get(cancelKey(prefix, queue, id));
-      if (earlier) abort(earlier);
-      if (controller.signal.aborted) throw controller.signal.reason;
+      // A cancellation published before this worker took the job is in its key. Read beside the agent's start, not
+      // before it (one round trip off every step): an attempt cancelled that early is aborted a moment after.
+      redis
+        .get(cancelKey(prefix, queue, id))
+        .then((earlier) => earlier && abort(earlier))
+        .catch(() => {});
       const output = await callAgent(
         agents,
         job.name,
