@@ -9,6 +9,8 @@ import {
   type AnyMachineSnapshot,
   type AnyStateMachine,
   createMachine,
+  getInitialMicrosteps,
+  getMicrosteps,
   getStateNodes,
   initialTransition,
   transition,
@@ -109,6 +111,11 @@ export function exploreMachine(machine: AnyStateMachine, options: MachineSpaceOp
       if (!src.startsWith('xstate.invoke.') && provided[src] === undefined) missing[src] = STUB;
   if (Object.keys(missing).length > 0) machine = machine.provide({ actors: missing });
   const [first] = initialTransition(machine, (options.input ?? {}) as never);
+  // States passed through (an `always` that moves on at once) count as entered, not only those a walk rests in.
+  const pass = (steps: ReadonlyArray<readonly [AnyMachineSnapshot, unknown]>) => {
+    for (const [s] of steps) for (const state of getStateNodes(machine.root, s.value)) visited.add(state.id);
+  };
+  pass(getInitialMicrosteps(machine, (options.input ?? {}) as never));
   const initial = keyOf(first);
   nodes.set(initial, { snapshot: first, edges: [] });
   const queue = [initial];
@@ -136,6 +143,7 @@ export function exploreMachine(machine: AnyStateMachine, options: MachineSpaceOp
         complete = false;
         continue;
       }
+      pass(getMicrosteps(machine, node.snapshot, edge.event as never));
       nodes.set(to, { snapshot: next, edges: [] });
       queue.push(to);
     }
@@ -153,7 +161,7 @@ function offered(
   events: readonly AnyEventObject[] | undefined,
 ): Offered[] {
   const out: Offered[] = [];
-  const types = new Set<string>();
+  const types = new Map<string, string>();
   for (const state of active) {
     for (const invoke of state.invoke) {
       const step = stepOf.get(invoke.id) ?? invoke.id;
@@ -180,14 +188,22 @@ function offered(
         kind: 'error',
       });
     }
-    for (const type of Object.keys(state.on)) if (!SKIP.test(type)) types.add(type);
+    for (const type of Object.keys(state.on))
+      if (!SKIP.test(type)) types.set(type, labelOf(type, state.path));
   }
-  for (const type of types) {
+  for (const [type, label] of types) {
     const given = events?.filter((e) => e.type === type) ?? [];
     for (const event of given.length > 0 ? given : [{ type }])
-      out.push({ event, label: type, outcome: type, step: type, kind: 'event' });
+      out.push({ event, label, outcome: type, step: type, kind: 'event' });
   }
   return out;
+}
+
+/** An event's label: its type, or for a delayed transition (`xstate.after.1000.m.wait`) `wait after 1000 ms`. */
+function labelOf(type: string, path: readonly string[]): string {
+  const delay = /^xstate\.after\.([^.]+)\./.exec(type)?.[1];
+  if (delay === undefined) return type;
+  return `${path.join('.')} after ${delay}${/^\d+$/.test(delay) ? ' ms' : ''}`;
 }
 
 /** A state's identity: its value, status and context (JSON; a context JSON cannot hold counts by its value). */

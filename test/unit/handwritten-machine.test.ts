@@ -228,6 +228,35 @@ describe('verify, workflowPaths and toStatelyJSON on a hand-written machine', ()
     });
   });
 
+  it('follows delays, transient states and parallel regions', () => {
+    const machine = setup({ guards: { enough: ({ context }) => context.n >= 2 } }).createMachine({
+      id: 'timed',
+      context: { n: 0 },
+      initial: 'wait',
+      states: {
+        wait: { after: { 1000: 'count' } },
+        // Passed through at once (`always`): entered, though no walk rests there.
+        count: {
+          entry: assign({ n: ({ context }) => context.n + 1 }),
+          always: [{ guard: 'enough', target: 'both' }, { target: 'wait' }],
+        },
+        both: {
+          type: 'parallel',
+          states: {
+            a: { initial: 'x', states: { x: { on: { A: 'y' } }, y: { type: 'final' } } },
+            b: { initial: 'x', states: { x: { on: { B: 'y' } }, y: { type: 'final' } } },
+          },
+          onDone: 'end',
+        },
+        end: { type: 'final' },
+      },
+    });
+    expect(verify(machine)).toMatchObject({ ok: true, problems: [] });
+    expect(workflowPaths(machine).map((p) => p.name)).toEqual([
+      'wait after 1000 ms -> wait after 1000 ms -> A -> B',
+    ]);
+  });
+
   it('gives its machine JSON', () => {
     const json = toStatelyJSON(orderMachine());
     expect(json.id).toBe('orders');
