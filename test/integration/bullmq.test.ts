@@ -154,6 +154,22 @@ describe('agent steps on BullMQ workers', () => {
     expect(calls('flush-1:s:1')).toBe(2); // the lost attempt ran again, with the same key
   }, 30_000);
 
+  it('warns at start about a Redis that may evict or lose jobs', async () => {
+    const loose = await startRedisServer({ persistent: false });
+    try {
+      await loose.command('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru');
+      const transport = bullmqTransport({ connection: loose.url, logger: silent });
+      const warnings = await transport.ready();
+      await transport.close();
+      expect(warnings).toEqual([
+        expect.stringContaining("maxmemory-policy is 'allkeys-lru'"),
+        expect.stringContaining('Redis has no persistence'),
+      ]);
+    } finally {
+      await loose.stop();
+    }
+  });
+
   it('recovers from a Redis SIGKILL and restart: the engine and the worker go on', async () => {
     const { engine } = engineOn('restart');
     const runs = [0, 1, 2, 3, 4].map((i) => engine.start(slow, { n: i, ms: 800 }, { id: `restart-${i}` }));
