@@ -138,6 +138,38 @@ describe('a hand-written machine on the engine', () => {
     expect(run.status).toBe('failed');
   });
 
+  it('escalates an agent step to a human as its meta says, and goes on with the decision', async () => {
+    const machine = setup({ actors: { charge: agentActor<unknown, string>() } }).createMachine({
+      id: 'charging',
+      initial: 'charge',
+      context: { receipt: '' },
+      states: {
+        charge: {
+          meta: { flowstate: { escalate: { to: 'human', timeoutMs: 60_000 } } },
+          invoke: {
+            src: 'charge',
+            onDone: { target: 'done', actions: assign({ receipt: ({ event }) => event.output }) },
+          },
+        },
+        done: { type: 'final' },
+      },
+      output: ({ context }) => context.receipt,
+    });
+    const engine = testEngine({
+      agents: {
+        charge: async () => {
+          throw new Error('card declined');
+        },
+      },
+    });
+    const run = engine.start(machine, {});
+    await vi.advanceTimersByTimeAsync(1);
+    expect(run.status).toBe('waiting');
+    expect(run.waitingSteps()).toEqual(['charge']);
+    run.resolveEscalation('charge', { action: 'skip', value: 'paid by phone' });
+    await expect(run.result).resolves.toBe('paid by phone');
+  });
+
   it("fails the run with a step failure naming the state when the machine's own actor fails unhandled", async () => {
     const machine = setup({
       actors: {
