@@ -108,7 +108,11 @@ export type {
 } from './progress/progress.js';
 export type { Reporter, ReporterStream } from './progress/reporters/format.js';
 export { jsonLinesReporter } from './progress/reporters/json-lines.js';
-export { type TerminalReporterOptions, terminalReporter } from './progress/reporters/terminal.js';
+export {
+  type TerminalReporter,
+  type TerminalReporterOptions,
+  terminalReporter,
+} from './progress/reporters/terminal.js';
 export { trackProgress, trackStepEvents } from './progress/track.js';
 // Running
 export { createEngine, type Engine, type EngineOptions, type StartOptions } from './runtime/engine.js';

@@ -79,6 +79,7 @@ function runCommand(
           json: values.json === true,
           seed: values.seed === true,
           inspect: text('inspect') ?? text('inspect-url') ?? values.inspect === true,
+          store: text('store'),
         },
         io,
       );

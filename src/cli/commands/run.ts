@@ -1,6 +1,7 @@
 /**
- * `flowstate run <template> [--db <url>] [--input <file|json>] [--json] [--seed]`: runs one template on a
- * database with live progress and a readable report (or, with `--json`, only the output).
+ * `flowstate run <template> [--db <url>] [--input <file|json>] [--json] [--seed] [--store <url>] [--inspect[=<url>]]`:
+ * runs one template on a database with live progress and a readable report (or, with `--json`, only the output).
+ * Ctrl-C is trapped from the start (`interrupt.ts`), so it exits 130 in every phase.
  *
  * Exit codes: 0 done; 1 the run failed or was compensated (or the database could not be seeded); 2 a usage
  * mistake (unknown template, bad URL, unreadable or invalid input); 3 the run waits on a human decision;
@@ -9,17 +10,14 @@
 import type { AnyTemplate } from '../../../machines/index.js';
 import type { Database } from '../../db/port.js';
 import { seedSample } from '../../db/sample/index.js';
+import type { WorkflowStore } from '../../persistence/types.js';
 import type { CliIO } from '../demo-command.js';
+import { fileHistory, historyPath } from '../history-file.js';
+import { INTERRUPTED, trapInterrupt } from '../interrupt.js';
 import { fail } from '../paths-command.js';
-import {
-  describeError,
-  executeTemplate,
-  inputProblems,
-  type Outcome,
-  openTarget,
-  readInput,
-  requireTemplate,
-} from './execute.js';
+import { openStore, storeUrl } from '../store-url.js';
+import { describeError, inputProblems, openTarget, readInput, requireTemplate } from './execute.js';
+import { executeTemplate, type Outcome } from './live-run.js';
 import { summarize } from './report.js';
 
 /** Options of {@link runTemplateCommand}, from the command line. */
@@ -32,8 +30,10 @@ export interface RunCommandOptions {
   readonly json: boolean;
   /** `--seed`: seed the sample database (always done for an in-memory database). */
   readonly seed: boolean;
-  /** `--inspect` (the default relay) or `--inspect-url <url>`: watch the run in the Stately inspector. */
+  /** `--inspect` (the default relay) or `--inspect=<url>`: watch the run in the Stately inspector. */
   readonly inspect?: boolean | string;
+  /** `--store`: keep the run in this store (its ETA starts from what the store learned). */
+  readonly store?: string | undefined;
 }
 
 /**
@@ -45,7 +45,9 @@ export interface RunCommandOptions {
  * ```
  */
 export async function runTemplateCommand(id: string, options: RunCommandOptions, io: CliIO): Promise<number> {
+  const interrupt = trapInterrupt(io);
   let db: Database | undefined;
+  let store: WorkflowStore | undefined;
   try {
     const template = requireTemplate(id);
     const input = options.input === undefined ? template.exampleInput : await readInput(options.input);
@@ -55,10 +57,13 @@ export async function runTemplateCommand(id: string, options: RunCommandOptions,
       for (const problem of problems) io.err(`  - ${problem}`);
       return 2;
     }
-    const opened = await openTarget(options.db);
+    if (options.store !== undefined) store = openStore(storeUrl(options.store));
+    if (!options.json) io.out(`${template.id}: ${template.description}`);
+    // With --json, stdout is the output's: the wait is told on stderr, and only to a person watching it.
+    const announce = options.json ? (process.stderr.isTTY ? io.err : undefined) : io.out;
+    const opened = await openTarget(options.db, announce);
     db = opened.db;
     const where = options.db === undefined ? 'PGlite in memory' : opened.db.dialect;
-    if (!options.json) io.out(`${template.id}: ${template.description}`);
     if (options.seed || opened.inMemory) {
       try {
         const seeded = await seedSample(db);
@@ -73,35 +78,42 @@ export async function runTemplateCommand(id: string, options: RunCommandOptions,
       io.out(`database: ${where}`);
     }
     if (!options.json) io.out('');
+    // Without a store, the durations learned by earlier runs of the CLI start the ETA.
+    const learned = store ? undefined : fileHistory(historyPath());
+    const given = store;
+    store = undefined; // closed by the run's engine from here
     const outcome = await executeTemplate({
       template,
       db,
       input,
       io,
-      progress: !options.json,
+      progress: options.json ? 'none' : process.stdout.isTTY ? 'live' : 'lines',
       inspect: options.inspect,
+      interrupt,
+      history: learned?.history,
+      store: given,
     });
-    return report(template, outcome, options.json, io);
+    learned?.save();
+    return report(template, outcome, options, io);
   } catch (error) {
     return fail(error, io);
   } finally {
+    await store?.close();
     await db?.close();
+    interrupt.release();
   }
 }
 
 /** Prints how the run ended and returns the exit code. */
-function report(template: AnyTemplate, outcome: Outcome, json: boolean, io: CliIO): number {
+function report(template: AnyTemplate, outcome: Outcome, options: RunCommandOptions, io: CliIO): number {
+  const { json } = options;
   switch (outcome.status) {
     case 'done': {
       if (json) {
         io.out(JSON.stringify(outcome.output, null, 2));
         return 0;
       }
-      io.out('');
-      const { stepsDone, retries } = outcome.stats;
-      io.out(
-        `done in ${outcome.ms} ms: ${stepsDone} steps, ${retries} ${retries === 1 ? 'retry' : 'retries'}`,
-      );
+      // How it ended is the reporter's closing line; then the report.
       io.out('');
       for (const line of summarize(template.id, outcome.output, { full: true })) io.out(`  ${line}`);
       io.out('');
@@ -110,13 +122,23 @@ function report(template: AnyTemplate, outcome: Outcome, json: boolean, io: CliI
     }
     case 'waiting': {
       const steps = outcome.steps.map((s) => `'${s}'`).join(', ');
+      if (outcome.runId !== undefined) {
+        // Kept in the store: an operator decides, then the run goes on.
+        const store = `--store '${options.store}'`;
+        io.err(`flowstate: the ${template.id} run ${outcome.runId} waits on a human decision at ${steps}.`);
+        io.err(
+          `  decide: flowstate runs decide ${outcome.runId} ${outcome.steps[0]} --action retry|skip|abort ${store}`,
+        );
+        io.err(`  then:   flowstate runs resume ${outcome.runId} ${store}`);
+        return 3;
+      }
       io.err(`flowstate: the ${template.id} run waits on a human decision at ${steps}; stopped.`);
       io.err(`  hint: ${waitingHint(template.id)}`);
       return 3;
     }
     case 'cancelled':
       io.err(`flowstate: the ${template.id} run was cancelled: ${describeError(outcome.error)}`);
-      return 130;
+      return INTERRUPTED;
     default: {
       const what =
         outcome.status === 'compensated' ? 'failed and was compensated (its changes reverted)' : 'failed';

@@ -1,12 +1,16 @@
 /**
  * `flowstate showcase` (what `npm start` runs): all five templates, in order, on the sample database in an
  * in-memory PGlite, with live progress and a short summary of each. Exit 0 when every template finished, 1 when
- * one did not.
+ * one did not, 130 on Ctrl-C (in every phase: the run going is cancelled, and the showcase stops there).
  */
 import { templates } from '../../../machines/index.js';
+import type { Database } from '../../db/port.js';
 import { seedSample } from '../../db/sample/index.js';
 import type { CliIO } from '../demo-command.js';
-import { describeError, executeTemplate, openTarget } from './execute.js';
+import { fileHistory, historyPath } from '../history-file.js';
+import { INTERRUPTED, trapInterrupt } from '../interrupt.js';
+import { describeError, openTarget } from './execute.js';
+import { executeTemplate } from './live-run.js';
 import { summarize } from './report.js';
 
 /** Who approves the showcase's migration up front, so it runs unattended. */
@@ -22,13 +26,17 @@ const SHOWCASE_APPROVER = 'flowstate showcase';
  */
 export async function runShowcase(io: CliIO): Promise<number> {
   const started = Date.now();
-  const { db } = await openTarget(undefined);
+  const interrupt = trapInterrupt(io);
+  let db: Database | undefined;
   try {
+    db = (await openTarget(undefined, io.out)).db;
     const seeded = await seedSample(db);
     const rows = Object.values(seeded.rows).reduce((a, b) => a + b, 0);
     io.out(
       `flowstate showcase: ${templates.length} templates on the sample e-commerce database (PGlite in memory, ${rows} rows seeded in ${seeded.durationMs.toFixed(0)} ms)`,
     );
+    // The durations learned by earlier showcases start each template's ETA.
+    const learned = fileHistory(historyPath());
     const results: string[] = [];
     for (const [i, template] of templates.entries()) {
       io.out('');
@@ -38,9 +46,21 @@ export async function runShowcase(io: CliIO): Promise<number> {
         template.id === 'migration'
           ? { ...(template.exampleInput as Record<string, unknown>), approvedBy: SHOWCASE_APPROVER }
           : template.exampleInput;
-      const outcome = await executeTemplate({ template, db, input, io, progress: true });
+      const outcome = await executeTemplate({
+        template,
+        db,
+        input,
+        io,
+        progress: process.stdout.isTTY ? 'live' : 'lines',
+        interrupt,
+        history: learned?.history,
+      });
+      learned?.save();
+      if (outcome.status === 'cancelled' && interrupt.interrupted) {
+        io.err(`flowstate: showcase interrupted during ${template.id}: ${describeError(outcome.error)}`);
+        return INTERRUPTED;
+      }
       if (outcome.status === 'done') {
-        io.out(`  ── done in ${outcome.ms} ms`);
         for (const line of summarize(template.id, outcome.output, { full: false })) io.out(`  ${line}`);
         results.push(`${template.id} ✓ ${outcome.ms} ms`);
       } else {
@@ -56,6 +76,7 @@ export async function runShowcase(io: CliIO): Promise<number> {
     io.out(`showcase done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${results.join(', ')}`);
     return results.every((r) => r.includes('✓')) ? 0 : 1;
   } finally {
-    await db.close();
+    await db?.close();
+    interrupt.release();
   }
 }

@@ -23,6 +23,28 @@ export interface TerminalReporterOptions {
   readonly barWidth?: number;
   /** Plain lines: print an overall line each time the percent moved this much. @default 10 */
   readonly percentStep?: number;
+  /**
+   * Plain lines: print a line per step start, retry, escalation and end. Turn it off when you print a step log of
+   * your own through {@link TerminalReporter.log} (the `flowstate` CLI does). @default true
+   */
+  readonly steps?: boolean;
+}
+
+/**
+ * What {@link terminalReporter} returns: a reporter that also prints lines of your own.
+ *
+ * @example
+ * ```ts
+ * const reporter: TerminalReporter = terminalReporter(run.progress$);
+ * reporter.log('connected to the database');
+ * ```
+ */
+export interface TerminalReporter extends Reporter {
+  /**
+   * Prints a line of your own (without its newline): on a TTY above the live frame, where it stays in the
+   * scrollback while the frame keeps redrawing below it; elsewhere as one more plain line.
+   */
+  log(line: string): void;
 }
 
 /**
@@ -38,7 +60,7 @@ export interface TerminalReporterOptions {
 export function terminalReporter(
   source: Observable<Progress>,
   options: TerminalReporterOptions = {},
-): Reporter {
+): TerminalReporter {
   const stream = options.stream ?? process.stdout;
   const barWidth = options.barWidth ?? 24;
   if (options.tty ?? stream.isTTY === true) {
@@ -56,11 +78,18 @@ export function terminalReporter(
       },
     );
     // `end` runs before `reporter.done` resolves, so `drawn` is the closing frame's by then.
-    return { done: reporter.done.then(() => drawn), stop: () => reporter.stop() };
+    return { done: reporter.done.then(() => drawn), stop: () => reporter.stop(), log: frame.persist };
   }
-  const lines = plainLines(options.percentStep ?? 10);
+  const lines = plainLines(options.percentStep ?? 10, options.steps ?? true);
   let last: Progress | undefined;
-  return report(
+  const log = (line: string) => {
+    try {
+      stream.write(`${line}\n`);
+    } catch {
+      // Best effort, as every write of a reporter.
+    }
+  };
+  const reporter = report(
     source,
     (p) => {
       last = p;
@@ -70,6 +99,7 @@ export function terminalReporter(
       if (last) stream.write(`${closingLine(last)}\n`);
     },
   );
+  return { ...reporter, log };
 }
 
 /** log-update, imported for the first live frame: it and its terminal helpers cost more than a small run. */
@@ -80,8 +110,11 @@ function loadLogUpdate(): Promise<typeof import('log-update')> {
   return logUpdate;
 }
 
-/** What log-update's `createLogUpdate` returns: draw a frame in place of the last one; `done()` leaves it. */
-type Frame = ((text: string) => void) & { done(): void };
+/**
+ * What log-update's `createLogUpdate` returns: draw a frame in place of the last one; `done()` leaves it;
+ * `persist` writes lines above it, into the scrollback.
+ */
+type Frame = ((text: string) => void) & { done(): void; persist(text: string): void };
 
 /**
  * A frame redrawn in place once log-update is loaded: frames drawn before that are held (the latest replaces the
@@ -89,11 +122,15 @@ type Frame = ((text: string) => void) & { done(): void };
  */
 function liveFrame(stream: ReporterStream): {
   draw(text: string): void;
+  /** Writes a line above the frame (held, in order, until log-update is loaded; plain once the frame ended). */
+  persist(line: string): void;
   /** Draws `text` (if given) as the final frame and leaves it on screen; resolves once drawn, never rejects. */
   end(text: string | undefined): Promise<void>;
 } {
   let frame: Frame | undefined;
   let held: string | undefined;
+  const persisted: string[] = [];
+  let shown: string | undefined;
   let ended = false;
   const attempt = (write: () => void) => {
     try {
@@ -108,18 +145,35 @@ function liveFrame(stream: ReporterStream): {
       frame = live;
       const latest = held;
       held = undefined;
+      for (const line of persisted.splice(0)) attempt(() => live.persist(line));
       if (latest !== undefined && !ended) attempt(() => live(latest));
     },
     () => {
-      // Without log-update there is no live frame, but the closing one is still written, as plain text.
-      frame = Object.assign((text: string) => void (ended && stream.write(`${text}\n`)), { done: () => {} });
+      // Without log-update there is no live frame, but the closing one and the lines are still written, as text.
+      const write = (text: string) => void stream.write(`${text}\n`);
+      frame = Object.assign((text: string) => void (ended && write(text)), {
+        done: () => {},
+        persist: write,
+      });
+      for (const line of persisted.splice(0)) attempt(() => write(line));
     },
   );
   return {
     // Called from the reporter's `next`, which already keeps a failed write from reaching the stream.
     draw: (text) => {
+      shown = text;
       if (frame) frame(text);
       else held = text;
+    },
+    persist: (line) => {
+      const live = frame;
+      if (!live) {
+        persisted.push(line);
+        return;
+      }
+      // log-update erases the frame to write the line: drawn again at once, not at the next emission.
+      attempt(() => live.persist(line));
+      if (!ended && shown !== undefined) attempt(() => live(shown as string));
     },
     end: (text) => {
       ended = true;
@@ -201,12 +255,12 @@ function closingLine(p: Progress): string {
 }
 
 /** Plain lines: what changed since the previous progress, and the overall percent every `percentStep` points. */
-function plainLines(percentStep: number): (p: Progress) => string[] {
+function plainLines(percentStep: number, steps: boolean): (p: Progress) => string[] {
   const seen = new Map<string, string>();
   let printed = Number.NEGATIVE_INFINITY;
   return (p) => {
     const lines: string[] = [];
-    for (const step of p.steps) {
+    for (const step of steps ? p.steps : []) {
       if (step.status === 'pending') continue;
       const key = `${step.status}:${step.phase ?? ''}:${step.attempt}`;
       if (seen.get(step.path) === key) continue;
