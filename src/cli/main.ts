@@ -11,6 +11,7 @@ import { runDescribe } from './commands/describe.js';
 import { runList } from './commands/list.js';
 import { runTemplateCommand } from './commands/run.js';
 import { runRunsCommand } from './commands/runs.js';
+import { runServeCommand } from './commands/serve.js';
 import { runShowcase } from './commands/showcase.js';
 import { runWorkerCommand } from './commands/worker.js';
 import { type CliIO, runDemo } from './demo-command.js';
@@ -34,6 +35,8 @@ export function packageVersion(): string {
 
 /** Runs the CLI on the arguments after `flowstate` and returns the exit code. */
 export async function main(args: readonly string[], io: CliIO): Promise<number> {
+  // `serve` parses its own options (commands/serve.ts).
+  if (args[0] === 'serve') return runServeCommand(args.slice(1), io);
   const invocation = parseInvocation(args);
   switch (invocation.kind) {
     case 'help':
@@ -85,6 +88,12 @@ function runCommand(
       );
     case 'showcase':
       return runShowcase(io);
+    case 'serve':
+      // Reached only if `serve` is not the first word (main dispatches it before parsing otherwise).
+      return runServeCommand(
+        Object.entries(values).flatMap(([k, v]) => (v === true ? [`--${k}`] : [`--${k}`, v])),
+        io,
+      );
     case 'worker':
       return runWorkerCommand(
         {

@@ -1,0 +1,218 @@
+/**
+ * The web view's HTTP app (Hono): the JSON API under `/api/runs`, its SSE streams, the signal endpoints (behind the
+ * token), `/metrics`, and the bundled page. Everything is read from the store, so it shows runs of any process.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { Registry } from 'prom-client';
+import type { AnyWorkflowDefinition } from '../../model/definition.js';
+import { FlowstateError, SignalTimeoutError } from '../../model/errors.js';
+import type { RunFilter, RunStatus, WorkflowStore } from '../../persistence/types.js';
+import { UNFINISHED } from '../../persistence/types.js';
+import { postSignal, type SignalBody } from '../../runtime/inbox.js';
+import { type Assets, serveAsset } from './assets.js';
+import { RunFeed } from './feed.js';
+import { RunViews } from './run-view.js';
+
+/** Options of {@link createServeApp}. */
+export interface ServeAppOptions {
+  readonly store: WorkflowStore;
+  /** Definitions by id: their machines draw the chart and give percent and ETA. */
+  readonly workflows: ReadonlyMap<string, AnyWorkflowDefinition>;
+  /** Writes (signals) need `Authorization: Bearer <token>`; without a token the view is read-only. */
+  readonly token?: string;
+  /** What `/metrics` exposes. */
+  readonly registry: Registry;
+  /** Where the page's files are (the bundle's `web/`). */
+  readonly assets: Assets;
+  /** How often the live streams read the store. @default 50 */
+  readonly pollMs?: number;
+  /** How long a signal waits for the run's owner before it is reported queued. @default 10_000 */
+  readonly signalTimeoutMs?: number;
+}
+
+const STATUSES: readonly RunStatus[] = ['running', 'waiting', 'done', 'failed', 'cancelled', 'compensated'];
+const PAGE_MAX = 200;
+
+/**
+ * The app. `close()` stops its store pollers (the store stays the caller's).
+ *
+ * @example
+ * ```ts
+ * const { app, close } = createServeApp({ store, workflows, registry, assets: findAssets() });
+ * serve({ fetch: app.fetch, port: 4477 });
+ * ```
+ */
+export function createServeApp(options: ServeAppOptions): { app: Hono; close: () => void } {
+  const { store, registry } = options;
+  const views = new RunViews(options.workflows);
+  const feed = new RunFeed(store, views, options.pollMs ?? 50);
+  const app = new Hono();
+
+  app.onError((error, c) => {
+    if (error instanceof HttpError) return c.json({ error: error.message }, error.status);
+    return c.json({ error: 'internal error' }, 500);
+  });
+
+  app.get('/api/runs', async (c) => {
+    const filter = listFilter(c.req.query());
+    const now = Date.now();
+    const [records, total] = await Promise.all([
+      store.listRuns({ ...filter, limit: filter.limit + 1 }),
+      store.countRuns ? store.countRuns(filter) : Promise.resolve(undefined),
+    ]);
+    const page = records.slice(0, filter.limit);
+    // Percent and ETA need the snapshot: read only for the unfinished runs of this page.
+    const rows = await Promise.all(
+      page.map(async (r) =>
+        views.row(r, UNFINISHED.includes(r.status) ? await store.getRun(r.id) : undefined, now),
+      ),
+    );
+    return c.json({
+      runs: rows,
+      total: total ?? null,
+      offset: filter.offset,
+      limit: filter.limit,
+      more: records.length > filter.limit,
+    });
+  });
+
+  app.get('/api/runs/events', (c) =>
+    streamSSE(c, async (stream) => {
+      const stop = feed.onList(
+        (ids) => void stream.writeSSE({ event: 'changed', data: JSON.stringify(ids) }),
+      );
+      stream.onAbort(stop);
+      await stream.writeSSE({ event: 'ready', data: '{}' });
+      await untilAborted(stream);
+      stop();
+    }),
+  );
+
+  app.get('/api/runs/:id', async (c) => {
+    const detail = await feed.detail(c.req.param('id'));
+    if (!detail) throw new HttpError(404, `no run ${c.req.param('id')}`);
+    return c.json(detail);
+  });
+
+  app.get('/api/runs/:id/events', (c) =>
+    streamSSE(c, async (stream) => {
+      const id = c.req.param('id');
+      const stop = feed.onRun(
+        id,
+        (detail) => void stream.writeSSE({ event: 'run', data: JSON.stringify(detail) }),
+      );
+      stream.onAbort(stop);
+      await untilAborted(stream);
+      stop();
+    }),
+  );
+
+  const signal = (
+    kind: 'decision' | 'event' | 'cancel',
+    read: (body: Record<string, unknown>) => SignalBody,
+  ) =>
+    app.post(
+      `/api/runs/:id/${kind === 'decision' ? 'decide' : kind === 'event' ? 'send' : 'cancel'}`,
+      async (c) => {
+        authorize(options.token, c.req.header('authorization'));
+        const id = c.req.param('id');
+        const body = (await c.req.json().catch(() => ({}))) as Record<string, unknown>;
+        const run = await store.getRun(id);
+        if (!run) throw new HttpError(404, `no run ${id}`);
+        if (!UNFINISHED.includes(run.status))
+          throw new HttpError(409, `run ${id} already ended (${run.status})`);
+        try {
+          const result = await postSignal(store, id, kind, read(body), options.signalTimeoutMs ?? 10_000);
+          feed.poke(id);
+          return c.json({ applied: true, result: result ?? null });
+        } catch (error) {
+          if (error instanceof SignalTimeoutError)
+            return c.json(
+              { applied: false, queued: true, message: 'no live engine applied it yet: it stays queued' },
+              202,
+            );
+          if (error instanceof FlowstateError)
+            return c.json({ applied: false, code: error.code, error: error.message }, 409);
+          throw error;
+        }
+      },
+    );
+  signal('decision', (b) => ({ stepPath: str(b.stepPath, 'stepPath'), decision: decisionOf(b) }));
+  signal('event', (b) => {
+    const event = b.event as { type?: unknown } | undefined;
+    if (!event || typeof event !== 'object' || typeof event.type !== 'string' || event.type === '')
+      throw new HttpError(400, 'event needs a string type');
+    return { event: event as { type: string } };
+  });
+  signal('cancel', (b) => (typeof b.reason === 'string' && b.reason !== '' ? { reason: b.reason } : {}));
+
+  app.get('/metrics', async (c) =>
+    c.text(await registry.metrics(), 200, { 'content-type': registry.contentType }),
+  );
+  app.get('/api/config', (c) => c.json({ writable: options.token !== undefined }));
+  app.get('*', (c) => serveAsset(options.assets, c.req.path));
+  return { app, close: () => feed.close() };
+}
+
+/** An error with its HTTP status, answered as `{ error }`. */
+class HttpError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 403 | 404 | 409,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function authorize(token: string | undefined, header: string | undefined) {
+  if (token === undefined)
+    throw new HttpError(403, 'read-only: start flowstate serve with a token to allow writes');
+  const given = Buffer.from(header?.replace(/^Bearer\s+/i, '') ?? '');
+  const wanted = Buffer.from(token);
+  if (given.length !== wanted.length || !timingSafeEqual(given, wanted))
+    throw new HttpError(401, 'a write needs Authorization: Bearer <token>');
+}
+
+function listFilter(q: Record<string, string>): RunFilter & { limit: number; offset: number } {
+  const limit = Math.min(PAGE_MAX, Math.max(1, Number.parseInt(q.limit ?? '50', 10) || 50));
+  const offset = Math.max(0, Number.parseInt(q.offset ?? '0', 10) || 0);
+  const statuses = (q.status ?? '').split(',').filter((s) => s !== '');
+  for (const s of statuses)
+    if (!STATUSES.includes(s as RunStatus)) throw new HttpError(400, `unknown status '${s}'`);
+  return {
+    limit,
+    offset,
+    order: q.order === 'oldest' ? 'oldest' : 'newest',
+    ...(statuses.length ? { status: statuses as RunStatus[] } : {}),
+    ...(q.workflow ? { workflow: q.workflow } : {}),
+  };
+}
+
+function str(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value === '') throw new HttpError(400, `${name} is required`);
+  return value;
+}
+
+function decisionOf(b: Record<string, unknown>) {
+  const action = b.action;
+  if (action === 'retry') return { action } as const;
+  if (action === 'abort')
+    return typeof b.reason === 'string' ? ({ action, reason: b.reason } as const) : ({ action } as const);
+  if (action === 'skip') return 'value' in b ? ({ action, value: b.value } as const) : ({ action } as const);
+  throw new HttpError(400, 'action is retry, skip or abort');
+}
+
+/** Holds an SSE stream open (with a comment every 15 s, so proxies keep it) until the client goes away. */
+async function untilAborted(stream: {
+  aborted: boolean;
+  closed: boolean;
+  write(s: string): Promise<unknown>;
+  sleep(ms: number): Promise<unknown>;
+}) {
+  while (!stream.aborted && !stream.closed) {
+    await stream.sleep(15_000);
+    if (!stream.aborted) await stream.write(': keep-alive\n\n');
+  }
+}

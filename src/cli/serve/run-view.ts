@@ -1,0 +1,268 @@
+/**
+ * What the web view shows of a stored run, read from the store only (the run may be owned by any process): its
+ * record, its step log, the states it is in, what waits on a human, and a percent and ETA.
+ *
+ * Where the step log comes from: a step actor keeps its attempts (start, end, error) in the persisted snapshot while
+ * it runs, but XState drops a finished child from the snapshot. So the log joins (1) the live step actors of the
+ * last checkpoint, (2) what this server saw of steps while they ran (kept in memory per run), and (3) the journal
+ * (every successful attempt's end). A step that finished before the server watched shows its journaled attempt only.
+ */
+import type { AnyStateMachine, StateValue } from 'xstate';
+import type { AttemptRecord, StepSnapshot } from '../../machine/step-types.js';
+import type { AnyWorkflowDefinition } from '../../model/definition.js';
+import type { JournalEntry, RunRecord, StoredRun, TimerRow } from '../../persistence/types.js';
+import { activeStates, type Chart, chartOf } from './chart.js';
+
+/** One attempt in the step log. Errors are as the engine stored them: already scrubbed of the run's secrets. */
+export interface AttemptView {
+  readonly attempt: number;
+  readonly agent?: string;
+  readonly startedAt?: number;
+  readonly endedAt?: number;
+  readonly error?: { readonly message: string; readonly code?: string };
+}
+
+/** A step of the log. */
+export interface StepLogEntry {
+  readonly path: string;
+  /** `running`, `backoff`, `escalated`, `supervising`, `done`, `failed`. */
+  readonly status: string;
+  readonly attempts: readonly AttemptView[];
+  readonly startedAt?: number;
+  readonly endedAt?: number;
+  readonly durationMs?: number;
+}
+
+/** A step waiting on a human, with what it takes. */
+export interface WaitingView {
+  readonly path: string;
+  readonly kind: 'escalation' | 'wait';
+  /** For a `waitFor`: the event type it takes. */
+  readonly event?: string;
+  readonly deadline?: number;
+}
+
+/** A row of the runs list. */
+export interface RunRow extends Omit<RunRecord, 'input' | 'output' | 'error' | 'epoch'> {
+  readonly durationMs: number;
+  readonly percent: number | null;
+  readonly etaMs: number | null;
+  readonly error?: { readonly message: string; readonly code?: string };
+}
+
+/** The run page's data. */
+export interface RunDetail {
+  readonly run: RunRow & { readonly input: unknown; readonly output?: unknown };
+  readonly steps: readonly StepLogEntry[];
+  readonly active: readonly string[];
+  readonly waiting: readonly WaitingView[];
+  readonly chart: Chart | null;
+}
+
+const ENDED = new Set(['done', 'failed', 'cancelled', 'compensated']);
+/** How many runs' step histories the server keeps in memory. */
+const MAX_REMEMBERED = 2_000;
+
+/** Builds rows and details; remembers step histories per run, so finished steps keep their attempts. */
+export class RunViews {
+  private readonly seen = new Map<string, Map<string, StepLogEntry>>();
+  private readonly charts = new Map<string, Chart>();
+
+  constructor(private readonly workflows: ReadonlyMap<string, AnyWorkflowDefinition>) {}
+
+  /** A list row: percent and ETA need the snapshot, so only unfinished runs pass one. */
+  row(record: RunRecord, stored: StoredRun | undefined, now: number): RunRow {
+    const { input: _i, output: _o, error, epoch: _e, ...rest } = record;
+    const ended = ENDED.has(record.status);
+    const durationMs = (ended ? record.updatedAt : now) - record.createdAt;
+    const progress = ended
+      ? { percent: record.status === 'done' ? 100 : null, etaMs: 0 }
+      : this.progress(stored, now);
+    return {
+      ...rest,
+      durationMs,
+      percent: progress.percent,
+      etaMs: ended ? null : progress.etaMs,
+      ...(error ? { error: { message: error.message, ...(error.code ? { code: error.code } : {}) } } : {}),
+    };
+  }
+
+  /** The run page's data from the run, its journal and its timers. */
+  detail(
+    stored: StoredRun,
+    journal: readonly JournalEntry[],
+    timers: readonly TimerRow[],
+    now: number,
+  ): RunDetail {
+    const snapshot = parse(stored.snapshot);
+    const machine = this.machineOf(stored.workflow);
+    const steps = this.steps(stored.id, snapshot, journal);
+    const waiting: WaitingView[] = timers
+      .filter((t) => t.kind !== 'backoff')
+      .map((t) => ({
+        path: t.stepPath,
+        kind: t.kind === 'wait' ? 'wait' : 'escalation',
+        deadline: t.deadline,
+      }));
+    const chart = machine ? this.chartOf(stored.workflow, machine) : null;
+    const active = machine && !ENDED.has(stored.status) ? activeStates(machine, snapshot?.value) : [];
+    for (const w of waiting) {
+      if (w.kind !== 'wait') continue;
+      const node = chart?.nodes.find(
+        (n) => n.kind === 'wait' && active.includes(n.id) && w.path.endsWith(n.label),
+      );
+      if (node?.event) Object.assign(w, { event: node.event });
+    }
+    for (const s of steps)
+      if (s.status === 'escalated' && !waiting.some((w) => w.path === s.path))
+        waiting.push({ path: s.path, kind: 'escalation' });
+    const row = this.row(stored, stored, now);
+    return {
+      run: { ...row, input: stored.input, ...(stored.output !== undefined ? { output: stored.output } : {}) },
+      steps,
+      active,
+      waiting,
+      chart,
+    };
+  }
+
+  private machineOf(workflow: string): AnyStateMachine | undefined {
+    return this.workflows.get(workflow)?.machine;
+  }
+
+  private chartOf(workflow: string, machine: AnyStateMachine): Chart {
+    const known = this.charts.get(workflow);
+    if (known) return known;
+    const chart = chartOf(machine);
+    this.charts.set(workflow, chart);
+    return chart;
+  }
+
+  /** Percent of the definition's steps done, and an ETA from the pace so far (or the steps' `expectedMs`). */
+  private progress(
+    stored: StoredRun | undefined,
+    now: number,
+  ): { percent: number | null; etaMs: number | null } {
+    const machine = stored ? this.machineOf(stored.workflow) : undefined;
+    if (!stored || !machine) return { percent: null, etaMs: null };
+    const chart = this.chartOf(stored.workflow, machine);
+    const stepNodes = chart.nodes.filter((n) => n.kind === 'step' || n.kind === 'wait' || n.kind === 'map');
+    const snapshot = parse(stored.snapshot);
+    const done = Object.keys(snapshot?.context?.results ?? {}).length;
+    const total = Math.max(stepNodes.length, done, 1);
+    const percent = Math.min(99, Math.round((100 * done) / total));
+    const elapsed = now - stored.createdAt;
+    const etaMs = done > 0 ? Math.round((elapsed / done) * (total - done)) : null;
+    return { percent, etaMs };
+  }
+
+  /** The step log: live actors of the snapshot, then what was seen before, then the journal. */
+  private steps(
+    runId: string,
+    snapshot: Parsed | undefined,
+    journal: readonly JournalEntry[],
+  ): StepLogEntry[] {
+    let seen = this.seen.get(runId);
+    if (!seen) {
+      seen = new Map();
+      this.seen.set(runId, seen);
+      // Bounded: the oldest run watched is forgotten first (its log falls back to the journal).
+      if (this.seen.size > MAX_REMEMBERED) this.seen.delete(this.seen.keys().next().value as string);
+    }
+    const live = new Set<string>();
+    for (const step of stepSnapshots(snapshot)) {
+      const entry = fromSnapshot(step);
+      seen.set(entry.path, entry);
+      live.add(entry.path);
+    }
+    for (const [path, entry] of seen) {
+      // Not in the snapshot any more: it finished (its end is its last attempt's, or the journal's).
+      if (live.has(path) || ENDED.has(entry.status)) continue;
+      const journaled = journal.filter((j) => j.stepPath === path);
+      const known = new Set(entry.attempts.map((a) => a.attempt));
+      // Attempts that ran between two polls are known from the journal only (their end; not their errors).
+      const attempts: AttemptView[] = [
+        ...entry.attempts.map((a, i) => {
+          const end =
+            journaled.find((j) => j.attempt === a.attempt)?.createdAt ?? entry.attempts[i + 1]?.startedAt;
+          return a.endedAt === undefined && end !== undefined ? { ...a, endedAt: end } : a;
+        }),
+        ...journaled
+          .filter((j) => !known.has(j.attempt))
+          .map((j) => ({ attempt: j.attempt, endedAt: j.createdAt })),
+      ].sort((a, b) => a.attempt - b.attempt);
+      const last = attempts.at(-1);
+      const status = journaled.length > 0 || !last?.error ? 'done' : 'failed';
+      const endedAt = last?.endedAt;
+      seen.set(path, finish({ ...entry, status, attempts, ...(endedAt ? { endedAt } : {}) }));
+    }
+    for (const j of journal) {
+      if (seen.has(j.stepPath)) continue;
+      seen.set(j.stepPath, {
+        path: j.stepPath,
+        status: 'done',
+        attempts: [{ attempt: j.attempt, endedAt: j.createdAt }],
+        endedAt: j.createdAt,
+      });
+    }
+    return [...seen.values()].sort(
+      (a, b) => (a.startedAt ?? a.endedAt ?? 0) - (b.startedAt ?? b.endedAt ?? 0),
+    );
+  }
+}
+
+/** The parts of a persisted snapshot the view reads. */
+interface Parsed {
+  readonly value?: StateValue;
+  readonly context?: { readonly results?: Record<string, unknown> };
+  readonly children?: Record<string, { readonly snapshot?: unknown }>;
+}
+
+function parse(text: string): Parsed | undefined {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as Parsed;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every step actor's snapshot in a persisted snapshot, child workflows included. */
+function* stepSnapshots(snapshot: Parsed | undefined): Generator<StepSnapshot> {
+  for (const child of Object.values(snapshot?.children ?? {})) {
+    const s = child.snapshot as (StepSnapshot & Parsed) | undefined;
+    if (!s || typeof s !== 'object') continue;
+    if ('phase' in s && 'history' in s && s.input?.path) yield s;
+    else yield* stepSnapshots(s);
+  }
+}
+
+function fromSnapshot(s: StepSnapshot): StepLogEntry {
+  const attempts = s.history.map(attemptOf);
+  const status = s.status === 'done' ? 'done' : s.status === 'error' ? 'failed' : s.phase;
+  return finish({ path: s.input.path, status, attempts, startedAt: s.startedAt });
+}
+
+function attemptOf(a: AttemptRecord): AttemptView {
+  return {
+    attempt: a.attempt,
+    agent: a.agent,
+    startedAt: a.startedAt,
+    ...(a.endedAt !== undefined ? { endedAt: a.endedAt } : {}),
+    ...(a.error
+      ? { error: { message: a.error.message, ...(a.error.code ? { code: a.error.code } : {}) } }
+      : {}),
+  };
+}
+
+/** Fills in a step's start, end and duration from its attempts. */
+function finish(entry: StepLogEntry): StepLogEntry {
+  const startedAt = entry.startedAt ?? entry.attempts[0]?.startedAt;
+  const endedAt = ENDED.has(entry.status) ? (entry.endedAt ?? entry.attempts.at(-1)?.endedAt) : undefined;
+  return {
+    ...entry,
+    ...(startedAt !== undefined ? { startedAt } : {}),
+    ...(endedAt !== undefined ? { endedAt } : {}),
+    ...(startedAt !== undefined && endedAt !== undefined ? { durationMs: endedAt - startedAt } : {}),
+  };
+}

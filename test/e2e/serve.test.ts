@@ -1,0 +1,186 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sqliteStore } from '../../src/index.js';
+import type { StoredRun } from '../../src/persistence/types.js';
+import { ensureChromium } from '../support/chromium.js';
+import { buildPackage, root } from '../support/cli.js';
+
+// A private build (as `npm run build` makes it), so this file does not race another e2e file rebuilding dist/.
+const out = join(root, 'node_modules/.cache/flowstate-serve-test');
+const dir = mkdtempSync(join(tmpdir(), 'flowstate-serve-'));
+const file = join(dir, 'runs.db');
+const docs = join(root, 'docs');
+let bundle = '';
+let browser: Browser;
+const children: ChildProcess[] = [];
+
+/** Starts a process and collects its stdout lines; `line(re)` resolves with the first line matching. */
+function start(args: string[]) {
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, FLOWSTATE_BUNDLE: bundle, FLOWSTATE_LOG_LEVEL: 'silent' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const lines: string[] = [];
+  const waiters: Array<() => void> = [];
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  let rest = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    rest += d.toString();
+    const parts = rest.split('\n');
+    rest = parts.pop() ?? '';
+    lines.push(...parts);
+    for (const w of waiters.splice(0)) w();
+  });
+  const line = async (re: RegExp, ms = 30_000): Promise<string> => {
+    const started = Date.now();
+    for (;;) {
+      const found = lines.find((l) => re.test(l));
+      if (found) return found;
+      if (Date.now() - started > ms)
+        throw new Error(`no line ${re} in ${ms} ms:\n${lines.join('\n')}\n${stderr}`);
+      await new Promise<void>((r) => {
+        waiters.push(r);
+        setTimeout(r, 100);
+      });
+    }
+  };
+  return { child, line, lines };
+}
+
+/** Starts `flowstate serve` on a store and resolves with its URL. */
+async function serve(store: string, ...extra: string[]) {
+  const server = start([
+    join(bundle, 'cli.js'),
+    'serve',
+    '--store',
+    `sqlite:${store}`,
+    '--port',
+    '0',
+    '--workflows',
+    'test/support/serve-workflows.mjs',
+    ...extra,
+  ]);
+  const url = (
+    /(http:\/\/\S+)/.exec(await server.line(/^flowstate serve: http/)) as RegExpExecArray
+  )[1] as string;
+  return { ...server, url };
+}
+
+const activeStates = (page: Page) => page.locator('#chart g.state.active text').allTextContents();
+
+beforeAll(async () => {
+  bundle = buildPackage(out);
+  browser = await chromium.launch({ executablePath: ensureChromium(), headless: true });
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  for (const child of children) child.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('flowstate serve in a real browser (Chromium), runs owned by an engine in another process', () => {
+  it('lists the run, lights its active state as it moves, and lets an escalation resolved from the page finish it', async () => {
+    const engine = start(['test/support/serve-engine.mjs', file, dir, 'order-1']);
+    await engine.line(/^READY/);
+    const server = await serve(file, '--token', 'secret-token');
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    await page.goto(server.url);
+    const row = page.locator('tr[data-run="order-1"]');
+    await row.waitFor();
+    expect(await row.locator('[data-status]').textContent()).toBe('running');
+
+    await page.goto(`${server.url}runs/order-1#token=secret-token`);
+    await page.locator('#chart svg').waitFor();
+    await expect.poll(() => activeStates(page)).toEqual(['fetch']);
+    // The step ends in the engine's process: the page lights the next states.
+    writeFileSync(join(dir, 'go-fetch'), '');
+    const ended = Number((await engine.line(/^END fetch/)).split(' ')[2]);
+    await page.locator('#chart g.state.active text', { hasText: 'review' }).waitFor();
+    const latencyMs = Date.now() - ended;
+    console.log(`serve e2e: step end to page ${latencyMs} ms`);
+    expect(latencyMs).toBeLessThan(1_000);
+    await page.locator('[data-waiting="review"]').waitFor();
+    // The step log shows fetch's two attempts, the first with its error.
+    const fetchRow = page.locator('tr[data-step="fetch"]');
+    expect(await fetchRow.locator('summary').textContent()).toBe('2');
+    expect(await fetchRow.locator('details').textContent()).toContain('upstream flaked');
+    await page.screenshot({ path: join(docs, 'serve-run.png'), fullPage: true });
+
+    await page.locator('[data-waiting="review"] .skip-value').fill('{"approved":true}');
+    await page.locator('[data-waiting="review"] [data-action="skip"]').click();
+    await engine.line(/^RESULT order-1 /);
+    expect(await engine.line(/^RESULT order-1 /)).toContain('shipped');
+    await expect
+      .poll(() => page.locator('.facts [data-status]').textContent(), { timeout: 5_000 })
+      .toBe('done');
+
+    await page.goto(server.url);
+    await expect.poll(() => row.locator('[data-status]').textContent()).toBe('done');
+
+    // /metrics is Prometheus text with the store's runs by status.
+    const metrics = await (await fetch(`${server.url}metrics`)).text();
+    expect(metrics).toMatch(/^flowstate_store_runs\{status="done"\} 1$/m);
+    // Writes need the token; reads do not.
+    const denied = await fetch(`${server.url}api/runs/order-1/cancel`, { method: 'POST', body: '{}' });
+    expect(denied.status).toBe(401);
+    await page.close();
+  }, 120_000);
+
+  it('loads the first page of 10,000 stored runs fast, and serves them in little memory', async () => {
+    const big = join(dir, 'big.db');
+    const store = sqliteStore(big);
+    const now = Date.now();
+    const runs: StoredRun[] = Array.from({ length: 10_000 }, (_, i) => ({
+      id: `bulk-${String(i).padStart(5, '0')}`,
+      workflow: 'serve-order',
+      version: 'v',
+      status: i % 10 === 0 ? 'running' : 'done',
+      input: { n: i },
+      snapshot: '{"status":"active","value":{"running":"fetch"},"context":{"results":{}},"children":{}}',
+      createdAt: now - 10_000 + i,
+      updatedAt: now - 10_000 + i,
+    }));
+    await store.write({
+      claims: runs.map((run) => ({ run, owner: 'x', leaseUntil: 0 })),
+      runs: [],
+      journal: [],
+    });
+    await store.close();
+    const server = await serve(big, '--read-only');
+    const page = await browser.newPage();
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const started = Date.now();
+      await page.goto(server.url);
+      await page.locator('tr[data-run]').nth(49).waitFor();
+      times.push(Date.now() - started);
+    }
+    const api = Date.now();
+    const body = (await (await fetch(`${server.url}api/runs?limit=50`)).json()) as {
+      total: number;
+      runs: unknown[];
+    };
+    const apiMs = Date.now() - api;
+    expect(body.total).toBe(10_000);
+    expect(body.runs).toHaveLength(50);
+    const rssKiB = Number(
+      /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.child.pid}/status`, 'utf8'))?.[1],
+    );
+    console.log(
+      `serve e2e: 10,000 runs, first page load ${times.join(', ')} ms; API ${apiMs} ms; server RSS ${Math.round(rssKiB / 1024)} MiB`,
+    );
+    expect(Math.min(...times)).toBeLessThan(1_000);
+    await page.screenshot({ path: join(docs, 'serve-runs.png') });
+    await page.close();
+  }, 120_000);
+});
