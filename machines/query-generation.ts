@@ -97,5 +97,5 @@ export const template: Template<QueryGenerationInput, QueryReport> = {
   description: 'Plain-language request to a checked, parameterized, read-only SQL query with sample rows',
   definition: queryGeneration,
   agents: (db) => queryGenerationAgents(db),
-  exampleInput: { request: 'top 5 customers by number of orders' },
+  exampleInput: {},
 };

@@ -5,6 +5,7 @@
  * proposal the data contradicts broadly (many negative amounts: refunds, adjustments) is dropped, not reported.
  */
 import type { Catalog, CatalogTable } from '../lib/catalog.js';
+import { guessReference, identifierWords } from '../lib/references.js';
 import type { Rule } from './schemas.js';
 
 /** Names of columns holding amounts, quantities or stock: negative values there are usually mistakes. */
@@ -15,7 +16,7 @@ const HAPPENED =
 
 /** Whether a column name says when something happened (`created_at`, `InvoiceDate`, `last_update`). */
 export function happened(name: string): boolean {
-  return HAPPENED.test(words(name).join('_'));
+  return HAPPENED.test(identifierWords(name).join('_'));
 }
 
 /** The proposal holds when at most this share of the non-null values contradicts it; else it is dropped. */
@@ -23,30 +24,6 @@ export const PROPOSAL_TOLERANCE = 0.02;
 
 const NUMERIC = /^(smallint|integer|bigint|numeric|real|double precision|money)/;
 const INSTANT = /^(timestamp|date)/;
-
-/** Words of an identifier, folded: `CustomerId` and `customer_id` are both [customer, id]. */
-function words(name: string): string[] {
-  return name
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .toLowerCase()
-    .split(/_+/)
-    .filter(Boolean);
-}
-
-/** `customers`, `customer` and `Customer` all give `customer`. */
-function singular(word: string): string {
-  if (word.endsWith('ies')) return `${word.slice(0, -3)}y`;
-  if (/(ss|us)$/.test(word)) return word;
-  if (/(xes|ches|shes|sses)$/.test(word)) return word.slice(0, -2);
-  return word.endsWith('s') ? word.slice(0, -1) : word;
-}
-
-/** Comparable type families: an `integer` column can reference a `bigint` key, `varchar` a `text` one. */
-function family(type: string): string {
-  if (/^(smallint|integer|bigint)/.test(type)) return 'int';
-  if (/^(text|character|varchar|citext)/.test(type)) return 'text';
-  return type;
-}
 
 /** Every rule proposed for `table` of `catalog`. */
 export function proposeRules(catalog: Catalog, table: CatalogTable): Rule[] {
@@ -64,7 +41,7 @@ export function proposeRules(catalog: Catalog, table: CatalogTable): Rule[] {
     const ref =
       declared.has(column.name) || ownKey.includes(column.name)
         ? undefined
-        : referenced(catalog, table, column.name, column.type);
+        : guessReference(catalog, table, column.name, column.type);
     if (ref) {
       rules.push({
         ...base,
@@ -78,7 +55,11 @@ export function proposeRules(catalog: Catalog, table: CatalogTable): Rule[] {
         refColumns: [ref.column],
       });
     }
-    if (NUMERIC.test(column.type) && AMOUNT.test(words(column.name).join('_')) && !checked.has(column.name)) {
+    if (
+      NUMERIC.test(column.type) &&
+      AMOUNT.test(identifierWords(column.name).join('_')) &&
+      !checked.has(column.name)
+    ) {
       rules.push({
         ...base,
         id: `non-negative:${table.name}.${column.name}`,
@@ -101,32 +82,4 @@ export function proposeRules(catalog: Catalog, table: CatalogTable): Rule[] {
     }
   }
   return rules;
-}
-
-/**
- * The table and key column a column seems to reference without a declared foreign key: its name is another
- * table's single-column primary key (`customer_id`, `CustomerId`), or `<table>_id` of a table keyed by `id`, and
- * the types are of one family.
- */
-function referenced(
-  catalog: Catalog,
-  self: CatalogTable,
-  column: string,
-  type: string,
-): { table: string; column: string } | undefined {
-  const name = words(column);
-  if (name.length < 2 || name[name.length - 1] !== 'id') return undefined;
-  const subject = name.slice(0, -1).map(singular).join('_');
-  for (const other of catalog.tables) {
-    if (other.kind !== 'table' || other.partitionOf) continue;
-    const pk = other.constraints.find((c) => c.kind === 'p')?.columns;
-    if (pk?.length !== 1) continue;
-    const key = pk[0] as string;
-    const keyType = other.columns.find((c) => c.name === key)?.type ?? '';
-    if (family(keyType) !== family(type)) continue;
-    const sameName = words(key).join('_') === name.join('_') && other.name !== self.name;
-    const byTable = words(key).join('_') === 'id' && words(other.name).map(singular).join('_') === subject;
-    if (sameName || byTable) return { table: other.name, column: key };
-  }
-  return undefined;
 }

@@ -5,10 +5,11 @@
 import type { Database } from '../../src/db/index.js';
 import type { AgentRegistry } from '../../src/index.js';
 import { defineAgent } from '../lib/agent.js';
+import { defaultSchema } from '../lib/catalog.js';
 import { readPlan } from '../lib/plan.js';
 import { checkReadOnlySql, runReadOnly } from '../lib/read-only.js';
 import { type Candidate, CandidateSchema, deterministicGenerator, type QueryGenerator } from './generator.js';
-import { SchemaContextSchema, schemaContext } from './schema-context.js';
+import { type SchemaContext, SchemaContextSchema, schemaContext } from './schema-context.js';
 import {
   type Check,
   CheckSchema,
@@ -16,6 +17,7 @@ import {
   QueryReportSchema,
   ResultsSchema,
 } from './schemas.js';
+import { requirementsOf, semanticProblems } from './semantics.js';
 
 /** Options of {@link queryGenerationAgents}. */
 export interface QueryGenerationAgentOptions {
@@ -55,8 +57,18 @@ export function queryGenerationAgents(
   const statementTimeoutMs = options.statementTimeoutMs ?? 5_000;
   const limit = options.sampleRows ?? 10;
 
-  /** Checks a candidate: statically, then EXPLAIN and sample rows, read-only. */
-  const check = async (candidate: Candidate, attempt: number, history: Check['history']): Promise<Check> => {
+  /**
+   * Checks a candidate: statically, then EXPLAIN and sample rows, read-only, then against what the request asks
+   * (unless a human wrote it: their query is their answer). A query that runs but drops part of the request is
+   * refused like one that does not run: "answered" means the SQL does all the request says.
+   */
+  const check = async (
+    candidate: Candidate,
+    attempt: number,
+    history: Check['history'],
+    context: SchemaContext,
+    semantic = true,
+  ): Promise<Check> => {
     const { statement, problems } = await checkReadOnlySql(candidate.sql, candidate.params);
     if (candidate.sql.trim() === '' && candidate.explanation !== '') problems.push(candidate.explanation);
     let sample: Check['sample'] = [];
@@ -74,6 +86,9 @@ export function queryGenerationAgents(
         sample = result.rows;
       } catch (error) {
         problems.push(`The database refused it: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      if (semantic) {
+        problems.push(...semanticProblems(requirementsOf(context), candidate.sql, candidate.params, context));
       }
     }
     const ok = problems.length === 0;
@@ -94,7 +109,7 @@ export function queryGenerationAgents(
       name: 'query-context',
       input: QueryGenerationInputSchema,
       output: SchemaContextSchema,
-      run: ({ request, schema }) => schemaContext(db, request, schema),
+      run: async ({ request, schema }) => schemaContext(db, request, schema ?? (await defaultSchema(db))),
     }),
     'query-generator': defineAgent({
       name: 'query-generator',
@@ -123,9 +138,9 @@ export function queryGenerationAgents(
       name: 'query-check',
       input: ResultsSchema.required({ generate: true }),
       output: CheckSchema,
-      run: ({ generate, check: previous }) => {
+      run: ({ context, generate, check: previous }) => {
         const history = previous?.history ?? [];
-        return check(generate, history.length + 1, history);
+        return check(generate, history.length + 1, history, context);
       },
     }),
     'query-review': defineAgent({
@@ -150,7 +165,7 @@ export function queryGenerationAgents(
         let source: 'generator' | 'human' | null = final ? 'generator' : null;
         // A human's query gets the same check as a generated one: it runs read-only or not at all.
         if (!final && review) {
-          final = await check({ ...review }, attempts + 1, history);
+          final = await check({ ...review }, attempts + 1, history, context, false);
           source = 'human';
         }
         const answered = final?.ok === true;

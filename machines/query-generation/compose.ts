@@ -63,9 +63,12 @@ export function compose(intent: Intent, context: SchemaContext): Composed {
     t.primaryKey[0] ??
     (t.columns[0]?.name as string);
 
-  const where = intent.filters.map(
-    (f) => `${col(join(f.table), table(f.table), f.column)} ${f.op} ${param(f.value)}`,
-  );
+  const where = intent.filters.map((f) => {
+    const ref = col(join(f.table), table(f.table), f.column);
+    if (f.op !== 'year') return `${ref} ${f.op} ${param(f.value)}`;
+    const year = param(f.value);
+    return `${ref} >= make_date(${year}::int, 1, 1) AND ${ref} < make_date(${year}::int + 1, 1, 1)`;
+  });
   const filtered = intent.filters.map((f) => `${f.table}.${f.column} ${f.op} ${JSON.stringify(f.value)}`);
   const metricSql = (m: Metric) => {
     if (m.fn === 'count') return m.table ? `count(${join(m.table)}.*)` : 'count(*)';

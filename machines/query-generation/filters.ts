@@ -9,9 +9,15 @@ import { columnAt, NUMBER, type Word } from './vocabulary.js';
 export interface Filter {
   readonly table: string;
   readonly column: string;
-  readonly op: '=' | '>' | '<' | '>=' | '<=';
+  /** `year`: the column (a date or timestamp) falls in the calendar year `value`. */
+  readonly op: '=' | '>' | '<' | '>=' | '<=' | 'year';
   readonly value: string | number;
 }
+
+/** A number that reads as a year, and the words that introduce one ("in 2010", "since 2021"). */
+const YEAR = /^(19|20)\d\d$/;
+const YEAR_WORDS = ['in', 'during', 'for', 'of', 'since', 'from', 'year'];
+const INSTANT = /^(timestamp|date)/;
 
 const COMPARISONS: Record<string, Filter['op']> = {
   over: '>',
@@ -43,6 +49,14 @@ export function readFilters(
 ): Filter[] {
   const filters: Filter[] = [];
   const mainTable = tables.find((t) => t.name === main) as ContextTable;
+  // A year first: "invoices in 2010" is a date range, never the invoice with id 2010.
+  words.forEach((word, i) => {
+    if (word.used || !YEAR.test(word.raw) || !YEAR_WORDS.includes(words[i - 1]?.norm ?? '')) return;
+    const column = dateColumn(mainTable);
+    if (!column) return;
+    filters.push({ table: main, column, op: 'year', value: Number(word.raw) });
+    word.used = true;
+  });
   for (const m of mentions) {
     const id = words.find((w, k) => k > m.start && k <= m.start + 2 && NUMBER.test(w.raw) && !w.used);
     if (!id) continue;
@@ -94,4 +108,10 @@ export function readFilters(
     }
   });
   return filters;
+}
+
+/** The date column a year is about: one named like a date of the event (`invoice_date`, `created_at`), else the first. */
+function dateColumn(table: ContextTable): string | undefined {
+  const dates = table.columns.filter((c) => INSTANT.test(c.type));
+  return (dates.find((c) => /date|created|_at$|At$/i.test(c.name)) ?? dates[0])?.name;
 }

@@ -123,8 +123,14 @@ export function readIntent(context: SchemaContext): Intent | undefined {
     }
   }
 
-  if (aggAt !== -1) {
-    const fn = AGGREGATES[words[aggAt]!.norm]!;
+  // "tracks per genre", "customers by country": a count per group even without "number of".
+  const grouped =
+    aggAt === -1 &&
+    byAt !== -1 &&
+    topAt === -1 &&
+    !['sorted', 'ordered', 'order', 'sort'].includes(at(byAt - 1) ?? '');
+  if (aggAt !== -1 || grouped) {
+    const fn = aggAt === -1 ? 'count' : AGGREGATES[words[aggAt]!.norm]!;
     let metric: Metric = { fn: 'count' };
     if (fn !== 'count') {
       for (let k = aggAt + 1; k <= aggAt + 3 && metric.fn === 'count'; k++) {
@@ -136,6 +142,9 @@ export function readIntent(context: SchemaContext): Intent | undefined {
           }
         }
       }
+      // "total of invoices": no column named, the table's own amount is meant.
+      const amount = find(main).columns.find((c) => /^(total|amount)$/i.test(c.name));
+      if (metric.fn === 'count' && fn === 'sum' && amount) metric = { fn, table: main, column: amount.name };
     }
     if (byAt !== -1) {
       const k = after(byAt);

@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import type { Database } from '../../src/db/index.js';
-import { introspect } from '../lib/catalog.js';
+import { type Catalog, type CatalogTable, introspect } from '../lib/catalog.js';
+import { guessReference } from '../lib/references.js';
 
 /** One column as the generator sees it. */
 const ContextColumnSchema = z.object({
@@ -21,6 +22,8 @@ export const ContextForeignKeySchema = z.object({
   columns: z.array(z.string()),
   refTable: z.string(),
   refColumns: z.array(z.string()),
+  /** Not declared: guessed from names and types (`CustomerId` -> `Customer.CustomerId`). */
+  inferred: z.boolean().optional(),
 });
 
 /** One table or view. */
@@ -57,8 +60,15 @@ const COMMON_VALUES = `
       SELECT GREATEST(c.reltuples, 1) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = schemaname AND c.relname = tablename) <= $2))`;
 
-/** Reads the schema context of `schema` for `request`. */
-export async function schemaContext(db: Database, request: string, schema: string): Promise<SchemaContext> {
+/**
+ * Reads the schema context of `schema` for `request` (when none is given, one this schema can answer: the top 5
+ * rows of a parent table by the number of rows of its largest child, or a count of the largest table).
+ */
+export async function schemaContext(
+  db: Database,
+  request: string | undefined,
+  schema: string,
+): Promise<SchemaContext> {
   const catalog = await introspect(db, schema);
   const stats = await db.query<{ table: string; column: string; vals: string }>(COMMON_VALUES, [
     schema,
@@ -67,25 +77,64 @@ export async function schemaContext(db: Database, request: string, schema: strin
   const common = (table: string, column: string) =>
     parseArrayLiteral(stats.rows.find((r) => r.table === table && r.column === column)?.vals ?? '{}');
   const textual = (type: string) => /^(text|character|char|varchar|citext)/.test(type);
-  return {
-    request,
+  const context: SchemaContext = {
+    request: request ?? '',
     schema,
-    tables: catalog.tables.map((t) => ({
-      name: t.name,
-      kind: t.kind,
-      estimatedRows: t.estimatedRows,
-      primaryKey: t.constraints.find((c) => c.kind === 'p')?.columns ?? [],
-      columns: t.columns.map((c) => ({
-        name: c.name,
-        type: c.type,
-        nullable: c.nullable,
-        values: c.enumValues ?? (textual(c.type) ? common(t.name, c.name) : []),
+    tables: catalog.tables
+      .filter((t) => !t.partitionOf)
+      .map((t) => ({
+        name: t.name,
+        kind: t.kind,
+        estimatedRows: t.estimatedRows,
+        primaryKey: t.constraints.find((c) => c.kind === 'p')?.columns ?? [],
+        columns: t.columns.map((c) => ({
+          name: c.name,
+          type: c.type,
+          nullable: c.nullable,
+          values: c.enumValues ?? (textual(c.type) ? common(t.name, c.name) : []),
+        })),
+        foreignKeys: [
+          ...t.constraints
+            .filter((c) => c.kind === 'f' && c.refTable !== null && c.refSchema === schema)
+            .map((c) => ({ columns: c.columns, refTable: c.refTable as string, refColumns: c.refColumns })),
+          ...inferredKeys(catalog, t),
+        ],
       })),
-      foreignKeys: t.constraints
-        .filter((c) => c.kind === 'f' && c.refTable !== null && c.refSchema === schema)
-        .map((c) => ({ columns: c.columns, refTable: c.refTable as string, refColumns: c.refColumns })),
-    })),
   };
+  return request === undefined ? { ...context, request: defaultRequest(context) } : context;
+}
+
+/** A request the schema can answer, for a run without one (the CLI's default input). */
+function defaultRequest(context: SchemaContext): string {
+  const tables = context.tables.filter((t) => t.kind === 'table');
+  const bySize = [...tables].sort((a, b) => b.estimatedRows - a.estimatedRows);
+  for (const child of bySize) {
+    const fk = child.foreignKeys.find((f) => f.refTable !== child.name);
+    if (fk) return `Top 5 ${words(fk.refTable)} by number of ${words(child.name)}`;
+  }
+  const largest = bySize[0];
+  return largest ? `How many ${words(largest.name)} are there?` : 'How many tables are there?';
+}
+
+/** `order_items` and `OrderItems` as `order items`. */
+function words(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replaceAll('_', ' ')
+    .toLowerCase();
+}
+
+/** References of `table` no foreign key declares, guessed from names and types (joins need them). */
+function inferredKeys(catalog: Catalog, table: CatalogTable) {
+  const declared = new Set(table.constraints.filter((c) => c.kind === 'f').flatMap((c) => c.columns));
+  const own = table.constraints.find((c) => c.kind === 'p')?.columns ?? [];
+  return table.columns.flatMap((column) => {
+    if (declared.has(column.name) || (own.length === 1 && own[0] === column.name)) return [];
+    const ref = guessReference(catalog, table, column.name, column.type);
+    return ref
+      ? [{ columns: [column.name], refTable: ref.table, refColumns: [ref.column], inferred: true }]
+      : [];
+  });
 }
 
 /** Reads a one-dimensional PostgreSQL array literal (`{a,"b c",NULL}`) into strings, NULLs left out. */

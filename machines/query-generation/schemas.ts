@@ -7,10 +7,13 @@ import { SchemaContextSchema } from './schema-context.js';
 
 /** The workflow input. */
 export const QueryGenerationInputSchema = z.object({
-  /** What to ask the database, in plain language. */
-  request: z.string().trim().min(1).max(2_000),
-  /** @default 'public' */
-  schema: z.string().min(1).max(63).default('public'),
+  /**
+   * What to ask the database, in plain language.
+   * @default a question the schema can answer: the top 5 rows of the most referenced table by their children
+   */
+  request: z.string().trim().min(1).max(2_000).optional(),
+  /** @default `public` when it has tables, else the user schema with the most tables */
+  schema: z.string().min(1).max(63).optional(),
 });
 /** The workflow input, as given. */
 export type QueryGenerationInput = z.input<typeof QueryGenerationInputSchema>;

@@ -35,12 +35,14 @@ function wordsOf(name: string): string[] {
 
 /** Table names in the request, in order, each with where it starts (longest name first, words used once). */
 export function mentionsOf(words: Word[], tables: readonly ContextTable[]) {
+  // A table's full name beats another's last word ("tracks" is Track, not PlaylistTrack); a view is named by
+  // its full name only (InvoiceTotals is not "total").
   const forms = tables.flatMap((t) => {
     const full = wordsOf(t.name);
-    const last = full.length > 1 ? [[full[full.length - 1] as string]] : [];
-    return [full, ...last].map((form) => ({ table: t.name, form }));
+    const last = full.length > 1 && t.kind === 'table' ? [[full[full.length - 1] as string]] : [];
+    return [full, ...last].map((form, i) => ({ table: t.name, form, partial: i > 0 }));
   });
-  forms.sort((a, b) => b.form.length - a.form.length);
+  forms.sort((a, b) => b.form.length - a.form.length || Number(a.partial) - Number(b.partial));
   const found: { table: string; start: number }[] = [];
   for (const { table, form } of forms) {
     for (let i = 0; i + form.length <= words.length; i++) {
