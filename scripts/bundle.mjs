@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { rolldown } from 'rolldown';
 import { bundleWeb } from './bundle-web.mjs';
+import { bundleWeb } from './bundle-web.mjs';
 
 const at = process.argv.indexOf('--dist');
 const dist = resolve(at >= 0 && process.argv[at + 1] ? process.argv[at + 1] : 'dist');
@@ -39,5 +40,7 @@ await bundle.write({
   sourcemap: true,
 });
 await bundle.close();
+// The web view's page (flowstate serve), into bundle/web.
+await bundleWeb(dist);
 // The web view's page (flowstate serve), into bundle/web.
 await bundleWeb(dist);
