@@ -182,6 +182,16 @@ describe('the query generation golden set (PGlite)', () => {
     }
   });
 
+  it('answers its default input {} on either database with a question the schema can answer', async () => {
+    for (const db of dbs) {
+      const wf = queryGenerationWorkflow({ reviewTimeoutMs: 20 });
+      const report = await testEngine({ agents: queryGenerationAgents(db) }).start(wf, {}).result;
+      expect(report.request).toMatch(/^Top 5 .+ by number of .+$/);
+      expect(report.status, JSON.stringify(report.problems)).toBe('answered');
+      expect(report.sample).toHaveLength(5);
+    }
+  });
+
   it('refuses a query that runs but drops part of the request, and says what is missing', async () => {
     const wrong: Record<string, { sql: string; params: (string | number)[] }> = {
       'Tracks per genre': { sql: 'SELECT count(*) FROM music."PlaylistTrack"', params: [] },
