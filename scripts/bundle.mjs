@@ -1,5 +1,6 @@
 // Bundles the compiled package (tsc's output in <dist>/src) into <dist>/bundle: one ES module per entry point
-// (the package root, `flowstate/db`, `flowstate/store`, `flowstate/testing`, `flowstate/bullmq`, the CLI) and shared chunks, so every entry runs the same
+// (the package root, `flowstate/db`, `flowstate/store`, `flowstate/testing`, `flowstate/bullmq`, `flowstate/ai`,
+// `flowstate/templates`, the CLI) and shared chunks, so every entry runs the same
 // single copy of the engine. Dependencies stay external. Why: Node 20's ES module loader costs about 0.5 ms a file,
 // and importing the package loaded 76 of them (43 ms of a 68 ms start); see docs/performance.md.
 //   node scripts/bundle.mjs [--dist <dir>]   (default: dist)
@@ -18,6 +19,8 @@ const bundle = await rolldown({
     store: join(dist, 'src/persistence/index.js'),
     testing: join(dist, 'src/testing/index.js'),
     bullmq: join(dist, 'src/bullmq/index.js'),
+    ai: join(dist, 'src/ai/index.js'),
+    templates: join(dist, 'machines/templates.js'),
     cli: join(dist, 'src/cli/main.js'),
   },
   platform: 'node',
