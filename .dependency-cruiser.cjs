@@ -7,6 +7,8 @@ const LAYERS = [
   ['command', '^src/cli/'],
   ['templates', '^machines/'],
   ['face', '^src/index\\.ts$'],
+  // flowstate/ai: LLM agents on the AI SDK. Imports the model layer; only the CLI and the templates load it.
+  ['ai', '^src/ai/'],
   // flowstate/bullmq: agents on workers over Redis. Only the CLI (and the package's exports) may load it.
   ['distribution', '^src/bullmq/'],
   ['testing', '^src/testing/'],

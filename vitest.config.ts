@@ -11,6 +11,11 @@ export default defineConfig({
         find: /^flowstate\/store$/,
         replacement: fileURLToPath(new URL('./src/persistence/index.ts', import.meta.url)),
       },
+      { find: /^flowstate\/ai$/, replacement: fileURLToPath(new URL('./src/ai/index.ts', import.meta.url)) },
+      {
+        find: /^flowstate\/templates$/,
+        replacement: fileURLToPath(new URL('./machines/templates.ts', import.meta.url)),
+      },
       {
         find: /^flowstate\/testing$/,
         replacement: fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)),

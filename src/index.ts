@@ -33,7 +33,15 @@ export type { WorkflowOutcome } from './machine/context.js';
 export type { StepPhase, StepSnapshot } from './machine/step-types.js';
 export type { AgentJob, AgentTransport } from './machine/transport.js';
 // Agents
-export type { Agent, AgentContext, AgentFunction, AgentRegistry, EscalationDecision } from './model/agent.js';
+export type {
+  Agent,
+  AgentContext,
+  AgentFunction,
+  AgentRegistry,
+  AgentReport,
+  EscalationDecision,
+  TokenUsage,
+} from './model/agent.js';
 export type {
   AnyWorkflowDefinition,
   EscalationPolicy,

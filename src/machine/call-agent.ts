@@ -1,6 +1,13 @@
 import type { Logger } from 'pino';
 import { createActor, type NonReducibleUnknown, toPromise } from 'xstate';
-import type { AgentContext, AgentFunction, AgentRegistry } from '../model/agent.js';
+import {
+  type AgentContext,
+  type AgentFunction,
+  type AgentRegistry,
+  type AgentReport,
+  addUsage,
+  type TokenUsage,
+} from '../model/agent.js';
 import type { LazyAbort } from './lazy-abort.js';
 import type { StepActorInput } from './step-types.js';
 import type { AgentRoute } from './transport.js';
@@ -11,7 +18,7 @@ export function agentContext(
   attempt: number,
   abort: LazyAbort,
   logger: Logger,
-): AgentContext {
+): AgentContext & { readonly usage: TokenUsage | undefined } {
   return new AttemptContext(input, attempt, abort, logger);
 }
 
@@ -24,6 +31,8 @@ class AttemptContext implements AgentContext {
   readonly step: string;
   /** The step's per-attempt timeout, for a transport to pass on (not part of `AgentContext`). */
   readonly timeoutMs: number | undefined;
+  /** What the agent reported with `ctx.report` (tokens), carried on the attempt's settled event. */
+  usage: TokenUsage | undefined;
   private child: Logger | undefined;
 
   constructor(
@@ -54,6 +63,11 @@ class AttemptContext implements AgentContext {
     });
     return this.child;
   }
+
+  /** An arrow: agents pass `ctx.report` around detached from `ctx`. */
+  readonly report = (report: AgentReport): void => {
+    if (report.usage) this.usage = addUsage(this.usage, report.usage);
+  };
 
   /** Agents may spread or log their context: show it as the plain object it stands for. */
   toJSON() {

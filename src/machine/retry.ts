@@ -44,3 +44,12 @@ export function isRetryable(error: unknown, policy: ResolvedRetryPolicy): boolea
   if (!policy.retryOn) return true;
   return policy.retryOn.some((c) => c === e.code || c === e.name);
 }
+
+/**
+ * The least delay an agent's error asks before a retry: its `retryAfterMs` (an LLM agent sets it from an HTTP 429's
+ * `retry-after`). The engine owns retries, so a server's wish only lengthens the policy's backoff (up to `maxMs`).
+ */
+export function retryAfterOf(error: unknown): number | undefined {
+  const ms = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? ms : undefined;
+}

@@ -7,7 +7,7 @@ import { agentContext, callAgent } from './call-agent.js';
 import { type Clock, scheduleAt } from './clock.js';
 import { LazyAbort } from './lazy-abort.js';
 import type { Learner } from './learn.js';
-import { isRetryable } from './retry.js';
+import { isRetryable, retryAfterOf } from './retry.js';
 import { initialStep, type StepEnv, stepTransition } from './step-transition.js';
 import type { StepActorInput, StepEvent, StepSnapshot } from './step-types.js';
 import { type AgentTransport, routeOf } from './transport.js';
@@ -133,16 +133,21 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
       attempt.then(
         (output) => {
           settled();
-          send({ type: 'flowstate.step.settled', token, ok: true, output });
+          const { usage } = ctx;
+          send({ type: 'flowstate.step.settled', token, ok: true, output, ...(usage ? { usage } : {}) });
         },
         (error: unknown) => {
           settled();
+          const { usage } = ctx;
+          const retryAfterMs = retryAfterOf(error);
           send({
             type: 'flowstate.step.settled',
             token,
             ok: false,
             error: env.scrub(serializeError(error), input.workflowId),
             retryable: isRetryable(error, input.retry),
+            ...(usage ? { usage } : {}),
+            ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
           });
         },
       );

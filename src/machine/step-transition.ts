@@ -1,4 +1,4 @@
-import type { EscalationDecision } from '../model/agent.js';
+import type { EscalationDecision, TokenUsage } from '../model/agent.js';
 import {
   CancelledError,
   failureOf,
@@ -126,8 +126,13 @@ class Transition {
           return this.decide(s, decision);
         }
         if (s.phase !== 'running') return s;
-        if (event.ok) return this.done(s, event.output, this.endedHistory(s));
-        return this.attemptFailed(this.endAttempt(s, event.error), event.error, event.retryable);
+        if (event.ok) return this.done(s, event.output, this.endedHistory(s, undefined, event.usage));
+        return this.attemptFailed(
+          this.endAttempt(s, event.error, event.usage, event.retryAfterMs),
+          event.error,
+          event.retryable,
+          event.retryAfterMs,
+        );
       case 'flowstate.step.timeout': {
         if (event.token !== s.token || s.phase !== 'running') return s;
         const error = serializeError(timeoutReason(s));
@@ -162,25 +167,50 @@ class Transition {
     };
   }
 
-  private endAttempt(s: StepSnapshot, error?: SerializedError): StepSnapshot {
-    const history = this.endedHistory(s, error);
+  private endAttempt(
+    s: StepSnapshot,
+    error?: SerializedError,
+    usage?: TokenUsage,
+    retryAfterMs?: number,
+  ): StepSnapshot {
+    const history = this.endedHistory(s, error, usage, retryAfterMs);
     return history === s.history ? s : { ...s, history };
   }
 
   /** The attempts with the last one ended now. */
-  private endedHistory(s: StepSnapshot, error?: SerializedError): StepSnapshot['history'] {
+  private endedHistory(
+    s: StepSnapshot,
+    error?: SerializedError,
+    usage?: TokenUsage,
+    retryAfterMs?: number,
+  ): StepSnapshot['history'] {
     const last = s.history[s.history.length - 1];
     if (!last || last.endedAt !== undefined) return s.history;
     const endedAt = this.env.now();
-    const ended = error ? { ...last, endedAt, error } : { ...last, endedAt };
+    const ended = {
+      ...last,
+      endedAt,
+      ...(error ? { error } : {}),
+      ...(usage ? { usage } : {}),
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    };
     if (s.history.length === 1) return [ended];
     return [...s.history.slice(0, -1), ended];
   }
 
-  private attemptFailed(s: StepSnapshot, error: SerializedError, retryable: boolean): StepSnapshot {
+  private attemptFailed(
+    s: StepSnapshot,
+    error: SerializedError,
+    retryable: boolean,
+    retryAfterMs?: number,
+  ): StepSnapshot {
     const { input } = s;
     if (retryable && s.attempt < input.retry.attempts) {
-      const delay = backoffDelay(input.retry, s.attempt, () => this.env.random());
+      // A server's retry-after lengthens the policy's backoff, never past its `maxMs`.
+      const delay = Math.max(
+        backoffDelay(input.retry, s.attempt, () => this.env.random()),
+        Math.min(retryAfterMs ?? 0, input.retry.maxMs),
+      );
       this.log(
         'debug',
         { step: input.path, attempt: s.attempts, delayMs: delay, err: error },

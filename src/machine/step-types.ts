@@ -1,3 +1,4 @@
+import type { TokenUsage } from '../model/agent.js';
 import type { SerializedError } from '../model/errors.js';
 import type { ResolvedRetryPolicy } from './retry.js';
 
@@ -35,6 +36,10 @@ export interface AttemptRecord {
   readonly startedAt: number;
   readonly endedAt?: number;
   readonly error?: SerializedError;
+  /** Tokens the agent reported for this attempt (`ctx.report`), if any. */
+  readonly usage?: TokenUsage;
+  /** The least wait its error asked before a retry (an HTTP 429's `retry-after`), if any. */
+  readonly retryAfterMs?: number;
 }
 
 /** The step actor's own state beside XState's `status`, `output` and `error`. */
@@ -86,6 +91,7 @@ export type StepEvent =
       readonly token: number;
       readonly ok: true;
       readonly output: unknown;
+      readonly usage?: TokenUsage;
     }
   | {
       readonly type: 'flowstate.step.settled';
@@ -93,6 +99,9 @@ export type StepEvent =
       readonly ok: false;
       readonly error: SerializedError;
       readonly retryable: boolean;
+      readonly usage?: TokenUsage;
+      /** The agent's error asked for at least this long before a retry (an HTTP 429's `retry-after`). */
+      readonly retryAfterMs?: number;
     }
   | { readonly type: 'flowstate.step.timeout'; readonly token: number }
   | { readonly type: 'flowstate.step.timer'; readonly token: number }

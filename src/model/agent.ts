@@ -15,6 +15,39 @@ export interface AgentContext {
   readonly idempotencyKey: string;
   /** A child of the engine's logger, bound to the run and step. */
   readonly logger: Logger;
+  /**
+   * Tells the engine what this attempt used (an LLM agent's tokens): summed over the attempt's calls, kept on the
+   * attempt in the step's snapshot and shown on its `done` / `attempt-failed` events and in progress. Optional:
+   * a context made elsewhere (a BullMQ worker's) may not have it, so call it as `ctx.report?.(...)`.
+   */
+  readonly report?: (report: AgentReport) => void;
+}
+
+/** Token counts of model calls, as {@link AgentContext.report} takes them and step events show them. */
+export interface TokenUsage {
+  /** Tokens of the prompt (system message, request, schema). */
+  readonly inputTokens: number;
+  /** Tokens of the answer. */
+  readonly outputTokens: number;
+  /** Both, as the provider counts them. */
+  readonly totalTokens: number;
+}
+
+/** What an agent may report about an attempt. */
+export interface AgentReport {
+  /** Tokens used by one model call (the engine adds up the calls of an attempt). */
+  readonly usage?: TokenUsage;
+}
+
+/** The sum of two usages (`undefined` when both are). */
+export function addUsage(a: TokenUsage | undefined, b: TokenUsage | undefined): TokenUsage | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    totalTokens: a.totalTokens + b.totalTokens,
+  };
 }
 
 /** An agent as a function: gets the step's input, returns (or resolves to) its JSON-safe output. */

@@ -115,6 +115,7 @@ function stepOf(view: StepView, expectedMs: number): StepProgress {
   if (view.agent !== undefined) step.agent = view.agent;
   if (view.endedAt !== undefined) step.endedAt = view.endedAt;
   if (view.error !== undefined) step.error = view.error;
+  if (view.usage !== undefined) step.usage = view.usage;
   return step;
 }
 

@@ -4,6 +4,7 @@
  */
 import { backoffDelay } from '../machine/retry.js';
 import type { StepSnapshot } from '../machine/step-types.js';
+import { addUsage, type TokenUsage } from '../model/agent.js';
 import type { SerializedError } from '../model/errors.js';
 import type { StepView } from './views.js';
 
@@ -40,12 +41,23 @@ export interface StepLogEventBase {
 export type StepLogEvent = StepLogEventBase &
   (
     | { readonly type: 'started'; readonly agent?: string }
-    | { readonly type: 'attempt-failed'; readonly reason: string; readonly code?: string }
+    | {
+        readonly type: 'attempt-failed';
+        readonly reason: string;
+        readonly code?: string;
+        /** Tokens the attempt reported (an LLM agent's), if any. */
+        readonly usage?: TokenUsage;
+      }
     | { readonly type: 'retry-scheduled'; readonly delayMs: number; readonly agent: string }
     | { readonly type: 'timed-out'; readonly of: 'attempt' | 'escalation' | 'wait'; readonly reason?: string }
     | { readonly type: 'escalated'; readonly to: string; readonly reason?: string }
     | { readonly type: 'resolved'; readonly action: 'retry' | 'skip' | 'abort' }
-    | { readonly type: 'done'; readonly durationMs: number }
+    | {
+        readonly type: 'done';
+        readonly durationMs: number;
+        /** Tokens reported by all the step's attempts (LLM agents: `ctx.report`), if any. */
+        readonly usage?: TokenUsage;
+      }
     | { readonly type: 'failed'; readonly reason: string; readonly code?: string }
     | { readonly type: 'skipped'; readonly reason?: string }
     | { readonly type: 'compensated'; readonly by: string }
@@ -108,7 +120,12 @@ export function stepEvents(
         emit({ type: 'timed-out', of: 'attempt', reason: record.error.message }, record.attempt);
       else
         emit(
-          { type: 'attempt-failed', reason: record.error.message, ...codeOf(record.error.code) },
+          {
+            type: 'attempt-failed',
+            reason: record.error.message,
+            ...codeOf(record.error.code),
+            ...(record.usage ? { usage: record.usage } : {}),
+          },
           record.attempt,
         );
     });
@@ -121,7 +138,12 @@ export function stepEvents(
       // The step logic reads the clock again to set the deadline, a millisecond later at times: the policy's delay
       // without jitter (its longest) bounds the gap, and is exact when there is no jitter.
       const from = next.history[next.history.length - 1]?.endedAt ?? at;
-      const longest = backoffDelay(next.input.retry, next.attempt, () => 0);
+      // A retry-after the agent's error asked for (an HTTP 429) may lengthen it, up to the policy's `maxMs`.
+      const asked = Math.min(next.history.at(-1)?.retryAfterMs ?? 0, next.input.retry.maxMs);
+      const longest = Math.max(
+        backoffDelay(next.input.retry, next.attempt, () => 0),
+        asked,
+      );
       emit({
         type: 'retry-scheduled',
         delayMs: Math.max(0, Math.min((next.deadline ?? from) - from, longest)),
@@ -145,7 +167,10 @@ export function stepEvents(
       if (deciding && prev?.deadline !== undefined && at >= prev.deadline)
         emit({ type: 'timed-out', of: 'escalation' });
       else if (deciding) emit({ type: 'resolved', action: 'skip' });
-      emit({ type: 'done', durationMs: Math.max(0, at - next.startedAt) });
+      {
+        const usage = stepUsage(next);
+        emit({ type: 'done', durationMs: Math.max(0, at - next.startedAt), ...(usage ? { usage } : {}) });
+      }
       break;
     case 'error': {
       const { error } = next;
@@ -205,6 +230,20 @@ export function replayEvents(views: Iterable<StepView>): StepLogEvent[] {
   }
   // Stable: a step's start stays before its end when both happened at the same time.
   return out.sort((a, b) => a.at - b.at);
+}
+
+/**
+ * The tokens a step's attempts reported (LLM agents, through `ctx.report`), added up; `undefined` if none did.
+ *
+ * @example
+ * ```ts
+ * const usage = stepUsage(snapshot); // { inputTokens: 812, outputTokens: 64, totalTokens: 876 }
+ * ```
+ */
+export function stepUsage(s: Pick<StepSnapshot, 'history'>): TokenUsage | undefined {
+  let sum: TokenUsage | undefined;
+  for (const record of s.history) sum = addUsage(sum, record.usage);
+  return sum;
 }
 
 function codeOf(code: string | undefined): { code?: string } {

@@ -3,6 +3,7 @@
  */
 import type { Clock } from '../machine/clock.js';
 import type { StepPhase } from '../machine/step-types.js';
+import type { TokenUsage } from '../model/agent.js';
 import type { RunStatus } from '../persistence/types.js';
 import type { DurationHistory } from './history.js';
 
@@ -56,6 +57,8 @@ export interface StepProgress {
   readonly error?: string;
   /** How long the step is expected to take in all (history, else `expectedMs`, else the default). */
   readonly expectedMs?: number;
+  /** Tokens its attempts reported so far (LLM agents, `ctx.report`), if any. */
+  readonly usage?: TokenUsage;
 }
 
 /**

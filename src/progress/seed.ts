@@ -3,7 +3,7 @@
  * (cheaply, as steps end) so that a watch set up later still lists every step with its times.
  */
 import type { StepSnapshot } from '../machine/step-types.js';
-import { failureReason } from './events.js';
+import { failureReason, stepUsage } from './events.js';
 import { actorStepKind, type StepView, startedView } from './views.js';
 
 /**
@@ -22,6 +22,7 @@ export function endedStepView(s: StepSnapshot, now: number): StepView {
   view.attempt = s.attempts;
   view.attemptStartedAt = last?.startedAt ?? s.startedAt;
   view.endedAt = last?.endedAt ?? now;
+  view.usage = stepUsage(s);
   if (s.status === 'error') view.error = failureReason(s.error);
   return view;
 }

@@ -4,6 +4,7 @@
  */
 import type { AnyActorRef, StateValue } from 'xstate';
 import type { StepPhase, StepSnapshot } from '../machine/step-types.js';
+import type { TokenUsage } from '../model/agent.js';
 import type { LiveContext, LiveMachine, LiveStep } from './live.js';
 import type { Plan, PlanNode } from './plan.js';
 import type { StepKind, StepStatus } from './progress.js';
@@ -30,6 +31,8 @@ export interface StepView extends LiveStep {
   endedAt: number | undefined;
   deadline: number | undefined;
   error: string | undefined;
+  /** Tokens its attempts reported (LLM agents); absent until one does. */
+  usage?: TokenUsage | undefined;
   /**
    * The session id of the step actor reporting it (ids, not the actor: a finished actor must not be kept alive),
    * its last snapshot while it runs, and whether the watch subscribed to it.

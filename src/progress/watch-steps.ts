@@ -4,7 +4,7 @@
  */
 import type { AnyActorRef } from 'xstate';
 import type { StepSnapshot } from '../machine/step-types.js';
-import { failureReason, levelOf, type StepLogEvent, stepEvents } from './events.js';
+import { failureReason, levelOf, type StepLogEvent, stepEvents, stepUsage } from './events.js';
 import { actorStepKind, historyKey, type StepView, startedView } from './views.js';
 import type { WatchState } from './watch-state.js';
 
@@ -87,6 +87,7 @@ export class StepTracker {
     view.startedAt = s.startedAt;
     view.attemptStartedAt = last?.startedAt ?? s.startedAt;
     view.deadline = s.deadline;
+    view.usage = stepUsage(s);
     if (s.status !== 'active') view.endedAt ??= now;
     if (s.status === 'done') view.status = 'done';
     else if (s.status === 'stopped') view.status = 'cancelled';
