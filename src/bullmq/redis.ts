@@ -117,3 +117,30 @@ export async function checkRedis(client: Redis, logger: Logger): Promise<string[
   for (const warning of warnings) logger.warn(warning);
   return warnings;
 }
+
+/** How long `close()` waits for Redis to answer before dropping the connections. */
+export const CLOSE_WAIT_MS = 2_000;
+
+/** Whether every promise settled within `ms`. */
+export async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const done = await Promise.race([Promise.allSettled(promises).then(() => true), late]);
+  clearTimeout(timer);
+  return done;
+}
+
+/** A job's stored return value (JSON), or `undefined`. */
+export function parse(returnvalue: string | null | undefined): unknown {
+  return returnvalue ? JSON.parse(returnvalue) : undefined;
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The fields of a job's hash the transport reads: whether it exists, whether it finished, and how. */
+export const FIELDS = ['timestamp', 'finishedOn', 'returnvalue', 'failedReason'] as const;

@@ -16,15 +16,20 @@ import { createLogger } from '../observability/logger.js';
 import {
   bullConnection,
   CANCEL_TTL_MS,
+  CLOSE_WAIT_MS,
   cancelChannel,
   cancelKey,
   checkRedis,
   DEFAULT_PREFIX,
+  FIELDS,
   type JobData,
   type JobResult,
   jobIdOf,
+  parse,
   type RedisConnection,
   redisClient,
+  settleWithin,
+  sleep,
 } from './redis.js';
 
 /** Options of {@link bullmqTransport}. */
@@ -295,22 +300,12 @@ export function bullmqTransport(options: BullmqTransportOptions): BullmqTranspor
       closed = true;
       clearInterval(timer);
       for (const p of [...pending.values()]) p.reject(new CancelledError('The BullMQ transport was closed'));
-      await Promise.allSettled(
+      // Closing politely needs Redis: while it is down, give up after a while and drop the connections.
+      await settleWithin(
         [...lanes.values()].flatMap((lane) => [lane.events.close(), lane.queue.close()]),
+        CLOSE_WAIT_MS,
       );
-      await redis.quit().catch(() => redis.disconnect());
+      if (!(await settleWithin([redis.quit()], CLOSE_WAIT_MS))) redis.disconnect();
     },
   };
-}
-
-/** The fields of a job's hash the transport reads: whether it exists, whether it finished, and how. */
-const FIELDS = ['timestamp', 'finishedOn', 'returnvalue', 'failedReason'] as const;
-
-/** A job's stored return value (JSON), or `undefined`. */
-function parse(returnvalue: string | null | undefined): unknown {
-  return returnvalue ? JSON.parse(returnvalue) : undefined;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -194,7 +194,9 @@ export function createWorker(options: WorkerOptions): FlowstateWorker {
       if (force)
         for (const job of running.values()) job.controller.abort(new CancelledError('Worker closed'));
       await worker.close(force);
-      await Promise.allSettled([subscriber.quit(), redis.quit()]);
+      // Redis may be down: do not wait for a polite goodbye.
+      subscriber.disconnect();
+      redis.disconnect();
     },
   };
 }
