@@ -23,17 +23,27 @@ const cols = (columns: readonly string[]) => columns.map(quoteIdent).join(', ');
 const usableFor = (index: CatalogIndex) =>
   index.valid && index.method === 'btree' && index.predicate === null;
 
+/**
+ * Whether `columns` lead a usable index of `table`, or of every one of its partitions (Pagila indexes each
+ * partition of `payment`, not the parent: lookups are served all the same).
+ */
+function leadsIndex(catalog: Catalog, table: CatalogTable, columns: readonly string[]): boolean {
+  const own = table.indexes.some((index) => {
+    if (!usableFor(index)) return false;
+    const lead = index.columns.slice(0, columns.length);
+    return lead.length === columns.length && columns.every((c) => lead.includes(c));
+  });
+  if (own || !table.partitioned) return own;
+  const partitions = catalog.tables.filter((t) => t.partitionOf === table.name);
+  return partitions.length > 0 && partitions.every((p) => leadsIndex(catalog, p, columns));
+}
+
 /** Foreign keys whose columns do not lead any usable index: joins and parent deletes scan the child table. */
 export function missingForeignKeyIndexes(catalog: Catalog): Finding[] {
   const findings: Finding[] = [];
   for (const table of tablesOf(catalog)) {
     for (const fk of table.constraints.filter((c) => c.kind === 'f')) {
-      const covered = table.indexes.some((index) => {
-        if (!usableFor(index)) return false;
-        const lead = index.columns.slice(0, fk.columns.length);
-        return lead.length === fk.columns.length && fk.columns.every((c) => lead.includes(c));
-      });
-      if (covered) continue;
+      if (leadsIndex(catalog, table, fk.columns)) continue;
       const target = fk.columns.join(', ');
       findings.push({
         id: `missing-fk-index:${table.name}.${fk.columns.join(',')}`,

@@ -92,8 +92,9 @@ describe.each(adapters.list)('the schema analysis template on $name', (adapter) 
 
 describe.each(adapters.list)('the schema analysis template on another shape ($name)', (adapter) => {
   let report: SchemaReport;
+  let db: Database;
   beforeAll(async () => {
-    const db = await adapter.open();
+    db = await adapter.open();
     await seedMusic(db);
     report = await testEngine({ agents: template.agents(db) }).start(schemaAnalysis, template.exampleInput)
       .result;
@@ -113,6 +114,24 @@ describe.each(adapters.list)('the schema analysis template on another shape ($na
     });
     expect(ids()).toContain('float-money:Adjustment.Fee');
     expect(ids()).toContain('timestamp-without-time-zone:Invoice.InvoiceDate');
+  });
+
+  it('takes a foreign key of a partitioned table as indexed when every partition indexes it', async () => {
+    await db.query(
+      'ALTER TABLE music."Payment" ADD CONSTRAINT "PaymentCustomer" FOREIGN KEY ("CustomerId") REFERENCES music."Customer"',
+    );
+    await db.query('CREATE INDEX "Payment_2021_CustomerId" ON music."Payment_2021" ("CustomerId")');
+    const run = () => testEngine({ agents: template.agents(db) }).start(schemaAnalysis, {}).result;
+    try {
+      const partly = await run();
+      expect(partly.findings.map((f) => f.id)).toContain('missing-fk-index:Payment.CustomerId');
+      await db.query('CREATE INDEX "Payment_2022_CustomerId" ON music."Payment_2022" ("CustomerId")');
+      const fully = await run();
+      expect(fully.findings.filter((f) => f.kind === 'missing-fk-index')).toEqual([]);
+    } finally {
+      await db.query('ALTER TABLE music."Payment" DROP CONSTRAINT "PaymentCustomer"');
+      await db.query('DROP INDEX music."Payment_2021_CustomerId", music."Payment_2022_CustomerId"');
+    }
   });
 
   it('takes PascalCase as the convention, and reports no false positive', () => {
