@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type BullmqTransport, bullmqTransport } from '../../src/bullmq/index.js';
+import { type BullmqTransport, bullmqTransport, createWorker } from '../../src/bullmq/index.js';
 import { createEngine, type Engine, sqliteStore, workflow } from '../../src/index.js';
 import { type AgentWorker, ledgerUntil, readLedger, spawnAgentWorker } from '../support/bullmq.js';
 import { silent } from '../support/engine.js';
@@ -153,6 +153,43 @@ describe('agent steps on BullMQ workers', () => {
     expect(transport.stats.requeued).toBeGreaterThanOrEqual(1);
     expect(calls('flush-1:s:1')).toBe(2); // the lost attempt ran again, with the same key
   }, 30_000);
+
+  it("applies a queue's rate limit (BullMQ's limiter) to a worker made with createWorker", async () => {
+    const starts: number[] = [];
+    const limited = createWorker({
+      connection: redis.url,
+      queue: 'limited',
+      agents: { tick: async (_input, ctx) => starts.push(Date.now()) && ctx.attempt },
+      concurrency: 8,
+      limiter: { max: 2, duration: 500 },
+      logger: silent,
+    });
+    await limited.ready();
+    const transport = bullmqTransport({ connection: redis.url, logger: silent });
+    try {
+      const jobs = [0, 1, 2, 3, 4, 5].map((i) =>
+        transport.call(
+          {
+            queue: 'limited',
+            agent: 'tick',
+            input: null,
+            runId: `limit-${i}`,
+            stepPath: 't',
+            attempt: 1,
+            idempotencyKey: `limit-${i}:t:1`,
+          },
+          new AbortController().signal,
+        ),
+      );
+      await Promise.all(jobs);
+      // Six jobs at two per 500 ms: the last starts at least a second after the first.
+      expect(starts).toHaveLength(6);
+      expect(Math.max(...starts) - Math.min(...starts)).toBeGreaterThanOrEqual(900);
+    } finally {
+      await transport.close();
+      await limited.close();
+    }
+  });
 
   it('warns at start about a Redis that may evict or lose jobs', async () => {
     const loose = await startRedisServer({ persistent: false });
