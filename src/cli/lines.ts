@@ -7,8 +7,8 @@ import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { isStepSnapshot } from '../machine/actor-tree.js';
 import type { StepSnapshot } from '../machine/step-types.js';
 import type { AnyWorkflowDefinition } from '../model/definition.js';
-import { walkNodes } from '../model/walk.js';
 import { type StepLogEvent, stepEvents } from '../progress/events.js';
+import { armNames } from './names.js';
 
 /** Options of {@link progressLines}. */
 export interface ProgressLinesOptions {
@@ -54,7 +54,7 @@ export function progressLines(options: ProgressLinesOptions): ProgressLines {
   const now = options.now ?? Date.now;
   const steps = new WeakMap<object, StepSnapshot>();
   const machines = new WeakMap<object, Set<string>>();
-  const arms = armLabels(options.definition);
+  const arms = armNames(options.definition);
   let stepsDone = 0;
   let retries = 0;
 
@@ -158,17 +158,4 @@ export function progressLines(options: ProgressLinesOptions): ProgressLines {
   };
 
   return { inspect, stats: () => ({ stepsDone, retries }) };
-}
-
-/** `branch:armIndex` → a readable arm name: the guard's name when it is one, else `arm n` or `otherwise`. */
-function armLabels(definition: AnyWorkflowDefinition): Map<string, string> {
-  const labels = new Map<string, string>();
-  walkNodes(definition.spec.nodes, (node) => {
-    if (node.kind !== 'branch') return;
-    node.arms.forEach((arm, i) => {
-      labels.set(`${node.name}:${i}`, typeof arm.when === 'string' ? `when ${arm.when}` : `arm ${i}`);
-    });
-    labels.set(`${node.name}:otherwise`, 'otherwise');
-  });
-  return labels;
 }

@@ -11,6 +11,7 @@ import type { AnyWorkflowDefinition, WorkflowContext } from '../model/definition
 import { FlowstateError } from '../model/errors.js';
 import { workflowPaths } from '../testing/paths.js';
 import type { CliIO } from './demo-command.js';
+import { readablePathName } from './names.js';
 
 /**
  * A template as the commands need it (the shape of `machines/`' registry entries).
@@ -143,7 +144,8 @@ export async function runPathsCommand(
     io.out(`${definition.id}: ${paths.length} path${paths.length === 1 ? '' : 's'} (${strategy})`);
     const width = String(paths.length).length;
     paths.forEach((p, i) => {
-      io.out(`  ${String(i + 1).padStart(width)}. ${p.name}${p.end.status === 'done' ? ' -> done' : ''}`);
+      const name = readablePathName(definition, p.name);
+      io.out(`  ${String(i + 1).padStart(width)}. ${name}${p.end.status === 'done' ? ' -> done' : ''}`);
     });
     return 0;
   } catch (error) {

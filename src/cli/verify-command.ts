@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { verify } from '../dsl/verify.js';
 import { formatPath } from '../model/errors.js';
 import type { CliIO } from './demo-command.js';
+import { readableState } from './names.js';
 import { type DefinitionSources, definitionRef, fail, loadDefinition } from './paths-command.js';
 
 /**
@@ -29,7 +30,8 @@ export async function runVerifyCommand(
       strict: true,
     });
     const ref = definitionRef(positionals);
-    const report = verify((await loadDefinition(ref, sources)).definition);
+    const { definition } = await loadDefinition(ref, sources);
+    const report = verify(definition);
     if (values.json) {
       io.out(JSON.stringify(report, null, 2));
       return report.ok ? 0 : 1;
@@ -42,7 +44,7 @@ export async function runVerifyCommand(
       `${report.workflow}: ${report.ok ? 'verified' : 'NOT verified'} (${tally}; ${report.states} states checked)`,
     );
     for (const p of report.problems) {
-      io.out(`  ${p.severity} ${p.code} at ${p.state} (${formatPath(p.path)})`);
+      io.out(`  ${p.severity} ${p.code} at ${readableState(definition, p.state)} (${formatPath(p.path)})`);
       io.out(`    ${p.message}`);
       io.out(`    hint: ${p.hint}`);
       if (p.route) io.out(`    route: ${p.route}`);

@@ -50,7 +50,8 @@ export function runCli(main: string, args: readonly string[], timeoutMs: number)
       {
         cwd: root,
         timeout: timeoutMs,
-        env: { ...process.env, FLOWSTATE_LOG_LEVEL: 'silent', NO_COLOR: '1' },
+        // No history file: a test's ETA must not depend on the runs before it (nor write to the user's cache).
+        env: { ...process.env, FLOWSTATE_LOG_LEVEL: 'silent', NO_COLOR: '1', FLOWSTATE_HISTORY: 'off' },
       },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;

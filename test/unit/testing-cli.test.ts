@@ -35,7 +35,7 @@ describe('flowstate paths', () => {
     expect(listed.code).toBe(0);
     expect(listed.out).toMatch(/^review: 13 paths \(shortest\)\n {3}1\. /);
     expect(listed.out).toContain(
-      'scan done (critical) -> triage: when0 -> review done -> publish done -> done',
+      'scan done (critical) -> triage: when results.scan.critical -> review done -> publish done -> done',
     );
     const json = await cli(runPathsCommand, path, '--json', '--strategy', 'simple');
     expect(JSON.parse(json.out)).toEqual(

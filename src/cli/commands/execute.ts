@@ -9,6 +9,7 @@ import { openDatabase, parseTarget } from '../../db/index.js';
 import type { Database } from '../../db/port.js';
 import { ConfigurationError, formatPath } from '../../model/errors.js';
 import { UsageError } from '../paths-command.js';
+import { yielding } from '../yielding-db.js';
 
 /**
  * The template with this id; a {@link UsageError} (exit 2) naming the known ones otherwise.
@@ -92,7 +93,7 @@ export async function openTarget(
     const inMemory = target.kind === 'pglite' && target.dir === undefined;
     if (target.kind === 'pglite')
       announce?.(`starting the embedded PostgreSQL (PGlite, ${inMemory ? 'in memory' : target.dir})…`);
-    return { db: await openDatabase(url), inMemory };
+    return { db: yielding(await openDatabase(url)), inMemory };
   } catch (error) {
     if (error instanceof ConfigurationError)
       throw new UsageError(`--db: ${error.message.replace(/^\[\w+\] /, '')}`);
