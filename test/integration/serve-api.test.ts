@@ -1,0 +1,185 @@
+import { Registry } from 'prom-client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createServeApp } from '../../src/cli/serve/app.js';
+import { type Engine, workflow } from '../../src/index.js';
+import { memoryStore } from '../../src/persistence/memory-store.js';
+import type { StoredRun } from '../../src/persistence/types.js';
+import { testEngine } from '../support/engine.js';
+
+const review = workflow('api-review')
+  .step('fetch')
+  .step('review', { retry: { attempts: 1 }, escalate: { to: 'human', timeoutMs: 600_000 } })
+  .build();
+const approval = workflow('api-approval')
+  .waitFor('approval', { event: 'approved', schema: z.object({ by: z.string() }), timeoutMs: 600_000 })
+  .build();
+const store = memoryStore();
+const engines: Engine[] = [];
+const { app, close } = createServeApp({
+  store,
+  workflows: new Map([
+    [review.id, review],
+    [approval.id, approval],
+  ]),
+  registry: new Registry(),
+  assets: new Map([
+    ['/index.html', { body: new TextEncoder().encode('<!doctype html>'), type: 'text/html' }],
+  ]),
+  token: 't0ken',
+  pollMs: 10,
+});
+afterAll(async () => {
+  close();
+  for (const e of engines) await e.close();
+});
+
+const json = async (path: string, init?: RequestInit) => {
+  const response = await app.request(path, init);
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+};
+const post = (path: string, body: unknown, token = 't0ken') =>
+  json(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+async function eventually(check: () => Promise<boolean>) {
+  for (const started = Date.now(); Date.now() - started < 5_000; ) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('condition not met in time');
+}
+
+describe('the web view API', () => {
+  it('pages and filters the runs list in the store, newest first', async () => {
+    const runs: StoredRun[] = Array.from({ length: 7 }, (_, i) => ({
+      id: `old-${i}`,
+      workflow: i < 5 ? 'api-review' : 'other',
+      version: 'v',
+      status: i === 0 ? 'failed' : 'done',
+      input: {},
+      snapshot: '',
+      createdAt: 1_000 + i,
+      updatedAt: 2_000 + i,
+      ...(i === 0 ? { error: { name: 'StepFailedError', code: 'STEP_FAILED', message: 'boom' } } : {}),
+    }));
+    await store.write({
+      claims: runs.map((run) => ({ run, owner: 'x', leaseUntil: 0 })),
+      runs: [],
+      journal: [],
+    });
+    const page = await json('/api/runs?limit=3&offset=1&workflow=api-review');
+    expect(page.status).toBe(200);
+    expect((page.body.runs as Array<{ id: string }>).map((r) => r.id)).toEqual(['old-3', 'old-2', 'old-1']);
+    expect(page.body).toMatchObject({ total: 5, more: true, offset: 1, limit: 3 });
+    const failed = await json('/api/runs?status=failed');
+    expect(failed.body.runs).toEqual([
+      expect.objectContaining({
+        id: 'old-0',
+        durationMs: 1_000,
+        percent: null,
+        error: { message: 'boom', code: 'STEP_FAILED' },
+      }),
+    ]);
+    expect((failed.body.runs as object[])[0]).not.toHaveProperty('input');
+    expect((await json('/api/runs?status=nope')).status).toBe(400);
+  });
+
+  it('shows a live run: its step log, active states, what waits; a decision from the API lets it finish', async () => {
+    const engine = testEngine({
+      store,
+      workflows: [review],
+      inbox: { pollMs: 10 },
+      agents: {
+        fetch: async () => 'rows',
+        review: async () => {
+          throw new Error('needs a human');
+        },
+      },
+    });
+    engines.push(engine);
+    const run = engine.start(review, {}, { id: 'live-1' });
+    await eventually(async () => (await engine.get('live-1'))?.status === 'waiting');
+    const { status, body } = await json('/api/runs/live-1');
+    expect(status).toBe(200);
+    expect(body.active).toEqual(['api-review.running', 'api-review.running.review']);
+    expect(body.waiting).toEqual([expect.objectContaining({ path: 'review', kind: 'escalation' })]);
+    const steps = body.steps as Array<{
+      path: string;
+      status: string;
+      attempts: Array<{ error?: { message: string } }>;
+    }>;
+    expect(steps.map((s) => [s.path, s.status])).toEqual([
+      ['fetch', 'done'],
+      ['review', 'escalated'],
+    ]);
+    expect(steps[1]?.attempts[0]?.error?.message).toBe('needs a human');
+    expect((body.chart as { nodes: Array<{ label: string }> }).nodes.map((n) => n.label)).toContain('review');
+
+    // The stream sends the run at once.
+    const stream = await app.request('/api/runs/live-1/events');
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toMatch(/^event: run\ndata: \{"run":\{"id":"live-1"/);
+    await reader.cancel();
+
+    expect(
+      (await post('/api/runs/live-1/decide', { stepPath: 'review', action: 'skip', value: 'ok' }, 'wrong'))
+        .status,
+    ).toBe(401);
+    expect((await post('/api/runs/live-1/decide', { stepPath: 'review', action: 'maybe' })).status).toBe(400);
+    const refused = await post('/api/runs/live-1/decide', { stepPath: 'fetch', action: 'retry' });
+    expect(refused).toMatchObject({ status: 409, body: { applied: false, code: 'CONFIGURATION_INVALID' } });
+    const applied = await post('/api/runs/live-1/decide', {
+      stepPath: 'review',
+      action: 'skip',
+      value: 'ok',
+    });
+    expect(applied).toMatchObject({ status: 200, body: { applied: true } });
+    expect(await run.result).toEqual({ fetch: 'rows', review: 'ok' });
+    expect((await post('/api/runs/live-1/cancel', {})).status).toBe(409);
+    expect((await json('/api/runs/nope')).status).toBe(404);
+  });
+
+  it('sends a waitFor event and cancels through the inbox; a bad payload is refused by the owner', async () => {
+    const engine = testEngine({ store, workflows: [approval], inbox: { pollMs: 10 } });
+    engines.push(engine);
+    const a = engine.start(approval, {}, { id: 'wait-1' });
+    const b = engine.start(approval, {}, { id: 'wait-2' });
+    void b.result.catch(() => {});
+    await eventually(async () => (await engine.get('wait-2'))?.status === 'waiting');
+    const detail = await json('/api/runs/wait-1');
+    expect(detail.body.waiting).toEqual([
+      expect.objectContaining({ path: 'approval', kind: 'wait', event: 'approved' }),
+    ]);
+    const bad = await post('/api/runs/wait-1/send', { event: { type: 'approved', by: 7 } });
+    expect(bad).toMatchObject({ status: 409, body: { code: 'INPUT_INVALID' } });
+    expect(await post('/api/runs/wait-1/send', { event: { type: 'approved', by: 'ann' } })).toMatchObject({
+      status: 200,
+      body: { applied: true, result: true },
+    });
+    expect(await a.result).toEqual({ approval: { by: 'ann' } });
+    expect((await post('/api/runs/wait-2/cancel', { reason: 'enough' })).body).toMatchObject({
+      applied: true,
+    });
+    await expect(b.result).rejects.toMatchObject({ code: 'CANCELLED' });
+  });
+
+  it('is read-only without a token, and serves the page for any other path', async () => {
+    const readOnly = createServeApp({
+      store,
+      workflows: new Map(),
+      registry: new Registry(),
+      assets: new Map(),
+    });
+    expect((await readOnly.app.request('/api/runs/live-1/cancel', { method: 'POST' })).status).toBe(403);
+    expect(await (await readOnly.app.request('/api/config')).json()).toEqual({ writable: false });
+    readOnly.close();
+    const page = await app.request('/runs/live-1');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(await page.text()).toBe('<!doctype html>');
+  });
+});
