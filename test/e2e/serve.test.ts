@@ -8,6 +8,7 @@ import { sqliteStore } from '../../src/index.js';
 import type { StoredRun } from '../../src/persistence/types.js';
 import { ensureChromium } from '../support/chromium.js';
 import { buildPackage, root } from '../support/cli.js';
+import { createDatabase, type PostgresServer, startPostgres } from '../support/postgres.js';
 
 // A private build (as `npm run build` makes it), so this file does not race another e2e file rebuilding dist/.
 const out = join(root, 'node_modules/.cache/flowstate-serve-test');
@@ -56,13 +57,13 @@ function start(args: string[]) {
   return { child, line, lines };
 }
 
-/** Starts `flowstate serve` on a store and resolves with its URL. */
+/** Starts `flowstate serve` on a store (a SQLite file or a PostgreSQL URL) and resolves with its URL. */
 async function serve(store: string, ...extra: string[]) {
   const server = start([
     join(bundle, 'cli.js'),
     'serve',
     '--store',
-    `sqlite:${store}`,
+    store.startsWith('postgres') ? store : `sqlite:${store}`,
     '--port',
     '0',
     '--workflows',
@@ -77,65 +78,80 @@ async function serve(store: string, ...extra: string[]) {
 
 const activeStates = (page: Page) => page.locator('#chart g.state.active text').allTextContents();
 
+let pgServer: PostgresServer;
+let pgUrl = '';
+
 beforeAll(async () => {
   bundle = buildPackage(out);
   browser = await chromium.launch({ executablePath: ensureChromium(), headless: true });
+  pgServer = await startPostgres();
+  pgUrl = await createDatabase(pgServer, 'serve_e2e');
 }, 240_000);
 
 afterAll(async () => {
   await browser?.close();
   for (const child of children) child.kill('SIGTERM');
+  await pgServer?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('flowstate serve in a real browser (Chromium), runs owned by an engine in another process', () => {
-  it('lists the run, lights its active state as it moves, and lets an escalation resolved from the page finish it', async () => {
-    const engine = start(['test/support/serve-engine.mjs', file, dir, 'order-1']);
-    await engine.line(/^READY/);
-    const server = await serve(file, '--token', 'secret-token');
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    await page.goto(server.url);
-    const row = page.locator('tr[data-run="order-1"]');
-    await row.waitFor();
-    expect(await row.locator('[data-status]').textContent()).toBe('running');
+describe.each([
+  ['SQLite', () => file],
+  ['PostgreSQL', () => pgUrl],
+])(
+  'flowstate serve in a real browser (Chromium), on %s, runs owned by an engine in another process',
+  (kind, target) => {
+    it('lists the run, lights its active state as it moves, and lets an escalation resolved from the page finish it', async () => {
+      const gates = mkdtempSync(join(dir, 'gates-'));
+      const engine = start(['test/support/serve-engine.mjs', target(), gates, 'order-1']);
+      await engine.line(/^READY/);
+      const server = await serve(target(), '--token', 'secret-token');
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      await page.goto(server.url);
+      const row = page.locator('tr[data-run="order-1"]');
+      await row.waitFor();
+      expect(await row.locator('[data-status]').textContent()).toBe('running');
 
-    await page.goto(`${server.url}runs/order-1#token=secret-token`);
-    await page.locator('#chart svg').waitFor();
-    await expect.poll(() => activeStates(page)).toEqual(['fetch']);
-    // The step ends in the engine's process: the page lights the next states.
-    writeFileSync(join(dir, 'go-fetch'), '');
-    const ended = Number((await engine.line(/^END fetch/)).split(' ')[2]);
-    await page.locator('#chart g.state.active text', { hasText: 'review' }).waitFor();
-    const latencyMs = Date.now() - ended;
-    console.log(`serve e2e: step end to page ${latencyMs} ms`);
-    expect(latencyMs).toBeLessThan(1_000);
-    await page.locator('[data-waiting="review"]').waitFor();
-    // The step log shows fetch's two attempts, the first with its error.
-    const fetchRow = page.locator('tr[data-step="fetch"]');
-    expect(await fetchRow.locator('summary').textContent()).toBe('2');
-    expect(await fetchRow.locator('details').textContent()).toContain('upstream flaked');
-    await page.screenshot({ path: join(docs, 'serve-run.png'), fullPage: true });
+      await page.goto(`${server.url}runs/order-1#token=secret-token`);
+      await page.locator('#chart svg').waitFor();
+      await expect.poll(() => activeStates(page)).toEqual(['fetch']);
+      // The step ends in the engine's process: the page lights the next states.
+      writeFileSync(join(gates, 'go-fetch'), '');
+      const ended = Number((await engine.line(/^END fetch/)).split(' ')[2]);
+      await page.locator('#chart g.state.active text', { hasText: 'review' }).waitFor();
+      const latencyMs = Date.now() - ended;
+      console.log(`serve e2e (${kind}): step end to page ${latencyMs} ms`);
+      expect(latencyMs).toBeLessThan(1_000);
+      await page.locator('[data-waiting="review"]').waitFor();
+      // The step log shows fetch's two attempts, the first with its error.
+      const fetchRow = page.locator('tr[data-step="fetch"]');
+      expect(await fetchRow.locator('summary').textContent()).toBe('2');
+      expect(await fetchRow.locator('details').textContent()).toContain('upstream flaked');
+      if (kind === 'SQLite') await page.screenshot({ path: join(docs, 'serve-run.png'), fullPage: true });
 
-    await page.locator('[data-waiting="review"] .skip-value').fill('{"approved":true}');
-    await page.locator('[data-waiting="review"] [data-action="skip"]').click();
-    await engine.line(/^RESULT order-1 /);
-    expect(await engine.line(/^RESULT order-1 /)).toContain('shipped');
-    await expect
-      .poll(() => page.locator('.facts [data-status]').textContent(), { timeout: 5_000 })
-      .toBe('done');
+      await page.locator('[data-waiting="review"] .skip-value').fill('{"approved":true}');
+      await page.locator('[data-waiting="review"] [data-action="skip"]').click();
+      await engine.line(/^RESULT order-1 /);
+      expect(await engine.line(/^RESULT order-1 /)).toContain('shipped');
+      await expect
+        .poll(() => page.locator('.facts [data-status]').textContent(), { timeout: 5_000 })
+        .toBe('done');
 
-    await page.goto(server.url);
-    await expect.poll(() => row.locator('[data-status]').textContent()).toBe('done');
+      await page.goto(server.url);
+      await expect.poll(() => row.locator('[data-status]').textContent()).toBe('done');
 
-    // /metrics is Prometheus text with the store's runs by status.
-    const metrics = await (await fetch(`${server.url}metrics`)).text();
-    expect(metrics).toMatch(/^flowstate_store_runs\{status="done"\} 1$/m);
-    // Writes need the token; reads do not.
-    const denied = await fetch(`${server.url}api/runs/order-1/cancel`, { method: 'POST', body: '{}' });
-    expect(denied.status).toBe(401);
-    await page.close();
-  }, 120_000);
+      // /metrics is Prometheus text with the store's runs by status.
+      const metrics = await (await fetch(`${server.url}metrics`)).text();
+      expect(metrics).toMatch(/^flowstate_store_runs\{status="done"\} 1$/m);
+      // Writes need the token; reads do not.
+      const denied = await fetch(`${server.url}api/runs/order-1/cancel`, { method: 'POST', body: '{}' });
+      expect(denied.status).toBe(401);
+      await page.close();
+    }, 120_000);
+  },
+);
 
+describe('flowstate serve with 10,000 stored runs', () => {
   it('loads the first page of 10,000 stored runs fast, and serves them in little memory', async () => {
     const big = join(dir, 'big.db');
     const store = sqliteStore(big);

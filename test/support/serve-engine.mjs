@@ -1,12 +1,12 @@
 // The engine process of the web view's browser test: owns the runs on a SQLite store; the page's signals reach it
 // through the store's inbox. A step waits for its go-file (`<dir>/go-<step>`), so the test moves the run.
-// argv: <store file> <dir> <run ids, comma-separated>. stdout: READY | END <step> <epoch ms> | RESULT <id> <json>.
+// argv: <SQLite file or postgres:// URL> <dir> <run ids, comma-separated>. stdout: READY | END <step> <epoch ms> | RESULT <id> <json>.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { order } from './serve-workflows.mjs';
 
-const { createEngine, sqliteStore } = await import(`${process.env.FLOWSTATE_BUNDLE}/index.js`);
+const { createEngine, postgresStore, sqliteStore } = await import(`${process.env.FLOWSTATE_BUNDLE}/index.js`);
 const [file, dir, ids] = process.argv.slice(2);
 const gate = (step) => async () => {
   while (!existsSync(join(dir, `go-${step}`))) await new Promise((r) => setTimeout(r, 5));
@@ -30,7 +30,7 @@ const agents = {
 const engine = createEngine({
   agents,
   workflows: [order],
-  store: sqliteStore(file),
+  store: file.startsWith('postgres') ? postgresStore(file) : sqliteStore(file),
   inbox: { pollMs: 20 },
   lease: { owner: 'engine-process' },
   logger: pino({ level: 'silent' }),
