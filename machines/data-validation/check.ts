@@ -6,6 +6,7 @@
  */
 import type { z } from 'zod';
 import { type Database, qualifiedName, quoteIdent } from '../../src/db/index.js';
+import { ConfigurationError } from '../../src/index.js';
 import { Params, type Predicate, predicateOf } from './predicates.js';
 import { profileSelect, readProfile } from './profile.js';
 import { PROPOSAL_TOLERANCE } from './propose.js';
@@ -26,8 +27,44 @@ export interface CheckerState {
   readonly statementTimeoutMs: number;
 }
 
-/** Checks every rule of `task` in one pass over its table, profiling its columns on the way. */
+/**
+ * Checks every rule of `task` in one pass over its table, profiling its columns on the way. A table the pass
+ * cannot read (no privilege, a timeout, a type the profile trips on) is tried again without the profile, then
+ * reported unchecked with the reason: one table must not sink the validation of the others.
+ */
 export async function checkTable(db: Database, task: Task, state: CheckerState): Promise<TableResult> {
+  try {
+    return await pass(db, task, state, true);
+  } catch (first) {
+    if (first instanceof ConfigurationError) throw first;
+    try {
+      const plain = await pass(db, task, state, false);
+      const reason = first instanceof Error ? first.message : String(first);
+      return {
+        ...plain,
+        notes: [
+          { table: task.table, column: '', kind: 'unchecked', message: `Columns not profiled: ${reason}` },
+        ],
+      };
+    } catch (error) {
+      if (error instanceof ConfigurationError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      return { ...EMPTY, table: task.table, error: reason };
+    }
+  }
+}
+
+const EMPTY = {
+  rows: 0,
+  violatingRows: 0,
+  violations: [],
+  dropped: [],
+  profile: [],
+  notes: [],
+  durationMs: 0,
+};
+
+async function pass(db: Database, task: Task, state: CheckerState, profiled: boolean): Promise<TableResult> {
   const started = performance.now();
   return db.transaction(
     async (tx) => {
@@ -41,14 +78,19 @@ export async function checkTable(db: Database, task: Task, state: CheckerState):
         predicates.length > 0
           ? `count(*) FILTER (WHERE ${predicates.map((p) => p.outer).join(' OR ')})`
           : '0';
-      const select = ['count(*) AS "rows"', `${any} AS "any"`, ...counts, ...profileSelect(task)];
+      const select = [
+        'count(*) AS "rows"',
+        `${any} AS "any"`,
+        ...counts,
+        ...(profiled ? profileSelect(task) : []),
+      ];
       const { rows } = await tx.query<Row>(
         `SELECT ${select.join(', ')} ${fromClause(task, predicates)}`,
         params.values,
       );
       const totals = rows[0] ?? {};
       const total = Number(totals.rows ?? 0);
-      const profile = readProfile(task, totals, total);
+      const profile = profiled ? readProfile(task, totals, total) : [];
       const found = sqlRules.map((rule, i) => ({ rule, i, count: Number(totals[`v${i}`] ?? 0) }));
       const dropped = found.filter(({ rule, count }) => count > 0 && contradicted(rule, count, profile));
       const kept = found.filter((f) => f.count > 0 && !dropped.includes(f));

@@ -152,7 +152,7 @@ export type ColumnProfile = z.infer<typeof ColumnProfileSchema>;
 export const NoteSchema = z.object({
   table: z.string(),
   column: z.string(),
-  kind: z.enum(['all-null', 'mostly-null', 'constant', 'outliers', 'stale', 'proposal-dropped']),
+  kind: z.enum(['all-null', 'mostly-null', 'constant', 'outliers', 'stale', 'proposal-dropped', 'unchecked']),
   message: z.string(),
 });
 
@@ -170,6 +170,8 @@ export const TableResultSchema = z.object({
   profile: z.array(ColumnProfileSchema),
   notes: z.array(NoteSchema),
   durationMs: z.number(),
+  /** Why the table could not be checked (no privilege, a timeout): it counts no rows. */
+  error: z.string().optional(),
 });
 /** A table's result. */
 export type TableResult = z.infer<typeof TableResultSchema>;

@@ -54,9 +54,11 @@ function notesOf(
   result: TableResult,
   rules: ReadonlyMap<string, { name: string; columns: string[] }>,
 ): Note[] {
-  const notes: Note[] = [];
+  const notes: Note[] = [...result.notes];
   const note = (column: string, kind: Note['kind'], message: string) =>
     notes.push({ table: result.table, column, kind, message });
+  if (result.error !== undefined)
+    note('', 'unchecked', `${result.table} could not be checked: ${result.error}`);
   for (const p of result.profile) {
     if (result.rows > 0 && p.nonNull === 0) note(p.column, 'all-null', `${p.column} is NULL in every row`);
     else if (result.rows >= 20 && p.nullRate >= 0.95)

@@ -147,6 +147,21 @@ describe.each(adapters.list)('the data validation template on $name', (adapter) 
     ).rejects.toMatchObject({ stepPath: 'plan' });
   });
 
+  it('reports a table it cannot read as unchecked, and checks the others', async () => {
+    // Counting its rows divides by zero: nothing of it can be read.
+    await db.query('CREATE VIEW broken AS SELECT id FROM categories WHERE 1 / (id - id) = 1');
+    try {
+      const result = await run({ tables: ['broken', 'products'] }).result;
+      expect(result.notes.find((n) => n.kind === 'unchecked')).toMatchObject({
+        table: 'broken',
+        message: expect.stringMatching(/division by zero/),
+      });
+      expect(result.violations.map((v) => v.name)).toContain('products_stock_nonnegative');
+    } finally {
+      await db.query('DROP VIEW broken');
+    }
+  });
+
   it('applies a zod rule given to the agents', async () => {
     await db.query(`UPDATE customers SET email = 'someone@elsewhere.org' WHERE id = 2`);
     try {
