@@ -37,7 +37,7 @@ export function optimizationWorkflow(options: OptimizationWorkflowOptions = {}) 
   return (
     workflow<OptimizationInput, OptimizationReport>('optimization', {
       description:
-        'Measures queries with EXPLAIN ANALYZE, proposes indexes from their plans, tries each in a rolled-back transaction and recommends the measured wins',
+        'Measures queries with EXPLAIN ANALYZE (generic plans for queries without values), proposes lock-safe indexes from their plans, tries each hypothetically with HypoPG (or, when asked, in a rolled-back transaction) and recommends the wins, ranked by calls × saving',
       input: OptimizationInputSchema,
       output: OptimizationReportSchema,
       result: 'results.recommend',
@@ -67,7 +67,8 @@ export function optimizationWorkflow(options: OptimizationWorkflowOptions = {}) 
           agent: 'optimization-trial',
           timeoutMs: 300_000,
           retry: { attempts: 2, initialMs: 500, retryOn: ['55P03'] },
-          description: 'Measure before and after the index, in a transaction that rolls back',
+          description:
+            'Before and after the index: hypothetical (HypoPG), or built in a transaction that rolls back',
         },
         concurrency: 1,
       })
@@ -87,7 +88,7 @@ export const optimization = optimizationWorkflow();
 export const template: Template<OptimizationInput, OptimizationReport> = {
   id: 'optimization',
   description:
-    'EXPLAIN ANALYZE queries, try index proposals in rolled-back transactions, recommend measured wins',
+    'EXPLAIN ANALYZE queries, try index proposals with HypoPG (or rolled back), recommend lock-safe wins',
   definition: optimization,
   agents: (db) => optimizationAgents(db),
   exampleInput: {},

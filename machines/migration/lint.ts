@@ -63,6 +63,8 @@ const SAFE_STATEMENTS = new Set([
   'CreateDomainStmt',
   'CompositeTypeStmt',
   'AlterEnumStmt',
+  // ALTER INDEX ... ATTACH PARTITION: catalog only, the partition's index is already built.
+  'AttachIndexPartition',
 ]);
 
 /** Functions known to have no side effect: a SELECT or DML calling only these needs no approval for its calls. */
@@ -166,7 +168,7 @@ export function lintMigration(statements: readonly PlannedStatement[], before: S
         rewrites += alterTable(op.table.name, table(op.table.name), op.actions, { add, lock, size });
         break;
       case 'create-index':
-        if (!op.concurrently && table(op.table.name)) {
+        if (!op.concurrently && !op.only && table(op.table.name)) {
           add(
             'warning',
             'blocking-index',

@@ -39,6 +39,8 @@ const OperationSchema = z.discriminatedUnion('kind', [
     name: z.string().nullable(),
     unique: z.boolean(),
     concurrently: z.boolean(),
+    /** `ON ONLY` a partitioned table: the parent's index alone, invalid and empty until partitions attach. */
+    only: z.boolean(),
   }),
   z.object({ kind: z.literal('drop-index'), indexes: z.array(ObjectNameSchema), concurrently: z.boolean() }),
   z.object({ kind: z.literal('truncate'), tables: z.array(ObjectNameSchema) }),
@@ -140,6 +142,13 @@ function readOperation({ type, node, sql }: ParsedStatement): Operation {
     }
     case 'AlterTableStmt': {
       const table = name(node.relation);
+      const cmds = (node.cmds as { AlterTableCmd?: PgNode }[] | undefined) ?? [];
+      if (
+        node.objtype === 'OBJECT_INDEX' &&
+        cmds.every((c) => c.AlterTableCmd?.subtype === 'AT_AttachPartition')
+      ) {
+        return { kind: 'other', statement: 'AttachIndexPartition', keywords: 'ALTER INDEX' };
+      }
       return table && node.objtype === 'OBJECT_TABLE'
         ? { kind: 'alter-table', table, actions: alterActions(node.cmds) }
         : other();
@@ -155,6 +164,7 @@ function readOperation({ type, node, sql }: ParsedStatement): Operation {
             name: typeof node.idxname === 'string' ? node.idxname : null,
             unique: node.unique === true,
             concurrently: node.concurrent === true,
+            only: (node.relation as { inh?: boolean } | undefined)?.inh === false,
           }
         : other();
     }

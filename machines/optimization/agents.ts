@@ -1,6 +1,8 @@
 /**
  * The default agents of the optimization: collect queries, measure each (EXPLAIN ANALYZE, read-only), propose
- * indexes from the plans, try each in a transaction that rolls back, and recommend the ones that pay off.
+ * indexes from the plans, try each (hypothetically with HypoPG where it is installed; built in a transaction that
+ * rolls back only when asked, or on an embedded PGlite), and recommend the ones that pay off, ranked by calls ×
+ * the share of time they save.
  */
 import type { z } from 'zod';
 import type { Database } from '../../src/db/index.js';
@@ -8,7 +10,7 @@ import type { AgentRegistry } from '../../src/index.js';
 import { defineAgent } from '../lib/agent.js';
 import { introspect } from '../lib/catalog.js';
 import { collectQueries } from './collect.js';
-import { type MeasureOptions, measure, tryIndex } from './measure.js';
+import { hasHypopg, type MeasureOptions, measure, type TrialMethod, tryIndex } from './measure.js';
 import { proposeIndexes } from './propose.js';
 import {
   type Baseline,
@@ -35,6 +37,13 @@ export interface OptimizationAgentOptions {
   readonly statementTimeoutMs?: number;
   /** How long a trial index waits for its table's lock. @default 2000 */
   readonly lockTimeoutMs?: number;
+  /**
+   * How proposals are tried. `auto`: HypoPG's hypothetical indexes where the extension is installed (nothing is
+   * built, no lock taken), else a real index only on an embedded PGlite (no other client to block), else none
+   * (the proposals are reported untried). `real`: build each in a transaction that rolls back (it holds a SHARE
+   * lock on the table, blocking writes, while it builds). @default 'auto'
+   */
+  readonly trial?: 'auto' | 'hypothetical' | 'real';
 }
 
 /**
@@ -53,6 +62,15 @@ export function optimizationAgents(db: Database, options: OptimizationAgentOptio
     lockTimeoutMs: options.lockTimeoutMs ?? 2_000,
   };
   const minSpeedup = options.minSpeedup ?? 1.5;
+  let method: Promise<TrialMethod> | undefined;
+  const trialMethod = (): Promise<TrialMethod> => {
+    method ??= (async () => {
+      if (options.trial === 'real' || options.trial === 'hypothetical') return options.trial;
+      if (await hasHypopg(db)) return 'hypothetical';
+      return db.dialect === 'pglite' ? 'real' : 'none';
+    })();
+    return method;
+  };
   return {
     'optimization-collect': defineAgent({
       name: 'optimization-collect',
@@ -72,7 +90,7 @@ export function optimizationAgents(db: Database, options: OptimizationAgentOptio
       output: ProposalsSchema,
       run: async ({ collect, explain }) => {
         const catalog = await introspect(db, collect.schema);
-        return proposeIndexes(
+        return await proposeIndexes(
           explain.filter((b): b is Baseline => b !== null),
           catalog,
         );
@@ -82,7 +100,7 @@ export function optimizationAgents(db: Database, options: OptimizationAgentOptio
       name: 'optimization-trial',
       input: ProposalSchema,
       output: TrialSchema,
-      run: (proposal) => tryIndex(db, proposal, measureOptions),
+      run: async (proposal) => tryIndex(db, proposal, measureOptions, await trialMethod()),
     }),
     'optimization-recommend': defineAgent({
       name: 'optimization-recommend',
@@ -101,11 +119,14 @@ function recommend(results: Results & { trial: (Trial | null)[] }, minSpeedup: n
   const best = new Map<string, Trial>();
   const rejected: OptimizationReport['rejected'] = [];
   for (const t of trials) {
-    const why = !t.usesIndex
-      ? 'the planner does not use it'
-      : t.speedup < minSpeedup
-        ? `speed-up ${t.speedup}x is under ${minSpeedup}x`
-        : null;
+    const why =
+      t.method === 'none'
+        ? "not tried: HypoPG is not installed here (CREATE EXTENSION hypopg), and real trials were not asked for (trial: 'real')"
+        : !t.usesIndex
+          ? 'the planner does not use it'
+          : t.speedup < minSpeedup
+            ? `speed-up ${t.speedup}x is under ${minSpeedup}x`
+            : null;
     if (why) {
       rejected.push({ ddl: t.proposal.ddl, speedup: t.speedup, usesIndex: t.usesIndex, why });
       continue;
@@ -130,20 +151,46 @@ function recommend(results: Results & { trial: (Trial | null)[] }, minSpeedup: n
         medianMs: b.measure.medianMs,
         plan: b.measure.shape,
       })),
-    recommendations: [...best.values()].map((t) => ({
-      ddl: t.proposal.ddl,
-      table: t.proposal.table,
-      columns: t.proposal.columns,
-      query: t.proposal.query.id,
-      reason: t.proposal.reason,
-      beforeMs: t.before.medianMs,
-      afterMs: t.after.medianMs,
-      speedup: t.speedup,
-      planBefore: t.before.shape,
-      planAfter: t.after.shape,
-    })),
+    recommendations: [...best.values()]
+      .sort((a, b) => impact(b) - impact(a))
+      .map((t) => ({
+        ddl: t.proposal.ddl,
+        table: t.proposal.table,
+        columns: t.proposal.columns,
+        query: t.proposal.query.id,
+        reason: t.proposal.reason,
+        ...times(t, results.explain),
+        speedup: t.speedup,
+        method: t.method,
+        calls: t.proposal.query.calls,
+        impact: Math.round(impact(t) * 1000) / 1000,
+        planBefore: t.before.shape,
+        planAfter: t.after.shape,
+      })),
     rejected,
   };
+}
+
+/**
+ * The times a recommendation shows. A hypothetical trial compares estimates: its `before` is the query's measured
+ * median (0 for a generic query, which never runs) and its `after` that median divided by the estimated speed-up.
+ */
+function times(t: Trial, baselines: Results['explain']): { beforeMs: number; afterMs: number } {
+  if (t.method !== 'hypothetical') return { beforeMs: t.before.medianMs, afterMs: t.after.medianMs };
+  const measured = baselines.find((b) => b?.query.id === t.proposal.query.id)?.measure.medianMs ?? 0;
+  return { beforeMs: measured, afterMs: Math.round((measured / Math.max(t.speedup, 1)) * 1000) / 1000 };
+}
+
+/**
+ * What an index is worth across the workload: calls × the time it saves per call (timed trials), or calls × the
+ * share of the estimated cost it saves (estimates: costs are not milliseconds, so only their ratio is used).
+ */
+function impact(t: Trial): number {
+  const saved =
+    t.before.method === 'estimate' || t.after.method === 'estimate'
+      ? 1 - 1 / Math.max(t.speedup, 1)
+      : Math.max(t.before.medianMs - t.after.medianMs, 0);
+  return t.proposal.query.calls * saved;
 }
 
 /** A trial's speed-up, discounted by a quarter per column beyond the first. */

@@ -22,9 +22,17 @@ export async function collectQueries(
   if (input.queries) {
     const queries: Query[] = [];
     for (const [i, q] of input.queries.entries()) {
-      const { statement, problems } = await checkReadOnlySql(q.sql, q.params, { allowLiterals: true });
+      const { statement, problems, generic } = await check(q.sql, q.params);
       if (problems.length > 0) throw new ConfigurationError(`queries.${i}: ${problems.join('; ')}`);
-      queries.push({ id: `q${i + 1}`, name: q.name ?? `query ${i + 1}`, sql: statement, params: q.params });
+      queries.push({
+        id: `q${i + 1}`,
+        name: q.name ?? `query ${i + 1}`,
+        sql: statement,
+        params: q.params,
+        calls: q.calls ?? 1,
+        generic,
+        schema,
+      });
     }
     return { schema, source: 'input', notes: [], queries };
   }
@@ -52,6 +60,9 @@ export async function collectQueries(
         name: 'a customer’s latest orders',
         sql: SAMPLE_SLOW_QUERY.sql,
         params: [...SAMPLE_SLOW_QUERY.params] as Query['params'],
+        calls: 1,
+        generic: false,
+        schema,
       },
     ],
   };
@@ -92,20 +103,40 @@ async function fromStatements(db: Database, notes: string[]): Promise<Query[]> {
   const queries: Query[] = [];
   for (const row of rows) {
     if (/\b(pg_catalog|information_schema|pg_stat_statements)\b|\bpg_[a-z_]+\(/i.test(row.query)) continue;
-    const { statement, problems } = await checkReadOnlySql(row.query, [], { allowLiterals: true });
-    if (problems.some((p) => p.startsWith('Uses '))) parameterized++;
+    const { statement, problems, generic } = await check(row.query, []);
     if (problems.length > 0) continue;
+    if (generic) parameterized++;
     queries.push({
       id: `q${queries.length + 1}`,
       name: `${row.calls} calls, ${Math.round(row.total)} ms in all`,
       sql: statement,
       params: [],
+      calls: row.calls,
+      generic,
+      schema: 'public',
     });
     if (queries.length === TOP_STATEMENTS) break;
   }
   if (parameterized > 0) {
-    // Normalized statements hold $1 where the constants were: without values they cannot run under ANALYZE.
-    notes.push(`${parameterized} recorded statement(s) need parameter values: pass them in \`queries\``);
+    // Normalized statements hold $1 where the constants were: planned generically, judged on estimates.
+    notes.push(`${parameterized} recorded statement(s) have no parameter values: judged on generic plans`);
   }
   return queries;
+}
+
+/**
+ * The read-only check of a user's query. A query with `$n` and no values at all is kept as generic (planned
+ * without values) instead of refused.
+ */
+async function check(
+  sql: string,
+  params: readonly unknown[],
+): Promise<{ statement: string; problems: string[]; generic: boolean }> {
+  const { statement, problems } = await checkReadOnlySql(sql, params, { allowLiterals: true });
+  const missing = params.length === 0 && problems.some((p) => /^Uses [1-9]\d* parameter/.test(p));
+  return {
+    statement,
+    problems: missing ? problems.filter((p) => !p.startsWith('Uses ')) : problems,
+    generic: missing,
+  };
 }

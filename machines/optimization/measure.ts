@@ -1,7 +1,9 @@
 /**
  * Measuring a query: EXPLAIN ANALYZE several times and keep the median execution time (the first run warms the
- * cache and is left out). A query under measurement always runs in a READ ONLY transaction; an index is tried by
- * creating it in a transaction that then turns read-only for the query and always rolls back.
+ * cache and is left out), always in a READ ONLY transaction. A query without values for its `$n` is planned
+ * generically (PREPARE under plan_cache_mode = force_generic_plan: PostgreSQL 15 has no EXPLAIN (GENERIC_PLAN))
+ * and judged on the planner's cost. An index is tried hypothetically with HypoPG where the extension is installed
+ * (nothing is built, nothing locked), or, only when asked, built in a transaction that always rolls back.
  */
 import { type Database, qualifiedName, quoteIdent } from '../../src/db/index.js';
 import { readPlan } from '../lib/plan.js';
@@ -18,21 +20,58 @@ export interface MeasureOptions {
   readonly lockTimeoutMs: number;
 }
 
-/** Runs EXPLAIN ANALYZE `runs + 1` times on `tx` and returns the median and the last plan. */
-async function explainRuns(tx: Database, query: Query, runs: number): Promise<Measure> {
+/** How a proposal is tried: see {@link TrialSchema}'s `method`. */
+export type TrialMethod = 'hypothetical' | 'real' | 'none';
+
+/** EXPLAIN (FORMAT JSON) of a generic query: PREPAREd with no values, planned generically, deallocated. */
+async function explainGeneric(tx: Database, query: Query): Promise<ReturnType<typeof readPlan>> {
+  const count = Math.max(0, ...[...query.sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
+  await tx.query("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)");
+  // PREPARE outlives a rollback: a name of its own, so one left behind by an aborted transaction never collides.
+  const name = `flowstate_generic_${Math.random().toString(36).slice(2, 10)}`;
+  await tx.query(`PREPARE ${name} AS ${query.sql}`);
+  try {
+    const args = count > 0 ? `(${Array.from({ length: count }, () => 'NULL').join(', ')})` : '';
+    const { rows } = await tx.query<{ 'QUERY PLAN': unknown }>(
+      `EXPLAIN (FORMAT JSON) EXECUTE ${name}${args}`,
+    );
+    return readPlan(parsePlan(rows[0]?.['QUERY PLAN']));
+  } finally {
+    await tx.query(`DEALLOCATE ${name}`).catch(() => undefined);
+  }
+}
+
+/** Runs EXPLAIN ANALYZE `runs + 1` times on `tx` (or EXPLAIN once, `estimate`) and returns the median and the last plan. */
+async function explainRuns(tx: Database, query: Query, runs: number, estimate = false): Promise<Measure> {
+  // The query's schema first on the path, for its unqualified names; the path is local to the transaction.
+  await tx.query("SELECT set_config('search_path', $1 || ', ' || current_setting('search_path'), true)", [
+    quoteIdent(query.schema),
+  ]);
   const times: number[] = [];
   let last: ReturnType<typeof readPlan> | undefined;
-  for (let i = 0; i <= runs; i++) {
-    // TIMING OFF: per-node clocks would add their own overhead to what is measured; row counts are kept.
-    const { rows } = await tx.query<{ 'QUERY PLAN': unknown }>(
-      `EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${query.sql}`,
-      query.params,
-    );
-    last = readPlan(parsePlan(rows[0]?.['QUERY PLAN']));
-    if (i > 0) times.push(last.executionMs ?? 0);
+  if (query.generic || estimate) {
+    last = query.generic
+      ? await explainGeneric(tx, query)
+      : readPlan(
+          parsePlan(
+            (await tx.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${query.sql}`, query.params))
+              .rows[0]?.['QUERY PLAN'],
+          ),
+        );
+  } else {
+    for (let i = 0; i <= runs; i++) {
+      // TIMING OFF: per-node clocks would add their own overhead to what is measured; row counts are kept.
+      const { rows } = await tx.query<{ 'QUERY PLAN': unknown }>(
+        `EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${query.sql}`,
+        query.params,
+      );
+      last = readPlan(parsePlan(rows[0]?.['QUERY PLAN']));
+      if (i > 0) times.push(last.executionMs ?? 0);
+    }
   }
   const plan = last as ReturnType<typeof readPlan>;
   return {
+    method: query.generic || estimate ? 'estimate' : 'analyze',
     medianMs: median(times),
     runsMs: times,
     planningMs: plan.planningMs,
@@ -43,46 +82,146 @@ async function explainRuns(tx: Database, query: Query, runs: number): Promise<Me
 }
 
 /** Measures `query` as the database is now, in a READ ONLY transaction. */
-export function measure(db: Database, query: Query, options: MeasureOptions): Promise<Measure> {
-  return db.transaction((tx) => explainRuns(tx, query, options.runs), {
+export function measure(
+  db: Database,
+  query: Query,
+  options: MeasureOptions,
+  estimate = false,
+): Promise<Measure> {
+  return db.transaction((tx) => explainRuns(tx, query, options.runs, estimate), {
     readOnly: true,
     statementTimeoutMs: options.statementTimeoutMs,
   });
 }
 
+/** Whether HypoPG is installed in the database (installing it is the owner's decision, never the template's). */
+export async function hasHypopg(db: Database): Promise<boolean> {
+  const { rows } = await db.query("SELECT 1 FROM pg_extension WHERE extname = 'hypopg'");
+  return rows.length > 0;
+}
+
 /** Measures the proposal's query without and with its index; the index never outlives the trial. */
-export async function tryIndex(db: Database, proposal: Proposal, options: MeasureOptions): Promise<Trial> {
+export async function tryIndex(
+  db: Database,
+  proposal: Proposal,
+  options: MeasureOptions,
+  method: TrialMethod,
+): Promise<Trial> {
+  if (method === 'hypothetical') return tryHypothetical(db, proposal, options);
   const before = await measure(db, proposal.query, options);
-  const { after, buildMs } = await rolledBack(
+  if (method === 'none') return trial(proposal, before, before, 0, 'none', false);
+  const { after, buildMs, names } = await rolledBack(
     db,
     async (tx) => {
       const started = performance.now();
-      await tx.query(proposal.ddl);
+      await tx.query(proposal.trialDdl);
       const buildMs = Math.round((performance.now() - started) * 10) / 10;
+      // On a partitioned table the plan uses the partitions' indexes, which PostgreSQL names itself.
+      const { rows } = await tx.query<{ name: string }>(
+        'SELECT c.relname AS name FROM pg_partition_tree(to_regclass($1)) t JOIN pg_class c ON c.oid = t.relid',
+        [`${quoteIdent(proposal.query.schema)}.${quoteIdent(proposal.name)}`],
+      );
       // Read-only from here on: the query under test cannot write, even in this read-write transaction.
       await tx.query("SELECT set_config('transaction_read_only', 'on', true)");
-      return { after: await explainRuns(tx, proposal.query, options.runs), buildMs };
+      const after = await explainRuns(tx, proposal.query, options.runs);
+      return { after, buildMs, names: rows.map((r) => r.name) };
     },
     { statementTimeoutMs: options.statementTimeoutMs, lockTimeoutMs: options.lockTimeoutMs },
   );
+  const uses = after.nodes.some((n) => n.indexName === proposal.name || names.includes(n.indexName ?? ''));
+  return trial(proposal, before, after, buildMs, 'real', uses);
+}
+
+/** HypoPG: the planner sees the index, nothing is built; estimates before and after are compared. */
+async function tryHypothetical(db: Database, proposal: Proposal, options: MeasureOptions): Promise<Trial> {
+  return rolledBack(
+    db,
+    async (tx) => {
+      const before = await explainRuns(tx, proposal.query, options.runs, true);
+      const { rows } = await tx.query<{ name: string }>(
+        'SELECT indexname AS name FROM hypopg_create_index($1)',
+        [proposal.trialDdl],
+      );
+      try {
+        const after = await explainRuns(tx, proposal.query, options.runs, true);
+        const name = rows[0]?.name ?? '';
+        return trial(
+          proposal,
+          before,
+          after,
+          0,
+          'hypothetical',
+          after.nodes.some((n) => n.indexName === name),
+        );
+      } finally {
+        await tx.query('SELECT hypopg_reset()');
+      }
+    },
+    { readOnly: true, statementTimeoutMs: options.statementTimeoutMs },
+  );
+}
+
+function trial(
+  proposal: Proposal,
+  before: Measure,
+  after: Measure,
+  buildMs: number,
+  method: TrialMethod,
+  usesIndex: boolean,
+): Trial {
   const { nodes: _before, ...beforeSummary } = before;
-  const { nodes, ...afterSummary } = after;
+  const { nodes: _after, ...afterSummary } = after;
+  // Estimates are compared as costs; timed runs as median times.
+  const ratio =
+    before.method === 'estimate' || after.method === 'estimate'
+      ? before.totalCost / Math.max(after.totalCost, 0.001)
+      : before.medianMs / Math.max(after.medianMs, 0.001);
   return {
     proposal,
     before: beforeSummary,
     after: afterSummary,
     buildMs,
-    usesIndex: nodes.some((n) => n.indexName === proposal.name),
-    speedup: Math.round((before.medianMs / Math.max(after.medianMs, 0.001)) * 10) / 10,
+    method,
+    usesIndex,
+    speedup: method === 'none' ? 0 : Math.round(ratio * 10) / 10,
   };
 }
 
-/** `CREATE INDEX "name" ON "schema"."table" ("a", "b")`. */
+/** `CREATE INDEX "name" ON "schema"."table" ("a", "b")`: the plain form a trial builds. */
 export function indexDdl(schema: string, table: string, name: string, columns: readonly string[]): string {
   return `CREATE INDEX ${quoteIdent(name)} ON ${qualifiedName(schema, table)} (${columns.map(quoteIdent).join(', ')})`;
 }
 
+/**
+ * The lock-safe form to apply: `CREATE INDEX CONCURRENTLY` (reads and writes go on while it builds; it runs
+ * outside a transaction). A partitioned table cannot be indexed concurrently: its index is made on the parent
+ * alone (`ON ONLY`, invalid until complete), each partition's concurrently, then attached.
+ */
+export function lockSafeIndexDdl(
+  schema: string,
+  table: string,
+  name: string,
+  columns: readonly string[],
+  partitions: readonly string[] | null,
+): string {
+  const cols = `(${columns.map(quoteIdent).join(', ')})`;
+  if (partitions === null)
+    return `CREATE INDEX CONCURRENTLY ${quoteIdent(name)} ON ${qualifiedName(schema, table)} ${cols}`;
+  const lines = [`CREATE INDEX ${quoteIdent(name)} ON ONLY ${qualifiedName(schema, table)} ${cols};`];
+  for (const [i, partition] of partitions.entries()) {
+    const child = `${name.slice(0, 55)}_p${i + 1}`;
+    lines.push(
+      `CREATE INDEX CONCURRENTLY ${quoteIdent(child)} ON ${qualifiedName(schema, partition)} ${cols};`,
+    );
+    lines.push(
+      `ALTER INDEX ${qualifiedName(schema, name)} ATTACH PARTITION ${qualifiedName(schema, child)};`,
+    );
+  }
+  return lines.join('\n');
+}
+
 function median(values: readonly number[]): number {
+  if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   const value = sorted.length % 2 === 1 ? sorted[mid] : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;

@@ -12,6 +12,8 @@ const InputQuerySchema = z.object({
   params: z.array(ParamSchema).max(100).default([]),
   /** A label for the report. */
   name: z.string().max(200).optional(),
+  /** How often the query runs (for the ranking: calls × time saved). @default 1 */
+  calls: z.number().positive().optional(),
 });
 
 /** The workflow input. */
@@ -30,6 +32,15 @@ export const QuerySchema = z.object({
   name: z.string(),
   sql: z.string(),
   params: z.array(ParamSchema),
+  /** How often it runs (pg_stat_statements' calls, else the input's, else 1). */
+  calls: z.number().default(1),
+  /**
+   * It holds `$n` without values (a normalized pg_stat_statements entry): it is planned generically (PREPARE with
+   * plan_cache_mode = force_generic_plan) and judged on the planner's estimates, never run.
+   */
+  generic: z.boolean().default(false),
+  /** The schema searched first for its unqualified names (the input's schema). */
+  schema: z.string().default('public'),
 });
 /** A query with its id. */
 export type Query = z.infer<typeof QuerySchema>;
@@ -63,8 +74,10 @@ const PlanNodeSchema = z.object({
   rowsRemovedByFilter: z.number().nullable(),
 });
 
-/** A measured plan: the median execution time of several EXPLAIN ANALYZE runs. */
+/** A measured plan: the median execution time of several EXPLAIN ANALYZE runs, or the planner's estimate. */
 export const MeasureSchema = z.object({
+  /** `analyze`: timed runs; `estimate`: EXPLAIN only (a generic query, or a HypoPG trial), judged on cost. */
+  method: z.enum(['analyze', 'estimate']).default('analyze'),
   medianMs: z.number(),
   runsMs: z.array(z.number()),
   planningMs: z.number().nullable(),
@@ -88,7 +101,10 @@ export const ProposalSchema = z.object({
   columns: z.array(z.string()),
   /** The index name (unique in the schema). */
   name: z.string(),
+  /** The lock-safe DDL to apply: CONCURRENTLY, and on a partitioned table, per partition then attached. */
   ddl: z.string(),
+  /** The plain `CREATE INDEX` a trial builds (hypothetically, or for real in a rolled-back transaction). */
+  trialDdl: z.string(),
   reason: z.string(),
 });
 /** An index to try. */
@@ -103,9 +119,14 @@ export const TrialSchema = z.object({
   before: MeasureSchema.omit({ nodes: true }),
   after: MeasureSchema.omit({ nodes: true }),
   buildMs: z.number(),
+  /**
+   * `hypothetical`: a HypoPG index (nothing built, estimates compared); `real`: built in a rolled-back
+   * transaction and timed; `none`: not tried (no HypoPG, and real trials not asked for).
+   */
+  method: z.enum(['hypothetical', 'real', 'none']).default('real'),
   /** Whether the plan with the index uses it. */
   usesIndex: z.boolean(),
-  /** Median time before / median time after. */
+  /** Median time (or estimated cost) before / after. */
   speedup: z.number(),
 });
 /** One `trial` map item's output. */
@@ -129,6 +150,11 @@ const RecommendationSchema = z.object({
   beforeMs: z.number(),
   afterMs: z.number(),
   speedup: z.number(),
+  /** How the effect was judged (see the trial's method). */
+  method: z.enum(['hypothetical', 'real', 'none']),
+  calls: z.number(),
+  /** The ranking: calls × the share of the query's time (or cost) the index saves. */
+  impact: z.number(),
   planBefore: z.string(),
   planAfter: z.string(),
 });
