@@ -18,7 +18,7 @@ const PROBE_MS = 500;
  * await unreachable('ws://127.0.0.1:8080', 500); // 'connection refused', or undefined
  * ```
  */
-export function unreachable(url: string, timeoutMs: number): Promise<string | undefined> {
+function unreachable(url: string, timeoutMs: number): Promise<string | undefined> {
   let target: URL;
   try {
     target = new URL(url);
