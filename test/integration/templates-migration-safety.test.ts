@@ -275,6 +275,44 @@ describe.each(adapters.list)('lock-safe migrations on $name', (adapter) => {
     30_000,
   );
 
+  it.skipIf(adapter.name !== 'postgres')(
+    'reverts what an earlier transaction committed when a later one fails',
+    async () => {
+      const schema = await fresh();
+      const snapshot = await takeSnapshot(db, schema);
+      let release = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let locked = () => {};
+      const isLocked = new Promise<void>((resolve) => {
+        locked = resolve;
+      });
+      // SHARE UPDATE EXCLUSIVE on track: the CONCURRENTLY build of the second phase times out, the first committed.
+      const holder = db.transaction(async (tx) => {
+        await tx.query(`LOCK TABLE ${schema}.track IN SHARE UPDATE EXCLUSIVE MODE`);
+        locked();
+        await held;
+      });
+      await isLocked;
+      const agents = migrationAgents(db, { lockTimeoutMs: 200 });
+      const run = testEngine({ agents }).start(migration, {
+        schema,
+        sql: 'ALTER TABLE artist ADD COLUMN note text; CREATE INDEX CONCURRENTLY track_ms ON track (ms)',
+      });
+      const failure = await run.result.catch((e: unknown) => e);
+      release();
+      await holder;
+      expect(failure).toMatchObject({ stepPath: 'apply' });
+      const now = await takeSnapshot(db, schema);
+      expect(now.tables.find((t) => t.name === 'artist')).toEqual(
+        snapshot.tables.find((t) => t.name === 'artist'),
+      );
+      expect(now.tables.find((t) => t.name === 'track')?.indexes).toEqual([]);
+    },
+    30_000,
+  );
+
   it('holds a DO block for a human even when it looks harmless', async () => {
     const schema = await fresh();
     const run = testEngine({ agents: template.agents(db) }).start(migration, {
