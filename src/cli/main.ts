@@ -102,6 +102,7 @@ function runCommand(
           agents: text('agents'),
           concurrency: text('concurrency'),
           lock: text('lock'),
+          db: text('db'),
         },
         io,
       );

@@ -145,9 +145,10 @@ export const COMMANDS = {
         value: 'name',
       },
       agents: {
-        description: 'a module exporting the agent registry (`agents` or default export)',
+        description: "a module exporting the agent registry (`agents` or default export), or 'template:<id>'",
         value: 'module',
       },
+      db: { description: "with --agents template:<id>: the agents' database, as for run", value: 'url' },
       concurrency: { description: 'jobs run at once by this process (default 1)', value: 'n' },
       lock: {
         description:
@@ -157,6 +158,7 @@ export const COMMANDS = {
     },
     examples: [
       'flowstate worker --redis redis://127.0.0.1:6379 --queue sql --agents ./agents.js --concurrency 8',
+      'flowstate worker --redis redis://127.0.0.1:6379 --queue sql --agents template:schema-analysis --db postgres://...',
     ],
   },
   demo: {

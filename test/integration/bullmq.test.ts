@@ -191,6 +191,24 @@ describe('agent steps on BullMQ workers', () => {
     }
   });
 
+  it("runs a template's default agents on a worker (--agents template:<id>)", async () => {
+    const { template } = await import('../../machines/schema-analysis.js');
+    const templateWorker = spawnAgentWorker({
+      url: redis.url,
+      queue: 'templates',
+      ledger,
+      agents: 'template:schema-analysis',
+    });
+    await templateWorker.ready;
+    const transport = bullmqTransport({ connection: redis.url, logger: silent });
+    const engine = createEngine({ transport, defaultQueue: 'templates', logger: silent });
+    open.push({ engine, transport });
+    const report = await engine.start(template.definition, template.exampleInput).result;
+    expect(report).toEqual(expect.any(Object));
+    templateWorker.child.kill('SIGTERM');
+    expect(await templateWorker.exited).toBe(0);
+  }, 90_000);
+
   it('warns at start about a Redis that may evict or lose jobs', async () => {
     const loose = await startRedisServer({ persistent: false });
     try {

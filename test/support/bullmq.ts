@@ -36,8 +36,11 @@ export function spawnAgentWorker(options: {
   readonly ledger: string;
   readonly concurrency?: number;
   readonly lockMs?: number;
+  /** `--agents`: `template:<id>` or a module. @default bullmq-agents.mjs */
+  readonly agents?: string;
 }): AgentWorker {
-  const args = [cli, 'worker', '--redis', options.url, '--queue', options.queue, '--agents', agentsModule];
+  const agents = options.agents ?? agentsModule;
+  const args = [cli, 'worker', '--redis', options.url, '--queue', options.queue, '--agents', agents];
   args.push('--concurrency', String(options.concurrency ?? 4));
   if (options.lockMs) args.push('--lock', String(options.lockMs));
   const child = spawn(process.execPath, args, {
@@ -47,7 +50,7 @@ export function spawnAgentWorker(options: {
   children.add(child);
   let text = '';
   const ready = new Promise<void>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`worker not ready in 20 s:\n${text}`)), 20_000);
+    const timer = setTimeout(() => fail(new Error(`worker not ready in 60 s:\n${text}`)), 60_000);
     const read = (chunk: Buffer) => {
       text += chunk.toString();
       if (text.includes('flowstate worker: queue')) {

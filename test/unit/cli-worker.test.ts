@@ -21,6 +21,7 @@ describe('flowstate worker: usage', () => {
     [{ ...base, agents: undefined }, "'worker' needs --agents <module>"],
     [{ ...base, concurrency: '0' }, "--concurrency expects a positive integer, got '0'"],
     [{ ...base, lock: 'soon' }, "--lock expects a number of milliseconds from 100, got 'soon'"],
+    [{ ...base, agents: 'template:nope' }, expect.stringMatching(/^unknown template 'nope' \(templates: /)],
   ])('refuses %j with exit 2', async (options, message) => {
     const previous = process.env.FLOWSTATE_REDIS;
     delete process.env.FLOWSTATE_REDIS;
@@ -28,7 +29,11 @@ describe('flowstate worker: usage', () => {
       expect(await run(options)).toEqual({
         code: 2,
         out: [],
-        err: [`flowstate: ${message}. Run 'flowstate --help' for usage.`],
+        err: [
+          typeof message === 'string'
+            ? `flowstate: ${message}. Run 'flowstate --help' for usage.`
+            : expect.any(String),
+        ],
       });
     } finally {
       if (previous !== undefined) process.env.FLOWSTATE_REDIS = previous;

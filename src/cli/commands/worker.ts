@@ -5,9 +5,12 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { seedSample } from '../../db/sample/index.js';
 import type { AgentRegistry } from '../../model/agent.js';
 import { createLogger } from '../../observability/logger.js';
 import type { CliIO } from '../demo-command.js';
+import { UsageError } from '../paths-command.js';
+import { openTarget, requireTemplate } from './execute.js';
 
 /** What `flowstate worker` takes from the command line (strings as typed, checked here). */
 export interface WorkerCommandOptions {
@@ -16,6 +19,8 @@ export interface WorkerCommandOptions {
   readonly agents: string | undefined;
   readonly concurrency: string | undefined;
   readonly lock?: string | undefined;
+  /** With `--agents template:<id>`: the template agents' database (a `postgres://` URL or a PGlite directory). */
+  readonly db?: string | undefined;
 }
 
 /**
@@ -44,14 +49,9 @@ export async function runWorkerCommand(options: WorkerCommandOptions, io: CliIO)
     return usage(`--lock expects a number of milliseconds from 100, got '${options.lock}'`);
   let agents: AgentRegistry;
   try {
-    const module = (await import(pathToFileURL(resolve(options.agents)).href)) as {
-      agents?: AgentRegistry;
-      default?: AgentRegistry;
-    };
-    const registry = module.agents ?? module.default;
-    if (typeof registry !== 'object' || registry === null) throw new Error('it exports no `agents` registry');
-    agents = registry;
+    agents = await loadAgents(options.agents, options.db, io);
   } catch (error) {
+    if (error instanceof UsageError) return usage(error.message);
     io.err(`flowstate: cannot load agents from '${options.agents}': ${(error as Error).message}`);
     return 1;
   }
@@ -77,4 +77,27 @@ export async function runWorkerCommand(options: WorkerCommandOptions, io: CliIO)
   await worker.close();
   io.out(`flowstate worker: stopped after ${worker.processed} jobs`);
   return 0;
+}
+
+/**
+ * The agents a worker runs: `template:<id>` for a template's default agents on `--db` (an in-memory PGlite seeded
+ * with the sample data without it, as `flowstate run` does), else a module exporting a registry.
+ */
+async function loadAgents(spec: string, db: string | undefined, io: CliIO): Promise<AgentRegistry> {
+  if (spec.startsWith('template:')) {
+    const template = requireTemplate(spec.slice('template:'.length));
+    const opened = await openTarget(db);
+    if (opened.inMemory) await seedSample(opened.db);
+    io.out(
+      `flowstate worker: the agents of template '${template.id}' on ${db ?? 'PGlite in memory (sample data)'}`,
+    );
+    return template.agents(opened.db);
+  }
+  const module = (await import(pathToFileURL(resolve(spec)).href)) as {
+    agents?: AgentRegistry;
+    default?: AgentRegistry;
+  };
+  const registry = module.agents ?? module.default;
+  if (typeof registry !== 'object' || registry === null) throw new Error('it exports no `agents` registry');
+  return registry;
 }
