@@ -12,7 +12,7 @@ import { PLANTED_PROBLEMS, seedSample } from '../../src/db/sample/index.js';
 import { InputValidationError, StepFailedError } from '../../src/index.js';
 import { bothAdapters } from '../support/databases.js';
 import { testEngine } from '../support/engine.js';
-import { MUSIC_PLANTED, seedMusic } from '../support/other-schemas.js';
+import { MUSIC_PLANTED, seedMusic, seedRental } from '../support/other-schemas.js';
 
 const adapters = bothAdapters();
 afterAll(() => adapters.stop(), 30_000);
@@ -233,6 +233,28 @@ describe.each(adapters.list)('the data validation template on another shape ($na
     expect(report.notes.map((n) => `${n.kind}:${n.table}.${n.column}`)).toEqual(
       expect.arrayContaining(['outliers:InvoiceLine.Quantity', 'proposal-dropped:Adjustment.Amount']),
     );
+  });
+});
+
+describe.each(adapters.list)('the data validation template on a DVD rental ($name)', (adapter) => {
+  it('profiles every type (domain, enum, array, tsvector, bytea) and reports nothing wrong', async () => {
+    const db = await adapter.open();
+    await seedRental(db);
+    const report = await testEngine({ agents: template.agents(db) }).start(dataValidation, {}).result;
+    expect(report.tables.map((t) => t.table)).toEqual([
+      'customer',
+      'film',
+      'language',
+      'payment',
+      'rental',
+      'staff',
+    ]);
+    expect(report.tables.find((t) => t.table === 'payment')?.rows).toBe(283);
+    expect(report.violations).toEqual([]);
+    expect(report.notes.filter((n) => n.kind === 'unchecked')).toEqual([]);
+    const film = report.profiles.find((p) => p.table === 'film')?.columns ?? [];
+    expect(film.find((c) => c.column === 'rating')).toMatchObject({ distinct: 5, nulls: 0 });
+    expect(film.find((c) => c.column === 'rental_rate')).toMatchObject({ min: 0.99, max: 4.99 });
   });
 });
 

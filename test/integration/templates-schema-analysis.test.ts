@@ -7,7 +7,7 @@ import { PLANTED_PROBLEMS, seedSample } from '../../src/db/sample/index.js';
 import { InputValidationError } from '../../src/index.js';
 import { bothAdapters } from '../support/databases.js';
 import { testEngine } from '../support/engine.js';
-import { seedMusic } from '../support/other-schemas.js';
+import { seedMusic, seedRental } from '../support/other-schemas.js';
 
 const adapters = bothAdapters();
 afterAll(() => adapters.stop(), 30_000);
@@ -138,6 +138,21 @@ describe.each(adapters.list)('the schema analysis template on another shape ($na
     expect(
       ids().filter((id) => !/^(int-key-overflow|float-money|timestamp-without-time-zone):/.test(id)),
     ).toEqual([]);
+  });
+});
+
+describe.each(adapters.list)('the schema analysis template on a DVD rental ($name)', (adapter) => {
+  it('runs through every type and reports only what is true', async () => {
+    const db = await adapter.open();
+    await seedRental(db);
+    const report = await testEngine({ agents: template.agents(db) }).start(schemaAnalysis, {}).result;
+    expect(report.findings.map((f) => f.id)).toEqual([
+      'missing-fk-index:film.language_id',
+      'missing-fk-index:rental.customer_id',
+      'missing-fk-index:rental.staff_id',
+      'no-usage-data:public',
+    ]);
+    expect(report.overview).toMatchObject({ tables: 6, views: 2, foreignKeys: 6 });
   });
 });
 

@@ -84,3 +84,59 @@ export const MUSIC_STATEMENTS: readonly string[] = [
 export async function seedMusic(db: Database): Promise<void> {
   for (const sql of MUSIC_STATEMENTS) await db.query(sql);
 }
+
+/**
+ * A DVD rental in the spirit of Pagila, in `public`: foreign keys declared, `payment` partitioned by month with
+ * indexes on each partition (none on the parent), an enum, a domain, `text[]`, `tsvector` with a GiST index,
+ * `bytea`, a materialized view and a view. Nothing is planted: the templates must run through every type and
+ * report only what is true (the foreign keys of `rental` and `film` have no index).
+ */
+export const RENTAL_STATEMENTS: readonly string[] = [
+  'CREATE DOMAIN year AS integer CHECK (VALUE >= 1901 AND VALUE <= 2155)',
+  `CREATE TYPE mpaa_rating AS ENUM ('G', 'PG', 'PG-13', 'R', 'NC-17')`,
+  `CREATE TABLE language (language_id serial PRIMARY KEY, name character(20) NOT NULL,
+     last_update timestamptz NOT NULL DEFAULT now())`,
+  `CREATE TABLE film (film_id serial PRIMARY KEY, title text NOT NULL, description text, release_year year,
+     language_id integer NOT NULL REFERENCES language, rental_rate numeric(4, 2) NOT NULL DEFAULT 4.99,
+     length smallint, rating mpaa_rating DEFAULT 'G', special_features text[], fulltext tsvector NOT NULL,
+     last_update timestamptz NOT NULL DEFAULT now())`,
+  'CREATE INDEX film_fulltext_idx ON film USING gist (fulltext)',
+  `CREATE TABLE customer (customer_id serial PRIMARY KEY, first_name text NOT NULL, last_name text NOT NULL,
+     email text, activebool boolean NOT NULL DEFAULT true, create_date date NOT NULL DEFAULT CURRENT_DATE,
+     last_update timestamptz DEFAULT now(), active integer)`,
+  'CREATE TABLE staff (staff_id serial PRIMARY KEY, first_name text NOT NULL, picture bytea)',
+  `CREATE TABLE rental (rental_id serial PRIMARY KEY, rental_date timestamptz NOT NULL, inventory_id integer NOT NULL,
+     customer_id integer NOT NULL REFERENCES customer, return_date timestamptz,
+     staff_id integer NOT NULL REFERENCES staff, last_update timestamptz NOT NULL DEFAULT now())`,
+  `CREATE TABLE payment (payment_id serial NOT NULL, customer_id integer NOT NULL REFERENCES customer,
+     staff_id integer NOT NULL REFERENCES staff, rental_id integer NOT NULL REFERENCES rental,
+     amount numeric(5, 2) NOT NULL, payment_date timestamptz NOT NULL, PRIMARY KEY (payment_date, payment_id))
+     PARTITION BY RANGE (payment_date)`,
+  `CREATE TABLE payment_p2022_01 PARTITION OF payment FOR VALUES FROM ('2022-01-01') TO ('2022-02-01')`,
+  `CREATE TABLE payment_p2022_02 PARTITION OF payment FOR VALUES FROM ('2022-02-01') TO ('2022-03-01')`,
+  ...['payment_p2022_01', 'payment_p2022_02'].flatMap((p) =>
+    ['customer_id', 'staff_id', 'rental_id'].map((c) => `CREATE INDEX ${p}_${c}_idx ON ${p} (${c})`),
+  ),
+  `INSERT INTO language (name) VALUES ('English'), ('Italian'), ('Japanese')`,
+  `INSERT INTO film (title, release_year, language_id, rental_rate, length, rating, special_features, fulltext)
+     SELECT 'Film ' || g, 2006, g % 3 + 1, (ARRAY[0.99, 2.99, 4.99])[g % 3 + 1], 60 + g % 120,
+            (ARRAY['G', 'PG', 'PG-13', 'R', 'NC-17']::mpaa_rating[])[g % 5 + 1], ARRAY['Trailers'],
+            to_tsvector('film ' || g) FROM generate_series(1, 100) g`,
+  `INSERT INTO customer (first_name, last_name, email, create_date, active)
+     SELECT 'F' || g, 'L' || g, 'c' || g || '@rental.test', DATE '2022-01-01', 1 FROM generate_series(1, 40) g`,
+  `INSERT INTO staff (first_name) VALUES ('Mike'), ('Jon')`,
+  `INSERT INTO rental (rental_date, inventory_id, customer_id, return_date, staff_id)
+     SELECT timestamptz '2022-01-01' + g * interval '5 hours', g % 70 + 1, g % 40 + 1,
+            timestamptz '2022-01-03' + g * interval '5 hours', g % 2 + 1 FROM generate_series(1, 300) g`,
+  `INSERT INTO payment (customer_id, staff_id, rental_id, amount, payment_date)
+     SELECT customer_id, staff_id, rental_id, (ARRAY[0.99, 2.99, 4.99])[rental_id % 3 + 1], rental_date
+     FROM rental WHERE rental_date < '2022-03-01'`,
+  'CREATE MATERIALIZED VIEW rentals_by_customer AS SELECT customer_id, count(*) AS rentals FROM rental GROUP BY 1',
+  `CREATE VIEW customer_list AS SELECT customer_id, first_name || ' ' || last_name AS name FROM customer`,
+  'ANALYZE',
+];
+
+/** Creates the DVD rental in `db`'s `public` schema. */
+export async function seedRental(db: Database): Promise<void> {
+  for (const sql of RENTAL_STATEMENTS) await db.query(sql);
+}
