@@ -205,6 +205,23 @@ describe('llmAgent in a run', () => {
     expect(usage).toEqual({ inputTokens: 7, outputTokens: 3, totalTokens: 10 });
   });
 
+  it('never waits longer than the policy maxMs for a retry-after', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const times: number[] = [];
+    const agent = async () => {
+      times.push(Date.now());
+      if (times.length === 1) throw Object.assign(new Error('busy'), { retryAfterMs: 60_000 });
+      return 'ok';
+    };
+    const wf = workflow('capped')
+      .step('a', { retry: { attempts: 2, initialMs: 100, maxMs: 400, jitter: 0 } })
+      .build();
+    const run = testEngine({ agents: { a: agent } }).start(wf, {});
+    await vi.advanceTimersByTimeAsync(5_000);
+    await expect(run.result).resolves.toEqual({ a: 'ok' });
+    expect(times).toEqual([0, 400]);
+  });
+
   it('does not retry a 401', async () => {
     const m = model(httpError(401));
     const wf = workflow('llm401')
