@@ -1,8 +1,10 @@
 /**
- * The migration template: plan and lint the target DDL, hold destructive changes for a human approval (an
- * escalation with a deadline), dry-run in a transaction that rolls back, apply in a transaction, verify that the
- * schema is what the dry run produced and that row counts were kept, and revert (compensate) when the apply or
- * the verification fails.
+ * The migration template: parse the target DDL with PostgreSQL's parser and lint it for data loss and locks, hold
+ * destructive or unproven statements for a human approval (an escalation with a deadline), dry-run on a scratch
+ * copy of the schema in a transaction that rolls back, apply in lock-safe transactions (a CONCURRENTLY statement
+ * alone outside one, a VALIDATE after its NOT VALID commits, lock and statement timeouts), verify that the schema
+ * is what the dry run produced and that row counts were kept, and revert (compensate) when the apply or the
+ * verification fails.
  */
 import { workflow } from '../src/index.js';
 import { migrationAgents } from './migration/agents.js';
@@ -59,7 +61,8 @@ export function migrationWorkflow(options: MigrationWorkflowOptions = {}) {
     .step('lint', {
       agent: 'migration-lint',
       input: 'results.plan',
-      description: 'Flag destructive statements, table rewrites and locks',
+      description:
+        'Flag destructive and unproven statements, table rewrites and locks, with the lock-safe way',
     })
     .branch('gate', [
       {
@@ -68,7 +71,7 @@ export function migrationWorkflow(options: MigrationWorkflowOptions = {}) {
           b.step('approval', {
             agent: 'migration-approval',
             input: 'results',
-            description: 'Destructive changes wait for a human approval',
+            description: 'Destructive or unproven statements wait for a human approval',
             escalate: { to: 'human', timeoutMs: options.approvalTimeoutMs ?? 3_600_000, onTimeout: 'fail' },
           }),
       },
@@ -78,14 +81,15 @@ export function migrationWorkflow(options: MigrationWorkflowOptions = {}) {
     .step('dryRun', {
       agent: 'migration-dry-run',
       input: 'results',
-      description: 'Run the migration and its revert in a transaction that rolls back',
+      description:
+        'Run the migration and its revert on a scratch copy of the schema, in a transaction that rolls back',
       retry: transientRetry,
       timeoutMs,
     })
     .step('apply', {
       agent: 'migration-apply',
       input: 'results',
-      description: 'Apply the migration in one transaction, backing up what it can lose',
+      description: 'Apply the migration in lock-safe transactions, backing up what it can lose',
       retry: transientRetry,
       timeoutMs,
       compensate: 'migration-revert',
@@ -111,14 +115,14 @@ export const migration = migrationWorkflow();
 /** The CLI registry entry of the migration. */
 export const template: Template<MigrationInput, MigrationReport> = {
   id: 'migration',
-  description: 'Lint, approve, dry-run, apply and verify DDL in a transaction; revert on failure',
+  description: 'Lint, approve, dry-run on a scratch copy, apply lock-safe DDL and verify; revert on failure',
   definition: migration,
   agents: (db) => migrationAgents(db),
   // Fixes three planted problems (duplicate index, missing primary key, camelCase column) without touching what
   // the optimization template measures.
   exampleInput: {
     sql: [
-      'DROP INDEX idx_order_items_product;',
+      'DROP INDEX CONCURRENTLY idx_order_items_product;',
       'ALTER TABLE audit_log ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY;',
       'ALTER TABLE product_reviews RENAME COLUMN "customerId" TO customer_id;',
     ].join('\n'),

@@ -57,8 +57,9 @@ describe.each(adapters.list)('the migration template on $name', (adapter) => {
     expect(report.findings.map((f) => f.rule)).toEqual(
       expect.arrayContaining(['drop-index', 'table-rewrite']),
     );
+    // DROP INDEX CONCURRENTLY: it runs alone, outside a transaction, and blocks no reads or writes.
     expect(report.statements.map((s) => s.lock)).toEqual([
-      'ACCESS EXCLUSIVE',
+      'SHARE UPDATE EXCLUSIVE',
       'ACCESS EXCLUSIVE',
       'ACCESS EXCLUSIVE',
     ]);
