@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { sqliteStore } from '../../src/persistence/index.js';
 import { buildCli, root, runCli } from '../support/cli.js';
 
 // A private build (same layout as dist/), so this file does not race another test file rebuilding dist/.
@@ -124,6 +125,32 @@ describe('the flowstate CLI, live', () => {
     // The runs above took well under a second a step: the second run's ETA says so.
     expect(await eta()).toMatch(/^\d+ ms$/);
   }, 120_000);
+
+  it('run --store keeps the run: one that waits on a human stays waiting there, with the commands to go on', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'flowstate-run-store-')), 'runs.db');
+    const store = sqliteStore(file);
+    await store.listRuns({});
+    await store.close();
+    const url = `sqlite:${file}`;
+    const ran = await flowstate(
+      'run',
+      'migration',
+      '--input',
+      '{"sql": "DROP TABLE audit_log"}',
+      '--store',
+      url,
+    );
+    expect(ran.code).toBe(3);
+    const id = /the migration run (\S+) waits on a human decision at 'approval'/.exec(ran.stderr)?.[1];
+    expect(id).toBeDefined();
+    expect(ran.stderr).toContain(
+      `flowstate runs decide ${id} approval --action retry|skip|abort --store '${url}'`,
+    );
+    const listed = await flowstate('runs', 'list', '--store', url, '--json');
+    expect(JSON.parse(listed.stdout)).toEqual([
+      expect.objectContaining({ id, workflow: 'migration', status: 'waiting' }),
+    ]);
+  }, 90_000);
 
   it('help <command> and <command> --help print that command’s help', async () => {
     for (const args of [

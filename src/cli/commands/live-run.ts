@@ -105,6 +105,8 @@ export async function executeTemplate(options: ExecuteOptions): Promise<Outcome>
     const cancel = () => run.cancel('Interrupted (Ctrl-C)');
     const ended = options.interrupt ? options.interrupt.cancelling(cancel, () => settle(run)) : settle(run);
     const first = await ended;
+    // What follows the outcome (a waiting step stopped or handed over) is no news: the step log ends here.
+    log = () => {};
     // A waiting run's progress does not complete: its reporter is stopped, the frame left as it is.
     if (first.kind === 'waiting') reporter?.stop();
     await reporter?.done;
