@@ -42,7 +42,7 @@ export function helpText(version: string): string {
     'Commands:',
     Object.entries(COMMANDS).map(
       ([command, spec]: [string, CommandSpec]): Row => [
-        `  ${[command, ...(spec.args ?? []).map((a) => `<${a}>`)].join(' ')}`,
+        `  ${usageLine(command as CommandName, spec).replace(/^flowstate | \[options\]$/g, '')}`,
         spec.summary,
       ],
     ),
