@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqliteStore } from '../../src/index.js';
 import type { StoredRun } from '../../src/persistence/types.js';
 import { ensureChromium } from '../support/chromium.js';
-import { buildPackage, root } from '../support/cli.js';
+import { buildPackage, root, runCli } from '../support/cli.js';
 import { createDatabase, type PostgresServer, startPostgres } from '../support/postgres.js';
 
 // A private build (as `npm run build` makes it), so this file does not race another e2e file rebuilding dist/.
@@ -199,4 +199,30 @@ describe('flowstate serve with 10,000 stored runs', () => {
     await page.screenshot({ path: join(docs, 'serve-runs.png') });
     await page.close();
   }, 120_000);
+});
+
+describe('flowstate serve on the command line', () => {
+  it('says what is wrong with its arguments (exit 2), prints its help, refuses a taken port (exit 1)', async () => {
+    const cli = (...args: string[]) => runCli(join(bundle, 'cli.js'), ['serve', ...args], 30_000);
+    const file = join(dir, 'cli.db');
+    await sqliteStore(file).close();
+    const noStore = await cli('--port', '0');
+    expect(noStore.code).toBe(2);
+    expect(noStore.stderr).toContain('missing --store <url>');
+    expect((await cli('--store', `sqlite:${file}`, '--port', 'x')).stderr).toContain(
+      "--port takes a port number, got 'x'",
+    );
+    expect((await cli('--store', `sqlite:${file}`, '--bogus')).stderr).toContain(
+      "unknown option '--bogus' for 'serve'",
+    );
+    expect((await cli('--store', `sqlite:${join(dir, 'none.db')}`)).stderr).toContain('no store at');
+    const help = await cli('--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--workflows <module>');
+    const first = await serve(file, '--read-only');
+    const port = new URL(first.url).port;
+    const taken = await cli('--store', `sqlite:${file}`, '--port', port);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toContain('EADDRINUSE');
+  }, 60_000);
 });

@@ -167,6 +167,25 @@ describe('the web view API', () => {
     await expect(b.result).rejects.toMatchObject({ code: 'CANCELLED' });
   });
 
+  it('tells the list stream which runs started, moved or ended', async () => {
+    const stream = await app.request('/api/runs/events');
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    const read = async () => new TextDecoder().decode((await reader.read()).value);
+    expect(await read()).toContain('event: ready');
+    // The first poll lists the unfinished runs it has not seen yet (none here), then each change.
+    const engine = testEngine({ store, workflows: [approval], inbox: { pollMs: 10 } });
+    engines.push(engine);
+    const run = engine.start(approval, {}, { id: 'listed-1' });
+    void run.result.catch(() => {});
+    let text = '';
+    while (!text.includes('listed-1')) text += await read();
+    expect(text).toMatch(/event: changed\ndata: \[[^\]]*"listed-1"/);
+    run.cancel();
+    text = '';
+    while (!text.includes('listed-1')) text += await read();
+    await reader.cancel();
+  });
+
   it('is read-only without a token, and serves the page for any other path', async () => {
     const readOnly = createServeApp({
       store,
