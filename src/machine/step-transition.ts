@@ -10,6 +10,7 @@ import {
 import { parseDecision } from './decision.js';
 import { backoffDelay, isRetryable } from './retry.js';
 import {
+  type AttemptRecord,
   type StepActorInput,
   type StepEvent,
   type StepSnapshot,
@@ -51,6 +52,8 @@ export interface StepTransition {
 }
 
 const NO_EFFECTS: readonly StepEffect[] = [];
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** The snapshot of a step actor that starts its first attempt now. */
 export function initialStep(input: StepActorInput, now: number): StepSnapshot {
@@ -187,13 +190,10 @@ class Transition {
     const last = s.history[s.history.length - 1];
     if (!last || last.endedAt !== undefined) return s.history;
     const endedAt = this.env.now();
-    const ended = {
-      ...last,
-      endedAt,
-      ...(error ? { error } : {}),
-      ...(usage ? { usage } : {}),
-      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-    };
+    // Built field by field: this runs at the end of every attempt, and most carry neither usage nor retry-after.
+    const ended: Writable<AttemptRecord> = error ? { ...last, endedAt, error } : { ...last, endedAt };
+    if (usage) ended.usage = usage;
+    if (retryAfterMs !== undefined) ended.retryAfterMs = retryAfterMs;
     if (s.history.length === 1) return [ended];
     return [...s.history.slice(0, -1), ended];
   }
