@@ -4,6 +4,7 @@ import {
   checkpointValues,
   type HistoryRowData,
   type InboxRow,
+  LIST_COLUMNS,
   leaseColumns,
   listRunRow,
   RUN_COLUMNS,
@@ -61,7 +62,7 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
       // Where the schema is complete already (the index the last migration creates exists), no DDL runs: even
       // `CREATE ... IF NOT EXISTS` takes table locks, which deadlocked with the batches of engines already running.
       const { rows } = await client.query<{ done: boolean }>(
-        "SELECT to_regclass('flowstate_runs_lease') IS NOT NULL AND to_regclass('flowstate_inbox_pending') IS NOT NULL AS done",
+        "SELECT to_regclass('flowstate_runs_created') IS NOT NULL AND to_regclass('flowstate_inbox_pending') IS NOT NULL AS done",
       );
       if (rows[0]?.done) return;
       await client.query('SELECT pg_advisory_lock(74123)');
@@ -297,7 +298,7 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
       const dir = filter.order === 'newest' ? 'DESC' : 'ASC';
       params.push(filter.limit ?? 1000, filter.offset ?? 0);
       const { rows } = await query<RunRow>(
-        `SELECT * FROM flowstate_runs ${where} ORDER BY created_at ${dir}, id ${dir} LIMIT $${params.length - 1} OFFSET $${params.length}`,
+        `SELECT ${LIST_COLUMNS} FROM flowstate_runs ${where} ORDER BY created_at ${dir}, id ${dir} LIMIT $${params.length - 1} OFFSET $${params.length}`,
         params,
       );
       return rows.map(listRunRow);

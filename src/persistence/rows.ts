@@ -34,6 +34,10 @@ export const RUN_COLUMNS = [
   'updated_at',
 ] as const;
 
+/** The columns a listing reads: all but the snapshot (often the largest), which a listing never returns. */
+export const LIST_COLUMNS =
+  "id, workflow, version, status, input, output, error, '' AS snapshot, created_at, updated_at, owner, epoch, lease_until";
+
 /** A stored run as the values of {@link RUN_COLUMNS}. */
 export function runValues(run: StoredRun): unknown[] {
   return [
@@ -154,7 +158,8 @@ CREATE INDEX IF NOT EXISTS flowstate_inbox_pending ON flowstate_inbox (run_id, c
 
 /**
  * Columns added since the first release, for stores created before them (\`ADD COLUMN\` on an existing table),
- * then the indexes that need them.
+ * then the indexes that need them, and the index a page of the runs list reads (newest or oldest first) instead of
+ * sorting every row.
  */
 export function leaseColumns(epochType: 'INTEGER' | 'BIGINT'): {
   columns: [string, string][];
@@ -169,6 +174,7 @@ export function leaseColumns(epochType: 'INTEGER' | 'BIGINT'): {
     indexes: `
 CREATE INDEX IF NOT EXISTS flowstate_runs_owner ON flowstate_runs (owner) WHERE status IN ('running', 'waiting');
 CREATE INDEX IF NOT EXISTS flowstate_runs_lease ON flowstate_runs (lease_until, created_at) WHERE status IN ('running', 'waiting');
+CREATE INDEX IF NOT EXISTS flowstate_runs_created ON flowstate_runs (created_at, id);
 `,
   };
 }

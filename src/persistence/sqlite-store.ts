@@ -6,6 +6,7 @@ import {
   checkpointValues,
   type HistoryRowData,
   type InboxRow,
+  LIST_COLUMNS,
   leaseColumns,
   listRunRow,
   RUN_COLUMNS,
@@ -236,7 +237,7 @@ export function sqliteStore(path: string): WorkflowStore {
     async listRuns(filter: RunFilter = {}) {
       const { where, params } = runsWhere(filter);
       const dir = filter.order === 'newest' ? 'DESC' : 'ASC';
-      const sql = `SELECT * FROM flowstate_runs ${where} ORDER BY created_at ${dir}, id ${dir} LIMIT ? OFFSET ?`;
+      const sql = `SELECT ${LIST_COLUMNS} FROM flowstate_runs ${where} ORDER BY created_at ${dir}, id ${dir} LIMIT ? OFFSET ?`;
       const page = [filter.limit ?? 1000, filter.offset ?? 0];
       const rows = (await busyRetry(() => db.prepare(sql).all(...params, ...page))) as RunRow[];
       return rows.map(listRunRow);
