@@ -3,7 +3,7 @@
  * validates its input and output with zod; table and column names reach SQL only through the catalog helpers.
  */
 import { z } from 'zod';
-import type { Database } from '../../src/db/index.js';
+import { type Database, qualifiedName, quoteIdent } from '../../src/db/index.js';
 import type { AgentRegistry } from '../../src/index.js';
 import { defineAgent } from '../lib/agent.js';
 import {
@@ -24,6 +24,7 @@ import {
   score,
   sortFindings,
 } from './findings.js';
+import { SCRATCH } from './fixes.js';
 import { columnTypes } from './types.js';
 
 /** The workflow input: which schema to analyse. */
@@ -34,6 +35,7 @@ export const SchemaAnalysisInputSchema = z.object({
 
 /** What the triage step returns: every finding, sorted, and the flags the severity branch tests. */
 const TriageSchema = z.object({
+  schema: z.string(),
   findings: z.array(FindingSchema),
   counts: z.object({ critical: z.number(), warning: z.number(), info: z.number() }),
   hasCritical: z.boolean(),
@@ -145,21 +147,22 @@ export function schemaAnalysisAgents(db: Database): AgentRegistry {
         const findings = sortFindings(REGION_STEPS.flatMap((step) => results[step]?.findings ?? []));
         const count = (s: Finding['severity']) => findings.filter((f) => f.severity === s).length;
         const counts = { critical: count('critical'), warning: count('warning'), info: count('info') };
-        return { findings, counts, hasCritical: counts.critical > 0 };
+        return { schema: results.introspect.schema, findings, counts, hasCritical: counts.critical > 0 };
       },
     }),
     'schema-remediation': defineAgent({
       name: 'schema-remediation',
       input: TriageSchema,
       output: ActionsSchema,
-      run: async ({ findings }) => {
+      run: async ({ schema, findings }) => {
         const actions: z.infer<typeof ActionSchema>[] = [];
-        // One at a time, each in its own rolled-back transaction: a fix that fails must not hide the others.
+        // One at a time, each in its own rolled-back transaction: a fix that fails must not hide the others. The
+        // trial runs on a scratch copy (or checks the index to drop exists): the live table is never locked by it.
         for (const f of findings) {
           if (f.fix === undefined) continue;
           const sql = f.fix;
           try {
-            await rolledBack(db, (tx) => tx.query(sql), DRY_RUN);
+            await rolledBack(db, (tx) => trial(tx, schema, f), DRY_RUN);
             actions.push({ finding: f.id, severity: f.severity, sql, dryRun: 'ok' });
           } catch (error) {
             const message = error instanceof Error ? error.message : String(error);
@@ -189,6 +192,28 @@ export function schemaAnalysisAgents(db: Database): AgentRegistry {
         report(results.introspect, results.triage, results.remediation ?? results.advice, results),
     }),
   };
+}
+
+/**
+ * Tries a fix without touching the live table: its DDL on a scratch copy of the table (a temporary table, `LIKE
+ * ... INCLUDING ALL`), or, for a drop, a check that the index is still there. The caller rolls back.
+ */
+async function trial(tx: Database, schema: string, finding: Finding): Promise<void> {
+  const t = finding.trial;
+  if (t?.exists !== undefined) {
+    const { rowCount } = await tx.query(
+      `SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('i', 'I')`,
+      [schema, t.exists],
+    );
+    if (rowCount === 0) throw new Error(`Index ${t.exists} does not exist`);
+    return;
+  }
+  if (t?.copy === undefined) throw new Error('No trial for this fix: it is not run on the live table');
+  await tx.query(
+    `CREATE TEMP TABLE ${quoteIdent(SCRATCH)} (LIKE ${qualifiedName(schema, t.copy)} INCLUDING ALL)`,
+  );
+  for (const statement of t.statements ?? []) await tx.query(statement);
 }
 
 async function nullableForeignKeys(db: Database, catalog: Catalog): Promise<Findings> {

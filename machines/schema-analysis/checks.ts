@@ -1,10 +1,10 @@
 /**
  * The catalog checks of the schema analysis, as pure functions of the catalog (the agents add what needs the
- * data, such as counting NULL foreign keys). Fix DDL names objects through `quoteIdent` only.
+ * data, such as counting NULL foreign keys). Fix DDL comes from `fixes.ts`, in its lock-safe form.
  */
-import { qualifiedName, quoteIdent } from '../../src/db/index.js';
 import type { Catalog, CatalogIndex, CatalogTable } from '../lib/catalog.js';
 import type { Finding } from './findings.js';
+import { createIndexFix, dropIndexFix, primaryKeyFix } from './fixes.js';
 
 /** Rows from which a missing foreign key index is critical rather than a warning (scans get expensive). */
 const LARGE_TABLE_ROWS = 100_000;
@@ -17,7 +17,6 @@ export const tablesOf = (catalog: Catalog) =>
 const MIN_STATS_DAYS = 7;
 /** A table scanned fewer times than this since the reset has too little usage data to judge its indexes. */
 const MIN_TABLE_SCANS = 1_000;
-const cols = (columns: readonly string[]) => columns.map(quoteIdent).join(', ');
 
 /** A plain btree index on columns only (no predicate), which can serve lookups by its leading columns. */
 const usableFor = (index: CatalogIndex) =>
@@ -52,7 +51,12 @@ export function missingForeignKeyIndexes(catalog: Catalog): Finding[] {
         table: table.name,
         target,
         message: `Foreign key ${fk.name} (${table.name}.${target} -> ${fk.refTable}) has no index: joins on it and deletes in ${fk.refTable} scan ${table.name}`,
-        fix: `CREATE INDEX ${quoteIdent(`${table.name}_${fk.columns.join('_')}_idx`)} ON ${qualifiedName(catalog.schema, table.name)} (${cols(fk.columns)})`,
+        ...createIndexFix(
+          catalog,
+          table,
+          `${table.name}_${fk.columns.join('_')}_idx`.slice(0, 63),
+          fk.columns,
+        ),
       });
     }
   }
@@ -102,7 +106,7 @@ export function indexHealth(catalog: Catalog): Finding[] {
           table: table.name,
           target: index.name,
           message: `Index ${index.name} duplicates ${keep?.name} (${index.columns.join(', ')}): it slows every write and saves nothing`,
-          fix: `DROP INDEX ${qualifiedName(catalog.schema, index.name)}`,
+          ...dropIndexFix(catalog, table, index),
         });
       }
     }
@@ -124,7 +128,7 @@ export function indexHealth(catalog: Catalog): Finding[] {
           table: table.name,
           target: index.name,
           message: `Index ${index.name} is a prefix of ${longer.name}, which serves the same lookups`,
-          fix: `DROP INDEX ${qualifiedName(catalog.schema, index.name)}`,
+          ...dropIndexFix(catalog, table, index),
         });
       }
     }
@@ -188,10 +192,8 @@ export function missingPrimaryKeys(catalog: Catalog): Finding[] {
         table: table.name,
         message: unique
           ? `${table.name} has no primary key, but its unique NOT NULL key (${unique.join(', ')}) could become one`
-          : `${table.name} has no primary key and no unique key: duplicate rows cannot be told apart`,
-        fix: unique
-          ? `ALTER TABLE ${qualifiedName(catalog.schema, table.name)} ADD PRIMARY KEY (${cols(unique)})`
-          : `ALTER TABLE ${qualifiedName(catalog.schema, table.name)} ADD COLUMN ${quoteIdent('id')} bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY`,
+          : `${table.name} has no primary key and no unique key: duplicate rows cannot be told apart. Add one without locking the table: ADD COLUMN id bigint (no rewrite), fill it in batches from a sequence, build a unique index CONCURRENTLY, then ADD PRIMARY KEY USING INDEX (an identity column added in one statement rewrites the table under an exclusive lock)`,
+        ...(unique ? primaryKeyFix(catalog, table, unique) : {}),
       };
     });
 }

@@ -33,6 +33,17 @@ export const FindingSchema = z.object({
   message: z.string(),
   /** DDL that fixes it, when there is an obvious one (identifiers quoted). */
   fix: z.string().optional(),
+  /**
+   * How the fix is tried without touching the live table: its DDL on a scratch copy of `copy`, or (a drop) a
+   * check that the index `exists`. In a transaction that rolls back, either way.
+   */
+  trial: z
+    .object({
+      copy: z.string().optional(),
+      statements: z.array(z.string()).optional(),
+      exists: z.string().optional(),
+    })
+    .optional(),
 });
 /** A finding of the schema analysis. */
 export type Finding = z.infer<typeof FindingSchema>;

@@ -56,6 +56,8 @@ describe.each(adapters.list)('the schema analysis template on $name', (adapter) 
     expect(report.path).toBe('remediation');
     expect(report.actions.length).toBeGreaterThan(0);
     expect(report.actions.every((a) => a.dryRun === 'ok')).toBe(true);
+    // Lock-safe DDL only, tried on a scratch copy: no index is built or dropped on the live table meanwhile.
+    expect(report.actions.every((a) => /CONCURRENTLY/.test(a.sql))).toBe(true);
     const index = await db.query("SELECT 1 FROM pg_indexes WHERE indexname = 'orders_customer_id_idx'");
     expect(index.rowCount).toBe(0);
   });
@@ -124,13 +126,21 @@ describe.each(adapters.list)('the schema analysis template on another shape ($na
     const run = () => testEngine({ agents: template.agents(db) }).start(schemaAnalysis, {}).result;
     try {
       const partly = await run();
-      expect(partly.findings.map((f) => f.id)).toContain('missing-fk-index:Payment.CustomerId');
-      await db.query('CREATE INDEX "Payment_2022_CustomerId" ON music."Payment_2022" ("CustomerId")');
+      const finding = partly.findings.find((f) => f.id === 'missing-fk-index:Payment.CustomerId');
+      // The lock-safe fix: ON ONLY the parent, each partition's index built concurrently (or kept), attached.
+      expect(finding?.fix?.split(';\n')).toEqual([
+        'CREATE INDEX IF NOT EXISTS "Payment_CustomerId_idx" ON ONLY "music"."Payment" ("CustomerId")',
+        'ALTER INDEX "music"."Payment_CustomerId_idx" ATTACH PARTITION "music"."Payment_2021_CustomerId"',
+        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "Payment_2022_CustomerId_idx" ON "music"."Payment_2022" ("CustomerId")',
+        'ALTER INDEX "music"."Payment_CustomerId_idx" ATTACH PARTITION "music"."Payment_2022_CustomerId_idx"',
+      ]);
+      expect(partly.actions.find((a) => a.finding === finding?.id)?.dryRun).toBe('ok');
+      for (const statement of finding?.fix?.split(';\n') ?? []) await db.query(statement);
       const fully = await run();
       expect(fully.findings.filter((f) => f.kind === 'missing-fk-index')).toEqual([]);
     } finally {
       await db.query('ALTER TABLE music."Payment" DROP CONSTRAINT "PaymentCustomer"');
-      await db.query('DROP INDEX music."Payment_2021_CustomerId", music."Payment_2022_CustomerId"');
+      await db.query('DROP INDEX IF EXISTS music."Payment_CustomerId_idx", music."Payment_2021_CustomerId"');
     }
   });
 
