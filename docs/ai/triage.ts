@@ -7,6 +7,7 @@ import { z } from 'zod';
 const local = createOpenAICompatible({
   name: 'local',
   baseURL: process.env.LLM_URL ?? 'http://127.0.0.1:8080/v1',
+  supportsStructuredOutputs: true, // send the answer's JSON Schema as response_format
 });
 
 const Ticket = z.object({ subject: z.string(), body: z.string() });

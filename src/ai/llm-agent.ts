@@ -87,6 +87,8 @@ export function llmAgent<I = unknown, O = unknown>(options: LlmAgentOptions<I, O
         ...(options.maxOutputTokens !== undefined ? { maxOutputTokens: options.maxOutputTokens } : {}),
       });
       report(ctx, result.usage);
+      // What the provider ignored (a setting it lacks): worth a look when tuning, not a line on the user's screen.
+      if (result.warnings?.length) ctx.logger.debug({ warnings: result.warnings }, 'model warnings');
       return result.object as O;
     } catch (error) {
       // An aborted attempt ends with the engine's reason (its timeout, the cancel), not the SDK's AbortError.

@@ -46,6 +46,9 @@ export async function resolveModel(spec: string, options: ResolveModelOptions = 
       name: 'openai-compatible',
       baseURL,
       ...(apiKey ? { apiKey } : {}),
+      // `response_format: json_schema`: llama.cpp, vLLM, Ollama and LM Studio take it (the schema is also stated
+      // in the system message, for a server that does not).
+      supportsStructuredOutputs: true,
     }).chatModel(id);
   }
   // Optional peers: loaded by a name the bundler and the type checker do not follow.

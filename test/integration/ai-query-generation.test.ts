@@ -76,6 +76,8 @@ describe('llmAgent as the query generator, over HTTP to a fake OpenAI-compatible
     expect(requests[0]?.path).toBe('/v1/chat/completions');
     expect(requests[0]?.body.model).toBe('fake-sql');
     expect(requests[0]?.authorization).toBe(`Bearer ${KEY}`);
+    // The answer's schema as response_format (structured outputs), beside the system message's statement of it.
+    expect(requests[0]?.body.response_format).toMatchObject({ type: 'json_schema' });
     // The prompt carries the request and the schema; the answer's JSON Schema is in the system message.
     const prompt = JSON.stringify(requests[0]?.body.messages);
     expect(prompt).toContain('How many orders have status shipped?');
