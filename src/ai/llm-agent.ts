@@ -14,6 +14,9 @@ export type PromptSource<I> = string | ((input: I, ctx: AgentContext) => string 
 /**
  * What {@link llmAgent} takes.
  *
+ * @template I The step's input, as the prompt functions receive it.
+ * @template O The answer, as the `output` schema parses it (the step's output).
+ *
  * @example
  * ```ts
  * const opts: LlmAgentOptions<{ text: string }, { label: string }> = {
