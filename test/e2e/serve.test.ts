@@ -156,13 +156,20 @@ describe('flowstate serve with 10,000 stored runs', () => {
     const big = join(dir, 'big.db');
     const store = sqliteStore(big);
     const now = Date.now();
+    // A snapshot of about 3 KB, as a run with a few results has.
+    const snapshot = JSON.stringify({
+      status: 'active',
+      value: { running: 'fetch' },
+      context: { results: { plan: 'x'.repeat(3_000) } },
+      children: {},
+    });
     const runs: StoredRun[] = Array.from({ length: 10_000 }, (_, i) => ({
       id: `bulk-${String(i).padStart(5, '0')}`,
       workflow: 'serve-order',
       version: 'v',
       status: i % 10 === 0 ? 'running' : 'done',
       input: { n: i },
-      snapshot: '{"status":"active","value":{"running":"fetch"},"context":{"results":{}},"children":{}}',
+      snapshot,
       createdAt: now - 10_000 + i,
       updatedAt: now - 10_000 + i,
     }));
