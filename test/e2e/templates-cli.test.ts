@@ -100,7 +100,8 @@ describe('flowstate template commands', () => {
     expect(ran.stdout).toContain('  ⚑ approval failed');
     expect(ran.stderr).toContain("flowstate: the migration run waits on a human decision at 'approval'");
     expect(ran.stderr).toContain('"approvedBy"');
-  });
+    // PGlite alone takes over 10 s to start on a loaded 2-core machine.
+  }, 60_000);
 
   it('paths and verify work on a template', async () => {
     const paths = await flowstate('paths', 'schema-analysis');

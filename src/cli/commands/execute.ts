@@ -77,22 +77,23 @@ function pathKey(key: PropertyKey): string | number {
 
 /**
  * Opens `--db` (PGlite in memory when absent). A bad URL is a {@link UsageError} (exit 2); the server itself is
- * only contacted by the first query. PGlite takes seconds to start: `announce` is told so before it starts.
+ * only contacted by the first query. `before` is called once the URL is known to be good, before anything opens,
+ * with the line that says PGlite starts (it takes seconds) when it is PGlite.
  *
  * @example
  * ```ts
- * const db = await openTarget(undefined, (line) => io.out(line)); // PGlite, in memory
+ * const db = await openTarget(undefined, (starting) => starting && io.out(starting)); // PGlite, in memory
  * ```
  */
 export async function openTarget(
   url: string | undefined,
-  announce?: (line: string) => void,
+  before?: (starting: string | undefined) => void,
 ): Promise<{ db: Database; inMemory: boolean }> {
   try {
     const target = parseTarget(url);
     const inMemory = target.kind === 'pglite' && target.dir === undefined;
-    if (target.kind === 'pglite')
-      announce?.(`starting the embedded PostgreSQL (PGlite, ${inMemory ? 'in memory' : target.dir})…`);
+    const where = inMemory ? 'in memory' : target.kind === 'pglite' ? target.dir : '';
+    before?.(target.kind === 'pglite' ? `starting the embedded PostgreSQL (PGlite, ${where})…` : undefined);
     return { db: yielding(await openDatabase(url)), inMemory };
   } catch (error) {
     if (error instanceof ConfigurationError)

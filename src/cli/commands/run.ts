@@ -58,10 +58,12 @@ export async function runTemplateCommand(id: string, options: RunCommandOptions,
       return 2;
     }
     if (options.store !== undefined) store = openStore(storeUrl(options.store));
-    if (!options.json) io.out(`${template.id}: ${template.description}`);
-    // With --json, stdout is the output's: the wait is told on stderr, and only to a person watching it.
-    const announce = options.json ? (process.stderr.isTTY ? io.err : undefined) : io.out;
-    const opened = await openTarget(options.db, announce);
+    const opened = await openTarget(options.db, (starting) => {
+      if (!options.json) io.out(`${template.id}: ${template.description}`);
+      // With --json, stdout is the output's: the wait is told on stderr, and only to a person watching it.
+      const announce = options.json ? (process.stderr.isTTY ? io.err : undefined) : io.out;
+      if (starting !== undefined) announce?.(starting);
+    });
     db = opened.db;
     const where = options.db === undefined ? 'PGlite in memory' : opened.db.dialect;
     if (options.seed || opened.inMemory) {
