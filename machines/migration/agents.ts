@@ -123,6 +123,8 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
               tx,
               target,
               scratch ? await retarget(runnable, plan.schema, target) : runnable,
+              // Types, sequences and functions are not copied: they resolve in the target's schema.
+              scratch ? [plan.schema] : [],
             );
             const after = await takeSnapshot(tx, target);
             const expected = scratch ? await asLive(tx, after, plan.schema, target) : after;

@@ -58,10 +58,12 @@ export async function runInSchema(
   tx: Database,
   schema: string,
   statements: readonly PlannedStatement[],
+  /** Schemas searched after `schema` (the dry run's scratch copy falls back to the target for its types). */
+  then: readonly string[] = [],
 ): Promise<{ index: number; ms: number; rowCount: number }[]> {
   const { rows } = await tx.query<{ path: string }>(
     "SELECT current_setting('search_path') AS path, set_config('search_path', $1, true)",
-    [quoteIdent(schema)],
+    [[schema, ...then].map(quoteIdent).join(', ')],
   );
   const runs = await runStatements(tx, statements);
   await tx.query("SELECT set_config('search_path', $1, true)", [rows[0]?.path ?? '']);

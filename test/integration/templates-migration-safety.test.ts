@@ -207,7 +207,8 @@ describe.each(adapters.list)('lock-safe migrations on $name', (adapter) => {
       sql: `CREATE INDEX CONCURRENTLY track_ms ON track (ms);
         ALTER TABLE track ADD CONSTRAINT ms_pos CHECK (ms > 0) NOT VALID;
         ALTER TABLE track VALIDATE CONSTRAINT ms_pos;
-        ALTER TABLE artist ALTER COLUMN name TYPE varchar(120)`,
+        ALTER TABLE artist ALTER COLUMN name TYPE varchar(120);
+        ALTER TYPE mood ADD VALUE 'glad'`,
     }).result;
     console.info(`lock-safe migration on ${adapter.name}: ${Math.round(performance.now() - started)} ms`);
     expect(report).toMatchObject({ status: 'applied', destructive: false, approval: null });
