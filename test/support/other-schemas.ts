@@ -33,6 +33,9 @@ export const MUSIC_STATEMENTS: readonly string[] = [
   `CREATE TABLE "Album" ("AlbumId" integer PRIMARY KEY, "Title" varchar(160) NOT NULL, "ArtistId" integer NOT NULL)`,
   `CREATE TABLE "Track" ("TrackId" integer PRIMARY KEY, "Name" varchar(200) NOT NULL, "AlbumId" integer,
      "GenreId" varchar(10), "Milliseconds" integer NOT NULL, "UnitPrice" numeric(10, 2) NOT NULL, "Rating" "Rating")`,
+  // Chinook names its indexes its own way: consistent, so not naming drift.
+  'CREATE INDEX "IFK_TrackGenreId" ON "Track" ("GenreId")',
+  'CREATE INDEX "IFK_TrackAlbumId" ON "Track" ("AlbumId")',
   `CREATE TABLE "Customer" ("CustomerId" integer PRIMARY KEY, "FirstName" varchar(40) NOT NULL,
      "LastName" varchar(40) NOT NULL, "Country" varchar(40), "Email" varchar(60) NOT NULL)`,
   `CREATE TABLE "Invoice" ("InvoiceId" integer PRIMARY KEY, "CustomerId" integer NOT NULL,
