@@ -48,7 +48,8 @@ export function chartOf(machine: AnyStateMachine): Chart {
       const meta = (node.meta as { flowstate?: { kind?: string; event?: string } } | undefined)?.flowstate;
       nodes.push({
         id: node.id,
-        label: node.key,
+        // Generated end states (`__end`) read as what they are.
+        label: node.key.startsWith('__') ? node.key.replace(/^_+/, '') : node.key,
         ...(parent.parent ? { parent: parent.id } : {}),
         type: node.type,
         ...(meta?.kind ? { kind: meta.kind } : {}),
