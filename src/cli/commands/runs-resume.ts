@@ -55,7 +55,8 @@ export async function runsResume({ values, positionals }: RunsInvocation, io: Cl
       );
     }
     const dbUrl = text(values, 'db');
-    const opened = await openTarget(dbUrl);
+    // PGlite takes seconds to start: say so first (not with --json, whose stdout is the output's).
+    const opened = await openTarget(dbUrl, (starting) => !json && starting && io.out(starting));
     db = opened.db;
     if (opened.inMemory || values.seed === true) await seedSample(db);
     engine = createEngine({
