@@ -2,6 +2,7 @@ import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createServeApp } from '../../src/cli/serve/app.js';
+import { RunViews } from '../../src/cli/serve/run-view.js';
 import { type Engine, workflow } from '../../src/index.js';
 import { memoryStore } from '../../src/persistence/memory-store.js';
 import type { StoredRun } from '../../src/persistence/types.js';
@@ -184,6 +185,34 @@ describe('the web view API', () => {
     text = '';
     while (!text.includes('listed-1')) text += await read();
     await reader.cancel();
+  });
+
+  it('estimates the ETA from learned durations, else expectedMs, else the pace so far', () => {
+    const timed = workflow('api-timed').step('a').step('b', { expectedMs: 500 }).build();
+    const views = new RunViews(new Map([[timed.id, timed]]));
+    const stored = (results: Record<string, unknown>, children = {}): StoredRun => ({
+      id: 'r',
+      workflow: 'api-timed',
+      version: 'v',
+      status: 'running',
+      input: {},
+      snapshot: JSON.stringify({ value: {}, context: { results }, children }),
+      createdAt: 1_000,
+      updatedAt: 1_000,
+    });
+    // Nothing learned, no pace yet: `a` has no estimate.
+    expect(views.row(stored({}), stored({}), 1_100)).toMatchObject({ percent: 0, etaMs: null });
+    views.learn([
+      { workflow: 'api-timed', path: 'a', kind: 'duration', state: '{"ewma":200,"samples":3}', updatedAt: 0 },
+      { workflow: 'api-timed', path: 'x', kind: 'duration', state: '{not json', updatedAt: 0 },
+    ]);
+    expect(views.row(stored({}), stored({}), 1_100).etaMs).toBe(700);
+    // `a` has run 150 ms of its 200: 50 left, then b's 500.
+    const running = {
+      a: { snapshot: { phase: 'running', history: [], input: { path: 'a' }, startedAt: 1_000 } },
+    };
+    expect(views.row(stored({}, running), stored({}, running), 1_150).etaMs).toBe(550);
+    expect(views.row(stored({ a: 1 }), stored({ a: 1 }), 1_300)).toMatchObject({ percent: 50, etaMs: 500 });
   });
 
   it('is read-only without a token, and serves the page for any other path', async () => {

@@ -48,6 +48,15 @@ export function createServeApp(options: ServeAppOptions): { app: Hono; close: ()
   const { store, registry } = options;
   const views = new RunViews(options.workflows);
   const feed = new RunFeed(store, views, options.pollMs ?? 50);
+  // What the engines learned of step durations feeds the ETA: read at start and every 10 s.
+  const learn = () =>
+    void store.loadHistory?.().then(
+      (rows) => views.learn(rows),
+      () => {},
+    );
+  learn();
+  const learning = setInterval(learn, 10_000);
+  learning.unref();
   const app = new Hono();
 
   app.onError((error, c) => {
@@ -153,7 +162,13 @@ export function createServeApp(options: ServeAppOptions): { app: Hono; close: ()
   );
   app.get('/api/config', (c) => c.json({ writable: options.token !== undefined }));
   app.get('*', (c) => serveAsset(options.assets, c.req.path));
-  return { app, close: () => feed.close() };
+  return {
+    app,
+    close: () => {
+      clearInterval(learning);
+      feed.close();
+    },
+  };
 }
 
 /** An error with its HTTP status, answered as `{ error }`. */

@@ -16,6 +16,8 @@ export interface ChartNode {
   readonly kind?: string;
   /** For a `waitFor`: the event it waits for. */
   readonly event?: string;
+  /** The step's `expectedMs`, if its definition gives one (the ETA's first guess). */
+  readonly expectedMs?: number;
 }
 
 /** A transition: `label` is the event (`done`, `error`, `always` for the generated ones) and guard. */
@@ -45,7 +47,9 @@ export function chartOf(machine: AnyStateMachine): Chart {
   const edges: ChartEdge[] = [];
   const walk = (node: AnyStateNode, parent: AnyStateNode | undefined) => {
     if (parent) {
-      const meta = (node.meta as { flowstate?: { kind?: string; event?: string } } | undefined)?.flowstate;
+      const meta = (
+        node.meta as { flowstate?: { kind?: string; event?: string; expectedMs?: number } } | undefined
+      )?.flowstate;
       nodes.push({
         id: node.id,
         // Generated end states (`__end`) read as what they are.
@@ -54,6 +58,7 @@ export function chartOf(machine: AnyStateMachine): Chart {
         type: node.type,
         ...(meta?.kind ? { kind: meta.kind } : {}),
         ...(meta?.event ? { event: meta.event } : {}),
+        ...(typeof meta?.expectedMs === 'number' ? { expectedMs: meta.expectedMs } : {}),
       });
       const add = (
         event: string,

@@ -10,7 +10,7 @@
 import type { AnyStateMachine, StateValue } from 'xstate';
 import type { AttemptRecord, StepSnapshot } from '../../machine/step-types.js';
 import type { AnyWorkflowDefinition } from '../../model/definition.js';
-import type { JournalEntry, RunRecord, StoredRun, TimerRow } from '../../persistence/types.js';
+import type { HistoryRow, JournalEntry, RunRecord, StoredRun, TimerRow } from '../../persistence/types.js';
 import { activeStates, type Chart, chartOf } from './chart.js';
 
 /** One attempt in the step log. Errors are as the engine stored them: already scrubbed of the run's secrets. */
@@ -67,8 +67,26 @@ const MAX_REMEMBERED = 2_000;
 export class RunViews {
   private readonly seen = new Map<string, Map<string, StepLogEntry>>();
   private readonly charts = new Map<string, Chart>();
+  /** Learned step durations (EWMA, ms) by `workflow\0path`, from the store's history (`learn`). */
+  private learned = new Map<string, number>();
 
   constructor(private readonly workflows: ReadonlyMap<string, AnyWorkflowDefinition>) {}
+
+  /** Takes the durations the engines learned (the store's `loadHistory`), for the ETA. */
+  learn(rows: readonly HistoryRow[]): void {
+    const learned = new Map<string, number>();
+    for (const row of rows) {
+      if (row.kind !== 'duration') continue;
+      try {
+        const { ewma } = JSON.parse(row.state) as { ewma?: unknown };
+        if (typeof ewma === 'number' && Number.isFinite(ewma))
+          learned.set(`${row.workflow}\0${row.path}`, ewma);
+      } catch {
+        // A row that does not parse is skipped, as the engine's own history does.
+      }
+    }
+    this.learned = learned;
+  }
 
   /** A list row: percent and ETA need the snapshot, so only unfinished runs pass one. */
   row(record: RunRecord, stored: StoredRun | undefined, now: number): RunRow {
@@ -138,7 +156,10 @@ export class RunViews {
     return chart;
   }
 
-  /** Percent of the definition's steps done, and an ETA from the pace so far (or the steps' `expectedMs`). */
+  /**
+   * Percent of the definition's steps with a result, and an ETA: the sum of the remaining steps' estimates (what the
+   * engines learned, else the step's `expectedMs`, else the run's pace so far), less what the running ones used.
+   */
   private progress(
     stored: StoredRun | undefined,
     now: number,
@@ -148,12 +169,20 @@ export class RunViews {
     const chart = this.chartOf(stored.workflow, machine);
     const stepNodes = chart.nodes.filter((n) => n.kind === 'step' || n.kind === 'wait' || n.kind === 'map');
     const snapshot = parse(stored.snapshot);
-    const done = Object.keys(snapshot?.context?.results ?? {}).length;
+    const results = snapshot?.context?.results ?? {};
+    const done = Object.keys(results).length;
     const total = Math.max(stepNodes.length, done, 1);
     const percent = Math.min(99, Math.round((100 * done) / total));
-    const elapsed = now - stored.createdAt;
-    const etaMs = done > 0 ? Math.round((elapsed / done) * (total - done)) : null;
-    return { percent, etaMs };
+    const pace = done > 0 ? (now - stored.createdAt) / done : undefined;
+    const running = new Map([...stepSnapshots(snapshot)].map((s) => [s.input.path, now - s.startedAt]));
+    let eta = 0;
+    for (const node of stepNodes) {
+      if (Object.hasOwn(results, node.label)) continue;
+      const estimate = this.learned.get(`${stored.workflow}\0${node.label}`) ?? node.expectedMs ?? pace;
+      if (estimate === undefined) return { percent, etaMs: null };
+      eta += Math.max(0, estimate - (running.get(node.label) ?? 0));
+    }
+    return { percent, etaMs: Math.round(eta) };
   }
 
   /** The step log: live actors of the snapshot, then what was seen before, then the journal. */
