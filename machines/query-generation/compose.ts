@@ -65,9 +65,17 @@ export function compose(intent: Intent, context: SchemaContext): Composed {
 
   const where = intent.filters.map((f) => {
     const ref = col(join(f.table), table(f.table), f.column);
-    if (f.op !== 'year') return `${ref} ${f.op} ${param(f.value)}`;
-    const year = param(f.value);
-    return `${ref} >= make_date(${year}::int, 1, 1) AND ${ref} < make_date(${year}::int + 1, 1, 1)`;
+    if (f.op === 'year') {
+      const year = param(f.value);
+      return `${ref} >= make_date(${year}::int, 1, 1) AND ${ref} < make_date(${year}::int + 1, 1, 1)`;
+    }
+    if (f.op === 'month') {
+      const start = param(f.value);
+      return `${ref} >= ${start}::date AND ${ref} < ${start}::date + make_interval(months => 1)`;
+    }
+    if (f.op === 'since') return `${ref} >= ${param(f.value)}::date`;
+    if (f.op === 'before') return `${ref} < ${param(f.value)}::date`;
+    return `${ref} ${f.op} ${param(f.value)}`;
   });
   const filtered = intent.filters.map((f) => `${f.table}.${f.column} ${f.op} ${JSON.stringify(f.value)}`);
   const metricSql = (m: Metric) => {

@@ -9,14 +9,34 @@ import { columnAt, NUMBER, type Word } from './vocabulary.js';
 export interface Filter {
   readonly table: string;
   readonly column: string;
-  /** `year`: the column (a date or timestamp) falls in the calendar year `value`. */
-  readonly op: '=' | '>' | '<' | '>=' | '<=' | 'year';
+  /**
+   * `year`/`month`: the column (a date or timestamp) falls in the calendar year `value` (2021) or month
+   * (`2021-03-01`); `since`/`before`: from or before the start of that year or month.
+   */
+  readonly op: '=' | '>' | '<' | '>=' | '<=' | 'year' | 'month' | 'since' | 'before';
   readonly value: string | number;
 }
 
 /** A number that reads as a year, and the words that introduce one ("in 2010", "since 2021"). */
 const YEAR = /^(19|20)\d\d$/;
-const YEAR_WORDS = ['in', 'during', 'for', 'of', 'since', 'from', 'year'];
+const YEAR_WORDS = ['in', 'during', 'for', 'of', 'year'];
+const SINCE_WORDS = ['since', 'from', 'after'];
+const BEFORE_WORDS = ['before', 'until'];
+/** Month names, for "in March 2021". */
+export const MONTHS = [
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+];
 const INSTANT = /^(timestamp|date)/;
 
 const COMPARISONS: Record<string, Filter['op']> = {
@@ -51,11 +71,24 @@ export function readFilters(
   const mainTable = tables.find((t) => t.name === main) as ContextTable;
   // A year first: "invoices in 2010" is a date range, never the invoice with id 2010.
   words.forEach((word, i) => {
-    if (word.used || !YEAR.test(word.raw) || !YEAR_WORDS.includes(words[i - 1]?.norm ?? '')) return;
+    if (word.used || !YEAR.test(word.raw)) return;
+    const month = MONTHS.indexOf(words[i - 1]?.norm ?? '');
+    const lead = words[month === -1 ? i - 1 : i - 2]?.norm ?? '';
+    const op = SINCE_WORDS.includes(lead)
+      ? 'since'
+      : BEFORE_WORDS.includes(lead)
+        ? 'before'
+        : YEAR_WORDS.includes(lead) || month !== -1
+          ? month === -1
+            ? 'year'
+            : 'month'
+          : undefined;
     const column = dateColumn(mainTable);
-    if (!column) return;
-    filters.push({ table: main, column, op: 'year', value: Number(word.raw) });
+    if (!op || !column) return;
+    const start = `${word.raw}-${String(month === -1 ? 1 : month + 1).padStart(2, '0')}-01`;
+    filters.push({ table: main, column, op, value: op === 'year' ? Number(word.raw) : start });
     word.used = true;
+    if (month !== -1) (words[i - 1] as Word).used = true;
   });
   for (const m of mentions) {
     const id = words.find((w, k) => k > m.start && k <= m.start + 2 && NUMBER.test(w.raw) && !w.used);

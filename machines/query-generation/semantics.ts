@@ -7,6 +7,7 @@
  * in an unusual way (the generator is told why and tries again), which is the safe side.
  */
 import { identifierWords } from '../lib/references.js';
+import { MONTHS } from './filters.js';
 import type { SchemaContext } from './schema-context.js';
 
 /** What the request requires of any query that answers it. */
@@ -19,10 +20,12 @@ export interface Requirement {
   /** The words a grouping or an entity must show in the SQL (singular, lower case). */
   readonly words?: readonly string[];
   readonly value?: string | number;
+  /** For a year or month: within it, since its start, or before it. */
+  readonly mode?: 'in' | 'since' | 'before';
 }
 
 const YEAR = /^(19|20)\d\d$/;
-const YEAR_WORDS = ['in', 'during', 'for', 'of', 'since', 'from', 'year'];
+const YEAR_WORDS = ['in', 'during', 'for', 'of', 'since', 'from', 'after', 'before', 'until', 'year'];
 const RANK_WORDS = /^(most|least|\w+est)$/;
 /** Superlatives: without a number ("the longest track") they ask for one row, or a max()/min(). */
 const SUPERLATIVES =
@@ -114,8 +117,16 @@ export function requirementsOf(context: SchemaContext): Requirement[] {
 
   words.forEach((w, i) => {
     if (used.has(i)) return;
-    if (YEAR.test(w) && YEAR_WORDS.includes(words[i - 1] ?? '')) {
-      out.push({ kind: 'year', what: w, value: Number(w) });
+    const month = MONTHS.indexOf(words[i - 1] ?? '');
+    const lead = words[month === -1 ? i - 1 : i - 2] ?? '';
+    if (YEAR.test(w) && (YEAR_WORDS.includes(lead) || month !== -1)) {
+      const mode = /^(since|from|after)$/.test(lead)
+        ? 'since'
+        : /^(before|until)$/.test(lead)
+          ? 'before'
+          : 'in';
+      const value = month === -1 ? w : `${w}-${String(month + 1).padStart(2, '0')}`;
+      out.push({ kind: 'year', what: month === -1 ? w : `${words[i - 1]} ${w}`, value, mode });
     } else if (/^\d+(\.\d+)?$/.test(w)) {
       out.push({ kind: 'value', what: w, value: Number(w) });
     } else if (/^["'].*["']$/.test(w) && w.length > 2) {
@@ -249,18 +260,25 @@ export function semanticProblems(
         break;
       }
       case 'year': {
-        const year = r.value as number;
+        // A year (2021) or a month (2021-03): as a value, on a date column, with bounds that fit the words.
+        const period = String(r.value);
         const inParams =
-          params.some((p) => Number(p) === year || String(p).startsWith(`${year}-`)) ||
-          text.includes(String(year));
+          params.some((p) => String(p) === period || String(p).startsWith(`${period}-`)) ||
+          text.includes(period);
         const instants = context.tables.flatMap((t) =>
           t.columns.filter((c) => /^(timestamp|date)/.test(c.type)).map((c) => c.name.toLowerCase()),
         );
         const onDate = instants.some((c) => identifiersIn(text).has(c));
-        if (!inParams || !onDate)
-          problems.push(
-            `The request names the year ${year} but the query does not filter a date column on it`,
-          );
+        const bounded =
+          r.mode === 'since'
+            ? />=?/.test(text)
+            : r.mode === 'before'
+              ? /<[^>]/.test(text)
+              : /\bbetween\b|\bextract\b|\bdate_part\b|\bdate_trunc\b/.test(text) ||
+                (/>=/.test(text) && /<[^>=]/.test(text)) ||
+                /=/.test(text);
+        if (!inParams || !onDate || !bounded)
+          problems.push(`The request names ${r.what} but the query does not filter a date column on it`);
         break;
       }
       case 'value':
