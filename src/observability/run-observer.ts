@@ -62,7 +62,10 @@ export function runObserver(events: RunEvents): {
   // Registered when the root actor is created: its children start (and report) before its own first snapshot.
   const onCreated = (ref: AnyActorRef) => {
     const workflow = String((ref as unknown as { logic?: { id?: string } }).logic?.id ?? 'unknown');
-    const run = { id: ref.id, workflow, root: ref };
+    // The run id is the machine input's `workflowId` (a restored run gets it beside its snapshot).
+    const input = (ref as unknown as { options?: { input?: { workflowId?: unknown } } }).options?.input;
+    const id = typeof input?.workflowId === 'string' ? input.workflowId : ref.id;
+    const run = { id, workflow, root: ref };
     runs.set(ref.sessionId, run);
     stepsOf.set(ref.sessionId, new Set());
     events.runStarted?.(run);

@@ -4,7 +4,7 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
-import { workflow } from '../../src/index.js';
+import { memoryStore, workflow } from '../../src/index.js';
 import { deferred, testEngine } from '../support/engine.js';
 
 const exporter = new InMemorySpanExporter();
@@ -119,6 +119,36 @@ describe('tracing: a span per run and per step attempt', () => {
     expect(spans().find((s) => s.name === 'flowstate.run')?.attributes['flowstate.run.status']).toBe(
       'cancelled',
     );
+  });
+
+  it('names a resumed run by its id, and traces only the attempts made after the takeover', async () => {
+    const wf = workflow('traced-resume')
+      .step('first')
+      .step('review', { retry: { attempts: 1 }, escalate: { to: 'human', timeoutMs: 600_000 } })
+      .build();
+    const store = memoryStore();
+    const agents = {
+      first: async () => 1,
+      review: async () => {
+        throw new Error('needs a human');
+      },
+    };
+    const before = testEngine({ agents, workflows: [wf], store, tracing: { tracer } });
+    void before.start(wf, {}, { id: 'resumed-1' }).result.catch(() => {});
+    for (let i = 0; i < 100 && (await before.get('resumed-1'))?.status !== 'waiting'; i++)
+      await new Promise((r) => setTimeout(r, 5));
+    await before.close();
+    await settle();
+    exporter.reset();
+    const after = testEngine({ agents, workflows: [wf], store, tracing: { tracer } });
+    const [run] = await after.recover();
+    run?.resolveEscalation('review', { action: 'skip', value: 'ok' });
+    await run?.result;
+    await settle();
+    expect(
+      spans().map((s) => [s.name, s.attributes['flowstate.run.id'], s.attributes['flowstate.step.path']]),
+    ).toEqual([['flowstate.run', 'resumed-1', undefined]]);
+    await after.close();
   });
 
   it('costs nothing without the option: no observer, no span', async () => {
