@@ -17,7 +17,8 @@ import {
   QueryReportSchema,
   ResultsSchema,
 } from './schemas.js';
-import { requirementsOf, semanticProblems } from './semantics.js';
+import { semanticProblems } from './semantic-check.js';
+import { requirementsOf } from './semantics.js';
 
 /** Options of {@link queryGenerationAgents}. */
 export interface QueryGenerationAgentOptions {
