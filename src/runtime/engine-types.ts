@@ -108,7 +108,9 @@ export interface EngineOptions {
 
 /** A stored run handed to a {@link MigrationHook}. */
 export interface StoredRunForMigration {
+  /** The run id. */
   readonly id: string;
+  /** The id of the run's definition: the key of `migrate` whose hook is called. */
   readonly workflow: string;
   /** The version the run started with. */
   readonly version: string;
@@ -121,9 +123,7 @@ export interface StoredRunForMigration {
 }
 
 /** A migration's answer: continue from a snapshot of the new machine, restart from the input, or cancel. */
-  /** The run id. */
 export type MigrationDecision =
-  /** The id of the run's definition: the key of `migrate` whose hook is called. */
   | { readonly action: 'snapshot'; readonly snapshot: unknown }
   | { readonly action: 'restart'; readonly input?: unknown }
   | { readonly action: 'cancel'; readonly reason?: string };
