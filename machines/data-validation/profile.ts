@@ -39,7 +39,11 @@ export function profileSelect(task: Task): string[] {
 /** The profile of each column, read from the pass's row. */
 export function readProfile(task: Task, row: Record<string, unknown>, total: number): ColumnProfile[] {
   const get = (prefix: string, i: number) => row[`p${prefix}${i}`];
-  const num = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+  // 'infinity' dates and NaN numerics exist: JSON (and the report's schema) has no such numbers.
+  const num = (value: unknown) => {
+    const n = value === null || value === undefined ? null : Number(value);
+    return n !== null && Number.isFinite(n) ? n : null;
+  };
   return task.columns.map((column, i) => {
     const nonNull = Number(get('n', i) ?? 0);
     const exact = num(get('d', i));
@@ -48,7 +52,7 @@ export function readProfile(task: Task, row: Record<string, unknown>, total: num
     const bound = (prefix: string) => {
       const value = get(prefix, i);
       if (value === null || value === undefined) return null;
-      return column.class === 'number' ? Number(value) : String(value);
+      return column.class === 'number' ? num(value) : String(value);
     };
     const age = num(get('age', i));
     return {

@@ -237,7 +237,7 @@ describe.each(adapters.list)('the data validation template on another shape ($na
 });
 
 describe.each(adapters.list)('the data validation template on a DVD rental ($name)', (adapter) => {
-  it('profiles every type (domain, enum, array, tsvector, bytea) and reports nothing wrong', async () => {
+  it('profiles every type (domain, enum, array, tsvector, bytea, infinity, NaN) and reports only what is true', async () => {
     const db = await adapter.open();
     await seedRental(db);
     const report = await testEngine({ agents: template.agents(db) }).start(dataValidation, {}).result;
@@ -250,11 +250,21 @@ describe.each(adapters.list)('the data validation template on a DVD rental ($nam
       'staff',
     ]);
     expect(report.tables.find((t) => t.table === 'payment')?.rows).toBe(283);
-    expect(report.violations).toEqual([]);
+    expect(report.tables.find((t) => t.table === 'film')?.rows).toBe(101);
+    // The one row planted: a last update at 'infinity' is later than tomorrow.
+    expect(report.violations.map((v) => `${v.rule}=${v.count}`)).toEqual([
+      'not-future:language.last_update=1',
+    ]);
     expect(report.notes.filter((n) => n.kind === 'unchecked')).toEqual([]);
+    const language = report.profiles.find((p) => p.table === 'language')?.columns ?? [];
+    expect(language.find((c) => c.column === 'last_update')).toMatchObject({
+      max: 'infinity',
+      newestAgeDays: null,
+    });
     const film = report.profiles.find((p) => p.table === 'film')?.columns ?? [];
     expect(film.find((c) => c.column === 'rating')).toMatchObject({ distinct: 5, nulls: 0 });
-    expect(film.find((c) => c.column === 'rental_rate')).toMatchObject({ min: 0.99, max: 4.99 });
+    // NaN sorts above every number: the maximum and the mean have no JSON number, so they are null.
+    expect(film.find((c) => c.column === 'rental_rate')).toMatchObject({ min: 0.99, max: null, mean: null });
   });
 });
 

@@ -91,8 +91,9 @@ export async function seedMusic(db: Database): Promise<void> {
 /**
  * A DVD rental in the spirit of Pagila, in `public`: foreign keys declared, `payment` partitioned by month with
  * indexes on each partition (none on the parent), an enum, a domain, `text[]`, `tsvector` with a GiST index,
- * `bytea`, a materialized view and a view. Nothing is planted: the templates must run through every type and
- * report only what is true (the foreign keys of `rental` and `film` have no index).
+ * `bytea`, a materialized view and a view, an `infinity` timestamp and a NaN numeric. The templates must run
+ * through every type and value and report only what is true (the foreign keys of `rental` and `film` have no
+ * index; a last update at `infinity` is in the future).
  */
 export const RENTAL_STATEMENTS: readonly string[] = [
   'CREATE DOMAIN year AS integer CHECK (VALUE >= 1901 AND VALUE <= 2155)',
@@ -128,6 +129,9 @@ export const RENTAL_STATEMENTS: readonly string[] = [
   `INSERT INTO customer (first_name, last_name, email, create_date, active)
      SELECT 'F' || g, 'L' || g, 'c' || g || '@rental.test', DATE '2022-01-01', 1 FROM generate_series(1, 40) g`,
   `INSERT INTO staff (first_name) VALUES ('Mike'), ('Jon')`,
+  // Values JSON has no number for: an open-ended date and a NaN rate must not break a profile.
+  `INSERT INTO language (name, last_update) VALUES ('Klingon', 'infinity')`,
+  `INSERT INTO film (title, language_id, rental_rate, fulltext) VALUES ('Film NaN', 4, 'NaN', to_tsvector('nan'))`,
   `INSERT INTO rental (rental_date, inventory_id, customer_id, return_date, staff_id)
      SELECT timestamptz '2022-01-01' + g * interval '5 hours', g % 70 + 1, g % 40 + 1,
             timestamptz '2022-01-03' + g * interval '5 hours', g % 2 + 1 FROM generate_series(1, 300) g`,
