@@ -200,7 +200,7 @@ function classOf(type: string, isEnum: boolean): Task['columns'][number]['class'
   if (type.endsWith(']')) return 'other';
   if (/^(smallint|integer|bigint|numeric|real|double precision|money)/.test(type)) return 'number';
   if (/^(timestamp|date)/.test(type)) return 'instant';
-  if (isEnum || /^(text|character|varchar|citext|uuid|boolean)/.test(type)) return 'discrete';
+  if (isEnum || /^(text|character|varchar|bpchar|citext|uuid|boolean)/.test(type)) return 'discrete';
   return 'other';
 }
 

@@ -26,7 +26,7 @@ function singular(word: string): string {
 /** Comparable type families: an `integer` column can reference a `bigint` key, `varchar` a `text` one. */
 function family(type: string): string {
   if (/^(smallint|integer|bigint)/.test(type)) return 'int';
-  if (/^(text|character|varchar|citext)/.test(type)) return 'text';
+  if (/^(text|character|varchar|bpchar|citext)/.test(type)) return 'text';
   return type;
 }
 

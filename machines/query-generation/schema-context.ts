@@ -76,7 +76,7 @@ export async function schemaContext(
   ]);
   const common = (table: string, column: string) =>
     parseArrayLiteral(stats.rows.find((r) => r.table === table && r.column === column)?.vals ?? '{}');
-  const textual = (type: string) => /^(text|character|char|varchar|citext)/.test(type);
+  const textual = (type: string) => /^(text|character|char|varchar|bpchar|citext)/.test(type);
   const context: SchemaContext = {
     request: request ?? '',
     schema,
