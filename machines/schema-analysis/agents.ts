@@ -66,6 +66,10 @@ export const SchemaReportSchema = z.object({
     foreignKeys: z.number(),
     estimatedRows: z.number(),
     totalBytes: z.number(),
+    /** Partitioned tables, each counted once in `tables` (their partitions are not). */
+    partitioned: z.number(),
+    /** Enum types the schema's columns use. */
+    enums: z.number(),
   }),
   counts: TriageSchema.shape.counts,
   /** Which arm of the severity branch ran. */
@@ -253,6 +257,9 @@ function report(
       foreignKeys: tables.reduce((n, t) => n + t.constraints.filter((c) => c.kind === 'f').length, 0),
       estimatedRows: tables.reduce((n, t) => n + t.estimatedRows, 0),
       totalBytes: tables.reduce((n, t) => n + t.sizeBytes, 0),
+      partitioned: tables.filter((t) => t.partitioned).length,
+      enums: new Set(catalog.tables.flatMap((t) => t.columns.filter((c) => c.enumValues).map((c) => c.type)))
+        .size,
     },
     counts: triage.counts,
     path: results.remediation === undefined ? 'advice' : 'remediation',

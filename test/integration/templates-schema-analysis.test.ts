@@ -105,7 +105,7 @@ describe.each(adapters.list)('the schema analysis template on another shape ($na
 
   it('analyses the schema that holds the tables, partitioned tables as their parent', () => {
     expect(report.schema).toBe('music');
-    expect(report.overview).toMatchObject({ tables: 12, views: 1, foreignKeys: 0 });
+    expect(report.overview).toMatchObject({ tables: 12, views: 1, foreignKeys: 0, partitioned: 1, enums: 1 });
     expect(report.findings.filter((f) => f.table.startsWith('Payment_'))).toEqual([]);
   });
 
@@ -164,7 +164,7 @@ describe.each(adapters.list)('the schema analysis template on a DVD rental ($nam
       'missing-fk-index:rental.staff_id',
       'no-usage-data:public',
     ]);
-    expect(report.overview).toMatchObject({ tables: 6, views: 2, foreignKeys: 6 });
+    expect(report.overview).toMatchObject({ tables: 6, views: 2, foreignKeys: 6, partitioned: 1, enums: 1 });
   });
 });
 
