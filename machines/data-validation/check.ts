@@ -226,7 +226,10 @@ async function checkZod(
 ): Promise<{ count: number; examples: Example[] }> {
   const zod = state.zodRules.get(JSON.stringify([rule.table, rule.name]));
   if (!zod) throw new Error(`No zod rule '${rule.name}' for table '${rule.table}' was given to the agents`);
-  const order = task.key.length > 0 ? task.key.map((c) => `s.${quoteIdent(c)}`).join(', ') : 's.ctid';
+  // Pages need a stable order: the key, else every orderable column (a view has no ctid to fall back on).
+  const sortable = task.columns.filter((c) => c.class !== 'other').map((c) => c.name);
+  const order =
+    (task.key.length > 0 ? task.key : sortable).map((c) => `s.${quoteIdent(c)}`).join(', ') || '1';
   let count = 0;
   const found: Example[] = [];
   for (let offset = 0; ; offset += ZOD_PAGE) {

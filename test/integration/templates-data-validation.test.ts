@@ -168,6 +168,19 @@ describe.each(adapters.list)('the data validation template on $name', (adapter) 
       const result = await run({ tables: ['customers'] }).result;
       const broken = result.violations.find((v) => v.name === 'email on example.com');
       expect(broken).toMatchObject({ kind: 'user-rule', count: 1, examples: [{ key: { id: 2 } }] });
+      // On a view (no key, no ctid) the rows are paged in the order of their columns.
+      const onView = await testEngine({
+        agents: dataValidationAgents(db, {
+          rules: [
+            {
+              table: 'order_summaries',
+              name: 'total not negative',
+              schema: z.object({ total: z.number().min(0) }),
+            },
+          ],
+        }),
+      }).start(dataValidation, { tables: ['order_summaries'], propose: false }).result;
+      expect(onView.violations.find((v) => v.name === 'total not negative')?.count).toBe(2);
     } finally {
       await db.query(`UPDATE customers SET email = 'restored.2@example.com' WHERE id = 2`);
     }
