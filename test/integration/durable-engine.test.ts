@@ -1,39 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  ConfigurationError,
-  DefinitionVersionError,
-  type EngineOptions,
-  sqliteStore,
-  type WorkflowStore,
-  workflow,
-} from '../../src/index.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ConfigurationError, DefinitionVersionError, sqliteStore, workflow } from '../../src/index.js';
+import { never, node, settle, sqliteScratch } from '../support/durable.js';
 import { testEngine } from '../support/engine.js';
 import { collect, sleeper } from '../support/progress.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'flowstate-durable-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let store: WorkflowStore;
-let path: string;
-beforeEach(() => {
-  path = join(dir, `${Math.random().toString(36).slice(2)}.db`);
-  store = sqliteStore(path);
-});
-
-const never = () => new Promise<never>(() => {});
-/** The owner id of the process and of its restart (a stable replica name takes its own runs back at once). */
-const node = { owner: 'node-1' };
-/** A second engine on the same database file: what a restarted process sees. */
-const restarted = (options: EngineOptions) =>
-  testEngine({ lease: node, ...options, store: sqliteStore(path) });
-/** Lets agents settle and the group commit write (it runs on real setImmediate). */
-const settle = async (engine: { flush(): Promise<void> }) => {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-  await engine.flush();
-};
+const files = sqliteScratch('flowstate-durable-');
+const { restarted } = files;
 
 const twoSteps = workflow('durable-two').step('a').step('b', { input: 'results.a' }).build();
 
@@ -41,7 +14,7 @@ describe('resume after a crash', () => {
   it('continues from the last checkpoint without calling finished steps again', async () => {
     const first = testEngine({
       lease: node,
-      store,
+      store: files.store,
       agents: { a: () => 'A', b: never },
       workflows: [twoSteps],
     });
@@ -76,15 +49,15 @@ describe('resume after a crash', () => {
   it('does not call a step whose output was journaled before the crash', async () => {
     const first = testEngine({
       lease: node,
-      store,
+      store: files.store,
       agents: { a: () => 'A', b: never },
       workflows: [twoSteps],
     });
     first.start(twoSteps, {}, { id: 'r2' });
     await settle(first);
     // The crash came after b's output was committed to the journal but before the next checkpoint.
-    const { owner, epoch } = (await store.getRun('r2')) ?? {};
-    await store.write({
+    const { owner, epoch } = (await files.store.getRun('r2')) ?? {};
+    await files.store.write({
       runs: [],
       journal: [
         {
@@ -106,12 +79,22 @@ describe('resume after a crash', () => {
   });
 
   it('refuses to resume on a changed definition, and recovers the other runs', async () => {
-    const first = testEngine({ lease: node, store, agents: { a: never, b: never }, workflows: [twoSteps] });
+    const first = testEngine({
+      lease: node,
+      store: files.store,
+      agents: { a: never, b: never },
+      workflows: [twoSteps],
+    });
     first.start(twoSteps, {}, { id: 'old' });
     await settle(first);
     const changed = workflow('durable-two').step('a').step('b', { input: 'results.a', timeoutMs: 5 }).build();
     const other = workflow('other').step('a').build();
-    const otherEngine = testEngine({ lease: node, store, agents: { a: never }, workflows: [other] });
+    const otherEngine = testEngine({
+      lease: node,
+      store: files.store,
+      agents: { a: never },
+      workflows: [other],
+    });
     otherEngine.start(other, {}, { id: 'fine' });
     await settle(otherEngine);
     const second = restarted({ agents: { a: () => 1, b: () => 2 }, workflows: [changed, other] });
@@ -122,12 +105,17 @@ describe('resume after a crash', () => {
   });
 
   it('rejects a corrupted run with a typed error and recovers the others', async () => {
-    const first = testEngine({ lease: node, store, agents: { a: never, b: never }, workflows: [twoSteps] });
+    const first = testEngine({
+      lease: node,
+      store: files.store,
+      agents: { a: never, b: never },
+      workflows: [twoSteps],
+    });
     first.start(twoSteps, {}, { id: 'bad' });
     first.start(twoSteps, {}, { id: 'good' });
     await settle(first);
     const { default: Database } = await import('better-sqlite3');
-    const db = new Database(path);
+    const db = new Database(files.path);
     db.prepare(
       `UPDATE flowstate_runs SET snapshot = '{"value": {"running": "nowhere"}, "status": "active"}' WHERE id = 'bad'`,
     ).run();
@@ -144,13 +132,13 @@ describe('run ids', () => {
   it('refuses a run whose id another stored run holds before calling any agent, leaving the stored one as it was', async () => {
     const first = testEngine({
       lease: node,
-      store,
+      store: files.store,
       agents: { a: () => 'A', b: never },
       workflows: [twoSteps],
     });
     first.start(twoSteps, {}, { id: 'taken' });
     await settle(first);
-    const before = await store.getRun('taken');
+    const before = await files.store.getRun('taken');
     const again = vi.fn(() => 'again');
     const second = restarted({ agents: { a: again, b: () => 'B' }, workflows: [twoSteps] });
     const run = second.start(twoSteps, {}, { id: 'taken' });
@@ -161,8 +149,8 @@ describe('run ids', () => {
     expect(again).not.toHaveBeenCalled();
     expect(second.active.size).toBe(0);
     await second.flush();
-    expect(await store.getRun('taken')).toEqual(before);
-    expect(await store.listTimers('taken')).toEqual([]);
+    expect(await files.store.getRun('taken')).toEqual(before);
+    expect(await files.store.listTimers('taken')).toEqual([]);
   });
 });
 
@@ -176,7 +164,7 @@ describe('timers across a restart', () => {
       .build();
     const first = testEngine({
       lease: node,
-      store,
+      store: files.store,
       agents: {
         a: async () => {
           throw new Error('first attempt fails');
@@ -187,7 +175,7 @@ describe('timers across a restart', () => {
     first.start(wf, {}, { id: 'b1' });
     await settle(first);
     await vi.advanceTimersByTimeAsync(4_000);
-    expect(await store.listTimers('b1')).toEqual([
+    expect(await files.store.listTimers('b1')).toEqual([
       { runId: 'b1', stepPath: 'a', kind: 'backoff', deadline: 10_000 },
     ]);
     const calls: number[] = [];
@@ -214,7 +202,7 @@ describe('timers across a restart', () => {
       .build();
     const first = testEngine({
       lease: node,
-      store,
+      store: files.store,
       agents: {
         review: async () => {
           throw new Error('needs a human');
@@ -243,7 +231,13 @@ describe('learned durations across a restart', () => {
   const agents = { slow: sleeper(() => 3_000), quick: sleeper(() => 500) };
 
   it('gives the next engine on the store the ETA the first one learned', async () => {
-    const first = testEngine({ lease: node, store, agents, workflows: [timed], progress: { throttleMs: 0 } });
+    const first = testEngine({
+      lease: node,
+      store: files.store,
+      agents,
+      workflows: [timed],
+      progress: { throttleMs: 0 },
+    });
     const fresh = collect(first.start(timed, {}));
     // Each step's output is committed (on real time) before the next step starts.
     await vi.advanceTimersByTimeAsync(3_000);
@@ -254,7 +248,7 @@ describe('learned durations across a restart', () => {
     // No history yet: 1 s a step by default.
     expect(fresh.emissions[0]?.eta.remainingMs).toBe(2_000);
     await first.close();
-    expect((await sqliteStore(path).loadHistory?.())?.map((r) => [r.path, r.kind])).toEqual(
+    expect((await sqliteStore(files.path).loadHistory?.())?.map((r) => [r.path, r.kind])).toEqual(
       expect.arrayContaining([
         ['slow', 'duration'],
         ['quick', 'duration'],
@@ -269,7 +263,7 @@ describe('learned durations across a restart', () => {
   });
 
   it('starts from expectedMs, and says so in the log, when stored rows do not parse', async () => {
-    await store.write({
+    await files.store.write({
       runs: [],
       journal: [],
       history: [{ workflow: 'durable-eta', path: 'slow', kind: 'duration', state: '{oops', updatedAt: 1 }],
@@ -309,7 +303,7 @@ describe('secrets', () => {
     };
     const first = testEngine({
       lease: node,
-      store,
+      store: files.store,
       secrets: seal,
       agents: { call: () => 'called', next: never },
       workflows: [wf],
@@ -317,7 +311,7 @@ describe('secrets', () => {
     first.start(wf, { apiKey: 'sk-very-secret', table: 'orders' }, { id: 's1' });
     await settle(first);
     const { default: Database } = await import('better-sqlite3');
-    const db = new Database(path, { readonly: true });
+    const db = new Database(files.path, { readonly: true });
     const dump =
       JSON.stringify(db.prepare('SELECT * FROM flowstate_runs').all()) +
       JSON.stringify(db.prepare('SELECT * FROM flowstate_journal').all());
@@ -344,13 +338,13 @@ describe('secrets', () => {
   it('redacts secrets without a hook', async () => {
     const first = testEngine({
       lease: node,
-      store,
+      store: files.store,
       agents: { call: () => 'called', next: never },
       workflows: [wf],
     });
     first.start(wf, { apiKey: 'sk-very-secret' }, { id: 's2' });
     await settle(first);
-    expect(JSON.stringify(await store.getRun('s2'))).not.toContain('sk-very-secret');
+    expect(JSON.stringify(await files.store.getRun('s2'))).not.toContain('sk-very-secret');
     expect((await first.get('s2'))?.input).toEqual({ apiKey: '[redacted]' });
   });
 });

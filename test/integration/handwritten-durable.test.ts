@@ -1,39 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { assign, setup } from 'xstate';
-import {
-  type AgentFunction,
-  agentActor,
-  DefinitionVersionError,
-  type EngineOptions,
-  sqliteStore,
-  type WorkflowStore,
-} from '../../src/index.js';
+import { type AgentFunction, agentActor, DefinitionVersionError, sqliteStore } from '../../src/index.js';
+import { never, node, settle, sqliteScratch } from '../support/durable.js';
 import { testEngine } from '../support/engine.js';
 
 // A hand-written machine on a SQLite store: a run killed mid-step (its engine dropped without close, as a crashed
 // process leaves it) is resumed by a second engine on the same file, from its last checkpoint.
 
-const dir = mkdtempSync(join(tmpdir(), 'flowstate-handwritten-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let store: WorkflowStore;
-let path: string;
-beforeEach(() => {
-  path = join(dir, `${Math.random().toString(36).slice(2)}.db`);
-  store = sqliteStore(path);
-});
-
-const never = () => new Promise<never>(() => {});
-const node = { owner: 'node-1' };
-/** A second engine on the same database file: what a restarted process sees. */
-const restarted = (options: EngineOptions) =>
-  testEngine({ lease: node, ...options, store: sqliteStore(path) });
-const settle = async (engine: { flush(): Promise<void> }) => {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-  await engine.flush();
-};
+const files = sqliteScratch('flowstate-handwritten-');
+const { restarted } = files;
 
 /** fetch (agent) -> enrich (agent) -> done; the output is what both returned. */
 function pipeline(timeoutMs = 60_000) {
@@ -81,10 +56,14 @@ describe('a hand-written machine on a store', () => {
       states: { waiting: { on: { APPROVE: 'done' } }, done: { type: 'final' } },
       output: () => 'approved',
     });
-    const owner = testEngine({ lease: node, store });
+    const owner = testEngine({ lease: node, store: files.store });
     const run = owner.start(machine, {}, { id: 'a1' });
     await settle(owner);
-    const other = testEngine({ lease: { owner: 'node-2' }, store: sqliteStore(path), inbox: { pollMs: 10 } });
+    const other = testEngine({
+      lease: { owner: 'node-2' },
+      store: sqliteStore(files.path),
+      inbox: { pollMs: 10 },
+    });
     other.register(machine);
     await expect(other.send('a1', { type: 'APPROVE' })).resolves.toBe(true);
     await expect(run.result).resolves.toBe('approved');
@@ -98,7 +77,7 @@ describe('a hand-written machine resumed after a crash', () => {
     const machine = pipeline();
     const first = testEngine({
       lease: node,
-      store,
+      store: files.store,
       agents: { fetch: (o: string) => `${o}:F`, enrich: never },
     });
     const run = first.start(machine, { order: 'o1' }, { id: 'h1' });
@@ -129,12 +108,16 @@ describe('a hand-written machine resumed after a crash', () => {
 
   it('does not call an agent whose output was journaled before the crash, though no checkpoint says so', async () => {
     const machine = pipeline();
-    const first = testEngine({ lease: node, store, agents: { fetch: () => 'F', enrich: never } });
+    const first = testEngine({
+      lease: node,
+      store: files.store,
+      agents: { fetch: () => 'F', enrich: never },
+    });
     first.start(machine, { order: 'o2' }, { id: 'h2' });
     await settle(first);
     // The crash came after enrich's output was committed to the journal, before the checkpoint that follows it.
-    const { owner, epoch } = (await store.getRun('h2')) ?? {};
-    await store.write({
+    const { owner, epoch } = (await files.store.getRun('h2')) ?? {};
+    await files.store.write({
       runs: [],
       journal: [
         {
@@ -158,7 +141,7 @@ describe('a hand-written machine resumed after a crash', () => {
   });
 
   it('refuses a changed machine without a migrate hook, and restarts the run with one', async () => {
-    const first = testEngine({ lease: node, store, agents: { fetch: never, enrich: never } });
+    const first = testEngine({ lease: node, store: files.store, agents: { fetch: never, enrich: never } });
     first.start(pipeline(), { order: 'o3' }, { id: 'h3' });
     first.start(pipeline(), { order: 'o4' }, { id: 'h4' });
     await settle(first);

@@ -1,0 +1,44 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeEach } from 'vitest';
+import { type EngineOptions, sqliteStore, type WorkflowStore } from '../../src/index.js';
+import { testEngine } from './engine.js';
+
+/** An agent that never settles: the step it runs is still in flight when the process "crashes". */
+export const never = () => new Promise<never>(() => {});
+
+/** The owner id of the process and of its restart (a stable replica name takes its own runs back at once). */
+export const node = { owner: 'node-1' };
+
+/** Lets agents settle and the group commit write (it runs on real setImmediate). */
+export async function settle(engine: { flush(): Promise<void> }) {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  await engine.flush();
+}
+
+/**
+ * A fresh SQLite database file for each test of the file that calls it (in a temporary directory `prefix`...,
+ * removed after the file): `path` and `store` are the current test's; `restarted` is a second engine on the same
+ * file, what a restarted process sees.
+ */
+export function sqliteScratch(prefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let path = '';
+  let store: WorkflowStore | undefined;
+  beforeEach(() => {
+    path = join(dir, `${Math.random().toString(36).slice(2)}.db`);
+    store = sqliteStore(path);
+  });
+  return {
+    get path(): string {
+      return path;
+    },
+    get store(): WorkflowStore {
+      if (!store) throw new Error('sqliteScratch: the store exists in a test only');
+      return store;
+    },
+    restarted: (options: EngineOptions) => testEngine({ lease: node, ...options, store: sqliteStore(path) }),
+  };
+}
