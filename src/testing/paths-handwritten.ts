@@ -8,6 +8,7 @@ import type { AnyEventObject, AnyMachineSnapshot, AnyStateMachine } from 'xstate
 import { machineStates, machineVersion } from '../dsl/handwritten.js';
 import { exploreMachine, type MachineEdge, type MachineSpace } from '../dsl/machine-space.js';
 import { ConfigurationError } from '../model/errors.js';
+import { distancesTo, shortestSuffix } from './graph-search.js';
 import type { PathEnd, PathStep, WorkflowPath } from './replay.js';
 
 /**
@@ -52,14 +53,18 @@ export function machinePaths(machine: AnyStateMachine, options: MachinePathsOpti
     );
   }
   const prefix = shortest(space);
-  const toEnd = distances(space, (s) => s.status === 'done');
-  const toAny = distances(space, (s) => s.status !== 'active');
+  const toEnd = distancesTo(space, (s) => s.status === 'done');
+  const toAny = distancesTo(space, (s) => s.status !== 'active');
   const chosen = new Map<string, Edge[]>();
   const add = (edges: Edge[]) => chosen.set(edges.map((e) => `${e.from}>${e.to}`).join('|'), edges);
   const through = (key: string, edge?: MachineEdge) => {
     const from = edge ? edge.to : key;
     const head = [...(prefix.get(key) ?? []), ...(edge ? [{ ...edge, from: key }] : [])];
-    return [...head, ...suffix(space, toEnd.has(from) ? toEnd : toAny, from)];
+    const tail = shortestSuffix(space, toEnd.has(from) ? toEnd : toAny, from).map(({ from: at, edge }) => ({
+      ...edge,
+      from: at,
+    }));
+    return [...head, ...tail];
   };
   for (const [key, node] of space.nodes) if (node.snapshot.status !== 'active') add(through(key));
   const order = [...space.nodes.keys()].sort(
@@ -118,37 +123,6 @@ function shortest(space: MachineSpace): Map<string, Edge[]> {
     }
   }
   return prefix;
-}
-
-/** How far each state is from one a goal accepts, by reverse breadth-first search. */
-function distances(space: MachineSpace, goal: (s: AnyMachineSnapshot) => boolean): Map<string, number> {
-  const incoming = new Map<string, string[]>();
-  for (const [key, node] of space.nodes)
-    for (const edge of node.edges) incoming.set(edge.to, [...(incoming.get(edge.to) ?? []), key]);
-  const dist = new Map<string, number>();
-  const queue = [...space.nodes].filter(([, n]) => goal(n.snapshot)).map(([k]) => k);
-  for (const key of queue) dist.set(key, 0);
-  for (let i = 0; i < queue.length; i++) {
-    const key = queue[i] as string;
-    for (const from of incoming.get(key) ?? []) {
-      if (dist.has(from)) continue;
-      dist.set(from, (dist.get(key) ?? 0) + 1);
-      queue.push(from);
-    }
-  }
-  return dist;
-}
-
-function suffix(space: MachineSpace, dist: Map<string, number>, from: string): Edge[] {
-  const edges: Edge[] = [];
-  for (let key = from; (dist.get(key) ?? 0) > 0; ) {
-    const here = dist.get(key) as number;
-    const edge = space.nodes.get(key)?.edges.find((e) => dist.get(e.to) === here - 1);
-    if (!edge) break;
-    edges.push({ ...edge, from: key });
-    key = edge.to;
-  }
-  return edges;
 }
 
 function stepOf(edge: Edge, space: MachineSpace): PathStep {

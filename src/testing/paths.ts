@@ -10,6 +10,7 @@ import type { AnyWorkflowDefinition, WorkflowContext } from '../model/definition
 import { ConfigurationError } from '../model/errors.js';
 import { parseWith } from '../model/validation.js';
 import { explore, type StateGraph } from './graph.js';
+import { distancesTo, shortestSuffix } from './graph-search.js';
 import { WorkflowModel } from './model.js';
 import { machinePaths } from './paths-handwritten.js';
 import { nameOf, type Replayed, replay, type WorkflowPath } from './replay.js';
@@ -191,40 +192,12 @@ function distances(
   graph: StateGraph,
   goal: (snapshot: AnyMachineSnapshot) => boolean = () => true,
 ): Map<string, number> {
-  const incoming = new Map<string, string[]>();
-  for (const [key, node] of graph.nodes)
-    for (const edge of node.edges) incoming.set(edge.to, [...(incoming.get(edge.to) ?? []), key]);
-  const dist = new Map<string, number>();
-  const queue: string[] = [];
-  for (const [key, node] of graph.nodes) {
-    if (node.snapshot.status === 'done' && goal(node.snapshot)) {
-      dist.set(key, 0);
-      queue.push(key);
-    }
-  }
-  for (let i = 0; i < queue.length; i++) {
-    const key = queue[i] as string;
-    for (const from of incoming.get(key) ?? []) {
-      if (dist.has(from)) continue;
-      dist.set(from, (dist.get(key) ?? 0) + 1);
-      queue.push(from);
-    }
-  }
-  return dist;
+  return distancesTo(graph, (snapshot) => snapshot.status === 'done' && goal(snapshot));
 }
 
 /** The shortest way from a state to a final state (empty when none is reachable). */
 function suffix(graph: StateGraph, toFinal: Map<string, number>, from: string): AnyEventObject[] {
-  const events: AnyEventObject[] = [];
-  let key = from;
-  while ((toFinal.get(key) ?? 0) > 0) {
-    const here = toFinal.get(key) as number;
-    const edge = graph.nodes.get(key)?.edges.find((e) => toFinal.get(e.to) === here - 1);
-    if (!edge) break;
-    events.push(edge.event);
-    key = edge.to;
-  }
-  return events;
+  return shortestSuffix(graph, toFinal, from).map(({ edge }) => edge.event);
 }
 
 function assertCovered(
