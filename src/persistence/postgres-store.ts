@@ -4,6 +4,7 @@ import {
   checkpointValues,
   type HistoryRowData,
   type InboxRow,
+  type JournalRow,
   LIST_COLUMNS,
   leaseColumns,
   listRunRow,
@@ -11,6 +12,7 @@ import {
   type RunRow,
   readHistoryRows,
   readInboxRow,
+  readJournalRow,
   readRunRow,
   runValues,
   storeSchema,
@@ -421,27 +423,6 @@ async function writeRuns(
       timers.map((t) => t.deadline),
     ],
   );
-}
-
-/** A row of `flowstate_journal` (`bigint` columns come back as text). */
-interface JournalRow {
-  key: string;
-  run_id: string;
-  step_path: string;
-  attempt: number;
-  output: string;
-  created_at: string;
-}
-
-function readJournalRow(row: JournalRow): JournalEntry {
-  return {
-    key: row.key,
-    runId: row.run_id,
-    stepPath: row.step_path,
-    attempt: row.attempt,
-    output: row.output,
-    createdAt: Number(row.created_at),
-  };
 }
 
 /** The WHERE clause of a run filter's `status` and `workflow`, with its parameters ($1, $2...). */

@@ -1,5 +1,5 @@
 import { CorruptRunError, type SerializedError } from '../model/errors.js';
-import type { HistoryRow, InboxMessage, RunRecord, RunStatus, StoredRun } from './types.js';
+import type { HistoryRow, InboxMessage, JournalEntry, RunRecord, RunStatus, StoredRun } from './types.js';
 
 /** A run as SQL stores it: JSON fields as text. Shared by the SQLite and PostgreSQL stores. */
 export interface RunRow {
@@ -235,4 +235,26 @@ export function readRunRow(row: RunRow): StoredRun {
   } catch (cause) {
     throw new CorruptRunError(row.id, cause);
   }
+}
+
+/** A row of `flowstate_journal` (PostgreSQL returns its `bigint` column as text). */
+export interface JournalRow {
+  key: string;
+  run_id: string;
+  step_path: string;
+  attempt: number;
+  output: string;
+  created_at: number | string;
+}
+
+/** A journal row back into an entry. Shared by the SQLite and PostgreSQL stores. */
+export function readJournalRow(row: JournalRow): JournalEntry {
+  return {
+    key: row.key,
+    runId: row.run_id,
+    stepPath: row.step_path,
+    attempt: row.attempt,
+    output: row.output,
+    createdAt: Number(row.created_at),
+  };
 }

@@ -6,6 +6,7 @@ import {
   checkpointValues,
   type HistoryRowData,
   type InboxRow,
+  type JournalRow,
   LIST_COLUMNS,
   leaseColumns,
   listRunRow,
@@ -13,11 +14,12 @@ import {
   type RunRow,
   readHistoryRows,
   readInboxRow,
+  readJournalRow,
   readRunRow,
   runValues,
   storeSchema,
 } from './rows.js';
-import type { JournalEntry, RunFilter, RunLease, StoreBatch, TimerRow, WorkflowStore } from './types.js';
+import type { RunFilter, RunLease, StoreBatch, TimerRow, WorkflowStore } from './types.js';
 
 const SCHEMA = storeSchema('INTEGER');
 const LEASES = leaseColumns('INTEGER');
@@ -304,27 +306,6 @@ function identity(path: string): { dev: number; ino: number } | undefined {
 function sameFile(path: string, was: { dev: number; ino: number }): boolean {
   const now = identity(path);
   return now !== undefined && now.dev === was.dev && now.ino === was.ino;
-}
-
-/** A row of `flowstate_journal`. */
-interface JournalRow {
-  key: string;
-  run_id: string;
-  step_path: string;
-  attempt: number;
-  output: string;
-  created_at: number;
-}
-
-function readJournalRow(row: JournalRow): JournalEntry {
-  return {
-    key: row.key,
-    runId: row.run_id,
-    stepPath: row.step_path,
-    attempt: row.attempt,
-    output: row.output,
-    createdAt: row.created_at,
-  };
 }
 
 /** The WHERE clause of a run filter's `status` and `workflow`, with its parameters. */
