@@ -6,6 +6,7 @@
 import type { ConnectionOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import type { AgentJob } from '../machine/transport.js';
 import type { SerializedError } from '../model/errors.js';
 
 /** A Redis server: a URL (`redis://user:pass@host:6379/0`, `rediss://` for TLS) or ioredis options. */
@@ -63,14 +64,7 @@ export function cancelKey(prefix: string, queue: string, jobId: string): string 
 export const CANCEL_TTL_MS = 3_600_000;
 
 /** The data of a job: the attempt without its queue (the job's name is the agent). */
-export interface JobData {
-  readonly input: unknown;
-  readonly runId: string;
-  readonly stepPath: string;
-  readonly attempt: number;
-  readonly idempotencyKey: string;
-  readonly timeoutMs?: number;
-}
+export type JobData = Omit<AgentJob, 'queue' | 'agent'>;
 
 /**
  * What a finished job returns. An agent's error is a result too, not a BullMQ failure: the engine's retry policy
