@@ -2,20 +2,9 @@
 // JavaScript (typed by postgres-server.d.mts) so that bench/ runs it without a build.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port')),
-      );
-    });
-  });
+import { freePort } from './free-port.mjs';
 
 // The PostgreSQL binaries refuse to run as root: run them as the postgres user.
 const asPostgres = (args) =>

@@ -3,21 +3,10 @@
 // Debian's redis-server is installed with apt-get when it is missing (as .ci/run does for PostgreSQL).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port')),
-      );
-    });
-  });
+import { freePort } from './free-port.mjs';
 
 /** The redis-server binary, installed from Debian's packages when missing (needs root, as in CI). */
 function redisServerBinary() {
