@@ -2,6 +2,7 @@
 // Each call appends one JSON line to the ledger file named by FLOWSTATE_LEDGER ({ event, key, pid, t, ... }), so the
 // parent can count calls per idempotency key and see aborts (with their reason's code).
 import { appendFileSync } from 'node:fs';
+import { sleep as wait } from './abortable.mjs';
 
 const ledger = process.env.FLOWSTATE_LEDGER;
 const note = (event, ctx, extra = {}) => {
@@ -11,20 +12,6 @@ const note = (event, ctx, extra = {}) => {
       `${JSON.stringify({ event, key: ctx.idempotencyKey, pid: process.pid, t: Date.now(), ...extra })}\n`,
     );
 };
-
-/** Waits `ms`, or rejects with the signal's reason when it fires first. */
-const wait = (ms, signal) =>
-  new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
 
 const io = async (input, ctx) => {
   note('call', ctx);

@@ -2,6 +2,7 @@
 // worker is a real separate process, as in production.
 import { appendFileSync } from 'node:fs';
 import { workflow } from '../../dist/bundle/index.js';
+import { sleep } from './abortable.mjs';
 
 export const BACKOFF_MS = 40;
 export const ESCALATION_MS = 150;
@@ -56,18 +57,6 @@ export function ledgerAgents(ledger) {
   const pid = process.pid;
   const log = (key, event) =>
     appendFileSync(ledger, `${JSON.stringify({ key, event, pid, t: Date.now() })}\n`);
-  const sleep = (ms, signal) =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(resolve, ms);
-      signal.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer);
-          reject(signal.reason);
-        },
-        { once: true },
-      );
-    });
   const jitter = (key) => [...key].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 997, 7) % 20;
   return {
     plain: async (input, ctx) => {
