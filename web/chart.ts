@@ -75,18 +75,21 @@ function layoutChart(chart: ChartData): SVGSVGElement {
     const p = chart.nodes.find((n) => n.id === id)?.parent;
     return p ? 1 + depth(p) : 0;
   };
+  /** The rectangle of a laid-out node (dagre gives its centre and size), with corners of radius `rx`. */
+  const boxRect = (box: { x: number; y: number; width: number; height: number }, rx: number) =>
+    el('rect', {
+      x: box.x - box.width / 2,
+      y: box.y - box.height / 2,
+      width: box.width,
+      height: box.height,
+      rx,
+    });
   const clusters = chart.nodes.filter((n) => parents.has(n.id)).sort((a, b) => depth(a.id) - depth(b.id));
   for (const n of clusters) {
     const box = g.node(n.id);
     const group = el('g', { class: 'cluster', 'data-state': n.id });
     group.append(
-      el('rect', {
-        x: box.x - box.width / 2,
-        y: box.y - box.height / 2,
-        width: box.width,
-        height: box.height,
-        rx: 8,
-      }),
+      boxRect(box, 8),
       el(
         'text',
         { x: box.x - box.width / 2 + 8, y: box.y - box.height / 2 + 16 },
@@ -113,13 +116,7 @@ function layoutChart(chart: ChartData): SVGSVGElement {
     const box = g.node(n.id);
     const group = el('g', { class: `state${n.kind ? ` ${n.kind}` : ''}`, 'data-state': n.id });
     group.append(
-      el('rect', {
-        x: box.x - box.width / 2,
-        y: box.y - box.height / 2,
-        width: box.width,
-        height: box.height,
-        rx: n.type === 'final' ? 16 : 6,
-      }),
+      boxRect(box, n.type === 'final' ? 16 : 6),
       el('text', { x: box.x, y: box.y + 4, 'text-anchor': 'middle' }, n.label),
     );
     svg.append(group);
