@@ -40,3 +40,27 @@ export function etaErrors(emissions: readonly Progress[]) {
     return { at: p.at, truth, eta: p.eta.remainingMs, error, relative: truth > 0 ? error / truth : 0 };
   });
 }
+
+/**
+ * A writable that keeps what it gets; a TTY when asked, with the size of a real terminal (120 x 40 unless told).
+ *
+ * @example
+ * ```ts
+ * const out = sink(true, { columns: 100, rows: 30 });
+ * ```
+ */
+export function sink(tty: boolean, { columns = 120, rows = 40 }: { columns?: number; rows?: number } = {}) {
+  const chunks: string[] = [];
+  return {
+    chunks,
+    text: () => chunks.join(''),
+    write: (c: string) => chunks.push(c),
+    isTTY: tty,
+    columns,
+    rows,
+  };
+}
+
+/** The ANSI escapes log-update writes, removed to read the frames as text. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character is what is stripped
+export const plain = (text: string) => text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');

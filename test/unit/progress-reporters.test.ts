@@ -4,24 +4,7 @@ import { jsonLinesReporter, type Progress, terminalReporter, workflow } from '..
 import { formatMs } from '../../src/progress/reporters/format.js';
 import { renderFrame } from '../../src/progress/reporters/terminal.js';
 import { testEngine } from '../support/engine.js';
-import { sleeper } from '../support/progress.js';
-
-/** A writable that keeps what it gets; a TTY when asked. */
-function sink(tty: boolean) {
-  const chunks: string[] = [];
-  return {
-    chunks,
-    text: () => chunks.join(''),
-    write: (c: string) => chunks.push(c),
-    isTTY: tty,
-    columns: 120,
-    rows: 40,
-  };
-}
-
-/** The ANSI escapes log-update writes, removed to read the frames as text. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character is what is stripped
-const plain = (text: string) => text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+import { plain, sink, sleeper } from '../support/progress.js';
 
 function demoRun() {
   const wf = workflow('demo')

@@ -2,22 +2,7 @@ import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Progress } from '../../src/index.js';
 import { terminalReporter } from '../../src/progress/reporters/terminal.js';
-
-/** A writable that keeps what it gets; a TTY when asked (with a size, as a real terminal has). */
-function sink(tty: boolean) {
-  const chunks: string[] = [];
-  return {
-    chunks,
-    text: () => chunks.join(''),
-    write: (c: string) => chunks.push(c),
-    isTTY: tty,
-    columns: 100,
-    rows: 30,
-  };
-}
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character is what is stripped
-const plain = (text: string) => text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+import { plain, sink } from '../support/progress.js';
 
 const progress = (over: Partial<Progress> = {}): Progress => ({
   workflowId: 'w',
@@ -35,7 +20,7 @@ const progress = (over: Partial<Progress> = {}): Progress => ({
 describe('terminalReporter log() and steps: false', () => {
   it('plain: your lines among the percent lines, and no step lines of its own', async () => {
     const source = new Subject<Progress>();
-    const out = sink(false);
+    const out = sink(false, { columns: 100, rows: 30 });
     const reporter = terminalReporter(source, { stream: out, steps: false });
     reporter.log('  ▶ load');
     source.next(progress());
@@ -64,7 +49,7 @@ describe('terminalReporter log() and steps: false', () => {
 
   it('TTY: your lines stay above the live frame, which is drawn again below them with the ETA as it moves', async () => {
     const source = new Subject<Progress>();
-    const out = sink(true);
+    const out = sink(true, { columns: 100, rows: 30 });
     const reporter = terminalReporter(source, { stream: out, barWidth: 10 });
     // Before log-update is loaded: held, then written in order.
     reporter.log('first line');
