@@ -198,6 +198,24 @@ describe.each(adapters.list)('lock-safe migrations on $name', (adapter) => {
   beforeAll(async () => {
     db = await adapter.open();
   }, 60_000);
+  /** Takes `mode` on `table` in a transaction that stays open until `release()`; resolves once the lock is held. */
+  const holdLock = async (table: string, mode: string) => {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let locked = () => {};
+    const isLocked = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const done = db.transaction(async (tx) => {
+      await tx.query(`LOCK TABLE ${table} IN ${mode} MODE`);
+      locked();
+      await held;
+    });
+    await isLocked;
+    return { release, done };
+  };
 
   it('runs CREATE INDEX CONCURRENTLY outside a transaction and VALIDATE after its NOT VALID commits', async () => {
     const schema = await fresh();
@@ -245,29 +263,16 @@ describe.each(adapters.list)('lock-safe migrations on $name', (adapter) => {
     'dry-runs on a scratch copy: a writer holding its table does not stop the dry run, only the apply',
     async () => {
       const schema = await fresh();
-      let release = () => {};
-      const held = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      let locked = () => {};
-      const isLocked = new Promise<void>((resolve) => {
-        locked = resolve;
-      });
       // A writer in a long transaction: ROW EXCLUSIVE conflicts with ALTER TABLE's ACCESS EXCLUSIVE.
-      const writer = db.transaction(async (tx) => {
-        await tx.query(`LOCK TABLE ${schema}.track IN ROW EXCLUSIVE MODE`);
-        locked();
-        await held;
-      });
-      await isLocked;
+      const writer = await holdLock(`${schema}.track`, 'ROW EXCLUSIVE');
       const agents = migrationAgents(db, { lockTimeoutMs: 200 });
       const run = testEngine({ agents }).start(migration, {
         schema,
         sql: 'ALTER TABLE track ADD COLUMN note text',
       });
       const failure = await run.result.catch((e: unknown) => e);
-      release();
-      await writer;
+      writer.release();
+      await writer.done;
       expect(failure).toMatchObject({ stepPath: 'apply' });
       expect(String((failure as Error).cause)).toMatch(/lock timeout/);
       const scratch = await db.query("SELECT 1 FROM pg_namespace WHERE nspname LIKE 'flowstate_scratch_%'");
@@ -281,29 +286,16 @@ describe.each(adapters.list)('lock-safe migrations on $name', (adapter) => {
     async () => {
       const schema = await fresh();
       const snapshot = await takeSnapshot(db, schema);
-      let release = () => {};
-      const held = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      let locked = () => {};
-      const isLocked = new Promise<void>((resolve) => {
-        locked = resolve;
-      });
       // SHARE UPDATE EXCLUSIVE on track: the CONCURRENTLY build of the second phase times out, the first committed.
-      const holder = db.transaction(async (tx) => {
-        await tx.query(`LOCK TABLE ${schema}.track IN SHARE UPDATE EXCLUSIVE MODE`);
-        locked();
-        await held;
-      });
-      await isLocked;
+      const holder = await holdLock(`${schema}.track`, 'SHARE UPDATE EXCLUSIVE');
       const agents = migrationAgents(db, { lockTimeoutMs: 200 });
       const run = testEngine({ agents }).start(migration, {
         schema,
         sql: 'ALTER TABLE artist ADD COLUMN note text; CREATE INDEX CONCURRENTLY track_ms ON track (ms)',
       });
       const failure = await run.result.catch((e: unknown) => e);
-      release();
-      await holder;
+      holder.release();
+      await holder.done;
       expect(failure).toMatchObject({ stepPath: 'apply' });
       const now = await takeSnapshot(db, schema);
       expect(now.tables.find((t) => t.name === 'artist')).toEqual(
