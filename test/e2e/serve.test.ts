@@ -14,7 +14,14 @@ import { createDatabase, type PostgresServer, startPostgres } from '../support/p
 const out = join(root, 'node_modules/.cache/flowstate-serve-test');
 const dir = mkdtempSync(join(tmpdir(), 'flowstate-serve-'));
 const file = join(dir, 'runs.db');
-const docs = join(root, 'docs');
+/**
+ * Where the page screenshots go: docs/ when asked (`FLOWSTATE_SCREENSHOTS=1 npx vitest run test/e2e/serve.test.ts`
+ * refreshes the docs' pictures), else a scratch folder, so a test run never changes the checkout.
+ */
+const docs =
+  process.env.FLOWSTATE_SCREENSHOTS === '1'
+    ? join(root, 'docs')
+    : mkdtempSync(join(tmpdir(), 'flowstate-shots-'));
 let bundle = '';
 let browser: Browser;
 const children: ChildProcess[] = [];
