@@ -87,7 +87,7 @@ export function progressLines(options: ProgressLinesOptions): ProgressLines {
         return e.action === 'retry' ? started(s.agent) : undefined;
       case 'done':
         stepsDone++;
-        return `  ✓ ${e.path} ${e.durationMs} ms${e.attempt > 1 ? ` (${e.attempt} attempts)` : ''}`;
+        return `  ✓ ${e.path} ${e.durationMs} ms${doneNotes(e.attempt, e.usage?.totalTokens)}`;
       case 'failed':
         return `  ✗ ${e.path}: ${e.reason}`;
       case 'cancelled':
@@ -158,4 +158,13 @@ export function progressLines(options: ProgressLinesOptions): ProgressLines {
   };
 
   return { inspect, stats: () => ({ stepsDone, retries }) };
+}
+
+/** What a done line adds: the attempts when more than one, and the tokens an LLM agent reported. */
+function doneNotes(attempts: number, tokens: number | undefined): string {
+  const notes = [
+    ...(attempts > 1 ? [`${attempts} attempts`] : []),
+    ...(tokens !== undefined ? [`${tokens} tokens`] : []),
+  ];
+  return notes.length > 0 ? ` (${notes.join(', ')})` : '';
 }

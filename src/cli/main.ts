@@ -83,6 +83,9 @@ function runCommand(
           seed: values.seed === true,
           inspect: text('inspect') ?? text('inspect-url') ?? values.inspect === true,
           store: text('store'),
+          agents: text('agents'),
+          model: text('model'),
+          modelUrl: text('model-url'),
         },
         io,
       );

@@ -57,12 +57,27 @@ export const COMMANDS = {
         optional: true,
       },
       'inspect-url': { description: 'the same as --inspect=<url>', value: 'url' },
+      agents: {
+        description: "a module exporting agents (`agents`, or default) merged over the template's, by name",
+        value: 'module',
+      },
+      model: {
+        description:
+          "fill the template's LLM step with this model: openai-compatible:<id>, openai:<id>, anthropic:<id> (docs/ai.md)",
+        value: 'provider:model',
+      },
+      'model-url': {
+        description: "the base URL of --model's server, such as http://127.0.0.1:8080/v1",
+        value: 'url',
+      },
     },
     examples: [
       'flowstate run schema-analysis',
       `flowstate run migration --input '{"sql": "DROP TABLE audit_log", "approvedBy": "ann"}'`,
       'flowstate run data-validation --db postgres://app@localhost/shop --json',
       'flowstate run query-generation --inspect=ws://127.0.0.1:8080',
+      'flowstate run query-generation --model openai-compatible:qwen2.5-coder --model-url http://127.0.0.1:8080/v1',
+      'flowstate run query-generation --agents ./my-agents.js',
     ],
     more: 'Exit codes: 0 done; 1 failed or compensated; 2 a usage mistake; 3 waits on a human decision; 130 Ctrl-C.',
   },

@@ -8,6 +8,7 @@
 import { pino } from 'pino';
 import type { AnyTemplate } from '../../../machines/index.js';
 import type { Database } from '../../db/port.js';
+import type { AgentRegistry } from '../../model/agent.js';
 import { combineInspection } from '../../observability/inspect.js';
 import { createLogger } from '../../observability/logger.js';
 import type { WorkflowStore } from '../../persistence/types.js';
@@ -52,6 +53,8 @@ export interface ExecuteOptions {
   readonly history?: DurationHistory | undefined;
   /** Keep the run in this store (closed with the engine). */
   readonly store?: WorkflowStore | undefined;
+  /** Agents that replace the template's by name (`--agents`, `--model`). */
+  readonly agents?: AgentRegistry | undefined;
 }
 
 /** How often the frame is recomputed while nothing happens (a long step): its bars and the ETA move on. */
@@ -86,7 +89,7 @@ export async function executeTemplate(options: ExecuteOptions): Promise<Outcome>
       : {};
   const engine = createEngine({
     ...(inspect ? { inspect } : {}),
-    agents: template.agents(options.db),
+    agents: { ...template.agents(options.db), ...options.agents },
     logger,
     ...(template.guards ? { guards: template.guards } : {}),
     ...learned,

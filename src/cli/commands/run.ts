@@ -11,6 +11,7 @@ import type { AnyTemplate } from '../../../machines/index.js';
 import type { Database } from '../../db/port.js';
 import { seedSample } from '../../db/sample/index.js';
 import type { WorkflowStore } from '../../persistence/types.js';
+import { type AgentsOptions, agentOverrides } from '../agents-option.js';
 import type { CliIO } from '../demo-command.js';
 import { fileHistory, historyPath } from '../history-file.js';
 import { INTERRUPTED, trapInterrupt } from '../interrupt.js';
@@ -20,8 +21,8 @@ import { describeError, inputProblems, openTarget, readInput, requireTemplate } 
 import { executeTemplate, type Outcome } from './live-run.js';
 import { summarize } from './report.js';
 
-/** Options of {@link runTemplateCommand}, from the command line. */
-export interface RunCommandOptions {
+/** Options of {@link runTemplateCommand}, from the command line (`--agents`, `--model`, `--model-url` in AgentsOptions). */
+export interface RunCommandOptions extends AgentsOptions {
   /** `--db`: a `postgres://` URL or a PGlite directory. @default PGlite in memory, seeded */
   readonly db?: string | undefined;
   /** `--input`: a JSON file or inline JSON. @default the template's example input */
@@ -79,6 +80,8 @@ export async function runTemplateCommand(id: string, options: RunCommandOptions,
     } else if (!options.json) {
       io.out(`database: ${where}`);
     }
+    // After seeding: an agents module may export a function of the database.
+    const agents = await agentOverrides(template, db, options);
     if (!options.json) io.out('');
     // Without a store, the durations learned by earlier runs of the CLI start the ETA.
     const learned = store ? undefined : fileHistory(historyPath());
@@ -94,6 +97,7 @@ export async function runTemplateCommand(id: string, options: RunCommandOptions,
       interrupt,
       history: learned?.history,
       store: given,
+      agents,
     });
     learned?.save();
     return report(template, outcome, options, io);

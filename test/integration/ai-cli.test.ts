@@ -1,0 +1,90 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { fakeOpenAI } from '../support/fake-openai.js';
+
+// `flowstate run <template> --model <provider:model> --model-url <url>` and `--agents <module>`, run in process
+// (main, as the bin calls it) against a fake OpenAI-compatible server on 127.0.0.1.
+
+const SHIPPED = {
+  sql: 'SELECT count(*) AS count FROM "public"."orders" t0 WHERE t0."status" = $1',
+  params: ['shipped'],
+  explanation: 'The number of orders whose status is shipped',
+};
+const INPUT = JSON.stringify({ request: 'How many orders have status shipped?' });
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'flowstate-ai-cli-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => vi.unstubAllEnvs());
+
+async function flowstate(...args: string[]) {
+  vi.stubEnv('FLOWSTATE_HISTORY', 'off');
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, { out: (l) => void out.push(l), err: (l) => void err.push(l) });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+describe('flowstate run with an LLM or an agents module', () => {
+  it('--model openai-compatible:<model> --model-url fills query-generation’s generator over HTTP', async () => {
+    const server = await fakeOpenAI([{ kind: 'json', content: SHIPPED }]);
+    try {
+      const ran = await flowstate(
+        'run',
+        'query-generation',
+        '--model',
+        'openai-compatible:fake',
+        '--model-url',
+        server.url,
+        '--input',
+        INPUT,
+        '--json',
+      );
+      expect(ran.stderr).toBe('');
+      expect(ran.code).toBe(0);
+      const report = JSON.parse(ran.stdout) as { status: string; sql: string; source: string };
+      expect(report).toMatchObject({ status: 'answered', source: 'generator', sql: SHIPPED.sql });
+      expect(server.requests).toHaveLength(1);
+      expect(server.requests[0]?.body.model).toBe('fake');
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+
+  it('--agents <module> merges its registry over the template’s agents', async () => {
+    const file = join(dir, 'agents.mjs');
+    writeFileSync(file, `export const agents = { 'query-generator': () => (${JSON.stringify(SHIPPED)}) };\n`);
+    const ran = await flowstate('run', 'query-generation', '--agents', file, '--input', INPUT, '--json');
+    expect(ran.stderr).toBe('');
+    expect(ran.code).toBe(0);
+    expect(JSON.parse(ran.stdout)).toMatchObject({ status: 'answered', sql: SHIPPED.sql });
+  }, 60_000);
+
+  it('refuses --model on a template without an LLM seam, and --model-url alone (exit 2)', async () => {
+    const seamless = await flowstate('run', 'schema-analysis', '--model', 'openai:gpt-4o-mini', '--json');
+    expect(seamless.code).toBe(2);
+    expect(seamless.stderr).toContain('no step an LLM fills');
+    const alone = await flowstate(
+      'run',
+      'query-generation',
+      '--model-url',
+      'http://127.0.0.1:1/v1',
+      '--json',
+    );
+    expect(alone.code).toBe(2);
+    const bad = await flowstate('run', 'query-generation', '--model', 'nope', '--json');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('<provider>:<model>');
+  }, 60_000);
+
+  it('an agents module that does not load exits 1', async () => {
+    const ran = await flowstate('run', 'query-generation', '--agents', join(dir, 'missing.mjs'), '--json');
+    expect(ran.code).toBe(1);
+    expect(ran.stderr).toContain('cannot load agents');
+  }, 60_000);
+});
