@@ -13,6 +13,9 @@ import type { AgentRegistry, EngineOptions, WorkflowDefinition } from '../src/in
  * const engine = createEngine({ agents: template.agents(db) });
  * const report = await engine.start(template.definition, template.exampleInput).result;
  * ```
+ *
+ * @template I - the template's input (what `flowstate run <id> --input` takes)
+ * @template O - its report, the run's output
  */
 export interface Template<I = unknown, O = unknown> {
   /** The id the CLI takes (`flowstate run schema-analysis`); equal to the definition's id. */

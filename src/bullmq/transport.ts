@@ -42,7 +42,7 @@ export interface BullmqTransportOptions {
   readonly checkEveryMs?: number;
   /** How long a finished job (its result) is kept for an owner that re-attaches after a takeover. @default 1 h */
   readonly keepResultsMs?: number;
-  /** @default a pino logger at `FLOWSTATE_LOG_LEVEL` or `warn` */
+  /** Where connection errors and the Redis settings warnings go. @default a pino logger at `FLOWSTATE_LOG_LEVEL` or `warn` */
   readonly logger?: Logger;
 }
 
@@ -64,6 +64,7 @@ export interface BullmqTransport extends AgentTransport {
   ready(): Promise<string[]>;
   /** Attempts waiting for their result now. */
   readonly inFlight: number;
+  /** Counts since the transport was made: jobs dispatched, re-attached, re-enqueued and re-run. */
   readonly stats: TransportStats;
   /** Stops the checks and closes the connections; calls still waiting reject with a `CancelledError`. */
   close(): Promise<void>;

@@ -40,7 +40,7 @@ export interface WorkerOptions {
    * the same attempt again) within about twice this. @default 30_000 (BullMQ's)
    */
   readonly lockDurationMs?: number;
-  /** @default a pino logger at `FLOWSTATE_LOG_LEVEL` or `warn` */
+  /** The parent of each agent's `ctx.logger`, and where connection errors go. @default a pino logger at `FLOWSTATE_LOG_LEVEL` or `warn` */
   readonly logger?: Logger;
 }
 

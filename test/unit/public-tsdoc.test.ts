@@ -11,7 +11,15 @@ import { describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The public entry points: the package root and its `db`, `store` and `testing` subpaths. */
-const ENTRIES = ['src/index.ts', 'src/persistence/index.ts', 'src/testing/index.ts', 'src/db/index.ts'];
+const ENTRIES = [
+  'src/index.ts',
+  'src/persistence/index.ts',
+  'src/testing/index.ts',
+  'src/db/index.ts',
+  'src/ai/index.ts',
+  'src/bullmq/index.ts',
+  'machines/templates.ts',
+];
 
 interface Checked {
   /** `entry: Name` and `entry: Name.member` for each export and interface member without documentation. */
