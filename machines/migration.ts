@@ -47,66 +47,83 @@ const transientRetry = { attempts: 3, initialMs: 500, retryOn: TRANSIENT };
  */
 export function migrationWorkflow(options: MigrationWorkflowOptions = {}) {
   const timeoutMs = options.stepTimeoutMs ?? 600_000;
-  return workflow<MigrationInput, MigrationReport>('migration', {
-    description:
-      'Plans and lints target DDL, waits for approval of destructive changes, dry-runs, applies, verifies, reverts on failure',
-    input: MigrationInputSchema,
-    output: MigrationReportSchema,
-    result: 'results.report',
-  })
-    .step('plan', {
-      agent: 'migration-plan',
-      description: 'Split the DDL, read what each statement does, snapshot the schema and count rows',
-    })
-    .step('lint', {
-      agent: 'migration-lint',
-      input: 'results.plan',
+  return (
+    workflow<MigrationInput, MigrationReport>('migration', {
       description:
-        'Flag destructive and unproven statements, table rewrites and locks, with the lock-safe way',
+        'Plans and lints target DDL, waits for approval of destructive changes, dry-runs, applies, verifies, reverts on failure',
+      input: MigrationInputSchema,
+      output: MigrationReportSchema,
+      result: 'results.report',
     })
-    .branch('gate', [
-      {
-        when: 'results.lint.destructive',
-        then: (b) =>
-          b.step('approval', {
-            agent: 'migration-approval',
-            input: 'results',
-            description: 'Destructive or unproven statements wait for a human approval',
-            escalate: { to: 'human', timeoutMs: options.approvalTimeoutMs ?? 3_600_000, onTimeout: 'fail' },
-          }),
-      },
-      // Nothing destructive: nothing to approve.
-      { otherwise: () => {} },
-    ])
-    .step('dryRun', {
-      agent: 'migration-dry-run',
-      input: 'results',
-      description:
-        'Run the migration and its revert on a scratch copy of the schema, in a transaction that rolls back',
-      retry: transientRetry,
-      timeoutMs,
-    })
-    .step('apply', {
-      agent: 'migration-apply',
-      input: 'results',
-      description: 'Apply the migration in lock-safe transactions, backing up what it can lose',
-      retry: transientRetry,
-      timeoutMs,
-      compensate: 'migration-revert',
-      onError: 'compensate',
-    })
-    .step('verify', {
-      agent: 'migration-verify',
-      input: 'results',
-      description: 'Check the schema is what the dry run produced and row counts were kept',
-      onError: 'compensate',
-    })
-    .step('report', {
-      agent: 'migration-report',
-      input: 'results',
-      description: 'Drop the backups and report',
-    })
-    .build();
+      .step('plan', {
+        agent: 'migration-plan',
+        description: 'Split the DDL, read what each statement does, snapshot the schema and count rows',
+      })
+      .step('lint', {
+        agent: 'migration-lint',
+        input: 'results.plan',
+        description:
+          'Flag destructive and unproven statements, table rewrites and locks, with the lock-safe way',
+      })
+      // A migration Flowstate wrote (no SQL given) is dry-run first, so the approval shows what it would do.
+      .branch('proposal', [
+        {
+          when: 'results.plan.proposed',
+          then: (b) =>
+            b.step('preview', {
+              agent: 'migration-dry-run',
+              input: 'results',
+              description: 'Dry-run the proposed fixes on a scratch copy of the schema, before the approval',
+              retry: transientRetry,
+              timeoutMs,
+            }),
+        },
+        { otherwise: () => {} },
+      ])
+      .branch('gate', [
+        {
+          when: 'results.lint.destructive',
+          then: (b) =>
+            b.step('approval', {
+              agent: 'migration-approval',
+              input: 'results',
+              description: 'Destructive or unproven statements wait for a human approval',
+              escalate: { to: 'human', timeoutMs: options.approvalTimeoutMs ?? 3_600_000, onTimeout: 'fail' },
+            }),
+        },
+        // Nothing destructive: nothing to approve.
+        { otherwise: () => {} },
+      ])
+      .step('dryRun', {
+        agent: 'migration-dry-run',
+        input: 'results',
+        description:
+          'Run the migration and its revert on a scratch copy of the schema, in a transaction that rolls back',
+        retry: transientRetry,
+        timeoutMs,
+      })
+      .step('apply', {
+        agent: 'migration-apply',
+        input: 'results',
+        description: 'Apply the migration in lock-safe transactions, backing up what it can lose',
+        retry: transientRetry,
+        timeoutMs,
+        compensate: 'migration-revert',
+        onError: 'compensate',
+      })
+      .step('verify', {
+        agent: 'migration-verify',
+        input: 'results',
+        description: 'Check the schema is what the dry run produced and row counts were kept',
+        onError: 'compensate',
+      })
+      .step('report', {
+        agent: 'migration-report',
+        input: 'results',
+        description: 'Drop the backups and report',
+      })
+      .build()
+  );
 }
 
 /** The migration workflow with its default deadlines. */
@@ -118,13 +135,7 @@ export const template: Template<MigrationInput, MigrationReport> = {
   description: 'Lint, approve, dry-run on a scratch copy, apply lock-safe DDL and verify; revert on failure',
   definition: migration,
   agents: (db) => migrationAgents(db),
-  // Fixes three planted problems (duplicate index, missing primary key, camelCase column) without touching what
-  // the optimization template measures.
-  exampleInput: {
-    sql: [
-      'DROP INDEX CONCURRENTLY idx_order_items_product;',
-      'ALTER TABLE audit_log ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY;',
-      'ALTER TABLE product_reviews RENAME COLUMN "customerId" TO customer_id;',
-    ].join('\n'),
-  },
+  // No SQL: the lock-safe fixes the schema analysis finds on this database, dry-run on a scratch copy and held for
+  // approval; or "nothing to migrate".
+  exampleInput: {},
 };

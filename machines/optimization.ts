@@ -1,6 +1,6 @@
 /**
- * The optimization template: take queries (given, or the slowest from pg_stat_statements, else the sample's slow
- * query), EXPLAIN ANALYZE each in parallel, propose indexes from the plans, try each proposal in a transaction
+ * The optimization template: take queries (given, or the slowest from pg_stat_statements, else the lookups the
+ * catalog's unindexed foreign keys imply, else none: "no workload to optimize"), EXPLAIN ANALYZE each in parallel, propose indexes from the plans, try each proposal in a transaction
  * that rolls back while measuring the plan and the time before and after, and recommend the indexes with their
  * measured speed-up. Nothing it tries is kept: the recommendations are DDL for a human (or the migration).
  */
@@ -44,7 +44,8 @@ export function optimizationWorkflow(options: OptimizationWorkflowOptions = {}) 
     })
       .step('collect', {
         agent: 'optimization-collect',
-        description: 'Take the given queries, else pg_stat_statements, else the sample slow query',
+        description:
+          'Take the given queries, else pg_stat_statements, else the lookups unindexed foreign keys imply, else none',
       })
       .map('explain', {
         items: 'results.collect.queries',

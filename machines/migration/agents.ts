@@ -73,6 +73,22 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
       output: LintSchema,
       run: (plan) => {
         const lint = lintMigration(plan.statements, plan.before);
+        if (plan.proposed) {
+          // Flowstate wrote it, no person did: a human approves it (or `approvedBy` does) before it runs.
+          return {
+            ...lint,
+            destructive: true,
+            findings: [
+              ...lint.findings,
+              {
+                statement: 0,
+                rule: 'proposed',
+                severity: 'danger' as const,
+                message: `proposed from this database's schema analysis (${plan.fixes.map((f) => f.id).join(', ')}), not written by a person: held for approval`,
+              },
+            ],
+          };
+        }
         if (lint.blocked) {
           const errors = lint.findings.filter((f) => f.severity === 'error');
           throw new MigrationError(
@@ -87,9 +103,18 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
       name: 'migration-approval',
       input: ResultsSchema,
       output: ApprovalSchema,
-      run: ({ plan, lint }) => {
+      run: ({ plan, lint, preview }) => {
         if (plan.approvedBy !== null)
           return { approved: true, by: plan.approvedBy, source: 'input' as const };
+        if (plan.proposed) {
+          const dryRun = preview
+            ? `dry run on a scratch copy: ${preview.durationMs} ms, ${preview.reversible ? 'reversible' : `not reversible (${preview.revertProblem})`}`
+            : 'not dry-run';
+          throw new MigrationError(
+            'APPROVAL_REQUIRED',
+            `Proposed migration (no SQL given) fixing ${plan.fixes.length} schema analysis finding(s) in '${plan.schema}': ${plan.statements.map((s) => s.sql).join('; ')}. ${dryRun}. Approve with resolveEscalation('approval', { action: 'skip', value: { approved: true, by } }) or "approvedBy" in the input, or abort`,
+          );
+        }
         const dangers = lint.findings.filter((f) => f.severity === 'danger');
         // Failing is how a step asks for a human: the escalation holds the run until a decision or the deadline.
         throw new MigrationError(
@@ -104,6 +129,18 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
       output: DryRunSchema,
       run: async ({ plan }, ctx) => {
         const started = performance.now();
+        if (plan.statements.length === 0) {
+          // Nothing to migrate: nothing to try.
+          const rows = plan.rows;
+          return {
+            durationMs: 0,
+            statements: [],
+            expected: plan.before,
+            rows,
+            reversible: true,
+            revertProblem: null,
+          };
+        }
         return rolledBack(
           db,
           async (tx) => {
@@ -175,6 +212,10 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
           );
         }
         const started = performance.now();
+        if (plan.statements.length === 0) {
+          const undo = { schema: plan.schema, scope: [], before: plan.before, renames: [], backups: [] };
+          return { appliedAt: new Date().toISOString(), durationMs: 0, statements: [], undo };
+        }
         const phases = phasesOf(plan.statements);
         const [first] = phases;
         if (phases.length > 1 || first?.transactional === false) {

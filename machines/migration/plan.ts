@@ -5,6 +5,8 @@
 import type { z } from 'zod';
 import type { Database } from '../../src/db/index.js';
 import { ConfigurationError } from '../../src/index.js';
+import { defaultSchema, introspect } from '../lib/catalog.js';
+import { indexHealth, missingForeignKeyIndexes } from '../schema-analysis/checks.js';
 import { countRows } from './execute.js';
 import { type ObjectName, parseMigration, tablesOf } from './parse.js';
 import type { Rename } from './revert.js';
@@ -16,12 +18,16 @@ export async function planMigration(
   db: Database,
   input: z.output<typeof MigrationInputSchema>,
 ): Promise<Plan> {
-  const exists = await db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [input.schema]);
-  if (exists.rowCount === 0) throw new ConfigurationError(`Schema '${input.schema}' does not exist`);
-  const statements = await parseMigration(input.sql);
-  if (statements.length === 0) throw new ConfigurationError('The migration has no statement');
-  const before = await takeSnapshot(db, input.schema);
-  const inSchema = (name: ObjectName) => name.schema === null || name.schema === input.schema;
+  const schema = input.schema ?? (await defaultSchema(db));
+  const exists = await db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+  if (exists.rowCount === 0) throw new ConfigurationError(`Schema '${schema}' does not exist`);
+  const proposal = input.sql === undefined ? await proposeFixes(db, schema) : null;
+  const sql = input.sql ?? proposal?.sql ?? '';
+  const statements = sql === '' ? [] : await parseMigration(sql);
+  if (statements.length === 0 && proposal === null)
+    throw new ConfigurationError('The migration has no statement');
+  const before = await takeSnapshot(db, schema);
+  const inSchema = (name: ObjectName) => name.schema === null || name.schema === schema;
   const touched = new Set<string>();
   const backup = new Set<string>();
   const dataChanged = new Set<string>();
@@ -56,16 +62,40 @@ export async function planMigration(
   }
   const existing = before.tables.map((t) => t.name);
   return {
-    schema: input.schema,
+    schema,
     approvedBy: input.approvedBy ?? null,
     keepBackups: input.keepBackups,
     statements,
     before,
-    rows: await countRows(db, input.schema, [...touched], existing),
+    rows: await countRows(db, schema, [...touched], existing),
     // Only tables that exist before can lose anything; a table the migration creates has nothing to save.
     backupTables: [...backup].filter((t) => existing.includes(t)),
     dataChanged: [...dataChanged],
     renames,
+    proposed: proposal !== null && statements.length > 0,
+    fixes: proposal?.fixes ?? [],
+  };
+}
+
+/** The finding kinds whose fix the default migration proposes: lock-safe DDL, nothing that loses data. */
+const PROPOSED_KINDS = new Set(['missing-fk-index', 'duplicate-index']);
+
+/**
+ * The migration Flowstate proposes when none is given: the lock-safe fixes of the schema analysis's findings on
+ * this schema (an index for each unindexed foreign key, built CONCURRENTLY, on a partitioned table per partition
+ * and attached to an index made ON ONLY the parent; exact duplicate indexes dropped CONCURRENTLY).
+ */
+async function proposeFixes(
+  db: Database,
+  schema: string,
+): Promise<{ sql: string; fixes: { id: string; message: string }[] }> {
+  const catalog = await introspect(db, schema);
+  const findings = [...missingForeignKeyIndexes(catalog), ...indexHealth(catalog)].filter(
+    (f) => PROPOSED_KINDS.has(f.kind) && f.fix !== undefined,
+  );
+  return {
+    sql: findings.map((f) => `${f.fix};`).join('\n'),
+    fixes: findings.map((f) => ({ id: f.id, message: f.message })),
   };
 }
 

@@ -11,9 +11,16 @@ export function report(results: AppliedResults & { verify: Verification }, now: 
   const { plan, lint, approval, dryRun, apply, verify: verification } = results;
   const timing = (list: { index: number; ms: number }[], index: number) =>
     list.find((s) => s.index === index)?.ms ?? null;
+  const nothing = plan.statements.length === 0;
   return {
-    status: 'applied',
+    status: nothing ? 'nothing-to-migrate' : 'applied',
     schema: plan.schema,
+    source: nothing || plan.proposed ? 'schema-analysis' : 'input',
+    summary: nothing
+      ? `Nothing to migrate in '${plan.schema}': no SQL given, and the schema analysis found no unindexed foreign key or duplicate index to fix`
+      : plan.proposed
+        ? `Applied ${plan.statements.length} lock-safe fix(es) the schema analysis proposed: ${plan.fixes.map((f) => f.id).join(', ')}`
+        : `Applied ${plan.statements.length} statement(s)`,
     statements: plan.statements.map((s) => ({
       index: s.index,
       sql: s.sql,

@@ -10,10 +10,14 @@ import { SnapshotSchema } from './snapshot.js';
 
 /** The workflow input. */
 export const MigrationInputSchema = z.object({
-  /** The target DDL: one or more statements, run in order in one transaction. */
-  sql: z.string().trim().min(1).max(1_000_000),
-  /** The schema the migration changes, verifies and can revert. @default 'public' */
-  schema: z.string().min(1).max(63).default('public'),
+  /**
+   * The target DDL: one or more statements, run in order in one transaction. Without it, the migration is the
+   * lock-safe fixes the schema analysis finds on this database (unindexed foreign keys, duplicate indexes), dry-run
+   * and held for approval; or nothing to migrate.
+   */
+  sql: z.string().trim().min(1).max(1_000_000).optional(),
+  /** The schema the migration changes, verifies and can revert. @default `public` when it has tables, else the largest user schema */
+  schema: z.string().min(1).max(63).optional(),
   /** Approves destructive statements up front (for unattended runs): who approves. */
   approvedBy: z.string().min(1).max(200).optional(),
   /** Keep the backups of changed tables after a successful migration. @default false */
@@ -39,6 +43,10 @@ export const PlanSchema = z.object({
   /** Tables whose rows the statements change on purpose (their counts may change). */
   dataChanged: z.array(z.string()),
   renames: z.array(RenameSchema),
+  /** Written by Flowstate from the schema analysis (no SQL given): always held for a human's approval. */
+  proposed: z.boolean().default(false),
+  /** The schema analysis findings the proposed statements fix. */
+  fixes: z.array(z.object({ id: z.string(), message: z.string() })).default([]),
 });
 /** The `plan` step's output. */
 export type Plan = z.infer<typeof PlanSchema>;
@@ -109,6 +117,8 @@ export const RevertReportSchema = z.object({
 export const ResultsSchema = z.object({
   plan: PlanSchema,
   lint: LintSchema,
+  /** The dry run of a proposed migration, before its approval. */
+  preview: DryRunSchema.optional(),
   approval: ApprovalSchema.optional(),
   dryRun: DryRunSchema.optional(),
   apply: ApplySchema.optional(),
@@ -119,8 +129,13 @@ export type Results = z.infer<typeof ResultsSchema>;
 
 /** The migration report: the workflow's output. */
 export const MigrationReportSchema = z.object({
-  status: z.literal('applied'),
+  /** `nothing-to-migrate`: no SQL given and the schema analysis found nothing with a lock-safe fix. */
+  status: z.enum(['applied', 'nothing-to-migrate']),
   schema: z.string(),
+  /** `input`: the given SQL; `schema-analysis`: fixes Flowstate proposed from this database's schema analysis. */
+  source: z.enum(['input', 'schema-analysis']).default('input'),
+  /** What the run found to do, in one sentence. */
+  summary: z.string().default(''),
   statements: z.array(
     z.object({
       index: z.number().int(),

@@ -1,13 +1,16 @@
 /**
  * Where the queries to optimize come from: the input, else the slowest statements pg_stat_statements recorded
- * (when the extension is installed and loaded), else the sample database's slow query. Every query must be one
- * read-only statement: it will run under EXPLAIN ANALYZE.
+ * (when the extension is installed and loaded), else the lookups the catalog's foreign keys imply with no index to
+ * serve them (see `probes.ts`; on our sample database, its slow query), else none: "no workload to optimize" is
+ * the finding. Every query must be one read-only statement: it will run under EXPLAIN ANALYZE.
  */
 import type { z } from 'zod';
 import { type Database, quoteIdent } from '../../src/db/index.js';
 import { SAMPLE_SLOW_QUERY } from '../../src/db/sample/index.js';
 import { ConfigurationError } from '../../src/index.js';
+import { type Catalog, defaultSchema, introspect } from '../lib/catalog.js';
 import { checkReadOnlySql } from '../lib/read-only.js';
+import { catalogProbes } from './probes.js';
 import type { Collected, OptimizationInputSchema, Query } from './schemas.js';
 
 /** Statements taken from pg_stat_statements, the slowest in total first. */
@@ -18,7 +21,7 @@ export async function collectQueries(
   db: Database,
   input: z.output<typeof OptimizationInputSchema>,
 ): Promise<Collected> {
-  const { schema } = input;
+  const schema = input.schema ?? (await defaultSchema(db));
   if (input.queries) {
     const queries: Query[] = [];
     for (const [i, q] of input.queries.entries()) {
@@ -37,39 +40,62 @@ export async function collectQueries(
     return { schema, source: 'input', notes: [], queries };
   }
   const notes: string[] = [];
-  const recorded = await fromStatements(db, notes);
+  const recorded = await fromStatements(db, schema, notes);
   if (recorded.length > 0) return { schema, source: 'pg_stat_statements', notes, queries: recorded };
-  const where = await db.query<{ schema: string }>(
-    `SELECT n.nspname AS schema FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.oid = to_regclass($1)`,
-    [SAMPLE_SLOW_QUERY.table],
-  );
-  if (where.rows[0]?.schema !== schema) {
-    throw new ConfigurationError(
-      `No queries to optimize: pass \`queries\` (${notes.join('; ') || 'pg_stat_statements is not installed'})`,
-    );
+  const catalog = await introspect(db, schema);
+  if (isSample(catalog)) {
+    notes.push('No queries given and none recorded: using the sample database slow query');
+    return {
+      schema,
+      source: 'sample',
+      notes,
+      queries: [
+        {
+          id: 'q1',
+          name: 'a customer’s latest orders',
+          sql: SAMPLE_SLOW_QUERY.sql,
+          params: [...SAMPLE_SLOW_QUERY.params] as Query['params'],
+          calls: 1,
+          generic: false,
+          schema,
+        },
+      ],
+    };
   }
-  notes.push('No queries given and none recorded: using the sample database slow query');
-  return {
-    schema,
-    source: 'sample',
-    notes,
-    queries: [
-      {
-        id: 'q1',
-        name: 'a customer’s latest orders',
-        sql: SAMPLE_SLOW_QUERY.sql,
-        params: [...SAMPLE_SLOW_QUERY.params] as Query['params'],
-        calls: 1,
-        generic: false,
-        schema,
-      },
-    ],
-  };
+  const probes = catalogProbes(catalog);
+  if (probes.length > 0) {
+    notes.push(
+      `No queries given and none recorded: ${probes.length} lookup(s) the foreign keys of ${schema} imply, with no index to serve them, planned generically`,
+    );
+    return { schema, source: 'catalog', notes, queries: probes };
+  }
+  notes.push(
+    `No workload to optimize in ${schema}: no queries given, none recorded, and every foreign key (declared or implied by a key's name) leads an index`,
+  );
+  return { schema, source: 'none', notes, queries: [] };
+}
+
+/**
+ * Our sample database, recognized by its catalog: its slow query's table has every column the query names and
+ * the unindexed foreign key it filters on. Only there is the sample's slow query used (it is that probe, with a
+ * value and the sort the sample's application runs).
+ */
+function isSample(catalog: Catalog): boolean {
+  const table = catalog.tables.find((t) => t.name === SAMPLE_SLOW_QUERY.table && t.kind === 'table');
+  if (!table) return false;
+  const names = new Set(table.columns.map((c) => c.name));
+  if (!['id', 'status', 'total', 'created_at', ...SAMPLE_SLOW_QUERY.columns].every((c) => names.has(c))) {
+    return false;
+  }
+  return catalogProbes(catalog).some(
+    (q) =>
+      q.sql.includes(quoteIdent(SAMPLE_SLOW_QUERY.table)) &&
+      SAMPLE_SLOW_QUERY.columns.every((c) => q.sql.includes(`${quoteIdent(c)} = $`)),
+  );
 }
 
 /** The slowest parameterless read-only statements pg_stat_statements holds for this database. */
-async function fromStatements(db: Database, notes: string[]): Promise<Query[]> {
+async function fromStatements(db: Database, schema: string, notes: string[]): Promise<Query[]> {
   const installed = await db.query<{ schema: string }>(
     `SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
      WHERE e.extname = 'pg_stat_statements'`,
@@ -113,7 +139,7 @@ async function fromStatements(db: Database, notes: string[]): Promise<Query[]> {
       params: [],
       calls: row.calls,
       generic,
-      schema: 'public',
+      schema,
     });
     if (queries.length === TOP_STATEMENTS) break;
   }

@@ -18,10 +18,13 @@ const InputQuerySchema = z.object({
 
 /** The workflow input. */
 export const OptimizationInputSchema = z.object({
-  /** Queries to optimize; without them, the slowest from pg_stat_statements, else the sample's slow query. */
+  /**
+   * Queries to optimize; without them, the slowest from pg_stat_statements, else the lookups the catalog's
+   * foreign keys imply with no index, else none (the report says there is no workload to optimize).
+   */
   queries: z.array(InputQuerySchema).min(1).max(50).optional(),
-  /** The schema whose tables may get indexes. @default 'public' */
-  schema: z.string().min(1).max(63).default('public'),
+  /** The schema whose tables may get indexes. @default `public` when it has tables, else the largest user schema */
+  schema: z.string().min(1).max(63).optional(),
 });
 /** The workflow input, as given. */
 export type OptimizationInput = z.input<typeof OptimizationInputSchema>;
@@ -48,7 +51,11 @@ export type Query = z.infer<typeof QuerySchema>;
 /** The `collect` step's output. */
 export const CollectedSchema = z.object({
   schema: z.string(),
-  source: z.enum(['input', 'pg_stat_statements', 'sample']),
+  /**
+   * `catalog`: lookups the foreign keys imply (no workload recorded); `none`: nothing to optimize; `sample`: our
+   * sample database's slow query, only on the sample.
+   */
+  source: z.enum(['input', 'pg_stat_statements', 'catalog', 'sample', 'none']),
   notes: z.array(z.string()),
   queries: z.array(QuerySchema),
 });

@@ -62,6 +62,88 @@ describe('flowstate run <template> --db <url> on other shapes, with the default 
     }
   });
 
+  /** Our sample's tables: a default input that names them was tuned to our sample, not read from this database. */
+  const SAMPLE_TABLES = /\b(orders|customers|order_items|products|audit_log|product_reviews)\b/;
+
+  it('optimization with no input probes the lookups the foreign keys imply, in the schema of each', async () => {
+    const music = await run('optimization', 'music');
+    const rental = await run('optimization', 'rental');
+    for (const [report, schema, table, column] of [
+      [music, 'music', 'InvoiceLine', 'InvoiceId'],
+      [rental, 'public', 'rental', 'customer_id'],
+    ] as const) {
+      const queries = report.queries as { sql: string; name: string }[];
+      const proposed = [
+        ...(report.recommendations as { ddl: string }[]),
+        ...(report.rejected as { ddl: string }[]),
+      ].map((r) => r.ddl);
+      console.info(
+        `optimization {} on ${schema}: ${queries.length} probe(s): ${queries.map((q) => q.name).join('; ')}; proposed: ${proposed.join('; ')}`,
+      );
+      expect(report.schema).toBe(schema);
+      expect(report.source).toBe('catalog');
+      expect(queries.length).toBeGreaterThan(0);
+      expect(queries.map((q) => q.sql).join(' ')).toContain(`"${table}"`.replace(/^"([a-z_]+)"$/, '$1'));
+      expect(JSON.stringify(report)).not.toMatch(SAMPLE_TABLES);
+      // The lookup by the unindexed key is proposed, lock-safe.
+      const ddl = proposed.find((d) => d.includes(column));
+      expect(ddl, JSON.stringify(report, null, 2)).toMatch(/^CREATE INDEX CONCURRENTLY/);
+      expect(ddl).toContain(table);
+    }
+  });
+
+  it('migration with no input proposes the schema analysis fixes, dry-runs them and holds them for approval', async () => {
+    const indexes = async () => {
+      const db = postgresDatabase(urls.rental as string);
+      try {
+        return (
+          await db.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_indexes WHERE schemaname = 'public'",
+          )
+        ).rows[0]?.n;
+      } finally {
+        await db.close();
+      }
+    };
+    const before = await indexes();
+    const held = await flowstate('run', 'migration', '--db', urls.rental as string);
+    expect(held.code, held.stderr).toBe(3);
+    expect(held.stdout).toMatch(/✓ preview/);
+    expect(held.stderr).toContain("waits on a human decision at 'approval'");
+    expect(await indexes()).toBe(before);
+    // Approved up front: the lock-safe fixes of THIS database are applied.
+    const ran = await flowstate(
+      'run',
+      'migration',
+      '--db',
+      urls.rental as string,
+      '--json',
+      '--input',
+      '{"approvedBy": "e2e"}',
+    );
+    expect(ran.code, ran.stderr).toBe(0);
+    const report = JSON.parse(ran.stdout) as {
+      status: string;
+      source: string;
+      statements: { sql: string }[];
+      approval: { by: string } | null;
+    };
+    console.info(`migration {} on the DVD rental: ${report.statements.map((s) => s.sql).join('; ')}`);
+    expect(report).toMatchObject({ status: 'applied', source: 'schema-analysis', approval: { by: 'e2e' } });
+    const sql = report.statements.map((s) => s.sql);
+    expect(sql.length).toBeGreaterThan(0);
+    for (const s of sql) expect(s).toMatch(/^CREATE INDEX CONCURRENTLY IF NOT EXISTS /);
+    expect(sql.join(' ')).toContain('"rental" ("customer_id")');
+    expect(sql.join(' ')).not.toMatch(SAMPLE_TABLES);
+    expect(await indexes()).toBe((before ?? 0) + sql.length);
+  });
+
+  it('migration with no input on the music store: nothing to migrate (no foreign key declared, no duplicate)', async () => {
+    const report = await run('migration', 'music');
+    expect(report).toMatchObject({ status: 'nothing-to-migrate', schema: 'music', statements: [] });
+    expect(report.summary).toMatch(/^Nothing to migrate in 'music'/);
+  });
+
   it('schema-analysis and data-validation run on the DVD rental in public', async () => {
     expect((await run('schema-analysis', 'rental')).schema).toBe('public');
     expect((await run('data-validation', 'rental')).rowsChecked).toBeGreaterThan(700);

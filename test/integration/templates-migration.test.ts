@@ -12,7 +12,7 @@ import {
   template,
 } from '../../machines/migration.js';
 import type { Database } from '../../src/db/port.js';
-import { seedSample } from '../../src/db/sample/index.js';
+import { SAMPLE_MIGRATION, seedSample } from '../../src/db/sample/index.js';
 import { type AgentFunction, InputValidationError } from '../../src/index.js';
 import { bothAdapters } from '../support/databases.js';
 import { testEngine } from '../support/engine.js';
@@ -46,8 +46,9 @@ describe.each(adapters.list)('the migration template on $name', (adapter) => {
 
   it('applies the example migration: the schema really changes, rows are kept, no approval is asked', async () => {
     const started = performance.now();
-    const report = await testEngine({ agents: template.agents(db) }).start(migration, template.exampleInput)
-      .result;
+    const report = await testEngine({ agents: template.agents(db) }).start(migration, {
+      sql: SAMPLE_MIGRATION,
+    }).result;
     console.info(`migration (example) on ${adapter.name}: ${Math.round(performance.now() - started)} ms`);
     expect(report.status).toBe('applied');
     expect(report.destructive).toBe(false);

@@ -89,6 +89,19 @@ describe.each(adapters.list)('the optimization template on $name', (adapter) => 
     expect(await indexes(db)).toEqual(before);
   });
 
+  it('with no input on a schema whose keys are all indexed, reports that there is no workload to optimize', async () => {
+    await db.query('CREATE SCHEMA idle');
+    await db.query('CREATE TABLE idle.thing (id int PRIMARY KEY, parent int REFERENCES idle.thing (id))');
+    await db.query('CREATE INDEX thing_parent_idx ON idle.thing (parent)');
+    try {
+      const result = await run({ schema: 'idle' });
+      expect(result).toMatchObject({ schema: 'idle', source: 'none', queries: [], recommendations: [] });
+      expect(result.notes.join(' ')).toMatch(/No workload to optimize in idle/);
+    } finally {
+      await db.query('DROP SCHEMA idle CASCADE');
+    }
+  });
+
   it('refuses a query that is not one read-only statement, and runs nothing', async () => {
     const count = async () => (await db.query<{ n: number }>('SELECT count(*) AS n FROM orders')).rows[0]?.n;
     const n = await count();

@@ -70,6 +70,7 @@ function dataValidation(r: ValidationReport, limit: number): string[] {
 
 function migration(r: MigrationReport, limit: number): string[] {
   const approval = r.approval ? `, approved by ${r.approval.by} (${r.approval.source})` : '';
+  if (r.status === 'nothing-to-migrate') return [r.summary];
   return [
     `${r.status}: ${plural(r.statements.length, 'statement')} on '${r.schema}'${r.destructive ? ', destructive' : ''}${approval}`,
     `dry run ${r.dryRun.durationMs} ms (${r.dryRun.reversible ? 'reversible' : 'not reversible'}), apply ${r.apply.durationMs} ms`,

@@ -158,7 +158,7 @@ function report(template: AnyTemplate, outcome: Outcome, options: RunCommandOpti
 function waitingHint(templateId: string): string {
   switch (templateId) {
     case 'migration':
-      return `the migration is destructive: approve it up front with "approvedBy" in the input, e.g. --input '{"sql": "...", "approvedBy": "your name"}'`;
+      return `the migration is destructive, or proposed by Flowstate (no SQL given): approve it up front with "approvedBy" in the input, e.g. --input '{"sql": "...", "approvedBy": "your name"}'`;
     case 'data-validation':
       return 'more rows break a rule than the threshold allows: fix the data, or raise "threshold" (0 to 1) in the input';
     case 'query-generation':

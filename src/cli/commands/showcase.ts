@@ -5,7 +5,7 @@
  */
 import { templates } from '../../../machines/index.js';
 import type { Database } from '../../db/port.js';
-import { seedSample } from '../../db/sample/index.js';
+import { SAMPLE_MIGRATION, seedSample } from '../../db/sample/index.js';
 import type { CliIO } from '../demo-command.js';
 import { fileHistory, historyPath } from '../history-file.js';
 import { INTERRUPTED, trapInterrupt } from '../interrupt.js';
@@ -41,10 +41,11 @@ export async function runShowcase(io: CliIO): Promise<number> {
     for (const [i, template] of templates.entries()) {
       io.out('');
       io.out(`[${i + 1}/${templates.length}] ${template.id}: ${template.description}`);
-      // An unattended run cannot wait for a human: approve the migration up front in case its lint calls it destructive.
+      // The sample's own migration (the template's default proposes fixes from the schema analysis instead), approved
+      // up front: an unattended run cannot wait for a human, in case its lint calls it destructive.
       const input =
         template.id === 'migration'
-          ? { ...(template.exampleInput as Record<string, unknown>), approvedBy: SHOWCASE_APPROVER }
+          ? { sql: SAMPLE_MIGRATION, approvedBy: SHOWCASE_APPROVER }
           : template.exampleInput;
       const outcome = await executeTemplate({
         template,

@@ -13,6 +13,7 @@ export {
   PLANTED_PROBLEMS,
   type PlantedProblem,
   type PlantedTemplate,
+  SAMPLE_MIGRATION,
   SAMPLE_SLOW_QUERY,
 } from './problems.js';
 

@@ -156,6 +156,17 @@ export const PLANTED_PROBLEMS: readonly PlantedProblem[] = [
  * it is a sequential scan of every order; `fix` makes it an index scan. Tables are unqualified (the sample's
  * schema must be on the `search_path`, as `public` is by default).
  */
+/**
+ * The sample's own migration: fixes three planted problems (duplicate index, missing primary key, camelCase column)
+ * without touching what the optimization measures. The showcase and the sample's tests pass it explicitly; the
+ * migration template's default input never does.
+ */
+export const SAMPLE_MIGRATION = [
+  'DROP INDEX CONCURRENTLY idx_order_items_product;',
+  'ALTER TABLE audit_log ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY;',
+  'ALTER TABLE product_reviews RENAME COLUMN "customerId" TO customer_id;',
+].join('\n');
+
 export const SAMPLE_SLOW_QUERY = {
   sql: 'SELECT id, status, total, created_at FROM orders WHERE customer_id = $1 ORDER BY created_at DESC LIMIT 20',
   params: [42] as readonly unknown[],
