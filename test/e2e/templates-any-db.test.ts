@@ -66,11 +66,15 @@ describe('flowstate run <template> --db <url> on other shapes, with the default 
   const SAMPLE_TABLES = /\b(orders|customers|order_items|products|audit_log|product_reviews)\b/;
 
   it('optimization with no input probes the lookups the foreign keys imply, in the schema of each', async () => {
+    let started = performance.now();
     const music = await run('optimization', 'music');
+    const musicMs = Math.round(performance.now() - started);
+    started = performance.now();
     const rental = await run('optimization', 'rental');
-    for (const [report, schema, table, column] of [
-      [music, 'music', 'InvoiceLine', 'InvoiceId'],
-      [rental, 'public', 'rental', 'customer_id'],
+    const rentalMs = Math.round(performance.now() - started);
+    for (const [report, schema, table, column, ms] of [
+      [music, 'music', 'InvoiceLine', 'InvoiceId', musicMs],
+      [rental, 'public', 'rental', 'customer_id', rentalMs],
     ] as const) {
       const queries = report.queries as { sql: string; name: string }[];
       const proposed = [
@@ -78,7 +82,7 @@ describe('flowstate run <template> --db <url> on other shapes, with the default 
         ...(report.rejected as { ddl: string }[]),
       ].map((r) => r.ddl);
       console.info(
-        `optimization {} on ${schema}: ${queries.length} probe(s): ${queries.map((q) => q.name).join('; ')}; proposed: ${proposed.join('; ')}`,
+        `optimization {} on ${schema} (CLI, ${ms} ms): ${queries.length} probe(s): ${queries.map((q) => q.name).join('; ')}; proposed: ${proposed.join('; ')}`,
       );
       expect(report.schema).toBe(schema);
       expect(report.source).toBe('catalog');
@@ -106,12 +110,15 @@ describe('flowstate run <template> --db <url> on other shapes, with the default 
       }
     };
     const before = await indexes();
+    let started = performance.now();
     const held = await flowstate('run', 'migration', '--db', urls.rental as string);
+    const heldMs = Math.round(performance.now() - started);
     expect(held.code, held.stderr).toBe(3);
     expect(held.stdout).toMatch(/✓ preview/);
     expect(held.stderr).toContain("waits on a human decision at 'approval'");
     expect(await indexes()).toBe(before);
     // Approved up front: the lock-safe fixes of THIS database are applied.
+    started = performance.now();
     const ran = await flowstate(
       'run',
       'migration',
@@ -128,7 +135,10 @@ describe('flowstate run <template> --db <url> on other shapes, with the default 
       statements: { sql: string }[];
       approval: { by: string } | null;
     };
-    console.info(`migration {} on the DVD rental: ${report.statements.map((s) => s.sql).join('; ')}`);
+    const appliedMs = Math.round(performance.now() - started);
+    console.info(
+      `migration {} on the DVD rental (CLI: held ${heldMs} ms, approved and applied ${appliedMs} ms): ${report.statements.map((s) => s.sql).join('; ')}`,
+    );
     expect(report).toMatchObject({ status: 'applied', source: 'schema-analysis', approval: { by: 'e2e' } });
     const sql = report.statements.map((s) => s.sql);
     expect(sql.length).toBeGreaterThan(0);
@@ -139,7 +149,11 @@ describe('flowstate run <template> --db <url> on other shapes, with the default 
   });
 
   it('migration with no input on the music store: nothing to migrate (no foreign key declared, no duplicate)', async () => {
+    const started = performance.now();
     const report = await run('migration', 'music');
+    console.info(
+      `migration {} on the music store (CLI): ${Math.round(performance.now() - started)} ms, ${report.status}`,
+    );
     expect(report).toMatchObject({ status: 'nothing-to-migrate', schema: 'music', statements: [] });
     expect(report.summary).toMatch(/^Nothing to migrate in 'music'/);
   });
