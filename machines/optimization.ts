@@ -61,9 +61,15 @@ export function optimizationWorkflow(options: OptimizationWorkflowOptions = {}) 
         input: 'results',
         description: 'Read the plans: selective sequential scans and the sorts above them',
       })
+      .step('judge', {
+        agent: 'optimization-judge',
+        input: 'results',
+        description:
+          'Parse each proposal: only one CREATE INDEX CONCURRENTLY on plain columns of a table the workload reads is tried',
+      })
       // One at a time: two index builds on one table would wait on each other and skew each other's timings.
       .map('trial', {
-        items: 'results.propose.proposals',
+        items: 'results.judge.proposals',
         step: {
           agent: 'optimization-trial',
           timeoutMs: 300_000,

@@ -21,7 +21,13 @@ export {
   type ValidationReport,
 } from './data-validation.js';
 export { type AnyTemplate, findTemplate, type Template, templates } from './index.js';
-export { LLM_TEMPLATES, llmAgentsFor, queryGeneratorLlm } from './llm.js';
+export {
+  IndexProposalsSchema,
+  LLM_TEMPLATES,
+  llmAgentsFor,
+  optimizationProposerLlm,
+  queryGeneratorLlm,
+} from './llm.js';
 export {
   type MigrationAgentOptions,
   type MigrationInput,

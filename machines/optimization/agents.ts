@@ -10,12 +10,14 @@ import type { AgentRegistry } from '../../src/index.js';
 import { defineAgent } from '../lib/agent.js';
 import { introspect } from '../lib/catalog.js';
 import { collectQueries } from './collect.js';
+import { judgeProposals } from './judge.js';
 import { hasHypopg, type MeasureOptions, measure, type TrialMethod, tryIndex } from './measure.js';
 import { proposeIndexes } from './propose.js';
 import {
   type Baseline,
   BaselineSchema,
   CollectedSchema,
+  JudgedSchema,
   OptimizationInputSchema,
   type OptimizationReport,
   OptimizationReportSchema,
@@ -96,6 +98,13 @@ export function optimizationAgents(db: Database, options: OptimizationAgentOptio
         );
       },
     }),
+    'optimization-judge': defineAgent({
+      name: 'optimization-judge',
+      input: ResultsSchema.required({ propose: true }),
+      output: JudgedSchema,
+      run: async ({ collect, propose }) =>
+        judgeProposals(propose.proposals, await introspect(db, collect.schema), collect.queries),
+    }),
     'optimization-trial': defineAgent({
       name: 'optimization-trial',
       input: ProposalSchema,
@@ -117,7 +126,12 @@ type Results = z.infer<typeof ResultsSchema>;
 function recommend(results: Results & { trial: (Trial | null)[] }, minSpeedup: number): OptimizationReport {
   const trials = results.trial.filter((t): t is Trial => t !== null);
   const best = new Map<string, Trial>();
-  const rejected: OptimizationReport['rejected'] = [];
+  const rejected: OptimizationReport['rejected'] = (results.judge?.refused ?? []).map((r) => ({
+    ddl: r.ddl,
+    speedup: 0,
+    usesIndex: false,
+    why: `refused by the judge, never tried: ${r.reason}`,
+  }));
   for (const t of trials) {
     const why =
       t.method === 'none'

@@ -16,12 +16,33 @@ import type { Collected, OptimizationInputSchema, Query } from './schemas.js';
 /** Statements taken from pg_stat_statements, the slowest in total first. */
 const TOP_STATEMENTS = 5;
 
-/** Gathers and checks the queries. Throws a `ConfigurationError` for a query that is not one read-only statement. */
+/**
+ * Gathers and checks the queries, with the schema's tables (columns and indexes) for a proposer to read. Throws a
+ * `ConfigurationError` for a query that is not one read-only statement.
+ */
 export async function collectQueries(
   db: Database,
   input: z.output<typeof OptimizationInputSchema>,
 ): Promise<Collected> {
   const schema = input.schema ?? (await defaultSchema(db));
+  const collected = await gather(db, input, schema);
+  if (collected.queries.length === 0) return collected;
+  const catalog = await introspect(db, schema);
+  const tables = catalog.tables
+    .filter((t) => t.kind === 'table')
+    .map((t) => ({
+      name: t.name,
+      columns: t.columns.map((c) => c.name),
+      indexes: t.indexes.map((i) => i.definition),
+    }));
+  return { ...collected, tables };
+}
+
+async function gather(
+  db: Database,
+  input: z.output<typeof OptimizationInputSchema>,
+  schema: string,
+): Promise<Collected> {
   if (input.queries) {
     const queries: Query[] = [];
     for (const [i, q] of input.queries.entries()) {

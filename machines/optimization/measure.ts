@@ -6,6 +6,8 @@
  * (nothing is built, nothing locked), or, only when asked, built in a transaction that always rolls back.
  */
 import { type Database, qualifiedName, quoteIdent } from '../../src/db/index.js';
+import { ConfigurationError } from '../../src/index.js';
+import { loadParser, parseSql, rangeVar } from '../lib/pg-parser.js';
 import { readPlan } from '../lib/plan.js';
 import { parsePlan } from '../lib/read-only.js';
 import { rolledBack } from '../lib/tx.js';
@@ -107,6 +109,7 @@ export async function tryIndex(
   options: MeasureOptions,
   method: TrialMethod,
 ): Promise<Trial> {
+  if (method !== 'none') await checkTrialDdl(proposal);
   if (method === 'hypothetical') return tryHypothetical(db, proposal, options);
   const before = await measure(db, proposal.query, options);
   if (method === 'none') return trial(proposal, before, before, 0, 'none', false);
@@ -130,6 +133,22 @@ export async function tryIndex(
   );
   const uses = after.nodes.some((n) => n.indexName === proposal.name || names.includes(n.indexName ?? ''));
   return trial(proposal, before, after, buildMs, 'real', uses);
+}
+
+/**
+ * The last guard before a trial runs DDL (the judge step rebuilds it, but that step can be overridden too): one
+ * plain `CREATE INDEX` on the proposal's table, else a `ConfigurationError` and nothing runs.
+ */
+async function checkTrialDdl(proposal: Proposal): Promise<void> {
+  await loadParser();
+  const statements = parseSql(proposal.trialDdl);
+  const index = statements[0];
+  const table = index?.type === 'IndexStmt' ? rangeVar(index.node.relation) : undefined;
+  if (statements.length !== 1 || !table || table.name !== proposal.table || index?.node.concurrent) {
+    throw new ConfigurationError(
+      `proposal ${proposal.id}: its trial DDL is not one plain CREATE INDEX on ${proposal.table}; not tried`,
+    );
+  }
 }
 
 /** HypoPG: the planner sees the index, nothing is built; estimates before and after are compared. */

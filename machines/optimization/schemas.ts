@@ -58,6 +58,10 @@ export const CollectedSchema = z.object({
   source: z.enum(['input', 'pg_stat_statements', 'catalog', 'sample', 'none']),
   notes: z.array(z.string()),
   queries: z.array(QuerySchema),
+  /** The tables of the schema with their columns and indexes (what an LLM proposer is shown). */
+  tables: z
+    .array(z.object({ name: z.string(), columns: z.array(z.string()), indexes: z.array(z.string()) }))
+    .optional(),
 });
 /** The `collect` step's output. */
 export type Collected = z.infer<typeof CollectedSchema>;
@@ -120,6 +124,12 @@ export type Proposal = z.infer<typeof ProposalSchema>;
 /** The `propose` step's output. */
 export const ProposalsSchema = z.object({ proposals: z.array(ProposalSchema), notes: z.array(z.string()) });
 
+/** The `judge` step's output: the proposals to try (rebuilt from their checked DDL) and the refused ones. */
+export const JudgedSchema = z.object({
+  proposals: z.array(ProposalSchema),
+  refused: z.array(z.object({ id: z.string(), ddl: z.string(), reason: z.string() })),
+});
+
 /** One `trial` map item's output: the plan and time before and after the index, measured. */
 export const TrialSchema = z.object({
   proposal: ProposalSchema,
@@ -144,6 +154,7 @@ export const ResultsSchema = z.object({
   collect: CollectedSchema,
   explain: z.array(BaselineSchema.nullable()),
   propose: ProposalsSchema.optional(),
+  judge: JudgedSchema.optional(),
   trial: z.array(TrialSchema.nullable()).optional(),
 });
 
@@ -175,7 +186,7 @@ export const OptimizationReportSchema = z.object({
     z.object({ id: z.string(), name: z.string(), sql: z.string(), medianMs: z.number(), plan: z.string() }),
   ),
   recommendations: z.array(RecommendationSchema),
-  /** Proposals that were tried and did not help enough. */
+  /** Proposals that were tried and did not help enough, and those the judge refused (never tried). */
   rejected: z.array(
     z.object({ ddl: z.string(), speedup: z.number(), usesIndex: z.boolean(), why: z.string() }),
   ),

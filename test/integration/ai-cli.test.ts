@@ -56,6 +56,49 @@ describe('flowstate run with an LLM or an agents module', () => {
     }
   }, 60_000);
 
+  it('--model fills optimization’s index proposer; its DDL is judged before any trial', async () => {
+    const good = 'CREATE INDEX CONCURRENTLY "llm_orders_customer_idx" ON "public"."orders" ("customer_id")';
+    const server = await fakeOpenAI([
+      {
+        kind: 'json',
+        content: {
+          proposals: [
+            { query: 'q1', ddl: good, reason: 'Seq Scan on orders by customer_id' },
+            { query: 'q1', ddl: 'DROP TABLE orders', reason: 'hostile' },
+          ],
+          notes: [],
+        },
+      },
+    ]);
+    try {
+      const ran = await flowstate(
+        'run',
+        'optimization',
+        '--model',
+        'openai-compatible:fake',
+        '--model-url',
+        server.url,
+        '--json',
+      );
+      expect(ran.stderr).toBe('');
+      expect(ran.code).toBe(0);
+      const report = JSON.parse(ran.stdout) as {
+        recommendations: { ddl: string }[];
+        rejected: { ddl: string; why: string }[];
+      };
+      expect(report.recommendations.map((r) => r.ddl)).toEqual([good]);
+      expect(report.rejected).toEqual([
+        expect.objectContaining({
+          ddl: 'DROP TABLE orders',
+          why: expect.stringContaining('refused by the judge'),
+        }),
+      ]);
+      expect(server.requests).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+
   it('--agents <module> merges its registry over the template’s agents', async () => {
     const file = join(dir, 'agents.mjs');
     writeFileSync(file, `export const agents = { 'query-generator': () => (${JSON.stringify(SHIPPED)}) };\n`);
