@@ -83,6 +83,11 @@ export class BatchWriter {
     this.runs.set(runId, () => checkpoint);
   }
 
+  /** Whether a checkpoint of the run is queued and not taken yet (the run changed since its last one was taken). */
+  queued(runId: string): boolean {
+    return this.runs.has(runId);
+  }
+
   /** Queues a journal entry; resolves once it is committed. */
   record(entry: Journaled): Promise<void> {
     this.journal.push(entry);

@@ -9,6 +9,7 @@ export { postgresStore } from './postgres-store.js';
 export type { SecretsHook } from './secrets.js';
 export { sqliteStore } from './sqlite-store.js';
 export type {
+  DueRun,
   HistoryRow,
   InboxKind,
   InboxMessage,

@@ -1,5 +1,6 @@
 import { filterRuns } from './filter.js';
 import type {
+  DueRun,
   HistoryRow,
   InboxMessage,
   JournalEntry,
@@ -37,14 +38,16 @@ export function memoryStore(): WorkflowStore {
         if (runs.has(run.id)) refused.push(run.id);
         else runs.set(run.id, { ...run, owner, epoch: 1, leaseUntil });
       }
-      for (const { run, timers: rows, lease, resetJournal } of batch.runs) {
+      for (const { run, timers: rows, lease, resetJournal, idle } of batch.runs) {
         const previous = runs.get(run.id);
         if (!previous || !holds(run.id, lease)) {
           fenced.add(run.id);
           continue;
         }
+        const { idle: _was, ...fields } = run;
         runs.set(run.id, {
-          ...run,
+          ...fields,
+          ...(idle ? { idle: true } : {}),
           createdAt: previous.createdAt,
           owner: lease.owner,
           epoch: lease.epoch,
@@ -77,7 +80,7 @@ export function memoryStore(): WorkflowStore {
     async renew(owner, leaseUntil) {
       const held: (RunLease & { id: string })[] = [];
       for (const run of runs.values()) {
-        if (run.owner !== owner || !unfinished(run)) continue;
+        if (run.owner !== owner || !unfinished(run) || run.leaseUntil === 0) continue;
         runs.set(run.id, { ...run, leaseUntil });
         held.push({ id: run.id, owner, epoch: run.epoch ?? 0 });
       }
@@ -89,11 +92,30 @@ export function memoryStore(): WorkflowStore {
         if (run?.owner === owner && unfinished(run)) runs.set(id, { ...run, leaseUntil: 0 });
       }
     },
-    async listAdoptable(now, limit, workflows) {
+    async listAdoptable(now, limit, workflows, options) {
       const due = [...runs.values()].filter(
-        (r) => unfinished(r) && (r.leaseUntil ?? 0) <= now && (!workflows || workflows.includes(r.workflow)),
+        (r) =>
+          unfinished(r) &&
+          (r.leaseUntil ?? 0) <= now &&
+          (!workflows || workflows.includes(r.workflow)) &&
+          !(options?.busyOnly && r.idle),
       );
       return filterRuns(due, { limit }).map(toRecord);
+    },
+    async listDue(before, now, limit, workflows) {
+      const signalled = new Map<string, number>();
+      for (const m of inbox.values())
+        if (m.state === 'pending') signalled.set(m.runId, Math.min(signalled.get(m.runId) ?? m.createdAt, m.createdAt));
+      const due: DueRun[] = [];
+      for (const r of runs.values()) {
+        if (!unfinished(r) || !r.idle || (r.leaseUntil ?? 0) > now) continue;
+        if (workflows && !workflows.includes(r.workflow)) continue;
+        const deadlines = (timers.get(r.id) ?? []).map((t) => t.deadline).filter((d) => d < before);
+        const signal = signalled.get(r.id);
+        if (signal !== undefined) deadlines.push(signal);
+        if (deadlines.length > 0) due.push({ id: r.id, workflow: r.workflow, due: Math.min(...deadlines) });
+      }
+      return due.sort((a, b) => a.due - b.due || (a.id < b.id ? -1 : 1)).slice(0, limit);
     },
     async post(message) {
       inbox.set(message.id, message);
@@ -103,7 +125,7 @@ export function memoryStore(): WorkflowStore {
       return [...inbox.values()]
         .filter((m) => {
           const run = runs.get(m.runId);
-          return m.state === 'pending' && run?.owner === owner && unfinished(run);
+          return m.state === 'pending' && run?.owner === owner && unfinished(run) && run.leaseUntil !== 0;
         })
         .sort((a, b) => a.createdAt - b.createdAt)
         .slice(0, limit);

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import {
   checkpointValues,
   type HistoryRowData,
+  idleValue,
   type InboxRow,
   type JournalRow,
   LIST_COLUMNS,
@@ -17,7 +18,15 @@ import {
   runValues,
   storeSchema,
 } from './rows.js';
-import type { JournalEntry, RunCheckpoint, RunFilter, StoreBatch, TimerRow, WorkflowStore } from './types.js';
+import type {
+  DueRun,
+  JournalEntry,
+  RunCheckpoint,
+  RunFilter,
+  StoreBatch,
+  TimerRow,
+  WorkflowStore,
+} from './types.js';
 
 const SCHEMA = storeSchema('BIGINT');
 const LEASES = leaseColumns('BIGINT');
@@ -64,7 +73,8 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
       // Where the schema is complete already (the index the last migration creates exists), no DDL runs: even
       // `CREATE ... IF NOT EXISTS` takes table locks, which deadlocked with the batches of engines already running.
       const { rows } = await client.query<{ done: boolean }>(
-        "SELECT to_regclass('flowstate_runs_created') IS NOT NULL AND to_regclass('flowstate_inbox_pending') IS NOT NULL AS done",
+        `SELECT to_regclass('flowstate_runs_created') IS NOT NULL AND to_regclass('flowstate_inbox_pending') IS NOT NULL
+           AND to_regclass('flowstate_timers_deadline') IS NOT NULL AS done`,
       );
       if (rows[0]?.done) return;
       await client.query('SELECT pg_advisory_lock(74123)');
@@ -208,7 +218,8 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
       // Locks in id order, like the batches, so a renewal and a batch of the same engine never deadlock.
       const { rows } = await query<{ id: string; epoch: number }>(
         `UPDATE flowstate_runs SET lease_until = $1 WHERE id IN (
-           SELECT id FROM flowstate_runs WHERE owner = $2 AND ${UNFINISHED_SQL} ORDER BY id FOR UPDATE)
+           SELECT id FROM flowstate_runs WHERE owner = $2 AND ${UNFINISHED_SQL} AND lease_until > 0
+           ORDER BY id FOR UPDATE)
          RETURNING id, epoch`,
         [leaseUntil, owner],
       );
@@ -223,13 +234,29 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
         [[...ids].sort(), owner],
       );
     },
-    async listAdoptable(now, limit, workflows) {
+    async listAdoptable(now, limit, workflows, options) {
       const { rows } = await query<RunRow>(
         `SELECT * FROM flowstate_runs WHERE ${UNFINISHED_SQL} AND lease_until <= $1
-           AND ($3::text[] IS NULL OR workflow = ANY($3::text[])) ORDER BY created_at, id LIMIT $2`,
+           AND ($3::text[] IS NULL OR workflow = ANY($3::text[])) ${options?.busyOnly ? 'AND idle = 0' : ''}
+           ORDER BY created_at, id LIMIT $2`,
         [now, limit, workflows ? [...workflows] : null],
       );
       return rows.map(listRunRow);
+    },
+    async listDue(before, now, limit, workflows) {
+      // The timers' deadline index gives the few due soon; the inbox's pending index the signalled ones.
+      const { rows } = await query<{ id: string; workflow: string; due: string }>(
+        `SELECT r.id, r.workflow, MIN(d.due) AS due FROM (
+           SELECT run_id, MIN(deadline) AS due FROM flowstate_timers WHERE deadline < $1 GROUP BY run_id
+           UNION ALL
+           SELECT run_id, MIN(created_at) AS due FROM flowstate_inbox WHERE state = 'pending' GROUP BY run_id
+         ) d JOIN flowstate_runs r ON r.id = d.run_id
+         WHERE r.${UNFINISHED_SQL} AND r.idle = 1 AND r.lease_until <= $2
+           AND ($4::text[] IS NULL OR r.workflow = ANY($4::text[]))
+         GROUP BY r.id, r.workflow ORDER BY due, r.id LIMIT $3`,
+        [before, now, limit, workflows ? [...workflows] : null],
+      );
+      return rows.map((r): DueRun => ({ id: r.id, workflow: r.workflow, due: Number(r.due) }));
     },
     async post(message) {
       // The notification is sent when the insert commits: the owner wakes up to a row it can read.
@@ -243,7 +270,8 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
     async pendingFor(owner, limit) {
       const { rows } = await query<InboxRow>(
         `SELECT i.* FROM flowstate_inbox i JOIN flowstate_runs r ON r.id = i.run_id
-         WHERE i.state = 'pending' AND r.owner = $1 AND r.${UNFINISHED_SQL} ORDER BY i.created_at, i.id LIMIT $2`,
+         WHERE i.state = 'pending' AND r.owner = $1 AND r.${UNFINISHED_SQL} AND r.lease_until > 0
+         ORDER BY i.created_at, i.id LIMIT $2`,
         [owner, limit],
       );
       return rows.map(readInboxRow);
@@ -398,9 +426,10 @@ async function writeRuns(
        INSERT INTO flowstate_timers (run_id, step_path, kind, deadline) SELECT * FROM pending ORDER BY run_id, step_path, kind
        ON CONFLICT (run_id, step_path, kind) DO UPDATE SET deadline = excluded.deadline)
      UPDATE flowstate_runs r SET status = u.status, input = COALESCE(u.input, r.input), output = u.output,
-       error = u.error, snapshot = u.snapshot, updated_at = u.updated_at, version = u.version
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[])
-       AS u(id, status, input, output, error, snapshot, updated_at, version)
+       error = u.error, snapshot = u.snapshot, updated_at = u.updated_at, version = u.version, idle = u.idle
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[],
+       $19::int[])
+       AS u(id, status, input, output, error, snapshot, updated_at, version, idle)
      WHERE r.id = u.id`,
     [
       runs.map((c) => c.run.id),
@@ -421,6 +450,7 @@ async function writeRuns(
       timers.map((t) => t.stepPath),
       timers.map((t) => t.kind),
       timers.map((t) => t.deadline),
+      runs.map((c) => idleValue(c.idle)),
     ],
   );
 }
@@ -436,6 +466,10 @@ function runsWhere(filter: RunFilter): { where: string; params: unknown[] } {
   if (filter.workflow !== undefined) {
     params.push(filter.workflow);
     where.push(`workflow = $${params.length}`);
+  }
+  if (filter.idle !== undefined) {
+    params.push(idleValue(filter.idle));
+    where.push(`idle = $${params.length}`);
   }
   return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
 }

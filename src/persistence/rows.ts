@@ -16,6 +16,7 @@ export interface RunRow {
   owner?: string | null;
   epoch?: number | string | null;
   lease_until?: number | string | null;
+  idle?: number | boolean | null;
 }
 
 const STATUSES = new Set<string>(['running', 'waiting', 'done', 'failed', 'cancelled', 'compensated']);
@@ -36,7 +37,7 @@ export const RUN_COLUMNS = [
 
 /** The columns a listing reads: all but the snapshot (often the largest), which a listing never returns. */
 export const LIST_COLUMNS =
-  "id, workflow, version, status, input, output, error, '' AS snapshot, created_at, updated_at, owner, epoch, lease_until";
+  "id, workflow, version, status, input, output, error, '' AS snapshot, created_at, updated_at, owner, epoch, lease_until, idle";
 
 /** A stored run as the values of {@link RUN_COLUMNS}. */
 export function runValues(run: StoredRun): unknown[] {
@@ -71,6 +72,11 @@ export function checkpointValues(run: StoredRun, restarted: boolean) {
   };
 }
 
+/** A checkpoint's idle flag as the SQL column holds it (0 or 1: SQLite has no boolean). */
+export function idleValue(idle: boolean | undefined): number {
+  return idle ? 1 : 0;
+}
+
 /**
  * A row back into a run. Throws on a row that does not parse (hand-edited or corrupted); callers turn that into a
  * typed error for that run alone.
@@ -93,8 +99,9 @@ function parseRunRow(row: RunRow): StoredRun {
 }
 
 /** The lease columns of a row, as record fields (absent when the row has none). */
-function leaseOf(row: RunRow): Pick<RunRecord, 'owner' | 'epoch' | 'leaseUntil'> {
+function leaseOf(row: RunRow): Pick<RunRecord, 'owner' | 'epoch' | 'leaseUntil' | 'idle'> {
   return {
+    ...(Number(row.idle) === 1 ? { idle: true } : {}),
     ...(row.owner ? { owner: row.owner } : {}),
     ...(row.epoch !== undefined && row.epoch !== null ? { epoch: Number(row.epoch) } : {}),
     ...(row.lease_until !== undefined && row.lease_until !== null
@@ -158,8 +165,8 @@ CREATE INDEX IF NOT EXISTS flowstate_inbox_pending ON flowstate_inbox (run_id, c
 
 /**
  * Columns added since the first release, for stores created before them (\`ADD COLUMN\` on an existing table),
- * then the indexes that need them, and the index a page of the runs list reads (newest or oldest first) instead of
- * sorting every row.
+ * then the indexes that need them, the index a page of the runs list reads (newest or oldest first) instead of
+ * sorting every row, and the timers' deadline index the wake-up scheduler of passivated runs reads a range of.
  */
 export function leaseColumns(epochType: 'INTEGER' | 'BIGINT'): {
   columns: [string, string][];
@@ -170,11 +177,13 @@ export function leaseColumns(epochType: 'INTEGER' | 'BIGINT'): {
       ['owner', 'TEXT'],
       ['epoch', 'INTEGER NOT NULL DEFAULT 0'],
       ['lease_until', `${epochType} NOT NULL DEFAULT 0`],
+      ['idle', 'INTEGER NOT NULL DEFAULT 0'],
     ],
     indexes: `
 CREATE INDEX IF NOT EXISTS flowstate_runs_owner ON flowstate_runs (owner) WHERE status IN ('running', 'waiting');
 CREATE INDEX IF NOT EXISTS flowstate_runs_lease ON flowstate_runs (lease_until, created_at) WHERE status IN ('running', 'waiting');
 CREATE INDEX IF NOT EXISTS flowstate_runs_created ON flowstate_runs (created_at, id);
+CREATE INDEX IF NOT EXISTS flowstate_timers_deadline ON flowstate_timers (deadline);
 `,
   };
 }

@@ -5,6 +5,7 @@ import { StoreFaultError } from '../model/errors.js';
 import {
   checkpointValues,
   type HistoryRowData,
+  idleValue,
   type InboxRow,
   type JournalRow,
   LIST_COLUMNS,
@@ -19,7 +20,7 @@ import {
   runValues,
   storeSchema,
 } from './rows.js';
-import type { RunFilter, RunLease, StoreBatch, TimerRow, WorkflowStore } from './types.js';
+import type { DueRun, RunFilter, RunLease, StoreBatch, TimerRow, WorkflowStore } from './types.js';
 
 const SCHEMA = storeSchema('INTEGER');
 const LEASES = leaseColumns('INTEGER');
@@ -70,7 +71,7 @@ export function sqliteStore(path: string): WorkflowStore {
   );
   const updateRun = db.prepare(
     `UPDATE flowstate_runs SET version = ?, status = ?, input = COALESCE(?, input), output = ?, error = ?, snapshot = ?,
-       updated_at = ? WHERE id = ? AND owner = ? AND epoch = ?`,
+       updated_at = ?, idle = ? WHERE id = ? AND owner = ? AND epoch = ?`,
   );
   const clearTimers = db.prepare('DELETE FROM flowstate_timers WHERE run_id = ?');
   const clearJournal = db.prepare('DELETE FROM flowstate_journal WHERE run_id = ?');
@@ -94,7 +95,8 @@ export function sqliteStore(path: string): WorkflowStore {
      WHERE id = ? AND ${UNFINISHED_SQL} AND (owner IS NULL OR owner = ? OR lease_until <= ?) RETURNING epoch`,
   );
   const renewRuns = db.prepare(
-    `UPDATE flowstate_runs SET lease_until = ? WHERE owner = ? AND ${UNFINISHED_SQL} RETURNING id, epoch`,
+    `UPDATE flowstate_runs SET lease_until = ? WHERE owner = ? AND ${UNFINISHED_SQL} AND lease_until > 0
+     RETURNING id, epoch`,
   );
   const releaseRun = db.prepare(
     `UPDATE flowstate_runs SET lease_until = 0 WHERE id = ? AND owner = ? AND ${UNFINISHED_SQL}`,
@@ -107,7 +109,8 @@ export function sqliteStore(path: string): WorkflowStore {
   );
   const selectPending = db.prepare(
     `SELECT i.* FROM flowstate_inbox i JOIN flowstate_runs r ON r.id = i.run_id
-     WHERE i.state = 'pending' AND r.owner = ? AND r.${UNFINISHED_SQL} ORDER BY i.created_at, i.id LIMIT ?`,
+     WHERE i.state = 'pending' AND r.owner = ? AND r.${UNFINISHED_SQL} AND r.lease_until > 0
+     ORDER BY i.created_at, i.id LIMIT ?`,
   );
   const selectSignal = db.prepare('SELECT * FROM flowstate_inbox WHERE id = ?');
   const deleteSignal = db.prepare('DELETE FROM flowstate_inbox WHERE id = ?');
@@ -125,7 +128,7 @@ export function sqliteStore(path: string): WorkflowStore {
     for (const { run, owner, leaseUntil } of batch.claims ?? []) {
       if (insertRun.run(...runValues(run), owner, leaseUntil).changes === 0) refused.push(run.id);
     }
-    for (const { run, timers, lease, resetJournal } of batch.runs) {
+    for (const { run, timers, lease, resetJournal, idle } of batch.runs) {
       const v = checkpointValues(run, resetJournal === true);
       const updated = updateRun.run(
         v.version,
@@ -135,6 +138,7 @@ export function sqliteStore(path: string): WorkflowStore {
         v.error,
         v.snapshot,
         v.updatedAt,
+        idleValue(idle),
         run.id,
         lease.owner,
         lease.epoch,
@@ -205,15 +209,32 @@ export function sqliteStore(path: string): WorkflowStore {
       });
       await busyRetry(() => releaseAll.immediate());
     },
-    async listAdoptable(now, limit, workflows) {
-      if (!workflows)
+    async listAdoptable(now, limit, workflows, options) {
+      if (!workflows && !options?.busyOnly)
         return ((await busyRetry(() => selectAdoptable.all(now, limit))) as RunRow[]).map(listRunRow);
-      if (workflows.length === 0) return [];
+      if (workflows?.length === 0) return [];
       const sql = `SELECT * FROM flowstate_runs WHERE ${UNFINISHED_SQL} AND lease_until <= ?
-        AND workflow IN (${workflows.map(() => '?').join(', ')}) ORDER BY created_at, id LIMIT ?`;
-      return ((await busyRetry(() => db.prepare(sql).all(now, ...workflows, limit))) as RunRow[]).map(
+        ${options?.busyOnly ? 'AND idle = 0' : ''}
+        ${workflows ? `AND workflow IN (${workflows.map(() => '?').join(', ')})` : ''} ORDER BY created_at, id LIMIT ?`;
+      return ((await busyRetry(() => db.prepare(sql).all(now, ...(workflows ?? []), limit))) as RunRow[]).map(
         listRunRow,
       );
+    },
+    async listDue(before, now, limit, workflows) {
+      if (workflows?.length === 0) return [];
+      // The timers' deadline index gives the few due soon; the inbox's pending index the signalled ones.
+      const sql = `SELECT r.id AS id, r.workflow AS workflow, MIN(d.due) AS due FROM (
+          SELECT run_id, MIN(deadline) AS due FROM flowstate_timers WHERE deadline < ? GROUP BY run_id
+          UNION ALL
+          SELECT run_id, MIN(created_at) AS due FROM flowstate_inbox WHERE state = 'pending' GROUP BY run_id
+        ) d JOIN flowstate_runs r ON r.id = d.run_id
+        WHERE r.${UNFINISHED_SQL} AND r.idle = 1 AND r.lease_until <= ?
+        ${workflows ? `AND r.workflow IN (${workflows.map(() => '?').join(', ')})` : ''}
+        GROUP BY r.id, r.workflow ORDER BY due, id LIMIT ?`;
+      const rows = (await busyRetry(() =>
+        db.prepare(sql).all(before, now, ...(workflows ?? []), limit),
+      )) as { id: string; workflow: string; due: number }[];
+      return rows.map((r): DueRun => ({ id: r.id, workflow: r.workflow, due: Number(r.due) }));
     },
     async post(message) {
       // Safe to retry: the message id is new.
@@ -320,6 +341,10 @@ function runsWhere(filter: RunFilter): { where: string; params: unknown[] } {
   if (filter.workflow !== undefined) {
     where.push('workflow = ?');
     params.push(filter.workflow);
+  }
+  if (filter.idle !== undefined) {
+    where.push('idle = ?');
+    params.push(idleValue(filter.idle));
   }
   return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
 }

@@ -32,6 +32,12 @@ export interface RunRecord {
   readonly epoch?: number;
   /** When the owner's lease ends unless renewed (epoch ms); 0 once released. */
   readonly leaseUntil?: number;
+  /**
+   * `true` when the run only waited at its last checkpoint (a `waitFor`, an escalation waiting for a decision, a
+   * backoff: no agent call or other work in flight). An engine that passivates leaves such a run in the store, once no
+   * live engine holds its lease, until its next deadline or a signal wakes it. Absent otherwise.
+   */
+  readonly idle?: boolean;
 }
 
 /** A run record with its last checkpoint: the persisted XState snapshot as JSON text (`''` before it started). */
@@ -113,6 +119,18 @@ export interface RunCheckpoint {
   readonly lease: RunLease;
   /** The run restarted from its input: drop its journal entries (written before this checkpoint's own). */
   readonly resetJournal?: boolean;
+  /** The run only waits in this checkpoint (see {@link RunRecord.idle}). @default false */
+  readonly idle?: boolean;
+}
+
+/** An idle run that is due: a deadline of it passes soon, or a signal waits for it. */
+export interface DueRun {
+  /** The run id. */
+  readonly id: string;
+  /** Its definition id. */
+  readonly workflow: string;
+  /** Its earliest pending deadline, or the post time of its oldest pending signal, epoch ms. */
+  readonly due: number;
 }
 
 /** What a signal asks of a run. */
@@ -176,6 +194,8 @@ export interface RunFilter {
   readonly workflow?: string;
   /** At most this many. @default 1000 */
   readonly limit?: number;
+  /** Only runs that were idle (`true`) or not (`false`) at their last checkpoint. @default either */
+  readonly idle?: boolean;
   /** Skip this many first (a page of a long list: `offset: 50, limit: 50` is the second page of 50). @default 0 */
   readonly offset?: number;
   /** `oldest` first (by creation, then id), or `newest` first, as a list page shows them. @default 'oldest' */
@@ -207,15 +227,33 @@ export interface WorkflowStore {
    * `owner`'s: bumps its epoch and returns the new lease, else `undefined`.
    */
   acquire(id: string, owner: string, now: number, leaseUntil: number): Promise<RunLease | undefined>;
-  /** Extends every lease `owner` holds on unfinished runs; returns the leases it still holds, by run id. */
+  /**
+   * Extends every lease `owner` holds on unfinished runs (not those it released); returns the leases it still holds,
+   * by run id.
+   */
   renew(owner: string, leaseUntil: number): Promise<(RunLease & { readonly id: string })[]>;
   /** Ends `owner`'s leases on these runs at once, so another engine can take them. */
   release(owner: string, ids: readonly string[]): Promise<void>;
-  /** Unfinished runs whose lease ended by `now` (or was released), oldest first; only of `workflows` if given. */
-  listAdoptable(now: number, limit: number, workflows?: readonly string[]): Promise<RunRecord[]>;
+  /**
+   * Unfinished runs whose lease ended by `now` (or was released), oldest first; only of `workflows` if given, and
+   * only those not idle at their last checkpoint with `busyOnly` (an engine that passivates wakes idle ones when due).
+   */
+  listAdoptable(
+    now: number,
+    limit: number,
+    workflows?: readonly string[],
+    options?: { readonly busyOnly?: boolean },
+  ): Promise<RunRecord[]>;
+  /**
+   * Idle unfinished runs no live engine holds (lease ended by `now`, or released) that have a deadline before
+   * `before` or a pending signal, earliest due first, at most `limit`; only of `workflows` if given. What the one
+   * wake-up scheduler of an engine that passivates reads (a range of the timers' deadline index, never every run).
+   * Optional: `createEngine({ passivate })` needs it.
+   */
+  listDue?(before: number, now: number, limit: number, workflows?: readonly string[]): Promise<DueRun[]>;
   /** Stores a signal for a run (state `pending`). */
   post(message: InboxMessage): Promise<void>;
-  /** Pending signals of the runs `owner` holds, oldest first. */
+  /** Pending signals of the runs `owner` holds (not those it released), oldest first. */
   pendingFor(owner: string, limit: number): Promise<InboxMessage[]>;
   /** One signal, to learn whether it was applied. */
   getMessage(id: string): Promise<InboxMessage | undefined>;

@@ -7,6 +7,7 @@ import type { SerializedError } from '../model/errors.js';
 import { BatchWriter, type Checkpoint } from '../persistence/batch-writer.js';
 import { parseSealed, type SecretsHook, sealValue, stringifySealed } from '../persistence/secrets.js';
 import type { RunLease, RunStatus, StoredRun, TimerRow, WorkflowStore } from '../persistence/types.js';
+import { type PersistedNode, waitsOf } from './deadlines.js';
 
 const NONE: ReadonlySet<string> = new Set();
 
@@ -21,17 +22,6 @@ export interface RunIdentity {
   readonly secrets?: ReadonlySet<string>;
   /** The run restarts from its input (a migration): its journal is cleared with its first checkpoint. */
   readonly resetJournal?: boolean;
-}
-
-interface PersistedNode {
-  snapshot?: {
-    phase?: string;
-    deadline?: number;
-    input?: { path?: string };
-    context?: { pathPrefix?: string };
-    children?: Record<string, PersistedNode>;
-  };
-  children?: Record<string, PersistedNode>;
 }
 
 /** What the engine is told about the runs its writer handles. */
@@ -52,6 +42,11 @@ export class Durability {
   /** The lease of each run this engine owns now. */
   readonly leases = new Map<string, RunLease>();
   private readonly reset = new Set<string>();
+  /**
+   * Set by an engine that passivates: told, as each checkpoint is taken, whether the run only waits and its pending
+   * deadlines (what is written).
+   */
+  taken: ((runId: string, idle: boolean, timers: readonly TimerRow[]) => void) | undefined;
   /** Set by the engine: whether agents may be called now (see `StepJournal.ready`). */
   gate: () => Promise<void> | undefined = () => undefined;
 
@@ -167,14 +162,17 @@ export class Durability {
       (actor.getSnapshot() as { status: string }).status === 'done' ? persisted.output : undefined;
     const values = identity.secrets ?? NONE;
     const seal = <T>(value: T) => sealValue(value, values, this.secrets);
+    const waits = outcome ? { timers: [], idle: false } : waitsOf(identity.id, persisted);
+    this.taken?.(identity.id, waits.idle, waits.timers);
     return {
       run: {
         ...this.record(identity, status, stringifySealed(persisted, values, this.secrets)),
         ...(outcome?.status === 'done' ? { output: seal(outcome.output) } : {}),
         ...(outcome && outcome.status !== 'done' ? { error: seal(outcome.error) } : {}),
       },
-      timers: timersOf(identity.id, persisted),
+      timers: waits.timers,
       lease,
+      ...(waits.idle ? { idle: true } : {}),
       // Cleared until the first checkpoint commits; repeating it before then is harmless (nothing journaled yet).
       ...(identity.resetJournal && !this.reset.has(identity.id) ? { resetJournal: true } : {}),
     };
@@ -197,28 +195,4 @@ async function retrying<T>(read: () => Promise<T>, logger: Logger): Promise<T> {
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
-}
-
-/** The pending deadlines in a persisted snapshot: backoffs and escalations of step actors, waits' timers. */
-function timersOf(runId: string, snapshot: PersistedNode['snapshot'], prefix = ''): TimerRow[] {
-  const rows: TimerRow[] = [];
-  for (const [id, child] of Object.entries(snapshot?.children ?? {})) {
-    const s = child.snapshot;
-    if (!s) continue;
-    if (typeof s.deadline === 'number') {
-      if (s.phase === 'backoff')
-        rows.push({ runId, stepPath: s.input?.path ?? prefix + id, kind: 'backoff', deadline: s.deadline });
-      else if (s.phase === 'escalated' || s.phase === 'supervising') {
-        rows.push({
-          runId,
-          stepPath: s.input?.path ?? prefix + id,
-          kind: 'escalation',
-          deadline: s.deadline,
-        });
-      } else if (s.phase === undefined)
-        rows.push({ runId, stepPath: prefix + id, kind: 'wait', deadline: s.deadline });
-    }
-    if (s.children) rows.push(...timersOf(runId, s, s.context?.pathPrefix ?? `${prefix}${id}/`));
-  }
-  return rows;
 }

@@ -11,6 +11,7 @@ import type { TracingOption } from '../observability/tracing.js';
 import type { SecretsHook } from '../persistence/secrets.js';
 import type { RunFilter, RunRecord, WorkflowStore } from '../persistence/types.js';
 import type { DurationHistory } from '../progress/history.js';
+import type { PassivateOptions } from './passivation.js';
 import type { WorkflowEvent, WorkflowRun } from './run.js';
 
 /** Options of {@link createEngine}: every dependency is injected. */
@@ -83,6 +84,21 @@ export interface EngineOptions {
    * hook such a run is marked failed with a `DefinitionVersionError` when an engine takes it.
    */
   readonly migrate?: Readonly<Record<string, MigrationHook>>;
+  /**
+   * Passivation, with a `store`: a run whose only activity has been waiting (a `waitFor`, an escalation waiting for a
+   * decision, a backoff) for `afterMs` is dropped from memory, its state in the store and its lease released. Its
+   * event (`engine.send`), decision, cancel, a signal from another process, or its next deadline brings it back,
+   * restored exactly as a resumed run (nothing journaled runs again; epoch fencing), here or on any engine on the
+   * store. One scheduler per engine reads the due deadlines from the store and wakes runs `wakeAheadMs` before them.
+   * `get`, `list` and the store answer for a passivated run; `engine.active` lists only runs in memory. See
+   * docs/durability.md (Passivation).
+   * @default none: every unfinished run stays in memory while it waits
+   * @example
+   * ```ts
+   * const engine = createEngine({ agents, store: sqliteStore('./runs.db'), passivate: { afterMs: 30_000 } });
+   * ```
+   */
+  readonly passivate?: PassivateOptions;
   /**
    * Runs the agents of steps on a queue (`step(name, { queue })`, or every step with `defaultQueue`) elsewhere:
    * `bullmqTransport({ connection })` from `flowstate/bullmq` hands each attempt to BullMQ workers. Their agents need

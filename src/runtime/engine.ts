@@ -11,7 +11,6 @@ import { parseWith } from '../model/validation.js';
 import { createLogger } from '../observability/logger.js';
 import { filterRuns } from '../persistence/filter.js';
 import { secretValues } from '../persistence/secrets.js';
-import { UNFINISHED } from '../persistence/types.js';
 import { memoryHistory } from '../progress/history.js';
 import { runWatcher } from '../progress/runs.js';
 import { Binder } from './bind.js';
@@ -22,9 +21,11 @@ import { instrumented } from './instrument.js';
 import { type EngineCore, launch, lose, recordOf } from './launch.js';
 import { engineLearner } from './learner.js';
 import { leaseSettings, Ownership } from './ownership.js';
-import { takeOver } from './resume.js';
+import { passivationSettings, Passivation } from './passivation.js';
+import { recoverRuns, takeOver } from './resume.js';
 import type { WorkflowRun } from './run.js';
 import { RunTable } from './run-table.js';
+import { WakeScheduler } from './scheduler.js';
 import { signal } from './signal.js';
 import { type LearnedHistory, storedHistory } from './stored-history.js';
 
@@ -46,6 +47,7 @@ export function createEngine(given: EngineOptions = {}): Engine {
   const logger = options.logger ?? createLogger();
   const agents = options.agents ?? {};
   const lease = leaseSettings(options.lease);
+  const parking = options.passivate ? passivationSettings(options.passivate, options.store) : undefined;
   const table = new RunTable();
   const durability = options.store
     ? new Durability(
@@ -122,6 +124,9 @@ export function createEngine(given: EngineOptions = {}): Engine {
     unrecoverable: new Set(),
     closed: false,
   };
+  const passivation = parking && durability ? new Passivation(parking, core) : undefined;
+  if (passivation && durability)
+    durability.taken = (runId, idle, timers) => passivation.taken(runId, idle, timers);
   const { active } = table;
   const { binder, workflows, finished } = core;
   /** Resumes in progress, so the adoption loop, `recover()` and a signal never take one run twice. */
@@ -139,18 +144,35 @@ export function createEngine(given: EngineOptions = {}): Engine {
             !core.unrecoverable.has(record.id),
           adopt: (record) => engine.resume(record.id),
           workflows: () => [...workflows.keys()],
+          leaveIdle: passivation !== undefined,
         },
         logger,
       )
     : undefined;
+  const scheduler =
+    passivation && durability
+      ? new WakeScheduler(
+          durability.store,
+          clock,
+          passivation.settings,
+          {
+            workflows: () => [...workflows.keys()],
+            here: (runId) => table.get(runId) !== undefined || resuming.has(runId),
+            wake: (runId) => engine.resume(runId),
+          },
+          logger,
+        )
+      : undefined;
+  passivation?.onReleased((next) => scheduler?.expect(next));
   core.ownership = ownership;
   const inbox = durability
-    ? new InboxReader(durability, lease.owner, active, logger, options.inbox?.pollMs)
+    ? new InboxReader(durability, lease.owner, active, logger, options.inbox?.pollMs, () => scheduler?.soon())
     : undefined;
   if (ownership && inbox && durability) {
     durability.gate = () => ownership.gate();
     ownership.start();
     void inbox.start();
+    scheduler?.start();
   }
   const identityOf = (run: WorkflowRun) => table.get(run.id)?.identity;
   /** A hand-written machine runs as the definition-like wrapper the runtime understands (one per machine). */
@@ -222,26 +244,17 @@ export function createEngine(given: EngineOptions = {}): Engine {
       await learned.loaded;
       const inFlight = resuming.get(id);
       if (inFlight) return inFlight;
-      const taking = takeOver(core, id).finally(() => resuming.delete(id));
+      const taking = (async () => {
+        // A run passivated here a moment ago: its lease is released first (the release must not end the new one).
+        await passivation?.released(id);
+        const run = await takeOver(core, id);
+        passivation?.woken(run);
+        return run;
+      })().finally(() => resuming.delete(id));
       resuming.set(id, taking);
       return taking;
     },
-    async recover() {
-      const runs: WorkflowRun[] = [];
-      const now = Date.now();
-      for (const record of await engine.list({ status: UNFINISHED, limit: Number.MAX_SAFE_INTEGER })) {
-        if (table.get(record.id)) continue;
-        // Owned by a live engine: it goes on there (taken over here only once its lease expires).
-        if (record.owner && record.owner !== lease.owner && (record.leaseUntil ?? 0) > now) continue;
-        try {
-          runs.push(await engine.resume(record.id));
-        } catch (error) {
-          const owned = error instanceof FlowstateError && error.code === 'RUN_OWNED';
-          if (!owned) logger.error({ err: error, workflowId: record.id }, 'run could not be recovered');
-        }
-      }
-      return runs;
-    },
+    recover: () => recoverRuns(core, engine.resume, passivation !== undefined),
     async list(filter = {}) {
       if (durability) return durability.store.listRuns(filter);
       const live = [...active.values()].flatMap((run) => {
@@ -282,6 +295,8 @@ export function createEngine(given: EngineOptions = {}): Engine {
       if (!durability) return;
       await ownership?.stop();
       await inbox?.stop();
+      await scheduler?.stop();
+      await passivation?.stop();
       await Promise.allSettled(resuming.values());
       // Hand the runs over: stop their copies here (nothing more written), commit what is queued, release leases.
       const handed = [...active.keys()];

@@ -57,6 +57,8 @@ export class InboxReader {
     private readonly active: ReadonlyMap<string, WorkflowRun>,
     private readonly logger: Logger,
     private readonly pollMs: number | undefined,
+    /** A signal was posted for a run that is not in memory here (it may be passivated). */
+    private readonly elsewhere: (runId: string) => void = () => {},
   ) {}
 
   async start(): Promise<void> {
@@ -66,6 +68,7 @@ export class InboxReader {
       try {
         this.unlisten = await store.listen((runId) => {
           if (this.active.has(runId)) void this.drain();
+          else this.elsewhere(runId);
         });
         notifies = true;
       } catch (error) {

@@ -86,6 +86,11 @@ export function launch(
   const run = new WorkflowRun(identity.id, definition, actor, core.binder, () => {
     const e = entry as RunEntry;
     ended(e);
+    if (e.passivated) {
+      // Not an end: the result stays pending (a copy woken here later settles it) and is collected if no one holds it.
+      table.forget(e);
+      return new Promise<never>(() => {});
+    }
     const record = recordOf(core, identity, run);
     logger.info({ workflowId: identity.id, workflow: identity.workflow, status: record.status }, 'run ended');
     if (!durability) {

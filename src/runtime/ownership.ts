@@ -32,6 +32,8 @@ export interface OwnershipHost {
   canAdopt(record: RunRecord): boolean;
   /** The workflow ids this engine can run: only their runs are looked for, so others never crowd them out. */
   workflows(): string[];
+  /** The engine passivates: runs that only wait stay in the store (its scheduler wakes them when due). */
+  readonly leaveIdle?: boolean;
 }
 
 /**
@@ -150,7 +152,12 @@ export class Ownership {
 
   private async adoptRound(): Promise<void> {
     try {
-      const records = await this.durability.store.listAdoptable(Date.now(), 100, this.host.workflows());
+      const records = await this.durability.store.listAdoptable(
+        Date.now(),
+        100,
+        this.host.workflows(),
+        this.host.leaveIdle ? { busyOnly: true } : undefined,
+      );
       for (const record of records) {
         if (!this.host.canAdopt(record)) continue;
         await this.host.adopt(record).catch((error: unknown) => {

@@ -10,11 +10,51 @@ import {
   serializeError,
 } from '../model/errors.js';
 import { openValue, parseSealed, secretValues } from '../persistence/secrets.js';
-import { type RunLease, type StoredRun, UNFINISHED } from '../persistence/types.js';
+import { type RunLease, type RunRecord, type StoredRun, UNFINISHED } from '../persistence/types.js';
 import type { Durability, RunIdentity } from './durability.js';
 import type { MigrationDecision } from './engine-types.js';
 import { type EngineCore, launch } from './launch.js';
 import type { WorkflowRun } from './run.js';
+
+/** How many busy runs `recover()` of an engine that passivates restores at once. */
+const RECOVER_BATCH = 50;
+
+/**
+ * `engine.recover()`: resumes the unfinished runs no live engine owns. An engine that passivates reads only the runs
+ * that were busy at their last checkpoint and restores them in bounded batches; the idle ones stay in the store,
+ * woken by its scheduler as they become due or are addressed, so an engine on a store of many waiting runs is
+ * ready at once.
+ */
+export async function recoverRuns(
+  core: EngineCore,
+  resume: (id: string) => Promise<WorkflowRun>,
+  passivates: boolean,
+): Promise<WorkflowRun[]> {
+  const { durability, lease, table, logger } = core;
+  if (!durability) return [];
+  const runs: WorkflowRun[] = [];
+  const now = Date.now();
+  const records = await durability.store.listRuns({
+    status: UNFINISHED,
+    ...(passivates ? { idle: false } : {}),
+    limit: Number.MAX_SAFE_INTEGER,
+  });
+  const take = async (record: RunRecord) => {
+    if (table.get(record.id)) return;
+    // Owned by a live engine: it goes on there (taken over here only once its lease expires).
+    if (record.owner && record.owner !== lease.owner && (record.leaseUntil ?? 0) > now) return;
+    try {
+      runs.push(await resume(record.id));
+    } catch (error) {
+      const owned = error instanceof FlowstateError && error.code === 'RUN_OWNED';
+      if (!owned) logger.error({ err: error, workflowId: record.id }, 'run could not be recovered');
+    }
+  };
+  const batch = passivates ? RECOVER_BATCH : 1;
+  for (let i = 0; i < records.length; i += batch)
+    await Promise.all(records.slice(i, i + batch).map(take));
+  return runs;
+}
 
 /** Takes a stored run's lease, then continues it here (or settles it when its definition changed). */
 export async function takeOver(core: EngineCore, id: string): Promise<WorkflowRun> {

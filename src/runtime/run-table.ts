@@ -19,6 +19,8 @@ export interface RunEntry {
   stopReason?: FlowstateError;
   /** Whether the stop is a hand-over (close()), not a loss: nothing to warn about. */
   handedOver?: boolean;
+  /** The run was passivated: its actor stopped with its state in the store; it ends nowhere, it will be woken. */
+  passivated?: boolean;
 }
 
 /**

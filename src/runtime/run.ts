@@ -49,6 +49,7 @@ export class WorkflowRun<O = unknown> {
   readonly result: Promise<O>;
   #settled = false;
   #abandon: (error: FlowstateError) => void = () => {};
+  #resolve: (output: unknown) => void = () => {};
   /** `progress$` and `events$`, made on first read: the run holds its own streams (no registry keyed by actor). */
   private progressStream: Observable<Progress> | undefined;
   private eventStream: Observable<StepLogEvent> | undefined;
@@ -68,6 +69,7 @@ export class WorkflowRun<O = unknown> {
   ) {
     this.result = new Promise<O>((resolve, reject) => {
       this.#abandon = reject;
+      this.#resolve = resolve as (output: unknown) => void;
       const settle = (finish: () => void) => {
         this.#settled = true;
         const committed = onSettled();
@@ -223,6 +225,11 @@ export class WorkflowRun<O = unknown> {
     if (this.#settled) return;
     this.#settled = true;
     this.#abandon(error);
+  }
+
+  /** @internal This run was passivated and is woken as `next`: its result settles as the woken copy's does. */
+  follow(next: WorkflowRun<O>): void {
+    next.result.then(this.#resolve, this.#abandon);
   }
 
   /** Cancels the run: every running agent's AbortSignal fires and the run ends `cancelled`. No-op once it ended. */

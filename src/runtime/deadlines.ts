@@ -1,0 +1,65 @@
+import type { TimerRow } from '../persistence/types.js';
+
+/** A node of a persisted XState snapshot, as far as deadlines and idleness go. */
+export interface PersistedNode {
+  snapshot?: {
+    status?: string;
+    phase?: string;
+    deadline?: number;
+    input?: { path?: string };
+    context?: { pathPrefix?: string };
+    children?: Record<string, PersistedNode>;
+  };
+  children?: Record<string, PersistedNode>;
+}
+
+/** What a run waits on in a persisted snapshot: its pending deadlines, and whether waiting is all it does. */
+export interface RunWaits {
+  /** Backoffs and escalations of step actors, waits' timers. */
+  readonly timers: TimerRow[];
+  /**
+   * Nothing runs: every live actor of the run is a step in backoff or escalated (waiting for a decision), or a
+   * wait's deadline timer. A supervisor agent, an attempt, a compensation or an actor Flowstate does not know (a
+   * hand-written invoke) makes the run busy.
+   */
+  readonly idle: boolean;
+}
+
+/** The pending deadlines of a persisted snapshot, and whether it only waits; one walk over its actor tree. */
+export function waitsOf(runId: string, snapshot: PersistedNode['snapshot']): RunWaits {
+  const timers: TimerRow[] = [];
+  const idle = walk(runId, snapshot, '', timers);
+  return { timers, idle };
+}
+
+function walk(runId: string, snapshot: PersistedNode['snapshot'], prefix: string, rows: TimerRow[]): boolean {
+  let idle = true;
+  for (const [id, child] of Object.entries(snapshot?.children ?? {})) {
+    const s = child.snapshot;
+    if (!s) continue;
+    const live = s.status === undefined || s.status === 'active';
+    if (typeof s.deadline === 'number') {
+      if (s.phase === 'backoff')
+        rows.push({ runId, stepPath: s.input?.path ?? prefix + id, kind: 'backoff', deadline: s.deadline });
+      else if (s.phase === 'escalated' || s.phase === 'supervising') {
+        rows.push({
+          runId,
+          stepPath: s.input?.path ?? prefix + id,
+          kind: 'escalation',
+          deadline: s.deadline,
+        });
+      } else if (s.phase === undefined)
+        rows.push({ runId, stepPath: prefix + id, kind: 'wait', deadline: s.deadline });
+    }
+    if (s.children) {
+      if (!walk(runId, s, s.context?.pathPrefix ?? `${prefix}${id}/`, rows)) idle = false;
+    } else if (live && !waiting(s)) idle = false;
+  }
+  return idle;
+}
+
+/** A live leaf actor that only waits: a step in backoff or escalated, or a deadline timer. */
+function waiting(s: NonNullable<PersistedNode['snapshot']>): boolean {
+  if (s.phase !== undefined) return s.phase === 'backoff' || s.phase === 'escalated';
+  return typeof s.deadline === 'number';
+}

@@ -1,0 +1,232 @@
+import type { AnyActorRef } from 'xstate';
+import { ConfigurationError } from '../model/errors.js';
+import type { TimerRow, WorkflowStore } from '../persistence/types.js';
+import type { EngineCore } from './launch.js';
+import type { WorkflowRun } from './run.js';
+
+/** `createEngine({ passivate })`: when a run that only waits is dropped from memory, and how it is woken. */
+export interface PassivateOptions {
+  /**
+   * A run whose only activity has been waiting (a `waitFor`, an escalation waiting for a decision, a backoff) for
+   * this long is checkpointed and dropped from memory; its event, decision, cancel, a signal from another process or
+   * its next deadline brings it back, restored like a resumed run.
+   */
+  readonly afterMs: number;
+  /**
+   * How long before a passivated run's deadline it is woken, so it is in memory (and fires on time) when the deadline
+   * passes: the time to restore the runs due together. A run whose next deadline is closer than twice this stays in
+   * memory. @default 1_000
+   */
+  readonly wakeAheadMs?: number;
+  /**
+   * How often the engine's one wake-up scheduler reads the store for passivated runs due soon (and signals posted by
+   * processes without their definition); it also sleeps until the next due run it knows of. @default 1_000
+   */
+  readonly pollMs?: number;
+}
+
+/** Passivation settings with their defaults applied. */
+export interface PassivationSettings {
+  readonly afterMs: number;
+  readonly wakeAheadMs: number;
+  readonly pollMs: number;
+}
+
+/** The defaults of `createEngine({ passivate })`, checked: a typed error names a bad value. */
+export function passivationSettings(options: PassivateOptions, store: WorkflowStore | undefined): PassivationSettings {
+  const positive = (name: string, value: unknown, fallback: number) => {
+    const v = value ?? fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+      throw new ConfigurationError(`Expected passivate.${name} to be a positive number of ms, got ${JSON.stringify(value)}`);
+    return v;
+  };
+  if (!store) {
+    throw new ConfigurationError(
+      'passivate needs a store: a passivated run lives there (createEngine({ store: sqliteStore(path), passivate }))',
+    );
+  }
+  if (!store.listDue)
+    throw new ConfigurationError('passivate needs a store with listDue (sqliteStore, postgresStore, memoryStore)');
+  return {
+    afterMs: positive('afterMs', options.afterMs, Number.NaN),
+    wakeAheadMs: positive('wakeAheadMs', options.wakeAheadMs, 1_000),
+    pollMs: positive('pollMs', options.pollMs, 1_000),
+  };
+}
+
+/** Since when a live run only waits, and its next deadline (as of its last checkpoint). */
+interface Quiet {
+  readonly since: number;
+  next: number;
+}
+
+/**
+ * Drops runs that only wait from memory. Each checkpoint tells it whether its run only waits; one timer per engine
+ * sweeps the runs quiet for `afterMs`. A run is passivated only once its current state is committed (nothing of it
+ * queued, the last checkpoint written says `idle`): its actor is stopped without cancelling it (no abort, no
+ * compensation, nothing more written), and its lease released, so any engine on the store may wake it.
+ */
+export class Passivation {
+  private readonly quiet = new Map<string, Quiet>();
+  /** Releases in flight: a wake of the run waits for its release, which must not end the next lease. */
+  private readonly releasing = new Map<string, Promise<void>>();
+  /** Run objects a caller may still hold (their result follows the woken copy), weakly: they must not stay alive. */
+  private readonly followers = new Map<string, WeakRef<WorkflowRun>>();
+  private readonly collected = new FinalizationRegistry<string>((id) => {
+    if (!this.followers.get(id)?.deref()) this.followers.delete(id);
+  });
+  private timer: unknown;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private sweeping: Promise<void> | undefined;
+  private stopped = false;
+  private released$: (next: number) => void = () => {};
+  /** How many runs this engine passivated (for tests and the bench). */
+  passivated = 0;
+
+  constructor(
+    readonly settings: PassivationSettings,
+    private readonly core: EngineCore,
+  ) {}
+
+  /** A checkpoint of the run was taken: it only waits (`idle`), with these deadlines, or it works. */
+  taken(runId: string, idle: boolean, timers: readonly TimerRow[]): void {
+    if (!idle) {
+      this.quiet.delete(runId);
+      return;
+    }
+    let next = Number.POSITIVE_INFINITY;
+    for (const t of timers) if (t.deadline < next) next = t.deadline;
+    const was = this.quiet.get(runId);
+    if (was) {
+      was.next = next;
+      return;
+    }
+    const since = this.core.clock.now();
+    this.quiet.set(runId, { since, next });
+    this.arm(since + this.settings.afterMs);
+  }
+
+  /** Tells `listener` the earliest deadline of runs whose release committed (the scheduler wakes them from then). */
+  onReleased(listener: (next: number) => void): void {
+    this.released$ = listener;
+  }
+
+  /** Resolves once a release of the run's lease by its passivation is committed (a wake must come after it). */
+  released(runId: string): Promise<void> | undefined {
+    return this.releasing.get(runId);
+  }
+
+  /** The run was woken here: a run object held for its passivated copy follows it. */
+  woken(run: WorkflowRun): void {
+    const held = this.followers.get(run.id)?.deref();
+    this.followers.delete(run.id);
+    if (held && held !== run) held.follow(run);
+  }
+
+  /** Stops the sweeps (close()): the runs still here are handed over by the engine. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) this.core.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.sweeping;
+    await Promise.allSettled(this.releasing.values());
+  }
+
+  /** Sweeps now the runs quiet for `afterMs`: what the timer does (tests call it to skip waiting). */
+  sweep(): Promise<void> {
+    this.sweeping ??= this.sweepRound().finally(() => {
+      this.sweeping = undefined;
+    });
+    return this.sweeping;
+  }
+
+  private arm(at: number): void {
+    if (this.stopped || at >= this.timerAt) return;
+    if (this.timer !== undefined) this.core.clock.clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = this.core.clock.setTimeout(
+      () => {
+        this.timer = undefined;
+        this.timerAt = Number.POSITIVE_INFINITY;
+        void this.sweep();
+      },
+      Math.max(0, at - this.core.clock.now()),
+    );
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  private async sweepRound(): Promise<void> {
+    const { durability } = this.core;
+    if (!durability || this.stopped) return;
+    const now = this.core.clock.now();
+    const ready: string[] = [];
+    let later = Number.POSITIVE_INFINITY;
+    for (const [id, q] of this.quiet) {
+      const at = q.since + this.settings.afterMs;
+      if (at <= now) ready.push(id);
+      else if (at < later) later = at;
+    }
+    if (ready.length > 0) {
+      // What was queued before the sweep is committed first: a run is dropped only with its state in the store.
+      await durability.writer.flush().catch(() => {});
+      let next = Number.POSITIVE_INFINITY;
+      const parked = ready.filter((id) => {
+        const at = this.quiet.get(id)?.next ?? Number.POSITIVE_INFINITY;
+        if (!this.park(id)) return false;
+        next = Math.min(next, at);
+        return true;
+      });
+      if (parked.length > 0) {
+        const release = durability.store.release(this.core.lease.owner, parked).catch((error: unknown) => {
+          // The leases then expire instead: another engine (or this one) wakes the runs once they are due.
+          this.core.logger.warn({ err: error }, 'passivated runs not released; their leases expire instead');
+        });
+        for (const id of parked) this.releasing.set(id, release);
+        void release.then(() => {
+          for (const id of parked) if (this.releasing.get(id) === release) this.releasing.delete(id);
+          if (next < Number.POSITIVE_INFINITY) this.released$(next);
+        });
+      }
+    }
+    if (later < Number.POSITIVE_INFINITY) this.arm(later);
+  }
+
+  /** Drops one run from memory if it still only waits with its state committed; whether it did. */
+  private park(id: string): boolean {
+    const { durability, table, clock } = this.core;
+    const entry = table.get(id);
+    const quiet = this.quiet.get(id);
+    if (!durability || !entry || !quiet || entry.phase !== 'live' || entry.stopReason || this.core.closed) {
+      this.quiet.delete(id);
+      return false;
+    }
+    // Changed since its last checkpoint was taken (a new one is queued): the next one tells whether it still waits.
+    if (durability.writer.queued(id)) return false;
+    // A deadline this close would only wake it again at once.
+    if (quiet.next - clock.now() <= 2 * this.settings.wakeAheadMs) {
+      this.quiet.delete(id);
+      return false;
+    }
+    // A hand-written machine's own `after` delays live in XState's scheduler only: they would be lost.
+    if (scheduledEvents(entry.run.actor) > 0) {
+      this.quiet.delete(id);
+      return false;
+    }
+    if (!durability.leases.has(id)) return false;
+    this.quiet.delete(id);
+    entry.passivated = true;
+    // Nothing of this copy is written from now on: it has no lease here.
+    durability.leases.delete(id);
+    this.followers.set(id, new WeakRef(entry.run));
+    this.collected.register(entry.run, id);
+    entry.run.actor.stop();
+    this.passivated++;
+    return true;
+  }
+}
+
+/** How many delayed events XState holds for an actor's system (a hand-written machine's `after`). */
+function scheduledEvents(actor: AnyActorRef): number {
+  const system = actor.system as { getSnapshot?: () => { _scheduledEvents?: Record<string, unknown> } };
+  return Object.keys(system.getSnapshot?.()._scheduledEvents ?? {}).length;
+}

@@ -1,0 +1,128 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../machine/clock.js';
+import type { WorkflowStore } from '../persistence/types.js';
+
+/** What the wake-up scheduler asks of its engine. */
+export interface WakeHost {
+  /** The workflow ids this engine can run: only their runs are looked for. */
+  workflows(): string[];
+  /** Whether the run is in memory here already (or being woken). */
+  here(runId: string): boolean;
+  /** Takes the run and restores it here; rejects if another engine took it first. */
+  wake(runId: string): Promise<unknown>;
+}
+
+/** How many due runs one read of the store returns, and how many are restored at once. */
+const READ_LIMIT = 1_000;
+const WAKE_CONCURRENCY = 16;
+
+/**
+ * The one wake-up scheduler of an engine that passivates: instead of a timer per passivated run, it reads the store
+ * for idle runs no live engine holds that are due soon (a range of the timers' deadline index, `wakeAheadMs +
+ * pollMs` ahead, or a pending signal), wakes those due within `wakeAheadMs` (their restored actors then fire their
+ * deadlines on time), and sleeps until the next one it saw or `pollMs`, whichever comes first. Several replicas may
+ * see one run: taking its lease decides which wakes it, exactly one.
+ */
+export class WakeScheduler {
+  private timer: unknown;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private ticking: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly store: WorkflowStore,
+    private readonly clock: Clock,
+    private readonly settings: { readonly wakeAheadMs: number; readonly pollMs: number },
+    private readonly host: WakeHost,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.arm(0);
+  }
+
+  /** A run due at `at` was just passivated: read the store in time to wake it. */
+  expect(at: number): void {
+    this.arm(at - this.settings.wakeAheadMs - this.clock.now());
+  }
+
+  /** Reads the store again soon (a signal was posted for a run that is not here). */
+  soon(): void {
+    if (this.ticking) this.again = true;
+    else this.arm(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.ticking;
+  }
+
+  /** One read and its wake-ups (what the timer runs; tests call it directly). */
+  tick(): Promise<void> {
+    this.ticking ??= this.round().finally(() => {
+      this.ticking = undefined;
+    });
+    return this.ticking;
+  }
+
+  private arm(delayMs: number): void {
+    if (this.stopped) return;
+    const at = this.clock.now() + Math.max(0, delayMs);
+    if (at >= this.timerAt) return;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = this.clock.setTimeout(
+      () => {
+        this.timer = undefined;
+        this.timerAt = Number.POSITIVE_INFINITY;
+        void this.tick();
+      },
+      Math.max(0, delayMs),
+    );
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  private async round(): Promise<void> {
+    const { wakeAheadMs, pollMs } = this.settings;
+    let next = this.clock.now() + pollMs;
+    try {
+      do {
+        this.again = false;
+        const now = this.clock.now();
+        next = now + pollMs;
+        const workflows = this.host.workflows();
+        if (workflows.length === 0 || !this.store.listDue) break;
+        const due = await this.store.listDue(now + wakeAheadMs + pollMs, Date.now(), READ_LIMIT, workflows);
+        const wake: string[] = [];
+        for (const run of due) {
+          if (this.host.here(run.id)) continue;
+          if (run.due - wakeAheadMs <= now) wake.push(run.id);
+          else if (run.due - wakeAheadMs < next) next = run.due - wakeAheadMs;
+        }
+        await this.wakeAll(wake);
+        // A full read may have left due runs out: read again at once.
+        if (due.length === READ_LIMIT && wake.length > 0) this.again = true;
+      } while (this.again && !this.stopped);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'reading due passivated runs failed; retrying at the next poll');
+    }
+    this.arm(next - this.clock.now());
+  }
+
+  private async wakeAll(ids: readonly string[]): Promise<void> {
+    let at = 0;
+    const worker = async () => {
+      while (at < ids.length && !this.stopped) {
+        const id = ids[at++] as string;
+        await this.host.wake(id).catch((error: unknown) => {
+          // Another replica took it first, or it ended meanwhile: nothing to do here.
+          this.logger.debug({ err: error, workflowId: id }, 'due run not woken here');
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(WAKE_CONCURRENCY, ids.length) }, worker));
+  }
+}
