@@ -40,5 +40,7 @@ export function sqliteScratch(prefix: string) {
       return store;
     },
     restarted: (options: EngineOptions) => testEngine({ lease: node, ...options, store: sqliteStore(path) }),
+    /** A second connection to the current test's file: another process's view of the store. */
+    restartedStore: (): WorkflowStore => sqliteStore(path),
   };
 }

@@ -1,0 +1,217 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import { ConfigurationError, type EngineOptions, type WorkflowStore, workflow } from '../../src/index.js';
+import { memoryStore } from '../../src/persistence/memory-store.js';
+import { settle, sqliteScratch } from '../support/durable.js';
+import { testEngine } from '../support/engine.js';
+
+const files = sqliteScratch('flowstate-passivate-');
+const AFTER = 5_000;
+
+/** Agents that count their calls by name (and when, in fake time). */
+function counting(behaviour: Record<string, (n: number) => unknown> = {}) {
+  const calls: Record<string, number[]> = {};
+  const agent = (name: string) => async () => {
+    const list = (calls[name] ??= []);
+    list.push(Date.now());
+    const act = behaviour[name];
+    return act ? act(list.length) : name.toUpperCase();
+  };
+  const agents = { plan: agent('plan'), ship: agent('ship'), review: agent('review'), call: agent('call') };
+  return { calls, agent, agents };
+}
+
+const approval = workflow('pass-approval')
+  .step('plan')
+  .waitFor('approve', { event: 'approved', schema: z.object({ by: z.string() }), timeoutMs: 3_600_000 })
+  .step('ship')
+  .build();
+
+const review = workflow('pass-review')
+  .step('plan')
+  .step('review', { escalate: { to: 'human', timeoutMs: 3_600_000 } })
+  .build();
+
+const backoff = workflow('pass-backoff')
+  .step('plan')
+  .step('call', { retry: { attempts: 2, initialMs: 60_000, jitter: 0 } })
+  .build();
+
+function engineOn(store: WorkflowStore, owner: string, options: EngineOptions = {}) {
+  return testEngine({
+    store,
+    lease: { owner, ttlMs: 15_000, adopt: false },
+    inbox: { pollMs: 100 },
+    passivate: { afterMs: AFTER },
+    workflows: [approval, review, backoff],
+    ...options,
+  });
+}
+
+/** Fake time passes in small steps, so store I/O (real setImmediate) keeps up with the timers it arms. */
+async function pass(ms: number, engines: readonly { flush(): Promise<void> }[] = []) {
+  const step = 250;
+  for (let t = 0; t < ms; t += step) {
+    await vi.advanceTimersByTimeAsync(Math.min(step, ms - t));
+    for (const e of engines) await settle(e);
+  }
+}
+
+beforeEach(() =>
+  vi.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] }),
+);
+afterEach(() => vi.useRealTimers());
+
+describe('passivation', () => {
+  it('drops a run waiting for an event from memory; engine.send brings it back and it finishes, nothing re-run', async () => {
+    const { calls, agents } = counting();
+    const engine = engineOn(files.store, 'a', { agents });
+    const run = engine.start(approval, {}, { id: 'p1' });
+    await settle(engine);
+    expect(engine.active.size).toBe(1);
+    await pass(AFTER + 500, [engine]);
+    expect(engine.active.size).toBe(0);
+    const stored = await engine.get('p1');
+    expect(stored).toMatchObject({ status: 'waiting', idle: true, leaseUntil: 0 });
+    expect(await engine.list({ status: 'waiting' })).toHaveLength(1);
+    await expect(engine.send('p1', { type: 'approved', by: 'ada' })).resolves.toBe(true);
+    // The run object the caller kept follows the woken copy.
+    await expect(run.result).resolves.toEqual({ plan: 'PLAN', approve: { by: 'ada' }, ship: 'SHIP' });
+    expect(calls.plan).toHaveLength(1);
+    expect(calls.ship).toHaveLength(1);
+    expect(await engine.get('p1')).toMatchObject({ status: 'done' });
+    await engine.close();
+  });
+
+  it('refuses a bad event payload of a passivated run with its typed error, and keeps it waiting', async () => {
+    const { agents } = counting();
+    const engine = engineOn(files.store, 'a', { agents });
+    engine.start(approval, {}, { id: 'p2' });
+    await pass(AFTER + 500, [engine]);
+    expect(engine.active.size).toBe(0);
+    await expect(engine.send('p2', { type: 'approved', by: 42 })).rejects.toMatchObject({ code: 'INPUT_INVALID' });
+    expect(await engine.get('p2')).toMatchObject({ status: 'waiting' });
+    await engine.close();
+  });
+
+  it('wakes a run escalated to a human on its decision', async () => {
+    const { calls, agents } = counting({
+      review: () => {
+        throw new Error('needs a human');
+      },
+    });
+    const engine = engineOn(files.store, 'a', { agents });
+    const run = engine.start(review, {}, { id: 'd1' });
+    await pass(AFTER + 500, [engine]);
+    expect(engine.active.size).toBe(0);
+    expect(await engine.get('d1')).toMatchObject({ status: 'waiting', idle: true });
+    await engine.resolveEscalation('d1', 'review', { action: 'skip', value: 'approved' });
+    await expect(run.result).resolves.toEqual({ plan: 'PLAN', review: 'approved' });
+    expect(calls.plan).toHaveLength(1);
+    expect(calls.review).toHaveLength(1);
+    await engine.close();
+  });
+
+  it('wakes a run on its due timer: the retry runs at its deadline, not before, with one scheduler', async () => {
+    const { calls, agents } = counting({
+      call: (n) => {
+        if (n === 1) throw new Error('first attempt fails');
+        return 'ok';
+      },
+    });
+    const engine = engineOn(files.store, 'a', { agents });
+    const run = engine.start(backoff, {}, { id: 't1' });
+    await settle(engine);
+    const failedAt = calls.call?.[0] ?? -1;
+    expect(failedAt).toBeGreaterThanOrEqual(0);
+    const [timer] = await files.store.listTimers('t1');
+    expect(timer).toMatchObject({ runId: 't1', stepPath: 'call', kind: 'backoff' });
+    const deadline = timer?.deadline ?? 0;
+    expect(deadline - failedAt).toBeGreaterThan(AFTER + 10_000);
+    await pass(AFTER + 500, [engine]);
+    expect(engine.active.size).toBe(0);
+    await pass(deadline - Date.now() - 800, [engine]);
+    // Woken a little ahead of the deadline, still waiting for it.
+    expect(engine.active.size).toBe(1);
+    expect(calls.call).toHaveLength(1);
+    await pass(1_500, [engine]);
+    await expect(run.result).resolves.toEqual({ plan: 'PLAN', call: 'ok' });
+    expect(calls.call).toEqual([failedAt, deadline]);
+    expect(calls.plan).toHaveLength(1);
+    await engine.close();
+  });
+
+  it('cancels a passivated run', async () => {
+    const { agents } = counting();
+    const engine = engineOn(files.store, 'a', { agents });
+    const run = engine.start(approval, {}, { id: 'c1' });
+    await pass(AFTER + 500, [engine]);
+    expect(engine.active.size).toBe(0);
+    await engine.cancel('c1', 'no longer needed');
+    await expect(run.result).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(await engine.get('c1')).toMatchObject({ status: 'cancelled' });
+    await engine.close();
+  });
+
+  it('applies a signal another engine posted (it has not the definition): the scheduler wakes the run', async () => {
+    const { calls, agents } = counting();
+    const store = files.store;
+    const owner = engineOn(store, 'a', { agents });
+    const run = owner.start(approval, {}, { id: 's1' });
+    await pass(AFTER + 500, [owner]);
+    expect(owner.active.size).toBe(0);
+    // A process without the workflow (an operator's CLI) can only post the signal.
+    const other = testEngine({ store: files.restartedStore(), lease: { owner: 'cli', adopt: false } });
+    const sent = other.send('s1', { type: 'approved', by: 'cli' });
+    await pass(2_000, [owner]);
+    await expect(sent).resolves.toBe(true);
+    await pass(500, [owner]);
+    await expect(run.result).resolves.toMatchObject({ approve: { by: 'cli' } });
+    expect(calls.ship).toHaveLength(1);
+    await other.close();
+    await owner.close();
+  });
+
+  it('two replicas on one store: exactly one wakes a due run, and either can wake it by an event', async () => {
+    const { calls, agents } = counting({
+      call: (n) => {
+        if (n === 1) throw new Error('first attempt fails');
+        return 'ok';
+      },
+    });
+    const a = engineOn(files.store, 'a', { agents });
+    const b = engineOn(files.restartedStore(), 'b', { agents });
+    a.start(backoff, {}, { id: 'r1' });
+    a.start(approval, {}, { id: 'r2' });
+    await pass(AFTER + 500, [a, b]);
+    expect(a.active.size + b.active.size).toBe(0);
+    // The event reaches the run through the other replica: the released lease lets it take the run.
+    await expect(b.send('r2', { type: 'approved', by: 'b' })).resolves.toBe(true);
+    await pass(60_000, [a, b]);
+    expect(await a.get('r1')).toMatchObject({ status: 'done', output: { plan: 'PLAN', call: 'ok' } });
+    expect(await a.get('r2')).toMatchObject({ status: 'done', output: { approve: { by: 'b' } } });
+    // One attempt before passivation, one after the wake-up: no replica ran the retry twice.
+    expect(calls.call).toHaveLength(2);
+    expect(calls.plan).toHaveLength(2);
+    expect(calls.ship).toHaveLength(1);
+    await a.close();
+    await b.close();
+  });
+
+  it('keeps a busy run in memory, and a run whose deadline is close', async () => {
+    const engine = engineOn(files.store, 'a', {
+      agents: { ...counting().agents, plan: () => new Promise(() => {}) },
+      passivate: { afterMs: 100, wakeAheadMs: 10_000 },
+    });
+    engine.start(backoff, {}, { id: 'busy' });
+    await pass(1_000, [engine]);
+    expect(engine.active.size).toBe(1);
+    expect(await engine.get('busy')).not.toHaveProperty('idle');
+    await engine.close();
+  });
+
+  it('explains what passivation needs', () => {
+    expect(() => testEngine({ passivate: { afterMs: 1_000 } })).toThrow(ConfigurationError);
+    expect(() => testEngine({ store: memoryStore(), passivate: { afterMs: 0 } })).toThrow(/afterMs/);
+  });
+});
