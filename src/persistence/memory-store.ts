@@ -105,7 +105,8 @@ export function memoryStore(): WorkflowStore {
     async listDue(before, now, limit, workflows) {
       const signalled = new Map<string, number>();
       for (const m of inbox.values())
-        if (m.state === 'pending') signalled.set(m.runId, Math.min(signalled.get(m.runId) ?? m.createdAt, m.createdAt));
+        if (m.state === 'pending')
+          signalled.set(m.runId, Math.min(signalled.get(m.runId) ?? m.createdAt, m.createdAt));
       const due: DueRun[] = [];
       for (const r of runs.values()) {
         if (!unfinished(r) || !r.idle || (r.leaseUntil ?? 0) > now) continue;

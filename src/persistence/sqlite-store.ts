@@ -231,9 +231,11 @@ export function sqliteStore(path: string): WorkflowStore {
         WHERE r.${UNFINISHED_SQL} AND r.idle = 1 AND r.lease_until <= ?
         ${workflows ? `AND r.workflow IN (${workflows.map(() => '?').join(', ')})` : ''}
         GROUP BY r.id, r.workflow ORDER BY due, id LIMIT ?`;
-      const rows = (await busyRetry(() =>
-        db.prepare(sql).all(before, now, ...(workflows ?? []), limit),
-      )) as { id: string; workflow: string; due: number }[];
+      const rows = (await busyRetry(() => db.prepare(sql).all(before, now, ...(workflows ?? []), limit))) as {
+        id: string;
+        workflow: string;
+        due: number;
+      }[];
       return rows.map((r): DueRun => ({ id: r.id, workflow: r.workflow, due: Number(r.due) }));
     },
     async post(message) {

@@ -33,11 +33,16 @@ export interface PassivationSettings {
 }
 
 /** The defaults of `createEngine({ passivate })`, checked: a typed error names a bad value. */
-export function passivationSettings(options: PassivateOptions, store: WorkflowStore | undefined): PassivationSettings {
+export function passivationSettings(
+  options: PassivateOptions,
+  store: WorkflowStore | undefined,
+): PassivationSettings {
   const positive = (name: string, value: unknown, fallback: number) => {
     const v = value ?? fallback;
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
-      throw new ConfigurationError(`Expected passivate.${name} to be a positive number of ms, got ${JSON.stringify(value)}`);
+      throw new ConfigurationError(
+        `Expected passivate.${name} to be a positive number of ms, got ${JSON.stringify(value)}`,
+      );
     return v;
   };
   if (!store) {
@@ -46,7 +51,9 @@ export function passivationSettings(options: PassivateOptions, store: WorkflowSt
     );
   }
   if (!store.listDue)
-    throw new ConfigurationError('passivate needs a store with listDue (sqliteStore, postgresStore, memoryStore)');
+    throw new ConfigurationError(
+      'passivate needs a store with listDue (sqliteStore, postgresStore, memoryStore)',
+    );
   return {
     afterMs: positive('afterMs', options.afterMs, Number.NaN),
     wakeAheadMs: positive('wakeAheadMs', options.wakeAheadMs, 1_000),

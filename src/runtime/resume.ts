@@ -51,8 +51,7 @@ export async function recoverRuns(
     }
   };
   const batch = passivates ? RECOVER_BATCH : 1;
-  for (let i = 0; i < records.length; i += batch)
-    await Promise.all(records.slice(i, i + batch).map(take));
+  for (let i = 0; i < records.length; i += batch) await Promise.all(records.slice(i, i + batch).map(take));
   return runs;
 }
 

@@ -58,7 +58,10 @@ async function pass(ms: number, engines: readonly { flush(): Promise<void> }[] =
 }
 
 beforeEach(() =>
-  vi.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] }),
+  vi.useFakeTimers({
+    now: 0,
+    toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
+  }),
 );
 afterEach(() => vi.useRealTimers());
 
@@ -89,7 +92,9 @@ describe('passivation', () => {
     engine.start(approval, {}, { id: 'p2' });
     await pass(AFTER + 500, [engine]);
     expect(engine.active.size).toBe(0);
-    await expect(engine.send('p2', { type: 'approved', by: 42 })).rejects.toMatchObject({ code: 'INPUT_INVALID' });
+    await expect(engine.send('p2', { type: 'approved', by: 42 })).rejects.toMatchObject({
+      code: 'INPUT_INVALID',
+    });
     expect(await engine.get('p2')).toMatchObject({ status: 'waiting' });
     await engine.close();
   });

@@ -257,6 +257,83 @@ describe.each(stores)('the %s store', (_name, open) => {
     await store.close();
   });
 
+  it('keeps the idle flag of a checkpoint; lists idle runs no live engine holds that are due, earliest first', async () => {
+    const { store } = await open();
+    await seed(
+      store,
+      run('a', { createdAt: 1 }),
+      run('b', { createdAt: 2, status: 'waiting' }),
+      run('c', { createdAt: 3 }),
+      run('d', { createdAt: 4, workflow: 'other' }),
+      run('e', { createdAt: 5 }),
+    );
+    const timer = (runId: string, deadline: number) => ({
+      runId,
+      stepPath: 's',
+      kind: 'backoff' as const,
+      deadline,
+    });
+    await store.write({
+      runs: [
+        {
+          run: run('a', { createdAt: 1 }),
+          timers: [timer('a', 50_000), { ...timer('a', 30_000), kind: 'wait' }],
+          lease,
+          idle: true,
+        },
+        { run: run('b', { createdAt: 2, status: 'waiting' }), timers: [], lease, idle: true },
+        { run: run('c', { createdAt: 3 }), timers: [timer('c', 20_000)], lease },
+        {
+          run: run('d', { createdAt: 4, workflow: 'other' }),
+          timers: [timer('d', 10_000)],
+          lease,
+          idle: true,
+        },
+        { run: run('e', { createdAt: 5 }), timers: [timer('e', 90_000)], lease, idle: true },
+      ],
+      journal: [],
+    });
+    expect(await store.getRun('a')).toMatchObject({ idle: true });
+    expect(await store.getRun('c')).not.toHaveProperty('idle');
+    expect((await store.listRuns({ idle: true })).map((r) => r.id)).toEqual(['a', 'b', 'd', 'e']);
+    expect((await store.listRuns({ idle: false })).map((r) => r.id)).toEqual(['c']);
+    // Held by a live lease (until 10,000): none is due for anyone else yet.
+    expect(await store.listDue?.(100_000, 5_000, 10)).toEqual([]);
+    // Released (passivated): due by its earliest deadline; a signal makes a run due at its post time.
+    await store.release('o', ['a', 'b', 'c', 'd', 'e']);
+    await store.post({
+      id: 'm1',
+      runId: 'b',
+      kind: 'event',
+      body: '{}',
+      state: 'pending',
+      createdAt: 40_000,
+    });
+    expect(await store.listDue?.(60_000, 5_000, 10)).toEqual([
+      { id: 'd', workflow: 'other', due: 10_000 },
+      { id: 'a', workflow: 'wf', due: 30_000 },
+      { id: 'b', workflow: 'wf', due: 40_000 },
+    ]);
+    expect((await store.listDue?.(60_000, 5_000, 10, ['wf']))?.map((r) => r.id)).toEqual(['a', 'b']);
+    expect((await store.listDue?.(60_000, 5_000, 1, ['wf']))?.map((r) => r.id)).toEqual(['a']);
+    expect(await store.listDue?.(60_000, 5_000, 10, [])).toEqual([]);
+    // Adoption by an engine that passivates takes only the busy run; the others wait to be due.
+    expect((await store.listAdoptable(5_000, 10, undefined, { busyOnly: true })).map((r) => r.id)).toEqual([
+      'c',
+    ]);
+    expect((await store.listAdoptable(5_000, 10, ['wf'], { busyOnly: true })).map((r) => r.id)).toEqual([
+      'c',
+    ]);
+    expect((await store.listAdoptable(5_000, 10)).map((r) => r.id)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    // A released lease is not renewed, and its signals are not the old owner's to read.
+    expect(await store.renew('o', 99_000)).toEqual([]);
+    expect(await store.pendingFor('o', 10)).toEqual([]);
+    // Taken again (woken): no longer due for anyone else.
+    expect(await store.acquire('a', 'p', 5_000, 20_000)).toEqual({ owner: 'p', epoch: 2 });
+    expect((await store.listDue?.(60_000, 5_000, 10))?.map((r) => r.id)).toEqual(['d', 'b']);
+    await store.close();
+  });
+
   it('lists runs by status and workflow, oldest first', async () => {
     const { store } = await open();
     await seed(
