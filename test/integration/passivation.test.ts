@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { ConfigurationError, type EngineOptions, type WorkflowStore, workflow } from '../../src/index.js';
@@ -213,6 +215,73 @@ describe('passivation', () => {
     expect(engine.active.size).toBe(1);
     expect(await engine.get('busy')).not.toHaveProperty('idle');
     await engine.close();
+  });
+
+  it('holds no passivated run in memory: its actor is collected', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const engine = engineOn(files.store, 'a', { agents: counting().agents });
+    const actors: WeakRef<object>[] = [];
+    const runs: WeakRef<object>[] = [];
+    // Each run made in a function of its own: a loop's block variable may stay alive in the test's frame.
+    const startOne = (i: number) => {
+      const run = engine.start(approval, {}, { id: `h${i}` });
+      actors.push(new WeakRef(run.actor));
+      runs.push(new WeakRef(run));
+    };
+    for (let i = 0; i < 50; i++) startOne(i);
+    await pass(AFTER + 500, [engine]);
+    expect(engine.active.size).toBe(0);
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setImmediate(r));
+      gc();
+    }
+    expect(actors.flatMap((r, i) => (r.deref() !== undefined ? [i] : []))).toEqual([]);
+    expect(runs.filter((r) => r.deref() !== undefined)).toHaveLength(0);
+    // Still answered from the store, and woken when addressed.
+    expect(await engine.list({ idle: true, limit: 100 })).toHaveLength(50);
+    await expect(engine.send('h7', { type: 'approved', by: 'gc' })).resolves.toBe(true);
+    await pass(500, [engine]);
+    expect(await engine.get('h7')).toMatchObject({ status: 'done' });
+    await engine.close();
+  });
+
+  it('recovers a store of many waiting runs at once: only the busy ones are restored, the others when due', async () => {
+    const { calls, agents } = counting({
+      call: (n) => {
+        if (n === 1) throw new Error('first attempt fails');
+        return 'ok';
+      },
+    });
+    const hang = { ...agents, plan: () => new Promise(() => {}) };
+    const first = engineOn(files.store, 'a', { agents });
+    for (let i = 0; i < 300; i++) first.start(approval, {}, { id: `w${i}` });
+    first.start(backoff, {}, { id: 'due' });
+    await pass(AFTER + 500, [first]);
+    const busyEngine = engineOn(files.restartedStore(), 'a', { agents: hang, workflows: [approval] });
+    busyEngine.start(approval, {}, { id: 'busy' });
+    await settle(busyEngine);
+    // Both "crash" (hand their leases over); 301 runs wait in the store, one is busy.
+    await first.close();
+    await busyEngine.close();
+    const store = files.restartedStore();
+    expect(await store.countRuns?.({ status: ['running', 'waiting'], idle: true })).toBe(301);
+    const second = engineOn(files.restartedStore(), 'b', { agents });
+    const recovered = await second.recover();
+    expect(recovered.map((r) => r.id)).toEqual(['busy']);
+    expect(second.active.size).toBe(1);
+    await settle(second);
+    // Its attempt was in flight at the hand-over: called again here (it had no journaled output).
+    expect(recovered[0]?.waitingSteps()).toEqual(['approve']);
+    await expect(second.send('busy', { type: 'approved', by: 'b' })).resolves.toBe(true);
+    await expect(recovered[0]?.result).resolves.toMatchObject({ plan: 'PLAN' });
+    // Addressed: woken and finished; due: woken by the scheduler.
+    await expect(second.send('w42', { type: 'approved', by: 'b' })).resolves.toBe(true);
+    await pass(60_000, [second]);
+    expect(await second.get('w42')).toMatchObject({ status: 'done' });
+    expect(await second.get('due')).toMatchObject({ status: 'done' });
+    expect(calls.plan).toHaveLength(302);
+    await second.close();
   });
 
   it('explains what passivation needs', () => {
