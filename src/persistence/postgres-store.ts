@@ -3,8 +3,8 @@ import type pg from 'pg';
 import {
   checkpointValues,
   type HistoryRowData,
-  idleValue,
   type InboxRow,
+  idleValue,
   type JournalRow,
   LIST_COLUMNS,
   leaseColumns,

@@ -5,8 +5,8 @@ import { StoreFaultError } from '../model/errors.js';
 import {
   checkpointValues,
   type HistoryRowData,
-  idleValue,
   type InboxRow,
+  idleValue,
   type JournalRow,
   LIST_COLUMNS,
   leaseColumns,

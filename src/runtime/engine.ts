@@ -21,7 +21,7 @@ import { instrumented } from './instrument.js';
 import { type EngineCore, launch, lose, recordOf } from './launch.js';
 import { engineLearner } from './learner.js';
 import { leaseSettings, Ownership } from './ownership.js';
-import { passivationSettings, Passivation } from './passivation.js';
+import { Passivation, passivationSettings } from './passivation.js';
 import { recoverRuns, takeOver } from './resume.js';
 import type { WorkflowRun } from './run.js';
 import { RunTable } from './run-table.js';

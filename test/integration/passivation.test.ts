@@ -14,7 +14,8 @@ const AFTER = 5_000;
 function counting(behaviour: Record<string, (n: number) => unknown> = {}) {
   const calls: Record<string, number[]> = {};
   const agent = (name: string) => async () => {
-    const list = (calls[name] ??= []);
+    const list = calls[name] ?? [];
+    calls[name] = list;
     list.push(Date.now());
     const act = behaviour[name];
     return act ? act(list.length) : name.toUpperCase();

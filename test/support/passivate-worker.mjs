@@ -25,15 +25,24 @@ const busy = workflow('pc-busy').step('slow').build();
 const log = (ctx, what) =>
   appendFileSync(ledger, `${ctx.idempotencyKey} ${what} ${process.pid} ${Date.now()}\n`);
 const agents = {
-  plan: (_input, ctx) => (log(ctx, 'call'), 'PLAN'),
-  ship: (_input, ctx) => (log(ctx, 'call'), 'SHIP'),
+  plan: (_input, ctx) => {
+    log(ctx, 'call');
+    return 'PLAN';
+  },
+  ship: (_input, ctx) => {
+    log(ctx, 'call');
+    return 'SHIP';
+  },
   call: (_input, ctx) => {
     log(ctx, 'call');
     if (ctx.attempt === 1) throw new Error('first attempt fails');
     return 'OK';
   },
   // Never answers in the first process (in flight when it dies); answers in the second.
-  slow: (_input, ctx) => (log(ctx, 'call'), mode === 'park' ? new Promise(() => {}) : 'SLOW'),
+  slow: (_input, ctx) => {
+    log(ctx, 'call');
+    return mode === 'park' ? new Promise(() => {}) : 'SLOW';
+  },
 };
 
 const engine = createEngine({
