@@ -31,6 +31,10 @@ export function settings(quick) {
     progressRuns: quick ? 50 : 500,
     /** The 10,000-in-flight throughput row (issue 8) is too slow for the smoke check. */
     throughput10k: !quick,
+    /** Runs parked with passivation, events sent to them, and due timers of passivated runs (issue 17). */
+    passivation: quick
+      ? { parked: 10_000, events: 200, timers: 200 }
+      : { parked: 100_000, events: 1_000, timers: 1_000 },
     /** The durability case starts a throwaway PostgreSQL server (seconds): full mode, or when a URL is given. */
     postgres: !quick || Boolean(process.env.FLOWSTATE_BENCH_PG_URL),
   };

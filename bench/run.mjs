@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { durabilityCases } from './cases/durability.mjs';
 import { fanoutCases } from './cases/fanout.mjs';
 import { memoryCases } from './cases/memory.mjs';
+import { passivationCases } from './cases/passivation.mjs';
 import { progressCases } from './cases/progress.mjs';
 import { startCases } from './cases/start.mjs';
 import { startupCases } from './cases/startup.mjs';
@@ -25,6 +26,7 @@ const CASES = {
   startup: startupCases,
   progress: progressCases,
   durability: durabilityCases,
+  passivation: passivationCases,
 };
 
 const args = process.argv.slice(2);

@@ -1,0 +1,115 @@
+// Run by cases/passivation.mjs in a fresh `node --expose-gc` process: N runs parked on a SQLite store with
+// passivation, then the heap they hold, event wake-ups, due timers and the recovery of a new engine on the store.
+// Usage: node --expose-gc bench/cases/passivation-child.mjs <parked> <events> <timers>
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEngine, sqliteStore, workflow } from 'flowstate';
+import { pino } from 'pino';
+import { collect, summarize } from '../harness.mjs';
+
+const [parkedArg = '100000', eventsArg = '1000', timersArg = '1000'] = process.argv.slice(2);
+const PARKED = Number(parkedArg);
+const EVENTS = Number(eventsArg);
+const TIMERS = Number(timersArg);
+/** Runs started before waiting for them to be passivated: bounds the heap while parking. */
+const WAVE = 5_000;
+const BACKOFF_MS = 6_000;
+if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc');
+
+const parkedFlow = workflow('bench-parked')
+  .waitFor('go', { event: 'go', timeoutMs: 24 * 3_600_000 })
+  .step('done', { agent: 'noop' })
+  .build();
+const timedFlow = workflow('bench-timed')
+  .step('flaky', { retry: { attempts: 2, backoff: 'fixed', initialMs: BACKOFF_MS, jitter: 0 } })
+  .build();
+
+/** When each timed run's retry was called (its deadline is read from the store before). */
+const retried = new Map();
+const agents = {
+  noop: () => 'ok',
+  flaky: (_input, ctx) => {
+    if (ctx.attempt === 1) throw new Error('first attempt fails');
+    retried.set(ctx.idempotencyKey.split(':')[0], Date.now());
+    return 'ok';
+  },
+};
+const dir = mkdtempSync(join(tmpdir(), 'flowstate-bench-passivate-'));
+const file = join(dir, 'parked.db');
+const options = (owner) => ({
+  agents,
+  store: sqliteStore(file),
+  workflows: [parkedFlow, timedFlow],
+  logger: pino({ level: 'silent' }),
+  lease: { owner, adopt: false },
+  passivate: { afterMs: 100, wakeAheadMs: 1_000, pollMs: 500 },
+});
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const settleParked = async (engine, left = 0) => {
+  while (engine.active.size > left) await sleep(20);
+};
+
+const out = {};
+try {
+  collect();
+  const before = process.memoryUsage().heapUsed;
+  const engine = createEngine(options('bench-1'));
+  const t0 = performance.now();
+  for (let i = 0; i < PARKED; i += WAVE) {
+    for (let j = i; j < Math.min(PARKED, i + WAVE); j++) engine.start(parkedFlow, {}, { id: `p${j}` });
+    await settleParked(engine);
+  }
+  out.parkSeconds = (performance.now() - t0) / 1000;
+  await sleep(200);
+  collect();
+  out.heapMB = (process.memoryUsage().heapUsed - before) / 1024 ** 2;
+  out.rssMB = process.memoryUsage().rss / 1024 ** 2;
+
+  // Wake-up on an event: engine.send to a passivated run resolves once the woken run applied it.
+  const latencies = [];
+  for (let k = 0; k < EVENTS; k++) {
+    const id = `p${Math.floor((k * PARKED) / EVENTS)}`;
+    const started = performance.now();
+    const took = await engine.send(id, { type: 'go' });
+    latencies.push(performance.now() - started);
+    if (took !== true) throw new Error(`the event to ${id} was not taken`);
+  }
+  out.wake = summarize(latencies);
+  await engine.flush();
+  out.woken = (await engine.list({ status: 'done', workflow: 'bench-parked', limit: PARKED })).length;
+  if (out.woken !== EVENTS) throw new Error(`${out.woken} of ${EVENTS} woken runs ended`);
+
+  // Due timers: TIMERS runs fail once, back off BACKOFF_MS, are passivated, then woken by the one scheduler.
+  for (let k = 0; k < TIMERS; k++) engine.start(timedFlow, {}, { id: `t${k}` });
+  await sleep(500);
+  await settleParked(engine);
+  const store = sqliteStore(file);
+  const deadlines = new Map();
+  for (let k = 0; k < TIMERS; k++) deadlines.set(`t${k}`, (await store.listTimers(`t${k}`))[0]?.deadline);
+  const last = Math.max(...deadlines.values());
+  while (retried.size < TIMERS && Date.now() < last + 10_000) await sleep(50);
+  const lateness = [...deadlines].map(([id, deadline]) => (retried.get(id) ?? Number.POSITIVE_INFINITY) - deadline);
+  out.timers = summarize(lateness);
+  out.timersFired = retried.size;
+  out.timersEarly = lateness.filter((l) => l < 0).length;
+  out.timersOver100 = lateness.filter((l) => l > 100).length;
+  await engine.close();
+
+  // Recovery: a new engine on the store with every parked run still unfinished.
+  out.unfinished = await store.countRuns({ status: ['running', 'waiting'] });
+  await store.close();
+  collect();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const r0 = performance.now();
+  const next = createEngine(options('bench-2'));
+  const recovered = await next.recover();
+  out.readyMs = performance.now() - r0;
+  out.recovered = recovered.length;
+  collect();
+  out.readyHeapMB = (process.memoryUsage().heapUsed - heapBefore) / 1024 ** 2;
+  await next.close();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+process.stdout.write(JSON.stringify(out));
