@@ -89,7 +89,9 @@ try {
   for (let k = 0; k < TIMERS; k++) deadlines.set(`t${k}`, (await store.listTimers(`t${k}`))[0]?.deadline);
   const last = Math.max(...deadlines.values());
   while (retried.size < TIMERS && Date.now() < last + 10_000) await sleep(50);
-  const lateness = [...deadlines].map(([id, deadline]) => (retried.get(id) ?? Number.POSITIVE_INFINITY) - deadline);
+  const lateness = [...deadlines].map(
+    ([id, deadline]) => (retried.get(id) ?? Number.POSITIVE_INFINITY) - deadline,
+  );
   out.timers = summarize(lateness);
   out.timersFired = retried.size;
   out.timersEarly = lateness.filter((l) => l < 0).length;
