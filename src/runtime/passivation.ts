@@ -61,6 +61,9 @@ export function passivationSettings(
   };
 }
 
+/** How soon a run that could not be passivated at its sweep (it changed meanwhile) is looked at again. */
+const RETRY_MS = 100;
+
 /** Since when a live run only waits, and its next deadline (as of its last checkpoint). */
 interface Quiet {
   readonly since: number;
@@ -167,12 +170,7 @@ export class Passivation {
     if (!durability || this.stopped) return;
     const now = this.core.clock.now();
     const ready: string[] = [];
-    let later = Number.POSITIVE_INFINITY;
-    for (const [id, q] of this.quiet) {
-      const at = q.since + this.settings.afterMs;
-      if (at <= now) ready.push(id);
-      else if (at < later) later = at;
-    }
+    for (const [id, q] of this.quiet) if (q.since + this.settings.afterMs <= now) ready.push(id);
     if (ready.length > 0) {
       // What was queued before the sweep is committed first: a run is dropped only with its state in the store.
       await durability.writer.flush().catch(() => {});
@@ -195,6 +193,12 @@ export class Passivation {
         });
       }
     }
+    // The next sweep: when the next run has waited long enough; a run left here (changed since its last checkpoint
+    // was taken, its lease not confirmed yet) is looked at again shortly.
+    const after = this.core.clock.now();
+    let later = Number.POSITIVE_INFINITY;
+    for (const q of this.quiet.values())
+      later = Math.min(later, Math.max(q.since + this.settings.afterMs, after + RETRY_MS));
     if (later < Number.POSITIVE_INFINITY) this.arm(later);
   }
 

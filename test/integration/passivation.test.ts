@@ -75,10 +75,18 @@ describe('passivation', () => {
     const run = engine.start(approval, {}, { id: 'p1' });
     await settle(engine);
     expect(engine.active.size).toBe(1);
+    const before = await files.store.getRun('p1');
     await pass(AFTER + 500, [engine]);
     expect(engine.active.size).toBe(0);
     const stored = await engine.get('p1');
     expect(stored).toMatchObject({ status: 'waiting', idle: true, leaseUntil: 0 });
+    // Stopped without a write: not cancelled, its checkpoint (what get, list, the web view and the CLI read) as it was.
+    const after = await files.store.getRun('p1');
+    expect(after?.snapshot).toBe(before?.snapshot);
+    expect(after?.updatedAt).toBe(before?.updatedAt);
+    expect(await files.store.listTimers('p1')).toEqual([
+      { runId: 'p1', stepPath: 'approve', kind: 'wait', deadline: 3_600_000 },
+    ]);
     expect(await engine.list({ status: 'waiting' })).toHaveLength(1);
     await expect(engine.send('p1', { type: 'approved', by: 'ada' })).resolves.toBe(true);
     // The run object the caller kept follows the woken copy.
