@@ -113,6 +113,35 @@ export const TARGETS = [
       return r && { measured: `${fmt(r.median)} ms a renewal`, ok: r.median < 50 };
     },
   },
+  {
+    source: 'issue 17',
+    text: 'passivated runs on SQLite: heap < 100 MB (100,000 in the full run)',
+    check: (m) => {
+      const r = m.find((x) => x.id === 'passivatedHeap')?.results.sqlite;
+      return r && { measured: `${fmt(r.median)} MB`, ok: r.median < 100 };
+    },
+  },
+  {
+    source: 'issue 17',
+    text: 'wake-up of a passivated run on an event p99 < 20 ms',
+    check: (m) => {
+      const r = m.find((x) => x.id === 'passivatedWake')?.results.sqlite;
+      return r && { measured: `median ${fmt(r.median)} ms, p99 ${fmt(r.p99)} ms`, ok: r.p99 < 20 };
+    },
+  },
+  {
+    source: 'issue 17',
+    text: 'due timers of passivated runs fire within 100 ms of their deadlines (1,000 in the full run; all, never early)',
+    check: (m) => {
+      const r = m.find((x) => x.id === 'passivatedTimers')?.results.sqlite;
+      return (
+        r && {
+          measured: `p99 ${fmt(r.p99)} ms late, worst ${fmt(r.max)} ms, ${r.early} early`,
+          ok: r.max <= 100 && r.early === 0,
+        }
+      );
+    },
+  },
 ];
 
 /** Each target with its verdict: `met`, `missed`, or `not measured` (with why). */

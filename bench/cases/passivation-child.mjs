@@ -97,6 +97,11 @@ try {
   );
   out.timers = summarize(lateness);
   out.timersFired = retried.size;
+  out.timersMax = Math.max(...lateness);
+  const timedDone = async () =>
+    (await engine.list({ status: 'done', workflow: 'bench-timed', limit: TIMERS })).length;
+  for (let w = 0; w < 100 && (await timedDone()) < TIMERS; w++) await sleep(100);
+  if ((await timedDone()) !== TIMERS) throw new Error('a timed run did not end');
   out.timersEarly = lateness.filter((l) => l < 0).length;
   out.timersOver100 = lateness.filter((l) => l > 100).length;
   await engine.close();
