@@ -196,7 +196,9 @@ export interface Engine {
   resume(id: string): Promise<WorkflowRun>;
   /**
    * Resumes every unfinished stored run that no live engine owns (its lease expired, was released, or is this
-   * engine's). A run that cannot be resumed is logged and skipped; the others go on.
+   * engine's). A run that cannot be resumed is logged and skipped; the others go on. With `passivate`, only the runs
+   * that were busy at their last checkpoint are resumed (50 at a time); those that only waited stay in the store and
+   * are woken when due or addressed.
    */
   recover(): Promise<WorkflowRun[]>;
   /** Stored runs (or, without a store, the runs of this process), oldest first. */
@@ -236,6 +238,6 @@ export interface Engine {
   machineFor(definition: AnyWorkflowDefinition | AnyStateMachine): AnyStateMachine;
   /** The definitions registered, by id. */
   readonly workflows: ReadonlyMap<string, AnyWorkflowDefinition>;
-  /** The runs of this engine that have not ended yet, by id. */
+  /** The runs of this engine that have not ended yet and are in memory, by id (a passivated run is not: see `passivate`). */
   readonly active: ReadonlyMap<string, WorkflowRun>;
 }

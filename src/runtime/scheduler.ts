@@ -15,12 +15,14 @@ export interface WakeHost {
 /** How many due runs one read of the store returns, and how many are restored at once. */
 const READ_LIMIT = 1_000;
 const WAKE_CONCURRENCY = 16;
+/** The most one restore is assumed to cost, so one slow wake-up does not make the scheduler read far ahead. */
+const MAX_WAKE_MS = 20;
 
 /**
  * The one wake-up scheduler of an engine that passivates: instead of a timer per passivated run, it reads the store
  * for idle runs no live engine holds that are due soon (a range of the timers' deadline index, `wakeAheadMs +
  * pollMs` ahead, or a pending signal), wakes those due within `wakeAheadMs` (their restored actors then fire their
- * deadlines on time), and sleeps until the next one it saw or `pollMs`, whichever comes first. Several replicas may
+ * deadlines on time; a burst of runs due together is woken earlier, by what restoring them takes), and sleeps until the next one it saw or `pollMs`, whichever comes first. Several replicas may
  * see one run: taking its lease decides which wakes it, exactly one.
  */
 export class WakeScheduler {
@@ -29,6 +31,8 @@ export class WakeScheduler {
   private ticking: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  /** What restoring one run has cost lately (ms, a moving average): the lead a burst of due runs needs. */
+  private wakeMs = 1;
 
   constructor(
     private readonly store: WorkflowStore,
@@ -95,14 +99,30 @@ export class WakeScheduler {
         next = now + pollMs;
         const workflows = this.host.workflows();
         if (workflows.length === 0 || !this.store.listDue) break;
-        const due = await this.store.listDue(now + wakeAheadMs + pollMs, Date.now(), READ_LIMIT, workflows);
+        // Runs due together are restored one after another: the k-th is woken k restores earlier than one alone,
+        // so the last of a burst is in memory before its deadline too.
+        const backlog = READ_LIMIT * this.wakeMs;
+        const due = await this.store.listDue(
+          now + wakeAheadMs + pollMs + backlog,
+          Date.now(),
+          READ_LIMIT,
+          workflows,
+        );
         const wake: string[] = [];
+        let queued = 0;
         for (const run of due) {
           if (this.host.here(run.id)) continue;
-          if (run.due - wakeAheadMs <= now) wake.push(run.id);
-          else if (run.due - wakeAheadMs < next) next = run.due - wakeAheadMs;
+          queued++;
+          const at = run.due - wakeAheadMs - queued * this.wakeMs;
+          if (at <= now) wake.push(run.id);
+          else if (at < next) next = at;
         }
+        const started = performance.now();
         await this.wakeAll(wake);
+        if (wake.length > 0) {
+          const each = (performance.now() - started) / wake.length;
+          this.wakeMs = Math.min(MAX_WAKE_MS, 0.7 * this.wakeMs + 0.3 * each);
+        }
         // A full read may have left due runs out: read again at once.
         if (due.length === READ_LIMIT && wake.length > 0) this.again = true;
       } while (this.again && !this.stopped);

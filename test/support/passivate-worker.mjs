@@ -10,6 +10,8 @@ import { createEngine, postgresStore, sqliteStore, workflow } from '../../dist/b
 const [mode, kind, target, ledger, countArg] = process.argv.slice(2);
 const count = Number(countArg);
 export const BACKOFF_MS = 4_000;
+/** Runs that only wait but are not passivated yet when the first process dies. */
+const QUIET = 5;
 
 const approval = workflow('pc-approval')
   .step('plan')
@@ -64,12 +66,20 @@ if (mode === 'park') {
   engine.start(busy, {}, { id: 'busy-0' });
   engine.start(busy, {}, { id: 'busy-1' });
   while (engine.active.size > 2) await sleep(10);
+  // A few more that only wait, checkpointed but not passivated yet when the process dies: their lease still runs.
+  for (let i = 0; i < QUIET; i++) engine.start(approval, {}, { id: `quiet-${i}` });
+  await sleep(40);
   process.stdout.write('PARKED\n');
   for (;;) await sleep(1_000);
 } else {
   await engine.recover();
-  for (let i = 0; i < count; i++) await engine.send(`ap-${i}`, { type: 'approved', by: 'finisher' });
-  const total = 2 * count + 2;
+  const ids = [
+    ...Array.from({ length: count }, (_, i) => `ap-${i}`),
+    ...Array.from({ length: QUIET }, (_, i) => `quiet-${i}`),
+  ];
+  // The quiet runs' owner is dead but its lease runs: the signals wait in the inbox until this engine wakes them.
+  await Promise.all(ids.map((id) => engine.send(id, { type: 'approved', by: 'finisher' })));
+  const total = 2 * count + 2 + QUIET;
   for (;;) {
     const done = await engine.list({ status: 'done', limit: total });
     if (done.length === total) break;
