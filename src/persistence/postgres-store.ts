@@ -254,7 +254,8 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
          WHERE r.${UNFINISHED_SQL} AND r.idle = 1 AND r.lease_until <= $2
            AND ($4::text[] IS NULL OR r.workflow = ANY($4::text[]))
          GROUP BY r.id, r.workflow ORDER BY due, r.id LIMIT $3`,
-        [before, now, limit, workflows ? [...workflows] : null],
+        // Whole milliseconds: the columns are bigint.
+        [Math.ceil(before), Math.floor(now), limit, workflows ? [...workflows] : null],
       );
       return rows.map((r): DueRun => ({ id: r.id, workflow: r.workflow, due: Number(r.due) }));
     },

@@ -103,7 +103,7 @@ export class WakeScheduler {
         // so the last of a burst is in memory before its deadline too.
         const backlog = READ_LIMIT * this.wakeMs;
         const due = await this.store.listDue(
-          now + wakeAheadMs + pollMs + backlog,
+          Math.ceil(now + wakeAheadMs + pollMs + backlog),
           Date.now(),
           READ_LIMIT,
           workflows,
