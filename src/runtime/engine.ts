@@ -158,7 +158,8 @@ export function createEngine(given: EngineOptions = {}): Engine {
           {
             workflows: () => [...workflows.keys()],
             here: (runId) => table.get(runId) !== undefined || resuming.has(runId),
-            wake: (runId) => engine.resume(runId),
+            // A run woken for a signal in the inbox reads it at once, not at the next poll.
+            wake: (runId) => engine.resume(runId).then(() => inbox?.drain()),
           },
           logger,
         )
