@@ -9,6 +9,7 @@ import {
   LIST_COLUMNS,
   leaseColumns,
   listRunRow,
+  mergeDue,
   RUN_COLUMNS,
   type RunRow,
   readHistoryRows,
@@ -18,15 +19,7 @@ import {
   runValues,
   storeSchema,
 } from './rows.js';
-import type {
-  DueRun,
-  JournalEntry,
-  RunCheckpoint,
-  RunFilter,
-  StoreBatch,
-  TimerRow,
-  WorkflowStore,
-} from './types.js';
+import type { JournalEntry, RunCheckpoint, RunFilter, StoreBatch, TimerRow, WorkflowStore } from './types.js';
 
 const SCHEMA = storeSchema('BIGINT');
 const LEASES = leaseColumns('BIGINT');
@@ -74,7 +67,8 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
       // `CREATE ... IF NOT EXISTS` takes table locks, which deadlocked with the batches of engines already running.
       const { rows } = await client.query<{ done: boolean }>(
         `SELECT to_regclass('flowstate_runs_created') IS NOT NULL AND to_regclass('flowstate_inbox_pending') IS NOT NULL
-           AND to_regclass('flowstate_timers_deadline') IS NOT NULL AS done`,
+           AND to_regclass('flowstate_timers_deadline') IS NOT NULL
+           AND to_regclass('flowstate_runs_owner_lease') IS NOT NULL AS done`,
       );
       if (rows[0]?.done) return;
       await client.query('SELECT pg_advisory_lock(74123)');
@@ -244,20 +238,28 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
       return rows.map(listRunRow);
     },
     async listDue(before, now, limit, workflows) {
-      // The timers' deadline index gives the few due soon; the inbox's pending index the signalled ones.
-      const { rows } = await query<{ id: string; workflow: string; due: string }>(
-        `SELECT r.id, r.workflow, MIN(d.due) AS due FROM (
-           SELECT run_id, MIN(deadline) AS due FROM flowstate_timers WHERE deadline < $1 GROUP BY run_id
-           UNION ALL
-           SELECT run_id, MIN(created_at) AS due FROM flowstate_inbox WHERE state = 'pending' GROUP BY run_id
-         ) d JOIN flowstate_runs r ON r.id = d.run_id
-         WHERE r.${UNFINISHED_SQL} AND r.idle = 1 AND r.lease_until <= $2
-           AND ($4::text[] IS NULL OR r.workflow = ANY($4::text[]))
-         GROUP BY r.id, r.workflow ORDER BY due, r.id LIMIT $3`,
-        // Whole milliseconds: the columns are bigint.
-        [Math.ceil(before), Math.floor(now), limit, workflows ? [...workflows] : null],
-      );
-      return rows.map((r): DueRun => ({ id: r.id, workflow: r.workflow, due: Number(r.due) }));
+      // Whole milliseconds (the columns are bigint). Timers in deadline order on their index, runs probed by key.
+      const only = workflows ? [...workflows] : null;
+      const eligible = (
+        lease: string,
+        names: string,
+      ) => `r.${UNFINISHED_SQL} AND r.idle = 1 AND r.lease_until <= ${lease}
+        AND (${names}::text[] IS NULL OR r.workflow = ANY(${names}::text[]))`;
+      const [timers, signals] = await Promise.all([
+        query<{ id: string; workflow: string; due: string }>(
+          `SELECT t.run_id AS id, r.workflow, t.deadline AS due FROM flowstate_timers t
+           JOIN flowstate_runs r ON r.id = t.run_id WHERE t.deadline < $1 AND ${eligible('$2', '$4')}
+           ORDER BY t.deadline LIMIT $3`,
+          [Math.ceil(before), Math.floor(now), limit, only],
+        ),
+        query<{ id: string; workflow: string; due: string }>(
+          `SELECT i.run_id AS id, r.workflow, MIN(i.created_at) AS due FROM flowstate_inbox i
+           JOIN flowstate_runs r ON r.id = i.run_id WHERE i.state = 'pending' AND ${eligible('$1', '$3')}
+           GROUP BY i.run_id, r.workflow ORDER BY due LIMIT $2`,
+          [Math.floor(now), limit, only],
+        ),
+      ]);
+      return mergeDue([...timers.rows, ...signals.rows], limit);
     },
     async post(message) {
       // The notification is sent when the insert commits: the owner wakes up to a row it can read.

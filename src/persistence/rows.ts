@@ -1,5 +1,13 @@
 import { CorruptRunError, type SerializedError } from '../model/errors.js';
-import type { HistoryRow, InboxMessage, JournalEntry, RunRecord, RunStatus, StoredRun } from './types.js';
+import type {
+  DueRun,
+  HistoryRow,
+  InboxMessage,
+  JournalEntry,
+  RunRecord,
+  RunStatus,
+  StoredRun,
+} from './types.js';
 
 /** A run as SQL stores it: JSON fields as text. Shared by the SQLite and PostgreSQL stores. */
 export interface RunRow {
@@ -184,6 +192,7 @@ CREATE INDEX IF NOT EXISTS flowstate_runs_owner ON flowstate_runs (owner) WHERE 
 CREATE INDEX IF NOT EXISTS flowstate_runs_lease ON flowstate_runs (lease_until, created_at) WHERE status IN ('running', 'waiting');
 CREATE INDEX IF NOT EXISTS flowstate_runs_created ON flowstate_runs (created_at, id);
 CREATE INDEX IF NOT EXISTS flowstate_timers_deadline ON flowstate_timers (deadline);
+CREATE INDEX IF NOT EXISTS flowstate_runs_owner_lease ON flowstate_runs (owner, lease_until) WHERE status IN ('running', 'waiting');
 `,
   };
 }
@@ -266,4 +275,21 @@ export function readJournalRow(row: JournalRow): JournalEntry {
     output: row.output,
     createdAt: Number(row.created_at),
   };
+}
+
+/**
+ * Due runs from the rows of both reads of `listDue` (deadlines in deadline order, pending signals): one per run at
+ * its earliest due time, earliest first, at most `limit`.
+ */
+export function mergeDue(
+  rows: readonly { id: string; workflow: string; due: number | string }[],
+  limit: number,
+): DueRun[] {
+  const byId = new Map<string, DueRun>();
+  for (const r of rows) {
+    const due = Number(r.due);
+    const seen = byId.get(r.id);
+    if (!seen || due < seen.due) byId.set(r.id, { id: r.id, workflow: r.workflow, due });
+  }
+  return [...byId.values()].sort((a, b) => a.due - b.due || (a.id < b.id ? -1 : 1)).slice(0, limit);
 }

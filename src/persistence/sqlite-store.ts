@@ -11,6 +11,7 @@ import {
   LIST_COLUMNS,
   leaseColumns,
   listRunRow,
+  mergeDue,
   RUN_COLUMNS,
   type RunRow,
   readHistoryRows,
@@ -108,7 +109,9 @@ export function sqliteStore(path: string): WorkflowStore {
     `INSERT INTO flowstate_inbox (id, run_id, kind, body, state, result, created_at) VALUES (?, ?, ?, ?, 'pending', NULL, ?)`,
   );
   const selectPending = db.prepare(
-    `SELECT i.* FROM flowstate_inbox i JOIN flowstate_runs r ON r.id = i.run_id
+    // Pending signals first, each run probed by its key (CROSS JOIN keeps that order in SQLite): not every run the
+    // owner ever held (its released ones included) through the owner index.
+    `SELECT i.* FROM flowstate_inbox i CROSS JOIN flowstate_runs r ON r.id = i.run_id
      WHERE i.state = 'pending' AND r.owner = ? AND r.${UNFINISHED_SQL} AND r.lease_until > 0
      ORDER BY i.created_at, i.id LIMIT ?`,
   );
@@ -222,21 +225,22 @@ export function sqliteStore(path: string): WorkflowStore {
     },
     async listDue(before, now, limit, workflows) {
       if (workflows?.length === 0) return [];
-      // The timers' deadline index gives the few due soon; the inbox's pending index the signalled ones.
-      const sql = `SELECT r.id AS id, r.workflow AS workflow, MIN(d.due) AS due FROM (
-          SELECT run_id, MIN(deadline) AS due FROM flowstate_timers WHERE deadline < ? GROUP BY run_id
-          UNION ALL
-          SELECT run_id, MIN(created_at) AS due FROM flowstate_inbox WHERE state = 'pending' GROUP BY run_id
-        ) d JOIN flowstate_runs r ON r.id = d.run_id
-        WHERE r.${UNFINISHED_SQL} AND r.idle = 1 AND r.lease_until <= ?
-        ${workflows ? `AND r.workflow IN (${workflows.map(() => '?').join(', ')})` : ''}
-        GROUP BY r.id, r.workflow ORDER BY due, id LIMIT ?`;
-      const rows = (await busyRetry(() => db.prepare(sql).all(before, now, ...(workflows ?? []), limit))) as {
-        id: string;
-        workflow: string;
-        due: number;
-      }[];
-      return rows.map((r): DueRun => ({ id: r.id, workflow: r.workflow, due: Number(r.due) }));
+      const only = workflows ? `AND r.workflow IN (${workflows.map(() => '?').join(', ')})` : '';
+      const eligible = `r.${UNFINISHED_SQL} AND r.idle = 1 AND r.lease_until <= ? ${only}`;
+      // Timers walked in deadline order on their index (forced: the planner would rather group by run over every
+      // timer), each run probed by its key, until `limit` rows: a read costs the runs due soon, not the store.
+      const timers = `SELECT t.run_id AS id, r.workflow AS workflow, t.deadline AS due
+        FROM flowstate_timers t INDEXED BY flowstate_timers_deadline CROSS JOIN flowstate_runs r ON r.id = t.run_id
+        WHERE t.deadline < ? AND ${eligible} ORDER BY t.deadline LIMIT ?`;
+      const signals = `SELECT i.run_id AS id, r.workflow AS workflow, MIN(i.created_at) AS due
+        FROM flowstate_inbox i CROSS JOIN flowstate_runs r ON r.id = i.run_id
+        WHERE i.state = 'pending' AND ${eligible} GROUP BY i.run_id, r.workflow ORDER BY due LIMIT ?`;
+      const names = workflows ?? [];
+      const rows = await busyRetry(() => [
+        ...(db.prepare(timers).all(before, now, ...names, limit) as DueRun[]),
+        ...(db.prepare(signals).all(now, ...names, limit) as DueRun[]),
+      ]);
+      return mergeDue(rows, limit);
     },
     async post(message) {
       // Safe to retry: the message id is new.
