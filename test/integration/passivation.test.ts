@@ -1,6 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { setup } from 'xstate';
 import { z } from 'zod';
 import { ConfigurationError, type EngineOptions, type WorkflowStore, workflow } from '../../src/index.js';
 import { memoryStore } from '../../src/persistence/memory-store.js';
@@ -291,6 +292,33 @@ describe('passivation', () => {
     expect(await second.get('due')).toMatchObject({ status: 'done' });
     expect(calls.plan).toHaveLength(302);
     await second.close();
+  });
+
+  it("passivates a hand-written machine waiting for its event, but not one with a pending XState 'after'", async () => {
+    const waiting = setup({}).createMachine({
+      id: 'hw-wait',
+      initial: 'waiting',
+      states: { waiting: { on: { APPROVE: 'done' } }, done: { type: 'final' } },
+      output: () => 'approved',
+    });
+    const delayed = setup({}).createMachine({
+      id: 'hw-after',
+      initial: 'waiting',
+      // XState keeps this delay in memory only: dropping the run would lose it.
+      states: { waiting: { after: { 60000: 'done' } }, done: { type: 'final' } },
+      output: () => 'timed out',
+    });
+    const engine = engineOn(files.store, 'a', { agents: counting().agents, workflows: [waiting, delayed] });
+    const run = engine.start(waiting, {}, { id: 'hw1' });
+    const timed = engine.start(delayed, {}, { id: 'hw2' });
+    await pass(AFTER + 500, [engine]);
+    expect([...engine.active.keys()]).toEqual(['hw2']);
+    expect(await engine.get('hw1')).toMatchObject({ status: 'running', idle: true });
+    await expect(engine.send('hw1', { type: 'APPROVE' })).resolves.toBe(true);
+    await expect(run.result).resolves.toBe('approved');
+    await pass(60_000, [engine]);
+    await expect(timed.result).resolves.toBe('timed out');
+    await engine.close();
   });
 
   it('explains what passivation needs', () => {
