@@ -33,8 +33,8 @@ export function settings(quick) {
     throughput10k: !quick,
     /** Runs parked with passivation, events sent to them, and due timers of passivated runs (issue 17). */
     passivation: quick
-      ? { parked: 10_000, events: 200, timers: 200 }
-      : { parked: 100_000, events: 1_000, timers: 1_000 },
+      ? { parked: 5_000, events: 100, timers: 200, backoffMs: 3_500 }
+      : { parked: 100_000, events: 1_000, timers: 1_000, backoffMs: 6_000 },
     /** The durability case starts a throwaway PostgreSQL server (seconds): full mode, or when a URL is given. */
     postgres: !quick || Boolean(process.env.FLOWSTATE_BENCH_PG_URL),
   };

@@ -1,6 +1,6 @@
 // Run by cases/passivation.mjs in a fresh `node --expose-gc` process: N runs parked on a SQLite store with
 // passivation, then the heap they hold, event wake-ups, due timers and the recovery of a new engine on the store.
-// Usage: node --expose-gc bench/cases/passivation-child.mjs <parked> <events> <timers>
+// Usage: node --expose-gc bench/cases/passivation-child.mjs <parked> <events> <timers> <backoffMs> <compare 0|1>
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,13 +8,15 @@ import { createEngine, sqliteStore, workflow } from 'flowstate';
 import { pino } from 'pino';
 import { collect, summarize } from '../harness.mjs';
 
-const [parkedArg = '100000', eventsArg = '1000', timersArg = '1000'] = process.argv.slice(2);
+const [parkedArg = '100000', eventsArg = '1000', timersArg = '1000', backoffArg = '6000'] =
+  process.argv.slice(2);
 const PARKED = Number(parkedArg);
 const EVENTS = Number(eventsArg);
 const TIMERS = Number(timersArg);
 /** Runs started before waiting for them to be passivated: bounds the heap while parking. */
 const WAVE = 5_000;
-const BACKOFF_MS = 6_000;
+/** The retry's wait: longer than twice `wakeAheadMs` (else the run stays in memory) plus the second of deadlines. */
+const BACKOFF_MS = Number(backoffArg);
 if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc');
 
 const parkedFlow = workflow('bench-parked')
@@ -121,11 +123,13 @@ try {
   const passivated = await dueTimers(engine, store, 't', true);
   Object.assign(out, passivated);
   // The same burst on an engine that keeps its runs in memory: what firing TIMERS deadlines at once costs anyway.
-  const plainFile = join(dir, 'plain.db');
-  const { passivate: _none, ...plain } = { ...options('bench-plain'), store: sqliteStore(plainFile) };
-  const inMemory = createEngine(plain);
-  out.timersInMemory = (await dueTimers(inMemory, sqliteStore(plainFile), 'm', false)).timers;
-  await inMemory.close();
+  if (compareArg === '1') {
+    const plainFile = join(dir, 'plain.db');
+    const { passivate: _none, ...plain } = { ...options('bench-plain'), store: sqliteStore(plainFile) };
+    const inMemory = createEngine(plain);
+    out.timersInMemory = (await dueTimers(inMemory, sqliteStore(plainFile), 'm', false)).timers;
+    await inMemory.close();
+  }
   await engine.close();
 
   // Recovery: a new engine on the store with every parked run still unfinished.
