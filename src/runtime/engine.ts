@@ -21,11 +21,10 @@ import { instrumented } from './instrument.js';
 import { type EngineCore, launch, lose, recordOf } from './launch.js';
 import { engineLearner } from './learner.js';
 import { leaseSettings, Ownership } from './ownership.js';
-import { Passivation, passivationSettings } from './passivation.js';
+import { passivating, passivationSettings } from './passivation.js';
 import { recoverRuns, takeOver } from './resume.js';
 import type { WorkflowRun } from './run.js';
 import { RunTable } from './run-table.js';
-import { WakeScheduler } from './scheduler.js';
 import { signal } from './signal.js';
 import { type LearnedHistory, storedHistory } from './stored-history.js';
 
@@ -124,9 +123,6 @@ export function createEngine(given: EngineOptions = {}): Engine {
     unrecoverable: new Set(),
     closed: false,
   };
-  const passivation = parking && durability ? new Passivation(parking, core) : undefined;
-  if (passivation && durability)
-    durability.taken = (runId, idle, timers) => passivation.taken(runId, idle, timers);
   const { active } = table;
   const { binder, workflows, finished } = core;
   /** Resumes in progress, so the adoption loop, `recover()` and a signal never take one run twice. */
@@ -144,27 +140,20 @@ export function createEngine(given: EngineOptions = {}): Engine {
             !core.unrecoverable.has(record.id),
           adopt: (record) => engine.resume(record.id),
           workflows: () => [...workflows.keys()],
-          leaveIdle: passivation !== undefined,
+          leaveIdle: parking !== undefined,
         },
         logger,
       )
     : undefined;
-  const scheduler =
-    passivation && durability
-      ? new WakeScheduler(
-          durability.store,
-          clock,
-          passivation.settings,
-          {
-            workflows: () => [...workflows.keys()],
-            here: (runId) => table.get(runId) !== undefined || resuming.has(runId),
-            // A run woken for a signal in the inbox reads it at once, not at the next poll.
-            wake: (runId) => engine.resume(runId).then(() => inbox?.drain()),
-          },
-          logger,
-        )
-      : undefined;
-  passivation?.onReleased((next) => scheduler?.expect(next));
+  const { passivation, scheduler } =
+    parking && durability
+      ? passivating(core, durability, parking, {
+          workflows: () => [...workflows.keys()],
+          here: (runId) => table.get(runId) !== undefined || resuming.has(runId),
+          // A run woken for a signal in the inbox reads it at once, not at the next poll.
+          wake: (runId) => engine.resume(runId).then(() => inbox?.drain()),
+        })
+      : { passivation: undefined, scheduler: undefined };
   core.ownership = ownership;
   const inbox = durability
     ? new InboxReader(durability, lease.owner, active, logger, options.inbox?.pollMs, () => scheduler?.soon())

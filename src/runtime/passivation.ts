@@ -1,8 +1,10 @@
 import type { AnyActorRef } from 'xstate';
 import { ConfigurationError } from '../model/errors.js';
 import type { TimerRow, WorkflowStore } from '../persistence/types.js';
+import type { Durability } from './durability.js';
 import type { EngineCore } from './launch.js';
 import type { WorkflowRun } from './run.js';
+import { type WakeHost, WakeScheduler } from './scheduler.js';
 
 /** `createEngine({ passivate })`: when a run that only waits is dropped from memory, and how it is woken. */
 export interface PassivateOptions {
@@ -64,6 +66,23 @@ export function passivationSettings(
 /** How soon a run that could not be passivated at its sweep (it changed meanwhile) is looked at again. */
 const RETRY_MS = 100;
 
+/**
+ * An engine's passivation: its sweeps, told by every checkpoint whether the run only waits, and its one wake-up
+ * scheduler, told when passivated runs are released (and so due for any engine).
+ */
+export function passivating(
+  core: EngineCore,
+  durability: Durability,
+  settings: PassivationSettings,
+  host: WakeHost,
+): { passivation: Passivation; scheduler: WakeScheduler } {
+  const passivation = new Passivation(settings, core);
+  durability.taken = (runId, idle, timers) => passivation.taken(runId, idle, timers);
+  const scheduler = new WakeScheduler(durability.store, core.clock, settings, host, core.logger);
+  passivation.onReleased((next) => scheduler.expect(next));
+  return { passivation, scheduler };
+}
+
 /** Since when a live run only waits, and its next deadline (as of its last checkpoint). */
 interface Quiet {
   readonly since: number;
@@ -76,7 +95,7 @@ interface Quiet {
  * queued, the last checkpoint written says `idle`): its actor is stopped without cancelling it (no abort, no
  * compensation, nothing more written), and its lease released, so any engine on the store may wake it.
  */
-export class Passivation {
+class Passivation {
   private readonly quiet = new Map<string, Quiet>();
   /** Releases in flight: a wake of the run waits for its release, which must not end the next lease. */
   private readonly releasing = new Map<string, Promise<void>>();
