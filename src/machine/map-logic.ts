@@ -1,12 +1,5 @@
 import type { ActorLogic, ActorScope, AnyActorLogic, AnyActorRef } from 'xstate';
-import type {
-  MapActorInput,
-  MapEvent,
-  MapItem,
-  MapSnapshot,
-  MapState,
-  PersistedMap,
-} from './map-types.js';
+import type { MapActorInput, MapEvent, MapItem, MapSnapshot, MapState, PersistedMap } from './map-types.js';
 import type { StepActorInput, StepEvent, StepSnapshot } from './step-types.js';
 
 /** The map actor logic, as XState sees it. */
@@ -137,7 +130,8 @@ export function createMapLogic(stepLogic: AnyActorLogic): MapLogic {
       const touched = s.touched as MapItem[];
       const children = s.children as Record<string, AnyActorRef>;
       // Restored items start where they were; then the map fills up to its concurrency.
-      for (const item of s.state.running.values()) step.start?.(item.getSnapshot(), (item as Item).scope as never);
+      for (const item of s.state.running.values())
+        step.start?.(item.getSnapshot(), (item as Item).scope as never);
       launch(s.state, children, touched, scope, true);
     },
     transition: (s, event, scope) => {

@@ -3,9 +3,9 @@
  * workflows), which is what the ETA walks.
  */
 import type { AnyActorRef, StateValue } from 'xstate';
+import { isMapSnapshot } from '../machine/map-types.js';
 import type { StepPhase, StepSnapshot } from '../machine/step-types.js';
 import type { TokenUsage } from '../model/agent.js';
-import { isMapSnapshot } from '../machine/map-types.js';
 import type { LiveContext, LiveMachine, LiveMap, LiveStep } from './live.js';
 import type { Plan, PlanNode } from './plan.js';
 import type { StepKind, StepStatus } from './progress.js';
