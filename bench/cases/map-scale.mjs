@@ -1,0 +1,56 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { summarize } from '../harness.mjs';
+
+const child = fileURLToPath(new URL('./map-child.mjs', import.meta.url));
+
+/** Raw XState's map spawns and stops a child per item and copies its results per item: minutes past these sizes. */
+const XSTATE_MAX_ITEMS = 10_000;
+
+/** One timed map in a fresh process: `{ ms, rssMb }`. */
+function runMap(key, items, concurrency) {
+  const out = execFileSync(process.execPath, [child, key, String(items), String(concurrency)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(out);
+}
+
+/**
+ * Issue 17: a map that scales. 10,000 instant items at concurrency 10 and 1,000 (the cost must not grow with the
+ * concurrency), and 100,000 items (time and peak RSS), each map in fresh processes, contenders interleaved.
+ */
+export async function mapScaleCases({ contenders, settings }) {
+  const runs = settings.mapScale.runs;
+  const shapes = [
+    { id: 'map10kC10', items: 10_000, concurrency: 10 },
+    { id: 'map10kC1000', items: 10_000, concurrency: 1_000 },
+    { id: 'map100k', items: 100_000, concurrency: 1_000 },
+  ];
+  const metrics = [];
+  for (const shape of shapes) {
+    const keys = contenders
+      .map((c) => c.key)
+      .filter((k) => k !== 'xstate' || (shape.items <= XSTATE_MAX_ITEMS && settings.mapScale.xstate));
+    const samples = Object.fromEntries(keys.map((k) => [k, []]));
+    for (let i = 0; i < runs; i++) for (const key of keys) samples[key].push(runMap(key, shape.items, shape.concurrency));
+    const title = `map: ${shape.items.toLocaleString('en')} instant items, concurrency ${shape.concurrency.toLocaleString('en')}`;
+    metrics.push({
+      id: shape.id,
+      title,
+      unit: 'ms',
+      better: 'lower',
+      results: Object.fromEntries(keys.map((k) => [k, summarize(samples[k].map((s) => s.ms))])),
+    });
+    if (shape.id === 'map100k') {
+      metrics.push({
+        id: 'map100kRss',
+        title: '  same, peak RSS',
+        unit: 'MB',
+        better: 'lower',
+        results: Object.fromEntries(keys.map((k) => [k, summarize(samples[k].map((s) => s.rssMb))])),
+      });
+    }
+  }
+  return metrics;
+}
