@@ -32,6 +32,11 @@ class Item implements MapItem {
   send(event: StepEvent): void {
     this.host.send({ type: 'flowstate.map.item', index: this.index, event });
   }
+
+  /** As XState writes an actor ref: its id only (the scope it holds points back at the whole system). */
+  toJSON(): { readonly xstate$$type: 1; readonly id: string } {
+    return { xstate$$type: 1, id: this.id };
+  }
 }
 
 /** `name[3]` for item 3 of the map at path `prefix/name`: an item's id is local, as a spawned child's was. */

@@ -238,6 +238,9 @@ describe('the map actor on its own', () => {
     expect(Object.keys(persisted.children)).toEqual(['m[0]', 'm[1]', 'm[2]']);
     expect(persisted.next).toBe(3);
     expect(persisted.results).toHaveLength(1_000);
+    // A live snapshot goes to JSON too (inspectors, logs): its items as refs, as XState writes actors.
+    const live = JSON.parse(JSON.stringify(actor.getSnapshot()));
+    expect(live.children['m[0]']).toEqual({ xstate$$type: 1, id: 'm[0]' });
     actor.stop();
   });
 
