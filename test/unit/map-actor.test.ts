@@ -5,6 +5,7 @@ import { createMapLogic } from '../../src/machine/map-logic.js';
 import { isMapSnapshot, type MapActorInput, type PersistedMap } from '../../src/machine/map-types.js';
 import { resolveRetryPolicy } from '../../src/machine/retry.js';
 import { createStepLogic } from '../../src/machine/step-logic.js';
+import { runObserver } from '../../src/observability/run-observer.js';
 import { deferred, silent, testEngine } from '../support/engine.js';
 
 /** The map actor of a run's map state, if it is running. */
@@ -186,6 +187,30 @@ describe('the map actor through the engine', () => {
     expect(undone).toEqual(['charge[1]:paid-1', 'charge[0]:paid-0']);
   });
 
+  it('reports each item’s attempts to inspection observers (metrics, tracing)', async () => {
+    const ended: string[] = [];
+    const { inspect } = runObserver({ attemptEnded: (a) => ended.push(`${a.path}#${a.record.attempt}`) });
+    const wf = workflow('fan-observed')
+      .map('m', { items: 'input', step: { agent: 'a', retry: { attempts: 2, initialMs: 10 } } })
+      .build();
+    let failed = false;
+    const run = testEngine({
+      inspect,
+      agents: {
+        a: (n: number) => {
+          if (n === 1 && !failed) {
+            failed = true;
+            throw new Error('once');
+          }
+          return n;
+        },
+      },
+    }).start(wf, [0, 1, 2]);
+    await vi.advanceTimersByTimeAsync(100);
+    await expect(run.result).resolves.toEqual({ m: [0, 1, 2] });
+    expect(ended.sort()).toEqual(['m[0]#1', 'm[1]#1', 'm[1]#2', 'm[2]#1']);
+  });
+
   it('lists skipped items in the run, and in its progress as skipped', async () => {
     const wf = workflow('fan-skip-list')
       .map('m', { items: 'input', step: { agent: 'a', onError: 'skip' }, concurrency: 2 })
@@ -250,6 +275,7 @@ describe('the map actor on its own', () => {
     first.stop();
     const restoredInput = { ...persisted.input, step: { ...persisted.input.step, agent: 'echo' } };
     const second = createActor(createMapLogic(stepLogic), {
+      input: restoredInput,
       snapshot: {
         ...persisted,
         input: restoredInput,
@@ -285,7 +311,7 @@ describe('the map actor on its own', () => {
         return original(s, e, scope);
       };
       const actor = createActor(logic, { input: input('echo', 2_000, concurrency) });
-      const done = new Promise((resolve) => actor.subscribe({ complete: resolve }));
+      const done = new Promise((resolve) => actor.subscribe({ complete: () => resolve(undefined) }));
       actor.start();
       await done;
       expect(actor.getSnapshot()).toMatchObject({ status: 'done' });
