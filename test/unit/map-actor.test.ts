@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type AnyActorRef, createActor } from 'xstate';
+import { progressLines } from '../../src/cli/lines.js';
 import { workflow } from '../../src/index.js';
 import { createMapLogic } from '../../src/machine/map-logic.js';
 import { isMapSnapshot, type MapActorInput, type PersistedMap } from '../../src/machine/map-types.js';
@@ -209,6 +210,19 @@ describe('the map actor through the engine', () => {
     await vi.advanceTimersByTimeAsync(100);
     await expect(run.result).resolves.toEqual({ m: [0, 1, 2] });
     expect(ended.sort()).toEqual(['m[0]#1', 'm[1]#1', 'm[1]#2', 'm[2]#1']);
+  });
+
+  it('prints a line per item start and end in the CLI’s progress lines', async () => {
+    const written: string[] = [];
+    const wf = workflow('fan-lines')
+      .map('m', { items: 'input', step: { agent: 'a' }, concurrency: 2 })
+      .build();
+    const lines = progressLines({ definition: wf, write: (l) => written.push(l.trim()) });
+    const run = testEngine({ inspect: lines.inspect, agents: { a: (n: number) => n } }).start(wf, [0, 1, 2]);
+    await expect(run.result).resolves.toEqual({ m: [0, 1, 2] });
+    expect(written.filter((l) => l.startsWith('▶')).sort()).toEqual(['▶ m[0]', '▶ m[1]', '▶ m[2]']);
+    expect(written.filter((l) => l.startsWith('✓'))).toHaveLength(3);
+    expect(lines.stats().stepsDone).toBe(3);
   });
 
   it('lists skipped items in the run, and in its progress as skipped', async () => {
