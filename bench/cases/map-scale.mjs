@@ -33,7 +33,8 @@ export async function mapScaleCases({ contenders, settings }) {
       .map((c) => c.key)
       .filter((k) => k !== 'xstate' || (shape.items <= XSTATE_MAX_ITEMS && settings.mapScale.xstate));
     const samples = Object.fromEntries(keys.map((k) => [k, []]));
-    for (let i = 0; i < runs; i++) for (const key of keys) samples[key].push(runMap(key, shape.items, shape.concurrency));
+    for (let i = 0; i < runs; i++)
+      for (const key of keys) samples[key].push(runMap(key, shape.items, shape.concurrency));
     const title = `map: ${shape.items.toLocaleString('en')} instant items, concurrency ${shape.concurrency.toLocaleString('en')}`;
     metrics.push({
       id: shape.id,

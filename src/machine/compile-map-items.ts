@@ -12,9 +12,10 @@ const ERROR = 'xstate.error.actor.';
 /**
  * A `map` as one state that spawns a step actor per item (at most `concurrency` alive): the form the test-path
  * model walks, item by item, with each item's outcome an event of the machine (a run uses the map actor instead,
- * compile-map.ts, whose cost does not grow with the concurrency). Stores results in item order, stops each finished child (finished spawned children would otherwise stay in the snapshot) and moves on
- * when every item is done. Children are addressed `name[index]`. With a `compensate` agent, each item that is done
- * is recorded as completed (`name[index]`), so a failure, of a later item too, compensates it.
+ * compile-map.ts, whose cost does not grow with the concurrency). Stores results in item order, stops each finished
+ * child (finished spawned children would otherwise stay in the snapshot) and moves on when every item is done.
+ * Children are addressed `name[index]`. With a `compensate` agent, each item that is done is recorded as completed
+ * (`name[index]`), so a failure, of a later item too, compensates it.
  */
 export function mapItemsState(
   compiler: Compiler,
@@ -22,6 +23,45 @@ export function mapItemsState(
   next: string,
   fail: FailRoute,
 ): Record<string, unknown> {
+  const { name, concurrency } = node;
+  const spawned = spawnedItems(compiler, node, next, fail);
+  return {
+    meta: {
+      flowstate: {
+        kind: 'map',
+        name,
+        concurrency,
+        ...(node.step.agent !== undefined ? { agent: node.step.agent } : {}),
+        ...(node.step.expectedMs !== undefined ? { expectedMs: node.step.expectedMs } : {}),
+      },
+    },
+    entry: [...spawned.entry, ...compiler.learn((l, c) => l.started(c.workflowId, c.pathPrefix + name))],
+    exit: spawned.exit,
+    always: [spawned.invalid, spawned.finished],
+    on: spawned.on,
+  };
+}
+
+/** The parts of a map state whose items are spawned step actors, each item's end an event of the machine. */
+interface SpawnedItems {
+  /** Evaluates the items into `context.maps[name]` and spawns the first ones. */
+  readonly entry: readonly unknown[];
+  /** Stops the items still running. */
+  readonly exit: unknown;
+  /** Fails the map when its items are not an array (guarded). */
+  readonly invalid: Record<string, unknown>;
+  /** Moves on with the results once every item ended (guarded). */
+  readonly finished: Record<string, unknown>;
+  /** Settles an item (done, or failed) and spawns the next. */
+  readonly on: Record<string, unknown>;
+}
+
+/**
+ * The spawned-items form's parts. The map actor's state takes `on`, `finished` and `exit` too, so a run stored mid-map
+ * by an older Flowstate (a step actor per item, `context.maps[name]` holding the items) resumes and finishes: its
+ * items' events still find their handlers, and a fresh map (no `context.maps[name]`) never matches them.
+ */
+export function spawnedItems(compiler: Compiler, node: MapNode, next: string, fail: FailRoute): SpawnedItems {
   const { name, concurrency } = node;
   const items = compiler.mapping(node.items);
   const input = node.step.input === undefined ? undefined : compiler.mapping(node.step.input);
@@ -95,15 +135,6 @@ export function mapItemsState(
   };
 
   return {
-    meta: {
-      flowstate: {
-        kind: 'map',
-        name,
-        concurrency,
-        ...(node.step.agent !== undefined ? { agent: node.step.agent } : {}),
-        ...(node.step.expectedMs !== undefined ? { expectedMs: node.step.expectedMs } : {}),
-      },
-    },
     entry: [
       update((c) => {
         const list = items(c);
@@ -118,23 +149,20 @@ export function mapItemsState(
         return { maps: { ...c.maps, [name]: m as unknown as MapProgress } };
       }),
       spawnMore,
-      ...compiler.learn((l, c) => l.started(c.workflowId, c.pathPrefix + name)),
     ],
     exit: stopRunning,
-    always: [
-      { guard: invalid, ...compiler.failure(onError, name, next, fail, invalidItems) },
-      {
-        guard: finished,
-        target: next,
-        actions: [
-          update((c) => ({
-            results: { ...c.results, [name]: progress(c).results },
-            maps: withoutProgress(c),
-          })),
-          ...compiler.learn((l, c) => l.finished(c.workflowId, c.pathPrefix + name)),
-        ],
-      },
-    ],
+    invalid: { guard: invalid, ...compiler.failure(onError, name, next, fail, invalidItems) },
+    finished: {
+      guard: finished,
+      target: next,
+      actions: [
+        update((c) => ({
+          results: { ...c.results, [name]: progress(c).results },
+          maps: withoutProgress(c),
+        })),
+        ...compiler.learn((l, c) => l.finished(c.workflowId, c.pathPrefix + name)),
+      ],
+    },
     on: {
       [`${DONE}*`]: { guard: own, actions: [settle(false), spawnMore] },
       [`${ERROR}*`]:

@@ -3,6 +3,7 @@ import type { MapNode } from '../model/definition.js';
 import { failureOf } from '../model/errors.js';
 import { update } from './actions.js';
 import type { Compiler, FailRoute } from './compile.js';
+import { spawnedItems } from './compile-map-items.js';
 import type { MachineContext, MapProgress } from './context.js';
 import { isMapSnapshot, type MapActorInput } from './map-types.js';
 
@@ -25,6 +26,7 @@ export function mapState(
   const step = compiler.stepInputBase(node.step);
   const onError = compiler.onError(node.step.onError);
   const compensable = node.step.compensate !== undefined;
+  const legacy = spawnedItems(compiler, node, next, fail);
 
   const mapInput = ({ context: c }: { context: MachineContext }): MapActorInput => {
     const list = items(c);
@@ -90,7 +92,10 @@ export function mapState(
       },
     },
     entry: compiler.learn((l, c) => l.started(c.workflowId, c.pathPrefix + name)),
-    exit: recordItems,
+    // A run an older Flowstate stored mid-map resumes with its spawned items (see `spawnedItems`).
+    exit: [legacy.exit, recordItems],
+    always: legacy.finished,
+    on: legacy.on,
     invoke: {
       id: name,
       src: 'flowstate.map',

@@ -66,9 +66,14 @@ describe('a map resumed after a crash (SQLite)', () => {
       agents: { item: (n: number) => (n < 500 ? n : never()), after: never },
       workflows: [fan],
     });
-    const run = engine.start(fan, Array.from({ length: 1_000 }, (_, i) => i), { id: 'map-2' });
+    const run = engine.start(
+      fan,
+      Array.from({ length: 1_000 }, (_, i) => i),
+      { id: 'map-2' },
+    );
     const settled = () =>
-      (run.actor.getSnapshot().children.m?.getSnapshot() as { state?: { settled: number } }).state?.settled;
+      (run.actor.getSnapshot().children.m?.getSnapshot() as { state?: { settled: number } } | undefined)
+        ?.state?.settled;
     await eventually(() => settled() === 500);
     await settle(engine);
     const snapshot = JSON.parse((await files.store.getRun('map-2'))?.snapshot ?? '{}');
