@@ -33,7 +33,7 @@ export function settings(quick) {
      * Maps of 10,000 and 100,000 items (issue 17): timed runs per contender, each a fresh process; raw XState's map
      * takes about a minute at concurrency 1,000, so the smoke check leaves it out.
      */
-    mapScale: { runs: quick ? 1 : 3, xstate: !quick },
+    mapScale: { runs: quick ? 1 : 3, repeat: quick ? 3 : 5, xstate: !quick },
     /** The 10,000-in-flight throughput row (issue 8) is too slow for the smoke check. */
     throughput10k: !quick,
     /** The durability case starts a throwaway PostgreSQL server (seconds): full mode, or when a URL is given. */
