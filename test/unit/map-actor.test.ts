@@ -1,12 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type AnyActorRef, createActor } from 'xstate';
-import { progressLines } from '../../src/cli/lines.js';
 import { workflow } from '../../src/index.js';
 import { createMapLogic } from '../../src/machine/map-logic.js';
 import { isMapSnapshot, type MapActorInput, type PersistedMap } from '../../src/machine/map-types.js';
 import { resolveRetryPolicy } from '../../src/machine/retry.js';
 import { createStepLogic } from '../../src/machine/step-logic.js';
-import { runObserver } from '../../src/observability/run-observer.js';
 import { deferred, silent, testEngine } from '../support/engine.js';
 
 /** The map actor of a run's map state, if it is running. */
@@ -186,69 +184,6 @@ describe('the map actor through the engine', () => {
     await expect(run.result).rejects.toMatchObject({ stepPath: 'late' });
     expect(run.status).toBe('compensated');
     expect(undone).toEqual(['charge[1]:paid-1', 'charge[0]:paid-0']);
-  });
-
-  it('reports each item’s attempts to inspection observers (metrics, tracing)', async () => {
-    const ended: string[] = [];
-    const { inspect } = runObserver({ attemptEnded: (a) => ended.push(`${a.path}#${a.record.attempt}`) });
-    const wf = workflow('fan-observed')
-      .map('m', { items: 'input', step: { agent: 'a', retry: { attempts: 2, initialMs: 10 } } })
-      .build();
-    let failed = false;
-    const run = testEngine({
-      inspect,
-      agents: {
-        a: (n: number) => {
-          if (n === 1 && !failed) {
-            failed = true;
-            throw new Error('once');
-          }
-          return n;
-        },
-      },
-    }).start(wf, [0, 1, 2]);
-    await vi.advanceTimersByTimeAsync(100);
-    await expect(run.result).resolves.toEqual({ m: [0, 1, 2] });
-    expect(ended.sort()).toEqual(['m[0]#1', 'm[1]#1', 'm[1]#2', 'm[2]#1']);
-  });
-
-  it('prints a line per item start and end in the CLI’s progress lines', async () => {
-    const written: string[] = [];
-    const wf = workflow('fan-lines')
-      .map('m', { items: 'input', step: { agent: 'a' }, concurrency: 2 })
-      .build();
-    const lines = progressLines({ definition: wf, write: (l) => written.push(l.trim()) });
-    const run = testEngine({ inspect: lines.inspect, agents: { a: (n: number) => n } }).start(wf, [0, 1, 2]);
-    await expect(run.result).resolves.toEqual({ m: [0, 1, 2] });
-    expect(written.filter((l) => l.startsWith('▶')).sort()).toEqual(['▶ m[0]', '▶ m[1]', '▶ m[2]']);
-    expect(written.filter((l) => l.startsWith('✓'))).toHaveLength(3);
-    expect(lines.stats().stepsDone).toBe(3);
-  });
-
-  it('lists skipped items in the run, and in its progress as skipped', async () => {
-    const wf = workflow('fan-skip-list')
-      .map('m', { items: 'input', step: { agent: 'a', onError: 'skip' }, concurrency: 2 })
-      .build();
-    const run = testEngine({
-      agents: {
-        a: (n: number) => {
-          if (n % 2 === 1) throw new Error('odd');
-          return n;
-        },
-      },
-    }).start(wf, [0, 1, 2, 3]);
-    const steps = new Map<string, string>();
-    run.progress$.subscribe((p) => {
-      for (const s of p.steps) steps.set(s.path, s.status);
-    });
-    await expect(run.result).resolves.toEqual({ m: [0, null, 2, null] });
-    expect((run.actor.getSnapshot().context as { skipped: string[] }).skipped).toEqual(['m[1]', 'm[3]']);
-    expect(Object.fromEntries(steps)).toMatchObject({
-      'm[0]': 'done',
-      'm[1]': 'skipped',
-      'm[2]': 'done',
-      'm[3]': 'skipped',
-    });
   });
 });
 
