@@ -71,4 +71,24 @@ describe('map items as observers see them', () => {
       'm[3]': 'skipped',
     });
   });
+
+  it('a watch set up late lists the first 1,000 ended items of a run, not all: the run does not keep them all', async () => {
+    const wf = workflow('fan-late-watch')
+      .map('m', { items: 'input', step: { agent: 'a' }, concurrency: 50 })
+      .build();
+    const run = testEngine({ agents: { a: (n: number) => n } }).start(
+      wf,
+      Array.from({ length: 1_500 }, (_, i) => i),
+    );
+    await run.result;
+    const steps = await new Promise<readonly { path: string; status: string }[]>((resolve) => {
+      const subscription = run.progress$.subscribe((p) => {
+        resolve(p.steps);
+        queueMicrotask(() => subscription.unsubscribe());
+      });
+    });
+    const items = steps.filter((s) => s.path.startsWith('m['));
+    expect(items).toHaveLength(1_000);
+    expect(items.every((s) => s.status === 'done')).toBe(true);
+  });
 });
