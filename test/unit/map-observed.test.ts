@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { progressLines } from '../../src/cli/lines.js';
 import { workflow } from '../../src/index.js';
@@ -90,5 +91,40 @@ describe('map items as observers see them', () => {
     const items = steps.filter((s) => s.path.startsWith('m['));
     expect(items).toHaveLength(1_000);
     expect(items.every((s) => s.status === 'done')).toBe(true);
+  });
+
+  it('writes each item’s step events through the engine logger, a retry included', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'debug' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    const wf = workflow('fan-logged')
+      .map('m', {
+        items: 'input',
+        step: { agent: 'a', retry: { attempts: 2, initialMs: 10 } },
+        concurrency: 2,
+      })
+      .build();
+    let failed = false;
+    const run = testEngine({
+      logger,
+      agents: {
+        a: (n: number) => {
+          if (n === 1 && !failed) {
+            failed = true;
+            throw new Error('once');
+          }
+          return n;
+        },
+      },
+    }).start(wf, [0, 1]);
+    await vi.advanceTimersByTimeAsync(100);
+    await run.result;
+    const events = lines.filter((l) => typeof l.event === 'string').map((l) => `${l.step} ${l.event}`);
+    expect(events.filter((e) => e.startsWith('m[0]'))).toEqual(['m[0] started', 'm[0] done']);
+    expect(events.filter((e) => e.startsWith('m[1]'))).toEqual([
+      'm[1] started',
+      'm[1] attempt-failed',
+      'm[1] retry-scheduled',
+      'm[1] done',
+    ]);
   });
 });
