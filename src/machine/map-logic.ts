@@ -22,7 +22,13 @@ class Item implements MapItem {
     private readonly host: AnyActorRef,
     mapScope: Scope,
   ) {
-    this.scope = { ...mapScope, self: this as unknown as AnyActorRef, id, sessionId };
+    // The map's scope with the item as `self`: `defer` runs after the map's snapshot is committed. A prototype, not a
+    // copy: one of these per item started.
+    const scope = Object.create(mapScope) as { -readonly [K in keyof Scope]: Scope[K] };
+    scope.self = this as unknown as AnyActorRef;
+    scope.id = id;
+    scope.sessionId = sessionId;
+    this.scope = scope;
   }
 
   getSnapshot(): StepSnapshot {
@@ -39,9 +45,54 @@ class Item implements MapItem {
   }
 }
 
-/** `name[3]` for item 3 of the map at path `prefix/name`: an item's id is local, as a spawned child's was. */
-function itemId(path: string, index: number): string {
-  return `${path.slice(path.lastIndexOf('/') + 1)}[${index}]`;
+/** `name` for the map at path `prefix/name`: an item's id (`name[3]`) is local, as a spawned child's was. */
+function localName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+/** The running items by id, built when read (walks of the actor tree), not kept up to date per item. */
+function childrenOf(state: MapState): Record<string, AnyActorRef> {
+  const children: Record<string, AnyActorRef> = {};
+  for (const item of state.running.values()) children[item.id] = item as unknown as AnyActorRef;
+  return children;
+}
+
+/**
+ * A map snapshot: a new small object per transition (`state` is shared and changed in place). A class, so the
+ * `children` getter costs nothing to create.
+ */
+class Snapshot {
+  constructor(
+    readonly status: MapSnapshot['status'],
+    readonly output: readonly unknown[] | undefined,
+    readonly error: MapSnapshot['error'],
+    readonly state: MapState,
+    readonly touched: readonly MapItem[],
+  ) {}
+
+  get children(): Record<string, AnyActorRef> {
+    return childrenOf(this.state);
+  }
+
+  toJSON(): Record<string, unknown> {
+    const { status, output, error, state, touched, children } = this;
+    return { status, output, error, state, touched, children };
+  }
+}
+
+function snapshotOf(
+  state: MapState,
+  touched: MapItem[],
+  status: MapSnapshot['status'],
+  error?: MapSnapshot['error'],
+): MapSnapshot {
+  return new Snapshot(
+    status,
+    status === 'done' ? state.results : undefined,
+    error,
+    state,
+    touched,
+  ) as MapSnapshot;
 }
 
 /**
@@ -61,32 +112,19 @@ export function createMapLogic(stepLogic: AnyActorLogic): MapLogic {
   /** Maps restored from storage: the items they start may have been journaled before the crash. */
   const resumed = new WeakSet<MapState>();
 
-  const snapshotOf = (
-    state: MapState,
-    children: Record<string, AnyActorRef>,
-    touched: MapItem[],
-  ): MapSnapshot => {
-    const { input } = state;
-    if (state.settled === input.inputs.length)
-      return { status: 'done', output: state.results, error: undefined, state, children, touched };
-    return { status: 'active', output: undefined, error: undefined, state, children, touched };
-  };
+  /** Done once every item ended, else active. */
+  const current = (state: MapState, touched: MapItem[]) =>
+    snapshotOf(state, touched, state.settled === state.input.inputs.length ? 'done' : 'active');
 
   /** Starts items while there is room; their step logic starts once the snapshot is committed. */
-  const launch = (
-    state: MapState,
-    children: Record<string, AnyActorRef>,
-    touched: MapItem[],
-    scope: Scope,
-    now: boolean,
-  ) => {
+  const launch = (state: MapState, touched: MapItem[], scope: Scope, now: boolean) => {
     const { input, running } = state;
     const total = input.inputs.length;
     while (running.size < input.concurrency && state.next < total) {
       const index = state.next++;
       const item = new Item(
         index,
-        itemId(input.path, index),
+        `${state.name}[${index}]`,
         `${scope.sessionId}.${index}`,
         scope.self,
         scope,
@@ -101,16 +139,10 @@ export function createMapLogic(stepLogic: AnyActorLogic): MapLogic {
       const initial = step.getInitialSnapshot(item.scope as never, stepInput);
       item.snapshot = resumed.has(state) ? { ...initial, restored: true } : initial;
       running.set(index, item);
-      children[item.id] = item as unknown as AnyActorRef;
       touched.push(item);
       if (now) step.start?.(item.snapshot, item.scope as never);
       else scope.defer(() => step.start?.(item.snapshot, item.scope as never));
     }
-  };
-
-  const end = (state: MapState, children: Record<string, AnyActorRef>, item: Item) => {
-    state.running.delete(item.index);
-    delete children[item.id];
   };
 
   return {
@@ -119,6 +151,7 @@ export function createMapLogic(stepLogic: AnyActorLogic): MapLogic {
       const total = input.inputs.length;
       const state: MapState = {
         input,
+        name: localName(input.path),
         next: 0,
         settled: 0,
         results: new Array<unknown>(total).fill(null),
@@ -126,28 +159,24 @@ export function createMapLogic(stepLogic: AnyActorLogic): MapLogic {
         skipped: [],
         running: new Map(),
       };
-      if (input.invalid)
-        return { status: 'error', output: undefined, error: input.invalid, state, children: {}, touched: [] };
-      return snapshotOf(state, {}, []);
+      if (input.invalid) return snapshotOf(state, [], 'error', input.invalid);
+      return current(state, []);
     },
     start: (s, scope) => {
       if (s.status !== 'active') return;
-      const touched = s.touched as MapItem[];
-      const children = s.children as Record<string, AnyActorRef>;
       // Restored items start where they were; then the map fills up to its concurrency.
       for (const item of s.state.running.values())
         step.start?.(item.getSnapshot(), (item as Item).scope as never);
-      launch(s.state, children, touched, scope, true);
+      launch(s.state, s.touched as MapItem[], scope, true);
     },
     transition: (s, event, scope) => {
       if (s.status !== 'active') return s;
       const { state } = s;
-      const children = s.children as Record<string, AnyActorRef>;
       const touched: MapItem[] = [];
       if (event.type === 'xstate.stop') {
         for (const item of state.running.values()) stopItem(step, item as Item, touched);
         state.running.clear();
-        return { status: 'stopped', output: undefined, error: undefined, state, children: {}, touched };
+        return snapshotOf(state, touched, 'stopped');
       }
       if (event.type !== 'flowstate.map.item') return s;
       const item = state.running.get(event.index) as Item | undefined;
@@ -160,19 +189,19 @@ export function createMapLogic(stepLogic: AnyActorLogic): MapLogic {
         state.results[item.index] = next.output;
         if (state.input.compensable) state.completed.push(item.index);
       } else if (next.status === 'error') {
+        state.running.delete(item.index);
         if (!state.input.skipFailures) {
-          end(state, children, item);
           // The map fails: the items still running are stopped (their agents' signals abort).
           for (const other of state.running.values()) stopItem(step, other as Item, touched);
           state.running.clear();
-          return { status: 'error', output: undefined, error: next.error, state, children: {}, touched };
+          return snapshotOf(state, touched, 'error', next.error);
         }
         state.skipped.push(item.index);
-      } else return snapshotOf(state, children, touched);
+      } else return snapshotOf(state, touched, 'active');
       state.settled++;
-      end(state, children, item);
-      launch(state, children, touched, scope, false);
-      return snapshotOf(state, children, touched);
+      state.running.delete(item.index);
+      launch(state, touched, scope, false);
+      return current(state, touched);
     },
     getPersistedSnapshot: (s) => {
       const { state } = s;
@@ -197,6 +226,7 @@ export function createMapLogic(stepLogic: AnyActorLogic): MapLogic {
       const p = persisted as unknown as PersistedMap;
       const state: MapState = {
         input: p.input,
+        name: localName(p.input.path),
         next: p.next,
         settled: p.settled,
         results: [...p.results],
@@ -205,22 +235,14 @@ export function createMapLogic(stepLogic: AnyActorLogic): MapLogic {
         running: new Map(),
       };
       resumed.add(state);
-      const children: Record<string, AnyActorRef> = {};
       for (const [id, child] of Object.entries(p.children)) {
         const index = Number(/\[(\d+)\]$/.exec(id)?.[1]);
         const item = new Item(index, id, `${scope.sessionId}.${index}`, scope.self, scope);
         item.snapshot = (step.restoreSnapshot?.(child.snapshot as never, item.scope as never) ??
           child.snapshot) as StepSnapshot;
         state.running.set(index, item);
-        children[id] = item as unknown as AnyActorRef;
       }
-      const base = { state, children, touched: [...state.running.values()] };
-      if (p.status === 'active') return { ...base, status: 'active', output: undefined, error: undefined };
-      if (p.status === 'done')
-        return { ...base, status: 'done', output: p.output as unknown[], error: undefined };
-      if (p.status === 'error')
-        return { ...base, status: 'error', output: undefined, error: p.error as NonNullable<typeof p.error> };
-      return { ...base, status: 'stopped', output: undefined, error: undefined };
+      return snapshotOf(state, [...state.running.values()], p.status, p.error);
     },
   };
 }

@@ -28,6 +28,8 @@ export interface MapActorInput {
  */
 export interface MapState {
   readonly input: MapActorInput;
+  /** The map's own name (`m` of the path `child/m`): its items' ids are `m[0]`, `m[1]`... */
+  readonly name: string;
   /** The index of the next item to start. */
   next: number;
   /** Items ended (done or skipped). */
@@ -55,10 +57,10 @@ export interface MapItem {
   send(event: StepEvent): void;
 }
 
-/** The snapshot of a map actor. A new object per transition; `state` and `children` are shared and mutated. */
+/** The snapshot of a map actor. A new small object per transition; `state` is shared and changed in place. */
 export type MapSnapshot = {
   readonly state: MapState;
-  /** The running items by their local id (`name[i]`). */
+  /** The running items by their local id (`name[i]`), built when read. */
   readonly children: Readonly<Record<string, AnyActorRef>>;
   /** The items whose snapshots changed in the transition that made this snapshot (started, moved, ended). */
   readonly touched: readonly MapItem[];
