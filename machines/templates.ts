@@ -27,6 +27,7 @@ export {
   llmAgentsFor,
   optimizationProposerLlm,
   queryGeneratorLlm,
+  schemaExplainerLlm,
 } from './llm.js';
 export {
   type MigrationAgentOptions,
