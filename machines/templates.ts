@@ -27,6 +27,7 @@ export {
   llmAgentsFor,
   optimizationProposerLlm,
   queryGeneratorLlm,
+  ruleProposerLlm,
   schemaExplainerLlm,
 } from './llm.js';
 export {

@@ -117,4 +117,3 @@ export function optimizationProposerLlm(model: Model) {
     return { proposals, notes: answer.notes.map((n) => `proposer: ${n}`) };
   };
 }
-

@@ -53,4 +53,3 @@ export function queryGeneratorLlm(model: Model) {
     temperature: 0,
   });
 }
-

@@ -43,7 +43,9 @@ function explainPrompt({ introspect, triage, remediation }: ExplainInput): strin
   const tables = introspect.tables
     .filter((t) => !t.partitionOf)
     .slice(0, 200)
-    .map((t) => `${t.name} (~${Math.round(t.estimatedRows)} rows): ${t.columns.map((c) => c.name).join(', ')}`)
+    .map(
+      (t) => `${t.name} (~${Math.round(t.estimatedRows)} rows): ${t.columns.map((c) => c.name).join(', ')}`,
+    )
     .join('\n');
   return [
     `Schema "${triage.schema}": ${triage.counts.critical} critical, ${triage.counts.warning} warning, ${triage.counts.info} info.`,
