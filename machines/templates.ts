@@ -25,6 +25,7 @@ export {
   IndexProposalsSchema,
   LLM_TEMPLATES,
   llmAgentsFor,
+  migrationRewriterLlm,
   optimizationProposerLlm,
   queryGeneratorLlm,
   ruleProposerLlm,
