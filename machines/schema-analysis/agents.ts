@@ -17,6 +17,13 @@ import {
 import { rolledBack } from '../lib/tx.js';
 import * as checks from './checks.js';
 import {
+  type ExplanationDraft,
+  ExplanationDraftSchema,
+  ExplanationSchema,
+  judgeExplanation,
+  templatedExplanation,
+} from './explain.js';
+import {
   type Finding,
   FindingSchema,
   type Findings,
@@ -24,13 +31,6 @@ import {
   score,
   sortFindings,
 } from './findings.js';
-import {
-  type ExplanationDraft,
-  ExplanationDraftSchema,
-  ExplanationSchema,
-  judgeExplanation,
-  templatedExplanation,
-} from './explain.js';
 import { SCRATCH } from './fixes.js';
 import { columnTypes } from './types.js';
 
