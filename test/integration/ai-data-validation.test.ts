@@ -99,6 +99,41 @@ describe('data validation with an LLM rule proposer (mock model, PGlite)', () =>
     expect(report.rulesChecked).toBe(3);
   }, 60_000);
 
+  it('accepts, rebuilds and compiles the expressions a rule needs', async () => {
+    const needed = [
+      'weight BETWEEN 0 AND 100',
+      'weight NOT BETWEEN SYMMETRIC 1000 AND 500',
+      '-weight <= 0',
+      "carrier LIKE 'c%' OR carrier ILIKE 'P%' OR carrier NOT LIKE '%x%'",
+      "carrier ~ '^[a-z]+$' AND carrier !~* 'X'",
+      "carrier IN ('post', 'courier') AND carrier NOT IN ('nobody')",
+      "carrier = ANY (ARRAY['post', 'courier'])",
+      'shipped_at IS NULL OR shipped_at >= ordered_at',
+      "shipped_at <= now() + interval '10 years' AND ordered_at::date <= CURRENT_DATE + 3650",
+      "extract(year FROM ordered_at) >= 2000 AND date_trunc('day', ordered_at) <= ordered_at",
+      'coalesce(weight, 0) >= 0 AND nullif(weight, 0) IS DISTINCT FROM -1',
+      'greatest(weight, 0) = weight AND least(weight, 1000) = weight',
+      "CASE WHEN carrier = 'post' THEN weight < 1000 ELSE true END",
+      'length(lower(carrier)) BETWEEN 1 AND 20 AND abs(round(weight::numeric(8, 2), 1)) < 1e6',
+      "substring(carrier FROM 1 FOR 1) <> '' AND position('o' IN carrier) >= 0 AND trim(carrier) = carrier",
+      "(carrier || '-' || id::text) IS NOT NULL AND shipments.id > 0 AND (id % 1 = 0) IS TRUE",
+      "carrier <> E'it''s \\ odd'",
+    ];
+    const { mock } = mockModel({
+      rules: needed.map((expression, i) => ({
+        table: 'shipments',
+        name: `rule ${i}`,
+        expression,
+        reason: 'x',
+      })),
+    });
+    const report = await run({ 'validation-propose': ruleProposerLlm(mock) });
+    expect(report.proposals?.refused).toEqual([]);
+    expect(report.proposals?.accepted).toHaveLength(needed.length);
+    // They hold for every row but shipped_at >= ordered_at, which rows 1 and 2 break.
+    expect(report.violations.map((v) => [v.name, v.count])).toEqual([['rule 7', 2]]);
+  }, 60_000);
+
   it('refuses hostile rules with their reasons and never runs them', async () => {
     const { mock } = mockModel({
       rules: [
