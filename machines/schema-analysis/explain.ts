@@ -146,8 +146,22 @@ function knownNames(catalog: Catalog, findings: readonly Finding[]): Set<string>
   return new Set([...names].map((n) => n.toLowerCase()));
 }
 
+/** Names an explanation may use that are PostgreSQL's, not the schema's: types, settings, keywords. */
+const POSTGRES_WORDS = new Set(
+  [
+    'smallint integer int int4 int8 bigint serial bigserial numeric decimal real float8 text varchar char uuid',
+    'boolean date time timestamp timestamptz interval json jsonb bytea money',
+    'lock_timeout statement_timeout search_path not_valid create_index drop_index primary_key foreign_key',
+    'null not_null concurrently unique check',
+  ]
+    .join(' ')
+    .split(' '),
+);
+
 function isKnown(name: string, known: ReadonlySet<string>): boolean {
-  return known.has(name.toLowerCase());
+  const lower = name.toLowerCase();
+  // pg_catalog, pg_stat_statements, pg_stat_user_indexes...: the server's own names, never the schema's.
+  return known.has(lower) || POSTGRES_WORDS.has(lower) || lower.startsWith('pg_');
 }
 
 /**

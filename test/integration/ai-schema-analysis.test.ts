@@ -46,7 +46,10 @@ describe('schema analysis with an LLM explainer (mock model, PGlite)', () => {
           finding: 'missing-fk-index:orders.customer_id',
           why: 'Lookups by `orders.customer_id` scan `orders`; build the index CONCURRENTLY.',
         },
-        { finding: 'missing-primary-key:audit_log', why: '`audit_log` rows cannot be told apart.' },
+        {
+          finding: 'missing-primary-key:audit_log',
+          why: '`audit_log` rows cannot be told apart; add a `bigint` identity key (pg_stat_statements can confirm).',
+        },
       ],
     });
     const report = await run(llmAgentsFor('schema-analysis', mock));
