@@ -48,6 +48,9 @@ function rewritePrompt({ plan, lint }: RewriteInput): string {
     .join('\n');
   return [
     `Schema "${plan.schema}". The migration, statement by statement, with the lint's findings:\n${statements}`,
+    plan.proposed
+      ? 'Flowstate wrote this migration from its schema analysis, already in its lock-safe form: answer "sql": null and explain it.'
+      : '',
     tables ? `The tables it touches, as they are now:\n${tables}` : '',
   ]
     .filter((p) => p !== '')
