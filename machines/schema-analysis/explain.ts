@@ -135,6 +135,7 @@ function knownNames(catalog: Catalog, findings: readonly Finding[]): Set<string>
       names.add(`${t.name}.${c.name}`);
     }
     for (const i of t.indexes) names.add(i.name);
+    for (const c of t.columns) if (c.sequence) names.add(c.sequence.name);
     for (const k of t.constraints) names.add(k.name);
     names.add(`${catalog.schema}.${t.name}`);
   }
@@ -142,6 +143,8 @@ function knownNames(catalog: Catalog, findings: readonly Finding[]): Set<string>
     names.add(f.id);
     names.add(f.kind);
     for (const target of (f.target ?? '').split(/,\s*/)) if (target) names.add(target);
+    // What the checks themselves wrote is fact: a sequence, a constraint, a type they name may be cited too.
+    for (const name of [...identifiers(f.message), ...identifiers(f.fix ?? '')]) names.add(name);
   }
   return new Set([...names].map((n) => n.toLowerCase()));
 }

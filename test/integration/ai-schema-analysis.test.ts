@@ -6,6 +6,7 @@ import type { Database } from '../../src/db/port.js';
 import { seedSample } from '../../src/db/sample/index.js';
 import { testEngine } from '../support/engine.js';
 import { mockModel } from '../support/mock-model.js';
+import { seedMusic, seedRental } from '../support/other-schemas.js';
 
 // schema-analysis's `schema-explain` filled by the AI SDK's mock model on PGlite: the findings stay the checks',
 // and the report's judge keeps only the sentences and priorities that cite findings and objects that exist.
@@ -93,5 +94,29 @@ describe('schema analysis with an LLM explainer (mock model, PGlite)', () => {
     const report = await run({ 'schema-explain': schemaExplainerLlm(mock) });
     expect(report.explanation?.summary).toBe(plain.explanation?.summary);
     expect(report.explanation?.dropped).toHaveLength(1);
+  }, 60_000);
+});
+
+describe.each([
+  ['the music store', seedMusic],
+  ['the DVD rental', seedRental],
+])('the templated explanation on %s (PGlite)', (_name, seed) => {
+  it('cites the findings in their own words and the judge drops none of it', async () => {
+    const db = await pgliteDatabase();
+    try {
+      await seed(db);
+      const report = await testEngine({ agents: template.agents(db) }).start(schemaAnalysis, {}).result;
+      const explanation = report.explanation;
+      expect(explanation?.dropped).toEqual([]);
+      expect(explanation?.priorities.map((p) => p.why)).toEqual(
+        report.findings
+          .filter((f) => f.severity !== 'info')
+          .slice(0, 5)
+          .map((f) => f.message),
+      );
+      expect(explanation?.summary).toContain(`${report.schema} has ${report.counts.critical} critical`);
+    } finally {
+      await db.close();
+    }
   }, 60_000);
 });
