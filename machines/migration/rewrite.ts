@@ -4,7 +4,8 @@
  * words for the approval request. The `migration-judge` step decides with the lint itself: a rewrite is taken
  * only when PostgreSQL's parser reads it, the lint proves every statement (no DO block, function or unknown
  * statement) and finds it strictly safer (no more dangers, warnings or table rewrites, and fewer of one), and it
- * changes the same tables and objects (helper constraints or indexes new to those tables aside). A rewrite taken is
+ * changes the same tables and objects in the same way (each statement given is in it, up to CONCURRENTLY and NOT
+ * VALID; helper constraints or indexes new to those tables aside: `rewrite-match.ts`). A rewrite taken is
  * still dry-run on a scratch copy and always held for a human's approval, even with `approvedBy` in the input: a
  * person approved the SQL they gave, not this one.
  */
@@ -12,6 +13,7 @@ import type { Database } from '../../src/db/index.js';
 import { type Lint, lintMigration } from './lint.js';
 import { type PlannedStatement, parseMigration, tablesOf } from './parse.js';
 import { planMigration } from './plan.js';
+import { sameStatements } from './rewrite-match.js';
 import type { JudgedMigration, Plan, Rewrite } from './schemas.js';
 
 /**
@@ -82,7 +84,7 @@ export async function judgeRewrite(
       `the lint cannot prove it: ${unproven.map((f) => `statement ${f.statement + 1}: ${f.message}`).join('; ')}`,
     );
   }
-  const drift = sameObjects(plan, statements);
+  const drift = sameObjects(plan, statements) ?? (await sameStatements(plan, statements));
   if (drift) return refuse(drift);
   const worse = compare(original, candidate);
   if (worse) return refuse(worse);

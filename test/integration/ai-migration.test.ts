@@ -94,6 +94,37 @@ describe('migration with an LLM rewriter (mock model, PGlite)', () => {
     expect(validated.rows).toEqual([{ convalidated: true }]);
   }, 60_000);
 
+  it('takes a UNIQUE constraint rewritten as a unique index built CONCURRENTLY first, with a lock timeout', async () => {
+    const schema = await fresh();
+    const sql = `ALTER TABLE ${schema}.products ADD CONSTRAINT products_name_sku_key UNIQUE (name, sku)`;
+    const rewrite = [
+      "SET lock_timeout = '3s'",
+      `CREATE UNIQUE INDEX CONCURRENTLY products_name_sku_idx ON ${schema}.products (name, sku)`,
+      `ALTER TABLE ${schema}.products ADD CONSTRAINT products_name_sku_key UNIQUE USING INDEX products_name_sku_idx`,
+    ].join(';\n');
+    const { mock } = mockModel({
+      sql: rewrite,
+      explanation: 'The unique index is built under an exclusive lock.',
+    });
+    const { run } = start({ schema, sql }, { 'migration-rewrite': migrationRewriterLlm(mock) });
+    await eventually(() => run.waitingSteps().includes('approval'));
+    run.resolveEscalation('approval', { action: 'skip', value: { approved: true, by: 'ana' } });
+    const report = (await run.result) as MigrationReport;
+    expect(report.proposedRewrite).toMatchObject({
+      status: 'taken',
+      reason: expect.stringContaining('1 → 0 warnings'),
+    });
+    expect(report.statements.map((s) => s.lock)).toEqual([
+      null,
+      'SHARE UPDATE EXCLUSIVE',
+      'ACCESS EXCLUSIVE',
+    ]);
+    const made = await db.query<{ contype: string }>(
+      `SELECT contype FROM pg_constraint WHERE conname = 'products_name_sku_key'`,
+    );
+    expect(made.rows).toEqual([{ contype: 'u' }]);
+  }, 60_000);
+
   const HOSTILE = [
     {
       name: 'a DROP inside the rewrite',
@@ -128,6 +159,17 @@ describe('migration with an LLM rewriter (mock model, PGlite)', () => {
       sql: (s: string) =>
         `CREATE INDEX CONCURRENTLY orders_customer_idx ON ${s}.orders (customer_id); DROP INDEX CONCURRENTLY ${s}.order_items_order_id_idx`,
       reason: /it also changes index:order_items_order_id_idx, which the SQL given does not/,
+    },
+    {
+      name: 'another column under the same index name',
+      sql: (s: string) => `CREATE INDEX CONCURRENTLY orders_customer_idx ON ${s}.orders (status)`,
+      reason: /statement 1 given \(CREATE INDEX orders_customer_idx .*\) is not in the rewrite/,
+    },
+    {
+      name: 'an extra statement that is no helper',
+      sql: (s: string) =>
+        `CREATE INDEX CONCURRENTLY orders_customer_idx ON ${s}.orders (customer_id); SET search_path = evil`,
+      reason: /the lint cannot prove it: statement 2: SET search_path/,
     },
     {
       name: 'the same SQL again',
