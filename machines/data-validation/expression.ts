@@ -8,111 +8,12 @@
  */
 import { quoteIdent } from '../../src/db/index.js';
 import { type PgNode, parseSql, strings } from '../lib/pg-parser.js';
+import { BOOLEAN_TESTS, CLOCK, FUNCTIONS, LIKE, OPERATORS, TYPES } from './expression-lists.js';
 
 /** The judge's verdict on one expression: the SQL to run (rebuilt) and the columns it reads, or why not. */
 export type ExpressionVerdict =
   | { readonly ok: true; readonly sql: string; readonly columns: string[] }
   | { readonly ok: false; readonly reason: string };
-
-/** Operators (`AEXPR_OP`) allowed, all resolved in pg_catalog. */
-const OPERATORS = new Set([
-  '=',
-  '<>',
-  '!=',
-  '<',
-  '>',
-  '<=',
-  '>=',
-  '+',
-  '-',
-  '*',
-  '/',
-  '%',
-  '||',
-  '~',
-  '~*',
-  '!~',
-  '!~*',
-]);
-const LIKE = new Set(['~~', '!~~', '~~*', '!~~*']);
-
-/** Built-in functions that read only their arguments (immutable) or the transaction's clock (stable). */
-const FUNCTIONS = new Set([
-  'lower',
-  'upper',
-  'length',
-  'char_length',
-  'character_length',
-  'octet_length',
-  'btrim',
-  'ltrim',
-  'rtrim',
-  'abs',
-  'round',
-  'floor',
-  'ceil',
-  'ceiling',
-  'trunc',
-  'sign',
-  'mod',
-  'date_part',
-  'extract',
-  'date_trunc',
-  'now',
-  'starts_with',
-  'left',
-  'right',
-  'substring',
-  'substr',
-  'position',
-  'strpos',
-  'regexp_like',
-  'array_length',
-  'cardinality',
-  'isfinite',
-  'jsonb_typeof',
-  'json_typeof',
-]);
-
-/** Types a value may be cast to (their input and cast functions are PostgreSQL's own). */
-const TYPES = new Set([
-  'int2',
-  'int4',
-  'int8',
-  'smallint',
-  'integer',
-  'bigint',
-  'numeric',
-  'decimal',
-  'float4',
-  'float8',
-  'text',
-  'varchar',
-  'bpchar',
-  'date',
-  'timestamp',
-  'timestamptz',
-  'time',
-  'interval',
-  'bool',
-  'boolean',
-  'uuid',
-]);
-
-const CLOCK: Record<string, string> = {
-  SVFOP_CURRENT_DATE: 'CURRENT_DATE',
-  SVFOP_CURRENT_TIMESTAMP: 'CURRENT_TIMESTAMP',
-  SVFOP_LOCALTIMESTAMP: 'LOCALTIMESTAMP',
-};
-
-const BOOLEAN_TESTS: Record<string, string> = {
-  IS_TRUE: 'IS TRUE',
-  IS_NOT_TRUE: 'IS NOT TRUE',
-  IS_FALSE: 'IS FALSE',
-  IS_NOT_FALSE: 'IS NOT FALSE',
-  IS_UNKNOWN: 'IS UNKNOWN',
-  IS_NOT_UNKNOWN: 'IS NOT UNKNOWN',
-};
 
 /** Bounds on what a rule may be: a rule is a short condition, not a program. */
 const MAX_LENGTH = 2_000;
