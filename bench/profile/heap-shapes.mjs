@@ -17,10 +17,17 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 /** Self size and count by shape in a heap snapshot. */
 function tally() {
   collect();
-  const file = writeHeapSnapshot(join(tmpdir(), `flowstate-shapes-${process.pid}-${Date.now()}.heapsnapshot`));
+  const file = writeHeapSnapshot(
+    join(tmpdir(), `flowstate-shapes-${process.pid}-${Date.now()}.heapsnapshot`),
+  );
   const snap = JSON.parse(readFileSync(file, 'utf8'));
   rmSync(file);
-  const { node_fields: nf, edge_fields: ef, node_types: [types], edge_types: [edgeTypes] } = snap.snapshot.meta;
+  const {
+    node_fields: nf,
+    edge_fields: ef,
+    node_types: [types],
+    edge_types: [edgeTypes],
+  } = snap.snapshot.meta;
   const [iType, iName, iSize, iEdges] = ['type', 'name', 'self_size', 'edge_count'].map((f) => nf.indexOf(f));
   const [eType, eName] = ['type', 'name_or_index'].map((f) => ef.indexOf(f));
   const { nodes, edges, strings } = snap;
@@ -35,7 +42,8 @@ function tally() {
       for (let j = 0; j < n && props.length < 12; j++) {
         const at = e + j * ef.length;
         const et = edgeTypes[edges[at + eType]];
-        if (et === 'property' || (type === 'closure' && et === 'context')) props.push(strings[edges[at + eName]]);
+        if (et === 'property' || (type === 'closure' && et === 'context'))
+          props.push(strings[edges[at + eName]]);
       }
       shape = `${type}:${strings[nodes[i + iName]]} {${props.join(',')}}`;
     } else if (type === 'concatenated string') {
@@ -71,7 +79,11 @@ await tick();
 const after = tally();
 const beforeMap = new Map(JSON.parse(before));
 const diff = [...after]
-  .map(([k, a]) => [k, (a.size - (beforeMap.get(k)?.size ?? 0)) / count, (a.count - (beforeMap.get(k)?.count ?? 0)) / count])
+  .map(([k, a]) => [
+    k,
+    (a.size - (beforeMap.get(k)?.size ?? 0)) / count,
+    (a.count - (beforeMap.get(k)?.count ?? 0)) / count,
+  ])
   .filter(([, size]) => size > 1)
   .sort((x, y) => y[1] - x[1]);
 const total = diff.reduce((s, [, size]) => s + size, 0);
