@@ -335,13 +335,19 @@ function initialContext(input: MachineInput, schema: ZodType | undefined): Machi
     pathPrefix: input.pathPrefix ?? '',
     input: value,
     results: {},
-    iterations: {},
-    maps: {},
-    completed: [],
-    skipped: [],
-    pending: {},
+    iterations: NONE,
+    maps: NONE,
+    completed: NO_NAMES,
+    skipped: NO_NAMES,
+    pending: NONE,
     error: undefined,
-    compensationErrors: [],
+    compensationErrors: NO_ERRORS,
     outcome: undefined,
   };
 }
+
+// The empty starting values every run shares (frozen: actions copy on write, never mutate). Most runs never write
+// them, and six fresh empty containers are about 250 bytes for as long as a run lives.
+const NONE = Object.freeze({}) as Record<string, never>;
+const NO_NAMES = Object.freeze([]) as unknown as string[];
+const NO_ERRORS = Object.freeze([]) as unknown as MachineContext['compensationErrors'];
