@@ -25,6 +25,11 @@ export function settings(quick) {
     ...budgets[mode],
     /** Workflows parked at once for the memory case, and how many times the measure is repeated. */
     memory: { count: 10_000, rounds: quick ? 2 : 7 },
+    /**
+     * Maps of 10,000 and 100,000 items (issue 17): timed runs per contender, each a fresh process; raw XState's map
+     * takes about a minute at concurrency 1,000, so the smoke check leaves it out.
+     */
+    mapScale: { runs: quick ? 1 : 3, repeat: quick ? 3 : 5, xstate: !quick },
     /** Fresh child processes per contender for the startup case (one more round is run first and dropped). */
     startup: { runs: quick ? 4 : 15 },
     /** Workflows per contender in the progress case (10 samples each; a tenth more are run first as warm-up). */

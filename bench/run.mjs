@@ -3,6 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { durabilityCases } from './cases/durability.mjs';
 import { fanoutCases } from './cases/fanout.mjs';
+import { mapScaleCases } from './cases/map-scale.mjs';
 import { memoryCases } from './cases/memory.mjs';
 import { passivationCases } from './cases/passivation.mjs';
 import { progressCases } from './cases/progress.mjs';
@@ -21,6 +22,7 @@ const CASES = {
   start: startCases,
   step: stepCases,
   fanout: fanoutCases,
+  mapscale: mapScaleCases,
   throughput: throughputCases,
   memory: memoryCases,
   startup: startupCases,

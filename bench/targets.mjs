@@ -16,6 +16,35 @@ const durable = (metrics, key, limitUs) => {
 
 export const TARGETS = [
   {
+    source: 'issue 17',
+    text: 'map of 10,000 items at concurrency 1,000 within 2× the time at concurrency 10 (median)',
+    check: (m) => {
+      const narrow = fs(m, 'map10kC10');
+      const wide = fs(m, 'map10kC1000');
+      if (!narrow || !wide) return undefined;
+      const ratio = wide.median / narrow.median;
+      return {
+        measured: `${fmt(ratio)}× (${fmt(wide.median)} vs ${fmt(narrow.median)} ms)`,
+        ok: ratio <= 2,
+      };
+    },
+  },
+  {
+    source: 'issue 17',
+    text: 'map of 100,000 instant items < 10 s and < 200 MB RSS (median)',
+    check: (m) => {
+      const time = fs(m, 'map100k');
+      const rss = fs(m, 'map100kRss');
+      return (
+        time &&
+        rss && {
+          measured: `${fmt(time.median / 1000)} s, ${fmt(rss.median)} MB`,
+          ok: time.median < 10_000 && rss.median < 200,
+        }
+      );
+    },
+  },
+  {
     source: 'brief',
     text: 'workflow start < 200 ms (start() returning a run, p99)',
     check: (m) => {

@@ -4,6 +4,8 @@
  * (orphans where no foreign key is declared, negative amounts, future creation times), add the user's, then check
  * each table in one set-based pass that also profiles its columns (`map`, two tables at a time), summarize the
  * violations with examples, and escalate to a human when the share of rows breaking a rule passes the threshold.
+ * After the first pass, the `validation-propose` step (an LLM's, when one is plugged in; silent by default) may
+ * propose more rules from the profiles: the `judge` step parses each, and only safe ones are counted, read-only.
  */
 import { workflow } from '../src/index.js';
 import { dataValidationAgents } from './data-validation/agents.js';
@@ -53,6 +55,27 @@ export const dataValidation = workflow<DataValidationInput, ValidationReport>('d
     step: {
       agent: 'validation-check-table',
       description: 'Profile one table and count the rows breaking each rule, in one read-only pass',
+      retry: { attempts: 2, initialMs: 200 },
+      timeoutMs: 900_000,
+    },
+    concurrency: TABLE_CONCURRENCY,
+  })
+  .step('propose', {
+    agent: 'validation-propose',
+    input: 'results',
+    description: 'Propose more rules from the profiles (nothing by default; an LLM when one is plugged in)',
+  })
+  .step('judge', {
+    agent: 'validation-judge',
+    input: 'results',
+    description:
+      'Parse each proposed rule: one boolean expression over the table’s own columns and safe built-ins, compiled read-only; else refused with why',
+  })
+  .map('recheck', {
+    items: 'results.judge.tasks',
+    step: {
+      agent: 'validation-check-proposed',
+      description: 'Count the rows breaking the accepted proposals, in one more read-only pass per table',
       retry: { attempts: 2, initialMs: 200 },
       timeoutMs: 900_000,
     },

@@ -65,10 +65,22 @@ export function migrationWorkflow(options: MigrationWorkflowOptions = {}) {
         description:
           'Flag destructive and unproven statements, table rewrites and locks, with the lock-safe way',
       })
-      // A migration Flowstate wrote (no SQL given) is dry-run first, so the approval shows what it would do.
+      .step('rewrite', {
+        agent: 'migration-rewrite',
+        input: 'results',
+        description:
+          'Propose a lock-safe rewrite of what the lint flagged (none by default; an LLM when one is plugged in) and explain the risks',
+      })
+      .step('judge', {
+        agent: 'migration-judge',
+        input: 'results',
+        description:
+          'Take a rewrite only if it parses, the lint proves it strictly safer and it changes the same objects; it is then held for approval',
+      })
+      // A migration Flowstate wrote (no SQL given, or a rewrite taken) is dry-run first, so the approval shows what it would do.
       .branch('proposal', [
         {
-          when: 'results.plan.proposed',
+          when: 'results.judge.preview',
           then: (b) =>
             b.step('preview', {
               agent: 'migration-dry-run',
@@ -82,7 +94,7 @@ export function migrationWorkflow(options: MigrationWorkflowOptions = {}) {
       ])
       .branch('gate', [
         {
-          when: 'results.lint.destructive',
+          when: 'results.judge.lint.destructive',
           then: (b) =>
             b.step('approval', {
               agent: 'migration-approval',

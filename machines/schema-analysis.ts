@@ -1,7 +1,8 @@
 /**
  * The schema analysis template: introspect the catalog (partitioned tables as their parent, views apart), run six
  * checks in parallel regions, triage the findings
- * by severity, then either dry-run the fixes (when something is critical) or list them, and score the schema.
+ * by severity, then either dry-run the fixes (when something is critical) or list them, explain them in plain
+ * language (the step an LLM can fill; its text is judged against the findings), and score the schema.
  */
 import { workflow } from '../src/index.js';
 import {
@@ -13,6 +14,7 @@ import {
 import type { Template } from './template.js';
 
 export type { SchemaReport } from './schema-analysis/agents.js';
+export type { Explanation, ExplanationDraft } from './schema-analysis/explain.js';
 export type { Finding, Severity } from './schema-analysis/findings.js';
 
 /** The schema analysis input: `{ schema? }` (default: `public` when it has tables, else the largest user schema). */
@@ -69,7 +71,16 @@ export const schemaAnalysis = workflow<SchemaAnalysisInput, SchemaReport>('schem
         b.step('advice', { agent: 'schema-advice', input: 'results.triage', description: 'List the fixes' }),
     },
   ])
-  .step('report', { agent: 'schema-report', input: 'results', description: 'Score and report' })
+  .step('explain', {
+    agent: 'schema-explain',
+    input: 'results',
+    description: 'Explain the findings in plain language, most urgent first (templated, or an LLM)',
+  })
+  .step('report', {
+    agent: 'schema-report',
+    input: 'results',
+    description: 'Score and report; the explanation keeps only what cites real findings and objects',
+  })
   .build();
 
 /** The CLI registry entry of the schema analysis. */

@@ -12,6 +12,8 @@
  * });
  * ```
  */
+
+export { RuleProposalsSchema } from './data-validation/proposed.js';
 export {
   type DataValidationAgentOptions,
   type DataValidationInput,
@@ -25,9 +27,13 @@ export {
   IndexProposalsSchema,
   LLM_TEMPLATES,
   llmAgentsFor,
+  migrationRewriterLlm,
   optimizationProposerLlm,
   queryGeneratorLlm,
+  ruleProposerLlm,
+  schemaExplainerLlm,
 } from './llm.js';
+export { RewriteSchema } from './migration/schemas.js';
 export {
   type MigrationAgentOptions,
   type MigrationInput,
@@ -62,6 +68,7 @@ export {
   template as queryGenerationTemplate,
 } from './query-generation.js';
 export { schemaAnalysisAgents } from './schema-analysis/agents.js';
+export { ExplanationDraftSchema } from './schema-analysis/explain.js';
 export {
   type SchemaAnalysisInput,
   type SchemaReport,

@@ -11,6 +11,14 @@ import { checkReadOnlySql } from '../lib/read-only.js';
 import { type CheckerState, checkTable } from './check.js';
 import { jsonSchemaPredicate, Params } from './predicates.js';
 import { proposeRules } from './propose.js';
+import {
+  checkProposed,
+  JudgedRulesSchema,
+  judgeRules,
+  mergeProposed,
+  type RuleProposals,
+  RuleProposalsSchema,
+} from './proposed.js';
 import { deriveRules, expressionRule, inputRule, type ZodRule, zodRule } from './rules.js';
 import {
   DataValidationInputSchema,
@@ -46,6 +54,9 @@ class ViolationThresholdError extends Error {
 const ResultsSchema = z.object({
   plan: PlanSchema,
   check: z.array(TableResultSchema),
+  propose: RuleProposalsSchema.optional(),
+  judge: JudgedRulesSchema.optional(),
+  recheck: z.array(TableResultSchema).optional(),
   summarize: SummarySchema.optional(),
   review: z.unknown().optional(),
 });
@@ -80,11 +91,33 @@ export function dataValidationAgents(db: Database, options: DataValidationAgentO
       output: TableResultSchema,
       run: (task) => checkTable(db, task, state),
     }),
+    // The seam: nothing by default (the template's own proposals are made in `plan`); an LLM proposes from the profiles.
+    'validation-propose': defineAgent({
+      name: 'validation-propose',
+      input: ResultsSchema,
+      output: RuleProposalsSchema,
+      run: (): RuleProposals => ({ rules: [], notes: [] }),
+    }),
+    'validation-judge': defineAgent({
+      name: 'validation-judge',
+      input: ResultsSchema,
+      output: JudgedRulesSchema,
+      run: ({ plan, check, propose }) => judgeRules(db, plan, check, propose ?? { rules: [], notes: [] }),
+    }),
+    'validation-check-proposed': defineAgent({
+      name: 'validation-check-proposed',
+      input: TaskSchema,
+      output: TableResultSchema,
+      run: (task) => checkProposed(db, task, state),
+    }),
     'validation-summarize': defineAgent({
       name: 'validation-summarize',
       input: ResultsSchema,
       output: SummarySchema,
-      run: ({ plan, check }) => summarize(plan, check),
+      run: ({ plan, check, judge, recheck }) => {
+        const merged = mergeProposed(plan, check, judge, recheck);
+        return summarize(merged.plan, merged.check);
+      },
     }),
     'validation-gate': defineAgent({
       name: 'validation-gate',
@@ -110,10 +143,25 @@ export function dataValidationAgents(db: Database, options: DataValidationAgentO
       run: (results) => ({
         schema: results.plan.schema,
         ...results.summarize,
-        rulesChecked: results.plan.rules.length,
+        rulesChecked: results.plan.rules.length + (results.judge?.accepted.length ?? 0),
         batches: results.plan.tasks.length,
         enforcedSkipped: results.plan.enforcedSkipped,
         profiles: results.check.map((c) => ({ table: c.table, columns: c.profile })),
+        // Only when something was proposed: with the default (silent) proposer the report is as it always was.
+        ...(results.judge && results.judge.accepted.length + results.judge.refused.length > 0
+          ? {
+              proposals: {
+                accepted: results.judge.accepted.map((r) => ({
+                  rule: r.id,
+                  table: r.table,
+                  name: r.name,
+                  expression: r.expression ?? '',
+                })),
+                refused: results.judge.refused,
+                notes: results.judge.notes,
+              },
+            }
+          : {}),
         ...(results.review === undefined
           ? {}
           : { review: { escalated: true as const, decision: results.review } }),

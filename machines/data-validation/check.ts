@@ -141,7 +141,7 @@ function contradicted(rule: Rule, count: number, profile: readonly ColumnProfile
 }
 
 /** `FROM (the table with its inner flags) AS s` and the joins the predicates need. */
-function fromClause(task: Task, predicates: readonly (Predicate | undefined)[]): string {
+export function fromClause(task: Task, predicates: readonly (Predicate | undefined)[]): string {
   const alias = quoteIdent(task.table);
   const flags = predicates.flatMap((p, i) =>
     p?.inner ? [`, ${p.inner} AS ${quoteIdent(`__fs_v${i}`)}`] : [],
@@ -154,7 +154,7 @@ function fromClause(task: Task, predicates: readonly (Predicate | undefined)[]):
 }
 
 /** Rows breaking at least one of `rules`, in a second pass (only when a dropped proposal skewed the first). */
-async function countAny(
+export async function countAny(
   db: Database,
   task: Task,
   rules: readonly Rule[],
@@ -174,7 +174,7 @@ async function countAny(
 }
 
 /** A few rows breaking `rule`, named by their key, with the rule's columns. */
-async function examples(db: Database, task: Task, rule: Rule, index: number): Promise<Example[]> {
+export async function examples(db: Database, task: Task, rule: Rule, index: number): Promise<Example[]> {
   if (task.examples === 0) return [];
   const params = new Params();
   const predicates: (Predicate | undefined)[] = [];

@@ -81,8 +81,11 @@ export const RuleSchema = z.object({
   refColumns: z.array(z.string()).optional(),
   /** A user rule from the input. */
   jsonSchema: z.record(z.string(), z.unknown()).optional(),
-  /** `schema`: the catalog; `input`/`agents`: the user; `profile`: proposed from the data. */
-  source: z.enum(['schema', 'input', 'agents', 'profile']),
+  /**
+   * `schema`: the catalog; `input`/`agents`: the user; `profile`: proposed from the data; `proposer`: proposed by
+   * the `validation-propose` agent (an LLM) and accepted by the judge.
+   */
+  source: z.enum(['schema', 'input', 'agents', 'profile', 'proposer']),
 });
 /** A validation rule. */
 export type Rule = z.infer<typeof RuleSchema>;
@@ -230,6 +233,21 @@ export const ValidationReportSchema = SummarySchema.extend({
   enforcedSkipped: z.number().int(),
   /** Every column's profile, by table. */
   profiles: z.array(z.object({ table: z.string(), columns: z.array(ColumnProfileSchema) })),
+  /**
+   * The rules the `validation-propose` agent (an LLM) proposed, when it proposed any: those the judge accepted (as
+   * the SQL it rebuilt and ran) and those it refused, with why (never run).
+   */
+  proposals: z
+    .object({
+      accepted: z.array(
+        z.object({ rule: z.string(), table: z.string(), name: z.string(), expression: z.string() }),
+      ),
+      refused: z.array(
+        z.object({ table: z.string(), name: z.string(), expression: z.string(), reason: z.string() }),
+      ),
+      notes: z.array(z.string()),
+    })
+    .optional(),
   /** Set when the ratio passed the threshold and a human let the run go on. */
   review: z.object({ escalated: z.literal(true), decision: z.unknown() }).optional(),
 });

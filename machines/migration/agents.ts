@@ -16,17 +16,20 @@ import { inTransaction, type Phase, type PhaseLimits, phasesOf, runPhase } from 
 import { planMigration, renamedTo } from './plan.js';
 import { report } from './report.js';
 import { message, revertInside, revertMigration, type UndoData } from './revert.js';
+import { effective, judgeRewrite, templatedRewrite } from './rewrite.js';
 import {
   type Applied,
   ApplySchema,
   ApprovalSchema,
   DryRunSchema,
+  JudgedMigrationSchema,
   MigrationInputSchema,
   MigrationReportSchema,
   PlanSchema,
   type Results,
   ResultsSchema,
   RevertReportSchema,
+  RewriteSchema,
   VerificationSchema,
 } from './schemas.js';
 import { asLive, copySchema, retarget, scratchName } from './scratch.js';
@@ -99,11 +102,37 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
         return lint;
       },
     }),
+    // The seam: no rewrite by default (the lint's findings carry its advice), and the risks from the lint's findings.
+    'migration-rewrite': defineAgent({
+      name: 'migration-rewrite',
+      input: ResultsSchema,
+      output: RewriteSchema,
+      run: ({ plan, lint }) => templatedRewrite(plan, lint),
+    }),
+    'migration-judge': defineAgent({
+      name: 'migration-judge',
+      input: ResultsSchema,
+      output: JudgedMigrationSchema,
+      run: ({ plan, lint, rewrite }) => judgeRewrite(db, plan, lint, rewrite ?? templatedRewrite(plan, lint)),
+    }),
     'migration-approval': defineAgent({
       name: 'migration-approval',
       input: ResultsSchema,
       output: ApprovalSchema,
-      run: ({ plan, lint, preview }) => {
+      run: (results) => {
+        const { plan, lint, preview, judge } = effective(results);
+        const risks = judge?.explanation
+          ? ` Risks, as the migration-rewrite agent explains them: ${judge.explanation}`
+          : '';
+        if (judge?.rewrite?.status === 'taken') {
+          const dryRun = preview
+            ? `dry run of the rewrite on a scratch copy: ${preview.durationMs} ms, ${preview.reversible ? 'reversible' : `not reversible (${preview.revertProblem})`}`
+            : 'not dry-run';
+          throw new MigrationError(
+            'APPROVAL_REQUIRED',
+            `Rewritten migration (${judge.rewrite.reason}): ${plan.statements.map((s) => s.sql).join('; ')}. Instead of the SQL given: ${results.plan.statements.map((s) => s.sql).join('; ')}. ${dryRun}. Approve with resolveEscalation('approval', { action: 'skip', value: { approved: true, by } }), or abort.${risks}`,
+          );
+        }
         if (plan.approvedBy !== null)
           return { approved: true, by: plan.approvedBy, source: 'input' as const };
         if (plan.proposed) {
@@ -112,14 +141,14 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
             : 'not dry-run';
           throw new MigrationError(
             'APPROVAL_REQUIRED',
-            `Proposed migration (no SQL given) fixing ${plan.fixes.length} schema analysis finding(s) in '${plan.schema}': ${plan.statements.map((s) => s.sql).join('; ')}. ${dryRun}. Approve with resolveEscalation('approval', { action: 'skip', value: { approved: true, by } }) or "approvedBy" in the input, or abort`,
+            `Proposed migration (no SQL given) fixing ${plan.fixes.length} schema analysis finding(s) in '${plan.schema}': ${plan.statements.map((s) => s.sql).join('; ')}. ${dryRun}. Approve with resolveEscalation('approval', { action: 'skip', value: { approved: true, by } }) or "approvedBy" in the input, or abort.${risks}`,
           );
         }
         const dangers = lint.findings.filter((f) => f.severity === 'danger');
         // Failing is how a step asks for a human: the escalation holds the run until a decision or the deadline.
         throw new MigrationError(
           'APPROVAL_REQUIRED',
-          `Destructive migration: ${dangers.map((f) => `statement ${f.statement + 1}: ${f.message}`).join('; ')}. Approve with resolveEscalation('approval', { action: 'skip', value: { approved: true, by } }), or abort`,
+          `Destructive migration: ${dangers.map((f) => `statement ${f.statement + 1}: ${f.message}`).join('; ')}. Approve with resolveEscalation('approval', { action: 'skip', value: { approved: true, by } }), or abort.${risks}`,
         );
       },
     }),
@@ -127,7 +156,8 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
       name: 'migration-dry-run',
       input: ResultsSchema,
       output: DryRunSchema,
-      run: async ({ plan }, ctx) => {
+      run: async (results, ctx) => {
+        const { plan } = effective(results);
         const started = performance.now();
         if (plan.statements.length === 0) {
           // Nothing to migrate: nothing to try.
@@ -204,7 +234,8 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
       name: 'migration-apply',
       input: ResultsSchema,
       output: ApplySchema,
-      run: async ({ plan, lint, approval }, ctx): Promise<Applied> => {
+      run: async (results, ctx): Promise<Applied> => {
+        const { plan, lint, approval } = effective(results);
         if (lint.destructive && approval?.approved !== true) {
           throw new MigrationError(
             'MIGRATION_NOT_APPROVED',
@@ -253,7 +284,7 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
       name: 'migration-verify',
       input: ResultsSchema.required({ dryRun: true, apply: true }),
       output: VerificationSchema,
-      run: (results) => verify(db, results),
+      run: (results) => verify(db, effective(results)),
     }),
     'migration-revert': defineAgent({
       name: 'migration-revert',
@@ -275,7 +306,8 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
       run: async (results) => {
         const backups = results.apply.undo.backups;
         if (!results.plan.keepBackups) await dropBackups(db, backups);
-        return report(results, await takeSnapshot(db, results.plan.schema));
+        const judged = effective(results);
+        return report(judged, await takeSnapshot(db, judged.plan.schema));
       },
     }),
   };

@@ -20,7 +20,9 @@ export function report(results: AppliedResults & { verify: Verification }, now: 
       ? `Nothing to migrate in '${plan.schema}': no SQL given, and the schema analysis found no unindexed foreign key or duplicate index to fix`
       : plan.proposed
         ? `Applied ${plan.statements.length} lock-safe fix(es) the schema analysis proposed: ${plan.fixes.map((f) => f.id).join(', ')}`
-        : `Applied ${plan.statements.length} statement(s)`,
+        : results.judge?.rewrite?.status === 'taken'
+          ? `Applied the lock-safe rewrite of the SQL given (${plan.statements.length} statement(s)), approved by ${approval?.by}`
+          : `Applied ${plan.statements.length} statement(s)`,
     statements: plan.statements.map((s) => ({
       index: s.index,
       sql: s.sql,
@@ -49,5 +51,7 @@ export function report(results: AppliedResults & { verify: Verification }, now: 
       kept: plan.keepBackups,
       tables: apply.undo.backups.map((b) => (plan.keepBackups ? b.backup : b.table)),
     },
+    ...(results.judge?.explanation ? { explanation: results.judge.explanation } : {}),
+    ...(results.judge?.rewrite ? { proposedRewrite: results.judge.rewrite } : {}),
   };
 }

@@ -113,10 +113,49 @@ export const RevertReportSchema = z.object({
   restoredRows: z.record(z.string(), z.number()),
 });
 
+/** What the `rewrite` step returns: a lock-safe form of the migration (or null) and the risks in plain words. */
+export const RewriteSchema = z.object({
+  sql: z
+    .string()
+    .max(100_000)
+    .nullable()
+    .describe('the whole migration rewritten in its lock-safe form, or null to keep it as given'),
+  explanation: z
+    .string()
+    .max(4_000)
+    .describe('the risks of the migration in plain words, for the person who approves it'),
+});
+/** The rewrite step's answer. */
+export type Rewrite = z.infer<typeof RewriteSchema>;
+
+/** The judge's verdict on a proposed rewrite. */
+const RewriteVerdictSchema = z.object({
+  status: z.enum(['taken', 'refused']),
+  sql: z.string(),
+  /** Why it was refused, or what made it safer. */
+  reason: z.string(),
+});
+
+/** What the `judge` step returns: the plan and lint the later steps use (the rewrite's, when taken). */
+export const JudgedMigrationSchema = z.object({
+  plan: PlanSchema,
+  lint: LintSchema,
+  /** Dry-run on a scratch copy before the approval (Flowstate's proposal, or a rewrite taken). */
+  preview: z.boolean(),
+  rewrite: RewriteVerdictSchema.nullable(),
+  /** The risk explanation, as the rewrite agent wrote it (shown with the approval request and in the report). */
+  explanation: z.string(),
+});
+/** The judge's output. */
+export type JudgedMigration = z.infer<typeof JudgedMigrationSchema>;
+
 /** The results the later steps read. */
 export const ResultsSchema = z.object({
   plan: PlanSchema,
   lint: LintSchema,
+  rewrite: RewriteSchema.optional(),
+  /** The plan and lint the later steps use: the rewrite's when the judge took it (read through `effective`). */
+  judge: JudgedMigrationSchema.optional(),
   /** The dry run of a proposed migration, before its approval. */
   preview: DryRunSchema.optional(),
   approval: ApprovalSchema.optional(),
@@ -158,6 +197,12 @@ export const MigrationReportSchema = z.object({
   ),
   rowCounts: z.array(RowCountSchema),
   backups: z.object({ kept: z.boolean(), tables: z.array(z.string()) }),
+  /** The risks in plain words, as the `migration-rewrite` agent wrote them (templated by default, or an LLM). */
+  explanation: z.string().optional(),
+  /** A lock-safe rewrite the `migration-rewrite` agent proposed: taken (and approved) or refused, with why. */
+  proposedRewrite: z
+    .object({ status: z.enum(['taken', 'refused']), sql: z.string(), reason: z.string() })
+    .optional(),
 });
 /** The migration report. */
 export type MigrationReport = z.infer<typeof MigrationReportSchema>;

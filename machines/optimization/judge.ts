@@ -216,20 +216,13 @@ function judgeIndex(
     columns.push(elem.name);
   }
   if (columns.length === 0) return refuse('no columns');
-  if (!onlyParent && table.partitioned) {
-    // PostgreSQL cannot index a partitioned table concurrently: the lock-safe form is the template's script.
-    return {
-      ok: true,
-      proposal: {
-        ...proposal,
-        table: table.name,
-        columns,
-        name,
-        ddl: lockSafeIndexDdl(catalog.schema, table.name, name, columns, partitions),
-        trialDdl: indexDdl(catalog.schema, table.name, name, columns),
-      },
-    };
-  }
+  // One return for every shape. The DDL differs: the template's partitioned form is kept as written; a partitioned
+  // table gets the lock-safe script over its partitions (PostgreSQL cannot index it concurrently); a plain table
+  // gets CREATE INDEX CONCURRENTLY. `null`, not `[]`, says "not partitioned": lockSafeIndexDdl turns an empty list
+  // into the ON ONLY form, a plain (blocking) CREATE INDEX on a table without partitions.
+  const ddl = onlyParent
+    ? proposal.ddl
+    : lockSafeIndexDdl(catalog.schema, table.name, name, columns, table.partitioned ? partitions : null);
   return {
     ok: true,
     proposal: {
@@ -237,7 +230,7 @@ function judgeIndex(
       table: table.name,
       columns,
       name,
-      ddl: onlyParent ? proposal.ddl : lockSafeIndexDdl(catalog.schema, table.name, name, columns, null),
+      ddl,
       trialDdl: indexDdl(catalog.schema, table.name, name, columns),
     },
   };

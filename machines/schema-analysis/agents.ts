@@ -17,6 +17,13 @@ import {
 import { rolledBack } from '../lib/tx.js';
 import * as checks from './checks.js';
 import {
+  type ExplanationDraft,
+  ExplanationDraftSchema,
+  ExplanationSchema,
+  judgeExplanation,
+  templatedExplanation,
+} from './explain.js';
+import {
   type Finding,
   FindingSchema,
   type Findings,
@@ -76,6 +83,11 @@ export const SchemaReportSchema = z.object({
   path: z.enum(['remediation', 'advice']),
   findings: z.array(FindingSchema),
   actions: z.array(ActionSchema),
+  /**
+   * The findings in plain language, most urgent first: written by the `schema-explain` agent (templated by
+   * default, or an LLM), then judged: only findings and objects the analysis has are cited.
+   */
+  explanation: ExplanationSchema.optional(),
 });
 /** The schema analysis report. */
 export type SchemaReport = z.infer<typeof SchemaReportSchema>;
@@ -95,6 +107,7 @@ const ResultsSchema = z.object({
   triage: TriageSchema.optional(),
   remediation: ActionsSchema.optional(),
   advice: ActionsSchema.optional(),
+  explain: ExplanationDraftSchema.optional(),
   foreignKeyIndexes: FindingsSchema.optional(),
   indexHealth: FindingsSchema.optional(),
   primaryKeys: FindingsSchema.optional(),
@@ -188,6 +201,12 @@ export function schemaAnalysisAgents(db: Database): AgentRegistry {
         ),
       }),
     }),
+    'schema-explain': defineAgent({
+      name: 'schema-explain',
+      input: ResultsSchema.required({ triage: true }),
+      output: ExplanationDraftSchema,
+      run: ({ triage }): ExplanationDraft => templatedExplanation(triage.schema, triage.findings),
+    }),
     'schema-report': defineAgent({
       name: 'schema-report',
       input: ResultsSchema.required({ triage: true }),
@@ -244,7 +263,7 @@ function report(
   catalog: Catalog,
   triage: z.infer<typeof TriageSchema>,
   actions: z.infer<typeof ActionsSchema> | undefined,
-  results: { remediation?: unknown },
+  results: { remediation?: unknown; explain?: ExplanationDraft | undefined },
 ): SchemaReport {
   const tables = checks.tablesOf(catalog);
   return {
@@ -265,5 +284,9 @@ function report(
     path: results.remediation === undefined ? 'advice' : 'remediation',
     findings: triage.findings,
     actions: actions?.actions ?? [],
+    // The explanation is only ever words about the findings above: the judge drops what cites anything else.
+    ...(results.explain === undefined
+      ? {}
+      : { explanation: judgeExplanation(results.explain, catalog, triage.findings) }),
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { isStepSnapshot } from '../machine/actor-tree.js';
+import { isMapSnapshot } from '../machine/map-types.js';
 import type { StepSnapshot } from '../machine/step-types.js';
 import type { AnyWorkflowDefinition } from '../model/definition.js';
 import { type StepLogEvent, stepEvents } from '../progress/events.js';
@@ -136,6 +137,9 @@ export function progressLines(options: ProgressLinesOptions): ProgressLines {
     if (isStepSnapshot(snapshot)) {
       onStep(snapshot, steps.get(actor));
       steps.set(actor, snapshot);
+    } else if (isMapSnapshot(snapshot)) {
+      // A map's items are hosted in its actor: its snapshot names the ones that moved.
+      for (const item of snapshot.touched) observe(item, item.getSnapshot());
     } else if (typeof snapshot === 'object' && snapshot !== null) onMachine(actor, snapshot as MachineView);
   };
 

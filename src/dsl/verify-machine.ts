@@ -37,7 +37,9 @@ export function machineChecks(definition: AnyWorkflowDefinition, machine: AnySta
       }
     }
     const kind = (node.meta as { flowstate?: { kind?: string } } | undefined)?.flowstate?.kind;
-    if (kind === 'map' && !events.includes('xstate.error.actor.*')) {
+    // A map compiled for the path model spawns its items: their failures need a route of their own.
+    const spawnsItems = kind === 'map' && node.invoke.length === 0;
+    if (spawnsItems && !events.includes('xstate.error.actor.*')) {
       problems.push({
         code: 'no-error-route',
         severity: 'error',

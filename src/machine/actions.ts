@@ -19,9 +19,11 @@ export function storeResult(
   compensable: boolean,
   value: (event: AnyEventObject) => unknown,
 ): Update {
+  // Two plain literals rather than one with a spread of `{}`: this runs at the end of every step.
+  if (!compensable) return (context, event) => ({ results: { ...context.results, [name]: value(event) } });
   return (context, event) => ({
     results: { ...context.results, [name]: value(event) },
-    ...(compensable ? { completed: [...context.completed, name] } : {}),
+    completed: [...context.completed, name],
   });
 }
 

@@ -1,19 +1,18 @@
-import type { AnyEventObject } from 'xstate';
+import { type AnyActorRef, assign } from 'xstate';
 import type { MapNode } from '../model/definition.js';
 import { failureOf } from '../model/errors.js';
-import { dynamic, update } from './actions.js';
+import { update } from './actions.js';
 import type { Compiler, FailRoute } from './compile.js';
+import { spawnedItems } from './compile-map-items.js';
 import type { MachineContext, MapProgress } from './context.js';
-import type { StepActorInput } from './step-types.js';
-
-const DONE = 'xstate.done.actor.';
-const ERROR = 'xstate.error.actor.';
+import { isMapSnapshot, type MapActorInput } from './map-types.js';
 
 /**
- * A `map` as one state that spawns a step actor per item (at most `concurrency` alive), stores results in item
- * order, stops each finished child (finished spawned children would otherwise stay in the snapshot) and moves on
- * when every item is done. Children are addressed `name[index]`. With a `compensate` agent, each item that is done
- * is recorded as completed (`name[index]`), so a failure, of a later item too, compensates it.
+ * A `map` as one state invoking the map actor (map-logic.ts), which runs the items itself, at most `concurrency`
+ * at a time, and ends with their results in item order. Items are addressed `name[index]`. When the state is left
+ * (the map done, failed, or interrupted by a sibling's failure or a cancel), the items it skipped and, with a
+ * `compensate` agent, the items it finished are added to the run's `skipped` and `completed` lists, so a failure,
+ * of a later item or step too, compensates each finished item.
  */
 export function mapState(
   compiler: Compiler,
@@ -24,74 +23,63 @@ export function mapState(
   const { name, concurrency } = node;
   const items = compiler.mapping(node.items);
   const input = node.step.input === undefined ? undefined : compiler.mapping(node.step.input);
-  const base = compiler.stepInputBase(node.step);
+  const step = compiler.stepInputBase(node.step);
   const onError = compiler.onError(node.step.onError);
-  const childId = (i: number) => `${name}[${i}]`;
-  const ownIndex = (event: AnyEventObject, prefix: string): number | undefined => {
-    if (!event.type.startsWith(prefix + name, 0) || event.type[prefix.length + name.length] !== '[')
-      return undefined;
-    return Number(event.type.slice(prefix.length + name.length + 1, -1));
-  };
-  const progress = (c: MachineContext) => c.maps[name] as MapProgress;
-  const itemInput = (c: MachineContext, i: number): StepActorInput => {
-    const item = progress(c).items[i];
-    // `base` last, as in compile.ts: much faster to build, same object.
+  const compensable = node.step.compensate !== undefined;
+  const legacy = spawnedItems(compiler, node, next, fail);
+
+  const mapInput = ({ context: c }: { context: MachineContext }): MapActorInput => {
+    const list = items(c);
+    const path = c.pathPrefix + name;
+    const valid = Array.isArray(list);
+    const inputs: readonly unknown[] = !valid
+      ? []
+      : input
+        ? list.map((item, index) => input({ ...c, item, index } as MachineContext))
+        : list;
     return {
       workflowId: c.workflowId,
-      path: `${c.pathPrefix}${childId(i)}`,
-      input: input ? input({ ...c, item, index: i } as MachineContext) : item,
-      ...base,
+      path,
+      inputs,
+      step,
+      concurrency,
+      skipFailures: onError === 'skip',
+      compensable,
+      ...(valid
+        ? {}
+        : {
+            invalid: failureOf('STEP_FAILED', `Map '${name}' expected its items to be an array`, {
+              stepPath: path,
+            }),
+          }),
     };
   };
-  const spawnMore = dynamic(({ context, enqueue: q }) => {
-    const m = progress(context);
-    let nextIndex = m.next;
-    const running = [...m.running];
-    while (running.length < concurrency && nextIndex < m.total) {
-      q.spawnChild('flowstate.step', { id: childId(nextIndex), input: itemInput(context, nextIndex) });
-      running.push(nextIndex);
-      nextIndex++;
-    }
-    q.assign({ maps: { ...context.maps, [name]: { ...m, next: nextIndex, running } } });
-  });
-  const compensable = node.step.compensate !== undefined;
-  const settle = (skipped: boolean) =>
-    dynamic(({ context, event, enqueue: q }) => {
-      const i = ownIndex(event, skipped ? ERROR : DONE) as number;
-      const m = progress(context);
-      const results = [...m.results];
-      results[i] = skipped ? null : event.output;
-      q.stopChild(childId(i));
-      q.assign({
-        maps: { ...context.maps, [name]: { ...m, results, running: m.running.filter((r) => r !== i) } },
-        ...(skipped ? { skipped: [...context.skipped, childId(i)] } : {}),
-        // Each item is compensated on its own, as soon as it is done: a later item's failure undoes it too.
-        ...(!skipped && compensable ? { completed: [...context.completed, childId(i)] } : {}),
-      });
-    });
-  const stopRunning = dynamic(({ context, enqueue }) => {
-    for (const i of context.maps[name]?.running ?? []) enqueue.stopChild(childId(i));
-  });
 
-  const own = `${name}.ownChildDone`;
-  const ownError = `${name}.ownChildFailed`;
-  const invalid = `${name}.invalidItems`;
-  const finished = `${name}.finished`;
-  compiler.guards[own] = ({ event }) => ownIndex(event, DONE) !== undefined;
-  compiler.guards[ownError] = ({ event }) => ownIndex(event, ERROR) !== undefined;
-  compiler.guards[invalid] = ({ context }) => !Array.isArray(context.maps[name]?.items);
-  compiler.guards[finished] = ({ context }) => {
-    const m = context.maps[name];
-    return m !== undefined && m.next >= m.total && m.running.length === 0;
-  };
-  const invalidItems = (_e: AnyEventObject, c: MachineContext) =>
-    failureOf('STEP_FAILED', `Map '${name}' expected its items to be an array`, {
-      stepPath: c.pathPrefix + name,
-    });
-  const withoutProgress = (c: MachineContext) => {
-    const { [name]: _done, ...maps } = c.maps;
-    return maps;
-  };
+  /** What the map leaves in the run's lists as its state is left, whichever way. */
+  const recordItems = assign(({ context, self }: { context: MachineContext; self: AnyActorRef }) => {
+    const children = (self.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> }).children;
+    const s = children?.[name]?.getSnapshot();
+    if (!isMapSnapshot(s)) return {};
+    const { state } = s;
+    const label = (i: number) => `${name}[${i}]`;
+    const changes: { -readonly [K in keyof MachineContext]?: MachineContext[K] } = {};
+    if (state.skipped.length > 0) changes.skipped = [...context.skipped, ...state.skipped.map(label)];
+    if (state.completed.length > 0) {
+      changes.completed = [...context.completed, ...state.completed.map(label)];
+      // The results of the finished items, for their compensations, when the map did not get to store them all.
+      if (s.status !== 'done') {
+        const left: MapProgress = {
+          total: state.input.inputs.length,
+          next: state.next,
+          running: [],
+          results: state.results,
+          items: [],
+        };
+        changes.maps = { ...context.maps, [name]: left };
+      }
+    }
+    return changes;
+  });
 
   return {
     meta: {
@@ -103,43 +91,23 @@ export function mapState(
         ...(node.step.expectedMs !== undefined ? { expectedMs: node.step.expectedMs } : {}),
       },
     },
-    entry: [
-      update((c) => {
-        const list = items(c);
-        const valid = Array.isArray(list);
-        const m = {
-          total: valid ? list.length : 0,
-          next: 0,
-          running: [],
-          results: valid ? list.map(() => null) : [],
-          items: valid ? list : null,
-        };
-        return { maps: { ...c.maps, [name]: m as unknown as MapProgress } };
-      }),
-      spawnMore,
-      ...compiler.learn((l, c) => l.started(c.workflowId, c.pathPrefix + name)),
-    ],
-    exit: stopRunning,
-    always: [
-      { guard: invalid, ...compiler.failure(onError, name, next, fail, invalidItems) },
-      {
-        guard: finished,
+    entry: compiler.learn((l, c) => l.started(c.workflowId, c.pathPrefix + name)),
+    // A run an older Flowstate stored mid-map resumes with its spawned items (see `spawnedItems`).
+    exit: [legacy.exit, recordItems],
+    always: legacy.finished,
+    on: legacy.on,
+    invoke: {
+      id: name,
+      src: 'flowstate.map',
+      input: mapInput,
+      onDone: {
         target: next,
         actions: [
-          update((c) => ({
-            results: { ...c.results, [name]: progress(c).results },
-            maps: withoutProgress(c),
-          })),
+          update((c, e) => ({ results: { ...c.results, [name]: e.output } })),
           ...compiler.learn((l, c) => l.finished(c.workflowId, c.pathPrefix + name)),
         ],
       },
-    ],
-    on: {
-      [`${DONE}*`]: { guard: own, actions: [settle(false), spawnMore] },
-      [`${ERROR}*`]:
-        onError === 'skip'
-          ? { guard: ownError, actions: [settle(true), spawnMore] }
-          : { guard: ownError, ...compiler.failure(onError, name, next, fail, (e) => e.error) },
+      onError: compiler.failure(onError, name, next, fail, (e) => e.error),
     },
   };
 }

@@ -17,9 +17,11 @@ import { systemClock } from './clock.js';
 import { compensationState } from './compile-compensation.js';
 import { branchState, loopState, parallelState } from './compile-control.js';
 import { mapState } from './compile-map.js';
+import { mapItemsState } from './compile-map-items.js';
 import { waitState } from './compile-wait.js';
 import type { MachineContext, MachineInput } from './context.js';
 import { type Learner, learning } from './learn.js';
+import { createMapLogic } from './map-logic.js';
 import { type GuardFn, type MappingFn, resolveGuard, resolveMapping } from './refs.js';
 import { resolveRetryPolicy } from './retry.js';
 import { END } from './state-keys.js';
@@ -41,6 +43,11 @@ export interface CompileOptions {
   readonly childMachine?: (definition: AnyWorkflowDefinition) => AnyStateMachine;
   /** Told of step ends, branch arms and loop rounds, for the ETA's history. @default none: nothing is learned */
   readonly learn?: Learner;
+  /**
+   * Compile each `map` as a state that spawns a step actor per item, each item's outcome an event of the machine:
+   * what the test-path model walks, item by item. @default false: a map is one map actor (map-logic.ts)
+   */
+  readonly mapItemEvents?: boolean;
 }
 
 /** Where a failure goes: the run's `failed` state, or the end of a `failFast: false` region (recorded as pending). */
@@ -58,6 +65,17 @@ let defaultStepLogic: AnyActorLogic | undefined;
 function stepLogicWithoutAgents(): AnyActorLogic {
   defaultStepLogic ??= createStepLogic({ agents: {}, clock: systemClock, logger: pino({ level: 'silent' }) });
   return defaultStepLogic;
+}
+
+/** One map logic per step logic: it holds nothing per run, and machines compiled for one engine share it. */
+const mapLogics = new WeakMap<AnyActorLogic, AnyActorLogic>();
+function mapLogicOf(stepLogic: AnyActorLogic): AnyActorLogic {
+  let logic = mapLogics.get(stepLogic);
+  if (!logic) {
+    logic = createMapLogic(stepLogic) as unknown as AnyActorLogic;
+    mapLogics.set(stepLogic, logic);
+  }
+  return logic;
 }
 
 /**
@@ -80,7 +98,9 @@ export class Compiler {
     private readonly options: CompileOptions,
   ) {
     this.guardFns = { ...(options.guards ?? {}), ...(spec.options.guards ?? {}) } as Record<string, GuardFn>;
-    this.actors['flowstate.step'] = options.stepLogic ?? stepLogicWithoutAgents();
+    const stepLogic = options.stepLogic ?? stepLogicWithoutAgents();
+    this.actors['flowstate.step'] = stepLogic;
+    this.actors['flowstate.map'] = mapLogicOf(stepLogic);
     this.actors['flowstate.timer'] = options.timerLogic ?? createTimerLogic(systemClock);
   }
 
@@ -163,7 +183,9 @@ export class Compiler {
       case 'loop':
         return loopState(this, node, path, next, fail);
       case 'map':
-        return mapState(this, node, next, fail);
+        return this.options.mapItemEvents
+          ? mapItemsState(this, node, next, fail)
+          : mapState(this, node, next, fail);
     }
   }
 
@@ -313,13 +335,19 @@ function initialContext(input: MachineInput, schema: ZodType | undefined): Machi
     pathPrefix: input.pathPrefix ?? '',
     input: value,
     results: {},
-    iterations: {},
-    maps: {},
-    completed: [],
-    skipped: [],
-    pending: {},
+    iterations: NONE,
+    maps: NONE,
+    completed: NO_NAMES,
+    skipped: NO_NAMES,
+    pending: NONE,
     error: undefined,
-    compensationErrors: [],
+    compensationErrors: NO_ERRORS,
     outcome: undefined,
   };
 }
+
+// The empty starting values every run shares (frozen: actions copy on write, never mutate). Most runs never write
+// them, and six fresh empty containers are about 250 bytes for as long as a run lives.
+const NONE = Object.freeze({}) as Record<string, never>;
+const NO_NAMES = Object.freeze([]) as unknown as string[];
+const NO_ERRORS = Object.freeze([]) as unknown as MachineContext['compensationErrors'];

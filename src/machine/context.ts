@@ -10,7 +10,11 @@ export type WorkflowOutcome =
     }
   | { readonly status: 'cancelled'; readonly error: SerializedError };
 
-/** Where a `map` is: the items started, running and finished. */
+/**
+ * Where a `map` is: the items started, running and finished. A running map keeps it in its map actor; the context
+ * has it while a map compiled for the path model runs, and where a map that did not finish left off (the results of
+ * its finished items, which their compensations receive).
+ */
 export interface MapProgress {
   readonly total: number;
   /** The index of the next item to start. */

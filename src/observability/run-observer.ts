@@ -5,6 +5,7 @@
  */
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { isStepSnapshot } from '../machine/actor-tree.js';
+import { isMapSnapshot } from '../machine/map-types.js';
 import type { AttemptRecord } from '../machine/step-types.js';
 import type { SerializedError } from '../model/errors.js';
 
@@ -134,7 +135,12 @@ export function runObserver(events: RunEvents): {
     if (event.type !== '@xstate.snapshot') return;
     if (isRoot) return onRoot(ref, event.snapshot as { status?: string });
     const run = runs.get(event.rootId);
-    if (run) onStep(ref, event.snapshot, run, event.rootId);
+    if (!run) return;
+    // A map's items are hosted in its actor, with no inspection events of their own: its snapshot names them.
+    if (isMapSnapshot(event.snapshot)) {
+      for (const item of event.snapshot.touched)
+        onStep(item as unknown as AnyActorRef, item.getSnapshot(), run, event.rootId);
+    } else onStep(ref, event.snapshot, run, event.rootId);
   };
   return { inspect, live: () => runs.values() };
 }

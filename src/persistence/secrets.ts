@@ -25,10 +25,14 @@ export interface SecretsHook {
 /** Marks a sealed value in stored JSON. */
 const SEALED = '$flowstate.sealed';
 
+/** The secrets of the many runs that have none: one shared set (an empty `Set` is about 150 bytes per run). */
+const NO_SECRETS: ReadonlySet<string> = new Set();
+
 /** The secret string values of a run: what the definition's secret paths point at in its input. */
-export function secretValues(paths: readonly string[] | undefined, input: unknown): Set<string> {
+export function secretValues(paths: readonly string[] | undefined, input: unknown): ReadonlySet<string> {
+  if (!paths || paths.length === 0) return NO_SECRETS;
   const values = new Set<string>();
-  for (const path of paths ?? []) {
+  for (const path of paths) {
     const value = readPath({ input }, path.startsWith('input') ? path : `input.${path}`);
     if (typeof value === 'string' && value.length > 0) values.add(value);
   }

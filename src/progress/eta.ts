@@ -106,7 +106,8 @@ class Walk {
 
   private activeMap(m: LiveMachine, node: PlanNode, meta: FlowMeta): Range {
     const path = m.prefix + meta.name;
-    const progress = m.context?.maps?.[meta.name];
+    const invokeId = node.invokeIds[0];
+    const progress = (invokeId === undefined ? undefined : m.map?.(invokeId)) ?? m.context?.maps?.[meta.name];
     if (!progress)
       return residual(
         this.duration(path, meta.expectedMs),

@@ -44,6 +44,22 @@ export interface LiveMachine {
   enteredAt(node: PlanNode): number | undefined;
   /** The machine an active state invoked, by invoke id. */
   child(invokeId: string): LiveMachine | undefined;
+  /** Where the map actor an active state invoked is, by invoke id. */
+  map?(invokeId: string): LiveMap | undefined;
+}
+
+/**
+ * Where a running map is: its items in all, the next to start, and those running.
+ *
+ * @example
+ * ```ts
+ * const progress: LiveMap = { total: 7, next: 3, running: [1, 2] };
+ * ```
+ */
+export interface LiveMap {
+  readonly total: number;
+  readonly next: number;
+  readonly running: readonly number[];
 }
 
 /**
@@ -55,9 +71,8 @@ export interface LiveMachine {
  * ```
  */
 export interface LiveContext {
-  readonly maps?: Readonly<
-    Record<string, { readonly total: number; readonly next: number; readonly running: readonly number[] }>
-  >;
+  /** Maps running, as a machine compiled for the path model keeps them (a run's maps are map actors). */
+  readonly maps?: Readonly<Record<string, LiveMap>>;
   readonly iterations?: Readonly<Record<string, number>>;
 }
 

@@ -3,9 +3,10 @@
  * workflows), which is what the ETA walks.
  */
 import type { AnyActorRef, StateValue } from 'xstate';
+import { isMapSnapshot } from '../machine/map-types.js';
 import type { StepPhase, StepSnapshot } from '../machine/step-types.js';
 import type { TokenUsage } from '../model/agent.js';
-import type { LiveContext, LiveMachine, LiveStep } from './live.js';
+import type { LiveContext, LiveMachine, LiveMap, LiveStep } from './live.js';
 import type { Plan, PlanNode } from './plan.js';
 import type { StepKind, StepStatus } from './progress.js';
 
@@ -164,5 +165,12 @@ export class MachineView implements LiveMachine {
   child(invokeId: string): MachineView | undefined {
     const actor = this.children[invokeId];
     return actor ? this.views.of(actor) : undefined;
+  }
+
+  map(invokeId: string): LiveMap | undefined {
+    const s = this.children[invokeId]?.getSnapshot();
+    if (!isMapSnapshot(s) || s.status !== 'active') return undefined;
+    const { state } = s;
+    return { total: state.input.inputs.length, next: state.next, running: [...state.running.keys()] };
   }
 }

@@ -14,6 +14,7 @@
  */
 import { type AnyActorRef, isMachineSnapshot } from 'xstate';
 import { actorTree, isStepSnapshot } from '../machine/actor-tree.js';
+import { isMapSnapshot, type MapSnapshot } from '../machine/map-types.js';
 import type { RunStatus } from '../persistence/types.js';
 import type { StepLogEvent } from './events.js';
 import type { MachineView } from './views.js';
@@ -102,6 +103,8 @@ export class RunWatch extends WatchState {
   readonly stepTracker = new StepTracker(this);
   private listeners: Set<(change: WatchChange) => void> | undefined;
   private depth = 0;
+  /** Map actors subscribed to: their items are read from the map's snapshots, not subscribed one by one. */
+  private readonly maps = new WeakSet<AnyActorRef>();
 
   constructor(
     readonly root: AnyActorRef,
@@ -153,6 +156,8 @@ export class RunWatch extends WatchState {
       const seen = this.steps.get(snapshot.input.path);
       if (this.full && seen?.actorId === actor.sessionId && !seen.subscribed && seen.status === 'running') {
         seen.subscribed = true;
+        // An item of a map has no subscribers of its own: the map's snapshots tell its changes.
+        if ((actor as { hosted?: boolean }).hosted) return;
         this.subscribe(actor);
         // A lean watch saw it start only: catch up with where it is now.
         this.observe(actor);
@@ -160,6 +165,29 @@ export class RunWatch extends WatchState {
     } else if (isMachineSnapshot(snapshot) && !this.machines.viewOf(actor)) {
       this.subscribe(actor);
       this.observe(actor);
+    } else if (isMapSnapshot(snapshot) && !this.maps.has(actor)) {
+      this.maps.add(actor);
+      this.subscribe(actor);
+      for (const item of snapshot.state.running.values()) this.attach(item as unknown as AnyActorRef);
+    }
+  }
+
+  /**
+   * Reads the items a map's transition changed: each as a step actor (a lean watch reads an item only as it starts
+   * and ends). A failed item of a map that skips failures is skipped at once, as the run will list it.
+   */
+  private observeMap(map: MapSnapshot): void {
+    const skips = map.state.input.skipFailures;
+    for (const item of map.touched) {
+      const s = item.getSnapshot();
+      const ref = item as unknown as AnyActorRef;
+      if (this.full || s.status !== 'active' || this.steps.get(s.input.path)?.actorId !== item.sessionId)
+        this.observe(ref);
+      if (skips && s.status === 'error') {
+        const view = this.steps.get(s.input.path);
+        if (view?.actorId === item.sessionId && view.status !== 'skipped')
+          this.stepTracker.endStep(view, 'skipped');
+      }
     }
   }
 
@@ -189,6 +217,7 @@ export class RunWatch extends WatchState {
       if (isStepSnapshot(snapshot)) this.stepTracker.onStep(actor, snapshot);
       else if (isMachineSnapshot(snapshot))
         this.changed = this.machines.update(actor, snapshot) || this.changed;
+      else if (isMapSnapshot(snapshot)) this.observeMap(snapshot);
       // Any other actor (a timer, a promise) shows in progress only once its parent machine reacts to it.
       if (actor === this.root && snapshot.status !== 'active') this.end(snapshot);
     } catch (error) {

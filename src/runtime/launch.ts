@@ -58,11 +58,14 @@ export function launch(
 ): WorkflowRun {
   const { durability, logger, table } = core;
   let entry: RunEntry | undefined;
-  // A copy being stopped because it is no longer this engine's (fenced, handed over) writes nothing more.
-  const checkpoint = () =>
-    durability && entry && !entry.stopReason
-      ? durability.checkpoint(identity, entry.run.actor, () => (entry as RunEntry).run.status)
-      : undefined;
+  // A copy being stopped because it is no longer this engine's (fenced, handed over) writes nothing more. A run
+  // without a store shares one no-op (a closure per run is kept as long as the run lives).
+  const checkpoint = durability
+    ? () =>
+        entry && !entry.stopReason
+          ? durability.checkpoint(identity, entry.run.actor, () => (entry as RunEntry).run.status)
+          : undefined
+    : noCheckpoint;
   const observer = inspectionObserver(core.options.inspect);
   // Inspection costs about half a transition: only runs that checkpoint or are watched pay for it.
   const inspect = durability
@@ -112,14 +115,8 @@ export function launch(
   });
   entry = table.add(identity, run, durability && claim ? 'claiming' : 'live');
   pending = core.watchRun(actor, identity, core.learner, { fromStart: core.watchFromStart });
-  const begin = () => {
-    (entry as RunEntry).phase = 'live';
-    actor.start();
-    const first = checkpoint();
-    if (identity.resetJournal) void first?.then(() => durability?.journalReset(identity.id));
-  };
   if (!durability || !claim) {
-    begin();
+    begin(entry, checkpoint, durability);
     return run;
   }
   const abandon = (reason: FlowstateError) => {
@@ -135,7 +132,7 @@ export function launch(
       // Stopped while claiming (close(), a lost lease): its result is settled already; nothing starts.
       if (e.phase !== 'claiming') return;
       if (e.stopReason) return abandon(e.stopReason);
-      if (claimed) return begin();
+      if (claimed) return begin(e, checkpoint, durability);
       logger.error({ workflowId: identity.id }, 'run id already used by another stored run: run not started');
       abandon(new RunIdTakenError(identity.id));
     },
@@ -148,6 +145,21 @@ export function launch(
       ),
   );
   return run;
+}
+
+/** The checkpoint of a run without a store: nothing to write. */
+const noCheckpoint = (): undefined => undefined;
+
+/** Starts a run's actor (its id is claimed, or needs no claim) and writes its first checkpoint. */
+function begin(
+  entry: RunEntry,
+  checkpoint: () => Promise<unknown> | undefined,
+  durability: Durability | undefined,
+): void {
+  entry.phase = 'live';
+  entry.run.actor.start();
+  const first = checkpoint();
+  if (entry.identity.resetJournal) void first?.then(() => durability?.journalReset(entry.identity.id));
 }
 
 /**

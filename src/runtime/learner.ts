@@ -6,6 +6,12 @@ import type { DurationHistory } from '../progress/history.js';
 import { endedStateView, endedStepView } from '../progress/seed.js';
 import { historyKey, type StepView } from '../progress/views.js';
 
+/**
+ * Ended map items a run keeps for a late watch, at most (its first ones): each kept snapshot is about 0.6 KB, and a
+ * map of 100,000 items would otherwise hold 60 MB until its run ends. Durations are learned from every item.
+ */
+const LISTED_ITEMS = 1_000;
+
 /** The engine's learner, and what the engine tells it about runs. */
 export interface EngineLearner extends Learner {
   /**
@@ -22,7 +28,8 @@ export interface EngineLearner extends Learner {
 
 /**
  * Records what compiled machines tell into the engine's {@link DurationHistory}, under the workflow of the run
- * (map items under `name[*]`, as the tracker reads them), and keeps the ended steps of runs nobody watches yet.
+ * (map items under `name[*]`, as the tracker reads them), and keeps the ended steps of runs nobody watches yet
+ * (of map items, the first {@link LISTED_ITEMS} of a run).
  * Runs the engine does not know (a machine embedded with `engine.machineFor`) teach nothing. A history that throws
  * never fails a run: the failure is logged once and learning goes on.
  *
@@ -42,6 +49,8 @@ export function engineLearner(
   // Ended steps of runs nobody watches yet, created at a run's first ended step: a step actor's final snapshot as
   // it is (no copy, no allocation per step), made into a view only if a watch comes.
   const ledgers = new Map<string, Array<StepView | StepSnapshot>>();
+  // Map items of each such run listed so far: a map's items end by the thousand, a late watch lists the first ones.
+  const itemsListed = new Map<string, number>();
   const watched = new Set<string>();
   let warned = false;
   const views = (ledger: ReadonlyArray<StepView | StepSnapshot> | undefined): StepView[] => {
@@ -107,10 +116,17 @@ export function engineLearner(
         const ended = s.history[s.history.length - 1]?.endedAt ?? clock.now();
         guarded(() => history.record(workflow, historyKey(s.input.path), ended - s.startedAt));
       }
-      if (!watched.has(runId)) list(runId, s);
+      if (watched.has(runId)) return;
+      if (s.input.path.endsWith(']')) {
+        const listed = itemsListed.get(runId) ?? 0;
+        if (listed >= LISTED_ITEMS) return;
+        itemsListed.set(runId, listed + 1);
+      }
+      list(runId, s);
     },
     watched(runId) {
       watched.add(runId);
+      itemsListed.delete(runId);
       const ledger = ledgers.get(runId);
       ledgers.delete(runId);
       return views(ledger);
@@ -119,6 +135,7 @@ export function engineLearner(
       const ledger = ledgers.get(runId);
       starts.delete(runId);
       ledgers.delete(runId);
+      itemsListed.delete(runId);
       watched.delete(runId);
       return () => views(ledger);
     },

@@ -94,6 +94,7 @@ export class WorkflowModel {
       guards: options.guards ?? {},
       mappings: options.mappings ?? {},
       childMachine: () => STUB_CHILD,
+      mapItemEvents: true,
     });
     for (const node of this.index.nodes.values()) {
       if (node.kind === 'branch')

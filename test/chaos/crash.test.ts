@@ -171,13 +171,25 @@ async function verify(store: WorkflowStore, ledgerPath: string) {
   };
 }
 
+/** Items of each run's map in the `sqlite, long maps` case: most kills land in the middle of a map. */
+const LONG_MAP = 30;
+
 describe.each([
-  ['sqlite', async () => join(dir, 'crash.db'), (t: string) => sqliteStore(t)],
-  ['postgres', async () => createDatabase(pg, `crash${Date.now()}`), (t: string) => postgresStore(t)],
-] as const)('crash and recover on %s', (kind, target, open) => {
+  ['sqlite', async () => join(dir, 'crash.db'), (t: string) => sqliteStore(t), 3],
+  ['postgres', async () => createDatabase(pg, `crash${Date.now()}`), (t: string) => postgresStore(t), 3],
+  ['sqlite, long maps', async () => join(dir, 'crash-maps.db'), (t: string) => sqliteStore(t), LONG_MAP],
+] as const)('crash and recover on %s', (name, target, open, mapItems) => {
+  const kind = name.startsWith('sqlite') ? 'sqlite' : 'postgres';
+  beforeAll(() => {
+    // Read by the workflow's input and expected output, here and in the workers this test starts.
+    process.env.CRASH_MAP_ITEMS = String(mapItems);
+  });
+  afterAll(() => {
+    delete process.env.CRASH_MAP_ITEMS;
+  });
   it(`finishes ${RUNS} runs correctly across random SIGKILLs and exits right after results`, async () => {
     const where = await target();
-    const ledger = join(dir, `${kind}.ledger`);
+    const ledger = join(dir, `${name.replace(/\W+/g, '-')}.ledger`);
     writeFileSync(ledger, '');
     const started = Date.now();
     reported.clear();
@@ -193,7 +205,7 @@ describe.each([
     }
     // The figures go to docs/durability.md.
     console.log(
-      `crash test (${kind}): ${JSON.stringify({ runs: RUNS, kills, exits, seconds: (Date.now() - started) / 1000, ...figures })}`,
+      `crash test (${name}): ${JSON.stringify({ runs: RUNS, mapItems, kills, exits, seconds: (Date.now() - started) / 1000, ...figures })}`,
     );
     // Every incarnation does work, so the runs may all end before the last planned kill: most kills must happen.
     expect(kills).toBeGreaterThanOrEqual(Math.floor(KILLS * 0.75));

@@ -108,10 +108,127 @@ describe('flowstate run with an LLM or an agents module', () => {
     expect(JSON.parse(ran.stdout)).toMatchObject({ status: 'answered', sql: SHIPPED.sql });
   }, 60_000);
 
-  it('refuses --model on a template without an LLM seam, and --model-url alone (exit 2)', async () => {
-    const seamless = await flowstate('run', 'schema-analysis', '--model', 'openai:gpt-4o-mini', '--json');
-    expect(seamless.code).toBe(2);
-    expect(seamless.stderr).toContain('no step an LLM fills');
+  it('--model fills data-validation’s rule proposer; its rules are judged before they run', async () => {
+    const server = await fakeOpenAI([
+      {
+        kind: 'json',
+        content: {
+          rules: [
+            {
+              table: 'orders',
+              name: 'shipped after created',
+              expression: 'shipped_at >= created_at',
+              reason: 'dates',
+            },
+            { table: 'orders', name: 'slow', expression: 'pg_sleep(5) IS NULL', reason: 'hostile' },
+          ],
+          notes: [],
+        },
+      },
+    ]);
+    try {
+      const ran = await flowstate(
+        'run',
+        'data-validation',
+        '--model',
+        'openai-compatible:fake',
+        '--model-url',
+        server.url,
+        '--input',
+        JSON.stringify({ tables: ['orders'] }),
+        '--json',
+      );
+      expect(ran.stderr).toBe('');
+      expect(ran.code).toBe(0);
+      const report = JSON.parse(ran.stdout) as {
+        proposals: { accepted: { name: string }[]; refused: { name: string; reason: string }[] };
+      };
+      expect(report.proposals.accepted.map((a) => a.name)).toEqual(['shipped after created']);
+      expect(report.proposals.refused).toEqual([
+        expect.objectContaining({ name: 'slow', reason: expect.stringContaining('calls pg_sleep') }),
+      ]);
+      expect(server.requests).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+
+  it('--model fills migration’s rewriter: a DROP in the rewrite is refused, the explanation is reported', async () => {
+    const sql = 'CREATE INDEX orders_status_idx ON orders (status)';
+    const explanation = 'Writes to orders wait while the index builds.';
+    const server = await fakeOpenAI([
+      { kind: 'json', content: { sql: `DROP TABLE audit_log; ${sql}`, explanation } },
+    ]);
+    try {
+      const ran = await flowstate(
+        'run',
+        'migration',
+        '--model',
+        'openai-compatible:fake',
+        '--model-url',
+        server.url,
+        '--input',
+        JSON.stringify({ sql }),
+        '--json',
+      );
+      expect(ran.stderr).toBe('');
+      expect(ran.code).toBe(0);
+      const report = JSON.parse(ran.stdout) as {
+        status: string;
+        explanation: string;
+        proposedRewrite: { status: string; reason: string };
+        statements: { sql: string }[];
+      };
+      expect(report.status).toBe('applied');
+      expect(report.statements.map((s) => s.sql)).toEqual([sql]);
+      expect(report.explanation).toBe(explanation);
+      expect(report.proposedRewrite).toMatchObject({
+        status: 'refused',
+        reason: expect.stringContaining('table:audit_log'),
+      });
+      expect(server.requests).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+
+  it('--model fills schema-analysis’s explainer: what cites no real table is dropped', async () => {
+    const server = await fakeOpenAI([
+      {
+        kind: 'json',
+        content: {
+          summary: 'Index `orders`.`customer_id` first. Then drop `ghost_table`.',
+          priorities: [{ finding: 'missing-fk-index:orders.customer_id', why: 'Lookups scan `orders`.' }],
+        },
+      },
+    ]);
+    try {
+      const ran = await flowstate(
+        'run',
+        'schema-analysis',
+        '--model',
+        'openai-compatible:fake',
+        '--model-url',
+        server.url,
+        '--json',
+      );
+      expect(ran.stderr).toBe('');
+      expect(ran.code).toBe(0);
+      const report = JSON.parse(ran.stdout) as {
+        explanation: { summary: string; priorities: { finding: string }[]; dropped: { reason: string }[] };
+      };
+      expect(report.explanation.summary).toBe('Index `orders`.`customer_id` first.');
+      expect(report.explanation.priorities.map((p) => p.finding)).toEqual([
+        'missing-fk-index:orders.customer_id',
+      ]);
+      expect(report.explanation.dropped[0]?.reason).toContain('"ghost_table"');
+      expect(server.requests).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+
+  it('refuses a malformed --model, and --model-url alone (exit 2)', async () => {
     const alone = await flowstate(
       'run',
       'query-generation',

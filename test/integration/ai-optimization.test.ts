@@ -126,9 +126,15 @@ describe('optimization with an LLM proposer (mock model, PGlite)', () => {
 
   it('judges the template’s own proposer too: its proposals pass unchanged', async () => {
     const report = await run({});
-    expect(report.recommendations[0]?.ddl).toBe(
+    // Its two proposals (the filter column, and the filter then the sort column) both reach the trials as written;
+    // which one is recommended depends on the measured times (the other "does as well or better"), so not asserted.
+    const proposed = [
       'CREATE INDEX CONCURRENTLY "orders_customer_id_idx" ON "public"."orders" ("customer_id")',
-    );
+      'CREATE INDEX CONCURRENTLY "orders_customer_id_created_at_idx" ON "public"."orders" ("customer_id", "created_at")',
+    ];
+    expect(report.recommendations).toHaveLength(1);
+    expect(proposed).toContain(report.recommendations[0]?.ddl);
+    expect([...report.recommendations, ...report.rejected].map((r) => r.ddl).sort()).toEqual(proposed.sort());
     expect(report.rejected.every((r) => !r.why.startsWith('refused by the judge'))).toBe(true);
   }, 60_000);
 });

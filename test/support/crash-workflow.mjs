@@ -35,7 +35,11 @@ export const crashWorkflow = workflow('crash')
   .step('final', { agent: 'plain', input: 'results.l2' })
   .build();
 
-export const inputOf = (i) => ({ n: i, items: [i, i + 1, i + 2], escalate: i % 5 === 0 });
+/** Items of each run's map: 3, or `CRASH_MAP_ITEMS` (the worker inherits it), for crashes in the middle of maps. */
+const mapItems = () => Number(process.env.CRASH_MAP_ITEMS ?? 3);
+const itemsOf = (i) => Array.from({ length: mapItems() }, (_, j) => i + j);
+
+export const inputOf = (i) => ({ n: i, items: itemsOf(i), escalate: i % 5 === 0 });
 
 const p = (x) => `p(${JSON.stringify(x)})`;
 export const expectedOutput = (i) => ({
@@ -44,7 +48,7 @@ export const expectedOutput = (i) => ({
   l1: p(i),
   l2: p(p(i)),
   r1: p(i),
-  m: [p(i), p(i + 1), p(i + 2)],
+  m: itemsOf(i).map(p),
   ...(i % 5 === 0 ? { esc: null } : { noesc: p(i) }),
   final: p(p(p(i))),
 });

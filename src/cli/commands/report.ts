@@ -56,6 +56,7 @@ function schemaAnalysis(r: SchemaReport, limit: number): string[] {
       (f) => `[${f.severity}] ${f.kind} ${f.table}${f.target ? `.${f.target}` : ''}`,
     ),
     `fixes (${r.path}): ${r.actions.length}, ${r.actions.filter((a) => a.dryRun === 'ok').length} dry-run ok`,
+    ...(r.explanation ? [`explanation: ${r.explanation.summary}`] : []),
   ];
 }
 
@@ -65,13 +66,27 @@ function dataValidation(r: ValidationReport, limit: number): string[] {
     `${r.rowsChecked} rows checked in ${plural(r.batches, 'batch', 'batches')} against ${plural(r.rulesChecked, 'rule')}: ${r.violatingRows} violating (${(r.ratio * 100).toFixed(2)}%, threshold ${(r.threshold * 100).toFixed(0)}%)`,
     `${plural(broken.length, 'rule')} broken:`,
     ...some(broken, limit, (v) => `${v.table}: ${v.name} (${plural(v.count, 'row')})`),
+    ...(r.proposals ? proposedRules(r.proposals, limit) : []),
+  ];
+}
+
+/** The rules a proposer (an LLM) gave: how many the judge took, and the refused ones with why. */
+function proposedRules(p: NonNullable<ValidationReport['proposals']>, limit: number): string[] {
+  return [
+    `proposed rules: ${p.accepted.length} accepted, ${p.refused.length} refused`,
+    ...some(p.refused, limit, (r) => `refused ${r.table}: ${r.name} (${r.reason})`),
   ];
 }
 
 function migration(r: MigrationReport, limit: number): string[] {
   const approval = r.approval ? `, approved by ${r.approval.by} (${r.approval.source})` : '';
   if (r.status === 'nothing-to-migrate') return [r.summary];
+  const rewrite = r.proposedRewrite
+    ? [`rewrite ${r.proposedRewrite.status}: ${r.proposedRewrite.reason}`]
+    : [];
   return [
+    ...rewrite,
+    ...(r.explanation ? [`risks: ${r.explanation}`] : []),
     `${r.status}: ${plural(r.statements.length, 'statement')} on '${r.schema}'${r.destructive ? ', destructive' : ''}${approval}`,
     `dry run ${r.dryRun.durationMs} ms (${r.dryRun.reversible ? 'reversible' : 'not reversible'}), apply ${r.apply.durationMs} ms`,
     `${plural(r.changes.length, 'schema change')}:`,
