@@ -168,6 +168,39 @@ describe('the web view API', () => {
     await expect(b.result).rejects.toMatchObject({ code: 'CANCELLED' });
   });
 
+  it('shows a passivated run from the store; a decision posted through the API wakes it', async () => {
+    const engine = testEngine({
+      store,
+      workflows: [review],
+      inbox: { pollMs: 10 },
+      passivate: { afterMs: 30, wakeAheadMs: 10, pollMs: 20 },
+      agents: {
+        fetch: async () => 'rows',
+        review: async () => {
+          throw new Error('needs a human');
+        },
+      },
+    });
+    engines.push(engine);
+    const run = engine.start(review, {}, { id: 'parked-1' });
+    await eventually(async () => engine.active.size === 0 && (await engine.get('parked-1'))?.idle === true);
+    const { status, body } = await json('/api/runs/parked-1');
+    expect(status).toBe(200);
+    expect(body.waiting).toEqual([expect.objectContaining({ path: 'review', kind: 'escalation' })]);
+    expect((body.steps as Array<{ path: string; status: string }>).map((s) => [s.path, s.status])).toEqual([
+      ['fetch', 'done'],
+      ['review', 'escalated'],
+    ]);
+    // The API only posts to the inbox: the passivating engine's scheduler sees the signal and wakes the run.
+    const applied = await post('/api/runs/parked-1/decide', {
+      stepPath: 'review',
+      action: 'skip',
+      value: 'later',
+    });
+    expect(applied).toMatchObject({ status: 200, body: { applied: true } });
+    expect(await run.result).toEqual({ fetch: 'rows', review: 'later' });
+  });
+
   it('tells the list stream which runs started, moved or ended', async () => {
     const stream = await app.request('/api/runs/events');
     const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
