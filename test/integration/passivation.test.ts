@@ -321,6 +321,32 @@ describe('passivation', () => {
     await engine.close();
   });
 
+  it('passivates a map whose only unfinished item waits for a decision; the decision on `m[i]` wakes it', async () => {
+    const mapped = workflow('pass-map')
+      .map('m', { items: 'input', step: { agent: 'item', escalate: { to: 'human', timeoutMs: 3_600_000 } } })
+      .build();
+    const items: number[] = [];
+    const engine = engineOn(files.store, 'a', {
+      agents: {
+        ...counting().agents,
+        item: async (n: number) => {
+          items.push(n);
+          if (n === 1) throw new Error('needs a human');
+          return n;
+        },
+      },
+      workflows: [mapped],
+    });
+    const run = engine.start(mapped, [0, 1, 2], { id: 'map1' });
+    await pass(AFTER + 500, [engine]);
+    expect(engine.active.size).toBe(0);
+    expect(await engine.get('map1')).toMatchObject({ status: 'waiting', idle: true });
+    await engine.resolveEscalation('map1', 'm[1]', { action: 'skip', value: 'approved' });
+    await expect(run.result).resolves.toEqual({ m: [0, 'approved', 2] });
+    expect(items.sort()).toEqual([0, 1, 2]);
+    await engine.close();
+  });
+
   it('explains what passivation needs', () => {
     expect(() => testEngine({ passivate: { afterMs: 1_000 } })).toThrow(ConfigurationError);
     expect(() => testEngine({ store: memoryStore(), passivate: { afterMs: 0 } })).toThrow(/afterMs/);
