@@ -234,9 +234,7 @@ export class RunViews {
         endedAt: j.createdAt,
       });
     }
-    return [...seen.values()].sort(
-      (a, b) => (a.startedAt ?? a.endedAt ?? 0) - (b.startedAt ?? b.endedAt ?? 0),
-    );
+    return [...seen.values()].sort((a, b) => orderOf(a) - orderOf(b));
   }
 }
 
@@ -294,4 +292,12 @@ function finish(entry: StepLogEntry): StepLogEntry {
     ...(endedAt !== undefined ? { endedAt } : {}),
     ...(startedAt !== undefined && endedAt !== undefined ? { durationMs: endedAt - startedAt } : {}),
   };
+}
+
+/**
+ * Where a step goes in the log: when it started, or, known from the journal only, just before it ended. A journaled
+ * end is written before the next step starts, often in the same millisecond: the finished step goes first.
+ */
+function orderOf(step: StepLogEntry): number {
+  return step.startedAt ?? (step.endedAt ?? 0) - 0.5;
 }
