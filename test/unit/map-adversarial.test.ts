@@ -1,0 +1,229 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type AgentJob, type AgentTransport, workflow } from '../../src/index.js';
+import { deferred, testEngine } from '../support/engine.js';
+
+/** Every function, symbol, Map, Set or cycle reachable from `value`, by path: what JSON would lose or choke on. */
+function unclean(value: unknown, path = '$', seen = new Set<unknown>()): string[] {
+  if (typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') return [path];
+  if (typeof value !== 'object' || value === null) return [];
+  if (seen.has(value)) return [`${path} (cycle)`];
+  if (value instanceof Map || value instanceof Set) return [`${path} (${value.constructor.name})`];
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== Array.prototype && proto !== null) return [`${path} (class)`];
+  seen.add(value);
+  const found = Object.entries(value).flatMap(([k, v]) => unclean(v, `${path}.${k}`, seen));
+  seen.delete(value);
+  return found;
+}
+
+describe('the map actor, attacked', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 0 }));
+  afterEach(() => vi.useRealTimers());
+
+  it('fails with a typed error when its items are not an array', async () => {
+    const wf = workflow('adv-not-array').map('m', { items: 'input', step: { agent: 'a' } }).build();
+    const run = testEngine({ agents: { a: (n: number) => n } }).start(wf, { not: 'a list' });
+    await expect(run.result).rejects.toMatchObject({ code: 'STEP_FAILED', stepPath: 'm' });
+  });
+
+  it('skips every item when every item fails with onError skip; progress rises to 100', async () => {
+    const wf = workflow('adv-skip-all')
+      .map('m', { items: 'input', step: { agent: 'a', onError: 'skip' }, concurrency: 2 })
+      .step('after', { agent: 'b' })
+      .build();
+    const run = testEngine({
+      agents: {
+        a: async () => {
+          await new Promise((r) => setTimeout(r, 5));
+          throw new Error('always');
+        },
+        b: () => 'after',
+      },
+    }).start(wf, [0, 1, 2, 3, 4]);
+    const percents: number[] = [];
+    run.progress$.subscribe((p) => percents.push(p.percent));
+    await vi.advanceTimersByTimeAsync(100);
+    await expect(run.result).resolves.toEqual({ m: [null, null, null, null, null], after: 'after' });
+    expect((run.actor.getSnapshot().context as { skipped: string[] }).skipped).toEqual([
+      'm[0]',
+      'm[1]',
+      'm[2]',
+      'm[3]',
+      'm[4]',
+    ]);
+    expect(percents.length).toBeGreaterThan(1);
+    for (let i = 1; i < percents.length; i++) expect(percents[i]).toBeGreaterThanOrEqual(percents[i - 1] ?? 0);
+    expect(percents.at(-1)).toBe(100);
+  });
+
+  it('cancelled while items back off: their timers are dropped, no attempt runs after', async () => {
+    const calls: string[] = [];
+    const wf = workflow('adv-cancel-backoff')
+      .map('m', {
+        items: 'input',
+        step: { agent: 'a', retry: { attempts: 5, backoff: 'fixed', initialMs: 1_000 } },
+        concurrency: 3,
+      })
+      .build();
+    const run = testEngine({
+      agents: {
+        a: (n: number, ctx: { attempt: number }) => {
+          calls.push(`${n}:${ctx.attempt}`);
+          throw new Error('flaky');
+        },
+      },
+    }).start(wf, [0, 1, 2, 3]);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(calls.sort()).toEqual(['0:1', '1:1', '2:1']);
+    run.cancel('enough');
+    await expect(run.result).rejects.toMatchObject({ code: 'CANCELLED' });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(calls).toHaveLength(3);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('times an item out on the fake clock; the map fails and the other items’ signals abort', async () => {
+    const signals: AbortSignal[] = [];
+    const wf = workflow('adv-timeout')
+      .map('m', { items: 'input', step: { agent: 'a', timeoutMs: 50 }, concurrency: 3 })
+      .build();
+    const run = testEngine({
+      agents: {
+        a: (n: number, ctx: { signal: AbortSignal }) => {
+          signals.push(ctx.signal);
+          return n === 0 ? n : new Promise(() => {});
+        },
+      },
+    }).start(wf, [0, 1, 2]);
+    const failed = expect(run.result).rejects.toMatchObject({ stepPath: 'm[1]' });
+    await vi.advanceTimersByTimeAsync(49);
+    expect(run.status).toBe('running');
+    await vi.advanceTimersByTimeAsync(1);
+    await failed;
+    expect(signals.map((s) => s.aborted)).toEqual([false, true, true]);
+  });
+
+  it('keeps two maps with the same indices apart: decisions, results and keys by map name', async () => {
+    const keys: string[] = [];
+    const wf = workflow('adv-two-maps')
+      .parallel('p', {
+        left: (r) => r.map('a', { items: 'input', step: { agent: 'x', escalate: { to: 'human', timeoutMs: 1_000 } } }),
+        right: (r) => r.map('b', { items: 'input', step: { agent: 'y', escalate: { to: 'human', timeoutMs: 1_000 } } }),
+      })
+      .build();
+    const run = testEngine({
+      agents: {
+        x: (n: number, ctx: { idempotencyKey: string }) => {
+          keys.push(ctx.idempotencyKey);
+          if (n === 0) throw new Error('x needs a look');
+          return `x${n}`;
+        },
+        y: (n: number, ctx: { idempotencyKey: string }) => {
+          keys.push(ctx.idempotencyKey);
+          if (n === 0) throw new Error('y needs a look');
+          return `y${n}`;
+        },
+      },
+    }).start(wf, [0, 1]);
+    await vi.advanceTimersByTimeAsync(10);
+    expect([...run.waitingSteps()].sort()).toEqual(['a[0]', 'b[0]']);
+    run.resolveEscalation('b[0]', { action: 'skip', value: 'b-decided' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(run.waitingSteps()).toEqual(['a[0]']);
+    run.resolveEscalation('a[0]', { action: 'skip', value: 'a-decided' });
+    await expect(run.result).resolves.toEqual({ a: ['a-decided', 'x1'], b: ['b-decided', 'y1'] });
+    expect(keys.sort()).toEqual([`${run.id}:a[0]:1`, `${run.id}:a[1]:1`, `${run.id}:b[0]:1`, `${run.id}:b[1]:1`]);
+  });
+
+  it('a sibling region failing aborts the running items’ signals and compensates the finished ones in reverse', async () => {
+    const undone: string[] = [];
+    const signals = new Map<number, AbortSignal>();
+    const gates = [deferred(), deferred(), deferred(), deferred()];
+    const wf = workflow('adv-sibling', { onError: 'compensate' })
+      .parallel('p', {
+        items: (r) =>
+          r.map('charge', { items: 'input', step: { agent: 'charge', compensate: 'refund' }, concurrency: 4 }),
+        other: (r) => r.step('late'),
+      })
+      .build();
+    const late = deferred();
+    const run = testEngine({
+      agents: {
+        charge: (n: number, ctx: { signal: AbortSignal }) => {
+          signals.set(n, ctx.signal);
+          return gates[n]?.promise;
+        },
+        refund: (input: { step: string; output: unknown }) => {
+          undone.push(`${input.step}:${String(input.output)}`);
+          return null;
+        },
+        late: () => late.promise,
+      },
+    }).start(wf, [0, 1, 2, 3]);
+    await vi.advanceTimersByTimeAsync(0);
+    gates[2]?.resolve('paid-2');
+    await vi.advanceTimersByTimeAsync(0);
+    gates[0]?.resolve('paid-0');
+    await vi.advanceTimersByTimeAsync(0);
+    late.reject(new Error('late failure'));
+    await expect(run.result).rejects.toMatchObject({ stepPath: 'late' });
+    expect(run.status).toBe('compensated');
+    expect(undone).toEqual(['charge[0]:paid-0', 'charge[2]:paid-2']);
+    expect([0, 1, 2, 3].map((i) => signals.get(i)?.aborted)).toEqual([false, true, false, true]);
+  });
+
+  it('dispatches queued items through the transport, each with its own key', async () => {
+    const jobs: AgentJob[] = [];
+    const transport: AgentTransport = {
+      call: async (job) => {
+        jobs.push(job);
+        return `${String(job.input)} on ${job.queue}`;
+      },
+    };
+    const wf = workflow('adv-queue')
+      .map('m', { items: 'input', step: { agent: 'remote', queue: 'q' }, concurrency: 2 })
+      .build();
+    const run = testEngine({ transport }).start(wf, ['a', 'b', 'c'], { id: 'rq' });
+    await expect(run.result).resolves.toEqual({ m: ['a on q', 'b on q', 'c on q'] });
+    expect(jobs.map((j) => [j.stepPath, j.idempotencyKey])).toEqual([
+      ['m[0]', 'rq:m[0]:1'],
+      ['m[1]', 'rq:m[1]:1'],
+      ['m[2]', 'rq:m[2]:1'],
+    ]);
+  });
+
+  it('persists a JSON-clean snapshot at every step of a map (no functions, classes, Maps or cycles)', async () => {
+    const wf = workflow('adv-json')
+      .map('m', {
+        items: 'input',
+        step: { agent: 'a', retry: { attempts: 2, backoff: 'fixed', initialMs: 10 }, compensate: 'undo' },
+        concurrency: 2,
+      })
+      .build();
+    const problems: string[] = [];
+    let checked = 0;
+    let actor: { getPersistedSnapshot(): unknown } | undefined;
+    // A checkpoint is taken at every snapshot inspection event of the run's actors (launch.ts): check each.
+    const run = testEngine({
+      inspect: (event: { type: string }) => {
+        if (event.type !== '@xstate.snapshot' || !actor) return;
+        const persisted = actor.getPersistedSnapshot();
+        problems.push(...unclean(persisted));
+        expect(JSON.parse(JSON.stringify(persisted))).toEqual(persisted);
+        checked++;
+      },
+      agents: {
+        a: (n: number, ctx: { attempt: number }) => {
+          if (n === 1 && ctx.attempt === 1) throw new Error('once');
+          return { n };
+        },
+        undo: () => null,
+      },
+    }).start(wf, [0, 1, 2, 3]);
+    actor = run.actor;
+    await vi.advanceTimersByTimeAsync(100);
+    await expect(run.result).resolves.toEqual({ m: [{ n: 0 }, { n: 1 }, { n: 2 }, { n: 3 }] });
+    expect(checked).toBeGreaterThan(3);
+    expect(problems).toEqual([]);
+  });
+});
