@@ -1,0 +1,46 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { workflow } from '../../src/index.js';
+import { testEngine } from '../support/engine.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** Collects until `ref` is gone (a few rounds: finalization may need more than one), then says whether it is. */
+async function collected(ref: WeakRef<object>): Promise<boolean> {
+  for (let i = 0; i < 10 && ref.deref() !== undefined; i++) {
+    await new Promise((r) => setImmediate(r));
+    gc();
+  }
+  return ref.deref() === undefined;
+}
+
+describe('a finished large map', () => {
+  it('leaves nothing of its run in memory once the caller drops it (run table, learner, watch)', async () => {
+    const ITEMS = 100_000;
+    const engine = testEngine({ agents: { instant: (n: number) => n } });
+    const wf = workflow('memory-map')
+      .map('m', { items: 'input', step: { agent: 'instant' }, concurrency: 100 })
+      .build();
+    const refs = await (async () => {
+      const run = engine.start(
+        wf,
+        Array.from({ length: ITEMS }, (_, i) => i),
+      );
+      // A watch, as the CLI and the web view set one up: it must not hold the run either once it ends.
+      const watched = run.progress$.subscribe(() => {});
+      const map = (run.actor.getSnapshot().children as Record<string, { getSnapshot(): { state: object } }>).m;
+      const state = map?.getSnapshot().state as object;
+      const { m } = (await run.result) as { m: number[] };
+      expect(m).toHaveLength(ITEMS);
+      watched.unsubscribe();
+      return { actor: new WeakRef(run.actor), state: new WeakRef(state), id: run.id };
+    })();
+    expect(engine.active.size).toBe(0);
+    expect(await collected(refs.state)).toBe(true);
+    expect(await collected(refs.actor)).toBe(true);
+    // The engine without a store remembers the run's record, not its actor.
+    expect(await engine.get(refs.id)).toMatchObject({ status: 'done' });
+  }, 60_000);
+});
