@@ -226,4 +226,79 @@ describe('the map actor, attacked', () => {
     expect(checked).toBeGreaterThan(3);
     expect(problems).toEqual([]);
   });
+
+  it('skips an escalated item when its deadline passes on the fake clock, the others done meanwhile', async () => {
+    const wf = workflow('adv-esc-timeout')
+      .map('m', {
+        items: 'input',
+        step: { agent: 'a', escalate: { to: 'human', timeoutMs: 1_000, onTimeout: 'skip' } },
+        concurrency: 3,
+      })
+      .build();
+    const run = testEngine({
+      agents: {
+        a: (n: number) => {
+          if (n === 1) throw new Error('needs a look');
+          return n;
+        },
+      },
+    }).start(wf, [0, 1, 2, 3]);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(run.waitingSteps()).toEqual(['m[1]']);
+    await vi.advanceTimersByTimeAsync(1);
+    await expect(run.result).resolves.toEqual({ m: [0, null, 2, 3] });
+  });
+
+  it('asks a supervisor agent for a failed item, and falls back to another agent for another', async () => {
+    const asked: string[] = [];
+    const wf = workflow('adv-supervise')
+      .map('m', {
+        items: 'input',
+        step: { agent: 'a', fallback: 'b', escalate: { to: 'boss', timeoutMs: 1_000 } },
+        concurrency: 2,
+      })
+      .build();
+    const run = testEngine({
+      agents: {
+        a: (n: number) => {
+          if (n > 0) throw new Error(`a cannot do ${n}`);
+          return 'a0';
+        },
+        b: (n: number) => {
+          if (n === 2) throw new Error('b cannot either');
+          return `b${n}`;
+        },
+        boss: (input: { step: string }) => {
+          asked.push(input.step);
+          return { action: 'skip', value: 'boss-said' };
+        },
+      },
+    }).start(wf, [0, 1, 2]);
+    await vi.advanceTimersByTimeAsync(100);
+    await expect(run.result).resolves.toEqual({ m: ['a0', 'b1', 'boss-said'] });
+    expect(asked).toEqual(['m[2]']);
+  });
+
+  it('addresses the items of a map in a child workflow by their full path', async () => {
+    const inner = workflow('adv-inner')
+      .map('m', { items: 'input', step: { agent: 'a', escalate: { to: 'human', timeoutMs: 60_000 } }, concurrency: 2 })
+      .build();
+    const outer = workflow('adv-outer').step('child', { workflow: inner, input: 'input' }).build();
+    const keys: string[] = [];
+    const run = testEngine({
+      agents: {
+        a: (n: number, ctx: { idempotencyKey: string }) => {
+          keys.push(ctx.idempotencyKey);
+          if (n === 1) throw new Error('needs a look');
+          return n;
+        },
+      },
+    }).start(outer, [0, 1, 2], { id: 'nested' });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(run.waitingSteps()).toEqual(['child/m[1]']);
+    expect(() => run.resolveEscalation('m[1]', { action: 'skip', value: 'x' })).toThrow(/not waiting/);
+    run.resolveEscalation('child/m[1]', { action: 'skip', value: 'decided' });
+    await expect(run.result).resolves.toEqual({ child: { m: [0, 'decided', 2] } });
+    expect(keys.sort()).toEqual(['nested:child/m[0]:1', 'nested:child/m[1]:1', 'nested:child/m[2]:1']);
+  });
 });
