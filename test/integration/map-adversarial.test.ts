@@ -100,14 +100,17 @@ describe('a durable map, attacked (SQLite)', () => {
       agents: { list: () => [10, 20, 30], item: (n: number) => (n === 10 ? n + 1 : never()) },
       workflows: [wf],
     });
-    first.start(wf, {}, { id: 'stored-list' });
-    await settle(first);
-    await eventually(async () => (await files.store.getRun('stored-list'))?.snapshot.includes('"settled":1') ?? false);
+    const running = first.start(wf, {}, { id: 'stored-list' });
+    const settled = () =>
+      (running.actor.getSnapshot().children.m?.getSnapshot() as { state?: { settled: number } } | undefined)?.state
+        ?.settled;
+    await eventually(() => settled() === 1);
     await settle(first);
     // Someone rewrites the list the map was computed from: the map already holds its own.
     const stored = await files.store.getRun('stored-list');
     if (!stored) throw new Error('not stored');
     const snapshot = JSON.parse(stored.snapshot);
+    expect(snapshot.children.m.snapshot).toMatchObject({ settled: 1, input: { inputs: [10, 20, 30] } });
     snapshot.context.results.list = [99];
     const lease = { owner: stored.owner ?? '', epoch: stored.epoch ?? 0 };
     await files.store.write({
