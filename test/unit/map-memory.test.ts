@@ -1,7 +1,10 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { workflow } from '../../src/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sqliteStore, workflow } from '../../src/index.js';
 import { testEngine } from '../support/engine.js';
 
 setFlagsFromString('--expose-gc');
@@ -42,5 +45,39 @@ describe('a finished large map', () => {
     expect(await collected(refs.actor)).toBe(true);
     // The engine without a store remembers the run's record, not its actor.
     expect(await engine.get(refs.id)).toMatchObject({ status: 'done' });
+  }, 60_000);
+
+  it('leaves nothing in memory on a SQLite engine either once its result is committed (run table, leases, writer)', async () => {
+    const ITEMS = 5_000;
+    const dir = mkdtempSync(join(tmpdir(), 'flowstate-map-memory-'));
+    const engine = testEngine({
+      store: sqliteStore(join(dir, 'runs.db')),
+      lease: { owner: 'memory' },
+      agents: { instant: (n: number) => n },
+    });
+    const wf = workflow('memory-map-sqlite')
+      .map('m', { items: 'input', step: { agent: 'instant' }, concurrency: 100 })
+      .build();
+    try {
+      const refs = await (async () => {
+        const run = engine.start(
+          wf,
+          Array.from({ length: ITEMS }, (_, i) => i),
+        );
+        const map = (run.actor.getSnapshot().children as Record<string, { getSnapshot(): { state: object } }>).m;
+        const state = map?.getSnapshot().state as object;
+        const { m } = (await run.result) as { m: number[] };
+        expect(m).toHaveLength(ITEMS);
+        return { actor: new WeakRef(run.actor), state: new WeakRef(state), id: run.id };
+      })();
+      await engine.flush();
+      expect(engine.active.size).toBe(0);
+      expect(await collected(refs.state)).toBe(true);
+      expect(await collected(refs.actor)).toBe(true);
+      expect(await engine.get(refs.id)).toMatchObject({ status: 'done' });
+    } finally {
+      await engine.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 });
