@@ -102,8 +102,8 @@ describe('a durable map, attacked (SQLite)', () => {
     });
     const running = first.start(wf, {}, { id: 'stored-list' });
     const settled = () =>
-      (running.actor.getSnapshot().children.m?.getSnapshot() as { state?: { settled: number } } | undefined)?.state
-        ?.settled;
+      (running.actor.getSnapshot().children.m?.getSnapshot() as { state?: { settled: number } } | undefined)
+        ?.state?.settled;
     await eventually(() => settled() === 1);
     await settle(first);
     // Someone rewrites the list the map was computed from: the map already holds its own.

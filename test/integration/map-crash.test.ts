@@ -15,7 +15,10 @@ describe('a map item journaled but not checkpointed when the process is killed (
     const db = join(dir, 'map-crash.db');
     const ledger = join(dir, 'map-crash.ledger');
     writeFileSync(ledger, '');
-    const first = spawnSync(process.execPath, [worker, 'first', db, ledger], { encoding: 'utf8', timeout: 30_000 });
+    const first = spawnSync(process.execPath, [worker, 'first', db, ledger], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(first.signal).toBe('SIGKILL');
     // The kill came between item 2's journal write and a checkpoint recording it: only the journal knows it.
     const store = sqliteStore(db);
@@ -33,7 +36,12 @@ describe('a map item journaled but not checkpointed when the process is killed (
       m: ['out-0', 'out-1', 'out-2', 'out-3', 'out-4', 'out-5'],
     });
     const calls = readFileSync(ledger, 'utf8').trim().split('\n');
-    expect(calls.filter((c) => c.startsWith('first')).sort()).toEqual(['first 0', 'first 1', 'first 2', 'first 3']);
+    expect(calls.filter((c) => c.startsWith('first')).sort()).toEqual([
+      'first 0',
+      'first 1',
+      'first 2',
+      'first 3',
+    ]);
     expect(calls.filter((c) => c.startsWith('second')).sort()).toEqual(['second 3', 'second 4', 'second 5']);
   }, 60_000);
 });

@@ -23,7 +23,8 @@ const store = {
   },
 };
 // Methods of a class-based store need their receiver.
-for (const key of Object.keys(Object.getPrototypeOf(inner) ?? {})) if (!(key in store)) store[key] = inner[key].bind(inner);
+for (const key of Object.keys(Object.getPrototypeOf(inner) ?? {}))
+  if (!(key in store)) store[key] = inner[key].bind(inner);
 
 const engine = createEngine({
   store,

@@ -21,7 +21,9 @@ describe('the map actor, attacked', () => {
   afterEach(() => vi.useRealTimers());
 
   it('fails with a typed error when its items are not an array', async () => {
-    const wf = workflow('adv-not-array').map('m', { items: 'input', step: { agent: 'a' } }).build();
+    const wf = workflow('adv-not-array')
+      .map('m', { items: 'input', step: { agent: 'a' } })
+      .build();
     const run = testEngine({ agents: { a: (n: number) => n } }).start(wf, { not: 'a list' });
     await expect(run.result).rejects.toMatchObject({ code: 'STEP_FAILED', stepPath: 'm' });
   });
@@ -52,7 +54,8 @@ describe('the map actor, attacked', () => {
       'm[4]',
     ]);
     expect(percents.length).toBeGreaterThan(1);
-    for (let i = 1; i < percents.length; i++) expect(percents[i]).toBeGreaterThanOrEqual(percents[i - 1] ?? 0);
+    for (let i = 1; i < percents.length; i++)
+      expect(percents[i]).toBeGreaterThanOrEqual(percents[i - 1] ?? 0);
     expect(percents.at(-1)).toBe(100);
   });
 
@@ -107,8 +110,10 @@ describe('the map actor, attacked', () => {
     const keys: string[] = [];
     const wf = workflow('adv-two-maps')
       .parallel('p', {
-        left: (r) => r.map('a', { items: 'input', step: { agent: 'x', escalate: { to: 'human', timeoutMs: 1_000 } } }),
-        right: (r) => r.map('b', { items: 'input', step: { agent: 'y', escalate: { to: 'human', timeoutMs: 1_000 } } }),
+        left: (r) =>
+          r.map('a', { items: 'input', step: { agent: 'x', escalate: { to: 'human', timeoutMs: 1_000 } } }),
+        right: (r) =>
+          r.map('b', { items: 'input', step: { agent: 'y', escalate: { to: 'human', timeoutMs: 1_000 } } }),
       })
       .build();
     const run = testEngine({
@@ -132,7 +137,12 @@ describe('the map actor, attacked', () => {
     expect(run.waitingSteps()).toEqual(['a[0]']);
     run.resolveEscalation('a[0]', { action: 'skip', value: 'a-decided' });
     await expect(run.result).resolves.toEqual({ a: ['a-decided', 'x1'], b: ['b-decided', 'y1'] });
-    expect(keys.sort()).toEqual([`${run.id}:a[0]:1`, `${run.id}:a[1]:1`, `${run.id}:b[0]:1`, `${run.id}:b[1]:1`]);
+    expect(keys.sort()).toEqual([
+      `${run.id}:a[0]:1`,
+      `${run.id}:a[1]:1`,
+      `${run.id}:b[0]:1`,
+      `${run.id}:b[1]:1`,
+    ]);
   });
 
   it('a sibling region failing aborts the running items’ signals and compensates the finished ones in reverse', async () => {
@@ -142,7 +152,11 @@ describe('the map actor, attacked', () => {
     const wf = workflow('adv-sibling', { onError: 'compensate' })
       .parallel('p', {
         items: (r) =>
-          r.map('charge', { items: 'input', step: { agent: 'charge', compensate: 'refund' }, concurrency: 4 }),
+          r.map('charge', {
+            items: 'input',
+            step: { agent: 'charge', compensate: 'refund' },
+            concurrency: 4,
+          }),
         other: (r) => r.step('late'),
       })
       .build();
@@ -281,7 +295,11 @@ describe('the map actor, attacked', () => {
 
   it('addresses the items of a map in a child workflow by their full path', async () => {
     const inner = workflow('adv-inner')
-      .map('m', { items: 'input', step: { agent: 'a', escalate: { to: 'human', timeoutMs: 60_000 } }, concurrency: 2 })
+      .map('m', {
+        items: 'input',
+        step: { agent: 'a', escalate: { to: 'human', timeoutMs: 60_000 } },
+        concurrency: 2,
+      })
       .build();
     const outer = workflow('adv-outer').step('child', { workflow: inner, input: 'input' }).build();
     const keys: string[] = [];

@@ -1,9 +1,9 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { describe, expect, it } from 'vitest';
 import { sqliteStore, workflow } from '../../src/index.js';
 import { testEngine } from '../support/engine.js';
 
@@ -33,7 +33,8 @@ describe('a finished large map', () => {
       );
       // A watch, as the CLI and the web view set one up: it must not hold the run either once it ends.
       const watched = run.progress$.subscribe(() => {});
-      const map = (run.actor.getSnapshot().children as Record<string, { getSnapshot(): { state: object } }>).m;
+      const map = (run.actor.getSnapshot().children as Record<string, { getSnapshot(): { state: object } }>)
+        .m;
       const state = map?.getSnapshot().state as object;
       const { m } = (await run.result) as { m: number[] };
       expect(m).toHaveLength(ITEMS);
@@ -64,7 +65,8 @@ describe('a finished large map', () => {
           wf,
           Array.from({ length: ITEMS }, (_, i) => i),
         );
-        const map = (run.actor.getSnapshot().children as Record<string, { getSnapshot(): { state: object } }>).m;
+        const map = (run.actor.getSnapshot().children as Record<string, { getSnapshot(): { state: object } }>)
+          .m;
         const state = map?.getSnapshot().state as object;
         const { m } = (await run.result) as { m: number[] };
         expect(m).toHaveLength(ITEMS);
