@@ -319,4 +319,68 @@ describe('the map actor, attacked', () => {
     await expect(run.result).resolves.toEqual({ child: { m: [0, 'decided', 2] } });
     expect(keys.sort()).toEqual(['nested:child/m[0]:1', 'nested:child/m[1]:1', 'nested:child/m[2]:1']);
   });
+
+  it('an abort decision on an item fails the map: running items abort, finished ones are compensated', async () => {
+    const undone: string[] = [];
+    const signals = new Map<number, AbortSignal>();
+    const wf = workflow('adv-abort', { onError: 'compensate' })
+      .map('m', {
+        items: 'input',
+        step: { agent: 'a', compensate: 'undo', escalate: { to: 'human', timeoutMs: 60_000 } },
+        concurrency: 3,
+      })
+      .build();
+    const run = testEngine({
+      agents: {
+        a: (n: number, ctx: { signal: AbortSignal }) => {
+          signals.set(n, ctx.signal);
+          if (n === 1) throw new Error('needs a look');
+          return n === 0 ? 'done-0' : new Promise(() => {});
+        },
+        undo: (input: { step: string; output: unknown }) => {
+          undone.push(`${input.step}:${String(input.output)}`);
+          return null;
+        },
+      },
+    }).start(wf, [0, 1, 2, 3]);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(run.waitingSteps()).toEqual(['m[1]']);
+    run.resolveEscalation('m[1]', { action: 'abort' });
+    await expect(run.result).rejects.toMatchObject({ stepPath: 'm[1]' });
+    expect(run.status).toBe('compensated');
+    expect(undone).toEqual(['m[0]:done-0']);
+    // Item 3 took item 0's place when it finished; both still running abort.
+    expect([0, 2, 3].map((i) => signals.get(i)?.aborted)).toEqual([false, true, true]);
+  });
+
+  it('a failing map in a region that does not fail fast lets the other region finish, then the run fails', async () => {
+    const wf = workflow('adv-no-fail-fast')
+      .parallel(
+        'p',
+        {
+          items: (r) => r.map('m', { items: 'input', step: { agent: 'a' }, concurrency: 2 }),
+          other: (r) => r.step('slow'),
+        },
+        { failFast: false },
+      )
+      .build();
+    let slowDone = false;
+    const run = testEngine({
+      agents: {
+        a: (n: number) => {
+          if (n === 1) throw new Error('item 1 broke');
+          return n;
+        },
+        slow: async () => {
+          await new Promise((r) => setTimeout(r, 100));
+          slowDone = true;
+          return 'slow';
+        },
+      },
+    }).start(wf, [0, 1, 2]);
+    const failed = expect(run.result).rejects.toMatchObject({ stepPath: 'm[1]' });
+    await vi.advanceTimersByTimeAsync(100);
+    await failed;
+    expect(slowDone).toBe(true);
+  });
 });
