@@ -5,6 +5,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { sqliteStore, workflow } from '../../src/index.js';
+import { runObserver } from '../../src/observability/run-observer.js';
 import { testEngine } from '../support/engine.js';
 
 setFlagsFromString('--expose-gc');
@@ -81,5 +82,43 @@ describe('a finished large map', () => {
       await engine.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  }, 60_000);
+
+  it('an observed run (metrics, tracing) does not keep its ended items while its map goes on', async () => {
+    const ITEMS = 3_000;
+    // Past the learner's first 1,000 ended items, which a late watch lists.
+    const WATCHED = 2_000;
+    const { inspect } = runObserver({ attemptEnded: () => {} });
+    const engine = testEngine({
+      inspect,
+      agents: { instant: (n: number) => (n === ITEMS - 1 ? new Promise(() => {}) : n) },
+    });
+    const wf = workflow('memory-map-observed')
+      .map('m', { items: 'input', step: { agent: 'instant' }, concurrency: 10 })
+      .build();
+    const run = engine.start(
+      wf,
+      Array.from({ length: ITEMS }, (_, i) => i),
+    );
+    type Item = { index: number; getSnapshot(): { status: string; history: object } };
+    type Map = {
+      getSnapshot(): { touched: readonly Item[]; state: { settled: number } };
+      subscribe(f: () => void): { unsubscribe(): void };
+    };
+    const map = (run.actor.getSnapshot().children as Record<string, Map>).m as Map;
+    let history: WeakRef<object> | undefined;
+    const watching = map.subscribe(() => {
+      for (const item of map.getSnapshot().touched)
+        if (item.index === WATCHED && item.getSnapshot().status === 'done')
+          history = new WeakRef(item.getSnapshot().history);
+    });
+    for (let i = 0; i < 100 && map.getSnapshot().state.settled < ITEMS - 1; i++)
+      await new Promise((r) => setImmediate(r));
+    watching.unsubscribe();
+    expect(map.getSnapshot().state.settled).toBe(ITEMS - 1);
+    expect(history).toBeDefined();
+    expect(await collected(history as WeakRef<object>)).toBe(true);
+    run.cancel();
+    await run.result.catch(() => {});
   }, 60_000);
 });
