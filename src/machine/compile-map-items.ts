@@ -1,6 +1,6 @@
 import type { AnyEventObject } from 'xstate';
 import type { MapNode } from '../model/definition.js';
-import { failureOf } from '../model/errors.js';
+import { failureOf, type SerializedError } from '../model/errors.js';
 import { dynamic, update } from './actions.js';
 import type { Compiler, FailRoute } from './compile.js';
 import type { MachineContext, MapProgress } from './context.js';
@@ -23,23 +23,33 @@ export function mapItemsState(
   next: string,
   fail: FailRoute,
 ): Record<string, unknown> {
-  const { name, concurrency } = node;
+  const { name } = node;
   const spawned = spawnedItems(compiler, node, next, fail);
   return {
-    meta: {
-      flowstate: {
-        kind: 'map',
-        name,
-        concurrency,
-        ...(node.step.agent !== undefined ? { agent: node.step.agent } : {}),
-        ...(node.step.expectedMs !== undefined ? { expectedMs: node.step.expectedMs } : {}),
-      },
-    },
+    meta: mapMeta(node),
     entry: [...spawned.entry, ...compiler.learn((l, c) => l.started(c.workflowId, c.pathPrefix + name))],
     exit: spawned.exit,
     always: [spawned.invalid, spawned.finished],
     on: spawned.on,
   };
+}
+
+/** The `meta` of a map's state, either form: what progress and the ETA read (kind, name, agent, expected time). */
+export function mapMeta(node: MapNode): { readonly flowstate: Record<string, unknown> } {
+  return {
+    flowstate: {
+      kind: 'map',
+      name: node.name,
+      concurrency: node.concurrency,
+      ...(node.step.agent !== undefined ? { agent: node.step.agent } : {}),
+      ...(node.step.expectedMs !== undefined ? { expectedMs: node.step.expectedMs } : {}),
+    },
+  };
+}
+
+/** The failure of a map whose items are not an array, either form. */
+export function notAnArray(name: string, stepPath: string): SerializedError {
+  return failureOf('STEP_FAILED', `Map '${name}' expected its items to be an array`, { stepPath });
 }
 
 /** The parts of a map state whose items are spawned step actors, each item's end an event of the machine. */
@@ -125,10 +135,7 @@ export function spawnedItems(compiler: Compiler, node: MapNode, next: string, fa
     const m = context.maps[name];
     return m !== undefined && m.next >= m.total && m.running.length === 0;
   };
-  const invalidItems = (_e: AnyEventObject, c: MachineContext) =>
-    failureOf('STEP_FAILED', `Map '${name}' expected its items to be an array`, {
-      stepPath: c.pathPrefix + name,
-    });
+  const invalidItems = (_e: AnyEventObject, c: MachineContext) => notAnArray(name, c.pathPrefix + name);
   const withoutProgress = (c: MachineContext) => {
     const { [name]: _done, ...maps } = c.maps;
     return maps;

@@ -1,9 +1,8 @@
 import { type AnyActorRef, assign } from 'xstate';
 import type { MapNode } from '../model/definition.js';
-import { failureOf } from '../model/errors.js';
 import { update } from './actions.js';
 import type { Compiler, FailRoute } from './compile.js';
-import { spawnedItems } from './compile-map-items.js';
+import { mapMeta, notAnArray, spawnedItems } from './compile-map-items.js';
 import type { MachineContext, MapProgress } from './context.js';
 import { isMapSnapshot, type MapActorInput } from './map-types.js';
 
@@ -45,13 +44,7 @@ export function mapState(
       concurrency,
       skipFailures: onError === 'skip',
       compensable,
-      ...(valid
-        ? {}
-        : {
-            invalid: failureOf('STEP_FAILED', `Map '${name}' expected its items to be an array`, {
-              stepPath: path,
-            }),
-          }),
+      ...(valid ? {} : { invalid: notAnArray(name, path) }),
     };
   };
 
@@ -82,15 +75,7 @@ export function mapState(
   });
 
   return {
-    meta: {
-      flowstate: {
-        kind: 'map',
-        name,
-        concurrency,
-        ...(node.step.agent !== undefined ? { agent: node.step.agent } : {}),
-        ...(node.step.expectedMs !== undefined ? { expectedMs: node.step.expectedMs } : {}),
-      },
-    },
+    meta: mapMeta(node),
     entry: compiler.learn((l, c) => l.started(c.workflowId, c.pathPrefix + name)),
     // A run an older Flowstate stored mid-map resumes with its spawned items (see `spawnedItems`).
     exit: [legacy.exit, recordItems],

@@ -116,8 +116,11 @@ export function createMapLogic(stepLogic: AnyActorLogic): MapLogic {
   const current = (state: MapState, touched: MapItem[]) =>
     snapshotOf(state, touched, state.settled === state.input.inputs.length ? 'done' : 'active');
 
-  /** Starts items while there is room; their step logic starts once the snapshot is committed. */
-  const launch = (state: MapState, touched: MapItem[], scope: Scope, now: boolean) => {
+  /**
+   * Starts items while there is room. Their step logic starts at once from the map's own `start` (`startNow`), else
+   * once the transition's snapshot is committed.
+   */
+  const launch = (state: MapState, touched: MapItem[], scope: Scope, startNow: boolean) => {
     const { input, running } = state;
     const total = input.inputs.length;
     while (running.size < input.concurrency && state.next < total) {
@@ -140,7 +143,7 @@ export function createMapLogic(stepLogic: AnyActorLogic): MapLogic {
       item.snapshot = resumed.has(state) ? { ...initial, restored: true } : initial;
       running.set(index, item);
       touched.push(item);
-      if (now) step.start?.(item.snapshot, item.scope as never);
+      if (startNow) step.start?.(item.snapshot, item.scope as never);
       else scope.defer(() => step.start?.(item.snapshot, item.scope as never));
     }
   };

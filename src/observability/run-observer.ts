@@ -57,7 +57,7 @@ export function runObserver(events: RunEvents): {
 } {
   const runs = new Map<string, ObservedRun>();
   const steps = new WeakMap<AnyActorRef, StepSeen>();
-  // The step actors of each live run: attempts still open when the run ends are ended with it.
+  // The step actors of each live run that have not ended: attempts still open when the run ends are ended with it.
   const stepsOf = new Map<string, Set<StepSeen>>();
 
   // Registered when the root actor is created: its children start (and report) before its own first snapshot.
@@ -113,7 +113,11 @@ export function runObserver(events: RunEvents): {
         events.attemptEnded?.({ run, path, record }, false);
       }
     });
-    if (snapshot.status !== 'active') endOpen(seen, run, snapshot.status === 'stopped');
+    if (snapshot.status !== 'active') {
+      endOpen(seen, run, snapshot.status === 'stopped');
+      // Nothing is left open to end with the run: a map's items end by the thousand while their run goes on.
+      stepsOf.get(rootId)?.delete(seen);
+    }
   };
 
   /** A step actor that ended with an attempt still open (stopped, or done without an end recorded). */
