@@ -29,6 +29,8 @@ export function agentContext(
 class AttemptContext implements AgentContext {
   readonly workflowId: string;
   readonly step: string;
+  /** The loop round of this run of the step, past the first (see `StepActorInput.round`). */
+  private readonly round: string | undefined;
   /** The step's per-attempt timeout, for a transport to pass on (not part of `AgentContext`). */
   readonly timeoutMs: number | undefined;
   /** What the agent reported with `ctx.report` (tokens), carried on the attempt's settled event. */
@@ -43,6 +45,7 @@ class AttemptContext implements AgentContext {
   ) {
     this.workflowId = input.workflowId;
     this.step = input.path;
+    this.round = input.round;
     this.timeoutMs = input.timeoutMs;
   }
 
@@ -51,7 +54,9 @@ class AttemptContext implements AgentContext {
   }
 
   get idempotencyKey(): string {
-    return `${this.workflowId}:${this.step}:${this.attempt}`;
+    // A first round's key has no round, as keys had before loops were told apart: stored journals stay valid.
+    const round = this.round === undefined ? '' : `@${this.round}`;
+    return `${this.workflowId}:${this.step}${round}:${this.attempt}`;
   }
 
   // A pino child costs a few microseconds: made only for agents that log.

@@ -107,7 +107,7 @@ export function loopState(
     states: {
       round: {
         entry: update(count((c) => (c.iterations[name] ?? 0) + 1)),
-        ...compiler.sequence(node.body, [...path, 'round'], fail),
+        ...compiler.inLoop(name, () => compiler.sequence(node.body, [...path, 'round'], fail)),
         onDone: 'check',
       },
       check: {

@@ -76,6 +76,7 @@ export function spawnedItems(compiler: Compiler, node: MapNode, next: string, fa
   const items = compiler.mapping(node.items);
   const input = node.step.input === undefined ? undefined : compiler.mapping(node.step.input);
   const base = compiler.stepInputBase(node.step);
+  const round = compiler.roundOf();
   const onError = compiler.onError(node.step.onError);
   const childId = (i: number) => `${name}[${i}]`;
   const ownIndex = (event: AnyEventObject, prefix: string): number | undefined => {
@@ -87,12 +88,14 @@ export function spawnedItems(compiler: Compiler, node: MapNode, next: string, fa
   const itemInput = (c: MachineContext, i: number): StepActorInput => {
     const item = progress(c).items[i];
     // `base` last, as in compile.ts: much faster to build, same object.
-    return {
+    const stepInput: StepActorInput = {
       workflowId: c.workflowId,
       path: `${c.pathPrefix}${childId(i)}`,
       input: input ? input({ ...c, item, index: i } as MachineContext) : item,
       ...base,
     };
+    const r = round(c);
+    return r === undefined ? stepInput : { ...stepInput, round: r };
   };
   const spawnMore = dynamic(({ context, enqueue: q }) => {
     const m = progress(context);

@@ -23,6 +23,7 @@ export function mapState(
   const items = compiler.mapping(node.items);
   const input = node.step.input === undefined ? undefined : compiler.mapping(node.step.input);
   const step = compiler.stepInputBase(node.step);
+  const round = compiler.roundOf();
   const onError = compiler.onError(node.step.onError);
   const compensable = node.step.compensate !== undefined;
   const legacy = spawnedItems(compiler, node, next, fail);
@@ -40,7 +41,7 @@ export function mapState(
       workflowId: c.workflowId,
       path,
       inputs,
-      step,
+      step: withRound(step, round(c)),
       concurrency,
       skipFailures: onError === 'skip',
       compensable,
@@ -95,4 +96,9 @@ export function mapState(
       onError: compiler.failure(onError, name, next, fail, (e) => e.error),
     },
   };
+}
+
+/** The items' step options, with the loop round their keys carry when the map runs past a loop's first round. */
+function withRound(step: MapActorInput['step'], round: string | undefined): MapActorInput['step'] {
+  return round === undefined ? step : { ...step, round };
 }

@@ -92,6 +92,8 @@ export class Compiler {
   readonly guards: Record<string, (args: { context: MachineContext; event: AnyEventObject }) => boolean> = {};
   readonly actors: Record<string, AnyActorLogic> = {};
   private readonly guardFns: Readonly<Record<string, GuardFn>>;
+  /** The loops around the node being compiled, outermost first. */
+  private readonly loops: string[] = [];
 
   constructor(
     readonly spec: WorkflowSpec,
@@ -102,6 +104,31 @@ export class Compiler {
     this.actors['flowstate.step'] = stepLogic;
     this.actors['flowstate.map'] = mapLogicOf(stepLogic);
     this.actors['flowstate.timer'] = options.timerLogic ?? createTimerLogic(systemClock);
+  }
+
+  /** Compiles a loop's body: the steps in it key their attempts by round (see {@link roundOf}). */
+  inLoop<T>(name: string, body: () => T): T {
+    this.loops.push(name);
+    try {
+      return body();
+    } finally {
+      this.loops.pop();
+    }
+  }
+
+  /**
+   * The loop round of a step compiled here, from a run's context: the parent's round (a child workflow's) and the
+   * rounds of the loops around the step, joined (`2`, `1.3`); `undefined` while every one is the first, so steps
+   * outside loops, and first rounds, keep the keys they always had.
+   */
+  roundOf(): (c: MachineContext) => string | undefined {
+    const loops = [...this.loops];
+    if (loops.length === 0) return (c) => c.rounds;
+    return (c) => {
+      const own = loops.map((l) => c.iterations[l] ?? 1);
+      if (c.rounds === undefined && own.every((n) => n === 1)) return undefined;
+      return c.rounds === undefined ? own.join('.') : [c.rounds, ...own].join('.');
+    };
   }
 
   /** `#machine.a.b`: an absolute target from a state path. */
@@ -194,6 +221,7 @@ export class Compiler {
     const meta = { flowstate: stepMeta('step', name, options) };
     const onError = this.onError(options.onError);
     const compensable = options.compensate !== undefined;
+    const round = this.roundOf();
     if (options.workflow) {
       const child = options.workflow;
       const src = `flowstate.workflow.${child.id}@${child.version}`;
@@ -205,11 +233,15 @@ export class Compiler {
         invoke: {
           id: name,
           src,
-          input: ({ context }: { context: MachineContext }): MachineInput => ({
-            workflowId: context.workflowId,
-            pathPrefix: `${context.pathPrefix}${name}/`,
-            input: mapping ? mapping(context) : context.input,
-          }),
+          input: ({ context }: { context: MachineContext }): MachineInput => {
+            const rounds = round(context);
+            return {
+              workflowId: context.workflowId,
+              pathPrefix: `${context.pathPrefix}${name}/`,
+              input: mapping ? mapping(context) : context.input,
+              ...(rounds === undefined ? {} : { rounds }),
+            };
+          },
           onDone: [
             {
               guard: 'flowstate.childSucceeded',
@@ -233,12 +265,16 @@ export class Compiler {
         src: 'flowstate.step',
         // `base` goes last: V8 builds a literal that starts with own keys much faster than one that starts with a
         // spread (1.8 us vs 0.04 us a step, measured); base never holds these three keys.
-        input: ({ context }: { context: MachineContext }): StepActorInput => ({
-          workflowId: context.workflowId,
-          path: context.pathPrefix + name,
-          input: mapping ? mapping(context) : context.input,
-          ...base,
-        }),
+        input: ({ context }: { context: MachineContext }): StepActorInput => {
+          const input: StepActorInput = {
+            workflowId: context.workflowId,
+            path: context.pathPrefix + name,
+            input: mapping ? mapping(context) : context.input,
+            ...base,
+          };
+          const r = round(context);
+          return r === undefined ? input : { ...input, round: r };
+        },
         onDone: { target: next, actions: update(storeResult(name, compensable, (e) => e.output)) },
         onError: this.failure(onError, name, next, fail, (e) => e.error),
       },
@@ -333,6 +369,8 @@ function initialContext(input: MachineInput, schema: ZodType | undefined): Machi
   return {
     workflowId: input.workflowId ?? 'embedded',
     pathPrefix: input.pathPrefix ?? '',
+    // Only a child run of a later loop round has it: most contexts stay one field smaller.
+    ...(input.rounds === undefined ? {} : { rounds: input.rounds }),
     input: value,
     results: {},
     iterations: NONE,

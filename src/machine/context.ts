@@ -39,6 +39,11 @@ export interface MachineContext {
   readonly results: Readonly<Record<string, unknown>>;
   /** Rounds started, per loop. */
   readonly iterations: Readonly<Record<string, number>>;
+  /**
+   * The loop round of the parent's step this child workflow runs as (`StepActorInput.round`), when past the first:
+   * the child's own steps key their attempts with it, so each round of the parent runs them afresh.
+   */
+  readonly rounds?: string;
   readonly maps: Readonly<Record<string, MapProgress>>;
   /** Names of finished steps that have a `compensate` agent, in the order they finished. */
   readonly completed: readonly string[];
@@ -57,6 +62,8 @@ export interface MachineInput {
   /** The run id. @default 'embedded' */
   readonly workflowId?: string;
   readonly pathPrefix?: string;
+  /** The parent's loop round, past the first (see {@link MachineContext.rounds}). */
+  readonly rounds?: string;
   /** The workflow input. */
   readonly input?: unknown;
   /** Set by the engine, which validated `input` already; otherwise the machine validates it. */

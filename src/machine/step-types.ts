@@ -12,6 +12,12 @@ export interface StepActorInput {
   readonly fallback?: string;
   /** What the agent receives. */
   readonly input: unknown;
+  /**
+   * Which round of its enclosing loops this run of the step is (`2`, `1.3` for nested loops), set only past the
+   * first round. It is part of every attempt's idempotency key: a step run again in a later round never takes an
+   * earlier round's journaled output (or its queued job) after a restore.
+   */
+  readonly round?: string;
   readonly retry: ResolvedRetryPolicy;
   readonly timeoutMs?: number;
   /**

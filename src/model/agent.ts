@@ -11,7 +11,10 @@ export interface AgentContext {
   readonly workflowId: string;
   /** The step's path, such as `introspect`, `child/inner` or `check[3]`. */
   readonly step: string;
-  /** `workflowId:step:attempt`: the same on a re-run of the same attempt, so effects can be made exactly-once. */
+  /**
+   * `workflowId:step:attempt`: the same on a re-run of the same attempt, so effects can be made exactly-once. A step
+   * run again in a later loop round has its round in it (`workflowId:step@2:attempt`, `@1.3` in nested loops).
+   */
   readonly idempotencyKey: string;
   /** A child of the engine's logger, bound to the run and step. */
   readonly logger: Logger;
