@@ -1,4 +1,3 @@
-import { MockLanguageModelV3 } from 'ai/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OptimizationReport, optimization, optimizationAgents } from '../../machines/optimization.js';
 import { llmAgentsFor, optimizationProposerLlm } from '../../machines/templates.js';
@@ -6,6 +5,7 @@ import { pgliteDatabase } from '../../src/db/pglite.js';
 import type { Database } from '../../src/db/port.js';
 import { seedSample } from '../../src/db/sample/index.js';
 import { testEngine } from '../support/engine.js';
+import { mockModel } from '../support/mock-model.js';
 
 // optimization's `optimization-propose` filled by the AI SDK's mock model on PGlite (no network): whatever the model
 // proposes, the `optimization-judge` step parses it first, and only one CREATE INDEX CONCURRENTLY on existing
@@ -29,26 +29,6 @@ const HOSTILE = [
   { ddl: 'CREATE INDEX CONCURRENTLY llm_other_idx ON public.nowhere (id)', reason: /not a table/ },
   { ddl: 'SELECT pg_terminate_backend(pg_backend_pid())', reason: /a SelectStmt, not a CREATE INDEX/ },
 ];
-
-/** A mock model answering `answer` (as JSON) to every call, recording the prompts. */
-function model(answer: unknown) {
-  const prompts: string[] = [];
-  const mock = new MockLanguageModelV3({
-    doGenerate: async (options) => {
-      prompts.push(JSON.stringify(options.prompt));
-      return {
-        content: [{ type: 'text', text: JSON.stringify(answer) }],
-        finishReason: { unified: 'stop', raw: 'stop' },
-        usage: {
-          inputTokens: { total: 100, noCache: 100, cacheRead: 0, cacheWrite: 0 },
-          outputTokens: { total: 20, text: 20, reasoning: 0 },
-        },
-        warnings: [],
-      };
-    },
-  });
-  return { mock, prompts };
-}
 
 const indexes = async (db: Database) =>
   (
@@ -75,7 +55,7 @@ describe('optimization with an LLM proposer (mock model, PGlite)', () => {
     }).start(optimization, {}).result) as OptimizationReport;
 
   it('tries a good proposal and reports its measured speed-up; the prompt shows the plan and the columns', async () => {
-    const { mock, prompts } = model({
+    const { mock, prompts } = mockModel({
       proposals: [{ query: 'q1', ddl: GOOD, reason: 'Seq Scan on orders filtered by customer_id' }],
       notes: [],
     });
@@ -99,7 +79,7 @@ describe('optimization with an LLM proposer (mock model, PGlite)', () => {
   }, 60_000);
 
   it('refuses hostile proposals with their reasons and never runs them', async () => {
-    const { mock } = model({
+    const { mock } = mockModel({
       proposals: [
         ...HOSTILE.map((h) => ({ query: 'q1', ddl: h.ddl, reason: 'trust me' })),
         { query: 'q9', ddl: GOOD, reason: 'a query that is not in the workload' },
