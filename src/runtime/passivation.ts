@@ -27,6 +27,9 @@ export interface PassivateOptions {
   readonly pollMs?: number;
 }
 
+/** The largest delay Node's timers keep (2^31 - 1 ms); a longer one fires after 1 ms. */
+const MAX_DELAY_MS = 2_147_483_647;
+
 /** Passivation settings with their defaults applied. */
 export interface PassivationSettings {
   readonly afterMs: number;
@@ -41,10 +44,13 @@ export function passivationSettings(
 ): PassivationSettings {
   const positive = (name: string, value: unknown, fallback: number) => {
     const v = value ?? fallback;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+    // Above Node's largest timer delay a timer fires at once: the sweeps and reads would spin.
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > MAX_DELAY_MS) {
+      const got = typeof value === 'string' ? JSON.stringify(value) : String(value);
       throw new ConfigurationError(
-        `Expected passivate.${name} to be a positive number of ms, got ${JSON.stringify(value)}`,
+        `Expected passivate.${name} to be a positive number of ms, at most ${MAX_DELAY_MS} (about 24.8 days), got ${got}`,
       );
+    }
     return v;
   };
   if (!store) {
@@ -104,6 +110,8 @@ class Passivation {
   private readonly collected = new FinalizationRegistry<string>((id) => {
     if (!this.followers.get(id)?.deref()) this.followers.delete(id);
   });
+  /** Releases waiting to be retried (the store failed them): woken at once by `stop()`. */
+  private readonly retrying = new Set<() => void>();
   private timer: unknown;
   private timerAt = Number.POSITIVE_INFINITY;
   private sweeping: Promise<void> | undefined;
@@ -158,6 +166,8 @@ class Passivation {
     if (this.timer !== undefined) this.core.clock.clearTimeout(this.timer);
     this.timer = undefined;
     await this.sweeping;
+    for (const wake of this.retrying) wake();
+    this.retrying.clear();
     await Promise.allSettled(this.releasing.values());
   }
 
@@ -201,10 +211,7 @@ class Passivation {
         return true;
       });
       if (parked.length > 0) {
-        const release = durability.store.release(this.core.lease.owner, parked).catch((error: unknown) => {
-          // The leases then expire instead: another engine (or this one) wakes the runs once they are due.
-          this.core.logger.warn({ err: error }, 'passivated runs not released; their leases expire instead');
-        });
+        const release = this.release(parked);
         for (const id of parked) this.releasing.set(id, release);
         void release.then(() => {
           for (const id of parked) if (this.releasing.get(id) === release) this.releasing.delete(id);
@@ -219,6 +226,35 @@ class Passivation {
     for (const q of this.quiet.values())
       later = Math.min(later, Math.max(q.since + this.settings.afterMs, after + RETRY_MS));
     if (later < Number.POSITIVE_INFINITY) this.arm(later);
+  }
+
+  /**
+   * Releases the leases of runs passivated here, retried with backoff until the store takes it. A failed release
+   * cannot be left to expire: this engine's renewals take every unreleased lease of its owner (one statement), so
+   * the run would stay leased, never found due nor adoptable, for as long as this engine lives. A wake of these
+   * runs waits for their release (`released`); after `stop()` the lease is no longer renewed and expires.
+   */
+  private async release(ids: readonly string[]): Promise<void> {
+    const { durability, lease, logger, clock } = this.core;
+    if (!durability) return;
+    for (let failures = 0, delay = 50; ; failures++, delay = Math.min(delay * 2, 5_000)) {
+      try {
+        return await durability.store.release(lease.owner, ids);
+      } catch (error) {
+        if (failures === 0 || failures % 10 === 0)
+          logger.warn({ err: error, failures: failures + 1 }, 'passivated runs not released yet; retrying');
+        if (this.stopped) return;
+        await new Promise<void>((resolve) => {
+          const timer = clock.setTimeout(() => {
+            this.retrying.delete(resolve);
+            resolve();
+          }, delay);
+          (timer as { unref?: () => void }).unref?.();
+          this.retrying.add(resolve);
+        });
+        if (this.stopped) return;
+      }
+    }
   }
 
   /** Drops one run from memory if it still only waits with its state committed; whether it did. */
@@ -239,6 +275,12 @@ class Passivation {
     }
     // A hand-written machine's own `after` delays live in XState's scheduler only: they would be lost.
     if (scheduledEvents(entry.run.actor) > 0) {
+      this.quiet.delete(id);
+      return false;
+    }
+    // Without a `secrets` hook a secret is stored as `[redacted]`: woken from the store, the run would go on without
+    // it. It stays in memory (a crash still loses it, as documented; a routine passivation must not).
+    if (!durability.secrets && (entry.identity.secrets?.size ?? 0) > 0) {
       this.quiet.delete(id);
       return false;
     }
