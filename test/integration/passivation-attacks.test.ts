@@ -29,7 +29,8 @@ const review = workflow('atk-review')
 /** Agents that count their calls; `call` and `review` fail their first attempt. */
 function counting() {
   const calls: Record<string, number> = {};
-  const agent = (name: string, fail = false) =>
+  const agent =
+    (name: string, fail = false) =>
     async () => {
       calls[name] = (calls[name] ?? 0) + 1;
       if (fail && calls[name] === 1) throw new Error(`${name} fails first`);
@@ -82,7 +83,10 @@ async function pass(ms: number, engines: readonly { flush(): Promise<void> }[] =
 }
 
 beforeEach(() =>
-  vi.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] }),
+  vi.useFakeTimers({
+    now: 0,
+    toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
+  }),
 );
 afterEach(() => vi.useRealTimers());
 
