@@ -1,6 +1,7 @@
 import type { AnyActorRef } from 'xstate';
 import { ConfigurationError } from '../model/errors.js';
 import type { TimerRow, WorkflowStore } from '../persistence/types.js';
+import { Alarm } from './alarm.js';
 import type { Durability } from './durability.js';
 import type { EngineCore } from './launch.js';
 import type { WorkflowRun } from './run.js';
@@ -112,8 +113,7 @@ class Passivation {
   });
   /** Releases waiting to be retried (the store failed them): woken at once by `stop()`. */
   private readonly retrying = new Set<() => void>();
-  private timer: unknown;
-  private timerAt = Number.POSITIVE_INFINITY;
+  private readonly alarm: Alarm;
   private sweeping: Promise<void> | undefined;
   private stopped = false;
   private released$: (next: number) => void = () => {};
@@ -123,7 +123,9 @@ class Passivation {
   constructor(
     readonly settings: PassivationSettings,
     private readonly core: EngineCore,
-  ) {}
+  ) {
+    this.alarm = new Alarm(core.clock, () => void this.sweep());
+  }
 
   /** A checkpoint of the run was taken: it only waits (`idle`), with these deadlines, or it works. */
   taken(runId: string, idle: boolean, timers: readonly TimerRow[]): void {
@@ -140,7 +142,7 @@ class Passivation {
     }
     const since = this.core.clock.now();
     this.quiet.set(runId, { since, next });
-    this.arm(since + this.settings.afterMs);
+    this.alarm.armAt(since + this.settings.afterMs);
   }
 
   /** Tells `listener` the earliest deadline of runs whose release committed (the scheduler wakes them from then). */
@@ -163,8 +165,7 @@ class Passivation {
   /** Stops the sweeps (close()): the runs still here are handed over by the engine. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer !== undefined) this.core.clock.clearTimeout(this.timer);
-    this.timer = undefined;
+    this.alarm.stop();
     await this.sweeping;
     for (const wake of this.retrying) wake();
     this.retrying.clear();
@@ -177,21 +178,6 @@ class Passivation {
       this.sweeping = undefined;
     });
     return this.sweeping;
-  }
-
-  private arm(at: number): void {
-    if (this.stopped || at >= this.timerAt) return;
-    if (this.timer !== undefined) this.core.clock.clearTimeout(this.timer);
-    this.timerAt = at;
-    this.timer = this.core.clock.setTimeout(
-      () => {
-        this.timer = undefined;
-        this.timerAt = Number.POSITIVE_INFINITY;
-        void this.sweep();
-      },
-      Math.max(0, at - this.core.clock.now()),
-    );
-    (this.timer as { unref?: () => void }).unref?.();
   }
 
   private async sweepRound(): Promise<void> {
@@ -225,7 +211,7 @@ class Passivation {
     let later = Number.POSITIVE_INFINITY;
     for (const q of this.quiet.values())
       later = Math.min(later, Math.max(q.since + this.settings.afterMs, after + RETRY_MS));
-    if (later < Number.POSITIVE_INFINITY) this.arm(later);
+    if (later < Number.POSITIVE_INFINITY) this.alarm.armAt(later);
   }
 
   /**
