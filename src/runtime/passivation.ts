@@ -106,10 +106,20 @@ class Passivation {
   private readonly quiet = new Map<string, Quiet>();
   /** Releases in flight: a wake of the run waits for its release, which must not end the next lease. */
   private readonly releasing = new Map<string, Promise<void>>();
-  /** Run objects a caller may still hold (their result follows the woken copy), weakly: they must not stay alive. */
-  private readonly followers = new Map<string, WeakRef<WorkflowRun>>();
+  /**
+   * The run objects a caller may still hold for each passivated run (their results follow the copy woken here):
+   * its last copy, and every earlier copy that follows it. Weakly: they must not stay alive for this.
+   */
+  private readonly followers = new Map<string, WeakRef<WorkflowRun>[]>();
+  /**
+   * The earlier copies that follow a woken copy. When that copy is passivated in turn, they are what a caller may
+   * hold: nothing else leads to them from the run's id once the copy in between is collected.
+   */
+  private readonly following = new WeakMap<WorkflowRun, WeakRef<WorkflowRun>[]>();
   private readonly collected = new FinalizationRegistry<string>((id) => {
-    if (!this.followers.get(id)?.deref()) this.followers.delete(id);
+    const live = this.followers.get(id)?.filter((ref) => ref.deref() !== undefined) ?? [];
+    if (live.length === 0) this.followers.delete(id);
+    else this.followers.set(id, live);
   });
   /** Releases waiting to be retried (the store failed them): woken at once by `stop()`. */
   private readonly retrying = new Set<() => void>();
@@ -157,9 +167,16 @@ class Passivation {
 
   /** The run was woken here: a run object held for its passivated copy follows it. */
   woken(run: WorkflowRun): void {
-    const held = this.followers.get(run.id)?.deref();
+    const refs = this.followers.get(run.id);
     this.followers.delete(run.id);
-    if (held && held !== run) held.follow(run);
+    const held: WeakRef<WorkflowRun>[] = [];
+    for (const ref of refs ?? []) {
+      const copy = ref.deref();
+      if (!copy || copy === run) continue;
+      copy.follow(run);
+      held.push(ref);
+    }
+    if (held.length > 0) this.following.set(run, held);
   }
 
   /** Stops the sweeps (close()): the runs still here are handed over by the engine. */
@@ -275,7 +292,7 @@ class Passivation {
     entry.passivated = true;
     // Nothing of this copy is written from now on: it has no lease here.
     durability.leases.delete(id);
-    this.followers.set(id, new WeakRef(entry.run));
+    this.followers.set(id, [...(this.following.get(entry.run) ?? []), new WeakRef(entry.run)]);
     this.collected.register(entry.run, id);
     entry.run.actor.stop();
     this.passivated++;

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { ConfigurationError, type EngineOptions, type WorkflowStore, workflow } from '../../src/index.js';
@@ -225,6 +227,42 @@ describe('passivation under attack', () => {
     expect(calls.call).toBe(2);
     await parking.close();
     await plain.close();
+  });
+
+  it('a run object kept by its caller settles with a run passivated and woken twice, its middle copy collected', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const twice = workflow('atk-twice')
+      .step('plan')
+      .waitFor('first', { event: 'first', timeoutMs: 3_600_000 })
+      .waitFor('second', { event: 'second', timeoutMs: 3_600_000 })
+      .step('ship')
+      .build();
+    const { calls, agents } = counting();
+    const engine = engineOn(memoryStore(), 'a', { agents, workflows: [twice] });
+    const run = engine.start(twice, {}, { id: 'tw' });
+    await pass(AFTER + 500, [engine]);
+    expect(engine.active.size).toBe(0);
+    await expect(engine.send('tw', { type: 'first' })).resolves.toBe(true);
+    // The woken copy waits again and is passivated again; nothing but the engine's weak reference held it.
+    await pass(AFTER + 500, [engine]);
+    expect(engine.active.size).toBe(0);
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setImmediate(r));
+      gc();
+    }
+    await expect(engine.send('tw', { type: 'second' })).resolves.toBe(true);
+    await pass(500, [engine]);
+    expect(await engine.get('tw')).toMatchObject({ status: 'done' });
+    let settled = false;
+    void run.result.then(() => {
+      settled = true;
+    });
+    await pass(250, [engine]);
+    expect(settled).toBe(true);
+    await expect(run.result).resolves.toMatchObject({ ship: 'SHIP' });
+    expect(calls.ship).toBe(1);
+    await engine.close();
   });
 
   describe('secrets', () => {
