@@ -265,6 +265,40 @@ describe('passivation under attack', () => {
     await engine.close();
   });
 
+  it('compensates once a passivated run whose wait times out, and compensates nothing on a cancel (as in memory)', async () => {
+    const saga = workflow('atk-saga', { onError: 'compensate' })
+      .step('plan', { compensate: 'undo' })
+      .waitFor('approve', { event: 'approved', timeoutMs: 60_000 })
+      .step('ship')
+      .build();
+    const { calls, agents } = counting();
+    let undone = 0;
+    const engine = engineOn(memoryStore(), 'a', {
+      agents: {
+        ...agents,
+        undo: async () => {
+          undone++;
+          return 'undone';
+        },
+      },
+      workflows: [saga],
+    });
+    const timedOut = engine.start(saga, {}, { id: 'saga-t' });
+    const cancelled = engine.start(saga, {}, { id: 'saga-c' });
+    await pass(AFTER + 500, [engine]);
+    expect(engine.active.size).toBe(0);
+    await engine.cancel('saga-c', 'changed my mind');
+    await expect(cancelled.result).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(undone).toBe(0);
+    // Woken ahead of its deadline by the scheduler; the wait times out in memory and the compensation runs once.
+    await pass(60_000, [engine]);
+    await expect(timedOut.result).rejects.toMatchObject({ code: expect.any(String) });
+    expect(await engine.get('saga-t')).toMatchObject({ status: 'compensated' });
+    expect(undone).toBe(1);
+    expect(calls.ship).toBeUndefined();
+    await engine.close();
+  });
+
   describe('secrets', () => {
     const secret = workflow('atk-secret', { secrets: ['input.apiKey'] })
       .step('plan', { input: (ctx) => ({ key: (ctx.input as { apiKey: string }).apiKey }) })
