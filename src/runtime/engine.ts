@@ -6,7 +6,7 @@ import type { GuardFn, MappingFn } from '../machine/refs.js';
 import { createStepLogic } from '../machine/step-logic.js';
 import { createTimerLogic } from '../machine/timer-logic.js';
 import type { AnyWorkflowDefinition } from '../model/definition.js';
-import { ConfigurationError, FlowstateError, InputValidationError, LeaseLostError } from '../model/errors.js';
+import { ConfigurationError, InputValidationError, LeaseLostError } from '../model/errors.js';
 import { parseWith } from '../model/validation.js';
 import { createLogger } from '../observability/logger.js';
 import { filterRuns } from '../persistence/filter.js';
@@ -18,7 +18,7 @@ import { Durability } from './durability.js';
 import type { Engine, EngineOptions, StartOptions } from './engine-types.js';
 import { InboxReader } from './inbox.js';
 import { instrumented } from './instrument.js';
-import { type EngineCore, launch, lose, recordOf } from './launch.js';
+import { type EngineCore, handOver, launch, lose, recordOf, unwritable } from './launch.js';
 import { engineLearner } from './learner.js';
 import { leaseSettings, Ownership } from './ownership.js';
 import { passivating, passivationSettings } from './passivation.js';
@@ -65,22 +65,7 @@ export function createEngine(given: EngineOptions = {}): Engine {
         options.secrets,
         {
           onFenced: (runId) => lose(core, runId, new LeaseLostError(runId)),
-          onUnwritable: (runId, cause) => {
-            const reason = new FlowstateError(
-              'INTERNAL',
-              `Run '${runId}' holds a value that cannot be stored as JSON`,
-              {
-                cause,
-                workflowId: runId,
-              },
-            );
-            lose(core, runId, reason);
-            // Its last good checkpoint stays: hand the run to whichever engine takes it next.
-            void durability?.writer
-              .flush()
-              .then(() => durability.store.release(lease.owner, [runId]))
-              .catch(() => {});
-          },
+          onUnwritable: (runId, cause) => unwritable(core, runId, cause),
         },
         (runId) => table.secretsOf(runId),
       )
@@ -297,17 +282,7 @@ export function createEngine(given: EngineOptions = {}): Engine {
       await scheduler?.stop();
       await passivation?.stop();
       await Promise.allSettled(resuming.values());
-      // Hand the runs over: stop their copies here (nothing more written), commit what is queued, release leases.
-      const handed = [...active.keys()];
-      for (const id of handed) lose(core, id, new LeaseLostError(id, true), true);
-      await durability.writer.flush();
-      const held = [...durability.leases.keys()];
-      await durability.store
-        .release(lease.owner, [...new Set([...handed, ...held])])
-        .catch((error: unknown) => {
-          logger.warn({ err: error }, 'leases not released: other engines take the runs when they expire');
-        });
-      durability.leases.clear();
+      await handOver(core, durability);
       await durability.store.close();
     },
   };
