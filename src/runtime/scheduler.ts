@@ -7,8 +7,8 @@ import { Alarm } from './alarm.js';
 export interface WakeHost {
   /** The workflow ids this engine can run: only their runs are looked for. */
   workflows(): string[];
-  /** Whether the run is in memory here already (or being woken). */
-  here(runId: string): boolean;
+  /** Whether to leave the run alone: it is in memory here already (or being woken), or cannot be restored here. */
+  skip(runId: string): boolean;
   /** Takes the run and restores it here; rejects if another engine took it first. */
   wake(runId: string): Promise<unknown>;
 }
@@ -101,7 +101,7 @@ export class WakeScheduler {
         const wake: string[] = [];
         let queued = 0;
         for (const run of due) {
-          if (this.host.here(run.id)) continue;
+          if (this.host.skip(run.id)) continue;
           queued++;
           const at = run.due - wakeAheadMs - queued * this.wakeMs;
           if (at <= now) wake.push(run.id);

@@ -299,6 +299,34 @@ describe('passivation under attack', () => {
     await engine.close();
   });
 
+  it('a due passivated run that cannot be restored (corrupt) is tried once, not at every read of the scheduler', async () => {
+    const { store } = faultyStore();
+    let acquired = 0;
+    let corrupt = false;
+    const broken: WorkflowStore = {
+      ...store,
+      async acquire(...args) {
+        if (args[0] === 'bad') acquired++;
+        return store.acquire(...args);
+      },
+      async getRun(id) {
+        const run = await store.getRun(id);
+        return run && corrupt && id === 'bad' ? { ...run, snapshot: '{"not json' } : run;
+      },
+    };
+    const { agents } = counting();
+    const engine = engineOn(broken, 'a', { agents });
+    engine.start(backoff, {}, { id: 'bad' });
+    await pass(AFTER + 500, [engine]);
+    expect(engine.active.size).toBe(0);
+    corrupt = true;
+    // Due in about a minute; then a minute of the scheduler's reads (one a second).
+    await pass(120_000, [engine]);
+    expect(acquired).toBe(1);
+    expect(await engine.get('bad')).toMatchObject({ status: 'running' });
+    await engine.close();
+  });
+
   describe('secrets', () => {
     const secret = workflow('atk-secret', { secrets: ['input.apiKey'] })
       .step('plan', { input: (ctx) => ({ key: (ctx.input as { apiKey: string }).apiKey }) })
