@@ -144,7 +144,8 @@ export function createEngine(given: EngineOptions = {}): Engine {
       ? passivating(core, durability, parking, {
           workflows: () => [...workflows.keys()],
           // A run found corrupt is left to an operator, as adoption does: a wake at every read would fail again.
-          skip: (runId) => table.get(runId) !== undefined || resuming.has(runId) || core.unrecoverable.has(runId),
+          skip: (runId) =>
+            table.get(runId) !== undefined || resuming.has(runId) || core.unrecoverable.has(runId),
           // A run woken for a signal in the inbox reads it at once, not at the next poll.
           wake: (runId) => engine.resume(runId).then(() => inbox?.drain()),
         })

@@ -294,6 +294,7 @@ class Passivation {
     durability.leases.delete(id);
     this.followers.set(id, [...(this.following.get(entry.run) ?? []), new WeakRef(entry.run)]);
     this.collected.register(entry.run, id);
+    entry.run.passivate();
     entry.run.actor.stop();
     this.passivated++;
     return true;

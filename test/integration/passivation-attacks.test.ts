@@ -327,6 +327,28 @@ describe('passivation under attack', () => {
     await engine.close();
   });
 
+  it("a run object kept by its caller tells a passivated run's status as it was, not `cancelled`; then its woken copy's", async () => {
+    const { agents } = counting();
+    const engine = engineOn(memoryStore(), 'a', { agents });
+    const run = engine.start(approval, {}, { id: 'st' });
+    const seen: number[] = [];
+    let completed = false;
+    run.progress$.subscribe({ next: (p) => seen.push(p.percent), complete: () => (completed = true) });
+    await pass(AFTER + 500, [engine]);
+    expect(engine.active.size).toBe(0);
+    expect(await engine.get('st')).toMatchObject({ status: 'waiting' });
+    expect(run.status).toBe('waiting');
+    expect(run.waitingSteps()).toEqual(['approve']);
+    // Its progress stream completes (documented), never having shown the run as ended.
+    expect(completed).toBe(true);
+    expect(Math.max(...seen)).toBeLessThan(100);
+    await expect(engine.send('st', { type: 'approved', by: 'x' })).resolves.toBe(true);
+    await pass(500, [engine]);
+    await run.result;
+    expect(run.status).toBe('done');
+    await engine.close();
+  });
+
   describe('secrets', () => {
     const secret = workflow('atk-secret', { secrets: ['input.apiKey'] })
       .step('plan', { input: (ctx) => ({ key: (ctx.input as { apiKey: string }).apiKey }) })

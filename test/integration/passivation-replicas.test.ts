@@ -181,40 +181,44 @@ describe('passivation while PostgreSQL is stopped', () => {
   it.each([
     ['as runs are passivated', 150],
     ['as passivated runs are woken', 2_300],
-  ])('loses nothing and runs nothing twice when the store stops %s', async (_when, stopAfterMs) => {
-    const url = await createDatabase(pg, `outage${Math.random().toString(36).slice(2, 8)}`);
-    const calls = new Map<string, number>();
-    const engine = testEngine({
-      agents: {
-        call: (_input: unknown, ctx: AgentContext) => {
-          calls.set(ctx.idempotencyKey, (calls.get(ctx.idempotencyKey) ?? 0) + 1);
-          if (ctx.attempt === 1) throw new Error('first attempt fails');
-          return 'ok';
+  ])(
+    'loses nothing and runs nothing twice when the store stops %s',
+    async (_when, stopAfterMs) => {
+      const url = await createDatabase(pg, `outage${Math.random().toString(36).slice(2, 8)}`);
+      const calls = new Map<string, number>();
+      const engine = testEngine({
+        agents: {
+          call: (_input: unknown, ctx: AgentContext) => {
+            calls.set(ctx.idempotencyKey, (calls.get(ctx.idempotencyKey) ?? 0) + 1);
+            if (ctx.attempt === 1) throw new Error('first attempt fails');
+            return 'ok';
+          },
         },
-      },
-      workflows: [slow],
-      store: postgresStore(url),
-      lease: { owner: 'solo', ttlMs: 2_000 },
-      inbox: { pollMs: 50 },
-      passivate: { afterMs: 200, wakeAheadMs: 300, pollMs: 100 },
-    });
-    for (let i = 0; i < OUTAGE_RUNS; i++) engine.start(slow, {}, { id: `o${i}` });
-    await engine.flush();
-    // Down for 1.5 s: the sweep's flush, the releases, the scheduler's reads or the wakes fail meanwhile.
-    await sleep(stopAfterMs);
-    await pg.halt();
-    await sleep(1_500);
-    await pg.restart();
-    const end = Date.now() + 20_000;
-    let done = 0;
-    while (Date.now() < end) {
-      done = (await engine.list({ status: 'done', limit: OUTAGE_RUNS }).catch(() => [])).length;
-      if (done === OUTAGE_RUNS) break;
-      await sleep(100);
-    }
-    expect(done).toBe(OUTAGE_RUNS);
-    expect([...calls.values()].filter((n) => n > 1)).toEqual([]);
-    expect(calls.size).toBe(OUTAGE_RUNS * 2);
-    await engine.close();
-  }, 60_000);
+        workflows: [slow],
+        store: postgresStore(url),
+        lease: { owner: 'solo', ttlMs: 2_000 },
+        inbox: { pollMs: 50 },
+        passivate: { afterMs: 200, wakeAheadMs: 300, pollMs: 100 },
+      });
+      for (let i = 0; i < OUTAGE_RUNS; i++) engine.start(slow, {}, { id: `o${i}` });
+      await engine.flush();
+      // Down for 1.5 s: the sweep's flush, the releases, the scheduler's reads or the wakes fail meanwhile.
+      await sleep(stopAfterMs);
+      await pg.halt();
+      await sleep(1_500);
+      await pg.restart();
+      const end = Date.now() + 20_000;
+      let done = 0;
+      while (Date.now() < end) {
+        done = (await engine.list({ status: 'done', limit: OUTAGE_RUNS }).catch(() => [])).length;
+        if (done === OUTAGE_RUNS) break;
+        await sleep(100);
+      }
+      expect(done).toBe(OUTAGE_RUNS);
+      expect([...calls.values()].filter((n) => n > 1)).toEqual([]);
+      expect(calls.size).toBe(OUTAGE_RUNS * 2);
+      await engine.close();
+    },
+    60_000,
+  );
 });
