@@ -53,9 +53,18 @@ function counting() {
 /** A memory store whose `release` can be made to fail (a store outage) or to wait (a slow commit). */
 function faultyStore() {
   const inner = memoryStore();
-  const faults = { releaseDown: false, releaseGate: undefined as Promise<void> | undefined, releases: 0 };
+  const faults = {
+    releaseDown: false,
+    releaseGate: undefined as Promise<void> | undefined,
+    writeGate: undefined as Promise<void> | undefined,
+    releases: 0,
+  };
   const store: WorkflowStore = {
     ...inner,
+    async write(batch) {
+      await faults.writeGate;
+      return inner.write(batch);
+    },
     async release(owner, ids) {
       faults.releases++;
       if (faults.releaseDown) throw new Error('store down');
@@ -144,6 +153,29 @@ describe('passivation under attack', () => {
     expect(calls.plan).toBe(2);
     await run2.result.catch(() => {});
     await other.close();
+    await engine.close();
+  });
+
+  it('an event sent while the sweep commits what was queued before it is applied once, and the run is not passivated', async () => {
+    const { store, faults } = faultyStore();
+    const { calls, agents } = counting();
+    const engine = engineOn(store, 'a', { agents });
+    const run = engine.start(approval, {}, { id: 'fl1' });
+    await settle(engine);
+    await pass(AFTER - 250, [engine]);
+    // Another run's first checkpoint is being written (slowly) when the sweep starts: the sweep waits for it.
+    const gate = deferred<void>();
+    faults.writeGate = gate.promise;
+    engine.start(busy, {}, { id: 'fl-busy' });
+    await vi.advanceTimersByTimeAsync(500);
+    expect(engine.active.has('fl1')).toBe(true);
+    await expect(engine.send('fl1', { type: 'approved', by: 'now' })).resolves.toBe(true);
+    faults.writeGate = undefined;
+    gate.resolve();
+    await pass(AFTER + 500, [engine]);
+    await expect(run.result).resolves.toMatchObject({ approve: { by: 'now' }, ship: 'SHIP' });
+    expect(calls.ship).toBe(1);
+    expect(await engine.get('fl1')).toMatchObject({ status: 'done' });
     await engine.close();
   });
 
