@@ -128,6 +128,7 @@ export function createEngine(given: EngineOptions = {}): Engine {
         durability,
         {
           lose: (runId) => lose(core, runId, new LeaseLostError(runId)),
+          taking: (runId) => table.get(runId) !== undefined || resuming.has(runId),
           canAdopt: (record) =>
             !core.closed &&
             !table.get(record.id) &&
@@ -234,6 +235,7 @@ export function createEngine(given: EngineOptions = {}): Engine {
       const taking = (async () => {
         // A run passivated here a moment ago: its lease is released first (the release must not end the new one).
         await passivation?.released(id);
+        await ownership?.released(id);
         const run = await takeOver(core, id);
         passivation?.woken(run);
         return run;

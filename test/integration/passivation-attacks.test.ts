@@ -124,6 +124,42 @@ describe('passivation under attack', () => {
     await engine.close();
   });
 
+  it('a replica restarted with the same owner does not renew the leases of runs its dead self left idle: they come due', async () => {
+    const shared = memoryStore();
+    // The first process dies: from then on none of its store calls returns (its timers still fire, in this process).
+    let dead = false;
+    const hang = new Promise<never>(() => {});
+    const dying = Object.fromEntries(
+      Object.entries(shared).map(([name, fn]) => [
+        name,
+        (...args: unknown[]) => (dead ? hang : (fn as (...a: unknown[]) => unknown).apply(shared, args)),
+      ]),
+    ) as unknown as WorkflowStore;
+    const { calls, agents } = counting();
+    const first = engineOn(dying, 'n1', { agents });
+    first.start(backoff, {}, { id: 'left' });
+    first.start(approval, {}, { id: 'left-ev' });
+    await pass(1_000, [first]);
+    expect(await shared.getRun('left')).toMatchObject({ idle: true, owner: 'n1' });
+    dead = true;
+    // Restarted under the same owner, with a run of its own: its renewals take every lease of `n1` in the store.
+    const second = engineOn(shared, 'n1', { agents });
+    await second.recover();
+    second.start(busy, {}, { id: 'own' });
+    const other = engineOn(shared, 'n2', { agents });
+    await pass(90_000, [second, other]);
+    expect(await shared.getRun('left')).toMatchObject({ status: 'done' });
+    expect(calls.call).toBe(2);
+    // And an event another replica sends to the other idle run reaches it.
+    await expect(other.send('left-ev', { type: 'approved', by: 'n2' }, { timeoutMs: 10_000 })).resolves.toBe(
+      true,
+    );
+    await pass(2_000, [second, other]);
+    expect(await shared.getRun('left-ev')).toMatchObject({ status: 'done' });
+    await other.close();
+    await second.close();
+  });
+
   it('an event sent while the release of its passivation commits is applied once, after the release', async () => {
     const { store, faults } = faultyStore();
     const { calls, agents } = counting();
