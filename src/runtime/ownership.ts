@@ -103,7 +103,7 @@ export class Ownership {
   async stop(): Promise<void> {
     clearInterval(this.renewTimer);
     clearInterval(this.adoptTimer);
-    await Promise.allSettled([this.renewing, this.adopting]);
+    await Promise.allSettled([this.renewing, this.adopting, ...this.releasing.values()]);
   }
 
   /** Renews every lease of this engine; stops the copies of runs another engine took. One round at a time. */
@@ -127,7 +127,7 @@ export class Ownership {
       this.logger.warn({ err: error }, 'lease renewal failed; retrying at the next round');
       return;
     }
-    await this.releaseStrays(held.map((h) => h.id));
+    this.releaseStrays(held.map((h) => h.id));
     const epochs = new Map(held.map((h) => [h.id, h.epoch]));
     let unsure = false;
     for (const [id, lease] of before) {
@@ -158,16 +158,20 @@ export class Ownership {
    * failed. The renewal takes every unreleased lease of the owner in one statement: renewed forever, such a run is
    * never adoptable nor due for any engine.
    */
-  private async releaseStrays(renewed: readonly string[]): Promise<void> {
+  private releaseStrays(renewed: readonly string[]): void {
     const { leases, store } = this.durability;
     const strays = renewed.filter((id) => !leases.has(id) && !this.host.taking(id));
     if (strays.length === 0) return;
-    const release = store.release(this.settings.owner, strays).catch((error: unknown) => {
-      this.logger.warn({ err: error }, 'stray leases not released; retrying at the next round');
-    });
+    // Not awaited: a slow release must not hold up the renewal (nor the lease gate it reopens).
+    const release = store
+      .release(this.settings.owner, strays)
+      .catch((error: unknown) => {
+        this.logger.warn({ err: error }, 'stray leases not released; retrying at the next round');
+      })
+      .finally(() => {
+        for (const id of strays) if (this.releasing.get(id) === release) this.releasing.delete(id);
+      });
     for (const id of strays) this.releasing.set(id, release);
-    await release;
-    for (const id of strays) if (this.releasing.get(id) === release) this.releasing.delete(id);
   }
 
   /** Takes unfinished runs whose owner's lease expired. */
