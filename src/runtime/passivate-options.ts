@@ -1,7 +1,10 @@
 import { ConfigurationError } from '../model/errors.js';
 import type { WorkflowStore } from '../persistence/types.js';
 
-/** `createEngine({ passivate })`: when a run that only waits is dropped from memory, and how it is woken. */
+/**
+ * `createEngine({ passivate })`: when a run that only waits is dropped from memory, and how it is woken. Each value
+ * is a positive number of ms up to 2,147,483,647 (Node's largest timer delay); another is a `ConfigurationError`.
+ */
 export interface PassivateOptions {
   /**
    * A run whose only activity has been waiting (a `waitFor`, an escalation waiting for a decision, a backoff) for
