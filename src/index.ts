@@ -130,5 +130,5 @@ export type {
   SignalOptions,
   StoredRunForMigration,
 } from './runtime/engine-types.js';
-export type { PassivateOptions } from './runtime/passivation.js';
+export type { PassivateOptions } from './runtime/passivate-options.js';
 export { type RunStatus, type WorkflowEvent, WorkflowRun } from './runtime/run.js';

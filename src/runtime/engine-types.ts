@@ -11,7 +11,7 @@ import type { TracingOption } from '../observability/tracing.js';
 import type { SecretsHook } from '../persistence/secrets.js';
 import type { RunFilter, RunRecord, WorkflowStore } from '../persistence/types.js';
 import type { DurationHistory } from '../progress/history.js';
-import type { PassivateOptions } from './passivation.js';
+import type { PassivateOptions } from './passivate-options.js';
 import type { WorkflowEvent, WorkflowRun } from './run.js';
 
 /** Options of {@link createEngine}: every dependency is injected. */

@@ -6,7 +6,7 @@ import type { GuardFn, MappingFn } from '../machine/refs.js';
 import { createStepLogic } from '../machine/step-logic.js';
 import { createTimerLogic } from '../machine/timer-logic.js';
 import type { AnyWorkflowDefinition } from '../model/definition.js';
-import { ConfigurationError, FlowstateError, InputValidationError, LeaseLostError } from '../model/errors.js';
+import { ConfigurationError, InputValidationError, LeaseLostError } from '../model/errors.js';
 import { parseWith } from '../model/validation.js';
 import { createLogger } from '../observability/logger.js';
 import { filterRuns } from '../persistence/filter.js';
@@ -18,10 +18,11 @@ import { Durability } from './durability.js';
 import type { Engine, EngineOptions, StartOptions } from './engine-types.js';
 import { InboxReader } from './inbox.js';
 import { instrumented } from './instrument.js';
-import { type EngineCore, launch, lose, recordOf } from './launch.js';
+import { type EngineCore, handOver, launch, lose, recordOf, unwritable } from './launch.js';
 import { engineLearner } from './learner.js';
 import { leaseSettings, Ownership } from './ownership.js';
-import { passivating, passivationSettings } from './passivation.js';
+import { passivationSettings } from './passivate-options.js';
+import { passivating } from './passivation.js';
 import { recoverRuns, takeOver } from './resume.js';
 import type { WorkflowRun } from './run.js';
 import { RunTable } from './run-table.js';
@@ -65,22 +66,7 @@ export function createEngine(given: EngineOptions = {}): Engine {
         options.secrets,
         {
           onFenced: (runId) => lose(core, runId, new LeaseLostError(runId)),
-          onUnwritable: (runId, cause) => {
-            const reason = new FlowstateError(
-              'INTERNAL',
-              `Run '${runId}' holds a value that cannot be stored as JSON`,
-              {
-                cause,
-                workflowId: runId,
-              },
-            );
-            lose(core, runId, reason);
-            // Its last good checkpoint stays: hand the run to whichever engine takes it next.
-            void durability?.writer
-              .flush()
-              .then(() => durability.store.release(lease.owner, [runId]))
-              .catch(() => {});
-          },
+          onUnwritable: (runId, cause) => unwritable(core, runId, cause),
         },
         (runId) => table.secretsOf(runId),
       )
@@ -142,6 +128,7 @@ export function createEngine(given: EngineOptions = {}): Engine {
         durability,
         {
           lose: (runId) => lose(core, runId, new LeaseLostError(runId)),
+          taking: (runId) => table.get(runId) !== undefined || resuming.has(runId),
           canAdopt: (record) =>
             !core.closed &&
             !table.get(record.id) &&
@@ -158,7 +145,9 @@ export function createEngine(given: EngineOptions = {}): Engine {
     parking && durability
       ? passivating(core, durability, parking, {
           workflows: () => [...workflows.keys()],
-          here: (runId) => table.get(runId) !== undefined || resuming.has(runId),
+          // A run found corrupt is left to an operator, as adoption does: a wake at every read would fail again.
+          skip: (runId) =>
+            table.get(runId) !== undefined || resuming.has(runId) || core.unrecoverable.has(runId),
           // A run woken for a signal in the inbox reads it at once, not at the next poll.
           wake: (runId) => engine.resume(runId).then(() => inbox?.drain()),
         })
@@ -246,6 +235,7 @@ export function createEngine(given: EngineOptions = {}): Engine {
       const taking = (async () => {
         // A run passivated here a moment ago: its lease is released first (the release must not end the new one).
         await passivation?.released(id);
+        await ownership?.released(id);
         const run = await takeOver(core, id);
         passivation?.woken(run);
         return run;
@@ -297,17 +287,7 @@ export function createEngine(given: EngineOptions = {}): Engine {
       await scheduler?.stop();
       await passivation?.stop();
       await Promise.allSettled(resuming.values());
-      // Hand the runs over: stop their copies here (nothing more written), commit what is queued, release leases.
-      const handed = [...active.keys()];
-      for (const id of handed) lose(core, id, new LeaseLostError(id, true), true);
-      await durability.writer.flush();
-      const held = [...durability.leases.keys()];
-      await durability.store
-        .release(lease.owner, [...new Set([...handed, ...held])])
-        .catch((error: unknown) => {
-          logger.warn({ err: error }, 'leases not released: other engines take the runs when they expire');
-        });
-      durability.leases.clear();
+      await handOver(core, durability);
       await durability.store.close();
     },
   };

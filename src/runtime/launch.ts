@@ -3,7 +3,7 @@ import { type Actor, type AnyStateMachine, createActor, type InspectionEvent, ty
 import type { Clock } from '../machine/clock.js';
 import type { MachineInput } from '../machine/context.js';
 import type { AnyWorkflowDefinition } from '../model/definition.js';
-import { CorruptRunError, FlowstateError, RunIdTakenError } from '../model/errors.js';
+import { CorruptRunError, FlowstateError, LeaseLostError, RunIdTakenError } from '../model/errors.js';
 import { inspectionObserver } from '../observability/inspect.js';
 import type { RunRecord } from '../persistence/types.js';
 import type { PendingWatch, runWatcher } from '../progress/runs.js';
@@ -182,6 +182,40 @@ export function lose(core: EngineCore, runId: string, reason: FlowstateError, ha
   // Its last live state, if queued, is written as it is now, not as the stopped actor it is about to become.
   core.durability?.writer.freeze(runId);
   entry.run.actor.stop();
+}
+
+/** A run whose state cannot be stored as JSON: its copy stops; its last good checkpoint goes to whichever engine takes it next. */
+export function unwritable(core: EngineCore, runId: string, cause: unknown): void {
+  const reason = new FlowstateError(
+    'INTERNAL',
+    `Run '${runId}' holds a value that cannot be stored as JSON`,
+    {
+      cause,
+      workflowId: runId,
+    },
+  );
+  lose(core, runId, reason);
+  const { durability, lease } = core;
+  void durability?.writer
+    .flush()
+    .then(() => durability.store.release(lease.owner, [runId]))
+    .catch(() => {});
+}
+
+/**
+ * `close()`: hands this engine's runs over. Their copies here stop (nothing more written), what is queued is
+ * committed, and their leases are released so another engine takes them at once.
+ */
+export async function handOver(core: EngineCore, durability: Durability): Promise<void> {
+  const { table, lease, logger } = core;
+  const handed = [...table.active.keys()];
+  for (const id of handed) lose(core, id, new LeaseLostError(id, true), true);
+  await durability.writer.flush();
+  const held = [...durability.leases.keys()];
+  await durability.store.release(lease.owner, [...new Set([...handed, ...held])]).catch((error: unknown) => {
+    logger.warn({ err: error }, 'leases not released: other engines take the runs when they expire');
+  });
+  durability.leases.clear();
 }
 
 /** A run of this process as a record (what `get` and `list` return without a store). */

@@ -28,6 +28,8 @@ export interface OwnershipHost {
   lose(runId: string): void;
   /** Takes a run whose owner is gone (resume it here); rejects if it cannot. */
   adopt(record: RunRecord): Promise<unknown>;
+  /** Whether the run is in memory here or being claimed or taken here (its lease may not be recorded yet). */
+  taking(runId: string): boolean;
   /** Whether this engine can run the run (its definition is registered, it is not already here). */
   canAdopt(record: RunRecord): boolean;
   /** The workflow ids this engine can run: only their runs are looked for, so others never crowd them out. */
@@ -50,6 +52,8 @@ export class Ownership {
   /** Until when every lease of this engine is known to hold (the last renewal's start + ttl). */
   private confirmedUntil = Date.now() + Number.MAX_SAFE_INTEGER / 2;
   private confirmedWaiters: Array<() => void> = [];
+  /** Releases of stray leases in flight: taking one of those runs here waits for it (it must not end the new lease). */
+  private readonly releasing = new Map<string, Promise<void>>();
 
   constructor(
     readonly settings: LeaseSettings,
@@ -61,6 +65,11 @@ export class Ownership {
   /** When a lease taken now ends. */
   until(): number {
     return Date.now() + this.settings.ttlMs;
+  }
+
+  /** Resolves once a release of the run's stray lease by a renewal round is committed (taking it must come after). */
+  released(runId: string): Promise<void> | undefined {
+    return this.releasing.get(runId);
   }
 
   /** A lease taken or renewed by a call issued at `issuedAt` holds until `issuedAt + ttl`. */
@@ -94,7 +103,7 @@ export class Ownership {
   async stop(): Promise<void> {
     clearInterval(this.renewTimer);
     clearInterval(this.adoptTimer);
-    await Promise.allSettled([this.renewing, this.adopting]);
+    await Promise.allSettled([this.renewing, this.adopting, ...this.releasing.values()]);
   }
 
   /** Renews every lease of this engine; stops the copies of runs another engine took. One round at a time. */
@@ -118,6 +127,7 @@ export class Ownership {
       this.logger.warn({ err: error }, 'lease renewal failed; retrying at the next round');
       return;
     }
+    this.releaseStrays(held.map((h) => h.id));
     const epochs = new Map(held.map((h) => [h.id, h.epoch]));
     let unsure = false;
     for (const [id, lease] of before) {
@@ -140,6 +150,28 @@ export class Ownership {
     }
     // Only now may agent calls go on: the copies of lost runs are stopped first, so none of them calls an agent.
     if (!unsure) this.confirm(issuedAt);
+  }
+
+  /**
+   * Releases the leases a renewal took that this engine does not hold: left by an earlier process under the same
+   * `owner` (runs it left idle, which `recover()` of an engine that passivates does not take), or by a release that
+   * failed. The renewal takes every unreleased lease of the owner in one statement: renewed forever, such a run is
+   * never adoptable nor due for any engine.
+   */
+  private releaseStrays(renewed: readonly string[]): void {
+    const { leases, store } = this.durability;
+    const strays = renewed.filter((id) => !leases.has(id) && !this.host.taking(id));
+    if (strays.length === 0) return;
+    // Not awaited: a slow release must not hold up the renewal (nor the lease gate it reopens).
+    const release = store
+      .release(this.settings.owner, strays)
+      .catch((error: unknown) => {
+        this.logger.warn({ err: error }, 'stray leases not released; retrying at the next round');
+      })
+      .finally(() => {
+        for (const id of strays) if (this.releasing.get(id) === release) this.releasing.delete(id);
+      });
+    for (const id of strays) this.releasing.set(id, release);
   }
 
   /** Takes unfinished runs whose owner's lease expired. */

@@ -1,67 +1,11 @@
 import type { AnyActorRef } from 'xstate';
-import { ConfigurationError } from '../model/errors.js';
-import type { TimerRow, WorkflowStore } from '../persistence/types.js';
+import type { TimerRow } from '../persistence/types.js';
+import { Alarm } from './alarm.js';
 import type { Durability } from './durability.js';
 import type { EngineCore } from './launch.js';
+import type { PassivationSettings } from './passivate-options.js';
 import type { WorkflowRun } from './run.js';
 import { type WakeHost, WakeScheduler } from './scheduler.js';
-
-/** `createEngine({ passivate })`: when a run that only waits is dropped from memory, and how it is woken. */
-export interface PassivateOptions {
-  /**
-   * A run whose only activity has been waiting (a `waitFor`, an escalation waiting for a decision, a backoff) for
-   * this long is checkpointed and dropped from memory; its event, decision, cancel, a signal from another process or
-   * its next deadline brings it back, restored like a resumed run.
-   */
-  readonly afterMs: number;
-  /**
-   * How long before a passivated run's deadline it is woken, so it is in memory (and fires on time) when the deadline
-   * passes: the time to restore the runs due together. A run whose next deadline is closer than twice this stays in
-   * memory. @default 1_000
-   */
-  readonly wakeAheadMs?: number;
-  /**
-   * How often the engine's one wake-up scheduler reads the store for passivated runs due soon (and signals posted by
-   * processes without their definition); it also sleeps until the next due run it knows of. @default 1_000
-   */
-  readonly pollMs?: number;
-}
-
-/** Passivation settings with their defaults applied. */
-export interface PassivationSettings {
-  readonly afterMs: number;
-  readonly wakeAheadMs: number;
-  readonly pollMs: number;
-}
-
-/** The defaults of `createEngine({ passivate })`, checked: a typed error names a bad value. */
-export function passivationSettings(
-  options: PassivateOptions,
-  store: WorkflowStore | undefined,
-): PassivationSettings {
-  const positive = (name: string, value: unknown, fallback: number) => {
-    const v = value ?? fallback;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
-      throw new ConfigurationError(
-        `Expected passivate.${name} to be a positive number of ms, got ${JSON.stringify(value)}`,
-      );
-    return v;
-  };
-  if (!store) {
-    throw new ConfigurationError(
-      'passivate needs a store: a passivated run lives there (createEngine({ store: sqliteStore(path), passivate }))',
-    );
-  }
-  if (!store.listDue)
-    throw new ConfigurationError(
-      'passivate needs a store with listDue (sqliteStore, postgresStore, memoryStore)',
-    );
-  return {
-    afterMs: positive('afterMs', options.afterMs, Number.NaN),
-    wakeAheadMs: positive('wakeAheadMs', options.wakeAheadMs, 1_000),
-    pollMs: positive('pollMs', options.pollMs, 1_000),
-  };
-}
 
 /** How soon a run that could not be passivated at its sweep (it changed meanwhile) is looked at again. */
 const RETRY_MS = 100;
@@ -99,13 +43,24 @@ class Passivation {
   private readonly quiet = new Map<string, Quiet>();
   /** Releases in flight: a wake of the run waits for its release, which must not end the next lease. */
   private readonly releasing = new Map<string, Promise<void>>();
-  /** Run objects a caller may still hold (their result follows the woken copy), weakly: they must not stay alive. */
-  private readonly followers = new Map<string, WeakRef<WorkflowRun>>();
+  /**
+   * The run objects a caller may still hold for each passivated run (their results follow the copy woken here):
+   * its last copy, and every earlier copy that follows it. Weakly: they must not stay alive for this.
+   */
+  private readonly followers = new Map<string, WeakRef<WorkflowRun>[]>();
+  /**
+   * The earlier copies that follow a woken copy. When that copy is passivated in turn, they are what a caller may
+   * hold: nothing else leads to them from the run's id once the copy in between is collected.
+   */
+  private readonly following = new WeakMap<WorkflowRun, WeakRef<WorkflowRun>[]>();
   private readonly collected = new FinalizationRegistry<string>((id) => {
-    if (!this.followers.get(id)?.deref()) this.followers.delete(id);
+    const live = this.followers.get(id)?.filter((ref) => ref.deref() !== undefined) ?? [];
+    if (live.length === 0) this.followers.delete(id);
+    else this.followers.set(id, live);
   });
-  private timer: unknown;
-  private timerAt = Number.POSITIVE_INFINITY;
+  /** Releases waiting to be retried (the store failed them): woken at once by `stop()`. */
+  private readonly retrying = new Set<() => void>();
+  private readonly alarm: Alarm;
   private sweeping: Promise<void> | undefined;
   private stopped = false;
   private released$: (next: number) => void = () => {};
@@ -115,7 +70,9 @@ class Passivation {
   constructor(
     readonly settings: PassivationSettings,
     private readonly core: EngineCore,
-  ) {}
+  ) {
+    this.alarm = new Alarm(core.clock, () => void this.sweep());
+  }
 
   /** A checkpoint of the run was taken: it only waits (`idle`), with these deadlines, or it works. */
   taken(runId: string, idle: boolean, timers: readonly TimerRow[]): void {
@@ -132,7 +89,7 @@ class Passivation {
     }
     const since = this.core.clock.now();
     this.quiet.set(runId, { since, next });
-    this.arm(since + this.settings.afterMs);
+    this.alarm.armAt(since + this.settings.afterMs);
   }
 
   /** Tells `listener` the earliest deadline of runs whose release committed (the scheduler wakes them from then). */
@@ -147,17 +104,25 @@ class Passivation {
 
   /** The run was woken here: a run object held for its passivated copy follows it. */
   woken(run: WorkflowRun): void {
-    const held = this.followers.get(run.id)?.deref();
+    const refs = this.followers.get(run.id);
     this.followers.delete(run.id);
-    if (held && held !== run) held.follow(run);
+    const held: WeakRef<WorkflowRun>[] = [];
+    for (const ref of refs ?? []) {
+      const copy = ref.deref();
+      if (!copy || copy === run) continue;
+      copy.follow(run);
+      held.push(ref);
+    }
+    if (held.length > 0) this.following.set(run, held);
   }
 
   /** Stops the sweeps (close()): the runs still here are handed over by the engine. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer !== undefined) this.core.clock.clearTimeout(this.timer);
-    this.timer = undefined;
+    this.alarm.stop();
     await this.sweeping;
+    for (const wake of this.retrying) wake();
+    this.retrying.clear();
     await Promise.allSettled(this.releasing.values());
   }
 
@@ -167,21 +132,6 @@ class Passivation {
       this.sweeping = undefined;
     });
     return this.sweeping;
-  }
-
-  private arm(at: number): void {
-    if (this.stopped || at >= this.timerAt) return;
-    if (this.timer !== undefined) this.core.clock.clearTimeout(this.timer);
-    this.timerAt = at;
-    this.timer = this.core.clock.setTimeout(
-      () => {
-        this.timer = undefined;
-        this.timerAt = Number.POSITIVE_INFINITY;
-        void this.sweep();
-      },
-      Math.max(0, at - this.core.clock.now()),
-    );
-    (this.timer as { unref?: () => void }).unref?.();
   }
 
   private async sweepRound(): Promise<void> {
@@ -201,10 +151,7 @@ class Passivation {
         return true;
       });
       if (parked.length > 0) {
-        const release = durability.store.release(this.core.lease.owner, parked).catch((error: unknown) => {
-          // The leases then expire instead: another engine (or this one) wakes the runs once they are due.
-          this.core.logger.warn({ err: error }, 'passivated runs not released; their leases expire instead');
-        });
+        const release = this.release(parked);
         for (const id of parked) this.releasing.set(id, release);
         void release.then(() => {
           for (const id of parked) if (this.releasing.get(id) === release) this.releasing.delete(id);
@@ -218,7 +165,36 @@ class Passivation {
     let later = Number.POSITIVE_INFINITY;
     for (const q of this.quiet.values())
       later = Math.min(later, Math.max(q.since + this.settings.afterMs, after + RETRY_MS));
-    if (later < Number.POSITIVE_INFINITY) this.arm(later);
+    if (later < Number.POSITIVE_INFINITY) this.alarm.armAt(later);
+  }
+
+  /**
+   * Releases the leases of runs passivated here, retried with backoff until the store takes it. A failed release
+   * cannot be left to expire: this engine's renewals take every unreleased lease of its owner (one statement), so
+   * the run would stay leased, never found due nor adoptable, for as long as this engine lives. A wake of these
+   * runs waits for their release (`released`); after `stop()` the lease is no longer renewed and expires.
+   */
+  private async release(ids: readonly string[]): Promise<void> {
+    const { durability, lease, logger, clock } = this.core;
+    if (!durability) return;
+    for (let failures = 0, delay = 50; ; failures++, delay = Math.min(delay * 2, 5_000)) {
+      try {
+        return await durability.store.release(lease.owner, ids);
+      } catch (error) {
+        if (failures === 0 || failures % 10 === 0)
+          logger.warn({ err: error, failures: failures + 1 }, 'passivated runs not released yet; retrying');
+        if (this.stopped) return;
+        await new Promise<void>((resolve) => {
+          const timer = clock.setTimeout(() => {
+            this.retrying.delete(resolve);
+            resolve();
+          }, delay);
+          (timer as { unref?: () => void }).unref?.();
+          this.retrying.add(resolve);
+        });
+        if (this.stopped) return;
+      }
+    }
   }
 
   /** Drops one run from memory if it still only waits with its state committed; whether it did. */
@@ -242,13 +218,20 @@ class Passivation {
       this.quiet.delete(id);
       return false;
     }
+    // Without a `secrets` hook a secret is stored as `[redacted]`: woken from the store, the run would go on without
+    // it. It stays in memory (a crash still loses it, as documented; a routine passivation must not).
+    if (!durability.secrets && (entry.identity.secrets?.size ?? 0) > 0) {
+      this.quiet.delete(id);
+      return false;
+    }
     if (!durability.leases.has(id)) return false;
     this.quiet.delete(id);
     entry.passivated = true;
     // Nothing of this copy is written from now on: it has no lease here.
     durability.leases.delete(id);
-    this.followers.set(id, new WeakRef(entry.run));
+    this.followers.set(id, [...(this.following.get(entry.run) ?? []), new WeakRef(entry.run)]);
     this.collected.register(entry.run, id);
+    entry.run.passivate();
     entry.run.actor.stop();
     this.passivated++;
     return true;

@@ -53,6 +53,11 @@ export class WorkflowRun<O = unknown> {
   #settled = false;
   #abandon: (error: FlowstateError) => void = () => {};
   #resolve: (output: unknown) => void = () => {};
+  /**
+   * Once this copy is passivated: where the run is as far as this object knows. Its actor is stopped (it would read
+   * `cancelled`), so the copy woken here and followed, or else the state it was passivated in.
+   */
+  #elsewhere: WorkflowRun | { readonly status: RunStatus; readonly waiting: string[] } | undefined;
   /** `progress$` and `events$`, made on first read: the run holds its own streams (no registry keyed by actor). */
   private progressStream: Observable<Progress> | undefined;
   private eventStream: Observable<StepLogEvent> | undefined;
@@ -144,6 +149,7 @@ export class WorkflowRun<O = unknown> {
 
   /** Where the run is now. */
   get status(): RunStatus {
+    if (this.#elsewhere) return this.#elsewhere.status;
     const snapshot = this.actor.getSnapshot();
     if (snapshot.status === 'done')
       return (snapshot.output as WorkflowOutcome | undefined)?.status ?? 'cancelled';
@@ -154,6 +160,9 @@ export class WorkflowRun<O = unknown> {
 
   /** Paths of the steps waiting on a human now: escalated steps and `waitFor` steps. */
   waitingSteps(): string[] {
+    const elsewhere = this.#elsewhere;
+    if (elsewhere)
+      return elsewhere instanceof WorkflowRun ? elsewhere.waitingSteps() : [...elsewhere.waiting];
     const paths: string[] = [];
     for (const actor of actorTree(this.actor)) {
       const s = actor.getSnapshot();
@@ -237,8 +246,17 @@ export class WorkflowRun<O = unknown> {
     this.#abandon(error);
   }
 
-  /** @internal This run was passivated and is woken as `next`: its result settles as the woken copy's does. */
+  /** @internal This copy is about to be passivated (its actor stopped): it keeps telling where the run was. */
+  passivate(): void {
+    this.#elsewhere = { status: this.status, waiting: this.waitingSteps() };
+  }
+
+  /**
+   * @internal This run was passivated and is woken as `next`: its result settles as the woken copy's does, and its
+   * status and waiting steps are the woken copy's.
+   */
   follow(next: WorkflowRun<O>): void {
+    this.#elsewhere = next;
     next.result.then(this.#resolve, this.#abandon);
   }
 

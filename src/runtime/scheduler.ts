@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../machine/clock.js';
 import type { WorkflowStore } from '../persistence/types.js';
+import { Alarm } from './alarm.js';
 
 /** What the wake-up scheduler asks of its engine. */
 export interface WakeHost {
   /** The workflow ids this engine can run: only their runs are looked for. */
   workflows(): string[];
-  /** Whether the run is in memory here already (or being woken). */
-  here(runId: string): boolean;
+  /** Whether to leave the run alone: it is in memory here already (or being woken), or cannot be restored here. */
+  skip(runId: string): boolean;
   /** Takes the run and restores it here; rejects if another engine took it first. */
   wake(runId: string): Promise<unknown>;
 }
@@ -22,12 +23,12 @@ const MAX_WAKE_MS = 20;
  * The one wake-up scheduler of an engine that passivates: instead of a timer per passivated run, it reads the store
  * for idle runs no live engine holds that are due soon (a range of the timers' deadline index, `wakeAheadMs +
  * pollMs` ahead, or a pending signal), wakes those due within `wakeAheadMs` (their restored actors then fire their
- * deadlines on time; a burst of runs due together is woken earlier, by what restoring them takes), and sleeps until the next one it saw or `pollMs`, whichever comes first. Several replicas may
- * see one run: taking its lease decides which wakes it, exactly one.
+ * deadlines on time; a burst of runs due together is woken earlier, by what restoring them takes), and sleeps until
+ * the next one it saw or `pollMs`, whichever comes first. Several replicas may see one run: taking its lease decides
+ * which wakes it, exactly one.
  */
 export class WakeScheduler {
-  private timer: unknown;
-  private timerAt = Number.POSITIVE_INFINITY;
+  private readonly alarm: Alarm;
   private ticking: Promise<void> | undefined;
   private again = false;
   private stopped = false;
@@ -40,7 +41,9 @@ export class WakeScheduler {
     private readonly settings: { readonly wakeAheadMs: number; readonly pollMs: number },
     private readonly host: WakeHost,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.alarm = new Alarm(clock, () => void this.tick());
+  }
 
   start(): void {
     this.arm(0);
@@ -59,8 +62,7 @@ export class WakeScheduler {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    this.timer = undefined;
+    this.alarm.stop();
     await this.ticking;
   }
 
@@ -72,21 +74,9 @@ export class WakeScheduler {
     return this.ticking;
   }
 
+  /** Reads the store `delayMs` from now, or earlier if it is due to already. */
   private arm(delayMs: number): void {
-    if (this.stopped) return;
-    const at = this.clock.now() + Math.max(0, delayMs);
-    if (at >= this.timerAt) return;
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    this.timerAt = at;
-    this.timer = this.clock.setTimeout(
-      () => {
-        this.timer = undefined;
-        this.timerAt = Number.POSITIVE_INFINITY;
-        void this.tick();
-      },
-      Math.max(0, delayMs),
-    );
-    (this.timer as { unref?: () => void }).unref?.();
+    this.alarm.armAt(this.clock.now() + Math.max(0, delayMs));
   }
 
   private async round(): Promise<void> {
@@ -111,7 +101,7 @@ export class WakeScheduler {
         const wake: string[] = [];
         let queued = 0;
         for (const run of due) {
-          if (this.host.here(run.id)) continue;
+          if (this.host.skip(run.id)) continue;
           queued++;
           const at = run.due - wakeAheadMs - queued * this.wakeMs;
           if (at <= now) wake.push(run.id);

@@ -56,55 +56,67 @@ interface Call {
 }
 
 describe.each([
-  ['sqlite', async () => join(dir, 'crash.db'), (target: string): WorkflowStore => sqliteStore(target)],
+  [
+    'sqlite',
+    async () => join(dir, `crash-${Math.random().toString(36).slice(2, 8)}.db`),
+    (target: string): WorkflowStore => sqliteStore(target),
+  ],
   [
     'postgres',
     async () => createDatabase(pg, `pc${Math.random().toString(36).slice(2, 8)}`),
     (target: string): WorkflowStore => postgresStore(target),
   ],
 ])('passivated runs across a SIGKILL on %s', (kind, target, open) => {
-  it('a second engine wakes them by event and by due timer and finishes them; nothing journaled runs again', async () => {
-    const where = await target();
-    const ledger = join(dir, `${kind}.ledger`);
-    writeFileSync(ledger, '');
-    const parker = await spawnUntil(['park', kind, where, ledger, String(COUNT)], 'PARKED');
-    parker.child.kill('SIGKILL');
-    await new Promise((r) => parker.child.once('exit', r));
-    const store = open(where);
-    const idle = await store.listRuns({ idle: true, status: ['running', 'waiting'], limit: 1_000 });
-    expect(idle).toHaveLength(2 * COUNT + QUIET);
-    // Passivated: lease released. Quiet when the process died: lease still running.
-    expect(idle.filter((r) => r.leaseUntil === 0)).toHaveLength(2 * COUNT);
-    expect(idle.filter((r) => r.id.startsWith('quiet-') && (r.leaseUntil ?? 0) > 0)).toHaveLength(QUIET);
-    const finisher = await spawnUntil(['finish', kind, where, ledger, String(COUNT)], 'DONE', 60_000);
-    await new Promise((r) => finisher.child.once('exit', r));
-    const runs = await store.listRuns({ limit: 1_000 });
-    expect(runs.filter((r) => r.status === 'done')).toHaveLength(2 * COUNT + 2 + QUIET);
-    const calls: Call[] = readFileSync(ledger, 'utf8')
-      .trim()
-      .split('\n')
-      .map((line) => {
-        const [key = '', , pid, t] = line.split(' ');
-        return { key, pid: Number(pid), t: Number(t) };
-      });
-    const byKey = new Map<string, Call[]>();
-    for (const c of calls) byKey.set(c.key, [...(byKey.get(c.key) ?? []), c]);
-    // Only the busy runs' attempts, in flight at the kill, may run twice; every other attempt ran exactly once.
-    for (let i = 0; i < QUIET; i++) expect(byKey.get(`quiet-${i}:ship:1`)?.[0]?.pid).toBe(finisher.child.pid);
-    const twice = [...byKey].filter(([, list]) => list.length > 1).map(([key]) => key);
-    expect(twice.every((key) => key.startsWith('busy-'))).toBe(true);
-    for (let i = 0; i < COUNT; i++) {
-      expect(byKey.get(`ap-${i}:ship:1`)?.[0]?.pid).toBe(finisher.child.pid);
-      expect(byKey.get(`ap-${i}:plan:1`)?.[0]?.pid).toBe(parker.child.pid);
-      const first = byKey.get(`bo-${i}:call:1`)?.[0];
-      const retry = byKey.get(`bo-${i}:call:2`)?.[0];
-      // The retry ran in the second process, on its deadline: never early, and late by little.
-      expect(first?.pid).toBe(parker.child.pid);
-      expect(retry?.pid).toBe(finisher.child.pid);
-      const delay = (retry?.t ?? 0) - (first?.t ?? 0);
-      expect(delay).toBeGreaterThanOrEqual(BACKOFF_MS);
-      expect(delay).toBeLessThan(BACKOFF_MS + 500);
-    }
-    await store.close();
-  }, 90_000);
+  it.each([
+    ['park', 'their leases released'],
+    ['park-unreleased', 'before the release of their leases committed'],
+  ])(
+    'a second engine wakes them by event and by due timer and finishes them; nothing journaled runs again (%s: killed %s)',
+    async (mode) => {
+      const where = await target();
+      const ledger = join(dir, `${kind}-${mode}.ledger`);
+      writeFileSync(ledger, '');
+      const parker = await spawnUntil([mode, kind, where, ledger, String(COUNT)], 'PARKED');
+      parker.child.kill('SIGKILL');
+      await new Promise((r) => parker.child.once('exit', r));
+      const store = open(where);
+      const idle = await store.listRuns({ idle: true, status: ['running', 'waiting'], limit: 1_000 });
+      expect(idle).toHaveLength(2 * COUNT + QUIET);
+      // Passivated: lease released (or still running, when the release never committed). Quiet: lease running.
+      expect(idle.filter((r) => r.leaseUntil === 0)).toHaveLength(mode === 'park' ? 2 * COUNT : 0);
+      expect(idle.filter((r) => r.id.startsWith('quiet-') && (r.leaseUntil ?? 0) > 0)).toHaveLength(QUIET);
+      const finisher = await spawnUntil(['finish', kind, where, ledger, String(COUNT)], 'DONE', 60_000);
+      await new Promise((r) => finisher.child.once('exit', r));
+      const runs = await store.listRuns({ limit: 1_000 });
+      expect(runs.filter((r) => r.status === 'done')).toHaveLength(2 * COUNT + 2 + QUIET);
+      const calls: Call[] = readFileSync(ledger, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => {
+          const [key = '', , pid, t] = line.split(' ');
+          return { key, pid: Number(pid), t: Number(t) };
+        });
+      const byKey = new Map<string, Call[]>();
+      for (const c of calls) byKey.set(c.key, [...(byKey.get(c.key) ?? []), c]);
+      // Only the busy runs' attempts, in flight at the kill, may run twice; every other attempt ran exactly once.
+      for (let i = 0; i < QUIET; i++)
+        expect(byKey.get(`quiet-${i}:ship:1`)?.[0]?.pid).toBe(finisher.child.pid);
+      const twice = [...byKey].filter(([, list]) => list.length > 1).map(([key]) => key);
+      expect(twice.every((key) => key.startsWith('busy-'))).toBe(true);
+      for (let i = 0; i < COUNT; i++) {
+        expect(byKey.get(`ap-${i}:ship:1`)?.[0]?.pid).toBe(finisher.child.pid);
+        expect(byKey.get(`ap-${i}:plan:1`)?.[0]?.pid).toBe(parker.child.pid);
+        const first = byKey.get(`bo-${i}:call:1`)?.[0];
+        const retry = byKey.get(`bo-${i}:call:2`)?.[0];
+        // The retry ran in the second process, on its deadline: never early, and late by little.
+        expect(first?.pid).toBe(parker.child.pid);
+        expect(retry?.pid).toBe(finisher.child.pid);
+        const delay = (retry?.t ?? 0) - (first?.t ?? 0);
+        expect(delay).toBeGreaterThanOrEqual(BACKOFF_MS);
+        expect(delay).toBeLessThan(BACKOFF_MS + 500);
+      }
+      await store.close();
+    },
+    90_000,
+  );
 });

@@ -14,6 +14,14 @@ import { createDatabase, type PostgresServer, startPostgres } from '../support/p
 
 const RUNS = 30;
 const BACKOFF_MS = 1_500;
+const MIXED = 200;
+/** Every way a passivated run is woken, in one run: its event, a human's decision, a backoff's deadline. */
+const mixed = workflow('rep-mixed')
+  .step('plan')
+  .waitFor('approve', { event: 'approved', timeoutMs: 600_000 })
+  .step('review', { escalate: { to: 'human', timeoutMs: 600_000 } })
+  .step('call', { retry: { attempts: 2, backoff: 'fixed', initialMs: BACKOFF_MS, jitter: 0 } })
+  .build();
 const flaky = workflow('rep-flaky')
   .step('call', { retry: { attempts: 2, backoff: 'fixed', initialMs: BACKOFF_MS, jitter: 0 } })
   .build();
@@ -84,4 +92,133 @@ describe.each([
     await a.close();
     await b.close();
   });
+
+  it(`${MIXED} runs woken by events, decisions and timers sent through either replica: each finishes once, no key called twice`, async () => {
+    const where = await target();
+    const calls = new Map<string, string[]>();
+    const agentsOf = (engine: string) => {
+      const agent = (name: string) => (_input: unknown, ctx: AgentContext) => {
+        calls.set(ctx.idempotencyKey, [...(calls.get(ctx.idempotencyKey) ?? []), engine]);
+        if (name !== 'plan' && ctx.attempt === 1) throw new Error(`${name}: first attempt fails`);
+        return name;
+      };
+      return { plan: agent('plan'), review: agent('review'), call: agent('call') };
+    };
+    const replica = (owner: string) =>
+      testEngine({
+        agents: agentsOf(owner),
+        workflows: [mixed],
+        store: open(where),
+        lease: { owner, ttlMs: 2_000 },
+        inbox: { pollMs: 50 },
+        passivate: { afterMs: 100, wakeAheadMs: 300, pollMs: 100 },
+      });
+    const engines = [replica('a'), replica('b')];
+    const pick = () => engines[Math.floor(Math.random() * engines.length)] as (typeof engines)[number];
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    /** Sends until a waiting step takes it (the run may not be there yet), through a random replica each time. */
+    const until = async (send: () => Promise<boolean>) => {
+      for (let i = 0; i < 400; i++) {
+        if (await send().catch(() => false)) return true;
+        await sleep(25 + Math.random() * 50);
+      }
+      return false;
+    };
+    for (let i = 0; i < MIXED; i++) pick().start(mixed, {}, { id: `m${i}` });
+    // How many runs were passivated (released, in no engine's memory) at once, sampled as the signals go.
+    let parkedMost = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const idle = (await engines[0]?.list({ idle: true, limit: MIXED })) ?? [];
+        parkedMost = Math.max(parkedMost, idle.filter((r) => r.leaseUntil === 0).length);
+        await sleep(50);
+      }
+    })();
+    const signals = Array.from({ length: MIXED }, async (_, i) => {
+      await sleep(Math.random() * 1_500);
+      const event = await until(() => pick().send(`m${i}`, { type: 'approved', n: i }));
+      await sleep(Math.random() * 1_000);
+      const decision = await until(() =>
+        pick()
+          .resolveEscalation(`m${i}`, 'review', { action: 'skip', value: `ok${i}` })
+          .then(() => true),
+      );
+      return event && decision;
+    });
+    expect(await Promise.all(signals)).toEqual(Array(MIXED).fill(true));
+    sampling = false;
+    await sampler;
+    expect(parkedMost).toBeGreaterThan(MIXED / 10);
+    const end = Date.now() + 20_000;
+    let done = 0;
+    while (Date.now() < end) {
+      done = (await engines[0]?.list({ status: 'done', limit: MIXED }))?.length ?? 0;
+      if (done === MIXED) break;
+      await sleep(100);
+    }
+    expect(done).toBe(MIXED);
+    for (let i = 0; i < MIXED; i++) {
+      expect(await engines[0]?.get(`m${i}`)).toMatchObject({
+        status: 'done',
+        output: { plan: 'plan', approve: { n: i }, review: `ok${i}`, call: 'call' },
+      });
+    }
+    // plan once, review's failed attempt once, call's two attempts once each: no key ran twice, on either replica.
+    expect([...calls.values()].filter((by) => by.length > 1)).toEqual([]);
+    expect(calls.size).toBe(MIXED * 4);
+    for (const e of engines) await e.close();
+  }, 90_000);
+});
+
+describe('passivation while PostgreSQL is stopped', () => {
+  const OUTAGE_RUNS = 20;
+  const slow = workflow('rep-outage')
+    .step('call', { retry: { attempts: 2, backoff: 'fixed', initialMs: 3_000, jitter: 0 } })
+    .build();
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it.each([
+    ['as runs are passivated', 150],
+    ['as passivated runs are woken', 2_300],
+  ])(
+    'loses nothing and runs nothing twice when the store stops %s',
+    async (_when, stopAfterMs) => {
+      const url = await createDatabase(pg, `outage${Math.random().toString(36).slice(2, 8)}`);
+      const calls = new Map<string, number>();
+      const engine = testEngine({
+        agents: {
+          call: (_input: unknown, ctx: AgentContext) => {
+            calls.set(ctx.idempotencyKey, (calls.get(ctx.idempotencyKey) ?? 0) + 1);
+            if (ctx.attempt === 1) throw new Error('first attempt fails');
+            return 'ok';
+          },
+        },
+        workflows: [slow],
+        store: postgresStore(url),
+        lease: { owner: 'solo', ttlMs: 2_000 },
+        inbox: { pollMs: 50 },
+        passivate: { afterMs: 200, wakeAheadMs: 300, pollMs: 100 },
+      });
+      for (let i = 0; i < OUTAGE_RUNS; i++) engine.start(slow, {}, { id: `o${i}` });
+      await engine.flush();
+      // Down for 1.5 s: the sweep's flush, the releases, the scheduler's reads or the wakes fail meanwhile.
+      await sleep(stopAfterMs);
+      await pg.halt();
+      await sleep(1_500);
+      await pg.restart();
+      const end = Date.now() + 20_000;
+      let done = 0;
+      while (Date.now() < end) {
+        done = (await engine.list({ status: 'done', limit: OUTAGE_RUNS }).catch(() => [])).length;
+        if (done === OUTAGE_RUNS) break;
+        await sleep(100);
+      }
+      expect(done).toBe(OUTAGE_RUNS);
+      expect([...calls.values()].filter((n) => n > 1)).toEqual([]);
+      expect(calls.size).toBe(OUTAGE_RUNS * 2);
+      await engine.close();
+    },
+    60_000,
+  );
 });

@@ -1,13 +1,15 @@
 // One process of the passivation crash test, on the built package. `park`: starts runs that wait (an event, a long
 // backoff) and a few that stay busy, prints PARKED once every waiting run is passivated, then idles until the parent
 // kills it with SIGKILL. `finish`: a second engine on the same store wakes them (events, due timers), adopts the busy
-// ones once the dead engine's leases expire, and prints DONE when every run has ended.
+// ones once the dead engine's leases expire, and prints DONE when every run has ended. `park-unreleased`: as `park`,
+// but no release of a passivated run's lease ever commits (the process dies between dropping the runs and the release).
 import { appendFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { createEngine, postgresStore, sqliteStore, workflow } from '../../dist/bundle/index.js';
 
 const [mode, kind, target, ledger, countArg] = process.argv.slice(2);
+const parking = mode.startsWith('park');
 const count = Number(countArg);
 export const BACKOFF_MS = 4_000;
 /** Runs that only wait but are not passivated yet when the first process dies. */
@@ -43,22 +45,24 @@ const agents = {
   // Never answers in the first process (in flight when it dies); answers in the second.
   slow: (_input, ctx) => {
     log(ctx, 'call');
-    return mode === 'park' ? new Promise(() => {}) : 'SLOW';
+    return parking ? new Promise(() => {}) : 'SLOW';
   },
 };
 
+const base = kind === 'postgres' ? postgresStore(target) : sqliteStore(target);
+const store = mode === 'park-unreleased' ? { ...base, release: () => new Promise(() => {}) } : base;
 const engine = createEngine({
   agents,
-  store: kind === 'postgres' ? postgresStore(target) : sqliteStore(target),
+  store,
   workflows: [approval, backoff, busy],
   logger: pino({ level: 'silent' }),
-  lease: { owner: mode === 'park' ? 'parker' : 'finisher', ttlMs: 1_000 },
+  lease: { owner: parking ? 'parker' : 'finisher', ttlMs: 1_000 },
   inbox: { pollMs: 50 },
   passivate: { afterMs: 100, wakeAheadMs: 300, pollMs: 200 },
 });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-if (mode === 'park') {
+if (parking) {
   for (let i = 0; i < count; i++) {
     engine.start(approval, {}, { id: `ap-${i}` });
     engine.start(backoff, {}, { id: `bo-${i}` });
