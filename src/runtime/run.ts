@@ -188,6 +188,8 @@ export class WorkflowRun<O = unknown> {
         { workflowId: this.id },
       );
     }
+    // A copy passivated and woken again here passes the event to the woken copy; passivated, nothing waits here.
+    if (this.#elsewhere) return this.#elsewhere instanceof WorkflowRun && this.#elsewhere.send(event);
     const waits = activeWaits(this.actor).filter((w) => w.event === event.type);
     for (const wait of waits) {
       const owner = this.binder.definitionOf((wait.actor as { logic?: unknown }).logic);
@@ -222,7 +224,8 @@ export class WorkflowRun<O = unknown> {
       const issues = parsed.ok ? [] : parsed.issues;
       throw new InputValidationError('event', issues, { workflowId: this.id, stepPath });
     }
-    const actor = findStepActor(this.actor, stepPath);
+    if (this.#elsewhere instanceof WorkflowRun) return this.#elsewhere.resolveEscalation(stepPath, valid);
+    const actor = this.#elsewhere ? undefined : findStepActor(this.actor, stepPath);
     const snapshot = actor?.getSnapshot();
     if (
       !actor ||
@@ -230,7 +233,11 @@ export class WorkflowRun<O = unknown> {
       snapshot.status !== 'active' ||
       snapshot.phase !== 'escalated'
     ) {
-      const where = isStepSnapshot(snapshot) ? `it is ${snapshot.phase}` : 'no such step is running';
+      const where = this.#elsewhere
+        ? 'the run is passivated: decide it with engine.resolveEscalation(run.id, ...)'
+        : isStepSnapshot(snapshot)
+          ? `it is ${snapshot.phase}`
+          : 'no such step is running';
       throw new ConfigurationError(`Step '${stepPath}' is not waiting for a decision (${where})`, {
         workflowId: this.id,
         stepPath,
@@ -262,7 +269,9 @@ export class WorkflowRun<O = unknown> {
 
   /** Cancels the run: every running agent's AbortSignal fires and the run ends `cancelled`. No-op once it ended. */
   cancel(reason?: string): void {
-    if (this.#settled) return;
+    if (this.#elsewhere instanceof WorkflowRun) return this.#elsewhere.cancel(reason);
+    // Passivated: its actor is stopped; `engine.cancel(run.id)` wakes and cancels it.
+    if (this.#settled || this.#elsewhere) return;
     this.actor.send({ type: 'flowstate.cancel', ...(reason !== undefined ? { reason } : {}) });
   }
 }

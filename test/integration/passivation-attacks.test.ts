@@ -395,6 +395,33 @@ describe('passivation under attack', () => {
     await engine.close();
   });
 
+  it('a run object kept by its caller: passivated, it says so; woken here, it passes events and decisions on', async () => {
+    const steps = workflow('atk-forward')
+      .step('plan')
+      .waitFor('first', { event: 'first', timeoutMs: 3_600_000 })
+      .step('review', { escalate: { to: 'human', timeoutMs: 3_600_000 } })
+      .build();
+    const { calls, agents } = counting();
+    const engine = engineOn(memoryStore(), 'a', { agents, workflows: [steps] });
+    const run = engine.start(steps, {}, { id: 'fw' });
+    await pass(AFTER + 500, [engine]);
+    expect(engine.active.size).toBe(0);
+    // Passivated: nothing waits in this copy; a decision names why, and how to reach the run.
+    expect(run.send({ type: 'first' })).toBe(false);
+    expect(() => run.resolveEscalation('plan', { action: 'retry' })).toThrow(/passivated/);
+    await expect(engine.send('fw', { type: 'nothing-waits-for-this' })).resolves.toBe(false);
+    await pass(500, [engine]);
+    // Woken here (by an event no step takes): the kept object passes the real one on to the woken copy.
+    expect(engine.active.size).toBe(1);
+    expect(run.send({ type: 'first' })).toBe(true);
+    await pass(500, [engine]);
+    expect(run.waitingSteps()).toEqual(['review']);
+    run.resolveEscalation('review', { action: 'skip', value: 'fine' });
+    await expect(run.result).resolves.toMatchObject({ review: 'fine' });
+    expect(calls.review).toBe(1);
+    await engine.close();
+  });
+
   it("a run object kept by its caller tells a passivated run's status as it was, not `cancelled`; then its woken copy's", async () => {
     const { agents } = counting();
     const engine = engineOn(memoryStore(), 'a', { agents });
