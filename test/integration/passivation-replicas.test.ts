@@ -85,7 +85,9 @@ describe.each([
       expect(retry).toHaveLength(1);
       const late = (retry[0]?.t ?? 0) - (first[0]?.t ?? 0) - BACKOFF_MS;
       expect(late).toBeGreaterThanOrEqual(0);
-      expect(late).toBeLessThan(300);
+      // Real time on a shared machine: the bench measures lateness (p99 15 ms); here, woken by a scheduler ahead of
+      // its deadline, not a lease expiry (ttl 2 s) or a late adoption.
+      expect(late).toBeLessThan(1_000);
       woken[retry[0]?.engine as 'a' | 'b']++;
     }
     expect(woken.a + woken.b).toBe(RUNS);
