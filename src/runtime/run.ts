@@ -224,7 +224,10 @@ export class WorkflowRun<O = unknown> {
       const issues = parsed.ok ? [] : parsed.issues;
       throw new InputValidationError('event', issues, { workflowId: this.id, stepPath });
     }
-    if (this.#elsewhere instanceof WorkflowRun) return this.#elsewhere.resolveEscalation(stepPath, valid);
+    if (this.#elsewhere instanceof WorkflowRun) {
+      this.#elsewhere.resolveEscalation(stepPath, valid);
+      return;
+    }
     const actor = this.#elsewhere ? undefined : findStepActor(this.actor, stepPath);
     const snapshot = actor?.getSnapshot();
     if (
@@ -269,7 +272,10 @@ export class WorkflowRun<O = unknown> {
 
   /** Cancels the run: every running agent's AbortSignal fires and the run ends `cancelled`. No-op once it ended. */
   cancel(reason?: string): void {
-    if (this.#elsewhere instanceof WorkflowRun) return this.#elsewhere.cancel(reason);
+    if (this.#elsewhere instanceof WorkflowRun) {
+      this.#elsewhere.cancel(reason);
+      return;
+    }
     // Passivated: its actor is stopped; `engine.cancel(run.id)` wakes and cancels it.
     if (this.#settled || this.#elsewhere) return;
     this.actor.send({ type: 'flowstate.cancel', ...(reason !== undefined ? { reason } : {}) });
