@@ -9,6 +9,11 @@ import type { MachineContext } from './context.js';
 /** The id of a wait's delayed timeout event (what its exit cancels). */
 const timeoutId = (name: string) => `flowstate.wait.${name}`;
 
+/** Whether the id of an event XState scheduled is a wait's timeout (its deadline is in the snapshot). */
+export function isWaitTimeout(id: unknown): boolean {
+  return typeof id === 'string' && id.startsWith('flowstate.wait.');
+}
+
 /**
  * The event a wait times out on: the done event its deadline timer actor sent when waits had one (runs stored
  * then still have that actor, so both arrive as the same event). `rearm` marks a chunk of a wait longer than a
