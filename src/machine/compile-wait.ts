@@ -80,7 +80,9 @@ export function waitState(
       [node.event]: {
         guard: `${name}.payload`,
         target: next,
-        actions: update(storeResult(name, false, (e) => (schema ? schema.parse(payloadOf(e)) : payloadOf(e)))),
+        actions: update(
+          storeResult(name, false, (e) => (schema ? schema.parse(payloadOf(e)) : payloadOf(e))),
+        ),
       },
       [`xstate.done.actor.${name}`]: [
         { guard: ({ event }: { event: AnyEventObject }) => event.rearm === true, actions: arm },
@@ -91,7 +93,12 @@ export function waitState(
 }
 
 /** When a wait started: its deadline (in the context, or in the timer actor of a run stored before) minus its timeout. */
-function startedAt(c: MachineContext, self: AnyActorRef, name: string, timeoutMs: number): number | undefined {
+function startedAt(
+  c: MachineContext,
+  self: AnyActorRef,
+  name: string,
+  timeoutMs: number,
+): number | undefined {
   const deadline = c.waits?.[name];
   if (typeof deadline === 'number') return deadline - timeoutMs;
   const timer = self.getSnapshot().children[name]?.getSnapshot() as { deadline?: unknown } | undefined;
@@ -125,7 +132,13 @@ export function rearmWaits(actor: AnyActorRef, clock: { now(): number }): void {
       if (typeof deadline !== 'number') continue;
       const left = Math.max(0, deadline - clock.now());
       scheduler.cancel(actor, timeoutId(name));
-      scheduler.schedule(actor, actor, timeoutEvent(name, left), Math.min(left, MAX_TIMER_MS), timeoutId(name));
+      scheduler.schedule(
+        actor,
+        actor,
+        timeoutEvent(name, left),
+        Math.min(left, MAX_TIMER_MS),
+        timeoutId(name),
+      );
     }
   }
   for (const child of Object.values(s.children ?? {})) if (child) rearmWaits(child, clock);

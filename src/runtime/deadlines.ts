@@ -39,7 +39,12 @@ function walk(runId: string, snapshot: PersistedNode['snapshot'], prefix: string
   if (waits && typeof waits === 'object')
     for (const [name, deadline] of Object.entries(waits))
       if (typeof deadline === 'number')
-        rows.push({ runId, stepPath: (snapshot?.context?.pathPrefix ?? prefix) + name, kind: 'wait', deadline });
+        rows.push({
+          runId,
+          stepPath: (snapshot?.context?.pathPrefix ?? prefix) + name,
+          kind: 'wait',
+          deadline,
+        });
   for (const [id, child] of Object.entries(snapshot?.children ?? {})) {
     const s = child.snapshot;
     if (!s) continue;

@@ -42,7 +42,11 @@ describe('a waitFor stored with its deadline timer actor', () => {
     chose: () => {},
     stepEnded: () => {},
   };
-  const machine = compileWorkflow(definition.spec, { version: definition.version, clock: systemClock, learn });
+  const machine = compileWorkflow(definition.spec, {
+    version: definition.version,
+    clock: systemClock,
+    learn,
+  });
 
   beforeEach(() => {
     vi.useFakeTimers({ now: 100_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
@@ -59,7 +63,10 @@ describe('a waitFor stored with its deadline timer actor', () => {
 
   it('times out at the stored deadline, not a full timeout later', async () => {
     // Stored 30 s into a 60 s wait: 30 s are left.
-    const actor = createActor(machine, { snapshot: stored(130_000) as never, input: { workflowId: 'w1' } }).start();
+    const actor = createActor(machine, {
+      snapshot: stored(130_000) as never,
+      input: { workflowId: 'w1' },
+    }).start();
     await vi.advanceTimersByTimeAsync(29_999);
     expect(actor.getSnapshot().status).toBe('active');
     await vi.advanceTimersByTimeAsync(1);
@@ -68,7 +75,10 @@ describe('a waitFor stored with its deadline timer actor', () => {
   });
 
   it('takes its event: the timer actor is stopped, and the wait started at deadline minus timeout', async () => {
-    const actor = createActor(machine, { snapshot: stored(130_000) as never, input: { workflowId: 'w1' } }).start();
+    const actor = createActor(machine, {
+      snapshot: stored(130_000) as never,
+      input: { workflowId: 'w1' },
+    }).start();
     await vi.advanceTimersByTimeAsync(1_000);
     actor.send({ type: 'approved', by: 'ada' });
     expect(actor.getSnapshot().output).toEqual({ status: 'done', output: { approval: { by: 'ada' } } });
