@@ -24,6 +24,10 @@ const timeoutEvent = (name: string, remaining: number) =>
     ? { type: `xstate.done.actor.${name}`, output: null, rearm: true }
     : { type: `xstate.done.actor.${name}`, output: null };
 
+/**
+ * Compiles a `waitFor`: a state that goes on with the event's payload, or times out at a deadline kept in the
+ * context (`waits`), through a delayed event the machine schedules for itself (see {@link rearmWaits} for restores).
+ */
 export function waitState(
   compiler: Compiler,
   node: Extract<WorkflowNode, { kind: 'wait' }>,
