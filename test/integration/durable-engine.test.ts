@@ -228,6 +228,26 @@ describe('timers across a restart', () => {
     expect(await files.store.listTimers('w1')).toEqual([]);
   });
 
+  it("resumes a child workflow's waitFor with the time it had left", async () => {
+    const child = workflow('durable-wait-child')
+      .waitFor('approval', { event: 'approved', timeoutMs: 10_000, onTimeout: 'skip' })
+      .build();
+    const wf = workflow('durable-wait-parent').step('sub', { workflow: child }).build();
+    const first = testEngine({ lease: node, store: files.store, workflows: [wf, child] });
+    first.start(wf, {}, { id: 'w3' });
+    await settle(first);
+    await vi.advanceTimersByTimeAsync(4_000);
+    expect(await files.store.listTimers('w3')).toEqual([
+      { runId: 'w3', stepPath: 'sub/approval', kind: 'wait', deadline: 10_000 },
+    ]);
+    const second = restarted({ workflows: [wf, child] });
+    const [resumed] = await second.recover();
+    await vi.advanceTimersByTimeAsync(5_999);
+    expect(resumed?.status).toBe('waiting');
+    await vi.advanceTimersByTimeAsync(1);
+    await expect(resumed?.result).resolves.toEqual({ sub: { approval: null } });
+  });
+
   it('resumes a waitFor that gets its event after a restart, its timeout cancelled', async () => {
     const wf = workflow('durable-wait-event')
       .waitFor('approval', { event: 'approved', timeoutMs: 10_000 })
