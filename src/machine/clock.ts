@@ -22,7 +22,7 @@ export const systemClock: Clock = {
 };
 
 /** Node fires a timer at once when its delay passes 2^31-1 ms (about 24.8 days), so longer waits are chunked. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Calls `callback` once `clock.now()` reaches `deadline`; returns a function that cancels it. */
 export function scheduleAt(clock: Clock, deadline: number, callback: () => void): () => void {

@@ -13,7 +13,7 @@ import type {
 import { failureOf, InputValidationError } from '../model/errors.js';
 import { parseWith } from '../model/validation.js';
 import { recordFailure, skipResult, storeResult, update } from './actions.js';
-import { systemClock } from './clock.js';
+import { type Clock, systemClock } from './clock.js';
 import { compensationState } from './compile-compensation.js';
 import { branchState, loopState, parallelState } from './compile-control.js';
 import { mapState } from './compile-map.js';
@@ -37,8 +37,13 @@ export interface CompileOptions {
   readonly mappings?: Readonly<Record<string, MappingFn>>;
   /** The step actor logic. @default a step logic with no agents (every step fails until agents are provided) */
   readonly stepLogic?: AnyActorLogic;
-  /** The deadline timer logic. @default a timer on the system clock */
+  /**
+   * The deadline timer logic of runs stored before waits kept their deadline in the context (a restored wait may
+   * still have one). @default a timer on the system clock
+   */
   readonly timerLogic?: AnyActorLogic;
+  /** The clock a `waitFor` reads its deadline from. @default the system clock */
+  readonly clock?: Clock;
   /** The machine that runs a child workflow. @default the child definition's own machine */
   readonly childMachine?: (definition: AnyWorkflowDefinition) => AnyStateMachine;
   /** Told of step ends, branch arms and loop rounds, for the ETA's history. @default none: nothing is learned */
@@ -104,6 +109,11 @@ export class Compiler {
     this.actors['flowstate.step'] = stepLogic;
     this.actors['flowstate.map'] = mapLogicOf(stepLogic);
     this.actors['flowstate.timer'] = options.timerLogic ?? createTimerLogic(systemClock);
+  }
+
+  /** The clock deadlines are read from. */
+  get clock(): Clock {
+    return this.options.clock ?? systemClock;
   }
 
   /** Compiles a loop's body: the steps in it key their attempts by round (see {@link roundOf}). */

@@ -55,6 +55,12 @@ export interface MachineContext {
   readonly error: SerializedError | undefined;
   readonly compensationErrors: readonly SerializedError[];
   readonly outcome: WorkflowOutcome | undefined;
+  /**
+   * The absolute deadlines (ms since the epoch) of the `waitFor` steps waiting now, by step name: set when a wait
+   * starts, removed when it ends. A restored run re-arms them (`rearmWaits`) and the store's timer rows read
+   * them. Absent while nothing waits.
+   */
+  readonly waits?: Readonly<Record<string, number>> | undefined;
 }
 
 /** The input of a compiled workflow machine. */

@@ -1,4 +1,4 @@
-import type { AnyActorRef } from 'xstate';
+import type { AnyActorRef, AnyEventObject } from 'xstate';
 import type { MachineContext } from './context.js';
 import type { StepSnapshot } from './step-types.js';
 
@@ -38,6 +38,7 @@ export interface Learner {
 interface ActionArgs {
   readonly context: MachineContext;
   readonly self: AnyActorRef;
+  readonly event: AnyEventObject;
 }
 
 /**
@@ -50,8 +51,8 @@ interface ActionArgs {
  */
 export function learning(
   learner: Learner | undefined,
-  tell: (learner: Learner, context: MachineContext, self: AnyActorRef) => void,
+  tell: (learner: Learner, context: MachineContext, self: AnyActorRef, event: AnyEventObject) => void,
 ): Array<(args: ActionArgs) => void> {
   if (!learner) return [];
-  return [({ context, self }) => tell(learner, context, self)];
+  return [({ context, self, event }) => tell(learner, context, self, event)];
 }

@@ -133,7 +133,9 @@ export class MachineState {
         const id = node.invokeIds[0];
         const child = (id === undefined ? undefined : before[id])?.getSnapshot() as ChildSnapshot | undefined;
         const [status, reason] =
-          meta.kind === 'wait' ? waitEnd(child, finished, meta.timeoutMs) : stepEnd(child, carryingOn);
+          meta.kind === 'wait'
+            ? waitEnd(child, finished, meta.timeoutMs, timedOut(view.context, meta.name, path))
+            : stepEnd(child, carryingOn);
         if (meta.kind === 'wait' && reason !== undefined)
           this.watch.stepTracker.emit({ path, at, attempt: 1, type: 'timed-out', of: 'wait', reason });
         this.watch.stepTracker.endStep(step, status, reason);
@@ -162,6 +164,24 @@ export class MachineState {
   }
 }
 
+/**
+ * Whether a wait that just ended timed out, from its machine's context after: skipped (`onTimeout: 'skip'`), or its
+ * `WAIT_TIMEOUT` failure is the run's error or a region's pending one.
+ */
+function timedOut(context: Record<string, unknown> | undefined, name: string, path: string): boolean {
+  const skipped = context?.skipped;
+  const results = context?.results as Record<string, unknown> | undefined;
+  if (Array.isArray(skipped) && skipped.includes(name) && results?.[name] === null) return true;
+  const isTimeout = (e: unknown) =>
+    typeof e === 'object' &&
+    e !== null &&
+    (e as { code?: unknown }).code === 'WAIT_TIMEOUT' &&
+    (e as { stepPath?: unknown }).stepPath === path;
+  if (isTimeout(context?.error)) return true;
+  const pending = context?.pending;
+  return typeof pending === 'object' && pending !== null && Object.values(pending).some(isTimeout);
+}
+
 interface ChildSnapshot {
   readonly status?: string;
   readonly output?: unknown;
@@ -170,9 +190,17 @@ interface ChildSnapshot {
 
 type End = readonly [status: 'done' | 'failed' | 'cancelled', reason?: string];
 
-/** How a wait ended: its deadline timer is done only when it fired, so the event came too late (or never). */
-function waitEnd(timer: ChildSnapshot | undefined, finished: boolean, timeoutMs: number | undefined): End {
-  if (timer?.status !== 'done') return [finished ? 'done' : 'cancelled'];
+/**
+ * How a wait ended: it timed out (the context says so, or the deadline timer actor of a run stored before waits kept
+ * their deadlines in the context is done), so the event came too late (or never); else it got its event, or was left.
+ */
+function waitEnd(
+  timer: ChildSnapshot | undefined,
+  finished: boolean,
+  timeoutMs: number | undefined,
+  expired: boolean,
+): End {
+  if (timer?.status !== 'done' && !expired) return [finished ? 'done' : 'cancelled'];
   return ['failed', `No event within ${timeoutMs ?? '?'} ms`];
 }
 

@@ -1,5 +1,6 @@
 import type { AnyActorLogic, AnyStateMachine } from 'xstate';
 import { assertVerified } from '../dsl/verify.js';
+import type { Clock } from '../machine/clock.js';
 import { compileWorkflow } from '../machine/compile.js';
 import type { Learner } from '../machine/learn.js';
 import type { GuardFn, MappingFn } from '../machine/refs.js';
@@ -17,6 +18,8 @@ export interface BindDeps {
   readonly mappings: Readonly<Record<string, MappingFn>>;
   readonly stepLogic: AnyActorLogic;
   readonly timerLogic: AnyActorLogic;
+  /** The clock `waitFor` deadlines are read from. @default the system clock */
+  readonly clock?: Clock;
   /** Told of step ends, branch arms and loop rounds, for the ETA's history. */
   readonly learn?: Learner;
   /** Refuse definitions `verify` finds errors in. @default false */
@@ -54,6 +57,7 @@ export class Binder {
       mappings: this.deps.mappings,
       stepLogic: this.deps.stepLogic,
       timerLogic: this.deps.timerLogic,
+      ...(this.deps.clock ? { clock: this.deps.clock } : {}),
       ...(this.deps.learn ? { learn: this.deps.learn } : {}),
       childMachine: (child) => this.machineFor(child),
     });

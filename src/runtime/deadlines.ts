@@ -7,7 +7,7 @@ export interface PersistedNode {
     phase?: string;
     deadline?: number;
     input?: { path?: string };
-    context?: { pathPrefix?: string };
+    context?: { pathPrefix?: string; waits?: Record<string, unknown> };
     children?: Record<string, PersistedNode>;
   };
   children?: Record<string, PersistedNode>;
@@ -15,7 +15,7 @@ export interface PersistedNode {
 
 /** What a run waits on in a persisted snapshot: its pending deadlines, and whether waiting is all it does. */
 export interface RunWaits {
-  /** Backoffs and escalations of step actors, waits' timers. */
+  /** Backoffs and escalations of step actors, waits' deadlines (in their machine's context, or a timer actor's). */
   readonly timers: TimerRow[];
   /**
    * Nothing runs: every live actor of the run is a step in backoff or escalated (waiting for a decision), or a
@@ -34,6 +34,17 @@ export function waitsOf(runId: string, snapshot: PersistedNode['snapshot']): Run
 
 function walk(runId: string, snapshot: PersistedNode['snapshot'], prefix: string, rows: TimerRow[]): boolean {
   let idle = true;
+  // A machine's waits keep their deadlines in its context (no actor of their own: nothing that runs).
+  const waits = snapshot?.context?.waits;
+  if (waits && typeof waits === 'object')
+    for (const [name, deadline] of Object.entries(waits))
+      if (typeof deadline === 'number')
+        rows.push({
+          runId,
+          stepPath: (snapshot?.context?.pathPrefix ?? prefix) + name,
+          kind: 'wait',
+          deadline,
+        });
   for (const [id, child] of Object.entries(snapshot?.children ?? {})) {
     const s = child.snapshot;
     if (!s) continue;
@@ -49,6 +60,7 @@ function walk(runId: string, snapshot: PersistedNode['snapshot'], prefix: string
           deadline: s.deadline,
         });
       } else if (s.phase === undefined)
+        // A wait's deadline timer actor, in runs stored before waits kept their deadlines in the context.
         rows.push({ runId, stepPath: prefix + id, kind: 'wait', deadline: s.deadline });
     }
     if (s.children) {

@@ -106,6 +106,7 @@ export function createEngine(given: EngineOptions = {}): Engine {
         ...(options.defaultQueue !== undefined ? { defaultQueue: options.defaultQueue } : {}),
       }),
       timerLogic: createTimerLogic(clock),
+      clock,
       learn: learner,
       verify: options.verify ?? true,
       ...(options.transport ? { remote: { defaultQueue: options.defaultQueue } } : {}),

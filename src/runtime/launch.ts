@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { type Actor, type AnyStateMachine, createActor, type InspectionEvent, type Snapshot } from 'xstate';
 import type { Clock } from '../machine/clock.js';
+import { rearmWaits } from '../machine/compile-wait.js';
 import type { MachineInput } from '../machine/context.js';
 import type { AnyWorkflowDefinition } from '../model/definition.js';
 import { CorruptRunError, FlowstateError, LeaseLostError, RunIdTakenError } from '../model/errors.js';
@@ -74,10 +75,9 @@ export function launch(
         observer?.(event);
       }
     : observer;
-  const actor: Actor<AnyStateMachine> = createActor(
-    machine,
-    inspect ? { ...actorOptions, inspect } : actorOptions,
-  );
+  // XState's delayed events (a wait's timeout) run on the engine's clock.
+  const options = { ...actorOptions, clock: core.clock };
+  const actor: Actor<AnyStateMachine> = createActor(machine, inspect ? { ...options, inspect } : options);
   if (actor.getSnapshot().status === 'error')
     throw new CorruptRunError(identity.id, actor.getSnapshot().error);
   let pending: PendingWatch | undefined;
@@ -116,7 +116,7 @@ export function launch(
   entry = table.add(identity, run, durability && claim ? 'claiming' : 'live');
   pending = core.watchRun(actor, identity, core.learner, { fromStart: core.watchFromStart });
   if (!durability || !claim) {
-    begin(entry, checkpoint, durability);
+    begin(entry, checkpoint, durability, core.clock);
     return run;
   }
   const abandon = (reason: FlowstateError) => {
@@ -132,7 +132,7 @@ export function launch(
       // Stopped while claiming (close(), a lost lease): its result is settled already; nothing starts.
       if (e.phase !== 'claiming') return;
       if (e.stopReason) return abandon(e.stopReason);
-      if (claimed) return begin(e, checkpoint, durability);
+      if (claimed) return begin(e, checkpoint, durability, core.clock);
       logger.error({ workflowId: identity.id }, 'run id already used by another stored run: run not started');
       abandon(new RunIdTakenError(identity.id));
     },
@@ -155,9 +155,12 @@ function begin(
   entry: RunEntry,
   checkpoint: () => Promise<unknown> | undefined,
   durability: Durability | undefined,
+  clock: Clock,
 ): void {
   entry.phase = 'live';
   entry.run.actor.start();
+  // A restored run's waits time out when their deadlines (in its snapshot) come: XState restores no delayed event.
+  if (entry.run.actor.options.snapshot !== undefined) rearmWaits(entry.run.actor, clock);
   const first = checkpoint();
   if (entry.identity.resetJournal) void first?.then(() => durability?.journalReset(entry.identity.id));
 }

@@ -1,4 +1,5 @@
 import type { AnyActorRef } from 'xstate';
+import { isWaitTimeout } from '../machine/compile-wait.js';
 import type { TimerRow } from '../persistence/types.js';
 import { Alarm } from './alarm.js';
 import type { Durability } from './durability.js';
@@ -240,6 +241,12 @@ class Passivation {
 
 /** How many delayed events XState holds for an actor's system (a hand-written machine's `after`). */
 function scheduledEvents(actor: AnyActorRef): number {
-  const system = actor.system as { getSnapshot?: () => { _scheduledEvents?: Record<string, unknown> } };
-  return Object.keys(system.getSnapshot?.()._scheduledEvents ?? {}).length;
+  const system = actor.system as {
+    getSnapshot?: () => { _scheduledEvents?: Record<string, { id?: unknown }> };
+  };
+  let count = 0;
+  // A wait's timeout is one of them, but its deadline is in the snapshot: a woken run arms it again.
+  for (const e of Object.values(system.getSnapshot?.()._scheduledEvents ?? {}))
+    if (!isWaitTimeout(e.id)) count++;
+  return count;
 }

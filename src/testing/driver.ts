@@ -3,7 +3,6 @@
  * scripted through a {@link CallBoard}; escalations are decided with `run.resolveEscalation` or the supervisor's
  * answer; a timeout, backoff or deadline fires the one timer the path names.
  */
-import type { AnyActorRef } from 'xstate';
 import { indexSpec } from '../dsl/spec-index.js';
 import { findStepActor } from '../machine/actor-tree.js';
 import type { StepSnapshot } from '../machine/step-types.js';
@@ -183,9 +182,8 @@ export class Driver {
     if (actor && s?.status === 'active') actor.send({ type, token: s.token });
   }
 
-  /** Fires the deadline timer of a `waitFor` step (its invoked timer actor, named after the step). */
+  /** Fires the deadline of a `waitFor` step: the timeout event its machine schedules for itself. */
   private expire(name: string): void {
-    const children = this.run.actor.getSnapshot().children as Record<string, AnyActorRef | undefined>;
-    children[name]?.send({ type: 'flowstate.timer.fired' });
+    this.run.actor.send({ type: `xstate.done.actor.${name}`, output: null });
   }
 }

@@ -196,6 +196,74 @@ describe('timers across a restart', () => {
     expect(calls).toEqual([10_000]);
   });
 
+  it('resumes a waitFor with the time it had left: its deadline is in the snapshot and its timer row', async () => {
+    const wf = workflow('durable-wait')
+      .waitFor('approval', { event: 'approved', timeoutMs: 10_000, onTimeout: 'skip' })
+      .step('after')
+      .build();
+    const first = testEngine({ lease: node, store: files.store, agents: { after: never }, workflows: [wf] });
+    first.start(wf, {}, { id: 'w1' });
+    await settle(first);
+    await vi.advanceTimersByTimeAsync(4_000);
+    expect(await files.store.listTimers('w1')).toEqual([
+      { runId: 'w1', stepPath: 'approval', kind: 'wait', deadline: 10_000 },
+    ]);
+    const calls: number[] = [];
+    const second = restarted({
+      agents: {
+        after: () => {
+          calls.push(Date.now());
+          return 'ok';
+        },
+      },
+      workflows: [wf],
+    });
+    const [resumed] = await second.recover();
+    await vi.advanceTimersByTimeAsync(5_999);
+    expect(calls).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    await expect(resumed?.result).resolves.toEqual({ approval: null, after: 'ok' });
+    expect(calls).toEqual([10_000]);
+    await settle(second);
+    expect(await files.store.listTimers('w1')).toEqual([]);
+  });
+
+  it("resumes a child workflow's waitFor with the time it had left", async () => {
+    const child = workflow('durable-wait-child')
+      .waitFor('approval', { event: 'approved', timeoutMs: 10_000, onTimeout: 'skip' })
+      .build();
+    const wf = workflow('durable-wait-parent').step('sub', { workflow: child }).build();
+    const first = testEngine({ lease: node, store: files.store, workflows: [wf, child] });
+    first.start(wf, {}, { id: 'w3' });
+    await settle(first);
+    await vi.advanceTimersByTimeAsync(4_000);
+    expect(await files.store.listTimers('w3')).toEqual([
+      { runId: 'w3', stepPath: 'sub/approval', kind: 'wait', deadline: 10_000 },
+    ]);
+    const second = restarted({ workflows: [wf, child] });
+    const [resumed] = await second.recover();
+    await vi.advanceTimersByTimeAsync(5_999);
+    expect(resumed?.status).toBe('waiting');
+    await vi.advanceTimersByTimeAsync(1);
+    await expect(resumed?.result).resolves.toEqual({ sub: { approval: null } });
+  });
+
+  it('resumes a waitFor that gets its event after a restart, its timeout cancelled', async () => {
+    const wf = workflow('durable-wait-event')
+      .waitFor('approval', { event: 'approved', timeoutMs: 10_000 })
+      .build();
+    const first = testEngine({ lease: node, store: files.store, workflows: [wf] });
+    first.start(wf, {}, { id: 'w2' });
+    await settle(first);
+    await vi.advanceTimersByTimeAsync(4_000);
+    const second = restarted({ workflows: [wf] });
+    const [resumed] = await second.recover();
+    await second.send('w2', { type: 'approved', by: 'ada' });
+    await expect(resumed?.result).resolves.toEqual({ approval: { by: 'ada' } });
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(resumed?.status).toBe('done');
+  });
+
   it('keeps an escalation waiting for a human across a restart, with its deadline', async () => {
     const wf = workflow('durable-esc')
       .step('review', { escalate: { to: 'human', timeoutMs: 60_000 } })

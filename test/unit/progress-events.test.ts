@@ -128,6 +128,27 @@ describe('run.events$', () => {
     ]);
   });
 
+  it('tells a wait that times out and fails the run, and a wait that got its event', async () => {
+    const wf = workflow('waits')
+      .waitFor('first', { event: 'go', timeoutMs: 500 })
+      .waitFor('late', { event: 'late', timeoutMs: 200 })
+      .build();
+    const run = testEngine({}).start(wf, {});
+    const events: string[] = [];
+    run.events$.subscribe((e) => events.push(line(e)));
+    await vi.advanceTimersByTimeAsync(100);
+    await run.send({ type: 'go' });
+    await vi.advanceTimersByTimeAsync(300);
+    await expect(run.result).rejects.toMatchObject({ code: 'WAIT_TIMEOUT' });
+    expect(events).toEqual([
+      '0 first #1 started',
+      '100 first #1 done',
+      '100 late #1 started',
+      '300 late #1 timed-out (wait)',
+      '300 late #1 failed (No event within 200 ms)',
+    ]);
+  });
+
   it('tells a skip decision, an escalation timeout that fails, a supervisor, and cancelled steps', async () => {
     const wf = workflow('more')
       .step('skipMe', { agent: 'bad', escalate: { to: 'human', timeoutMs: 1_000 } })
