@@ -29,6 +29,7 @@ export {
   WorkflowVerificationError,
 } from './dsl/verify.js';
 export type { Clock } from './machine/clock.js';
+export { rearmWaits } from './machine/compile-wait.js';
 export type { WorkflowOutcome } from './machine/context.js';
 export type { StepPhase, StepSnapshot } from './machine/step-types.js';
 export type { AgentJob, AgentTransport } from './machine/transport.js';
