@@ -1,10 +1,10 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { ConfigurationError, type EngineOptions, type WorkflowStore, workflow } from '../../src/index.js';
 import { memoryStore } from '../../src/persistence/memory-store.js';
-import { settle } from '../support/durable.js';
+import { fakeTimersEachTest, pass, settle } from '../support/durable.js';
 import { deferred, testEngine } from '../support/engine.js';
 
 const AFTER = 5_000;
@@ -86,20 +86,7 @@ function engineOn(store: WorkflowStore, owner: string, options: EngineOptions = 
   });
 }
 
-async function pass(ms: number, engines: readonly { flush(): Promise<void> }[] = []) {
-  for (let t = 0; t < ms; t += 250) {
-    await vi.advanceTimersByTimeAsync(Math.min(250, ms - t));
-    for (const e of engines) await settle(e);
-  }
-}
-
-beforeEach(() =>
-  vi.useFakeTimers({
-    now: 0,
-    toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
-  }),
-);
-afterEach(() => vi.useRealTimers());
+fakeTimersEachTest();
 
 describe('passivation under attack', () => {
   it('a release that fails (store down at passivation) is retried: its renewals do not keep the run from its timer', async () => {

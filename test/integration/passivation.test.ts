@@ -1,11 +1,11 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
 import { z } from 'zod';
 import { ConfigurationError, type EngineOptions, type WorkflowStore, workflow } from '../../src/index.js';
 import { memoryStore } from '../../src/persistence/memory-store.js';
-import { settle, sqliteScratch } from '../support/durable.js';
+import { fakeTimersEachTest, pass, settle, sqliteScratch } from '../support/durable.js';
 import { testEngine } from '../support/engine.js';
 
 const files = sqliteScratch('flowstate-passivate-');
@@ -53,21 +53,8 @@ function engineOn(store: WorkflowStore, owner: string, options: EngineOptions = 
 }
 
 /** Fake time passes in small steps, so store I/O (real setImmediate) keeps up with the timers it arms. */
-async function pass(ms: number, engines: readonly { flush(): Promise<void> }[] = []) {
-  const step = 250;
-  for (let t = 0; t < ms; t += step) {
-    await vi.advanceTimersByTimeAsync(Math.min(step, ms - t));
-    for (const e of engines) await settle(e);
-  }
-}
 
-beforeEach(() =>
-  vi.useFakeTimers({
-    now: 0,
-    toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
-  }),
-);
-afterEach(() => vi.useRealTimers());
+fakeTimersEachTest();
 
 describe('passivation', () => {
   it('drops a run waiting for an event from memory; engine.send brings it back and it finishes, nothing re-run', async () => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeEach, vi } from 'vitest';
 import { type EngineOptions, sqliteStore, type WorkflowStore } from '../../src/index.js';
 import { testEngine } from './engine.js';
 
@@ -15,6 +15,29 @@ export const node = { owner: 'node-1' };
 export async function settle(engine: { flush(): Promise<void> }) {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
   await engine.flush();
+}
+
+/**
+ * Fake timers (timeouts, intervals, `Date`) from epoch 0 for every test of the file that calls it: engines' sweeps,
+ * schedulers and inbox polls run on them.
+ */
+export function fakeTimersEachTest(): void {
+  beforeEach(() =>
+    vi.useFakeTimers({
+      now: 0,
+      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
+    }),
+  );
+  afterEach(() => vi.useRealTimers());
+}
+
+/** Moves fake time on by `ms`, 250 ms at a time, letting `engines` settle and commit after each slice. */
+export async function pass(ms: number, engines: readonly { flush(): Promise<void> }[] = []): Promise<void> {
+  const slice = 250;
+  for (let t = 0; t < ms; t += slice) {
+    await vi.advanceTimersByTimeAsync(Math.min(slice, ms - t));
+    for (const e of engines) await settle(e);
+  }
 }
 
 /**
