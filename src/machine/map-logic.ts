@@ -1,5 +1,14 @@
 import type { ActorLogic, ActorScope, AnyActorLogic, AnyActorRef } from 'xstate';
-import type { MapActorInput, MapEvent, MapItem, MapSnapshot, MapState, PersistedMap } from './map-types.js';
+import {
+  type MapActorInput,
+  type MapEvent,
+  type MapItem,
+  type MapSnapshot,
+  type MapState,
+  mapInputsKey,
+  type PersistedMap,
+} from './map-types.js';
+import { journalOf, type StepJournal } from './step-logic.js';
 import type { StepActorInput, StepEvent, StepSnapshot } from './step-types.js';
 
 /** The map actor logic, as XState sees it. */
@@ -106,9 +115,17 @@ function snapshotOf(
  *
  * Items are addressed by their step path `<map path>[<index>]` and journaled under it, as before. A restored map
  * asks the journal before each item it starts: an item that ended after the last checkpoint is not run again.
+ *
+ * With a journal that lists (a store), the persisted snapshot leaves out what the journal holds: the results of
+ * the items ended (each journaled under its key before the map learns of it) and, once committed there, the items'
+ * inputs; a checkpoint then costs the running items, not the items ended, and a map of N items writes O(N) in all
+ * rather than O(N^2 / concurrency). A restored run reads them back first (runtime/map-journal.ts).
  */
 export function createMapLogic(stepLogic: AnyActorLogic): MapLogic {
   const step = stepLogic as unknown as StepLogicLike;
+  const journal = journalOf(stepLogic);
+  /** Results and inputs go to the journal only when it can be listed back in one read. */
+  const journals = journal?.list !== undefined;
   /** Maps restored from storage: the items they start may have been journaled before the crash. */
   const resumed = new WeakSet<MapState>();
 
@@ -161,12 +178,15 @@ export function createMapLogic(stepLogic: AnyActorLogic): MapLogic {
         completed: [],
         skipped: [],
         running: new Map(),
+        kept: journals ? new Map() : undefined,
+        inputsJournaled: false,
       };
       if (input.invalid) return snapshotOf(state, [], 'error', input.invalid);
       return current(state, []);
     },
     start: (s, scope) => {
       if (s.status !== 'active') return;
+      if (journals && !s.state.inputsJournaled) journalInputs(journal as StepJournal, s.state);
       // Restored items start where they were; then the map fills up to its concurrency.
       for (const item of s.state.running.values())
         step.start?.(item.getSnapshot(), (item as Item).scope as never);
@@ -184,12 +204,16 @@ export function createMapLogic(stepLogic: AnyActorLogic): MapLogic {
       if (event.type !== 'flowstate.map.item') return s;
       const item = state.running.get(event.index) as Item | undefined;
       if (!item) return s;
-      const next = step.transition(item.snapshot, event.event, item.scope as never);
-      if (next === item.snapshot) return s;
+      const previous = item.snapshot;
+      const next = step.transition(previous, event.event, item.scope as never);
+      if (next === previous) return s;
       item.snapshot = next;
       touched.push(item);
       if (next.status === 'done') {
         state.results[item.index] = next.output;
+        // Only an attempt's output is journaled (before it is reported); an escalation's value is kept here.
+        if (state.kept && !(previous.phase === 'running' && settledOk(event.event)))
+          state.kept.set(item.index, next.output);
         if (state.input.compensable) state.completed.push(item.index);
       } else if (next.status === 'error') {
         state.running.delete(item.index);
@@ -211,14 +235,16 @@ export function createMapLogic(stepLogic: AnyActorLogic): MapLogic {
       const children: Record<string, { snapshot: unknown }> = {};
       for (const item of state.running.values())
         children[item.id] = { snapshot: step.getPersistedSnapshot(item.getSnapshot()) };
+      const { inputs: _inputs, ...bare } = state.input;
       const persisted: PersistedMap = {
         status: s.status,
         output: s.output,
         error: s.error,
-        input: state.input,
+        input: state.inputsJournaled ? bare : state.input,
+        ...(state.inputsJournaled ? { inputsJournaled: true as const } : {}),
         next: state.next,
         settled: state.settled,
-        results: state.results,
+        ...(state.kept ? { kept: Object.fromEntries(state.kept) } : { results: state.results }),
         completed: state.completed,
         skipped: state.skipped,
         children,
@@ -227,15 +253,24 @@ export function createMapLogic(stepLogic: AnyActorLogic): MapLogic {
     },
     restoreSnapshot: (persisted, scope) => {
       const p = persisted as unknown as PersistedMap;
+      const { inputs } = p.input;
+      const results = p.results ?? (p.status === 'done' && Array.isArray(p.output) ? p.output : undefined);
+      if (!inputs || !results) {
+        throw new Error(
+          `Map '${p.input.path}' was stored with its results and inputs in the journal: restore its run through the engine, which reads them back`,
+        );
+      }
       const state: MapState = {
-        input: p.input,
+        input: { ...p.input, inputs },
         name: localName(p.input.path),
         next: p.next,
         settled: p.settled,
-        results: [...p.results],
+        results: [...results],
         completed: [...p.completed],
         skipped: [...p.skipped],
         running: new Map(),
+        kept: journals ? keptOf(p) : undefined,
+        inputsJournaled: p.inputsJournaled === true,
       };
       resumed.add(state);
       for (const [id, child] of Object.entries(p.children)) {
@@ -248,6 +283,47 @@ export function createMapLogic(stepLogic: AnyActorLogic): MapLogic {
       return snapshotOf(state, [...state.running.values()], p.status, p.error);
     },
   };
+}
+
+/** Whether an item's event is its attempt's output (journaled under the attempt's key before it was sent). */
+function settledOk(event: StepEvent): boolean {
+  return event.type === 'flowstate.step.settled' && event.ok;
+}
+
+/**
+ * Commits the items' inputs to the journal (once per map and round: a key keeps its first value); the snapshots
+ * taken after the commit leave them out. Never resolves for a run this engine no longer owns: they stay in.
+ */
+function journalInputs(journal: StepJournal, state: MapState): void {
+  const { input } = state;
+  journal
+    .put(mapInputsKey(input), {
+      runId: input.workflowId,
+      stepPath: input.path,
+      attempt: 0,
+      output: input.inputs,
+    })
+    .then(
+      () => {
+        state.inputsJournaled = true;
+      },
+      // Not committed: the inputs stay in the snapshot, as they were.
+      () => {},
+    );
+}
+
+/**
+ * The results a restored map keeps in its snapshot: as stored (`kept`), or, from a snapshot written with every
+ * result (an older Flowstate), every done item's, since which of them are journaled is not known.
+ */
+function keptOf(p: PersistedMap): Map<number, unknown> {
+  if (p.kept) return new Map(Object.entries(p.kept).map(([index, value]) => [Number(index), value]));
+  const kept = new Map<number, unknown>();
+  const results = p.results ?? [];
+  const skipped = new Set(p.skipped);
+  const running = new Set(Object.keys(p.children).map((id) => Number(/\[(\d+)\]$/.exec(id)?.[1])));
+  for (let i = 0; i < p.next; i++) if (!skipped.has(i) && !running.has(i)) kept.set(i, results[i]);
+  return kept;
 }
 
 /** Stops a running item as XState stops an actor: its step logic releases the attempt (the signal aborts). */

@@ -40,6 +40,14 @@ export interface MapState {
   readonly skipped: number[];
   /** The items running now, by index. */
   readonly running: Map<number, MapItem>;
+  /**
+   * Set when the map journals (its step logic has a journal that lists): the results of done items that are not in
+   * the journal (an escalation's `skip` value, or its timeout's `null`), by index: all the snapshot keeps of ended
+   * items' results.
+   */
+  readonly kept: Map<number, unknown> | undefined;
+  /** The items' inputs are committed to the journal: the snapshot leaves them out. */
+  inputsJournaled: boolean;
 }
 
 /**
@@ -70,15 +78,29 @@ export type MapSnapshot = {
   | { readonly status: 'error'; readonly output: undefined; readonly error: SerializedError }
 );
 
-/** A map actor's snapshot as stored: its bookkeeping and its running items' step snapshots, bounded by them. */
+/**
+ * A map actor's snapshot as stored: its bookkeeping and its running items' step snapshots. On a store, the ended
+ * items' results and the items' inputs are in the journal (each item's output under its own key, the inputs under
+ * {@link mapInputsKey}), so a checkpoint's size does not grow with the items ended; a restored run reads them back
+ * (runtime/map-journal.ts) before XState restores the map.
+ */
 export interface PersistedMap {
   readonly status: MapSnapshot['status'];
   readonly output: unknown;
   readonly error: SerializedError | undefined;
-  readonly input: MapActorInput;
+  /** The map's input; without `inputs` when they are journaled (`inputsJournaled`). */
+  readonly input: Omit<MapActorInput, 'inputs'> & { readonly inputs?: readonly unknown[] };
   readonly next: number;
   readonly settled: number;
-  readonly results: readonly unknown[];
+  /**
+   * Every result in item order: written without a journal, and by every Flowstate before results moved to the
+   * journal. Absent when `kept` is set: the results are read back from the journal.
+   */
+  readonly results?: readonly unknown[];
+  /** Set instead of `results`: the results of done items that are not journaled, by item index. */
+  readonly kept?: Readonly<Record<string, unknown>>;
+  /** The items' inputs are journaled (under {@link mapInputsKey}) rather than in `input.inputs`. */
+  readonly inputsJournaled?: true;
   readonly completed: readonly number[];
   readonly skipped: readonly number[];
   /** Running items, as a machine stores its children (so the store's timer rows find their deadlines). */
@@ -99,4 +121,46 @@ export function isMapSnapshot(snapshot: unknown): snapshot is MapSnapshot {
     'touched' in snapshot &&
     (snapshot as { state?: { running?: unknown } }).state?.running instanceof Map
   );
+}
+
+/** Whether a persisted child snapshot is a map actor's. */
+export function isPersistedMap(snapshot: unknown): snapshot is PersistedMap {
+  if (typeof snapshot !== 'object' || snapshot === null) return false;
+  const p = snapshot as Partial<PersistedMap>;
+  return (
+    typeof p.input?.path === 'string' &&
+    typeof p.next === 'number' &&
+    typeof p.settled === 'number' &&
+    Array.isArray(p.completed) &&
+    Array.isArray(p.skipped)
+  );
+}
+
+/** The round suffix of a map's keys (`@2`), empty in a first round, as an attempt's idempotency key has it. */
+function roundSuffix(input: Pick<MapActorInput, 'step'>): string {
+  return input.step.round === undefined ? '' : `@${input.step.round}`;
+}
+
+/** The journal key of a map's items' inputs: `<run>:<map path>[@round]:items`. */
+export function mapInputsKey(input: Pick<MapActorInput, 'workflowId' | 'path' | 'step'>): string {
+  return `${input.workflowId}:${input.path}${roundSuffix(input)}:items`;
+}
+
+/**
+ * The item index of a journal key of this map's items in this round (`<run>:<path>[i][@round]:<attempt>`), with
+ * its attempt; `undefined` for any other key (another map, another round, the inputs).
+ */
+export function mapItemOfKey(
+  input: Pick<MapActorInput, 'workflowId' | 'path' | 'step'>,
+  key: string,
+): { readonly index: number; readonly attempt: number } | undefined {
+  const head = `${input.workflowId}:${input.path}[`;
+  if (!key.startsWith(head)) return undefined;
+  const close = key.indexOf(']', head.length);
+  const tail = `${roundSuffix(input)}:`;
+  if (close < 0 || !key.startsWith(tail, close + 1)) return undefined;
+  const index = key.slice(head.length, close);
+  const attempt = key.slice(close + 1 + tail.length);
+  if (!/^\d+$/.test(index) || !/^\d+$/.test(attempt)) return undefined;
+  return { index: Number(index), attempt: Number(attempt) };
 }

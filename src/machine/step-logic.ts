@@ -54,6 +54,27 @@ export interface StepJournal {
    * expired: no new work until they are confirmed).
    */
   ready?(): Promise<void> | undefined;
+  /**
+   * The journaled outputs of a run whose step path starts with `stepPathPrefix`, in one read (a restored map reads
+   * its ended items' results back with it). Optional: without it a map keeps its results in its snapshot.
+   */
+  list?(runId: string, stepPathPrefix: string): Promise<readonly JournaledOutput[]>;
+}
+
+/** A journaled output as {@link StepJournal.list} returns it: its key and step path, its output parsed. */
+export interface JournaledOutput {
+  readonly key: string;
+  readonly stepPath: string;
+  readonly attempt: number;
+  readonly output: unknown;
+}
+
+/** The journal each step logic was created with, for the map logic that hosts its items. */
+const journals = new WeakMap<object, StepJournal>();
+
+/** The journal a step logic made by {@link createStepLogic} journals through, if it has one. */
+export function journalOf(stepLogic: object): StepJournal | undefined {
+  return journals.get(stepLogic);
 }
 
 /** The step actor logic, as XState sees it. */
@@ -233,6 +254,6 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
     getPersistedSnapshot: (s) => s,
     restoreSnapshot: (s) => ({ ...(s as StepSnapshot), restored: true }),
   };
-
+  if (runtime.journal) journals.set(logic, runtime.journal);
   return logic;
 }

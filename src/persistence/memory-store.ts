@@ -162,6 +162,9 @@ export function memoryStore(): WorkflowStore {
         .filter((e) => e.runId === runId)
         .sort((a, b) => a.createdAt - b.createdAt || (a.key < b.key ? -1 : 1));
     },
+    async listJournalUnder(runId, stepPathPrefix) {
+      return [...journal.values()].filter((e) => e.runId === runId && e.stepPath.startsWith(stepPathPrefix));
+    },
     async getJournal(key) {
       return journal.get(key);
     },

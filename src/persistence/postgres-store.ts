@@ -351,6 +351,14 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
       );
       return rows.map(readJournalRow);
     },
+    async listJournalUnder(runId, stepPathPrefix) {
+      // The run's rows through its index, then the prefix compared exactly (LIKE would read `_` and `%` in paths).
+      const { rows } = await query<JournalRow>(
+        'SELECT * FROM flowstate_journal WHERE run_id = $1 AND left(step_path, length($2)) = $2',
+        [runId, stepPathPrefix],
+      );
+      return rows.map(readJournalRow);
+    },
     async getJournal(key) {
       const { rows } = await query<JournalRow>('SELECT * FROM flowstate_journal WHERE key = $1', [key]);
       const row = rows[0];

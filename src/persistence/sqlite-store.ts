@@ -123,6 +123,10 @@ export function sqliteStore(path: string): WorkflowStore {
   const selectRunJournal = db.prepare(
     'SELECT * FROM flowstate_journal WHERE run_id = ? ORDER BY created_at, key',
   );
+  // The run's rows through its index, then the prefix compared exactly (LIKE would read `_` and `%` in paths).
+  const selectJournalUnder = db.prepare(
+    'SELECT * FROM flowstate_journal WHERE run_id = ? AND substr(step_path, 1, length(?)) = ?',
+  );
   const selectTimers = db.prepare('SELECT * FROM flowstate_timers WHERE run_id = ? ORDER BY deadline');
 
   const writeBatch = db.transaction((batch: StoreBatch) => {
@@ -278,6 +282,12 @@ export function sqliteStore(path: string): WorkflowStore {
     },
     async listJournal(runId) {
       const rows = (await busyRetry(() => selectRunJournal.all(runId))) as JournalRow[];
+      return rows.map(readJournalRow);
+    },
+    async listJournalUnder(runId, stepPathPrefix) {
+      const rows = (await busyRetry(() =>
+        selectJournalUnder.all(runId, stepPathPrefix, stepPathPrefix),
+      )) as JournalRow[];
       return rows.map(readJournalRow);
     },
     async getJournal(key) {

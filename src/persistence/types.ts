@@ -278,6 +278,13 @@ export interface WorkflowStore {
    * without it a step log shows only what the run's last checkpoint holds.
    */
   listJournal?(runId: string): Promise<JournalEntry[]>;
+  /**
+   * The journal entries of a run whose step path starts with `stepPathPrefix` (`m` for a map `m`'s own entry and
+   * its items' `m[0]`, `m[1]`...; also `mx`: callers filter), in any order: what a restored map reads its ended
+   * items' results back with, in one read. Optional: without it `listJournal` is read and filtered; a store with
+   * neither keeps each map's results in its snapshot.
+   */
+  listJournalUnder?(runId: string, stepPathPrefix: string): Promise<JournalEntry[]>;
   /** The journaled output of an attempt by its idempotency key, if it was journaled. */
   getJournal(key: string): Promise<JournalEntry | undefined>;
   /** The pending deadlines of a run, as of its last checkpoint. */

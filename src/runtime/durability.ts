@@ -84,7 +84,28 @@ export class Durability {
 
   /** The journal the step actors use: reads retried while the store is down, writes under the run's lease. */
   journal(): StepJournal {
+    const { store } = this;
+    const under = store.listJournalUnder?.bind(store);
+    const all = store.listJournal?.bind(store);
+    // A store that lists its journal lets a map leave its ended items' results out of its snapshot.
+    const read = under
+      ? (runId: string, prefix: string) => under(runId, prefix)
+      : all
+        ? async (runId: string, prefix: string) =>
+            (await all(runId)).filter((e) => e.stepPath.startsWith(prefix))
+        : undefined;
     return {
+      ...(read
+        ? {
+            list: async (runId: string, prefix: string) =>
+              (await retrying(() => read(runId, prefix), this.logger)).map((e) => ({
+                key: e.key,
+                stepPath: e.stepPath,
+                attempt: e.attempt,
+                output: parseSealed(e.output, this.secrets),
+              })),
+          }
+        : {}),
       ready: () => this.gate(),
       get: async (key) => {
         const entry = await retrying(() => this.store.getJournal(key), this.logger);

@@ -14,6 +14,7 @@ import { type RunLease, type RunRecord, type StoredRun, UNFINISHED } from '../pe
 import type { Durability, RunIdentity } from './durability.js';
 import type { MigrationDecision } from './engine-types.js';
 import { type EngineCore, launch } from './launch.js';
+import { restoreMapsFromJournal } from './map-journal.js';
 import type { WorkflowRun } from './run.js';
 
 /** How many busy runs `recover()` of an engine that passivates restores at once. */
@@ -112,6 +113,8 @@ async function restore(
       ? (parseSealed(stored.snapshot, options.secrets) as Snapshot<unknown>)
       : undefined;
     input = openValue(stored.input, options.secrets);
+    // Before a migration hook sees the snapshot: its maps as they were, their results read back from the journal.
+    await restoreMapsFromJournal(snapshot, durability.journal());
   } catch (cause) {
     core.unrecoverable.add(id);
     throw new CorruptRunError(id, cause);

@@ -224,7 +224,7 @@ describe('the map actor on its own', () => {
     first.stop();
     const restoredInput = { ...persisted.input, step: { ...persisted.input.step, agent: 'echo' } };
     const second = createActor(createMapLogic(stepLogic), {
-      input: restoredInput,
+      input: restoredInput as MapActorInput,
       snapshot: {
         ...persisted,
         input: restoredInput,

@@ -226,7 +226,8 @@ export class RunViews {
       seen.set(path, finish({ ...entry, status, attempts, ...(endedAt ? { endedAt } : {}) }));
     }
     for (const j of journal) {
-      if (seen.has(j.stepPath)) continue;
+      // Attempts count from 1; a map's journaled item inputs (attempt 0) are not a step's.
+      if (seen.has(j.stepPath) || j.attempt < 1) continue;
       seen.set(j.stepPath, {
         path: j.stepPath,
         status: 'done',
