@@ -404,6 +404,36 @@ describe.each(stores)('the %s store', (_name, open) => {
     await store.close();
   });
 
+  it("lists a run's journal entries under a step path prefix, exactly: no wildcard, no other run's", async () => {
+    const { store } = await open();
+    await seed(store, run('r'), run('other'));
+    const paths = ['m', 'm[0]', 'm[1]', 'm[10]', 'mx[0]', 'child/m[0]', 'm_%[0]', 'mé[0]', 'n[0]'];
+    await store.write({
+      runs: [],
+      journal: [
+        ...paths.map((stepPath, i) => entry({ key: `r:${stepPath}:1`, stepPath, createdAt: i })),
+        entry({ key: 'other:m[0]:1', runId: 'other', stepPath: 'm[0]' }),
+      ].map((e) => ({ ...e, lease })),
+    });
+    expect(store.listJournalUnder).toBeTypeOf('function');
+    if (store.listJournalUnder) {
+      const under = async (prefix: string, runId = 'r') =>
+        (await store.listJournalUnder?.(runId, prefix))?.map((e) => e.stepPath).sort();
+      expect(await under('m[')).toEqual(['m[0]', 'm[10]', 'm[1]']);
+      expect(await under('m')).toEqual(['m', 'm[0]', 'm[10]', 'm[1]', 'm_%[0]', 'mx[0]', 'mé[0]'].sort());
+      // `_` and `%` are themselves, not LIKE's wildcards; a multi-byte character counts as one.
+      expect(await under('m_%')).toEqual(['m_%[0]']);
+      expect(await under('m_')).toEqual(['m_%[0]']);
+      expect(await under('mé[')).toEqual(['mé[0]']);
+      expect(await under('child/m[')).toEqual(['child/m[0]']);
+      expect(await under('m[', 'other')).toEqual(['m[0]']);
+      expect(await under('zz')).toEqual([]);
+      const [first] = (await store.listJournalUnder('r', 'm[0]')) ?? [];
+      expect(first).toEqual(entry({ key: 'r:m[0]:1', stepPath: 'm[0]', createdAt: 1 }));
+    }
+    await store.close();
+  });
+
   it("journals an output once under the run's lease: the first write under a key wins", async () => {
     const { store } = await open();
     await seed(store, run('r'));
