@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { summarize } from '../harness.mjs';
 
 const child = fileURLToPath(new URL('./map-child.mjs', import.meta.url));
+const durableChild = fileURLToPath(new URL('./durable-map-child.mjs', import.meta.url));
 
 /** Raw XState's map spawns and stops a child per item and copies its results per item: minutes past these sizes. */
 const XSTATE_MAX_ITEMS = 10_000;
@@ -61,6 +62,48 @@ export async function mapScaleCases({ contenders, settings }) {
         results: Object.fromEntries(keys.map((k) => [k, summarize(samples[k].map((s) => s.rssMb))])),
       });
     }
+  }
+  if (contenders.some((c) => c.key === 'flowstate')) metrics.push(...durableMapCases(runs));
+  return metrics;
+}
+
+/**
+ * Issue 17, durable: 20,000 instant items on SQLite at concurrency 10 and 1,000, each map in a fresh process, until
+ * its last commit. Only Flowstate has a store. What a checkpoint carries no longer grows with the items ended (their
+ * results and the items' inputs are journaled), but the run's own input (the item list here) is in every one.
+ */
+function durableMapCases(runs) {
+  const metrics = [];
+  for (const concurrency of [10, 1_000]) {
+    const samples = [];
+    for (let i = 0; i < runs; i++) {
+      const out = execFileSync(process.execPath, [durableChild, '20000', String(concurrency)], {
+        encoding: 'utf8',
+      });
+      samples.push(JSON.parse(out));
+    }
+    const id = `durableMap20kC${concurrency}`;
+    const of = (key) => ({ sqlite: summarize(samples.map((s) => s[key])) });
+    const title = `durable map on SQLite: 20,000 instant items, concurrency ${concurrency.toLocaleString('en')}`;
+    metrics.push(
+      { id, title, unit: 'ms', better: 'lower', baseline: 'sqlite', results: of('ms') },
+      {
+        id: `${id}Cpu`,
+        title: '  same, CPU time',
+        unit: 'ms',
+        better: 'lower',
+        baseline: 'sqlite',
+        results: of('cpuMs'),
+      },
+      {
+        id: `${id}Written`,
+        title: '  same, snapshot text written',
+        unit: 'MB',
+        better: 'lower',
+        baseline: 'sqlite',
+        results: of('snapshotMb'),
+      },
+    );
   }
   return metrics;
 }
