@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type AgentContext, type StoreBatch, type WorkflowStore, workflow } from '../../src/index.js';
+import { type AgentContext, type WorkflowStore, workflow } from '../../src/index.js';
 import { memoryStore } from '../../src/persistence/memory-store.js';
+import type { StoreBatch } from '../../src/persistence/types.js';
 import { never, node, settle, sqliteScratch } from '../support/durable.js';
 import { testEngine } from '../support/engine.js';
 import { eventually } from '../support/poll.js';
