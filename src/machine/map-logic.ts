@@ -1,13 +1,6 @@
 import type { ActorLogic, ActorScope, AnyActorLogic, AnyActorRef } from 'xstate';
-import {
-  type MapActorInput,
-  type MapEvent,
-  type MapItem,
-  type MapSnapshot,
-  type MapState,
-  mapInputsKey,
-  type PersistedMap,
-} from './map-types.js';
+import { journalInputs, keptOf, settledOk } from './map-journaled.js';
+import type { MapActorInput, MapEvent, MapItem, MapSnapshot, MapState, PersistedMap } from './map-types.js';
 import { journalOf, type StepJournal } from './step-logic.js';
 import type { StepActorInput, StepEvent, StepSnapshot } from './step-types.js';
 
@@ -283,47 +276,6 @@ export function createMapLogic(stepLogic: AnyActorLogic): MapLogic {
       return snapshotOf(state, [...state.running.values()], p.status, p.error);
     },
   };
-}
-
-/** Whether an item's event is its attempt's output (journaled under the attempt's key before it was sent). */
-function settledOk(event: StepEvent): boolean {
-  return event.type === 'flowstate.step.settled' && event.ok;
-}
-
-/**
- * Commits the items' inputs to the journal (once per map and round: a key keeps its first value); the snapshots
- * taken after the commit leave them out. Never resolves for a run this engine no longer owns: they stay in.
- */
-function journalInputs(journal: StepJournal, state: MapState): void {
-  const { input } = state;
-  journal
-    .put(mapInputsKey(input), {
-      runId: input.workflowId,
-      stepPath: input.path,
-      attempt: 0,
-      output: input.inputs,
-    })
-    .then(
-      () => {
-        state.inputsJournaled = true;
-      },
-      // Not committed: the inputs stay in the snapshot, as they were.
-      () => {},
-    );
-}
-
-/**
- * The results a restored map keeps in its snapshot: as stored (`kept`), or, from a snapshot written with every
- * result (an older Flowstate), every done item's, since which of them are journaled is not known.
- */
-function keptOf(p: PersistedMap): Map<number, unknown> {
-  if (p.kept) return new Map(Object.entries(p.kept).map(([index, value]) => [Number(index), value]));
-  const kept = new Map<number, unknown>();
-  const results = p.results ?? [];
-  const skipped = new Set(p.skipped);
-  const running = new Set(Object.keys(p.children).map((id) => Number(/\[(\d+)\]$/.exec(id)?.[1])));
-  for (let i = 0; i < p.next; i++) if (!skipped.has(i) && !running.has(i)) kept.set(i, results[i]);
-  return kept;
 }
 
 /** Stops a running item as XState stops an actor: its step logic releases the attempt (the signal aborts). */

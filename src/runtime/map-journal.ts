@@ -1,4 +1,4 @@
-import { mapFromJournal, mapNeedsJournal } from '../machine/map-restore.js';
+import { mapFromJournal, mapNeedsJournal } from '../machine/map-journaled.js';
 import { isPersistedMap } from '../machine/map-types.js';
 import type { StepJournal } from '../machine/step-logic.js';
 

@@ -1,5 +1,14 @@
-import { type MapActorInput, mapInputsKey, mapItemOfKey, type PersistedMap } from './map-types.js';
-import type { JournaledOutput } from './step-logic.js';
+import {
+  type MapActorInput,
+  type MapState,
+  mapInputsKey,
+  mapItemOfKey,
+  type PersistedMap,
+} from './map-types.js';
+import type { JournaledOutput, StepJournal } from './step-logic.js';
+import type { StepEvent } from './step-types.js';
+
+// What a map on a store leaves in the journal rather than in its checkpoints, and how it is read back.
 
 /** Whether a stored map left something in the journal (its ended items' results, or its inputs) to read back. */
 export function mapNeedsJournal(p: PersistedMap): boolean {
@@ -48,4 +57,45 @@ export function mapFromJournal(p: PersistedMap, entries: readonly JournaledOutpu
       throw new Error(`The result of item ${index} of map '${p.input.path}' is not in the journal`);
   }
   return { ...p, input: { ...p.input, inputs }, results };
+}
+
+/** Whether an item's event is its attempt's output (journaled under the attempt's key before it was sent). */
+export function settledOk(event: StepEvent): boolean {
+  return event.type === 'flowstate.step.settled' && event.ok;
+}
+
+/**
+ * Commits the items' inputs to the journal (once per map and round: a key keeps its first value); the snapshots
+ * taken after the commit leave them out. Never resolves for a run this engine no longer owns: they stay in.
+ */
+export function journalInputs(journal: StepJournal, state: MapState): void {
+  const { input } = state;
+  journal
+    .put(mapInputsKey(input), {
+      runId: input.workflowId,
+      stepPath: input.path,
+      attempt: 0,
+      output: input.inputs,
+    })
+    .then(
+      () => {
+        state.inputsJournaled = true;
+      },
+      // Not committed: the inputs stay in the snapshot, as they were.
+      () => {},
+    );
+}
+
+/**
+ * The results a restored map keeps in its snapshot: as stored (`kept`), or, from a snapshot written with every
+ * result (an older Flowstate), every done item's, since which of them are journaled is not known.
+ */
+export function keptOf(p: PersistedMap): Map<number, unknown> {
+  if (p.kept) return new Map(Object.entries(p.kept).map(([index, value]) => [Number(index), value]));
+  const kept = new Map<number, unknown>();
+  const results = p.results ?? [];
+  const skipped = new Set(p.skipped);
+  const running = new Set(Object.keys(p.children).map((id) => Number(/\[(\d+)\]$/.exec(id)?.[1])));
+  for (let i = 0; i < p.next; i++) if (!skipped.has(i) && !running.has(i)) kept.set(i, results[i]);
+  return kept;
 }
