@@ -206,6 +206,56 @@ describe('a durable map leaves what the journal holds out of its checkpoints', (
   });
 });
 
+describe('a map in a child workflow', () => {
+  it("is read back under the child's path, beside a map of the parent with the same name", async () => {
+    const child = workflow('map-child')
+      .map('m', { items: 'input', step: { agent: 'inner' }, concurrency: 1 })
+      .build();
+    const wf = workflow('map-parent')
+      .map('m', { items: 'input', step: { agent: 'outer' }, concurrency: 1 })
+      .step('sub', { workflow: child, input: 'input' })
+      .build();
+    const first = testEngine({
+      lease: node,
+      store: files.store,
+      agents: {
+        outer: async (n: number) => `outer-${n}`,
+        inner: async (n: number) => (n < 2 ? `inner-${n}` : never()),
+      },
+      workflows: [wf, child],
+    });
+    first.start(wf, [0, 1, 2], { id: 'nested' });
+    await eventually(() => first.active.get('nested')?.actor.getSnapshot().children.sub !== undefined);
+    const innerMap = () =>
+      JSON.parse(JSON.stringify(first.active.get('nested')?.actor.getPersistedSnapshot() ?? {})).children?.sub
+        ?.snapshot?.children?.m?.snapshot;
+    await eventually(() => innerMap()?.settled === 2);
+    await settle(first);
+    const stored = JSON.parse((await files.store.getRun('nested'))?.snapshot ?? '{}');
+    const map = stored.children.sub.snapshot.children.m.snapshot;
+    expect(map).toMatchObject({ settled: 2, kept: {}, inputsJournaled: true });
+    expect(map.results).toBeUndefined();
+
+    const keys: string[] = [];
+    const second = restarted({
+      agents: {
+        outer: async () => 'never again',
+        inner: async (n: number, ctx: AgentContext) => {
+          keys.push(ctx.idempotencyKey);
+          return `again-${n}`;
+        },
+      },
+      workflows: [wf, child],
+    });
+    const [resumed] = await second.recover();
+    await expect(resumed?.result).resolves.toEqual({
+      m: ['outer-0', 'outer-1', 'outer-2'],
+      sub: { m: ['inner-0', 'inner-1', 'again-2'] },
+    });
+    expect(keys).toEqual(['nested:sub/m[2]:1']);
+  });
+});
+
 describe('a map snapshot written before results moved to the journal', () => {
   /**
    * Written by the previous Flowstate (results and inputs in the map's snapshot): items 0 and 3 done (journaled),
