@@ -2,8 +2,10 @@
 // instant items at <concurrency> on a fresh SQLite file, through a store that counts what it is asked to write.
 // Prints `{ ms, cpuMs, batches, snapshotMb, journalMb, journalRows }`: wall and CPU time (this process; SQLite's work
 // included, better-sqlite3 is synchronous) from start to the last commit, and the bytes of JSON text written.
-// `--dist <dir>` measures another build (its `bundle/index.js`), for a before/after comparison.
-// Usage: node bench/cases/durable-map-child.mjs <items> <concurrency> [--dist <dir>]
+// `--dist <dir>` measures another build (its `bundle/index.js`), for a before/after comparison. `--from-count`
+// computes the items from a one-number input, so the run's own input (in every checkpoint's context) does not grow
+// with them: what is left is the map's own cost.
+// Usage: node bench/cases/durable-map-child.mjs <items> <concurrency> [--dist <dir>] [--from-count]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,6 +15,8 @@ import { pino } from 'pino';
 const args = process.argv.slice(2);
 const distAt = args.indexOf('--dist');
 const dist = distAt >= 0 ? args.splice(distAt, 2)[1] : undefined;
+const countAt = args.indexOf('--from-count');
+const fromCount = countAt >= 0 && args.splice(countAt, 1).length > 0;
 const [itemsArg = '20000', concurrencyArg = '10'] = args;
 const items = Number(itemsArg);
 const concurrency = Number(concurrencyArg);
@@ -36,10 +40,15 @@ function counting(inner) {
   return { store, counts };
 }
 
+const range = (n) => Array.from({ length: n }, (_, i) => i);
 const definition = workflow('durable-map')
-  .map('m', { items: 'input', step: { agent: 'item' }, concurrency })
+  .map('m', {
+    items: fromCount ? (ctx) => range(ctx.input.count) : 'input',
+    step: { agent: 'item' },
+    concurrency,
+  })
   .build();
-const input = Array.from({ length: items }, (_, i) => i);
+const input = fromCount ? { count: items } : range(items);
 const dir = mkdtempSync(join(tmpdir(), 'flowstate-durable-map-'));
 const { store, counts } = counting(sqliteStore(join(dir, 'map.db')));
 const engine = createEngine({
