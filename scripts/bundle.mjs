@@ -1,5 +1,5 @@
 // Bundles the compiled package (tsc's output in <dist>/src) into <dist>/bundle: one ES module per entry point
-// (the package root, `flowstate/db`, `flowstate/store`, `flowstate/testing`, `flowstate/bullmq`, `flowstate/ai`,
+// (the package root, `flowstate/json`, `flowstate/db`, `flowstate/store`, `flowstate/testing`, `flowstate/bullmq`, `flowstate/ai`,
 // `flowstate/templates`, the CLI) and shared chunks, so every entry runs the same
 // single copy of the engine. Dependencies stay external. Why: Node 20's ES module loader costs about 0.5 ms a file,
 // and importing the package loaded 76 of them (43 ms of a 68 ms start); see docs/performance.md.
@@ -15,6 +15,7 @@ const dist = resolve(at >= 0 && process.argv[at + 1] ? process.argv[at + 1] : 'd
 const bundle = await rolldown({
   input: {
     index: join(dist, 'src/index.js'),
+    json: join(dist, 'src/json.js'),
     db: join(dist, 'src/db/index.js'),
     store: join(dist, 'src/persistence/index.js'),
     testing: join(dist, 'src/testing/index.js'),
