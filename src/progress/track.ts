@@ -6,8 +6,8 @@ import type { Observable } from 'rxjs';
 import type { AnyActorRef } from 'xstate';
 import { computeProgress } from './compute.js';
 import { replayEvents, type StepLogEvent } from './events.js';
-import type { Progress, TrackProgressOptions } from './progress.js';
 import { observableClass } from './observable.js';
+import type { Progress, TrackProgressOptions } from './progress.js';
 import { throttleLatest } from './throttle.js';
 import { type RunWatch, type WatchChange, watchActor } from './watch.js';
 
