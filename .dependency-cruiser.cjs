@@ -6,7 +6,8 @@
 const LAYERS = [
   ['command', '^src/cli/'],
   ['templates', '^machines/'],
-  ['face', '^src/index\\.ts$'],
+  // The package's root and `flowstate/json` (the JSON form's reader, apart because it loads zod).
+  ['face', '^src/(index|json)\\.ts$'],
   // flowstate/ai: LLM agents on the AI SDK. Imports the model layer; only the CLI and the templates load it.
   ['ai', '^src/ai/'],
   // flowstate/bullmq: agents on workers over Redis. Only the CLI (and the package's exports) may load it.

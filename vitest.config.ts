@@ -6,6 +6,7 @@ export default defineConfig({
     // Docs and examples import the package by its public name, as users do.
     alias: [
       { find: /^flowstate$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+      { find: /^flowstate\/json$/, replacement: fileURLToPath(new URL('./src/json.ts', import.meta.url)) },
       { find: /^flowstate\/db$/, replacement: fileURLToPath(new URL('./src/db/index.ts', import.meta.url)) },
       {
         find: /^flowstate\/store$/,

@@ -16,8 +16,8 @@ export {
 } from './dsl/builder.js';
 export { isWorkflowDefinition } from './dsl/definition.js';
 export { agentActor, type HandwrittenStepMeta } from './dsl/handwritten.js';
-export { type FromJSONOptions, fromJSON } from './dsl/json.js';
-export { WorkflowJSONSchema } from './dsl/json-schema.js';
+// The JSON form's reader (`fromJSON`, `WorkflowJSONSchema`) is on `flowstate/json`: it loads zod, which running a
+// workflow does not need.
 // Verification
 export {
   assertVerified,

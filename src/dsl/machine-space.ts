@@ -79,8 +79,15 @@ export interface MachineSpace {
   readonly visited: ReadonlySet<string>;
 }
 
-/** Invoked actors do not run during a walk (their outcomes are events): an agent's stand-in is never started. */
-const STUB = createMachine({ id: 'flowstate-stub' });
+let stub: AnyStateMachine | undefined;
+/**
+ * Invoked actors do not run during a walk (their outcomes are events): an agent's stand-in is never started. Made
+ * on the first walk of a machine that needs one, not when the package is imported.
+ */
+function stubMachine(): AnyStateMachine {
+  stub ??= createMachine({ id: 'flowstate-stub' });
+  return stub;
+}
 
 const SKIP = /^(xstate\.(done|error)\.actor\.|xstate\.done\.state\.|xstate\.init$|\*$)|\.\*$/;
 
@@ -108,7 +115,7 @@ export function exploreMachine(machine: AnyStateMachine, options: MachineSpaceOp
   const provided = (machine.implementations as { actors?: Record<string, unknown> }).actors ?? {};
   for (const state of machineStates(machine))
     for (const { src } of state.invokes)
-      if (!src.startsWith('xstate.invoke.') && provided[src] === undefined) missing[src] = STUB;
+      if (!src.startsWith('xstate.invoke.') && provided[src] === undefined) missing[src] = stubMachine();
   if (Object.keys(missing).length > 0) machine = machine.provide({ actors: missing });
   const [first] = initialTransition(machine, (options.input ?? {}) as never);
   // States passed through (an `always` that moves on at once) count as entered, not only those a walk rests in.

@@ -1,4 +1,4 @@
-import { pino } from 'pino';
+import { createRequire } from 'node:module';
 import { type AnyActorLogic, type AnyEventObject, type AnyStateMachine, setup } from 'xstate';
 import type { ZodType } from 'zod';
 import type {
@@ -68,7 +68,12 @@ export type ErrorOf = (event: AnyEventObject, context: MachineContext) => unknow
 
 let defaultStepLogic: AnyActorLogic | undefined;
 function stepLogicWithoutAgents(): AnyActorLogic {
-  defaultStepLogic ??= createStepLogic({ agents: {}, clock: systemClock, logger: pino({ level: 'silent' }) });
+  // pino on first use only (a machine compiled without an engine), off the package's import path. pino is
+  // CommonJS: `require` gives the very module an `import` of it would.
+  if (!defaultStepLogic) {
+    const { pino } = createRequire(import.meta.url)('pino') as typeof import('pino');
+    defaultStepLogic = createStepLogic({ agents: {}, clock: systemClock, logger: pino({ level: 'silent' }) });
+  }
   return defaultStepLogic;
 }
 

@@ -1,10 +1,12 @@
 /**
- * Escalation decisions: what a supervisor agent returns, or `resolveEscalation` receives. A supervisor's answer is
- * checked inside the step's machine, by hand; the zod schema gives the issues of a bad decision passed to
- * `resolveEscalation`. Both accept exactly the same values.
+ * Escalation decisions: what a supervisor agent returns, or `resolveEscalation` receives. Checked by hand, without
+ * zod (which would put zod on the package's import path): {@link parseDecision} accepts what the zod schema
+ * `z.discriminatedUnion('action', [strict retry, strict skip with an optional value, strict abort with an optional
+ * reason of at most 1000 characters])` accepts, and {@link decisionIssues} explains a bad decision with the issues
+ * that schema gives (same paths, codes and messages; tests hold both to the schema).
  */
-import { z } from 'zod';
 import type { EscalationDecision } from '../model/agent.js';
+import type { ValidationIssue } from '../model/errors.js';
 
 /** The longest `reason` an `abort` decision may give, in Unicode code points (as zod measures strings). */
 const MAX_REASON_LENGTH = 1000;
@@ -17,20 +19,6 @@ function fits(text: string, max: number): boolean {
   return true;
 }
 
-/**
- * The zod schema of an escalation decision, as a supervisor agent returns it or `resolveEscalation` receives it.
- *
- * @example
- * ```ts
- * EscalationDecisionSchema.safeParse({ action: 'abort', reason: 'not today' }).success; // true
- * ```
- */
-export const EscalationDecisionSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('retry') }).strict(),
-  z.object({ action: z.literal('skip'), value: z.unknown().optional() }).strict(),
-  z.object({ action: z.literal('abort'), reason: z.string().max(MAX_REASON_LENGTH).optional() }).strict(),
-]);
-
 /** The keys each action allows, besides `action`. */
 const OPTIONAL_KEYS: Readonly<Record<EscalationDecision['action'], string | undefined>> = {
   retry: undefined,
@@ -39,8 +27,8 @@ const OPTIONAL_KEYS: Readonly<Record<EscalationDecision['action'], string | unde
 };
 
 /**
- * The decision, or `undefined` when the value is not a valid one. Accepts what {@link EscalationDecisionSchema}
- * accepts and returns what it would: a new object with `action` and, when the key is there, `value` (`skip`) or
+ * The decision, or `undefined` when the value is not a valid one. Accepts what the zod schema (see the top of
+ * this file) accepts and returns what it would: a new object with `action` and, when the key is there, `value` (`skip`) or
  * `reason` (`abort`, a string of at most 1000 code points, or `undefined`).
  *
  * @example
@@ -66,4 +54,86 @@ export function parseDecision(value: unknown): EscalationDecision | undefined {
     if (typeof extra !== 'string' || !fits(extra, MAX_REASON_LENGTH)) return undefined;
   }
   return { action, [optional]: extra } as EscalationDecision;
+}
+
+/** The actions, in the schema's order (zod's message lists them so). */
+const ACTIONS = ['retry', 'skip', 'abort'] as const;
+
+/**
+ * The issues zod's schema of a decision gives for a value (none for a valid decision): the value is not an object,
+ * its `action` is not one of the three, its `reason` is not a string of at most 1000 characters, or it has keys
+ * its action does not allow. `resolveEscalation` puts them in its `InputValidationError`.
+ *
+ * @example
+ * ```ts
+ * decisionIssues({ action: 'abort', reason: 7 });
+ * // [{ path: ['reason'], code: 'invalid_type', message: 'Invalid input: expected string, received number' }]
+ * ```
+ */
+export function decisionIssues(value: unknown): ValidationIssue[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return [
+      {
+        path: [],
+        code: 'invalid_type',
+        message: `Invalid input: expected object, received ${typeName(value)}`,
+      },
+    ];
+  }
+  const input = value as Record<string, unknown>;
+  const action = input.action;
+  if (action !== 'retry' && action !== 'skip' && action !== 'abort') {
+    const expected = ACTIONS.map((a) => `'${a}'`).join(' | ');
+    return [
+      {
+        path: ['action'],
+        code: 'invalid_union',
+        message: `Invalid discriminator value. Expected ${expected}`,
+      },
+    ];
+  }
+  const issues: ValidationIssue[] = [];
+  // zod checks the shape's keys first (a reason of the wrong type or length), then the keys it does not know.
+  const reason = input.reason;
+  if (action === 'abort' && reason !== undefined) {
+    if (typeof reason !== 'string') {
+      issues.push({
+        path: ['reason'],
+        code: 'invalid_type',
+        message: `Invalid input: expected string, received ${typeName(reason)}`,
+      });
+    } else if (!fits(reason, MAX_REASON_LENGTH)) {
+      issues.push({
+        path: ['reason'],
+        code: 'too_big',
+        message: `Too big: expected string to have <=${MAX_REASON_LENGTH} characters`,
+      });
+    }
+  }
+  const optional = OPTIONAL_KEYS[action];
+  const unknown: string[] = [];
+  for (const key in input) if (key !== 'action' && key !== optional) unknown.push(key);
+  if (unknown.length > 0) {
+    issues.push({
+      path: [],
+      code: 'unrecognized_keys',
+      message: `Unrecognized key${unknown.length > 1 ? 's' : ''}: ${unknown.map((k) => `"${k}"`).join(', ')}`,
+    });
+  }
+  return issues;
+}
+
+/**
+ * A value's type as zod's messages name it (its `parsedType`, then its display names): `null`, `array`, `NaN` or
+ * `Infinity`, the constructor's name of an object whose prototype is not `Object.prototype`, else `typeof`.
+ */
+function typeName(value: unknown): string {
+  if (typeof value === 'number') return Number.isFinite(value) ? 'number' : String(value);
+  if (typeof value !== 'object') return typeof value;
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (Object.getPrototypeOf(value) !== Object.prototype && 'constructor' in value && value.constructor) {
+    return `${(value.constructor as { name?: unknown }).name}`;
+  }
+  return 'object';
 }

@@ -3,10 +3,8 @@
  * the end) let through at once and the last value flushed before completion.
  */
 import type { MonoTypeOperatorFunction } from 'rxjs';
-// The file of rxjs's index that defines the class (so `instanceof Observable` holds for users of 'rxjs'), without
-// the rest of the index, which costs more at startup than a small run.
-import { Observable } from 'rxjs/internal/Observable';
 import { type Clock, systemClock } from '../machine/clock.js';
+import { observableClass } from './observable.js';
 
 /**
  * Options of {@link throttleLatest}.
@@ -36,7 +34,7 @@ export interface ThrottleOptions<T> {
 export function throttleLatest<T>(ms: number, options: ThrottleOptions<T> = {}): MonoTypeOperatorFunction<T> {
   const clock = options.clock ?? systemClock;
   return (source) =>
-    new Observable<T>((subscriber) => {
+    new (observableClass())<T>((subscriber) => {
       let last = Number.NEGATIVE_INFINITY;
       let held: { readonly value: T } | undefined;
       let timer: unknown;

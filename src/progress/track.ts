@@ -2,12 +2,11 @@
  * `trackProgress`: the progress stream of any XState actor whose states carry `meta.flowstate` step information,
  * a run of the engine or a hand-written machine. And `trackStepEvents`, its step log.
  */
-// The file of rxjs's index that defines the class (so `instanceof Observable` holds for users of 'rxjs'), without
-// the rest of the index, which costs more at startup than a small run.
-import { Observable } from 'rxjs/internal/Observable';
+import type { Observable } from 'rxjs';
 import type { AnyActorRef } from 'xstate';
 import { computeProgress } from './compute.js';
 import { replayEvents, type StepLogEvent } from './events.js';
+import { observableClass } from './observable.js';
 import type { Progress, TrackProgressOptions } from './progress.js';
 import { throttleLatest } from './throttle.js';
 import { type RunWatch, type WatchChange, watchActor } from './watch.js';
@@ -30,7 +29,7 @@ const DEFAULT_THROTTLE_MS = 100;
  * ```
  */
 export function trackProgress(actor: AnyActorRef, options: TrackProgressOptions = {}): Observable<Progress> {
-  return new Observable<Progress>((subscriber) => {
+  return new (observableClass())<Progress>((subscriber) => {
     const watch = watchActor(actor, options);
     const clock = watch.clock;
     const defaultStepMs = options.defaultStepMs ?? 1000;
@@ -60,7 +59,7 @@ export function trackProgress(actor: AnyActorRef, options: TrackProgressOptions 
 
 /** A watch's change signals: one at once (the current state), then each change, and ticks if asked. */
 function changesOf(watch: RunWatch, tickMs: number | undefined): Observable<WatchChange> {
-  return new Observable<WatchChange>((subscriber) => {
+  return new (observableClass())<WatchChange>((subscriber) => {
     // Follow every step first, so the first emission already shows where each one is.
     watch.upgrade();
     subscriber.next({ urgent: true, ended: watch.ended });
@@ -101,7 +100,7 @@ export function trackStepEvents(
   actor: AnyActorRef,
   options: TrackProgressOptions = {},
 ): Observable<StepLogEvent> {
-  return new Observable<StepLogEvent>((subscriber) => {
+  return new (observableClass())<StepLogEvent>((subscriber) => {
     const watch = watchActor(actor, options);
     watch.upgrade();
     for (const event of replayEvents(watch.steps.values())) subscriber.next(event);

@@ -3,7 +3,7 @@ import type { Actor, AnyStateMachine } from 'xstate';
 import { handwrittenMachineOf } from '../dsl/handwritten.js';
 import { activeWaits, actorTree, findStepActor, isStepSnapshot } from '../machine/actor-tree.js';
 import type { WorkflowOutcome } from '../machine/context.js';
-import { EscalationDecisionSchema, parseDecision } from '../machine/decision.js';
+import { decisionIssues, parseDecision } from '../machine/decision.js';
 import type { EscalationDecision } from '../model/agent.js';
 import type { WorkflowDefinition } from '../model/definition.js';
 import {
@@ -218,11 +218,8 @@ export class WorkflowRun<O = unknown> {
   resolveEscalation(stepPath: string, decision: EscalationDecision): void {
     const valid = parseDecision(decision);
     if (!valid) {
-      // The hand check is the fast path; a bad decision is explained by the schema, with its issues' paths (both
-      // accept the same values, a test holds them together).
-      const parsed = parseWith(EscalationDecisionSchema, decision);
-      const issues = parsed.ok ? [] : parsed.issues;
-      throw new InputValidationError('event', issues, { workflowId: this.id, stepPath });
+      // Explained with the issues zod's schema of a decision would give (paths, codes, messages).
+      throw new InputValidationError('event', decisionIssues(decision), { workflowId: this.id, stepPath });
     }
     if (this.#elsewhere instanceof WorkflowRun) {
       this.#elsewhere.resolveEscalation(stepPath, valid);

@@ -51,6 +51,24 @@ describe('the package as installed', () => {
       '{"hello":"hi"}',
     );
   });
+
+  it('reads the JSON form from flowstate/json (the root does not export it: it loads zod)', () => {
+    const code = `import * as root from 'flowstate';
+      import { fromJSON, WorkflowJSONSchema } from 'flowstate/json';
+      const json = { id: 'j', steps: [{ kind: 'step', name: 's', agent: 's' }] };
+      console.log(JSON.stringify([
+        'fromJSON' in root,
+        'WorkflowJSONSchema' in root,
+        WorkflowJSONSchema.safeParse(json).success,
+        fromJSON(json).toJSON(),
+      ]));`;
+    expect(JSON.parse(node(code, 'module'))).toEqual([
+      false,
+      false,
+      true,
+      { id: 'j', steps: [{ kind: 'step', name: 's', agent: 's' }] },
+    ]);
+  });
 });
 
 describe('the package types as shipped', () => {

@@ -4,7 +4,8 @@ import { type QueryReport, queryGeneration, template } from '../../machines/quer
 import { resolveModel } from '../../src/ai/index.js';
 import { type Database, pgliteDatabase } from '../../src/db/index.js';
 import { seedSample } from '../../src/db/sample/index.js';
-import { fromJSON, type StepLogEvent, type WorkflowDefinition } from '../../src/index.js';
+import type { StepLogEvent, WorkflowDefinition } from '../../src/index.js';
+import { fromJSON } from '../../src/json.js';
 import { testEngine } from '../support/engine.js';
 import { type FakeReply, fakeOpenAI } from '../support/fake-openai.js';
 

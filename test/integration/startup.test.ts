@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildPackage } from '../support/cli.js';
@@ -11,7 +11,8 @@ const out = join(root, 'node_modules/.cache/flowstate-startup-test');
 
 /**
  * Optional heavy parts, which a run of a plain workflow must not load: the inspector, the terminal's live frame,
- * the ReDoS checker of JSON patterns, the database drivers. (zod and rxjs are core and load with the package.)
+ * the ReDoS checker of JSON patterns, the database drivers, zod (the JSON form's reader on `flowstate/json` loads
+ * it; users' schemas are their own zod objects) and rxjs (on the first stream).
  */
 const HEAVY = [
   'log-update',
@@ -23,7 +24,12 @@ const HEAVY = [
   'pg',
   'better-sqlite3',
   '@electric-sql/pglite',
+  'zod',
+  'rxjs',
 ];
+
+/** What the progress stream and the JSON form may load, and only they. */
+const ON_DEMAND = new Set(['zod', 'rxjs']);
 
 /** The heavy packages among loaded files (file paths or URLs). */
 const heavyIn = (files: readonly string[]) =>
@@ -40,13 +46,13 @@ export async function load(url, context, next) {
 }
 `;
 
-const script = (index: string) => `import { appendFileSync } from 'node:fs';
+const script = (index: string, json: string) => `import { appendFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 const cache = createRequire(import.meta.url).cache;
 const mark = (label) =>
   appendFileSync(process.env.FLOWSTATE_LOAD_LOG, 'MARK ' + JSON.stringify({ label, cjs: Object.keys(cache) }) + '\\n');
 const flowstate = await import(${JSON.stringify(index)});
-const { createEngine, fromJSON, WorkflowJSONSchema, workflow } = flowstate;
+const { createEngine, workflow } = flowstate;
 const engine = createEngine({ agents: { noop: async () => null } });
 const output = await engine.start(workflow('first').step('s0', { agent: 'noop' }).build(), {}).result;
 mark('ran');
@@ -56,6 +62,8 @@ const progress = run.progress$;
 const percents = [];
 progress.subscribe((p) => percents.push(p.percent));
 await run.result;
+mark('streamed');
+const { fromJSON, WorkflowJSONSchema } = await import(${JSON.stringify(json)});
 const json = { id: 'j', steps: [{ kind: 'step', name: 's', agent: 's' }] };
 const parsed = WorkflowJSONSchema.safeParse(json).success;
 const roundTrip = JSON.stringify(fromJSON(json).toJSON()) === JSON.stringify(json);
@@ -78,7 +86,7 @@ describe('importing the built package', () => {
     expect(index).not.toBe('');
   }, 120_000);
 
-  it('runs a workflow, streams progress and reads JSON without loading the inspector, log-update, recheck or a database driver', async () => {
+  it('runs a workflow without loading zod, rxjs, the inspector, log-update, recheck or a database driver; streams with rxjs; reads JSON with zod', async () => {
     const dir = join(out, 'startup');
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
@@ -88,7 +96,10 @@ describe('importing the built package', () => {
       join(dir, 'register.mjs'),
       `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`,
     );
-    writeFileSync(join(dir, 'run.mjs'), script(pathToFileURL(index).href));
+    writeFileSync(
+      join(dir, 'run.mjs'),
+      script(pathToFileURL(index).href, pathToFileURL(join(dirname(index), 'json.js')).href),
+    );
     const stdout = await new Promise<string>((resolve, reject) =>
       execFile(
         process.execPath,
@@ -111,12 +122,16 @@ describe('importing the built package', () => {
         ? [{ at, ...(JSON.parse(line.slice(5)) as { label: string; cjs: string[] }) }]
         : [],
     );
-    const [ran, end] = marks;
-    expect(marks.map((m) => m.label)).toEqual(['ran', 'end']);
+    const [ran, streamed, end] = marks;
+    expect(marks.map((m) => m.label)).toEqual(['ran', 'streamed', 'end']);
     const esmBefore = lines.slice(0, ran?.at);
     expect(esmBefore.some((url) => url.endsWith('/bundle/index.js'))).toBe(true);
     expect(heavyIn([...esmBefore, ...(ran?.cjs ?? [])])).toEqual([]);
-    // The progress stream, WorkflowJSONSchema and fromJSON (a document without patterns) load none of them either.
-    expect(heavyIn([...lines.slice(0, end?.at), ...(end?.cjs ?? [])])).toEqual([]);
+    // The progress stream loads rxjs (and nothing else of the list); the JSON form zod (a document without
+    // patterns: no recheck).
+    expect(heavyIn([...lines.slice(0, streamed?.at), ...(streamed?.cjs ?? [])])).toEqual(['rxjs']);
+    const loaded = heavyIn([...lines.slice(0, end?.at), ...(end?.cjs ?? [])]);
+    expect(loaded.filter((name) => !ON_DEMAND.has(name))).toEqual([]);
+    expect(loaded.sort()).toEqual(['rxjs', 'zod']);
   });
 });

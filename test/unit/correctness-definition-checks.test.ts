@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fromJSON, WorkflowDefinitionError, workflow } from '../../src/index.js';
+import { WorkflowDefinitionError, workflow } from '../../src/index.js';
+import { fromJSON } from '../../src/json.js';
 
 /** Issue 13: definitions that would fail at run time are refused by build(), with the path of the mistake. */
 

@@ -44,8 +44,8 @@ describe('README code blocks', () => {
 });
 
 describe('docs/api.md', () => {
-  it('has a section for every export of src/index.ts', () => {
-    const index = read('src/index.ts');
+  it('has a section for every export of src/index.ts and src/json.ts', () => {
+    const index = read('src/index.ts') + read('src/json.ts');
     const names = [...index.matchAll(/^export (?:type )?\{([^}]*)\}/gm)].flatMap((m) =>
       (m[1] ?? '')
         .split(',')

@@ -13,6 +13,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 /** The public entry points: the package root and its `db`, `store` and `testing` subpaths. */
 const ENTRIES = [
   'src/index.ts',
+  'src/json.ts',
   'src/persistence/index.ts',
   'src/testing/index.ts',
   'src/db/index.ts',

@@ -85,6 +85,20 @@ describe('escalation to a human', () => {
     expect(() => run.resolveEscalation('nope', { action: 'retry' })).toThrow(/no such step/);
     await vi.advanceTimersByTimeAsync(0);
     expect(() => run.resolveEscalation('review', { action: 'later' } as never)).toThrow(InputValidationError);
+    // The issues say what is wrong, with zod's paths and messages.
+    expect(() => run.resolveEscalation('review', { action: 'abort', reason: 7, by: 'x' } as never)).toThrow(
+      expect.objectContaining({
+        stepPath: 'review',
+        issues: [
+          {
+            path: ['reason'],
+            code: 'invalid_type',
+            message: 'Invalid input: expected string, received number',
+          },
+          { path: [], code: 'unrecognized_keys', message: 'Unrecognized key: "by"' },
+        ],
+      }),
+    );
     run.cancel();
     await run.result.catch(() => {});
   });

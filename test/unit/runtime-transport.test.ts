@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type AgentJob, type AgentTransport, fromJSON, workflow } from '../../src/index.js';
+import { type AgentJob, type AgentTransport, workflow } from '../../src/index.js';
+import { fromJSON } from '../../src/json.js';
 import { testEngine } from '../support/engine.js';
 
 /** A transport that runs jobs with the given agents in this process and records what it was handed. */

@@ -13,6 +13,7 @@ import { combineInspection } from '../../observability/inspect.js';
 import { createLogger } from '../../observability/logger.js';
 import type { WorkflowStore } from '../../persistence/types.js';
 import type { DurationHistory } from '../../progress/history.js';
+import { observableClass } from '../../progress/observable.js';
 import type { ReporterStream } from '../../progress/reporters/format.js';
 import { type TerminalReporter, terminalReporter } from '../../progress/reporters/terminal.js';
 import { trackProgress } from '../../progress/track.js';
@@ -95,6 +96,9 @@ export async function executeTemplate(options: ExecuteOptions): Promise<Outcome>
     ...learned,
   });
   let reporter: TerminalReporter | undefined;
+  // rxjs loads with the first stream: before the run starts, so that its loading is not in the run's elapsed time
+  // (the first progress line would say 1% on a loaded machine).
+  if (view !== 'none') observableClass();
   try {
     const run = engine.start(template.definition, options.input);
     if (view !== 'none') {
