@@ -18,6 +18,7 @@ export type {
   RunCheckpoint,
   RunClaim,
   RunFilter,
+  HeldLease,
   RunLease,
   RunRecord,
   RunStatus,

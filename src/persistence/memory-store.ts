@@ -86,10 +86,11 @@ export function memoryStore(): WorkflowStore {
       }
       return held;
     },
-    async release(owner, ids) {
-      for (const id of ids) {
+    async release(owner, leases) {
+      for (const { id, epoch } of leases) {
         const run = runs.get(id);
-        if (run?.owner === owner && unfinished(run)) runs.set(id, { ...run, leaseUntil: 0 });
+        if (run?.owner === owner && run.epoch === epoch && unfinished(run))
+          runs.set(id, { ...run, leaseUntil: 0 });
       }
     },
     async listAdoptable(now, limit, workflows, options) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { RunRecord } from '../persistence/types.js';
+import type { HeldLease, RunRecord } from '../persistence/types.js';
 import type { Durability } from './durability.js';
 
 /** Lease settings with their defaults applied. */
@@ -127,7 +127,7 @@ export class Ownership {
       this.logger.warn({ err: error }, 'lease renewal failed; retrying at the next round');
       return;
     }
-    this.releaseStrays(held.map((h) => h.id));
+    this.releaseStrays(held);
     const epochs = new Map(held.map((h) => [h.id, h.epoch]));
     let unsure = false;
     for (const [id, lease] of before) {
@@ -158,9 +158,10 @@ export class Ownership {
    * failed. The renewal takes every unreleased lease of the owner in one statement: renewed forever, such a run is
    * never adoptable nor due for any engine.
    */
-  private releaseStrays(renewed: readonly string[]): void {
+  private releaseStrays(renewed: readonly HeldLease[]): void {
     const { leases, store } = this.durability;
-    const strays = renewed.filter((id) => !leases.has(id) && !this.host.taking(id));
+    // At the epoch the renewal saw: a run taken here again meanwhile (a new epoch) keeps its new lease.
+    const strays = renewed.filter(({ id }) => !leases.has(id) && !this.host.taking(id));
     if (strays.length === 0) return;
     // Not awaited: a slow release must not hold up the renewal (nor the lease gate it reopens).
     const release = store
@@ -169,9 +170,9 @@ export class Ownership {
         this.logger.warn({ err: error }, 'stray leases not released; retrying at the next round');
       })
       .finally(() => {
-        for (const id of strays) if (this.releasing.get(id) === release) this.releasing.delete(id);
+        for (const { id } of strays) if (this.releasing.get(id) === release) this.releasing.delete(id);
       });
-    for (const id of strays) this.releasing.set(id, release);
+    for (const { id } of strays) this.releasing.set(id, release);
   }
 
   /** Takes unfinished runs whose owner's lease expired. */

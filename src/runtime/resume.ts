@@ -90,7 +90,7 @@ export async function takeOver(core: EngineCore, id: string): Promise<WorkflowRu
     return await restore(core, durability, definition, stored, held);
   } catch (error) {
     durability.leases.delete(id);
-    await durability.store.release(lease.owner, [id]).catch(() => {});
+    await durability.store.release(lease.owner, [{ id, epoch: held.epoch }]).catch(() => {});
     throw error;
   }
 }
