@@ -263,7 +263,7 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
           [Math.floor(now), limit, only],
         ),
       ]);
-      return mergeDue([...timers.rows, ...signals.rows], limit);
+      return mergeDue(timers.rows, signals.rows, limit);
     },
     async post(message) {
       // The notification is sent when the insert commits: the owner wakes up to a row it can read.

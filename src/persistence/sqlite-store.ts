@@ -236,11 +236,11 @@ export function sqliteStore(path: string): WorkflowStore {
         FROM flowstate_inbox i CROSS JOIN flowstate_runs r ON r.id = i.run_id
         WHERE i.state = 'pending' AND ${eligible} GROUP BY i.run_id, r.workflow ORDER BY due LIMIT ?`;
       const names = workflows ?? [];
-      const rows = await busyRetry(() => [
-        ...(db.prepare(timers).all(before, now, ...names, limit) as DueRun[]),
-        ...(db.prepare(signals).all(now, ...names, limit) as DueRun[]),
+      const [due, signalled] = await busyRetry(() => [
+        db.prepare(timers).all(before, now, ...names, limit) as DueRun[],
+        db.prepare(signals).all(now, ...names, limit) as DueRun[],
       ]);
-      return mergeDue(rows, limit);
+      return mergeDue(due ?? [], signalled ?? [], limit);
     },
     async post(message) {
       // Safe to retry: the message id is new.

@@ -139,6 +139,12 @@ export interface DueRun {
   readonly workflow: string;
   /** Its earliest pending deadline, or the post time of its oldest pending signal, epoch ms. */
   readonly due: number;
+  /**
+   * `true` when a signal waits for it: it is due now, whatever `due` says. A signal is stamped with the sender's
+   * wall time, a deadline with the time of the clock of the engine that set it: an engine whose injected clock lags
+   * wall time must not read a signal's post time as still to come.
+   */
+  readonly signalled?: boolean;
 }
 
 /** What a signal asks of a run. */

@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { setup } from 'xstate';
 import { z } from 'zod';
 import { ConfigurationError, type EngineOptions, type WorkflowStore, workflow } from '../../src/index.js';
@@ -171,6 +171,40 @@ describe('passivation', () => {
     await expect(sent).resolves.toBe(true);
     await pass(500, [owner]);
     await expect(run.result).resolves.toMatchObject({ approve: { by: 'cli' } });
+    expect(calls.ship).toHaveLength(1);
+    await other.close();
+    await owner.close();
+  });
+
+  it('reads a signal to a passivated run at once though the engine clock lags wall time by hours', async () => {
+    vi.setSystemTime(10 * 3_600_000);
+    const LAG = 2 * 3_600_000;
+    // The engine's own clock: its timers are the (fake) global ones, its time two hours behind the wall's.
+    const lagging = {
+      now: () => Date.now() - LAG,
+      setTimeout: (callback: () => void, ms: number) => setTimeout(callback, ms),
+      clearTimeout: (handle: unknown) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+    };
+    const { calls, agents } = counting();
+    const store = files.store;
+    const owner = engineOn(store, 'a', { agents, clock: lagging });
+    const run = owner.start(approval, {}, { id: 'lag1' });
+    await pass(AFTER + 500, [owner]);
+    expect(owner.active.size).toBe(0);
+    // Its wait times out an hour from now by the engine's clock: an hour before the signal's (wall) post time.
+    expect(await store.listTimers('lag1')).toEqual([
+      { runId: 'lag1', stepPath: 'approve', kind: 'wait', deadline: lagging.now() - AFTER - 500 + 3_600_000 },
+    ]);
+    const other = testEngine({ store: files.restartedStore(), lease: { owner: 'cli', adopt: false } });
+    const sent = other.send('lag1', { type: 'approved', by: 'cli' }, { timeoutMs: 3_000 });
+    const settled = sent.then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+    await pass(3_500, [owner]);
+    expect(await settled).toEqual({ value: true });
+    await pass(500, [owner]);
+    await expect(run.result).resolves.toMatchObject({ approve: { by: 'cli' }, ship: 'SHIP' });
     expect(calls.ship).toHaveLength(1);
     await other.close();
     await owner.close();

@@ -343,7 +343,7 @@ describe.each(stores)('the %s store', (_name, open) => {
     expect(await store.listDue?.(60_000, 5_000, 10)).toEqual([
       { id: 'd', workflow: 'other', due: 10_000 },
       { id: 'a', workflow: 'wf', due: 30_000 },
-      { id: 'b', workflow: 'wf', due: 40_000 },
+      { id: 'b', workflow: 'wf', due: 40_000, signalled: true },
     ]);
     expect((await store.listDue?.(60_000, 5_000, 10, ['wf']))?.map((r) => r.id)).toEqual(['a', 'b']);
     expect((await store.listDue?.(60_000, 5_000, 1, ['wf']))?.map((r) => r.id)).toEqual(['a']);
@@ -362,6 +362,26 @@ describe.each(stores)('the %s store', (_name, open) => {
     // Taken again (woken): no longer due for anyone else.
     expect(await store.acquire('a', 'p', 5_000, 20_000)).toEqual({ owner: 'p', epoch: 2 });
     expect((await store.listDue?.(60_000, 5_000, 10))?.map((r) => r.id)).toEqual(['d', 'b']);
+    // A signal is due whenever it was posted (stamped by a clock ahead of the reader's): flagged, it is due now.
+    await store.post({
+      id: 'm2',
+      runId: 'e',
+      kind: 'event',
+      body: '{}',
+      state: 'pending',
+      createdAt: 500_000,
+    });
+    expect(await store.listDue?.(60_000, 5_000, 10)).toEqual([
+      { id: 'd', workflow: 'other', due: 10_000 },
+      { id: 'b', workflow: 'wf', due: 40_000, signalled: true },
+      { id: 'e', workflow: 'wf', due: 500_000, signalled: true },
+    ]);
+    expect((await store.listDue?.(100_000, 5_000, 10))?.find((r) => r.id === 'e')).toEqual({
+      id: 'e',
+      workflow: 'wf',
+      due: 90_000,
+      signalled: true,
+    });
     await store.close();
   });
 
