@@ -10,6 +10,7 @@ export type { SecretsHook } from './secrets.js';
 export { sqliteStore } from './sqlite-store.js';
 export type {
   DueRun,
+  HeldLease,
   HistoryRow,
   InboxKind,
   InboxMessage,
@@ -18,7 +19,6 @@ export type {
   RunCheckpoint,
   RunClaim,
   RunFilter,
-  HeldLease,
   RunLease,
   RunRecord,
   RunStatus,
