@@ -254,7 +254,8 @@ export interface WorkflowStore {
   release(owner: string, leases: readonly HeldLease[]): Promise<void>;
   /**
    * Unfinished runs whose lease ended by `now` (or was released), oldest first; only of `workflows` if given, and
-   * only those not idle at their last checkpoint with `busyOnly` (an engine that passivates wakes idle ones when due).
+   * only those not idle at their last checkpoint with `busyOnly` (what adoption asks for: idle ones are taken only
+   * when due, through `listDue`).
    */
   listAdoptable(
     now: number,
