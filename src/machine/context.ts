@@ -74,4 +74,10 @@ export interface MachineInput {
   readonly input?: unknown;
   /** Set by the engine, which validated `input` already; otherwise the machine validates it. */
   readonly validated?: boolean;
+  /**
+   * A hand-written machine's entries so far into each of its agent-invoking states, by step path: counted by the
+   * engine as the states are entered (each entry past the first keys its attempts with its number), stored beside
+   * the run's snapshot and given back on restore. Absent for compiled machines.
+   */
+  entries?: Record<string, number>;
 }

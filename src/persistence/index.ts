@@ -10,6 +10,7 @@ export type { SecretsHook } from './secrets.js';
 export { sqliteStore } from './sqlite-store.js';
 export type {
   DueRun,
+  HeldLease,
   HistoryRow,
   InboxKind,
   InboxMessage,

@@ -86,10 +86,11 @@ export function memoryStore(): WorkflowStore {
       }
       return held;
     },
-    async release(owner, ids) {
-      for (const id of ids) {
+    async release(owner, leases) {
+      for (const { id, epoch } of leases) {
         const run = runs.get(id);
-        if (run?.owner === owner && unfinished(run)) runs.set(id, { ...run, leaseUntil: 0 });
+        if (run?.owner === owner && run.epoch === epoch && unfinished(run))
+          runs.set(id, { ...run, leaseUntil: 0 });
       }
     },
     async listAdoptable(now, limit, workflows, options) {
@@ -114,7 +115,13 @@ export function memoryStore(): WorkflowStore {
         const deadlines = (timers.get(r.id) ?? []).map((t) => t.deadline).filter((d) => d < before);
         const signal = signalled.get(r.id);
         if (signal !== undefined) deadlines.push(signal);
-        if (deadlines.length > 0) due.push({ id: r.id, workflow: r.workflow, due: Math.min(...deadlines) });
+        if (deadlines.length > 0)
+          due.push({
+            id: r.id,
+            workflow: r.workflow,
+            due: Math.min(...deadlines),
+            ...(signal !== undefined ? { signalled: true } : {}),
+          });
       }
       return due.sort((a, b) => a.due - b.due || (a.id < b.id ? -1 : 1)).slice(0, limit);
     },

@@ -219,13 +219,17 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
       );
       return rows.map((r) => ({ id: r.id, owner, epoch: Number(r.epoch) }));
     },
-    async release(owner, ids) {
-      if (ids.length === 0) return;
+    async release(owner, leases) {
+      if (leases.length === 0) return;
+      const sorted = [...leases].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      // Each run only at the epoch its releaser holds: a late release leaves a newer lease (same owner id) alone.
       await query(
         `UPDATE flowstate_runs SET lease_until = 0 WHERE id IN (
-           SELECT id FROM flowstate_runs WHERE id = ANY($1::text[]) AND owner = $2 AND ${UNFINISHED_SQL}
-           ORDER BY id FOR UPDATE)`,
-        [[...ids].sort(), owner],
+           SELECT r.id FROM flowstate_runs r JOIN unnest($1::text[], $2::bigint[]) AS l(id, epoch)
+             ON r.id = l.id AND r.epoch = l.epoch
+           WHERE r.owner = $3 AND r.${UNFINISHED_SQL}
+           ORDER BY r.id FOR UPDATE OF r)`,
+        [sorted.map((l) => l.id), sorted.map((l) => l.epoch), owner],
       );
     },
     async listAdoptable(now, limit, workflows, options) {
@@ -259,7 +263,7 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
           [Math.floor(now), limit, only],
         ),
       ]);
-      return mergeDue([...timers.rows, ...signals.rows], limit);
+      return mergeDue(timers.rows, signals.rows, limit);
     },
     async post(message) {
       // The notification is sent when the insert commits: the owner wakes up to a row it can read.

@@ -282,14 +282,23 @@ export function readJournalRow(row: JournalRow): JournalEntry {
  * its earliest due time, earliest first, at most `limit`.
  */
 export function mergeDue(
-  rows: readonly { id: string; workflow: string; due: number | string }[],
+  timers: readonly { id: string; workflow: string; due: number | string }[],
+  signals: readonly { id: string; workflow: string; due: number | string }[],
   limit: number,
 ): DueRun[] {
   const byId = new Map<string, DueRun>();
-  for (const r of rows) {
+  const add = (r: { id: string; workflow: string; due: number | string }, signalled: boolean) => {
     const due = Number(r.due);
     const seen = byId.get(r.id);
-    if (!seen || due < seen.due) byId.set(r.id, { id: r.id, workflow: r.workflow, due });
-  }
+    const flagged = signalled || seen?.signalled === true;
+    byId.set(r.id, {
+      id: r.id,
+      workflow: r.workflow,
+      due: seen && seen.due <= due ? seen.due : due,
+      ...(flagged ? { signalled: true } : {}),
+    });
+  };
+  for (const r of timers) add(r, false);
+  for (const r of signals) add(r, true);
   return [...byId.values()].sort((a, b) => a.due - b.due || (a.id < b.id ? -1 : 1)).slice(0, limit);
 }

@@ -100,7 +100,7 @@ export function sqliteStore(path: string): WorkflowStore {
      RETURNING id, epoch`,
   );
   const releaseRun = db.prepare(
-    `UPDATE flowstate_runs SET lease_until = 0 WHERE id = ? AND owner = ? AND ${UNFINISHED_SQL}`,
+    `UPDATE flowstate_runs SET lease_until = 0 WHERE id = ? AND owner = ? AND epoch = ? AND ${UNFINISHED_SQL}`,
   );
   const selectAdoptable = db.prepare(
     `SELECT * FROM flowstate_runs WHERE ${UNFINISHED_SQL} AND lease_until <= ? ORDER BY created_at, id LIMIT ?`,
@@ -210,9 +210,9 @@ export function sqliteStore(path: string): WorkflowStore {
       }[];
       return rows.map((r) => ({ id: r.id, owner, epoch: Number(r.epoch) }));
     },
-    async release(owner, ids) {
+    async release(owner, leases) {
       const releaseAll = db.transaction(() => {
-        for (const id of ids) releaseRun.run(id, owner);
+        for (const { id, epoch } of leases) releaseRun.run(id, owner, epoch);
       });
       await busyRetry(() => releaseAll.immediate());
     },
@@ -240,11 +240,11 @@ export function sqliteStore(path: string): WorkflowStore {
         FROM flowstate_inbox i CROSS JOIN flowstate_runs r ON r.id = i.run_id
         WHERE i.state = 'pending' AND ${eligible} GROUP BY i.run_id, r.workflow ORDER BY due LIMIT ?`;
       const names = workflows ?? [];
-      const rows = await busyRetry(() => [
-        ...(db.prepare(timers).all(before, now, ...names, limit) as DueRun[]),
-        ...(db.prepare(signals).all(now, ...names, limit) as DueRun[]),
+      const [due, signalled] = await busyRetry(() => [
+        db.prepare(timers).all(before, now, ...names, limit) as DueRun[],
+        db.prepare(signals).all(now, ...names, limit) as DueRun[],
       ]);
-      return mergeDue(rows, limit);
+      return mergeDue(due ?? [], signalled ?? [], limit);
     },
     async post(message) {
       // Safe to retry: the message id is new.

@@ -54,6 +54,14 @@ export interface RunLease {
   readonly epoch: number;
 }
 
+/** A lease its holder gives up: the run, and the epoch the holder took it at (see {@link WorkflowStore.release}). */
+export interface HeldLease {
+  /** The run id. */
+  readonly id: string;
+  /** The fencing epoch the releaser holds the run at. */
+  readonly epoch: number;
+}
+
 /** A pending deadline of a run (a backoff, an escalation, a wait), written with each checkpoint. */
 export interface TimerRow {
   /** The run the deadline belongs to. */
@@ -131,6 +139,12 @@ export interface DueRun {
   readonly workflow: string;
   /** Its earliest pending deadline, or the post time of its oldest pending signal, epoch ms. */
   readonly due: number;
+  /**
+   * `true` when a signal waits for it: it is due now, whatever `due` says. A signal is stamped with the sender's
+   * wall time, a deadline with the time of the clock of the engine that set it: an engine whose injected clock lags
+   * wall time must not read a signal's post time as still to come.
+   */
+  readonly signalled?: boolean;
 }
 
 /** What a signal asks of a run. */
@@ -232,11 +246,16 @@ export interface WorkflowStore {
    * by run id.
    */
   renew(owner: string, leaseUntil: number): Promise<(RunLease & { readonly id: string })[]>;
-  /** Ends `owner`'s leases on these runs at once, so another engine can take them. */
-  release(owner: string, ids: readonly string[]): Promise<void>;
+  /**
+   * Ends `owner`'s leases on these runs at once, so another engine can take them: each only if the run is still held
+   * by `owner` at the given epoch. A release that arrives late (the run taken since, even by another engine under
+   * the same owner id) leaves the newer lease alone.
+   */
+  release(owner: string, leases: readonly HeldLease[]): Promise<void>;
   /**
    * Unfinished runs whose lease ended by `now` (or was released), oldest first; only of `workflows` if given, and
-   * only those not idle at their last checkpoint with `busyOnly` (an engine that passivates wakes idle ones when due).
+   * only those not idle at their last checkpoint with `busyOnly` (what adoption asks for: idle ones are taken only
+   * when due, through `listDue`).
    */
   listAdoptable(
     now: number,

@@ -8,6 +8,7 @@ import { BatchWriter, type Checkpoint } from '../persistence/batch-writer.js';
 import { parseSealed, type SecretsHook, sealValue, stringifySealed } from '../persistence/secrets.js';
 import type { RunLease, RunStatus, StoredRun, TimerRow, WorkflowStore } from '../persistence/types.js';
 import { type PersistedNode, waitsOf } from './deadlines.js';
+import { ENTRIES_FIELD, entriesOf } from './entries.js';
 
 const NONE: ReadonlySet<string> = new Set();
 
@@ -187,7 +188,11 @@ export class Durability {
     this.taken?.(identity.id, waits.idle, waits.timers);
     return {
       run: {
-        ...this.record(identity, status, stringifySealed(persisted, values, this.secrets)),
+        ...this.record(
+          identity,
+          status,
+          stringifySealed(withEntries(persisted, actor), values, this.secrets),
+        ),
         ...(outcome?.status === 'done' ? { output: seal(outcome.output) } : {}),
         ...(outcome && outcome.status !== 'done' ? { error: seal(outcome.error) } : {}),
       },
@@ -216,4 +221,10 @@ async function retrying<T>(read: () => Promise<T>, logger: Logger): Promise<T> {
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
+}
+
+/** The persisted snapshot with the run's entry counts of a hand-written machine beside it, if it has any. */
+function withEntries(persisted: object, actor: Actor<AnyStateMachine>): object {
+  const entries = entriesOf(actor);
+  return entries ? { ...persisted, [ENTRIES_FIELD]: entries } : persisted;
 }

@@ -66,7 +66,8 @@ export interface EngineOptions {
   /**
    * Run ownership on a `store`: each unfinished run is owned by one engine at a time through a lease on its row,
    * renewed every `ttlMs / 3`. A run whose owner died is taken over once its lease expires: by `recover()`, and
-   * (with `adopt`) by any engine on the store about every `ttlMs / 2`. `owner` names this engine in the store; give
+   * (with `adopt`) by any engine on the store about every `ttlMs / 2`, a run that only waits (passivated, say)
+   * once it is due. `owner` names this engine in the store; give
    * a stable one per replica (a pod name) so a restarted replica takes its own runs back at once, never the same
    * one to two live engines. See docs/durability.md.
    * @default { ttlMs: 15_000, adopt: true, owner: '<host>:<pid>:<random>' }

@@ -13,6 +13,7 @@ import type { StepActorInput } from '../machine/step-types.js';
 import type { AgentRegistry } from '../model/agent.js';
 import type { AnyWorkflowDefinition } from '../model/definition.js';
 import { ConfigurationError, failureOf, type SerializedError, serializeError } from '../model/errors.js';
+import { enterStep, rootOf } from './entries.js';
 
 /** What binding needs from the engine. */
 export interface HandwrittenDeps {
@@ -149,7 +150,9 @@ function agentLogic(stepLogic: AnyActorLogic, settings: ReadonlyMap<string, Step
       agent: self.id,
       retry: resolveRetryPolicy(undefined),
     };
-    const stepInput: StepActorInput = { workflowId: runIdOf(self), input, ...s };
+    // Each entry of the invoking state keys its attempts afresh; a restored step actor keeps its input (and key).
+    const round = enterStep(rootOf(self), s.path);
+    const stepInput: StepActorInput = { workflowId: runIdOf(self), input, ...s, ...(round ? { round } : {}) };
     return stepLogic.getInitialSnapshot(scope, stepInput);
   };
   return logic;
@@ -160,8 +163,7 @@ function agentLogic(stepLogic: AnyActorLogic, settings: ReadonlyMap<string, Step
  * the root actor's id. Read from the actor tree because a hand-written machine's context is the user's.
  */
 function runIdOf(self: AnyActorRef): string {
-  let actor = self;
-  while (actor._parent) actor = actor._parent;
+  const actor = rootOf(self);
   const input = (actor as { options?: { input?: MachineInput } }).options?.input;
   return typeof input?.workflowId === 'string' ? input.workflowId : actor.id;
 }

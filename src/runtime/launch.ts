@@ -6,7 +6,7 @@ import type { MachineInput } from '../machine/context.js';
 import type { AnyWorkflowDefinition } from '../model/definition.js';
 import { CorruptRunError, FlowstateError, LeaseLostError, RunIdTakenError } from '../model/errors.js';
 import { inspectionObserver } from '../observability/inspect.js';
-import type { RunRecord } from '../persistence/types.js';
+import type { HeldLease, RunRecord } from '../persistence/types.js';
 import type { PendingWatch, runWatcher } from '../progress/runs.js';
 import type { Binder } from './bind.js';
 import type { Durability, RunIdentity } from './durability.js';
@@ -197,11 +197,14 @@ export function unwritable(core: EngineCore, runId: string, cause: unknown): voi
       workflowId: runId,
     },
   );
-  lose(core, runId, reason);
   const { durability, lease } = core;
-  void durability?.writer
+  // The lease as held now: the copy's end forgets it, and its release must not end a lease taken after it.
+  const held = durability?.leases.get(runId);
+  lose(core, runId, reason);
+  if (!durability || !held) return;
+  void durability.writer
     .flush()
-    .then(() => durability.store.release(lease.owner, [runId]))
+    .then(() => durability.store.release(lease.owner, [{ id: runId, epoch: held.epoch }]))
     .catch(() => {});
 }
 
@@ -212,10 +215,16 @@ export function unwritable(core: EngineCore, runId: string, cause: unknown): voi
 export async function handOver(core: EngineCore, durability: Durability): Promise<void> {
   const { table, lease, logger } = core;
   const handed = [...table.active.keys()];
+  // The leases as held before the copies stop (a stopped copy's end forgets its lease here).
+  const before = new Map(durability.leases);
   for (const id of handed) lose(core, id, new LeaseLostError(id, true), true);
   await durability.writer.flush();
-  const held = [...durability.leases.keys()];
-  await durability.store.release(lease.owner, [...new Set([...handed, ...held])]).catch((error: unknown) => {
+  const release: HeldLease[] = [];
+  for (const id of new Set([...handed, ...durability.leases.keys()])) {
+    const held = durability.leases.get(id) ?? before.get(id);
+    if (held) release.push({ id, epoch: held.epoch });
+  }
+  await durability.store.release(lease.owner, release).catch((error: unknown) => {
     logger.warn({ err: error }, 'leases not released: other engines take the runs when they expire');
   });
   durability.leases.clear();

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { RunRecord } from '../persistence/types.js';
+import type { HeldLease, RunRecord } from '../persistence/types.js';
 import type { Durability } from './durability.js';
+
+/** What adoption knows of a run it may take: its id and definition id. */
+export type AdoptableRun = Pick<RunRecord, 'id' | 'workflow'>;
 
 /** Lease settings with their defaults applied. */
 export interface LeaseSettings {
@@ -27,14 +30,17 @@ export interface OwnershipHost {
   /** The run's lease moved on: stop this engine's copy. */
   lose(runId: string): void;
   /** Takes a run whose owner is gone (resume it here); rejects if it cannot. */
-  adopt(record: RunRecord): Promise<unknown>;
+  adopt(run: AdoptableRun): Promise<unknown>;
   /** Whether the run is in memory here or being claimed or taken here (its lease may not be recorded yet). */
   taking(runId: string): boolean;
   /** Whether this engine can run the run (its definition is registered, it is not already here). */
-  canAdopt(record: RunRecord): boolean;
+  canAdopt(run: AdoptableRun): boolean;
   /** The workflow ids this engine can run: only their runs are looked for, so others never crowd them out. */
   workflows(): string[];
-  /** The engine passivates: runs that only wait stay in the store (its scheduler wakes them when due). */
+  /**
+   * The engine passivates: its wake-up scheduler wakes idle runs when due, so adoption takes only busy ones. Without
+   * it, adoption also takes idle runs that are due (see {@link Ownership.adoptExpired}).
+   */
   readonly leaveIdle?: boolean;
 }
 
@@ -127,7 +133,7 @@ export class Ownership {
       this.logger.warn({ err: error }, 'lease renewal failed; retrying at the next round');
       return;
     }
-    this.releaseStrays(held.map((h) => h.id));
+    this.releaseStrays(held);
     const epochs = new Map(held.map((h) => [h.id, h.epoch]));
     let unsure = false;
     for (const [id, lease] of before) {
@@ -158,9 +164,10 @@ export class Ownership {
    * failed. The renewal takes every unreleased lease of the owner in one statement: renewed forever, such a run is
    * never adoptable nor due for any engine.
    */
-  private releaseStrays(renewed: readonly string[]): void {
+  private releaseStrays(renewed: readonly HeldLease[]): void {
     const { leases, store } = this.durability;
-    const strays = renewed.filter((id) => !leases.has(id) && !this.host.taking(id));
+    // At the epoch the renewal saw: a run taken here again meanwhile (a new epoch) keeps its new lease.
+    const strays = renewed.filter(({ id }) => !leases.has(id) && !this.host.taking(id));
     if (strays.length === 0) return;
     // Not awaited: a slow release must not hold up the renewal (nor the lease gate it reopens).
     const release = store
@@ -169,12 +176,19 @@ export class Ownership {
         this.logger.warn({ err: error }, 'stray leases not released; retrying at the next round');
       })
       .finally(() => {
-        for (const id of strays) if (this.releasing.get(id) === release) this.releasing.delete(id);
+        for (const { id } of strays) if (this.releasing.get(id) === release) this.releasing.delete(id);
       });
-    for (const id of strays) this.releasing.set(id, release);
+    for (const { id } of strays) this.releasing.set(id, release);
   }
 
-  /** Takes unfinished runs whose owner's lease expired. */
+  /**
+   * Takes unfinished runs whose owner's lease ended: those busy at their last checkpoint at once; idle ones (waiting
+   * for an event, a decision or a deadline: a passivated run, or one a crashed owner left waiting) only once they are
+   * due. An engine that passivates leaves those to its wake-up scheduler; one without it takes the runs a signal
+   * waits for or whose deadline comes within a ttl (two rounds: a late round still finds it in time), so their timers fire here on time. It never
+   * takes an idle run back into memory only because no engine holds it: that would undo the passivation of the
+   * engines beside it. A store without `listDue` keeps no passivated runs: every run whose lease ended is taken.
+   */
   adoptExpired(): Promise<void> {
     this.adopting ??= this.adoptRound().finally(() => {
       this.adopting = undefined;
@@ -183,21 +197,27 @@ export class Ownership {
   }
 
   private async adoptRound(): Promise<void> {
+    const { store } = this.durability;
     try {
-      const records = await this.durability.store.listAdoptable(
-        Date.now(),
-        100,
-        this.host.workflows(),
-        this.host.leaveIdle ? { busyOnly: true } : undefined,
+      const now = Date.now();
+      const workflows = this.host.workflows();
+      const wakesIdle = store.listDue !== undefined;
+      await this.adoptAll(
+        await store.listAdoptable(now, 100, workflows, wakesIdle ? { busyOnly: true } : undefined),
       );
-      for (const record of records) {
-        if (!this.host.canAdopt(record)) continue;
-        await this.host.adopt(record).catch((error: unknown) => {
-          this.logger.debug({ err: error, workflowId: record.id }, 'run not adopted');
-        });
-      }
+      if (wakesIdle && !this.host.leaveIdle && workflows.length > 0)
+        await this.adoptAll((await store.listDue?.(now + this.settings.ttlMs, now, 100, workflows)) ?? []);
     } catch (error) {
       this.logger.warn({ err: error }, 'looking for runs to adopt failed; retrying at the next round');
+    }
+  }
+
+  private async adoptAll(runs: readonly AdoptableRun[]): Promise<void> {
+    for (const run of runs) {
+      if (!this.host.canAdopt(run)) continue;
+      await this.host.adopt(run).catch((error: unknown) => {
+        this.logger.debug({ err: error, workflowId: run.id }, 'run not adopted');
+      });
     }
   }
 }

@@ -1,6 +1,6 @@
 import type { AnyActorRef } from 'xstate';
 import { isWaitTimeout } from '../machine/compile-wait.js';
-import type { TimerRow } from '../persistence/types.js';
+import type { HeldLease, RunLease, TimerRow } from '../persistence/types.js';
 import { Alarm } from './alarm.js';
 import type { Durability } from './durability.js';
 import type { EngineCore } from './launch.js';
@@ -145,17 +145,19 @@ class Passivation {
       // What was queued before the sweep is committed first: a run is dropped only with its state in the store.
       await durability.writer.flush().catch(() => {});
       let next = Number.POSITIVE_INFINITY;
-      const parked = ready.filter((id) => {
+      const parked: HeldLease[] = [];
+      for (const id of ready) {
         const at = this.quiet.get(id)?.next ?? Number.POSITIVE_INFINITY;
-        if (!this.park(id)) return false;
+        const held = this.park(id);
+        if (!held) continue;
+        parked.push({ id, epoch: held.epoch });
         next = Math.min(next, at);
-        return true;
-      });
+      }
       if (parked.length > 0) {
         const release = this.release(parked);
-        for (const id of parked) this.releasing.set(id, release);
+        for (const { id } of parked) this.releasing.set(id, release);
         void release.then(() => {
-          for (const id of parked) if (this.releasing.get(id) === release) this.releasing.delete(id);
+          for (const { id } of parked) if (this.releasing.get(id) === release) this.releasing.delete(id);
           if (next < Number.POSITIVE_INFINITY) this.released$(next);
         });
       }
@@ -175,12 +177,13 @@ class Passivation {
    * the run would stay leased, never found due nor adoptable, for as long as this engine lives. A wake of these
    * runs waits for their release (`released`); after `stop()` the lease is no longer renewed and expires.
    */
-  private async release(ids: readonly string[]): Promise<void> {
+  private async release(leases: readonly HeldLease[]): Promise<void> {
     const { durability, lease, logger, clock } = this.core;
     if (!durability) return;
     for (let failures = 0, delay = 50; ; failures++, delay = Math.min(delay * 2, 5_000)) {
       try {
-        return await durability.store.release(lease.owner, ids);
+        // At the epochs passivated: a retry that lands after the run was taken again ends no newer lease.
+        return await durability.store.release(lease.owner, leases);
       } catch (error) {
         if (failures === 0 || failures % 10 === 0)
           logger.warn({ err: error, failures: failures + 1 }, 'passivated runs not released yet; retrying');
@@ -198,34 +201,35 @@ class Passivation {
     }
   }
 
-  /** Drops one run from memory if it still only waits with its state committed; whether it did. */
-  private park(id: string): boolean {
+  /** Drops one run from memory if it still only waits with its state committed; the lease it held, if it did. */
+  private park(id: string): RunLease | undefined {
     const { durability, table, clock } = this.core;
     const entry = table.get(id);
     const quiet = this.quiet.get(id);
     if (!durability || !entry || !quiet || entry.phase !== 'live' || entry.stopReason || this.core.closed) {
       this.quiet.delete(id);
-      return false;
+      return undefined;
     }
     // Changed since its last checkpoint was taken (a new one is queued): the next one tells whether it still waits.
-    if (durability.writer.queued(id)) return false;
+    if (durability.writer.queued(id)) return undefined;
     // A deadline this close would only wake it again at once.
     if (quiet.next - clock.now() <= 2 * this.settings.wakeAheadMs) {
       this.quiet.delete(id);
-      return false;
+      return undefined;
     }
     // A hand-written machine's own `after` delays live in XState's scheduler only: they would be lost.
     if (scheduledEvents(entry.run.actor) > 0) {
       this.quiet.delete(id);
-      return false;
+      return undefined;
     }
     // Without a `secrets` hook a secret is stored as `[redacted]`: woken from the store, the run would go on without
     // it. It stays in memory (a crash still loses it, as documented; a routine passivation must not).
     if (!durability.secrets && (entry.identity.secrets?.size ?? 0) > 0) {
       this.quiet.delete(id);
-      return false;
+      return undefined;
     }
-    if (!durability.leases.has(id)) return false;
+    const held = durability.leases.get(id);
+    if (!held) return undefined;
     this.quiet.delete(id);
     entry.passivated = true;
     // Nothing of this copy is written from now on: it has no lease here.
@@ -235,7 +239,7 @@ class Passivation {
     entry.run.passivate();
     entry.run.actor.stop();
     this.passivated++;
-    return true;
+    return held;
   }
 }
 

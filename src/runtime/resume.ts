@@ -13,6 +13,7 @@ import { openValue, parseSealed, secretValues } from '../persistence/secrets.js'
 import { type RunLease, type RunRecord, type StoredRun, UNFINISHED } from '../persistence/types.js';
 import type { Durability, RunIdentity } from './durability.js';
 import type { MigrationDecision } from './engine-types.js';
+import { storedEntries } from './entries.js';
 import { type EngineCore, launch } from './launch.js';
 import { restoreMapsFromJournal } from './map-journal.js';
 import type { WorkflowRun } from './run.js';
@@ -91,7 +92,7 @@ export async function takeOver(core: EngineCore, id: string): Promise<WorkflowRu
     return await restore(core, durability, definition, stored, held);
   } catch (error) {
     durability.leases.delete(id);
-    await durability.store.release(lease.owner, [id]).catch(() => {});
+    await durability.store.release(lease.owner, [{ id, epoch: held.epoch }]).catch(() => {});
     throw error;
   }
 }
@@ -164,7 +165,7 @@ async function restore(
       identity,
       restart
         ? { input: { workflowId: id, input, validated: true } }
-        : { snapshot: snapshot as Snapshot<unknown>, input: { workflowId: id } },
+        : { snapshot: snapshot as Snapshot<unknown>, input: { workflowId: id, ...storedEntries(snapshot) } },
       false,
     );
   } catch (cause) {

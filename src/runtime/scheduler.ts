@@ -103,7 +103,8 @@ export class WakeScheduler {
         for (const run of due) {
           if (this.host.skip(run.id)) continue;
           queued++;
-          const at = run.due - wakeAheadMs - queued * this.wakeMs;
+          // A signalled run is due now: its signal's post time is wall time, which this engine's clock may lag.
+          const at = run.signalled ? now : run.due - wakeAheadMs - queued * this.wakeMs;
           if (at <= now) wake.push(run.id);
           else if (at < next) next = at;
         }

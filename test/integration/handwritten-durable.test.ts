@@ -163,3 +163,76 @@ describe('a hand-written machine resumed after a crash', () => {
     await migrating.close();
   });
 });
+
+describe('a hand-written machine that re-enters a state with an agent invoke', () => {
+  /** drafting (agent) -> checking -> drafting again, three drafts in all; the output is every draft. */
+  const redraft = setup({
+    types: {} as { context: { drafts: string[] } },
+    actors: { draft: agentActor<number, string>() },
+  }).createMachine({
+    id: 'redraft',
+    context: { drafts: [] },
+    initial: 'drafting',
+    states: {
+      drafting: {
+        invoke: {
+          src: 'draft',
+          input: ({ context }) => context.drafts.length + 1,
+          onDone: {
+            target: 'checking',
+            actions: assign({ drafts: ({ context, event }) => [...context.drafts, event.output] }),
+          },
+        },
+      },
+      checking: {
+        always: [
+          { guard: ({ context }) => context.drafts.length < 3, target: 'drafting' },
+          { target: 'done' },
+        ],
+      },
+      done: { type: 'final' },
+    },
+    output: ({ context }) => context.drafts,
+  });
+
+  it("keys each entry apart: restarted in its second entry, the run does not take the first entry's output", async () => {
+    const keys: string[] = [];
+    const first = testEngine({
+      lease: node,
+      store: files.store,
+      agents: {
+        draft: ((n: number, ctx) => {
+          keys.push(ctx.idempotencyKey);
+          return n === 1 ? 'draft-1' : never();
+        }) as AgentFunction,
+      },
+    });
+    first.start(redraft, {}, { id: 'rd' });
+    await settle(first);
+    // In its second entry, that entry's call in flight when the process dies; the first entry's output journaled.
+    expect(keys).toEqual(['rd:drafting:1', 'rd:drafting@2:1']);
+    expect((await files.store.getJournal('rd:drafting:1'))?.output).toBe('"draft-1"');
+
+    const again: string[] = [];
+    const second = restarted({
+      agents: {
+        draft: ((n: number, ctx) => {
+          again.push(ctx.idempotencyKey);
+          return `redone-${n}`;
+        }) as AgentFunction,
+      },
+      workflows: [redraft],
+    });
+    const [resumed] = await second.recover();
+    await expect(resumed?.result).resolves.toEqual(['draft-1', 'redone-2', 'redone-3']);
+    // The restored second entry keeps its key; the third entry, counted on from the stored count, has its own.
+    expect(again).toEqual(['rd:drafting@2:1', 'rd:drafting@3:1']);
+    await settle(second);
+    expect((await files.store.listJournal?.('rd'))?.map((e) => e.key).sort()).toEqual([
+      'rd:drafting:1',
+      'rd:drafting@2:1',
+      'rd:drafting@3:1',
+    ]);
+    await second.close();
+  });
+});

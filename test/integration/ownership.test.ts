@@ -247,7 +247,7 @@ describe('signals from any process', () => {
     const e1 = engineOn(store, 'e1', { agents: { a: () => 'A', b: never } });
     e1.start(twoSteps, {}, { id: 'abandoned' });
     await until(async () => (await store.getJournal('abandoned:a:1')) !== undefined);
-    await store.release('e1', ['abandoned']);
+    await store.release('e1', [{ id: 'abandoned', epoch: 1 }]);
     const operator = engineOn(store, 'op', {});
     await operator.cancel('abandoned', 'cleanup');
     expect(await store.getRun('abandoned')).toMatchObject({

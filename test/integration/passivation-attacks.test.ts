@@ -65,11 +65,11 @@ function faultyStore() {
       await faults.writeGate;
       return inner.write(batch);
     },
-    async release(owner, ids) {
+    async release(owner, leases) {
       faults.releases++;
       if (faults.releaseDown) throw new Error('store down');
       await faults.releaseGate;
-      return inner.release(owner, ids);
+      return inner.release(owner, leases);
     },
   };
   return { store, faults };
@@ -179,6 +179,54 @@ describe('passivation under attack', () => {
     await engine.close();
   });
 
+  it('a late release of a passivated lease does not cut off the copy that took the run back since (same owner id)', async () => {
+    const { store, faults } = faultyStore();
+    const { calls, agents } = counting();
+    let ships = 0;
+    const shipping = {
+      ...agents,
+      ship: () => {
+        ships++;
+        return new Promise<never>(() => {});
+      },
+    };
+    // Two engines under one owner id (a replica restarted while its old process still runs): either may take it.
+    const old = engineOn(store, 'n1', { agents: shipping });
+    const fresh = engineOn(store, 'n1', { agents: shipping });
+    // A third replica adopts busy runs whose lease ended: it would take the run from `fresh` if its lease were cut.
+    const adopter = testEngine({
+      store,
+      lease: { owner: 'n3', ttlMs: 15_000, adopt: true },
+      inbox: { pollMs: 100 },
+      agents: shipping,
+      workflows: [approval],
+    });
+    old.start(approval, {}, { id: 'late' });
+    await settle(old);
+    const gate = deferred<void>();
+    faults.releaseGate = gate.promise;
+    await pass(AFTER + 250, [old]);
+    expect(old.active.size).toBe(0);
+    // The release of `old` (epoch 1) is slow to commit; `fresh` takes the run meanwhile (epoch 2) and works on it.
+    await expect(fresh.send('late', { type: 'approved', by: 'fresh' })).resolves.toBe(true);
+    await pass(250, [fresh]);
+    expect(await store.getRun('late')).toMatchObject({ owner: 'n1', epoch: 2 });
+    expect(ships).toBe(1);
+    gate.resolve();
+    faults.releaseGate = undefined;
+    await pass(20_000, [old, fresh, adopter]);
+    // The stale release ended nothing: the run stays with `fresh`, not adopted, its step not called again.
+    expect([...fresh.active.keys()]).toEqual(['late']);
+    expect(adopter.active.size).toBe(0);
+    expect(await store.getRun('late')).toMatchObject({ owner: 'n1', epoch: 2 });
+    expect((await store.getRun('late'))?.leaseUntil).toBeGreaterThan(Date.now());
+    expect(ships).toBe(1);
+    expect(calls.plan).toBe(1);
+    await adopter.close();
+    await old.close();
+    await fresh.close();
+  });
+
   it('an event sent while the sweep commits what was queued before it is applied once, and the run is not passivated', async () => {
     const { store, faults } = faultyStore();
     const { calls, agents } = counting();
@@ -260,7 +308,7 @@ describe('passivation under attack', () => {
     await second.close();
   });
 
-  it('an engine without passivate beside one with it loses nothing: it adopts the released runs into memory', async () => {
+  it('an engine without passivate beside one with it loses nothing, and leaves the released runs in the store until due', async () => {
     const store = memoryStore();
     const { calls, agents } = counting();
     const parking = engineOn(store, 'a', { agents });
@@ -274,10 +322,10 @@ describe('passivation under attack', () => {
     parking.start(backoff, {}, { id: 'mix' });
     await pass(AFTER + 500, [parking, plain]);
     expect(parking.active.size).toBe(0);
-    // Its adoption round (every ttl/2) finds the released lease: the run is in memory again, on the other engine.
-    await pass(8_000, [parking, plain]);
-    expect([...plain.active.keys()]).toEqual(['mix']);
-    await pass(60_000, [parking, plain]);
+    // Its adoption rounds (every ttl/2) find the released lease, but the run only waits: it stays in the store.
+    await pass(30_000, [parking, plain]);
+    expect(plain.active.size + parking.active.size).toBe(0);
+    await pass(40_000, [parking, plain]);
     expect(await plain.get('mix')).toMatchObject({ status: 'done' });
     expect(calls.call).toBe(2);
     await parking.close();

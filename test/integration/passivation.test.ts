@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { setup } from 'xstate';
 import { z } from 'zod';
 import { ConfigurationError, type EngineOptions, type WorkflowStore, workflow } from '../../src/index.js';
@@ -174,6 +174,127 @@ describe('passivation', () => {
     expect(calls.ship).toHaveLength(1);
     await other.close();
     await owner.close();
+  });
+
+  it('reads a signal to a passivated run at once though the engine clock lags wall time by hours', async () => {
+    vi.setSystemTime(10 * 3_600_000);
+    const LAG = 2 * 3_600_000;
+    // The engine's own clock: its timers are the (fake) global ones, its time two hours behind the wall's.
+    const lagging = {
+      now: () => Date.now() - LAG,
+      setTimeout: (callback: () => void, ms: number) => setTimeout(callback, ms),
+      clearTimeout: (handle: unknown) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+    };
+    const { calls, agents } = counting();
+    const store = files.store;
+    const owner = engineOn(store, 'a', { agents, clock: lagging });
+    const run = owner.start(approval, {}, { id: 'lag1' });
+    await pass(AFTER + 500, [owner]);
+    expect(owner.active.size).toBe(0);
+    // Its wait times out an hour from now by the engine's clock: an hour before the signal's (wall) post time.
+    expect(await store.listTimers('lag1')).toEqual([
+      { runId: 'lag1', stepPath: 'approve', kind: 'wait', deadline: lagging.now() - AFTER - 500 + 3_600_000 },
+    ]);
+    const other = testEngine({ store: files.restartedStore(), lease: { owner: 'cli', adopt: false } });
+    const sent = other.send('lag1', { type: 'approved', by: 'cli' }, { timeoutMs: 3_000 });
+    const settled = sent.then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+    await pass(3_500, [owner]);
+    expect(await settled).toEqual({ value: true });
+    await pass(500, [owner]);
+    await expect(run.result).resolves.toMatchObject({ approve: { by: 'cli' }, ship: 'SHIP' });
+    expect(calls.ship).toHaveLength(1);
+    await other.close();
+    await owner.close();
+  });
+
+  it('an engine without passivate beside one with it does not adopt its passivated runs; it takes them when due', async () => {
+    const { calls, agents } = counting({
+      call: (n) => {
+        if (n === 1) throw new Error('call fails first');
+        return 'CALL';
+      },
+    });
+    const parking = engineOn(files.store, 'parks', { agents });
+    // Adopts every ttl/2 (7.5 s), has no wake-up scheduler.
+    const plain = testEngine({
+      store: files.restartedStore(),
+      lease: { owner: 'plain', ttlMs: 15_000, adopt: true },
+      inbox: { pollMs: 100 },
+      agents,
+      workflows: [approval, backoff],
+    });
+    parking.start(approval, {}, { id: 'ev' });
+    const retried = parking.start(backoff, {}, { id: 'timer' });
+    await pass(AFTER + 500, [parking, plain]);
+    expect(parking.active.size).toBe(0);
+    expect(await files.store.getRun('ev')).toMatchObject({ idle: true, leaseUntil: 0 });
+    const [timer] = await files.store.listTimers('timer');
+    const deadline = timer?.deadline ?? 0;
+    expect(deadline).toBeGreaterThan(20_000);
+    // Adoption rounds (every 7.5 s) until well before the deadline: the passivated runs are in the store only.
+    await pass(deadline - 16_000 - Date.now(), [parking, plain]);
+    expect(parking.active.size + plain.active.size).toBe(0);
+    // The retry's deadline wakes its run once, on one of the engines, and the retry runs on time.
+    await pass(18_000, [parking, plain]);
+    expect(calls.call).toEqual([0, deadline]);
+    expect(await files.store.getRun('timer')).toMatchObject({ status: 'done' });
+    if (parking.active.has('timer') || (await files.store.getRun('timer'))?.owner === 'parks')
+      await expect(retried.result).resolves.toEqual({ plan: 'PLAN', call: 'CALL' });
+    // Rounds later, the run that waits for an event is still in the store only.
+    await pass(30_000, [parking, plain]);
+    expect(parking.active.has('ev') || plain.active.has('ev')).toBe(false);
+    // The event run is woken only when addressed; the engine without passivate can wake it by its event.
+    expect(await files.store.getRun('ev')).toMatchObject({ status: 'waiting', leaseUntil: 0 });
+    await expect(plain.send('ev', { type: 'approved', by: 'plain' })).resolves.toBe(true);
+    await pass(500, [parking, plain]);
+    expect(await files.store.getRun('ev')).toMatchObject({
+      status: 'done',
+      output: { approve: { by: 'plain' } },
+    });
+    await parking.close();
+    await plain.close();
+  });
+
+  it('an engine without passivate left alone on the store wakes the passivated runs when due or signalled', async () => {
+    const { calls, agents } = counting({
+      call: (n) => {
+        if (n === 1) throw new Error('call fails first');
+        return 'CALL';
+      },
+    });
+    const parking = engineOn(files.store, 'parks', { agents });
+    parking.start(approval, {}, { id: 'alone-ev' });
+    parking.start(backoff, {}, { id: 'alone-timer' });
+    await pass(AFTER + 500, [parking]);
+    expect(parking.active.size).toBe(0);
+    await parking.close();
+    const reader = files.restartedStore();
+    const deadline = (await reader.listTimers('alone-timer'))[0]?.deadline ?? 0;
+    const plain = testEngine({
+      store: files.restartedStore(),
+      lease: { owner: 'plain', ttlMs: 15_000, adopt: true },
+      inbox: { pollMs: 100 },
+      agents,
+      workflows: [approval, backoff],
+    });
+    // A process without the definitions posts a signal: the adoption round finds the run signalled and takes it.
+    const cli = testEngine({ store: files.restartedStore(), lease: { owner: 'cli', adopt: false } });
+    const sent = cli.send('alone-ev', { type: 'approved', by: 'cli' }, { timeoutMs: 10_000 });
+    await pass(9_000, [plain]);
+    await expect(sent).resolves.toBe(true);
+    await pass(500, [plain]);
+    expect(await reader.getRun('alone-ev')).toMatchObject({ status: 'done' });
+    // The timer run is taken before its deadline and its retry runs on time, in this engine.
+    expect(plain.active.has('alone-timer')).toBe(false);
+    await pass(deadline + 1_000 - Date.now(), [plain]);
+    expect(calls.call).toEqual([0, deadline]);
+    expect(await reader.getRun('alone-timer')).toMatchObject({ status: 'done', owner: 'plain' });
+    await cli.close();
+    await plain.close();
+    await reader.close();
   });
 
   it('two replicas on one store: exactly one wakes a due run, and either can wake it by an event', async () => {

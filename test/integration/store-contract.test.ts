@@ -214,12 +214,40 @@ describe.each(stores)('the %s store', (_name, open) => {
     expect((await store.listAdoptable(40_000, 2)).map((r) => r.id)).toEqual(['a', 'b']);
     expect((await store.listAdoptable(40_000, 10, ['other'])).map((r) => r.id)).toEqual([]);
     expect((await store.listAdoptable(40_000, 10, ['wf'])).map((r) => r.id)).toEqual(['a', 'b', 'c']);
-    await store.release('o', ['b']);
+    await store.release('o', [{ id: 'b', epoch: 1 }]);
     expect((await store.listAdoptable(1, 10)).map((r) => r.id)).toEqual(['b']);
     expect(await store.acquire('b', 'p', 1, 50_000)).toEqual({ owner: 'p', epoch: 2 });
     expect(await store.renew('o', 60_000)).toHaveLength(2);
     // An ended run is never taken.
     expect(await store.acquire('d', 'p', 99_999, 100_000)).toBeUndefined();
+    await store.close();
+  });
+
+  it('releases a lease only at the epoch its releaser holds: a late release leaves a newer lease alone', async () => {
+    const { store } = await open();
+    await seed(store, run('a'), run('b'), run('c'));
+    // `o` takes `a` again (epoch 2), as a second engine under the same owner id would; its epoch-1 release is stale.
+    expect(await store.acquire('a', 'o', 5_000, 30_000)).toEqual({ owner: 'o', epoch: 2 });
+    await store.release('o', [
+      { id: 'a', epoch: 1 },
+      { id: 'b', epoch: 1 },
+    ]);
+    expect(await store.getRun('a')).toMatchObject({ owner: 'o', epoch: 2, leaseUntil: 30_000 });
+    expect(await store.getRun('b')).toMatchObject({ owner: 'o', epoch: 1, leaseUntil: 0 });
+    // Still held, `a` is renewed with `c` and neither adoptable nor taken by another engine.
+    expect((await store.renew('o', 40_000)).map((l) => `${l.id}@${l.epoch}`).sort()).toEqual(['a@2', 'c@1']);
+    expect((await store.listAdoptable(20_000, 10)).map((r) => r.id)).toEqual(['b']);
+    expect(await store.acquire('a', 'p', 20_000, 60_000)).toBeUndefined();
+    // Another owner's release, or a release of an epoch never held, ends nothing; the holder's own one does.
+    await store.release('p', [{ id: 'c', epoch: 1 }]);
+    await store.release('o', [{ id: 'c', epoch: 7 }]);
+    expect(await store.getRun('c')).toMatchObject({ owner: 'o', epoch: 1, leaseUntil: 40_000 });
+    await store.release('o', [
+      { id: 'a', epoch: 2 },
+      { id: 'c', epoch: 1 },
+    ]);
+    expect((await store.listAdoptable(20_000, 10)).map((r) => r.id)).toEqual(['a', 'b', 'c']);
+    await store.release('o', []);
     await store.close();
   });
 
@@ -300,7 +328,10 @@ describe.each(stores)('the %s store', (_name, open) => {
     // Held by a live lease (until 10,000): none is due for anyone else yet.
     expect(await store.listDue?.(100_000, 5_000, 10)).toEqual([]);
     // Released (passivated): due by its earliest deadline; a signal makes a run due at its post time.
-    await store.release('o', ['a', 'b', 'c', 'd', 'e']);
+    await store.release(
+      'o',
+      ['a', 'b', 'c', 'd', 'e'].map((id) => ({ id, epoch: 1 })),
+    );
     await store.post({
       id: 'm1',
       runId: 'b',
@@ -312,7 +343,7 @@ describe.each(stores)('the %s store', (_name, open) => {
     expect(await store.listDue?.(60_000, 5_000, 10)).toEqual([
       { id: 'd', workflow: 'other', due: 10_000 },
       { id: 'a', workflow: 'wf', due: 30_000 },
-      { id: 'b', workflow: 'wf', due: 40_000 },
+      { id: 'b', workflow: 'wf', due: 40_000, signalled: true },
     ]);
     expect((await store.listDue?.(60_000, 5_000, 10, ['wf']))?.map((r) => r.id)).toEqual(['a', 'b']);
     expect((await store.listDue?.(60_000, 5_000, 1, ['wf']))?.map((r) => r.id)).toEqual(['a']);
@@ -331,6 +362,26 @@ describe.each(stores)('the %s store', (_name, open) => {
     // Taken again (woken): no longer due for anyone else.
     expect(await store.acquire('a', 'p', 5_000, 20_000)).toEqual({ owner: 'p', epoch: 2 });
     expect((await store.listDue?.(60_000, 5_000, 10))?.map((r) => r.id)).toEqual(['d', 'b']);
+    // A signal is due whenever it was posted (stamped by a clock ahead of the reader's): flagged, it is due now.
+    await store.post({
+      id: 'm2',
+      runId: 'e',
+      kind: 'event',
+      body: '{}',
+      state: 'pending',
+      createdAt: 500_000,
+    });
+    expect(await store.listDue?.(60_000, 5_000, 10)).toEqual([
+      { id: 'd', workflow: 'other', due: 10_000 },
+      { id: 'b', workflow: 'wf', due: 40_000, signalled: true },
+      { id: 'e', workflow: 'wf', due: 500_000, signalled: true },
+    ]);
+    expect((await store.listDue?.(100_000, 5_000, 10))?.find((r) => r.id === 'e')).toEqual({
+      id: 'e',
+      workflow: 'wf',
+      due: 90_000,
+      signalled: true,
+    });
     await store.close();
   });
 

@@ -72,7 +72,11 @@ if (parking) {
   while (engine.active.size > 2) await sleep(10);
   // A few more that only wait, checkpointed but not passivated yet when the process dies: their lease still runs.
   for (let i = 0; i < QUIET; i++) engine.start(approval, {}, { id: `quiet-${i}` });
-  await sleep(40);
+  // Until their idle checkpoints are committed (a fixed 40 ms was too short on a loaded machine); they are
+  // passivated only `afterMs` after their checkpoint, so the kill still finds their leases running.
+  const quietIdle = async () =>
+    (await engine.list({ idle: true, limit: 1_000 })).filter((r) => r.id.startsWith('quiet-')).length;
+  while ((await quietIdle()) < QUIET) await sleep(5);
   process.stdout.write('PARKED\n');
   for (;;) await sleep(1_000);
 } else {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type AgentContext, workflow } from '../../src/index.js';
+import { assign, setup } from 'xstate';
+import { type AgentContext, agentActor, workflow } from '../../src/index.js';
 import { testEngine } from '../support/engine.js';
 
 /** An agent that records the idempotency key of every attempt it is called for. */
@@ -66,5 +67,35 @@ describe('attempt keys inside loops', () => {
         'c:each[1]@2:1',
       ].sort(),
     );
+  });
+});
+
+// A hand-written machine has no compiled loop: each entry of a state with an agent invoke is counted instead.
+describe('attempt keys of a hand-written machine that re-enters a state', () => {
+  it('tell entries apart, and a first entry keeps the key it always had', async () => {
+    const seen: string[] = [];
+    const machine = setup({
+      types: {} as { context: { n: number } },
+      actors: { rec: agentActor<number, string>(), other: agentActor<number, string>() },
+    }).createMachine({
+      id: 'reenter-keys',
+      context: { n: 0 },
+      initial: 'work',
+      states: {
+        work: {
+          invoke: {
+            src: 'rec',
+            input: ({ context }) => context.n,
+            onDone: { target: 'check', actions: assign({ n: ({ context }) => context.n + 1 }) },
+          },
+        },
+        check: { always: [{ guard: ({ context }) => context.n < 3, target: 'work' }, { target: 'once' }] },
+        once: { invoke: { src: 'other', input: () => 0, onDone: 'done' } },
+        done: { type: 'final' },
+      },
+    });
+    const engine = testEngine({ agents: { rec: recorder(seen), other: recorder(seen) } });
+    await engine.start(machine, {}, { id: 'h' }).result;
+    expect(seen).toEqual(['h:work:1', 'h:work@2:1', 'h:work@3:1', 'h:once:1']);
   });
 });
