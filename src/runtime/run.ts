@@ -27,6 +27,29 @@ export type { RunStatus } from '../persistence/types.js';
 /** The rejection handler of a result nobody awaits. */
 const ignore = () => {};
 
+/**
+ * @internal What the engine did when a run's actor ended, which its result waits for: nothing (`undefined`), the
+ * commit of its final state (resolving to an error that overrides the outcome, e.g. when another engine owns the
+ * run now), or `'passivated'`: not an end, the result stays pending (a copy woken later settles it).
+ */
+export type RunEnd = Promise<FlowstateError | undefined> | undefined | 'passivated';
+
+/** How a run's result settled: its output, or the error it rejects with. */
+type Settled =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly error: unknown };
+
+/** A result read before the run settled: its promise, and how to settle it. */
+interface PendingResult<O> {
+  readonly promise: Promise<O>;
+  /** Takes the output (typed by the run's definition, not here: a run is read as `WorkflowRun<unknown>` too). */
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** The actor ended; the result waits for the engine (see {@link RunEnd}) before it settles. */
+const ENDING = 'ending';
+
 /** An event for a `waitFor` step: its `type`, and its payload as the other fields. */
 export interface WorkflowEvent {
   /**
@@ -48,75 +71,126 @@ export interface WorkflowEvent {
  * ```
  */
 export class WorkflowRun<O = unknown> {
-  /** The typed output, or a rejection with a typed `FlowstateError`. Never an unhandled rejection. */
-  readonly result: Promise<O>;
-  #settled = false;
-  #abandon: (error: FlowstateError) => void = () => {};
-  #resolve: (output: unknown) => void = () => {};
+  /**
+   * Where the result is: `undefined` while the actor runs, {@link ENDING} once it ended, then how it settled.
+   * Kept instead of a promise: most runs are never awaited while they live, and a promise with its two resolving
+   * functions is about 200 bytes for as long as a run lives.
+   */
+  #settled: Settled | typeof ENDING | undefined;
+  /** The result as read: made on first read of `result`, settled with the run. */
+  #result: Promise<O> | PendingResult<O> | undefined;
   /**
    * Once this copy is passivated: where the run is as far as this object knows. Its actor is stopped (it would read
    * `cancelled`), so the copy woken here and followed, or else the state it was passivated in.
    */
   #elsewhere: WorkflowRun | { readonly status: RunStatus; readonly waiting: string[] } | undefined;
   /** `progress$` and `events$`, made on first read: the run holds its own streams (no registry keyed by actor). */
-  private progressStream: Observable<Progress> | undefined;
-  private eventStream: Observable<StepLogEvent> | undefined;
+  #streams: { progress?: Observable<Progress>; events?: Observable<StepLogEvent> } | undefined;
 
-  /** @internal created by the engine */
+  /**
+   * @internal created by the engine, which observes the actor and tells the run when it ended
+   * ({@link WorkflowRun.settle}).
+   */
   constructor(
     readonly id: string,
     readonly definition: WorkflowDefinition<unknown, O>,
     /** The running XState actor: subscribe to it, inspect it, persist it. */
     readonly actor: Actor<AnyStateMachine>,
     private readonly binder: Binder,
-    /**
-     * Told when the actor ends. With a store it returns the commit of the final state: the result settles only
-     * after it (rejecting with the error it resolves to, if any, e.g. when another engine owns the run now).
-     */
-    onSettled: () => Promise<FlowstateError | undefined> | undefined,
-  ) {
-    // The caller may never await the result, so a failed run must not become an unhandled rejection. The handler
-    // is attached when the run fails, not here: a promise, its reaction and a closure (~150 B) on every live run.
-    let failedEarly = false;
-    this.result = new Promise<O>((resolve, rejectResult) => {
-      const reject = (error: unknown) => {
-        if (this.result) void this.result.catch(ignore);
-        else failedEarly = true;
-        rejectResult(error);
-      };
-      this.#abandon = reject;
-      this.#resolve = resolve as (output: unknown) => void;
-      const settle = (finish: () => void) => {
-        this.#settled = true;
-        const committed = onSettled();
-        if (!committed) return finish();
-        committed.then((override) => (override ? reject(override) : finish()), reject);
-      };
-      actor.subscribe({
-        complete: () =>
-          settle(() => {
-            const outcome = actor.getSnapshot().output as WorkflowOutcome | undefined;
-            // An actor stopped from outside (`run.actor.stop()`) ends without an outcome.
-            if (!outcome) return reject(new CancelledError('The run was stopped', { workflowId: id }));
-            if (outcome.status !== 'done') return reject(toFlowstateError(outcome.error, id));
-            const schema = definition.spec.options.output;
-            if (!schema) return resolve(outcome.output as O);
-            const parsed = parseWith(schema, outcome.output);
-            if (parsed.ok) resolve(parsed.value as O);
-            else reject(new OutputValidationError(parsed.issues, { workflowId: id }));
-          }),
-        error: (cause) =>
-          settle(() =>
-            reject(
-              new FlowstateError('INTERNAL', `Run '${id}' stopped on an unexpected error`, {
-                cause,
-                workflowId: id,
-              }),
-            ),
-          ),
-      });
+  ) {}
+
+  /**
+   * The typed output, or a rejection with a typed `FlowstateError`. Never an unhandled rejection. The same promise
+   * on every read.
+   */
+  get result(): Promise<O> {
+    const made = this.#result;
+    if (made) return made instanceof Promise ? made : made.promise;
+    const settled = this.#settled;
+    if (settled !== undefined && settled !== ENDING) {
+      const promise = settled.ok ? Promise.resolve(settled.value as O) : Promise.reject(settled.error);
+      promise.catch(ignore);
+      this.#result = promise;
+      return promise;
+    }
+    let resolve: (value: unknown) => void = ignore;
+    let reject: (error: unknown) => void = ignore;
+    const promise = new Promise<O>((yes, no) => {
+      resolve = yes as (value: unknown) => void;
+      reject = no;
     });
-    if (failedEarly) void this.result.catch(ignore);
+    this.#result = { promise, resolve, reject };
+    // A passivated copy woken here settles as the woken copy does.
+    const next = this.#elsewhere;
+    if (next instanceof WorkflowRun) this.#follow(next);
+    return promise;
+  }
+
+  /**
+   * @internal The run's actor ended: its result settles from the actor's final state once `end` allows it (the
+   * engine's bookkeeping is done by then). `failure` if the actor stopped on an error its machine did not handle.
+   */
+  settle(end: RunEnd, failure?: { readonly cause: unknown }): void {
+    if (this.#settled !== undefined) return;
+    this.#settled = ENDING;
+    if (end === 'passivated') return;
+    if (!end) {
+      this.#finish(this.#outcome(failure));
+      return;
+    }
+    end.then(
+      (override) => this.#finish(override ? { ok: false, error: override } : this.#outcome(failure)),
+      (error: unknown) => this.#finish({ ok: false, error }),
+    );
+  }
+
+  /** How the run ended, from its actor's final state. */
+  #outcome(failure: { readonly cause: unknown } | undefined): Settled {
+    const { id } = this;
+    if (failure) {
+      const error = new FlowstateError('INTERNAL', `Run '${id}' stopped on an unexpected error`, {
+        cause: failure.cause,
+        workflowId: id,
+      });
+      return { ok: false, error };
+    }
+    const outcome = this.actor.getSnapshot().output as WorkflowOutcome | undefined;
+    // An actor stopped from outside (`run.actor.stop()`) ends without an outcome.
+    if (!outcome) return { ok: false, error: new CancelledError('The run was stopped', { workflowId: id }) };
+    if (outcome.status !== 'done') return { ok: false, error: toFlowstateError(outcome.error, id) };
+    const schema = this.definition.spec.options.output;
+    if (!schema) return { ok: true, value: outcome.output };
+    const parsed = parseWith(schema, outcome.output);
+    return parsed.ok
+      ? { ok: true, value: parsed.value }
+      : { ok: false, error: new OutputValidationError(parsed.issues, { workflowId: id }) };
+  }
+
+  /** Settles the result, once: the promise, if someone read it already, else what a first read will return. */
+  #finish(settled: Settled): void {
+    const was = this.#settled;
+    if (was !== undefined && was !== ENDING) return;
+    this.#settled = settled;
+    const made = this.#result;
+    if (!made || made instanceof Promise) return;
+    // The resolving functions are not needed any more.
+    this.#result = made.promise;
+    if (settled.ok) {
+      made.resolve(settled.value);
+      return;
+    }
+    // The caller may never await the result, so a failed run must not become an unhandled rejection.
+    made.promise.catch(ignore);
+    made.reject(settled.error);
+  }
+
+  /** This copy's result, if pending, settles as `next`'s does. */
+  #follow(next: WorkflowRun): void {
+    if (!(this.#result && !(this.#result instanceof Promise))) return;
+    next.result.then(
+      (value) => this.#finish({ ok: true, value }),
+      (error: unknown) => this.#finish({ ok: false, error }),
+    );
   }
 
   /**
@@ -129,8 +203,9 @@ export class WorkflowRun<O = unknown> {
    * ```
    */
   get progress$(): Observable<Progress> {
-    this.progressStream ??= trackProgress(this.actor);
-    return this.progressStream;
+    this.#streams ??= {};
+    this.#streams.progress ??= trackProgress(this.actor);
+    return this.#streams.progress;
   }
 
   /**
@@ -143,8 +218,9 @@ export class WorkflowRun<O = unknown> {
    * ```
    */
   get events$(): Observable<StepLogEvent> {
-    this.eventStream ??= trackStepEvents(this.actor);
-    return this.eventStream;
+    this.#streams ??= {};
+    this.#streams.events ??= trackStepEvents(this.actor);
+    return this.#streams.events;
   }
 
   /** Where the run is now. */
@@ -251,9 +327,7 @@ export class WorkflowRun<O = unknown> {
 
   /** @internal Ends a run that never started (its id was taken in the store): the result rejects with `error`. */
   abandon(error: FlowstateError): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    this.#abandon(error);
+    if (this.#settled === undefined) this.#finish({ ok: false, error });
   }
 
   /** @internal This copy is about to be passivated (its actor stopped): it keeps telling where the run was. */
@@ -267,7 +341,7 @@ export class WorkflowRun<O = unknown> {
    */
   follow(next: WorkflowRun<O>): void {
     this.#elsewhere = next;
-    next.result.then(this.#resolve, this.#abandon);
+    this.#follow(next);
   }
 
   /** Cancels the run: every running agent's AbortSignal fires and the run ends `cancelled`. No-op once it ended. */
@@ -277,7 +351,7 @@ export class WorkflowRun<O = unknown> {
       return;
     }
     // Passivated: its actor is stopped; `engine.cancel(run.id)` wakes and cancels it.
-    if (this.#settled || this.#elsewhere) return;
+    if (this.#settled !== undefined || this.#elsewhere) return;
     this.actor.send({ type: 'flowstate.cancel', ...(reason !== undefined ? { reason } : {}) });
   }
 }
