@@ -223,7 +223,13 @@ export function createEngine(given: EngineOptions = {}): Engine {
         core,
         definition,
         identity,
-        { input: { workflowId: id, input: value, validated: true } },
+        // `validated` tells a machine with an input schema not to parse the input again; without one it reads
+        // nothing of it (a field less in every run's input).
+        {
+          input: schema
+            ? { workflowId: id, input: value, validated: true }
+            : { workflowId: id, input: value },
+        },
         true,
         machine,
       );

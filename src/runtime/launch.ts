@@ -72,7 +72,7 @@ export function launch(
   if (actor.getSnapshot().status === 'error')
     throw new CorruptRunError(identity.id, actor.getSnapshot().error);
   const run = new WorkflowRun(identity.id, definition, actor, core.binder);
-  entry = table.add(new RunEntry(core, identity, run, durability && claim ? 'claiming' : 'live'));
+  entry = table.add(new RunEntry(core, run, durability && claim ? 'claiming' : 'live', identity));
   // The entry observes the actor's end (before any watch does): the engine's bookkeeping, then the run's result.
   actor.subscribe(entry);
   core.watcher.launched(actor, identity, core.watchFromStart);

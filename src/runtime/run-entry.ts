@@ -12,15 +12,25 @@ import type { RunEnd, WorkflowRun } from './run.js';
  */
 export type RunPhase = 'claiming' | 'live' | 'settling';
 
+/** The secrets of a run that has none (shared). */
+const NO_SECRETS: ReadonlySet<string> = new Set();
+
 /** How many finished runs an engine without a store remembers for `get` and `list`. */
 const MEMORY_RECORDS = 1_000;
 
 /**
- * One run of this engine: what it is, where it is, and, once it is being stopped from outside, why. It is also the
- * observer of the run's actor, so a live run costs one object here, not a set of closures: when the actor ends, the
- * engine's bookkeeping runs ({@link runEnded}) and then the run's result settles.
+ * One run of this engine: what it is (its identity: the fields a run's identity holds beyond its run object, kept
+ * here rather than in an object of their own), where it is, and, once it is being stopped from outside, why. It is
+ * also the observer of the run's actor, so a live run costs one object here, not a set of closures: when the actor
+ * ends, the engine's bookkeeping runs ({@link runEnded}) and then the run's result settles.
  */
-export class RunEntry {
+export class RunEntry implements RunIdentity {
+  readonly workflow: string;
+  readonly input: unknown;
+  readonly createdAt: number;
+  readonly secrets: ReadonlySet<string>;
+  /** The run restarts from its input (a migration): its journal is cleared with its first checkpoint. */
+  declare readonly resetJournal?: boolean;
   /** Why this copy stops without writing anything more (its lease moved on, close() hands it over...). */
   declare stopReason?: FlowstateError;
   /** Whether the stop is a hand-over (close()), not a loss: nothing to warn about. */
@@ -30,10 +40,31 @@ export class RunEntry {
 
   constructor(
     private readonly core: EngineCore,
-    readonly identity: RunIdentity,
     readonly run: WorkflowRun,
     public phase: RunPhase,
-  ) {}
+    identity: RunIdentity,
+  ) {
+    this.workflow = identity.workflow;
+    this.input = identity.input;
+    this.createdAt = identity.createdAt;
+    this.secrets = identity.secrets ?? NO_SECRETS;
+    if (identity.resetJournal) (this as { resetJournal?: boolean }).resetJournal = true;
+  }
+
+  /** The run id. */
+  get id(): string {
+    return this.run.id;
+  }
+
+  /** The version of the definition the run runs (a resumed run's, after any migration, is its definition's). */
+  get version(): string {
+    return this.run.definition.version;
+  }
+
+  /** What the run is, as the store and the watch read it: this entry. */
+  get identity(): RunIdentity {
+    return this;
+  }
 
   /** The actor is done, or was stopped (XState calls it as an observer). */
   complete(): void {
@@ -52,7 +83,9 @@ export class RunEntry {
  */
 export function entryEnded(core: EngineCore, entry: RunEntry): void {
   core.table.ended(entry);
-  core.watcher.ended(entry.run.actor, entry.identity, core.learner.forget(entry.identity.id));
+  const { id, workflow, createdAt } = entry;
+  // What the watch needs of the run, not the entry (which holds the engine's bookkeeping).
+  core.watcher.ended(entry.run.actor, { id, workflow, createdAt }, core.learner.forget(id));
 }
 
 /**
@@ -105,9 +138,13 @@ export function recordOf(core: EngineCore, identity: RunIdentity, run: WorkflowR
     output?: { status: string; output?: unknown; error?: never };
   };
   const outcome = snapshot.status === 'done' ? snapshot.output : undefined;
-  const { secrets: _secrets, resetJournal: _reset, ...record } = identity;
+  const { id, workflow, version, input, createdAt } = identity;
   return {
-    ...record,
+    id,
+    workflow,
+    version,
+    input,
+    createdAt,
     status: run.status,
     ...(outcome?.status === 'done' ? { output: outcome.output } : {}),
     ...(outcome && outcome.status !== 'done' && outcome.error ? { error: outcome.error } : {}),
