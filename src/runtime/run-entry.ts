@@ -25,7 +25,6 @@ const MEMORY_RECORDS = 1_000;
  * ends, the engine's bookkeeping runs ({@link runEnded}) and then the run's result settles.
  */
 export class RunEntry implements RunIdentity {
-  readonly workflow: string;
   readonly input: unknown;
   readonly createdAt: number;
   readonly secrets: ReadonlySet<string>;
@@ -44,7 +43,6 @@ export class RunEntry implements RunIdentity {
     public phase: RunPhase,
     identity: RunIdentity,
   ) {
-    this.workflow = identity.workflow;
     this.input = identity.input;
     this.createdAt = identity.createdAt;
     this.secrets = identity.secrets ?? NO_SECRETS;
@@ -54,6 +52,11 @@ export class RunEntry implements RunIdentity {
   /** The run id. */
   get id(): string {
     return this.run.id;
+  }
+
+  /** The workflow: the run's definition (an engine finds a stored run's definition by this id). */
+  get workflow(): string {
+    return this.run.definition.id;
   }
 
   /** The version of the definition the run runs (a resumed run's, after any migration, is its definition's). */

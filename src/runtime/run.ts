@@ -47,6 +47,14 @@ interface PendingResult<O> {
   readonly reject: (error: unknown) => void;
 }
 
+/** What few runs need beside their fields: a passivated copy's forwarding, and the streams someone read. */
+interface RunExtras {
+  elsewhere?: WorkflowRun | { readonly status: RunStatus; readonly waiting: string[] } | undefined;
+  /** `progress$` and `events$`, made on first read: the run holds its own streams (no registry keyed by actor). */
+  progress?: Observable<Progress>;
+  events?: Observable<StepLogEvent>;
+}
+
 /** The actor ended; the result waits for the engine (see {@link RunEnd}) before it settles. */
 const ENDING = 'ending';
 
@@ -79,13 +87,8 @@ export class WorkflowRun<O = unknown> {
   #settled: Settled | typeof ENDING | undefined;
   /** The result as read: made on first read of `result`, settled with the run. */
   #result: Promise<O> | PendingResult<O> | undefined;
-  /**
-   * Once this copy is passivated: where the run is as far as this object knows. Its actor is stopped (it would read
-   * `cancelled`), so the copy woken here and followed, or else the state it was passivated in.
-   */
-  #elsewhere: WorkflowRun | { readonly status: RunStatus; readonly waiting: string[] } | undefined;
-  /** `progress$` and `events$`, made on first read: the run holds its own streams (no registry keyed by actor). */
-  #streams: { progress?: Observable<Progress>; events?: Observable<StepLogEvent> } | undefined;
+  /** What few runs need, in one field made on first need (a field is 8 bytes on every live run). */
+  #extras: RunExtras | undefined;
 
   /**
    * @internal created by the engine, which observes the actor and tells the run when it ended
@@ -98,6 +101,19 @@ export class WorkflowRun<O = unknown> {
     readonly actor: Actor<AnyStateMachine>,
     private readonly binder: Binder,
   ) {}
+
+  /**
+   * Once this copy is passivated: where the run is as far as this object knows. Its actor is stopped (it would read
+   * `cancelled`), so the copy woken here and followed, or else the state it was passivated in.
+   */
+  get #elsewhere(): RunExtras['elsewhere'] {
+    return this.#extras?.elsewhere;
+  }
+
+  set #elsewhere(where: RunExtras['elsewhere']) {
+    this.#extras ??= {};
+    this.#extras.elsewhere = where;
+  }
 
   /**
    * The typed output, or a rejection with a typed `FlowstateError`. Never an unhandled rejection. The same promise
@@ -203,9 +219,9 @@ export class WorkflowRun<O = unknown> {
    * ```
    */
   get progress$(): Observable<Progress> {
-    this.#streams ??= {};
-    this.#streams.progress ??= trackProgress(this.actor);
-    return this.#streams.progress;
+    this.#extras ??= {};
+    this.#extras.progress ??= trackProgress(this.actor);
+    return this.#extras.progress;
   }
 
   /**
@@ -218,9 +234,9 @@ export class WorkflowRun<O = unknown> {
    * ```
    */
   get events$(): Observable<StepLogEvent> {
-    this.#streams ??= {};
-    this.#streams.events ??= trackStepEvents(this.actor);
-    return this.#streams.events;
+    this.#extras ??= {};
+    this.#extras.events ??= trackStepEvents(this.actor);
+    return this.#extras.events;
   }
 
   /** Where the run is now. */
