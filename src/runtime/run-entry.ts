@@ -2,7 +2,8 @@ import type { FlowstateError } from '../model/errors.js';
 import type { RunRecord } from '../persistence/types.js';
 import type { Durability, RunIdentity } from './durability.js';
 import type { EngineCore } from './launch.js';
-import type { RunEnd, WorkflowRun } from './run.js';
+import type { WorkflowRun } from './run.js';
+import type { RunEnd } from './run-result.js';
 
 /**
  * Where a run of this engine is in its life here:

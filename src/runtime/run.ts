@@ -6,13 +6,7 @@ import type { WorkflowOutcome } from '../machine/context.js';
 import { EscalationDecisionSchema, parseDecision } from '../machine/decision.js';
 import type { EscalationDecision } from '../model/agent.js';
 import type { WorkflowDefinition } from '../model/definition.js';
-import {
-  CancelledError,
-  ConfigurationError,
-  FlowstateError,
-  InputValidationError,
-  OutputValidationError,
-} from '../model/errors.js';
+import { ConfigurationError, type FlowstateError, InputValidationError } from '../model/errors.js';
 import { isReservedEventType } from '../model/names.js';
 import { parseWith } from '../model/validation.js';
 import type { RunStatus } from '../persistence/types.js';
@@ -20,32 +14,18 @@ import type { StepLogEvent } from '../progress/events.js';
 import type { Progress } from '../progress/progress.js';
 import { trackProgress, trackStepEvents } from '../progress/track.js';
 import type { Binder } from './bind.js';
-import { toFlowstateError } from './outcome.js';
+import {
+  ENDING,
+  outcomeOf,
+  type PendingResult,
+  pendingResult,
+  type RunEnd,
+  type Settled,
+  settledResult,
+  settlePending,
+} from './run-result.js';
 
 export type { RunStatus } from '../persistence/types.js';
-
-/** The rejection handler of a result nobody awaits. */
-const ignore = () => {};
-
-/**
- * @internal What the engine did when a run's actor ended, which its result waits for: nothing (`undefined`), the
- * commit of its final state (resolving to an error that overrides the outcome, e.g. when another engine owns the
- * run now), or `'passivated'`: not an end, the result stays pending (a copy woken later settles it).
- */
-export type RunEnd = Promise<FlowstateError | undefined> | undefined | 'passivated';
-
-/** How a run's result settled: its output, or the error it rejects with. */
-type Settled =
-  | { readonly ok: true; readonly value: unknown }
-  | { readonly ok: false; readonly error: unknown };
-
-/** A result read before the run settled: its promise, and how to settle it. */
-interface PendingResult<O> {
-  readonly promise: Promise<O>;
-  /** Takes the output (typed by the run's definition, not here: a run is read as `WorkflowRun<unknown>` too). */
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
-}
 
 /** What few runs need beside their fields: a passivated copy's forwarding, and the streams someone read. */
 interface RunExtras {
@@ -54,9 +34,6 @@ interface RunExtras {
   progress?: Observable<Progress>;
   events?: Observable<StepLogEvent>;
 }
-
-/** The actor ended; the result waits for the engine (see {@link RunEnd}) before it settles. */
-const ENDING = 'ending';
 
 /** An event for a `waitFor` step: its `type`, and its payload as the other fields. */
 export interface WorkflowEvent {
@@ -124,22 +101,16 @@ export class WorkflowRun<O = unknown> {
     if (made) return made instanceof Promise ? made : made.promise;
     const settled = this.#settled;
     if (settled !== undefined && settled !== ENDING) {
-      const promise = settled.ok ? Promise.resolve(settled.value as O) : Promise.reject(settled.error);
-      promise.catch(ignore);
+      const promise = settledResult<O>(settled);
       this.#result = promise;
       return promise;
     }
-    let resolve: (value: unknown) => void = ignore;
-    let reject: (error: unknown) => void = ignore;
-    const promise = new Promise<O>((yes, no) => {
-      resolve = yes as (value: unknown) => void;
-      reject = no;
-    });
-    this.#result = { promise, resolve, reject };
+    const pending = pendingResult<O>();
+    this.#result = pending;
     // A passivated copy woken here settles as the woken copy does.
     const next = this.#elsewhere;
     if (next instanceof WorkflowRun) this.#follow(next);
-    return promise;
+    return pending.promise;
   }
 
   /**
@@ -151,35 +122,13 @@ export class WorkflowRun<O = unknown> {
     this.#settled = ENDING;
     if (end === 'passivated') return;
     if (!end) {
-      this.#finish(this.#outcome(failure));
+      this.#finish(outcomeOf(this, failure));
       return;
     }
     end.then(
-      (override) => this.#finish(override ? { ok: false, error: override } : this.#outcome(failure)),
+      (override) => this.#finish(override ? { ok: false, error: override } : outcomeOf(this, failure)),
       (error: unknown) => this.#finish({ ok: false, error }),
     );
-  }
-
-  /** How the run ended, from its actor's final state. */
-  #outcome(failure: { readonly cause: unknown } | undefined): Settled {
-    const { id } = this;
-    if (failure) {
-      const error = new FlowstateError('INTERNAL', `Run '${id}' stopped on an unexpected error`, {
-        cause: failure.cause,
-        workflowId: id,
-      });
-      return { ok: false, error };
-    }
-    const outcome = this.actor.getSnapshot().output as WorkflowOutcome | undefined;
-    // An actor stopped from outside (`run.actor.stop()`) ends without an outcome.
-    if (!outcome) return { ok: false, error: new CancelledError('The run was stopped', { workflowId: id }) };
-    if (outcome.status !== 'done') return { ok: false, error: toFlowstateError(outcome.error, id) };
-    const schema = this.definition.spec.options.output;
-    if (!schema) return { ok: true, value: outcome.output };
-    const parsed = parseWith(schema, outcome.output);
-    return parsed.ok
-      ? { ok: true, value: parsed.value }
-      : { ok: false, error: new OutputValidationError(parsed.issues, { workflowId: id }) };
   }
 
   /** Settles the result, once: the promise, if someone read it already, else what a first read will return. */
@@ -191,13 +140,7 @@ export class WorkflowRun<O = unknown> {
     if (!made || made instanceof Promise) return;
     // The resolving functions are not needed any more.
     this.#result = made.promise;
-    if (settled.ok) {
-      made.resolve(settled.value);
-      return;
-    }
-    // The caller may never await the result, so a failed run must not become an unhandled rejection.
-    made.promise.catch(ignore);
-    made.reject(settled.error);
+    settlePending(made, settled);
   }
 
   /** This copy's result, if pending, settles as `next`'s does. */
