@@ -15,14 +15,27 @@ export function isWaitTimeout(id: unknown): boolean {
 }
 
 /**
- * The event a wait times out on: the done event its deadline timer actor sent when waits had one (runs stored
+ * The events a wait times out on: the done event its deadline timer actor sent when waits had one (runs stored
  * then still have that actor, so both arrive as the same event). `rearm` marks a chunk of a wait longer than a
- * timer can wait at once (about 24.8 days): the wait arms again for what is left.
+ * timer can wait at once (about 24.8 days): the wait arms again for what is left. Made once per compiled wait and
+ * shared by its runs (frozen: nothing writes to an event): a waiting run would otherwise hold an event and its type
+ * string of its own, about 70 bytes.
  */
-const timeoutEvent = (name: string, remaining: number) =>
-  remaining > MAX_TIMER_MS
-    ? { type: `xstate.done.actor.${name}`, output: null, rearm: true }
-    : { type: `xstate.done.actor.${name}`, output: null };
+function timeoutEvents(name: string): TimeoutEvents {
+  const type = `xstate.done.actor.${name}`;
+  return {
+    type,
+    fires: Object.freeze({ type, output: null }),
+    rearms: Object.freeze({ type, output: null, rearm: true }),
+  };
+}
+
+/** The timeout events of a wait: its event type, the event that times it out, and the one that arms it again. */
+interface TimeoutEvents {
+  readonly type: string;
+  readonly fires: AnyEventObject;
+  readonly rearms: AnyEventObject;
+}
 
 /**
  * Compiles a `waitFor`: a state that goes on with the event's payload, or times out at a deadline kept in the
@@ -46,12 +59,17 @@ export function waitState(
       stepPath: c.pathPrefix + name,
     });
   const remaining = (context: MachineContext) => Math.max(0, (context.waits?.[name] ?? 0) - clock.now());
+  const timeoutEvent = timeoutEvents(name);
   // The deadline is in the context (so a checkpoint stores it); the timeout is a delayed event of the machine
   // itself, which XState cancels at exit and when the actor stops, and which a restored run arms again.
-  const arm = raise(({ context }: { context: MachineContext }) => timeoutEvent(name, remaining(context)), {
-    id: timeoutId(name),
-    delay: ({ context }: { context: MachineContext }) => Math.min(remaining(context), MAX_TIMER_MS),
-  });
+  const arm = raise(
+    ({ context }: { context: MachineContext }) =>
+      remaining(context) > MAX_TIMER_MS ? timeoutEvent.rearms : timeoutEvent.fires,
+    {
+      id: timeoutId(name),
+      delay: ({ context }: { context: MachineContext }) => Math.min(remaining(context), MAX_TIMER_MS),
+    },
+  );
   const timeout =
     node.onTimeout === 'skip'
       ? { target: next, actions: update(skipResult(name)) }
@@ -88,7 +106,7 @@ export function waitState(
           storeResult(name, false, (e) => (schema ? schema.parse(payloadOf(e)) : payloadOf(e))),
         ),
       },
-      [`xstate.done.actor.${name}`]: [
+      [timeoutEvent.type]: [
         { guard: ({ event }: { event: AnyEventObject }) => event.rearm === true, actions: arm },
         timeout,
       ],
@@ -136,10 +154,11 @@ export function rearmWaits(actor: AnyActorRef, clock: { now(): number }): void {
       if (typeof deadline !== 'number') continue;
       const left = Math.max(0, deadline - clock.now());
       scheduler.cancel(actor, timeoutId(name));
+      const events = timeoutEvents(name);
       scheduler.schedule(
         actor,
         actor,
-        timeoutEvent(name, left),
+        left > MAX_TIMER_MS ? events.rearms : events.fires,
         Math.min(left, MAX_TIMER_MS),
         timeoutId(name),
       );

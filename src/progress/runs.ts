@@ -8,7 +8,7 @@ import type { AnyActorRef } from 'xstate';
 import type { Clock } from '../machine/clock.js';
 import { type DurationHistory, memoryHistory } from './history.js';
 import type { StepView } from './views.js';
-import { deferWatch, type WatchOptions, watchActor } from './watch.js';
+import { deferWatch, deferWatches, type WatchOptions, watchActor } from './watch.js';
 
 /**
  * The progress options of an engine.
@@ -45,15 +45,16 @@ export interface EndedSteps {
 
 /**
  * A run's watch until someone asks for it: the engine's options, and where the steps that ended are (the learner
- * while the run is active, then what it handed over at the end). One small object per run, no closures.
+ * while the run is active, then what it handed over at the end). Made when a watch is asked for, or when the run
+ * ends.
  *
  * @example
  * ```ts
- * const pending = watchRun(actor, identity, learner, { fromStart: false });
- * pending?.keep(learner.forget(identity.id)); // when the run ends
+ * const pending = new PendingWatch(config, identity, learner);
+ * pending.keep(learner.forget(identity.id)); // when the run ends
  * ```
  */
-export class PendingWatch {
+class PendingWatch {
   private kept: (() => readonly StepView[]) | undefined;
 
   constructor(
@@ -81,42 +82,60 @@ export class PendingWatch {
 }
 
 /**
- * How an engine watches a run, with its history (a shared {@link memoryHistory} by default), clock, logger and
+ * How an engine watches its runs, with its history (a shared {@link memoryHistory} by default), clock, logger and
  * throttle: from the start when the logger writes step lines, else on demand (the first read of `progress$` or
- * `events$`, or `trackProgress(run.actor)`), through {@link deferWatch}. The watch only reads the history: engine
- * runs learn by themselves. Returns the pending watch of a run watched on demand.
+ * `events$`, or `trackProgress(run.actor)`). The watch only reads the history: engine runs learn by themselves.
+ *
+ * A run watched on demand costs nothing until then: the engine's machines are registered once
+ * ({@link deferWatches}), and a watch asked for finds its run through `runOf`. A run that ended keeps a
+ * {@link PendingWatch} (through {@link deferWatch}) with the steps it ended with.
  *
  * @example
  * ```ts
- * const watchRun = runWatcher(options, clock, logger);
- * const pending = watchRun(actor, identity, learner, { fromStart: false });
+ * const watcher = new RunWatcher(options, clock, logger, learner, (actor) => identities.get(actor));
+ * watcher.launched(actor, identity, false);
  * actor.start();
  * ```
  */
-export function runWatcher(
-  options: EngineProgressOptions,
-  clock: Clock,
-  logger: Logger,
-): (
-  actor: AnyActorRef,
-  identity: RunIdentityLike,
-  steps: EndedSteps,
-  when: { readonly fromStart: boolean },
-) => PendingWatch | undefined {
-  const config = {
-    clock,
-    history: options.history ?? memoryHistory(),
-    logger,
-    throttleMs: options.progress?.throttleMs,
-    learn: false,
-  };
-  return (actor, identity, steps, { fromStart }) => {
-    const pending = new PendingWatch(config, identity, steps);
+export class RunWatcher {
+  private readonly config: Omit<WatchOptions, 'ended' | 'workflowId' | 'runId' | 'startedAt'>;
+  /** The pending watch of a live run of the engine, found by its root actor (one function for all its runs). */
+  private readonly find: (actor: AnyActorRef) => PendingWatch | undefined;
+
+  constructor(
+    options: EngineProgressOptions,
+    clock: Clock,
+    logger: Logger,
+    private readonly steps: EndedSteps,
+    /** The engine's live run whose root actor this is, if any. */
+    runOf: (actor: AnyActorRef) => RunIdentityLike | undefined,
+  ) {
+    this.config = {
+      clock,
+      history: options.history ?? memoryHistory(),
+      logger,
+      throttleMs: options.progress?.throttleMs,
+      learn: false,
+    };
+    this.find = (actor) => {
+      const identity = runOf(actor);
+      return identity ? new PendingWatch(this.config, identity, steps) : undefined;
+    };
+  }
+
+  /** A run's actor is created: watched from now if `fromStart`, else when someone asks. */
+  launched(actor: AnyActorRef, identity: RunIdentityLike, fromStart: boolean): void {
     if (fromStart) {
-      watchActor(actor, pending.options());
-      return undefined;
+      watchActor(actor, new PendingWatch(this.config, identity, this.steps).options());
+      return;
     }
+    deferWatches((actor as { logic?: object }).logic, this.find);
+  }
+
+  /** A run's actor ended: a watch asked for later lists `steps` as the steps that ended. */
+  ended(actor: AnyActorRef, identity: RunIdentityLike, steps: () => readonly StepView[]): void {
+    const pending = new PendingWatch(this.config, identity, this.steps);
+    pending.keep(steps);
     deferWatch(actor, pending);
-    return pending;
-  };
+  }
 }

@@ -45,6 +45,12 @@ export interface WatchChange {
  */
 const observers = new WeakMap<AnyActorRef, RunWatch | PendingOptions>();
 
+/**
+ * An engine's finder of its runs' pending watches, by the machine they run: each engine binds machines of its own,
+ * so one finder per machine costs a live run nothing (an entry per actor would cost each run a slot).
+ */
+const finders = new WeakMap<object, (actor: AnyActorRef) => PendingOptions | undefined>();
+
 /** The options an engine run's watch gets when someone first asks for it. */
 interface PendingOptions {
   options(): WatchOptions;
@@ -60,7 +66,7 @@ interface PendingOptions {
  * ```
  */
 export function watchActor(actor: AnyActorRef, options: WatchOptions = {}): RunWatch {
-  const known = observers.get(actor);
+  const known = observers.get(actor) ?? pendingOf(actor);
   if (known instanceof RunWatch) return known;
   // A run of an engine is watched with the engine's options, whoever asks first.
   const watch = new RunWatch(actor, known ? known.options() : options);
@@ -80,6 +86,29 @@ export function watchActor(actor: AnyActorRef, options: WatchOptions = {}): RunW
  */
 export function deferWatch(actor: AnyActorRef, pending: PendingOptions): void {
   if (!observers.has(actor)) observers.set(actor, pending);
+}
+
+/**
+ * Registers how the root actors of a machine find their pending options (an engine's runs, by the machine the
+ * engine bound): `find` answers for the actors it knows, `undefined` for others (an actor someone made from the same
+ * machine). One finder per machine: the first registered stays.
+ *
+ * @example
+ * ```ts
+ * deferWatches(machine, (actor) => (actor === run.actor ? { options: () => ({ runId: run.id }) } : undefined));
+ * ```
+ */
+export function deferWatches(
+  logic: object | undefined,
+  find: (actor: AnyActorRef) => PendingOptions | undefined,
+): void {
+  if (logic && !finders.has(logic)) finders.set(logic, find);
+}
+
+/** The pending options a finder has for an actor, by its machine. */
+function pendingOf(actor: AnyActorRef): PendingOptions | undefined {
+  const logic = (actor as { logic?: object }).logic;
+  return logic ? finders.get(logic)?.(actor) : undefined;
 }
 
 /**

@@ -161,10 +161,14 @@ export class Durability {
   }
 
   private record(identity: RunIdentity, status: RunStatus, snapshot: string): StoredRun {
-    const { secrets: values = NONE, resetJournal: _reset, ...record } = identity;
+    // Field by field: an identity may be an object with more in it (the engine's entry of the run).
+    const { id, workflow, version, input, createdAt, secrets: values = NONE } = identity;
     return {
-      ...record,
-      input: sealValue(record.input, values, this.secrets),
+      id,
+      workflow,
+      version,
+      input: sealValue(input, values, this.secrets),
+      createdAt,
       status,
       snapshot,
       updatedAt: this.clock.now(),

@@ -12,19 +12,20 @@ import { createLogger } from '../observability/logger.js';
 import { filterRuns } from '../persistence/filter.js';
 import { secretValues } from '../persistence/secrets.js';
 import { memoryHistory } from '../progress/history.js';
-import { runWatcher } from '../progress/runs.js';
+import { RunWatcher } from '../progress/runs.js';
 import { Binder } from './bind.js';
 import { Durability } from './durability.js';
 import type { Engine, EngineOptions, StartOptions } from './engine-types.js';
 import { InboxReader } from './inbox.js';
 import { instrumented } from './instrument.js';
-import { type EngineCore, handOver, launch, lose, recordOf, unwritable } from './launch.js';
+import { type EngineCore, handOver, launch, lose, unwritable } from './launch.js';
 import { engineLearner } from './learner.js';
 import { leaseSettings, Ownership } from './ownership.js';
 import { passivationSettings } from './passivate-options.js';
 import { passivating } from './passivation.js';
 import { recoverRuns, takeOver } from './resume.js';
 import type { WorkflowRun } from './run.js';
+import { recordOf } from './run-entry.js';
 import { RunTable } from './run-table.js';
 import { signal } from './signal.js';
 import { type LearnedHistory, storedHistory } from './stored-history.js';
@@ -112,7 +113,13 @@ export function createEngine(given: EngineOptions = {}): Engine {
       ...(options.transport ? { remote: { defaultQueue: options.defaultQueue } } : {}),
     }),
     learner,
-    watchRun: runWatcher({ ...options, history: learned.history }, clock, logger),
+    watcher: new RunWatcher(
+      { ...options, history: learned.history },
+      clock,
+      logger,
+      learner,
+      (actor) => table.ofActor(actor)?.identity,
+    ),
     watchFromStart: logger.isLevelEnabled('info'),
     finished: new Map(),
     workflows: new Map<string, AnyWorkflowDefinition>(),
@@ -216,7 +223,13 @@ export function createEngine(given: EngineOptions = {}): Engine {
         core,
         definition,
         identity,
-        { input: { workflowId: id, input: value, validated: true } },
+        // `validated` tells a machine with an input schema not to parse the input again; without one it reads
+        // nothing of it (a field less in every run's input).
+        {
+          input: schema
+            ? { workflowId: id, input: value, validated: true }
+            : { workflowId: id, input: value },
+        },
         true,
         machine,
       );

@@ -7,17 +7,15 @@ import type { AnyWorkflowDefinition } from '../model/definition.js';
 import { CorruptRunError, FlowstateError, LeaseLostError, RunIdTakenError } from '../model/errors.js';
 import { inspectionObserver } from '../observability/inspect.js';
 import type { HeldLease, RunRecord } from '../persistence/types.js';
-import type { PendingWatch, runWatcher } from '../progress/runs.js';
+import type { RunWatcher } from '../progress/runs.js';
 import type { Binder } from './bind.js';
 import type { Durability, RunIdentity } from './durability.js';
 import type { EngineOptions } from './engine-types.js';
 import type { EngineLearner } from './learner.js';
 import type { LeaseSettings, Ownership } from './ownership.js';
 import { WorkflowRun } from './run.js';
-import type { RunEntry, RunTable } from './run-table.js';
-
-/** How many finished runs an engine without a store remembers for `get` and `list`. */
-const MEMORY_RECORDS = 1_000;
+import { checkpoint, entryEnded, RunEntry } from './run-entry.js';
+import type { RunTable } from './run-table.js';
 
 /** What the parts of an engine share: its settings, its runs, and the services it wired. */
 export interface EngineCore {
@@ -30,7 +28,8 @@ export interface EngineCore {
   ownership: Ownership | undefined;
   readonly binder: Binder;
   readonly learner: EngineLearner;
-  readonly watchRun: ReturnType<typeof runWatcher>;
+  /** Watches runs from their start, or registers them to be watched on demand. */
+  readonly watcher: RunWatcher;
   /** Step lines go to the logger from a run's first step: only then is a run watched from its start. */
   readonly watchFromStart: boolean;
   /** Without a store: the runs that ended, for `get` and `list`. */
@@ -59,19 +58,11 @@ export function launch(
 ): WorkflowRun {
   const { durability, logger, table } = core;
   let entry: RunEntry | undefined;
-  // A copy being stopped because it is no longer this engine's (fenced, handed over) writes nothing more. A run
-  // without a store shares one no-op (a closure per run is kept as long as the run lives).
-  const checkpoint = durability
-    ? () =>
-        entry && !entry.stopReason
-          ? durability.checkpoint(identity, entry.run.actor, () => (entry as RunEntry).run.status)
-          : undefined
-    : noCheckpoint;
   const observer = inspectionObserver(core.options.inspect);
   // Inspection costs about half a transition: only runs that checkpoint or are watched pay for it.
   const inspect = durability
     ? (event: InspectionEvent) => {
-        if (event.type === '@xstate.snapshot') void checkpoint();
+        if (event.type === '@xstate.snapshot' && entry) void checkpoint(durability, entry);
         observer?.(event);
       }
     : observer;
@@ -80,59 +71,28 @@ export function launch(
   const actor: Actor<AnyStateMachine> = createActor(machine, inspect ? { ...options, inspect } : options);
   if (actor.getSnapshot().status === 'error')
     throw new CorruptRunError(identity.id, actor.getSnapshot().error);
-  let pending: PendingWatch | undefined;
-  const ended = (e: RunEntry) => {
-    table.ended(e);
-    // A watch set up after the end still lists the steps that ended unwatched (kept as long as the run is).
-    pending?.keep(core.learner.forget(identity.id));
-  };
-  const run = new WorkflowRun(identity.id, definition, actor, core.binder, () => {
-    const e = entry as RunEntry;
-    ended(e);
-    if (e.passivated) {
-      // Not an end: the result stays pending (a copy woken here later settles it) and is collected if no one holds it.
-      table.forget(e);
-      return new Promise<never>(() => {});
-    }
-    const record = recordOf(core, identity, run);
-    logger.info({ workflowId: identity.id, workflow: identity.workflow, status: record.status }, 'run ended');
-    if (!durability) {
-      table.forget(e);
-      core.finished.set(identity.id, record);
-      if (core.finished.size > MEMORY_RECORDS)
-        core.finished.delete(core.finished.keys().next().value as string);
-      return undefined;
-    }
-    const settle = () => {
-      table.forget(e);
-      durability.leases.delete(identity.id);
-      return e.stopReason;
-    };
-    // A copy stopped because another engine owns the run (or close() hands it over) writes nothing more.
-    if (e.stopReason) return Promise.resolve(settle());
-    // The result is a promise about the store: it settles once the final state is committed.
-    return (checkpoint() ?? Promise.resolve()).then(settle);
-  });
-  entry = table.add(identity, run, durability && claim ? 'claiming' : 'live');
-  pending = core.watchRun(actor, identity, core.learner, { fromStart: core.watchFromStart });
+  const run = new WorkflowRun(identity.id, definition, actor, core.binder);
+  entry = table.add(new RunEntry(core, run, durability && claim ? 'claiming' : 'live', identity));
+  // The entry observes the actor's end (before any watch does): the engine's bookkeeping, then the run's result.
+  actor.subscribe(entry);
+  core.watcher.launched(actor, identity, core.watchFromStart);
   if (!durability || !claim) {
-    begin(entry, checkpoint, durability, core.clock);
+    begin(entry, durability, core.clock);
     return run;
   }
+  const claiming = entry;
   const abandon = (reason: FlowstateError) => {
-    const e = entry as RunEntry;
-    if (e.phase !== 'claiming') return;
-    ended(e);
-    table.forget(e);
+    if (claiming.phase !== 'claiming') return;
+    entryEnded(core, claiming);
+    table.forget(claiming);
     run.abandon(reason);
   };
   durability.claim(identity, core.lease.owner, core.ownership?.until() ?? 0).then(
     (claimed) => {
-      const e = entry as RunEntry;
       // Stopped while claiming (close(), a lost lease): its result is settled already; nothing starts.
-      if (e.phase !== 'claiming') return;
-      if (e.stopReason) return abandon(e.stopReason);
-      if (claimed) return begin(e, checkpoint, durability, core.clock);
+      if (claiming.phase !== 'claiming') return;
+      if (claiming.stopReason) return abandon(claiming.stopReason);
+      if (claimed) return begin(claiming, durability, core.clock);
       logger.error({ workflowId: identity.id }, 'run id already used by another stored run: run not started');
       abandon(new RunIdTakenError(identity.id));
     },
@@ -147,22 +107,15 @@ export function launch(
   return run;
 }
 
-/** The checkpoint of a run without a store: nothing to write. */
-const noCheckpoint = (): undefined => undefined;
-
 /** Starts a run's actor (its id is claimed, or needs no claim) and writes its first checkpoint. */
-function begin(
-  entry: RunEntry,
-  checkpoint: () => Promise<unknown> | undefined,
-  durability: Durability | undefined,
-  clock: Clock,
-): void {
+function begin(entry: RunEntry, durability: Durability | undefined, clock: Clock): void {
   entry.phase = 'live';
   entry.run.actor.start();
   // A restored run's waits time out when their deadlines (in its snapshot) come: XState restores no delayed event.
   if (entry.run.actor.options.snapshot !== undefined) rearmWaits(entry.run.actor, clock);
-  const first = checkpoint();
-  if (entry.identity.resetJournal) void first?.then(() => durability?.journalReset(entry.identity.id));
+  if (!durability) return;
+  const first = checkpoint(durability, entry);
+  if (entry.identity.resetJournal) void first?.then(() => durability.journalReset(entry.identity.id));
 }
 
 /**
@@ -228,20 +181,4 @@ export async function handOver(core: EngineCore, durability: Durability): Promis
     logger.warn({ err: error }, 'leases not released: other engines take the runs when they expire');
   });
   durability.leases.clear();
-}
-
-/** A run of this process as a record (what `get` and `list` return without a store). */
-export function recordOf(core: EngineCore, identity: RunIdentity, run: WorkflowRun): RunRecord {
-  const snapshot = run.actor.getSnapshot() as Snapshot<unknown> & {
-    output?: { status: string; output?: unknown; error?: never };
-  };
-  const outcome = snapshot.status === 'done' ? snapshot.output : undefined;
-  const { secrets: _secrets, resetJournal: _reset, ...record } = identity;
-  return {
-    ...record,
-    status: run.status,
-    ...(outcome?.status === 'done' ? { output: outcome.output } : {}),
-    ...(outcome && outcome.status !== 'done' && outcome.error ? { error: outcome.error } : {}),
-    updatedAt: core.clock.now(),
-  };
 }

@@ -1,40 +1,31 @@
-import type { FlowstateError } from '../model/errors.js';
-import type { RunIdentity } from './durability.js';
+import type { MachineInput } from '../machine/context.js';
 import type { WorkflowRun } from './run.js';
+import type { RunEntry } from './run-entry.js';
 
-/**
- * Where a run of this engine is in its life here:
- * - `claiming`: its id is being claimed in the store; its actor has not started (no agent called yet);
- * - `live`: its actor runs here;
- * - `settling`: its actor ended; its final state is being committed (it must not be taken again meanwhile).
- */
-export type RunPhase = 'claiming' | 'live' | 'settling';
-
-/** One run of this engine: what it is, where it is, and, once it is being stopped from outside, why. */
-export interface RunEntry {
-  readonly identity: RunIdentity;
-  readonly run: WorkflowRun;
-  phase: RunPhase;
-  /** Why this copy stops without writing anything more (its lease moved on, close() hands it over...). */
-  stopReason?: FlowstateError;
-  /** Whether the stop is a hand-over (close()), not a loss: nothing to warn about. */
-  handedOver?: boolean;
-  /** The run was passivated: its actor stopped with its state in the store; it ends nowhere, it will be woken. */
-  passivated?: boolean;
-}
+export type { RunEntry, RunPhase } from './run-entry.js';
 
 /**
  * The runs of one engine, by id: one record per run instead of a map per concern. `active` is the public view
- * (`engine.active`): the runs claiming or live here.
+ * (`engine.active`): the runs claiming or live here, read from the same map (a second map would cost every live
+ * run a slot).
  */
 export class RunTable {
   private readonly entries = new Map<string, RunEntry>();
-  readonly active = new Map<string, WorkflowRun>();
+  /** How many entries are claiming or live (the size of `active`). */
+  private activeCount = 0;
+  readonly active: ReadonlyMap<string, WorkflowRun> = new ActiveRuns(this.entries, () => this.activeCount);
 
-  add(identity: RunIdentity, run: WorkflowRun, phase: RunPhase): RunEntry {
-    const entry: RunEntry = { identity, run, phase };
-    this.entries.set(identity.id, entry);
-    this.active.set(identity.id, run);
+  add(entry: RunEntry): RunEntry {
+    const id = entry.identity.id;
+    const was = this.entries.get(id);
+    if (was) {
+      // A run that ended here and is still settling, replaced by a new run of the same id: the new one is listed
+      // last, as a run that started now.
+      if (was.phase !== 'settling') this.activeCount--;
+      this.entries.delete(id);
+    }
+    this.entries.set(id, entry);
+    if (entry.phase !== 'settling') this.activeCount++;
     return entry;
   }
 
@@ -44,14 +35,26 @@ export class RunTable {
 
   /** The run's actor ended (or never will start): it leaves `active`, and settles. */
   ended(entry: RunEntry): void {
+    if (entry.phase !== 'settling' && this.entries.get(entry.identity.id) === entry) this.activeCount--;
     entry.phase = 'settling';
-    this.active.delete(entry.identity.id);
   }
 
   /** The run is done here: nothing of it is kept. */
   forget(entry: RunEntry): void {
-    if (this.entries.get(entry.identity.id) === entry) this.entries.delete(entry.identity.id);
-    if (this.active.get(entry.identity.id) === entry.run) this.active.delete(entry.identity.id);
+    const id = entry.identity.id;
+    if (this.entries.get(id) !== entry) return;
+    this.entries.delete(id);
+    if (entry.phase !== 'settling') this.activeCount--;
+  }
+
+  /**
+   * The entry of the run whose root actor this is, if it is one of this table's (found by the run id in the actor's
+   * input, which the engine gives every run it launches).
+   */
+  ofActor(actor: unknown): RunEntry | undefined {
+    const id = (actor as { options?: { input?: MachineInput } }).options?.input?.workflowId;
+    const entry = id === undefined ? undefined : this.entries.get(id);
+    return entry?.run.actor === actor ? entry : undefined;
   }
 
   /** Whether the run ended here and its final state is being committed. */
@@ -62,5 +65,53 @@ export class RunTable {
   /** The secret values of a run of this engine (to seal and scrub what it writes). */
   secretsOf(id: string): ReadonlySet<string> | undefined {
     return this.entries.get(id)?.identity.secrets;
+  }
+}
+
+/** The runs claiming or live in a table, as a read-only map by id: a view of the table's entries, in their order. */
+class ActiveRuns implements ReadonlyMap<string, WorkflowRun> {
+  constructor(
+    private readonly table: ReadonlyMap<string, RunEntry>,
+    private readonly count: () => number,
+  ) {}
+
+  get size(): number {
+    return this.count();
+  }
+
+  get(id: string): WorkflowRun | undefined {
+    const entry = this.table.get(id);
+    return entry && entry.phase !== 'settling' ? entry.run : undefined;
+  }
+
+  has(id: string): boolean {
+    return this.get(id) !== undefined;
+  }
+
+  *entries(): MapIterator<[string, WorkflowRun]> {
+    for (const [id, entry] of this.table) if (entry.phase !== 'settling') yield [id, entry.run];
+  }
+
+  *keys(): MapIterator<string> {
+    for (const [id] of this.entries()) yield id;
+  }
+
+  *values(): MapIterator<WorkflowRun> {
+    for (const [, run] of this.entries()) yield run;
+  }
+
+  [Symbol.iterator](): MapIterator<[string, WorkflowRun]> {
+    return this.entries();
+  }
+
+  forEach(
+    fn: (run: WorkflowRun, id: string, map: ReadonlyMap<string, WorkflowRun>) => void,
+    self?: unknown,
+  ): void {
+    for (const [id, run] of this.entries()) fn.call(self, run, id, this);
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'ActiveRuns';
   }
 }

@@ -6,13 +6,7 @@ import type { WorkflowOutcome } from '../machine/context.js';
 import { decisionIssues, parseDecision } from '../machine/decision.js';
 import type { EscalationDecision } from '../model/agent.js';
 import type { WorkflowDefinition } from '../model/definition.js';
-import {
-  CancelledError,
-  ConfigurationError,
-  FlowstateError,
-  InputValidationError,
-  OutputValidationError,
-} from '../model/errors.js';
+import { ConfigurationError, type FlowstateError, InputValidationError } from '../model/errors.js';
 import { isReservedEventType } from '../model/names.js';
 import { parseWith } from '../model/validation.js';
 import type { RunStatus } from '../persistence/types.js';
@@ -20,12 +14,26 @@ import type { StepLogEvent } from '../progress/events.js';
 import type { Progress } from '../progress/progress.js';
 import { trackProgress, trackStepEvents } from '../progress/track.js';
 import type { Binder } from './bind.js';
-import { toFlowstateError } from './outcome.js';
+import {
+  ENDING,
+  outcomeOf,
+  type PendingResult,
+  pendingResult,
+  type RunEnd,
+  type Settled,
+  settledResult,
+  settlePending,
+} from './run-result.js';
 
 export type { RunStatus } from '../persistence/types.js';
 
-/** The rejection handler of a result nobody awaits. */
-const ignore = () => {};
+/** What few runs need beside their fields: a passivated copy's forwarding, and the streams someone read. */
+interface RunExtras {
+  elsewhere?: WorkflowRun | { readonly status: RunStatus; readonly waiting: string[] } | undefined;
+  /** `progress$` and `events$`, made on first read: the run holds its own streams (no registry keyed by actor). */
+  progress?: Observable<Progress>;
+  events?: Observable<StepLogEvent>;
+}
 
 /** An event for a `waitFor` step: its `type`, and its payload as the other fields. */
 export interface WorkflowEvent {
@@ -48,75 +56,100 @@ export interface WorkflowEvent {
  * ```
  */
 export class WorkflowRun<O = unknown> {
-  /** The typed output, or a rejection with a typed `FlowstateError`. Never an unhandled rejection. */
-  readonly result: Promise<O>;
-  #settled = false;
-  #abandon: (error: FlowstateError) => void = () => {};
-  #resolve: (output: unknown) => void = () => {};
   /**
-   * Once this copy is passivated: where the run is as far as this object knows. Its actor is stopped (it would read
-   * `cancelled`), so the copy woken here and followed, or else the state it was passivated in.
+   * Where the result is: `undefined` while the actor runs, {@link ENDING} once it ended, then how it settled.
+   * Kept instead of a promise: most runs are never awaited while they live, and a promise with its two resolving
+   * functions is about 200 bytes for as long as a run lives.
    */
-  #elsewhere: WorkflowRun | { readonly status: RunStatus; readonly waiting: string[] } | undefined;
-  /** `progress$` and `events$`, made on first read: the run holds its own streams (no registry keyed by actor). */
-  private progressStream: Observable<Progress> | undefined;
-  private eventStream: Observable<StepLogEvent> | undefined;
+  #settled: Settled | typeof ENDING | undefined;
+  /** The result as read: made on first read of `result`, settled with the run. */
+  #result: Promise<O> | PendingResult<O> | undefined;
+  /** What few runs need, in one field made on first need (a field is 8 bytes on every live run). */
+  #extras: RunExtras | undefined;
 
-  /** @internal created by the engine */
+  /**
+   * @internal created by the engine, which observes the actor and tells the run when it ended
+   * ({@link WorkflowRun.settle}).
+   */
   constructor(
     readonly id: string,
     readonly definition: WorkflowDefinition<unknown, O>,
     /** The running XState actor: subscribe to it, inspect it, persist it. */
     readonly actor: Actor<AnyStateMachine>,
     private readonly binder: Binder,
-    /**
-     * Told when the actor ends. With a store it returns the commit of the final state: the result settles only
-     * after it (rejecting with the error it resolves to, if any, e.g. when another engine owns the run now).
-     */
-    onSettled: () => Promise<FlowstateError | undefined> | undefined,
-  ) {
-    // The caller may never await the result, so a failed run must not become an unhandled rejection. The handler
-    // is attached when the run fails, not here: a promise, its reaction and a closure (~150 B) on every live run.
-    let failedEarly = false;
-    this.result = new Promise<O>((resolve, rejectResult) => {
-      const reject = (error: unknown) => {
-        if (this.result) void this.result.catch(ignore);
-        else failedEarly = true;
-        rejectResult(error);
-      };
-      this.#abandon = reject;
-      this.#resolve = resolve as (output: unknown) => void;
-      const settle = (finish: () => void) => {
-        this.#settled = true;
-        const committed = onSettled();
-        if (!committed) return finish();
-        committed.then((override) => (override ? reject(override) : finish()), reject);
-      };
-      actor.subscribe({
-        complete: () =>
-          settle(() => {
-            const outcome = actor.getSnapshot().output as WorkflowOutcome | undefined;
-            // An actor stopped from outside (`run.actor.stop()`) ends without an outcome.
-            if (!outcome) return reject(new CancelledError('The run was stopped', { workflowId: id }));
-            if (outcome.status !== 'done') return reject(toFlowstateError(outcome.error, id));
-            const schema = definition.spec.options.output;
-            if (!schema) return resolve(outcome.output as O);
-            const parsed = parseWith(schema, outcome.output);
-            if (parsed.ok) resolve(parsed.value as O);
-            else reject(new OutputValidationError(parsed.issues, { workflowId: id }));
-          }),
-        error: (cause) =>
-          settle(() =>
-            reject(
-              new FlowstateError('INTERNAL', `Run '${id}' stopped on an unexpected error`, {
-                cause,
-                workflowId: id,
-              }),
-            ),
-          ),
-      });
-    });
-    if (failedEarly) void this.result.catch(ignore);
+  ) {}
+
+  /**
+   * Once this copy is passivated: where the run is as far as this object knows. Its actor is stopped (it would read
+   * `cancelled`), so the copy woken here and followed, or else the state it was passivated in.
+   */
+  get #elsewhere(): RunExtras['elsewhere'] {
+    return this.#extras?.elsewhere;
+  }
+
+  set #elsewhere(where: RunExtras['elsewhere']) {
+    this.#extras ??= {};
+    this.#extras.elsewhere = where;
+  }
+
+  /**
+   * The typed output, or a rejection with a typed `FlowstateError`. Never an unhandled rejection. The same promise
+   * on every read.
+   */
+  get result(): Promise<O> {
+    const made = this.#result;
+    if (made) return made instanceof Promise ? made : made.promise;
+    const settled = this.#settled;
+    if (settled !== undefined && settled !== ENDING) {
+      const promise = settledResult<O>(settled);
+      this.#result = promise;
+      return promise;
+    }
+    const pending = pendingResult<O>();
+    this.#result = pending;
+    // A passivated copy woken here settles as the woken copy does.
+    const next = this.#elsewhere;
+    if (next instanceof WorkflowRun) this.#follow(next);
+    return pending.promise;
+  }
+
+  /**
+   * @internal The run's actor ended: its result settles from the actor's final state once `end` allows it (the
+   * engine's bookkeeping is done by then). `failure` if the actor stopped on an error its machine did not handle.
+   */
+  settle(end: RunEnd, failure?: { readonly cause: unknown }): void {
+    if (this.#settled !== undefined) return;
+    this.#settled = ENDING;
+    if (end === 'passivated') return;
+    if (!end) {
+      this.#finish(outcomeOf(this, failure));
+      return;
+    }
+    end.then(
+      (override) => this.#finish(override ? { ok: false, error: override } : outcomeOf(this, failure)),
+      (error: unknown) => this.#finish({ ok: false, error }),
+    );
+  }
+
+  /** Settles the result, once: the promise, if someone read it already, else what a first read will return. */
+  #finish(settled: Settled): void {
+    const was = this.#settled;
+    if (was !== undefined && was !== ENDING) return;
+    this.#settled = settled;
+    const made = this.#result;
+    if (!made || made instanceof Promise) return;
+    // The resolving functions are not needed any more.
+    this.#result = made.promise;
+    settlePending(made, settled);
+  }
+
+  /** This copy's result, if pending, settles as `next`'s does. */
+  #follow(next: WorkflowRun): void {
+    if (!(this.#result && !(this.#result instanceof Promise))) return;
+    next.result.then(
+      (value) => this.#finish({ ok: true, value }),
+      (error: unknown) => this.#finish({ ok: false, error }),
+    );
   }
 
   /**
@@ -129,8 +162,9 @@ export class WorkflowRun<O = unknown> {
    * ```
    */
   get progress$(): Observable<Progress> {
-    this.progressStream ??= trackProgress(this.actor);
-    return this.progressStream;
+    this.#extras ??= {};
+    this.#extras.progress ??= trackProgress(this.actor);
+    return this.#extras.progress;
   }
 
   /**
@@ -143,8 +177,9 @@ export class WorkflowRun<O = unknown> {
    * ```
    */
   get events$(): Observable<StepLogEvent> {
-    this.eventStream ??= trackStepEvents(this.actor);
-    return this.eventStream;
+    this.#extras ??= {};
+    this.#extras.events ??= trackStepEvents(this.actor);
+    return this.#extras.events;
   }
 
   /** Where the run is now. */
@@ -248,9 +283,7 @@ export class WorkflowRun<O = unknown> {
 
   /** @internal Ends a run that never started (its id was taken in the store): the result rejects with `error`. */
   abandon(error: FlowstateError): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    this.#abandon(error);
+    if (this.#settled === undefined) this.#finish({ ok: false, error });
   }
 
   /** @internal This copy is about to be passivated (its actor stopped): it keeps telling where the run was. */
@@ -264,7 +297,7 @@ export class WorkflowRun<O = unknown> {
    */
   follow(next: WorkflowRun<O>): void {
     this.#elsewhere = next;
-    next.result.then(this.#resolve, this.#abandon);
+    this.#follow(next);
   }
 
   /** Cancels the run: every running agent's AbortSignal fires and the run ends `cancelled`. No-op once it ended. */
@@ -274,7 +307,7 @@ export class WorkflowRun<O = unknown> {
       return;
     }
     // Passivated: its actor is stopped; `engine.cancel(run.id)` wakes and cancels it.
-    if (this.#settled || this.#elsewhere) return;
+    if (this.#settled !== undefined || this.#elsewhere) return;
     this.actor.send({ type: 'flowstate.cancel', ...(reason !== undefined ? { reason } : {}) });
   }
 }

@@ -368,6 +368,51 @@ describe('passivation under attack', () => {
     await engine.close();
   });
 
+  it('a result read before its run was passivated (twice) settles as the woken copy does; a failure raises nothing unhandled', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const unhandled: unknown[] = [];
+    const listen = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', listen);
+    try {
+      const twice = workflow('atk-read-early')
+        .step('plan')
+        .waitFor('first', { event: 'first', timeoutMs: 3_600_000 })
+        .waitFor('second', { event: 'second', timeoutMs: 3_600_000 })
+        .step('ship')
+        .build();
+      const { calls, agents } = counting();
+      const engine = engineOn(memoryStore(), 'a', { agents, workflows: [twice] });
+      const kept = engine.start(twice, {}, { id: 're1' });
+      const dropped = engine.start(twice, {}, { id: 're2' });
+      const early = kept.result;
+      // Read, and never awaited: its rejection must not go unhandled.
+      void dropped.result;
+      await pass(AFTER + 500, [engine]);
+      expect(engine.active.size).toBe(0);
+      for (const id of ['re1', 're2']) await expect(engine.send(id, { type: 'first' })).resolves.toBe(true);
+      await pass(AFTER + 500, [engine]);
+      expect(engine.active.size).toBe(0);
+      for (let i = 0; i < 3; i++) {
+        await new Promise((r) => setImmediate(r));
+        gc();
+      }
+      await expect(engine.send('re1', { type: 'second' })).resolves.toBe(true);
+      await engine.cancel('re2', 'not wanted');
+      await pass(500, [engine]);
+      expect(kept.result).toBe(early);
+      await expect(early).resolves.toMatchObject({ ship: 'SHIP' });
+      await expect(dropped.result).rejects.toMatchObject({ code: 'CANCELLED' });
+      expect(kept.status).toBe('done');
+      expect(dropped.status).toBe('cancelled');
+      expect(calls.ship).toBe(1);
+      expect(unhandled).toEqual([]);
+      await engine.close();
+    } finally {
+      process.off('unhandledRejection', listen);
+    }
+  });
+
   it('compensates once a passivated run whose wait times out, and compensates nothing on a cancel (as in memory)', async () => {
     const saga = workflow('atk-saga', { onError: 'compensate' })
       .step('plan', { compensate: 'undo' })

@@ -116,4 +116,45 @@ describe('the watch of an engine run, on demand', () => {
     // Learned: 100 + 200 ms (without history it would be the 1 s default per step).
     expect(emissions[0]).toBe(300);
   });
+
+  it("gives each engine's runs of one definition that engine's watch", async () => {
+    const taught = memoryHistory();
+    for (let i = 0; i < 3; i++) {
+      taught.record('onDemand', 'fetch', 7);
+      taught.record('onDemand', 'deep', 11);
+    }
+    const learned = testEngine({ agents: agents(), progress: { throttleMs: 0 } });
+    await vi.advanceTimersByTimeAsync(0);
+    const first = learned.start(pair, {});
+    await vi.advanceTimersByTimeAsync(1_000);
+    await first.result;
+    const other = testEngine({ agents: agents(), history: taught, progress: { throttleMs: 0 } });
+    const runs = [learned.start(pair, {}), other.start(pair, {})];
+    const etas = runs.map((run) => {
+      const seen: number[] = [];
+      trackProgress(run.actor).subscribe((p) => seen.push(p.eta.remainingMs));
+      return seen;
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(etas.map((seen) => seen[0])).toEqual([300, 18]);
+  });
+
+  it("gives an actor made from an engine's machine the caller's options, even under a live run's id", async () => {
+    const taught = memoryHistory();
+    taught.record('onDemand', 'fetch', 7);
+    taught.record('onDemand', 'deep', 11);
+    const engine = testEngine({ agents: agents(), progress: { throttleMs: 0 } });
+    const run = engine.start(pair, {}, { id: 'shared' });
+    const own = createActor(engine.machineFor(pair), { input: { workflowId: 'shared', input: {} } });
+    const seen = { own: [] as number[], run: [] as number[] };
+    trackProgress(own, { history: taught }).subscribe((p) => seen.own.push(p.eta.remainingMs));
+    trackProgress(run.actor, { history: taught }).subscribe((p) => seen.run.push(p.eta.remainingMs));
+    own.start();
+    await vi.advanceTimersByTimeAsync(0);
+    // The caller's history for its own actor; the engine's (nothing learned: 1 s a step) for the engine's run.
+    expect([seen.own[0], seen.run[0]]).toEqual([18, 2_000]);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await run.result;
+    expect(own.getSnapshot().status).toBe('done');
+  });
 });

@@ -123,4 +123,28 @@ describe('a waitFor keeps its deadline in the context', () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(actor.getSnapshot().output).toEqual({ status: 'done', output: { approval: null } });
   });
+
+  it("shares one frozen timeout event among a wait's runs (a parked run holds none of its own), and still times out", async () => {
+    const definition = workflow('wait-shared')
+      .waitFor('approval', { event: 'approved', timeoutMs: 60_000, onTimeout: 'skip' })
+      .build();
+    const machine = compileWorkflow(definition.spec, { version: definition.version });
+    const actors = ['w4', 'w5'].map((id) =>
+      createActor(machine, { input: { workflowId: id, input: {} } }).start(),
+    );
+    const scheduled = actors.map((actor) => {
+      const events = (
+        actor.system as unknown as { getSnapshot(): { _scheduledEvents: Record<string, { event: object }> } }
+      ).getSnapshot()._scheduledEvents;
+      return Object.values(events).map((e) => e.event);
+    });
+    expect(scheduled.map((events) => events.length)).toEqual([1, 1]);
+    expect(scheduled[0]?.[0]).toBe(scheduled[1]?.[0]);
+    expect(scheduled[0]?.[0]).toEqual({ type: 'xstate.done.actor.approval', output: null });
+    expect(Object.isFrozen(scheduled[0]?.[0])).toBe(true);
+    await vi.advanceTimersByTimeAsync(60_000);
+    for (const actor of actors) {
+      expect(actor.getSnapshot().output).toEqual({ status: 'done', output: { approval: null } });
+    }
+  });
 });
