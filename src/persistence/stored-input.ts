@@ -15,14 +15,19 @@
 /** The key of the marker object that stands, in a stored snapshot, for the run's input. */
 export const RUN_INPUT_MARK = '$flowstate.input';
 
-const MARKER: Readonly<Record<string, 1>> = Object.freeze({ [RUN_INPUT_MARK]: 1 });
+/** What stands, in a stored snapshot, where the run's input was. */
+export const RUN_INPUT_MARKER: Readonly<Record<string, 1>> = Object.freeze({ [RUN_INPUT_MARK]: 1 });
+const MARKER = RUN_INPUT_MARKER;
 
 type Node = Record<string, unknown>;
 
 const isNode = (value: unknown): value is Node => typeof value === 'object' && value !== null;
 
-/** Objects and strings: what a reference (or, for a string, the same text) can stand for; numbers are not worth it. */
-const worthOmitting = (input: unknown): boolean =>
+/**
+ * Whether a run input is left out of stored snapshots: objects and strings (what a reference, or for a string the
+ * same text, can stand for); numbers and booleans are not worth a marker.
+ */
+export const omitsRunInput = (input: unknown): boolean =>
   (typeof input === 'object' && input !== null) || (typeof input === 'string' && input.length > 0);
 
 /**
@@ -31,7 +36,7 @@ const worthOmitting = (input: unknown): boolean =>
  * the nodes on the way to what it replaces; the snapshot given is not changed.
  */
 export function withoutRunInput<T>(persisted: T, input: unknown): T {
-  if (!worthOmitting(input) || !isNode(persisted)) return persisted;
+  if (!omitsRunInput(input) || !isNode(persisted)) return persisted;
   return omit(persisted, input) as T;
 }
 
@@ -71,7 +76,11 @@ export function withRunInput<T>(snapshot: T, input: unknown): T {
   let json: string | undefined;
   const same = (value: unknown): boolean => {
     if (isMarker(value)) return true;
-    if (!worthOmitting(input) || typeof value !== typeof input || Array.isArray(value) !== Array.isArray(input))
+    if (
+      !omitsRunInput(input) ||
+      typeof value !== typeof input ||
+      Array.isArray(value) !== Array.isArray(input)
+    )
       return false;
     if (typeof value === 'string') return value === input;
     json ??= JSON.stringify(input);

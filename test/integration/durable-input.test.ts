@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type StoredRun, type WorkflowStore, workflow } from '../../src/index.js';
+import { type WorkflowStore, workflow } from '../../src/index.js';
+import type { StoredRun } from '../../src/persistence/index.js';
 import { RUN_INPUT_MARK } from '../../src/persistence/stored-input.js';
 import { never, node, settle, sqliteScratch } from '../support/durable.js';
 import { testEngine } from '../support/engine.js';
@@ -19,21 +20,27 @@ function counting(inner: WorkflowStore) {
   return { store, snapshots, bytes: () => snapshots.reduce((sum, s) => sum + s.length, 0) };
 }
 
+/** An agent that keeps each input it is given in `seen` and returns `value`. */
+const recording = (seen: unknown[], value: string) => (input: unknown) => {
+  seen.push(input);
+  return value;
+};
+
 /** An input whose items are easy to find in stored text; `n` of them, all of one width. */
 const itemsInput = (n: number) => ({
   label: 'the-label',
   items: Array.from({ length: n }, (_, i) => `item-${String(i).padStart(6, '0')}`),
 });
 
-const six = workflow('input-six')
-  .step('s1')
-  .step('s2')
-  .step('s3')
-  .step('s4')
-  .step('s5')
-  .step('s6')
-  .build();
-const sixAgents = { s1: () => 'ok', s2: () => 'ok', s3: () => 'ok', s4: () => 'ok', s5: () => 'ok', s6: () => 'ok' };
+const six = workflow('input-six').step('s1').step('s2').step('s3').step('s4').step('s5').step('s6').build();
+const sixAgents = {
+  s1: () => 'ok',
+  s2: () => 'ok',
+  s3: () => 'ok',
+  s4: () => 'ok',
+  s5: () => 'ok',
+  s6: () => 'ok',
+};
 
 describe('checkpoints leave the run input to the record', () => {
   it('writes the same snapshot bytes for 10 items as for 5,000: the input is stored once, in the record', async () => {
@@ -43,7 +50,7 @@ describe('checkpoints leave the run input to the record', () => {
       const run = engine.start(six, itemsInput(n), { id });
       await expect(run.result).resolves.toMatchObject({ s6: 'ok' });
       await settle(engine);
-      const record = await files.store.getRun(id);
+      const record = (await files.store.getRun(id)) as StoredRun;
       return { snapshots, bytes: bytes(), record };
     };
     const small = await measure(10, 'small');
@@ -60,8 +67,8 @@ describe('checkpoints leave the run input to the record', () => {
     expect(Math.abs(longest(large.snapshots) - longest(small.snapshots))).toBeLessThanOrEqual(8);
     expect(large.bytes / large.snapshots.length).toBeLessThan(longest(small.snapshots) + 8);
     // The record holds it once, whole.
-    expect((large.record?.input as { items: string[] }).items).toHaveLength(5_000);
-    expect(large.record?.snapshot).toContain(RUN_INPUT_MARK);
+    expect((large.record.input as { items: string[] }).items).toHaveLength(5_000);
+    expect(large.record.snapshot).toContain(RUN_INPUT_MARK);
   });
 });
 
@@ -192,7 +199,7 @@ describe('secrets', () => {
     const seen: unknown[] = [];
     const second = restarted({
       secrets: seal,
-      agents: { call: () => 'again', next: (i: unknown) => (seen.push(i), 'done') },
+      agents: { call: () => 'again', next: recording(seen, 'done') },
       workflows: [wf],
     });
     const [resumed] = await second.recover();
@@ -212,7 +219,7 @@ describe('secrets', () => {
     expect(JSON.stringify(await files.store.getRun('s2'))).not.toContain('sk-very-secret');
     const seen: unknown[] = [];
     const second = restarted({
-      agents: { call: () => 'again', next: (i: unknown) => (seen.push(i), 'done') },
+      agents: { call: () => 'again', next: recording(seen, 'done') },
       workflows: [wf],
     });
     const [resumed] = await second.recover();
@@ -279,7 +286,7 @@ describe('migration hooks', () => {
     expect(stored.snapshot).not.toContain('item-0000');
     const seen: unknown[] = [];
     const third = restarted({
-      agents: { a: () => 'A3', b: (i: unknown) => (seen.push(i), 'B'), c: () => 'C' },
+      agents: { a: () => 'A3', b: recording(seen, 'B'), c: () => 'C' },
       workflows: [v2],
     });
     const [resumed] = await third.recover();

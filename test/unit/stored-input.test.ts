@@ -16,7 +16,9 @@ function persisted(input: unknown, childInput: unknown) {
         snapshot: {
           status: 'active',
           context: { workflowId: 'r', input: childInput },
-          children: { inner: { snapshot: { status: 'active', input: { path: 'child/inner', input: childInput } } } },
+          children: {
+            inner: { snapshot: { status: 'active', input: { path: 'child/inner', input: childInput } } },
+          },
         },
       },
     },
