@@ -133,7 +133,7 @@ describe('restore puts the record input back', () => {
     const fixture = JSON.parse(
       readFileSync(new URL('../fixtures/run-with-input-in-snapshot.json', import.meta.url), 'utf8'),
     ) as StoredRun;
-    // Written by the previous code (test/fixtures/run-with-input-in-snapshot.mjs): the input 4 times inside.
+    // Written by the previous code (see test/fixtures/README.md): the input 4 times inside.
     expect(fixture.snapshot.split('"item-7"').length - 1).toBe(4);
     const old = workflow('input-fixture')
       .step('a')
