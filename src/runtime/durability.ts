@@ -6,6 +6,7 @@ import type { StepJournal } from '../machine/step-logic.js';
 import type { SerializedError } from '../model/errors.js';
 import { BatchWriter, type Checkpoint } from '../persistence/batch-writer.js';
 import { parseSealed, type SecretsHook, sealValue, stringifySealed } from '../persistence/secrets.js';
+import { withoutRunInput } from '../persistence/stored-input.js';
 import type { RunLease, RunStatus, StoredRun, TimerRow, WorkflowStore } from '../persistence/types.js';
 import { type PersistedNode, waitsOf } from './deadlines.js';
 import { ENTRIES_FIELD, entriesOf } from './entries.js';
@@ -195,7 +196,12 @@ export class Durability {
         ...this.record(
           identity,
           status,
-          stringifySealed(withEntries(persisted, actor), values, this.secrets),
+          // The input is the record's (written with the claim, or a restart): not repeated in every snapshot.
+          stringifySealed(
+            withEntries(withoutRunInput(persisted, identity.input), actor),
+            values,
+            this.secrets,
+          ),
         ),
         ...(outcome?.status === 'done' ? { output: seal(outcome.output) } : {}),
         ...(outcome && outcome.status !== 'done' ? { error: seal(outcome.error) } : {}),

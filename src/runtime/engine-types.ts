@@ -135,7 +135,13 @@ export interface StoredRunForMigration {
   readonly definition: AnyWorkflowDefinition;
   /** The run's input (secrets opened with the engine's hook). */
   readonly input: unknown;
-  /** The persisted XState snapshot of the old machine (parsed JSON), or `undefined` if the run had not started. */
+  /**
+   * The persisted XState snapshot of the old machine (parsed JSON), or `undefined` if the run had not started. The
+   * store keeps the run's input once, in the run record, not in each snapshot; it is put back before the hook is
+   * called, so the snapshot holds it where the run held it (`context.input`, the inputs of steps that take it
+   * unmapped) as the very object passed as `input`. A snapshot returned with that object in place is stored without
+   * repeating it; a copy of it is stored in full.
+   */
   readonly snapshot: unknown;
 }
 

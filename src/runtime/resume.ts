@@ -10,6 +10,7 @@ import {
   serializeError,
 } from '../model/errors.js';
 import { openValue, parseSealed, secretValues } from '../persistence/secrets.js';
+import { withRunInput } from '../persistence/stored-input.js';
 import { type RunLease, type RunRecord, type StoredRun, UNFINISHED } from '../persistence/types.js';
 import type { Durability, RunIdentity } from './durability.js';
 import type { MigrationDecision } from './engine-types.js';
@@ -110,10 +111,11 @@ async function restore(
   let snapshot: Snapshot<unknown> | undefined;
   let input: unknown;
   try {
-    snapshot = stored.snapshot
-      ? (parseSealed(stored.snapshot, options.secrets) as Snapshot<unknown>)
-      : undefined;
     input = openValue(stored.input, options.secrets);
+    // The snapshot stands a marker for the run's input, the record's: put back (opened) before anything reads it.
+    snapshot = stored.snapshot
+      ? withRunInput(parseSealed(stored.snapshot, options.secrets) as Snapshot<unknown>, input)
+      : undefined;
     // Before a migration hook sees the snapshot: its maps as they were, their results read back from the journal.
     await restoreMapsFromJournal(snapshot, durability.journal());
   } catch (cause) {

@@ -10,6 +10,7 @@
 import type { AnyStateMachine, StateValue } from 'xstate';
 import type { AttemptRecord, StepSnapshot } from '../../machine/step-types.js';
 import type { AnyWorkflowDefinition } from '../../model/definition.js';
+import { withRunInput } from '../../persistence/stored-input.js';
 import type { HistoryRow, JournalEntry, RunRecord, StoredRun, TimerRow } from '../../persistence/types.js';
 import { activeStates, type Chart, chartOf } from './chart.js';
 
@@ -112,7 +113,7 @@ export class RunViews {
     timers: readonly TimerRow[],
     now: number,
   ): RunDetail {
-    const snapshot = parse(stored.snapshot);
+    const snapshot = parse(stored);
     const machine = this.machineOf(stored.workflow);
     const steps = this.steps(stored.id, snapshot, journal);
     const waiting: WaitingView[] = timers
@@ -168,7 +169,7 @@ export class RunViews {
     if (!stored || !machine) return { percent: null, etaMs: null };
     const chart = this.chartOf(stored.workflow, machine);
     const stepNodes = chart.nodes.filter((n) => n.kind === 'step' || n.kind === 'wait' || n.kind === 'map');
-    const snapshot = parse(stored.snapshot);
+    const snapshot = parse(stored);
     const results = snapshot?.context?.results ?? {};
     const done = Object.keys(results).length;
     const total = Math.max(stepNodes.length, done, 1);
@@ -246,10 +247,11 @@ interface Parsed {
   readonly children?: Record<string, { readonly snapshot?: unknown }>;
 }
 
-function parse(text: string): Parsed | undefined {
-  if (text === '') return undefined;
+/** The run's snapshot with its input put back from the record (as stored: sealed secrets stay sealed). */
+function parse(stored: StoredRun): Parsed | undefined {
+  if (stored.snapshot === '') return undefined;
   try {
-    return JSON.parse(text) as Parsed;
+    return withRunInput(JSON.parse(stored.snapshot) as Parsed, stored.input);
   } catch {
     return undefined;
   }
