@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AgentContext,
@@ -9,7 +10,6 @@ import {
   type WorkflowStore,
   workflow,
 } from '../../src/index.js';
-import { pino } from 'pino';
 import { testEngine } from '../support/engine.js';
 import { createDatabase, type PostgresServer, startPostgres } from '../support/postgres.js';
 
@@ -112,7 +112,10 @@ describe.each([
     const loggerOf = (owner: string) =>
       pino(
         { level: 'debug' },
-        { write: (line: string) => void logs.push({ owner, line: JSON.parse(line) as Record<string, unknown> }) },
+        {
+          write: (line: string) =>
+            void logs.push({ owner, line: JSON.parse(line) as Record<string, unknown> }),
+        },
       );
     const replica = (owner: string) =>
       testEngine({
@@ -172,10 +175,14 @@ describe.each([
       for (const r of open) {
         const stored = await engines[0]?.get(r.id);
         const where = engines.map((e) => (e.active.has(r.id) ? e.owner : '-')).join(',');
-        lines.push(`${r.id}: ${JSON.stringify({ ...stored, input: undefined, output: undefined })} active=${where}`);
+        lines.push(
+          `${r.id}: ${JSON.stringify({ ...stored, input: undefined, output: undefined })} active=${where}`,
+        );
         for (const { owner, line } of logs.filter((l) => l.line.workflowId === r.id)) {
           const { time, msg, epoch, kind, state, err } = line as Record<string, unknown>;
-          lines.push(`  ${time} ${owner} ${msg} ${JSON.stringify({ epoch, kind, state, err: (err as { message?: string })?.message })}`);
+          lines.push(
+            `  ${time} ${owner} ${msg} ${JSON.stringify({ epoch, kind, state, err: (err as { message?: string })?.message })}`,
+          );
         }
       }
       return lines.join('\n');
@@ -184,7 +191,10 @@ describe.each([
       sampling = false;
     });
     await sampler;
-    if (!taken.every(Boolean)) expect.fail(`signals not taken: ${taken.map((t, i) => (t ? '' : `m${i}`)).filter(Boolean)}\n${await stuck()}`);
+    if (!taken.every(Boolean))
+      expect.fail(
+        `signals not taken: ${taken.map((t, i) => (t ? '' : `m${i}`)).filter(Boolean)}\n${await stuck()}`,
+      );
     expect(taken).toEqual(Array(MIXED).fill(true));
     expect(parkedMost).toBeGreaterThan(MIXED / 10);
     const end = Date.now() + 20_000;
