@@ -239,6 +239,7 @@ class Passivation {
     entry.run.passivate();
     entry.run.actor.stop();
     this.passivated++;
+    this.core.logger.debug({ workflowId: id, epoch: held.epoch }, 'run passivated');
     return held;
   }
 }

@@ -90,7 +90,12 @@ export async function takeOver(core: EngineCore, id: string): Promise<WorkflowRu
   if (!held) throw new RunOwnedError(id, stored.owner, stored.leaseUntil);
   durability.leases.set(id, held);
   try {
-    return await restore(core, durability, definition, stored, held);
+    // Read again under the lease: between the read above and the lease, another engine may have taken the run,
+    // moved it on (a signal applied and answered) and released it. Restoring the earlier read would undo that.
+    const current = await durability.store.getRun(id);
+    if (!current || current.owner !== lease.owner || current.epoch !== held.epoch)
+      throw new RunOwnedError(id, current?.owner, current?.leaseUntil);
+    return await restore(core, durability, definition, current, held);
   } catch (error) {
     durability.leases.delete(id);
     await durability.store.release(lease.owner, [{ id, epoch: held.epoch }]).catch(() => {});

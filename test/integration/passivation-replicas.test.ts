@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AgentContext,
@@ -106,8 +107,19 @@ describe.each([
       };
       return { plan: agent('plan'), review: agent('review'), call: agent('call') };
     };
+    // Each replica's debug log, kept in memory: a failure prints the timeline of the runs that got stuck.
+    const logs: { owner: string; line: Record<string, unknown> }[] = [];
+    const loggerOf = (owner: string) =>
+      pino(
+        { level: 'debug' },
+        {
+          write: (line: string) =>
+            void logs.push({ owner, line: JSON.parse(line) as Record<string, unknown> }),
+        },
+      );
     const replica = (owner: string) =>
       testEngine({
+        logger: loggerOf(owner),
         agents: agentsOf(owner),
         workflows: [mixed],
         store: open(where),
@@ -155,10 +167,34 @@ describe.each([
       );
       return event && decision;
     });
+    /** Where each unfinished run is, as the store and the replicas see it, with its log lines (on failure only). */
+    const stuck = async () => {
+      const runs = (await engines[0]?.list({ limit: MIXED })) ?? [];
+      const open = runs.filter((r) => r.status !== 'done');
+      const lines = [`${open.length} unfinished at ${Date.now()}`];
+      for (const r of open) {
+        const stored = await engines[0]?.get(r.id);
+        const where = engines.map((e) => (e.active.has(r.id) ? e.owner : '-')).join(',');
+        lines.push(
+          `${r.id}: ${JSON.stringify({ ...stored, input: undefined, output: undefined })} active=${where}`,
+        );
+        for (const { owner, line } of logs.filter((l) => l.line.workflowId === r.id)) {
+          const { time, msg, epoch, kind, state, err } = line as Record<string, unknown>;
+          lines.push(
+            `  ${time} ${owner} ${msg} ${JSON.stringify({ epoch, kind, state, err: (err as { message?: string })?.message })}`,
+          );
+        }
+      }
+      return lines.join('\n');
+    };
     const taken = await Promise.all(signals).finally(() => {
       sampling = false;
     });
     await sampler;
+    if (!taken.every(Boolean))
+      expect.fail(
+        `signals not taken: ${taken.map((t, i) => (t ? '' : `m${i}`)).filter(Boolean)}\n${await stuck()}`,
+      );
     expect(taken).toEqual(Array(MIXED).fill(true));
     expect(parkedMost).toBeGreaterThan(MIXED / 10);
     const end = Date.now() + 20_000;
@@ -168,6 +204,7 @@ describe.each([
       if (done === MIXED) break;
       await sleep(100);
     }
+    if (done !== MIXED) expect.fail(`${done} of ${MIXED} done\n${await stuck()}`);
     expect(done).toBe(MIXED);
     for (let i = 0; i < MIXED; i++) {
       expect(await engines[0]?.get(`m${i}`)).toMatchObject({

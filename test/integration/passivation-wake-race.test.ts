@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { type WorkflowStore, workflow } from '../../src/index.js';
+import { memoryStore } from '../../src/persistence/memory-store.js';
+import { fakeTimersEachTest, pass, settle } from '../support/durable.js';
+import { deferred, testEngine } from '../support/engine.js';
+
+const AFTER = 5_000;
+
+/** Two events in a row: a run restored from a stale snapshot would wait for the first again. */
+const twice = workflow('race-twice')
+  .step('plan')
+  .waitFor('first', { event: 'one', timeoutMs: 3_600_000 })
+  .waitFor('second', { event: 'two', timeoutMs: 3_600_000 })
+  .step('ship')
+  .build();
+
+/** A memory store whose `acquire` can be held at its start (the engine has read the run, not yet taken it). */
+function slowAcquire(inner: WorkflowStore) {
+  const faults = { acquireGate: undefined as Promise<void> | undefined, entered: deferred<void>() };
+  const store: WorkflowStore = {
+    ...inner,
+    async acquire(id, owner, now, leaseUntil) {
+      const gate = faults.acquireGate;
+      if (gate) {
+        faults.entered.resolve();
+        await gate;
+      }
+      return inner.acquire(id, owner, now, leaseUntil);
+    },
+  };
+  return { store, faults };
+}
+
+fakeTimersEachTest();
+
+describe('waking a passivated run another replica moved on meanwhile', () => {
+  it('restores the state the run had when its lease was taken, not the one read before', async () => {
+    const shared = memoryStore();
+    const { store: slow, faults } = slowAcquire(shared);
+    const calls: Record<string, number> = {};
+    const agents = {
+      plan: () => {
+        calls.plan = (calls.plan ?? 0) + 1;
+        return 'PLAN';
+      },
+      ship: () => {
+        calls.ship = (calls.ship ?? 0) + 1;
+        return 'SHIP';
+      },
+    };
+    const options = (owner: string) => ({
+      agents,
+      lease: { owner, ttlMs: 15_000, adopt: false },
+      inbox: { pollMs: 100 },
+      passivate: { afterMs: AFTER },
+      workflows: [twice],
+    });
+    const a = testEngine({ store: shared, ...options('a') });
+    const b = testEngine({ store: slow, ...options('b') });
+    a.start(twice, {}, { id: 'stale' });
+    await settle(a);
+    await pass(AFTER + 500, [a, b]);
+    expect(a.active.size + b.active.size).toBe(0);
+    expect(await shared.getRun('stale')).toMatchObject({ idle: true, leaseUntil: 0, epoch: 1 });
+
+    // `b` reads the run (waiting for `one`), then is slow to take its lease.
+    const gate = deferred<void>();
+    faults.acquireGate = gate.promise;
+    const woken = b.resume('stale');
+    await faults.entered.promise;
+    // Meanwhile `a` takes the run back, applies `one`, and passivates it again, waiting for `two`.
+    await expect(a.send('stale', { type: 'one', n: 1 })).resolves.toBe(true);
+    await pass(AFTER + 500, [a]);
+    expect(a.active.size).toBe(0);
+    expect(await shared.getRun('stale')).toMatchObject({ idle: true, leaseUntil: 0, epoch: 2 });
+
+    // Now `b` takes the lease (epoch 3): its copy must go on from what the store holds now, waiting for `two`.
+    faults.acquireGate = undefined;
+    gate.resolve();
+    const run = await woken;
+    await settle(b);
+    expect(await shared.getRun('stale')).toMatchObject({ owner: 'b', epoch: 3 });
+    await expect(b.send('stale', { type: 'two', n: 2 })).resolves.toBe(true);
+    await pass(1_000, [a, b]);
+    await expect(run.result).resolves.toMatchObject({ first: { n: 1 }, second: { n: 2 }, ship: 'SHIP' });
+    expect(await shared.getRun('stale')).toMatchObject({ status: 'done' });
+    expect(calls).toEqual({ plan: 1, ship: 1 });
+    await a.close();
+    await b.close();
+  });
+});
