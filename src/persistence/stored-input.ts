@@ -16,7 +16,7 @@
 export const RUN_INPUT_MARK = '$flowstate.input';
 
 /** What stands, in a stored snapshot, where the run's input was. */
-const RUN_INPUT_MARKER: Readonly<Record<string, 1>> = Object.freeze({ [RUN_INPUT_MARK]: 1 });
+export const RUN_INPUT_MARKER: Readonly<Record<string, 1>> = Object.freeze({ [RUN_INPUT_MARK]: 1 });
 const MARKER = RUN_INPUT_MARKER;
 
 type Node = Record<string, unknown>;
@@ -27,7 +27,7 @@ const isNode = (value: unknown): value is Node => typeof value === 'object' && v
  * Whether a run input is left out of stored snapshots: objects and strings (what a reference, or for a string the
  * same text, can stand for); numbers and booleans are not worth a marker.
  */
-const omitsRunInput = (input: unknown): boolean =>
+export const omitsRunInput = (input: unknown): boolean =>
   (typeof input === 'object' && input !== null) || (typeof input === 'string' && input.length > 0);
 
 /**
