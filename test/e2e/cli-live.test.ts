@@ -114,7 +114,9 @@ describe('the flowstate CLI, live', () => {
         FLOWSTATE_HISTORY: history,
       });
       expect(ran.code).toBe(0);
-      return /^\[ {2}\d%\] .*; ETA (.+)$/m.exec(ran.stdout)?.[1];
+      // The first progress line, whatever its percent: with learned durations of a few ms, the percent grows with the
+      // time the run spends before its first line (at 4% on a quiet machine, past 10% under CI load).
+      return /^\[ *\d+%\] .*; ETA (.+)$/m.exec(ran.stdout)?.[1];
     };
     // No expectedMs on the template: the first run starts from the default (1 s a step).
     expect(await eta()).toMatch(/^\d+\.\d s$/);
