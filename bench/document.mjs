@@ -9,7 +9,7 @@ const METHOD = `## How it is measured
   (\`async () => null\`): **plain async** functions (the floor), a hand-written **raw XState** v5 machine (a state per
   step invoking a \`fromPromise\` agent named in \`setup({ actors })\`, results assigned to context by step name), and
   **Flowstate** (the built package, imported as \`flowstate\` through its own \`exports\`, one engine,
-  \`pino({ level: 'silent' })\`). See \`bench/contenders/\`.
+  logging off with \`logger: false\`, as raw XState logs nothing: pino is then not loaded). See \`bench/contenders/\`.
 - Timings are tinybench samples (one sample = one workflow run, or one batch for map and throughput), after a warm-up;
   *median* is p50 and *p99* the 99th percentile of those samples, rescaled to the unit shown (per step = run / steps,
   per item = run / items). With few samples (*n*), p99 is close to the maximum.

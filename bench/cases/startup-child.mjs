@@ -22,8 +22,8 @@ const runners = {
     await done;
   },
   async flowstate() {
-    const [{ createEngine, workflow }, { pino }] = await Promise.all([import('flowstate'), import('pino')]);
-    const engine = createEngine({ agents: { noop }, logger: pino({ level: 'silent' }) });
+    const { createEngine, workflow } = await import('flowstate');
+    const engine = createEngine({ agents: { noop }, logger: false });
     const definition = workflow('first').step('s0', { agent: 'noop' }).build();
     await engine.start(definition, {}).result;
   },

@@ -12,9 +12,9 @@ const time = async (label, fn) => {
   pieces.push(`${label} ${(performance.now() - t0).toFixed(1)}`);
   return value;
 };
-// What the root entry's path loads before the bundle (pino: the runner's own silent logger); zod and rxjs are not
-// on it (zod with `flowstate/json` only, rxjs's Observable on the first stream).
-for (const dep of ['xstate', 'pino', 'node:crypto']) await time(dep, () => import(dep));
+// What the root entry's path loads before the bundle; zod, rxjs and pino are not on it (zod with `flowstate/json`
+// only, rxjs's Observable on the first stream, pino with a logger: this runner passes `logger: false`).
+for (const dep of ['xstate', 'node:crypto']) await time(dep, () => import(dep));
 const session = process.env.PROF ? new Session() : undefined;
 if (session) {
   session.connect();
@@ -23,9 +23,8 @@ if (session) {
   await session.post('Profiler.start');
 }
 const { createEngine, workflow } = await time('flowstate bundle', () => import('flowstate'));
-const { pino } = await import('pino');
 const engine = await time('createEngine', () =>
-  createEngine({ agents: { noop: async () => null }, logger: pino({ level: 'silent' }) }),
+  createEngine({ agents: { noop: async () => null }, logger: false }),
 );
 const definition = await time('build', () => workflow('first').step('s0', { agent: 'noop' }).build());
 await time('first run', () => engine.start(definition, {}).result);

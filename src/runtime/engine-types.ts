@@ -25,10 +25,12 @@ export interface EngineOptions {
   // biome-ignore lint/suspicious/noExplicitAny: as above
   readonly mappings?: Readonly<Record<string, (ctx: WorkflowContext<any>) => unknown>>;
   /**
-   * Where the engine logs: runs started, resumed and ended, steps failed and escalated, store faults.
+   * Where the engine logs: runs started, resumed and ended, steps failed and escalated, store faults. `false` logs
+   * nothing and never loads pino (a third of the package's import time to a first workflow done); agents' `ctx.logger`
+   * is then a silent logger (level methods, `child`, `isLevelEnabled`, `bindings`, `flush`).
    * @default a pino logger at level `FLOWSTATE_LOG_LEVEL` or `warn`, secrets redacted
    */
-  readonly logger?: Logger;
+  readonly logger?: Logger | false;
   /**
    * The time of the workflows: step timeouts, backoff, wait and escalation deadlines, timestamps in the store and
    * progress. Leases keep to wall-clock time whatever this is.

@@ -9,6 +9,7 @@ import type { AnyWorkflowDefinition } from '../model/definition.js';
 import { ConfigurationError, InputValidationError, LeaseLostError } from '../model/errors.js';
 import { parseWith } from '../model/validation.js';
 import { createLogger } from '../observability/logger.js';
+import { silentLogger } from '../observability/silent-logger.js';
 import { filterRuns } from '../persistence/filter.js';
 import { secretValues } from '../persistence/secrets.js';
 import { memoryHistory } from '../progress/history.js';
@@ -54,7 +55,7 @@ function newRunId(): string {
 export function createEngine(given: EngineOptions = {}): Engine {
   const options = instrumented(given);
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? createLogger();
+  const logger = options.logger === false ? silentLogger : (options.logger ?? createLogger());
   const agents = options.agents ?? {};
   const lease = leaseSettings(options.lease);
   const parking = options.passivate ? passivationSettings(options.passivate, options.store) : undefined;

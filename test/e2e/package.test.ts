@@ -52,6 +52,23 @@ describe('the package as installed', () => {
     );
   });
 
+  it('never loads pino with logger: false, and agents still get a logger to call', () => {
+    const loadsPino = (options: string) =>
+      node(
+        `import { createRequire } from 'node:module';
+        import { createEngine, workflow } from 'flowstate';
+        const hello = async (_input, ctx) => { ctx.logger.child({ part: 1 }).info('hi'); return ctx.logger.level; };
+        const wf = workflow('pkg').step('hello').build();
+        const out = await createEngine({ agents: { hello }${options} }).start(wf, {}).result;
+        const pino = Object.keys(createRequire(import.meta.url).cache).some((f) => f.includes('/pino/'));
+        console.log(JSON.stringify([out, pino]));`,
+        'module',
+      );
+    expect(JSON.parse(loadsPino(', logger: false'))).toEqual([{ hello: 'silent' }, false]);
+    // The check sees pino when the default logger loads it.
+    expect(JSON.parse(loadsPino(''))).toEqual([{ hello: process.env.FLOWSTATE_LOG_LEVEL ?? 'warn' }, true]);
+  });
+
   it('reads the JSON form from flowstate/json (the root does not export it: it loads zod)', () => {
     const code = `import * as root from 'flowstate';
       import { fromJSON, WorkflowJSONSchema } from 'flowstate/json';
