@@ -69,10 +69,18 @@ class AttemptContext implements AgentContext {
     return this.child;
   }
 
-  /** An arrow: agents pass `ctx.report` around detached from `ctx`. */
-  readonly report = (report: AgentReport): void => {
-    if (report.usage) this.usage = addUsage(this.usage, report.usage);
-  };
+  #report: ((report: AgentReport) => void) | undefined;
+
+  /**
+   * An arrow, as agents pass `ctx.report` around detached from `ctx`; made on first read (a closure on every attempt
+   * was about 70 bytes a step, and most agents never report).
+   */
+  get report(): (report: AgentReport) => void {
+    this.#report ??= (report) => {
+      if (report.usage) this.usage = addUsage(this.usage, report.usage);
+    };
+    return this.#report;
+  }
 
   /** Agents may spread or log their context: show it as the plain object it stands for. */
   toJSON() {

@@ -82,7 +82,26 @@ export type StepLogic = ActorLogic<StepSnapshot, StepEvent, StepActorInput>;
 
 interface Resources {
   controller?: LazyAbort | undefined;
-  cancelTimers: Array<() => void>;
+  /** Made when the first timer is (most attempts have no timeout). */
+  cancelTimers?: Array<() => void> | undefined;
+}
+
+/** Sends an event to a step actor unless it ended meanwhile (a late agent result, a timer that lost its race). */
+function sendIfActive(self: AnyActorRef, event: StepEvent): void {
+  if (self.getSnapshot().status === 'active') self.send(event);
+}
+
+/** Adds a timer's cancel function to the resources of an attempt. */
+function addTimer(r: Resources, cancel: () => void): void {
+  (r.cancelTimers ??= []).push(cancel);
+}
+
+/** Cancels the timers of an attempt. */
+function cancelTimers(r: Resources): void {
+  const timers = r.cancelTimers;
+  if (!timers) return;
+  r.cancelTimers = undefined;
+  for (const cancel of timers) cancel();
 }
 
 /**
@@ -108,8 +127,7 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
   const release = (self: AnyActorRef, reason?: unknown) => {
     const r = resources.get(self);
     if (!r) return;
-    for (const cancel of r.cancelTimers) cancel();
-    r.cancelTimers = [];
+    cancelTimers(r);
     r.controller?.abort(reason);
     r.controller = undefined;
   };
@@ -118,11 +136,11 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
   const arm = (s: StepSnapshot, self: AnyActorRef) => {
     release(self);
     if (s.status !== 'active') return;
-    const r: Resources = resources.get(self) ?? { cancelTimers: [] };
-    resources.set(self, r);
-    const send = (event: StepEvent) => {
-      if (self.getSnapshot().status === 'active') self.send(event);
-    };
+    let r = resources.get(self);
+    if (!r) {
+      r = {};
+      resources.set(self, r);
+    }
     const token = s.token;
     if (s.phase === 'running' || s.phase === 'supervising') {
       const controller = new LazyAbort();
@@ -140,10 +158,7 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
           }
         : input.input;
       const ctx = agentContext(input, s.attempts, controller, runtime.logger);
-      // A settled agent has nothing left to abort: forget its controller so cleanup does not fire its signal.
-      const settled = () => {
-        if (r.controller === controller) r.controller = undefined;
-      };
+      const held = r;
       // A supervisor is an agent too: it waits at the lease gate like any call (see `StepJournal.ready`).
       const gate = supervising ? runtime.journal?.ready?.() : undefined;
       const attempt = gate
@@ -151,17 +166,24 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
         : supervising || !runtime.journal
           ? callAgent(agents, agentName, agentInput, ctx, supervising ? undefined : routeOf(runtime, input))
           : journaled(s, self, ctx);
+      // A settled agent has nothing left to abort: its controller is forgotten so cleanup does not fire its signal.
       attempt.then(
         (output) => {
-          settled();
+          if (held.controller === controller) held.controller = undefined;
           const { usage } = ctx;
-          send({ type: 'flowstate.step.settled', token, ok: true, output, ...(usage ? { usage } : {}) });
+          sendIfActive(self, {
+            type: 'flowstate.step.settled',
+            token,
+            ok: true,
+            output,
+            ...(usage ? { usage } : {}),
+          });
         },
         (error: unknown) => {
-          settled();
+          if (held.controller === controller) held.controller = undefined;
           const { usage } = ctx;
           const retryAfterMs = retryAfterOf(error);
-          send({
+          sendIfActive(self, {
             type: 'flowstate.step.settled',
             token,
             ok: false,
@@ -174,18 +196,23 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
       );
       if (supervising && s.deadline !== undefined) {
         // The supervisor answers within the escalation's deadline, like a human would.
-        r.cancelTimers.push(
-          scheduleAt(clock, s.deadline, () => send({ type: 'flowstate.step.timer', token })),
+        addTimer(
+          r,
+          scheduleAt(clock, s.deadline, () => sendIfActive(self, { type: 'flowstate.step.timer', token })),
         );
       } else if (input.timeoutMs !== undefined) {
-        r.cancelTimers.push(
+        addTimer(
+          r,
           scheduleAt(clock, clock.now() + input.timeoutMs, () =>
-            send({ type: 'flowstate.step.timeout', token }),
+            sendIfActive(self, { type: 'flowstate.step.timeout', token }),
           ),
         );
       }
     } else if ((s.phase === 'backoff' || s.phase === 'escalated') && s.deadline !== undefined) {
-      r.cancelTimers.push(scheduleAt(clock, s.deadline, () => send({ type: 'flowstate.step.timer', token })));
+      addTimer(
+        r,
+        scheduleAt(clock, s.deadline, () => sendIfActive(self, { type: 'flowstate.step.timer', token })),
+      );
     }
   };
 
@@ -213,10 +240,7 @@ export function createStepLogic(runtime: StepRuntime): StepLogic {
     if (current.status === 'active' && current.token === s.token) {
       // The agent answered in time: a slow commit (the store busy or down) must not time the attempt out now.
       const r = resources.get(self);
-      if (r) {
-        for (const cancel of r.cancelTimers) cancel();
-        r.cancelTimers = [];
-      }
+      if (r) cancelTimers(r);
       await journal.put(ctx.idempotencyKey, {
         runId: s.input.workflowId,
         stepPath: s.input.path,

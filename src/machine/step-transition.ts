@@ -51,7 +51,12 @@ export interface StepTransition {
   readonly effects: readonly StepEffect[];
 }
 
-const NO_EFFECTS: readonly StepEffect[] = [];
+const NO_EFFECTS: readonly StepEffect[] = Object.freeze([]);
+// Shared, frozen: effects are read, never written, and these two end almost every attempt.
+const ENDED: StepEffect = Object.freeze({ type: 'ended' });
+const ARM: StepEffect = Object.freeze({ type: 'arm' });
+/** The effects of an attempt that ended the step with nothing to log (most steps): one array for all. */
+const ENDED_AND_ARM: readonly StepEffect[] = Object.freeze([ENDED, ARM]);
 
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -80,11 +85,15 @@ export function initialStep(input: StepActorInput, now: number): StepSnapshot {
  */
 export function stepTransition(s: StepSnapshot, event: StepEvent, env: StepEnv): StepTransition {
   if (s.status !== 'active') return { snapshot: s, effects: NO_EFFECTS };
-  const logs: StepEffect[] = [];
-  const next = new Transition(env, logs).step(s, event);
+  const transition = new Transition(env);
+  const next = transition.step(s, event);
   if (next === s) return { snapshot: s, effects: NO_EFFECTS };
-  const effects = logs;
-  if (next.status === 'done' || next.status === 'error') effects.push({ type: 'ended' });
+  const ended = next.status === 'done' || next.status === 'error';
+  const { logs } = transition;
+  if (!logs && ended && event.type !== 'xstate.stop' && event.type !== 'flowstate.step.timeout')
+    return { snapshot: next, effects: ENDED_AND_ARM };
+  const effects = logs ?? [];
+  if (ended) effects.push(ENDED);
   if (event.type === 'xstate.stop') {
     effects.push({
       type: 'release',
@@ -92,7 +101,7 @@ export function stepTransition(s: StepSnapshot, event: StepEvent, env: StepEnv):
     });
   } else if (next.token !== s.token) {
     if (event.type === 'flowstate.step.timeout') effects.push({ type: 'release', reason: timeoutReason(s) });
-    effects.push({ type: 'arm' });
+    effects.push(ARM);
   }
   return { snapshot: next, effects };
 }
@@ -104,10 +113,10 @@ function timeoutReason(s: StepState): StepTimeoutError {
 
 /** One transition's working set: the environment and the log lines it collects. */
 class Transition {
-  constructor(
-    private readonly env: StepEnv,
-    private readonly logs: StepEffect[],
-  ) {}
+  /** The log lines, made with the first (most transitions log nothing). */
+  logs: StepEffect[] | undefined;
+
+  constructor(private readonly env: StepEnv) {}
 
   step(s: StepSnapshot, event: StepEvent): StepSnapshot {
     switch (event.type) {
@@ -152,7 +161,7 @@ class Transition {
   }
 
   private log(level: 'debug' | 'info' | 'warn', fields: Record<string, unknown>, message: string): void {
-    this.logs.push({ type: 'log', level, fields, message });
+    (this.logs ??= []).push({ type: 'log', level, fields, message });
   }
 
   private startAttempt(s: StepSnapshot, agent: string, attempt: number): StepSnapshot {
@@ -191,7 +200,11 @@ class Transition {
     if (!last || last.endedAt !== undefined) return s.history;
     const endedAt = this.env.now();
     // Built field by field: this runs at the end of every attempt, and most carry neither usage nor retry-after.
-    const ended: Writable<AttemptRecord> = error ? { ...last, endedAt, error } : { ...last, endedAt };
+    // An open record has these three fields only; a literal of them is cheaper than a spread of it.
+    const { attempt, agent, startedAt } = last;
+    const ended: Writable<AttemptRecord> = error
+      ? { attempt, agent, startedAt, endedAt, error }
+      : { attempt, agent, startedAt, endedAt };
     if (usage) ended.usage = usage;
     if (retryAfterMs !== undefined) ended.retryAfterMs = retryAfterMs;
     if (s.history.length === 1) return [ended];
