@@ -93,7 +93,8 @@ function sendIfActive(self: AnyActorRef, event: StepEvent): void {
 
 /** Adds a timer's cancel function to the resources of an attempt. */
 function addTimer(r: Resources, cancel: () => void): void {
-  (r.cancelTimers ??= []).push(cancel);
+  r.cancelTimers ??= [];
+  r.cancelTimers.push(cancel);
 }
 
 /** Cancels the timers of an attempt. */

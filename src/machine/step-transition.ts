@@ -161,7 +161,8 @@ class Transition {
   }
 
   private log(level: 'debug' | 'info' | 'warn', fields: Record<string, unknown>, message: string): void {
-    (this.logs ??= []).push({ type: 'log', level, fields, message });
+    this.logs ??= [];
+    this.logs.push({ type: 'log', level, fields, message });
   }
 
   private startAttempt(s: StepSnapshot, agent: string, attempt: number): StepSnapshot {
