@@ -19,10 +19,12 @@ const end = performance.now() + seconds * 1000;
 const t0 = performance.now();
 while (performance.now() < end) {
   const n = batch++;
-  await Promise.all(Array.from({ length: 100 }, (_, i) => engine.start(definition, {}, { id: `b${n}-${i}` }).result));
+  await Promise.all(
+    Array.from({ length: 100 }, (_, i) => engine.start(definition, {}, { id: `b${n}-${i}` }).result),
+  );
   await engine.flush();
   steps += 1000;
 }
-console.log(`${((performance.now() - t0) * 1000 / steps).toFixed(1)} µs/step over ${steps} steps`);
+console.log(`${(((performance.now() - t0) * 1000) / steps).toFixed(1)} µs/step over ${steps} steps`);
 await engine.close();
 rmSync(dir, { recursive: true, force: true });
