@@ -121,6 +121,31 @@ describe('a run stored in a newer format', () => {
     await engine.close();
   });
 
+  it('of a changed definition is refused before its migration hook sees it, and is not marked failed without one', async () => {
+    await storedRuns('moved', 'unhooked');
+    for (const id of ['moved', 'unhooked'])
+      setSnapshot(id, snapshotOf(id).replace(opening(STORED_FORMAT), opening(STORED_FORMAT + 1)));
+    const before = [rowOf('moved'), rowOf('unhooked')];
+    const changed = workflow('format-steps')
+      .step('a')
+      .step('b', { input: 'results.a' })
+      .step('c', { agent: 'b' })
+      .build();
+    const migrate = vi.fn(() => ({ action: 'restart' as const }));
+    const hooked = files.restarted({
+      agents: restoring().agents,
+      workflows: [changed],
+      migrate: { 'format-steps': migrate },
+    });
+    await expect(hooked.resume('moved')).rejects.toBeInstanceOf(StoredFormatError);
+    expect(migrate).not.toHaveBeenCalled();
+    await hooked.close();
+    const bare = files.restarted({ agents: restoring().agents, workflows: [changed] });
+    await expect(bare.resume('unhooked')).rejects.toBeInstanceOf(StoredFormatError);
+    expect([rowOf('moved'), rowOf('unhooked')]).toEqual(before);
+    await bare.close();
+  });
+
   it('is refused when the field is found past the opening (the lease taken is released for another engine)', async () => {
     await storedRuns('edited');
     const original = snapshotOf('edited');
