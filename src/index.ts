@@ -75,6 +75,7 @@ export {
   SignalTimeoutError,
   StepFailedError,
   StepTimeoutError,
+  StoredFormatError,
   StoreFaultError,
   type ValidationIssue,
   WaitTimeoutError,

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'CANCELLED'
   | 'VERSION_MISMATCH'
   | 'RUN_CORRUPTED'
+  | 'STORED_FORMAT_UNSUPPORTED'
   | 'RUN_NOT_FOUND'
   | 'RUN_ID_TAKEN'
   | 'LEASE_LOST'
@@ -255,6 +256,27 @@ export class CorruptRunError extends FlowstateError {
 }
 
 /**
+ * A stored run was checkpointed by a newer Flowstate, in a snapshot format this build does not read. It is refused,
+ * not restored wrongly, and left as stored (not failed, not rewritten, its lease not kept) for an engine of a build
+ * that reads it: upgrade this one. See "Upgrading Flowstate itself" in docs/durability.md.
+ */
+export class StoredFormatError extends FlowstateError {
+  /** The format the run's snapshot was written in. */
+  readonly storedFormat: number;
+  /** The newest format this build reads. */
+  readonly readableFormat: number;
+  constructor(workflowId: string, storedFormat: number, readableFormat: number) {
+    super(
+      'STORED_FORMAT_UNSUPPORTED',
+      `Run '${workflowId}' was stored in snapshot format ${storedFormat} by a newer Flowstate; this build reads formats up to ${readableFormat}: upgrade Flowstate here to resume it (the run is left as stored for an engine that reads it)`,
+      { workflowId },
+    );
+    this.storedFormat = storedFormat;
+    this.readableFormat = readableFormat;
+  }
+}
+
+/**
  * `engine.start(def, input, { id })` named an id another stored run holds. Nothing of this run was called or
  * stored; the earlier run keeps its row.
  */
@@ -348,6 +370,10 @@ export interface SerializedError {
   readonly storedVersion?: string;
   /** `VERSION_MISMATCH`: the version registered now. */
   readonly currentVersion?: string;
+  /** `STORED_FORMAT_UNSUPPORTED`: the format the run's snapshot was written in. */
+  readonly storedFormat?: number;
+  /** `STORED_FORMAT_UNSUPPORTED`: the newest format the build that refused it reads. */
+  readonly readableFormat?: number;
 }
 
 /** The class of each error code and the fields of its own it carries when serialized. */
@@ -382,6 +408,10 @@ const ERRORS: { readonly [C in ErrorCode]: ErrorKind } = {
     fields: { storedVersion: undefined, currentVersion: undefined },
   },
   RUN_CORRUPTED: { type: CorruptRunError },
+  STORED_FORMAT_UNSUPPORTED: {
+    type: StoredFormatError,
+    fields: { storedFormat: undefined, readableFormat: undefined },
+  },
   RUN_NOT_FOUND: { type: FlowstateError },
   RUN_ID_TAKEN: { type: RunIdTakenError },
   LEASE_LOST: { type: LeaseLostError },

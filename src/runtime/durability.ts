@@ -6,6 +6,7 @@ import type { StepJournal } from '../machine/step-logic.js';
 import type { SerializedError } from '../model/errors.js';
 import { BatchWriter, type Checkpoint } from '../persistence/batch-writer.js';
 import { parseSealed, type SecretsHook, sealValue, stringifySealed } from '../persistence/secrets.js';
+import { withStoredFormat } from '../persistence/stored-format.js';
 import { omitsRunInput, RUN_INPUT_MARKER, withoutRunInput } from '../persistence/stored-input.js';
 import type { RunLease, RunStatus, StoredRun, TimerRow, WorkflowStore } from '../persistence/types.js';
 import { type PersistedNode, waitsOf } from './deadlines.js';
@@ -198,7 +199,7 @@ export class Durability {
           status,
           // The input is the record's (written with the claim, or a restart): not repeated in every snapshot.
           stringifySealed(
-            withEntries(withoutRunInput(persisted, identity.input), actor),
+            withFields(withoutRunInput(persisted, identity.input), actor),
             values,
             this.secrets,
           ),
@@ -250,8 +251,12 @@ function persistedOf(actor: Actor<AnyStateMachine>, input: unknown): object {
   } as never);
 }
 
-/** The persisted snapshot with the run's entry counts of a hand-written machine beside it, if it has any. */
-function withEntries(persisted: object, actor: Actor<AnyStateMachine>): object {
+/**
+ * The persisted snapshot with Flowstate's fields beside XState's, in one copy of its top level: the stored format
+ * first (an older build that reads formats refuses a newer one), and the run's entry counts of a hand-written
+ * machine, if it has any.
+ */
+function withFields(persisted: object, actor: Actor<AnyStateMachine>): object {
   const entries = entriesOf(actor);
-  return entries ? { ...persisted, [ENTRIES_FIELD]: entries } : persisted;
+  return withStoredFormat(persisted, entries ? { [ENTRIES_FIELD]: entries } : undefined);
 }

@@ -200,7 +200,8 @@ export interface Engine {
    * Takes a stored run's lease and continues it from its last checkpoint: journaled steps are not called again,
    * timers resume with the time they had left. Rejects with `RunOwnedError` while another live engine owns it,
    * `DefinitionVersionError` when the registered definition changed since (and no `migrate` hook decides; the run
-   * is then marked failed), and `CorruptRunError` when the stored run does not parse.
+   * is then marked failed), `CorruptRunError` when the stored run does not parse, and `StoredFormatError` when a
+   * newer Flowstate stored it in a format this build does not read (the run is left as stored, lease not kept).
    */
   resume(id: string): Promise<WorkflowRun>;
   /**

@@ -7,9 +7,11 @@ import {
   DefinitionVersionError,
   FlowstateError,
   RunOwnedError,
+  StoredFormatError,
   serializeError,
 } from '../model/errors.js';
 import { openValue, parseSealed, secretValues } from '../persistence/secrets.js';
+import { checkStoredFormat, refuseNewerAtStart } from '../persistence/stored-format.js';
 import { withRunInput } from '../persistence/stored-input.js';
 import { type RunLease, type RunRecord, type StoredRun, UNFINISHED } from '../persistence/types.js';
 import type { Durability, RunIdentity } from './durability.js';
@@ -49,8 +51,10 @@ export async function recoverRuns(
     try {
       runs.push(await resume(record.id));
     } catch (error) {
+      // Owned: another engine runs it. A newer format: warned of once when refused, left for a newer engine.
       const owned = error instanceof FlowstateError && error.code === 'RUN_OWNED';
-      if (!owned) logger.error({ err: error, workflowId: record.id }, 'run could not be recovered');
+      if (!owned && !(error instanceof StoredFormatError))
+        logger.error({ err: error, workflowId: record.id }, 'run could not be recovered');
     }
   };
   const batch = passivates ? RECOVER_BATCH : 1;
@@ -85,6 +89,12 @@ export async function takeOver(core: EngineCore, id: string): Promise<WorkflowRu
       },
     );
   }
+  // A newer build's snapshot is refused before its lease is taken: the run is not touched at all.
+  try {
+    refuseNewerAtStart(stored.snapshot, id);
+  } catch (error) {
+    throw unreadable(core, id, error);
+  }
   const now = Date.now();
   const held = await durability.store.acquire(id, lease.owner, now, now + lease.ttlMs);
   if (!held) throw new RunOwnedError(id, stored.owner, stored.leaseUntil);
@@ -117,15 +127,15 @@ async function restore(
   let input: unknown;
   try {
     input = openValue(stored.input, options.secrets);
+    const parsed = stored.snapshot ? parseSealed(stored.snapshot, options.secrets) : undefined;
+    // Before anything reads it: a snapshot of a newer format is refused (its lease released by the caller).
+    checkStoredFormat(parsed, id);
     // The snapshot stands a marker for the run's input, the record's: put back (opened) before anything reads it.
-    snapshot = stored.snapshot
-      ? withRunInput(parseSealed(stored.snapshot, options.secrets) as Snapshot<unknown>, input)
-      : undefined;
+    snapshot = parsed ? withRunInput(parsed as Snapshot<unknown>, input) : undefined;
     // Before a migration hook sees the snapshot: its maps as they were, their results read back from the journal.
     await restoreMapsFromJournal(snapshot, durability.journal());
   } catch (cause) {
-    core.unrecoverable.add(id);
-    throw new CorruptRunError(id, cause);
+    throw unreadable(core, id, cause);
   }
   let decision: MigrationDecision | undefined;
   if (definition.version !== stored.version) {
@@ -166,7 +176,7 @@ async function restore(
   };
   logger.info({ workflowId: id, workflow: stored.workflow }, 'run resumed');
   try {
-    return launch(
+    const run = launch(
       core,
       definition,
       identity,
@@ -175,8 +185,30 @@ async function restore(
         : { snapshot: snapshot as Snapshot<unknown>, input: { workflowId: id, ...storedEntries(snapshot) } },
       false,
     );
+    // Restored after all (an operator mended it): adoption and the scheduler may take it again.
+    core.unrecoverable.delete(id);
+    return run;
   } catch (cause) {
     core.unrecoverable.add(id);
     throw cause instanceof FlowstateError ? cause : new CorruptRunError(id, cause);
   }
+}
+
+/**
+ * The error a run that cannot be read is refused with; it is marked unrecoverable here, so adoption and the
+ * wake-up scheduler leave it alone instead of taking (and releasing) it at every round. A run of a newer format is
+ * warned of the first time only: it waits for an engine of a newer build, which is no fault of this one's.
+ */
+function unreadable(core: EngineCore, id: string, cause: unknown): FlowstateError {
+  const error =
+    cause instanceof StoredFormatError || cause instanceof CorruptRunError
+      ? cause
+      : new CorruptRunError(id, cause);
+  if (error instanceof StoredFormatError && !core.unrecoverable.has(id))
+    core.logger.warn(
+      { workflowId: id, err: error },
+      'run stored by a newer Flowstate left for an engine that reads it',
+    );
+  core.unrecoverable.add(id);
+  return error;
 }

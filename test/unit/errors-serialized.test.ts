@@ -14,6 +14,7 @@ import {
   SignalTimeoutError,
   StepFailedError,
   StepTimeoutError,
+  StoredFormatError,
   StoreFaultError,
   WaitTimeoutError,
   WorkflowDefinitionError,
@@ -42,6 +43,7 @@ const samples: Record<ErrorCode, FlowstateError> = {
   CANCELLED: new CancelledError('stop'),
   VERSION_MISMATCH: new DefinitionVersionError('r1', 'orders', '1', '2'),
   RUN_CORRUPTED: new CorruptRunError('r1', new Error('bad json')),
+  STORED_FORMAT_UNSUPPORTED: new StoredFormatError('r1', 3, 2),
   RUN_NOT_FOUND: new FlowstateError('RUN_NOT_FOUND', "No stored run 'r1'"),
   RUN_ID_TAKEN: new RunIdTakenError('r1'),
   LEASE_LOST: new LeaseLostError('r1', true),
@@ -68,6 +70,10 @@ describe('errors through their serialized form', () => {
     expect(roundTrip(samples.OUTPUT_INVALID)).toMatchObject({ issues: [issue] });
     expect(roundTrip(samples.DEFINITION_INVALID)).toMatchObject({ problems: [{ code: 'dup' }] });
     expect(roundTrip(samples.VERSION_MISMATCH)).toMatchObject({ storedVersion: '1', currentVersion: '2' });
+    expect(roundTrip(samples.STORED_FORMAT_UNSUPPORTED)).toMatchObject({
+      storedFormat: 3,
+      readableFormat: 2,
+    });
     const step = roundTrip(samples.STEP_FAILED);
     expect(step).toBeInstanceOf(StepFailedError);
     expect(step).toMatchObject({ attempts: 3 });
