@@ -1,9 +1,9 @@
 /**
- * Where each node of a spec sits in the compiled machine: the compiler names states after nodes (`running.scan`,
- * `running.triage.when0.review`, `running.refine.round.draft`), so a state can be reported with its path in the
+ * Where each node of a spec sits in the compiled machine: the compiler names states after nodes (`scan`,
+ * `triage.when0.review`, `refine.round.draft`: the top-level nodes are the machine root's children), so a state can be reported with its path in the
  * definition (`steps[1].arms[0]`) and a node can be found by name.
  */
-import { DECIDE, END } from '../machine/state-keys.js';
+import { DECIDE, END, ROOT_STATES } from '../machine/state-keys.js';
 import type { WorkflowNode, WorkflowSpec } from '../model/definition.js';
 import type { IssuePath } from '../model/errors.js';
 
@@ -12,7 +12,7 @@ import type { IssuePath } from '../model/errors.js';
  *
  * @example
  * ```ts
- * indexSpec(spec).states.get('running.triage.when0'); // { kind: 'arm', name: 'triage.when0', specPath: ['steps', 1, 'arms', 0], ... }
+ * indexSpec(spec).states.get('triage.when0'); // { kind: 'arm', name: 'triage.when0', specPath: ['steps', 1, 'arms', 0], ... }
  * ```
  */
 export interface StateInfo {
@@ -20,7 +20,7 @@ export interface StateInfo {
   readonly kind: string;
   /** The node's name; for containers, a readable name such as `triage.when0` or `analyze.tables`. */
   readonly name: string;
-  /** The state's path below the machine root, dot-separated: `running.triage.when0`. */
+  /** The state's path below the machine root, dot-separated: `triage.when0`; `''` for the root, the workflow as a whole. */
   readonly statePath: string;
   /** Where it is in the definition's JSON form: `['steps', 1, 'arms', 0]`. */
   readonly specPath: IssuePath;
@@ -96,8 +96,37 @@ export function indexSpec(spec: WorkflowSpec): SpecIndex {
           return;
       }
     });
-    if (list.length > 0) add('end', owner, [...path, END], specPath);
+    // The top-level sequence ends in the root's `__done`, the others in their own `__end`.
+    if (list.length > 0) add('end', owner, [...path, path.length === 0 ? ROOT_STATES.done : END], specPath);
   };
-  sequence(spec.nodes, ['running'], ['steps'], 'the workflow');
+  sequence(spec.nodes, [], ['steps'], 'the workflow');
   return { states, nodes };
+}
+
+/** The state path of the machine root (the workflow as a whole): the top-level nodes are its children. */
+export const ROOT_PATH = '';
+
+/**
+ * Whether state path `inner` lies strictly below `outer` (every path lies below the root's, {@link ROOT_PATH}).
+ *
+ * @example
+ * ```ts
+ * isBelow('triage.when0', 'triage'); // true
+ * ```
+ */
+export function isBelow(inner: string, outer: string): boolean {
+  return outer === ROOT_PATH ? inner !== ROOT_PATH : inner.startsWith(`${outer}.`);
+}
+
+/**
+ * The state path of the state around one: `triage` for `triage.when0`, {@link ROOT_PATH} for a top-level node.
+ *
+ * @example
+ * ```ts
+ * parentPath('scan'); // ''
+ * ```
+ */
+export function parentPath(statePath: string): string {
+  const dot = statePath.lastIndexOf('.');
+  return dot < 0 ? ROOT_PATH : statePath.slice(0, dot);
 }

@@ -11,6 +11,7 @@ import type { GuardRef, StepOptions, WorkflowNode, WorkflowSpec } from '../model
 import { isDataPath } from '../model/names.js';
 import type { Sample } from './outcomes.js';
 import { deriveSamples } from './samples.js';
+import { ROOT_PATH } from './spec-index.js';
 import { liveness } from './verify-liveness.js';
 import { type Fail, type Flow, key, label, MAX_WORLDS, type World } from './verify-world.js';
 
@@ -50,9 +51,10 @@ class Analysis {
       return [];
     };
     const start = [{ facts: {}, route: [] }];
-    this.reach(['running'], start);
-    const out = this.sequence(this.spec.nodes, ['running'], start, fail);
-    if (out.some((w) => !w.pending)) this.finished.add('running');
+    // The root's path is `[]` (ROOT_PATH): the top-level nodes are its children.
+    this.reach([], start);
+    const out = this.sequence(this.spec.nodes, [], start, fail);
+    if (out.some((w) => !w.pending)) this.finished.add(ROOT_PATH);
     const { reached, finished, failures, routes, truncated } = this;
     return { reached, finished, failures, routes, truncated };
   }
@@ -272,7 +274,8 @@ class Analysis {
    */
   private fail(route: readonly string[], at: readonly string[], below = 0): void {
     const byError = route.at(-1)?.endsWith(' error') === true;
-    for (let n = at.length; n > below; n--) {
+    // n = 0 is the root (ROOT_PATH), a container of every state; a region's failure (below > 0) stays inside.
+    for (let n = at.length; n > below || (below === 0 && n === 0); n--) {
       const container = at.slice(0, n).join('.');
       const known = this.failures.get(container);
       if (!known || (!byError && known.at(-2)?.endsWith(' error')))

@@ -2,7 +2,7 @@
  * Turns what the flow analysis found into `verify` problems: what never runs (the outermost such state), and
  * what never finishes (the innermost such container, naming the containers it takes down with it).
  */
-import type { SpecIndex } from './spec-index.js';
+import { isBelow, parentPath, ROOT_PATH, type SpecIndex } from './spec-index.js';
 import type { VerifyProblem } from './verify-types.js';
 import { type Flow, MAX_WORLDS } from './verify-world.js';
 
@@ -26,9 +26,9 @@ export function flowProblems(index: SpecIndex, flow: Flow): VerifyProblem[] {
   const unreachable: string[] = [];
   for (const info of infos) {
     if (!RUNS.has(info.kind) || flow.reached.has(info.statePath)) continue;
-    if (unreachable.some((p) => info.statePath.startsWith(`${p}.`))) continue;
+    if (unreachable.some((p) => isBelow(info.statePath, p))) continue;
     unreachable.push(info.statePath);
-    const parent = info.statePath.slice(0, info.statePath.lastIndexOf('.'));
+    const parent = parentPath(info.statePath);
     problems.push({
       code: 'unreachable-state',
       severity,
@@ -42,15 +42,15 @@ export function flowProblems(index: SpecIndex, flow: Flow): VerifyProblem[] {
       route: `${show(flow.reached.get(parent))} -> (never ${info.name})`,
     });
   }
-  const root = { kind: 'workflow', name: 'the workflow', statePath: 'running', specPath: [] } as const;
+  const root = { kind: 'workflow', name: 'the workflow', statePath: ROOT_PATH, specPath: [] } as const;
   const stuck = [root, ...infos.filter((i) => CONTAINERS.has(i.kind))]
     .filter((i) => flow.reached.has(i.statePath) && !flow.finished.has(i.statePath))
     .sort((a, b) => b.statePath.length - a.statePath.length);
   const reported: string[] = [];
   for (const info of stuck) {
-    if (reported.some((p) => p.startsWith(`${info.statePath}.`))) continue;
+    if (reported.some((p) => isBelow(p, info.statePath))) continue;
     reported.push(info.statePath);
-    const outer = stuck.filter((o) => info.statePath.startsWith(`${o.statePath}.`)).map(describe);
+    const outer = stuck.filter((o) => isBelow(info.statePath, o.statePath)).map(describe);
     const either =
       outer.length > 0
         ? ` (so ${outer.join(', ')} never ${outer.length === 1 ? 'finishes' : 'finish'} either)`
@@ -73,7 +73,7 @@ export function flowProblems(index: SpecIndex, flow: Flow): VerifyProblem[] {
       code: 'too-large',
       severity: 'warning',
       path: [],
-      state: 'running',
+      state: ROOT_PATH,
       message: `More than ${MAX_WORLDS} combinations of results at one point: reachability findings are warnings only`,
       hint: 'fewer data-path guards on the same steps, or child workflows, keep the analysis exact',
     });

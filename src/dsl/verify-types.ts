@@ -40,7 +40,7 @@ export interface VerifyProblem {
   readonly severity: 'error' | 'warning';
   /** Where in the definition's JSON form: `['steps', 1, 'arms', 0]`. */
   readonly path: IssuePath;
-  /** The machine state it concerns: `running.triage.when0`. */
+  /** The machine state it concerns: `triage.when0`; `''` for the workflow as a whole. */
   readonly state: string;
   /** What is wrong, in a sentence. */
   readonly message: string;

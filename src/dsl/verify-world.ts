@@ -27,7 +27,7 @@ export interface World {
  * @example
  * ```ts
  * const { reached, finished } = analyzeFlow(definition.spec);
- * reached.has('running.triage.when1'); // false: that arm never runs
+ * reached.has('triage.when1'); // false: that arm never runs
  * ```
  */
 export interface Flow {

@@ -10,7 +10,7 @@ import type { AnyWorkflowDefinition, StepOptions } from '../model/definition.js'
 import { type IssuePath, WorkflowDefinitionError } from '../model/errors.js';
 import { stepOptionsOf, walkNodes } from '../model/walk.js';
 import { handwrittenMachineOf, isStateMachine } from './handwritten.js';
-import { indexSpec } from './spec-index.js';
+import { indexSpec, ROOT_PATH } from './spec-index.js';
 import { analyzeFlow } from './verify-flow.js';
 import { type VerifyMachineOptions, verifyMachine } from './verify-handwritten.js';
 import { machineChecks } from './verify-machine.js';
@@ -155,7 +155,7 @@ function specChecks(definition: AnyWorkflowDefinition, maxDeadlineMs: number): V
   const stateOf = new Map<string, string>();
   for (const info of index.states.values())
     if (!stateOf.has(info.specPath.join('.'))) stateOf.set(info.specPath.join('.'), info.statePath);
-  const at = (path: IssuePath) => stateOf.get(path.join('.')) ?? 'running';
+  const at = (path: IssuePath) => stateOf.get(path.join('.')) ?? ROOT_PATH;
   const names = new Set(index.nodes.keys());
   const days = (ms: number) => `${Math.round(ms / DAY)} days`;
   const result = (ref: unknown, path: IssuePath, guard: boolean) => {

@@ -3,6 +3,7 @@ import { stepOptionsOf, walkNodes } from '../model/walk.js';
 import { update } from './actions.js';
 import type { Compiler } from './compile.js';
 import type { MachineContext } from './context.js';
+import { ROOT_STATES } from './state-keys.js';
 import type { StepActorInput } from './step-types.js';
 
 /** A map item's name (`check[3]`) as its map's name and the item's index; `undefined` for a step's name. */
@@ -12,7 +13,7 @@ function mapOf(step: string): { name: string; index: number } | undefined {
 }
 
 /**
- * The `compensating` state: runs the `compensate` agent of each completed step in reverse order of completion
+ * The `__compensating` state: runs the `compensate` agent of each completed step in reverse order of completion
  * (each done item of a `map` on its own, as `name[index]`),
  * one step actor at a time (so compensations get retries and timeouts too), then ends as `compensated`.
  * A compensation that fails is recorded and the others still run.
@@ -76,6 +77,6 @@ export function compensationState(compiler: Compiler): Record<string, unknown> {
       },
       finished: { type: 'final' },
     },
-    onDone: 'compensated',
+    onDone: ROOT_STATES.compensated,
   };
 }

@@ -24,7 +24,8 @@ import { type Learner, learning } from './learn.js';
 import { createMapLogic } from './map-logic.js';
 import { type GuardFn, type MappingFn, resolveGuard, resolveMapping } from './refs.js';
 import { resolveRetryPolicy } from './retry.js';
-import { END } from './state-keys.js';
+import { restoreLegacySnapshots } from './legacy-state-value.js';
+import { END, ROOT_STATES } from './state-keys.js';
 import { createStepLogic } from './step-logic.js';
 import type { StepActorInput } from './step-types.js';
 import { createTimerLogic } from './timer-logic.js';
@@ -155,7 +156,8 @@ export class Compiler {
     const { spec } = this;
     const inputSchema = spec.options.input as ZodType | undefined;
     const result = spec.options.result === undefined ? undefined : this.mapping(spec.options.result);
-    const running = this.sequence(spec.nodes, ['running'], { target: this.absolute(['failed']) });
+    // The top-level nodes are the root's children, the last going to `__done`: no `running` container state.
+    const top = this.sequence(spec.nodes, [], { target: this.absolute([ROOT_STATES.failed]) }, ROOT_STATES.done);
     const compensating = compensationState(this);
     const outcome = (status: 'failed' | 'compensated' | 'cancelled') =>
       update((c) => {
@@ -176,40 +178,43 @@ export class Compiler {
     const config = {
       id: spec.id,
       context: ({ input }: { input: MachineInput | undefined }) => initialContext(input ?? {}, inputSchema),
-      initial: 'running',
+      initial: top.initial,
       output: ({ context }: { context: MachineContext }) => context.outcome,
       on: {
         'flowstate.cancel': {
-          target: '.cancelled',
+          target: `.${ROOT_STATES.cancelled}`,
           actions: update((_, e) => ({
             error: failureOf('CANCELLED', typeof e.reason === 'string' ? e.reason : 'The run was cancelled'),
           })),
         },
       },
       states: {
-        running: { ...running, onDone: 'done' },
-        compensating,
-        done: {
+        ...top.states,
+        [ROOT_STATES.compensating]: compensating,
+        [ROOT_STATES.done]: {
           type: 'final',
           entry: update((c) => ({ outcome: { status: 'done', output: result ? result(c) : c.results } })),
         },
-        failed: { type: 'final', entry: outcome('failed') },
-        compensated: { type: 'final', entry: outcome('compensated') },
-        cancelled: { type: 'final', entry: outcome('cancelled') },
+        [ROOT_STATES.failed]: { type: 'final', entry: outcome('failed') },
+        [ROOT_STATES.compensated]: { type: 'final', entry: outcome('compensated') },
+        [ROOT_STATES.cancelled]: { type: 'final', entry: outcome('cancelled') },
       },
     };
     const machineSetup = setup({ actors: this.actors, guards: this.guards } as never);
-    return machineSetup.createMachine(config as never) as unknown as AnyStateMachine;
+    return restoreLegacySnapshots(machineSetup.createMachine(config as never) as unknown as AnyStateMachine);
   }
 
-  /** A sequence of nodes as sibling states, ending in a final `__end` state. */
-  sequence(nodes: readonly WorkflowNode[], path: readonly string[], fail: FailRoute) {
+  /**
+   * A sequence of nodes as sibling states, the last going to `end`: by default a final `__end` state of its own; the
+   * top-level sequence passes the root's `__done` (a sibling there) instead.
+   */
+  sequence(nodes: readonly WorkflowNode[], path: readonly string[], fail: FailRoute, end?: string) {
     const states: Record<string, StateConfig> = {};
     nodes.forEach((node, i) => {
-      states[node.name] = this.node(node, [...path, node.name], nodes[i + 1]?.name ?? END, fail);
+      states[node.name] = this.node(node, [...path, node.name], nodes[i + 1]?.name ?? end ?? END, fail);
     });
-    states[END] = { type: 'final' };
-    return { initial: nodes[0]?.name ?? END, states };
+    if (end === undefined) states[END] = { type: 'final' };
+    return { initial: nodes[0]?.name ?? end ?? END, states };
   }
 
   private node(node: WorkflowNode, path: readonly string[], next: string, fail: FailRoute): StateConfig {
@@ -329,7 +334,7 @@ export class Compiler {
         return { target: next, actions: update(skipResult(name)) };
       case 'compensate':
         return {
-          target: this.absolute(['compensating']),
+          target: this.absolute([ROOT_STATES.compensating]),
           actions: update(recordFailure(undefined, errorOf)),
         };
       case 'fail':

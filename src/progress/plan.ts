@@ -37,7 +37,7 @@ export interface FlowMeta {
  * ```
  */
 export interface PlanNode {
-  /** The state node's id (`wf.running.fetch`). */
+  /** The state node's id (`wf.fetch`). */
   readonly id: string;
   readonly key: string;
   readonly type: 'atomic' | 'compound' | 'parallel' | 'final' | 'history';
@@ -92,7 +92,7 @@ const plans = new WeakMap<object, Plan>();
  * @example
  * ```ts
  * const plan = planOf(definition.machine);
- * plan.root.children.get('running');
+ * plan.root.children.get('fetch');
  * ```
  */
 export function planOf(machine: AnyStateMachine): Plan {

@@ -27,6 +27,7 @@ import { indexSpec, type SpecIndex } from '../dsl/spec-index.js';
 import { compileWorkflow } from '../machine/compile.js';
 import type { MachineContext, MachineInput } from '../machine/context.js';
 import { type GuardFn, type MappingFn, resolveMapping } from '../machine/refs.js';
+import { ROOT_STATES } from '../machine/state-keys.js';
 import type { WorkflowSpec } from '../model/definition.js';
 import { ConfigurationError } from '../model/errors.js';
 
@@ -145,7 +146,7 @@ export class WorkflowModel {
       }
     }
     const step = context.completed.at(-1);
-    if (step !== undefined && snapshot.matches({ compensating: 'running' }))
+    if (step !== undefined && snapshot.matches({ [ROOT_STATES.compensating]: 'running' }))
       events.push(...this.cached(`${step}/compensate`, () => compensationOutcomes(step)));
     return events;
   }

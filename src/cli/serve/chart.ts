@@ -39,7 +39,7 @@ export interface Chart {
  *
  * @example
  * ```ts
- * const chart = chartOf(definition.machine); // chart.nodes[0].id === 'orders.running'
+ * const chart = chartOf(definition.machine); // chart.nodes[0].id === 'orders.review'
  * ```
  */
 export function chartOf(machine: AnyStateMachine): Chart {
@@ -107,7 +107,7 @@ function edgeLabel(event: string, guard: unknown): string {
  *
  * @example
  * ```ts
- * activeStates(machine, { running: 'review' }); // ['orders.running', 'orders.running.review']
+ * activeStates(machine, { triage: 'when0' }); // ['orders.triage', 'orders.triage.when0']
  * ```
  */
 export function activeStates(machine: AnyStateMachine, value: StateValue | undefined): string[] {

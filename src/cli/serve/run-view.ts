@@ -8,6 +8,7 @@
  * (every successful attempt's end). A step that finished before the server watched shows its journaled attempt only.
  */
 import type { AnyStateMachine, StateValue } from 'xstate';
+import { flatStateValue } from '../../machine/legacy-state-value.js';
 import type { AttemptRecord, StepSnapshot } from '../../machine/step-types.js';
 import type { AnyWorkflowDefinition } from '../../model/definition.js';
 import { withRunInput } from '../../persistence/stored-input.js';
@@ -124,7 +125,7 @@ export class RunViews {
         deadline: t.deadline,
       }));
     const chart = machine ? this.chartOf(stored.workflow, machine) : null;
-    const active = machine && !ENDED.has(stored.status) ? activeStates(machine, snapshot?.value) : [];
+    const active = machine && !ENDED.has(stored.status) ? activeStates(machine, snapshot?.value && flatStateValue(machine, snapshot.value)) : [];
     for (const w of waiting) {
       if (w.kind !== 'wait') continue;
       const node = chart?.nodes.find(
