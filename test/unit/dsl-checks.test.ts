@@ -135,7 +135,18 @@ describe('definitions', () => {
       .build();
     const machine = wf.machine;
     expect(machine.id).toBe('shape');
-    const running = machine.root.states.running;
+    // Flat: the top-level nodes are the root's children, beside its own reserved states.
+    const running = machine.root;
+    expect(Object.keys(running.states)).toEqual([
+      'a',
+      'p',
+      'br',
+      '__compensating',
+      '__done',
+      '__failed',
+      '__compensated',
+      '__cancelled',
+    ]);
     expect(running?.states.a?.meta).toEqual({
       flowstate: { kind: 'step', name: 'a', agent: 'a', expectedMs: 100 },
     });

@@ -26,11 +26,11 @@ describe('compiled machines stay traversable', () => {
     const finals = paths.map((p) => JSON.stringify(p.state.value)).sort();
     expect(finals).toEqual(
       [
-        '"done"',
-        '"failed"',
-        '{"running":"scan"}',
-        '{"running":{"triage":{"when0":"review"}}}',
-        '{"running":{"triage":{"otherwise":"report"}}}',
+        '"__done"',
+        '"__failed"',
+        '"scan"',
+        '{"triage":{"when0":"review"}}',
+        '{"triage":{"otherwise":"report"}}',
       ].sort(),
     );
   });

@@ -64,10 +64,10 @@ describe('workflowPaths', () => {
 
   it('records the state after each step and the end: status, output, or the error code and step', () => {
     const path = workflowPaths(review).find((p) => p.name === 'scan timeout -> failed');
-    expect(path?.steps[0]).toMatchObject({ step: 'scan', outcome: { kind: 'timeout' }, state: 'failed' });
+    expect(path?.steps[0]).toMatchObject({ step: 'scan', outcome: { kind: 'timeout' }, state: '__failed' });
     expect(path?.end).toEqual({
       status: 'failed',
-      state: 'failed',
+      state: '__failed',
       error: { code: 'STEP_FAILED', stepPath: 'scan' },
     });
     const happy = workflowPaths(review).find((p) => p.end.status === 'done');
@@ -134,7 +134,7 @@ describe('workflowPaths', () => {
       .step('a')
       .step('b', { input: (ctx) => (ctx.results.a as { rows: string[] }).rows.map((r) => r) })
       .build();
-    expect(() => workflowPaths(wf)).toThrow(/at \{"running":"a"\} on 'a done'.*outputs/);
+    expect(() => workflowPaths(wf)).toThrow(/at "a" on 'a done'.*outputs/);
     expect(workflowPaths(wf, { outputs: { a: [{ rows: ['x'] }] } }).length).toBeGreaterThan(0);
   });
 });

@@ -56,7 +56,7 @@ describe('verify', () => {
         code: 'cannot-finish',
         severity: 'error',
         path: ['steps', 1, 'arms', 0, 'steps', 0],
-        state: 'running.triage.when0.fix',
+        state: 'triage.when0.fix',
         message:
           "loop 'fix' never finishes: every route through it fails (so arm 'triage.when0' never finishes either)",
         route:
@@ -78,7 +78,7 @@ describe('verify', () => {
     expect(errors(shadowed)).toEqual([
       expect.objectContaining({
         code: 'unreachable-state',
-        state: 'running.b.when1',
+        state: 'b.when1',
         path: ['steps', 1, 'arms', 1],
       }),
     ]);
@@ -86,7 +86,7 @@ describe('verify', () => {
       .branch('b', [{ when: 'results.later.ok', then: (x) => x.step('one') }, { otherwise: (x) => x }])
       .step('later')
       .build();
-    expect(errors(early).map((p) => p.state)).toEqual(['running.b.when0']);
+    expect(errors(early).map((p) => p.state)).toEqual(['b.when0']);
   });
 
   it('treats function and named guards as able to go either way', () => {
@@ -119,7 +119,7 @@ describe('verify', () => {
       )
       .build();
     const found = errors(wf).find((p) => p.code === 'cannot-finish');
-    expect(found).toMatchObject({ state: 'running.p.stuck.l', path: ['steps', 0, 'regions', 'stuck', 0] });
+    expect(found).toMatchObject({ state: 'p.stuck.l', path: ['steps', 0, 'regions', 'stuck', 0] });
     expect(found?.message).toContain("(so parallel 'p', the workflow never finish either)");
     expect(found?.route).toContain('l: exhausted');
   });
@@ -146,9 +146,9 @@ describe('verify', () => {
     const codes = report.problems.map((p) => `${p.severity} ${p.code} ${p.state}`);
     expect(codes).toEqual(
       expect.arrayContaining([
-        'error no-deadline running.approval',
-        'error no-deadline running.review',
-        'warning no-timeout running.review',
+        'error no-deadline approval',
+        'error no-deadline review',
+        'warning no-timeout review',
       ]),
     );
     // A supervisor gets at most 10 rounds within one deadline: its retries are bounded, nothing to warn about.
