@@ -21,10 +21,10 @@ import { mapItemsState } from './compile-map-items.js';
 import { waitState } from './compile-wait.js';
 import type { MachineContext, MachineInput } from './context.js';
 import { type Learner, learning } from './learn.js';
+import { restoreLegacySnapshots } from './legacy-state-value.js';
 import { createMapLogic } from './map-logic.js';
 import { type GuardFn, type MappingFn, resolveGuard, resolveMapping } from './refs.js';
 import { resolveRetryPolicy } from './retry.js';
-import { restoreLegacySnapshots } from './legacy-state-value.js';
 import { END, ROOT_STATES } from './state-keys.js';
 import { createStepLogic } from './step-logic.js';
 import type { StepActorInput } from './step-types.js';
@@ -157,7 +157,12 @@ export class Compiler {
     const inputSchema = spec.options.input as ZodType | undefined;
     const result = spec.options.result === undefined ? undefined : this.mapping(spec.options.result);
     // The top-level nodes are the root's children, the last going to `__done`: no `running` container state.
-    const top = this.sequence(spec.nodes, [], { target: this.absolute([ROOT_STATES.failed]) }, ROOT_STATES.done);
+    const top = this.sequence(
+      spec.nodes,
+      [],
+      { target: this.absolute([ROOT_STATES.failed]) },
+      ROOT_STATES.done,
+    );
     const compensating = compensationState(this);
     const outcome = (status: 'failed' | 'compensated' | 'cancelled') =>
       update((c) => {

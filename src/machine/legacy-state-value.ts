@@ -68,7 +68,10 @@ export function restoreLegacySnapshots(machine: AnyStateMachine): AnyStateMachin
     const value = (snapshot as { value?: StateValue }).value;
     if (value === undefined) return restore(snapshot, scope);
     const flat = flatStateValue(machine, value);
-    return restore(flat === value ? snapshot : ({ ...snapshot, value: flat } as unknown as typeof snapshot), scope);
+    return restore(
+      flat === value ? snapshot : ({ ...snapshot, value: flat } as unknown as typeof snapshot),
+      scope,
+    );
   };
   return machine;
 }

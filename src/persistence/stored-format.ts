@@ -4,7 +4,7 @@
  * run's input as a marker, maps whose ended results live only in the journal) and could not tell: those builds,
  * and snapshots without the field, are format 1.
  *
- * Every checkpoint writes the field first in its snapshot's JSON (`{"flowstateFormat":2,...}`), so a restore reads
+ * Every checkpoint writes the field first in its snapshot's JSON (`{"flowstateFormat":3,...}`), so a restore reads
  * it from the text's opening before taking the run's lease; a restore reads it again from the parsed snapshot, which
  * is what decides. Keep the field first and its name unchanged in every later build: older builds look for it there.
  */
@@ -16,9 +16,11 @@ import { CorruptRunError, StoredFormatError } from '../model/errors.js';
  * Bump it with any change to what a checkpoint stores that an older build would misread (restore without an error
  * but wrongly): a new marker, a value moved out of the snapshot (into the record, the journal), a field whose meaning
  * changed. A change older builds read correctly (a field they ignore and need not know) keeps the number.
- * History: 1, before numbering; 2, the field itself (input markers, maps' ended results in the journal).
+ * History: 1, before numbering; 2, the field itself (input markers, maps' ended results in the journal); 3, flat
+ * state values (the top-level nodes at the root, `'fetch'` not `{ running: 'fetch' }`; the root's own states
+ * `__compensating`, `__done`, ...: a format-2 build would misread them, this one maps format 2's on restore).
  */
-export const STORED_FORMAT = 2;
+export const STORED_FORMAT = 3;
 
 /** The format of a snapshot stored without the field: everything written before formats were numbered. */
 export const UNNUMBERED_FORMAT = 1;

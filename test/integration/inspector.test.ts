@@ -55,7 +55,7 @@ describe('createNodeInspector', () => {
     const last = target.events
       .filter((e) => e.type === '@xstate.snapshot' && e.sessionId === root?.sessionId)
       .at(-1);
-    expect(last).toMatchObject({ snapshot: { status: 'done', value: 'done' } });
+    expect(last).toMatchObject({ snapshot: { status: 'done', value: '__done' } });
     expect(inspector.stats.dropped).toBe(0);
   });
 
@@ -165,14 +165,11 @@ describe('toStatelyJSON', () => {
     expect(JSON.parse(JSON.stringify(json))).toEqual(json);
     expect(json).toMatchObject({
       id: 'review',
-      initial: 'running',
+      initial: 'scan',
       states: {
-        running: {
-          states: {
-            scan: { invoke: [{ id: 'scan', src: 'flowstate.step' }], meta: { flowstate: { kind: 'step' } } },
-            triage: { states: { __decide: { always: [{ guard: 'results.scan.critical' }, {}] } } },
-          },
-        },
+        scan: { invoke: [{ id: 'scan', src: 'flowstate.step' }], meta: { flowstate: { kind: 'step' } } },
+        triage: { states: { __decide: { always: [{ guard: 'results.scan.critical' }, {}] } } },
+        __done: { type: 'final' },
       },
     });
     const reloaded = createMachine(json as never);

@@ -105,7 +105,7 @@ describe('the web view API', () => {
     await eventually(async () => (await engine.get('live-1'))?.status === 'waiting');
     const { status, body } = await json('/api/runs/live-1');
     expect(status).toBe(200);
-    expect(body.active).toEqual(['api-review.running', 'api-review.running.review']);
+    expect(body.active).toEqual(['api-review.review']);
     expect(body.waiting).toEqual([expect.objectContaining({ path: 'review', kind: 'escalation' })]);
     const steps = body.steps as Array<{
       path: string;

@@ -125,7 +125,10 @@ export class RunViews {
         deadline: t.deadline,
       }));
     const chart = machine ? this.chartOf(stored.workflow, machine) : null;
-    const active = machine && !ENDED.has(stored.status) ? activeStates(machine, snapshot?.value && flatStateValue(machine, snapshot.value)) : [];
+    const active =
+      machine && !ENDED.has(stored.status)
+        ? activeStates(machine, snapshot?.value && flatStateValue(machine, snapshot.value))
+        : [];
     for (const w of waiting) {
       if (w.kind !== 'wait') continue;
       const node = chart?.nodes.find(

@@ -1,0 +1,169 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { type AgentContext, workflow } from '../../src/index.js';
+import { sqliteScratch } from '../support/durable.js';
+
+const files = sqliteScratch('flowstate-durable-flat-legacy-');
+
+/**
+ * Runs stored mid-flight by the Flowstate before the compiled machine was flat (stored format 2: the top-level nodes
+ * below a `running` state, `{ compensating: ... }`): the stored rows and journal scripts/capture-flat-legacy.mjs
+ * run on that build (its definitions are the ones below). Regenerate it only from a build of that version.
+ */
+interface StoredFixture {
+  readonly workflow: string;
+  readonly version: string;
+  readonly status: 'running' | 'waiting';
+  readonly input: unknown;
+  readonly snapshot: { readonly flowstateFormat: number; readonly value: unknown };
+  readonly journal: { key: string; runId: string; stepPath: string; attempt: number; output: string }[];
+}
+const fixture = JSON.parse(
+  readFileSync(new URL('../support/flat-legacy-runs.json', import.meta.url), 'utf8'),
+) as Record<string, StoredFixture>;
+
+const child = workflow('flat-legacy-child').step('c1', { agent: 'c1' }).step('c2', { agent: 'c2' }).build();
+const definitions = {
+  sequence: workflow('flat-legacy-sequence')
+    .step('a', { agent: 'a' })
+    .step('b', { agent: 'b' })
+    .step('c', { agent: 'c' })
+    .build(),
+  branch: workflow('flat-legacy-branch')
+    .step('a', { agent: 'a' })
+    .branch('triage', [
+      { when: 'results.a.ok', then: (b) => b.step('x', { agent: 'x' }).step('y', { agent: 'y' }) },
+      { otherwise: (b) => b.step('z', { agent: 'z' }) },
+    ])
+    .step('c', { agent: 'c' })
+    .build(),
+  loop: workflow('flat-legacy-loop')
+    .loop('rounds', (b) => b.step('draft', { agent: 'draft' }), {
+      until: 'results.draft.good',
+      maxIterations: 5,
+    })
+    .step('c', { agent: 'c' })
+    .build(),
+  wait: workflow('flat-legacy-wait')
+    .step('a', { agent: 'a' })
+    .waitFor('approval', { event: 'approved', timeoutMs: 3_600_000 })
+    .step('c', { agent: 'c' })
+    .build(),
+  compensating: workflow('flat-legacy-compensating')
+    .step('a', { agent: 'a', compensate: 'undoA' })
+    .step('b', { agent: 'b', onError: 'compensate' })
+    .build(),
+  child: workflow('flat-legacy-parent')
+    .step('a', { agent: 'a' })
+    .step('sub', { workflow: child })
+    .step('c', { agent: 'c' })
+    .build(),
+};
+type Case = keyof typeof definitions;
+
+/** Stores a fixture's run and journal as the old process left them (its lease expired), then restarts on it. */
+async function restartOn(id: Case) {
+  const stored = fixture[id] as StoredFixture;
+  const run = {
+    id,
+    workflow: stored.workflow,
+    version: stored.version,
+    status: stored.status,
+    input: stored.input,
+    snapshot: JSON.stringify(stored.snapshot),
+    createdAt: 1,
+    updatedAt: 1,
+  };
+  const lease = { owner: 'old-node', epoch: 1 };
+  await files.store.write({ claims: [{ run, owner: lease.owner, leaseUntil: 0 }], runs: [], journal: [] });
+  await files.store.write({
+    runs: [{ run, timers: [], lease }],
+    journal: stored.journal.map((e) => ({ ...e, createdAt: 1, lease })),
+  });
+  const calls: string[] = [];
+  const agent =
+    (output: (ctx: AgentContext) => unknown) =>
+    (_input: unknown, ctx: AgentContext): unknown => {
+      calls.push(ctx.idempotencyKey);
+      return output(ctx);
+    };
+  const engine = files.restarted({
+    workflows: [...Object.values(definitions), child],
+    agents: {
+      a: agent(() => ({ ok: true })),
+      b: agent(() => 'b'),
+      c: agent(() => 'c'),
+      x: agent(() => 'x'),
+      y: agent(() => 'y'),
+      z: agent(() => 'z'),
+      draft: agent(() => ({ good: true })),
+      c1: agent(() => 'c1'),
+      c2: agent(() => 'c2'),
+      undoA: agent(() => 'undone'),
+    },
+  });
+  const [resumed] = await engine.recover();
+  if (!resumed) throw new Error(`run ${id} did not resume`);
+  return { engine, resumed, calls };
+}
+
+describe('runs stored before the machine was flat', () => {
+  it('are the old shape, written by the definitions here', () => {
+    for (const [id, wf] of Object.entries(definitions)) {
+      const stored = fixture[id] as StoredFixture;
+      expect(stored.version).toBe(wf.version);
+      expect(stored.snapshot.flowstateFormat).toBe(2);
+    }
+    expect(fixture.sequence?.snapshot.value).toEqual({ running: 'b' });
+    expect(fixture.compensating?.snapshot.value).toEqual({ compensating: 'running' });
+  });
+
+  it('resume mid-sequence: the steps not journaled run, once', async () => {
+    const { resumed, calls } = await restartOn('sequence');
+    await expect(resumed.result).resolves.toEqual({ a: { ok: true }, b: 'b', c: 'c' });
+    expect(calls).toEqual(['sequence:b:1', 'sequence:c:1']);
+    expect(resumed.actor.getSnapshot().value).toBe('__done');
+  });
+
+  it('resume mid-branch: the arm goes on where it was', async () => {
+    const { resumed, calls } = await restartOn('branch');
+    await expect(resumed.result).resolves.toEqual({ a: { ok: true }, x: 'x', y: 'y', c: 'c' });
+    expect(calls).toEqual(['branch:y:1', 'branch:c:1']);
+  });
+
+  it('resume mid-loop: the round in flight runs again, with its round in its key', async () => {
+    const { resumed, calls } = await restartOn('loop');
+    await expect(resumed.result).resolves.toEqual({ draft: { good: true }, c: 'c' });
+    expect(calls).toEqual(['loop:draft@2:1', 'loop:c:1']);
+    const ended = resumed.actor.getSnapshot().context as { iterations: Record<string, number> };
+    expect(ended.iterations.rounds).toBe(2);
+  });
+
+  it('resume waiting for an event, and take it', async () => {
+    const { engine, resumed, calls } = await restartOn('wait');
+    expect(resumed.status).toBe('waiting');
+    expect(resumed.actor.getSnapshot().value).toBe('approval');
+    // Checkpointed again in format 3, flat: a build that reads up to format 2 refuses it instead of misreading it.
+    await engine.flush();
+    const stored = (await files.store.getRun('wait'))?.snapshot ?? '';
+    expect(stored.startsWith('{"flowstateFormat":3,')).toBe(true);
+    expect(JSON.parse(stored).value).toBe('approval');
+    await engine.send('wait', { type: 'approved', by: 'ada' });
+    await expect(resumed.result).resolves.toEqual({ a: { ok: true }, approval: { by: 'ada' }, c: 'c' });
+    expect(calls).toEqual(['wait:c:1']);
+  });
+
+  it('resume compensating: the compensation in flight runs, and the run ends compensated', async () => {
+    const { resumed, calls } = await restartOn('compensating');
+    await expect(resumed.result).rejects.toThrow(/Step 'b' failed/);
+    expect(resumed.status).toBe('compensated');
+    expect(calls).toEqual(['compensating:a/compensate:1']);
+    expect(resumed.actor.getSnapshot().value).toBe('__compensated');
+  });
+
+  it("resume a child workflow mid-step: the child's own old value is mapped too", async () => {
+    const { resumed, calls } = await restartOn('child');
+    await expect(resumed.result).resolves.toEqual({ a: { ok: true }, sub: { c1: 'c1', c2: 'c2' }, c: 'c' });
+    expect(calls).toEqual(['child:sub/c2:1', 'child:c:1']);
+  });
+});
