@@ -56,7 +56,7 @@ export interface CompileOptions {
   readonly mapItemEvents?: boolean;
 }
 
-/** Where a failure goes: the run's `failed` state, or the end of a `failFast: false` region (recorded as pending). */
+/** Where a failure goes: the run's `__failed` state, or the end of a `failFast: false` region (recorded as pending). */
 export interface FailRoute {
   readonly target: string;
   readonly pendingKey?: string;
