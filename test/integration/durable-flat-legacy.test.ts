@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type AgentContext, workflow } from '../../src/index.js';
 import { sqliteScratch } from '../support/durable.js';
+import { deferred } from '../support/engine.js';
+import { eventually } from '../support/poll.js';
 
 const files = sqliteScratch('flowstate-durable-flat-legacy-');
 
@@ -61,8 +63,11 @@ const definitions = {
 };
 type Case = keyof typeof definitions;
 
-/** Stores a fixture's run and journal as the old process left them (its lease expired), then restarts on it. */
-async function restartOn(id: Case) {
+/**
+ * Stores a fixture's run and journal as the old process left them (its lease expired), then restarts on it; the
+ * agent `held` (if any) settles only on `release()`, so the restored state can be looked at first.
+ */
+async function restartOn(id: Case, held?: string) {
   const stored = fixture[id] as StoredFixture;
   const run = {
     id,
@@ -81,10 +86,12 @@ async function restartOn(id: Case) {
     journal: stored.journal.map((e) => ({ ...e, createdAt: 1, lease })),
   });
   const calls: string[] = [];
+  const hold = deferred();
   const agent =
     (output: (ctx: AgentContext) => unknown) =>
-    (_input: unknown, ctx: AgentContext): unknown => {
+    async (_input: unknown, ctx: AgentContext): Promise<unknown> => {
       calls.push(ctx.idempotencyKey);
+      if (ctx.step.split('/').at(-1) === held) await hold.promise;
       return output(ctx);
     };
   const engine = files.restarted({
@@ -104,7 +111,7 @@ async function restartOn(id: Case) {
   });
   const [resumed] = await engine.recover();
   if (!resumed) throw new Error(`run ${id} did not resume`);
-  return { engine, resumed, calls };
+  return { engine, resumed, calls, release: () => hold.resolve(undefined) };
 }
 
 describe('runs stored before the machine was flat', () => {
@@ -126,13 +133,19 @@ describe('runs stored before the machine was flat', () => {
   });
 
   it('resume mid-branch: the arm goes on where it was', async () => {
-    const { resumed, calls } = await restartOn('branch');
+    const { resumed, calls, release } = await restartOn('branch', 'y');
+    await eventually(() => calls.length === 1);
+    expect(resumed.actor.getSnapshot().value).toEqual({ triage: { when0: 'y' } });
+    release();
     await expect(resumed.result).resolves.toEqual({ a: { ok: true }, x: 'x', y: 'y', c: 'c' });
     expect(calls).toEqual(['branch:y:1', 'branch:c:1']);
   });
 
   it('resume mid-loop: the round in flight runs again, with its round in its key', async () => {
-    const { resumed, calls } = await restartOn('loop');
+    const { resumed, calls, release } = await restartOn('loop', 'draft');
+    await eventually(() => calls.length === 1);
+    expect(resumed.actor.getSnapshot().value).toEqual({ rounds: { round: 'draft' } });
+    release();
     await expect(resumed.result).resolves.toEqual({ draft: { good: true }, c: 'c' });
     expect(calls).toEqual(['loop:draft@2:1', 'loop:c:1']);
     const ended = resumed.actor.getSnapshot().context as { iterations: Record<string, number> };
@@ -162,7 +175,12 @@ describe('runs stored before the machine was flat', () => {
   });
 
   it("resume a child workflow mid-step: the child's own old value is mapped too", async () => {
-    const { resumed, calls } = await restartOn('child');
+    const { resumed, calls, release } = await restartOn('child', 'c2');
+    await eventually(() => calls.length === 1);
+    expect(resumed.actor.getSnapshot().value).toBe('sub');
+    const sub = resumed.actor.getSnapshot().children.sub as { getSnapshot(): { value: unknown } };
+    expect(sub.getSnapshot().value).toBe('c2');
+    release();
     await expect(resumed.result).resolves.toEqual({ a: { ok: true }, sub: { c1: 'c1', c2: 'c2' }, c: 'c' });
     expect(calls).toEqual(['child:sub/c2:1', 'child:c:1']);
   });
