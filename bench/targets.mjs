@@ -1,5 +1,5 @@
 /**
- * The targets, from the original brief and from issue 8, each judged on this run's Flowstate figures.
+ * The targets, from the original brief and from issues 8, 12 and 17, each judged on this run's Flowstate figures.
  * `check` returns { measured, ok } or undefined when the case did not run.
  */
 
@@ -14,7 +14,38 @@ const durable = (metrics, key, limitUs) => {
   return { measured: `${fmt(r.median)} µs a step`, ok: r.median < limitUs };
 };
 
+/** Flowstate's cost over raw XState's in one case of this run, as a ratio of medians (for rates, the inverse). */
+const costVsRaw = (metrics, id) => {
+  const metric = metrics.find((x) => x.id === id);
+  const f = metric?.results.flowstate;
+  const x = metric?.results.xstate;
+  if (!f || !x) return undefined;
+  return metric.better === 'higher' ? x.median / f.median : f.median / x.median;
+};
+
+/** An issue 17 target on Flowstate's cost against raw XState's in the same run, over one or more cases. */
+const vsRaw = (text, ids, limit) => ({
+  source: 'issue 17',
+  text,
+  check: (m) => {
+    const ratios = ids.map((id) => costVsRaw(m, id));
+    if (ratios.some((r) => r === undefined)) return undefined;
+    return {
+      measured: `${ratios.map((r) => `${fmt(r)}×`).join(', ')} raw XState's`,
+      ok: ratios.every((r) => r <= limit),
+    };
+  },
+});
+
 export const TARGETS = [
+  vsRaw('a step costs ≤ 1.0× raw XState (100-step sequence, median)', ['step'], 1),
+  vsRaw("a parked run's heap ≤ 1.0× raw XState's (10,000 live)", ['parked'], 1),
+  vsRaw(
+    "throughput ≥ 1.0× raw XState's (1,000 and 10,000 concurrent 10-step workflows; cost shown)",
+    ['throughput1000', 'throughput10000'],
+    1,
+  ),
+  vsRaw('import → first workflow done ≤ 1.5× raw XState (median)', ['startup'], 1.5),
   {
     source: 'issue 17',
     text: 'map of 10,000 items at concurrency 1,000 within 2× the time at concurrency 10 (median)',
