@@ -33,18 +33,18 @@ export function armNames(definition: AnyWorkflowDefinition): Map<string, string>
 }
 
 /**
- * A state path of the compiled machine (`running.gate.when0.approval`) as a reader would say it: `gate → when
- * destructive → approval` (the root's `running` left out).
+ * A state path of the compiled machine (`gate.when0.approval`) as a reader would say it: `gate → when destructive →
+ * approval`; the root (`''`, what `verify` reports for the workflow as a whole) is `the workflow`.
  *
  * @example
  * ```ts
- * readableState(definition, 'running.severity.otherwise.advice'); // 'severity → otherwise → advice'
+ * readableState(definition, 'severity.otherwise.advice'); // 'severity → otherwise → advice'
  * ```
  */
 export function readableState(definition: AnyWorkflowDefinition, state: string): string {
+  if (state === '') return 'the workflow';
   const names = armNames(definition);
   const parts = state.split('.');
-  if (parts[0] === 'running' && parts.length > 1) parts.shift();
   return parts.map((part, i) => names.get(`${parts[i - 1] ?? ''}:${part}`) ?? part).join(' → ');
 }
 

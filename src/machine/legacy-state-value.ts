@@ -17,6 +17,9 @@ const LEGACY_ROOT: Readonly<Record<string, string>> = {
   cancelled: ROOT_STATES.cancelled,
 };
 
+/** The machines compiled from definitions (hand-written machines keep their own state values). */
+const compiled = new WeakSet<AnyStateMachine>();
+
 interface Node {
   readonly states: Readonly<Record<string, Node>>;
 }
@@ -35,17 +38,19 @@ function fits(value: unknown, node: Node): boolean {
 }
 
 /**
- * A stored state value in the flat machine's shape: a value that already fits the machine is kept (so a step that is
- * named `running` or `done` is never mistaken for an old state); an old one is mapped (`{ running: X }` to `X`,
- * `{ compensating: Y }` to `{ __compensating: Y }`, `'done'` to `'__done'`); anything else is left for XState to
+ * A stored state value in the flat machine's shape. Without `stored`, a value that already fits the machine is kept
+ * (so a step that is named `running` or `done` is never mistaken for an old state): a guess, for snapshots whose
+ * format is not known (an embedder's). With `stored: 'old'` (a snapshot the store says is older than flat machines)
+ * the old shape is certain and always mapped. An old value is mapped `{ running: X }` to `X`,
+ * `{ compensating: Y }` to `{ __compensating: Y }`, `'done'` to `'__done'`; anything else is left for XState to
  * judge as before.
  *
  * @example
  * flatStateValue(machine, { running: { triage: 'when0' } }); // { triage: 'when0' }
  */
-export function flatStateValue(machine: AnyStateMachine, value: StateValue): StateValue {
+export function flatStateValue(machine: AnyStateMachine, value: StateValue, stored?: 'old'): StateValue {
   const root = machine.root as unknown as Node;
-  if (fits(value, root)) return value;
+  if (stored !== 'old' && fits(value, root)) return value;
   if (typeof value === 'string') return LEGACY_ROOT[value] ?? value;
   const keys = Object.keys(value);
   if (keys.length !== 1) return value;
@@ -63,6 +68,11 @@ export function flatStateValue(machine: AnyStateMachine, value: StateValue): Sta
  * first (see {@link flatStateValue}). The snapshot given is not changed.
  */
 export function restoreLegacySnapshots(machine: AnyStateMachine): AnyStateMachine {
+  compiled.add(machine);
+  // `provide` makes a new machine from the config: it keeps the mapping (the engine and embedders provide agents).
+  const provide = machine.provide.bind(machine);
+  machine.provide = ((implementations: Parameters<typeof provide>[0]) =>
+    restoreLegacySnapshots(provide(implementations))) as typeof machine.provide;
   const restore = machine.restoreSnapshot.bind(machine);
   machine.restoreSnapshot = (snapshot, scope) => {
     const value = (snapshot as { value?: StateValue }).value;
@@ -74,4 +84,16 @@ export function restoreLegacySnapshots(machine: AnyStateMachine): AnyStateMachin
     );
   };
   return machine;
+}
+
+/**
+ * A snapshot the store says was written before compiled machines were flat (stored format 2 or older), in the flat
+ * shape for certain (not guessed as `restoreSnapshot` must): for a compiled machine; a hand-written machine's
+ * snapshot is returned as it is.
+ */
+export function flatSnapshotOf<S>(machine: AnyStateMachine, snapshot: S): S {
+  const value = (snapshot as { value?: StateValue }).value;
+  if (!compiled.has(machine) || value === undefined) return snapshot;
+  const flat = flatStateValue(machine, value, 'old');
+  return flat === value ? snapshot : ({ ...snapshot, value: flat } as S);
 }

@@ -9,8 +9,12 @@ const noop = (): void => {};
  * false), `bindings`, `flush`, `setBindings` and `level` (`'silent'`) work as a pino logger at level `silent`;
  * the rest of pino's surface (streams, events, custom levels) is not there.
  */
-export const silentLogger: Logger = Object.freeze({
-  level: 'silent',
+export const silentLogger: Logger = {
+  // Shared by every engine that logs nothing: setting a level (pino allows it) is taken and changes nothing.
+  get level(): string {
+    return 'silent';
+  },
+  set level(_level: string) {},
   fatal: noop,
   error: noop,
   warn: noop,
@@ -27,4 +31,4 @@ export const silentLogger: Logger = Object.freeze({
   flush(callback?: (error?: Error) => void): void {
     callback?.();
   },
-}) as unknown as Logger;
+} as unknown as Logger;

@@ -51,11 +51,12 @@ export function formatAtStart(text: string): number | undefined {
 
 /**
  * Checks the format of a snapshot parsed from the store, then takes the field off it (a migration hook and XState
- * see the snapshot as before). Throws {@link StoredFormatError} when it is newer than this build reads, and
+ * see the snapshot as before), and returns the format. Throws {@link StoredFormatError} when it is newer than this build reads, and
  * {@link CorruptRunError} when the field is not a format (a positive integer): neither is a reason to touch the run.
  */
-export function checkStoredFormat(snapshot: unknown, runId: string): void {
-  if (typeof snapshot !== 'object' || snapshot === null || !(FORMAT_FIELD in snapshot)) return;
+export function checkStoredFormat(snapshot: unknown, runId: string): number {
+  if (typeof snapshot !== 'object' || snapshot === null || !(FORMAT_FIELD in snapshot))
+    return UNNUMBERED_FORMAT;
   const format = (snapshot as Record<string, unknown>)[FORMAT_FIELD];
   if (typeof format !== 'number' || !Number.isSafeInteger(format) || format < UNNUMBERED_FORMAT)
     throw new CorruptRunError(
@@ -64,7 +65,11 @@ export function checkStoredFormat(snapshot: unknown, runId: string): void {
     );
   if (format > STORED_FORMAT) throw new StoredFormatError(runId, format, STORED_FORMAT);
   delete (snapshot as Record<string, unknown>)[FORMAT_FIELD];
+  return format;
 }
+
+/** The first format whose compiled machines are flat (no `running` state around the top-level nodes). */
+export const FLAT_FORMAT = 3;
 
 /** Throws {@link StoredFormatError} when a stored snapshot's text opens with a format newer than this build reads. */
 export function refuseNewerAtStart(text: string, runId: string): void {

@@ -1,4 +1,5 @@
 import type { Snapshot } from 'xstate';
+import { flatSnapshotOf } from '../machine/legacy-state-value.js';
 import type { AnyWorkflowDefinition } from '../model/definition.js';
 import {
   CancelledError,
@@ -11,7 +12,7 @@ import {
   serializeError,
 } from '../model/errors.js';
 import { openValue, parseSealed, secretValues } from '../persistence/secrets.js';
-import { checkStoredFormat, refuseNewerAtStart } from '../persistence/stored-format.js';
+import { checkStoredFormat, FLAT_FORMAT, refuseNewerAtStart } from '../persistence/stored-format.js';
 import { withRunInput } from '../persistence/stored-input.js';
 import { type RunLease, type RunRecord, type StoredRun, UNFINISHED } from '../persistence/types.js';
 import type { Durability, RunIdentity } from './durability.js';
@@ -129,9 +130,13 @@ async function restore(
     input = openValue(stored.input, options.secrets);
     const parsed = stored.snapshot ? parseSealed(stored.snapshot, options.secrets) : undefined;
     // Before anything reads it: a snapshot of a newer format is refused (its lease released by the caller).
-    checkStoredFormat(parsed, id);
+    const format = checkStoredFormat(parsed, id);
     // The snapshot stands a marker for the run's input, the record's: put back (opened) before anything reads it.
     snapshot = parsed ? withRunInput(parsed as Snapshot<unknown>, input) : undefined;
+    // Stored before compiled machines were flat: its state value is of the old shape for certain (the machine's own
+    // restore can only guess, and guesses wrong where a top-level node is named `running`).
+    if (snapshot && format < FLAT_FORMAT)
+      snapshot = flatSnapshotOf(core.binder.machineFor(definition), snapshot);
     // Before a migration hook sees the snapshot: its maps as they were, their results read back from the journal.
     await restoreMapsFromJournal(snapshot, durability.journal());
   } catch (cause) {

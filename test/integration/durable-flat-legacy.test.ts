@@ -69,13 +69,20 @@ type Case = keyof typeof definitions;
  */
 async function restartOn(id: Case, held?: string) {
   const stored = fixture[id] as StoredFixture;
+  // A wait's deadline is absolute (an hour after the fixture was captured): moved to an hour from now, or the stored
+  // run would have timed out by the time the test runs.
+  const snapshot = structuredClone(stored.snapshot) as StoredFixture['snapshot'] & {
+    context?: { waits?: Record<string, number> };
+  };
+  const waits = snapshot.context?.waits ?? {};
+  for (const name of Object.keys(waits)) waits[name] = Date.now() + 3_600_000;
   const run = {
     id,
     workflow: stored.workflow,
     version: stored.version,
     status: stored.status,
     input: stored.input,
-    snapshot: JSON.stringify(stored.snapshot),
+    snapshot: JSON.stringify(snapshot),
     createdAt: 1,
     updatedAt: 1,
   };
@@ -183,5 +190,67 @@ describe('runs stored before the machine was flat', () => {
     release();
     await expect(resumed.result).resolves.toEqual({ a: { ok: true }, sub: { c1: 'c1', c2: 'c2' }, c: 'c' });
     expect(calls).toEqual(['child:sub/c2:1', 'child:c:1']);
+  });
+
+  it('a top-level node named `running`: the stored format says the value is old, no guess is made', async () => {
+    // `{ running: 'check' }` fits the flat machine too (the loop `running` has a state `check`), but in a snapshot of
+    // format 2 it can only be the old shape: the top-level step `check` in flight.
+    const ambiguous = workflow('flat-legacy-ambiguous')
+      .step('check', { agent: 'check' })
+      .loop('running', (b) => b.step('draft', { agent: 'draft' }), {
+        until: 'results.draft.good',
+        maxIterations: 3,
+      })
+      .build();
+    const calls: string[] = [];
+    const hold = deferred();
+    const agents = {
+      check: async (_input: unknown, ctx: AgentContext) => {
+        calls.push(ctx.idempotencyKey);
+        await hold.promise;
+        return 'checked';
+      },
+      draft: async (_input: unknown, ctx: AgentContext) => {
+        calls.push(ctx.idempotencyKey);
+        return { good: true };
+      },
+    };
+    // What the build before flat machines stored mid-`check`: today's snapshot with the old value and no format.
+    const first = files.restarted({ workflows: [ambiguous], agents, lease: { owner: 'old-build' } });
+    first.start(ambiguous, { n: 1 }, { id: 'source' });
+    await eventually(() => calls.length === 1);
+    await first.flush();
+    const text = (await files.store.getRun('source'))?.snapshot ?? '';
+    expect(JSON.parse(text).value).toBe('check');
+    const old = text
+      .replace('{"flowstateFormat":3,', '{')
+      .replace('"value":"check"', '"value":{"running":"check"}')
+      .replaceAll('"source"', '"ambiguous"');
+    expect(JSON.parse(old).value).toEqual({ running: 'check' });
+    const run = {
+      id: 'ambiguous',
+      workflow: ambiguous.id,
+      version: ambiguous.version,
+      status: 'running' as const,
+      input: { n: 1 },
+      snapshot: old,
+      createdAt: 1,
+      updatedAt: 1,
+    };
+    const lease = { owner: 'old-node', epoch: 1 };
+    await files.store.write({ claims: [{ run, owner: lease.owner, leaseUntil: 0 }], runs: [], journal: [] });
+    await files.store.write({ runs: [{ run, timers: [], lease }], journal: [] });
+    calls.length = 0;
+    hold.resolve(undefined);
+    const engine = files.restarted({ workflows: [ambiguous], agents });
+    const resumed = await engine.resume('ambiguous');
+    expect(resumed.actor.getSnapshot().value).toBe('check');
+    await expect(resumed.result).resolves.toEqual({ check: 'checked', draft: { good: true } });
+    // (The source run goes on too, in the first engine.)
+    expect(calls.filter((key) => key.startsWith('ambiguous:'))).toEqual([
+      'ambiguous:check:1',
+      'ambiguous:draft:1',
+    ]);
+    await first.close();
   });
 });

@@ -24,11 +24,13 @@ describe('readable names of branch arms', () => {
   });
 
   it('says a state path without the machine names', () => {
-    expect(readableState(gated, 'running.gate.when0.approval')).toBe(
+    expect(readableState(gated, 'gate.when0.approval')).toBe(
       'gate → when results.lint.destructive → approval',
     );
-    expect(readableState(gated, 'running.gate.otherwise.ship')).toBe('gate → otherwise → ship');
-    expect(readableState(gated, 'running')).toBe('running');
+    expect(readableState(gated, 'gate.otherwise.ship')).toBe('gate → otherwise → ship');
+    // The machine is flat: a top-level node named `running` keeps its name; `verify`'s root is the workflow.
+    expect(readableState(gated, 'running.round')).toBe('running → round');
+    expect(readableState(gated, '')).toBe('the workflow');
   });
 
   it("names the arms in test paths' names", () => {

@@ -60,4 +60,20 @@ describe('flatStateValue', () => {
     expect(actor.getSnapshot().value).toBe('__done');
     expect(actor.getSnapshot().status).toBe('done');
   });
+
+  it('keeps restoring old snapshots after provide (which makes a new machine from the config)', () => {
+    const provided = wf.machine.provide({});
+    expect(provided).not.toBe(wf.machine);
+    const actor = createActor(provided, {
+      snapshot: {
+        status: 'done',
+        value: 'done',
+        historyValue: {},
+        context: { outcome: { status: 'done', output: {} } },
+        children: {},
+        output: { status: 'done', output: {} },
+      } as never,
+    });
+    expect(actor.getSnapshot().value).toBe('__done');
+  });
 });
