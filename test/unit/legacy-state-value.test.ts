@@ -46,17 +46,18 @@ describe('flatStateValue', () => {
     expect(flatStateValue(named.machine, { running: { done: '__decide' } })).toEqual({ done: '__decide' });
   });
 
+  /** A run that ended, as the build before flat machines persisted it (its root state by its old name). */
+  const endedBeforeFlat = {
+    status: 'done',
+    value: 'done',
+    historyValue: {},
+    context: { outcome: { status: 'done', output: {} } },
+    children: {},
+    output: { status: 'done', output: {} },
+  } as never;
+
   it('restores an old snapshot through createActor, the way an embedder does', () => {
-    const actor = createActor(wf.machine, {
-      snapshot: {
-        status: 'done',
-        value: 'done',
-        historyValue: {},
-        context: { outcome: { status: 'done', output: {} } },
-        children: {},
-        output: { status: 'done', output: {} },
-      } as never,
-    });
+    const actor = createActor(wf.machine, { snapshot: endedBeforeFlat });
     expect(actor.getSnapshot().value).toBe('__done');
     expect(actor.getSnapshot().status).toBe('done');
   });
@@ -64,16 +65,7 @@ describe('flatStateValue', () => {
   it('keeps restoring old snapshots after provide (which makes a new machine from the config)', () => {
     const provided = wf.machine.provide({});
     expect(provided).not.toBe(wf.machine);
-    const actor = createActor(provided, {
-      snapshot: {
-        status: 'done',
-        value: 'done',
-        historyValue: {},
-        context: { outcome: { status: 'done', output: {} } },
-        children: {},
-        output: { status: 'done', output: {} },
-      } as never,
-    });
+    const actor = createActor(provided, { snapshot: endedBeforeFlat });
     expect(actor.getSnapshot().value).toBe('__done');
   });
 });
