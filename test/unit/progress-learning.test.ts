@@ -104,6 +104,43 @@ describe('the watch of an engine run, on demand', () => {
     ]);
   });
 
+  it('lists retries, usage and failures of steps that ended unwatched, to each late subscriber alike', async () => {
+    let calls = 0;
+    const usage = { inputTokens: 3, outputTokens: 4, totalTokens: 7 };
+    const wf = workflow('unwatchedEnds')
+      .step('flaky', { retry: { attempts: 3, backoff: 'fixed', initialMs: 10, jitter: 0 } })
+      .step('broken', { onError: 'skip' })
+      .build();
+    const run = testEngine({
+      agents: {
+        flaky: sleeper(
+          () => 20,
+          (ctx) => {
+            ctx.report?.({ usage });
+            if (++calls < 2) throw new Error('once');
+            return 'ok';
+          },
+        ),
+        broken: async () => {
+          throw new Error('always');
+        },
+      },
+    }).start(wf, {});
+    await vi.advanceTimersByTimeAsync(1_000);
+    await run.result;
+    const views = () =>
+      collect(run)
+        .emissions.at(-1)
+        ?.steps.map((s) => [s.path, s.status, s.attempt, s.startedAt, s.endedAt, s.usage, s.error]);
+    const first = views();
+    expect(first).toEqual([
+      ['flaky', 'done', 2, 0, 50, { inputTokens: 6, outputTokens: 8, totalTokens: 14 }, undefined],
+      ['broken', 'skipped', 1, 50, 50, undefined, "Step 'broken' failed after 1 attempt: always"],
+    ]);
+    // A second watch lists the same, unchanged by the first.
+    expect(views()).toEqual(first);
+  });
+
   it("gives trackProgress(run.actor) the engine's watch, with its learned durations", async () => {
     const engine = testEngine({ agents: agents(), progress: { throttleMs: 0 } });
     const first = engine.start(pair, {});
