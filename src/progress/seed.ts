@@ -2,8 +2,9 @@
  * Step views made without a watch: the steps of a run that ended before anyone watched it. The engine keeps them
  * (cheaply, as steps end) so that a watch set up later still lists every step with its times.
  */
-import type { TokenUsage } from '../model/agent.js';
+
 import type { StepPhase, StepSnapshot } from '../machine/step-types.js';
+import type { TokenUsage } from '../model/agent.js';
 import { failureReason, stepUsage } from './events.js';
 import { actorStepKind, type StepView, startedView } from './views.js';
 
