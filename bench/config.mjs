@@ -30,6 +30,11 @@ export function settings(quick) {
      * takes about a minute at concurrency 1,000, so the smoke check leaves it out.
      */
     mapScale: { runs: quick ? 1 : 3, repeat: quick ? 3 : 5, xstate: !quick },
+    /**
+     * Fresh processes per contender for the timing cases run isolated (start, step, fan-out, throughput; see
+     * isolate.mjs): the timed budget is split among them.
+     */
+    processes: quick ? 2 : 6,
     /** Fresh child processes per contender for the startup case (one more round is run first and dropped). */
     startup: { runs: quick ? 4 : 15 },
     /** Workflows per contender in the progress case (10 samples each; a tenth more are run first as warm-up). */

@@ -12,11 +12,15 @@ import { startupCases } from './cases/startup.mjs';
 import { stepCases } from './cases/step.mjs';
 import { throughputCases } from './cases/throughput.mjs';
 import { settings } from './config.mjs';
-import { contenders } from './contenders.mjs';
+import { CONTENDERS, contenders } from './contenders.mjs';
 import { writeDocument } from './document.mjs';
 import { environment, loadAverage } from './environment.mjs';
+import { isolated } from './isolate.mjs';
 import { HEADER, rows, targetRows, textTable } from './report.mjs';
 import { judge } from './targets.mjs';
+
+/** The timing cases run with each contender in processes of its own (isolate.mjs says why). */
+const ISOLATED = new Set(['start', 'step', 'fanout', 'throughput']);
 
 const CASES = {
   start: startCases,
@@ -61,7 +65,10 @@ const ctx = { contenders: contenders(), settings: config };
 const metrics = [];
 for (const name of only) {
   const t0 = performance.now();
-  metrics.push(...(await CASES[name](ctx)));
+  const measured = ISOLATED.has(name)
+    ? await isolated(name, CONTENDERS, { quick, processes: config.processes })
+    : await CASES[name](ctx);
+  metrics.push(...measured);
   console.log(`  ${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
