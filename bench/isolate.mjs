@@ -15,7 +15,10 @@ import { quantile } from './harness.mjs';
 const run = promisify(execFile);
 const CHILD = fileURLToPath(new URL('./case-child.mjs', import.meta.url));
 
-const median = (values) => quantile([...values].sort((a, b) => a - b), 0.5);
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return quantile(sorted, 0.5);
+};
 
 /**
  * The metrics of case `name` for the contenders `keys`, each contender timed in `processes` fresh processes (one after
@@ -40,7 +43,10 @@ function merge(lists) {
   for (const metrics of lists) {
     for (const metric of metrics) {
       const into = merged.get(metric.id) ?? { ...metric, results: {}, samples: {} };
-      for (const [key, result] of Object.entries(metric.results)) (into.samples[key] ??= []).push(result);
+      for (const [key, result] of Object.entries(metric.results)) {
+        into.samples[key] ??= [];
+        into.samples[key].push(result);
+      }
       merged.set(metric.id, into);
     }
   }
