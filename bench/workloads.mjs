@@ -27,3 +27,16 @@ export const regionNames = (regions, steps) =>
 
 /** The items of a map. */
 export const mapItems = (count) => Array.from({ length: count }, (_, i) => i);
+
+/** The in-flight shape: a sequence of `IN_FLIGHT_STEPS` steps whose step `IN_FLIGHT_HOLD` (0-based) waits on a gate. */
+export const IN_FLIGHT_STEPS = 10;
+export const IN_FLIGHT_HOLD = 5;
+
+/** A gate a run's held step waits on, and the function that opens it. */
+export function gate() {
+  let open;
+  const opened = new Promise((resolve) => {
+    open = resolve;
+  });
+  return { opened, open };
+}

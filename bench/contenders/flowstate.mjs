@@ -1,5 +1,8 @@
 import { createEngine, workflow } from 'flowstate';
 import {
+  gate,
+  IN_FLIGHT_HOLD,
+  IN_FLIGHT_STEPS,
   INPUT,
   mapItems,
   noop,
@@ -15,7 +18,12 @@ import {
  * writes no log line, and pino is not loaded), no-op async agents.
  */
 export function flowstate() {
-  const engine = createEngine({ agents: { noop }, logger: false });
+  // The gates of in-flight runs by run id: the held step's agent waits on its run's.
+  const gates = new Map();
+  const engine = createEngine({
+    agents: { noop, gate: (_input, ctx) => gates.get(ctx.workflowId).opened },
+    logger: false,
+  });
   const runner = (definition, input = INPUT) => ({ start: () => engine.start(definition, input).result });
   const steps = (b, names) => {
     for (const name of names) b.step(name, { agent: 'noop' });
@@ -48,6 +56,25 @@ export function flowstate() {
         release(run) {
           run.send({ type: RELEASE_EVENT, by: 'bench' });
           return run.result;
+        },
+      };
+    },
+    inflight() {
+      const b = workflow('inflight');
+      for (const [i, name] of sequenceNames(IN_FLIGHT_STEPS).entries())
+        b.step(name, { agent: i === IN_FLIGHT_HOLD ? 'gate' : 'noop' });
+      const definition = b.build();
+      return {
+        start() {
+          const run = engine.start(definition, INPUT);
+          const g = gate();
+          // Before the held step's agent runs: five steps come first, and they settle on later ticks.
+          gates.set(run.id, g);
+          return { done: run.result, id: run.id, open: g.open };
+        },
+        release(handle) {
+          handle.open('opened');
+          return handle.done.finally(() => gates.delete(handle.id));
         },
       };
     },

@@ -1,4 +1,14 @@
-import { INPUT, mapItems, noop, PARK_TIMEOUT_MS, regionNames, sequenceNames } from '../workloads.mjs';
+import {
+  gate,
+  IN_FLIGHT_HOLD,
+  IN_FLIGHT_STEPS,
+  INPUT,
+  mapItems,
+  noop,
+  PARK_TIMEOUT_MS,
+  regionNames,
+  sequenceNames,
+} from '../workloads.mjs';
 
 /** The floor: the same work as plain async functions, results kept by step name like the engines do. */
 export function plainAsync() {
@@ -55,6 +65,25 @@ export function plainAsync() {
         },
         release(handle) {
           handle.release({ by: 'bench' });
+          return handle.done;
+        },
+      };
+    },
+    inflight() {
+      const names = sequenceNames(IN_FLIGHT_STEPS);
+      return {
+        start() {
+          const g = gate();
+          const run = async () => {
+            const results = {};
+            for (const [i, name] of names.entries())
+              results[name] = i === IN_FLIGHT_HOLD ? await g.opened : await noop(INPUT);
+            return results;
+          };
+          return { done: run(), open: g.open };
+        },
+        release(handle) {
+          handle.open('opened');
           return handle.done;
         },
       };

@@ -1,5 +1,8 @@
 import { assign, createActor, enqueueActions, fromPromise, setup, toPromise } from 'xstate';
 import {
+  gate,
+  IN_FLIGHT_HOLD,
+  IN_FLIGHT_STEPS,
   INPUT,
   mapItems,
   noop,
@@ -14,7 +17,9 @@ import {
  * `fromPromise` agent named in `setup({ actors })`, results assigned to context by step name.
  */
 const DONE = 'xstate.done.actor.';
-const machines = setup({ actors: { agent: fromPromise(({ input }) => noop(input)) } });
+const machines = setup({
+  actors: { agent: fromPromise(({ input }) => noop(input)), gate: fromPromise(({ input }) => input) },
+});
 
 const store = (name, pick = (event) => event.output) =>
   assign({ results: ({ context, event }) => ({ ...context.results, [name]: pick(event) }) });
@@ -141,6 +146,36 @@ export function rawXState() {
         },
         release(handle) {
           handle.actor.send({ type: RELEASE_EVENT, by: 'bench' });
+          return handle.done;
+        },
+      };
+    },
+    inflight() {
+      const names = sequenceNames(IN_FLIGHT_STEPS);
+      const states = sequenceStates(names, 'done');
+      // The held step's agent is the run's gate, from its input.
+      states[names[IN_FLIGHT_HOLD]].invoke = {
+        ...states[names[IN_FLIGHT_HOLD]].invoke,
+        src: 'gate',
+        input: ({ context }) => context.gate,
+      };
+      const machine = machines.createMachine({
+        id: 'bench',
+        context: ({ input }) => ({ input: input.input, gate: input.gate, results: {} }),
+        initial: names[0],
+        states: { ...states, done: { type: 'final' }, failed: { type: 'final' } },
+        output: ({ context }) => context.results,
+      });
+      return {
+        start() {
+          const g = gate();
+          const actor = createActor(machine, { input: { input: INPUT, gate: g.opened } });
+          const done = toPromise(actor);
+          actor.start();
+          return { done, open: g.open };
+        },
+        release(handle) {
+          handle.open('opened');
           return handle.done;
         },
       };
