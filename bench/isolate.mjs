@@ -6,7 +6,8 @@
 // caches then see both raw XState's `fromPromise` actors and Flowstate's step actors, and one contender's garbage is
 // collected on the other's time; a user's process runs one of them. Measured (eighth session): in one process
 // (profile/cpu-ab.mjs, CPU time) Flowstate's step read 1.01-1.13x raw XState's in six runs, either contender first;
-// each in processes of its own (this harness, wall time) 0.92-1.10x, about 1.0 in the median.
+// each in processes of its own (this harness, wall time) 0.92-1.10x in short runs and 1.11x in a full run on a
+// contended host. The isolation removes a confound; it did not move the ratio by more than the run-to-run noise.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
