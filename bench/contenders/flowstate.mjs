@@ -18,10 +18,9 @@ import {
  * writes no log line, and pino is not loaded), no-op async agents.
  */
 export function flowstate() {
-  // The gates of in-flight runs by run id: the held step's agent waits on its run's.
-  const gates = new Map();
   const engine = createEngine({
-    agents: { noop, gate: (_input, ctx) => gates.get(ctx.workflowId).opened },
+    // The held step of an in-flight run waits on the gate in its run's input, as raw XState's does.
+    agents: { noop, gate: (input) => input.gate },
     logger: false,
   });
   const runner = (definition, input = INPUT) => ({ start: () => engine.start(definition, input).result });
@@ -66,15 +65,12 @@ export function flowstate() {
       const definition = b.build();
       return {
         start() {
-          const run = engine.start(definition, INPUT);
           const g = gate();
-          // Before the held step's agent runs: five steps come first, and they settle on later ticks.
-          gates.set(run.id, g);
-          return { done: run.result, id: run.id, open: g.open };
+          return { done: engine.start(definition, { ...INPUT, gate: g.opened }).result, open: g.open };
         },
         release(handle) {
           handle.open('opened');
-          return handle.done.finally(() => gates.delete(handle.id));
+          return handle.done;
         },
       };
     },

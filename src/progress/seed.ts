@@ -11,7 +11,7 @@ import { actorStepKind, type StepView, startedView } from './views.js';
 /**
  * What is kept of a step actor that ended, until a watch comes (most runs are never watched): the fields of its view,
  * not its final snapshot, which also holds the step's input and attempt history. Kept for every ended step of every
- * run in flight, so it is small and of one shape: about 0.1 KB against the snapshot's 0.4 KB.
+ * run in flight, so it is small and of one shape: about 0.15 KB against the snapshot's 0.4 KB.
  *
  * @example
  * ```ts
