@@ -15,6 +15,9 @@ import { quantile } from './harness.mjs';
 
 const run = promisify(execFile);
 const CHILD = fileURLToPath(new URL('./case-child.mjs', import.meta.url));
+// BENCH_NODE_FLAGS='--no-allocation-site-pretenuring' runs every contender's processes with these Node flags (to compare
+// V8 modes; bench/findings.md, ninth session). The figures written to docs/ are measured without.
+const nodeFlags = process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : [];
 
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -30,7 +33,15 @@ export async function isolated(name, keys, { quick, processes }) {
   const byProcess = [];
   for (let round = 0; round < processes; round++) {
     for (const key of round % 2 === 0 ? keys : [...keys].reverse()) {
-      const args = ['--expose-gc', CHILD, name, key, String(processes), ...(quick ? ['--quick'] : [])];
+      const args = [
+        ...nodeFlags,
+        '--expose-gc',
+        CHILD,
+        name,
+        key,
+        String(processes),
+        ...(quick ? ['--quick'] : []),
+      ];
       const { stdout } = await run(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 });
       byProcess.push(JSON.parse(stdout));
     }

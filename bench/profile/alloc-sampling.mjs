@@ -1,13 +1,13 @@
 // Bytes allocated per step, by the function that allocated them (V8's sampling heap profiler, objects collected since
 // included), for one contender on the 100-step sequence:
-//   node bench/profile/alloc-sampling.mjs [contender] [runs]
+//   node bench/profile/alloc-sampling.mjs [contender] [runs] [steps=100]   (steps=10: a short run, its start and end weigh more)
 // GC is a third of a step's CPU in both contenders; this says which allocations feed it.
 import { Session } from 'node:inspector/promises';
 import { contender } from '../contenders.mjs';
 
-const [key = 'flowstate', runsArg = '300'] = process.argv.slice(2);
+const [key = 'flowstate', runsArg = '300', stepsArg = '100'] = process.argv.slice(2);
 const runs = Number(runsArg);
-const STEPS = 100;
+const STEPS = Number(stepsArg);
 const w = contender(key).sequence(STEPS);
 for (let i = 0; i < 50; i++) await w.start();
 const session = new Session();
