@@ -8,6 +8,7 @@ import { isStepSnapshot } from '../machine/actor-tree.js';
 import { isMapSnapshot } from '../machine/map-types.js';
 import type { AttemptRecord } from '../machine/step-types.js';
 import type { SerializedError } from '../model/errors.js';
+import { objectSlot } from '../model/object-slot.js';
 
 /** A run as the observer knows it: its id (the root actor's), its workflow id, its root actor. */
 export interface ObservedRun {
@@ -56,11 +57,9 @@ export function runObserver(events: RunEvents): {
   live: () => Iterable<ObservedRun>;
 } {
   const runs = new Map<string, ObservedRun>();
-  // What this observer saw of each step actor, on the actor under a symbol of this observer's own: a long-lived
-  // `WeakMap` keyed by step actors would keep every ended step's record through young-generation collections until
-  // the next full one (V8 keeps the values of such entries alive; see `OBSERVER` in progress/watch.ts).
-  const SEEN = Symbol('flowstate.observer.step');
-  type Seeing = AnyActorRef & { [SEEN]?: StepSeen };
+  // What this observer saw of each step actor, in a slot of this observer's own on the actor: a long-lived `WeakMap`
+  // keyed by step actors would keep every ended step's record through young-generation collections (objectSlot).
+  const steps = objectSlot<StepSeen>('flowstate.observer.step');
   // The step actors of each live run that have not ended: attempts still open when the run ends are ended with it.
   const stepsOf = new Map<string, Set<StepSeen>>();
 
@@ -95,14 +94,14 @@ export function runObserver(events: RunEvents): {
 
   const onStep = (ref: AnyActorRef, snapshot: unknown, run: ObservedRun, rootId: string) => {
     if (!isStepSnapshot(snapshot)) return;
-    let seen = (ref as Seeing)[SEEN];
+    let seen = steps.get(ref);
     if (!seen) {
       // A restored step's finished attempts happened before (maybe in another process): only new ones are seen.
       const history = snapshot.history;
       const open = history.at(-1)?.endedAt === undefined && snapshot.status === 'active' ? 1 : 0;
       const before = snapshot.restored ? history.length - open : 0;
       seen = { started: before, ended: before, last: undefined };
-      (ref as Seeing)[SEEN] = seen;
+      steps.set(ref, seen);
       stepsOf.get(rootId)?.add(seen);
     }
     const path = snapshot.input.path;

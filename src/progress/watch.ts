@@ -15,6 +15,7 @@
 import { type AnyActorRef, isMachineSnapshot } from 'xstate';
 import { actorTree, isStepSnapshot } from '../machine/actor-tree.js';
 import { isMapSnapshot, type MapSnapshot } from '../machine/map-types.js';
+import { objectSlot } from '../model/object-slot.js';
 import type { RunStatus } from '../persistence/types.js';
 import type { StepLogEvent } from './events.js';
 import type { MachineView } from './views.js';
@@ -42,16 +43,12 @@ export interface WatchChange {
  * engine's runs are watched only on demand, but always with the engine's history, clock and logger). One slot for
  * both; step actors are found by their path in their run's watch instead.
  *
- * The slot is a property of the actor under a private symbol (XState never reads it; JSON, `Object.keys` and
- * `for...in` skip symbols), not an entry of a module-wide `WeakMap`: every run that ends gets one (a watch asked for
- * later lists its steps), and V8's young-generation collector keeps the value of a long-lived `WeakMap`'s entry alive
- * until the next full collection even when its key died. Measured (ninth session, 10-step runs, one at a time): a
- * tenth of what survived each scavenge was these ended runs' pending watches and step lists.
+ * The slot is on the actor ({@link objectSlot}), not in a module-wide `WeakMap`: every run that ends gets one (a
+ * watch asked for later lists its steps), and such a map's values outlive young-generation collections. Measured
+ * (ninth session, 10-step runs, one at a time): a tenth of what survived each scavenge was these ended runs' pending
+ * watches and step lists.
  */
-const OBSERVER = Symbol('flowstate.watch.observer');
-
-/** A root actor as the watch sees it: with its observer slot. */
-type ObservedActor = AnyActorRef & { [OBSERVER]?: RunWatch | PendingOptions };
+const observers = objectSlot<RunWatch | PendingOptions>('flowstate.watch.observer');
 
 /**
  * An engine's finder of its runs' pending watches, by the machine they run: each engine binds machines of its own,
@@ -74,11 +71,11 @@ interface PendingOptions {
  * ```
  */
 export function watchActor(actor: AnyActorRef, options: WatchOptions = {}): RunWatch {
-  const known = (actor as ObservedActor)[OBSERVER] ?? pendingOf(actor);
+  const known = observers.get(actor) ?? pendingOf(actor);
   if (known instanceof RunWatch) return known;
   // A run of an engine is watched with the engine's options, whoever asks first.
   const watch = new RunWatch(actor, known ? known.options() : options);
-  (actor as ObservedActor)[OBSERVER] = watch;
+  observers.set(actor, watch);
   watch.attach(actor);
   return watch;
 }
@@ -93,7 +90,7 @@ export function watchActor(actor: AnyActorRef, options: WatchOptions = {}): RunW
  * ```
  */
 export function deferWatch(actor: AnyActorRef, pending: PendingOptions): void {
-  (actor as ObservedActor)[OBSERVER] ??= pending;
+  if (!observers.get(actor)) observers.set(actor, pending);
 }
 
 /**
