@@ -1,4 +1,5 @@
-import type { ActorLogic, AnyActorRef } from 'xstate';
+import type { ActorLogic } from 'xstate';
+import { objectSlot } from '../model/object-slot.js';
 import { type Clock, scheduleAt } from './clock.js';
 
 /** The snapshot of a deadline timer: done (with `null`) when `deadline` passes. */
@@ -17,7 +18,9 @@ export type TimerLogic = ActorLogic<TimerSnapshot, TimerEvent, { readonly delayM
  * (XState's `after` delays are not restored, #5331). Used for `waitFor` deadlines.
  */
 export function createTimerLogic(clock: Clock): TimerLogic {
-  const cancels = new WeakMap<AnyActorRef, () => void>();
+  // On the timer actor, not in a WeakMap of this engine's: the cancel function holds the actor (through the timer's
+  // callback), and such an entry would outlive young-generation collections with its actor (objectSlot).
+  const cancels = objectSlot<() => void>('flowstate.timer.cancel');
   return {
     config: 'flowstate.timer',
     getInitialSnapshot: (_scope, input) => ({
