@@ -23,53 +23,61 @@ export function agentContext(
 }
 
 /**
- * An attempt's context as a class: its signal and logger are made on first read (most agents read neither), and one
- * shape for every attempt keeps property reads monomorphic.
+ * An attempt's context as a class: its signal, logger and `report` are made on first read (most agents read none of
+ * them; an `AbortController` alone costs more than a tenth of a step), and one shape for every attempt keeps property
+ * reads monomorphic. Those three are getters, so a copy made by spreading (`{ ...ctx }`) lacks them: the fields it
+ * keeps (the run, step, attempt and idempotency key) are plain own properties, and the engine's own state is private,
+ * so a copy carries nothing else (see `AgentContext`).
  */
 class AttemptContext implements AgentContext {
   readonly workflowId: string;
   readonly step: string;
-  /** The loop round of this run of the step, past the first (see `StepActorInput.round`). */
-  private readonly round: string | undefined;
+  /**
+   * `workflowId:step:attempt`, computed here rather than on read: a wrapper that spreads the context must not lose
+   * the key that makes its effects exactly-once. A first round's key has no round, as keys had before loops were told
+   * apart: stored journals stay valid.
+   */
+  readonly idempotencyKey: string;
   /** The step's per-attempt timeout, for a transport to pass on (not part of `AgentContext`). */
   readonly timeoutMs: number | undefined;
   /** What the agent reported with `ctx.report` (tokens), carried on the attempt's settled event. */
   usage: TokenUsage | undefined;
-  private child: Logger | undefined;
+  readonly #abort: LazyAbort;
+  readonly #parentLogger: Logger;
+  #child: Logger | undefined;
+  #report: ((report: AgentReport) => void) | undefined;
 
   constructor(
     input: StepActorInput,
     readonly attempt: number,
-    private readonly abort: LazyAbort,
-    private readonly parentLogger: Logger,
+    abort: LazyAbort,
+    parentLogger: Logger,
   ) {
     this.workflowId = input.workflowId;
     this.step = input.path;
-    this.round = input.round;
+    this.idempotencyKey =
+      input.round === undefined
+        ? `${input.workflowId}:${input.path}:${attempt}`
+        : `${input.workflowId}:${input.path}@${input.round}:${attempt}`;
     this.timeoutMs = input.timeoutMs;
+    this.usage = undefined;
+    this.#abort = abort;
+    this.#parentLogger = parentLogger;
   }
 
   get signal(): AbortSignal {
-    return this.abort.signal;
-  }
-
-  get idempotencyKey(): string {
-    // A first round's key has no round, as keys had before loops were told apart: stored journals stay valid.
-    const round = this.round === undefined ? '' : `@${this.round}`;
-    return `${this.workflowId}:${this.step}${round}:${this.attempt}`;
+    return this.#abort.signal;
   }
 
   // A pino child costs a few microseconds: made only for agents that log.
   get logger(): Logger {
-    this.child ??= this.parentLogger.child({
+    this.#child ??= this.#parentLogger.child({
       workflowId: this.workflowId,
       step: this.step,
       attempt: this.attempt,
     });
-    return this.child;
+    return this.#child;
   }
-
-  #report: ((report: AgentReport) => void) | undefined;
 
   /**
    * An arrow, as agents pass `ctx.report` around detached from `ctx`; made on first read (a closure on every attempt
@@ -82,7 +90,7 @@ class AttemptContext implements AgentContext {
     return this.#report;
   }
 
-  /** Agents may spread or log their context: show it as the plain object it stands for. */
+  /** Agents may log their context: show it as the plain object it stands for. */
   toJSON() {
     return {
       workflowId: this.workflowId,

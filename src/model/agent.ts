@@ -1,7 +1,19 @@
 import type { Logger } from 'pino';
 import type { AnyActorLogic } from 'xstate';
 
-/** What an agent receives beside its input. */
+/**
+ * What an agent receives beside its input.
+ *
+ * Pass it on as it is. The engine's context makes `signal`, `logger` and `report` on first read (getters), so a copy
+ * made by spreading keeps `workflowId`, `step`, `attempt` and `idempotencyKey` but not those three. A wrapper that
+ * adds data passes it beside the context rather than in a copy:
+ *
+ * @example
+ * ```ts
+ * const traced = (agent: AgentFunction) => (input: unknown, ctx: AgentContext) =>
+ *   tracer.span(ctx.idempotencyKey, () => agent(input, ctx)); // not agent(input, { ...ctx, span })
+ * ```
+ */
 export interface AgentContext {
   /** Fires when the attempt times out or the run is cancelled; its `reason` says which. */
   readonly signal: AbortSignal;
