@@ -1,7 +1,8 @@
 // What the objects of a parked workflow are, by shape: heap snapshots before and after parking N workflows, objects
 // grouped by kind and their property names (a string by its first characters, a closure by its name and where it
 // was made), compared per workflow. Finer than heap-diff.mjs, which groups by constructor only. Run with --expose-gc:
-//   node --expose-gc bench/profile/heap-shapes.mjs [contender] [count] [rows]
+//   node --expose-gc bench/profile/heap-shapes.mjs [contender] [count] [rows] [parked|inflight]
+// (`inflight`: 10-step runs held in their step 6, as the memory case's in-flight row)
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,9 +10,9 @@ import { writeHeapSnapshot } from 'node:v8';
 import { contender } from '../contenders.mjs';
 import { collect } from '../harness.mjs';
 
-const [key = 'flowstate', countArg = '2000', rowsArg = '40'] = process.argv.slice(2);
+const [key = 'flowstate', countArg = '2000', rowsArg = '40', shape = 'parked'] = process.argv.slice(2);
 const count = Number(countArg);
-const parked = contender(key).parked();
+const parked = shape === 'inflight' ? contender(key).inflight() : contender(key).parked();
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Self size and count by shape in a heap snapshot. */
@@ -87,7 +88,9 @@ const diff = [...after]
   .filter(([, size]) => size > 1)
   .sort((x, y) => y[1] - x[1]);
 const total = diff.reduce((s, [, size]) => s + size, 0);
-console.log(`${key}: about ${Math.round(total)} bytes of self size per parked workflow (shapes that grew)\n`);
+console.log(
+  `${key}: about ${Math.round(total)} bytes of self size per ${shape} workflow (shapes that grew)\n`,
+);
 console.log('bytes/wf  objs/wf  shape');
 for (const [k, size, n] of diff.slice(0, Number(rowsArg))) {
   console.log(`${size.toFixed(0).padStart(8)}  ${n.toFixed(1).padStart(7)}  ${k.slice(0, 150)}`);
