@@ -25,9 +25,10 @@ export function agentContext(
 /**
  * An attempt's context as a class: its signal, logger and `report` are made on first read (most agents read none of
  * them; an `AbortController` alone costs more than a tenth of a step), and one shape for every attempt keeps property
- * reads monomorphic. Those three are getters, so a copy made by spreading (`{ ...ctx }`) lacks them: the fields it
- * keeps (the run, step, attempt and idempotency key) are plain own properties, and the engine's own state is private,
- * so a copy carries nothing else (see `AgentContext`).
+ * reads monomorphic. Those three are getters, so a copy made by spreading (`{ ...ctx }`) lacks them; the fields it
+ * keeps (the run, step, attempt and idempotency key) are plain own properties (see `AgentContext`). The getters' state
+ * is in plain properties too, not `#private` ones, so that a wrapper made with `Object.create(ctx)` or a `Proxy` still
+ * reads them: a getter called on such a wrapper gets it as `this`, which has no private fields.
  */
 class AttemptContext implements AgentContext {
   readonly workflowId: string;
@@ -42,10 +43,10 @@ class AttemptContext implements AgentContext {
   readonly timeoutMs: number | undefined;
   /** What the agent reported with `ctx.report` (tokens), carried on the attempt's settled event. */
   usage: TokenUsage | undefined;
-  readonly #abort: LazyAbort;
-  readonly #parentLogger: Logger;
-  #child: Logger | undefined;
-  #report: ((report: AgentReport) => void) | undefined;
+  private readonly abort: LazyAbort;
+  private readonly parentLogger: Logger;
+  private child: Logger | undefined;
+  private reportTo: ((report: AgentReport) => void) | undefined;
 
   constructor(
     input: StepActorInput,
@@ -61,33 +62,37 @@ class AttemptContext implements AgentContext {
         : `${input.workflowId}:${input.path}@${input.round}:${attempt}`;
     this.timeoutMs = input.timeoutMs;
     this.usage = undefined;
-    this.#abort = abort;
-    this.#parentLogger = parentLogger;
+    this.abort = abort;
+    this.parentLogger = parentLogger;
+    this.child = undefined;
+    this.reportTo = undefined;
   }
 
   get signal(): AbortSignal {
-    return this.#abort.signal;
+    return this.abort.signal;
   }
 
   // A pino child costs a few microseconds: made only for agents that log.
   get logger(): Logger {
-    this.#child ??= this.#parentLogger.child({
+    this.child ??= this.parentLogger.child({
       workflowId: this.workflowId,
       step: this.step,
       attempt: this.attempt,
     });
-    return this.#child;
+    return this.child;
   }
 
   /**
    * An arrow, as agents pass `ctx.report` around detached from `ctx`; made on first read (a closure on every attempt
-   * was about 70 bytes a step, and most agents never report).
+   * was about 70 bytes a step, and most agents never report). Usage adds up on the context the engine made, not on
+   * an `Object.create(ctx)` wrapper the getter may be called on: the engine reads it there.
    */
   get report(): (report: AgentReport) => void {
-    this.#report ??= (report) => {
-      if (report.usage) this.usage = addUsage(this.usage, report.usage);
+    const owner = engineContextOf(this);
+    owner.reportTo ??= (report) => {
+      if (report.usage) owner.usage = addUsage(owner.usage, report.usage);
     };
-    return this.#report;
+    return owner.reportTo;
   }
 
   /** Agents may log their context: show it as the plain object it stands for. */
@@ -98,6 +103,21 @@ class AttemptContext implements AgentContext {
       attempt: this.attempt,
       idempotencyKey: this.idempotencyKey,
     };
+  }
+}
+
+/**
+ * The context the engine made, for a getter called on it or on a wrapper made from it with `Object.create` (the
+ * object up its prototype chain whose prototype is the class's). A `Proxy` is its own answer: writes through it reach
+ * its target.
+ */
+function engineContextOf(from: AttemptContext): AttemptContext {
+  let at: object = from;
+  for (;;) {
+    const up = Object.getPrototypeOf(at) as object | null;
+    if (up === AttemptContext.prototype) return at as AttemptContext;
+    if (up === null) return from;
+    at = up;
   }
 }
 

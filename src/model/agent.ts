@@ -6,7 +6,8 @@ import type { AnyActorLogic } from 'xstate';
  *
  * Pass it on as it is. The engine's context makes `signal`, `logger` and `report` on first read (getters), so a copy
  * made by spreading keeps `workflowId`, `step`, `attempt` and `idempotencyKey` but not those three. A wrapper that
- * adds data passes it beside the context rather than in a copy:
+ * adds data passes it beside the context, or on a context made from it with `Object.create(ctx, ...)` (which keeps
+ * every field), rather than in a copy:
  *
  * @example
  * ```ts

@@ -21,7 +21,7 @@ const PACKED = 6;
  *
  * @example
  * ```ts
- * const ledger = new StepLedger(snapshot.startedAt);
+ * const ledger = new StepLedger();
  * ledger.step(snapshot, clock.now());
  * const views = ledger.views();
  * ```
@@ -29,28 +29,30 @@ const PACKED = 6;
 export class StepLedger {
   /** Packed steps (a string path first) and views, in the order they ended. */
   readonly #slots: unknown[] = [];
-  /** The time offsets count from here: a time of the run, so that they stay small. */
-  readonly #base: number;
-
-  constructor(base: number) {
-    this.#base = base;
-  }
+  /** The time offsets count from here, the start of the first step packed: a time of the run, so they stay small. */
+  #base: number | undefined;
 
   /** A step actor ended (`endedAt`: its last attempt's end, or now). */
   step(s: StepSnapshot, endedAt: number): void {
     const usage = stepUsage(s);
     const last = s.history[s.history.length - 1];
     const attemptStartedAt = last?.startedAt ?? s.startedAt;
-    if (s.status === 'done' && s.phase === 'done' && usage === undefined) {
-      this.#slots.push(
-        s.input.path,
-        s.agent,
-        s.attempts,
-        s.startedAt - this.#base,
-        attemptStartedAt - s.startedAt,
-        endedAt - attemptStartedAt,
-      );
-      return;
+    // Packed only if its times come back exact: whole milliseconds (a clock of fractions, a time a migration left
+    // out, would not), else kept as a view like a failure.
+    if (
+      s.status === 'done' &&
+      s.phase === 'done' &&
+      usage === undefined &&
+      Number.isSafeInteger(s.startedAt)
+    ) {
+      this.#base ??= s.startedAt;
+      const started = s.startedAt - this.#base;
+      const waited = attemptStartedAt - s.startedAt;
+      const ran = endedAt - attemptStartedAt;
+      if (Number.isSafeInteger(waited) && Number.isSafeInteger(ran)) {
+        this.#slots.push(s.input.path, s.agent, s.attempts, started, waited, ran);
+        return;
+      }
     }
     const view = startedView(s.input.path, actorStepKind(s.input.path), s.startedAt, true, s.agent);
     view.status = s.status === 'done' ? 'done' : 'failed';
@@ -79,7 +81,7 @@ export class StepLedger {
         i++;
         continue;
       }
-      const startedAt = this.#base + (slots[i + 3] as number);
+      const startedAt = (this.#base as number) + (slots[i + 3] as number);
       const attemptStartedAt = startedAt + (slots[i + 4] as number);
       const view = startedView(slot, actorStepKind(slot), startedAt, true, slots[i + 1] as string);
       view.status = 'done';

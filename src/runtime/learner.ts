@@ -65,10 +65,10 @@ export function engineLearner(
       warned = true;
     }
   };
-  const ledgerOf = (runId: string, base: number) => {
+  const ledgerOf = (runId: string) => {
     let ledger = ledgers.get(runId);
     if (!ledger) {
-      ledger = new StepLedger(base);
+      ledger = new StepLedger();
       ledgers.set(runId, ledger);
     }
     return ledger;
@@ -99,7 +99,7 @@ export function engineLearner(
       const now = clock.now();
       const began = from;
       guarded(() => history.record(workflow, historyKey(path), now - began));
-      if (step && !watched.has(runId)) ledgerOf(runId, began).view(endedStateView(path, step, began, now));
+      if (step && !watched.has(runId)) ledgerOf(runId).view(endedStateView(path, step, began, now));
     },
     chose(runId, path, choice) {
       const workflow = workflowOf(runId);
@@ -118,7 +118,7 @@ export function engineLearner(
         if (listed >= LISTED_ITEMS) return;
         itemsListed.set(runId, listed + 1);
       }
-      ledgerOf(runId, s.startedAt).step(s, ended);
+      ledgerOf(runId).step(s, ended);
     },
     watched(runId) {
       watched.add(runId);

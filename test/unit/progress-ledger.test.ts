@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type AgentContext, type Progress, workflow } from '../../src/index.js';
 import type { StepSnapshot } from '../../src/machine/step-types.js';
 import { StepLedger } from '../../src/progress/seed.js';
+import type { StepView } from '../../src/progress/views.js';
 import { testEngine } from '../support/engine.js';
 
 // An unwatched run keeps its ended steps packed (progress/seed.ts); a watch that comes later must list them exactly as
@@ -80,7 +81,12 @@ describe('a watch set up after steps ended', () => {
 });
 
 describe('StepLedger', () => {
-  const snapshot = (path: string, startedAt: number, endedAt: number, status: 'done' | 'error' = 'done') =>
+  const snapshot = (
+    path: string,
+    startedAt: number | undefined,
+    endedAt: number,
+    status: 'done' | 'error' = 'done',
+  ) =>
     ({
       status,
       input: { path },
@@ -88,25 +94,43 @@ describe('StepLedger', () => {
       attempts: 1,
       phase: status === 'done' ? 'done' : 'failed',
       startedAt,
-      history: [{ startedAt, endedAt }],
+      history: [{ startedAt: startedAt ?? endedAt - 1, endedAt }],
       error: { name: 'Error', message: 'boom' },
     }) as unknown as StepSnapshot;
+  const DAY = 86_400_000;
+  const row = (v: StepView) => [v.path, v.status, v.startedAt, v.attemptStartedAt, v.endedAt, v.error];
 
-  it('gives back times of any size, before or after its base, and failures in their order', () => {
-    const ledger = new StepLedger(T0);
-    // A step that started before the base (a parallel region), one ended weeks later (offsets past 2^30 ms).
-    ledger.step(snapshot('early', T0 - 5_000, T0 + 1), T0 + 1);
-    ledger.step(snapshot('broken', T0 + 2, T0 + 3, 'error'), T0 + 3);
-    ledger.step(snapshot('late', T0 + 40 * 86_400_000, T0 + 41 * 86_400_000), T0 + 41 * 86_400_000);
+  it('gives back times of any size, before or after the first, and failures, in their order', () => {
+    const ledger = new StepLedger();
+    ledger.step(snapshot('first', T0, T0 + 10), T0 + 10);
+    // A region that started before the first step packed, one that ended weeks later (offsets past 2^30 ms).
+    ledger.step(snapshot('early', T0 - 5_000, T0 + 11), T0 + 11);
+    ledger.step(snapshot('broken', T0 + 2, T0 + 12, 'error'), T0 + 12);
+    ledger.step(snapshot('weeks', T0 + 40 * DAY, T0 + 41 * DAY), T0 + 41 * DAY);
     const views = ledger.views();
-    expect(views.map((v) => [v.path, v.status, v.startedAt, v.endedAt, v.error])).toEqual([
-      ['early', 'done', T0 - 5_000, T0 + 1, undefined],
-      ['broken', 'failed', T0 + 2, T0 + 3, 'boom'],
-      ['late', 'done', T0 + 40 * 86_400_000, T0 + 41 * 86_400_000, undefined],
+    expect(views.map(row)).toEqual([
+      ['first', 'done', T0, T0, T0 + 10, undefined],
+      ['early', 'done', T0 - 5_000, T0 - 5_000, T0 + 11, undefined],
+      ['broken', 'failed', T0 + 2, T0 + 2, T0 + 12, 'boom'],
+      ['weeks', 'done', T0 + 40 * DAY, T0 + 40 * DAY, T0 + 41 * DAY, undefined],
     ]);
     // New views each time: a watch changes the views it is given.
-    views[0].status = 'failed';
-    expect(ledger.views()[0].status).toBe('done');
-    expect(ledger.views()[1]).not.toBe(views[1]);
+    const [first, , broken] = views;
+    if (first) first.status = 'failed';
+    expect(ledger.views()[0]?.status).toBe('done');
+    expect(ledger.views()[2]).not.toBe(broken);
+  });
+
+  it('keeps exactly times it cannot pack: a step without a start, fractions of a millisecond', () => {
+    const ledger = new StepLedger();
+    // A snapshot a migration left without `startedAt` comes first: it must not spoil the steps after it.
+    ledger.step(snapshot('unstarted', undefined, T0 + 2), T0 + 2);
+    ledger.step(snapshot('whole', T0 + 10, T0 + 20), T0 + 20);
+    ledger.step(snapshot('fraction', 827.3713803541241, 9560.94370197984), 9560.94370197984);
+    expect(ledger.views().map(row)).toEqual([
+      ['unstarted', 'done', undefined, T0 + 1, T0 + 2, undefined],
+      ['whole', 'done', T0 + 10, T0 + 10, T0 + 20, undefined],
+      ['fraction', 'done', 827.3713803541241, 827.3713803541241, 9560.94370197984, undefined],
+    ]);
   });
 });
