@@ -4,7 +4,7 @@
 // single copy of the engine. Dependencies stay external. Why: Node 20's ES module loader costs about 0.5 ms a file,
 // and importing the package loaded 76 of them (43 ms of a 68 ms start); see docs/performance.md.
 //   node scripts/bundle.mjs [--dist <dir>]   (default: dist)
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { rolldown } from 'rolldown';
 import { bundleWeb } from './bundle-web.mjs';
@@ -64,5 +64,8 @@ await bundle.write({
   },
 });
 await bundle.close();
+// The `flowstate` command: executable, as npm links it from a local path or a git checkout as it is (a registry
+// install sets the mode itself).
+chmodSync(join(dist, 'bundle/cli.js'), 0o755);
 // The web view's page (flowstate serve), into bundle/web.
 await bundleWeb(dist);

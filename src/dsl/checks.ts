@@ -281,7 +281,7 @@ function checkDelay(value: unknown, path: IssuePath, what: string, report: Repor
     report(
       'invalid-delay',
       path,
-      `Expected a finite number of milliseconds from ${min} for ${what}, got ${show(value)}: a wait without a deadline can hang forever`,
+      `Expected a finite number of milliseconds from ${min} to ${LIMITS.delayMs} for ${what}, got ${show(value)}${what === 'a wait' ? ': a wait without a deadline can hang forever' : ''}`,
     );
   }
 }

@@ -444,8 +444,8 @@ export function failureOf(
 
 /**
  * Rebuilds a JSON-safe failure (from a snapshot, a store or another process) as an instance of its code's class,
- * with the same message, its class's fields, its cause (a plain `Error` with the original name and code) and the
- * failures of compensations that ran after it. An unknown code is rebuilt as `INTERNAL`.
+ * with the same message, its class's fields, its cause (rebuilt the same way if it has a Flowstate code, else a plain
+ * `Error` with the original name, message and code) and the failures of compensations that ran after it. An unknown code is rebuilt as `INTERNAL`.
  *
  * @example
  * ```ts
@@ -457,7 +457,7 @@ export function fromSerialized(error: SerializedError, workflowId: string): Flow
   const kind = ERRORS[code];
   const options: FlowstateErrorOptions = { workflowId };
   if (error.stepPath) options.stepPath = error.stepPath;
-  if (error.cause) options.cause = toCause(error.cause);
+  if (error.cause) options.cause = toCause(error.cause, workflowId);
   // The base constructor with the class as `new.target`: an instance of the class (prototype, name and brand) that
   // keeps the stored message, where the class's own constructor would compose one from arguments not all stored.
   const rebuilt: FlowstateError = Reflect.construct(
@@ -485,9 +485,17 @@ function reasonOf(error: SerializedError): string {
     : error.message;
 }
 
-/** A cause as a plain `Error` carrying the original name and code. */
-function toCause(cause: SerializedError): Error {
-  const error = new Error(cause.message, cause.cause ? { cause: toCause(cause.cause) } : undefined);
+/**
+ * A stored cause as an error: a Flowstate failure (a step's timeout, a child workflow's failure) as an instance of its
+ * class, so that `instanceof` works on it as on the error itself; an agent's own error as a plain `Error` with its
+ * name, message and code (its class and other fields are not stored: they could hold anything, secrets included).
+ */
+function toCause(cause: SerializedError, workflowId: string): Error {
+  if (isErrorCode(cause.code)) return fromSerialized(cause, workflowId);
+  const error = new Error(
+    cause.message,
+    cause.cause ? { cause: toCause(cause.cause, workflowId) } : undefined,
+  );
   error.name = cause.name;
   if (cause.code !== undefined) Object.assign(error, { code: cause.code });
   return error;

@@ -113,4 +113,22 @@ describe('errors through their serialized form', () => {
     expect(rebuilt).toMatchObject({ code: 'INTERNAL', message: '[INTERNAL] odd', compensationErrors });
     expect(rebuilt.constructor).toBe(FlowstateError);
   });
+
+  it('rebuilds a Flowstate cause as its class, an agent cause as a plain Error with its name, message and code', () => {
+    const failure = failureOf('STEP_FAILED', "Step 'fetch' failed after 2 attempts", {
+      stepPath: 'fetch',
+      attempts: 2,
+      cause: failureOf('STEP_TIMEOUT', 'Attempt 2 passed 100 ms', {
+        stepPath: 'fetch',
+        cause: { name: 'HttpError', message: 'busy', code: 'E_BUSY' },
+      }),
+    });
+    const rebuilt = fromSerialized(JSON.parse(JSON.stringify(failure)), 'r1');
+    expect(rebuilt).toBeInstanceOf(StepFailedError);
+    expect(rebuilt.cause).toBeInstanceOf(StepTimeoutError);
+    expect(rebuilt.cause).toMatchObject({ code: 'STEP_TIMEOUT', stepPath: 'fetch', workflowId: 'r1' });
+    const agentCause = (rebuilt.cause as Error).cause as Error & { code?: string };
+    expect(agentCause.constructor).toBe(Error);
+    expect(agentCause).toMatchObject({ name: 'HttpError', message: 'busy', code: 'E_BUSY' });
+  });
 });

@@ -203,7 +203,7 @@ export function renderFrame(p: Progress, barWidth: number): string[] {
       ? `ETA ${formatMs(p.eta.remainingMs)}${range}`
       : p.status;
   const lines = [
-    `${p.workflowId}  ${bar(p.percent / 100, barWidth)} ${p.percent.toFixed(0).padStart(3)}%  ${formatMs(p.elapsedMs)}  ${eta}`,
+    `${p.workflowId}  ${bar(p.percent / 100, barWidth)} ${shownPercent(p)}%  ${formatMs(p.elapsedMs)}  ${eta}`,
   ];
   const running = p.steps.filter((s) => s.status === 'running');
   const width = Math.max(0, ...running.map((s) => s.path.length));
@@ -272,7 +272,7 @@ function plainLines(percentStep: number, steps: boolean): (p: Progress) => strin
       printed = p.percent;
       const { done, running, pending } = p.counts;
       lines.push(
-        `[${p.percent.toFixed(0).padStart(3)}%] ${done} done, ${running} running, ${pending} pending; ETA ${formatMs(p.eta.remainingMs)}`,
+        `[${shownPercent(p)}%] ${done} done, ${running} running, ${pending} pending; ETA ${formatMs(p.eta.remainingMs)}`,
       );
     }
     return lines;
@@ -298,4 +298,9 @@ function stepLine(step: StepProgress, at: number): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** The percent as printed: whole, rounded down, so that 100% is only shown for a run that is done (its percent stops at 99.9 before). */
+function shownPercent(p: Progress): string {
+  return String(Math.floor(p.percent)).padStart(3);
 }
