@@ -81,6 +81,24 @@ describe('reporters', () => {
     expect(lines.at(-1)).toBe('✓ demo done in 400 ms: 3 steps done, 1 skipped');
   });
 
+  it('terminal, not a TTY: a step that starts and ends within one throttle window still has its start line', async () => {
+    const out = sink(false);
+    const wf = workflow('quick').step('a').step('b').step('c').build();
+    const run = testEngine({
+      agents: { a: sleeper(() => 30), b: sleeper(() => 30), c: sleeper(() => 30) },
+      progress: { throttleMs: 100 },
+    }).start(wf, {});
+    const reporter = terminalReporter(run.progress$, { stream: out });
+    await vi.advanceTimersByTimeAsync(1_000);
+    await reporter.done;
+    const steps = out
+      .text()
+      .split('\n')
+      .filter((l) => /^ {2}[▶✓]/.test(l))
+      .map((l) => l.replace(/ \d+ ms$/, ''));
+    expect(steps).toEqual(['  ▶ a', '  ✓ a', '  ▶ b', '  ✓ b', '  ▶ c', '  ✓ c']);
+  });
+
   it('terminal, a TTY: a live frame with an overall bar and a bar per running step', async () => {
     const out = sink(true);
     const run = demoRun();

@@ -24,8 +24,10 @@ export interface TerminalReporterOptions {
   /** Plain lines: print an overall line each time the percent moved this much. @default 10 */
   readonly percentStep?: number;
   /**
-   * Plain lines: print a line per step start, retry, escalation and end. Turn it off when you print a step log of
-   * your own through {@link TerminalReporter.log} (the `flowstate` CLI does). @default true
+   * Plain lines: print a line per step start, retry, escalation and end. They follow the progress values, so a step
+   * that started and ended within one throttle window (`progress.throttleMs`) shows its start and end only, not the
+   * retries between; `run.events$` has every one. Turn it off when you print a step log of your own through
+   * {@link TerminalReporter.log} (the `flowstate` CLI does). @default true
    */
   readonly steps?: boolean;
 }
@@ -263,8 +265,12 @@ function plainLines(percentStep: number, steps: boolean): (p: Progress) => strin
     for (const step of steps ? p.steps : []) {
       if (step.status === 'pending') continue;
       const key = `${step.status}:${step.phase ?? ''}:${step.attempt}`;
-      if (seen.get(step.path) === key) continue;
+      const before = seen.get(step.path);
+      if (before === key) continue;
       seen.set(step.path, key);
+      // Started and ended between two progress values (a throttle window): its start line first, as for any step.
+      if (before === undefined && step.status !== 'running' && step.startedAt !== undefined)
+        lines.push(`  ▶ ${step.path}`);
       const line = stepLine(step, p.at);
       if (line) lines.push(line);
     }
