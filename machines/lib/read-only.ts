@@ -45,7 +45,48 @@ const FORBIDDEN_FUNCTIONS = [
   'setval',
   'query_to_xml',
   'pg_switch_wal',
+  'pg_current_xact_id',
+  'txid_current',
 ];
+
+/**
+ * Families of functions with effects a READ ONLY transaction does not stop either, by name prefix: replication slots
+ * (a slot created in a read-only transaction stays, and keeps WAL forever), statistics resets, every advisory lock
+ * and unlock, large objects, backups, WAL replay and promotion, server files, signals. A prefix list rather than
+ * names, as each family has members the names above would miss (`pg_advisory_lock_shared`, `pg_stat_reset_shared`).
+ */
+const FORBIDDEN_PREFIXES = [
+  'pg_create_',
+  'pg_drop_',
+  'pg_replication_',
+  'pg_logical_',
+  'pg_stat_reset',
+  'pg_stat_statements_reset',
+  'pg_advisory',
+  'pg_try_advisory',
+  'pg_promote',
+  'pg_wal_replay_',
+  'pg_backup_',
+  'pg_start_backup',
+  'pg_stop_backup',
+  'pg_log_backend',
+  'pg_file_',
+  'pg_copy_',
+  'pg_import_',
+  'pg_signal_',
+  'pg_ls_',
+  'lo_',
+  'dblink',
+];
+
+/**
+ * Whether a called function has effects a READ ONLY transaction lets through. By its last name part: a schema
+ * qualification (`public.pg_stat_statements_reset`, an extension installed in `public`) does not hide it.
+ */
+function hasSideEffects(qualified: string): boolean {
+  const name = qualified.slice(qualified.lastIndexOf('.') + 1).toLowerCase();
+  return FORBIDDEN_FUNCTIONS.includes(name) || FORBIDDEN_PREFIXES.some((prefix) => name.startsWith(prefix));
+}
 
 /**
  * The one statement of `sql`, or the reasons it is not a single read-only query with matching parameters, as
@@ -96,7 +137,7 @@ export async function checkReadOnlySql(
         const name = strings(node.funcname)
           .join('.')
           .replace(/^pg_catalog\./, '');
-        if (FORBIDDEN_FUNCTIONS.includes(name)) calls.add(name);
+        if (hasSideEffects(name)) calls.add(name);
       }
       if (type === 'A_Const' && node.sval !== undefined) literals = true;
       if (type === 'ParamRef') parameters = Math.max(parameters, Number(node.number ?? 0));

@@ -20,7 +20,8 @@ export const AlterActionSchema = z.discriminatedUnion('kind', [
     /** The default calls a function whose volatility is not known here: it may rewrite the table. */
     unknownDefault: z.boolean(),
   }),
-  z.object({ kind: z.literal('drop-column'), column: z.string() }),
+  /** `cascade`: `DROP ... CASCADE`, which also drops what depends on it (absent in results stored before it was read). */
+  z.object({ kind: z.literal('drop-column'), column: z.string(), cascade: z.boolean().optional() }),
   z.object({ kind: z.literal('alter-type'), column: z.string(), type: z.string(), using: z.boolean() }),
   z.object({ kind: z.literal('set-not-null'), column: z.string() }),
   z.object({ kind: z.literal('drop-not-null'), column: z.string() }),
@@ -33,7 +34,7 @@ export const AlterActionSchema = z.discriminatedUnion('kind', [
     notValid: z.boolean(),
     usingIndex: z.boolean(),
   }),
-  z.object({ kind: z.literal('drop-constraint') }),
+  z.object({ kind: z.literal('drop-constraint'), cascade: z.boolean().optional() }),
   z.object({ kind: z.literal('validate-constraint'), name: z.string() }),
   z.object({ kind: z.literal('rename-column'), column: z.string(), to: z.string() }),
   z.object({ kind: z.literal('rename-table'), to: z.string() }),
@@ -109,7 +110,7 @@ function alterAction(cmd: PgNode): AlterAction {
     case 'AT_AddColumn':
       return def?.ColumnDef ? addColumn(def.ColumnDef) : { kind: 'other', text: subtype };
     case 'AT_DropColumn':
-      return { kind: 'drop-column', column: name };
+      return { kind: 'drop-column', column: name, cascade: cmd.behavior === 'DROP_CASCADE' };
     case 'AT_AlterColumnType':
       return {
         kind: 'alter-type',
@@ -126,7 +127,7 @@ function alterAction(cmd: PgNode): AlterAction {
     case 'AT_AddConstraint':
       return addConstraint(def?.Constraint ?? {});
     case 'AT_DropConstraint':
-      return { kind: 'drop-constraint' };
+      return { kind: 'drop-constraint', cascade: cmd.behavior === 'DROP_CASCADE' };
     case 'AT_ValidateConstraint':
       return { kind: 'validate-constraint', name };
     case 'AT_AddIdentity':

@@ -65,6 +65,7 @@ export function alterTable(
       case 'drop-column':
         raise('ACCESS EXCLUSIVE');
         h.add('danger', 'drop-column', `Drops ${name}.${action.column} and its values`);
+        if (action.cascade) cascades(name, h);
         break;
       case 'alter-type': {
         raise('ACCESS EXCLUSIVE');
@@ -133,9 +134,9 @@ export function alterTable(
         }
         if (action.constraint === 'exclude' || action.constraint === 'other') {
           h.add(
-            'info',
+            'danger',
             'unanalysed',
-            `ADD CONSTRAINT (${action.constraint}) on ${name} is not analysed for locks`,
+            `ADD CONSTRAINT (${action.constraint}) on ${name} is not analysed (it may build an index or scan ${h.size(name)} under an ACCESS EXCLUSIVE lock, and fail on existing rows): it needs an approval`,
           );
         }
         break;
@@ -157,17 +158,43 @@ export function alterTable(
       case 'drop-not-null':
       case 'set-default':
       case 'drop-default':
-      case 'drop-constraint':
         raise('ACCESS EXCLUSIVE');
         break;
-      case 'other':
+      case 'drop-constraint':
         raise('ACCESS EXCLUSIVE');
-        h.add('info', 'unanalysed', `ALTER TABLE ${name} ${action.text} is not analysed`);
+        h.add(
+          'danger',
+          'drop-constraint',
+          `Drops a constraint of ${name}: what it kept out (duplicates, orphans, invalid values) can come in from then on`,
+        );
+        if (action.cascade) cascades(name, h);
+        break;
+      case 'other':
+        // DETACH PARTITION, SET UNLOGGED, DISABLE TRIGGER, ENABLE ROW LEVEL SECURITY...: each can hide or lose rows,
+        // or stop what protects them, and the lint cannot tell which is harmless: an approval, as docs/templates.md says.
+        raise('ACCESS EXCLUSIVE');
+        h.add(
+          'danger',
+          'unanalysed',
+          `ALTER TABLE ${name} ${action.text} is not analysed (it can hide or lose rows, or stop what protects them): it needs an approval`,
+        );
         break;
     }
   }
   h.lock(name, level);
   return rewrites;
+}
+
+/**
+ * `CASCADE` drops every object that depends on what is dropped, in any schema (views, foreign keys of other tables),
+ * which neither the dry run's copy of this schema nor the report's schema diff sees: said in the approval's words.
+ */
+function cascades(name: string, h: Pick<Helpers, 'add'>): void {
+  h.add(
+    'danger',
+    'cascade',
+    `CASCADE also drops every object that depends on it, in any schema (views, foreign keys of other tables); the dry run and the schema diff of ${name}'s schema do not show those: drop them by name first`,
+  );
 }
 
 /** Advice on a new column's type: bigint over int for keys, identity over serial, timestamptz over timestamp. */

@@ -150,6 +150,27 @@ describe('the migration lint on hostile SQL (PostgreSQL parser)', () => {
     expect(messages.map((f) => f.message).join(' ')).toMatch(/CONCURRENTLY.*USING INDEX/s);
     expect(await rules('BEGIN; VACUUM t')).toEqual(['error:transaction-control', 'error:non-transactional']);
   });
+
+  it('holds for an approval what can hide or lose rows, or stop what protects them, that it does not analyse', async () => {
+    for (const sql of [
+      'ALTER TABLE t DETACH PARTITION t_2023',
+      'ALTER TABLE t SET UNLOGGED',
+      'ALTER TABLE t DISABLE TRIGGER ALL',
+      'ALTER TABLE t ENABLE ROW LEVEL SECURITY',
+      'ALTER TABLE t ADD CONSTRAINT no_overlap EXCLUDE USING gist (n WITH =)',
+    ]) {
+      const result = await lint(sql);
+      expect(result.destructive, sql).toBe(true);
+      expect(result.findings.map((f) => `${f.severity}:${f.rule}`)).toContain('danger:unanalysed');
+    }
+    expect(await rules('ALTER TABLE t DROP CONSTRAINT t_n_check')).toEqual(['danger:drop-constraint']);
+    // CASCADE: what depends on it elsewhere goes too, which the approval must say.
+    expect(await rules('ALTER TABLE t DROP COLUMN c CASCADE')).toEqual([
+      'danger:drop-column',
+      'danger:cascade',
+    ]);
+    expect(await rules('ALTER TABLE t DROP COLUMN c')).toEqual(['danger:drop-column']);
+  });
 });
 
 describe('the read-only check (PostgreSQL parser)', () => {

@@ -237,6 +237,22 @@ describe('the query generation definition and static check', () => {
       'Uses 2 parameter(s) but 1 value(s) were given',
     ]);
     expect((await check('SELECT * INTO copy FROM t', [])).problems[0]).toMatch(/INTO/);
+    // Effects a READ ONLY transaction lets through, whole families of them, schema-qualified or not.
+    for (const call of [
+      'pg_create_physical_replication_slot($1, true)',
+      'pg_stat_reset()',
+      'public.pg_stat_statements_reset()',
+      'pg_advisory_lock_shared(1)',
+      'pg_catalog.pg_advisory_unlock_all()',
+      'lo_get(1)',
+      'pg_ls_waldir()',
+    ]) {
+      const params = call.includes('$1') ? ['slot'] : [];
+      expect((await check(`SELECT ${call}`, params)).problems, call).toEqual([
+        expect.stringMatching(/^Calls a function with side effects: /),
+      ]);
+    }
+    expect((await check('SELECT pg_column_size(t), pg_typeof(a) FROM t', [])).problems).toEqual([]);
     expect((await check("SELECT 'unterminated", [])).problems[0]).toMatch(/unterminated/i);
   });
 });
