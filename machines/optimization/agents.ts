@@ -155,7 +155,7 @@ function recommend(results: Results & { trial: (Trial | null)[] }, minSpeedup: n
   return {
     schema: results.collect.schema,
     source: results.collect.source,
-    notes: [...results.collect.notes, ...(results.propose?.notes ?? [])],
+    notes: [...results.collect.notes, ...unmeasured(results), ...(results.propose?.notes ?? [])],
     queries: results.explain
       .filter((b): b is Baseline => b !== null)
       .map((b) => ({
@@ -183,6 +183,18 @@ function recommend(results: Results & { trial: (Trial | null)[] }, minSpeedup: n
       })),
     rejected,
   };
+}
+
+/** A note per query whose EXPLAIN failed (its step skipped): the step log has the reason. */
+function unmeasured(results: Results): string[] {
+  const notes: string[] = [];
+  results.collect.queries.forEach((q, i) => {
+    if (results.explain[i] == null)
+      notes.push(
+        `${q.id} (${q.name}) could not be measured and is left out: see explain[${i}] in the step log`,
+      );
+  });
+  return notes;
 }
 
 /**

@@ -89,6 +89,19 @@ describe.each(adapters.list)('the optimization template on $name', (adapter) => 
     expect(await indexes(db)).toEqual(before);
   });
 
+  it('leaves out, with a note, a query the server will not plan (as pg_stat_statements records `interval $1`)', async () => {
+    const result = await run({
+      queries: [
+        { sql: 'SELECT count(*) FROM orders WHERE created_at > now() - interval $1', name: 'recorded' },
+        { sql: 'SELECT * FROM order_items WHERE quantity < $1', params: [1], name: 'bad quantities' },
+      ],
+    });
+    expect(result.queries.map((q) => q.name)).toEqual(['bad quantities']);
+    expect(result.notes.join(' ')).toMatch(/q1 \(recorded\) could not be measured and is left out/);
+    expect(result.recommendations.map((r) => r.table)).toEqual(['order_items']);
+    expect(await indexes(db)).toEqual(before);
+  });
+
   it('with no input on a schema whose keys are all indexed, reports that there is no workload to optimize', async () => {
     await db.query('CREATE SCHEMA idle');
     await db.query('CREATE TABLE idle.thing (id int PRIMARY KEY, parent int REFERENCES idle.thing (id))');
