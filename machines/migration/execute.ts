@@ -80,8 +80,13 @@ export async function countRows(
   const counts: { table: string; rows: number }[] = [];
   for (const table of tables) {
     if (!existing.includes(table)) continue;
+    // The rows of the table itself and of its partitions in its own schema: what the dry run's copy holds (it
+    // copies one schema, and an inheritance child as a table of its own), so that live and copy compare.
+    const name = qualifiedName(schema, table);
     const { rows } = await db.query<{ n: number }>(
-      `SELECT count(*) AS n FROM ${qualifiedName(schema, table)}`,
+      `SELECT count(*) AS n FROM ${name} WHERE tableoid = $1::regclass OR tableoid IN
+         (SELECT c.oid FROM pg_class c WHERE c.relispartition AND c.relnamespace = $2::regnamespace)`,
+      [name, quoteIdent(schema)],
     );
     counts.push({ table, rows: Number(rows[0]?.n ?? 0) });
   }

@@ -21,7 +21,10 @@ export function scratchName(runId: string): string {
 interface Relation {
   name: string;
   kind: string;
+  /** The partitioned table it is a partition of, when that table is in the same schema (else copied as a table). */
   parent: string | null;
+  /** The tables it inherits from (INHERITS, not partitions) in the same schema, in order; null when none. */
+  inherits: string[] | null;
   bound: string | null;
   partitionKey: string | null;
   view: string | null;
@@ -43,20 +46,25 @@ export async function copySchema(tx: Database, live: string, scratch: string): P
       `SELECT c.relname AS name, c.relkind::text AS kind, p.relname AS parent,
               CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS bound,
               CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS "partitionKey",
-              CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS view
+              CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS view,
+              (SELECT array_agg(ip.relname::text ORDER BY ii.inhseqno) FROM pg_inherits ii
+                 JOIN pg_class ip ON ip.oid = ii.inhparent
+                WHERE ii.inhrelid = c.oid AND NOT c.relispartition AND ip.relnamespace = c.relnamespace) AS inherits
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          LEFT JOIN pg_inherits i ON i.inhrelid = c.oid AND c.relispartition
-         LEFT JOIN pg_class p ON p.oid = i.inhparent
-        WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm') ORDER BY c.oid`,
+         LEFT JOIN pg_class p ON p.oid = i.inhparent AND p.relnamespace = c.relnamespace
+        WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm') AND NOT ${extensionMember('c.oid')}
+        ORDER BY c.oid`,
       [live],
     )
   ).rows;
   const constraints = (
     await tx.query<{ table: string; name: string; type: string; definition: string; inherited: boolean }>(
       `SELECT c.relname AS "table", k.conname AS name, k.contype::text AS type,
-              pg_get_constraintdef(k.oid) AS definition, k.conparentid <> 0 AS inherited
+              pg_get_constraintdef(k.oid) AS definition, k.conparentid <> 0 OR NOT k.conislocal AS inherited
          FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = $1 AND k.contype IN ('c', 'p', 'u', 'x', 'f') ORDER BY k.contype = 'f', k.oid`,
+        WHERE n.nspname = $1 AND k.contype IN ('c', 'p', 'u', 'x', 'f') AND NOT ${extensionMember('c.oid')}
+        ORDER BY k.contype = 'f', k.oid`,
       [live],
     )
   ).rows;
@@ -66,6 +74,7 @@ export async function copySchema(tx: Database, live: string, scratch: string): P
          FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
         WHERE n.nspname = $1 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)
           AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = x.indexrelid)
+          AND NOT ${extensionMember('t.oid')}
         ORDER BY x.indexrelid`,
       [live],
     )
@@ -82,24 +91,38 @@ export async function copySchema(tx: Database, live: string, scratch: string): P
     columns.set(r.table, [...(columns.get(r.table) ?? []), quoteIdent(r.name)]);
   }
   await tx.query(`CREATE SCHEMA ${scratch}`);
-  await tx.query("SELECT set_config('search_path', $1, true)", [scratch]);
+  // New tables go to the scratch schema, and names a definition leaves unqualified are found there first (the
+  // copied tables), then in the live schema: its types (an enum in a partial index), functions (a view's, a
+  // CHECK's) and sequences are used as they are, not copied.
+  await tx.query("SELECT set_config('search_path', $1, true)", [`${scratch}, ${quoteIdent(live)}`]);
   const from = (name: string) => `${quoteIdent(live)}.${quoteIdent(name)}`;
-  for (const r of relations.filter((x) => x.kind === 'r' || x.kind === 'p')) {
+  for (const r of parentsFirst(relations.filter((x) => x.kind === 'r' || x.kind === 'p'))) {
     const name = quoteIdent(r.name);
     if (r.parent && r.bound) {
-      await tx.query(`CREATE TABLE ${name} PARTITION OF ${quoteIdent(r.parent)} ${r.bound}`);
+      // A partition that is partitioned in turn keeps its own key, or its partitions could not attach. Its parent
+      // named in the scratch schema, never found by the search path: it must not attach to the live table.
+      const key = r.partitionKey ? ` PARTITION BY ${here(r.partitionKey)}` : '';
+      await tx.query(`CREATE TABLE ${name} PARTITION OF ${scratch}.${quoteIdent(r.parent)} ${r.bound}${key}`);
       continue;
     }
     const like = `LIKE ${from(r.name)} INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING GENERATED`;
+    // An inheritance child inherits in the copy too (its columns merge with its parents'), so that what the
+    // migration does to a parent reaches it as on the target.
+    const inherits = r.inherits?.length
+      ? ` INHERITS (${r.inherits.map((p) => `${scratch}.${quoteIdent(p)}`).join(', ')})`
+      : '';
     await tx.query(
-      `CREATE TABLE ${name} (${like})${r.partitionKey ? ` PARTITION BY ${here(r.partitionKey)}` : ''}`,
+      `CREATE TABLE ${name} (${like})${inherits}${r.partitionKey ? ` PARTITION BY ${here(r.partitionKey)}` : ''}`,
     );
   }
-  for (const r of relations.filter((x) => (x.kind === 'r' || x.kind === 'p') && x.parent === null)) {
+  // Rows table by table, each from ONLY itself: an inheritance child's rows are not its parent's too (they would
+  // break its keys), and a partition's rows go straight to it, so a partition kept in another schema (not copied)
+  // leaves its rows out instead of failing the copy.
+  for (const r of relations.filter((x) => x.kind === 'r')) {
     const list = (columns.get(r.name) ?? []).join(', ');
     if (list === '') continue;
     await tx.query(
-      `INSERT INTO ${quoteIdent(r.name)} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM ${from(r.name)}`,
+      `INSERT INTO ${quoteIdent(r.name)} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM ONLY ${from(r.name)}`,
     );
   }
   // After the rows: a CHECK or a foreign key added NOT VALID on the target (rows may break it) stays NOT VALID.
@@ -115,6 +138,34 @@ export async function copySchema(tx: Database, live: string, scratch: string): P
     await tx.query(`CREATE ${kind} ${quoteIdent(v.name)} AS ${here(v.view ?? '')}`);
   }
   await tx.query("SELECT set_config('search_path', $1, true)", [saved[0]?.path ?? '']);
+}
+
+/**
+ * The tables in an order where each partition comes after its parent (a partition made first and attached later
+ * has the smaller oid), and each inheritance child after its parents.
+ */
+function parentsFirst(tables: readonly Relation[]): Relation[] {
+  const out: Relation[] = [];
+  const made = new Set<string>();
+  let left = [...tables];
+  while (left.length > 0) {
+    const waitsFor = (r: Relation) => [...(r.parent ? [r.parent] : []), ...(r.inherits ?? [])];
+    const ready = left.filter((r) =>
+      waitsFor(r).every((p) => made.has(p) || !left.some((l) => l.name === p)),
+    );
+    // Never stuck: what is left when nothing is ready (not possible for partitions) goes as it is.
+    for (const r of ready.length > 0 ? ready : left) {
+      out.push(r);
+      made.add(r.name);
+    }
+    left = left.filter((r) => !made.has(r.name));
+  }
+  return out;
+}
+
+/** SQL: whether the relation `oid` belongs to an extension (pg_stat_statements' views): never copied. */
+function extensionMember(oid: string): string {
+  return `EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
 }
 
 /**

@@ -207,6 +207,65 @@ describe.each(adapters.list)('the migration template on $name', (adapter) => {
     await expect(broken.result).rejects.toMatchObject({ stepPath: 'dryRun' });
     await unchanged(schema, before);
   });
+
+  // Shapes the dry run's copy failed on (found on databases of other shapes): an enum in a partial index, a view and
+  // a CHECK calling the schema's own function, an inheritance child sharing its parent's keys, a partition of a
+  // partition, a partition kept in another schema, a partition made before its parent and attached after.
+  it('dry-runs and applies on schemas with enums, functions, inheritance and nested partitions', async () => {
+    const schema = 'mig_shapes';
+    const other = 'mig_shapes_archive';
+    const s = schema;
+    for (const sql of [
+      `DROP SCHEMA IF EXISTS ${s} CASCADE`,
+      `DROP SCHEMA IF EXISTS ${other} CASCADE`,
+      `CREATE SCHEMA ${s}`,
+      `CREATE SCHEMA ${other}`,
+      `CREATE TYPE ${s}.state AS ENUM ('new', 'done')`,
+      `CREATE FUNCTION ${s}.label(n integer) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'n' || n $$`,
+      `CREATE TABLE ${s}.job (id int PRIMARY KEY, state ${s}.state NOT NULL, note text, CHECK (${s}.label(id) <> ''))`,
+      `CREATE INDEX job_new ON ${s}.job (id) WHERE state = 'new'`,
+      `INSERT INTO ${s}.job SELECT g, 'new', 'x' FROM generate_series(1, 20) g`,
+      `CREATE VIEW ${s}.job_labels AS SELECT ${s}.label(id) AS l FROM ${s}.job`,
+      `CREATE TABLE ${s}.vehicle (id text PRIMARY KEY, note text)`,
+      `CREATE TABLE ${s}.truck (load int) INHERITS (${s}.vehicle)`,
+      `INSERT INTO ${s}.vehicle VALUES ('V1', 'a')`,
+      `INSERT INTO ${s}.truck VALUES ('V1', 'b', 3)`,
+      `CREATE TABLE ${s}.ev (id int NOT NULL, at date NOT NULL, kind text NOT NULL, note text) PARTITION BY RANGE (at)`,
+      `CREATE TABLE ${s}.ev_2024 PARTITION OF ${s}.ev FOR VALUES FROM ('2024-01-01') TO ('2025-01-01') PARTITION BY LIST (kind)`,
+      `CREATE TABLE ${s}.ev_2024_a PARTITION OF ${s}.ev_2024 FOR VALUES IN ('a')`,
+      `CREATE TABLE ${s}.ev_2024_b (id int NOT NULL, at date NOT NULL, kind text NOT NULL, note text)`,
+      `ALTER TABLE ${s}.ev_2024 ATTACH PARTITION ${s}.ev_2024_b FOR VALUES IN ('b')`,
+      `CREATE TABLE ${other}.ev_2023 PARTITION OF ${s}.ev FOR VALUES FROM ('2023-01-01') TO ('2024-01-01')`,
+      `INSERT INTO ${s}.ev SELECT g, DATE '2023-06-01' + g * 2, CASE WHEN g % 2 = 0 THEN 'a' ELSE 'b' END FROM generate_series(1, 200) g`,
+    ])
+      await db.query(sql);
+    const count = async (table: string) =>
+      (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]?.n;
+    const rows = { ev: await count(`${schema}.ev`), vehicle: await count(`${schema}.vehicle`) };
+    const report = await start({
+      schema,
+      sql: 'ALTER TABLE job ADD COLUMN extra int; ALTER TABLE vehicle ADD COLUMN seats int; ALTER TABLE ev ADD COLUMN z int; CREATE INDEX CONCURRENTLY vehicle_note ON vehicle (note)',
+    }).result;
+    expect(report.status).toBe('applied');
+    expect(await count(`${schema}.ev`)).toBe(rows.ev);
+    expect(await count(`${schema}.vehicle`)).toBe(rows.vehicle);
+    // The dry run's copy kept the inheritance: the column the parent got reached its child there as here.
+    expect(
+      (
+        await db.query(
+          `SELECT 1 FROM information_schema.columns WHERE table_schema = '${schema}' AND table_name = 'truck' AND column_name = 'seats'`,
+        )
+      ).rows,
+    ).toHaveLength(1);
+    // Nothing of the copy is left, and the live partition tree is whole.
+    expect(
+      (await db.query(`SELECT 1 FROM pg_namespace WHERE nspname LIKE 'flowstate_scratch_%'`)).rows,
+    ).toEqual([]);
+    expect(
+      (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_partition_tree('${schema}.ev')`))
+        .rows[0]?.n,
+    ).toBe(5);
+  });
 });
 
 describe('the migration definition and lint', () => {
