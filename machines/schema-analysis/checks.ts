@@ -4,7 +4,7 @@
  */
 import type { Catalog, CatalogIndex, CatalogTable } from '../lib/catalog.js';
 import type { Finding } from './findings.js';
-import { createIndexFix, dropIndexFix, primaryKeyFix } from './fixes.js';
+import { createIndexFix, dropIndexFix, freeRelationName, primaryKeyFix } from './fixes.js';
 
 /** Rows from which a missing foreign key index is critical rather than a warning (scans get expensive). */
 const LARGE_TABLE_ROWS = 100_000;
@@ -54,7 +54,7 @@ export function missingForeignKeyIndexes(catalog: Catalog): Finding[] {
         ...createIndexFix(
           catalog,
           table,
-          `${table.name}_${fk.columns.join('_')}_idx`.slice(0, 63),
+          freeRelationName(catalog, `${table.name}_${fk.columns.join('_')}_idx`),
           fk.columns,
         ),
       });

@@ -17,6 +17,33 @@ const cols = (columns: readonly string[]) => columns.map(quoteIdent).join(', ');
 
 type Fix = Pick<Finding, 'fix' | 'trial'>;
 
+/**
+ * `wanted`, or `wanted_2`, `wanted_3`... (63 bytes at most): the first that no table, view, index or column sequence
+ * of the schema is named. Index names share one namespace with those, and the fix says `IF NOT EXISTS` (a retry
+ * after a build that went through must not fail): on a name already taken it would silently build nothing.
+ *
+ * @example
+ * ```ts
+ * freeRelationName(catalog, 'orders_customer_id_idx'); // 'orders_customer_id_idx_2' when a table has that name
+ * ```
+ */
+export function freeRelationName(catalog: Catalog, wanted: string): string {
+  const taken = new Set<string>();
+  for (const t of catalog.tables) {
+    taken.add(t.name);
+    for (const i of t.indexes) taken.add(i.name);
+    for (const c of t.columns)
+      if (c.sequence) taken.add(c.sequence.name.slice(c.sequence.name.indexOf('.') + 1));
+  }
+  const base = wanted.slice(0, 63);
+  if (!taken.has(base)) return base;
+  for (let n = 2; ; n++) {
+    const suffix = `_${n}`;
+    const name = `${wanted.slice(0, 63 - suffix.length)}${suffix}`;
+    if (!taken.has(name)) return name;
+  }
+}
+
 /** An index on `columns` of `table` (of every partition, then the parent, for a partitioned table). */
 export function createIndexFix(
   catalog: Catalog,
@@ -40,7 +67,7 @@ export function createIndexFix(
     const existing = p.indexes.find(
       (i) => i.valid && i.method === 'btree' && i.predicate === null && i.columns.join() === columns.join(),
     )?.name;
-    const own = existing ?? `${p.name}_${columns.join('_')}_idx`.slice(0, 63);
+    const own = existing ?? freeRelationName(catalog, `${p.name}_${columns.join('_')}_idx`);
     if (!existing) {
       statements.push(
         `CREATE INDEX CONCURRENTLY IF NOT EXISTS ${quoteIdent(own)} ON ${qualifiedName(catalog.schema, p.name)} (${cols(columns)})`,
