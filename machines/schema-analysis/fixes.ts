@@ -60,24 +60,44 @@ export function createIndexFix(
     };
   }
   // CONCURRENTLY is refused on a partitioned table: build each partition's index concurrently, then attach it.
-  const partitions = catalog.tables.filter((t) => t.partitionOf === table.name);
   const statements = [`CREATE INDEX IF NOT EXISTS ${quoteIdent(name)} ON ONLY ${target} (${cols(columns)})`];
-  for (const p of partitions) {
+  statements.push(...attachPartitions(catalog, table.name, name, columns));
+  return { fix: statements.join(';\n'), trial };
+}
+
+/**
+ * The statements that give each partition of `parent` its index on `columns` and attach it to `parentIndex`: a leaf
+ * builds it CONCURRENTLY; a partition that is partitioned in turn gets one `ON ONLY` itself, its own partitions
+ * theirs (recursively), then is attached (a partitioned index is valid once every partition's is attached).
+ */
+function attachPartitions(
+  catalog: Catalog,
+  parent: string,
+  parentIndex: string,
+  columns: readonly string[],
+): string[] {
+  const statements: string[] = [];
+  for (const p of catalog.tables.filter((t) => t.partitionOf === parent)) {
     // A partition that already has the index keeps it: it is attached, not built again.
     const existing = p.indexes.find(
       (i) => i.valid && i.method === 'btree' && i.predicate === null && i.columns.join() === columns.join(),
     )?.name;
     const own = existing ?? freeRelationName(catalog, `${p.name}_${columns.join('_')}_idx`);
-    if (!existing) {
+    const on = qualifiedName(catalog.schema, p.name);
+    if (p.partitioned) {
+      if (!existing)
+        statements.push(`CREATE INDEX IF NOT EXISTS ${quoteIdent(own)} ON ONLY ${on} (${cols(columns)})`);
+      if (!existing) statements.push(...attachPartitions(catalog, p.name, own, columns));
+    } else if (!existing) {
       statements.push(
-        `CREATE INDEX CONCURRENTLY IF NOT EXISTS ${quoteIdent(own)} ON ${qualifiedName(catalog.schema, p.name)} (${cols(columns)})`,
+        `CREATE INDEX CONCURRENTLY IF NOT EXISTS ${quoteIdent(own)} ON ${on} (${cols(columns)})`,
       );
     }
     statements.push(
-      `ALTER INDEX ${qualifiedName(catalog.schema, name)} ATTACH PARTITION ${qualifiedName(catalog.schema, own)}`,
+      `ALTER INDEX ${qualifiedName(catalog.schema, parentIndex)} ATTACH PARTITION ${qualifiedName(catalog.schema, own)}`,
     );
   }
-  return { fix: statements.join(';\n'), trial };
+  return statements;
 }
 
 /** Dropping an index without blocking reads or writes (a partitioned index cannot go CONCURRENTLY). */

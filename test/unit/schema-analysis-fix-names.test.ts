@@ -42,4 +42,27 @@ describe('the name of a proposed index', () => {
     const { fix } = createIndexFix(catalog, table, freeRelationName(catalog, 'a_b_id_idx'), ['b_id']);
     expect(fix).toBe('CREATE INDEX CONCURRENTLY IF NOT EXISTS "a_b_id_idx_2" ON "s"."a" ("b_id")');
   });
+
+  it('on a partition partitioned in turn, is made ON ONLY it, its own partitions built and attached, then attached', () => {
+    const table = (name: string, partitionOf: string | null, partitioned: boolean) => ({
+      name,
+      partitionOf,
+      partitioned,
+      indexes: [],
+      columns: [],
+    });
+    const catalog = {
+      schema: 's',
+      tables: [table('ev', null, true), table('ev_2024', 'ev', true), table('ev_2024_a', 'ev_2024', false)],
+    } as unknown as Catalog;
+    const [ev] = catalog.tables;
+    if (!ev) throw new Error('no table');
+    expect(createIndexFix(catalog, ev, 'ev_k_idx', ['k']).fix.split(';\n')).toEqual([
+      'CREATE INDEX IF NOT EXISTS "ev_k_idx" ON ONLY "s"."ev" ("k")',
+      'CREATE INDEX IF NOT EXISTS "ev_2024_k_idx" ON ONLY "s"."ev_2024" ("k")',
+      'CREATE INDEX CONCURRENTLY IF NOT EXISTS "ev_2024_a_k_idx" ON "s"."ev_2024_a" ("k")',
+      'ALTER INDEX "s"."ev_2024_k_idx" ATTACH PARTITION "s"."ev_2024_a_k_idx"',
+      'ALTER INDEX "s"."ev_k_idx" ATTACH PARTITION "s"."ev_2024_k_idx"',
+    ]);
+  });
 });
