@@ -18,7 +18,13 @@ const CatalogColumnSchema = z.object({
   enumValues: z.array(z.string()).nullable(),
   /** The sequence behind a serial or identity column, and its last value (null when never used or unreadable). */
   sequence: z
-    .object({ name: z.string(), lastValue: z.number().nullable(), max: z.number() })
+    .object({
+      name: z.string(),
+      lastValue: z.number().nullable(),
+      max: z.number(),
+      /** Whether this role may read it: `lastValue` is null for a role without SELECT on it, as for one never used. */
+      readable: z.boolean().optional(),
+    })
     .nullable()
     .optional(),
 });
@@ -109,6 +115,9 @@ const TABLES = `
            AS scans
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm')
+    -- An extension's own tables and views (pg_stat_statements, hypopg installed in the schema) are not the schema's.
+    AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid
+                     AND e.deptype = 'e')
   ORDER BY c.relname`;
 
 const COLUMNS = `
@@ -117,11 +126,17 @@ const COLUMNS = `
          CASE WHEN t.typtype = 'e' THEN ARRAY(SELECT e.enumlabel::text FROM pg_enum e
                                                WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) END AS "enumValues",
          (SELECT json_build_object('name', sq.schemaname || '.' || sq.sequencename, 'lastValue', sq.last_value,
-                                   'max', sq.max_value)
-          FROM pg_depend dp JOIN pg_class sc ON sc.oid = dp.objid AND sc.relkind = 'S'
-          JOIN pg_namespace sn ON sn.oid = sc.relnamespace
+                                   'max', sq.max_value, 'readable', has_sequence_privilege(sc.oid, 'SELECT'))
+          FROM pg_class sc JOIN pg_namespace sn ON sn.oid = sc.relnamespace
           JOIN pg_sequences sq ON sq.schemaname = sn.nspname AND sq.sequencename = sc.relname
-          WHERE dp.refobjid = c.oid AND dp.refobjsubid = a.attnum AND dp.deptype IN ('a', 'i') LIMIT 1) AS sequence
+          WHERE sc.relkind = 'S' AND (
+                -- owned by the column (serial, identity), or only called by its default (nextval of a sequence
+                -- made apart): either feeds the column
+                EXISTS (SELECT 1 FROM pg_depend dp WHERE dp.objid = sc.oid AND dp.refobjid = c.oid
+                         AND dp.refobjsubid = a.attnum AND dp.deptype IN ('a', 'i'))
+             OR EXISTS (SELECT 1 FROM pg_depend dp WHERE dp.classid = 'pg_attrdef'::regclass AND dp.objid = d.oid
+                         AND dp.refclassid = 'pg_class'::regclass AND dp.refobjid = sc.oid))
+          LIMIT 1) AS sequence
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
   JOIN pg_type t ON t.oid = a.atttypid

@@ -86,6 +86,48 @@ describe.each(adapters.list)('the schema analysis template on $name', (adapter) 
     }
   });
 
+  // A key fed by a sequence made apart (DEFAULT nextval, not OWNED BY the column) overflows all the same.
+  it('finds an integer key near overflow whose sequence its column does not own', async () => {
+    for (const sql of [
+      'DROP SCHEMA IF EXISTS seq_apart CASCADE',
+      'CREATE SCHEMA seq_apart',
+      'CREATE SEQUENCE seq_apart.t_id_seq',
+      "CREATE TABLE seq_apart.t (id integer PRIMARY KEY DEFAULT nextval('seq_apart.t_id_seq'), note text)",
+      "SELECT setval('seq_apart.t_id_seq', 2100000000)",
+    ])
+      await db.query(sql);
+    const apart = await testEngine({ agents: template.agents(db) }).start(schemaAnalysis, {
+      schema: 'seq_apart',
+    }).result;
+    expect(apart.findings.find((f) => f.id === 'int-key-overflow:t.id')).toMatchObject({
+      severity: 'critical',
+      message: expect.stringContaining('seq_apart.t_id_seq is at 2100000000'),
+    });
+  });
+
+  it("leaves out an extension's own views installed in the schema (PostgreSQL)", async () => {
+    const available = await db
+      .query("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_statements'")
+      .catch(() => ({ rows: [] }));
+    if (adapter.name !== 'postgres' || available.rows.length === 0) return;
+    for (const sql of [
+      'DROP SCHEMA IF EXISTS with_ext CASCADE',
+      'CREATE SCHEMA with_ext',
+      'CREATE TABLE with_ext.t (id bigint PRIMARY KEY)',
+      'CREATE EXTENSION pg_stat_statements SCHEMA with_ext',
+    ])
+      await db.query(sql);
+    try {
+      const withExt = await testEngine({ agents: template.agents(db) }).start(schemaAnalysis, {
+        schema: 'with_ext',
+      }).result;
+      expect(withExt.overview).toMatchObject({ tables: 1, views: 0 });
+      expect(withExt.findings.filter((f) => f.table.startsWith('pg_stat_statements'))).toEqual([]);
+    } finally {
+      await db.query('DROP EXTENSION pg_stat_statements');
+    }
+  });
+
   it('fails clearly for a schema that does not exist', async () => {
     const run = testEngine({ agents: template.agents(db) }).start(schemaAnalysis, { schema: 'nope' });
     await expect(run.result).rejects.toMatchObject({ code: 'STEP_FAILED', stepPath: 'introspect' });
