@@ -43,9 +43,12 @@ export function missingForeignKeyIndexes(catalog: Catalog): Finding[] {
   for (const table of tablesOf(catalog)) {
     for (const fk of table.constraints.filter((c) => c.kind === 'f')) {
       if (leadsIndex(catalog, table, fk.columns)) continue;
+      // Two foreign keys on the same columns (to two tables) need one index: one finding, one fix.
+      const id = `missing-fk-index:${table.name}.${fk.columns.join(',')}`;
+      if (findings.some((f) => f.id === id)) continue;
       const target = fk.columns.join(', ');
       findings.push({
-        id: `missing-fk-index:${table.name}.${fk.columns.join(',')}`,
+        id,
         kind: 'missing-fk-index',
         severity: table.estimatedRows >= LARGE_TABLE_ROWS ? 'critical' : 'warning',
         table: table.name,

@@ -105,6 +105,21 @@ describe.each(adapters.list)('the schema analysis template on $name', (adapter) 
     });
   });
 
+  it('proposes one index for two foreign keys on the same column', async () => {
+    for (const sql of [
+      'DROP SCHEMA IF EXISTS two_fks CASCADE',
+      'CREATE SCHEMA two_fks',
+      'CREATE TABLE two_fks.a (id int PRIMARY KEY)',
+      'CREATE TABLE two_fks.b (id int PRIMARY KEY)',
+      'CREATE TABLE two_fks.c (id int PRIMARY KEY, ref int, CONSTRAINT c_a FOREIGN KEY (ref) REFERENCES two_fks.a, CONSTRAINT c_b FOREIGN KEY (ref) REFERENCES two_fks.b)',
+    ])
+      await db.query(sql);
+    const twoFks = await testEngine({ agents: template.agents(db) }).start(schemaAnalysis, {
+      schema: 'two_fks',
+    }).result;
+    expect(twoFks.findings.filter((f) => f.id === 'missing-fk-index:c.ref')).toHaveLength(1);
+  });
+
   it("leaves out an extension's own views installed in the schema (PostgreSQL)", async () => {
     const available = await db
       .query("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_statements'")
