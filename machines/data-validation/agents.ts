@@ -45,8 +45,19 @@ class ViolationThresholdError extends Error {
   /** The same data would fail again: ask a human at once. */
   readonly retryable = false;
   readonly code = 'VIOLATION_THRESHOLD';
-  constructor(ratio: number, threshold: number) {
-    super(`${percent(ratio)} of the rows checked break a rule, more than the ${percent(threshold)} allowed`);
+  constructor(
+    ratio: number,
+    threshold: number,
+    violations: readonly { table: string; name: string; count: number }[],
+  ) {
+    // The rules broken most, in the message a human decides on (and the CLI prints when the run waits for one):
+    // the report itself is only written after the decision.
+    const worst = [...violations].sort((a, b) => b.count - a.count).slice(0, 5);
+    const rules = worst.map((v) => `${v.table}: ${v.name} (${v.count} rows)`).join('; ');
+    const more = violations.length > worst.length ? ` and ${violations.length - worst.length} more` : '';
+    super(
+      `${percent(ratio)} of the rows checked break a rule, more than the ${percent(threshold)} allowed${rules ? `. Broken: ${rules}${more}` : ''}`,
+    );
     this.name = 'ViolationThresholdError';
   }
 }
@@ -123,8 +134,8 @@ export function dataValidationAgents(db: Database, options: DataValidationAgentO
       name: 'validation-gate',
       input: SummarySchema,
       output: z.never(),
-      run: ({ ratio, threshold }) => {
-        throw new ViolationThresholdError(ratio, threshold);
+      run: ({ ratio, threshold, violations }) => {
+        throw new ViolationThresholdError(ratio, threshold, violations);
       },
     }),
     'validation-accept': defineAgent({

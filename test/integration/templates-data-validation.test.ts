@@ -188,8 +188,16 @@ describe.each(adapters.list)('the data validation template on $name', (adapter) 
 
   it('escalates to a human above the threshold, and reports their decision', async () => {
     const started = run({ tables: ['customers', 'products'], threshold: 0.001 });
+    const reasons: string[] = [];
+    started.events$.subscribe((e) => {
+      if (e.type === 'attempt-failed') reasons.push(e.reason);
+    });
     await waitFor(() => started.status === 'waiting');
     expect(started.waitingSteps()).toEqual(['review']);
+    // What the human decides on names the rules broken (the report is written after the decision).
+    expect(reasons.join(' ')).toMatch(
+      /more than the 0\.10% allowed\. Broken: (customers|products): .+ \(\d+ rows\)/,
+    );
     started.resolveEscalation('review', { action: 'skip', value: { acceptedBy: 'ada' } });
     const result = await started.result;
     expect(result.overThreshold).toBe(true);
