@@ -8,6 +8,7 @@
  */
 import type { Catalog, CatalogTable } from '../lib/catalog.js';
 import { loadParser, type PgNode, parseSql, strings, walk } from '../lib/pg-parser.js';
+import { freeName, relationNames } from '../lib/relation-names.js';
 import { indexDdl, lockSafeIndexDdl } from './measure.js';
 import type { Baseline, Proposal } from './schemas.js';
 
@@ -26,7 +27,8 @@ export async function proposeIndexes(
   await loadParser();
   const proposals: Proposal[] = [];
   const notes: string[] = [];
-  const taken = new Set(catalog.tables.flatMap((t) => t.indexes.map((i) => i.name)));
+  // Not only index names: a table or sequence named like a proposed index makes its IF NOT EXISTS build nothing.
+  const taken = relationNames(catalog);
   const seen = new Set<string>();
   for (const { query, measure } of baselines) {
     const nodes = measure.nodes;
@@ -75,7 +77,7 @@ export async function proposeIndexes(
           notes.push(`${query.id}: ${key} is already covered by an index`);
           continue;
         }
-        const name = uniqueName(`${table.name}_${columns.join('_')}_idx`, taken);
+        const name = freeName(`${table.name}_${columns.join('_')}_idx`, taken);
         const partitions = table.partitioned
           ? catalog.tables.filter((t) => t.partitionOf === table.name).map((t) => t.name)
           : null;
@@ -179,16 +181,4 @@ function covered(table: CatalogTable, columns: readonly string[]): boolean {
     (i) =>
       i.valid && i.method === 'btree' && i.predicate === null && columns.every((c, k) => i.columns[k] === c),
   );
-}
-
-/** A name of at most 63 bytes that no index of the schema has. */
-function uniqueName(wanted: string, taken: Set<string>): string {
-  const base = Buffer.from(wanted)
-    .subarray(0, 58)
-    .toString('utf8')
-    .replace(/\uFFFD+$/, '');
-  let name = base;
-  for (let n = 2; taken.has(name); n++) name = `${base}_${n}`;
-  taken.add(name);
-  return name;
 }

@@ -8,6 +8,7 @@
  */
 import { qualifiedName, quoteIdent } from '../../src/db/index.js';
 import type { Catalog, CatalogIndex, CatalogTable } from '../lib/catalog.js';
+import { freeName, relationNames } from '../lib/relation-names.js';
 import type { Finding } from './findings.js';
 
 /** The temporary table a trial builds its DDL on. */
@@ -18,9 +19,8 @@ const cols = (columns: readonly string[]) => columns.map(quoteIdent).join(', ');
 type Fix = Pick<Finding, 'fix' | 'trial'>;
 
 /**
- * `wanted`, or `wanted_2`, `wanted_3`... (63 bytes at most): the first that no table, view, index or column sequence
- * of the schema is named. Index names share one namespace with those, and the fix says `IF NOT EXISTS` (a retry
- * after a build that went through must not fail): on a name already taken it would silently build nothing.
+ * `wanted`, or the first of `wanted_2`, `wanted_3`... that no relation of the schema is named (see
+ * `machines/lib/relation-names.ts`): the fix says `IF NOT EXISTS`, which on a name already taken builds nothing.
  *
  * @example
  * ```ts
@@ -28,20 +28,7 @@ type Fix = Pick<Finding, 'fix' | 'trial'>;
  * ```
  */
 export function freeRelationName(catalog: Catalog, wanted: string): string {
-  const taken = new Set<string>();
-  for (const t of catalog.tables) {
-    taken.add(t.name);
-    for (const i of t.indexes) taken.add(i.name);
-    for (const c of t.columns)
-      if (c.sequence) taken.add(c.sequence.name.slice(c.sequence.name.indexOf('.') + 1));
-  }
-  const base = wanted.slice(0, 63);
-  if (!taken.has(base)) return base;
-  for (let n = 2; ; n++) {
-    const suffix = `_${n}`;
-    const name = `${wanted.slice(0, 63 - suffix.length)}${suffix}`;
-    if (!taken.has(name)) return name;
-  }
+  return freeName(wanted, relationNames(catalog));
 }
 
 /** An index on `columns` of `table` (of every partition, then the parent, for a partitioned table). */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Catalog } from '../../machines/lib/catalog.js';
+import { freeName } from '../../machines/lib/relation-names.js';
 import { createIndexFix, freeRelationName } from '../../machines/schema-analysis/fixes.js';
 
 /** A catalog with just what naming reads: tables, their indexes and their columns' sequences. */
@@ -64,5 +65,16 @@ describe('the name of a proposed index', () => {
       'ALTER INDEX "s"."ev_2024_k_idx" ATTACH PARTITION "s"."ev_2024_a_k_idx"',
       'ALTER INDEX "s"."ev_k_idx" ATTACH PARTITION "s"."ev_2024_k_idx"',
     ]);
+  });
+
+  it('is cut at 63 bytes, never inside a character, and proposals of one pass do not share it', () => {
+    const taken = new Set<string>();
+    const wanted = `${'é'.repeat(40)}_idx`; // 84 bytes
+    const first = freeName(wanted, taken);
+    const second = freeName(wanted, taken);
+    expect(Buffer.byteLength(first)).toBeLessThanOrEqual(63);
+    expect(first).toBe('é'.repeat(31));
+    expect(second).toBe(`${'é'.repeat(30)}_2`);
+    expect(first).not.toContain('\uFFFD');
   });
 });
