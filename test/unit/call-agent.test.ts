@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { fromPromise } from 'xstate';
+import type { AgentContext, AgentRegistry } from '../../src/index.js';
+import { workflow } from '../../src/index.js';
+import { callAgent } from '../../src/machine/call-agent.js';
+import { testEngine } from '../support/engine.js';
+
+const ctx = { signal: new AbortController().signal } as AgentContext;
+
+// callAgent is not an async function (an async wrapper costs a promise and two microtasks per attempt): every way an
+// agent can answer or fail must still come back as a promise, never as a synchronous throw.
+describe('callAgent', () => {
+  it("returns a function agent's own promise, not a wrapper", () => {
+    const answer = Promise.resolve(42);
+    expect(callAgent({ a: () => answer }, 'a', {}, ctx)).toBe(answer);
+  });
+
+  it('turns a plain value, a foreign thenable and an actor logic into a promise of their value', async () => {
+    const thenable = { then: (resolve: (v: unknown) => void) => resolve('later') };
+    const agents: AgentRegistry = {
+      plain: () => 'now',
+      thenable: () => thenable as unknown as Promise<unknown>,
+      actor: fromPromise(async () => 'actor'),
+    };
+    await expect(callAgent(agents, 'plain', {}, ctx)).resolves.toBe('now');
+    await expect(callAgent(agents, 'thenable', {}, ctx)).resolves.toBe('later');
+    await expect(callAgent(agents, 'actor', {}, ctx)).resolves.toBe('actor');
+  });
+
+  it('rejects, never throws, for a synchronous throw or an unknown agent', async () => {
+    const boom = new Error('boom');
+    const agents: AgentRegistry = {
+      throws: () => {
+        throw boom;
+      },
+    };
+    const thrown = callAgent(agents, 'throws', {}, ctx);
+    await expect(thrown).rejects.toBe(boom);
+    const missing = callAgent(agents, 'nobody', {}, ctx);
+    await expect(missing).rejects.toMatchObject({ retryable: false, message: /No agent named 'nobody'/ });
+    // Not even an inherited name counts as an agent.
+    await expect(callAgent(agents, 'toString', {}, ctx)).rejects.toThrow(/No agent named 'toString'/);
+  });
+
+  it('retries a step whose agent throws synchronously, as one that rejects', async () => {
+    let calls = 0;
+    const engine = testEngine({
+      agents: {
+        flaky: () => {
+          calls++;
+          if (calls === 1) throw new Error('sync failure');
+          return 'second';
+        },
+      },
+    });
+    const wf = workflow('sync-throw')
+      .step('s', { agent: 'flaky', retry: { attempts: 2, initialMs: 1, jitter: 0 } })
+      .build();
+    await expect(engine.start(wf, {}).result).resolves.toEqual({ s: 'second' });
+    expect(calls).toBe(2);
+  });
+});
