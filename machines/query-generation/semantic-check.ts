@@ -17,13 +17,17 @@ export function semanticProblems(
   const text = sql.toLowerCase();
   const problems: string[] = [];
   const paramAt = (ref: string) => params[Number(ref.slice(1)) - 1];
+  // A text value may also be matched as a LIKE pattern around it ('%France%'), as a query writer often does.
+  const bare = (s: string) => s.replace(/^%|%$/g, '');
   const hasValue = (value: string | number) =>
     params.some((p) =>
-      typeof value === 'number' ? Number(p) === value : String(p).toLowerCase() === value.toLowerCase(),
+      typeof value === 'number' ? Number(p) === value : bare(String(p).toLowerCase()) === value.toLowerCase(),
     ) ||
     (typeof value === 'number'
       ? new RegExp(`(^|[^\\w$.])${value}([^\\w.]|$)`).test(text)
-      : text.includes(`'${value.toLowerCase().replaceAll("'", "''")}'`));
+      : [...text.matchAll(/'((?:[^']|'')*)'/g)].some(
+          (m) => bare(m[1] ?? '') === value.toLowerCase().replaceAll("'", "''"),
+        ));
   const identifiers = (clause: string) =>
     new Set(
       (clause.match(/"[^"]+"|[a-z_][a-z0-9_]*/gi) ?? []).flatMap((id) =>

@@ -157,6 +157,77 @@ export function requirementsOf(context: SchemaContext): Requirement[] {
       }
     }
   }
+  out.push(...namedValues(context, out));
+  return out;
+}
+
+/** Days and months: a request's capitalized words that name a time, not a value (read as dates where at all). */
+const TIME_WORDS = new Set([
+  ...MONTHS,
+  'monday',
+  'tuesday',
+  'wednesday',
+  'thursday',
+  'friday',
+  'saturday',
+  'sunday',
+  'today',
+  'yesterday',
+]);
+
+/**
+ * Names the request capitalizes that nothing above reads as a value and the schema does not name ("customers in
+ * France", "albums by Queen"): a query that answers must show each as a value, in its parameters or as a literal.
+ * Without this a generator that cannot place one answers a wider question (every customer) as if it were the
+ * request; with it the request is left unanswered, or the query is tried again. The first word of a sentence and
+ * quoted text are not read (a quoted value is a requirement already).
+ */
+function namedValues(context: SchemaContext, found: readonly Requirement[]): Requirement[] {
+  const schemaWords = new Set(
+    context.tables.flatMap((t) =>
+      [t.name, ...t.columns.map((c) => c.name)].flatMap((n) => identifierWords(n).map(singular)),
+    ),
+  );
+  const covered = new Set(
+    found.flatMap((r) =>
+      r.kind === 'value'
+        ? String(r.value)
+            .toLowerCase()
+            .split(/[^\p{L}\p{N}]+/u)
+        : [],
+    ),
+  );
+  const out: Requirement[] = [];
+  // Quoted text is left out; what stands in its place is no sentence end, so the word after it is still read.
+  const unquoted = context.request.replace(/"[^"]*"|'[^']*'/g, ' _ ');
+  let name: string[] = [];
+  let end = -1;
+  const flush = () => {
+    const value = name.join(' ');
+    name = [];
+    if (value === '' || covered.has(value.toLowerCase())) return;
+    covered.add(value.toLowerCase());
+    out.push({ kind: 'value', what: `'${value}'`, value });
+  };
+  for (const m of unquoted.matchAll(/[\p{L}\p{N}_-]+/gu)) {
+    const word = m[0];
+    const before = unquoted.slice(0, m.index).trimEnd();
+    const lower = word.toLowerCase();
+    const isName =
+      /^\p{Lu}\p{Ll}+$/u.test(word) &&
+      before !== '' &&
+      !/[.!?:;]$/.test(before) &&
+      !schemaWords.has(singular(lower)) &&
+      !covered.has(lower) &&
+      !TIME_WORDS.has(lower);
+    // "New York": capitalized words next to each other are one name.
+    if (!isName || (name.length > 0 && unquoted.slice(end, m.index) !== ' ')) flush();
+    if (isName) {
+      name.push(word);
+      end = m.index + word.length;
+    }
+  }
+  flush();
   return out;
 }
 

@@ -29,6 +29,8 @@ const SAMPLE: readonly Golden[] = [
   ['How many products have price over 100?', 'SELECT count(*) FROM products WHERE price > 100'],
   ['Orders of customer 42', 'SELECT id FROM orders WHERE customer_id = 42'],
   ['How many customers from FR?', `SELECT count(*) FROM customers WHERE country = 'FR'`],
+  // A name the table stores as a code: no generator here maps France to FR, and a count of every customer is wrong.
+  ['How many customers in France?', `SELECT count(*) FROM customers WHERE country = 'FR'`],
   [
     'How many orders were placed in 2024?',
     `SELECT count(*) FROM orders WHERE created_at >= '2024-01-01' AND created_at < '2025-01-01'`,
@@ -108,6 +110,12 @@ const MUSIC: readonly Golden[] = [
     'SELECT a."Title", count(*) FROM music."Track" t JOIN music."Album" a USING ("AlbumId") GROUP BY 1',
   ],
   ['Customers from Canada', `SELECT "CustomerId" FROM music."Customer" WHERE "Country" = 'Canada'`],
+  // Values no column lists among its common ones (nothing is billed there): the answer is no row, or 0.
+  [
+    'How many invoices billed to Germany?',
+    `SELECT count(*) FROM music."Invoice" WHERE "BillingCountry" = 'Germany'`,
+  ],
+  ['Customers from New Zealand', `SELECT "CustomerId" FROM music."Customer" WHERE "Country" = 'New Zealand'`],
   [
     'Top 3 genres by number of tracks',
     'SELECT count(*) FROM music."Track" GROUP BY "GenreId" ORDER BY 1 DESC LIMIT 3',
