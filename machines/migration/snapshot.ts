@@ -35,6 +35,15 @@ export const SnapshotTableSchema = z.object({
   columns: z.array(SnapshotColumnSchema),
   constraints: z.array(SnapshotConstraintSchema),
   indexes: z.array(SnapshotIndexSchema),
+  /**
+   * The partitioned table this one is a partition of (its schema null when it is the snapshot's own: the dry run's
+   * copy lives in another schema), and its bound (`FOR VALUES ...`), or null. Optional: snapshots taken before it
+   * was recorded (kept in runs stored then) have none, and are compared without it.
+   */
+  partitionOf: z
+    .object({ schema: z.string().nullable(), name: z.string(), bound: z.string() })
+    .nullable()
+    .optional(),
 });
 
 /** One view or materialized view. */
@@ -61,7 +70,10 @@ const RELATIONS = `
          CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS definition,
          ARRAY(SELECT a.attname::text FROM pg_index x CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY u(attnum, ord)
                JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.attnum
-               WHERE x.indrelid = c.oid AND x.indisprimary ORDER BY u.ord) AS "primaryKey"
+               WHERE x.indrelid = c.oid AND x.indisprimary ORDER BY u.ord) AS "primaryKey",
+         (SELECT json_build_object('schema', NULLIF(pn.nspname::text, $1::text), 'name', p.relname, 'bound', pg_get_expr(c.relpartbound, c.oid))
+          FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace
+          WHERE i.inhrelid = c.oid AND c.relispartition) AS "partitionOf"
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm')
   ORDER BY c.relname`;
@@ -113,6 +125,8 @@ export async function takeSnapshot(db: Database, schema: string): Promise<Snapsh
         columns: of(columns.rows, r.name),
         constraints: of(constraints.rows, r.name),
         indexes: of(indexes.rows, r.name),
+        // A json column: node-postgres and PGlite parse it; a driver that does not gives its text.
+        partitionOf: typeof r.partitionOf === 'string' ? JSON.parse(r.partitionOf) : r.partitionOf,
       })),
     views: relations.rows
       .filter(isView)
@@ -132,11 +146,16 @@ export function scoped(snapshot: Snapshot, scope: readonly string[] | undefined)
 }
 
 /** Everything compared, by object (`column orders.total`): equal snapshots give equal maps. */
-function facts(snapshot: Snapshot): Map<string, { relation: string; value: string }> {
+function facts(snapshot: Snapshot, partitions: boolean): Map<string, { relation: string; value: string }> {
   const out = new Map<string, { relation: string; value: string }>();
   const set = (relation: string, key: string, value: string) => out.set(key, { relation, value });
   for (const t of snapshot.tables) {
     set(t.name, `table ${t.name}`, 'exists');
+    if (partitions && t.partitionOf) {
+      const { schema, name, bound } = t.partitionOf;
+      const parent = schema === null ? name : `${schema}.${name}`;
+      set(t.name, `partition ${t.name}`, `of ${parent} ${bound}`);
+    }
     for (const { name, ...rest } of t.columns) set(t.name, `column ${t.name}.${name}`, JSON.stringify(rest));
     for (const k of t.constraints) set(t.name, `constraint ${t.name}.${k.name}`, k.definition);
     for (const i of t.indexes) set(t.name, `index ${t.name}.${i.name}`, i.definition);
@@ -158,8 +177,10 @@ export interface SnapshotDifference {
 
 /** What differs from `expected` in `actual` (empty when they describe the same schema). */
 export function compareSnapshots(expected: Snapshot, actual: Snapshot): SnapshotDifference[] {
-  const a = facts(expected);
-  const b = facts(actual);
+  // Partitions are compared when both snapshots recorded them (one stored by an earlier version did not).
+  const partitions = [expected, actual].every((s) => s.tables.every((t) => t.partitionOf !== undefined));
+  const a = facts(expected, partitions);
+  const b = facts(actual, partitions);
   const differences: SnapshotDifference[] = [];
   for (const key of new Set([...a.keys(), ...b.keys()])) {
     const left = a.get(key);

@@ -47,6 +47,16 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
     plan.drop.push(`DROP ${view.materialized ? 'MATERIALIZED VIEW' : 'VIEW'} ${rel(view.name)}`);
   }
 
+  // A partition the migration attached (or attached elsewhere) is detached first; one it detached is attached
+  // again at the end of `finish`, once its indexes are back (ATTACH adopts matching ones rather than building).
+  for (const table of current.tables) {
+    const old = then.get(table.name);
+    if (!old || !table.partitionOf || old.partitionOf === undefined) continue;
+    if (samePartition(table, old)) continue;
+    const parent = qualifiedName(table.partitionOf.schema ?? schema, table.partitionOf.name);
+    plan.drop.push(`ALTER TABLE ${parent} DETACH PARTITION ${rel(table.name)}`);
+  }
+
   for (const table of current.tables) {
     const old = then.get(table.name);
     if (!old) continue;
@@ -97,6 +107,13 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
       if (existing.get(index.name)?.definition !== index.definition) plan.finish.push(index.definition);
     }
   }
+  for (const old of before.tables) {
+    const table = now.get(old.name);
+    if (!old.partitionOf || (table && (table.partitionOf === undefined || samePartition(table, old))))
+      continue;
+    const parent = qualifiedName(old.partitionOf.schema ?? schema, old.partitionOf.name);
+    plan.finish.push(`ALTER TABLE ${parent} ATTACH PARTITION ${rel(old.name)} ${old.partitionOf.bound}`);
+  }
   const viewsNow = byName(current.views);
   for (const view of before.views) {
     const existing = viewsNow.get(view.name);
@@ -105,6 +122,15 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
     plan.finish.push(`CREATE ${kind} ${rel(view.name)} AS ${view.definition.trim().replace(/;$/, '')}`);
   }
   return plan;
+}
+
+/** Whether a table is a partition of the same parent, with the same bound, in both snapshots. */
+function samePartition(a: SnapshotTable, b: SnapshotTable): boolean {
+  const x = a.partitionOf ?? null;
+  const y = b.partitionOf ?? null;
+  return (
+    x === y || (x !== null && y !== null && x.schema === y.schema && x.name === y.name && x.bound === y.bound)
+  );
 }
 
 /** Column changes on a table that both snapshots have. */

@@ -28,6 +28,23 @@ export function semanticProblems(
       : [...text.matchAll(/'((?:[^']|'')*)'/g)].some(
           (m) => bare(m[1] ?? '') === value.toLowerCase().replaceAll("'", "''"),
         ));
+  // The texts a query compares with: its parameters and its string literals, comments left out.
+  const uncommented = text.replace(/--[^\n]*|\/\*[\s\S]*?\*\//g, ' ');
+  const texts = [
+    ...params.map((p) => String(p).toLowerCase()),
+    ...[...uncommented.matchAll(/'((?:[^']|'')*)'/g)].map((m) => (m[1] ?? '').replaceAll("''", "'")),
+  ];
+  const listed = new Set(
+    context.tables.flatMap((t) => t.columns.flatMap((c) => c.values)).map((v) => v.toLowerCase()),
+  );
+  // A named value: a word of a text ("Rio" in 'Rio de Janeiro'), or a value a column lists (France stored as 'FR').
+  const hasName = (value: string) => {
+    const word = new RegExp(
+      `(^|[^\\p{L}\\p{N}])${value.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\p{L}\\p{N}])`,
+      'u',
+    );
+    return texts.some((t) => word.test(t) || listed.has(bare(t)));
+  };
   const identifiers = (clause: string) =>
     new Set(
       (clause.match(/"[^"]+"|[a-z_][a-z0-9_]*/gi) ?? []).flatMap((id) =>
@@ -123,7 +140,7 @@ export function semanticProblems(
         break;
       }
       case 'value':
-        if (!hasValue(r.value as string | number))
+        if (r.named ? !hasName(String(r.value)) : !hasValue(r.value as string | number))
           problems.push(`The request names ${r.what} but the query does not use it`);
         break;
     }

@@ -8,6 +8,7 @@
 import { identifierWords } from '../lib/references.js';
 import { MONTHS } from './filters.js';
 import type { SchemaContext } from './schema-context.js';
+import { singular as foldPlural } from './vocabulary.js';
 
 /** What the request requires of any query that answers it. */
 export interface Requirement {
@@ -21,6 +22,11 @@ export interface Requirement {
   readonly value?: string | number;
   /** For a year or month: within it, since its start, or before it. */
   readonly mode?: 'in' | 'since' | 'before';
+  /**
+   * A value only named in the request (a capitalized word): shown if a literal or parameter holds it as a word, or
+   * holds one of the values a column lists (the name may be stored as a code: France as FR).
+   */
+  readonly named?: boolean;
 }
 
 const YEAR = /^(19|20)\d\d$/;
@@ -164,6 +170,18 @@ export function requirementsOf(context: SchemaContext): Requirement[] {
 /** Days and months: a request's capitalized words that name a time, not a value (read as dates where at all). */
 const TIME_WORDS = new Set([
   ...MONTHS,
+  ...MONTHS.map((m) => m.slice(0, 3)),
+  'sept',
+  'mon',
+  'tue',
+  'tues',
+  'wed',
+  'thu',
+  'thur',
+  'thurs',
+  'fri',
+  'sat',
+  'sun',
   'monday',
   'tuesday',
   'wednesday',
@@ -175,6 +193,13 @@ const TIME_WORDS = new Set([
   'yesterday',
 ]);
 
+/** Words a request may capitalize that name no value (title case, emphasis, SQL words). */
+const NOT_NAMES = new Set(
+  `a all also an and are as at average by count each every first for from group grouped how in inner is join last
+  left list many max min much next not number of on only or order ordered per please right select show sort sorted
+  sum the there this to top total using what where which who with without`.split(/\s+/),
+);
+
 /**
  * Names the request capitalizes that nothing above reads as a value and the schema does not name ("customers in
  * France", "albums by Queen"): a query that answers must show each as a value, in its parameters or as a literal.
@@ -185,7 +210,7 @@ const TIME_WORDS = new Set([
 function namedValues(context: SchemaContext, found: readonly Requirement[]): Requirement[] {
   const schemaWords = new Set(
     context.tables.flatMap((t) =>
-      [t.name, ...t.columns.map((c) => c.name)].flatMap((n) => identifierWords(n).map(singular)),
+      [t.name, ...t.columns.map((c) => c.name)].flatMap((n) => identifierWords(n).map(foldPlural)),
     ),
   );
   const covered = new Set(
@@ -198,8 +223,15 @@ function namedValues(context: SchemaContext, found: readonly Requirement[]): Req
     ),
   );
   const out: Requirement[] = [];
-  // Quoted text is left out; what stands in its place is no sentence end, so the word after it is still read.
-  const unquoted = context.request.replace(/"[^"]*"|'[^']*'/g, ' _ ');
+  // Quoted text is left out (an apostrophe inside a word, O'Brien, quotes nothing); what stands in its place is no
+  // sentence end, so the word after it is still read.
+  const unquoted = context.request.replace(/"[^"]*"|(?<!\p{L})'[^']*'(?!\p{L})/gu, ' _ ');
+  // A request in title case ("Customers From Canada": a word such as From, By, Of capitalized after the first)
+  // capitalizes words, not names: nothing is read from it.
+  const titled = [...unquoted.matchAll(/(?<=\p{L}[^\p{L}.!?:;\n]*)\p{Lu}\p{Ll}*/gu)].some((m) =>
+    NOT_NAMES.has(m[0].toLowerCase()),
+  );
+  if (titled) return [];
   let name: string[] = [];
   let end = -1;
   const flush = () => {
@@ -207,7 +239,7 @@ function namedValues(context: SchemaContext, found: readonly Requirement[]): Req
     name = [];
     if (value === '' || covered.has(value.toLowerCase())) return;
     covered.add(value.toLowerCase());
-    out.push({ kind: 'value', what: `'${value}'`, value });
+    out.push({ kind: 'value', what: `'${value}'`, value, named: true });
   };
   for (const m of unquoted.matchAll(/[\p{L}\p{N}_-]+/gu)) {
     const word = m[0];
@@ -216,8 +248,9 @@ function namedValues(context: SchemaContext, found: readonly Requirement[]): Req
     const isName =
       /^\p{Lu}\p{Ll}+$/u.test(word) &&
       before !== '' &&
-      !/[.!?:;]$/.test(before) &&
-      !schemaWords.has(singular(lower)) &&
+      !/[.!?:;\n]$/.test(unquoted.slice(0, m.index).replace(/[ \t]+$/, '')) &&
+      !NOT_NAMES.has(lower) &&
+      !schemaWords.has(foldPlural(lower)) &&
       !covered.has(lower) &&
       !TIME_WORDS.has(lower);
     // "New York": capitalized words next to each other are one name.

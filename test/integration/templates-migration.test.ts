@@ -190,6 +190,42 @@ describe.each(adapters.list)('the migration template on $name', (adapter) => {
     expect(backups.rowCount).toBe(0);
   });
 
+  // A detached partition's rows leave its parent: the verification sees the parent's count drop and the run reverts.
+  // The revert attaches the partition again (it used to report "reverted" with the partition left detached: the
+  // snapshot did not record partition membership).
+  it('reverts a DETACH PARTITION: the partition is attached again with its bound, and the parent has its rows', async () => {
+    const { schema } = await fresh();
+    for (const sql of [
+      `CREATE TABLE ${schema}.ev (id int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at)`,
+      `CREATE TABLE ${schema}.ev_2024 PARTITION OF ${schema}.ev FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')`,
+      `CREATE TABLE ${schema}.ev_2025 PARTITION OF ${schema}.ev FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')`,
+      `CREATE INDEX ev_at ON ${schema}.ev (at)`,
+      `INSERT INTO ${schema}.ev SELECT g, DATE '2024-06-01' + g FROM generate_series(1, 400) g`,
+    ])
+      await db.query(sql);
+    const before = await takeSnapshot(db, schema);
+    expect(before.tables.find((t) => t.name === 'ev_2024')?.partitionOf).toEqual({
+      schema: null,
+      name: 'ev',
+      bound: "FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')",
+    });
+    const run = start({
+      schema,
+      approvedBy: 'ana',
+      sql: `ALTER TABLE ${schema}.ev DETACH PARTITION ${schema}.ev_2024`,
+    });
+    const error = await run.result.catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'STEP_FAILED', stepPath: 'verify' });
+    expect(run.status).toBe('compensated');
+    await unchanged(schema, before);
+    const parent = await db.query<{ parent: string }>(
+      `SELECT inhparent::regclass::text AS parent FROM pg_inherits WHERE inhrelid = '${schema}.ev_2024'::regclass`,
+    );
+    expect(parent.rows).toEqual([{ parent: `${schema}.ev` }]);
+    const rows = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.ev`);
+    expect(rows.rows[0]?.n).toBe(400);
+  });
+
   it('refuses statements that cannot run in its transaction, and fails the dry run on bad SQL', async () => {
     const { schema, before } = await fresh();
     const refused = start({

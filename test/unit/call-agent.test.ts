@@ -27,6 +27,32 @@ describe('callAgent', () => {
     await expect(callAgent(agents, 'actor', {}, ctx)).resolves.toBe('actor');
   });
 
+  it("turns a transport's plain value or synchronous throw into a promise too", async () => {
+    const route = (call: () => unknown) =>
+      ({ queue: 'q', transport: { call } }) as unknown as Parameters<typeof callAgent>[4];
+    await expect(
+      callAgent(
+        {},
+        'remote',
+        {},
+        ctx,
+        route(() => 'plain'),
+      ),
+    ).resolves.toBe('plain');
+    const down = new Error('queue down');
+    await expect(
+      callAgent(
+        {},
+        'remote',
+        {},
+        ctx,
+        route(() => {
+          throw down;
+        }),
+      ),
+    ).rejects.toBe(down);
+  });
+
   it('rejects, never throws, for a synchronous throw or an unknown agent', async () => {
     const boom = new Error('boom');
     const agents: AgentRegistry = {

@@ -53,7 +53,31 @@ describe('values a request names', () => {
     expect(check("SELECT count(*) FROM customers WHERE country_name = 'France'")).toEqual([]);
     expect(check("SELECT count(*) FROM customers WHERE country_name ILIKE '%france%'")).toEqual([]);
     expect(check('SELECT count(*) FROM customers WHERE country_name ILIKE $1', ['%France%'])).toEqual([]);
-    // Another value that merely contains the name is not it.
-    expect(check("SELECT count(*) FROM customers WHERE country_name = 'not france'")).toHaveLength(1);
+    // A code a column lists stands for the name (the sample stores countries as FR, DE).
+    expect(check("SELECT count(*) FROM customers WHERE country = 'FR'")).toEqual([]);
+    expect(check('SELECT count(*) FROM customers WHERE country = $1', ['FR'])).toEqual([]);
+    // A word that merely starts with the name is not it; a comment is not the query.
+    expect(check("SELECT count(*) FROM customers WHERE country_name = 'Frances'")).toHaveLength(1);
+    expect(check("SELECT count(*) FROM customers -- no column holds 'France'")).toHaveLength(1);
+  });
+
+  it('finds each word of a name in one value, across connectors and apostrophes', () => {
+    const asked = (request: string, sql: string) =>
+      semanticProblems(requirementsOf(context(request)), sql, [], context(request));
+    expect(values('Customers in Rio de Janeiro')).toEqual(['Rio', 'Janeiro']);
+    expect(
+      asked('Customers in Rio de Janeiro', "SELECT id FROM customers WHERE city = 'Rio de Janeiro'"),
+    ).toEqual([]);
+    expect(values("Customers named O'Brien")).toEqual(['Brien']);
+    expect(asked("Customers named O'Brien", "SELECT id FROM customers WHERE name = 'O''Brien'")).toEqual([]);
+  });
+
+  it('reads no name from a request in title case, or from words that name no value', () => {
+    expect(values('Customers From Canada')).toEqual([]);
+    expect(values('Show All Orders From Last Year')).toEqual([]);
+    expect(values('Show the Top 5 customers by number of orders')).toEqual([]);
+    expect(values('What is the Average price of products?')).toEqual([]);
+    expect(values('Customers in Paris\nShow email too')).toEqual(['Paris']);
+    expect(values('Orders placed on a Tues in Sept')).toEqual([]);
   });
 });
