@@ -100,7 +100,18 @@ describe('flowstate template commands', () => {
     expect(ran.stdout).toContain('  ⚑ approval failed');
     expect(ran.stderr).toContain("flowstate: the migration run waits on a human decision at 'approval'");
     expect(ran.stderr).toContain('"approvedBy"');
+    // Why it waits: the escalation's reason, as a human deciding would read it.
+    expect(ran.stderr).toMatch(/^ {2}why \(approval\): Destructive migration: statement 1: Drops audit_log/m);
     // PGlite alone takes over 10 s to start on a loaded 2-core machine.
+  }, 60_000);
+
+  it('run exits 3 over the data validation threshold and says which rules broke it', async () => {
+    const ran = await flowstate('run', 'data-validation', '--input', '{"threshold": 0}');
+    expect(ran.code).toBe(3);
+    expect(ran.stderr).toContain("flowstate: the data-validation run waits on a human decision at 'review'");
+    expect(ran.stderr).toMatch(
+      /^ {2}why \(review\): .*more than the 0\.00% allowed\. Broken: \w+: \w+ \(\d+ rows?\)/m,
+    );
   }, 60_000);
 
   it('paths and verify work on a template', async () => {

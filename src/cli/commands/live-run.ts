@@ -6,8 +6,10 @@
  * store for `flowstate runs decide` and `runs resume` (with one).
  */
 import { pino } from 'pino';
+import type { AnyActorRef } from 'xstate';
 import type { AnyTemplate } from '../../../machines/index.js';
 import type { Database } from '../../db/port.js';
+import { actorTree, isStepSnapshot } from '../../machine/actor-tree.js';
 import type { AgentRegistry } from '../../model/agent.js';
 import { combineInspection } from '../../observability/inspect.js';
 import { createLogger } from '../../observability/logger.js';
@@ -29,6 +31,8 @@ export type Outcome =
   | {
       readonly status: 'waiting';
       readonly steps: readonly string[];
+      /** Why each escalated step waits: its last attempt's error message (scrubbed of the run's secrets). */
+      readonly reasons: readonly { readonly step: string; readonly reason: string }[];
       readonly ms: number;
       readonly runId?: string | undefined;
     }
@@ -132,7 +136,13 @@ export async function executeTemplate(options: ExecuteOptions): Promise<Outcome>
         run.cancel('Waiting on a human decision: stopped by the CLI');
         await run.result.catch(() => {});
       }
-      return { status: 'waiting', steps: first.steps, ms, runId: options.store ? run.id : undefined };
+      return {
+        status: 'waiting',
+        steps: first.steps,
+        reasons: first.reasons,
+        ms,
+        runId: options.store ? run.id : undefined,
+      };
     }
     const status = run.status;
     const how = status === 'compensated' || status === 'cancelled' ? status : 'failed';
@@ -147,15 +157,30 @@ export async function executeTemplate(options: ExecuteOptions): Promise<Outcome>
 
 type Settled =
   | { readonly kind: 'done'; readonly output: unknown }
-  | { readonly kind: 'waiting'; readonly steps: readonly string[] }
+  | { readonly kind: 'waiting'; readonly steps: readonly string[]; readonly reasons: WaitReason[] }
   | { readonly kind: 'failed'; readonly error: unknown };
+
+type WaitReason = { readonly step: string; readonly reason: string };
+
+/** Why the escalated steps of a run wait: the error of each one's last attempt. Read before the run is stopped. */
+function escalationReasons(root: AnyActorRef): WaitReason[] {
+  const reasons: WaitReason[] = [];
+  for (const actor of actorTree(root)) {
+    const s = actor.getSnapshot();
+    if (!isStepSnapshot(s) || s.status !== 'active' || s.phase !== 'escalated') continue;
+    const message = s.history.at(-1)?.error?.message;
+    if (message) reasons.push({ step: s.input.path, reason: message });
+  }
+  return reasons;
+}
 
 /** How the run settles first: it ends, or it starts waiting on a human (polled: no event tells it). */
 async function settle(run: ReturnType<ReturnType<typeof createEngine>['start']>): Promise<Settled> {
   let poll: NodeJS.Timeout | undefined;
   const waiting = new Promise<Settled>((resolve) => {
     poll = setInterval(() => {
-      if (run.status === 'waiting') resolve({ kind: 'waiting', steps: run.waitingSteps() });
+      if (run.status === 'waiting')
+        resolve({ kind: 'waiting', steps: run.waitingSteps(), reasons: escalationReasons(run.actor) });
     }, 50);
   });
   try {

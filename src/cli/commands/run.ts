@@ -128,10 +128,14 @@ function report(template: AnyTemplate, outcome: Outcome, options: RunCommandOpti
     }
     case 'waiting': {
       const steps = outcome.steps.map((s) => `'${s}'`).join(', ');
+      const why = () => {
+        for (const { step, reason } of outcome.reasons) io.err(`  why (${step}): ${reason}`);
+      };
       if (outcome.runId !== undefined) {
         // Kept in the store: an operator decides, then the run goes on.
         const store = `--store '${options.store}'`;
         io.err(`flowstate: the ${template.id} run ${outcome.runId} waits on a human decision at ${steps}.`);
+        why();
         io.err(
           `  decide: flowstate runs decide ${outcome.runId} ${outcome.steps[0]} --action retry|skip|abort ${store}`,
         );
@@ -139,6 +143,7 @@ function report(template: AnyTemplate, outcome: Outcome, options: RunCommandOpti
         return 3;
       }
       io.err(`flowstate: the ${template.id} run waits on a human decision at ${steps}; stopped.`);
+      why();
       io.err(`  hint: ${waitingHint(template.id)}`);
       return 3;
     }
