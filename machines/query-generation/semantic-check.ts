@@ -19,21 +19,29 @@ export function semanticProblems(
   const paramAt = (ref: string) => params[Number(ref.slice(1)) - 1];
   // A text value may also be matched as a LIKE pattern around it ('%France%'), as a query writer often does.
   const bare = (s: string) => s.replace(/^%|%$/g, '');
+  // What a query filters with: its string literals and parameters, except in comments, in a SELECT list (a label,
+  // not a filter) and under a negation (`<> 'France'` excludes the value the request names).
+  const negated = /(?:<>|!=|\bnot\s+i?like)\s*$/;
+  const filtering = text
+    .replace(/--[^\n]*|\/\*[\s\S]*?\*\//g, ' ')
+    .replace(/\bselect\b[\s\S]*?\bfrom\b/g, ' from ')
+    .replace(/\bnot\s+in\s*\([^)]*\)/g, ' ');
+  const literals = [...filtering.matchAll(/'((?:[^']|'')*)'/g)]
+    .filter((m) => !negated.test(filtering.slice(0, m.index)))
+    .map((m) => (m[1] ?? '').replaceAll("''", "'"));
+  const used = new Set(
+    [...filtering.matchAll(/\$(\d+)/g)]
+      .filter((m) => !negated.test(filtering.slice(0, m.index)))
+      .map((m) => Number(m[1]) - 1),
+  );
+  const filterParams = params.filter((_, i) => used.has(i));
   const hasValue = (value: string | number) =>
-    params.some((p) =>
-      typeof value === 'number' ? Number(p) === value : bare(String(p).toLowerCase()) === value.toLowerCase(),
-    ) ||
-    (typeof value === 'number'
-      ? new RegExp(`(^|[^\\w$.])${value}([^\\w.]|$)`).test(text)
-      : [...text.matchAll(/'((?:[^']|'')*)'/g)].some(
-          (m) => bare(m[1] ?? '') === value.toLowerCase().replaceAll("'", "''"),
-        ));
-  // The texts a query compares with: its parameters and its string literals, comments left out.
-  const uncommented = text.replace(/--[^\n]*|\/\*[\s\S]*?\*\//g, ' ');
-  const texts = [
-    ...params.map((p) => String(p).toLowerCase()),
-    ...[...uncommented.matchAll(/'((?:[^']|'')*)'/g)].map((m) => (m[1] ?? '').replaceAll("''", "'")),
-  ];
+    typeof value === 'number'
+      ? params.some((p) => Number(p) === value) || new RegExp(`(^|[^\\w$.])${value}([^\\w.]|$)`).test(text)
+      : [...filterParams.map((p) => String(p).toLowerCase()), ...literals].some(
+          (t) => bare(t) === value.toLowerCase(),
+        );
+  const texts = [...filterParams.map((p) => String(p).toLowerCase()), ...literals];
   const listed = new Set(
     context.tables.flatMap((t) => t.columns.flatMap((c) => c.values)).map((v) => v.toLowerCase()),
   );

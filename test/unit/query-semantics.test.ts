@@ -59,6 +59,14 @@ describe('values a request names', () => {
     // A word that merely starts with the name is not it; a comment is not the query.
     expect(check("SELECT count(*) FROM customers WHERE country_name = 'Frances'")).toHaveLength(1);
     expect(check("SELECT count(*) FROM customers -- no column holds 'France'")).toHaveLength(1);
+    // A label in the SELECT list, or a negation, is not a filter on the name.
+    expect(check("SELECT 'France' AS country, count(*) FROM customers")).toHaveLength(1);
+    expect(check("SELECT count(*) FROM customers WHERE country_name <> 'France'")).toHaveLength(1);
+    expect(
+      check("SELECT count(*) FROM customers WHERE country_name NOT IN ('France', 'Spain')"),
+    ).toHaveLength(1);
+    expect(check('SELECT count(*) FROM customers WHERE country_name != $1', ['France'])).toHaveLength(1);
+    expect(check("SELECT count(*) FROM customers WHERE country_name NOT ILIKE '%france%'")).toHaveLength(1);
   });
 
   it('finds each word of a name in one value, across connectors and apostrophes', () => {
