@@ -32,7 +32,10 @@ export function proposeRules(catalog: Catalog, table: CatalogTable): Rule[] {
   const declared = new Set(
     table.constraints.filter((c) => c.kind === 'f').flatMap((c) => (c.columns.length === 1 ? c.columns : [])),
   );
-  const ownKey = table.constraints.find((c) => c.kind === 'p')?.columns ?? [];
+  // The table's own single-column key is what others reference; a column of a composite key (an order line's
+  // order and product) is itself a reference, checked like any other.
+  const pk = table.constraints.find((c) => c.kind === 'p')?.columns ?? [];
+  const ownKey = pk.length === 1 ? pk : [];
   // A column with its own check constraint already has the rule its owner meant: propose nothing over it.
   const checked = new Set(
     table.constraints.filter((c) => c.kind === 'c' && c.columns.length === 1).flatMap((c) => c.columns),
