@@ -68,12 +68,17 @@ export async function copySchema(tx: Database, live: string, scratch: string): P
       [live],
     )
   ).rows;
+  // Every index no constraint owns, a partition's too, with the index of the parent it is attached to: an index on a
+  // partitioned table is copied as it prints (ON ONLY) and its partitions' indexes attached to it by name, so the
+  // copy has the same indexes, names included, as the target.
   const indexes = (
-    await tx.query<{ definition: string }>(
-      `SELECT pg_get_indexdef(x.indexrelid) AS definition
-         FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+    await tx.query<{ name: string; definition: string; parent: string | null }>(
+      `SELECT ic.relname AS name, pg_get_indexdef(x.indexrelid) AS definition,
+              (SELECT pi.relname FROM pg_inherits i JOIN pg_class pi ON pi.oid = i.inhparent
+                WHERE i.inhrelid = x.indexrelid AND pi.relnamespace = ic.relnamespace) AS parent
+         FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+         JOIN pg_namespace n ON n.oid = t.relnamespace
         WHERE n.nspname = $1 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)
-          AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = x.indexrelid)
           AND NOT ${extensionMember('t.oid')}
         ORDER BY x.indexrelid`,
       [live],
@@ -133,6 +138,9 @@ export async function copySchema(tx: Database, live: string, scratch: string): P
     );
   }
   for (const i of indexes) await tx.query(here(i.definition));
+  // Deepest first (made after their parents): a partitioned partition's index is complete before it is attached.
+  for (const i of indexes.filter((x) => x.parent !== null).reverse())
+    await tx.query(`ALTER INDEX ${quoteIdent(i.parent ?? '')} ATTACH PARTITION ${quoteIdent(i.name)}`);
   for (const v of relations.filter((x) => x.view !== null)) {
     const kind = v.kind === 'm' ? 'MATERIALIZED VIEW' : 'VIEW';
     await tx.query(`CREATE ${kind} ${quoteIdent(v.name)} AS ${here(v.view ?? '')}`);

@@ -47,8 +47,8 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
     plan.drop.push(`DROP ${view.materialized ? 'MATERIALIZED VIEW' : 'VIEW'} ${rel(view.name)}`);
   }
 
-  // A partition the migration attached (or attached elsewhere) is detached first; one it detached is attached
-  // again at the end of `finish`, once its indexes are back (ATTACH adopts matching ones rather than building).
+  // A partition the migration attached (or attached elsewhere) is detached first; one it detached is attached again
+  // (see below).
   for (const table of current.tables) {
     const old = then.get(table.name);
     if (!old || !table.partitionOf || old.partitionOf === undefined) continue;
@@ -112,7 +112,11 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
     if (!old.partitionOf || (table && (table.partitionOf === undefined || samePartition(table, old))))
       continue;
     const parent = qualifiedName(old.partitionOf.schema ?? schema, old.partitionOf.name);
-    plan.finish.push(`ALTER TABLE ${parent} ATTACH PARTITION ${rel(old.name)} ${old.partitionOf.bound}`);
+    // A table that still exists is attached before the rows are restored (rows restored into its parent while it
+    // is detached would go to another partition, or fail); one made again, after its rows and indexes are back.
+    (table ? plan.create : plan.finish).push(
+      `ALTER TABLE ${parent} ATTACH PARTITION ${rel(old.name)} ${old.partitionOf.bound}`,
+    );
   }
   const viewsNow = byName(current.views);
   for (const view of before.views) {

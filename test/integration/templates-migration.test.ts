@@ -190,7 +190,18 @@ describe.each(adapters.list)('the migration template on $name', (adapter) => {
     expect(backups.rowCount).toBe(0);
   });
 
-  // A detached partition's rows leave its parent: the verification sees the parent's count drop and the run reverts.
+  /** The template's agents, with `after` run right after the apply (rows going away): the verification fails. */
+  const failingVerify = (after: string) => {
+    const base = template.agents(db);
+    const apply: AgentFunction = async (input, ctx) => {
+      const output = await (base['migration-apply'] as AgentFunction)(input, ctx);
+      await db.query(after);
+      return output;
+    };
+    return { ...base, 'migration-apply': apply };
+  };
+
+  // An approved DETACH PARTITION whose verification fails is reverted.
   // The revert attaches the partition again (it used to report "reverted" with the partition left detached: the
   // snapshot did not record partition membership).
   it('reverts a DETACH PARTITION: the partition is attached again with its bound, and the parent has its rows', async () => {
@@ -209,11 +220,10 @@ describe.each(adapters.list)('the migration template on $name', (adapter) => {
       name: 'ev',
       bound: "FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')",
     });
-    const run = start({
-      schema,
-      approvedBy: 'ana',
-      sql: `ALTER TABLE ${schema}.ev DETACH PARTITION ${schema}.ev_2024`,
-    });
+    const run = start(
+      { schema, approvedBy: 'ana', sql: `ALTER TABLE ${schema}.ev DETACH PARTITION ${schema}.ev_2024` },
+      failingVerify(`DELETE FROM ${schema}.audit_log WHERE actor = 'user1'`),
+    );
     const error = await run.result.catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'STEP_FAILED', stepPath: 'verify' });
     expect(run.status).toBe('compensated');
@@ -224,6 +234,47 @@ describe.each(adapters.list)('the migration template on $name', (adapter) => {
     expect(parent.rows).toEqual([{ parent: `${schema}.ev` }]);
     const rows = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.ev`);
     expect(rows.rows[0]?.n).toBe(400);
+  });
+
+  // Found by review: rows restored into a parent while its partition was still detached went to the DEFAULT
+  // partition (and the attach then failed); an index on a partitioned table, or a partition of a parent in another
+  // schema, made the verification of any migration fail (the dry run's copy lacked the partitions' indexes).
+  it('reverts a DETACH with deleted rows into a table with a DEFAULT partition, and applies beside partitioned indexes', async () => {
+    const { schema } = await fresh();
+    const other = `${schema}_archive`;
+    for (const sql of [
+      `CREATE SCHEMA ${other}`,
+      `CREATE TABLE ${schema}.ev (id int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at)`,
+      `CREATE TABLE ${schema}.ev_2024 PARTITION OF ${schema}.ev FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')`,
+      `CREATE TABLE ${schema}.ev_2025 PARTITION OF ${schema}.ev FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')`,
+      `CREATE TABLE ${schema}.ev_rest PARTITION OF ${schema}.ev DEFAULT`,
+      `CREATE INDEX ev_at ON ${schema}.ev (at)`,
+      `INSERT INTO ${schema}.ev SELECT g, DATE '2024-06-01' + g FROM generate_series(1, 500) g`,
+      `CREATE TABLE ${other}.old (id int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at)`,
+      `CREATE TABLE ${schema}.old_2020 PARTITION OF ${other}.old FOR VALUES FROM ('2020-01-01') TO ('2021-01-01')`,
+    ])
+      await db.query(sql);
+    const before = await takeSnapshot(db, schema);
+    const count = async () =>
+      (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.ev`)).rows[0]?.n;
+    const reverted = start(
+      {
+        schema,
+        approvedBy: 'ana',
+        sql: `ALTER TABLE ${schema}.ev DETACH PARTITION ${schema}.ev_2025; DELETE FROM ${schema}.ev WHERE id < 3`,
+      },
+      failingVerify(`DELETE FROM ${schema}.ev WHERE id = 100`),
+    );
+    await expect(reverted.result).rejects.toMatchObject({ stepPath: 'verify' });
+    expect(reverted.status).toBe('compensated');
+    await unchanged(schema, before);
+    expect(await count()).toBe(500);
+    const inRest = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.ev_rest`);
+    expect(inRest.rows[0]?.n).toBe(0);
+    // An ordinary change beside them applies: the dry run's copy has the partitions' indexes.
+    const applied = await start({ schema, sql: `ALTER TABLE ${schema}.categories ADD COLUMN note text` })
+      .result;
+    expect(applied.status).toBe('applied');
   });
 
   it('refuses statements that cannot run in its transaction, and fails the dry run on bad SQL', async () => {

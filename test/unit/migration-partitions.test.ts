@@ -24,9 +24,10 @@ describe('partitions in a migration snapshot', () => {
     expect(compareSnapshots(before, after)).toEqual([
       { object: 'partition ev_2024', relation: 'ev_2024', expected: `of ev ${BOUND}`, actual: null },
     ]);
-    expect(undoPlan(after, before).finish).toEqual([
-      `ALTER TABLE "s"."ev" ATTACH PARTITION "s"."ev_2024" ${BOUND}`,
-    ]);
+    // Attached before the rows are restored: rows restored into the parent while it is detached would go astray.
+    const plan = undoPlan(after, before);
+    expect(plan.create).toEqual([`ALTER TABLE "s"."ev" ATTACH PARTITION "s"."ev_2024" ${BOUND}`]);
+    expect(plan.finish).toEqual([]);
   });
 
   it('detaches a partition the migration attached, before anything else', () => {
@@ -43,6 +44,12 @@ describe('partitions in a migration snapshot', () => {
     const plan = undoPlan(snapshot(table('ev', null)), before);
     expect(plan.recreated).toEqual(['ev_2024']);
     expect(plan.finish.at(-1)).toBe(`ALTER TABLE "other"."ev" ATTACH PARTITION "s"."ev_2024" ${BOUND}`);
+  });
+
+  // The dry run's copy has a partition of a parent in another schema as a plain table: not a difference.
+  it('leaves out of the comparison a partition whose parent is in another schema', () => {
+    const live = snapshot(table('ev_2024', { schema: 'archive', name: 'ev', bound: BOUND }));
+    expect(compareSnapshots(snapshot(table('ev_2024', null)), live)).toEqual([]);
   });
 
   // A run stored by an earlier version keeps a snapshot without partitions: compared without them, not as a change.

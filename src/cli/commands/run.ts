@@ -129,7 +129,7 @@ function report(template: AnyTemplate, outcome: Outcome, options: RunCommandOpti
     case 'waiting': {
       const steps = outcome.steps.map((s) => `'${s}'`).join(', ');
       const why = () => {
-        for (const { step, reason } of outcome.reasons) io.err(`  why (${step}): ${reason}`);
+        for (const { step, reason } of outcome.reasons) io.err(`  why (${step}): ${oneLine(reason)}`);
       };
       if (outcome.runId !== undefined) {
         // Kept in the store: an operator decides, then the run goes on.
@@ -157,6 +157,13 @@ function report(template: AnyTemplate, outcome: Outcome, options: RunCommandOpti
       return 1;
     }
   }
+}
+
+/** A reason as one terminal line: control characters (an escape sequence in a name) and line breaks as spaces, cut at 600 characters. */
+function oneLine(reason: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
+  const flat = reason.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
+  return flat.length > 600 ? `${flat.slice(0, 600)}… (${flat.length - 600} more characters)` : flat;
 }
 
 /** What to do about a run that waits, per template. */
