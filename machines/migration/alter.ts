@@ -132,6 +132,14 @@ function alterAction(cmd: PgNode): AlterAction {
       return { kind: 'validate-constraint', name };
     case 'AT_AddIdentity':
       return { kind: 'add-identity', column: name };
+    case 'AT_DetachPartition':
+      // CONCURRENTLY commits twice on its own: it cannot run in the migration's transaction (the lint refuses it).
+      return {
+        kind: 'other',
+        text: (cmd.def as { PartitionCmd?: { concurrent?: boolean } } | undefined)?.PartitionCmd?.concurrent
+          ? 'DetachPartition CONCURRENTLY'
+          : 'DetachPartition',
+      };
     default:
       return { kind: 'other', text: subtype.replace(/^AT_/, '') };
   }

@@ -170,6 +170,14 @@ export function alterTable(
         if (action.cascade) cascades(name, h);
         break;
       case 'other':
+        if (action.text.endsWith(' CONCURRENTLY')) {
+          h.add(
+            'error',
+            'non-transactional',
+            `ALTER TABLE ${name} DETACH PARTITION ... CONCURRENTLY cannot run inside a transaction: detach without CONCURRENTLY (an approval is asked), or run it yourself`,
+          );
+          break;
+        }
         // DETACH PARTITION, SET UNLOGGED, DISABLE TRIGGER, ENABLE ROW LEVEL SECURITY...: each can hide or lose rows,
         // or stop what protects them, and the lint cannot tell which is harmless: an approval, as docs/templates.md says.
         raise('ACCESS EXCLUSIVE');

@@ -164,6 +164,10 @@ describe('the migration lint on hostile SQL (PostgreSQL parser)', () => {
       expect(result.findings.map((f) => `${f.severity}:${f.rule}`)).toContain('danger:unanalysed');
     }
     expect(await rules('ALTER TABLE t DROP CONSTRAINT t_n_check')).toEqual(['danger:drop-constraint']);
+    // CONCURRENTLY commits on its own: refused, as VACUUM is, rather than failing in the dry run.
+    expect(await rules('ALTER TABLE t DETACH PARTITION t_2023 CONCURRENTLY')).toEqual([
+      'error:non-transactional',
+    ]);
     // CASCADE: what depends on it elsewhere goes too, which the approval must say.
     expect(await rules('ALTER TABLE t DROP COLUMN c CASCADE')).toEqual([
       'danger:drop-column',
