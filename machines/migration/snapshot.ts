@@ -14,6 +14,12 @@ const SnapshotColumnSchema = z.object({
   default: z.string().nullable(),
   generated: z.string(),
   identity: z.string(),
+  /**
+   * Inherited from a parent and not declared by the table itself (every column of a partition): it changes with its
+   * parent's, and PostgreSQL refuses to add, drop or retype it on the table alone. Optional (snapshots stored before
+   * it was recorded have none); not compared.
+   */
+  inherited: z.boolean().optional(),
 });
 
 /** One constraint, with its definition as `pg_get_constraintdef` prints it. */
@@ -21,10 +27,20 @@ const SnapshotConstraintSchema = z.object({
   name: z.string(),
   type: z.string(),
   definition: z.string(),
+  /** A partition's copy of its parent's constraint, or an inherited CHECK: it comes and goes with the parent's. Not compared. */
+  inherited: z.boolean().optional(),
 });
 
 /** One index that no constraint owns (constraint indexes come and go with their constraint). */
-const SnapshotIndexSchema = z.object({ name: z.string(), definition: z.string() });
+const SnapshotIndexSchema = z.object({
+  name: z.string(),
+  definition: z.string(),
+  /**
+   * The index (of the parent table, in the same schema) this partition's index is attached to, or null: made by an
+   * index on the parent, it goes with it, and one made again is attached again. Optional, as `partitionOf`.
+   */
+  parentIndex: z.string().nullable().optional(),
+});
 
 /** One table. */
 export const SnapshotTableSchema = z.object({
@@ -81,7 +97,7 @@ const RELATIONS = `
 const COLUMNS = `
   SELECT c.relname AS "table", a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
          a.attnotnull AS "notNull", pg_get_expr(d.adbin, d.adrelid) AS "default",
-         a.attgenerated::text AS generated, a.attidentity::text AS identity
+         a.attgenerated::text AS generated, a.attidentity::text AS identity, NOT a.attislocal AS inherited
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
   LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
@@ -90,13 +106,16 @@ const COLUMNS = `
 
 // NOT NULL constraints (`n`, PostgreSQL 18 and PGlite) are left out: the columns' `notNull` says the same.
 const CONSTRAINTS = `
-  SELECT c.relname AS "table", k.conname AS name, k.contype::text AS type, pg_get_constraintdef(k.oid) AS definition
+  SELECT c.relname AS "table", k.conname AS name, k.contype::text AS type, pg_get_constraintdef(k.oid) AS definition,
+         k.conparentid <> 0 OR NOT k.conislocal AS inherited
   FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND k.contype <> 'n'
   ORDER BY c.relname, k.conname`;
 
 const INDEXES = `
-  SELECT t.relname AS "table", i.relname AS name, pg_get_indexdef(x.indexrelid) AS definition
+  SELECT t.relname AS "table", i.relname AS name, pg_get_indexdef(x.indexrelid) AS definition,
+         (SELECT pi.relname FROM pg_inherits h JOIN pg_class pi ON pi.oid = h.inhparent
+          WHERE h.inhrelid = x.indexrelid AND pi.relnamespace = i.relnamespace) AS "parentIndex"
   FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
   JOIN pg_namespace n ON n.oid = t.relnamespace
   WHERE n.nspname = $1 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid)
@@ -146,7 +165,11 @@ export function scoped(snapshot: Snapshot, scope: readonly string[] | undefined)
 }
 
 /** Everything compared, by object (`column orders.total`): equal snapshots give equal maps. */
-function facts(snapshot: Snapshot, partitions: boolean): Map<string, { relation: string; value: string }> {
+function facts(
+  snapshot: Snapshot,
+  partitions: boolean,
+  attachments: boolean,
+): Map<string, { relation: string; value: string }> {
   const out = new Map<string, { relation: string; value: string }>();
   const set = (relation: string, key: string, value: string) => out.set(key, { relation, value });
   for (const t of snapshot.tables) {
@@ -157,9 +180,14 @@ function facts(snapshot: Snapshot, partitions: boolean): Map<string, { relation:
       const { name, bound } = t.partitionOf;
       set(t.name, `partition ${t.name}`, `of ${name} ${bound}`);
     }
-    for (const { name, ...rest } of t.columns) set(t.name, `column ${t.name}.${name}`, JSON.stringify(rest));
+    for (const { name, inherited: _, ...rest } of t.columns)
+      set(t.name, `column ${t.name}.${name}`, JSON.stringify(rest));
     for (const k of t.constraints) set(t.name, `constraint ${t.name}.${k.name}`, k.definition);
-    for (const i of t.indexes) set(t.name, `index ${t.name}.${i.name}`, i.definition);
+    for (const i of t.indexes) {
+      // An index on a partitioned table made again but not attached to its partitions' is left invalid: compared.
+      const attached = attachments && i.parentIndex ? ` (attached to ${i.parentIndex})` : '';
+      set(t.name, `index ${t.name}.${i.name}`, `${i.definition}${attached}`);
+    }
   }
   for (const v of snapshot.views)
     set(v.name, `view ${v.name}`, JSON.stringify([v.materialized, v.definition]));
@@ -180,8 +208,11 @@ export interface SnapshotDifference {
 export function compareSnapshots(expected: Snapshot, actual: Snapshot): SnapshotDifference[] {
   // Partitions are compared when both snapshots recorded them (one stored by an earlier version did not).
   const partitions = [expected, actual].every((s) => s.tables.every((t) => t.partitionOf !== undefined));
-  const a = facts(expected, partitions);
-  const b = facts(actual, partitions);
+  const attachments = [expected, actual].every((s) =>
+    s.tables.every((t) => t.indexes.every((i) => i.parentIndex !== undefined)),
+  );
+  const a = facts(expected, partitions, attachments);
+  const b = facts(actual, partitions, attachments);
   const differences: SnapshotDifference[] = [];
   for (const key of new Set([...a.keys(), ...b.keys()])) {
     const left = a.get(key);

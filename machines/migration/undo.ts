@@ -62,13 +62,17 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
     if (!old) continue;
     const oldConstraints = byName(old.constraints);
     const lifted = (k: { definition: string }) => restored.includes(table.name) && notValid(k.definition);
+    // A constraint the table inherits goes with its parent's (dropping it alone is refused).
     const added = table.constraints
+      .filter((k) => !k.inherited)
       .filter((k) => oldConstraints.get(k.name)?.definition !== k.definition || lifted(k))
       .sort((a, b) => constraintRank(b.type) - constraintRank(a.type));
     for (const k of added)
       plan.drop.push(`ALTER TABLE ${rel(table.name)} DROP CONSTRAINT ${quoteIdent(k.name)}`);
     const oldIndexes = byName(old.indexes);
     for (const index of table.indexes) {
+      // A partition's index attached to its parent's goes with it (dropping it alone is refused).
+      if (index.parentIndex) continue;
       if (oldIndexes.get(index.name)?.definition !== index.definition) {
         plan.drop.push(`DROP INDEX ${rel(index.name)}`);
       }
@@ -78,9 +82,12 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
   // One statement: tables the migration created may reference each other.
   if (addedTables.length > 0) plan.drop.push(`DROP TABLE ${addedTables.join(', ')}`);
 
+  // A column a table inherits changes with its parent's; its own NOT NULL is dropped after the parents' (which
+  // recurse to it: a partition's cannot be dropped while its parent's holds).
+  const inheritedLast: string[] = [];
   for (const old of before.tables) {
     const table = now.get(old.name);
-    if (table) alterColumns(plan, rel(old.name), table, old);
+    if (table) alterColumns(plan, rel(old.name), table, old, inheritedLast);
     else {
       plan.recreated.push(old.name);
       plan.create.push(createTable(rel(old.name), old));
@@ -89,11 +96,16 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
       }
     }
   }
+  plan.drop.push(...inheritedLast);
 
   const constraints = before.tables.flatMap((old) => {
-    const existing = byName(now.get(old.name)?.constraints ?? []);
+    const table = now.get(old.name);
+    const existing = byName(table?.constraints ?? []);
     const lifted = (k: { definition: string }) => restored.includes(old.name) && notValid(k.definition);
+    // An inherited constraint comes back with its parent's; a table made again gets it as its own (a partition must
+    // have its parent's CHECKs to be attached, and the attach makes them inherited).
     return old.constraints
+      .filter((k) => !(k.inherited && table))
       .filter((k) => existing.get(k.name)?.definition !== k.definition || lifted(k))
       .map((k) => ({ table: old.name, ...k }));
   });
@@ -118,6 +130,22 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
       `ALTER TABLE ${parent} ATTACH PARTITION ${rel(old.name)} ${old.partitionOf.bound}`,
     );
   }
+  // Partitions' indexes made again are attached to their parent's (made again ON ONLY, it stays invalid until every
+  // partition's is), once the tables are partitions again; deepest first, in reverse order of the snapshot's
+  // definitions (a partitioned partition's `ON ONLY` index after its partitions').
+  const attach: string[] = [];
+  for (const old of before.tables) {
+    const existing = byName(now.get(old.name)?.indexes ?? []);
+    for (const index of old.indexes) {
+      const was = existing.get(index.name);
+      if (!index.parentIndex) continue;
+      if (was?.definition === index.definition && was.parentIndex === index.parentIndex) continue;
+      const statement = `ALTER INDEX ${rel(index.parentIndex)} ATTACH PARTITION ${rel(index.name)}`;
+      if (/ ON ONLY /.test(index.definition)) attach.push(statement);
+      else attach.unshift(statement);
+    }
+  }
+  plan.finish.push(...attach);
   const viewsNow = byName(current.views);
   for (const view of before.views) {
     const existing = viewsNow.get(view.name);
@@ -138,31 +166,42 @@ function samePartition(a: SnapshotTable, b: SnapshotTable): boolean {
 }
 
 /** Column changes on a table that both snapshots have. */
-function alterColumns(plan: UndoPlan, table: string, now: SnapshotTable, old: SnapshotTable): void {
+function alterColumns(
+  plan: UndoPlan,
+  table: string,
+  now: SnapshotTable,
+  old: SnapshotTable,
+  inheritedLast: string[],
+): void {
   const then = byName(old.columns);
   const current = byName(now.columns);
   const alter = (column: string, action: string) =>
     `ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(column)} ${action}`;
+  // An inherited column is added, dropped and retyped by its parent's statements, which recurse to it; its NOT NULL
+  // and default are set again here too (harmless where the parent's already did).
   for (const column of now.columns) {
-    if (!then.has(column.name)) plan.drop.push(`ALTER TABLE ${table} DROP COLUMN ${quoteIdent(column.name)}`);
+    if (!then.has(column.name) && !column.inherited)
+      plan.drop.push(`ALTER TABLE ${table} DROP COLUMN ${quoteIdent(column.name)}`);
   }
   for (const column of old.columns) {
     const existing = current.get(column.name);
+    const inherited = column.inherited === true || existing?.inherited === true;
     if (!existing) {
       // Re-added nullable and without default: the backup fills it, then `finish` restores the rules.
-      plan.create.push(`ALTER TABLE ${table} ADD COLUMN ${columnDefinition(column, false)}`);
+      if (!inherited) plan.create.push(`ALTER TABLE ${table} ADD COLUMN ${columnDefinition(column, false)}`);
       if (column.default !== null && column.generated === '') {
         plan.finish.push(alter(column.name, `SET DEFAULT ${column.default}`));
       }
       if (column.notNull && column.generated === '') plan.finish.push(alter(column.name, 'SET NOT NULL'));
       continue;
     }
-    if (existing.type !== column.type) {
+    if (existing.type !== column.type && !inherited) {
       plan.drop.push(
         alter(column.name, `TYPE ${column.type} USING ${quoteIdent(column.name)}::${column.type}`),
       );
     }
-    if (existing.notNull && !column.notNull) plan.drop.push(alter(column.name, 'DROP NOT NULL'));
+    if (existing.notNull && !column.notNull)
+      (inherited ? inheritedLast : plan.drop).push(alter(column.name, 'DROP NOT NULL'));
     if (!existing.notNull && column.notNull) plan.finish.push(alter(column.name, 'SET NOT NULL'));
     if (existing.default !== column.default && column.generated === '' && column.identity === '') {
       plan.finish.push(

@@ -277,6 +277,64 @@ describe.each(adapters.list)('the migration template on $name', (adapter) => {
     expect(applied.status).toBe('applied');
   });
 
+  // Found by review: a change to a partitioned table reaches its partitions (columns, indexes, constraints are
+  // inherited), and the revert undid it on each partition too, which PostgreSQL refuses ("cannot drop inherited
+  // column"): every such migration was "not reversible" in the dry run, and one that failed verification stayed.
+  it('reverts column, type, index and constraint changes on a partitioned table (inherited by its partitions)', async () => {
+    const { schema } = await fresh();
+    for (const sql of [
+      `CREATE TABLE ${schema}.ev (id int NOT NULL, at date NOT NULL, kind text NOT NULL, note text, n int) PARTITION BY RANGE (at)`,
+      `CREATE TABLE ${schema}.ev_2024 PARTITION OF ${schema}.ev FOR VALUES FROM ('2024-01-01') TO ('2025-01-01') PARTITION BY LIST (kind)`,
+      `CREATE TABLE ${schema}.ev_2024_a PARTITION OF ${schema}.ev_2024 FOR VALUES IN ('a')`,
+      `CREATE TABLE ${schema}.ev_2024_b PARTITION OF ${schema}.ev_2024 FOR VALUES IN ('b')`,
+      `CREATE TABLE ${schema}.ev_2025 PARTITION OF ${schema}.ev FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')`,
+      `CREATE INDEX ev_at ON ${schema}.ev (at)`,
+      `ALTER TABLE ${schema}.ev ADD CONSTRAINT ev_n_positive CHECK (n > 0)`,
+      `INSERT INTO ${schema}.ev SELECT g, DATE '2024-03-01' + g, CASE WHEN g % 2 = 0 THEN 'a' ELSE 'b' END, 'note ' || g, g FROM generate_series(1, 500) g`,
+      // Inheritance: the child's columns are its parent's, as a partition's.
+      `CREATE TABLE ${schema}.vehicle (id text PRIMARY KEY, note text)`,
+      `CREATE TABLE ${schema}.truck (load int) INHERITS (${schema}.vehicle)`,
+      `INSERT INTO ${schema}.truck VALUES ('T1', 'big', 3)`,
+    ])
+      await db.query(sql);
+    const before = await takeSnapshot(db, schema);
+    const sum = () =>
+      checksum(
+        db,
+        `SELECT id || ':' || at || ':' || kind || ':' || coalesce(note, '-') || ':' || n FROM ${schema}.ev`,
+      );
+    const rows = await sum();
+    const run = start(
+      {
+        schema,
+        approvedBy: 'ana',
+        sql: [
+          `ALTER TABLE ${schema}.ev ADD COLUMN z int DEFAULT 7`,
+          `CREATE INDEX ev_z ON ${schema}.ev (z)`,
+          `ALTER TABLE ${schema}.ev ADD CONSTRAINT ev_z_small CHECK (z < 100)`,
+          `ALTER TABLE ${schema}.ev ALTER COLUMN n TYPE bigint`,
+          `ALTER TABLE ${schema}.ev ALTER COLUMN note SET NOT NULL`,
+          `ALTER TABLE ${schema}.ev DROP CONSTRAINT ev_n_positive`,
+          `DROP INDEX ${schema}.ev_at`,
+          `ALTER TABLE ${schema}.ev DROP COLUMN note`,
+          `ALTER TABLE ${schema}.vehicle ADD COLUMN seats int`,
+          `ALTER TABLE ${schema}.vehicle ALTER COLUMN note TYPE varchar(200)`,
+        ].join('; '),
+      },
+      failingVerify(`DELETE FROM ${schema}.ev WHERE id = 100`),
+    );
+    const error = await run.result.catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'STEP_FAILED', stepPath: 'verify' });
+    expect(run.status).toBe('compensated');
+    expect((error as { compensationErrors?: unknown }).compensationErrors).toBeUndefined();
+    await unchanged(schema, before);
+    expect(await sum()).toBe(rows);
+    // The dry run of an ordinary change on the partitioned table reports it reversible.
+    const applied = await start({ schema, sql: `ALTER TABLE ${schema}.ev ADD COLUMN tag text` }).result;
+    expect(applied).toMatchObject({ status: 'applied' });
+    expect(JSON.stringify(applied)).not.toMatch(/not reversible/);
+  });
+
   it('refuses statements that cannot run in its transaction, and fails the dry run on bad SQL', async () => {
     const { schema, before } = await fresh();
     const refused = start({
