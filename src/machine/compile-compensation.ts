@@ -16,7 +16,8 @@ function mapOf(step: string): { name: string; index: number } | undefined {
  * The `__compensating` state: runs the `compensate` agent of each completed step in reverse order of completion
  * (each done item of a `map` on its own, as `name[index]`),
  * one step actor at a time (so compensations get retries and timeouts too), then ends as `compensated`.
- * A compensation that fails is recorded and the others still run.
+ * A compensation that fails is recorded and the others still run; the run then ends `failed` (with the failures on
+ * its error's `compensationErrors`): `compensated` says that every change was undone.
  */
 export function compensationState(compiler: Compiler): Record<string, unknown> {
   const table = new Map<string, Omit<StepActorInput, 'workflowId' | 'path' | 'input'>>();
@@ -32,6 +33,7 @@ export function compensationState(compiler: Compiler): Record<string, unknown> {
     });
   });
   compiler.guards['flowstate.hasCompensation'] = ({ context }) => context.completed.length > 0;
+  compiler.guards['flowstate.compensationFailed'] = ({ context }) => context.compensationErrors.length > 0;
   const baseOf = (step: string) =>
     (table.get(step) ?? table.get(mapOf(step)?.name ?? '')) as Omit<
       StepActorInput,
@@ -77,6 +79,9 @@ export function compensationState(compiler: Compiler): Record<string, unknown> {
       },
       finished: { type: 'final' },
     },
-    onDone: ROOT_STATES.compensated,
+    onDone: [
+      { guard: 'flowstate.compensationFailed', target: ROOT_STATES.failed },
+      { target: ROOT_STATES.compensated },
+    ],
   };
 }

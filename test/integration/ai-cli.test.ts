@@ -242,6 +242,29 @@ describe('flowstate run with an LLM or an agents module', () => {
     expect(bad.stderr).toContain('<provider>:<model>');
   }, 60_000);
 
+  // A compensation that fails (here the migration's revert) leaves the run `failed`, and says what was not undone.
+  it('a migration whose revert fails ends failed and prints what was not undone', async () => {
+    const file = join(dir, 'revert-fails.mjs');
+    writeFileSync(
+      file,
+      [
+        'const final = (message) => Object.assign(new Error(message), { retryable: false });',
+        'export const agents = {',
+        "  'migration-verify': () => { throw final('the schema is not what the dry run produced'); },",
+        "  'migration-revert': () => { throw final('Revert statement failed: cannot drop inherited column'); },",
+        '};',
+      ].join('\n'),
+    );
+    const input = JSON.stringify({ sql: 'ALTER TABLE orders ADD COLUMN note text' });
+    const ran = await flowstate('run', 'migration', '--agents', file, '--input', input);
+    expect(ran.code).toBe(1);
+    expect(ran.stderr).toContain('flowstate: the migration run failed:');
+    expect(ran.stderr).not.toContain('compensated');
+    expect(ran.stderr).toMatch(
+      /NOT undone \(apply\/compensate\): Step 'apply\/compensate' failed after 1 attempt: Revert statement failed: cannot drop inherited column/,
+    );
+  }, 60_000);
+
   it('an agents module that does not load exits 1', async () => {
     const ran = await flowstate('run', 'query-generation', '--agents', join(dir, 'missing.mjs'), '--json');
     expect(ran.code).toBe(1);

@@ -39,7 +39,9 @@ describe('compensation errors', () => {
       expect.objectContaining({ stepPath: 'b/compensate' }),
       expect.objectContaining({ stepPath: 'a/compensate' }),
     ];
-    expect(outcome).toMatchObject({ status: 'compensated', compensationErrors: expected });
+    // Not `compensated`: that says every change was undone.
+    expect(run.status).toBe('failed');
+    expect(outcome).toMatchObject({ status: 'failed', compensationErrors: expected });
     expect(outcome.status !== 'done' && outcome.error).toMatchObject({
       stepPath: 'c',
       compensationErrors: expected,
@@ -62,6 +64,7 @@ describe('compensation errors', () => {
     }).start(saga, {});
     await run.result.catch(() => {});
     const outcome = run.actor.getSnapshot().output as WorkflowOutcome;
+    expect(outcome.status).toBe('compensated');
     expect(outcome.status !== 'done' && outcome.error).not.toHaveProperty('compensationErrors');
   });
 

@@ -26,7 +26,7 @@ for (const { definition, options } of catalog) {
 
 describe('testWorkflow', () => {
   it('generated a path set for every catalog workflow', () => {
-    expect(counts).toEqual({ review: 13, fanout: 10, refine: 9, saga: 13, guarded: 9 });
+    expect(counts).toEqual({ review: 13, fanout: 10, refine: 9, saga: 12, guarded: 9 });
   });
 
   it('fails a run that leaves its path, saying where and how', async () => {
