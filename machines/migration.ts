@@ -36,7 +36,8 @@ const transientRetry = { attempts: 3, initialMs: 500, retryOn: TRANSIENT };
 
 /**
  * Builds the migration workflow. Its output is a {@link MigrationReport}; a failed apply or verification ends
- * the run `compensated`, with the schema reverted, and rejects with the failure.
+ * the run `compensated`, with the schema reverted, and rejects with the failure (a revert that fails too ends it
+ * `failed`, with the revert's failure on the error's `compensationErrors`).
  *
  * @example
  * ```ts

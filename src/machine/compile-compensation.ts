@@ -2,7 +2,7 @@ import { serializeError } from '../model/errors.js';
 import { stepOptionsOf, walkNodes } from '../model/walk.js';
 import { update } from './actions.js';
 import type { Compiler } from './compile.js';
-import type { MachineContext } from './context.js';
+import { compensationFailures, type MachineContext } from './context.js';
 import { ROOT_STATES } from './state-keys.js';
 import type { StepActorInput } from './step-types.js';
 
@@ -33,7 +33,7 @@ export function compensationState(compiler: Compiler): Record<string, unknown> {
     });
   });
   compiler.guards['flowstate.hasCompensation'] = ({ context }) => context.completed.length > 0;
-  compiler.guards['flowstate.compensationFailed'] = ({ context }) => context.compensationErrors.length > 0;
+  compiler.guards['flowstate.compensationFailed'] = ({ context }) => compensationFailures(context).length > 0;
   const baseOf = (step: string) =>
     (table.get(step) ?? table.get(mapOf(step)?.name ?? '')) as Omit<
       StepActorInput,

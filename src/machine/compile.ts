@@ -19,7 +19,7 @@ import { branchState, loopState, parallelState } from './compile-control.js';
 import { mapState } from './compile-map.js';
 import { mapItemsState } from './compile-map-items.js';
 import { waitState } from './compile-wait.js';
-import type { MachineContext, MachineInput } from './context.js';
+import { compensationFailures, type MachineContext, type MachineInput } from './context.js';
 import { type Learner, learning } from './learn.js';
 import { restoreLegacySnapshots } from './legacy-state-value.js';
 import { createMapLogic } from './map-logic.js';
@@ -175,9 +175,9 @@ export class Compiler {
           };
         }
         const error = c.error ?? failureOf('INTERNAL', 'The run failed');
-        if (c.compensationErrors.length === 0) return { outcome: { status, error } };
+        const compensationErrors = compensationFailures(c);
+        if (compensationErrors.length === 0) return { outcome: { status, error } };
         // On the error too, so the error a run rejects with tells which compensations failed.
-        const { compensationErrors } = c;
         return { outcome: { status, error: { ...error, compensationErrors }, compensationErrors } };
       });
     const config = {

@@ -81,3 +81,12 @@ export interface MachineInput {
    */
   entries?: Record<string, number>;
 }
+
+/**
+ * The compensations that failed in a run: those of a child workflow whose failure it took over (on that error), then
+ * its own, in the order they ran.
+ */
+export function compensationFailures(c: MachineContext): readonly SerializedError[] {
+  const inherited = c.error?.compensationErrors ?? [];
+  return inherited.length === 0 ? c.compensationErrors : [...inherited, ...c.compensationErrors];
+}

@@ -232,8 +232,8 @@ export interface Engine {
   ): Promise<void>;
   /**
    * Cancels a run wherever it runs (see {@link Engine.send}). A stored run no live engine owns is taken by this
-   * engine and cancelled here (compensations run) if its definition is registered, else marked `cancelled` in the
-   * store.
+   * engine and cancelled here (it stops where it is: no compensation runs) if its definition is registered, else
+   * marked `cancelled` in the store.
    */
   cancel(runId: string, reason?: string, options?: SignalOptions): Promise<void>;
   /** This engine's owner id in the store's leases. */

@@ -169,6 +169,8 @@ export class WorkflowModel {
       c.completed,
       maps,
       items,
+      // Whether a compensation failed decides whether the run ends `compensated` or `failed`.
+      c.compensationErrors.length > 0,
     ]);
   }
 

@@ -68,6 +68,41 @@ describe('compensation errors', () => {
     expect(outcome.status !== 'done' && outcome.error).not.toHaveProperty('compensationErrors');
   });
 
+  // Found by review: a child workflow's failed compensation is the parent's too (its error carries it).
+  describe('of a child workflow', () => {
+    const fails = (message: string) => async () => {
+      throw Object.assign(new Error(message), { retryable: false });
+    };
+    const child = workflow('child', { onError: 'compensate' })
+      .step('x', { compensate: 'undoX' })
+      .step('y')
+      .build();
+    const parent = workflow('parent', { onError: 'compensate' })
+      .step('p', { compensate: 'undoP' })
+      .step('sub', { workflow: child })
+      .build();
+    const base = { p: () => 'p', x: () => 'x', y: fails('y failed'), undoX: fails('undo x failed') };
+
+    it('end the parent failed even when its own compensations succeed', async () => {
+      const run = testEngine({ agents: { ...base, undoP: () => null } }).start(parent, {});
+      const error = await run.result.catch((e: unknown) => e);
+      expect(run.status).toBe('failed');
+      const outcome = run.actor.getSnapshot().output as WorkflowOutcome;
+      const expected = [expect.objectContaining({ stepPath: 'sub/x/compensate' })];
+      expect(outcome).toMatchObject({ status: 'failed', compensationErrors: expected });
+      expect(error).toMatchObject({ compensationErrors: expected });
+    });
+
+    it("come first, then the parent's own", async () => {
+      const run = testEngine({ agents: { ...base, undoP: fails('undo p failed') } }).start(parent, {});
+      const error = (await run.result.catch((e: unknown) => e)) as {
+        compensationErrors: { stepPath: string }[];
+      };
+      expect(run.status).toBe('failed');
+      expect(error.compensationErrors.map((e) => e.stepPath)).toEqual(['sub/x/compensate', 'p/compensate']);
+    });
+  });
+
   it('survive serializeError, as an error carrying them is stored', () => {
     const error = Object.assign(new FlowstateError('STEP_FAILED', 'c failed'), {
       compensationErrors: [{ name: 'Error', message: 'undo failed', stepPath: 'b/compensate' }],

@@ -116,3 +116,26 @@ export function describeError(error: unknown): string {
   while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
   return cause instanceof Error ? `${error.message} (cause: ${cause.message})` : error.message;
 }
+
+/**
+ * What a run that failed left in place: a line per compensation that failed (a migration's revert), from the error's
+ * `compensationErrors` (an error the run rejected with, or the error of a stored run), with the agent's reason.
+ *
+ * @example
+ * ```ts
+ * notUndone(run.error); // ["NOT undone (apply/compensate): Step 'apply/compensate' failed after 1 attempt: ..."]
+ * ```
+ */
+export function notUndone(error: unknown): string[] {
+  const failures = (error as { compensationErrors?: unknown } | null | undefined)?.compensationErrors;
+  if (!Array.isArray(failures)) return [];
+  const text = (value: unknown) => String((value as { message?: unknown } | null)?.message ?? value);
+  return failures.map((f: { stepPath?: unknown; cause?: unknown } | null) => {
+    const step = typeof f?.stepPath === 'string' ? f.stepPath : 'a compensation';
+    // A step's failure says how many attempts; its cause (the agent's own error) says why.
+    const why = f?.cause ? `${text(f)}: ${text(f.cause)}` : text(f);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
+    const flat = why.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
+    return `NOT undone (${step}): ${flat.length > 600 ? `${flat.slice(0, 600)}…` : flat}`;
+  });
+}

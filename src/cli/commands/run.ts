@@ -17,7 +17,14 @@ import { fileHistory, historyPath } from '../history-file.js';
 import { INTERRUPTED, trapInterrupt } from '../interrupt.js';
 import { fail } from '../paths-command.js';
 import { openStore, storeUrl } from '../store-url.js';
-import { describeError, inputProblems, openTarget, readInput, requireTemplate } from './execute.js';
+import {
+  describeError,
+  inputProblems,
+  notUndone,
+  openTarget,
+  readInput,
+  requireTemplate,
+} from './execute.js';
 import { executeTemplate, type Outcome } from './live-run.js';
 import { summarize } from './report.js';
 
@@ -155,23 +162,10 @@ function report(template: AnyTemplate, outcome: Outcome, options: RunCommandOpti
         outcome.status === 'compensated' ? 'failed and was compensated (its changes reverted)' : 'failed';
       io.err(`flowstate: the ${template.id} run ${what}: ${describeError(outcome.error)}`);
       // A compensation that failed (a migration's revert) left its step's changes in place: said, not hidden.
-      for (const failure of compensationFailures(outcome.error))
-        io.err(`  NOT undone (${failure.stepPath}): ${oneLine(failure.message)}`);
+      for (const line of notUndone(outcome.error)) io.err(`  ${line}`);
       return 1;
     }
   }
-}
-
-/** The compensations that failed while a run compensated (on its error's `compensationErrors`), with their reasons. */
-function compensationFailures(error: unknown): { stepPath: string; message: string }[] {
-  const failures = (error as { compensationErrors?: unknown } | null)?.compensationErrors;
-  if (!Array.isArray(failures)) return [];
-  const text = (value: unknown) => String((value as { message?: unknown } | null)?.message ?? value);
-  return failures.map((f: { stepPath?: unknown; cause?: unknown }) => ({
-    stepPath: typeof f?.stepPath === 'string' ? f.stepPath : 'a compensation',
-    // A step's failure says how many attempts; its cause (the agent's own error) says why.
-    message: f?.cause ? `${text(f)}: ${text(f.cause)}` : text(f),
-  }));
 }
 
 /** A reason as one terminal line: control characters (an escape sequence in a name) and line breaks as spaces, cut at 600 characters. */

@@ -13,7 +13,7 @@ import type { Engine } from '../../runtime/engine-types.js';
 import type { CliIO } from '../demo-command.js';
 import { UsageError } from '../paths-command.js';
 import { openStore, storeUrl } from '../store-url.js';
-import { describeError, openTarget } from './execute.js';
+import { describeError, notUndone, openTarget } from './execute.js';
 import { summarize } from './report.js';
 import { cliLogger, EXIT, type RunsInvocation, text } from './runs-common.js';
 
@@ -83,6 +83,7 @@ export async function runsResume({ values, positionals }: RunsInvocation, io: Cl
         return EXIT.ok;
       case 'failed':
         io.err(`flowstate: run ${id} ended ${run.status}: ${describeError(ending.error)}`);
+        for (const line of notUndone(ending.error)) io.err(`  ${line}`);
         return EXIT.refused;
       case 'waiting': {
         const steps = ending.steps.map((s) => `'${s}'`).join(', ');

@@ -12,6 +12,7 @@ import { formatMs } from '../../progress/reporters/format.js';
 import type { CliIO } from '../demo-command.js';
 import { UsageError } from '../paths-command.js';
 import { openStore, storeUrl } from '../store-url.js';
+import { notUndone } from './execute.js';
 import { parseRuns, positiveInt, type RunsInvocation, runsFailure, text } from './runs-common.js';
 import { runsResume } from './runs-resume.js';
 import { runsSignal } from './runs-signal.js';
@@ -134,6 +135,7 @@ async function show({ values, positionals }: RunsInvocation, io: CliIO): Promise
   field('updated', iso(run.updatedAt));
   if (run.input !== undefined) field('input', oneLine(run.input));
   if (run.error) field('error', `${run.error.message}${run.error.code ? ` (${run.error.code})` : ''}`);
+  for (const line of notUndone(run.error)) io.out(`            ${line}`);
   if (run.output !== undefined) field('output', oneLine(run.output));
   for (const timer of timers) field('timer', timerText(timer, now));
   if (run.status === 'waiting' || run.status === 'running') {
