@@ -33,6 +33,7 @@ import {
   VerificationSchema,
 } from './schemas.js';
 import { asLive, copySchema, retarget, scratchName } from './scratch.js';
+import { tablesWithRows } from './scratch-rows.js';
 import { changedRelations, type Snapshot, takeSnapshot } from './snapshot.js';
 import { verify } from './verify.js';
 
@@ -177,7 +178,10 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
             await setLockTimeout(tx, lockTimeoutMs);
             // On a scratch copy the target's tables are only read (ACCESS SHARE); `live` runs on them.
             const target = scratch ? scratchName(ctx.workflowId) : plan.schema;
-            if (scratch) await copySchema(tx, plan.schema, target);
+            if (scratch) {
+              const rowsOf = await tablesWithRows(tx, plan.schema, plan.statements);
+              await copySchema(tx, plan.schema, target, rowsOf);
+            }
             const before = await takeSnapshot(tx, target);
             const backups = await backupTables(
               tx,

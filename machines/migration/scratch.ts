@@ -31,11 +31,17 @@ interface Relation {
 }
 
 /**
- * Copies the tables (with their rows), constraints, indexes and views of `live` into the new schema `scratch`, on
- * `tx`. Definitions are printed with `live` as the search path, so they name its objects unqualified and are
- * created under `scratch` as the search path.
+ * Copies the tables, constraints, indexes and views of `live` into the new schema `scratch`, on `tx`, with the rows
+ * of the tables in `rowsOf` (of every table when it is undefined; see `tablesWithRows`). Definitions are printed
+ * with `live` as the search path, so they name its objects unqualified and are created under `scratch` as the
+ * search path.
  */
-export async function copySchema(tx: Database, live: string, scratch: string): Promise<void> {
+export async function copySchema(
+  tx: Database,
+  live: string,
+  scratch: string,
+  rowsOf?: ReadonlySet<string>,
+): Promise<void> {
   await loadParser();
   // pg_get_indexdef always qualifies the table: every definition is requalified, or it would touch the target.
   const here = (sql: string) => requalify(sql, live, scratch);
@@ -123,7 +129,7 @@ export async function copySchema(tx: Database, live: string, scratch: string): P
   // Rows table by table, each from ONLY itself: an inheritance child's rows are not its parent's too (they would
   // break its keys), and a partition's rows go straight to it, so a partition kept in another schema (not copied)
   // leaves its rows out instead of failing the copy.
-  for (const r of relations.filter((x) => x.kind === 'r')) {
+  for (const r of relations.filter((x) => x.kind === 'r' && (rowsOf === undefined || rowsOf.has(x.name)))) {
     const list = (columns.get(r.name) ?? []).join(', ');
     if (list === '') continue;
     await tx.query(
