@@ -34,7 +34,7 @@ import {
 } from './schemas.js';
 import { asLive, copySchema, retarget, scratchName } from './scratch.js';
 import { tablesWithRows } from './scratch-rows.js';
-import { changedRelations, type Snapshot, takeSnapshot } from './snapshot.js';
+import { changedRelations, type Snapshot, takeSnapshot, withDescendants } from './snapshot.js';
 import { verify } from './verify.js';
 
 /** Options of {@link migrationAgents}. */
@@ -361,5 +361,8 @@ async function applyInPhases(
 function scopeOf(before: Snapshot, after: Snapshot, plan: Results['plan']): string[] {
   const names = new Set(changedRelations(before, after));
   for (const r of plan.renames) if (r.kind === 'table') names.add(r.table).add(r.to);
-  return [...names].sort();
+  // Tables whose rows come back (their NOT VALID constraints are lifted for it), even if their shape did not change.
+  for (const t of plan.backupTables) names.add(t);
+  // A parent's statements recurse to its partitions and children: the revert checks those came back too.
+  return withDescendants(before, names);
 }

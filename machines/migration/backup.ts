@@ -18,6 +18,12 @@ export const BackupSchema = z.object({
   /** The table's primary key when it was copied: rows are matched on it when the table still exists. */
   primaryKey: z.array(z.string()),
   rows: z.number(),
+  /**
+   * The table's own rows only, without its inheritance children's (which have backups of their own), matched and
+   * restored in it alone. Absent in backups taken before it was recorded (and for a partitioned table, whose rows
+   * are all its partitions').
+   */
+  only: z.boolean().optional(),
 });
 /** One backed-up table. */
 export type Backup = z.infer<typeof BackupSchema>;
@@ -27,28 +33,44 @@ export function backupPrefix(runId: string): string {
   return `m${createHash('sha256').update(runId).digest('hex').slice(0, 10)}`;
 }
 
-/** Copies each table (which must be in `snapshot`) into the backup schema. */
+/**
+ * Copies each table (which must be in `snapshot`) into the backup schema, and its inheritance children: a statement
+ * on a parent reaches their rows too, and a copy of the parent's rows through it would restore theirs into the
+ * parent. A table that is not partitioned is copied alone (`ONLY`).
+ */
 export async function backupTables(
   tx: Database,
   snapshot: Snapshot,
-  tables: readonly string[],
+  named: readonly string[],
   prefix: string,
 ): Promise<Backup[]> {
-  if (tables.length === 0) return [];
+  if (named.length === 0) return [];
+  const tables = [...named];
+  for (const table of tables) {
+    for (const child of snapshot.tables)
+      if (child.inherits?.includes(table) && !tables.includes(child.name)) tables.push(child.name);
+  }
   await tx.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(BACKUP_SCHEMA)}`);
   const backups: Backup[] = [];
   for (const [i, table] of tables.entries()) {
     const found = snapshot.tables.find((t) => t.name === table);
     if (!found) continue;
+    const only = found.partitionKey === null;
     // Byte-safe truncation: the copy's name must stay within PostgreSQL's 63 bytes.
     const backup = `${prefix}_${i}_${Buffer.from(table)
       .subarray(0, 40)
       .toString('utf8')
       .replace(/\uFFFD+$/, '')}`;
     const result = await tx.query(
-      `CREATE TABLE ${qualifiedName(BACKUP_SCHEMA, backup)} AS TABLE ${qualifiedName(snapshot.schema, table)}`,
+      `CREATE TABLE ${qualifiedName(BACKUP_SCHEMA, backup)} AS TABLE ${only ? 'ONLY ' : ''}${qualifiedName(snapshot.schema, table)}`,
     );
-    backups.push({ table, backup, primaryKey: found.primaryKey, rows: result.rowCount });
+    backups.push({
+      table,
+      backup,
+      primaryKey: found.primaryKey,
+      rows: result.rowCount,
+      ...(only ? { only } : {}),
+    });
   }
   return backups;
 }
@@ -69,6 +91,8 @@ export async function restoreBackups(
     const table = current.tables.find((t) => t.name === b.table);
     if (!table) continue;
     const target = qualifiedName(current.schema, b.table);
+    // Matched and emptied in the table alone: its children's rows are theirs to restore.
+    const own = `${b.only ? 'ONLY ' : ''}${target}`;
     const source = qualifiedName(BACKUP_SCHEMA, b.backup);
     const copied = await tx.query<{ name: string }>(
       `SELECT a.attname AS name FROM pg_attribute a
@@ -85,16 +109,16 @@ export async function restoreBackups(
       restored[b.table] = (await tx.query(insert(''))).rowCount;
     } else if (key.length > 0 && key.length === b.primaryKey.length) {
       const match = key.map((c) => `b.${quoteIdent(c)} = t.${quoteIdent(c)}`).join(' AND ');
-      await tx.query(`DELETE FROM ${target} t WHERE NOT EXISTS (SELECT 1 FROM ${source} b WHERE ${match})`);
+      await tx.query(`DELETE FROM ${own} t WHERE NOT EXISTS (SELECT 1 FROM ${source} b WHERE ${match})`);
       const rest = columns.filter((c) => !key.includes(c));
       if (rest.length > 0) {
         const set = rest.map((c) => `${quoteIdent(c)} = b.${quoteIdent(c)}`).join(', ');
-        await tx.query(`UPDATE ${target} t SET ${set} FROM ${source} b WHERE ${match}`);
+        await tx.query(`UPDATE ${own} t SET ${set} FROM ${source} b WHERE ${match}`);
       }
-      await tx.query(insert(` WHERE NOT EXISTS (SELECT 1 FROM ${target} t WHERE ${match})`));
+      await tx.query(insert(` WHERE NOT EXISTS (SELECT 1 FROM ${own} t WHERE ${match})`));
       restored[b.table] = b.rows;
     } else {
-      await tx.query(`DELETE FROM ${target}`);
+      await tx.query(`DELETE FROM ${own}`);
       restored[b.table] = (await tx.query(insert(''))).rowCount;
     }
   }

@@ -49,6 +49,8 @@ export async function planMigration(
       const table = op.table.name;
       for (const action of op.actions) {
         if (action.kind === 'drop-column' || action.kind === 'alter-type') backup.add(original(table));
+        // Rows join or leave the parent with a partition (or an inheritance child): its count changes on purpose.
+        if (action.kind === 'other' && MOVES_ROWS.test(action.text)) dataChanged.add(original(table));
         if (action.kind === 'rename-column') {
           renames.push({ kind: 'column', table, column: action.column, to: action.to });
         }
@@ -76,6 +78,9 @@ export async function planMigration(
     fixes: proposal?.fixes ?? [],
   };
 }
+
+/** `ALTER TABLE` actions through which rows join or leave a table: `ATTACH`/`DETACH PARTITION`, `[NO] INHERIT`. */
+const MOVES_ROWS = /^(AttachPartition|DetachPartition|AddInherit|DropInherit)\b/;
 
 /** The finding kinds whose fix the default migration proposes: lock-safe DDL, nothing that loses data. */
 const PROPOSED_KINDS = new Set(['missing-fk-index', 'duplicate-index']);

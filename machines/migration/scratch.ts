@@ -8,6 +8,7 @@
 import { type Database, quoteIdent } from '../../src/db/index.js';
 import { loadParser, scanSql } from '../lib/pg-parser.js';
 import type { PlannedStatement } from './parse.js';
+import { ownColumnDefinitions, ownColumnSettings } from './scratch-columns.js';
 import type { Snapshot } from './snapshot.js';
 
 /** A scratch schema name for a run: lower case, so it never needs quoting. */
@@ -101,6 +102,8 @@ export async function copySchema(
   ).rows) {
     columns.set(r.table, [...(columns.get(r.table) ?? []), quoteIdent(r.name)]);
   }
+  const ownColumns = await ownColumnDefinitions(tx, live);
+  const ownSettings = await ownColumnSettings(tx, live);
   await tx.query(`CREATE SCHEMA ${scratch}`);
   // New tables go to the scratch schema, and names a definition leaves unqualified are found there first (the
   // copied tables), then in the live schema: its types (an enum in a partial index), functions (a view's, a
@@ -117,15 +120,17 @@ export async function copySchema(
       continue;
     }
     const like = `LIKE ${from(r.name)} INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING GENERATED`;
-    // An inheritance child inherits in the copy too (its columns merge with its parents'), so that what the
-    // migration does to a parent reaches it as on the target.
+    // An inheritance child inherits in the copy too, declaring only the columns it declares on the target (the
+    // others stay inherited), so that what the migration does to a parent reaches it as on the target.
     const inherits = r.inherits?.length
       ? ` INHERITS (${r.inherits.map((p) => `${scratch}.${quoteIdent(p)}`).join(', ')})`
       : '';
+    const columns = inherits ? (ownColumns.get(r.name) ?? []).map(here).join(', ') : like;
     await tx.query(
-      `CREATE TABLE ${name} (${like})${inherits}${r.partitionKey ? ` PARTITION BY ${here(r.partitionKey)}` : ''}`,
+      `CREATE TABLE ${name} (${columns})${inherits}${r.partitionKey ? ` PARTITION BY ${here(r.partitionKey)}` : ''}`,
     );
   }
+  for (const sql of ownSettings) await tx.query(here(sql));
   // Rows table by table, each from ONLY itself: an inheritance child's rows are not its parent's too (they would
   // break its keys), and a partition's rows go straight to it, so a partition kept in another schema (not copied)
   // leaves its rows out instead of failing the copy.

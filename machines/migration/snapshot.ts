@@ -60,6 +60,13 @@ export const SnapshotTableSchema = z.object({
     .object({ schema: z.string().nullable(), name: z.string(), bound: z.string() })
     .nullable()
     .optional(),
+  /** A partitioned table's key (`RANGE (at)`, as `pg_get_partkeydef` prints it), or null. Optional, as `partitionOf`. */
+  partitionKey: z.string().nullable().optional(),
+  /**
+   * The tables of the same schema it inherits from (`INHERITS`, not partitions), in order. Optional, as
+   * `partitionOf`; parents in another schema are left out (the dry run's copy does not copy them).
+   */
+  inherits: z.array(z.string()).optional(),
 });
 
 /** One view or materialized view. */
@@ -89,7 +96,11 @@ const RELATIONS = `
                WHERE x.indrelid = c.oid AND x.indisprimary ORDER BY u.ord) AS "primaryKey",
          (SELECT json_build_object('schema', NULLIF(pn.nspname::text, $1::text), 'name', p.relname, 'bound', pg_get_expr(c.relpartbound, c.oid))
           FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace
-          WHERE i.inhrelid = c.oid AND c.relispartition) AS "partitionOf"
+          WHERE i.inhrelid = c.oid AND c.relispartition) AS "partitionOf",
+         CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS "partitionKey",
+         ARRAY(SELECT p.relname::text FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
+               WHERE i.inhrelid = c.oid AND NOT c.relispartition AND p.relnamespace = c.relnamespace
+               ORDER BY i.inhseqno) AS inherits
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm')
   ORDER BY c.relname`;
@@ -146,6 +157,8 @@ export async function takeSnapshot(db: Database, schema: string): Promise<Snapsh
         indexes: of(indexes.rows, r.name),
         // A json column: node-postgres and PGlite parse it; a driver that does not gives its text.
         partitionOf: typeof r.partitionOf === 'string' ? JSON.parse(r.partitionOf) : r.partitionOf,
+        partitionKey: r.partitionKey ?? null,
+        inherits: r.inherits,
       })),
     views: relations.rows
       .filter(isView)
@@ -169,6 +182,7 @@ function facts(
   snapshot: Snapshot,
   partitions: boolean,
   attachments: boolean,
+  trees: boolean,
 ): Map<string, { relation: string; value: string }> {
   const out = new Map<string, { relation: string; value: string }>();
   const set = (relation: string, key: string, value: string) => out.set(key, { relation, value });
@@ -180,6 +194,9 @@ function facts(
       const { name, bound } = t.partitionOf;
       set(t.name, `partition ${t.name}`, `of ${name} ${bound}`);
     }
+    // How a table is partitioned, and what it inherits, when both snapshots recorded it.
+    if (trees && t.partitionKey) set(t.name, `partitioned ${t.name}`, t.partitionKey);
+    if (trees && t.inherits?.length) set(t.name, `inherits ${t.name}`, t.inherits.join(', '));
     for (const { name, inherited: _, ...rest } of t.columns)
       set(t.name, `column ${t.name}.${name}`, JSON.stringify(rest));
     for (const k of t.constraints) set(t.name, `constraint ${t.name}.${k.name}`, k.definition);
@@ -211,8 +228,11 @@ export function compareSnapshots(expected: Snapshot, actual: Snapshot): Snapshot
   const attachments = [expected, actual].every((s) =>
     s.tables.every((t) => t.indexes.every((i) => i.parentIndex !== undefined)),
   );
-  const a = facts(expected, partitions, attachments);
-  const b = facts(actual, partitions, attachments);
+  const trees = [expected, actual].every((s) =>
+    s.tables.every((t) => t.partitionKey !== undefined && t.inherits !== undefined),
+  );
+  const a = facts(expected, partitions, attachments, trees);
+  const b = facts(actual, partitions, attachments, trees);
   const differences: SnapshotDifference[] = [];
   for (const key of new Set([...a.keys(), ...b.keys()])) {
     const left = a.get(key);
@@ -240,4 +260,28 @@ export function describeDifference(d: SnapshotDifference): string {
   if (d.expected === null) return `${d.object} is unexpected`;
   if (d.actual === null) return `${d.object} is missing`;
   return `${d.object} differs (expected ${d.expected}, got ${d.actual})`;
+}
+
+/**
+ * `names` with the partitions and inheritance children of those tables in `snapshot`, transitively, sorted: what a
+ * statement on a parent reaches.
+ */
+export function withDescendants(snapshot: Snapshot, names: Iterable<string>): string[] {
+  const out = new Set(names);
+  let added = true;
+  while (added) {
+    added = false;
+    for (const t of snapshot.tables) {
+      if (out.has(t.name)) continue;
+      const parents = [
+        ...(t.partitionOf && t.partitionOf.schema === null ? [t.partitionOf.name] : []),
+        ...(t.inherits ?? []),
+      ];
+      if (parents.some((p) => out.has(p))) {
+        out.add(t.name);
+        added = true;
+      }
+    }
+  }
+  return [...out].sort();
 }

@@ -56,6 +56,13 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
     const parent = qualifiedName(table.partitionOf.schema ?? schema, table.partitionOf.name);
     plan.drop.push(`ALTER TABLE ${parent} DETACH PARTITION ${rel(table.name)}`);
   }
+  // Inheritance the migration added goes first too; inheritance it removed comes back once the columns are back.
+  for (const table of current.tables) {
+    const old = then.get(table.name);
+    if (!old?.inherits || !table.inherits) continue;
+    for (const parent of table.inherits.filter((p) => !old.inherits?.includes(p)))
+      plan.drop.push(`ALTER TABLE ${rel(table.name)} NO INHERIT ${rel(parent)}`);
+  }
 
   for (const table of current.tables) {
     const old = then.get(table.name);
@@ -97,6 +104,12 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
     }
   }
   plan.drop.push(...inheritedLast);
+  for (const old of before.tables) {
+    const table = now.get(old.name);
+    if (!old.inherits || (table && !table.inherits)) continue;
+    for (const parent of old.inherits.filter((p) => !table?.inherits?.includes(p)))
+      plan.create.push(`ALTER TABLE ${rel(old.name)} INHERIT ${rel(parent)}`);
+  }
 
   const constraints = before.tables.flatMap((old) => {
     const table = now.get(old.name);
@@ -177,6 +190,13 @@ function alterColumns(
   const current = byName(now.columns);
   const alter = (column: string, action: string) =>
     `ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(column)} ${action}`;
+  // Defaults are set on this table alone: on a parent they would recurse to children whose own defaults (in the
+  // before snapshot) differ, or that are out of the revert's scope. So is a dropped NOT NULL, except on a
+  // partitioned table, where PostgreSQL refuses ONLY (its partitions' NOT NULL come back below).
+  const only = (column: string, action: string) =>
+    `ALTER TABLE ONLY ${table} ALTER COLUMN ${quoteIdent(column)} ${action}`;
+  const dropNotNull = (column: string) =>
+    now.partitionKey === null ? only(column, 'DROP NOT NULL') : alter(column, 'DROP NOT NULL');
   // An inherited column is added, dropped and retyped by its parent's statements, which recurse to it; its NOT NULL
   // and default are set again here too (harmless where the parent's already did).
   for (const column of now.columns) {
@@ -190,7 +210,7 @@ function alterColumns(
       // Re-added nullable and without default: the backup fills it, then `finish` restores the rules.
       if (!inherited) plan.create.push(`ALTER TABLE ${table} ADD COLUMN ${columnDefinition(column, false)}`);
       if (column.default !== null && column.generated === '') {
-        plan.finish.push(alter(column.name, `SET DEFAULT ${column.default}`));
+        plan.finish.push(only(column.name, `SET DEFAULT ${column.default}`));
       }
       if (column.notNull && column.generated === '') plan.finish.push(alter(column.name, 'SET NOT NULL'));
       continue;
@@ -201,11 +221,13 @@ function alterColumns(
       );
     }
     if (existing.notNull && !column.notNull)
-      (inherited ? inheritedLast : plan.drop).push(alter(column.name, 'DROP NOT NULL'));
-    if (!existing.notNull && column.notNull) plan.finish.push(alter(column.name, 'SET NOT NULL'));
+      (inherited ? inheritedLast : plan.drop).push(dropNotNull(column.name));
+    // An inherited NOT NULL is set again even if unchanged: a parent's DROP NOT NULL recursed to it.
+    if (column.notNull && (!existing.notNull || inherited))
+      plan.finish.push(alter(column.name, 'SET NOT NULL'));
     if (existing.default !== column.default && column.generated === '' && column.identity === '') {
       plan.finish.push(
-        alter(column.name, column.default === null ? 'DROP DEFAULT' : `SET DEFAULT ${column.default}`),
+        only(column.name, column.default === null ? 'DROP DEFAULT' : `SET DEFAULT ${column.default}`),
       );
     }
   }
@@ -224,7 +246,11 @@ function columnDefinition(column: SnapshotTable['columns'][number], withDefault:
   return parts.join(' ');
 }
 
-/** `CREATE TABLE` with the columns and defaults; NOT NULL, constraints and indexes come in `finish`. */
+/**
+ * `CREATE TABLE` with the columns and defaults, partitioned as it was; NOT NULL, constraints and indexes come in
+ * `finish`, inheritance in `create` after it.
+ */
 function createTable(name: string, table: SnapshotTable): string {
-  return `CREATE TABLE ${name} (${table.columns.map((c) => columnDefinition(c, true)).join(', ')})`;
+  const key = table.partitionKey ? ` PARTITION BY ${table.partitionKey}` : '';
+  return `CREATE TABLE ${name} (${table.columns.map((c) => columnDefinition(c, true)).join(', ')})${key}`;
 }

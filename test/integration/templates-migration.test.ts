@@ -223,11 +223,14 @@ describe.each(adapters.list)('the migration template on $name', (adapter) => {
     });
     const run = start(
       { schema, approvedBy: 'ana', sql: `ALTER TABLE ${schema}.ev DETACH PARTITION ${schema}.ev_2024` },
-      failingVerify(`DELETE FROM ${schema}.audit_log WHERE actor = 'user1'`),
+      // A table nobody planned appears: the schema is not what the dry run left.
+      failingVerify(`CREATE TABLE ${schema}.intruder (x int)`),
     );
     const error = await run.result.catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'STEP_FAILED', stepPath: 'verify' });
     expect(run.status).toBe('compensated');
+    // The revert touches only what the migration changed: the intruder stays.
+    await db.query(`DROP TABLE ${schema}.intruder`);
     await unchanged(schema, before);
     const parent = await db.query<{ parent: string }>(
       `SELECT inhparent::regclass::text AS parent FROM pg_inherits WHERE inhrelid = '${schema}.ev_2024'::regclass`,
@@ -235,6 +238,36 @@ describe.each(adapters.list)('the migration template on $name', (adapter) => {
     expect(parent.rows).toEqual([{ parent: `${schema}.ev` }]);
     const rows = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.ev`);
     expect(rows.rows[0]?.n).toBe(400);
+  });
+
+  // Found by review: the verification took the rows leaving a parent with its detached partition for a loss, so a
+  // DETACH (or an ATTACH of a table with rows) could never be applied.
+  it('applies a DETACH PARTITION and an ATTACH PARTITION of a table with rows', async () => {
+    const { schema } = await fresh();
+    for (const sql of [
+      `CREATE TABLE ${schema}.ev (id int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at)`,
+      `CREATE TABLE ${schema}.ev_2024 PARTITION OF ${schema}.ev FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')`,
+      `CREATE TABLE ${schema}.ev_2025 (id int NOT NULL, at date NOT NULL)`,
+      `INSERT INTO ${schema}.ev SELECT g, DATE '2024-01-01' + g FROM generate_series(1, 300) g`,
+      `INSERT INTO ${schema}.ev_2025 SELECT g, DATE '2025-01-01' + g FROM generate_series(1, 50) g`,
+    ])
+      await db.query(sql);
+    const count = async () =>
+      (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.ev`)).rows[0]?.n;
+    const attached = await start({
+      schema,
+      approvedBy: 'ana',
+      sql: `ALTER TABLE ${schema}.ev ATTACH PARTITION ${schema}.ev_2025 FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')`,
+    }).result;
+    expect(attached.status).toBe('applied');
+    expect(await count()).toBe(350);
+    const detached = await start({
+      schema,
+      approvedBy: 'ana',
+      sql: `ALTER TABLE ${schema}.ev DETACH PARTITION ${schema}.ev_2024`,
+    }).result;
+    expect(detached.status).toBe('applied');
+    expect(await count()).toBe(50);
   });
 
   // Found by review: rows restored into a parent while its partition was still detached went to the DEFAULT

@@ -1,0 +1,93 @@
+/**
+ * Columns of the dry run's copy that `LIKE` and `PARTITION OF` do not get right by themselves: an inheritance
+ * child's own columns (its inherited ones must stay inherited, or a parent's `DROP COLUMN` or `ALTER TYPE` would not
+ * reach them in the copy as it does on the target), and the defaults and NOT NULL a partition or child sets on an
+ * inherited column itself (without them, every migration on such a schema failed its verification).
+ */
+import { type Database, quoteIdent } from '../../src/db/index.js';
+
+interface ColumnRow {
+  table: string;
+  name: string;
+  type: string;
+  notNull: boolean;
+  default: string | null;
+  generated: string;
+  identity: string;
+  collation: string | null;
+}
+
+/**
+ * The column definitions each table of `live` declares itself (`attislocal`), by table, in column order, as in a
+ * `CREATE TABLE` (`"note" text COLLATE "C" DEFAULT 'x' NOT NULL`). Expressions name `live`'s objects as they print
+ * with `live` on the search path.
+ */
+export async function ownColumnDefinitions(tx: Database, live: string): Promise<Map<string, string[]>> {
+  const { rows } = await tx.query<ColumnRow>(
+    `SELECT c.relname AS "table", a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
+            a.attnotnull AS "notNull", pg_get_expr(d.adbin, d.adrelid) AS "default",
+            a.attgenerated::text AS generated, a.attidentity::text AS identity,
+            CASE WHEN a.attcollation <> t.typcollation
+                 THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END AS collation
+       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_type t ON t.oid = a.atttypid
+       LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+       LEFT JOIN pg_collation co ON co.oid = a.attcollation
+       LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
+      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND a.attislocal
+      ORDER BY c.relname, a.attnum`,
+    [live],
+  );
+  const out = new Map<string, string[]>();
+  for (const c of rows) {
+    const parts = [quoteIdent(c.name), c.type];
+    if (c.collation) parts.push(`COLLATE ${c.collation}`);
+    if (c.generated === 's' && c.default !== null) parts.push(`GENERATED ALWAYS AS (${c.default}) STORED`);
+    else if (c.identity !== '')
+      parts.push(`GENERATED ${c.identity === 'a' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY`);
+    else if (c.default !== null) parts.push(`DEFAULT ${c.default}`);
+    if (c.notNull) parts.push('NOT NULL');
+    out.set(c.table, [...(out.get(c.table) ?? []), parts.join(' ')]);
+  }
+  return out;
+}
+
+/**
+ * `ALTER TABLE ONLY` statements giving each inherited column of `live` (a partition's, an inheritance child's) the
+ * default and NOT NULL it has there where they differ from its first parent's (what the copy's column starts with).
+ * Unqualified table names: run with the copy first on the search path.
+ */
+export async function ownColumnSettings(tx: Database, live: string): Promise<string[]> {
+  const { rows } = await tx.query<{
+    table: string;
+    name: string;
+    default: string | null;
+    setNotNull: boolean;
+    defaultDiffers: boolean;
+  }>(
+    `SELECT c.relname AS "table", a.attname AS name, pg_get_expr(d.adbin, d.adrelid) AS "default",
+            a.attnotnull AND NOT pa.attnotnull AS "setNotNull",
+            pg_get_expr(d.adbin, d.adrelid) IS DISTINCT FROM pg_get_expr(pd.adbin, pd.adrelid) AS "defaultDiffers"
+       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_inherits i ON i.inhrelid = c.oid AND i.inhseqno = 1
+       JOIN pg_attribute pa ON pa.attrelid = i.inhparent AND pa.attname = a.attname AND NOT pa.attisdropped
+       LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+       LEFT JOIN pg_attrdef pd ON pd.adrelid = pa.attrelid AND pd.adnum = pa.attnum
+      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+        AND NOT a.attislocal AND a.attgenerated = '' AND a.attidentity = ''
+        AND (pg_get_expr(d.adbin, d.adrelid) IS DISTINCT FROM pg_get_expr(pd.adbin, pd.adrelid)
+             OR (a.attnotnull AND NOT pa.attnotnull))
+      ORDER BY c.relname, a.attnum`,
+    [live],
+  );
+  return rows.flatMap((c) => {
+    const column = `ALTER TABLE ONLY ${quoteIdent(c.table)} ALTER COLUMN ${quoteIdent(c.name)}`;
+    const statements: string[] = [];
+    // NOT NULL without ONLY: on a partitioned partition it must reach its partitions (which have it on the target).
+    if (c.setNotNull)
+      statements.push(`ALTER TABLE ${quoteIdent(c.table)} ALTER COLUMN ${quoteIdent(c.name)} SET NOT NULL`);
+    if (c.defaultDiffers)
+      statements.push(c.default === null ? `${column} DROP DEFAULT` : `${column} SET DEFAULT ${c.default}`);
+    return statements;
+  });
+}
