@@ -2,7 +2,8 @@
  * Columns of the dry run's copy that `LIKE` and `PARTITION OF` do not get right by themselves: an inheritance
  * child's own columns (its inherited ones must stay inherited, or a parent's `DROP COLUMN` or `ALTER TYPE` would not
  * reach them in the copy as it does on the target), and the defaults and NOT NULL a partition or child sets on an
- * inherited column itself (without them, every migration on such a schema failed its verification).
+ * inherited column itself, and the names of a partition's copies of its parent's constraints (without them, every
+ * migration on such a schema failed its verification).
  */
 import { type Database, quoteIdent } from '../../src/db/index.js';
 
@@ -90,4 +91,31 @@ export async function ownColumnSettings(tx: Database, live: string): Promise<str
       statements.push(c.default === null ? `${column} DROP DEFAULT` : `${column} SET DEFAULT ${c.default}`);
     return statements;
   });
+}
+
+/**
+ * `ALTER TABLE ... RENAME CONSTRAINT` statements giving the copy's partition constraints (copies of a parent's key or
+ * foreign key, `conparentid`) the names they have in `live` where PostgreSQL named them otherwise.
+ */
+export async function inheritedConstraintRenames(
+  tx: Database,
+  live: string,
+  scratch: string,
+): Promise<string[]> {
+  const query = `SELECT c.relname AS "table", k.conname AS name, pk.conname AS parent, pc.relname AS "parentTable"
+       FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_constraint pk ON pk.oid = k.conparentid JOIN pg_class pc ON pc.oid = pk.conrelid
+      WHERE n.nspname = $1 AND k.conparentid <> 0`;
+  type Row = { table: string; name: string; parent: string; parentTable: string };
+  const key = (r: Row) => JSON.stringify([r.table, r.parentTable, r.parent]);
+  const copied = new Map((await tx.query<Row>(query, [scratch])).rows.map((r) => [key(r), r.name]));
+  const out: string[] = [];
+  for (const r of (await tx.query<Row>(query, [live])).rows) {
+    const name = copied.get(key(r));
+    if (name !== undefined && name !== r.name)
+      out.push(
+        `ALTER TABLE ${quoteIdent(r.table)} RENAME CONSTRAINT ${quoteIdent(name)} TO ${quoteIdent(r.name)}`,
+      );
+  }
+  return out;
 }

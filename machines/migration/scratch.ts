@@ -8,7 +8,7 @@
 import { type Database, quoteIdent } from '../../src/db/index.js';
 import { loadParser, scanSql } from '../lib/pg-parser.js';
 import type { PlannedStatement } from './parse.js';
-import { ownColumnDefinitions, ownColumnSettings } from './scratch-columns.js';
+import { inheritedConstraintRenames, ownColumnDefinitions, ownColumnSettings } from './scratch-columns.js';
 import type { Snapshot } from './snapshot.js';
 
 /** A scratch schema name for a run: lower case, so it never needs quoting. */
@@ -148,6 +148,9 @@ export async function copySchema(
       `ALTER TABLE ${quoteIdent(k.table)} ADD CONSTRAINT ${quoteIdent(k.name)} ${here(k.definition)}`,
     );
   }
+  // A partition's copy of its parent's key or foreign key got PostgreSQL's name for it; on the target it may have
+  // another (a partition made with its own key, then attached): named as there.
+  for (const sql of await inheritedConstraintRenames(tx, live, scratch)) await tx.query(sql);
   for (const i of indexes) await tx.query(here(i.definition));
   // Deepest first (made after their parents): a partitioned partition's index is complete before it is attached.
   for (const i of indexes.filter((x) => x.parent !== null).reverse())

@@ -15,8 +15,8 @@ const SnapshotColumnSchema = z.object({
   generated: z.string(),
   identity: z.string(),
   /**
-   * Inherited from a parent and not declared by the table itself (every column of a partition): it changes with its
-   * parent's, and PostgreSQL refuses to add, drop or retype it on the table alone. Optional (snapshots stored before
+   * Inherited from a parent (every column of a partition; declared by the table too or not): it changes with its
+   * parent's, and PostgreSQL refuses to drop or retype it on the table alone. Optional (snapshots stored before
    * it was recorded have none); not compared.
    */
   inherited: z.boolean().optional(),
@@ -108,7 +108,7 @@ const RELATIONS = `
 const COLUMNS = `
   SELECT c.relname AS "table", a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
          a.attnotnull AS "notNull", pg_get_expr(d.adbin, d.adrelid) AS "default",
-         a.attgenerated::text AS generated, a.attidentity::text AS identity, NOT a.attislocal AS inherited
+         a.attgenerated::text AS generated, a.attidentity::text AS identity, a.attinhcount > 0 AS inherited
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
   LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
@@ -118,7 +118,7 @@ const COLUMNS = `
 // NOT NULL constraints (`n`, PostgreSQL 18 and PGlite) are left out: the columns' `notNull` says the same.
 const CONSTRAINTS = `
   SELECT c.relname AS "table", k.conname AS name, k.contype::text AS type, pg_get_constraintdef(k.oid) AS definition,
-         k.conparentid <> 0 OR NOT k.conislocal AS inherited
+         k.conparentid <> 0 OR k.coninhcount > 0 AS inherited
   FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND k.contype <> 'n'
   ORDER BY c.relname, k.conname`;

@@ -51,8 +51,9 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
   // (see below).
   for (const table of current.tables) {
     const old = then.get(table.name);
-    if (!old || !table.partitionOf || old.partitionOf === undefined) continue;
-    if (samePartition(table, old)) continue;
+    // A partition the migration created is detached before it is dropped: a foreign key to its parent keeps it
+    // from being dropped while attached.
+    if (!table.partitionOf || (old && (old.partitionOf === undefined || samePartition(table, old)))) continue;
     const parent = qualifiedName(table.partitionOf.schema ?? schema, table.partitionOf.name);
     plan.drop.push(`ALTER TABLE ${parent} DETACH PARTITION ${rel(table.name)}`);
   }
@@ -64,6 +65,9 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
       plan.drop.push(`ALTER TABLE ${rel(table.name)} NO INHERIT ${rel(parent)}`);
   }
 
+  // The indexes the drop phase drops, with the partitions' indexes attached to them (which go with them, even one that
+  // existed before the migration attached it): made again in `finish`.
+  const gone = new Set<string>();
   for (const table of current.tables) {
     const old = then.get(table.name);
     if (!old) continue;
@@ -82,6 +86,17 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
       if (index.parentIndex) continue;
       if (oldIndexes.get(index.name)?.definition !== index.definition) {
         plan.drop.push(`DROP INDEX ${rel(index.name)}`);
+        gone.add(index.name);
+      }
+    }
+  }
+  const attached = current.tables.flatMap((t) => t.indexes).filter((i) => i.parentIndex);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const i of attached) {
+      if (i.parentIndex && gone.has(i.parentIndex) && !gone.has(i.name)) {
+        gone.add(i.name);
+        grew = true;
       }
     }
   }
@@ -111,25 +126,35 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
       plan.create.push(`ALTER TABLE ${rel(old.name)} INHERIT ${rel(parent)}`);
   }
 
+  const depthOf = (name: string): number => {
+    const parent = then.get(name)?.partitionOf;
+    return parent && parent.schema === null && parent.name !== name ? 1 + depthOf(parent.name) : 0;
+  };
   const constraints = before.tables.flatMap((old) => {
     const table = now.get(old.name);
     const existing = byName(table?.constraints ?? []);
     const lifted = (k: { definition: string }) => restored.includes(old.name) && notValid(k.definition);
     // An inherited constraint comes back with its parent's; a table made again gets it as its own (a partition must
-    // have its parent's CHECKs to be attached, and the attach makes them inherited).
+    // have its parent's CHECKs to be attached, and the attach makes them inherited). A partition's key is added
+    // first, under its own name, and the parent's takes it over: made by the parent's, it would get PostgreSQL's
+    // name for it, not the one it had (a partition made with its own key, then attached).
+    const ownName = (k: { inherited?: boolean | undefined; type: string }) =>
+      !k.inherited || (old.partitionOf && (k.type === 'p' || k.type === 'u'));
     return old.constraints
-      .filter((k) => !(k.inherited && table))
+      .filter((k) => !table || ownName(k))
       .filter((k) => existing.get(k.name)?.definition !== k.definition || lifted(k))
-      .map((k) => ({ table: old.name, ...k }));
+      .map((k) => ({ table: old.name, depth: depthOf(old.name), ...k }));
   });
-  constraints.sort((a, b) => constraintRank(a.type) - constraintRank(b.type));
+  // Keys first (others depend on them), deepest partitions first within a kind.
+  constraints.sort((a, b) => constraintRank(a.type) - constraintRank(b.type) || b.depth - a.depth);
   for (const k of constraints) {
     plan.finish.push(`ALTER TABLE ${rel(k.table)} ADD CONSTRAINT ${quoteIdent(k.name)} ${k.definition}`);
   }
   for (const old of before.tables) {
     const existing = byName(now.get(old.name)?.indexes ?? []);
     for (const index of old.indexes) {
-      if (existing.get(index.name)?.definition !== index.definition) plan.finish.push(index.definition);
+      const was = existing.get(index.name);
+      if (was?.definition !== index.definition || gone.has(index.name)) plan.finish.push(index.definition);
     }
   }
   for (const old of before.tables) {
@@ -152,7 +177,12 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
     for (const index of old.indexes) {
       const was = existing.get(index.name);
       if (!index.parentIndex) continue;
-      if (was?.definition === index.definition && was.parentIndex === index.parentIndex) continue;
+      if (
+        was?.definition === index.definition &&
+        was.parentIndex === index.parentIndex &&
+        !gone.has(index.name)
+      )
+        continue;
       const statement = `ALTER INDEX ${rel(index.parentIndex)} ATTACH PARTITION ${rel(index.name)}`;
       if (/ ON ONLY /.test(index.definition)) attach.push(statement);
       else attach.unshift(statement);

@@ -102,6 +102,60 @@ const REVERTED: readonly Shape[] = [
     rows: ['vehicle', 'truck'],
   },
   {
+    name: "a partitioned table's key dropped, with a partition's own-named key",
+    setup: (s) => [
+      `CREATE TABLE ${s}.ev (id int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at)`,
+      `CREATE TABLE ${s}.ev_2024 PARTITION OF ${s}.ev FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')`,
+      `CREATE TABLE ${s}.ev_2025 (id int NOT NULL, at date NOT NULL, CONSTRAINT my_2025_pk PRIMARY KEY (id, at))`,
+      `ALTER TABLE ${s}.ev ADD PRIMARY KEY (id, at)`,
+      `ALTER TABLE ${s}.ev ATTACH PARTITION ${s}.ev_2025 FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')`,
+      `INSERT INTO ${s}.ev SELECT g, DATE '2024-06-01' + g FROM generate_series(1, 400) g`,
+    ],
+    sql: (s) => `ALTER TABLE ${s}.ev DROP CONSTRAINT ev_pkey`,
+    rows: ['ev'],
+  },
+  {
+    name: 'a new partition of a table a foreign key points to',
+    setup: (s) => [
+      `CREATE TABLE ${s}.ev (id int NOT NULL, at date NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at)`,
+      `CREATE TABLE ${s}.ev_2024 PARTITION OF ${s}.ev FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')`,
+      `CREATE TABLE ${s}.ref (ev_id int, ev_at date, FOREIGN KEY (ev_id, ev_at) REFERENCES ${s}.ev)`,
+      `INSERT INTO ${s}.ev VALUES (1, '2024-02-02')`,
+      `INSERT INTO ${s}.ref VALUES (1, '2024-02-02')`,
+    ],
+    sql: (s) =>
+      `CREATE TABLE ${s}.ev_2026 PARTITION OF ${s}.ev FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')`,
+    rows: ['ev', 'ref'],
+  },
+  {
+    name: "a parent's index that takes over a partition's own index",
+    setup: (s) => [...EVENTS(s), `CREATE INDEX ev_2024_own ON ${s}.ev_2024 (n)`],
+    sql: (s) => `CREATE INDEX ev_n ON ${s}.ev (n)`,
+    rows: ['ev'],
+  },
+  {
+    name: "a parent's index renamed",
+    setup: (s) => [...EVENTS(s), `CREATE INDEX ev_n ON ${s}.ev (n)`],
+    sql: (s) => `ALTER INDEX ${s}.ev_n RENAME TO ev_n2`,
+    rows: ['ev'],
+  },
+  {
+    name: 'a column declared by the child too, retyped on the parent',
+    setup: (s) => [
+      `CREATE TABLE ${s}.vehicle (id text PRIMARY KEY, note text)`,
+      `CREATE TABLE ${s}.truck (note text, load int) INHERITS (${s}.vehicle)`,
+      `INSERT INTO ${s}.truck VALUES ('T1', 'big', 3)`,
+    ],
+    sql: (s) => `ALTER TABLE ${s}.vehicle ALTER COLUMN note TYPE varchar(200)`,
+    rows: ['vehicle', 'truck'],
+  },
+  {
+    name: "a parent's default, with a child that has its own",
+    setup: (s) => [...VEHICLES(s), `ALTER TABLE ${s}.truck ALTER COLUMN note SET DEFAULT 'own'`],
+    sql: (s) => `ALTER TABLE ${s}.vehicle ALTER COLUMN note SET DEFAULT 'x'`,
+    rows: ['vehicle', 'truck'],
+  },
+  {
     name: "a child's row deleted through its parent",
     setup: VEHICLES,
     sql: (s) => `DELETE FROM ${s}.vehicle WHERE id = 'T1'`,
@@ -144,6 +198,17 @@ const APPLIED: readonly Shape[] = [
       ...EVENTS(s),
       `ALTER TABLE ${s}.ev_2024 ALTER COLUMN n SET DEFAULT 5`,
       `ALTER TABLE ${s}.ev_2025 ALTER COLUMN n SET NOT NULL`,
+    ],
+    sql: (s) => `ALTER TABLE ${s}.ev ADD COLUMN tag text`,
+    rows: [],
+  },
+  {
+    name: "a column added beside a partition's own-named key",
+    setup: (s) => [
+      `CREATE TABLE ${s}.ev (id int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at)`,
+      `CREATE TABLE ${s}.ev_2025 (id int NOT NULL, at date NOT NULL, CONSTRAINT my_2025_pk PRIMARY KEY (id, at))`,
+      `ALTER TABLE ${s}.ev ADD PRIMARY KEY (id, at)`,
+      `ALTER TABLE ${s}.ev ATTACH PARTITION ${s}.ev_2025 FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')`,
     ],
     sql: (s) => `ALTER TABLE ${s}.ev ADD COLUMN tag text`,
     rows: [],
