@@ -156,6 +156,12 @@ const REVERTED: readonly Shape[] = [
     rows: ['vehicle', 'truck'],
   },
   {
+    name: 'a parent dropped with its children (CASCADE)',
+    setup: VEHICLES,
+    sql: (s) => `DROP TABLE ${s}.vehicle CASCADE`,
+    rows: ['vehicle', 'truck'],
+  },
+  {
     name: "a child's row deleted through its parent",
     setup: VEHICLES,
     sql: (s) => `DELETE FROM ${s}.vehicle WHERE id = 'T1'`,
