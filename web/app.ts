@@ -121,6 +121,9 @@ async function runPage(id: string) {
       h('div', { class: 'card' }, h('h2', { id: 'run-id' }, `run ${r.id}`), facts),
     ];
     if (r.error) cards[0]?.append(h('p', { class: 'note bad' }, `${r.error.code ?? ''} ${r.error.message}`));
+    // A compensation that failed left its step's changes in place: said on the run's page.
+    for (const c of r.error?.notUndone ?? [])
+      cards[0]?.append(h('p', { class: 'note bad not-undone' }, `NOT undone (${c.stepPath}): ${c.message}`));
     const chart = h('div', { class: 'chart', id: 'chart' });
     if (d.chart) drawChart(chart, d.chart, new Set(d.active));
     else

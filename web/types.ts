@@ -10,7 +10,7 @@ export interface Row {
   percent: number | null;
   etaMs: number | null;
   owner?: string;
-  error?: { message: string; code?: string };
+  error?: { message: string; code?: string; notUndone?: { stepPath: string; message: string }[] };
 }
 
 export interface ChartData {

@@ -64,7 +64,23 @@ describe('the web view API', () => {
       snapshot: '',
       createdAt: 1_000 + i,
       updatedAt: 2_000 + i,
-      ...(i === 0 ? { error: { name: 'StepFailedError', code: 'STEP_FAILED', message: 'boom' } } : {}),
+      ...(i === 0
+        ? {
+            error: {
+              name: 'StepFailedError',
+              code: 'STEP_FAILED',
+              message: 'boom',
+              compensationErrors: [
+                {
+                  name: 'StepFailedError',
+                  message: "Step 'a/compensate' failed after 1 attempt",
+                  stepPath: 'a/compensate',
+                  cause: { name: 'Error', message: 'undo refused' },
+                },
+              ],
+            },
+          }
+        : {}),
     }));
     await store.write({
       claims: runs.map((run) => ({ run, owner: 'x', leaseUntil: 0 })),
@@ -81,7 +97,14 @@ describe('the web view API', () => {
         id: 'old-0',
         durationMs: 1_000,
         percent: null,
-        error: { message: 'boom', code: 'STEP_FAILED' },
+        error: {
+          message: 'boom',
+          code: 'STEP_FAILED',
+          // The compensations that failed: what the run did not undo.
+          notUndone: [
+            { stepPath: 'a/compensate', message: "Step 'a/compensate' failed after 1 attempt: undo refused" },
+          ],
+        },
       }),
     ]);
     expect((failed.body.runs as object[])[0]).not.toHaveProperty('input');

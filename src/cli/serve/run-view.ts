@@ -11,6 +11,7 @@ import type { AnyStateMachine, StateValue } from 'xstate';
 import { flatStateValue } from '../../machine/legacy-state-value.js';
 import type { AttemptRecord, StepSnapshot } from '../../machine/step-types.js';
 import type { AnyWorkflowDefinition } from '../../model/definition.js';
+import type { SerializedError } from '../../model/errors.js';
 import { withRunInput } from '../../persistence/stored-input.js';
 import type { HistoryRow, JournalEntry, RunRecord, StoredRun, TimerRow } from '../../persistence/types.js';
 import { activeStates, type Chart, chartOf } from './chart.js';
@@ -49,7 +50,12 @@ export interface RunRow extends Omit<RunRecord, 'input' | 'output' | 'error' | '
   readonly durationMs: number;
   readonly percent: number | null;
   readonly etaMs: number | null;
-  readonly error?: { readonly message: string; readonly code?: string };
+  /** The error, and the compensations that failed (what was not undone), by step path. */
+  readonly error?: {
+    readonly message: string;
+    readonly code?: string;
+    readonly notUndone?: readonly { readonly stepPath: string; readonly message: string }[];
+  };
 }
 
 /** The run page's data. */
@@ -103,7 +109,7 @@ export class RunViews {
       durationMs,
       percent: progress.percent,
       etaMs: ended ? null : progress.etaMs,
-      ...(error ? { error: { message: error.message, ...(error.code ? { code: error.code } : {}) } } : {}),
+      ...(error ? { error: rowError(error) } : {}),
     };
   }
 
@@ -307,4 +313,17 @@ function finish(entry: StepLogEntry): StepLogEntry {
  */
 function orderOf(step: StepLogEntry): number {
   return step.startedAt ?? (step.endedAt ?? 0) - 0.5;
+}
+
+/** A run's error for the list: message, code, and the compensations that failed with their agents' reasons. */
+function rowError(error: SerializedError): NonNullable<RunRow['error']> {
+  const notUndone = (error.compensationErrors ?? []).map((c) => ({
+    stepPath: c.stepPath ?? '',
+    message: c.cause ? `${c.message}: ${c.cause.message}` : c.message,
+  }));
+  return {
+    message: error.message,
+    ...(error.code ? { code: error.code } : {}),
+    ...(notUndone.length > 0 ? { notUndone } : {}),
+  };
 }
