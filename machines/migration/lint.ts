@@ -52,6 +52,16 @@ const NON_TRANSACTIONAL: Record<string, string> = {
 };
 
 /**
+ * Statements that write rows the migration cannot back up (so a revert could not bring them back): refused, with
+ * the way to write them instead.
+ */
+const UNRECOVERABLE: Record<string, string> = {
+  DataModifyingWith:
+    'A WITH clause that writes rows (DELETE, UPDATE, INSERT or MERGE inside WITH) cannot be checked or backed up: write each write as a statement of its own',
+  MergeStmt: 'MERGE cannot be backed up for a revert: write it as INSERT, UPDATE and DELETE statements',
+};
+
+/**
  * Statements whose whole effect is a new object or a comment: nothing existing is lost or locked for long. Any
  * statement not here nor analysed below is not proven safe, so it needs an approval.
  */
@@ -224,7 +234,9 @@ export function lintMigration(statements: readonly PlannedStatement[], before: S
         break;
       case 'other': {
         const refused = NON_TRANSACTIONAL[op.statement];
+        const unrecoverable = UNRECOVERABLE[op.statement];
         if (refused) add('error', 'non-transactional', `${refused} cannot run inside a transaction`);
+        else if (unrecoverable) add('error', 'unrecoverable-write', unrecoverable);
         else if (!SAFE_STATEMENTS.has(op.statement)) unproven(`${op.keywords} (${op.statement})`);
         break;
       }

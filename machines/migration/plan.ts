@@ -32,6 +32,8 @@ export async function planMigration(
   const backup = new Set<string>();
   const dataChanged = new Set<string>();
   const renames: Rename[] = [];
+  // Tables whose rows a statement deletes, updates or truncates, by their name when written (cascades start there).
+  const rowsWritten = new Map<string, 'update' | 'delete' | 'truncate'>();
   // A table renamed by an earlier statement is backed up and counted under the name it has before the migration.
   const origin = new Map<string, string>();
   const original = (name: string) => origin.get(name) ?? name;
@@ -41,6 +43,10 @@ export async function planMigration(
       for (const t of op.tables.filter(inSchema)) backup.add(original(t.name));
     }
     if (op.kind === 'truncate') for (const t of op.tables.filter(inSchema)) dataChanged.add(original(t.name));
+    if (op.kind === 'truncate')
+      for (const t of op.tables.filter(inSchema)) rowsWritten.set(t.name, 'truncate');
+    if ((op.kind === 'update' || op.kind === 'delete') && inSchema(op.table))
+      rowsWritten.set(op.table.name, rowsWritten.get(op.table.name) === 'truncate' ? 'truncate' : op.kind);
     if ((op.kind === 'insert' || op.kind === 'update' || op.kind === 'delete') && inSchema(op.table)) {
       backup.add(original(op.table.name));
       dataChanged.add(original(op.table.name));
@@ -62,6 +68,12 @@ export async function planMigration(
       }
     }
   }
+  // Rows a foreign key's ON DELETE / ON UPDATE action (or a TRUNCATE ... CASCADE) changes in other tables go too:
+  // backed up, or the revert would bring back the rows named and leave the cascaded ones lost.
+  for (const table of await cascadedFrom(db, schema, [...rowsWritten])) {
+    backup.add(table);
+    dataChanged.add(table);
+  }
   const existing = before.tables.map((t) => t.name);
   return {
     schema,
@@ -81,6 +93,51 @@ export async function planMigration(
 
 /** `ALTER TABLE` actions through which rows join or leave a table: `ATTACH`/`DETACH PARTITION`, `[NO] INHERIT`. */
 const MOVES_ROWS = /^(AttachPartition|DetachPartition|AddInherit|DropInherit)\b/;
+
+/**
+ * The tables of `schema` whose rows change through foreign keys when the rows of `written` do: `ON DELETE` /
+ * `ON UPDATE` `CASCADE`, `SET NULL` or `SET DEFAULT` from a deleted or updated table, any reference to a truncated
+ * one (`TRUNCATE ... CASCADE` empties them), transitively.
+ */
+async function cascadedFrom(
+  db: Database,
+  schema: string,
+  written: readonly [string, 'update' | 'delete' | 'truncate'][],
+): Promise<string[]> {
+  if (written.length === 0) return [];
+  const { rows: references } = await db.query<{
+    from: string;
+    to: string;
+    onDelete: string;
+    onUpdate: string;
+  }>(
+    `SELECT c.relname AS "from", r.relname AS "to", k.confdeltype::text AS "onDelete", k.confupdtype::text AS "onUpdate"
+       FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class r ON r.oid = k.confrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE k.contype = 'f' AND n.nspname = $1 AND r.relnamespace = c.relnamespace AND c.relkind = 'r'`,
+    [schema],
+  );
+  const acts = (action: string) => action === 'c' || action === 'n' || action === 'd';
+  const reached = new Map(written);
+  const out = new Set<string>();
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const ref of references) {
+      const how = reached.get(ref.to);
+      if (how === undefined || reached.has(ref.from)) continue;
+      const cascades =
+        how === 'truncate' ||
+        (how === 'delete' && acts(ref.onDelete)) ||
+        (how === 'update' && acts(ref.onUpdate));
+      if (!cascades) continue;
+      // What a cascade does to the referencing rows: a delete deletes (and cascades on), the rest update them.
+      reached.set(ref.from, how === 'update' || ref.onDelete !== 'c' ? 'update' : how);
+      out.add(ref.from);
+      grew = true;
+    }
+  }
+  return [...out];
+}
 
 /** The finding kinds whose fix the default migration proposes: lock-safe DDL, nothing that loses data. */
 const PROPOSED_KINDS = new Set(['missing-fk-index', 'duplicate-index']);

@@ -54,11 +54,12 @@ export async function ownColumnDefinitions(tx: Database, live: string): Promise<
 }
 
 /**
- * `ALTER TABLE ONLY` statements giving each inherited column of `live` (a partition's, an inheritance child's) the
- * default and NOT NULL it has there where they differ from its first parent's (what the copy's column starts with).
+ * `ALTER TABLE ONLY` statements, by table, giving each inherited column of `live` (a partition's, an inheritance
+ * child's) the default and NOT NULL it has there where they differ from its first parent's: what the copy's column
+ * starts with if the table is made after its parent got its own (run each table's right after making it).
  * Unqualified table names: run with the copy first on the search path.
  */
-export async function ownColumnSettings(tx: Database, live: string): Promise<string[]> {
+export async function ownColumnSettings(tx: Database, live: string): Promise<Map<string, string[]>> {
   const { rows } = await tx.query<{
     table: string;
     name: string;
@@ -81,16 +82,18 @@ export async function ownColumnSettings(tx: Database, live: string): Promise<str
       ORDER BY c.relname, a.attnum`,
     [live],
   );
-  return rows.flatMap((c) => {
+  const out = new Map<string, string[]>();
+  for (const c of rows) {
     const column = `ALTER TABLE ONLY ${quoteIdent(c.table)} ALTER COLUMN ${quoteIdent(c.name)}`;
-    const statements: string[] = [];
+    const statements = out.get(c.table) ?? [];
+    out.set(c.table, statements);
     // NOT NULL without ONLY: on a partitioned partition it must reach its partitions (which have it on the target).
     if (c.setNotNull)
       statements.push(`ALTER TABLE ${quoteIdent(c.table)} ALTER COLUMN ${quoteIdent(c.name)} SET NOT NULL`);
     if (c.defaultDiffers)
       statements.push(c.default === null ? `${column} DROP DEFAULT` : `${column} SET DEFAULT ${c.default}`);
-    return statements;
-  });
+  }
+  return out;
 }
 
 /**

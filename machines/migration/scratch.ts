@@ -79,8 +79,8 @@ export async function copySchema(
   // partitioned table is copied as it prints (ON ONLY) and its partitions' indexes attached to it by name, so the
   // copy has the same indexes, names included, as the target.
   const indexes = (
-    await tx.query<{ name: string; definition: string; parent: string | null }>(
-      `SELECT ic.relname AS name, pg_get_indexdef(x.indexrelid) AS definition,
+    await tx.query<{ name: string; definition: string; parent: string | null; kind: string }>(
+      `SELECT ic.relname AS name, pg_get_indexdef(x.indexrelid) AS definition, t.relkind::text AS kind,
               (SELECT pi.relname FROM pg_inherits i JOIN pg_class pi ON pi.oid = i.inhparent
                 WHERE i.inhrelid = x.indexrelid AND pi.relnamespace = ic.relnamespace) AS parent
          FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
@@ -117,6 +117,7 @@ export async function copySchema(
       // named in the scratch schema, never found by the search path: it must not attach to the live table.
       const key = r.partitionKey ? ` PARTITION BY ${here(r.partitionKey)}` : '';
       await tx.query(`CREATE TABLE ${name} PARTITION OF ${scratch}.${quoteIdent(r.parent)} ${r.bound}${key}`);
+      for (const sql of ownSettings.get(r.name) ?? []) await tx.query(here(sql));
       continue;
     }
     const like = `LIKE ${from(r.name)} INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING GENERATED`;
@@ -129,8 +130,9 @@ export async function copySchema(
     await tx.query(
       `CREATE TABLE ${name} (${columns})${inherits}${r.partitionKey ? ` PARTITION BY ${here(r.partitionKey)}` : ''}`,
     );
+    // Before its children are made: they start from its defaults.
+    for (const sql of ownSettings.get(r.name) ?? []) await tx.query(here(sql));
   }
-  for (const sql of ownSettings) await tx.query(here(sql));
   // Rows table by table, each from ONLY itself: an inheritance child's rows are not its parent's too (they would
   // break its keys), and a partition's rows go straight to it, so a partition kept in another schema (not copied)
   // leaves its rows out instead of failing the copy.
@@ -151,7 +153,8 @@ export async function copySchema(
   // A partition's copy of its parent's key or foreign key got PostgreSQL's name for it; on the target it may have
   // another (a partition made with its own key, then attached): named as there.
   for (const sql of await inheritedConstraintRenames(tx, live, scratch)) await tx.query(sql);
-  for (const i of indexes) await tx.query(here(i.definition));
+  // A materialized view's indexes come once it exists (below).
+  for (const i of indexes.filter((x) => x.kind !== 'm')) await tx.query(here(i.definition));
   // Deepest first (made after their parents): a partitioned partition's index is complete before it is attached.
   for (const i of indexes.filter((x) => x.parent !== null).reverse())
     await tx.query(`ALTER INDEX ${quoteIdent(i.parent ?? '')} ATTACH PARTITION ${quoteIdent(i.name)}`);
@@ -159,6 +162,7 @@ export async function copySchema(
     const kind = v.kind === 'm' ? 'MATERIALIZED VIEW' : 'VIEW';
     await tx.query(`CREATE ${kind} ${quoteIdent(v.name)} AS ${here(v.view ?? '')}`);
   }
+  for (const i of indexes.filter((x) => x.kind === 'm')) await tx.query(here(i.definition));
   await tx.query("SELECT set_config('search_path', $1, true)", [saved[0]?.path ?? '']);
 }
 

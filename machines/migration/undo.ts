@@ -119,11 +119,13 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
     }
   }
   plan.drop.push(...inheritedLast);
+  // A table made again inherits once its NOT NULL and constraints are back (INHERIT requires its parents').
+  const inheritLater: string[] = [];
   for (const old of before.tables) {
     const table = now.get(old.name);
     if (!old.inherits || (table && !table.inherits)) continue;
     for (const parent of old.inherits.filter((p) => !table?.inherits?.includes(p)))
-      plan.create.push(`ALTER TABLE ${rel(old.name)} INHERIT ${rel(parent)}`);
+      (table ? plan.create : inheritLater).push(`ALTER TABLE ${rel(old.name)} INHERIT ${rel(parent)}`);
   }
 
   const depthOf = (name: string): number => {
@@ -150,6 +152,7 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
   for (const k of constraints) {
     plan.finish.push(`ALTER TABLE ${rel(k.table)} ADD CONSTRAINT ${quoteIdent(k.name)} ${k.definition}`);
   }
+  plan.finish.push(...inheritLater);
   for (const old of before.tables) {
     const existing = byName(now.get(old.name)?.indexes ?? []);
     for (const index of old.indexes) {
@@ -163,8 +166,10 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
       continue;
     const parent = qualifiedName(old.partitionOf.schema ?? schema, old.partitionOf.name);
     // A table that still exists is attached before the rows are restored (rows restored into its parent while it
-    // is detached would go to another partition, or fail); one made again, after its rows and indexes are back.
-    (table ? plan.create : plan.finish).push(
+    // is detached would go to another partition, or fail), and so is one made again whose parent is made again too
+    // (the parent's backup holds its rows); another one made again, after its rows and indexes are back.
+    const parentRemade = old.partitionOf.schema === null && plan.recreated.includes(old.partitionOf.name);
+    (table || parentRemade ? plan.create : plan.finish).push(
       `ALTER TABLE ${parent} ATTACH PARTITION ${rel(old.name)} ${old.partitionOf.bound}`,
     );
   }

@@ -33,6 +33,36 @@ const EVENTS = (s: string) => [
   `INSERT INTO ${s}.ev SELECT g, DATE '2024-06-01' + g, 'n' || g, g FROM generate_series(1, 400) g`,
 ];
 
+/** `orders`, referenced by `items` (ON DELETE CASCADE, and `lines` by items, CASCADE) and `notes` (SET NULL). */
+const ORDERS = (s: string) => [
+  `CREATE TABLE ${s}.orders (id int PRIMARY KEY)`,
+  `CREATE TABLE ${s}.items (id int PRIMARY KEY, order_id int REFERENCES ${s}.orders ON DELETE CASCADE)`,
+  `CREATE TABLE ${s}.lines (id int PRIMARY KEY, item_id int REFERENCES ${s}.items ON DELETE CASCADE)`,
+  `CREATE TABLE ${s}.notes (id int PRIMARY KEY, order_id int REFERENCES ${s}.orders ON DELETE SET NULL)`,
+  `INSERT INTO ${s}.orders VALUES (1), (2)`,
+  `INSERT INTO ${s}.items VALUES (1, 1), (2, 1), (3, 2)`,
+  `INSERT INTO ${s}.lines VALUES (1, 1), (2, 3)`,
+  `INSERT INTO ${s}.notes VALUES (1, 1), (2, 2)`,
+];
+/** `ev` by range, `ev_2024` by list in turn, with rows in every leaf. */
+const TREE = (s: string) => [
+  `CREATE TABLE ${s}.ev (id int NOT NULL, at date NOT NULL, kind text NOT NULL) PARTITION BY RANGE (at)`,
+  `CREATE TABLE ${s}.ev_2024 PARTITION OF ${s}.ev FOR VALUES FROM ('2024-01-01') TO ('2025-01-01') PARTITION BY LIST (kind)`,
+  `CREATE TABLE ${s}.ev_2024_a PARTITION OF ${s}.ev_2024 FOR VALUES IN ('a')`,
+  `CREATE TABLE ${s}.ev_2024_b PARTITION OF ${s}.ev_2024 FOR VALUES IN ('b')`,
+  `CREATE TABLE ${s}.ev_2025 PARTITION OF ${s}.ev FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')`,
+  `INSERT INTO ${s}.ev SELECT g, DATE '2024-03-01' + g, CASE WHEN g % 2 = 0 THEN 'a' ELSE 'b' END FROM generate_series(1, 500) g`,
+];
+/** `vehicle` ← `truck` ← `bigtruck`, the children without keys. */
+const GENERATIONS = (s: string) => [
+  `CREATE TABLE ${s}.vehicle (id text PRIMARY KEY, note text DEFAULT 'p')`,
+  `CREATE TABLE ${s}.truck (load int) INHERITS (${s}.vehicle)`,
+  `CREATE TABLE ${s}.bigtruck (axles int) INHERITS (${s}.truck)`,
+  `INSERT INTO ${s}.vehicle VALUES ('V1', 'a')`,
+  `INSERT INTO ${s}.truck VALUES ('T1', 'b', 3), ('T1', 'b', 3)`,
+  `INSERT INTO ${s}.bigtruck VALUES ('B1', 'c', 9, 6)`,
+];
+
 interface Shape {
   readonly name: string;
   readonly setup: (s: string) => string[];
@@ -162,6 +192,36 @@ const REVERTED: readonly Shape[] = [
     rows: ['vehicle', 'truck'],
   },
   {
+    name: 'rows deleted with an ON DELETE CASCADE and an ON DELETE SET NULL',
+    setup: ORDERS,
+    sql: (s) => `DELETE FROM ${s}.orders WHERE id = 1`,
+    rows: ['orders', 'items', 'notes', 'lines'],
+  },
+  {
+    name: 'a table truncated with CASCADE',
+    setup: ORDERS,
+    sql: (s) => `TRUNCATE ${s}.orders CASCADE`,
+    rows: ['orders', 'items', 'notes', 'lines'],
+  },
+  {
+    name: 'a partitioned table dropped with its partitions and their rows',
+    setup: TREE,
+    sql: (s) => `DROP TABLE ${s}.ev`,
+    rows: ['ev_2024_a', 'ev_2024_b', 'ev_2025'],
+  },
+  {
+    name: 'a partitioned partition dropped with its partitions',
+    setup: TREE,
+    sql: (s) => `DROP TABLE ${s}.ev_2024`,
+    rows: ['ev_2024_a', 'ev_2024_b', 'ev_2025'],
+  },
+  {
+    name: 'a grandchild dropped (three levels of inheritance)',
+    setup: GENERATIONS,
+    sql: (s) => `DROP TABLE ${s}.bigtruck`,
+    rows: ['vehicle', 'truck', 'bigtruck'],
+  },
+  {
     name: "a child's row deleted through its parent",
     setup: VEHICLES,
     sql: (s) => `DELETE FROM ${s}.vehicle WHERE id = 'T1'`,
@@ -205,6 +265,18 @@ const APPLIED: readonly Shape[] = [
       `ALTER TABLE ${s}.ev_2024 ALTER COLUMN n SET DEFAULT 5`,
       `ALTER TABLE ${s}.ev_2025 ALTER COLUMN n SET NOT NULL`,
     ],
+    sql: (s) => `ALTER TABLE ${s}.ev ADD COLUMN tag text`,
+    rows: [],
+  },
+  {
+    name: "a column added on a grandparent, beside a child's own default",
+    setup: (s) => [...GENERATIONS(s), `ALTER TABLE ${s}.truck ALTER COLUMN note SET DEFAULT 'c'`],
+    sql: (s) => `ALTER TABLE ${s}.vehicle ADD COLUMN color text`,
+    rows: [],
+  },
+  {
+    name: "a column added beside a partitioned partition's own default",
+    setup: (s) => [...TREE(s), `ALTER TABLE ${s}.ev_2024 ALTER COLUMN id SET DEFAULT 5`],
     sql: (s) => `ALTER TABLE ${s}.ev ADD COLUMN tag text`,
     rows: [],
   },

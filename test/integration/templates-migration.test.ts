@@ -522,6 +522,24 @@ describe('the migration definition and lint', () => {
     });
   });
 
+  // Found by review: a DELETE inside a WITH read as a SELECT, with no finding, no approval and no backup.
+  it('refuses writes it cannot back up: inside a WITH, or a MERGE', async () => {
+    const before: Snapshot = { schema: 'public', views: [], tables: [] };
+    for (const sql of [
+      'WITH d AS (DELETE FROM items WHERE id < 3 RETURNING id) SELECT count(*) FROM d',
+      'WITH d AS (UPDATE items SET q = 0 RETURNING id) INSERT INTO log SELECT id FROM d',
+      'INSERT INTO log WITH x AS (DELETE FROM items RETURNING id) SELECT id FROM x',
+      'MERGE INTO items USING (VALUES (1)) v(id) ON items.id = v.id WHEN MATCHED THEN DELETE',
+    ]) {
+      const lint = lintMigration(await parseMigration(sql), before);
+      expect(lint.blocked, sql).toBe(true);
+      expect(lint.findings.map((f) => `${f.severity}:${f.rule}`)).toEqual(['error:unrecoverable-write']);
+    }
+    // A plain WITH that only reads is a SELECT, as before.
+    const read = lintMigration(await parseMigration('WITH x AS (SELECT 1) SELECT * FROM x'), before);
+    expect(read.blocked).toBe(false);
+  });
+
   it('grades statements: data loss is danger, rewrites and locks are warnings', async () => {
     const before: Snapshot = {
       schema: 'public',
