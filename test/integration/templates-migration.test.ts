@@ -395,6 +395,21 @@ describe.each(adapters.list)('the migration template on $name', (adapter) => {
     // A delete reaches the tables referencing it (cascades, RESTRICT), and what they reference.
     expect(await rowsFor('DELETE FROM categories WHERE id = 1')).toEqual(all);
     expect(await rowsFor('DO $$ BEGIN PERFORM 1; END $$')).toBeUndefined();
+    // From review: what reads rows out of the statements' sight copies every row.
+    for (const sql of [
+      `CREATE FUNCTION ${schema}.valid_name(n text) RETURNS boolean LANGUAGE sql STABLE AS $$ SELECT n <> '' $$`,
+      `CREATE VIEW ${schema}.names AS SELECT name FROM ${schema}.categories`,
+      `CREATE MATERIALIZED VIEW ${schema}.name_counts AS SELECT count(*) AS n FROM ${schema}.customers`,
+      `CREATE INDEX name_counts_n ON ${schema}.name_counts (n)`,
+    ])
+      await db.query(sql);
+    expect(await rowsFor('INSERT INTO audit_log (actor) SELECT name FROM names')).toBeUndefined();
+    expect(await rowsFor('DELETE FROM audit_log WHERE valid_name(actor)')).toBeUndefined();
+    // Dropped tables and writes inside a WITH count (their rows, and what references them).
+    expect(await rowsFor('DROP TABLE audit_log')).toEqual(['audit_log']);
+    expect(await rowsFor('WITH d AS (DELETE FROM customers WHERE id = 1 RETURNING id) SELECT 1')).toEqual(
+      ['customers', 'order_items', 'orders', 'product_reviews', 'products', 'categories'].sort(),
+    );
     // End to end: a table the migration never names, whose rows its copy cannot take (an index on a function that
     // was replaced after the rows went in, and now fails on one of them), no longer fails the dry run.
     for (const sql of [
@@ -405,9 +420,15 @@ describe.each(adapters.list)('the migration template on $name', (adapter) => {
       `CREATE OR REPLACE FUNCTION ${schema}.score(v integer) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT 1 / (v + 1)'`,
     ])
       await db.query(sql);
+    // With the copy of a materialized view's index too (it was made before the view, and failed every dry run).
     const report = await start({ schema, sql: `ALTER TABLE ${schema}.categories ADD COLUMN note text` })
       .result;
     expect(report).toMatchObject({ status: 'applied', dryRun: { reversible: true } });
+    // A table calling a user function in a constraint: every row.
+    await db.query(
+      `ALTER TABLE ${schema}.categories ADD CONSTRAINT named CHECK (${schema}.valid_name(name))`,
+    );
+    expect(await rowsFor('ALTER TABLE categories ADD COLUMN extra text')).toBeUndefined();
   });
 
   it('refuses statements that cannot run in its transaction, and fails the dry run on bad SQL', async () => {
