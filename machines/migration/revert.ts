@@ -7,7 +7,14 @@
 import { z } from 'zod';
 import { type Database, qualifiedName, quoteIdent } from '../../src/db/index.js';
 import { BackupSchema, dropBackups, restoreBackups } from './backup.js';
-import { compareSnapshots, describeDifference, SnapshotSchema, scoped, takeSnapshot } from './snapshot.js';
+import {
+  compareSnapshots,
+  describeDifference,
+  SnapshotSchema,
+  scoped,
+  takeSnapshot,
+  withDescendants,
+} from './snapshot.js';
 import { undoPlan } from './undo.js';
 
 /** A rename the migration made, in the order it made them. */
@@ -69,10 +76,14 @@ export async function revertInside(tx: Database, undo: UndoData): Promise<Revert
   }
   const before = scoped(undo.before, undo.scope);
   const current = scoped(await takeSnapshot(tx, undo.schema), undo.scope);
+  // Rows restored into a parent land in its partitions: their NOT VALID constraints are lifted for it too.
   const plan = undoPlan(
     current,
     before,
-    undo.backups.map((b) => b.table),
+    withDescendants(
+      undo.before,
+      undo.backups.map((b) => b.table),
+    ),
   );
   for (const sql of [...plan.drop, ...plan.create]) await run(sql);
   let restoredRows: Record<string, number>;

@@ -58,10 +58,12 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
     plan.drop.push(`ALTER TABLE ${parent} DETACH PARTITION ${rel(table.name)}`);
   }
   // Inheritance the migration added goes first too; inheritance it removed comes back once the columns are back.
+  // Parents are kept in order (columns merge in it): past the parents both have in the same places, every parent is
+  // let go and the old ones inherited again in their order.
   for (const table of current.tables) {
     const old = then.get(table.name);
     if (!old?.inherits || !table.inherits) continue;
-    for (const parent of table.inherits.filter((p) => !old.inherits?.includes(p)))
+    for (const parent of table.inherits.slice(samePrefix(table.inherits, old.inherits)))
       plan.drop.push(`ALTER TABLE ${rel(table.name)} NO INHERIT ${rel(parent)}`);
   }
 
@@ -113,6 +115,8 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
     else {
       plan.recreated.push(old.name);
       plan.create.push(createTable(rel(old.name), old));
+      for (const column of old.columns.filter((c) => c.identity !== ''))
+        plan.finish.push(identityCatchUp(rel(old.name), column.name));
       for (const column of old.columns.filter((c) => c.notNull && c.identity === '' && c.generated === '')) {
         plan.finish.push(`ALTER TABLE ${rel(old.name)} ALTER COLUMN ${quoteIdent(column.name)} SET NOT NULL`);
       }
@@ -124,7 +128,7 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
   for (const old of before.tables) {
     const table = now.get(old.name);
     if (!old.inherits || (table && !table.inherits)) continue;
-    for (const parent of old.inherits.filter((p) => !table?.inherits?.includes(p)))
+    for (const parent of old.inherits.slice(table?.inherits ? samePrefix(table.inherits, old.inherits) : 0))
       (table ? plan.create : inheritLater).push(`ALTER TABLE ${rel(old.name)} INHERIT ${rel(parent)}`);
   }
 
@@ -204,6 +208,23 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
   return plan;
 }
 
+/**
+ * An identity column made again has a new sequence, starting at 1 below the restored values: it is moved past the
+ * largest (the next row would collide with a restored one).
+ */
+function identityCatchUp(table: string, column: string): string {
+  const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
+  const c = quoteIdent(column);
+  return `SELECT setval(pg_get_serial_sequence(${literal(table)}, ${literal(column)}), COALESCE(max(${c}), 1), max(${c}) IS NOT NULL) FROM ${table}`;
+}
+
+/** How many leading entries two lists share. */
+function samePrefix(a: readonly string[], b: readonly string[]): number {
+  let n = 0;
+  while (n < a.length && n < b.length && a[n] === b[n]) n++;
+  return n;
+}
+
 /** Whether a table is a partition of the same parent, with the same bound, in both snapshots. */
 function samePartition(a: SnapshotTable, b: SnapshotTable): boolean {
   const x = a.partitionOf ?? null;
@@ -244,6 +265,7 @@ function alterColumns(
     if (!existing) {
       // Re-added nullable and without default: the backup fills it, then `finish` restores the rules.
       if (!inherited) plan.create.push(`ALTER TABLE ${table} ADD COLUMN ${columnDefinition(column, false)}`);
+      if (!inherited && column.identity !== '') plan.finish.push(identityCatchUp(table, column.name));
       if (column.default !== null && column.generated === '') {
         plan.finish.push(only(column.name, `SET DEFAULT ${column.default}`));
       }
