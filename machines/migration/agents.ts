@@ -246,6 +246,15 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
             'The migration is destructive and was not approved',
           );
         }
+        // A migration the dry run could not revert is applied only by someone who said so: if it fails later, its
+        // changes stay.
+        const { dryRun } = results;
+        if (dryRun && !dryRun.reversible && approval?.approved !== true && plan.approvedBy === null) {
+          throw new MigrationError(
+            'MIGRATION_NOT_REVERSIBLE',
+            `The dry run could not revert this migration (${dryRun.revertProblem ?? 'unknown'}); it is applied only with an approval ("approvedBy" in the input)`,
+          );
+        }
         const started = performance.now();
         if (plan.statements.length === 0) {
           const undo = { schema: plan.schema, scope: [], before: plan.before, renames: [], backups: [] };

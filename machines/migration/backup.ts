@@ -110,7 +110,9 @@ export async function restoreBackups(
     } else if (key.length > 0 && key.length === b.primaryKey.length) {
       const match = key.map((c) => `b.${quoteIdent(c)} = t.${quoteIdent(c)}`).join(' AND ');
       await tx.query(`DELETE FROM ${own} t WHERE NOT EXISTS (SELECT 1 FROM ${source} b WHERE ${match})`);
-      const rest = columns.filter((c) => !key.includes(c));
+      // A GENERATED ALWAYS identity can only be set to DEFAULT by an UPDATE (and the migration could not change it).
+      const always = new Set(table.columns.filter((c) => c.identity === 'a').map((c) => c.name));
+      const rest = columns.filter((c) => !key.includes(c) && !always.has(c));
       if (rest.length > 0) {
         const set = rest.map((c) => `${quoteIdent(c)} = b.${quoteIdent(c)}`).join(', ');
         await tx.query(`UPDATE ${own} t SET ${set} FROM ${source} b WHERE ${match}`);

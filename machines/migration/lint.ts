@@ -122,14 +122,16 @@ export function lintMigration(statements: readonly PlannedStatement[], before: S
   const size = (name: string) => `${name} (~${Math.round(table(name)?.estimatedRows ?? 0)} rows)`;
   const notValid = new Set<string>();
 
-  for (const { index, operation: op } of statements) {
+  for (const { index, operation: op, schemas } of statements) {
     const add = (severity: LintFinding['severity'], rule: string, message: string) =>
       findings.push({ statement: index, rule, severity, message });
     const lock = (name: string, level: Lock) => {
       if (table(name)) locks.push({ statement: index, table: name, lock: level });
     };
+    const refusedSchemas = new Set<string>();
     for (const name of tablesOf(op)) {
       if (name.schema !== null && name.schema !== before.schema) {
+        refusedSchemas.add(name.schema);
         add(
           'error',
           'other-schema',
@@ -137,6 +139,15 @@ export function lintMigration(statements: readonly PlannedStatement[], before: S
         );
       }
     }
+    // Anything else named in another schema (a view replaced, an index or enum value changed, a table read): what it
+    // does there is neither verified nor reverted, so a human decides.
+    const elsewhere = (schemas ?? []).filter((s) => s !== before.schema && !refusedSchemas.has(s));
+    if (elsewhere.length > 0)
+      add(
+        'danger',
+        'names-other-schema',
+        `Names ${elsewhere.join(', ')}, outside schema ${before.schema}: what it does there is neither verified nor reverted, so it needs an approval`,
+      );
     const unproven = (what: string) =>
       add(
         'danger',
@@ -165,6 +176,8 @@ export function lintMigration(statements: readonly PlannedStatement[], before: S
         }
         break;
       case 'alter-table':
+        // A CHECK or DEFAULT calling a function runs it on every row: a function can hold any SQL.
+        impure(op.functions ?? [], unproven);
         for (const a of op.actions) {
           if (a.kind === 'add-constraint' && a.notValid && a.name) notValid.add(a.name);
           if (a.kind === 'validate-constraint' && notValid.has(a.name)) {

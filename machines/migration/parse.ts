@@ -33,7 +33,16 @@ const OperationSchema = z.discriminatedUnion('kind', [
     columns: z.array(z.object({ name: z.string(), type: z.string() })),
   }),
   z.object({ kind: z.literal('drop-table'), tables: z.array(ObjectNameSchema), cascade: z.boolean() }),
-  z.object({ kind: z.literal('alter-table'), table: ObjectNameSchema, actions: z.array(AlterActionSchema) }),
+  z.object({
+    kind: z.literal('alter-table'),
+    table: ObjectNameSchema,
+    actions: z.array(AlterActionSchema),
+    /**
+     * Functions its expressions call (a CHECK or DEFAULT runs them on every row). Absent in plans stored before it was
+     * read.
+     */
+    functions: z.array(z.string()).optional(),
+  }),
   z.object({
     kind: z.literal('create-index'),
     table: ObjectNameSchema,
@@ -91,6 +100,8 @@ export const PlannedStatementSchema = z.object({
   index: z.number().int(),
   sql: z.string(),
   operation: OperationSchema,
+  /** The schemas the statement names explicitly (`other.t`), lower-cased as PostgreSQL folds them. Absent in old plans. */
+  schemas: z.array(z.string()).optional(),
 });
 /** A statement of the migration and what it does. */
 export type PlannedStatement = z.infer<typeof PlannedStatementSchema>;
@@ -105,6 +116,7 @@ export async function parseMigration(sql: string): Promise<PlannedStatement[]> {
     index,
     sql: statement.sql,
     operation: readOperation(statement),
+    schemas: schemasNamed(statement.node),
   }));
 }
 
@@ -136,11 +148,17 @@ function readOperation({ type, node, sql }: ParsedStatement): Operation {
       );
       return { kind: 'create-table', table, columns };
     }
+    case 'AlterEnumStmt':
+      // RENAME VALUE changes what every row holding the value reads; ADD VALUE adds one (safe).
+      return node.oldVal !== undefined
+        ? { kind: 'other', statement: 'AlterEnumRenameValue', keywords: keywordsOf(sql) }
+        : other();
     case 'DropStmt': {
       const objects = ((node.objects as unknown[]) ?? []).map(qualified);
       if (node.removeType === 'OBJECT_TABLE')
         return { kind: 'drop-table', tables: objects, cascade: node.behavior === 'DROP_CASCADE' };
-      if (node.removeType === 'OBJECT_INDEX')
+      // DROP INDEX ... CASCADE also drops the foreign keys that use a unique index: not a plain index drop.
+      if (node.removeType === 'OBJECT_INDEX' && node.behavior !== 'DROP_CASCADE')
         return { kind: 'drop-index', indexes: objects, concurrently: node.concurrent === true };
       return other();
     }
@@ -154,7 +172,7 @@ function readOperation({ type, node, sql }: ParsedStatement): Operation {
         return { kind: 'other', statement: 'AttachIndexPartition', keywords: 'ALTER INDEX' };
       }
       return table && node.objtype === 'OBJECT_TABLE'
-        ? { kind: 'alter-table', table, actions: alterActions(node.cmds) }
+        ? { kind: 'alter-table', table, actions: alterActions(node.cmds), functions: functionCalls(node) }
         : other();
     }
     case 'RenameStmt':
@@ -181,7 +199,11 @@ function readOperation({ type, node, sql }: ParsedStatement): Operation {
     case 'UpdateStmt':
     case 'DeleteStmt': {
       const table = name(node.relation);
-      const kind = type === 'InsertStmt' ? 'insert' : type === 'UpdateStmt' ? 'update' : 'delete';
+      // `INSERT ... ON CONFLICT DO UPDATE` overwrites the rows it conflicts with: an update, as the lint grades it.
+      const upsert =
+        (node.onConflictClause as { action?: string } | undefined)?.action === 'ONCONFLICT_UPDATE';
+      const kind = type === 'InsertStmt' && !upsert ? 'insert' : type === 'DeleteStmt' ? 'delete' : 'update';
+      if (upsert && table) return { kind, table, where: true, functions: functionCalls(node) };
       return table
         ? { kind, table, where: node.whereClause !== undefined, functions: functionCalls(node) }
         : other();
@@ -221,4 +243,36 @@ function writesInWith(node: PgNode): boolean {
       found = true;
   });
   return found;
+}
+
+/** Fields of the parse tree that hold a qualified name as a list of strings. */
+const QUALIFIED = new Set(['items', 'funcname', 'names', 'typeName', 'object', 'objects']);
+/** PostgreSQL's own schemas: naming them (`pg_catalog.int4`) is not touching another schema. */
+const SYSTEM_SCHEMAS = new Set(['pg_catalog', 'information_schema']);
+
+/**
+ * The schemas a statement names explicitly: of its table references (`other.t`), and of the objects a DROP, COMMENT
+ * or other utility statement lists by qualified name (`DROP INDEX other.i`). Lower-cased unless quoted, as written.
+ */
+function schemasNamed(node: PgNode): string[] {
+  const out = new Set<string>();
+  const visit = (value: unknown, key: string): void => {
+    if (Array.isArray(value)) {
+      // A qualified name is a list of strings: its last part the object, the one before it the schema (a column
+      // reference's `fields` are a table and a column instead).
+      const parts = strings(value);
+      if (QUALIFIED.has(key) && parts.length >= 2 && parts.length === value.length) {
+        const schema = parts.at(-2) as string;
+        if (!SYSTEM_SCHEMAS.has(schema)) out.add(schema);
+      }
+      for (const item of value) visit(item, key);
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    const schema = (value as { schemaname?: unknown }).schemaname;
+    if (typeof schema === 'string' && 'relname' in value) out.add(schema);
+    for (const [k, v] of Object.entries(value)) visit(v, k);
+  };
+  visit(node, '');
+  return [...out];
 }

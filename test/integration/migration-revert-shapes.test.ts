@@ -235,6 +235,15 @@ const REVERTED: readonly Shape[] = [
     then: (db, s) => db.query(`INSERT INTO ${s}.t (v) VALUES ('after')`),
   },
   {
+    name: 'rows updated in a table with a GENERATED ALWAYS identity besides its key',
+    setup: (s) => [
+      `CREATE TABLE ${s}.t (code text PRIMARY KEY, seq int GENERATED ALWAYS AS IDENTITY, v text)`,
+      `INSERT INTO ${s}.t (code, v) VALUES ('a', 'one'), ('b', 'two')`,
+    ],
+    sql: (s) => `UPDATE ${s}.t SET v = 'x'`,
+    rows: ['t'],
+  },
+  {
     name: 'one of two parents let go (the order of parents comes back)',
     setup: (s) => [
       `CREATE TABLE ${s}.a (id int NOT NULL, x int)`,
@@ -370,6 +379,35 @@ describe.each(adapters.list)('migration revert on partition and inheritance shap
     expect(compareSnapshots(before, await takeSnapshot(db, schema))).toEqual([]);
     expect(await Promise.all(shape.rows.map((t) => rowsOf(schema, t)))).toEqual(rows);
     await shape.then?.(db, schema);
+  });
+
+  // Found by review: the dry run said "not reversible" and the apply went on without anyone having approved it.
+  it('applies a migration the dry run could not revert only with an approval', async () => {
+    const schema = await fresh((s) => [`CREATE TABLE ${s}.t (id int PRIMARY KEY, v text)`]);
+    const base = template.agents(db);
+    // A dry run that finds the migration irreversible (as with a rename reusing its old name).
+    const dryRun: AgentFunction = async (input, ctx) => ({
+      ...((await (base['migration-dry-run'] as AgentFunction)(input, ctx)) as object),
+      reversible: false,
+      revertProblem: 'relation "t" already exists',
+    });
+    const agents = { ...base, 'migration-dry-run': dryRun };
+    const refused = start({ schema, sql: `ALTER TABLE ${schema}.t ADD COLUMN note text` }, agents);
+    const error = (await refused.result.catch((e: unknown) => e)) as { stepPath?: string; cause?: unknown };
+    expect(error.stepPath).toBe('apply');
+    expect(String(error.cause)).toMatch(/could not revert.*relation "t" already exists.*approvedBy/);
+    expect(
+      (
+        await db.query(
+          `SELECT 1 FROM information_schema.columns WHERE table_schema = '${schema}' AND column_name = 'note'`,
+        )
+      ).rows,
+    ).toEqual([]);
+    const approved = await start(
+      { schema, approvedBy: 'ann', sql: `ALTER TABLE ${schema}.t ADD COLUMN note text` },
+      agents,
+    ).result;
+    expect(approved.status).toBe('applied');
   });
 
   it.each(APPLIED)('applies $name', async (shape) => {

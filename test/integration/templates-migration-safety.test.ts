@@ -120,6 +120,36 @@ describe('the migration lint on hostile SQL (PostgreSQL parser)', () => {
     ]);
   });
 
+  // Found by review: each of these changed data with no approval.
+  it('asks a human before what changes data out of the statement kinds it grades', async () => {
+    const cases: [string, string][] = [
+      [
+        'INSERT INTO t (id, v) SELECT id, 0 FROM t ON CONFLICT (id) DO UPDATE SET v = excluded.v',
+        'danger:update',
+      ],
+      ["ALTER TYPE mood RENAME VALUE 'sad' TO 'glad'", 'danger:unproven'],
+      ['ALTER TABLE t ADD CONSTRAINT ok CHECK (zap(id))', 'danger:unproven'],
+      ['ALTER TABLE t ADD COLUMN c int DEFAULT zap()::int', 'danger:unproven'],
+      ["ALTER TABLE t ADD CONSTRAINT ok CHECK (setval('s.seq', 1) > 0)", 'danger:unproven'],
+      ['DROP INDEX t_u CASCADE', 'danger:unproven'],
+      ['CREATE OR REPLACE VIEW other.prices AS SELECT 0 AS price', 'danger:names-other-schema'],
+      ['COMMENT ON TABLE other.x IS NULL', 'danger:names-other-schema'],
+      ["ALTER TYPE other.st RENAME VALUE 'a' TO 'b'", 'danger:names-other-schema'],
+      ['DROP INDEX other.big_v', 'danger:names-other-schema'],
+    ];
+    for (const [sql, rule] of cases) expect(await rules(sql), sql).toContain(rule);
+    // What stays free of an approval: adding an enum value, a default of a known function, a column reference.
+    for (const sql of [
+      "ALTER TYPE mood ADD VALUE 'meh'",
+      'ALTER TABLE t ADD COLUMN at timestamptz DEFAULT now()',
+      'ALTER TABLE t ADD CONSTRAINT pos CHECK (t.n > 0)',
+    ])
+      expect(
+        (await rules(sql)).filter((r) => r.startsWith('danger')),
+        sql,
+      ).toEqual([]);
+  });
+
   it('flags what blocks, rewrites or breaks clients, with the safe way', async () => {
     expect(
       await rules(`CREATE INDEX t_n ON t (n);
@@ -134,6 +164,8 @@ describe('the migration lint on hostile SQL (PostgreSQL parser)', () => {
     ).toEqual([
       'warning:blocking-index',
       'warning:table-rewrite',
+      // my_func() runs on every row as the default: a function can hold any SQL.
+      'danger:unproven',
       'warning:volatile-default',
       'danger:alter-type',
       'warning:table-rewrite',
