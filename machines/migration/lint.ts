@@ -154,6 +154,19 @@ export function lintMigration(statements: readonly PlannedStatement[], before: S
         'unproven',
         `${what} is not proven safe (it can run any SQL, or do what the lint cannot check): it needs an approval`,
       );
+    // A write runs the table's triggers and rules (what they write is neither checked nor backed up); a write
+    // through a view writes its tables, which are not backed up as the view's.
+    const writes = (name: string) => {
+      if (before.views.some((v) => v.name === name))
+        add(
+          'error',
+          'write-through-view',
+          `${name} is a view: write to its tables instead, so that they are backed up`,
+        );
+      const triggers = table(name)?.triggers ?? [];
+      if (triggers.length > 0)
+        unproven(`A write to ${name}, which runs its triggers or rules (${triggers.join(', ')}),`);
+    };
     switch (op.kind) {
       case 'transaction-control':
         add(
@@ -219,12 +232,14 @@ export function lintMigration(statements: readonly PlannedStatement[], before: S
         break;
       case 'truncate':
         for (const t of op.tables) {
+          writes(t.name);
           add('danger', 'truncate', `Empties ${size(t.name)}`);
           lock(t.name, 'ACCESS EXCLUSIVE');
         }
         break;
       case 'delete':
       case 'update':
+        writes(op.table.name);
         add(
           'danger',
           op.kind,
@@ -234,6 +249,7 @@ export function lintMigration(statements: readonly PlannedStatement[], before: S
         impure(op.functions, unproven);
         break;
       case 'insert':
+        writes(op.table.name);
         add('info', 'insert', `Adds rows to ${op.table.name}`);
         lock(op.table.name, 'ROW EXCLUSIVE');
         impure(op.functions, unproven);

@@ -33,6 +33,7 @@ export async function planMigration(
   const dataChanged = new Set<string>();
   const renames: Rename[] = [];
   // Tables whose rows a statement deletes, updates or truncates, by their name when written (cascades start there).
+  // (By the name they have before the migration: the catalog's, where the cascades are looked up.)
   const rowsWritten = new Map<string, 'update' | 'delete' | 'truncate'>();
   // A table renamed by an earlier statement is backed up and counted under the name it has before the migration.
   const origin = new Map<string, string>();
@@ -44,9 +45,12 @@ export async function planMigration(
     }
     if (op.kind === 'truncate') for (const t of op.tables.filter(inSchema)) dataChanged.add(original(t.name));
     if (op.kind === 'truncate')
-      for (const t of op.tables.filter(inSchema)) rowsWritten.set(t.name, 'truncate');
+      for (const t of op.tables.filter(inSchema)) rowsWritten.set(original(t.name), 'truncate');
     if ((op.kind === 'update' || op.kind === 'delete') && inSchema(op.table))
-      rowsWritten.set(op.table.name, rowsWritten.get(op.table.name) === 'truncate' ? 'truncate' : op.kind);
+      rowsWritten.set(
+        original(op.table.name),
+        rowsWritten.get(original(op.table.name)) === 'truncate' ? 'truncate' : op.kind,
+      );
     if ((op.kind === 'insert' || op.kind === 'update' || op.kind === 'delete') && inSchema(op.table)) {
       backup.add(original(op.table.name));
       dataChanged.add(original(op.table.name));

@@ -67,6 +67,11 @@ export const SnapshotTableSchema = z.object({
    * `partitionOf`; parents in another schema are left out (the dry run's copy does not copy them).
    */
   inherits: z.array(z.string()).optional(),
+  /**
+   * The user's triggers and rules on it (names): a write to it runs them, and what they do is not checked. Optional;
+   * not compared.
+   */
+  triggers: z.array(z.string()).optional(),
 });
 
 /** One view or materialized view. */
@@ -100,7 +105,10 @@ const RELATIONS = `
          CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS "partitionKey",
          ARRAY(SELECT p.relname::text FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
                WHERE i.inhrelid = c.oid AND NOT c.relispartition AND p.relnamespace = c.relnamespace
-               ORDER BY i.inhseqno) AS inherits
+               ORDER BY i.inhseqno) AS inherits,
+         ARRAY(SELECT t.tgname::text FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal
+               UNION ALL SELECT r.rulename::text FROM pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename <> '_RETURN'
+               ORDER BY 1) AS triggers
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm')
   ORDER BY c.relname`;
@@ -159,6 +167,7 @@ export async function takeSnapshot(db: Database, schema: string): Promise<Snapsh
         partitionOf: typeof r.partitionOf === 'string' ? JSON.parse(r.partitionOf) : r.partitionOf,
         partitionKey: r.partitionKey ?? null,
         inherits: r.inherits,
+        triggers: r.triggers,
       })),
     views: relations.rows
       .filter(isView)
