@@ -136,3 +136,23 @@ export function rangeVar(node: unknown): { schema: string | null; name: string }
   const r = node as { schemaname?: string; relname?: string } | undefined;
   return r?.relname ? { schema: r.schemaname ?? null, name: r.relname } : undefined;
 }
+
+/**
+ * Every table reference under a parse tree: a `RangeVar`, wrapped as a node (`{ RangeVar: {...} }`) where a field
+ * may hold any node, or bare where the field is always one (`IndexStmt.relation`, `Constraint.pktable`).
+ */
+export function tableReferences(root: unknown): { schema: string | null; name: string }[] {
+  const out: { schema: string | null; name: string }[] = [];
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      for (const item of value) visit(item);
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    const name = 'relname' in value ? rangeVar(value) : undefined;
+    if (name) out.push(name);
+    for (const field of Object.values(value)) visit(field);
+  };
+  visit(root);
+  return out;
+}

@@ -13,6 +13,7 @@ import {
   parseSql,
   rangeVar,
   strings,
+  tableReferences,
   walk,
 } from '../lib/pg-parser.js';
 import { type AlterAction, AlterActionSchema, alterActions, typeText } from './alter.js';
@@ -269,10 +270,9 @@ function schemasNamed(node: PgNode): string[] {
       return;
     }
     if (value === null || typeof value !== 'object') return;
-    const schema = (value as { schemaname?: unknown }).schemaname;
-    if (typeof schema === 'string' && 'relname' in value) out.add(schema);
     for (const [k, v] of Object.entries(value)) visit(v, k);
   };
   visit(node, '');
+  for (const table of tableReferences(node)) if (table.schema !== null) out.add(table.schema);
   return [...out];
 }

@@ -4,28 +4,8 @@
  * names should not have it copied row by row inside the dry run's statement timeout.
  */
 import type { Database } from '../../src/db/index.js';
-import { loadParser, parseSql, rangeVar, strings, walk } from '../lib/pg-parser.js';
+import { loadParser, parseSql, rangeVar, strings, tableReferences, walk } from '../lib/pg-parser.js';
 import type { PlannedStatement } from './parse.js';
-
-/**
- * Every table reference under a parse tree: a `RangeVar`, wrapped as a node (`{ RangeVar: {...} }`) where a field
- * may hold any node, or bare where the field is always one (`IndexStmt.relation`, `Constraint.pktable`).
- */
-function tableReferences(root: unknown): { schema: string | null; name: string }[] {
-  const out: { schema: string | null; name: string }[] = [];
-  const visit = (value: unknown): void => {
-    if (Array.isArray(value)) {
-      for (const item of value) visit(item);
-      return;
-    }
-    if (value === null || typeof value !== 'object') return;
-    const name = 'relname' in value ? rangeVar(value) : undefined;
-    if (name) out.push(name);
-    for (const field of Object.values(value)) visit(field);
-  };
-  visit(root);
-  return out;
-}
 
 /** Adds to `set` every table reachable from it along `edges` (`[from, to]`). */
 function grow(set: Set<string>, edges: readonly [string, string][]): void {
