@@ -8,6 +8,7 @@ import { findTemplate, templates } from '../../../machines/index.js';
 import { openDatabase, parseTarget } from '../../db/index.js';
 import type { Database } from '../../db/port.js';
 import { ConfigurationError, formatPath } from '../../model/errors.js';
+import { notUndoneOf } from '../../model/not-undone.js';
 import { UsageError } from '../paths-command.js';
 import { yielding } from '../yielding-db.js';
 
@@ -127,15 +128,9 @@ export function describeError(error: unknown): string {
  * ```
  */
 export function notUndone(error: unknown): string[] {
-  const failures = (error as { compensationErrors?: unknown } | null | undefined)?.compensationErrors;
-  if (!Array.isArray(failures)) return [];
-  const text = (value: unknown) => String((value as { message?: unknown } | null)?.message ?? value);
-  return failures.map((f: { stepPath?: unknown; cause?: unknown } | null) => {
-    const step = typeof f?.stepPath === 'string' ? f.stepPath : 'a compensation';
-    // A step's failure says how many attempts; its cause (the agent's own error) says why.
-    const why = f?.cause ? `${text(f)}: ${text(f.cause)}` : text(f);
+  return notUndoneOf(error).map(({ stepPath, reason }) => {
     // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
-    const flat = why.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
-    return `NOT undone (${step}): ${flat.length > 600 ? `${flat.slice(0, 600)}…` : flat}`;
+    const flat = reason.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
+    return `NOT undone (${stepPath ?? 'a compensation'}): ${flat.length > 600 ? `${flat.slice(0, 600)}…` : flat}`;
   });
 }

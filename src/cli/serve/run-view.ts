@@ -12,6 +12,7 @@ import { flatStateValue } from '../../machine/legacy-state-value.js';
 import type { AttemptRecord, StepSnapshot } from '../../machine/step-types.js';
 import type { AnyWorkflowDefinition } from '../../model/definition.js';
 import type { SerializedError } from '../../model/errors.js';
+import { notUndoneOf } from '../../model/not-undone.js';
 import { withRunInput } from '../../persistence/stored-input.js';
 import type { HistoryRow, JournalEntry, RunRecord, StoredRun, TimerRow } from '../../persistence/types.js';
 import { activeStates, type Chart, chartOf } from './chart.js';
@@ -317,9 +318,9 @@ function orderOf(step: StepLogEntry): number {
 
 /** A run's error for the list: message, code, and the compensations that failed with their agents' reasons. */
 function rowError(error: SerializedError): NonNullable<RunRow['error']> {
-  const notUndone = (error.compensationErrors ?? []).map((c) => ({
-    stepPath: c.stepPath ?? '',
-    message: c.cause ? `${c.message}: ${c.cause.message}` : c.message,
+  const notUndone = notUndoneOf(error).map(({ stepPath, reason }) => ({
+    stepPath: stepPath ?? '',
+    message: reason,
   }));
   return {
     message: error.message,
