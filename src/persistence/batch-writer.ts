@@ -53,6 +53,9 @@ export class BatchWriter {
   private batchDone: Promise<void> | undefined;
   private scheduled = false;
   private inFlight: Promise<void> | undefined;
+  /** The batch being written, and the runs it writes for (made when first asked: the write path never pays for it). */
+  private writing: StoreBatch | undefined;
+  private writingRuns: { readonly batch: StoreBatch; readonly ids: ReadonlySet<string> } | undefined;
   private failures = 0;
 
   constructor(
@@ -83,9 +86,19 @@ export class BatchWriter {
     this.runs.set(runId, () => checkpoint);
   }
 
-  /** Whether a checkpoint of the run is queued and not taken yet (the run changed since its last one was taken). */
-  queued(runId: string): boolean {
-    return this.runs.has(runId);
+  /**
+   * Whether everything written for the run so far is committed: nothing of it queued (a checkpoint, a journal entry,
+   * a signal's answer) nor in the batch being written. A run must be, before its lease is released: a release on
+   * another connection can commit first, and the run's last write is then fenced and lost.
+   */
+  committed(runId: string): boolean {
+    if (this.runs.has(runId) || this.claims.has(runId)) return false;
+    if (this.journal.some((j) => j.runId === runId) || this.inbox.some((r) => r.runId === runId))
+      return false;
+    const { writing } = this;
+    if (!writing) return true;
+    if (this.writingRuns?.batch !== writing) this.writingRuns = { batch: writing, ids: runsOf(writing) };
+    return !this.writingRuns.ids.has(runId);
   }
 
   /** Queues a journal entry; resolves once it is committed. */
@@ -191,17 +204,21 @@ export class BatchWriter {
       for (const w of waiters) w.resolve();
       return;
     }
+    this.writing = batch;
     this.inFlight = this.store.write(batch).then((result) => {
       for (const id of result?.refused ?? []) this.refusedClaims.add(id);
       for (const id of result?.fenced ?? []) this.events.onFenced?.(id);
     });
     try {
       await this.inFlight;
+      this.writing = undefined;
       if (this.failures > 0) this.events.onRecovered?.(this.failures);
       this.failures = 0;
       for (const w of waiters) w.resolve();
     } catch (error) {
       this.requeue(batch, waiters);
+      // In the same step as the requeue: `committed` always finds the batch, queued or being written.
+      this.writing = undefined;
       this.failures++;
       const delay = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (this.failures - 1));
       this.events.onError?.(error, delay);
@@ -225,6 +242,16 @@ export class BatchWriter {
     // They resolve with the next batch that commits, with whatever was queued since.
     this.waiters = [...waiters, ...this.waiters];
   }
+}
+
+/** The runs a batch writes for. */
+function runsOf(batch: StoreBatch): Set<string> {
+  const ids = new Set<string>();
+  for (const c of batch.claims ?? []) ids.add(c.run.id);
+  for (const c of batch.runs) ids.add(c.run.id);
+  for (const j of batch.journal) ids.add(j.runId);
+  for (const r of batch.inbox ?? []) ids.add(r.runId);
+  return ids;
 }
 
 /** The one key of a learned path in a batch (the store's primary key), whoever queues it. */

@@ -210,8 +210,10 @@ class Passivation {
       this.quiet.delete(id);
       return undefined;
     }
-    // Changed since its last checkpoint was taken (a new one is queued): the next one tells whether it still waits.
-    if (durability.writer.queued(id)) return undefined;
+    // Changed since its last checkpoint was taken (a new one is queued), or its last write is not committed yet (a
+    // batch in flight, taken after the sweep's flush): released now, the release could commit before that write, on
+    // another connection, and another engine take the run from its earlier state. Looked at again shortly.
+    if (!durability.writer.committed(id)) return undefined;
     // A deadline this close would only wake it again at once.
     if (quiet.next - clock.now() <= 2 * this.settings.wakeAheadMs) {
       this.quiet.delete(id);

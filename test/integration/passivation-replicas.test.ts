@@ -99,9 +99,12 @@ describe.each([
   it(`${MIXED} runs woken by events, decisions and timers sent through either replica: each finishes once, no key called twice`, async () => {
     const where = await target();
     const calls = new Map<string, string[]>();
+    /** When each call was made, to set beside the log lines of a run whose key was called twice. */
+    const callTimes: { key: string; engine: string; time: number }[] = [];
     const agentsOf = (engine: string) => {
       const agent = (name: string) => (_input: unknown, ctx: AgentContext) => {
         calls.set(ctx.idempotencyKey, [...(calls.get(ctx.idempotencyKey) ?? []), engine]);
+        callTimes.push({ key: ctx.idempotencyKey, engine, time: Date.now() });
         if (name !== 'plan' && ctx.attempt === 1) throw new Error(`${name}: first attempt fails`);
         return name;
       };
@@ -167,25 +170,36 @@ describe.each([
       );
       return event && decision;
     });
-    /** Where each unfinished run is, as the store and the replicas see it, with its log lines (on failure only). */
-    const stuck = async () => {
-      const runs = (await engines[0]?.list({ limit: MIXED })) ?? [];
-      const open = runs.filter((r) => r.status !== 'done');
-      const lines = [`${open.length} unfinished at ${Date.now()}`];
-      for (const r of open) {
-        const stored = await engines[0]?.get(r.id);
-        const where = engines.map((e) => (e.active.has(r.id) ? e.owner : '-')).join(',');
+    /** Where these runs are, as the store and the replicas see it, with their log lines and agent calls in time order. */
+    const timelines = async (ids: readonly string[]) => {
+      const lines: string[] = [];
+      for (const id of ids) {
+        const stored = await engines[0]?.get(id);
+        const where = engines.map((e) => (e.active.has(id) ? e.owner : '-')).join(',');
         lines.push(
-          `${r.id}: ${JSON.stringify({ ...stored, input: undefined, output: undefined })} active=${where}`,
+          `${id}: ${JSON.stringify({ ...stored, input: undefined, output: undefined })} active=${where}`,
         );
-        for (const { owner, line } of logs.filter((l) => l.line.workflowId === r.id)) {
-          const { time, msg, epoch, kind, state, err } = line as Record<string, unknown>;
-          lines.push(
-            `  ${time} ${owner} ${msg} ${JSON.stringify({ epoch, kind, state, err: (err as { message?: string })?.message })}`,
-          );
-        }
+        const events = [
+          ...logs
+            .filter((l) => l.line.workflowId === id)
+            .map(({ owner, line }) => {
+              const { time, msg, epoch, kind, state, err } = line as Record<string, unknown>;
+              const detail = { epoch, kind, state, err: (err as { message?: string })?.message };
+              return { time: Number(time), text: `${owner} ${msg} ${JSON.stringify(detail)}` };
+            }),
+          ...callTimes
+            .filter((c) => c.key.startsWith(`${id}:`))
+            .map((c) => ({ time: c.time, text: `${c.engine} called ${c.key}` })),
+        ].sort((x, y) => x.time - y.time);
+        for (const e of events) lines.push(`  ${e.time} ${e.text}`);
       }
       return lines.join('\n');
+    };
+    /** Where each unfinished run is (on failure only). */
+    const stuck = async () => {
+      const runs = (await engines[0]?.list({ limit: MIXED })) ?? [];
+      const open = runs.filter((r) => r.status !== 'done').map((r) => r.id);
+      return `${open.length} unfinished at ${Date.now()}\n${await timelines(open)}`;
     };
     const taken = await Promise.all(signals).finally(() => {
       sampling = false;
@@ -213,7 +227,11 @@ describe.each([
       });
     }
     // plan once, review's failed attempt once, call's two attempts once each: no key ran twice, on either replica.
-    expect([...calls.values()].filter((by) => by.length > 1)).toEqual([]);
+    const twice = [...calls].filter(([, by]) => by.length > 1).map(([key]) => key);
+    if (twice.length > 0)
+      expect.fail(
+        `called more than once: ${twice}\n${await timelines([...new Set(twice.map((k) => k.split(':')[0] ?? k))])}`,
+      );
     expect(calls.size).toBe(MIXED * 4);
     for (const e of engines) await e.close();
   }, 90_000);

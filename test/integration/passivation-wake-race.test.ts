@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type WorkflowStore, workflow } from '../../src/index.js';
 import { memoryStore } from '../../src/persistence/memory-store.js';
 import { fakeTimersEachTest, pass, settle } from '../support/durable.js';
@@ -30,6 +30,29 @@ function slowAcquire(inner: WorkflowStore) {
   };
   return { store, faults };
 }
+
+/** A memory store whose writes can be held, each until the test lets it go (a slow connection per batch). */
+function heldWrites(inner: WorkflowStore) {
+  const held: Array<() => void> = [];
+  const control = { holding: false, held };
+  const store: WorkflowStore = {
+    ...inner,
+    async write(batch) {
+      if (control.holding) {
+        const gate = deferred<void>();
+        held.push(() => gate.resolve());
+        await gate.promise;
+      }
+      return inner.write(batch);
+    },
+  };
+  return { store, control };
+}
+
+/** Lets the group commit (real setImmediate) and what it resolves run. */
+const ticks = async (n = 5) => {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+};
 
 fakeTimersEachTest();
 
@@ -85,6 +108,65 @@ describe('waking a passivated run another replica moved on meanwhile', () => {
     await expect(run.result).resolves.toMatchObject({ first: { n: 1 }, second: { n: 2 }, ship: 'SHIP' });
     expect(await shared.getRun('stale')).toMatchObject({ status: 'done' });
     expect(calls).toEqual({ plan: 1, ship: 1 });
+    await a.close();
+    await b.close();
+  });
+});
+
+describe('a passivation sweep racing a write', () => {
+  it('keeps a run whose last checkpoint is still being written: its release cannot overtake that write', async () => {
+    const shared = memoryStore();
+    const { store: slow, control } = heldWrites(shared);
+    const calls: Record<string, number> = {};
+    const agents = {
+      plan: () => {
+        calls.plan = (calls.plan ?? 0) + 1;
+        return 'PLAN';
+      },
+      ship: () => {
+        calls.ship = (calls.ship ?? 0) + 1;
+        return 'SHIP';
+      },
+    };
+    const options = (owner: string) => ({
+      agents,
+      lease: { owner, ttlMs: 60_000, adopt: false },
+      inbox: { pollMs: 100 },
+      passivate: { afterMs: AFTER },
+      workflows: [twice],
+    });
+    const a = testEngine({ store: slow, ...options('a') });
+    const b = testEngine({ store: shared, ...options('b') });
+    a.start(twice, {}, { id: 'late' });
+    await settle(a);
+    await pass(AFTER - 1_000, [a]);
+    // A write of `a` in flight and held (another run's claim) when the sweep comes: the sweep's flush waits for it.
+    control.holding = true;
+    a.start(twice, {}, { id: 'other' });
+    await ticks();
+    expect(control.held).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1_500);
+    // Meanwhile the run moves on (its event), still only waiting: its checkpoint queues behind the held write.
+    await expect(a.send('late', { type: 'one', n: 1 })).resolves.toBe(true);
+    await ticks();
+    // The held write commits: the sweep goes on while the run's checkpoint is taken and written (held too).
+    control.held.shift()?.();
+    await ticks();
+    expect(control.held).toHaveLength(1);
+    // Passivated now, its lease released, `b` would take the run from before its event (the write then fenced).
+    expect(a.active.has('late')).toBe(true);
+    await expect(b.resume('late')).rejects.toMatchObject({ code: 'RUN_OWNED' });
+    control.holding = false;
+    for (const go of control.held.splice(0)) go();
+    await settle(a);
+    await pass(AFTER + 500, [a]);
+    expect(a.active.size).toBe(0);
+    // Passivated after its checkpoint committed: `b` takes it waiting for `two`, with `one` applied.
+    await expect(b.send('late', { type: 'two', n: 2 })).resolves.toBe(true);
+    await pass(1_000, [a, b]);
+    expect(await shared.getRun('late')).toMatchObject({ status: 'done', owner: 'b' });
+    const run = await b.get('late');
+    expect(run?.output).toMatchObject({ first: { n: 1 }, second: { n: 2 }, ship: 'SHIP' });
     await a.close();
     await b.close();
   });
