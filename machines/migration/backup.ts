@@ -5,7 +5,9 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { type Database, qualifiedName, quoteIdent } from '../../src/db/index.js';
-import type { Snapshot } from './snapshot.js';
+import { withForeignKeysChecked } from './restore-order.js';
+import { withTriggersOff } from './restore-triggers.js';
+import { type Snapshot, type SnapshotTable, withDescendants } from './snapshot.js';
 
 /** Where backups live: outside the migrated schema, so they never show in its snapshots. */
 const BACKUP_SCHEMA = 'flowstate_backup';
@@ -64,11 +66,21 @@ export async function backupTables(
     const result = await tx.query(
       `CREATE TABLE ${qualifiedName(BACKUP_SCHEMA, backup)} AS TABLE ${only ? 'ONLY ' : ''}${qualifiedName(snapshot.schema, table)}`,
     );
+    // PGlite tells no row count for CREATE TABLE AS: counted then (an empty copy is counted at once anyway).
+    const rows =
+      result.rowCount ||
+      Number(
+        (
+          await tx.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM ${qualifiedName(BACKUP_SCHEMA, backup)}`,
+          )
+        ).rows[0]?.n ?? 0,
+      );
     backups.push({
       table,
       backup,
       primaryKey: found.primaryKey,
-      rows: result.rowCount,
+      rows,
       ...(only ? { only } : {}),
     });
   }
@@ -76,9 +88,11 @@ export async function backupTables(
 }
 
 /**
- * Puts the backed-up rows back, once the table has its old columns again: a recreated table gets every row; a
+ * Puts the backed-up rows back, once the tables have their old columns again: a recreated table gets every row; a
  * table with a primary key gets its rows matched on it (deleted, updated, inserted); a table without one is
- * emptied and refilled. Generated columns are left to the database. Returns the rows restored per table.
+ * emptied and refilled. Foreign keys between them are checked at the end (`withForeignKeysChecked`), and the user's
+ * triggers and rules are off meanwhile (`withTriggersOff`). Generated columns are left to the
+ * database. Returns the rows restored per table.
  */
 export async function restoreBackups(
   tx: Database,
@@ -86,45 +100,100 @@ export async function restoreBackups(
   backups: readonly Backup[],
   recreated: readonly string[],
 ): Promise<Record<string, number>> {
-  const restored: Record<string, number> = {};
+  const restores = new Map<string, TableRestore>();
   for (const b of backups) {
-    const table = current.tables.find((t) => t.name === b.table);
-    if (!table) continue;
-    const target = qualifiedName(current.schema, b.table);
-    // Matched and emptied in the table alone: its children's rows are theirs to restore.
-    const own = `${b.only ? 'ONLY ' : ''}${target}`;
-    const source = qualifiedName(BACKUP_SCHEMA, b.backup);
-    const copied = await tx.query<{ name: string }>(
-      `SELECT a.attname AS name FROM pg_attribute a
-       WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
-      [source],
-    );
-    const inCopy = new Set(copied.rows.map((r) => r.name));
-    const columns = table.columns.filter((c) => c.generated === '' && inCopy.has(c.name)).map((c) => c.name);
-    const list = columns.map(quoteIdent).join(', ');
-    const insert = (where: string) =>
-      `INSERT INTO ${target} (${list}) OVERRIDING SYSTEM VALUE SELECT ${columns.map((c) => `b.${quoteIdent(c)}`).join(', ')} FROM ${source} b${where}`;
-    const key = b.primaryKey.filter((c) => columns.includes(c));
-    if (recreated.includes(b.table)) {
-      restored[b.table] = (await tx.query(insert(''))).rowCount;
-    } else if (key.length > 0 && key.length === b.primaryKey.length) {
-      const match = key.map((c) => `b.${quoteIdent(c)} = t.${quoteIdent(c)}`).join(' AND ');
-      await tx.query(`DELETE FROM ${own} t WHERE NOT EXISTS (SELECT 1 FROM ${source} b WHERE ${match})`);
-      // A GENERATED ALWAYS identity can only be set to DEFAULT by an UPDATE (and the migration could not change it).
-      const always = new Set(table.columns.filter((c) => c.identity === 'a').map((c) => c.name));
-      const rest = columns.filter((c) => !key.includes(c) && !always.has(c));
-      if (rest.length > 0) {
-        const set = rest.map((c) => `${quoteIdent(c)} = b.${quoteIdent(c)}`).join(', ');
-        await tx.query(`UPDATE ${own} t SET ${set} FROM ${source} b WHERE ${match}`);
-      }
-      await tx.query(insert(` WHERE NOT EXISTS (SELECT 1 FROM ${own} t WHERE ${match})`));
-      restored[b.table] = b.rows;
-    } else {
-      await tx.query(`DELETE FROM ${own}`);
-      restored[b.table] = (await tx.query(insert(''))).rowCount;
-    }
+    if (restores.has(b.table) || !current.tables.some((t) => t.name === b.table)) continue;
+    restores.set(b.table, await restoreOf(tx, current, b, recreated));
   }
+  const tables = [...restores.keys()];
+  const restored: Record<string, number> = {};
+  const put = async (r: TableRestore) => {
+    const inserted = (await tx.query(r.insert)).rowCount;
+    restored[r.table] = r.rows ?? inserted;
+  };
+  const run = async (sql: string | undefined) => {
+    if (sql) await tx.query(sql);
+  };
+  // Rows put back into a partitioned table or a parent run the triggers of its partitions and children too.
+  await withTriggersOff(tx, current.schema, withDescendants(current, tables), () =>
+    withForeignKeysChecked(tx, current.schema, tables, async (order) => {
+      if (!order) {
+        // The keys are checked at the end: each table's rows as they were, one table after another.
+        for (const r of restores.values()) {
+          await run(r.clear);
+          await run(r.removeExtra);
+          await run(r.update);
+          await put(r);
+        }
+        return;
+      }
+      // In steps the keys allow: rows the backups lack leave referencing tables first, after rows put back into
+      // referenced tables first are there for the updates to point at.
+      const ordered = order.map((t) => restores.get(t) as TableRestore);
+      for (const r of [...ordered].reverse()) await run(r.clear);
+      for (const r of ordered) await put(r);
+      for (const r of ordered) await run(r.update);
+      for (const r of [...ordered].reverse()) await run(r.removeExtra);
+    }),
+  );
   return restored;
+}
+
+/** The statements that put one table's rows back. */
+interface TableRestore {
+  readonly table: string;
+  /** Empties a table without a primary key (refilled whole by `insert`). */
+  readonly clear?: string;
+  /** Removes the rows the backup does not have (matched on the primary key). */
+  readonly removeExtra?: string;
+  /** Sets the rows the backup has back to its values. */
+  readonly update?: string;
+  /** Inserts the backup's rows the table lacks. */
+  readonly insert: string;
+  /** How many rows are restored, when not what `insert` inserted (a table matched on its key: all of its rows). */
+  readonly rows?: number;
+}
+
+async function restoreOf(
+  tx: Database,
+  current: Snapshot,
+  b: Backup,
+  recreated: readonly string[],
+): Promise<TableRestore> {
+  const table = current.tables.find((t) => t.name === b.table) as SnapshotTable;
+  const target = qualifiedName(current.schema, b.table);
+  // Matched and emptied in the table alone: its children's rows are theirs to restore.
+  const own = `${b.only ? 'ONLY ' : ''}${target}`;
+  const source = qualifiedName(BACKUP_SCHEMA, b.backup);
+  const copied = await tx.query<{ name: string }>(
+    `SELECT a.attname AS name FROM pg_attribute a
+     WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+    [source],
+  );
+  const inCopy = new Set(copied.rows.map((r) => r.name));
+  const columns = table.columns.filter((c) => c.generated === '' && inCopy.has(c.name)).map((c) => c.name);
+  const list = columns.map(quoteIdent).join(', ');
+  const insert = (where: string) =>
+    `INSERT INTO ${target} (${list}) OVERRIDING SYSTEM VALUE SELECT ${columns.map((c) => `b.${quoteIdent(c)}`).join(', ')} FROM ${source} b${where}`;
+  const key = b.primaryKey.filter((c) => columns.includes(c));
+  if (recreated.includes(b.table)) return { table: b.table, insert: insert('') };
+  if (key.length === 0 || key.length !== b.primaryKey.length)
+    return { table: b.table, clear: `DELETE FROM ${own}`, insert: insert('') };
+  const match = key.map((c) => `b.${quoteIdent(c)} = t.${quoteIdent(c)}`).join(' AND ');
+  // A GENERATED ALWAYS identity can only be set to DEFAULT by an UPDATE (and the migration could not change it).
+  const always = new Set(table.columns.filter((c) => c.identity === 'a').map((c) => c.name));
+  const rest = columns.filter((c) => !key.includes(c) && !always.has(c));
+  return {
+    table: b.table,
+    removeExtra: `DELETE FROM ${own} t WHERE NOT EXISTS (SELECT 1 FROM ${source} b WHERE ${match})`,
+    ...(rest.length > 0
+      ? {
+          update: `UPDATE ${own} t SET ${rest.map((c) => `${quoteIdent(c)} = b.${quoteIdent(c)}`).join(', ')} FROM ${source} b WHERE ${match}`,
+        }
+      : {}),
+    insert: insert(` WHERE NOT EXISTS (SELECT 1 FROM ${own} t WHERE ${match})`),
+    rows: b.rows,
+  };
 }
 
 /** Drops the backups (and the backup schema once it is empty). */
