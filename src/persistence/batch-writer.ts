@@ -55,6 +55,15 @@ export class BatchWriter {
   private inFlight: Promise<void> | undefined;
   /** The batch being written, and the runs it writes for (made when first asked: the write path never pays for it). */
   private writing: StoreBatch | undefined;
+  private entriesSeen:
+    | {
+        readonly journal: Journaled[];
+        readonly inbox: InboxResult[];
+        readonly journalLength: number;
+        readonly inboxLength: number;
+        readonly ids: ReadonlySet<string>;
+      }
+    | undefined;
   private writingRuns: { readonly batch: StoreBatch; readonly ids: ReadonlySet<string> } | undefined;
   private failures = 0;
 
@@ -93,12 +102,33 @@ export class BatchWriter {
    */
   committed(runId: string): boolean {
     if (this.runs.has(runId) || this.claims.has(runId)) return false;
-    if (this.journal.some((j) => j.runId === runId) || this.inbox.some((r) => r.runId === runId))
-      return false;
+    if (this.queuedEntries().has(runId)) return false;
     const { writing } = this;
     if (!writing) return true;
     if (this.writingRuns?.batch !== writing) this.writingRuns = { batch: writing, ids: runsOf(writing) };
     return !this.writingRuns.ids.has(runId);
+  }
+
+  /**
+   * The runs with journal entries or signal answers queued. Made again only when those changed since it was last
+   * asked (a sweep asks for each of many runs in a row: one pass over the queue, not one per run).
+   */
+  private queuedEntries(): ReadonlySet<string> {
+    const seen = this.entriesSeen;
+    const { journal, inbox } = this;
+    // Between drains the queues only grow (push): the same arrays at the same lengths hold the same entries.
+    if (
+      seen?.journal === journal &&
+      seen.inbox === inbox &&
+      seen.journalLength === journal.length &&
+      seen.inboxLength === inbox.length
+    )
+      return seen.ids;
+    const ids = new Set<string>();
+    for (const j of journal) ids.add(j.runId);
+    for (const r of inbox) ids.add(r.runId);
+    this.entriesSeen = { journal, inbox, journalLength: journal.length, inboxLength: inbox.length, ids };
+    return ids;
   }
 
   /** Queues a journal entry; resolves once it is committed. */

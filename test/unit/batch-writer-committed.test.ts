@@ -52,12 +52,23 @@ describe('BatchWriter.committed', () => {
       lease,
     });
     void writer.answer({ id: 'm1', runId: 'r2', state: 'applied', result: 'true', lease });
-    expect([writer.committed('r1'), writer.committed('r2')]).toEqual([false, false]);
+    expect([writer.committed('r1'), writer.committed('r2'), writer.committed('r3')]).toEqual([
+      false,
+      false,
+      true,
+    ]);
+    // Queued after it was last asked: seen too.
+    void writer.answer({ id: 'm3', runId: 'r3', state: 'applied', result: 'true', lease });
+    expect(writer.committed('r3')).toBe(false);
     await ticks();
     expect([writer.committed('r1'), writer.committed('r2')]).toEqual([false, false]);
     writes[0]?.done.resolve(undefined);
     await writer.flush();
-    expect([writer.committed('r1'), writer.committed('r2')]).toEqual([true, true]);
+    expect([writer.committed('r1'), writer.committed('r2'), writer.committed('r3')]).toEqual([
+      true,
+      true,
+      true,
+    ]);
   });
 
   it('a failed batch stays uncommitted: queued again, then written again, until a write takes it', async () => {
