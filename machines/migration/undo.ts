@@ -287,6 +287,33 @@ function alterColumns(
         only(column.name, column.default === null ? 'DROP DEFAULT' : `SET DEFAULT ${column.default}`),
       );
     }
+    if (existing.identity !== column.identity && !inherited)
+      undoIdentity(plan, table, column, existing, alter);
+  }
+}
+
+/**
+ * An identity the migration added, dropped (`DROP IDENTITY`) or turned between ALWAYS and BY DEFAULT, set back. One
+ * made again gets a new sequence, moved past the column's values once the rows are back (its old position, beyond
+ * them after deletes, is not recorded).
+ */
+function undoIdentity(
+  plan: UndoPlan,
+  table: string,
+  column: SnapshotTable['columns'][number],
+  existing: SnapshotTable['columns'][number],
+  alter: (column: string, action: string) => string,
+): void {
+  const kind = column.identity === 'a' ? 'ALWAYS' : 'BY DEFAULT';
+  if (column.identity === '') {
+    plan.drop.push(alter(column.name, 'DROP IDENTITY'));
+  } else if (existing.identity === '') {
+    // Plain now, maybe with a default of its own (an identity has none): that goes first; its NOT NULL is set above.
+    if (existing.default !== null) plan.drop.push(alter(column.name, 'DROP DEFAULT'));
+    plan.finish.push(alter(column.name, `ADD GENERATED ${kind} AS IDENTITY`));
+    plan.finish.push(identityCatchUp(table, column.name));
+  } else {
+    plan.finish.push(alter(column.name, `SET GENERATED ${kind}`));
   }
 }
 
