@@ -193,6 +193,15 @@ async function plan(
   );
   for (const rule of [...input.rules, ...input.checks]) names.add(rule.table);
   const tables = [...names].map((name) => findTable(catalog, name));
+  // An inheritance parent's rows include its children's: checked beside them, it is read alone.
+  const inheritance = await db.query<{ parent: string; child: string }>(
+    `SELECT p.relname AS parent, c.relname AS child
+     FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+     JOIN pg_namespace n ON n.oid = p.relnamespace
+     WHERE n.nspname = $1 AND NOT c.relispartition AND c.relnamespace = p.relnamespace`,
+    [catalog.schema],
+  );
+  const parentsRead = new Set(inheritance.rows.filter((r) => names.has(r.child)).map((r) => r.parent));
   const stats = await db.query<{ table: string; column: string; distinct: number }>(
     `SELECT tablename AS "table", attname AS "column", n_distinct::float8 AS "distinct" FROM pg_stats
      WHERE schemaname = $1`,
@@ -211,7 +220,7 @@ async function plan(
       ...input.checks.filter((r) => r.table === table.name).map(expressionRule),
       ...zodRules.filter((r) => r.table === table.name).map(zodRule),
     ];
-    const task = taskOf(catalog, table, own, input.examples, stats.rows);
+    const task = taskOf(catalog, table, own, input.examples, stats.rows, parentsRead.has(table.name));
     for (const rule of own) await validateRule(db, task, rule);
     rules.push(...own);
     tasks.push(task);
@@ -232,6 +241,7 @@ function taskOf(
   rules: Rule[],
   examples: number,
   stats: readonly { table: string; column: string; distinct: number }[],
+  only: boolean,
 ): Task {
   const keys = new Set([
     ...table.constraints.filter((c) => c.kind === 'p' || c.kind === 'f').flatMap((c) => c.columns),
@@ -241,6 +251,7 @@ function taskOf(
     schema: catalog.schema,
     table: table.name,
     kind: table.kind,
+    ...(only ? { only } : {}),
     key: table.constraints.find((c) => c.kind === 'p')?.columns ?? [],
     columns: table.columns.map((c) => ({
       name: c.name,

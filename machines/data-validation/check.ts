@@ -140,6 +140,11 @@ function contradicted(rule: Rule, count: number, profile: readonly ColumnProfile
   return false;
 }
 
+/** The rows a task reads: the table's, or its own alone (an inheritance parent checked beside its children). */
+function tableOf(task: Task): string {
+  return `${task.only ? 'ONLY ' : ''}${qualifiedName(task.schema, task.table)}`;
+}
+
 /** `FROM (the table with its inner flags) AS s` and the joins the predicates need. */
 export function fromClause(task: Task, predicates: readonly (Predicate | undefined)[]): string {
   const alias = quoteIdent(task.table);
@@ -147,10 +152,9 @@ export function fromClause(task: Task, predicates: readonly (Predicate | undefin
     p?.inner ? [`, ${p.inner} AS ${quoteIdent(`__fs_v${i}`)}`] : [],
   );
   const joins = predicates.flatMap((p) => (p?.join ? [p.join] : []));
-  return [
-    `FROM (SELECT ${alias}.*${flags.join('')} FROM ${qualifiedName(task.schema, task.table)} AS ${alias}) AS s`,
-    ...joins,
-  ].join(' ');
+  return [`FROM (SELECT ${alias}.*${flags.join('')} FROM ${tableOf(task)} AS ${alias}) AS s`, ...joins].join(
+    ' ',
+  );
 }
 
 /** Rows breaking at least one of `rules`, in a second pass (only when a dropped proposal skewed the first). */
@@ -234,7 +238,7 @@ async function checkZod(
   const found: Example[] = [];
   for (let offset = 0; ; offset += ZOD_PAGE) {
     const { rows } = await db.query<Row>(
-      `SELECT s.* FROM ${qualifiedName(task.schema, task.table)} AS s ORDER BY ${order} LIMIT $1 OFFSET $2`,
+      `SELECT s.* FROM ${tableOf(task)} AS s ORDER BY ${order} LIMIT $1 OFFSET $2`,
       [ZOD_PAGE, offset],
     );
     for (const raw of rows) {

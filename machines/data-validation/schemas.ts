@@ -107,6 +107,11 @@ export const TaskSchema = z.object({
   schema: z.string(),
   table: z.string(),
   kind: z.enum(['table', 'view']),
+  /**
+   * Its own rows only (`FROM ONLY`): an inheritance parent whose children are checked in the same run (their rows
+   * would be counted, and their violations found, twice). @default false
+   */
+  only: z.boolean().optional(),
   /** Primary key columns, to name example rows. Empty for a table without one, or a view. */
   key: z.array(z.string()),
   columns: z.array(TaskColumnSchema),

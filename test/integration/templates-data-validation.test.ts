@@ -147,6 +147,38 @@ describe.each(adapters.list)('the data validation template on $name', (adapter) 
     ).rejects.toMatchObject({ stepPath: 'plan' });
   });
 
+  it("reads an inheritance parent's own rows when its children are checked too: no row counted twice", async () => {
+    for (const sql of [
+      'CREATE SCHEMA inh',
+      'CREATE TABLE inh.vehicle (id int PRIMARY KEY, wheels int)',
+      'CREATE TABLE inh.truck (load int) INHERITS (inh.vehicle)',
+      'INSERT INTO inh.vehicle VALUES (1, 4), (2, -1), (3, 2)',
+      'INSERT INTO inh.truck VALUES (4, -2, 10), (5, 6, 20)',
+    ])
+      await db.query(sql);
+    try {
+      const wheels = (table: string) => ({ table, name: `${table} wheels`, expression: 'wheels >= 0' });
+      const both = await run({ schema: 'inh', threshold: 1, checks: [wheels('vehicle'), wheels('truck')] })
+        .result;
+      expect(both.rowsChecked).toBe(5);
+      expect(both.violations.map((v) => [v.table, v.count]).sort()).toEqual([
+        ['truck', 1],
+        ['vehicle', 1],
+      ]);
+      // The parent alone: every vehicle, trucks included.
+      const parent = await run({
+        schema: 'inh',
+        threshold: 1,
+        tables: ['vehicle'],
+        checks: [wheels('vehicle')],
+      }).result;
+      expect(parent.rowsChecked).toBe(5);
+      expect(parent.violations.map((v) => [v.table, v.count])).toEqual([['vehicle', 2]]);
+    } finally {
+      await db.query('DROP SCHEMA inh CASCADE');
+    }
+  });
+
   it('reports a table it cannot read as unchecked, and checks the others', async () => {
     // Counting its rows divides by zero: nothing of it can be read.
     await db.query('CREATE VIEW broken AS SELECT id FROM categories WHERE 1 / (id - id) = 1');
