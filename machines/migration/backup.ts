@@ -175,9 +175,16 @@ async function restoreOf(
   const list = columns.map(quoteIdent).join(', ');
   const insert = (where: string) =>
     `INSERT INTO ${target} (${list}) OVERRIDING SYSTEM VALUE SELECT ${columns.map((c) => `b.${quoteIdent(c)}`).join(', ')} FROM ${source} b${where}`;
-  const key = b.primaryKey.filter((c) => columns.includes(c));
   if (recreated.includes(b.table)) return { table: b.table, insert: insert('') };
-  if (key.length === 0 || key.length !== b.primaryKey.length)
+  // Without a primary key, rows are matched on a unique key of NOT NULL columns if the table has one: a table a
+  // foreign key references has one, and emptying it would run the keys' ON DELETE actions (CASCADE, SET NULL) over
+  // rows the migration never touched.
+  const matchOn =
+    b.primaryKey.length > 0
+      ? b.primaryKey
+      : await uniqueKeyOf(tx, target, (c) => columns.includes(c) && inCopy.has(c));
+  const key = matchOn.filter((c) => columns.includes(c));
+  if (key.length === 0 || key.length !== matchOn.length)
     return { table: b.table, clear: `DELETE FROM ${own}`, insert: insert('') };
   const match = key.map((c) => `b.${quoteIdent(c)} = t.${quoteIdent(c)}`).join(' AND ');
   // A GENERATED ALWAYS identity can only be set to DEFAULT by an UPDATE (and the migration could not change it).
@@ -194,6 +201,25 @@ async function restoreOf(
     insert: insert(` WHERE NOT EXISTS (SELECT 1 FROM ${own} t WHERE ${match})`),
     rows: b.rows,
   };
+}
+
+/** The columns of the table's narrowest unique key over NOT NULL columns that `usable` accepts, or none. */
+async function uniqueKeyOf(
+  tx: Database,
+  table: string,
+  usable: (column: string) => boolean,
+): Promise<string[]> {
+  const { rows } = await tx.query<{ columns: string[] }>(
+    `SELECT array_agg(a.attname::text ORDER BY u.ord) AS columns
+     FROM pg_index x CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY u(attnum, ord)
+     JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.attnum
+     WHERE x.indrelid = to_regclass($1) AND x.indisunique AND x.indisvalid AND x.indpred IS NULL
+       AND x.indexprs IS NULL
+     GROUP BY x.indexrelid HAVING bool_and(a.attnotnull)
+     ORDER BY count(*), x.indexrelid`,
+    [table],
+  );
+  return rows.map((r) => r.columns).find((columns) => columns.every(usable)) ?? [];
 }
 
 /** Drops the backups (and the backup schema once it is empty). */

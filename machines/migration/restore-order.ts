@@ -1,9 +1,11 @@
 /**
- * How a revert keeps foreign keys between the tables it puts rows back into from failing the restore. A migration that
- * deleted order lines and then their orders, or inserted an order and moved a line to it, leaves rows that only a
- * whole restore makes consistent again: at each statement in between, a key that is not deferrable would refuse it.
- * The foreign keys are checked at the restore's end instead (made deferrable for it and set back after, in the
- * revert's transaction); where the role may not alter them, the rows are put back in an order the keys allow.
+ * How a revert keeps constraints between the rows it puts back from failing the restore. A migration that deleted
+ * order lines and then their orders, inserted an order and moved a line to it, or re-parented a node of a tree leaves
+ * rows that only a whole restore makes consistent again: at each statement in between, a foreign key that is not
+ * deferrable would refuse it. The foreign keys from or to the restored tables are checked at the restore's end
+ * instead: made `DEFERRABLE INITIALLY DEFERRED` for it and set back exactly after, in the revert's transaction (by
+ * `ALTER`, never `SET CONSTRAINTS name`, which reaches every constraint of that name in the schema). Where the role
+ * may not alter them, the rows are put back in an order the keys allow.
  */
 import { type Database, qualifiedName, quoteIdent } from '../../src/db/index.js';
 
@@ -12,13 +14,17 @@ interface ForeignKey {
   readonly name: string;
   readonly references: string;
   readonly deferrable: boolean;
+  readonly deferred: boolean;
 }
 
-/** The foreign keys of `schema` from or to one of `tables` (a partition's copies of its parent's key left out). */
+/**
+ * The foreign keys of `schema` from or to one of `tables`, a table's keys to itself included (a partition's copies
+ * of its parent's key left out: they follow it).
+ */
 async function foreignKeys(tx: Database, schema: string, tables: readonly string[]): Promise<ForeignKey[]> {
   const { rows } = await tx.query<ForeignKey>(
     `SELECT c.relname::text AS "table", k.conname::text AS name, p.relname::text AS "references",
-            k.condeferrable AS deferrable
+            k.condeferrable AS deferrable, k.condeferred AS deferred
      FROM pg_constraint k
      JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace
      JOIN pg_class p ON p.oid = k.confrelid JOIN pg_namespace pn ON pn.oid = p.relnamespace
@@ -34,7 +40,10 @@ async function foreignKeys(tx: Database, schema: string, tables: readonly string
  * `tables` with every table after the tables it references (among `tables`), otherwise in their given order; tables
  * in a cycle of references keep their given order after the others.
  */
-export function referencedFirst(tables: readonly string[], keys: readonly ForeignKey[]): string[] {
+export function referencedFirst(
+  tables: readonly string[],
+  keys: ReadonlyArray<Pick<ForeignKey, 'table' | 'references'>>,
+): string[] {
   const among = new Set(tables);
   const needs = new Map(tables.map((t) => [t, new Set<string>()]));
   for (const k of keys)
@@ -58,7 +67,9 @@ export function referencedFirst(tables: readonly string[], keys: readonly Foreig
 /**
  * Runs `restore` with the foreign keys from or to `tables` checked once, at its end: `restore(undefined)`. Where they
  * cannot be deferred (the role does not own a table), runs `restore(order)` with the tables referenced first, for a
- * restore that goes in steps the keys allow. A key the restored rows break fails here, at the end.
+ * restore that goes in steps the keys allow. Every deferred check of the transaction (the user's own deferred keys
+ * and unique constraints too) runs here at the end: a trigger cannot be altered while checks are pending, and a row
+ * the restore leaves breaking a key fails here.
  */
 export async function withForeignKeysChecked<T>(
   tx: Database,
@@ -66,23 +77,25 @@ export async function withForeignKeysChecked<T>(
   tables: readonly string[],
   restore: (order: readonly string[] | undefined) => Promise<T>,
 ): Promise<T> {
-  const keys = tables.length > 1 ? await foreignKeys(tx, schema, tables) : [];
-  if (keys.length === 0) return restore(undefined);
-  const named = keys.map((k) => qualifiedName(schema, k.name)).join(', ');
+  const keys = tables.length > 0 ? await foreignKeys(tx, schema, tables) : [];
   const alter = (k: ForeignKey, mode: string) =>
     `ALTER TABLE ${qualifiedName(schema, k.table)} ALTER CONSTRAINT ${quoteIdent(k.name)} ${mode}`;
-  const altered = keys.filter((k) => !k.deferrable);
-  await tx.query('SAVEPOINT flowstate_keys_deferred');
-  try {
-    for (const k of altered) await tx.query(alter(k, 'DEFERRABLE'));
-    await tx.query(`SET CONSTRAINTS ${named} DEFERRED`);
-  } catch {
-    await tx.query('ROLLBACK TO SAVEPOINT flowstate_keys_deferred');
-    return restore(referencedFirst(tables, keys));
+  const altered = keys.filter((k) => !k.deferred);
+  if (altered.length > 0) {
+    await tx.query('SAVEPOINT flowstate_keys_deferred');
+    try {
+      for (const k of altered) await tx.query(alter(k, 'DEFERRABLE INITIALLY DEFERRED'));
+    } catch {
+      await tx.query('ROLLBACK TO SAVEPOINT flowstate_keys_deferred');
+      const result = await restore(referencedFirst(tables, keys));
+      await tx.query('SET CONSTRAINTS ALL IMMEDIATE');
+      return result;
+    }
   }
   const result = await restore(undefined);
-  // Checked now; then set back as they were (a key altered with checks pending would be refused).
-  await tx.query(`SET CONSTRAINTS ${named} IMMEDIATE`);
-  for (const k of altered) await tx.query(alter(k, 'NOT DEFERRABLE'));
+  await tx.query('SET CONSTRAINTS ALL IMMEDIATE');
+  // Set back as they were (no check pending now: a key cannot be altered while one is).
+  for (const k of altered)
+    await tx.query(alter(k, k.deferrable ? 'DEFERRABLE INITIALLY IMMEDIATE' : 'NOT DEFERRABLE'));
   return result;
 }

@@ -340,6 +340,56 @@ const REVERTED: readonly Shape[] = [
       ]);
     },
   },
+  // Found by the review of that: a deferred check pending when the triggers were set back; a key of one name with
+  // another in the schema; a tree's key to itself; a table without a primary key emptied under ON DELETE CASCADE.
+  {
+    name: 'an order inserted, beside a deferred key and a trigger',
+    setup: (s) => [
+      `CREATE TABLE ${s}.purchase (id int PRIMARY KEY, note text, updates int NOT NULL DEFAULT 0)`,
+      `CREATE TABLE ${s}.line (id int PRIMARY KEY, order_id int NOT NULL REFERENCES ${s}.purchase DEFERRABLE INITIALLY DEFERRED)`,
+      `INSERT INTO ${s}.purchase VALUES (1, 'a'), (2, 'b')`,
+      `INSERT INTO ${s}.line VALUES (10, 1), (11, 2)`,
+      `CREATE FUNCTION ${s}.counted() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updates := OLD.updates + 1; RETURN NEW; END $$`,
+      `CREATE TRIGGER counted BEFORE UPDATE ON ${s}.purchase FOR EACH ROW EXECUTE FUNCTION ${s}.counted()`,
+    ],
+    sql: (s) => `INSERT INTO ${s}.purchase VALUES (3, 'c')`,
+    rows: ['purchase', 'line'],
+  },
+  {
+    name: 'a slug freed and reused, beside two keys of one name',
+    setup: (s) => [
+      `CREATE TABLE ${s}.category (id int PRIMARY KEY, parent_id int CONSTRAINT fk_parent REFERENCES ${s}.category)`,
+      `CREATE TABLE ${s}.post (id int PRIMARY KEY, slug text NOT NULL UNIQUE)`,
+      `CREATE TABLE ${s}.comment (id int PRIMARY KEY, post_id int CONSTRAINT fk_post REFERENCES ${s}.post, parent_id int CONSTRAINT fk_parent REFERENCES ${s}.comment)`,
+      `INSERT INTO ${s}.post VALUES (1, 'first'), (2, 'second')`,
+      `INSERT INTO ${s}.comment VALUES (1, 1, NULL), (2, 2, NULL), (3, 2, 2)`,
+    ],
+    sql: (s) =>
+      `DELETE FROM ${s}.comment WHERE id = 3; DELETE FROM ${s}.comment WHERE id = 2; DELETE FROM ${s}.post WHERE id = 2; INSERT INTO ${s}.post VALUES (5, 'second')`,
+    rows: ['post', 'comment'],
+  },
+  {
+    name: 'a node inserted into a tree and another moved under it',
+    setup: (s) => [
+      `CREATE TABLE ${s}.cat (id int PRIMARY KEY, parent_id int REFERENCES ${s}.cat, name text)`,
+      `INSERT INTO ${s}.cat VALUES (1, NULL, 'root'), (2, 1, 'a'), (3, 1, 'b'), (4, 2, 'c')`,
+    ],
+    sql: (s) => `INSERT INTO ${s}.cat VALUES (10, 1, 'new'); UPDATE ${s}.cat SET parent_id = 10 WHERE id = 2`,
+    rows: ['cat'],
+  },
+  {
+    name: 'a table without a primary key updated, its rows referenced ON DELETE CASCADE',
+    setup: (s) => [
+      `CREATE TABLE ${s}.country (code text NOT NULL UNIQUE, name text)`,
+      `CREATE TABLE ${s}.city (id int PRIMARY KEY, country text REFERENCES ${s}.country (code) ON DELETE CASCADE)`,
+      `CREATE TABLE ${s}.visit (id int PRIMARY KEY, country text REFERENCES ${s}.country (code) ON DELETE SET NULL)`,
+      `INSERT INTO ${s}.country VALUES ('FR', 'France'), ('DE', 'Germany')`,
+      `INSERT INTO ${s}.city VALUES (1, 'FR'), (2, 'FR'), (3, 'DE')`,
+      `INSERT INTO ${s}.visit VALUES (1, 'DE')`,
+    ],
+    sql: (s) => `UPDATE ${s}.country SET name = upper(name) WHERE code = 'FR'`,
+    rows: ['country', 'city', 'visit'],
+  },
   {
     name: 'an identity dropped, its column given a default of its own',
     setup: (s) => [
