@@ -81,7 +81,8 @@ export function memoryStore(): WorkflowStore {
       const held: (RunLease & { id: string })[] = [];
       for (const run of runs.values()) {
         if (run.owner !== owner || !unfinished(run) || run.leaseUntil === 0) continue;
-        runs.set(run.id, { ...run, leaseUntil });
+        // Never shortened (a renewal issued before the run was taken again here).
+        runs.set(run.id, { ...run, leaseUntil: Math.max(run.leaseUntil ?? 0, leaseUntil) });
         held.push({ id: run.id, owner, epoch: run.epoch ?? 0 });
       }
       return held;

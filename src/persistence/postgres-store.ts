@@ -211,7 +211,8 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
     async renew(owner, leaseUntil) {
       // Locks in id order, like the batches, so a renewal and a batch of the same engine never deadlock.
       const { rows } = await query<{ id: string; epoch: number }>(
-        `UPDATE flowstate_runs SET lease_until = $1 WHERE id IN (
+        // Never shortened: a renewal issued before a run was taken again here must not end its newer lease sooner.
+        `UPDATE flowstate_runs SET lease_until = GREATEST(lease_until, $1) WHERE id IN (
            SELECT id FROM flowstate_runs WHERE owner = $2 AND ${UNFINISHED_SQL} AND lease_until > 0
            ORDER BY id FOR UPDATE)
          RETURNING id, epoch`,

@@ -96,7 +96,8 @@ export function sqliteStore(path: string): WorkflowStore {
      WHERE id = ? AND ${UNFINISHED_SQL} AND (owner IS NULL OR owner = ? OR lease_until <= ?) RETURNING epoch`,
   );
   const renewRuns = db.prepare(
-    `UPDATE flowstate_runs SET lease_until = ? WHERE owner = ? AND ${UNFINISHED_SQL} AND lease_until > 0
+    // Never shortened: a renewal issued before a run was taken again here must not end its newer lease sooner.
+    `UPDATE flowstate_runs SET lease_until = MAX(lease_until, ?) WHERE owner = ? AND ${UNFINISHED_SQL} AND lease_until > 0
      RETURNING id, epoch`,
   );
   const releaseRun = db.prepare(

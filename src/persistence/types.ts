@@ -242,8 +242,9 @@ export interface WorkflowStore {
    */
   acquire(id: string, owner: string, now: number, leaseUntil: number): Promise<RunLease | undefined>;
   /**
-   * Extends every lease `owner` holds on unfinished runs (not those it released); returns the leases it still holds,
-   * by run id.
+   * Extends every lease `owner` holds on unfinished runs (not those it released) to `leaseUntil`, never shortening one
+   * (a renewal issued before a run was taken again must not end its newer lease sooner); returns the leases it still
+   * holds, by run id.
    */
   renew(owner: string, leaseUntil: number): Promise<(RunLease & { readonly id: string })[]>;
   /**

@@ -133,9 +133,28 @@ export class Durability {
 
   /** Claims a new run's id in the store with this engine's lease; `false` if another run holds the id. */
   async claim(identity: RunIdentity, owner: string, leaseUntil: number): Promise<boolean> {
-    const claimed = await this.writer.claim({ run: this.record(identity, 'running', ''), owner, leaseUntil });
+    const claim = { run: this.record(identity, 'running', ''), owner, leaseUntil };
+    const claimed = (await this.writer.claim(claim)) || (await this.ownClaim(claim.run, owner));
     if (claimed) this.leases.set(identity.id, { owner, epoch: 1 });
     return claimed;
+  }
+
+  /**
+   * Whether a refused claim was refused by its own row: a batch that committed but whose answer was lost (the
+   * connection dropped after COMMIT) is written again, and the id is then taken, by this very claim. Its row is
+   * still the claim's: this owner, the first epoch, nothing run yet, the same definition and creation time.
+   */
+  private async ownClaim(run: StoredRun, owner: string): Promise<boolean> {
+    const stored = await retrying(() => this.store.getRun(run.id), this.logger);
+    return (
+      stored !== undefined &&
+      stored.owner === owner &&
+      stored.epoch === 1 &&
+      stored.status === 'running' &&
+      stored.snapshot === '' &&
+      stored.workflow === run.workflow &&
+      stored.createdAt === run.createdAt
+    );
   }
 
   /** Queues a checkpoint of a run; the snapshot is taken when the batch is written. */

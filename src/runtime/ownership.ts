@@ -78,9 +78,14 @@ export class Ownership {
     return this.releasing.get(runId);
   }
 
-  /** A lease taken or renewed by a call issued at `issuedAt` holds until `issuedAt + ttl`. */
+  /**
+   * A lease taken or renewed by a call issued at `issuedAt` holds until `issuedAt + ttl`. A renewal answered after
+   * that has passed confirms nothing: another engine may have taken the runs meanwhile (the gate stays shut until a
+   * renewal answers in time).
+   */
   confirm(issuedAt: number): void {
     this.confirmedUntil = Math.max(this.confirmedUntil, issuedAt + this.settings.ttlMs);
+    if (Date.now() >= this.confirmedUntil) return;
     const waiters = this.confirmedWaiters;
     this.confirmedWaiters = [];
     for (const resolve of waiters) resolve();

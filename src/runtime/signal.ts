@@ -21,7 +21,7 @@ export async function signal(
 ): Promise<unknown> {
   const { durability, lease, table } = core;
   const here = table.active.get(runId);
-  if (here) return applySignal(here, kind, body);
+  if (here) return applyHere(core, here, kind, body, timeoutMs);
   if (table.settling(runId))
     throw new ConfigurationError(`Run '${runId}' already ended`, { workflowId: runId });
   if (!durability)
@@ -38,7 +38,7 @@ export async function signal(
       if (error instanceof FlowstateError && error.code === 'RUN_OWNED') return undefined;
       throw error;
     });
-    if (run) return applySignal(run, kind, body);
+    if (run) return applyHere(core, run, kind, body, timeoutMs);
   } else if (orphan && kind === 'cancel') {
     // No live owner and no definition here: end it in the store (no compensation can run without the definition).
     const now = Date.now();
@@ -52,4 +52,28 @@ export async function signal(
     }
   }
   return postSignal(durability.store, runId, kind, body, timeoutMs);
+}
+
+/**
+ * Applies a signal to the run's copy in this engine and answers once what it changed is committed, as the inbox's
+ * owner does: an answer must not be lost with this process, nor stand for a copy whose lease moved on meanwhile (its
+ * write fenced: the signal is then sent to the run where it is now, through the inbox).
+ */
+async function applyHere(
+  core: EngineCore,
+  run: WorkflowRun,
+  kind: 'event' | 'decision' | 'cancel',
+  body: SignalBody,
+  timeoutMs: number,
+): Promise<unknown> {
+  const entry = core.table.get(run.id);
+  const result = applySignal(run, kind, body);
+  const { durability } = core;
+  if (!durability || !entry) return result;
+  await durability.writer.flush();
+  // Stopped since (its lease moved on, or its state could not be stored): what the signal changed is not the run's.
+  // Handed over by close(), its last state (with the signal) was written before the release.
+  if (entry.stopReason && !entry.handedOver)
+    return postSignal(durability.store, run.id, kind, body, timeoutMs);
+  return result;
 }

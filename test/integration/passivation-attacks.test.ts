@@ -240,9 +240,11 @@ describe('passivation under attack', () => {
     engine.start(busy, {}, { id: 'fl-busy' });
     await vi.advanceTimersByTimeAsync(500);
     expect(engine.active.has('fl1')).toBe(true);
-    await expect(engine.send('fl1', { type: 'approved', by: 'now' })).resolves.toBe(true);
+    // Answered once its checkpoint commits, behind the held write.
+    const sent = engine.send('fl1', { type: 'approved', by: 'now' });
     faults.writeGate = undefined;
     gate.resolve();
+    await expect(sent).resolves.toBe(true);
     await pass(AFTER + 500, [engine]);
     await expect(run.result).resolves.toMatchObject({ approve: { by: 'now' }, ship: 'SHIP' });
     expect(calls.ship).toBe(1);

@@ -147,7 +147,8 @@ describe('a passivation sweep racing a write', () => {
     expect(control.held).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1_500);
     // Meanwhile the run moves on (its event), still only waiting: its checkpoint queues behind the held write.
-    await expect(a.send('late', { type: 'one', n: 1 })).resolves.toBe(true);
+    // (Answered once its checkpoint commits.)
+    const sent = a.send('late', { type: 'one', n: 1 });
     await ticks();
     // The held write commits: the sweep goes on while the run's checkpoint is taken and written (held too).
     control.held.shift()?.();
@@ -158,6 +159,7 @@ describe('a passivation sweep racing a write', () => {
     await expect(b.resume('late')).rejects.toMatchObject({ code: 'RUN_OWNED' });
     control.holding = false;
     for (const go of control.held.splice(0)) go();
+    await expect(sent).resolves.toBe(true);
     await settle(a);
     await pass(AFTER + 500, [a]);
     expect(a.active.size).toBe(0);
