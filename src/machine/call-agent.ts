@@ -6,6 +6,7 @@ import {
   type AgentRegistry,
   type AgentReport,
   addUsage,
+  isAgent,
   type TokenUsage,
 } from '../model/agent.js';
 import type { LazyAbort } from './lazy-abort.js';
@@ -152,6 +153,12 @@ export function callAgent(
       );
     }
     if (typeof agent === 'function') return Promise.resolve((agent as AgentFunction)(input, ctx));
+    // An agent map given to `machineFor` users by hand is not checked by createEngine: no value reaches XState that
+    // would throw outside any promise (and end the process).
+    if (!isAgent(agent))
+      throw Object.assign(new Error(`Agent '${name}' is not a function nor XState actor logic`), {
+        retryable: false,
+      });
     return runToCompletion(agent, input, ctx);
   } catch (error) {
     return Promise.reject(error);

@@ -79,6 +79,28 @@ export type Agent = AgentFunction | AnyActorLogic;
 /** Agents by the name steps refer to them with. */
 export type AgentRegistry = Readonly<Record<string, Agent>>;
 
+/** Whether a value can be an agent: a function, or XState actor logic (it has `transition` and an initial snapshot). */
+export function isAgent(value: unknown): value is Agent {
+  if (typeof value === 'function') return true;
+  const logic = value as { transition?: unknown; getInitialSnapshot?: unknown } | null;
+  return (
+    typeof logic === 'object' &&
+    logic !== null &&
+    typeof logic.transition === 'function' &&
+    typeof logic.getInitialSnapshot === 'function'
+  );
+}
+
+/** The names of `agents` whose values are no agent (see {@link isAgent}), each with what it is instead. */
+export function notAgents(agents: Readonly<Record<string, unknown>>): string[] {
+  return Object.entries(agents)
+    .filter(([, value]) => !isAgent(value))
+    .map(
+      ([name, value]) =>
+        `'${name}' (${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value})`,
+    );
+}
+
 /** A decision on an escalated step: try again, skip it with a value as its result, or abort the step. */
 export type EscalationDecision =
   | { readonly action: 'retry' }

@@ -5,6 +5,7 @@ import { systemClock } from '../machine/clock.js';
 import type { GuardFn, MappingFn } from '../machine/refs.js';
 import { createStepLogic } from '../machine/step-logic.js';
 import { createTimerLogic } from '../machine/timer-logic.js';
+import { notAgents } from '../model/agent.js';
 import type { AnyWorkflowDefinition } from '../model/definition.js';
 import { ConfigurationError, InputValidationError, LeaseLostError } from '../model/errors.js';
 import { parseWith } from '../model/validation.js';
@@ -57,6 +58,13 @@ export function createEngine(given: EngineOptions = {}): Engine {
   const clock = options.clock ?? systemClock;
   const logger = options.logger === false ? silentLogger : (options.logger ?? createLogger());
   const agents = options.agents ?? {};
+  // Caught here, not at the first step that calls it (where XState would throw outside any promise).
+  const wrong = notAgents(agents);
+  if (wrong.length > 0) {
+    throw new ConfigurationError(
+      `createEngine({ agents }): ${wrong.join(', ')} ${wrong.length === 1 ? 'is' : 'are'} not an agent: give a function (input, ctx) => output, or XState actor logic`,
+    );
+  }
   const lease = leaseSettings(options.lease);
   const parking = options.passivate ? passivationSettings(options.passivate, options.store) : undefined;
   const table = new RunTable();

@@ -89,6 +89,24 @@ describe('the package as installed', () => {
 });
 
 describe('the package types as shipped', () => {
+  // Found by a new user: `flowstate/templates` pointed at types the package's `files` left out.
+  it('include the types file of every export (what npm pack would publish)', () => {
+    const packed = JSON.parse(
+      execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+        cwd: root,
+        encoding: 'utf8',
+      }),
+    ) as Array<{ files: Array<{ path: string }> }>;
+    const files = new Set(packed[0]?.files.map((f) => f.path));
+    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      exports: Record<string, { types?: string; import?: string }>;
+    };
+    for (const [name, entry] of Object.entries(manifest.exports)) {
+      for (const path of [entry.types, entry.import])
+        if (path) expect(files.has(path.replace(/^\.\//, '')), `${name}: ${path}`).toBe(true);
+    }
+  });
+
   it('compile the docs examples, strict, with no cast: typed results and no stripped (@internal) name needed', () => {
     const src = join(app, 'src');
     mkdirSync(src, { recursive: true });

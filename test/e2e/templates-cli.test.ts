@@ -67,6 +67,25 @@ describe('flowstate template commands', () => {
     expect(ran.stderr).toMatch(/^ {2}- input\.rules\[0\]\.\w+: /m);
   });
 
+  // Found by a new user: the run waited for the store without a word (its writes are retried), forever.
+  it('run says at once that a --store it cannot reach is out of reach, exit 1', async () => {
+    const ran = await flowstate('run', 'query-generation', '--store', 'postgres://x@127.0.0.1:1/x');
+    expect(ran.code).toBe(1);
+    expect(ran.stderr).toMatch(
+      /^flowstate: (\[STORE_UNAVAILABLE\] )?--store: cannot reach the store \(.*ECONNREFUSED/,
+    );
+  });
+
+  it('run refuses an --agents module whose agent is no function, naming it, exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flowstate-agents-'));
+    const module = join(dir, 'agents.mjs');
+    writeFileSync(module, "export const agents = { 'query-generator': 5 };\n");
+    const ran = await flowstate('run', 'query-generation', '--agents', module);
+    expect(ran.stderr).toContain("'query-generator' (number) is not an agent");
+    expect(ran.stderr).not.toMatch(/\n\s+at /);
+    expect([1, 2]).toContain(ran.code);
+  });
+
   it('run reads --input from a file', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'flowstate-input-')), 'input.json');
     writeFileSync(file, JSON.stringify({ schema: '' }));
@@ -86,6 +105,11 @@ describe('flowstate template commands', () => {
     [['run', 'schema-analysis', '--input', '{nope'], '--input: the inline JSON is not valid JSON'],
     [['run'], "missing <template> for 'run'"],
     [['run', 'schema-analysis', '--db'], "option '--db' needs a value"],
+    // Found by a new user: a stack trace (PGlite's mkdir).
+    [
+      ['run', 'schema-analysis', '--db', '/nonexistent/dir/pg'],
+      '--db: no directory /nonexistent/dir to keep',
+    ],
   ])('%j exits 2 with one line on stderr', async (args, message) => {
     const ran = await flowstate(...args);
     expect(ran.code).toBe(2);

@@ -86,3 +86,20 @@ describe('callAgent', () => {
     expect(calls).toBe(2);
   });
 });
+
+// Found by a new user: an agent that was no function ended the process (XState threw outside any promise).
+describe('agents that are not agents', () => {
+  it('are refused by createEngine, each named', () => {
+    expect(() =>
+      testEngine({ agents: { a: 5, b: null, c: async () => 1 } as unknown as AgentRegistry }),
+    ).toThrow(/'a' \(number\), 'b' \(null\) are not an agent/);
+  });
+
+  it('reject the step that calls one given by hand, not retried', async () => {
+    const agents = { plain: { not: 'logic' } } as unknown as AgentRegistry;
+    await expect(callAgent(agents, 'plain', 1, ctx)).rejects.toMatchObject({
+      message: "Agent 'plain' is not a function nor XState actor logic",
+      retryable: false,
+    });
+  });
+});

@@ -2,7 +2,9 @@
  * What `flowstate run` and `flowstate showcase` share: finding a template, reading and validating its input,
  * opening the database (running the workflow is `live-run.ts`).
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { AnyTemplate } from '../../../machines/index.js';
 import { findTemplate, templates } from '../../../machines/index.js';
 import { openDatabase, parseTarget } from '../../db/index.js';
@@ -93,6 +95,9 @@ export async function openTarget(
   try {
     const target = parseTarget(url);
     const inMemory = target.kind === 'pglite' && target.dir === undefined;
+    // PGlite makes its directory, not the directories above it: a typo there is the user's, said as such.
+    if (target.kind === 'pglite' && target.dir !== undefined && !existsSync(dirname(resolve(target.dir))))
+      throw new UsageError(`--db: no directory ${dirname(resolve(target.dir))} to keep the database in`);
     const where = inMemory ? 'in memory' : target.kind === 'pglite' ? target.dir : '';
     before?.(target.kind === 'pglite' ? `starting the embedded PostgreSQL (PGlite, ${where})…` : undefined);
     return { db: yielding(await openDatabase(url)), inMemory };

@@ -10,6 +10,7 @@
 import type { AnyTemplate } from '../../../machines/index.js';
 import type { Database } from '../../db/port.js';
 import { seedSample } from '../../db/sample/index.js';
+import { FlowstateError } from '../../model/errors.js';
 import type { WorkflowStore } from '../../persistence/types.js';
 import { type AgentsOptions, agentOverrides } from '../agents-option.js';
 import type { CliIO } from '../demo-command.js';
@@ -65,7 +66,16 @@ export async function runTemplateCommand(id: string, options: RunCommandOptions,
       for (const problem of problems) io.err(`  - ${problem}`);
       return 2;
     }
-    if (options.store !== undefined) store = openStore(storeUrl(options.store));
+    if (options.store !== undefined) {
+      store = openStore(storeUrl(options.store));
+      // A store out of reach is said now: the engine would wait for it without a word (writes are retried).
+      await store.listRuns({ limit: 1 }).catch((error: unknown) => {
+        throw new FlowstateError(
+          'STORE_UNAVAILABLE',
+          `--store: cannot reach the store (${(error as Error).message})`,
+        );
+      });
+    }
     const opened = await openTarget(options.db, (starting) => {
       if (!options.json) io.out(`${template.id}: ${template.description}`);
       // With --json, stdout is the output's: the wait is told on stderr, and only to a person watching it.
