@@ -146,12 +146,21 @@ describe('the flowstate CLI, live', () => {
     const id = /the migration run (\S+) waits on a human decision at 'approval'/.exec(ran.stderr)?.[1];
     expect(id).toBeDefined();
     expect(ran.stderr).toContain(
-      `flowstate runs decide ${id} approval --action retry|skip|abort --store '${url}'`,
+      `decide: flowstate runs decide ${id} approval --action skip --value '{"approved": true, "by": "<your name>"}' --store '${url}'`,
     );
     const listed = await flowstate('runs', 'list', '--store', url, '--json');
     expect(JSON.parse(listed.stdout)).toEqual([
       expect.objectContaining({ id, workflow: 'migration', status: 'waiting' }),
     ]);
+    // What it says works: decided as printed, then resumed, the migration is applied and reports who approved it.
+    const decided = await flowstate(
+      ...['runs', 'decide', id as string, 'approval', '--action', 'skip'],
+      ...['--value', '{"approved": true, "by": "ann"}', '--store', url],
+    );
+    expect(decided.code).toBe(0);
+    const resumed = await flowstate('runs', 'resume', id as string, '--store', url);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain('ann');
   }, 90_000);
 
   it('help <command> and <command> --help print that command’s help', async () => {

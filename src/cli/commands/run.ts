@@ -153,9 +153,16 @@ function report(template: AnyTemplate, outcome: Outcome, options: RunCommandOpti
         const store = `--store '${options.store}'`;
         io.err(`flowstate: the ${template.id} run ${outcome.runId} waits on a human decision at ${steps}.`);
         why();
-        io.err(
-          `  decide: flowstate runs decide ${outcome.runId} ${outcome.steps[0]} --action retry|skip|abort ${store}`,
-        );
+        const step = outcome.steps[0] ?? '';
+        const decide = `flowstate runs decide ${outcome.runId} ${step}`;
+        if (template.id === 'migration' && step === 'approval') {
+          // The approval is a `skip` whose value is the approval: a `skip` without one was taken, and the run then
+          // failed at the dry run (found by a new user).
+          io.err(
+            `  decide: ${decide} --action skip --value '{"approved": true, "by": "<your name>"}' ${store}`,
+          );
+          io.err(`  or:     ${decide} --action abort ${store}`);
+        } else io.err(`  decide: ${decide} --action retry|skip|abort ${store}`);
         io.err(`  then:   flowstate runs resume ${outcome.runId} ${store}`);
         return 3;
       }
