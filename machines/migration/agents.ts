@@ -12,6 +12,7 @@ import { backupPrefix, backupTables, dropBackups } from './backup.js';
 import { MigrationError } from './errors.js';
 import { countRows, elapsed, runInSchema, setLockTimeout } from './execute.js';
 import { LintSchema, lintMigration } from './lint.js';
+import { withCascadesElsewhere } from './lint-cascades.js';
 import { inTransaction, type Phase, type PhaseLimits, phasesOf, runPhase } from './phases.js';
 import { planMigration, renamedTo } from './plan.js';
 import { report } from './report.js';
@@ -76,7 +77,7 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
       input: PlanSchema,
       output: LintSchema,
       run: (plan) => {
-        const lint = lintMigration(plan.statements, plan.before);
+        const lint = withCascadesElsewhere(lintMigration(plan.statements, plan.before), plan);
         if (plan.proposed) {
           // Flowstate wrote it, no person did: a human approves it (or `approvedBy` does) before it runs.
           return {

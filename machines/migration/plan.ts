@@ -74,7 +74,8 @@ export async function planMigration(
   }
   // Rows a foreign key's ON DELETE / ON UPDATE action (or a TRUNCATE ... CASCADE) changes in other tables go too:
   // backed up, or the revert would bring back the rows named and leave the cascaded ones lost.
-  for (const table of await cascadedFrom(db, schema, [...rowsWritten])) {
+  const cascades = await cascadedFrom(db, schema, [...rowsWritten]);
+  for (const table of cascades.inSchema) {
     backup.add(table);
     dataChanged.add(table);
   }
@@ -90,6 +91,7 @@ export async function planMigration(
     backupTables: [...backup].filter((t) => existing.includes(t)),
     dataChanged: [...dataChanged],
     renames,
+    cascadesElsewhere: cascades.elsewhere,
     proposed: proposal !== null && statements.length > 0,
     fixes: proposal?.fixes ?? [],
   };
@@ -107,8 +109,8 @@ async function cascadedFrom(
   db: Database,
   schema: string,
   written: readonly [string, 'update' | 'delete' | 'truncate'][],
-): Promise<string[]> {
-  if (written.length === 0) return [];
+): Promise<{ inSchema: string[]; elsewhere: Plan['cascadesElsewhere'] }> {
+  if (written.length === 0) return { inSchema: [], elsewhere: [] };
   const { rows: references } = await db.query<{
     from: string;
     to: string;
@@ -140,7 +142,36 @@ async function cascadedFrom(
       grew = true;
     }
   }
-  return [...out];
+  return { inSchema: [...out], elsewhere: await cascadesElsewhere(db, schema, reached) };
+}
+
+/**
+ * The tables of other schemas whose rows the foreign key actions of `reached` (this schema's tables, and how their
+ * rows change) reach: the migration may not touch another schema, so they are neither backed up nor reverted.
+ */
+async function cascadesElsewhere(
+  db: Database,
+  schema: string,
+  reached: ReadonlyMap<string, 'update' | 'delete' | 'truncate'>,
+): Promise<Plan['cascadesElsewhere']> {
+  const { rows } = await db.query<{ table: string; through: string; onDelete: string; onUpdate: string }>(
+    `SELECT format('%I.%I', cn.nspname, c.relname) AS "table", r.relname AS through,
+            k.confdeltype::text AS "onDelete", k.confupdtype::text AS "onUpdate"
+       FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace
+       JOIN pg_class r ON r.oid = k.confrelid JOIN pg_namespace rn ON rn.oid = r.relnamespace
+      WHERE k.contype = 'f' AND k.conparentid = 0 AND rn.nspname = $1 AND cn.nspname <> $1
+      ORDER BY 1, 2`,
+    [schema],
+  );
+  const acts = (action: string) => action === 'c' || action === 'n' || action === 'd';
+  return rows.filter((ref) => {
+    const how = reached.get(ref.through);
+    return (
+      how === 'truncate' ||
+      (how === 'delete' && acts(ref.onDelete)) ||
+      (how === 'update' && acts(ref.onUpdate))
+    );
+  });
 }
 
 /** The finding kinds whose fix the default migration proposes: lock-safe DDL, nothing that loses data. */

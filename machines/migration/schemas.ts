@@ -43,6 +43,13 @@ export const PlanSchema = z.object({
   /** Tables whose rows the statements change on purpose (their counts may change). */
   dataChanged: z.array(z.string()),
   renames: z.array(RenameSchema),
+  /**
+   * Tables of other schemas (qualified) whose rows a foreign key action reaches from a table the statements write
+   * (`through`): the migration does not back them up nor revert them, so they are held for approval.
+   */
+  cascadesElsewhere: z
+    .array(z.object({ table: z.string(), through: z.string(), onDelete: z.string(), onUpdate: z.string() }))
+    .default([]),
   /** Written by Flowstate from the schema analysis (no SQL given): always held for a human's approval. */
   proposed: z.boolean().default(false),
   /** The schema analysis findings the proposed statements fix. */

@@ -542,6 +542,35 @@ describe.each(adapters.list)('migration revert on partition and inheritance shap
     expect(String(error.cause)).toMatch(/stock_v is a view/);
   });
 
+  // Found by review: rows of another schema deleted through a foreign key's ON DELETE CASCADE, with no approval, and
+  // a revert that said compensated without them.
+  it('asks for an approval before a write whose foreign key actions reach another schema, naming its table', async () => {
+    const schema = await fresh((s) => [
+      `CREATE TABLE ${s}.purchase (id int PRIMARY KEY)`,
+      `INSERT INTO ${s}.purchase VALUES (1), (2)`,
+      `DROP SCHEMA IF EXISTS ${s}_o CASCADE`,
+      `CREATE SCHEMA ${s}_o`,
+      `CREATE TABLE ${s}_o.audit (id int PRIMARY KEY, purchase_id int REFERENCES ${s}.purchase ON DELETE CASCADE)`,
+      `INSERT INTO ${s}_o.audit VALUES (1, 1), (2, 2)`,
+    ]);
+    // An insert reaches nothing: it goes through; a delete would cascade into the other schema: it waits.
+    expect((await start({ schema, sql: `INSERT INTO ${schema}.purchase VALUES (3)` }).result).status).toBe(
+      'applied',
+    );
+    const run = start({ schema, sql: `DELETE FROM ${schema}.purchase WHERE id = 2` });
+    await expect.poll(() => run.status, { timeout: 20_000 }).toBe('waiting');
+    expect((await db.query(`SELECT count(*)::int AS n FROM ${schema}_o.audit`)).rows).toEqual([{ n: 2 }]);
+    run.resolveEscalation('approval', { action: 'skip', value: { approved: true, by: 'ann' } });
+    const report = await run.result;
+    expect(report.findings.find((f) => f.rule === 'cascades-other-schema')).toMatchObject({
+      severity: 'danger',
+      message: expect.stringContaining(
+        `${schema}_o.audit (another schema) change through its foreign key to purchase`,
+      ),
+    });
+    await db.query(`DROP SCHEMA ${schema}_o CASCADE`);
+  });
+
   // Found by review: the dry run said "not reversible" and the apply went on without anyone having approved it.
   it('applies a migration the dry run could not revert only with an approval', async () => {
     const schema = await fresh((s) => [`CREATE TABLE ${s}.t (id int PRIMARY KEY, v text)`]);
