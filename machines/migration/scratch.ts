@@ -254,5 +254,7 @@ export async function asLive(
     for (const index of table.indexes)
       index.definition = index.definition.replace(` ON ${prefix}`, ` ON ${qualified}`);
   }
+  // The copy has no triggers: what it says of them is not the target's (compared without them).
+  for (const table of mapped.tables) delete table.triggerDefinitions;
   return { ...mapped, schema: live };
 }

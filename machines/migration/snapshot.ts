@@ -72,6 +72,22 @@ export const SnapshotTableSchema = z.object({
    * not compared.
    */
   triggers: z.array(z.string()).optional(),
+  /**
+   * The user's triggers (a partition's clones of its parent's left out: they go with it) and rules, as
+   * `pg_get_triggerdef` / `pg_get_ruledef` print them, with their state (`O` enabled, `D` disabled, `A` always, `R`
+   * replica): compared, and a revert makes them again as they were. Optional: snapshots taken before it was recorded
+   * have none (and the dry run's copy, which has no triggers), and are compared without it.
+   */
+  triggerDefinitions: z
+    .array(
+      z.object({
+        name: z.string(),
+        kind: z.enum(['trigger', 'rule']),
+        definition: z.string(),
+        enabled: z.string(),
+      }),
+    )
+    .optional(),
 });
 
 /** One view or materialized view. */
@@ -108,7 +124,14 @@ const RELATIONS = `
                ORDER BY i.inhseqno) AS inherits,
          ARRAY(SELECT t.tgname::text FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal
                UNION ALL SELECT r.rulename::text FROM pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename <> '_RETURN'
-               ORDER BY 1) AS triggers
+               ORDER BY 1) AS triggers,
+         ARRAY(SELECT json_build_object('name', t.tgname, 'kind', 'trigger', 'definition', pg_get_triggerdef(t.oid),
+                                        'enabled', t.tgenabled::text)
+               FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal AND t.tgparentid = 0
+               UNION ALL
+               SELECT json_build_object('name', r.rulename, 'kind', 'rule', 'definition', pg_get_ruledef(r.oid),
+                                        'enabled', r.ev_enabled::text)
+               FROM pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename <> '_RETURN') AS "triggerDefinitions"
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm')
   ORDER BY c.relname`;
@@ -168,6 +191,9 @@ export async function takeSnapshot(db: Database, schema: string): Promise<Snapsh
         partitionKey: r.partitionKey ?? null,
         inherits: r.inherits,
         triggers: r.triggers,
+        triggerDefinitions: ((r.triggerDefinitions as unknown[]) ?? [])
+          .map((d) => (typeof d === 'string' ? JSON.parse(d) : d) as { name: string })
+          .sort((x, y) => x.name.localeCompare(y.name)),
       })),
     views: relations.rows
       .filter(isView)
@@ -192,6 +218,7 @@ function facts(
   partitions: boolean,
   attachments: boolean,
   trees: boolean,
+  triggers: boolean,
 ): Map<string, { relation: string; value: string }> {
   const out = new Map<string, { relation: string; value: string }>();
   const set = (relation: string, key: string, value: string) => out.set(key, { relation, value });
@@ -209,6 +236,9 @@ function facts(
     for (const { name, inherited: _, ...rest } of t.columns)
       set(t.name, `column ${t.name}.${name}`, JSON.stringify(rest));
     for (const k of t.constraints) set(t.name, `constraint ${t.name}.${k.name}`, k.definition);
+    if (triggers)
+      for (const d of t.triggerDefinitions ?? [])
+        set(t.name, `${d.kind} ${t.name}.${d.name}`, JSON.stringify([d.definition, d.enabled]));
     for (const i of t.indexes) {
       // An index on a partitioned table made again but not attached to its partitions' is left invalid: compared.
       const attached = attachments && i.parentIndex ? ` (attached to ${i.parentIndex})` : '';
@@ -240,8 +270,9 @@ export function compareSnapshots(expected: Snapshot, actual: Snapshot): Snapshot
   const trees = [expected, actual].every((s) =>
     s.tables.every((t) => t.partitionKey !== undefined && t.inherits !== undefined),
   );
-  const a = facts(expected, partitions, attachments, trees);
-  const b = facts(actual, partitions, attachments, trees);
+  const triggers = [expected, actual].every((s) => s.tables.every((t) => t.triggerDefinitions !== undefined));
+  const a = facts(expected, partitions, attachments, trees, triggers);
+  const b = facts(actual, partitions, attachments, trees, triggers);
   const differences: SnapshotDifference[] = [];
   for (const key of new Set([...a.keys(), ...b.keys()])) {
     const left = a.get(key);

@@ -6,6 +6,7 @@
  */
 import { qualifiedName, quoteIdent } from '../../src/db/index.js';
 import type { Snapshot, SnapshotTable } from './snapshot.js';
+import { undoTriggers } from './undo-triggers.js';
 
 /** The statements of a revert, by phase. */
 export interface UndoPlan {
@@ -205,6 +206,7 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
     const kind = view.materialized ? 'MATERIALIZED VIEW' : 'VIEW';
     plan.finish.push(`CREATE ${kind} ${rel(view.name)} AS ${view.definition.trim().replace(/;$/, '')}`);
   }
+  undoTriggers(plan, current, before, rel);
   return plan;
 }
 
