@@ -17,6 +17,8 @@ describe('flowstate worker: usage', () => {
 
   it.each([
     [{ ...base, redis: undefined }, "'worker' needs --redis <url> (or $FLOWSTATE_REDIS)"],
+    // Found by a new user: taken as a host name, then a silent wait.
+    [{ ...base, redis: 'http://x' }, '--redis takes a redis:// or rediss:// URL'],
     [{ ...base, queue: undefined }, "'worker' needs --queue <name>"],
     [{ ...base, agents: undefined }, "'worker' needs --agents <module>"],
     [{ ...base, concurrency: '0' }, "--concurrency expects a positive integer, got '0'"],

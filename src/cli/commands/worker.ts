@@ -39,6 +39,9 @@ export async function runWorkerCommand(options: WorkerCommandOptions, io: CliIO)
     return 2;
   };
   if (!redis) return usage("'worker' needs --redis <url> (or $FLOWSTATE_REDIS)");
+  // A URL of another kind is taken by ioredis as a host name: the worker then waited without a word (found by a new
+  // user). The scheme is checked, the URL never echoed (it may hold a password).
+  if (!/^rediss?:\/\/[^\s]+$/.test(redis)) return usage('--redis takes a redis:// or rediss:// URL');
   if (!options.queue) return usage("'worker' needs --queue <name>");
   if (!options.agents) return usage("'worker' needs --agents <module>");
   const concurrency = options.concurrency === undefined ? 1 : Number(options.concurrency);
