@@ -285,5 +285,9 @@ describe('the web view API', () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
     expect(await page.text()).toBe('<!doctype html>');
+    // An API route that does not exist is a JSON 404, not the page.
+    const missing = await app.request('/api/nope');
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ error: 'no such route: GET /api/nope' });
   });
 });

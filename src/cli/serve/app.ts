@@ -161,6 +161,8 @@ export function createServeApp(options: ServeAppOptions): { app: Hono; close: ()
     c.text(await registry.metrics(), 200, { 'content-type': registry.contentType }),
   );
   app.get('/api/config', (c) => c.json({ writable: options.token !== undefined }));
+  // An API route that does not exist is a JSON 404, not the page (found by a new user: a typo answered 200 with HTML).
+  app.all('/api/*', (c) => c.json({ error: `no such route: ${c.req.method} ${c.req.path}` }, 404));
   app.get('*', (c) => serveAsset(options.assets, c.req.path));
   return {
     app,
