@@ -54,30 +54,36 @@ const ticks = async (n = 5) => {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
 };
 
+/** Counting agents, and the options of a replica named `owner` passivating `twice` after {@link AFTER}. */
+function replicas(ttlMs: number) {
+  const calls: Record<string, number> = {};
+  const agents = {
+    plan: () => {
+      calls.plan = (calls.plan ?? 0) + 1;
+      return 'PLAN';
+    },
+    ship: () => {
+      calls.ship = (calls.ship ?? 0) + 1;
+      return 'SHIP';
+    },
+  };
+  const options = (owner: string) => ({
+    agents,
+    lease: { owner, ttlMs, adopt: false },
+    inbox: { pollMs: 100 },
+    passivate: { afterMs: AFTER },
+    workflows: [twice],
+  });
+  return { calls, options };
+}
+
 fakeTimersEachTest();
 
 describe('waking a passivated run another replica moved on meanwhile', () => {
   it('restores the state the run had when its lease was taken, not the one read before', async () => {
     const shared = memoryStore();
     const { store: slow, faults } = slowAcquire(shared);
-    const calls: Record<string, number> = {};
-    const agents = {
-      plan: () => {
-        calls.plan = (calls.plan ?? 0) + 1;
-        return 'PLAN';
-      },
-      ship: () => {
-        calls.ship = (calls.ship ?? 0) + 1;
-        return 'SHIP';
-      },
-    };
-    const options = (owner: string) => ({
-      agents,
-      lease: { owner, ttlMs: 15_000, adopt: false },
-      inbox: { pollMs: 100 },
-      passivate: { afterMs: AFTER },
-      workflows: [twice],
-    });
+    const { calls, options } = replicas(15_000);
     const a = testEngine({ store: shared, ...options('a') });
     const b = testEngine({ store: slow, ...options('b') });
     a.start(twice, {}, { id: 'stale' });
@@ -117,24 +123,7 @@ describe('a passivation sweep racing a write', () => {
   it('keeps a run whose last checkpoint is still being written: its release cannot overtake that write', async () => {
     const shared = memoryStore();
     const { store: slow, control } = heldWrites(shared);
-    const calls: Record<string, number> = {};
-    const agents = {
-      plan: () => {
-        calls.plan = (calls.plan ?? 0) + 1;
-        return 'PLAN';
-      },
-      ship: () => {
-        calls.ship = (calls.ship ?? 0) + 1;
-        return 'SHIP';
-      },
-    };
-    const options = (owner: string) => ({
-      agents,
-      lease: { owner, ttlMs: 60_000, adopt: false },
-      inbox: { pollMs: 100 },
-      passivate: { afterMs: AFTER },
-      workflows: [twice],
-    });
+    const { calls, options } = replicas(60_000);
     const a = testEngine({ store: slow, ...options('a') });
     const b = testEngine({ store: shared, ...options('b') });
     a.start(twice, {}, { id: 'late' });
@@ -169,6 +158,8 @@ describe('a passivation sweep racing a write', () => {
     expect(await shared.getRun('late')).toMatchObject({ status: 'done', owner: 'b' });
     const run = await b.get('late');
     expect(run?.output).toMatchObject({ first: { n: 1 }, second: { n: 2 }, ship: 'SHIP' });
+    // Each run planned once (`other` still waits for its event), `late` shipped once.
+    expect(calls).toEqual({ plan: 2, ship: 1 });
     await a.close();
     await b.close();
   });

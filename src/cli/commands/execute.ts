@@ -139,3 +139,28 @@ export function notUndone(error: unknown): string[] {
     return `NOT undone (${stepPath ?? 'a compensation'}): ${flat.length > 600 ? `${flat.slice(0, 600)}…` : flat}`;
   });
 }
+
+/**
+ * The `--action` (and `--value`) that decides a step waiting on a human, and the other way to decide it if there is
+ * one. A migration's approval is a `skip` whose value is the approval: a `skip` without it was taken, and the run then
+ * failed at its dry run (found by a new user).
+ *
+ * @example
+ * ```ts
+ * decision('migration', 'approval').actions; // `--action skip --value '{"approved": true, "by": "<your name>"}'`
+ * ```
+ */
+export function decision(workflow: string, step: string): { actions: string; or?: string } {
+  if (workflow === 'migration' && step === 'approval')
+    return {
+      actions: `--action skip --value '{"approved": true, "by": "<your name>"}'`,
+      or: '--action abort',
+    };
+  return { actions: '--action retry|skip|abort' };
+}
+
+/** {@link decision} on one line: its actions, and the other way in parentheses. */
+export function decisionText(workflow: string, step: string): string {
+  const { actions, or } = decision(workflow, step);
+  return or ? `${actions} (or ${or})` : actions;
+}

@@ -19,6 +19,7 @@ import { INTERRUPTED, trapInterrupt } from '../interrupt.js';
 import { fail } from '../paths-command.js';
 import { openStore, storeUrl } from '../store-url.js';
 import {
+  decision,
   describeError,
   inputProblems,
   notUndone,
@@ -154,16 +155,9 @@ function report(template: AnyTemplate, outcome: Outcome, options: RunCommandOpti
         io.err(`flowstate: the ${template.id} run ${outcome.runId} waits on a human decision at ${steps}.`);
         why();
         const step = outcome.steps[0] ?? '';
-        const decide = `flowstate runs decide ${outcome.runId} ${step}`;
-        if (template.id === 'migration' && step === 'approval') {
-          // The approval is a `skip` whose value is the approval: a `skip` without one was taken, and the run then
-          // failed at the dry run (found by a new user).
-          io.err(
-            `  decide: ${decide} --action skip --value '{"approved": true, "by": "<your name>"}' ${store}`,
-          );
-          io.err(`  or:     ${decide} --action abort ${store}`);
-        } else io.err(`  decide: ${decide} --action retry|skip|abort ${store}`);
-        io.err(`  then:   flowstate runs resume ${outcome.runId} ${store}`);
+        const { actions, or } = decision(template.id, step);
+        io.err(`  decide: flowstate runs decide ${outcome.runId} ${step} ${actions} ${store}`);
+        if (or) io.err(`  or:     flowstate runs decide ${outcome.runId} ${step} ${or} ${store}`);
         return 3;
       }
       io.err(`flowstate: the ${template.id} run waits on a human decision at ${steps}; stopped.`);

@@ -13,7 +13,7 @@ import type { Engine } from '../../runtime/engine-types.js';
 import type { CliIO } from '../demo-command.js';
 import { UsageError } from '../paths-command.js';
 import { openStore, storeUrl } from '../store-url.js';
-import { describeError, notUndone, openTarget } from './execute.js';
+import { decisionText, describeError, notUndone, openTarget } from './execute.js';
 import { summarize } from './report.js';
 import { cliLogger, EXIT, type RunsInvocation, text } from './runs-common.js';
 
@@ -90,7 +90,7 @@ export async function runsResume({ values, positionals }: RunsInvocation, io: Cl
         io.err(`flowstate: run ${id} waits on a human at ${steps}; handed back to the store.`);
         const [step = '<stepPath>'] = ending.steps;
         io.err(
-          `  hint: flowstate runs decide ${id} ${step} --action retry|skip|abort (an escalation), or flowstate runs send ${id} '{"type":"..."}' (a waitFor)`,
+          `  hint: flowstate runs decide ${id} ${step} ${decisionText(template.id, step)} (an escalation), or flowstate runs send ${id} '{"type":"..."}' (a waitFor)`,
         );
         return EXIT.waiting;
       }

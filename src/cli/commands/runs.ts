@@ -12,7 +12,7 @@ import { formatMs } from '../../progress/reporters/format.js';
 import type { CliIO } from '../demo-command.js';
 import { UsageError } from '../paths-command.js';
 import { openStore, storeUrl } from '../store-url.js';
-import { notUndone } from './execute.js';
+import { decisionText, notUndone } from './execute.js';
 import { parseRuns, positiveInt, type RunsInvocation, runsFailure, text } from './runs-common.js';
 import { runsResume } from './runs-resume.js';
 import { runsSignal } from './runs-signal.js';
@@ -141,7 +141,9 @@ async function show({ values, positionals }: RunsInvocation, io: CliIO): Promise
   if (run.status === 'waiting' || run.status === 'running') {
     for (const timer of timers) {
       if (timer.kind === 'escalation')
-        io.out(`  decide:   flowstate runs decide ${run.id} ${timer.stepPath} --action retry|skip|abort`);
+        io.out(
+          `  decide:   flowstate runs decide ${run.id} ${timer.stepPath} ${decisionText(run.workflow, timer.stepPath)}`,
+        );
       if (timer.kind === 'wait')
         io.out(`  send:     flowstate runs send ${run.id} '{"type":"<event>", ...}'`);
     }
