@@ -325,10 +325,13 @@ export class RunOwnedError extends FlowstateError {
  * engine takes the run.
  */
 export class SignalTimeoutError extends FlowstateError {
-  constructor(workflowId: string, timeoutMs: number) {
+  /** `applied`: the run is in this engine, the signal applied to it, its commit not done in time (the store slow or down). */
+  constructor(workflowId: string, timeoutMs: number, applied = false) {
     super(
       'SIGNAL_TIMEOUT',
-      `No engine applied the signal to run '${workflowId}' within ${timeoutMs} ms; it stays queued for the run's next owner`,
+      applied
+        ? `The signal to run '${workflowId}' was applied here but not committed within ${timeoutMs} ms (the store is slow or down); it is written when the store takes it`
+        : `No engine applied the signal to run '${workflowId}' within ${timeoutMs} ms; it stays queued for the run's next owner`,
       { workflowId },
     );
   }

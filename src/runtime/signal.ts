@@ -1,4 +1,10 @@
-import { CancelledError, ConfigurationError, FlowstateError, serializeError } from '../model/errors.js';
+import {
+  CancelledError,
+  ConfigurationError,
+  FlowstateError,
+  SignalTimeoutError,
+  serializeError,
+} from '../model/errors.js';
 import { UNFINISHED } from '../persistence/types.js';
 import { applySignal, postSignal, type SignalBody } from './inbox.js';
 import type { EngineCore } from './launch.js';
@@ -70,7 +76,15 @@ async function applyHere(
   const result = applySignal(run, kind, body);
   const { durability } = core;
   if (!durability || !entry) return result;
-  await durability.writer.flush();
+  let timer: NodeJS.Timeout | undefined;
+  const committed = await Promise.race([
+    durability.writer.flush().then(() => true),
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  // As long as a signal through the inbox waits for its owner, no longer: the store is slow or down.
+  if (!committed) throw new SignalTimeoutError(run.id, timeoutMs, true);
   // Stopped since (its lease moved on, or its state could not be stored): what the signal changed is not the run's.
   // Handed over by close(), its last state (with the signal) was written before the release.
   if (entry.stopReason && !entry.handedOver)

@@ -75,6 +75,27 @@ describe('a signal to a run in the caller’s own engine', () => {
     await a.close();
   });
 
+  it('answers SIGNAL_TIMEOUT when the commit takes longer than the signal may wait (the store slow or down)', async () => {
+    const shared = memoryStore();
+    const { store, control } = heldWrites(shared);
+    const a = testEngine({ agents: { after: () => 'A' }, workflows: [pair], store, lease: { owner: 'a' } });
+    a.start(pair, {}, { id: 'x' });
+    await a.flush();
+    await waitFor(async () => (await shared.getRun('x'))?.status === 'waiting');
+    control.holding = true;
+    await expect(a.send('x', { type: 'go', n: 1 }, { timeoutMs: 100 })).rejects.toMatchObject({
+      code: 'SIGNAL_TIMEOUT',
+      message: expect.stringContaining('applied here but not committed within 100 ms'),
+    });
+    // Applied, and written when the store takes it.
+    control.holding = false;
+    for (const go of control.held.splice(0)) go();
+    await a.flush();
+    await waitFor(async () => (await shared.getRun('x'))?.status === 'done');
+    expect((await shared.getRun('x'))?.status).toBe('done');
+    await a.close();
+  });
+
   it('a copy whose lease moved on passes the signal to the run where it is now', async () => {
     const shared = memoryStore();
     const slow = { renew: false };
