@@ -219,8 +219,9 @@ export interface Engine {
   flush(): Promise<void>;
   /**
    * Delivers an event to the `waitFor` steps of a run, wherever it runs: here directly, or through the store's inbox
-   * to the engine that owns it. Resolves once applied (whether a step took it); rejects with the owner's typed error
-   * (`InputValidationError` for a bad payload), `RUN_NOT_FOUND`, or a `SignalTimeoutError`.
+   * to the engine that owns it. Resolves once applied and committed (whether a step took it); rejects with the
+   * owner's typed error (`InputValidationError` for a bad payload), `RUN_NOT_FOUND`, or a `SignalTimeoutError` after
+   * `timeoutMs` (for a run here: applied, its commit not done yet).
    */
   send(runId: string, event: WorkflowEvent, options?: SignalOptions): Promise<boolean>;
   /** Decides an escalated step of a run, wherever it runs (see {@link Engine.send}). */
