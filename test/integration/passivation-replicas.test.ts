@@ -11,18 +11,13 @@ import {
   workflow,
 } from '../../src/index.js';
 import { testEngine } from '../support/engine.js';
+import { mixedAgents, mixedWorkflow, signalAll } from '../support/mixed-replicas.js';
 import { createDatabase, type PostgresServer, startPostgres } from '../support/postgres.js';
 
 const RUNS = 30;
 const BACKOFF_MS = 1_500;
 const MIXED = 200;
-/** Every way a passivated run is woken, in one run: its event, a human's decision, a backoff's deadline. */
-const mixed = workflow('rep-mixed')
-  .step('plan')
-  .waitFor('approve', { event: 'approved', timeoutMs: 600_000 })
-  .step('review', { escalate: { to: 'human', timeoutMs: 600_000 } })
-  .step('call', { retry: { attempts: 2, backoff: 'fixed', initialMs: BACKOFF_MS, jitter: 0 } })
-  .build();
+const mixed = mixedWorkflow('rep-mixed', BACKOFF_MS);
 const flaky = workflow('rep-flaky')
   .step('call', { retry: { attempts: 2, backoff: 'fixed', initialMs: BACKOFF_MS, jitter: 0 } })
   .build();
@@ -101,15 +96,8 @@ describe.each([
     const calls = new Map<string, string[]>();
     /** When each call was made, to set beside the log lines of a run whose key was called twice. */
     const callTimes: { key: string; engine: string; time: number }[] = [];
-    const agentsOf = (engine: string) => {
-      const agent = (name: string) => (_input: unknown, ctx: AgentContext) => {
-        calls.set(ctx.idempotencyKey, [...(calls.get(ctx.idempotencyKey) ?? []), engine]);
-        callTimes.push({ key: ctx.idempotencyKey, engine, time: Date.now() });
-        if (name !== 'plan' && ctx.attempt === 1) throw new Error(`${name}: first attempt fails`);
-        return name;
-      };
-      return { plan: agent('plan'), review: agent('review'), call: agent('call') };
-    };
+    const agentsOf = (engine: string) =>
+      mixedAgents(calls, engine, (key) => callTimes.push({ key, engine, time: Date.now() }));
     // Each replica's debug log, kept in memory: a failure prints the timeline of the runs that got stuck.
     const logs: { owner: string; line: Record<string, unknown> }[] = [];
     const loggerOf = (owner: string) =>
@@ -133,19 +121,6 @@ describe.each([
     const engines = [replica('a'), replica('b')];
     const pick = () => engines[Math.floor(Math.random() * engines.length)] as (typeof engines)[number];
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    /**
-     * Sends until a waiting step takes it (the run may not be there yet), through a random replica each time. A send
-     * whose answer was lost (it timed out under load) may still have been applied: then the run went on, and the
-     * agent of its next step (`next`, a key) was called; later sends find nothing waiting.
-     */
-    const until = async (send: () => Promise<boolean>, next: string) => {
-      for (let i = 0; i < 400; i++) {
-        if (await send().catch(() => false)) return true;
-        if (calls.has(next)) return true;
-        await sleep(25 + Math.random() * 50);
-      }
-      return false;
-    };
     for (let i = 0; i < MIXED; i++) pick().start(mixed, {}, { id: `m${i}` });
     // How many runs were passivated (released, in no engine's memory) at once, sampled as the signals go.
     let parkedMost = 0;
@@ -157,19 +132,7 @@ describe.each([
         await sleep(50);
       }
     })();
-    const signals = Array.from({ length: MIXED }, async (_, i) => {
-      await sleep(Math.random() * 1_500);
-      const event = await until(() => pick().send(`m${i}`, { type: 'approved', n: i }), `m${i}:review:1`);
-      await sleep(Math.random() * 1_000);
-      const decision = await until(
-        () =>
-          pick()
-            .resolveEscalation(`m${i}`, 'review', { action: 'skip', value: `ok${i}` })
-            .then(() => true),
-        `m${i}:call:1`,
-      );
-      return event && decision;
-    });
+    const signals = signalAll(engines, MIXED, calls);
     /** Where these runs are, as the store and the replicas see it, with their log lines and agent calls in time order. */
     const timelines = async (ids: readonly string[]) => {
       const lines: string[] = [];
@@ -201,7 +164,7 @@ describe.each([
       const open = runs.filter((r) => r.status !== 'done').map((r) => r.id);
       return `${open.length} unfinished at ${Date.now()}\n${await timelines(open)}`;
     };
-    const taken = await Promise.all(signals).finally(() => {
+    const taken = await signals.finally(() => {
       sampling = false;
     });
     await sampler;

@@ -50,18 +50,24 @@ function heldWrites(inner: WorkflowStore) {
   return { store, control };
 }
 
+/** Run `x` on engine `a`, waiting for its event, with `a`'s writes held from now on. */
+async function waitingBehindHeldWrites() {
+  const shared = memoryStore();
+  const { store, control } = heldWrites(shared);
+  const a = testEngine({ agents: { after: () => 'A' }, workflows: [pair], store, lease: { owner: 'a' } });
+  a.start(pair, {}, { id: 'x' });
+  await a.flush();
+  await waitFor(async () => (await shared.getRun('x'))?.status === 'waiting');
+  control.holding = true;
+  return { shared, control, a };
+}
+
 describe('a signal to a run in the caller’s own engine', () => {
   it.each([
     ['engine.send', (e: ReturnType<typeof testEngine>) => e.send('x', { type: 'go', n: 1 }), 'done'],
     ['engine.cancel', (e: ReturnType<typeof testEngine>) => e.cancel('x', 'stop'), 'cancelled'],
   ] as const)('%s answers once what it changed is committed', async (_name, signal, status) => {
-    const shared = memoryStore();
-    const { store, control } = heldWrites(shared);
-    const a = testEngine({ agents: { after: () => 'A' }, workflows: [pair], store, lease: { owner: 'a' } });
-    a.start(pair, {}, { id: 'x' });
-    await a.flush();
-    await waitFor(async () => (await shared.getRun('x'))?.status === 'waiting');
-    control.holding = true;
+    const { shared, control, a } = await waitingBehindHeldWrites();
     const answer = signal(a);
     const state = settled(answer);
     await sleep(50);
@@ -76,13 +82,7 @@ describe('a signal to a run in the caller’s own engine', () => {
   });
 
   it('answers SIGNAL_TIMEOUT when the commit takes longer than the signal may wait (the store slow or down)', async () => {
-    const shared = memoryStore();
-    const { store, control } = heldWrites(shared);
-    const a = testEngine({ agents: { after: () => 'A' }, workflows: [pair], store, lease: { owner: 'a' } });
-    a.start(pair, {}, { id: 'x' });
-    await a.flush();
-    await waitFor(async () => (await shared.getRun('x'))?.status === 'waiting');
-    control.holding = true;
+    const { shared, control, a } = await waitingBehindHeldWrites();
     await expect(a.send('x', { type: 'go', n: 1 }, { timeoutMs: 100 })).rejects.toMatchObject({
       code: 'SIGNAL_TIMEOUT',
       message: expect.stringContaining('applied here but not committed within 100 ms'),
