@@ -123,6 +123,10 @@ export const COMMANDS = {
         description: "decide, send, cancel: how long to wait for the run's owner (default 30000)",
         value: 'ms',
       },
+      'signal-id': {
+        description: 'decide, send, cancel: a name for the signal; run again under it, it is applied once',
+        value: 'name',
+      },
       db: { description: "resume: the database of the template's agents, as for run", value: 'url' },
       seed: { description: 'resume: seed the sample database first (always done without --db)' },
     },

@@ -270,7 +270,7 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
       // The notification is sent when the insert commits: the owner wakes up to a row it can read.
       await query(
         `WITH m AS (INSERT INTO flowstate_inbox (id, run_id, kind, body, state, result, created_at)
-           VALUES ($1, $2, $3, $4, 'pending', NULL, $5) RETURNING run_id)
+           VALUES ($1, $2, $3, $4, 'pending', NULL, $5) ON CONFLICT (id) DO NOTHING RETURNING run_id)
          SELECT pg_notify('${CHANNEL}', run_id) FROM m`,
         [message.id, message.runId, message.kind, message.body, message.createdAt],
       );

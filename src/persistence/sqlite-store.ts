@@ -107,7 +107,8 @@ export function sqliteStore(path: string): WorkflowStore {
     `SELECT * FROM flowstate_runs WHERE ${UNFINISHED_SQL} AND lease_until <= ? ORDER BY created_at, id LIMIT ?`,
   );
   const insertSignal = db.prepare(
-    `INSERT INTO flowstate_inbox (id, run_id, kind, body, state, result, created_at) VALUES (?, ?, ?, ?, 'pending', NULL, ?)`,
+    `INSERT INTO flowstate_inbox (id, run_id, kind, body, state, result, created_at) VALUES (?, ?, ?, ?, 'pending', NULL, ?)
+     ON CONFLICT (id) DO NOTHING`,
   );
   const selectPending = db.prepare(
     // Pending signals first, each run probed by its key (CROSS JOIN keeps that order in SQLite): not every run the

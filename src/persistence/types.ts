@@ -271,7 +271,10 @@ export interface WorkflowStore {
    * Optional: `createEngine({ passivate })` needs it.
    */
   listDue?(before: number, now: number, limit: number, workflows?: readonly string[]): Promise<DueRun[]>;
-  /** Stores a signal for a run (state `pending`). */
+  /**
+   * Stores a signal for a run (state `pending`). A signal whose id is stored already is left as it is, answer and
+   * all: a post retried after its answer was lost, or a signal sent again under its caller's name, is stored once.
+   */
   post(message: InboxMessage): Promise<void>;
   /** Pending signals of the runs `owner` holds (not those it released), oldest first. */
   pendingFor(owner: string, limit: number): Promise<InboxMessage[]>;

@@ -163,6 +163,19 @@ export interface SignalOptions {
    * signal stays queued for the run's next owner). @default 30_000
    */
   readonly timeoutMs?: number;
+  /**
+   * Your name for this signal, unique per run (at most 200 characters): a signal sent again under the same name
+   * (after a timeout, a lost answer, a crash of the caller) is applied once, and every sending answers as the first
+   * one did, even after the run ended. Reusing a name for a different signal throws a `ConfigurationError`. Needs a
+   * store (the names and answers are kept in its inbox as long as the run); without one it is ignored (nothing is
+   * ambiguous within one process).
+   *
+   * @example
+   * ```ts
+   * await engine.send(runId, { type: 'approved' }, { signalId: `approval-${ticket.id}` });
+   * ```
+   */
+  readonly signalId?: string;
 }
 
 /** Options of one run. */

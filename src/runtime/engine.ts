@@ -100,6 +100,7 @@ export function createEngine(given: EngineOptions = {}): Engine {
     table,
     durability,
     ownership: undefined,
+    inbox: undefined,
     binder: new Binder({
       agents,
       guards: (options.guards ?? {}) as Record<string, GuardFn>,
@@ -173,6 +174,7 @@ export function createEngine(given: EngineOptions = {}): Engine {
   const inbox = durability
     ? new InboxReader(durability, lease.owner, active, logger, options.inbox?.pollMs, () => scheduler?.soon())
     : undefined;
+  core.inbox = inbox;
   if (ownership && inbox && durability) {
     durability.gate = () => ownership.gate();
     ownership.start();
@@ -287,13 +289,13 @@ export function createEngine(given: EngineOptions = {}): Engine {
       return run && identity ? recordOf(core, identity, run) : finished.get(id);
     },
     send: (runId, event, signalOptions) =>
-      signal(core, engine.resume, runId, 'event', { event }, signalOptions?.timeoutMs) as Promise<boolean>,
+      signal(core, engine.resume, runId, 'event', { event }, signalOptions) as Promise<boolean>,
     resolveEscalation: async (runId, stepPath, decision, signalOptions) => {
-      await signal(core, engine.resume, runId, 'decision', { stepPath, decision }, signalOptions?.timeoutMs);
+      await signal(core, engine.resume, runId, 'decision', { stepPath, decision }, signalOptions);
     },
     cancel: async (runId, reason, signalOptions) => {
       const body = reason === undefined ? {} : { reason };
-      await signal(core, engine.resume, runId, 'cancel', body, signalOptions?.timeoutMs);
+      await signal(core, engine.resume, runId, 'cancel', body, signalOptions);
     },
     owner: lease.owner,
     async flush() {

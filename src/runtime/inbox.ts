@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { EscalationDecision } from '../model/agent.js';
 import {
@@ -113,29 +113,92 @@ export class InboxReader {
     return this.draining;
   }
 
+  /**
+   * Applies a signal this engine posts for a run it holds (a signal with a caller's `signalId`): marked as being
+   * applied before it is posted, so a drain never applies it too. Returns the result, or throws the refusal, once
+   * queued with the run's answer; `undefined` if the run is not here any more (it stays pending for its owner).
+   */
+  async postAndApply(message: InboxMessage): Promise<{ readonly result: unknown } | undefined> {
+    this.applying.add(message.id);
+    try {
+      await this.durability.store.post(message);
+    } catch (error) {
+      this.applying.delete(message.id);
+      throw error;
+    }
+    const run = this.active.get(message.runId);
+    if (!run) {
+      this.applying.delete(message.id);
+      return undefined;
+    }
+    const answer = this.applyTo(run, message);
+    if (answer.state === 'refused') throw answer.error;
+    return { result: answer.result };
+  }
+
   private apply(message: InboxMessage) {
     const run = this.active.get(message.runId);
     if (!run || this.applying.has(message.id)) return;
     this.applying.add(message.id);
-    let state: 'applied' | 'refused' = 'applied';
-    let result: unknown;
+    this.applyTo(run, message);
+  }
+
+  private applyTo(
+    run: WorkflowRun,
+    message: InboxMessage,
+  ): { state: 'applied'; result: unknown } | { state: 'refused'; error: unknown } {
+    let answer: { state: 'applied'; result: unknown } | { state: 'refused'; error: unknown };
     try {
-      result = applySignal(run, message.kind, JSON.parse(message.body) as SignalBody);
+      answer = {
+        state: 'applied',
+        result: applySignal(run, message.kind, JSON.parse(message.body) as SignalBody),
+      };
     } catch (error) {
-      state = 'refused';
-      result = serializeError(error);
+      answer = { state: 'refused', error };
     }
+    const { state } = answer;
     this.logger.debug({ workflowId: message.runId, kind: message.kind, state }, 'signal applied');
+    const result = state === 'applied' ? answer.result : serializeError(answer.error);
     void this.durability.answer(message.runId, message.id, state, result).finally(() => {
       // Kept a little longer than the commit: a poll that read the row before it must not apply it again.
       setTimeout(() => this.applying.delete(message.id), 5_000).unref();
     });
+    return answer;
   }
 }
 
 /**
+ * The inbox id of a signal its caller named (`signalId`): one per run and name, so a signal sent again after an
+ * ambiguous failure (its answer lost) finds the first one, applied or still queued, instead of applying twice.
+ */
+export function keyedSignalId(runId: string, signalId: string): string {
+  return `k:${createHash('sha256').update(runId).update('\0').update(signalId).digest('base64url')}`;
+}
+
+/**
+ * A signal sent before under the same `signalId`, if any: its answer (the signal is not applied again) or, still
+ * queued, the wait for it. A `signalId` reused for another signal is refused.
+ */
+export async function earlierSignal(
+  store: WorkflowStore,
+  message: InboxMessage,
+  timeoutMs: number,
+): Promise<{ readonly answer: Promise<unknown> } | undefined> {
+  const earlier = await store.getMessage(message.id);
+  if (!earlier) return undefined;
+  if (earlier.kind !== message.kind || earlier.body !== message.body) {
+    throw new ConfigurationError(
+      `signalId already names another signal to run '${message.runId}' (a ${earlier.kind}): give each signal its own`,
+      { workflowId: message.runId },
+    );
+  }
+  return { answer: awaitAnswer(store, earlier, timeoutMs, true) };
+}
+
+/**
  * The caller's side: stores a signal for a run owned by another engine and waits until its owner applied or refused
- * it. Polls with backoff; a run that ended meanwhile refuses what it never read.
+ * it. Polls with backoff; a run that ended meanwhile refuses what it never read. A signal its caller named
+ * (`keyed`, see {@link keyedSignalId}) is posted once whatever the retries, and its answer is kept for them.
  */
 export async function postSignal(
   store: WorkflowStore,
@@ -143,23 +206,47 @@ export async function postSignal(
   kind: InboxKind,
   body: SignalBody,
   timeoutMs: number,
+  keyed?: string,
 ): Promise<unknown> {
-  const id = randomUUID();
+  const message: InboxMessage = {
+    id: keyed ?? randomUUID(),
+    runId,
+    kind,
+    body: JSON.stringify(body),
+    state: 'pending',
+    createdAt: Date.now(),
+  };
+  await store.post(message);
+  return awaitAnswer(store, message, timeoutMs, keyed !== undefined);
+}
+
+/**
+ * Waits until the owner answered a posted signal. An answer is read once and then forgotten, unless the signal is
+ * `kept` (named by its caller: one sent again must find its answer).
+ */
+export async function awaitAnswer(
+  store: WorkflowStore,
+  posted: InboxMessage,
+  timeoutMs: number,
+  kept: boolean,
+): Promise<unknown> {
+  const { id, runId } = posted;
   const started = Date.now();
-  await store.post({ id, runId, kind, body: JSON.stringify(body), state: 'pending', createdAt: started });
+  let message: InboxMessage | undefined = posted;
   let delay = 10;
   let checks = 0;
   for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, delay));
-    delay = Math.min(delay * 1.5, 250);
-    const message = await store.getMessage(id);
     if (message && message.state !== 'pending') {
-      // Read once by its only reader: the inbox keeps no answered signal.
-      await store.deleteMessage(id).catch(() => {});
+      // Read once by its only reader: the inbox keeps no answered signal its caller did not name.
+      if (!kept) await store.deleteMessage(id).catch(() => {});
       if (message.state === 'applied') return JSON.parse(message.result ?? 'null') as unknown;
       throw refusal(message, runId);
     }
-    if (++checks % 8 === 0) {
+    if (Date.now() - started >= timeoutMs) throw new SignalTimeoutError(runId, timeoutMs);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(delay * 1.5, 250);
+    message = await store.getMessage(id);
+    if (++checks % 8 === 0 && (!message || message.state === 'pending')) {
       const run = await store.getRun(runId);
       if (run && !UNFINISHED.includes(run.status)) {
         // No owner will read it now (owners read the signals of unfinished runs only).
@@ -169,7 +256,6 @@ export async function postSignal(
         });
       }
     }
-    if (Date.now() - started >= timeoutMs) throw new SignalTimeoutError(runId, timeoutMs);
   }
 }
 

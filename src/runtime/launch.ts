@@ -11,6 +11,7 @@ import type { RunWatcher } from '../progress/runs.js';
 import type { Binder } from './bind.js';
 import type { Durability, RunIdentity } from './durability.js';
 import type { EngineOptions } from './engine-types.js';
+import type { InboxReader } from './inbox.js';
 import type { EngineLearner } from './learner.js';
 import type { LeaseSettings, Ownership } from './ownership.js';
 import { WorkflowRun } from './run.js';
@@ -26,6 +27,8 @@ export interface EngineCore {
   readonly table: RunTable;
   readonly durability: Durability | undefined;
   ownership: Ownership | undefined;
+  /** The owner's side of the signal inbox (with a store). */
+  inbox: InboxReader | undefined;
   readonly binder: Binder;
   readonly learner: EngineLearner;
   /** Watches runs from their start, or registers them to be watched on demand. */

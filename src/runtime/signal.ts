@@ -5,17 +5,33 @@ import {
   SignalTimeoutError,
   serializeError,
 } from '../model/errors.js';
+import type { InboxMessage } from '../persistence/types.js';
 import { UNFINISHED } from '../persistence/types.js';
-import { applySignal, postSignal, type SignalBody } from './inbox.js';
+import {
+  applySignal,
+  awaitAnswer,
+  earlierSignal,
+  keyedSignalId,
+  postSignal,
+  type SignalBody,
+} from './inbox.js';
 import type { EngineCore } from './launch.js';
 import type { WorkflowRun } from './run.js';
 
 /** How long a signal to a run in another process waits for its owner, by default. */
 const SIGNAL_TIMEOUT_MS = 30_000;
 
+/** How a signal is sent: how long it may wait, and the name its caller gives it. */
+interface SignalSettings {
+  readonly timeoutMs?: number | undefined;
+  /** The caller's name for this signal: sent again under it, it is applied once (needs a store). */
+  readonly signalId?: string | undefined;
+}
+
 /**
  * Sends a signal to a run wherever it runs: here directly; a run no live engine owns is taken here first (or, for a
  * cancel without its definition, ended in the store); else through the store's inbox to the engine that owns it.
+ * A signal its caller named goes through the inbox wherever the run is, and is applied once whatever the retries.
  */
 export async function signal(
   core: EngineCore,
@@ -23,11 +39,33 @@ export async function signal(
   runId: string,
   kind: 'event' | 'decision' | 'cancel',
   body: SignalBody,
-  timeoutMs = SIGNAL_TIMEOUT_MS,
+  settings: SignalSettings = {},
 ): Promise<unknown> {
   const { durability, lease, table } = core;
+  const timeoutMs = settings.timeoutMs ?? SIGNAL_TIMEOUT_MS;
+  const { signalId } = settings;
+  if (signalId !== undefined && (typeof signalId !== 'string' || signalId === '' || signalId.length > 200))
+    throw new ConfigurationError('signalId is a non-empty string of at most 200 characters', {
+      workflowId: runId,
+    });
+  const keyed: InboxMessage | undefined =
+    signalId !== undefined && durability
+      ? {
+          id: keyedSignalId(runId, signalId),
+          runId,
+          kind,
+          body: JSON.stringify(body),
+          state: 'pending',
+          createdAt: Date.now(),
+        }
+      : undefined;
+  if (keyed && durability) {
+    // Sent before under this name: its answer, not a second application (even once the run ended).
+    const earlier = await earlierSignal(durability.store, keyed, timeoutMs);
+    if (earlier) return earlier.answer;
+  }
   const here = table.active.get(runId);
-  if (here) return applyHere(core, here, kind, body, timeoutMs);
+  if (here) return applyHere(core, here, kind, body, timeoutMs, keyed);
   if (table.settling(runId))
     throw new ConfigurationError(`Run '${runId}' already ended`, { workflowId: runId });
   if (!durability)
@@ -44,7 +82,7 @@ export async function signal(
       if (error instanceof FlowstateError && error.code === 'RUN_OWNED') return undefined;
       throw error;
     });
-    if (run) return applyHere(core, run, kind, body, timeoutMs);
+    if (run) return applyHere(core, run, kind, body, timeoutMs, keyed);
   } else if (orphan && kind === 'cancel') {
     // No live owner and no definition here: end it in the store (no compensation can run without the definition).
     const now = Date.now();
@@ -57,7 +95,7 @@ export async function signal(
       return null;
     }
   }
-  return postSignal(durability.store, runId, kind, body, timeoutMs);
+  return postSignal(durability.store, runId, kind, body, timeoutMs, keyed?.id);
 }
 
 /**
@@ -71,11 +109,15 @@ async function applyHere(
   kind: 'event' | 'decision' | 'cancel',
   body: SignalBody,
   timeoutMs: number,
+  keyed: InboxMessage | undefined,
 ): Promise<unknown> {
   const entry = core.table.get(run.id);
-  const result = applySignal(run, kind, body);
-  const { durability } = core;
-  if (!durability || !entry) return result;
+  const { durability, inbox } = core;
+  if (!durability || !entry) return applySignal(run, kind, body);
+  // Named by its caller: posted first and answered with the run's checkpoint, as the owner answers the inbox.
+  const applied = keyed && inbox ? await inbox.postAndApply(keyed) : { result: applySignal(run, kind, body) };
+  // Gone from here between the post and the apply: its owner answers it.
+  if (!applied) return awaitAnswer(durability.store, keyed as InboxMessage, timeoutMs, true);
   let timer: NodeJS.Timeout | undefined;
   const committed = await Promise.race([
     durability.writer.flush().then(() => true),
@@ -87,7 +129,10 @@ async function applyHere(
   if (!committed) throw new SignalTimeoutError(run.id, timeoutMs, true);
   // Stopped since (its lease moved on, or its state could not be stored): what the signal changed is not the run's.
   // Handed over by close(), its last state (with the signal) was written before the release.
-  if (entry.stopReason && !entry.handedOver)
-    return postSignal(durability.store, run.id, kind, body, timeoutMs);
-  return result;
+  if (entry.stopReason && !entry.handedOver) {
+    return keyed
+      ? awaitAnswer(durability.store, keyed, timeoutMs, true)
+      : postSignal(durability.store, run.id, kind, body, timeoutMs);
+  }
+  return applied.result;
 }

@@ -286,19 +286,25 @@ describe('flowstate runs, on runs no live engine owns', () => {
     await eventually(async () => (await statusOf(first, 'o-wait')) === 'waiting');
     // close() hands the run over: its lease is released and no engine owns it now.
     await first.close();
-    const ran = await flowstate(
-      'runs',
-      'send',
-      'o-wait',
-      '{"type":"approved","by":"bo"}',
-      '--timeout',
-      '300',
-      '--store',
-      at,
-    );
+    // Named, so running the command again (after exit 4) cannot apply it twice.
+    const send = () =>
+      flowstate(
+        'runs',
+        'send',
+        'o-wait',
+        '{"type":"approved","by":"bo"}',
+        '--timeout',
+        '300',
+        '--signal-id',
+        'approve-o-wait',
+        '--store',
+        at,
+      );
+    const ran = await send();
     expect(ran.code).toBe(4);
     expect(ran.stderr).toContain('flowstate: no engine applied the signal to run o-wait in time');
     expect(ran.stderr).toContain('it stays queued');
+    expect((await send()).code).toBe(4);
     const next = owner({ store: sqliteStore(orphans) });
     try {
       const resumed = await next.resume('o-wait');
@@ -306,6 +312,10 @@ describe('flowstate runs, on runs no live engine owns', () => {
     } finally {
       await next.close();
     }
+    // Run again once applied: the first answer, though the run ended since.
+    const again = await send();
+    expect(again.stdout).toContain("run o-wait: event 'approved' delivered");
+    expect(again.code).toBe(0);
   });
 
   it('cancel ends a run of a workflow the CLI does not know in the store', async () => {

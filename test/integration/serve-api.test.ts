@@ -191,6 +191,74 @@ describe('the web view API', () => {
     await expect(b.result).rejects.toMatchObject({ code: 'CANCELLED' });
   });
 
+  it('applies a request sent again under its Idempotency-Key once, answered alike, even once the run ended', async () => {
+    const engine = testEngine({ store, workflows: [approval], inbox: { pollMs: 10 } });
+    engines.push(engine);
+    const run = engine.start(approval, {}, { id: 'keyed-1' });
+    await eventually(async () => (await engine.get('keyed-1'))?.status === 'waiting');
+    const send = (by: string, key = 'k-1') =>
+      json('/api/runs/keyed-1/send', {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: 'Bearer t0ken',
+          'idempotency-key': key,
+        },
+        body: JSON.stringify({ event: { type: 'approved', by } }),
+      });
+    expect(await send('ann')).toMatchObject({ status: 200, body: { applied: true, result: true } });
+    expect(await run.result).toEqual({ approval: { by: 'ann' } });
+    // The run ended: the same request still gets its answer; another key is another signal (refused); the key
+    // reused for a different request is refused.
+    expect(await send('ann')).toMatchObject({ status: 200, body: { applied: true, result: true } });
+    expect(await send('ann', 'k-2')).toMatchObject({ status: 409 });
+    expect(await send('bob')).toMatchObject({ status: 409, body: { code: 'CONFIGURATION_INVALID' } });
+  });
+
+  it('a request queued (202) and sent again under its key is applied once, when an engine takes the run', async () => {
+    const own = memoryStore();
+    const api = createServeApp({
+      store: own,
+      workflows: new Map([[approval.id, approval]]),
+      registry: new Registry(),
+      assets: new Map(),
+      token: 't',
+      pollMs: 10,
+      signalTimeoutMs: 50,
+    });
+    const first = testEngine({ store: own, workflows: [approval] });
+    first.start(approval, {}, { id: 'queued-1' });
+    await eventually(async () => (await first.get('queued-1'))?.status === 'waiting');
+    await first.close(); // no live engine now
+    const send = async () => {
+      const response = await api.app.request('/api/runs/queued-1/send', {
+        method: 'POST',
+        headers: { authorization: 'Bearer t', 'idempotency-key': 'q-1' },
+        body: JSON.stringify({ event: { type: 'approved', by: 'ann' } }),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    expect(await send()).toMatchObject({ status: 202, body: { queued: true } });
+    expect(await send()).toMatchObject({ status: 202, body: { queued: true } });
+    const second = testEngine({ store: own, workflows: [approval], inbox: { pollMs: 10 } });
+    const [taken] = await second.recover();
+    const woken = taken ?? (await second.resume('queued-1'));
+    await expect(woken.result).resolves.toEqual({ approval: { by: 'ann' } });
+    expect(await send()).toMatchObject({ status: 200, body: { applied: true, result: true } });
+    await second.close();
+    api.close();
+  });
+
+  it('refuses a body that is not a JSON object with a 400 that says so', async () => {
+    const raw = (body: string) =>
+      json('/api/runs/wait-1/decide', { method: 'POST', headers: { authorization: 'Bearer t0ken' }, body });
+    expect(await raw('stepPath=review')).toMatchObject({
+      status: 400,
+      body: { error: expect.stringMatching(/not JSON/) },
+    });
+    expect(await raw('[1]')).toMatchObject({ status: 400, body: { error: 'the body is a JSON object' } });
+  });
+
   it('shows a passivated run from the store; a decision posted through the API wakes it', async () => {
     const engine = testEngine({
       store,

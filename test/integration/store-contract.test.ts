@@ -191,6 +191,31 @@ describe.each(stores)('the %s store', (_name, open) => {
     await store.close();
   });
 
+  it('stores a signal once: a post of an id already stored leaves it, its answer and all', async () => {
+    const { store } = await open();
+    await seed(store, run('a'));
+    const message = {
+      id: 'k1',
+      runId: 'a',
+      kind: 'event',
+      body: '{"event":{"type":"go"}}',
+      createdAt: 1,
+    } as const;
+    await store.post({ ...message, state: 'pending' });
+    await store.post({ ...message, state: 'pending' });
+    expect(await store.pendingFor('o', 10)).toHaveLength(1);
+    await store.write({
+      runs: [],
+      journal: [],
+      inbox: [{ id: 'k1', runId: 'a', state: 'applied', result: 'true', lease }],
+    });
+    // Posted again (its caller retried): the answer stays, and nothing is pending again.
+    await store.post({ ...message, state: 'pending', createdAt: 2 });
+    expect(await store.getMessage('k1')).toMatchObject({ state: 'applied', result: 'true', createdAt: 1 });
+    expect(await store.pendingFor('o', 10)).toEqual([]);
+    await store.close();
+  });
+
   it("takes a lease only when it expired, was released, or is the owner's own; renews and lists", async () => {
     const { store } = await open();
     await seed(

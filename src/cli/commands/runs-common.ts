@@ -22,10 +22,10 @@ const RUNS_SUBCOMMANDS = {
   show: { args: ['run'], options: { json: false } },
   decide: {
     args: ['run', 'stepPath'],
-    options: { action: true, value: true, reason: true, timeout: true },
+    options: { action: true, value: true, reason: true, timeout: true, 'signal-id': true },
   },
-  send: { args: ['run', 'event-json'], options: { timeout: true } },
-  cancel: { args: ['run'], options: { reason: true, timeout: true } },
+  send: { args: ['run', 'event-json'], options: { timeout: true, 'signal-id': true } },
+  cancel: { args: ['run'], options: { reason: true, timeout: true, 'signal-id': true } },
   resume: { args: ['run'], options: { db: true, seed: false, json: false } },
 } as const satisfies Record<string, { args: readonly string[]; options: Record<string, boolean> }>;
 

@@ -1,7 +1,7 @@
 /**
  * `flowstate runs decide|send|cancel`: a signal to a run, wherever it runs. The engine delivers it through the
  * store's inbox to the engine that owns the run and waits (`--timeout`, 30 s by default) until the owner applied
- * or refused it. A run of a template that no live engine owns is taken here, given the signal and handed back.
+ * or refused it (`--signal-id <name>`: sent again under the same name, it is applied once). A run of a template that no live engine owns is taken here, given the signal and handed back.
  */
 import type { EscalationDecision } from '../../model/agent.js';
 import type { WorkflowEvent } from '../../runtime/run.js';
@@ -30,15 +30,18 @@ export async function runsSignal(invocation: RunsInvocation, io: CliIO): Promise
   const decision = sub === 'decide' ? parseDecision(values) : undefined;
   const event = sub === 'send' ? parseEvent(arg) : undefined;
   const reason = text(values, 'reason');
+  // Named: a command run again (after a timeout, exit 4) is applied once.
+  const signalId = text(values, 'signal-id');
+  const options = signalId === undefined ? { timeoutMs } : { timeoutMs, signalId };
   const engine = signalEngine(openStore(storeUrl(text(values, 'store'))));
   try {
     if (decision) {
-      await engine.resolveEscalation(id, arg, decision, { timeoutMs });
+      await engine.resolveEscalation(id, arg, decision, options);
       io.out(`run ${id}: decision '${decision.action}' applied at '${arg}'`);
       return EXIT.ok;
     }
     if (event) {
-      const taken = await engine.send(id, event, { timeoutMs });
+      const taken = await engine.send(id, event, options);
       if (!taken) {
         io.err(`flowstate: run ${id} took no '${event.type}' event: no waitFor step of it waits for one now`);
         return EXIT.refused;
@@ -46,7 +49,7 @@ export async function runsSignal(invocation: RunsInvocation, io: CliIO): Promise
       io.out(`run ${id}: event '${event.type}' delivered`);
       return EXIT.ok;
     }
-    await engine.cancel(id, reason, { timeoutMs });
+    await engine.cancel(id, reason, options);
     io.out(`run ${id}: cancel applied${reason === undefined ? '' : ` (${reason})`}`);
     return EXIT.ok;
   } finally {

@@ -10,7 +10,7 @@ import type { AnyWorkflowDefinition } from '../../model/definition.js';
 import { FlowstateError, SignalTimeoutError } from '../../model/errors.js';
 import type { RunFilter, RunStatus, WorkflowStore } from '../../persistence/types.js';
 import { UNFINISHED } from '../../persistence/types.js';
-import { postSignal, type SignalBody } from '../../runtime/inbox.js';
+import { earlierSignal, keyedSignalId, postSignal, type SignalBody } from '../../runtime/inbox.js';
 import { type Assets, serveAsset } from './assets.js';
 import { RunFeed } from './feed.js';
 import { RunViews } from './run-view.js';
@@ -127,13 +127,33 @@ export function createServeApp(options: ServeAppOptions): { app: Hono; close: ()
       async (c) => {
         authorize(options.token, c.req.header('authorization'));
         const id = c.req.param('id');
-        const body = (await c.req.json().catch(() => ({}))) as Record<string, unknown>;
-        const run = await store.getRun(id);
-        if (!run) throw new HttpError(404, `no run ${id}`);
-        if (!UNFINISHED.includes(run.status))
-          throw new HttpError(409, `run ${id} already ended (${run.status})`);
+        const body = jsonObject(await c.req.text());
+        const signalBody = read(body);
+        const timeoutMs = options.signalTimeoutMs ?? 10_000;
+        // `Idempotency-Key`: a request sent again (its answer lost, or 202) is applied once, answered alike.
+        const key = c.req.header('idempotency-key');
+        const keyed = key === undefined || key === '' ? undefined : keyedSignalId(id, key);
         try {
-          const result = await postSignal(store, id, kind, read(body), options.signalTimeoutMs ?? 10_000);
+          const earlier =
+            keyed &&
+            (await earlierSignal(
+              store,
+              {
+                id: keyed,
+                runId: id,
+                kind,
+                body: JSON.stringify(signalBody),
+                state: 'pending',
+                createdAt: Date.now(),
+              },
+              timeoutMs,
+            ));
+          if (earlier) return c.json({ applied: true, result: (await earlier.answer) ?? null });
+          const run = await store.getRun(id);
+          if (!run) throw new HttpError(404, `no run ${id}`);
+          if (!UNFINISHED.includes(run.status))
+            throw new HttpError(409, `run ${id} already ended (${run.status})`);
+          const result = await postSignal(store, id, kind, signalBody, timeoutMs, keyed);
           feed.poke(id);
           return c.json({ applied: true, result: result ?? null });
         } catch (error) {
@@ -174,6 +194,20 @@ export function createServeApp(options: ServeAppOptions): { app: Hono; close: ()
 }
 
 /** An error with its HTTP status, answered as `{ error }`. */
+/** A request's body: a JSON object, or none (`{}`); anything else is a 400 that says so. */
+function jsonObject(text: string): Record<string, unknown> {
+  if (text.trim() === '') return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'the body is not JSON: send a JSON object (content-type: application/json)');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new HttpError(400, 'the body is a JSON object');
+  return body as Record<string, unknown>;
+}
+
 class HttpError extends Error {
   constructor(
     readonly status: 400 | 401 | 403 | 404 | 409,
