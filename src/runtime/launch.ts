@@ -7,6 +7,7 @@ import type { AnyWorkflowDefinition } from '../model/definition.js';
 import { CorruptRunError, FlowstateError, LeaseLostError, RunIdTakenError } from '../model/errors.js';
 import { inspectionObserver } from '../observability/inspect.js';
 import type { HeldLease, RunRecord } from '../persistence/types.js';
+import { restoredSteps } from '../progress/restored.js';
 import type { RunWatcher } from '../progress/runs.js';
 import type { Binder } from './bind.js';
 import type { Durability, RunIdentity } from './durability.js';
@@ -78,6 +79,8 @@ export function launch(
   entry = table.add(new RunEntry(core, run, durability && claim ? 'claiming' : 'live', identity));
   // The entry observes the actor's end (before any watch does): the engine's bookkeeping, then the run's result.
   actor.subscribe(entry);
+  // A restored run lists the steps it ended before it was stored, as a run watched from its start does.
+  if ('snapshot' in actorOptions) core.learner.restored(identity.id, restoredSteps(actor, core.clock.now()));
   core.watcher.launched(actor, identity, core.watchFromStart);
   if (!durability || !claim) {
     begin(entry, durability, core.clock);

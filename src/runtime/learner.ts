@@ -23,6 +23,8 @@ export interface EngineLearner extends Learner {
    * the end (the caller keeps them only as long as it keeps the run).
    */
   forget(runId: string): () => readonly StepView[];
+  /** A run was restored: the steps it had ended before (from its snapshot), for a watch to list. */
+  restored(runId: string, steps: readonly StepView[]): void;
 }
 
 /**
@@ -119,6 +121,11 @@ export function engineLearner(
         itemsListed.set(runId, listed + 1);
       }
       ledgerOf(runId).step(s, ended);
+    },
+    restored(runId, steps) {
+      if (steps.length === 0 || watched.has(runId)) return;
+      const ledger = ledgerOf(runId);
+      for (const view of steps) ledger.view(view);
     },
     watched(runId) {
       watched.add(runId);
