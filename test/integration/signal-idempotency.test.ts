@@ -56,6 +56,17 @@ async function progressOf(store: WorkflowStore): Promise<string> {
   return String((JSON.parse(run?.snapshot || '{}') as { value?: unknown }).value);
 }
 
+/** Run `x` waiting on engine `a`, whose store calls can be stopped as if `a` were killed. */
+async function waitingOnKillable(shared: WorkflowStore) {
+  const { store, state } = killable(shared);
+  const options = { agents: { after: () => 'ok' }, workflows: [twice], inbox: { pollMs: 20 } };
+  const a = testEngine({ ...options, store, lease: { owner: 'a', ttlMs: 300, adopt: false } });
+  a.start(twice, {}, { id: 'x' });
+  await a.flush();
+  await waitFor(async () => (await shared.getRun('x'))?.status === 'waiting');
+  return { shared, state, a, options };
+}
+
 describe.each(stores)('a named signal on %s', (_name, open) => {
   it('sent twice to a run here, is applied once and answered twice alike', async () => {
     const shared = open();
@@ -142,13 +153,7 @@ describe.each(stores)('a named signal on %s', (_name, open) => {
   });
 
   it('applied and committed by an engine killed before it answered: a re-send elsewhere gets the answer', async () => {
-    const shared = open();
-    const { store, state } = killable(shared);
-    const options = { agents: { after: () => 'ok' }, workflows: [twice], inbox: { pollMs: 20 } };
-    const a = testEngine({ ...options, store, lease: { owner: 'a', ttlMs: 300, adopt: false } });
-    a.start(twice, {}, { id: 'x' });
-    await a.flush();
-    await waitFor(async () => (await shared.getRun('x'))?.status === 'waiting');
+    const { shared, state, a, options } = await waitingOnKillable(open());
     await expect(a.send('x', { type: 'go' }, { signalId: 'k1' })).resolves.toBe(true);
     state.dead = true; // killed right after the commit: its caller (say) never read the answer
     await sleep(400); // the lease ends
@@ -160,13 +165,7 @@ describe.each(stores)('a named signal on %s', (_name, open) => {
   });
 
   it('applied by an engine killed before its commit: a re-send elsewhere applies it once', async () => {
-    const shared = open();
-    const { store, state } = killable(shared);
-    const options = { agents: { after: () => 'ok' }, workflows: [twice], inbox: { pollMs: 20 } };
-    const a = testEngine({ ...options, store, lease: { owner: 'a', ttlMs: 300, adopt: false } });
-    a.start(twice, {}, { id: 'x' });
-    await a.flush();
-    await waitFor(async () => (await shared.getRun('x'))?.status === 'waiting');
+    const { shared, state, a, options } = await waitingOnKillable(open());
     state.holdWrites = true;
     // Applied in a's memory; its commit never comes: it times out, and a is killed.
     await expect(a.send('x', { type: 'go' }, { signalId: 'k2', timeoutMs: 100 })).rejects.toMatchObject({
