@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { type Database, qualifiedName, quoteIdent } from '../../src/db/index.js';
+import { deleteChangedRows, updateOrReplace } from './restore-collisions.js';
 import { withForeignKeysChecked } from './restore-order.js';
 import { withTriggersOff } from './restore-triggers.js';
 import { type Snapshot, type SnapshotTable, withDescendants } from './snapshot.js';
@@ -114,6 +115,8 @@ export async function restoreBackups(
   const run = async (sql: string | undefined) => {
     if (sql) await tx.query(sql);
   };
+  // An UPDATE that collides under a unique constraint (values swapped between rows) replaces those rows instead.
+  const update = (r: TableRestore) => updateOrReplace(tx, current.schema, r.table, r);
   // Rows put back into a partitioned table or a parent run the triggers of its partitions and children too.
   await withTriggersOff(tx, current.schema, withDescendants(current, tables), () =>
     withForeignKeysChecked(tx, current.schema, tables, async (order) => {
@@ -122,7 +125,7 @@ export async function restoreBackups(
         for (const r of restores.values()) {
           await run(r.clear);
           await run(r.removeExtra);
-          await run(r.update);
+          await update(r);
           await put(r);
         }
         return;
@@ -132,7 +135,7 @@ export async function restoreBackups(
       const ordered = order.map((t) => restores.get(t) as TableRestore);
       for (const r of [...ordered].reverse()) await run(r.clear);
       for (const r of ordered) await put(r);
-      for (const r of ordered) await run(r.update);
+      for (const r of ordered) await update(r);
       for (const r of [...ordered].reverse()) await run(r.removeExtra);
     }),
   );
@@ -148,6 +151,8 @@ interface TableRestore {
   readonly removeExtra?: string;
   /** Sets the rows the backup has back to its values. */
   readonly update?: string;
+  /** Deletes the rows the backup has with other values, for `insert` to put back (when `update` collides). */
+  readonly deleteChanged?: string;
   /** Inserts the backup's rows the table lacks. */
   readonly insert: string;
   /** How many rows are restored, when not what `insert` inserted (a table matched on its key: all of its rows). */
@@ -190,8 +195,10 @@ async function restoreOf(
   // A GENERATED ALWAYS identity can only be set to DEFAULT by an UPDATE (and the migration could not change it).
   const always = new Set(table.columns.filter((c) => c.identity === 'a').map((c) => c.name));
   const rest = columns.filter((c) => !key.includes(c) && !always.has(c));
+  const deleteChanged = deleteChangedRows(own, source, match, rest);
   return {
     table: b.table,
+    ...(deleteChanged ? { deleteChanged } : {}),
     removeExtra: `DELETE FROM ${own} t WHERE NOT EXISTS (SELECT 1 FROM ${source} b WHERE ${match})`,
     ...(rest.length > 0
       ? {

@@ -99,26 +99,47 @@ export async function ownColumnSettings(tx: Database, live: string): Promise<Map
 /**
  * `ALTER TABLE ... RENAME CONSTRAINT` statements giving the copy's partition constraints (copies of a parent's key or
  * foreign key, `conparentid`) the names they have in `live` where PostgreSQL named them otherwise.
+ *
+ * A constraint is matched on its table, the table it references and the constraint it was copied from at the top of
+ * its tree (named the same in both: the copy adds it by name). Not on its direct parent alone: a foreign key to a
+ * partitioned table has one copy per partition it references, all on the referencing table with the same parent,
+ * and matching on that renamed one over another (`..._fkey1 already exists`). Every rename goes through a temporary
+ * name first, so names the copy and the target give the other way round (`_fkey1` for one partition here, for the
+ * other there) never collide.
  */
 export async function inheritedConstraintRenames(
   tx: Database,
   live: string,
   scratch: string,
 ): Promise<string[]> {
-  const query = `SELECT c.relname AS "table", k.conname AS name, pk.conname AS parent, pc.relname AS "parentTable"
-       FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-       JOIN pg_constraint pk ON pk.oid = k.conparentid JOIN pg_class pc ON pc.oid = pk.conrelid
-      WHERE n.nspname = $1 AND k.conparentid <> 0`;
-  type Row = { table: string; name: string; parent: string; parentTable: string };
-  const key = (r: Row) => JSON.stringify([r.table, r.parentTable, r.parent]);
+  // The top of each constraint's tree (conparentid = 0), followed down from the schema's own constraints.
+  const query = `WITH RECURSIVE tree AS (
+         SELECT k.oid, k.oid AS top FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = $1 AND k.conparentid = 0
+         UNION ALL
+         SELECT k.oid, tree.top FROM pg_constraint k JOIN tree ON k.conparentid = tree.oid)
+     SELECT c.relname AS "table", k.conname AS name, r.relname AS "references", tk.conname AS top,
+            tc.relname AS "topTable"
+       FROM tree JOIN pg_constraint k ON k.oid = tree.oid JOIN pg_class c ON c.oid = k.conrelid
+       LEFT JOIN pg_class r ON r.oid = k.confrelid
+       JOIN pg_constraint tk ON tk.oid = tree.top JOIN pg_class tc ON tc.oid = tk.conrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE k.conparentid <> 0 AND n.nspname = $1`;
+  type Row = { table: string; name: string; references: string | null; top: string; topTable: string };
+  const key = (r: Row) => JSON.stringify([r.table, r.references, r.topTable, r.top]);
   const copied = new Map((await tx.query<Row>(query, [scratch])).rows.map((r) => [key(r), r.name]));
-  const out: string[] = [];
+  const renames: { table: string; from: string; to: string }[] = [];
   for (const r of (await tx.query<Row>(query, [live])).rows) {
     const name = copied.get(key(r));
-    if (name !== undefined && name !== r.name)
-      out.push(
-        `ALTER TABLE ${quoteIdent(r.table)} RENAME CONSTRAINT ${quoteIdent(name)} TO ${quoteIdent(r.name)}`,
-      );
+    if (name !== undefined && name !== r.name) renames.push({ table: r.table, from: name, to: r.name });
   }
-  return out;
+  const rename = (table: string, from: string, to: string) =>
+    `ALTER TABLE ${quoteIdent(table)} RENAME CONSTRAINT ${quoteIdent(from)} TO ${quoteIdent(to)}`;
+  // A key's name is its index's, unique in the schema: the temporary names are unique in it too.
+  const temporary = (i: number) => `flowstate_renaming_${i}`;
+  return [
+    ...renames.map((r, i) => rename(r.table, r.from, temporary(i))),
+    ...renames.map((r, i) => rename(r.table, temporary(i), r.to)),
+  ];
 }

@@ -9,6 +9,7 @@ import { type Database, quoteIdent } from '../../src/db/index.js';
 import { loadParser, scanSql } from '../lib/pg-parser.js';
 import type { PlannedStatement } from './parse.js';
 import { inheritedConstraintRenames, ownColumnDefinitions, ownColumnSettings } from './scratch-columns.js';
+import { uncheckOrphanUpdates } from './scratch-orphans.js';
 import type { Snapshot } from './snapshot.js';
 
 /** A scratch schema name for a run: lower case, so it never needs quoting. */
@@ -153,6 +154,8 @@ export async function copySchema(
   // A partition's copy of its parent's key or foreign key got PostgreSQL's name for it; on the target it may have
   // another (a partition made with its own key, then attached): named as there.
   for (const sql of await inheritedConstraintRenames(tx, live, scratch)) await tx.query(sql);
+  // The copy's rows are the dry run's own: PostgreSQL would check them against NOT VALID keys on any update.
+  await uncheckOrphanUpdates(tx, scratch);
   // A materialized view's indexes come once it exists (below).
   for (const i of indexes.filter((x) => x.kind !== 'm')) await tx.query(here(i.definition));
   // Deepest first (made after their parents): a partitioned partition's index is complete before it is attached.

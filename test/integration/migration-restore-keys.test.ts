@@ -75,5 +75,63 @@ describe.each(adapters.list)(
       );
       expect(keys.rows).toEqual([{ condeferrable: false }]);
     });
+
+    // Values swapped through a temporary one under a UNIQUE that is not deferrable: one UPDATE cannot set them back.
+    it('puts swapped unique values back as a role that may not defer keys, where no key refers to them', async () => {
+      const s = `keys_${++n}`;
+      const clerk = `clerk_${process.pid}_${n}`;
+      await db.query(`CREATE SCHEMA ${s}`);
+      for (const sql of [
+        `CREATE TABLE ${s}.seat (id int PRIMARY KEY, code int NOT NULL UNIQUE, note text)`,
+        `INSERT INTO ${s}.seat VALUES (1, 1, 'a'), (2, 2, 'b')`,
+        `CREATE ROLE ${clerk}`,
+        `GRANT USAGE ON SCHEMA ${s} TO ${clerk}`,
+        `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${s} TO ${clerk}`,
+      ])
+        await db.query(sql);
+      const before = await rowsOf(`${s}.seat`);
+      const snapshot = await takeSnapshot(db, s);
+      const backups = await db.transaction((tx) => backupTables(tx, snapshot, ['seat'], `k${n}`));
+      await db.query(`GRANT USAGE ON SCHEMA flowstate_backup TO ${clerk}`);
+      await db.query(`GRANT SELECT ON ALL TABLES IN SCHEMA flowstate_backup TO ${clerk}`);
+      for (const sql of [
+        `UPDATE ${s}.seat SET code = 0 WHERE id = 1`,
+        `UPDATE ${s}.seat SET code = 1, note = 'x' WHERE id = 2`,
+        `UPDATE ${s}.seat SET code = 2 WHERE id = 1`,
+      ])
+        await db.query(sql);
+      const restored = await db.transaction(async (tx) => {
+        await tx.query(`SET LOCAL ROLE ${clerk}`);
+        return restoreBackups(tx, await takeSnapshot(tx, s), backups, []);
+      });
+      expect(restored).toEqual({ seat: 2 });
+      expect(await rowsOf(`${s}.seat`)).toEqual(before);
+    });
+
+    it('leaves swapped unique values to fail the restore where deleting them would cascade', async () => {
+      const s = `keys_${++n}`;
+      await db.query(`CREATE SCHEMA ${s}`);
+      for (const sql of [
+        `CREATE TABLE ${s}.seat (id int PRIMARY KEY, code int NOT NULL UNIQUE)`,
+        `CREATE TABLE ${s}.ticket (id int PRIMARY KEY, seat_id int REFERENCES ${s}.seat ON DELETE CASCADE)`,
+        `INSERT INTO ${s}.seat VALUES (1, 1), (2, 2)`,
+        `INSERT INTO ${s}.ticket VALUES (1, 1), (2, 2)`,
+      ])
+        await db.query(sql);
+      const snapshot = await takeSnapshot(db, s);
+      const backups = await db.transaction((tx) => backupTables(tx, snapshot, ['seat'], `k${n}`));
+      for (const sql of [
+        `UPDATE ${s}.seat SET code = 0 WHERE id = 1`,
+        `UPDATE ${s}.seat SET code = 1 WHERE id = 2`,
+        `UPDATE ${s}.seat SET code = 2 WHERE id = 1`,
+      ])
+        await db.query(sql);
+      const tickets = await rowsOf(`${s}.ticket`);
+      // Replacing the seats would delete their tickets (ON DELETE CASCADE): the restore fails instead, as before.
+      await expect(
+        db.transaction(async (tx) => restoreBackups(tx, await takeSnapshot(tx, s), backups, [])),
+      ).rejects.toThrow(/duplicate key value violates unique constraint "seat_code_key"/);
+      expect(await rowsOf(`${s}.ticket`)).toEqual(tickets);
+    });
   },
 );
