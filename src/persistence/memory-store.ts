@@ -127,8 +127,10 @@ export function memoryStore(): WorkflowStore {
       return due.sort((a, b) => a.due - b.due || (a.id < b.id ? -1 : 1)).slice(0, limit);
     },
     async post(message) {
-      if (!inbox.has(message.id)) inbox.set(message.id, message);
+      if (inbox.has(message.id)) return false;
+      inbox.set(message.id, message);
       for (const notify of listeners) notify(message.runId);
+      return true;
     },
     async pendingFor(owner, limit) {
       return [...inbox.values()]

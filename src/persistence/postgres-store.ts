@@ -268,12 +268,14 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
     },
     async post(message) {
       // The notification is sent when the insert commits: the owner wakes up to a row it can read.
-      await query(
+      const { rowCount } = await query(
         `WITH m AS (INSERT INTO flowstate_inbox (id, run_id, kind, body, state, result, created_at)
            VALUES ($1, $2, $3, $4, 'pending', NULL, $5) ON CONFLICT (id) DO NOTHING RETURNING run_id)
          SELECT pg_notify('${CHANNEL}', run_id) FROM m`,
         [message.id, message.runId, message.kind, message.body, message.createdAt],
       );
+      // One row notified per row inserted: none when the id was stored already.
+      return (rowCount ?? 0) > 0;
     },
     async pendingFor(owner, limit) {
       const { rows } = await query<InboxRow>(

@@ -249,10 +249,11 @@ export function sqliteStore(path: string): WorkflowStore {
       return mergeDue(due ?? [], signalled ?? [], limit);
     },
     async post(message) {
-      // Safe to retry: the message id is new.
-      await busyRetry(() =>
+      // Safe to retry: a signal whose id is stored is left as it is.
+      const { changes } = await busyRetry(() =>
         insertSignal.run(message.id, message.runId, message.kind, message.body, message.createdAt),
       );
+      return changes > 0;
     },
     async pendingFor(owner, limit) {
       return ((await busyRetry(() => selectPending.all(owner, limit))) as InboxRow[]).map(readInboxRow);

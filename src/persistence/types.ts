@@ -274,8 +274,11 @@ export interface WorkflowStore {
   /**
    * Stores a signal for a run (state `pending`). A signal whose id is stored already is left as it is, answer and
    * all: a post retried after its answer was lost, or a signal sent again under its caller's name, is stored once.
+   * Resolves `true` if this call stored it, `false` if it was stored already (a store that cannot tell resolves
+   * nothing: a signal its caller named then waits for the owner's poll to apply it, even in the caller's engine).
    */
-  post(message: InboxMessage): Promise<void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a store written before the answer (`async post() {}`) still fits
+  post(message: InboxMessage): Promise<boolean | undefined | void>;
   /** Pending signals of the runs `owner` holds (not those it released), oldest first. */
   pendingFor(owner: string, limit: number): Promise<InboxMessage[]>;
   /** One signal, to learn whether it was applied. */

@@ -115,25 +115,29 @@ export class InboxReader {
 
   /**
    * Applies a signal this engine posts for a run it holds (a signal with a caller's `signalId`): marked as being
-   * applied before it is posted, so a drain never applies it too. Returns the result, or throws the refusal, once
-   * queued with the run's answer; `undefined` if the run is not here any more (it stays pending for its owner).
+   * applied before it is posted, so a drain never applies it too. Returns its answer (a result, or the refusal, not
+   * thrown: the caller answers once it is committed) once queued with the run's checkpoint; `undefined` if it is not
+   * this call's to apply: the same signal is being applied here already, it was posted before (by another caller,
+   * or by this one whose answer was lost: the owner applies it, or did), or the run left this engine.
    */
-  async postAndApply(message: InboxMessage): Promise<{ readonly result: unknown } | undefined> {
+  async postAndApply(message: InboxMessage): Promise<SignalAnswer | undefined> {
+    if (this.applying.has(message.id)) return undefined;
     this.applying.add(message.id);
+    let posted: boolean;
     try {
-      await this.durability.store.post(message);
+      posted = (await this.durability.store.post(message)) === true;
     } catch (error) {
       this.applying.delete(message.id);
       throw error;
     }
     const run = this.active.get(message.runId);
-    if (!run) {
+    if (!posted || !run) {
+      // Stored before (or the store cannot say): the drain applies it if it is still pending, once.
       this.applying.delete(message.id);
+      if (run) void this.drain();
       return undefined;
     }
-    const answer = this.applyTo(run, message);
-    if (answer.state === 'refused') throw answer.error;
-    return { result: answer.result };
+    return this.applyTo(run, message);
   }
 
   private apply(message: InboxMessage) {
@@ -143,11 +147,8 @@ export class InboxReader {
     this.applyTo(run, message);
   }
 
-  private applyTo(
-    run: WorkflowRun,
-    message: InboxMessage,
-  ): { state: 'applied'; result: unknown } | { state: 'refused'; error: unknown } {
-    let answer: { state: 'applied'; result: unknown } | { state: 'refused'; error: unknown };
+  private applyTo(run: WorkflowRun, message: InboxMessage): SignalAnswer {
+    let answer: SignalAnswer;
     try {
       answer = {
         state: 'applied',
@@ -166,6 +167,11 @@ export class InboxReader {
     return answer;
   }
 }
+
+/** How the owner answered a signal: applied with a result, or refused with an error. */
+export type SignalAnswer =
+  | { readonly state: 'applied'; readonly result: unknown }
+  | { readonly state: 'refused'; readonly error: unknown };
 
 /**
  * The inbox id of a signal its caller named (`signalId`): one per run and name, so a signal sent again after an
@@ -186,7 +192,7 @@ export async function earlierSignal(
 ): Promise<{ readonly answer: Promise<unknown> } | undefined> {
   const earlier = await store.getMessage(message.id);
   if (!earlier) return undefined;
-  if (earlier.kind !== message.kind || earlier.body !== message.body) {
+  if (earlier.kind !== message.kind || canonicalJson(earlier.body) !== canonicalJson(message.body)) {
     throw new ConfigurationError(
       `signalId already names another signal to run '${message.runId}' (a ${earlier.kind}): give each signal its own`,
       { workflowId: message.runId },
@@ -249,6 +255,10 @@ export async function awaitAnswer(
     if (++checks % 8 === 0 && (!message || message.state === 'pending')) {
       const run = await store.getRun(runId);
       if (run && !UNFINISHED.includes(run.status)) {
+        // Its answer, if any, was committed with the run's last checkpoint: read after the run's end, it is there
+        // (the read before may have been taken before that commit).
+        message = await store.getMessage(id);
+        if (message && message.state !== 'pending') continue;
         // No owner will read it now (owners read the signals of unfinished runs only).
         await store.deleteMessage(id).catch(() => {});
         throw new ConfigurationError(`Run '${runId}' ended (${run.status}) before it read the signal`, {
@@ -256,6 +266,25 @@ export async function awaitAnswer(
         });
       }
     }
+  }
+}
+
+/**
+ * A signal's body as compared for its caller's name: JSON with object keys sorted, so the same event or decision
+ * sent again with its keys in another order (rebuilt by an HTTP client, say) is the same signal.
+ */
+function canonicalJson(text: string): string {
+  const sorted = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(sorted);
+    if (typeof value !== 'object' || value === null) return value;
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) out[key] = sorted((value as Record<string, unknown>)[key]);
+    return out;
+  };
+  try {
+    return JSON.stringify(sorted(JSON.parse(text)));
+  } catch {
+    return text;
   }
 }
 

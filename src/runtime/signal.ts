@@ -7,12 +7,14 @@ import {
 } from '../model/errors.js';
 import type { InboxMessage } from '../persistence/types.js';
 import { UNFINISHED } from '../persistence/types.js';
+import type { Durability } from './durability.js';
 import {
   applySignal,
   awaitAnswer,
   earlierSignal,
   keyedSignalId,
   postSignal,
+  type SignalAnswer,
   type SignalBody,
 } from './inbox.js';
 import type { EngineCore } from './launch.js';
@@ -66,8 +68,12 @@ export async function signal(
   }
   const here = table.active.get(runId);
   if (here) return applyHere(core, here, kind, body, timeoutMs, keyed);
-  if (table.settling(runId))
+  if (table.settling(runId)) {
+    // Ended here, its end not yet committed: refused once it is (a crash before would bring the run back waiting).
+    if (durability && !(await committedWithin(durability, timeoutMs)))
+      throw new SignalTimeoutError(runId, timeoutMs);
     throw new ConfigurationError(`Run '${runId}' already ended`, { workflowId: runId });
+  }
   if (!durability)
     throw new FlowstateError('RUN_NOT_FOUND', `No active run '${runId}'`, { workflowId: runId });
   const stored = await durability.store.getRun(runId);
@@ -85,13 +91,20 @@ export async function signal(
     if (run) return applyHere(core, run, kind, body, timeoutMs, keyed);
   } else if (orphan && kind === 'cancel') {
     // No live owner and no definition here: end it in the store (no compensation can run without the definition).
+    // Named: stored first, so its answer is committed with the end (a cancel sent again finds it).
+    if (keyed) await durability.store.post(keyed);
     const now = Date.now();
     const held = await durability.store.acquire(runId, lease.owner, now, now + lease.ttlMs);
     if (held) {
       const reason = new CancelledError((body as { reason?: string }).reason ?? 'The run was cancelled', {
         workflowId: runId,
       });
+      // Queued in the same tick as the end's checkpoint: one batch, one transaction.
+      const answered = keyed
+        ? durability.writer.answer({ id: keyed.id, runId, state: 'applied', result: 'null', lease: held })
+        : undefined;
       await durability.end(stored, held, 'cancelled', serializeError(reason));
+      await answered;
       return null;
     }
   }
@@ -114,19 +127,18 @@ async function applyHere(
   const entry = core.table.get(run.id);
   const { durability, inbox } = core;
   if (!durability || !entry) return applySignal(run, kind, body);
-  // Named by its caller: posted first and answered with the run's checkpoint, as the owner answers the inbox.
-  const applied = keyed && inbox ? await inbox.postAndApply(keyed) : { result: applySignal(run, kind, body) };
-  // Gone from here between the post and the apply: its owner answers it.
-  if (!applied) return awaitAnswer(durability.store, keyed as InboxMessage, timeoutMs, true);
-  let timer: NodeJS.Timeout | undefined;
-  const committed = await Promise.race([
-    durability.writer.flush().then(() => true),
-    new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-    }),
-  ]).finally(() => clearTimeout(timer));
+  let answer: SignalAnswer | undefined;
+  if (keyed && inbox) {
+    // Named by its caller: posted first and answered with the run's checkpoint, as the owner answers the inbox.
+    answer = await inbox.postAndApply(keyed);
+    // Not this call's to apply (being applied, or posted before, or the run left): the owner's answer is awaited.
+    if (!answer) return awaitAnswer(durability.store, keyed, timeoutMs, true);
+  } else {
+    answer = { state: 'applied', result: applySignal(run, kind, body) };
+  }
   // As long as a signal through the inbox waits for its owner, no longer: the store is slow or down.
-  if (!committed) throw new SignalTimeoutError(run.id, timeoutMs, true);
+  if (!(await committedWithin(durability, timeoutMs)))
+    throw new SignalTimeoutError(run.id, timeoutMs, answer.state === 'applied');
   // Stopped since (its lease moved on, or its state could not be stored): what the signal changed is not the run's.
   // Handed over by close(), its last state (with the signal) was written before the release.
   if (entry.stopReason && !entry.handedOver) {
@@ -134,5 +146,18 @@ async function applyHere(
       ? awaitAnswer(durability.store, keyed, timeoutMs, true)
       : postSignal(durability.store, run.id, kind, body, timeoutMs);
   }
-  return applied.result;
+  // A refusal of a named signal is its answer too, given once committed (a crash before would apply it elsewhere).
+  if (answer.state === 'refused') throw answer.error;
+  return answer.result;
+}
+
+/** Whether everything queued so far is committed within `timeoutMs`. */
+async function committedWithin(durability: Durability, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    durability.writer.flush().then(() => true),
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

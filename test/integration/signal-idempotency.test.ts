@@ -1,71 +1,18 @@
 // A signal its caller names (`signalId`) is applied once, whatever the caller retries after an ambiguous failure: its
 // answer lost on the way back, a timeout, the caller or the run's engine dying before or after the commit. Before
 // the option, a re-send after a lost answer applied the signal twice (two waitFor steps taken by one event).
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type WorkflowStore, workflow } from '../../src/index.js';
-import { memoryStore } from '../../src/persistence/memory-store.js';
-import { sqliteStore } from '../../src/persistence/sqlite-store.js';
+import type { WorkflowStore } from '../../src/index.js';
 import { testEngine } from '../support/engine.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const connectionError = () =>
-  Object.assign(new Error('Connection terminated unexpectedly'), { code: '08006' });
-const waitFor = async (what: () => Promise<boolean>) => {
-  for (let i = 0; i < 500 && !(await what()); i++) await sleep(10);
-};
-
-/** Two waits for the same event: an event applied twice moves the run two steps. */
-const twice = workflow('keyed-twice')
-  .waitFor('first', { event: 'go', timeoutMs: 600_000 })
-  .waitFor('second', { event: 'go', timeoutMs: 600_000 })
-  .step('after')
-  .build();
-
-const stores: Array<[string, () => WorkflowStore]> = [
-  ['memory', () => memoryStore()],
-  ['sqlite', () => sqliteStore(join(mkdtempSync(join(tmpdir(), 'flowstate-keyed-')), 'runs.db'))],
-];
-
-/**
- * A store an engine stops reaching at once, as if its process were killed: every call from then on never answers
- * (its lease is not renewed, nothing more is written).
- */
-function killable(inner: WorkflowStore) {
-  const state = { dead: false, holdWrites: false };
-  const never = new Promise<never>(() => {});
-  const store = new Proxy(inner, {
-    get(target, name, receiver) {
-      const value = Reflect.get(target, name, receiver) as unknown;
-      if (typeof value !== 'function' || name === 'close') return value;
-      return (...args: unknown[]) => {
-        if (state.dead || (state.holdWrites && name === 'write')) return never;
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { store, state };
-}
-
-/** Where run `x` is: which of its waits took an event (`first` ... `done`). */
-async function progressOf(store: WorkflowStore): Promise<string> {
-  const run = await store.getRun('x');
-  if (run?.status === 'done') return 'done';
-  return String((JSON.parse(run?.snapshot || '{}') as { value?: unknown }).value);
-}
-
-/** Run `x` waiting on engine `a`, whose store calls can be stopped as if `a` were killed. */
-async function waitingOnKillable(shared: WorkflowStore) {
-  const { store, state } = killable(shared);
-  const options = { agents: { after: () => 'ok' }, workflows: [twice], inbox: { pollMs: 20 } };
-  const a = testEngine({ ...options, store, lease: { owner: 'a', ttlMs: 300, adopt: false } });
-  a.start(twice, {}, { id: 'x' });
-  await a.flush();
-  await waitFor(async () => (await shared.getRun('x'))?.status === 'waiting');
-  return { shared, state, a, options };
-}
+import {
+  connectionError,
+  progressOf,
+  sleep,
+  stores,
+  twice,
+  waitFor,
+  waitingOnKillable,
+} from '../support/named-signals.js';
 
 describe.each(stores)('a named signal on %s', (_name, open) => {
   it('sent twice to a run here, is applied once and answered twice alike', async () => {
