@@ -8,7 +8,8 @@ export function stepLog(d: Detail): HTMLElement {
     const attempts = h(
       'details',
       {},
-      h('summary', {}, String(s.attempts.length)),
+      // The last attempt's number: a step known from the journal or the run's error lists its last attempt only.
+      h('summary', {}, String(s.attempts.at(-1)?.attempt ?? 0)),
       ...s.attempts.map((a) =>
         h(
           'div',

@@ -68,14 +68,15 @@ export type JobData = Omit<AgentJob, 'queue' | 'agent'>;
 
 /**
  * What a finished job returns. An agent's error is a result too, not a BullMQ failure: the engine's retry policy
- * decides (BullMQ's own attempts stay at 1), and its `retryable`, `code` and `name` survive the trip. `cancelled`
+ * decides (BullMQ's own attempts stay at 1), and its `retryable`, `code` and `name` survive the trip (an LLM
+ * error's `retryAfterMs`, `status` and `issues` too). `cancelled`
  * marks an attempt an engine aborted: an owner that still waits for it (it took the run over) runs it again.
  */
 export type JobResult =
   | { readonly ok: true; readonly output: unknown }
   | {
       readonly ok: false;
-      readonly error: SerializedError & { readonly retryable?: false };
+      readonly error: SerializedError;
       readonly cancelled?: true;
     };
 

@@ -41,10 +41,16 @@ export const COMMANDS = {
     summary: 'run a template on a database, with live progress and a report',
     args: ['template'],
     options: {
-      db: { description: 'postgres:// URL or PGlite directory (default: PGlite in memory)', value: 'url' },
+      db: {
+        description: 'postgres:// URL or an existing PGlite directory (default: PGlite in memory)',
+        value: 'url',
+      },
       input: { description: 'the workflow input: a JSON file or inline JSON', value: 'file|json' },
       json: { description: 'print only the output, as JSON' },
-      seed: { description: 'seed the sample database first (always done without --db)' },
+      seed: {
+        description:
+          'seed the sample database first (always done without --db); creates a new PGlite directory',
+      },
       store: {
         description:
           'keep the run in this store (sqlite:<path> or postgres://...): the ETA starts from what it learned',
@@ -128,7 +134,10 @@ export const COMMANDS = {
         value: 'name',
       },
       db: { description: "resume: the database of the template's agents, as for run", value: 'url' },
-      seed: { description: 'resume: seed the sample database first (always done without --db)' },
+      seed: {
+        description:
+          'resume: seed the sample database first (always done without --db); creates a new PGlite directory',
+      },
     },
     examples: [
       'flowstate runs list [--status s1,s2] [--workflow id] [--limit n] [--json]',

@@ -2,6 +2,7 @@ import type { GuardRef, StepOptions, WorkflowNode, WorkflowSpec } from '../model
 import type { DefinitionProblem, IssuePath } from '../model/errors.js';
 import { walkNodes } from '../model/walk.js';
 import { isDataPath, isName, isReservedEventType } from './names.js';
+import { checkOptionKeys } from './option-keys.js';
 
 /** Loops, retries and fan-outs above these bounds are refused: they are mistakes, not workloads. */
 const LIMITS = {
@@ -42,6 +43,7 @@ export function checkSpec(spec: WorkflowSpec): DefinitionProblem[] {
     switch (node.kind) {
       case 'step':
         checkStep(node.options, path, report);
+        checkOptionKeys(node.options, path, `step '${node.name}'`, report);
         return;
       case 'parallel': {
         const regions = Object.entries(node.regions);
@@ -94,6 +96,7 @@ export function checkSpec(spec: WorkflowSpec): DefinitionProblem[] {
           );
         }
         checkStep(node.step, [...path, 'step'], report);
+        checkOptionKeys(node.step, [...path, 'step'], `the step of map '${node.name}'`, report);
         return;
       case 'loop':
         if (node.body.length === 0)

@@ -2,6 +2,7 @@
  * The Flowstate error hierarchy. Callers branch on `code` or `instanceof`, never on message text.
  * Messages are safe to show a user; the original cause is kept on `cause`, never printed into the message.
  */
+import { type AgentErrorFields, agentErrorFields } from './agent-errors.js';
 
 /** Every stable error code Flowstate raises. */
 export type ErrorCode =
@@ -347,8 +348,12 @@ export class StoreFaultError extends FlowstateError {
   }
 }
 
-/** A plain, JSON-safe error, as stored in snapshots and journals. */
-export interface SerializedError {
+/**
+ * A plain, JSON-safe error, as stored in snapshots and journals. An agent's error of a documented code (the LLM
+ * errors of `flowstate/ai`) also keeps its documented fields ({@link AgentErrorFields}: `status`, `retryAfterMs`,
+ * `retryable`, `issues`).
+ */
+export interface SerializedError extends Omit<AgentErrorFields, 'issues'> {
   /** The error's class name, such as `StepFailedError` (`Error` for a thrown value that is not an error). */
   readonly name: string;
   /** The error's message. */
@@ -365,8 +370,11 @@ export interface SerializedError {
   readonly compensationErrors?: readonly SerializedError[];
   /** `INPUT_INVALID`: what was validated. */
   readonly subject?: ValidationSubject;
-  /** `INPUT_INVALID`, `OUTPUT_INVALID`: the problems found, each with its path. */
-  readonly issues?: readonly ValidationIssue[];
+  /**
+   * `INPUT_INVALID`, `OUTPUT_INVALID`: the problems found, each with its path; an `LLM_OUTPUT_INVALID` agent error's
+   * have no `code`.
+   */
+  readonly issues?: readonly ValidationIssue[] | AgentErrorFields['issues'];
   /** `DEFINITION_INVALID`: the problems found, each with its path. */
   readonly problems?: readonly DefinitionProblem[];
   /** `VERSION_MISMATCH`: the version the run was started from. */
@@ -500,7 +508,8 @@ function toCause(cause: SerializedError, workflowId: string): Error {
     cause.cause ? { cause: toCause(cause.cause, workflowId) } : undefined,
   );
   error.name = cause.name;
-  if (cause.code !== undefined) Object.assign(error, { code: cause.code });
+  if (cause.code !== undefined)
+    Object.assign(error, { code: cause.code, ...agentErrorFields(cause.code, cause) });
   return error;
 }
 
@@ -551,9 +560,12 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
   return { name: 'Error', message: String(error) };
 }
 
-/** `out` with the fields the table lists for its code (a validation error's issues...) that `source` has. */
+/**
+ * `out` with the fields the table lists for its code (a validation error's issues...) that `source` has, or, for an
+ * agent's error, the documented fields of its code (an LLM error's status or issues).
+ */
 function withOwnFields(out: SerializedError, source: object): SerializedError {
-  if (!isErrorCode(out.code)) return out;
+  if (!isErrorCode(out.code)) return Object.assign(out, agentErrorFields(out.code, source));
   const own = source as Readonly<Record<string, unknown>>;
   for (const field of Object.keys(ERRORS[out.code].fields ?? {})) {
     if (!(field in out) && own[field] !== undefined) Object.assign(out, { [field]: own[field] });

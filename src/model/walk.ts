@@ -1,4 +1,4 @@
-import type { StepOptions, WorkflowNode } from './definition.js';
+import type { StepOptions, WorkflowNode, WorkflowSpec } from './definition.js';
 import type { IssuePath } from './errors.js';
 
 /** Visits every node of a tree (not into child workflows) with its path in the JSON form. */
@@ -38,4 +38,23 @@ export function stepOptionsOf(
   if (node.kind === 'step') return { options: node.options, path };
   if (node.kind === 'map') return { options: node.step, path: [...path, 'step'] };
   return undefined;
+}
+
+/**
+ * Every agent name a definition uses (steps, map steps, fallbacks, compensations, supervisors).
+ *
+ * @example
+ * ```ts
+ * agentNames(definition.spec); // Set { 'scan', 'review', 'unbook' }
+ * ```
+ */
+export function agentNames(spec: WorkflowSpec): Set<string> {
+  const names = new Set<string>();
+  walkNodes(spec.nodes, (node, path) => {
+    const options = stepOptionsOf(node, path)?.options;
+    if (!options) return;
+    for (const name of [options.agent, options.fallback, options.compensate]) if (name) names.add(name);
+    if (options.escalate && options.escalate.to !== 'human') names.add(options.escalate.to);
+  });
+  return names;
 }

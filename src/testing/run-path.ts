@@ -9,11 +9,12 @@ import type { WorkflowOutcome } from '../machine/context.js';
 import type { AgentRegistry } from '../model/agent.js';
 import type { AnyWorkflowDefinition, WorkflowContext } from '../model/definition.js';
 import { ConfigurationError } from '../model/errors.js';
+import { agentNames } from '../model/walk.js';
 import { createEngine } from '../runtime/engine.js';
 import { VirtualClock } from './clock.js';
 import { Driver } from './driver.js';
 import type { WorkflowPath } from './replay.js';
-import { agentNames, CallBoard, CHILD_AGENT, settle, stubChildren } from './script.js';
+import { CallBoard, CHILD_AGENT, settle, stubChildren } from './script.js';
 
 /**
  * Options of {@link testWorkflow}.

@@ -4,8 +4,7 @@
  */
 import { createDefinition } from '../dsl/definition.js';
 import type { AgentContext, AgentFunction } from '../model/agent.js';
-import type { AnyWorkflowDefinition, StepNode, WorkflowNode, WorkflowSpec } from '../model/definition.js';
-import { stepOptionsOf, walkNodes } from '../model/walk.js';
+import type { AnyWorkflowDefinition, StepNode, WorkflowNode } from '../model/definition.js';
 
 /**
  * One agent call waiting for the script.
@@ -113,25 +112,6 @@ export class CallBoard {
     const i = this.#calls.indexOf(call);
     if (i >= 0) this.#calls.splice(i, 1);
   }
-}
-
-/**
- * Every agent name a definition uses (steps, map steps, fallbacks, compensations, supervisors).
- *
- * @example
- * ```ts
- * agentNames(definition.spec); // Set { 'scan', 'review', 'unbook' }
- * ```
- */
-export function agentNames(spec: WorkflowSpec): Set<string> {
-  const names = new Set<string>();
-  walkNodes(spec.nodes, (node, path) => {
-    const options = stepOptionsOf(node, path)?.options;
-    if (!options) return;
-    for (const name of [options.agent, options.fallback, options.compensate]) if (name) names.add(name);
-    if (options.escalate && options.escalate.to !== 'human') names.add(options.escalate.to);
-  });
-  return names;
 }
 
 /**

@@ -110,6 +110,11 @@ describe('flowstate template commands', () => {
       ['run', 'schema-analysis', '--db', '/nonexistent/dir/pg'],
       '--db: no directory /nonexistent/dir to keep',
     ],
+    // Found by a new user: a typo opened a new, empty database, on which every template scored 100/100.
+    [
+      ['run', 'schema-analysis', '--db', './typo-dir'],
+      `--db: no PGlite database at ${join(root, 'typo-dir')} (a typo? --seed creates one there`,
+    ],
   ])('%j exits 2 with one line on stderr', async (args, message) => {
     const ran = await flowstate(...args);
     expect(ran.code).toBe(2);
@@ -117,6 +122,17 @@ describe('flowstate template commands', () => {
     expect(ran.stderr).toContain(`flowstate: ${message}`);
     expect(ran.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
+
+  it('run --seed --db <new dir> makes a PGlite database there, with the sample data; later runs open it', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'flowstate-pglite-')), 'shop');
+    const made = await flowstate('run', 'schema-analysis', '--db', dir, '--seed', '--json');
+    expect(made.code).toBe(0);
+    expect(existsSync(join(dir, 'PG_VERSION'))).toBe(true);
+    const reopened = await flowstate('run', 'schema-analysis', '--db', dir, '--json');
+    expect(reopened.code).toBe(0);
+    const report = JSON.parse(reopened.stdout) as { findings: unknown[] };
+    expect(report.findings.length).toBeGreaterThan(0);
+  }, 120_000);
 
   it('run exits 3 and says which step waits when a destructive migration is not approved', async () => {
     const ran = await flowstate('run', 'migration', '--input', '{"sql": "DROP TABLE audit_log"}');

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { AnyTemplate } from '../../../machines/index.js';
 import { findTemplate, templates } from '../../../machines/index.js';
 import { openDatabase, parseTarget } from '../../db/index.js';
@@ -78,34 +78,60 @@ function pathKey(key: PropertyKey): string | number {
   return typeof key === 'number' ? key : String(key);
 }
 
+/** How {@link openTarget} opens `--db`. */
+export interface OpenTargetOptions {
+  /**
+   * Make a PGlite directory that holds no database yet (`--seed`, which then fills it). Without it such a directory
+   * is refused: a typo in it would otherwise open a new, empty database on which every check passes.
+   */
+  readonly create?: boolean;
+  /** Called once the URL is known to be good, before anything opens, with the line that says PGlite starts. */
+  readonly before?: (starting: string | undefined) => void;
+}
+
 /**
- * Opens `--db` (PGlite in memory when absent). A bad URL is a {@link UsageError} (exit 2); the server itself is
- * only contacted by the first query. `before` is called once the URL is known to be good, before anything opens,
- * with the line that says PGlite starts (it takes seconds) when it is PGlite.
+ * Opens `--db` (PGlite in memory when absent). A bad URL, or a PGlite directory without a database and no
+ * `create` (`--seed`), is a {@link UsageError} (exit 2); a server is only contacted by the first query. `before`
+ * is called once the URL is known to be good, before anything opens, with the line that says PGlite starts (it
+ * takes seconds) when it is PGlite.
  *
  * @example
  * ```ts
- * const db = await openTarget(undefined, (starting) => starting && io.out(starting)); // PGlite, in memory
+ * const db = await openTarget(undefined, { before: (starting) => starting && io.out(starting) }); // PGlite, in memory
  * ```
  */
 export async function openTarget(
   url: string | undefined,
-  before?: (starting: string | undefined) => void,
+  options: OpenTargetOptions = {},
 ): Promise<{ db: Database; inMemory: boolean }> {
   try {
     const target = parseTarget(url);
     const inMemory = target.kind === 'pglite' && target.dir === undefined;
-    // PGlite makes its directory, not the directories above it: a typo there is the user's, said as such.
-    if (target.kind === 'pglite' && target.dir !== undefined && !existsSync(dirname(resolve(target.dir))))
-      throw new UsageError(`--db: no directory ${dirname(resolve(target.dir))} to keep the database in`);
+    if (target.kind === 'pglite' && target.dir !== undefined)
+      checkPgliteDir(resolve(target.dir), options.create);
     const where = inMemory ? 'in memory' : target.kind === 'pglite' ? target.dir : '';
-    before?.(target.kind === 'pglite' ? `starting the embedded PostgreSQL (PGlite, ${where})…` : undefined);
+    options.before?.(
+      target.kind === 'pglite' ? `starting the embedded PostgreSQL (PGlite, ${where})…` : undefined,
+    );
     return { db: yielding(await openDatabase(url)), inMemory };
   } catch (error) {
     if (error instanceof ConfigurationError)
       throw new UsageError(`--db: ${error.message.replace(/^\[\w+\] /, '')}`);
     throw error;
   }
+}
+
+/**
+ * Refuses a PGlite directory `--db` cannot mean: one under a directory that does not exist (PGlite makes its
+ * directory, not those above it), or, unless `create`, one that holds no database (every PostgreSQL data
+ * directory has a `PG_VERSION` file), which PGlite would silently initialize empty.
+ */
+function checkPgliteDir(dir: string, create = false): void {
+  if (!existsSync(dirname(dir)))
+    throw new UsageError(`--db: no directory ${dirname(dir)} to keep the database in`);
+  if (create || existsSync(join(dir, 'PG_VERSION'))) return;
+  const what = existsSync(dir) ? `${dir} holds no PGlite database` : `no PGlite database at ${dir}`;
+  throw new UsageError(`--db: ${what} (a typo? --seed creates one there, with the sample data)`);
 }
 
 /**

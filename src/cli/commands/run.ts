@@ -4,7 +4,8 @@
  * Ctrl-C is trapped from the start (`interrupt.ts`), so it exits 130 in every phase.
  *
  * Exit codes: 0 done; 1 the run failed or was compensated (or the database could not be seeded); 2 a usage
- * mistake (unknown template, bad URL, unreadable or invalid input); 3 the run waits on a human decision;
+ * mistake (unknown template, bad URL, a PGlite directory without a database and no `--seed`, a bad `--model`, an
+ * `--agents` agent the template does not use, unreadable or invalid input); 3 the run waits on a human decision;
  * 130 cancelled with Ctrl-C.
  */
 import type { AnyTemplate } from '../../../machines/index.js';
@@ -12,7 +13,7 @@ import type { Database } from '../../db/port.js';
 import { seedSample } from '../../db/sample/index.js';
 import { FlowstateError } from '../../model/errors.js';
 import type { WorkflowStore } from '../../persistence/types.js';
-import { type AgentsOptions, agentOverrides } from '../agents-option.js';
+import { type AgentsOptions, prepareAgents } from '../agents-option.js';
 import type { CliIO } from '../demo-command.js';
 import { fileHistory, historyPath } from '../history-file.js';
 import { INTERRUPTED, trapInterrupt } from '../interrupt.js';
@@ -67,6 +68,8 @@ export async function runTemplateCommand(id: string, options: RunCommandOptions,
       for (const problem of problems) io.err(`  - ${problem}`);
       return 2;
     }
+    // Before the store and the database: a mistyped --model or --agents is said at once, not after PGlite starts.
+    const agentsFor = await prepareAgents(template, options);
     if (options.store !== undefined) {
       store = openStore(storeUrl(options.store));
       // A store out of reach is said now: the engine would wait for it without a word (writes are retried).
@@ -77,11 +80,14 @@ export async function runTemplateCommand(id: string, options: RunCommandOptions,
         );
       });
     }
-    const opened = await openTarget(options.db, (starting) => {
-      if (!options.json) io.out(`${template.id}: ${template.description}`);
-      // With --json, stdout is the output's: the wait is told on stderr, and only to a person watching it.
-      const announce = options.json ? (process.stderr.isTTY ? io.err : undefined) : io.out;
-      if (starting !== undefined) announce?.(starting);
+    const opened = await openTarget(options.db, {
+      create: options.seed,
+      before: (starting) => {
+        if (!options.json) io.out(`${template.id}: ${template.description}`);
+        // With --json, stdout is the output's: the wait is told on stderr, and only to a person watching it.
+        const announce = options.json ? (process.stderr.isTTY ? io.err : undefined) : io.out;
+        if (starting !== undefined) announce?.(starting);
+      },
     });
     db = opened.db;
     const where = options.db === undefined ? 'PGlite in memory' : opened.db.dialect;
@@ -99,7 +105,7 @@ export async function runTemplateCommand(id: string, options: RunCommandOptions,
       io.out(`database: ${where}`);
     }
     // After seeding: an agents module may export a function of the database.
-    const agents = await agentOverrides(template, db, options);
+    const agents = await agentsFor(db);
     if (!options.json) io.out('');
     // Without a store, the durations learned by earlier runs of the CLI start the ETA.
     const learned = store ? undefined : fileHistory(historyPath());

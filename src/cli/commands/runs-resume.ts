@@ -56,7 +56,10 @@ export async function runsResume({ values, positionals }: RunsInvocation, io: Cl
     }
     const dbUrl = text(values, 'db');
     // PGlite takes seconds to start: say so first (not with --json, whose stdout is the output's).
-    const opened = await openTarget(dbUrl, (starting) => !json && starting && io.out(starting));
+    const opened = await openTarget(dbUrl, {
+      create: values.seed === true,
+      before: (starting) => !json && starting && io.out(starting),
+    });
     db = opened.db;
     if (opened.inMemory || values.seed === true) await seedSample(db);
     engine = createEngine({

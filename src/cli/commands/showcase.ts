@@ -29,7 +29,7 @@ export async function runShowcase(io: CliIO): Promise<number> {
   const interrupt = trapInterrupt(io);
   let db: Database | undefined;
   try {
-    db = (await openTarget(undefined, (starting) => starting && io.out(starting))).db;
+    db = (await openTarget(undefined, { before: (starting) => starting && io.out(starting) })).db;
     const seeded = await seedSample(db);
     const rows = Object.values(seeded.rows).reduce((a, b) => a + b, 0);
     io.out(

@@ -6,6 +6,7 @@
  * it runs, but XState drops a finished child from the snapshot. So the log joins (1) the live step actors of the
  * last checkpoint, (2) what this server saw of steps while they ran (kept in memory per run), and (3) the journal
  * (every successful attempt's end). A step that finished before the server watched shows its journaled attempt only.
+ * A failed step is never journaled: an ended run's error names it (`failed-steps.ts`).
  */
 import type { AnyStateMachine, StateValue } from 'xstate';
 import { flatStateValue } from '../../machine/legacy-state-value.js';
@@ -16,26 +17,10 @@ import { notUndoneOf } from '../../model/not-undone.js';
 import { withRunInput } from '../../persistence/stored-input.js';
 import type { HistoryRow, JournalEntry, RunRecord, StoredRun, TimerRow } from '../../persistence/types.js';
 import { activeStates, type Chart, chartOf } from './chart.js';
+import { failedSteps, withFailedSteps } from './failed-steps.js';
+import type { AttemptView, StepLogEntry } from './step-log.js';
 
-/** One attempt in the step log. Errors are as the engine stored them: already scrubbed of the run's secrets. */
-export interface AttemptView {
-  readonly attempt: number;
-  readonly agent?: string;
-  readonly startedAt?: number;
-  readonly endedAt?: number;
-  readonly error?: { readonly message: string; readonly code?: string };
-}
-
-/** A step of the log. */
-export interface StepLogEntry {
-  readonly path: string;
-  /** `running`, `backoff`, `escalated`, `supervising`, `done`, `failed`. */
-  readonly status: string;
-  readonly attempts: readonly AttemptView[];
-  readonly startedAt?: number;
-  readonly endedAt?: number;
-  readonly durationMs?: number;
-}
+export type { AttemptView, StepLogEntry } from './step-log.js';
 
 /** A step waiting on a human, with what it takes. */
 export interface WaitingView {
@@ -124,6 +109,12 @@ export class RunViews {
     const snapshot = parse(stored);
     const machine = this.machineOf(stored.workflow);
     const steps = this.steps(stored.id, snapshot, journal);
+    // A failed step is in neither the snapshot nor the journal: the run's error names it (and failed compensations).
+    if (ENDED.has(stored.status) && stored.error) {
+      const log = new Map(steps.map((s) => [s.path, s]));
+      withFailedSteps(log, failedSteps(stored.error, stored.updatedAt));
+      steps.splice(0, steps.length, ...[...log.values()].sort((a, b) => orderOf(a) - orderOf(b)));
+    }
     const waiting: WaitingView[] = timers
       .filter((t) => t.kind !== 'backoff')
       .map((t) => ({
