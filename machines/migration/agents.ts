@@ -11,19 +11,18 @@ import { rolledBack } from '../lib/tx.js';
 import { backupPrefix, backupTables, dropBackups } from './backup.js';
 import { MigrationError } from './errors.js';
 import { countRows, elapsed, runInSchema, setLockTimeout } from './execute.js';
-import { LintSchema, lintMigration } from './lint.js';
-import { withCascadesElsewhere } from './lint-cascades.js';
+import { judgeAgent } from './judge-agent.js';
+import { lintAgent } from './lint-agent.js';
 import { inTransaction, type Phase, type PhaseLimits, phasesOf, runPhase } from './phases.js';
 import { planMigration, renamedTo } from './plan.js';
 import { report } from './report.js';
 import { message, revertInside, revertMigration, type UndoData } from './revert.js';
-import { effective, judgeRewrite, templatedRewrite } from './rewrite.js';
+import { effective, templatedRewrite } from './rewrite.js';
 import {
   type Applied,
   ApplySchema,
   ApprovalSchema,
   DryRunSchema,
-  JudgedMigrationSchema,
   MigrationInputSchema,
   MigrationReportSchema,
   PlanSchema,
@@ -72,38 +71,7 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
       output: PlanSchema,
       run: (input) => planMigration(db, input),
     }),
-    'migration-lint': defineAgent({
-      name: 'migration-lint',
-      input: PlanSchema,
-      output: LintSchema,
-      run: (plan) => {
-        const lint = withCascadesElsewhere(lintMigration(plan.statements, plan.before), plan);
-        if (plan.proposed) {
-          // Flowstate wrote it, no person did: a human approves it (or `approvedBy` does) before it runs.
-          return {
-            ...lint,
-            destructive: true,
-            findings: [
-              ...lint.findings,
-              {
-                statement: 0,
-                rule: 'proposed',
-                severity: 'danger' as const,
-                message: `proposed from this database's schema analysis (${plan.fixes.map((f) => f.id).join(', ')}), not written by a person: held for approval`,
-              },
-            ],
-          };
-        }
-        if (lint.blocked) {
-          const errors = lint.findings.filter((f) => f.severity === 'error');
-          throw new MigrationError(
-            'MIGRATION_REFUSED',
-            `The migration cannot run: ${errors.map((f) => `statement ${f.statement + 1}: ${f.message}`).join('; ')}`,
-          );
-        }
-        return lint;
-      },
-    }),
+    'migration-lint': lintAgent(),
     // The seam: no rewrite by default (the lint's findings carry its advice), and the risks from the lint's findings.
     'migration-rewrite': defineAgent({
       name: 'migration-rewrite',
@@ -111,12 +79,7 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
       output: RewriteSchema,
       run: ({ plan, lint }) => templatedRewrite(plan, lint),
     }),
-    'migration-judge': defineAgent({
-      name: 'migration-judge',
-      input: ResultsSchema,
-      output: JudgedMigrationSchema,
-      run: ({ plan, lint, rewrite }) => judgeRewrite(db, plan, lint, rewrite ?? templatedRewrite(plan, lint)),
-    }),
+    'migration-judge': judgeAgent(db),
     'migration-approval': defineAgent({
       name: 'migration-approval',
       input: ResultsSchema,

@@ -1,0 +1,18 @@
+/**
+ * The migrations `migration-revert-shapes.test.ts` runs on both databases, grouped by what the schema holds: each
+ * in `reverted` is applied, its verification made to fail, and must be reverted exactly; each in `applied` must
+ * apply, with a dry run that found it reversible.
+ */
+import { IDENTITY } from './identity.js';
+import { INHERITANCE } from './inheritance.js';
+import { KEYS_AND_CONSTRAINTS } from './keys-and-constraints.js';
+import { PARTITIONS } from './partitions.js';
+import type { Shape } from './shape.js';
+import { TRIGGERS_AND_RULES } from './triggers-and-rules.js';
+
+const GROUPS = [INHERITANCE, PARTITIONS, KEYS_AND_CONSTRAINTS, IDENTITY, TRIGGERS_AND_RULES];
+
+/** Migrations whose revert must bring back the schema and the rows exactly. */
+export const REVERTED: readonly Shape[] = GROUPS.flatMap((g) => g.reverted);
+/** Migrations that must apply, reversibly. */
+export const APPLIED: readonly Shape[] = GROUPS.flatMap((g) => g.applied);
