@@ -6,12 +6,15 @@
  */
 import type { Catalog, CatalogTable } from './catalog.js';
 
-/** The words of an identifier, folded: `CustomerId` and `customer_id` are both [customer, id]. */
+/**
+ * The words of an identifier, folded: `CustomerId`, `customer_id` and `"Customer Id"` are all [customer, id].
+ * Quoted names may hold spaces, hyphens or dots (Northwind's `"Unit Price"`): every non-alphanumeric separates.
+ */
 export function identifierWords(name: string): string[] {
   return name
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .toLowerCase()
-    .split(/_+/)
+    .split(/[^\p{L}\p{N}]+/u)
     .filter(Boolean);
 }
 

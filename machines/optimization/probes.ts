@@ -1,12 +1,14 @@
 /**
  * Candidate queries derived from the catalog, for a database with no recorded workload: the lookups its foreign
  * keys imply. A declared foreign key whose columns lead no usable index, and a column named like another table's
- * single-column primary key (an implied foreign key, as in schemas that declare none) with no index, each give a
- * probe `SELECT * FROM <table> WHERE <columns> = $n`. Probes hold `$n` without values: they are planned
- * generically and judged on the planner's estimates, never run. Largest tables first.
+ * single-column primary key or `<table>_id` of a table keyed by `id` (an implied foreign key, as in schemas that
+ * declare none: `guessReference`) with no index, each give a probe `SELECT * FROM <table> WHERE <columns> = $n`.
+ * Probes hold `$n` without values: they are planned generically and judged on the planner's estimates, never run.
+ * Largest tables first.
  */
 import { qualifiedName, quoteIdent } from '../../src/db/index.js';
 import type { Catalog, CatalogIndex, CatalogTable } from '../lib/catalog.js';
+import { guessReference } from '../lib/references.js';
 import type { Query } from './schemas.js';
 
 /** Probes kept, largest tables first. */
@@ -36,12 +38,6 @@ interface Probe {
 /** The probes of `catalog`: unindexed declared foreign keys, then unindexed implied ones. */
 export function catalogProbes(catalog: Catalog): Query[] {
   const tables = catalog.tables.filter((t) => t.kind === 'table' && !t.partitionOf);
-  // Single-column primary keys by column name, for implied foreign keys ("CustomerId" -> "Customer").
-  const keys = new Map<string, string>();
-  for (const t of tables) {
-    const pk = t.constraints.find((c) => c.kind === 'p');
-    if (pk?.columns.length === 1 && pk.columns[0] !== undefined) keys.set(pk.columns[0], t.name);
-  }
   const probes: Probe[] = [];
   for (const table of tables) {
     const declared = table.constraints.filter((c) => c.kind === 'f');
@@ -55,7 +51,10 @@ export function catalogProbes(catalog: Catalog): Query[] {
     }
     const pk = table.constraints.find((c) => c.kind === 'p');
     for (const column of table.columns) {
-      const parent = keys.get(column.name);
+      // The implied references the data validation and the query generation read too: another table's key by
+      // name ("CustomerId" -> "Customer") or `<table>_id` of a table keyed by `id` ("user_id" -> "user"), same
+      // type family. A bare `id` is no reference (a key-less log table's `id` named every table keyed by `id`).
+      const parent = guessReference(catalog, table, column.name, column.type)?.table;
       if (parent === undefined || parent === table.name) continue;
       if (pk?.columns[0] === column.name) continue;
       if (declared.some((fk) => fk.columns.includes(column.name))) continue;

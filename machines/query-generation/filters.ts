@@ -2,6 +2,7 @@
  * The filters a request states: a value of a column ("shipped", "FR"), an id after a table ("customer 42"), or a
  * comparison after a column ("price over 100"). Values become parameters; nothing here builds SQL.
  */
+import { identifierWords } from '../lib/references.js';
 import type { ContextTable } from './schema-context.js';
 import { columnAt, NUMBER, type Word } from './vocabulary.js';
 
@@ -84,10 +85,12 @@ export function readFilters(
             : 'month'
           : undefined;
     const column = dateColumn(mainTable);
-    if (!op || !column) return;
+    if (!op) return;
+    // A year with no date to put it on is still a year: never the row with that id.
+    word.used = true;
+    if (!column) return;
     const start = `${word.raw}-${String(month === -1 ? 1 : month + 1).padStart(2, '0')}-01`;
     filters.push({ table: main, column, op, value: op === 'year' ? Number(word.raw) : start });
-    word.used = true;
     if (month !== -1) (words[i - 1] as Word).used = true;
   });
   for (const m of mentions) {
@@ -143,8 +146,16 @@ export function readFilters(
   return filters;
 }
 
-/** The date column a year is about: one named like a date of the event (`invoice_date`, `created_at`), else the first. */
+/**
+ * The date column a year is about: one named like a date of the event (`invoice_date`, `created_at`), else the
+ * first. Never the row's bookkeeping (`last_update`, `updated_at`): "films in 2006" are not the rows edited then,
+ * and with no other date the request is better left unanswered than answered with that.
+ */
 function dateColumn(table: ContextTable): string | undefined {
-  const dates = table.columns.filter((c) => INSTANT.test(c.type));
+  const dates = table.columns.filter(
+    (c) =>
+      INSTANT.test(c.type) &&
+      !/^(last_)?(update|modifie|change)d?(_(at|on|date|time))?$/.test(identifierWords(c.name).join('_')),
+  );
   return (dates.find((c) => /date|created|_at$|At$/i.test(c.name)) ?? dates[0])?.name;
 }

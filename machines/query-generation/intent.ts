@@ -123,12 +123,12 @@ export function readIntent(context: SchemaContext): Intent | undefined {
     }
   }
 
-  // "tracks per genre", "customers by country": a count per group even without "number of".
-  const grouped =
-    aggAt === -1 &&
-    byAt !== -1 &&
-    topAt === -1 &&
-    !['sorted', 'ordered', 'order', 'sort'].includes(at(byAt - 1) ?? '');
+  // "tracks per genre", "customers by country": a count per group even without "number of". "sorted by" is an
+  // ordering; read as written, since the folded word of "Orders" (a table) is "order" too.
+  const sortedBy =
+    at(byAt) === 'by' &&
+    ['sorted', 'ordered', 'order', 'sort'].includes(words[byAt - 1]?.raw.toLowerCase() ?? '');
+  const grouped = aggAt === -1 && byAt !== -1 && topAt === -1 && !sortedBy;
   if (aggAt !== -1 || grouped) {
     const fn = aggAt === -1 ? 'count' : AGGREGATES[words[aggAt]!.norm]!;
     let metric: Metric = { fn: 'count' };

@@ -30,6 +30,9 @@ export interface Requirement {
 }
 
 const YEAR = /^(19|20)\d\d$/;
+/** A code: letters and digits in one word (`P5`, `INV-00042`, `A1B2`); not an ordinal (`2nd`). */
+const CODE = /^(?=[\p{L}\p{N}_-]*\p{L})(?=[\p{L}\p{N}_-]*\p{N})[\p{L}\p{N}][\p{L}\p{N}_-]*$/u;
+const ORDINAL = /^\d+(st|nd|rd|th)$/;
 const YEAR_WORDS = ['in', 'during', 'for', 'of', 'since', 'from', 'after', 'before', 'until', 'year'];
 const RANK_WORDS = /^(most|least|\w+est)$/;
 /** Superlatives: without a number ("the longest track") they ask for one row, or a max()/min(). */
@@ -121,6 +124,14 @@ export function requirementsOf(context: SchemaContext): Requirement[] {
     out.push({ kind: 'entity', what: phrase, words: identifierWords(tableNamed(context, phrase) ?? '') });
   }
 
+  // Values the request names: a code is checked once, whether or not a column also lists it.
+  const seen = new Set<string>();
+  const raw = request.match(/[\p{L}\p{N}_-]+/gu) ?? [];
+  const names = new Set(
+    context.tables
+      .flatMap((t) => [t.name, ...t.columns.map((c) => c.name)])
+      .map((n) => identifierWords(n).join('_')),
+  );
   words.forEach((w, i) => {
     if (used.has(i)) return;
     const month = MONTHS.indexOf(words[i - 1] ?? '');
@@ -135,6 +146,11 @@ export function requirementsOf(context: SchemaContext): Requirement[] {
       out.push({ kind: 'year', what: month === -1 ? w : `${words[i - 1]} ${w}`, value, mode });
     } else if (/^\d+(\.\d+)?$/.test(w)) {
       out.push({ kind: 'value', what: w, value: Number(w) });
+    } else if (CODE.test(w) && !ORDINAL.test(w) && !names.has(identifierWords(w).join('_'))) {
+      // A code ("product P5", "invoice INV-00042") names one row: a query without it answers another question.
+      const value = raw.find((r) => r.toLowerCase() === w) ?? w;
+      seen.add(w);
+      out.push({ kind: 'value', what: `'${value}'`, value });
     } else if (/^["'].*["']$/.test(w) && w.length > 2) {
       out.push({
         kind: 'value',
@@ -148,8 +164,6 @@ export function requirementsOf(context: SchemaContext): Requirement[] {
     }
   });
   // Values of the schema's columns the request names ("shipped", "FR", "Rock"): short ones must match case too.
-  const raw = request.match(/[\p{L}\p{N}_-]+/gu) ?? [];
-  const seen = new Set<string>();
   for (const table of context.tables) {
     for (const column of table.columns) {
       for (const value of column.values) {

@@ -36,10 +36,12 @@ function wordsOf(name: string): string[] {
 /** Table names in the request, in order, each with where it starts (longest name first, words used once). */
 export function mentionsOf(words: Word[], tables: readonly ContextTable[]) {
   // A table's full name beats another's last word ("tracks" is Track, not PlaylistTrack); a view is named by
-  // its full name only (InvoiceTotals is not "total").
+  // its full name only (InvoiceTotals is not "total"), and so is a table whose last word is a number: the 2022 of
+  // `city_log_2022` would take the year of "rentals in 2022".
   const forms = tables.flatMap((t) => {
     const full = wordsOf(t.name);
-    const last = full.length > 1 && t.kind === 'table' ? [[full[full.length - 1] as string]] : [];
+    const tail = full[full.length - 1] as string;
+    const last = full.length > 1 && t.kind === 'table' && /\p{L}/u.test(tail) ? [[tail]] : [];
     return [full, ...last].map((form, i) => ({ table: t.name, form, partial: i > 0 }));
   });
   forms.sort((a, b) => b.form.length - a.form.length || Number(a.partial) - Number(b.partial));

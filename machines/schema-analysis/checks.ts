@@ -3,6 +3,7 @@
  * data, such as counting NULL foreign keys). Fix DDL comes from `fixes.ts`, in its lock-safe form.
  */
 import type { Catalog, CatalogIndex, CatalogTable } from '../lib/catalog.js';
+import { identifierWords } from '../lib/references.js';
 import type { Finding } from './findings.js';
 import { createIndexFix, dropIndexFix, freeRelationName, primaryKeyFix } from './fixes.js';
 
@@ -237,13 +238,12 @@ function conventionOf(names: readonly string[]): Convention {
   );
 }
 
-/** `customerId` -> snake_case `customer_id`, PascalCase `CustomerId`, camelCase `customerId`. */
+/**
+ * `customerId` -> snake_case `customer_id`, PascalCase `CustomerId`, camelCase `customerId`; `"Order ID"` ->
+ * `OrderId` (a space separates words too: the advice must itself follow the convention).
+ */
 function spell(name: string, convention: Convention): string {
-  const words = name
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .toLowerCase()
-    .split(/_+/)
-    .filter(Boolean);
+  const words = identifierWords(name);
   if (convention === 'snake_case') return words.join('_');
   const pascal = words.map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
   return convention === 'PascalCase' ? pascal : pascal.charAt(0).toLowerCase() + pascal.slice(1);

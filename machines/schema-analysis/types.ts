@@ -4,6 +4,7 @@
  * floating point. Pure functions of the catalog; no DDL is proposed, since each fix rewrites the table.
  */
 import type { Catalog } from '../lib/catalog.js';
+import { identifierWords } from '../lib/references.js';
 import { tablesOf } from './checks.js';
 import type { Finding } from './findings.js';
 
@@ -15,8 +16,8 @@ const CRITICAL_AT = 0.85;
 
 const MONEY = /(^|_)(amount|price|cost|total|balance|fee|salary|payment|revenue|subtotal|freight|tax)(_|$)/;
 
-/** `UnitPrice` and `unit_price` both give `unit_price`. */
-const snake = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+/** `UnitPrice`, `unit_price` and `"Unit Price"` all give `unit_price`. */
+const snake = (name: string) => identifierWords(name).join('_');
 
 /** Integer keys near overflow, `timestamp` without time zone, money in `real`/`double precision`. */
 export function columnTypes(catalog: Catalog): Finding[] {

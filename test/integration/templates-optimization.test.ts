@@ -115,6 +115,22 @@ describe.each(adapters.list)('the optimization template on $name', (adapter) => 
     }
   });
 
+  it("probes a `<table>_id` no foreign key declares, and never a key-less table's bare `id`", async () => {
+    await db.query('CREATE SCHEMA logs');
+    await db.query('CREATE TABLE logs.account (id int PRIMARY KEY, name text)');
+    // A log loaded without its constraints: `id` is no reference, `account_id` is one (to account.id).
+    await db.query('CREATE TABLE logs.event (id bigint, account_id int, kind text)');
+    try {
+      const result = await run({ schema: 'logs' });
+      expect(result.source).toBe('catalog');
+      expect(result.queries.map((q) => q.sql)).toEqual([
+        'SELECT * FROM "logs"."event" WHERE "account_id" = $1',
+      ]);
+    } finally {
+      await db.query('DROP SCHEMA logs CASCADE');
+    }
+  });
+
   it('refuses a query that is not one read-only statement, and runs nothing', async () => {
     const count = async () => (await db.query<{ n: number }>('SELECT count(*) AS n FROM orders')).rows[0]?.n;
     const n = await count();

@@ -147,3 +147,38 @@ export const RENTAL_STATEMENTS: readonly string[] = [
 export async function seedRental(db: Database): Promise<void> {
   for (const sql of RENTAL_STATEMENTS) await db.query(sql);
 }
+
+/**
+ * A trading company as the Northwind ports load it, in `public`: quoted names with spaces ("Order Details",
+ * "Unit Price"), product codes for keys (`P1`...), money in `real`, a table named `"Orders"` and one named by a year
+ * (`"Audit 2021"`, no key); beside them, in snake_case, a key-less `events` log with an `id` and a `customer_id` no
+ * foreign key declares. Planted: product P7's negative "Unit Price", order 13's "Order Date" in the future.
+ */
+const TRADERS_STATEMENTS: readonly string[] = [
+  `CREATE TABLE "Products" ("Product Code" varchar(10) PRIMARY KEY, "Product Name" text NOT NULL,
+     "Category Name" text NOT NULL, "Unit Price" real NOT NULL)`,
+  `CREATE TABLE "Orders" ("Order ID" integer PRIMARY KEY, "Order Date" date NOT NULL, "Ship Country" text NOT NULL)`,
+  `CREATE TABLE "Order Details" ("Order ID" integer NOT NULL REFERENCES "Orders",
+     "Product Code" varchar(10) NOT NULL REFERENCES "Products", "Quantity" smallint NOT NULL,
+     PRIMARY KEY ("Order ID", "Product Code"))`,
+  `CREATE TABLE "Audit 2021" ("Entry" text NOT NULL)`,
+  'CREATE TABLE customer (id integer PRIMARY KEY, name text NOT NULL)',
+  'CREATE TABLE events (id bigint NOT NULL, customer_id integer NOT NULL, kind text NOT NULL)',
+  // 20 products per category; one negative price in 60 (under the 2% a proposed rule tolerates).
+  `INSERT INTO "Products" SELECT 'P' || g, 'Product ' || g, (ARRAY['Beverages', 'Condiments', 'Seafood'])[g % 3 + 1],
+     CASE WHEN g = 7 THEN -1 ELSE 5 + g END FROM generate_series(1, 60) g`,
+  // One order every 5 days from 2020-06-01 (73 in 2021); order 13 is in the future.
+  `INSERT INTO "Orders" SELECT g, CASE WHEN g = 13 THEN CURRENT_DATE + 30 ELSE DATE '2020-06-01' + g * 5 END,
+     (ARRAY['Germany', 'France', 'Brazil'])[g % 3 + 1] FROM generate_series(1, 300) g`,
+  `INSERT INTO "Order Details" SELECT g, 'P' || (g * 7 % 40 + 1), g % 5 + 1 FROM generate_series(1, 300) g
+   UNION ALL SELECT g, 'P' || (g * 11 % 40 + 1), 1 FROM generate_series(1, 300) g WHERE g * 11 % 40 <> g * 7 % 40`,
+  `INSERT INTO "Audit 2021" SELECT 'entry ' || g FROM generate_series(1, 10) g`,
+  `INSERT INTO customer SELECT g, 'Customer ' || g FROM generate_series(1, 50) g`,
+  `INSERT INTO events SELECT g, g % 50 + 1, (ARRAY['view', 'buy'])[g % 2 + 1] FROM generate_series(1, 5000) g`,
+  'ANALYZE',
+];
+
+/** Creates the trading company in `db`'s `public` schema. */
+export async function seedTraders(db: Database): Promise<void> {
+  for (const sql of TRADERS_STATEMENTS) await db.query(sql);
+}
