@@ -80,7 +80,7 @@ type Runs<A, G, C> = [C] extends [never] ? AgentOutput<A, G> : C;
 type Next<B, R2> = B extends {
   readonly $types?: { readonly input: infer I; readonly skipped: infer S; readonly agents: infer A };
 }
-  ? B extends { build(): WorkflowDefinition<infer _I, infer O> }
+  ? B extends { readonly $output: { readonly output: infer O } }
     ? WorkflowBuilder<I, O, R2, S, A>
     : SequenceBuilder<I, R2, S, A>
   : never;
@@ -351,6 +351,14 @@ export class SequenceBuilder<I = unknown, R = OpenResults, S = null, A = unknown
 type AfterLoop<B, R> =
   IsUntracked<ResultsOf<B, R>> extends true ? ResultsOf<B, R> : Flat<R & Known<ResultsOf<B, R>>>;
 
+/** The output type of a workflow without an `output` schema: its results record. */
+type ResultsOutput = Readonly<Record<string, unknown>>;
+/**
+ * A run's output: the `output` schema's type when the workflow has one, else its results as the builder typed them
+ * (`R`: each step's result by name, open where the builder could not follow).
+ */
+type OutputOf<O, R> = [O] extends [ResultsOutput] ? ([ResultsOutput] extends [O] ? Flat<R> : O) : O;
+
 /** The root builder: a sequence plus `.agents<typeof agents>()` and `build()`. */
 export class WorkflowBuilder<
   I = unknown,
@@ -359,6 +367,8 @@ export class WorkflowBuilder<
   S = null,
   A = unknown,
 > extends SequenceBuilder<I, R, S, A> {
+  /** Type carrier only (never set): the `output` type the workflow was declared with, kept from step to step. */
+  declare readonly $output: { readonly output: O };
   readonly #id: string;
   readonly #options: WorkflowOptions<I, O>;
 
@@ -389,11 +399,11 @@ export class WorkflowBuilder<
    * Checks the definition and returns it with its compiled XState machine.
    * Throws a `WorkflowDefinitionError` listing every problem with its path.
    */
-  build(): WorkflowDefinition<I, O> {
+  build(): WorkflowDefinition<I, OutputOf<O, R>> {
     const spec = { id: this.#id, options: this.#options as WorkflowOptions, nodes: this.nodes };
     if (this.problems.length > 0)
       throw new WorkflowDefinitionError(this.#id, [...this.problems, ...checkSpec(spec)]);
-    return createDefinition<I, O>(spec);
+    return createDefinition<I, OutputOf<O, R>>(spec);
   }
 }
 

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createServeApp } from '../../src/cli/serve/app.js';
 import { RunViews } from '../../src/cli/serve/run-view.js';
-import { type Engine, workflow } from '../../src/index.js';
+import { type AnyWorkflowDefinition, type Engine, workflow } from '../../src/index.js';
 import { memoryStore } from '../../src/persistence/memory-store.js';
 import type { StoredRun } from '../../src/persistence/types.js';
 import { testEngine } from '../support/engine.js';
@@ -19,7 +19,7 @@ const store = memoryStore();
 const engines: Engine[] = [];
 const { app, close } = createServeApp({
   store,
-  workflows: new Map([
+  workflows: new Map<string, AnyWorkflowDefinition>([
     [review.id, review],
     [approval.id, approval],
   ]),
@@ -108,6 +108,8 @@ describe('the web view API', () => {
       }),
     ]);
     expect((failed.body.runs as object[])[0]).not.toHaveProperty('input');
+    // Nor the engine's snapshot: internal state, megabytes for a big map.
+    expect((failed.body.runs as object[])[0]).not.toHaveProperty('snapshot');
     expect((await json('/api/runs?status=nope')).status).toBe(400);
   });
 
@@ -128,6 +130,12 @@ describe('the web view API', () => {
     await eventually(async () => (await engine.get('live-1'))?.status === 'waiting');
     const { status, body } = await json('/api/runs/live-1');
     expect(status).toBe(200);
+    // The step log and states are read from the snapshot; the snapshot itself is not served, in the detail or a row.
+    expect(body.run).not.toHaveProperty('snapshot');
+    expect(body).not.toHaveProperty('snapshot');
+    const listed = (await json('/api/runs?status=waiting')).body.runs as Array<{ id: string }>;
+    expect(listed.find((r) => r.id === 'live-1')).toMatchObject({ id: 'live-1', percent: 50 });
+    expect(listed.find((r) => r.id === 'live-1')).not.toHaveProperty('snapshot');
     expect(body.active).toEqual(['api-review.review']);
     expect(body.waiting).toEqual([expect.objectContaining({ path: 'review', kind: 'escalation' })]);
     const steps = body.steps as Array<{

@@ -52,6 +52,44 @@ describe('typed results', () => {
     });
   });
 
+  it('types a run’s result as its results record, or as its output schema when it has one', async () => {
+    const child = workflow('typed-child').agents<typeof agents>().step('count', { input: () => 'orders' }).build();
+    const parent = workflow('typed-parent')
+      .agents<typeof agents>()
+      .step('lookup', { input: () => ({ name: 'Ada' }) })
+      .step('sub', { workflow: child })
+      .waitFor('ok', { event: 'approved', schema: z.object({ by: z.string() }), timeoutMs: 60_000 })
+      .step('tables', { onError: 'skip' })
+      .build();
+    const engine = createEngine({ agents });
+    const run = engine.start(parent, {});
+    expectTypeOf(run.result).resolves.toEqualTypeOf<{
+      readonly lookup: Lookup;
+      readonly sub: { readonly count: number };
+      readonly ok: { by: string };
+      readonly tables: string[] | null;
+    }>();
+    while (run.status !== 'waiting') await new Promise((r) => setTimeout(r, 5));
+    run.send({ type: 'approved', by: 'ann' });
+    const out = await run.result;
+    expect(out.sub.count).toBe(6);
+    expect(out.ok.by).toBe('ann');
+    // @ts-expect-error: no step 'nope' in the workflow
+    expect(out.nope).toBeUndefined();
+    const schema = z.object({ total: z.number() });
+    const shaped = workflow('typed-output', { output: schema }).step('count').build();
+    expectTypeOf(engine.start(shaped, {}).result).resolves.toEqualTypeOf<{ total: number }>();
+    // Steps the builder could not follow (a region callback that does not return its builder): open again.
+    const open = workflow('typed-open')
+      .parallel('p', {
+        a: (r) => {
+          r.step('count');
+        },
+      })
+      .build();
+    expectTypeOf(engine.start(open, {}).result).resolves.toMatchTypeOf<Readonly<Record<string, unknown>>>();
+  });
+
   it('refuses a misspelled result name in a mapping, typed registry or not', () => {
     workflow('typo')
       .agents<typeof agents>()
