@@ -8,12 +8,13 @@ import type { Database } from '../../src/db/index.js';
 import type { AgentRegistry } from '../../src/index.js';
 import { defineAgent } from '../lib/agent.js';
 import { rolledBack } from '../lib/tx.js';
+import { applyInPhases, scopeOf } from './apply-phases.js';
 import { backupPrefix, backupTables, dropBackups } from './backup.js';
 import { MigrationError } from './errors.js';
 import { countRows, elapsed, runInSchema, setLockTimeout } from './execute.js';
 import { judgeAgent } from './judge-agent.js';
 import { lintAgent } from './lint-agent.js';
-import { inTransaction, type Phase, type PhaseLimits, phasesOf, runPhase } from './phases.js';
+import { inTransaction, phasesOf } from './phases.js';
 import { planMigration, renamedTo } from './plan.js';
 import { report } from './report.js';
 import { message, revertInside, revertMigration, type UndoData } from './revert.js';
@@ -26,7 +27,6 @@ import {
   MigrationInputSchema,
   MigrationReportSchema,
   PlanSchema,
-  type Results,
   ResultsSchema,
   RevertReportSchema,
   RewriteSchema,
@@ -34,7 +34,7 @@ import {
 } from './schemas.js';
 import { asLive, copySchema, retarget, scratchName } from './scratch.js';
 import { tablesWithRows } from './scratch-rows.js';
-import { changedRelations, type Snapshot, takeSnapshot, withDescendants } from './snapshot.js';
+import { takeSnapshot } from './snapshot.js';
 import { verify } from './verify.js';
 
 /** Options of {@link migrationAgents}. */
@@ -288,54 +288,4 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
       },
     }),
   };
-}
-
-/**
- * Applies a migration that spans several transactions. The snapshot and the backups are taken first, in a
- * transaction of their own; when a later phase fails, what the earlier ones committed is reverted from them
- * before the error is rethrown (the compensation only runs for an apply that returned).
- */
-async function applyInPhases(
-  db: Database,
-  plan: Results['plan'],
-  phases: readonly Phase[],
-  prefix: string,
-  limits: PhaseLimits,
-): Promise<Applied> {
-  const started = performance.now();
-  const { before, backups } = await db.transaction(async (tx) => {
-    const snapshot = await takeSnapshot(tx, plan.schema);
-    return { before: snapshot, backups: await backupTables(tx, snapshot, plan.backupTables, prefix) };
-  });
-  const undoAt = async (): Promise<UndoData> => ({
-    schema: plan.schema,
-    scope: scopeOf(before, await takeSnapshot(db, plan.schema), plan),
-    before,
-    renames: plan.renames,
-    backups,
-  });
-  const statements: Applied['statements'] = [];
-  try {
-    for (const phase of phases) statements.push(...(await runPhase(db, phase, limits)));
-  } catch (error) {
-    if (statements.length > 0) await revertMigration(db, await undoAt(), limits);
-    await dropBackups(db, backups);
-    throw error;
-  }
-  return {
-    appliedAt: new Date().toISOString(),
-    durationMs: elapsed(started),
-    statements,
-    undo: await undoAt(),
-  };
-}
-
-/** The relations a revert may touch: those that changed, plus every name a rename involved. */
-function scopeOf(before: Snapshot, after: Snapshot, plan: Results['plan']): string[] {
-  const names = new Set(changedRelations(before, after));
-  for (const r of plan.renames) if (r.kind === 'table') names.add(r.table).add(r.to);
-  // Tables whose rows come back (their NOT VALID constraints are lifted for it), even if their shape did not change.
-  for (const t of plan.backupTables) names.add(t);
-  // A parent's statements recurse to its partitions and children: the revert checks those came back too.
-  return withDescendants(before, names);
 }

@@ -6,11 +6,12 @@
  * the dry run leaves, spoken of in the target's schema, is what the apply must leave.
  */
 import { type Database, quoteIdent } from '../../src/db/index.js';
-import { loadParser, scanSql } from '../lib/pg-parser.js';
+import { loadParser, parseSql, scanSql } from '../lib/pg-parser.js';
 import type { PlannedStatement } from './parse.js';
 import { inheritedConstraintRenames, ownColumnDefinitions, ownColumnSettings } from './scratch-columns.js';
 import { uncheckOrphanUpdates } from './scratch-orphans.js';
 import type { Snapshot } from './snapshot.js';
+import { extensionMember } from './snapshot-queries.js';
 
 /** A scratch schema name for a run: lower case, so it never needs quoting. */
 export function scratchName(runId: string): string {
@@ -87,7 +88,7 @@ export async function copySchema(
          FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
          JOIN pg_namespace n ON n.oid = t.relnamespace
         WHERE n.nspname = $1 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)
-          AND NOT ${extensionMember('t.oid')}
+          AND NOT ${extensionMember('t.oid')} AND NOT ${extensionMember('x.indexrelid')}
         ORDER BY x.indexrelid`,
       [live],
     )
@@ -192,11 +193,6 @@ function parentsFirst(tables: readonly Relation[]): Relation[] {
   return out;
 }
 
-/** SQL: whether the relation `oid` belongs to an extension (pg_stat_statements' views): never copied. */
-function extensionMember(oid: string): string {
-  return `EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
-}
-
 /**
  * `sql` with every `live.` qualifier turned into `scratch.`, read with PostgreSQL's scanner (names inside strings
  * and comments stay as they are). Call {@link loadParser} first.
@@ -237,11 +233,13 @@ export async function asLive(
   live: string,
   scratch: string,
 ): Promise<Snapshot> {
-  const { rows } = await tx.query<{ visible: boolean }>(
-    'SELECT $1 = ANY (current_schemas(false)) AS visible',
+  await loadParser();
+  const { rows } = await tx.query<{ visible: boolean; quoted: string }>(
+    'SELECT $1 = ANY (current_schemas(false)) AS visible, quote_ident($1) AS quoted',
     [live],
   );
-  const qualified = `${/^[a-z_][a-z0-9_$]*$/.test(live) ? live : quoteIdent(live)}.`;
+  // Quoted as PostgreSQL quotes it in the definitions it prints (a keyword too).
+  const qualified = `${rows[0]?.quoted ?? quoteIdent(live)}.`;
   const prefix = rows[0]?.visible ? '' : qualified;
   const map = (value: unknown): unknown => {
     if (typeof value === 'string') return value.replaceAll(`${scratch}.`, prefix);
@@ -251,13 +249,28 @@ export async function asLive(
     }
     return value;
   };
-  const mapped = map(snapshot) as Snapshot;
-  // pg_get_indexdef qualifies the table whatever the search path.
-  for (const table of mapped.tables) {
-    for (const index of table.indexes)
-      index.definition = index.definition.replace(` ON ${prefix}`, ` ON ${qualified}`);
-  }
+  // pg_get_indexdef qualifies the table whatever the search path: the target's schema goes there before the rest
+  // is mapped (which would leave it out).
+  const tables = snapshot.tables.map((t) => ({
+    ...t,
+    indexes: t.indexes.map((i) => ({ ...i, definition: onTargetTable(i.definition, scratch, qualified) })),
+  }));
+  const mapped = map({ ...snapshot, tables }) as Snapshot;
   // The copy has no triggers: what it says of them is not the target's (compared without them).
   for (const table of mapped.tables) delete table.triggerDefinitions;
   return { ...mapped, schema: live };
+}
+
+/**
+ * An index definition of the scratch copy with its table qualified by `qualified` (the target's schema, and a dot)
+ * instead of `scratch.`. The table is where PostgreSQL's parser finds it, after `ON` or `ON ONLY` (an index on a
+ * partitioned table), whatever the index's name holds (`"payment ON amount"`).
+ */
+function onTargetTable(definition: string, scratch: string, qualified: string): string {
+  const relation = parseSql(definition)[0]?.node.relation as
+    | { schemaname?: string; location?: number }
+    | undefined;
+  const at = relation?.location ?? -1;
+  if (relation?.schemaname !== scratch || !definition.startsWith(`${scratch}.`, at)) return definition;
+  return `${definition.slice(0, at)}${qualified}${definition.slice(at + scratch.length + 1)}`;
 }

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { Database } from '../../src/db/index.js';
+import { COLUMNS, CONSTRAINTS, INDEXES, RELATIONS } from './snapshot-queries.js';
 
 /** One column. `generated` is `s` for a stored generated column, `identity` is `a`/`d` for an identity. */
 const SnapshotColumnSchema = z.object({
@@ -108,60 +109,6 @@ export const SnapshotSchema = z.object({
 export type Snapshot = z.infer<typeof SnapshotSchema>;
 /** A table of a {@link Snapshot}. */
 export type SnapshotTable = z.infer<typeof SnapshotTableSchema>;
-
-const RELATIONS = `
-  SELECT c.relname AS name, c.relkind::text AS kind, GREATEST(c.reltuples, 0)::float8 AS "estimatedRows",
-         CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS definition,
-         ARRAY(SELECT a.attname::text FROM pg_index x CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY u(attnum, ord)
-               JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.attnum
-               WHERE x.indrelid = c.oid AND x.indisprimary ORDER BY u.ord) AS "primaryKey",
-         (SELECT json_build_object('schema', NULLIF(pn.nspname::text, $1::text), 'name', p.relname, 'bound', pg_get_expr(c.relpartbound, c.oid))
-          FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace
-          WHERE i.inhrelid = c.oid AND c.relispartition) AS "partitionOf",
-         CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS "partitionKey",
-         ARRAY(SELECT p.relname::text FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
-               WHERE i.inhrelid = c.oid AND NOT c.relispartition AND p.relnamespace = c.relnamespace
-               ORDER BY i.inhseqno) AS inherits,
-         ARRAY(SELECT t.tgname::text FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal
-               UNION ALL SELECT r.rulename::text FROM pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename <> '_RETURN'
-               ORDER BY 1) AS triggers,
-         ARRAY(SELECT json_build_object('name', t.tgname, 'kind', 'trigger', 'definition', pg_get_triggerdef(t.oid),
-                                        'enabled', t.tgenabled::text)
-               FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal AND t.tgparentid = 0
-               UNION ALL
-               SELECT json_build_object('name', r.rulename, 'kind', 'rule', 'definition', pg_get_ruledef(r.oid),
-                                        'enabled', r.ev_enabled::text)
-               FROM pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename <> '_RETURN') AS "triggerDefinitions"
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm')
-  ORDER BY c.relname`;
-
-const COLUMNS = `
-  SELECT c.relname AS "table", a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
-         a.attnotnull AS "notNull", pg_get_expr(d.adbin, d.adrelid) AS "default",
-         a.attgenerated::text AS generated, a.attidentity::text AS identity, a.attinhcount > 0 AS inherited
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-  LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
-  WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')
-  ORDER BY c.relname, a.attnum`;
-
-// NOT NULL constraints (`n`, PostgreSQL 18 and PGlite) are left out: the columns' `notNull` says the same.
-const CONSTRAINTS = `
-  SELECT c.relname AS "table", k.conname AS name, k.contype::text AS type, pg_get_constraintdef(k.oid) AS definition,
-         k.conparentid <> 0 OR k.coninhcount > 0 AS inherited
-  FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND k.contype <> 'n'
-  ORDER BY c.relname, k.conname`;
-
-const INDEXES = `
-  SELECT t.relname AS "table", i.relname AS name, pg_get_indexdef(x.indexrelid) AS definition,
-         (SELECT pi.relname FROM pg_inherits h JOIN pg_class pi ON pi.oid = h.inhparent
-          WHERE h.inhrelid = x.indexrelid AND pi.relnamespace = i.relnamespace) AS "parentIndex"
-  FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
-  JOIN pg_namespace n ON n.oid = t.relnamespace
-  WHERE n.nspname = $1 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid)
-  ORDER BY t.relname, i.relname`;
 
 type Row = Record<string, unknown> & { table: string };
 

@@ -5,7 +5,7 @@
  */
 import { quoteIdent } from '../../src/db/index.js';
 import type { Snapshot, SnapshotTable } from './snapshot.js';
-import type { UndoPlan } from './undo.js';
+import type { UndoPlan } from './undo-plan.js';
 
 type Definition = NonNullable<SnapshotTable['triggerDefinitions']>[number];
 

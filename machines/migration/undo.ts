@@ -6,18 +6,10 @@
  */
 import { qualifiedName, quoteIdent } from '../../src/db/index.js';
 import type { Snapshot, SnapshotTable } from './snapshot.js';
+import { alterColumns, createTable, identityCatchUp } from './undo-columns.js';
+import { byName, type UndoPlan } from './undo-plan.js';
 import { undoTriggers } from './undo-triggers.js';
 
-/** The statements of a revert, by phase. */
-export interface UndoPlan {
-  readonly drop: string[];
-  readonly create: string[];
-  readonly finish: string[];
-  /** Tables that `create` makes again (their rows come back whole from the backup). */
-  readonly recreated: string[];
-}
-
-const byName = <T extends { name: string }>(list: readonly T[]) => new Map(list.map((x) => [x.name, x]));
 /** Constraints that others may depend on come back first; foreign keys last, once their targets exist. */
 const CONSTRAINT_ORDER = ['p', 'u', 'x', 'c', 'f'];
 const constraintRank = (type: string) => {
@@ -210,16 +202,6 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
   return plan;
 }
 
-/**
- * An identity column made again has a new sequence, starting at 1 below the restored values: it is moved past the
- * largest (the next row would collide with a restored one).
- */
-function identityCatchUp(table: string, column: string): string {
-  const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
-  const c = quoteIdent(column);
-  return `SELECT setval(pg_get_serial_sequence(${literal(table)}, ${literal(column)}), COALESCE(max(${c}), 1), max(${c}) IS NOT NULL) FROM ${table}`;
-}
-
 /** How many leading entries two lists share. */
 function samePrefix(a: readonly string[], b: readonly string[]): number {
   let n = 0;
@@ -234,109 +216,4 @@ function samePartition(a: SnapshotTable, b: SnapshotTable): boolean {
   return (
     x === y || (x !== null && y !== null && x.schema === y.schema && x.name === y.name && x.bound === y.bound)
   );
-}
-
-/** Column changes on a table that both snapshots have. */
-function alterColumns(
-  plan: UndoPlan,
-  table: string,
-  now: SnapshotTable,
-  old: SnapshotTable,
-  inheritedLast: string[],
-): void {
-  const then = byName(old.columns);
-  const current = byName(now.columns);
-  const alter = (column: string, action: string) =>
-    `ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(column)} ${action}`;
-  // Defaults are set on this table alone: on a parent they would recurse to children whose own defaults (in the
-  // before snapshot) differ, or that are out of the revert's scope. So is a dropped NOT NULL, except on a
-  // partitioned table, where PostgreSQL refuses ONLY (its partitions' NOT NULL come back below).
-  const only = (column: string, action: string) =>
-    `ALTER TABLE ONLY ${table} ALTER COLUMN ${quoteIdent(column)} ${action}`;
-  const dropNotNull = (column: string) =>
-    now.partitionKey === null ? only(column, 'DROP NOT NULL') : alter(column, 'DROP NOT NULL');
-  // An inherited column is added, dropped and retyped by its parent's statements, which recurse to it; its NOT NULL
-  // and default are set again here too (harmless where the parent's already did).
-  for (const column of now.columns) {
-    if (!then.has(column.name) && !column.inherited)
-      plan.drop.push(`ALTER TABLE ${table} DROP COLUMN ${quoteIdent(column.name)}`);
-  }
-  for (const column of old.columns) {
-    const existing = current.get(column.name);
-    const inherited = column.inherited === true || existing?.inherited === true;
-    if (!existing) {
-      // Re-added nullable and without default: the backup fills it, then `finish` restores the rules.
-      if (!inherited) plan.create.push(`ALTER TABLE ${table} ADD COLUMN ${columnDefinition(column, false)}`);
-      if (!inherited && column.identity !== '') plan.finish.push(identityCatchUp(table, column.name));
-      if (column.default !== null && column.generated === '') {
-        plan.finish.push(only(column.name, `SET DEFAULT ${column.default}`));
-      }
-      if (column.notNull && column.generated === '') plan.finish.push(alter(column.name, 'SET NOT NULL'));
-      continue;
-    }
-    if (existing.type !== column.type && !inherited) {
-      plan.drop.push(
-        alter(column.name, `TYPE ${column.type} USING ${quoteIdent(column.name)}::${column.type}`),
-      );
-    }
-    if (existing.notNull && !column.notNull)
-      (inherited ? inheritedLast : plan.drop).push(dropNotNull(column.name));
-    // An inherited NOT NULL is set again even if unchanged: a parent's DROP NOT NULL recursed to it.
-    if (column.notNull && (!existing.notNull || inherited))
-      plan.finish.push(alter(column.name, 'SET NOT NULL'));
-    if (existing.default !== column.default && column.generated === '' && column.identity === '') {
-      plan.finish.push(
-        only(column.name, column.default === null ? 'DROP DEFAULT' : `SET DEFAULT ${column.default}`),
-      );
-    }
-    if (existing.identity !== column.identity && !inherited)
-      undoIdentity(plan, table, column, existing, alter);
-  }
-}
-
-/**
- * An identity the migration added, dropped (`DROP IDENTITY`) or turned between ALWAYS and BY DEFAULT, set back. One
- * made again gets a new sequence, moved past the column's values once the rows are back (its old position, beyond
- * them after deletes, is not recorded).
- */
-function undoIdentity(
-  plan: UndoPlan,
-  table: string,
-  column: SnapshotTable['columns'][number],
-  existing: SnapshotTable['columns'][number],
-  alter: (column: string, action: string) => string,
-): void {
-  const kind = column.identity === 'a' ? 'ALWAYS' : 'BY DEFAULT';
-  if (column.identity === '') {
-    plan.drop.push(alter(column.name, 'DROP IDENTITY'));
-  } else if (existing.identity === '') {
-    // Plain now, maybe with a default of its own (an identity has none): that goes first; its NOT NULL is set above.
-    if (existing.default !== null) plan.drop.push(alter(column.name, 'DROP DEFAULT'));
-    plan.finish.push(alter(column.name, `ADD GENERATED ${kind} AS IDENTITY`));
-    plan.finish.push(identityCatchUp(table, column.name));
-  } else {
-    plan.finish.push(alter(column.name, `SET GENERATED ${kind}`));
-  }
-}
-
-/** `"name" type [GENERATED ...] [DEFAULT ...]`; NOT NULL is left to the caller. */
-function columnDefinition(column: SnapshotTable['columns'][number], withDefault: boolean): string {
-  const parts = [quoteIdent(column.name), column.type];
-  if (column.generated === 's' && column.default !== null) {
-    parts.push(`GENERATED ALWAYS AS (${column.default}) STORED`);
-  } else if (column.identity !== '') {
-    parts.push(`GENERATED ${column.identity === 'a' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY`);
-  } else if (withDefault && column.default !== null) {
-    parts.push(`DEFAULT ${column.default}`);
-  }
-  return parts.join(' ');
-}
-
-/**
- * `CREATE TABLE` with the columns and defaults, partitioned as it was; NOT NULL, constraints and indexes come in
- * `finish`, inheritance in `create` after it.
- */
-function createTable(name: string, table: SnapshotTable): string {
-  const key = table.partitionKey ? ` PARTITION BY ${table.partitionKey}` : '';
-  return `CREATE TABLE ${name} (${table.columns.map((c) => columnDefinition(c, true)).join(', ')})${key}`;
 }

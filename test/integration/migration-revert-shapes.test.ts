@@ -27,8 +27,8 @@ describe.each(adapters.list)('migration revert on partition and inheritance shap
     db = await adapter.open();
   }, 60_000);
 
-  const fresh = async (setup: (s: string) => string[]) => {
-    const schema = `shape_${++schemas}`;
+  const fresh = async (setup: (s: string) => string[], inSchema?: string) => {
+    const schema = inSchema ?? `shape_${++schemas}`;
     await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await db.query(`CREATE SCHEMA ${schema}`);
     for (const sql of setup(schema)) await db.query(sql);
@@ -42,7 +42,7 @@ describe.each(adapters.list)('migration revert on partition and inheritance shap
     testEngine({ agents }).start(migration, input);
 
   it.each(REVERTED)('reverts $name', async (shape) => {
-    const schema = await fresh(shape.setup);
+    const schema = await fresh(shape.setup, shape.schema);
     const before = await takeSnapshot(db, schema);
     const rows = await Promise.all(shape.rows.map((t) => rowsOf(schema, t)));
     const base = shape.live ? migrationAgents(db, { dryRun: 'live' }) : template.agents(db);
@@ -149,7 +149,7 @@ describe.each(adapters.list)('migration revert on partition and inheritance shap
   });
 
   it.each(APPLIED)('applies $name', async (shape) => {
-    const schema = await fresh(shape.setup);
+    const schema = await fresh(shape.setup, shape.schema);
     const report = await start({ schema, approvedBy: 'ann', sql: shape.sql(schema) }).result;
     expect(report).toMatchObject({ status: 'applied', dryRun: { reversible: true } });
   });

@@ -3,7 +3,7 @@
  * own, partitions made and dropped (partitioned ones too), and rows updated through the parent.
  */
 import type { ShapeGroup } from './shape.js';
-import { EVENTS, TREE } from './starting-tables.js';
+import { EVENTS, PAYMENTS, TREE } from './starting-tables.js';
 
 export const PARTITIONS: ShapeGroup = {
   reverted: [
@@ -84,8 +84,36 @@ export const PARTITIONS: ShapeGroup = {
       sql: (s) => `UPDATE ${s}.ev SET n = n + 1000 WHERE id < 10`,
       rows: ['ev_2024', 'ev_2025'],
     },
+    {
+      name: "public: a partitioned table's new index",
+      schema: 'public',
+      setup: PAYMENTS,
+      sql: (s) => `CREATE INDEX payment_amount_date ON ${s}.payment (amount, payment_date)`,
+      rows: ['payment'],
+    },
   ],
   applied: [
+    // Every migration on a schema with an index on a partitioned table (`ON ONLY`) failed its verification in public.
+    {
+      name: "public: a partitioned table's new index",
+      schema: 'public',
+      setup: PAYMENTS,
+      sql: (s) => `CREATE INDEX payment_amount_date ON ${s}.payment (amount, payment_date)`,
+      rows: [],
+    },
+    {
+      name: "public: a partitioned table's new column",
+      schema: 'public',
+      setup: PAYMENTS,
+      sql: (s) => `ALTER TABLE ${s}.payment ADD COLUMN note text`,
+      rows: [],
+    },
+    {
+      name: "pagila's payment: a new index",
+      setup: PAYMENTS,
+      sql: (s) => `CREATE INDEX payment_amount_date ON ${s}.payment (amount, payment_date)`,
+      rows: [],
+    },
     {
       name: 'a column added beside a partition with its own default and NOT NULL',
       setup: (s) => [

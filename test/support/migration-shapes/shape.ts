@@ -9,6 +9,11 @@ export interface Shape {
   readonly rows: readonly string[];
   /** What must work after the revert, besides the same schema and rows. */
   readonly then?: (db: Database, s: string) => Promise<unknown>;
+  /**
+   * The schema to run in, made afresh for it, instead of one of its own: `public`, on every search path, where
+   * PostgreSQL prints names unqualified (and `pg_get_indexdef` still qualifies the table).
+   */
+  readonly schema?: 'public';
   /** Dry-run on the target itself (the scratch copy has no triggers: a migration that alters one fails there). */
   readonly live?: boolean;
 }

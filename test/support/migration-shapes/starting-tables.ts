@@ -14,6 +14,21 @@ export const EVENTS = (s: string) => [
   `CREATE TABLE ${s}.ev_2025 PARTITION OF ${s}.ev FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')`,
   `INSERT INTO ${s}.ev SELECT g, DATE '2024-06-01' + g, 'n' || g, g FROM generate_series(1, 400) g`,
 ];
+/**
+ * `payment` as pagila has it: partitioned by month, with indexes of its own (one named with " ON " in it, one partial)
+ * and one of a partition's.
+ */
+export const PAYMENTS = (s: string) => [
+  `CREATE TABLE ${s}.payment (payment_id int NOT NULL, customer_id int NOT NULL, amount numeric(5,2),
+     payment_date timestamptz NOT NULL, PRIMARY KEY (payment_date, payment_id)) PARTITION BY RANGE (payment_date)`,
+  `CREATE TABLE ${s}.payment_p2022_01 PARTITION OF ${s}.payment FOR VALUES FROM ('2022-01-01') TO ('2022-02-01')`,
+  `CREATE TABLE ${s}.payment_p2022_02 PARTITION OF ${s}.payment FOR VALUES FROM ('2022-02-01') TO ('2022-03-01')`,
+  `CREATE INDEX idx_fk_payment_customer_id ON ${s}.payment (customer_id)`,
+  `CREATE INDEX "payment ON amount" ON ${s}.payment (amount) WHERE amount > 0`,
+  `CREATE INDEX payment_p2022_01_amount ON ${s}.payment_p2022_01 (amount, customer_id)`,
+  `INSERT INTO ${s}.payment SELECT g, g % 7, g / 10.0, TIMESTAMPTZ '2022-01-01' + g * INTERVAL '1 hour'
+     FROM generate_series(1, 1000) g`,
+];
 /** `orders`, referenced by `items` (ON DELETE CASCADE, and `lines` by items, CASCADE) and `notes` (SET NULL). */
 export const ORDERS = (s: string) => [
   `CREATE TABLE ${s}.orders (id int PRIMARY KEY)`,
