@@ -175,6 +175,9 @@ function recommend(results: Results & { trial: (Trial | null)[] }, minSpeedup: n
         reason: t.proposal.reason,
         ...times(t, results.explain),
         speedup: t.speedup,
+        judgedOn: estimated(t) ? ('cost' as const) : ('time' as const),
+        costBefore: t.before.totalCost,
+        costAfter: t.after.totalCost,
         method: t.method,
         calls: t.proposal.query.calls,
         impact: Math.round(impact(t) * 1000) / 1000,
@@ -212,11 +215,15 @@ function times(t: Trial, baselines: Results['explain']): { beforeMs: number; aft
  * share of the estimated cost it saves (estimates: costs are not milliseconds, so only their ratio is used).
  */
 function impact(t: Trial): number {
-  const saved =
-    t.before.method === 'estimate' || t.after.method === 'estimate'
-      ? 1 - 1 / Math.max(t.speedup, 1)
-      : Math.max(t.before.medianMs - t.after.medianMs, 0);
+  const saved = estimated(t)
+    ? 1 - 1 / Math.max(t.speedup, 1)
+    : Math.max(t.before.medianMs - t.after.medianMs, 0);
   return t.proposal.query.calls * saved;
+}
+
+/** Whether a trial compared the planner's estimates (a side was not timed), as `trial()` computes its speed-up. */
+function estimated(t: Trial): boolean {
+  return t.before.method === 'estimate' || t.after.method === 'estimate';
 }
 
 /** A trial's speed-up, discounted by a quarter per column beyond the first. */

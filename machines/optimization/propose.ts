@@ -8,6 +8,7 @@
  */
 import type { Catalog, CatalogTable } from '../lib/catalog.js';
 import { loadParser, type PgNode, parseSql, strings, walk } from '../lib/pg-parser.js';
+import type { PlanNode } from '../lib/plan.js';
 import { freeName, relationNames } from '../lib/relation-names.js';
 import { indexDdl, lockSafeIndexDdl } from './measure.js';
 import type { Baseline, Proposal } from './schemas.js';
@@ -48,27 +49,28 @@ export async function proposeIndexes(
         measure.method === 'estimate'
           ? Math.max(0, (scanned?.estimatedRows ?? 0) - node.planRows)
           : (node.rowsRemovedByFilter ?? 0) * loops;
-      if (removed < MIN_REMOVED || removed < SELECTIVITY * Math.max(kept, 1)) {
+      const { equalities, ranges } = readFilter(node.filter, table);
+      const ordered = orderedCandidate(nodes, i, table, equalities, ranges);
+      // An index on the filter alone must spare most of the rows read; one in the order a LIMIT above reads them
+      // stops after those rows, however many the filter keeps (`WHERE "group" = $1 ORDER BY created_at LIMIT 10`
+      // on a few groups).
+      const filterPays = worthIt(kept + removed, kept);
+      if (!filterPays && !(ordered && worthIt(kept + removed, ordered.rows))) {
         notes.push(
           `${query.id}: the scan of ${table.name} keeps ${kept} of ${kept + removed} rows; an index would not help`,
         );
         return;
       }
-      const { equalities, ranges } = readFilter(node.filter, table);
       const base = [...equalities, ...ranges.slice(0, 1)];
       if (base.length === 0) {
         notes.push(`${query.id}: the filter on ${table.name} (${node.filter}) names no plain column`);
         return;
       }
-      const candidates = [base];
-      // The nearest sort above the scan, on this table: an index in that order saves the sort and, with a LIMIT,
-      // stops after the first rows.
-      const sort = ancestorsOf(nodes, i).find((n) => n.nodeType === 'Sort');
-      const sortColumn = sort?.sortKey.map((k) => sortKeyColumn(k, table)).find((c) => c !== undefined);
-      if (sortColumn !== undefined && ranges.length === 0 && !base.includes(sortColumn)) {
-        candidates.push([...base, sortColumn]);
-      }
-      const reason = `Seq Scan on ${table.name} keeps ${kept} of ${kept + removed} rows (filter ${node.filter})`;
+      const candidates = filterPays ? [base] : [];
+      if (ordered && !sameColumns(ordered.columns, base)) candidates.push(ordered.columns);
+      const reason = `Seq Scan on ${table.name} keeps ${kept} of ${kept + removed} rows (filter ${node.filter})${
+        filterPays || !ordered ? '' : `, then sorts them for ${ordered.rows} rows`
+      }`;
       for (const columns of candidates) {
         const key = `${table.name}(${columns.join(',')})`;
         if (seen.has(key)) continue;
@@ -95,6 +97,55 @@ export async function proposeIndexes(
     });
   }
   return { proposals, notes };
+}
+
+/** Whether an index reading `needed` of `read` rows spares enough of them to beat a sequential scan. */
+function worthIt(read: number, needed: number): boolean {
+  const spared = read - needed;
+  return spared >= MIN_REMOVED && spared >= SELECTIVITY * Math.max(needed, 1);
+}
+
+function sameColumns(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((c, k) => b[k] === c);
+}
+
+/**
+ * The composite candidate of a scan under a sort on this table: the equality columns, then the sort's columns in
+ * its order (the longest prefix in one direction, which a btree reads forwards or backwards), so the index hands
+ * the rows over sorted for each value of the equalities and the sort goes. `rows`: what the plan reads of them,
+ * the rows of a LIMIT above the sort (an index stops there), else all the scan keeps. A range on another column
+ * than the first sorted one breaks the order (the index would be read range by range), so there is none then.
+ */
+function orderedCandidate(
+  nodes: readonly PlanNode[],
+  i: number,
+  table: CatalogTable,
+  equalities: readonly string[],
+  ranges: readonly string[],
+): { columns: string[]; rows: number } | undefined {
+  const above = ancestorsOf(nodes, i);
+  const at = above.findIndex((n) => n.nodeType === 'Sort' || n.nodeType === 'Incremental Sort');
+  const sort = above[at];
+  if (!sort) return undefined;
+  const keys: string[] = [];
+  let direction: boolean | undefined;
+  for (const key of sort.sortKey) {
+    const read = sortKeyOf(key, table);
+    // A key on another table or an expression ends the prefix an index can serve.
+    if (!read || (direction !== undefined && read.descending !== direction)) break;
+    direction = read.descending;
+    // A column the equalities fix is constant in each group: it orders nothing.
+    if (!equalities.includes(read.column) && !keys.includes(read.column)) keys.push(read.column);
+  }
+  const first = keys[0];
+  if (first === undefined || ranges.some((r) => r !== first)) return undefined;
+  if (equalities.length === 0 && !ranges.includes(first)) return undefined;
+  const node = nodes[i] as PlanNode;
+  const limit = above.slice(at + 1).find((n) => n.nodeType === 'Limit');
+  const rows = limit
+    ? (limit.actualRows ?? limit.planRows) * (limit.loops ?? 1)
+    : (node.actualRows ?? node.planRows) * (node.loops ?? 1);
+  return { columns: [...equalities, ...keys], rows };
 }
 
 /** The ancestors of node `i`, nearest first, up to the first join (a sort above a join orders joined rows). */
@@ -163,13 +214,18 @@ function readFilter(filter: string, table: CatalogTable): { equalities: string[]
   return { equalities, ranges };
 }
 
-/** The column a sort key (`created_at DESC`, `o.created_at`, `(code)::text`) orders by, if `table` has it. */
-function sortKeyColumn(key: string, table: CatalogTable): string | undefined {
+/**
+ * The column a sort key (`created_at DESC`, `o.created_at`, `(code)::text`) orders by, if `table` has it, and
+ * whether it is descending.
+ */
+function sortKeyOf(key: string, table: CatalogTable): { column: string; descending: boolean } | undefined {
   try {
     const sort = parseSql(`SELECT 1 ORDER BY ${key}`)[0]?.node.sortClause as {
-      SortBy?: { node?: unknown };
+      SortBy?: { node?: unknown; sortby_dir?: string };
     }[];
-    return columnOf(sort?.[0]?.SortBy?.node, table);
+    const by = sort?.[0]?.SortBy;
+    const column = columnOf(by?.node, table);
+    return column === undefined ? undefined : { column, descending: by?.sortby_dir === 'SORTBY_DESC' };
   } catch {
     return undefined;
   }

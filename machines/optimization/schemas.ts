@@ -168,6 +168,14 @@ const RecommendationSchema = z.object({
   beforeMs: z.number(),
   afterMs: z.number(),
   speedup: z.number(),
+  /**
+   * What the speed-up compares: `time`, medians of timed runs (`beforeMs`, `afterMs`); `cost`, the planner's
+   * estimated costs (`costBefore`, `costAfter`: a HypoPG trial, or a query planned generically, never run), where
+   * the times are not measured both sides and must not be shown as if they were.
+   */
+  judgedOn: z.enum(['time', 'cost']),
+  costBefore: z.number(),
+  costAfter: z.number(),
   /** How the effect was judged (see the trial's method). */
   method: z.enum(['hypothetical', 'real', 'none']),
   calls: z.number(),

@@ -9,10 +9,11 @@ import { defaultSchema } from '../lib/catalog.js';
 import { readPlan } from '../lib/plan.js';
 import { checkReadOnlySql, runReadOnly } from '../lib/read-only.js';
 import { type Candidate, CandidateSchema, deterministicGenerator, type QueryGenerator } from './generator.js';
-import { type SchemaContext, SchemaContextSchema, schemaContext } from './schema-context.js';
+import { emptySchema, type SchemaContext, SchemaContextSchema, schemaContext } from './schema-context.js';
 import {
   type Check,
   CheckSchema,
+  HumanQuerySchema,
   QueryGenerationInputSchema,
   QueryReportSchema,
   ResultsSchema,
@@ -72,6 +73,9 @@ export function queryGenerationAgents(
   ): Promise<Check> => {
     const { statement, problems } = await checkReadOnlySql(candidate.sql, candidate.params);
     if (candidate.sql.trim() === '' && candidate.explanation !== '') problems.push(candidate.explanation);
+    // On a schema without tables the reason is all there is to say ("The query is empty" is only its effect).
+    const empty = emptySchema(context);
+    if (empty !== null && semantic) problems.splice(0, problems.length, empty);
     let sample: Check['sample'] = [];
     let plan: Check['plan'] = null;
     // Only a candidate that passed the static check runs at all; it then runs read-only whatever it contains.
@@ -117,6 +121,9 @@ export function queryGenerationAgents(
       input: ResultsSchema,
       output: CandidateSchema,
       run: async ({ context, check: previous }, ctx) => {
+        // Nothing to query: no generator (an LLM) is called for it.
+        const empty = emptySchema(context);
+        if (empty !== null) return { sql: '', params: [], explanation: empty };
         const history = previous?.history ?? [];
         const raw: unknown = await generator({
           context,
@@ -147,8 +154,11 @@ export function queryGenerationAgents(
     'query-review': defineAgent({
       name: 'query-review',
       input: ResultsSchema,
-      output: CheckSchema,
+      // What the step's result is: a human's query, or null (unanswered) when there is no one to ask.
+      output: HumanQuerySchema.nullable(),
       run: ({ context, check: last }) => {
+        // A schema without tables: no human can write a query on it either; unanswered, with the reason.
+        if (emptySchema(context) !== null) return null;
         const tries = (last?.history ?? []).map((h) => `#${h.attempt}: ${h.problems.join(', ')}`).join(' | ');
         throw new QueryNotFoundError(
           `No query for "${context.request}" passed the check (${tries}). Resolve with resolveEscalation('review', { action: 'skip', value: { sql, params } }), or value null to leave it unanswered`,
@@ -160,8 +170,10 @@ export function queryGenerationAgents(
       input: ResultsSchema,
       output: QueryReportSchema,
       run: async ({ context, check: last, review }) => {
-        const history = last?.history ?? [];
-        const attempts = last?.attempt ?? 0;
+        // On a schema without tables no generator was called: no candidate was tried, whatever the loop counted.
+        const empty = emptySchema(context) !== null;
+        const history = empty ? [] : (last?.history ?? []);
+        const attempts = empty ? 0 : (last?.attempt ?? 0);
         let final = last?.ok ? last : undefined;
         let source: 'generator' | 'human' | null = final ? 'generator' : null;
         // A human's query gets the same check as a generated one: it runs read-only or not at all.
@@ -176,7 +188,7 @@ export function queryGenerationAgents(
           source: answered ? source : null,
           sql: final?.candidate.sql ?? null,
           params: final?.candidate.params ?? [],
-          explanation: final?.candidate.explanation ?? 'No query passed the check',
+          explanation: final?.candidate.explanation ?? emptySchema(context) ?? 'No query passed the check',
           attempts,
           history,
           columns: answered ? (final?.columns ?? []) : [],

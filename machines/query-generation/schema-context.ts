@@ -113,7 +113,18 @@ function defaultRequest(context: SchemaContext): string {
     if (fk) return `Top 5 ${words(fk.refTable)} by number of ${words(child.name)}`;
   }
   const largest = bySize[0];
-  return largest ? `How many ${words(largest.name)} are there?` : 'How many tables are there?';
+  // No table: nothing can be asked of it; the agents end the run unanswered, saying so (see `emptySchema`).
+  return largest ? `How many ${words(largest.name)} are there?` : `What is in the schema ${context.schema}?`;
+}
+
+/**
+ * Why no query can answer anything on this schema: it has no table or view. Said once, plainly, instead of a
+ * generator's tries and a human asked for a query on nothing.
+ */
+export function emptySchema(context: SchemaContext): string | null {
+  return context.tables.length === 0
+    ? `The schema ${context.schema} has no tables: there is nothing to query (give another with "schema")`
+    : null;
 }
 
 /** `order_items` and `OrderItems` as `order items`. */

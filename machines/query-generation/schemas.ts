@@ -44,7 +44,7 @@ export const CheckSchema = z.object({
 export type Check = z.infer<typeof CheckSchema>;
 
 /** The query a human gives when resolving the `review` escalation with `skip`. */
-const HumanQuerySchema = z.object({
+export const HumanQuerySchema = z.object({
   sql: z.string().min(1),
   params: z.array(ParamSchema).default([]),
   explanation: z.string().default('Written by a human reviewer'),

@@ -4,6 +4,7 @@
  * cannot see is a problem: a right query written in an unusual way is refused and tried again, never the reverse.
  */
 import { identifierWords } from '../lib/references.js';
+import { ordinalProblem } from './ordinals.js';
 import type { SchemaContext } from './schema-context.js';
 import { type Requirement, singular } from './semantics.js';
 
@@ -145,6 +146,11 @@ export function semanticProblems(
                 /=/.test(text);
         if (!inParams || !onDate || !bounded)
           problems.push(`The request names ${r.what} but the query does not filter a date column on it`);
+        break;
+      }
+      case 'ordinal': {
+        const problem = ordinalProblem({ what: r.what, n: r.n ?? 1, table: r.table ?? '' }, sql, params);
+        if (problem) problems.push(problem);
         break;
       }
       case 'value':

@@ -7,12 +7,22 @@
  */
 import { identifierWords } from '../lib/references.js';
 import { MONTHS } from './filters.js';
+import { ordinalsOf } from './ordinals.js';
 import type { SchemaContext } from './schema-context.js';
 import { singular as foldPlural } from './vocabulary.js';
 
 /** What the request requires of any query that answers it. */
 export interface Requirement {
-  readonly kind: 'limit' | 'superlative' | 'negation' | 'aggregate' | 'group' | 'value' | 'year' | 'entity';
+  readonly kind:
+    | 'limit'
+    | 'superlative'
+    | 'negation'
+    | 'aggregate'
+    | 'group'
+    | 'value'
+    | 'year'
+    | 'entity'
+    | 'ordinal';
   /** For messages: `top 5`, `count`, `per genre`, `'shipped'`, `2010`, `tracks`. */
   readonly what: string;
   readonly n?: number;
@@ -20,6 +30,8 @@ export interface Requirement {
   /** The words a grouping or an entity must show in the SQL (singular, lower case). */
   readonly words?: readonly string[];
   readonly value?: string | number;
+  /** For an ordinal ("the 2nd album"): the table whose row at position `n` is meant. */
+  readonly table?: string;
   /** For a year or month: within it, since its start, or before it. */
   readonly mode?: 'in' | 'since' | 'before';
   /**
@@ -85,6 +97,7 @@ export function requirementsOf(context: SchemaContext): Requirement[] {
     if (/^(most|least|fewest)$/.test(words[superlative] ?? '') && next && tableNamed(context, next))
       out.push({ kind: 'aggregate', what: 'a count', fn: 'count' });
   }
+  out.push(...ordinalsOf(words, (phrase) => tableNamed(context, phrase)));
   const negation = words.find((w) => NEGATIONS.test(w));
   if (negation) out.push({ kind: 'negation', what: negation });
   const fns = AGGREGATES.filter(([pattern]) => pattern.test(lower));

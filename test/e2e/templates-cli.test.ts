@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { pgliteDatabase } from '../../src/db/pglite.js';
 import { PLANTED_PROBLEMS } from '../../src/db/sample/index.js';
 import { buildCli, root, runCli } from '../support/cli.js';
 
@@ -152,6 +153,31 @@ describe('flowstate template commands', () => {
     expect(ran.stderr).toMatch(
       /^ {2}why \(review\): .*more than the 0\.00% allowed\. Broken: \w+: \w+ \(\d+ rows?\)/m,
     );
+  }, 60_000);
+
+  // Found by a tester: a query planned generically (no values) is never run, and printed `(0 → 0 ms)`.
+  it('run optimization shows the estimated costs where it compared estimates, the times where it timed', async () => {
+    const query = (params?: number[]) =>
+      JSON.stringify({ queries: [{ sql: 'SELECT * FROM orders WHERE customer_id = $1', params }] });
+    const generic = await flowstate('run', 'optimization', '--input', query());
+    expect(generic.code, generic.stderr).toBe(0);
+    expect(generic.stdout).toMatch(/"customer_id"\) {2}-- cost \d+ → [\d.]+, [\d.]+x$/m);
+    expect(generic.stdout).not.toMatch(/→ [\d.]+ ms\)/);
+    const timed = await flowstate('run', 'optimization', '--input', query([42]));
+    expect(timed.code, timed.stderr).toBe(0);
+    expect(timed.stdout).toMatch(/"customer_id"\) {2}-- [\d.]+x \([\d.]+ → [\d.]+ ms\)$/m);
+  }, 60_000);
+
+  // Found by a tester: on an empty database the default input waited for a human (exit 3) with "(it has: )".
+  it('run query-generation on a database without tables ends unanswered saying why, exit 0', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'flowstate-empty-')), 'db');
+    const db = await pgliteDatabase(dir);
+    await db.close();
+    const ran = await flowstate('run', 'query-generation', '--db', dir);
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stdout).toMatch(/: unanswered after 0 attempts/);
+    expect(ran.stdout).toContain('The schema public has no tables');
+    expect(ran.stdout).not.toContain('(it has: )');
   }, 60_000);
 
   it('paths and verify work on a template', async () => {

@@ -15,7 +15,7 @@ import { seedSample } from '../../src/db/sample/index.js';
 import { InputValidationError } from '../../src/index.js';
 import { bothAdapters } from '../support/databases.js';
 import { testEngine } from '../support/engine.js';
-import { eventually } from '../support/poll.js';
+import { eventually, until } from '../support/poll.js';
 
 const adapters = bothAdapters();
 afterAll(() => adapters.stop(), 30_000);
@@ -210,6 +210,34 @@ describe.each(adapters.list)('the query generation template on $name', (adapter)
     const report = await ask('what is the weather like', template.agents(db), wf).result;
     expect(report).toMatchObject({ status: 'unanswered', source: null, sql: null, attempts: 3 });
     expect(report.problems.join(' ')).toMatch(/No table of schema public is named/);
+  });
+
+  // Found by a tester: the default input on an empty database waited for a human with "(it has: )".
+  it('ends unanswered on a schema without tables, saying so, asking no generator and no human', async () => {
+    await db.query('CREATE SCHEMA bare');
+    try {
+      let asked = 0;
+      const generator: QueryGenerator = () => {
+        asked++;
+        return { sql: 'SELECT 1', params: [], explanation: 'a guess' };
+      };
+      for (const input of [{ schema: 'bare' }, { schema: 'bare', request: 'How many orders?' }]) {
+        const run = testEngine({ agents: queryGenerationAgents(db, { generator }) }).start(
+          queryGeneration,
+          input,
+        );
+        const escalated = until(() => run.waitingSteps().includes('review'), 5_000);
+        const report = await Promise.race([run.result, escalated.then(() => null)]);
+        expect(run.waitingSteps()).not.toContain('review');
+        expect(report).toMatchObject({ status: 'unanswered', source: null, sql: null, attempts: 0 });
+        expect(report?.problems).toEqual([
+          'The schema bare has no tables: there is nothing to query (give another with "schema")',
+        ]);
+      }
+      expect(asked).toBe(0);
+    } finally {
+      await db.query('DROP SCHEMA bare');
+    }
   });
 });
 

@@ -120,6 +120,11 @@ const MUSIC: readonly Golden[] = [
     'Top 3 genres by number of tracks',
     'SELECT count(*) FROM music."Track" GROUP BY "GenreId" ORDER BY 1 DESC LIMIT 3',
   ],
+  // A row position: the generator listed every track (answered wrong) before ordinals were a requirement.
+  [
+    'Tracks on the 2nd album',
+    'SELECT "TrackId" FROM music."Track" WHERE "AlbumId" = (SELECT "AlbumId" FROM music."Album" ORDER BY "AlbumId" LIMIT 1 OFFSET 1)',
+  ],
 ];
 
 const RENTAL: readonly Golden[] = [
@@ -140,6 +145,10 @@ const RENTAL: readonly Golden[] = [
     `SELECT count(*) FROM payment WHERE payment_date < '2022-02-01'`,
   ],
   ['How many rentals since 2022?', `SELECT count(*) FROM rental WHERE rental_date >= '2022-01-01'`],
+  [
+    'Rentals of the third customer',
+    'SELECT rental_id FROM rental WHERE customer_id = (SELECT customer_id FROM customer ORDER BY customer_id LIMIT 1 OFFSET 2)',
+  ],
   // Released in 2006: film's one date is its last_update (no film was edited in 2006), so unanswered.
   ['Films in 2006', 'SELECT film_id FROM film WHERE release_year = 2006'],
 ];
@@ -245,6 +254,11 @@ describe('the query generation golden set (PGlite)', () => {
         sql: 'SELECT "CustomerId", count(*) FROM music."Invoice" GROUP BY 1 ORDER BY 2 DESC',
         params: [],
       },
+      // The position on the joined rows (the 2nd track-and-album row), not on the albums.
+      'Tracks on the 2nd album': {
+        sql: 'SELECT t.* FROM music."Track" t JOIN music."Album" a USING ("AlbumId") ORDER BY a."AlbumId" LIMIT 1 OFFSET 1',
+        params: [],
+      },
     };
     for (const [request, candidate] of Object.entries(wrong)) {
       const agents = queryGenerationAgents(dbs[1] as Database, {
@@ -254,8 +268,33 @@ describe('the query generation golden set (PGlite)', () => {
       const report = await testEngine({ agents }).start(wf, { request }).result;
       expect(report.status, request).toBe('unanswered');
       expect(report.problems.join(' '), request).toMatch(
-        /GROUP BY on genre|names 2021 but the query does not filter a date column|LIMIT 5/,
+        /GROUP BY on genre|names 2021 but the query does not filter a date column|LIMIT 5|2nd album \(a row position\)/,
       );
+    }
+  });
+
+  it('takes a query that picks the row an ordinal names, by an order and a position, in a subquery or not', async () => {
+    const right: Record<string, { sql: string; params: (string | number)[] }> = {
+      'Tracks on the 2nd album': {
+        sql: 'SELECT "TrackId" FROM music."Track" WHERE "AlbumId" = (SELECT "AlbumId" FROM music."Album" ORDER BY "AlbumId" LIMIT $1 OFFSET $2)',
+        params: [1, 1],
+      },
+      'The 3rd longest track': {
+        sql: 'SELECT "Name" FROM music."Track" ORDER BY "Milliseconds" DESC LIMIT 1 OFFSET 2',
+        params: [],
+      },
+      'The first invoice of customer 5': {
+        sql: 'SELECT * FROM music."Invoice" WHERE "CustomerId" = $1 ORDER BY "InvoiceDate" LIMIT 1',
+        params: [5],
+      },
+    };
+    for (const [request, candidate] of Object.entries(right)) {
+      const agents = queryGenerationAgents(dbs[1] as Database, {
+        generator: () => ({ ...candidate, explanation: 'right' }),
+      });
+      const wf = queryGenerationWorkflow({ reviewTimeoutMs: 20, maxAttempts: 1 });
+      const report = await testEngine({ agents }).start(wf, { request }).result;
+      expect(report.status, `${request}: ${report.problems.join(' ')}`).toBe('answered');
     }
   });
 

@@ -53,7 +53,10 @@ describe('typed results', () => {
   });
 
   it('types a run’s result as its results record, or as its output schema when it has one', async () => {
-    const child = workflow('typed-child').agents<typeof agents>().step('count', { input: () => 'orders' }).build();
+    const child = workflow('typed-child')
+      .agents<typeof agents>()
+      .step('count', { input: () => 'orders' })
+      .build();
     const parent = workflow('typed-parent')
       .agents<typeof agents>()
       .step('lookup', { input: () => ({ name: 'Ada' }) })

@@ -113,10 +113,23 @@ function queryGeneration(r: QueryReport, limit: number): string[] {
 function optimization(r: OptimizationReport, limit: number): string[] {
   return [
     `${plural(r.queries.length, 'query', 'queries')} measured (${r.source}), ${plural(r.recommendations.length, 'recommendation')}, ${r.rejected.length} rejected`,
-    ...some(
-      r.recommendations,
-      limit,
-      (rec) => `${rec.ddl}  -- ${rec.speedup}x (${rec.beforeMs} → ${rec.afterMs} ms)`,
-    ),
+    ...some(r.recommendations, limit, (rec) => `${rec.ddl}  -- ${effect(rec)}`),
   ];
+}
+
+/**
+ * What a recommendation's trial measured. Judged on the planner's estimates (HypoPG, or a query with `$n` and no
+ * values, which never runs), the costs it compared: times of 0 ms would read as measured. A median timed before a
+ * hypothetical trial is real and kept; the time after is not (nothing was built), so it is not shown.
+ */
+function effect(rec: OptimizationReport['recommendations'][number]): string {
+  // A report stored before costs were recorded has no `judgedOn`: its times are all it has.
+  if (rec.judgedOn !== 'cost') return `${rec.speedup}x (${rec.beforeMs} → ${rec.afterMs} ms)`;
+  const timed = rec.beforeMs > 0 ? ` (measured ${rec.beforeMs} ms before)` : '';
+  return `cost ${cost(rec.costBefore)} → ${cost(rec.costAfter)}, ${rec.speedup}x${timed}`;
+}
+
+/** A planner cost as EXPLAIN shows it, without the noise of decimals on large ones. */
+function cost(value: number): string {
+  return value >= 100 ? String(Math.round(value)) : String(Math.round(value * 100) / 100);
 }
