@@ -13,6 +13,7 @@ import type {
   WorkflowOptions,
 } from '../model/definition.js';
 import { type DefinitionProblem, WorkflowDefinitionError } from '../model/errors.js';
+import { keepOptions } from './builder-options.js';
 import { checkSpec } from './checks.js';
 import { createDefinition } from './definition.js';
 
@@ -217,7 +218,9 @@ export class SequenceBuilder<I = unknown, R = OpenResults, S = null, A = unknown
   ): Next<this, Flat<R & UnionToIntersection<ResultsOf<ReturnType<G[keyof G]>, R>>>> {
     const built: Record<string, WorkflowNode[]> = {};
     for (const [region, fill] of Object.entries(regions)) built[region] = this.sub(fill);
-    this.nodes.push({ kind: 'parallel', name, regions: built, failFast: options.failFast ?? true });
+    this.nodes.push(
+      keepOptions({ kind: 'parallel', name, regions: built, failFast: options.failFast ?? true }, options),
+    );
     return this as never;
   }
 
@@ -253,7 +256,7 @@ export class SequenceBuilder<I = unknown, R = OpenResults, S = null, A = unknown
         otherwise ??= this.sub(arm.otherwise);
       } else guarded.push({ when: arm.when as GuardRef, nodes: this.sub(arm.then) });
     });
-    this.nodes.push({ kind: 'branch', name, arms: guarded, otherwise });
+    this.nodes.push(keepOptions({ kind: 'branch', name, arms: guarded, otherwise }, arms));
     return this as never;
   }
 
@@ -280,13 +283,18 @@ export class SequenceBuilder<I = unknown, R = OpenResults, S = null, A = unknown
     this,
     With<R, N, ReadonlyArray<Runs<A, G, C> | Skippable<E, X, S>> | ([S] extends [never] ? never : null)>
   > {
-    this.nodes.push({
-      kind: 'map',
-      name,
-      items: options.items as Mapping,
-      step: options.step as StepOptions,
-      concurrency: options.concurrency ?? 1,
-    });
+    this.nodes.push(
+      keepOptions(
+        {
+          kind: 'map',
+          name,
+          items: options.items as Mapping,
+          step: options.step as StepOptions,
+          concurrency: options.concurrency ?? 1,
+        },
+        options,
+      ),
+    );
     return this as never;
   }
 
@@ -305,14 +313,19 @@ export class SequenceBuilder<I = unknown, R = OpenResults, S = null, A = unknown
     body: (b: SequenceBuilder<I, Flat<R & OpenResults>, S, A>) => B,
     options: LoopOptions<I, AfterLoop<B, R>>,
   ): Next<this, AfterLoop<B, R>> {
-    this.nodes.push({
-      kind: 'loop',
-      name,
-      body: this.sub(body as (b: SequenceBuilder<I, R, S, A>) => unknown),
-      until: options.until as GuardRef,
-      maxIterations: options.maxIterations,
-      onMaxIterations: options.onMaxIterations ?? 'continue',
-    });
+    this.nodes.push(
+      keepOptions(
+        {
+          kind: 'loop',
+          name,
+          body: this.sub(body as (b: SequenceBuilder<I, R, S, A>) => unknown),
+          until: options.until as GuardRef,
+          maxIterations: options.maxIterations,
+          onMaxIterations: options.onMaxIterations ?? 'continue',
+        },
+        options,
+      ),
+    );
     return this as never;
   }
 
@@ -329,14 +342,19 @@ export class SequenceBuilder<I = unknown, R = OpenResults, S = null, A = unknown
     name: N,
     options: WaitForOptions<T> & { readonly onTimeout?: W },
   ): Next<this, With<R, N, T | (W extends 'skip' ? null : never) | S>> {
-    this.nodes.push({
-      kind: 'wait',
-      name,
-      event: options.event,
-      schema: options.schema,
-      timeoutMs: options.timeoutMs,
-      onTimeout: options.onTimeout ?? 'fail',
-    });
+    this.nodes.push(
+      keepOptions(
+        {
+          kind: 'wait',
+          name,
+          event: options.event,
+          schema: options.schema,
+          timeoutMs: options.timeoutMs,
+          onTimeout: options.onTimeout ?? 'fail',
+        },
+        options,
+      ),
+    );
     return this as never;
   }
 

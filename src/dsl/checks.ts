@@ -1,6 +1,7 @@
 import type { GuardRef, StepOptions, WorkflowNode, WorkflowSpec } from '../model/definition.js';
 import type { DefinitionProblem, IssuePath } from '../model/errors.js';
 import { walkNodes } from '../model/walk.js';
+import { checkGivenOptions, checkWorkflowOptionKeys } from './builder-options.js';
 import { isDataPath, isName, isReservedEventType } from './names.js';
 import { checkOptionKeys } from './option-keys.js';
 
@@ -40,6 +41,7 @@ export function checkSpec(spec: WorkflowSpec): DefinitionProblem[] {
         `The name '${node.name}' is already used at ${earlier.join('.')}; results are keyed by name, so names must be unique in a workflow`,
       );
     } else seen.set(node.name, path);
+    checkGivenOptions(node, path, report);
     switch (node.kind) {
       case 'step':
         checkStep(node.options, path, report);
@@ -124,6 +126,7 @@ export function checkSpec(spec: WorkflowSpec): DefinitionProblem[] {
     }
   };
 
+  checkWorkflowOptionKeys(spec.options, spec.id, report);
   (spec.options.secrets ?? []).forEach((path, i) => {
     if (typeof path !== 'string' || !/^input(\.[A-Za-z0-9_$-]+)+$/.test(path)) {
       report(

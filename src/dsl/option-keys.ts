@@ -1,12 +1,15 @@
 /**
- * The keys a step's options may have, for definitions that do not come through the JSON form's zod schema (the
- * builder, a spec made by hand). The JSON form refuses an unknown key (`z.strictObject`) and TypeScript refuses one
- * in an object literal; a builder called from JavaScript, or with options held in a variable, would drop a typo
- * such as `retires: 3` without a word. These lists are the same as the JSON schemas' keys
- * (test/unit/dsl-option-keys.test.ts holds them equal) and kept here, zod-free: the package's root never loads zod.
+ * The keys each options object of the builder may have, for definitions that do not come through the JSON form's
+ * zod schema (the builder, a spec made by hand). The JSON form refuses an unknown key (`z.strictObject`) and
+ * TypeScript refuses one in an object literal; a builder called from JavaScript, or with options held in a
+ * variable, would drop a typo such as `retires: 3` or `concurency: 4` without a word. Each list is held equal to
+ * its TypeScript type here (a missing or extra key does not compile) and to the JSON schema's keys where the JSON
+ * form has a counterpart (test/unit/dsl-option-keys.test.ts); kept here, zod-free: the package's root never loads
+ * zod. Steps, retry and escalation policies are checked here; the others in `builder-options.ts`.
  */
-import type { EscalationPolicy, RetryPolicy, StepOptions } from '../model/definition.js';
+import type { EscalationPolicy, RetryPolicy, StepOptions, WorkflowOptions } from '../model/definition.js';
 import type { IssuePath } from '../model/errors.js';
+import type { BranchArmInput, LoopOptions, MapOptions, SequenceBuilder, WaitForOptions } from './builder.js';
 
 /** Every key of `T`, listed once: a key missing from the list, or one `T` lacks, does not compile. */
 type AllKeys<T> = readonly (keyof T & string)[] & { readonly length: KeyCount<T> };
@@ -53,8 +56,53 @@ export const ESCALATION_POLICY_KEYS = [
   'onTimeout',
 ] as const satisfies AllKeys<EscalationPolicy>;
 
+/** The keys of `.map(...)`'s options ({@link MapOptions}); its `step` has {@link STEP_OPTION_KEYS}. */
+export const MAP_OPTION_KEYS = ['items', 'step', 'concurrency'] as const satisfies AllKeys<
+  MapOptions<unknown>
+>;
+
+/** The keys of `.loop(...)`'s options ({@link LoopOptions}). */
+export const LOOP_OPTION_KEYS = ['until', 'maxIterations', 'onMaxIterations'] as const satisfies AllKeys<
+  LoopOptions<unknown>
+>;
+
+/** The keys of `.waitFor(...)`'s options ({@link WaitForOptions}). */
+export const WAIT_FOR_OPTION_KEYS = [
+  'event',
+  'schema',
+  'timeoutMs',
+  'onTimeout',
+] as const satisfies AllKeys<WaitForOptions>;
+
+/** `.parallel(...)`'s options, as the builder declares them (an inline type there). */
+type ParallelOptions = NonNullable<Parameters<SequenceBuilder['parallel']>[2]>;
+
+/** The keys of `.parallel(...)`'s options. */
+export const PARALLEL_OPTION_KEYS = ['failFast'] as const satisfies AllKeys<ParallelOptions>;
+
+/** The keys of a guarded arm of `.branch(...)`. */
+export const WHEN_ARM_KEYS = ['when', 'then'] as const satisfies AllKeys<
+  Extract<BranchArmInput<unknown>, { readonly when: unknown }>
+>;
+
+/** The keys of the `otherwise` arm of `.branch(...)`. */
+export const OTHERWISE_ARM_KEYS = ['otherwise'] as const satisfies AllKeys<
+  Extract<BranchArmInput<unknown>, { readonly otherwise: unknown }>
+>;
+
+/** The keys of `workflow(id, options)`'s options ({@link WorkflowOptions}). */
+export const WORKFLOW_OPTION_KEYS = [
+  'input',
+  'output',
+  'result',
+  'description',
+  'onError',
+  'guards',
+  'secrets',
+] as const satisfies AllKeys<WorkflowOptions>;
+
 /** Reports a problem of a definition (see `checkSpec`). */
-type Report = (code: string, path: IssuePath, message: string) => void;
+export type Report = (code: string, path: IssuePath, message: string) => void;
 
 /**
  * Reports each key of a step's options (and of its `retry` and `escalate` policies) that no option has, with the
@@ -75,7 +123,11 @@ export function checkOptionKeys(options: StepOptions, path: IssuePath, step: str
     );
 }
 
-function unknownKeys(
+/**
+ * Reports each own key of `value` that `known` lacks, at `path` plus the key, with the JSON form's code: the message
+ * names where it is (`what`, such as `the options of map 'm'`) and the known keys, so a typo reads as one.
+ */
+export function unknownKeys(
   value: object,
   known: readonly string[],
   path: IssuePath,
@@ -92,6 +144,7 @@ function unknownKeys(
   }
 }
 
-function isObject(value: unknown): value is object {
+/** Whether `value` is an object whose keys can be checked (JavaScript callers may pass anything). */
+export function isObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null;
 }

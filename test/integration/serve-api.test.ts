@@ -334,6 +334,8 @@ describe('the web view API', () => {
     });
     // Nothing learned, no pace yet: `a` has no estimate.
     expect(views.row(stored({}), stored({}), 1_100)).toMatchObject({ percent: 0, etaMs: null });
+    // A whole stored run given as the record (a store's list may return them): its snapshot is read, not copied.
+    expect(views.row(stored({}), stored({}), 1_100)).not.toHaveProperty('snapshot');
     views.learn([
       { workflow: 'api-timed', path: 'a', kind: 'duration', state: '{"ewma":200,"samples":3}', updatedAt: 0 },
       { workflow: 'api-timed', path: 'x', kind: 'duration', state: '{not json', updatedAt: 0 },

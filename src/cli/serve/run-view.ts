@@ -82,9 +82,20 @@ export class RunViews {
     this.learned = learned;
   }
 
-  /** A list row: percent and ETA need the snapshot, so only unfinished runs pass one. */
+  /**
+   * A list row: percent and ETA need the snapshot, so only unfinished runs pass one. The row never carries the
+   * snapshot itself, even when `record` is a whole stored run (`detail` passes one; a store's list may return
+   * them): it is the engine's internal state, megabytes for a big map, and no client should depend on it.
+   */
   row(record: RunRecord, stored: StoredRun | undefined, now: number): RunRow {
-    const { input: _i, output: _o, error, epoch: _e, ...rest } = record;
+    const {
+      input: _i,
+      output: _o,
+      error,
+      epoch: _e,
+      snapshot: _s,
+      ...rest
+    } = record as Partial<StoredRun> & RunRecord;
     const ended = ENDED.has(record.status);
     const durationMs = (ended ? record.updatedAt : now) - record.createdAt;
     const progress = ended
