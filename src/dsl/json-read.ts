@@ -40,6 +40,7 @@ export function readWorkflow(
     result: doc.result,
     description: doc.description,
     onError: doc.onError,
+    secrets: doc.secrets,
   });
   return { id: doc.id, options, nodes: readNodes(doc.steps, [...path, 'steps'], problems, patterns) };
 }

@@ -160,6 +160,8 @@ export const WorkflowJSONSchema = z.strictObject({
   input: jsonSchemaObject.optional(),
   output: jsonSchemaObject.optional(),
   result: ref.optional(),
+  /** Data paths of secret inputs (`input.password`): sealed or redacted wherever a checkpoint holds them. */
+  secrets: z.array(z.string()).optional(),
   get steps(): z.ZodArray<WorkflowNode> {
     return z.array(WorkflowNodeJSONSchema);
   },

@@ -54,6 +54,8 @@ function writeWorkflow(spec: WorkflowSpec, path: IssuePath, problems: Definition
     input: writeSchema(options.input, [...path, 'input'], problems),
     output: writeSchema(options.output, [...path, 'output'], problems),
     result: writeRef(options.result, [...path, 'result'], 'mapping', problems),
+    // Kept: a definition sent as JSON and read back must seal the same inputs (it stored them in clear).
+    secrets: options.secrets && options.secrets.length > 0 ? [...options.secrets] : undefined,
     steps: writeNodes(spec.nodes, [...path, 'steps'], problems),
   });
 }

@@ -17,6 +17,7 @@ const EVERY_KIND = {
   input: { type: 'object', properties: { dsn: { type: 'string' } }, required: ['dsn'] },
   output: { type: 'object' },
   result: 'results.report',
+  secrets: ['input.dsn'],
   steps: [
     {
       kind: 'step',
@@ -114,6 +115,19 @@ describe('the JSON form', () => {
     expect(WorkflowJSONSchema.safeParse(EVERY_KIND).success).toBe(true);
     expect(fromJSON(EVERY_KIND).toJSON()).toStrictEqual(EVERY_KIND);
     expect(fromJSON(JSON.stringify(EVERY_KIND)).toJSON()).toStrictEqual(EVERY_KIND);
+  });
+
+  it('keeps the secret inputs: a definition sent as JSON and read back seals what it sealed, at the same version', () => {
+    const built = workflow('secretive', { secrets: ['input.apiKey'] })
+      .step('auth')
+      .build();
+    const read = fromJSON(JSON.stringify(built.toJSON()));
+    expect(read.spec.options.secrets).toEqual(['input.apiKey']);
+    expect(read.version).toBe(built.version);
+    const bad = { id: 'bad', secrets: ['results.x'], steps: [{ kind: 'step', name: 'auth', agent: 'auth' }] };
+    expect(() => fromJSON(bad)).toThrow(
+      expect.objectContaining({ problems: [expect.objectContaining({ path: ['secrets', 0] })] }),
+    );
   });
 
   it('keeps an omitted default omitted and an explicit one explicit', () => {

@@ -122,8 +122,8 @@ describe('unknown keys in the workflow’s options', () => {
   });
 
   it('knows the JSON form’s top-level keys, but for the id and steps (arguments of the builder) and the two JSON cannot hold', () => {
-    // `guards` are functions; `secrets` is not in the JSON form (toJSON drops it).
-    const builderOnly = ['guards', 'secrets'];
+    // `guards` are functions, which JSON cannot hold.
+    const builderOnly = ['guards'];
     expect(sorted(WORKFLOW_OPTION_KEYS.filter((k) => !builderOnly.includes(k)))).toEqual(
       keys(WorkflowJSONSchema.shape).filter((k) => k !== 'id' && k !== 'steps'),
     );
