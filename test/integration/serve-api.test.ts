@@ -257,6 +257,65 @@ describe('the web view API', () => {
     api.close();
   });
 
+  it('refuses at once what a run no engine holds would refuse, instead of queueing it (202) unread', async () => {
+    const own = memoryStore();
+    const api = createServeApp({
+      store: own,
+      workflows: new Map<string, AnyWorkflowDefinition>([
+        [review.id, review],
+        [approval.id, approval],
+      ]),
+      registry: new Registry(),
+      assets: new Map(),
+      token: 't',
+      pollMs: 10,
+      signalTimeoutMs: 50,
+    });
+    const failing = { review: () => Promise.reject(new Error('no')), fetch: () => 'rows' };
+    const first = testEngine({ store: own, workflows: [review, approval], agents: failing });
+    first.start(review, {}, { id: 'released-review' });
+    first.start(approval, {}, { id: 'released-wait' });
+    await eventually(
+      async () =>
+        (await first.get('released-review'))?.status === 'waiting' &&
+        (await first.get('released-wait'))?.status === 'waiting',
+    );
+    await first.close(); // released: no live engine holds them
+    const post = async (path: string, body: unknown) => {
+      const response = await api.app.request(path, {
+        method: 'POST',
+        headers: { authorization: 'Bearer t' },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    expect(
+      await post('/api/runs/released-review/decide', { stepPath: 'reveiw', action: 'retry' }),
+    ).toMatchObject({
+      status: 409,
+      body: {
+        code: 'CONFIGURATION_INVALID',
+        error: expect.stringContaining('steps waiting for one: review'),
+      },
+    });
+    expect(await post('/api/runs/released-wait/send', { event: { type: 'aproved' } })).toMatchObject({
+      status: 409,
+      body: { error: expect.stringContaining('events awaited: approved') },
+    });
+    // What the run would take is queued for the engine that takes it next.
+    expect(
+      await post('/api/runs/released-review/decide', { stepPath: 'review', action: 'retry' }),
+    ).toMatchObject({
+      status: 202,
+    });
+    expect(
+      await post('/api/runs/released-wait/send', { event: { type: 'approved', by: 'x' } }),
+    ).toMatchObject({
+      status: 202,
+    });
+    api.close();
+  });
+
   it('refuses a body that is not a JSON object with a 400 that says so', async () => {
     const raw = (body: string) =>
       json('/api/runs/wait-1/decide', { method: 'POST', headers: { authorization: 'Bearer t0ken' }, body });

@@ -14,6 +14,7 @@ import { earlierSignal, keyedSignalId, postSignal, type SignalBody } from '../..
 import { type Assets, serveAsset } from './assets.js';
 import { RunFeed } from './feed.js';
 import { RunViews } from './run-view.js';
+import { refusalOf } from './signal-check.js';
 
 /** Options of {@link createServeApp}. */
 export interface ServeAppOptions {
@@ -153,6 +154,13 @@ export function createServeApp(options: ServeAppOptions): { app: Hono; close: ()
           if (!run) throw new HttpError(404, `no run ${id}`);
           if (!UNFINISHED.includes(run.status))
             throw new HttpError(409, `run ${id} already ended (${run.status})`);
+          // No live owner: the signal would wait in the inbox; one the run would refuse is refused now.
+          if (!run.owner || (run.leaseUntil ?? 0) <= Date.now()) {
+            const detail = await feed.detail(id);
+            const refused = detail && refusalOf(kind, signalBody, detail);
+            if (refused)
+              return c.json({ applied: false, code: 'CONFIGURATION_INVALID', error: refused }, 409);
+          }
           const result = await postSignal(store, id, kind, signalBody, timeoutMs, keyed);
           feed.poke(id);
           return c.json({ applied: true, result: result ?? null });
