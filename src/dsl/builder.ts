@@ -217,7 +217,9 @@ export class SequenceBuilder<I = unknown, R = OpenResults, S = null, A = unknown
     options: { readonly failFast?: boolean } = {},
   ): Next<this, Flat<R & UnionToIntersection<ResultsOf<ReturnType<G[keyof G]>, R>>>> {
     const built: Record<string, WorkflowNode[]> = {};
-    for (const [region, fill] of Object.entries(regions)) built[region] = this.sub(fill);
+    const at = this.nodes.length;
+    for (const [region, fill] of Object.entries(regions))
+      built[region] = this.sub(fill, ['steps', at, 'regions', region]);
     this.nodes.push(
       keepOptions({ kind: 'parallel', name, regions: built, failFast: options.failFast ?? true }, options),
     );
@@ -253,8 +255,12 @@ export class SequenceBuilder<I = unknown, R = OpenResults, S = null, A = unknown
               'The `otherwise` arm must be the last arm, and there can be only one: arms after it never run',
           });
         }
-        otherwise ??= this.sub(arm.otherwise);
-      } else guarded.push({ when: arm.when as GuardRef, nodes: this.sub(arm.then) });
+        otherwise ??= this.sub(arm.otherwise, ['steps', index, 'arms', i, 'otherwise']);
+      } else
+        guarded.push({
+          when: arm.when as GuardRef,
+          nodes: this.sub(arm.then, ['steps', index, 'arms', i, 'then']),
+        });
     });
     this.nodes.push(keepOptions({ kind: 'branch', name, arms: guarded, otherwise }, arms));
     return this as never;
@@ -318,7 +324,11 @@ export class SequenceBuilder<I = unknown, R = OpenResults, S = null, A = unknown
         {
           kind: 'loop',
           name,
-          body: this.sub(body as (b: SequenceBuilder<I, R, S, A>) => unknown),
+          body: this.sub(body as (b: SequenceBuilder<I, R, S, A>) => unknown, [
+            'steps',
+            this.nodes.length,
+            'body',
+          ]),
           until: options.until as GuardRef,
           maxIterations: options.maxIterations,
           onMaxIterations: options.onMaxIterations ?? 'continue',
@@ -358,9 +368,19 @@ export class SequenceBuilder<I = unknown, R = OpenResults, S = null, A = unknown
     return this as never;
   }
 
-  private sub(fill: (b: SequenceBuilder<I, R, S, A>) => unknown): WorkflowNode[] {
+  /**
+   * The nodes a callback adds to a fresh builder. A callback that is missing (a misspelled `then`, from JavaScript)
+   * is reported at build, with its path, rather than thrown at once as a `TypeError`.
+   */
+  private sub(fill: (b: SequenceBuilder<I, R, S, A>) => unknown, path: (string | number)[]): WorkflowNode[] {
     const builder = new SequenceBuilder<I, R, S, A>(this.problems);
-    fill(builder);
+    if (typeof fill === 'function') fill(builder);
+    else
+      this.problems.push({
+        code: 'not-a-function',
+        path,
+        message: `Expected a function that adds the steps (b) => b.step(...), got ${fill === undefined ? 'nothing' : typeof fill}`,
+      });
     return builder.nodes;
   }
 }

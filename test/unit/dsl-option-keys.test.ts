@@ -211,6 +211,26 @@ describe('unknown keys in the options of map, loop, waitFor, parallel and branch
     expect(problems.map((p) => ({ ...p, path: p.path.join('.') }))).toEqual(EXPECTED);
   });
 
+  it('reports an arm, region or loop body without its function at build(), not as a TypeError at once', () => {
+    const problems = problemsOf(() =>
+      workflow('w')
+        .step('a')
+        .branch('pick', [
+          { when: 'results.a', thne: (b: never) => b },
+          { otherwise: (b) => b.step('c') },
+        ] as never)
+        .parallel('p', { r: undefined as never })
+        .build(),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ code: 'not-a-function', path: ['steps', 1, 'arms', 0, 'then'] }),
+        expect.objectContaining({ code: 'unrecognized_keys', path: ['steps', 1, 'arms', 0, 'thne'] }),
+        expect.objectContaining({ code: 'not-a-function', path: ['steps', 2, 'regions', 'r'] }),
+      ]),
+    );
+  });
+
   it('reports the same code and path as the JSON form for the same typos', () => {
     const fromJson = problemsOf(() =>
       fromJSON({
