@@ -25,6 +25,7 @@ import {
 } from '../../src/dsl/option-keys.js';
 import {
   type DefinitionProblem,
+  type SequenceBuilder,
   type WorkflowDefinition,
   WorkflowDefinitionError,
   workflow,
@@ -216,8 +217,8 @@ describe('unknown keys in the options of map, loop, waitFor, parallel and branch
       workflow('w')
         .step('a')
         .branch('pick', [
-          { when: 'results.a', thne: (b: never) => b },
-          { otherwise: (b) => b.step('c') },
+          { when: 'results.a', thne: (b: unknown) => b },
+          { otherwise: (b: SequenceBuilder) => b.step('c') },
         ] as never)
         .parallel('p', { r: undefined as never })
         .build(),

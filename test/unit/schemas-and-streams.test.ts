@@ -118,6 +118,7 @@ describe('WorkflowJSONSchema', () => {
       'input',
       'output',
       'result',
+      'secrets',
       'steps',
     ]);
     // Composes like any schema.
