@@ -8,6 +8,9 @@ import type { Plan, PlanNode } from './plan.js';
 import { planOf } from './plan.js';
 import { type StepView, startedView } from './views.js';
 
+/** Items of a restored map listed, at most (as the engine keeps for a run nobody watches: `learner.ts`). */
+const LISTED_ITEMS = 1_000;
+
 /** What a machine's context says of its ended steps (a compiled workflow's; a hand-written machine has none). */
 interface EndedContext {
   readonly pathPrefix?: unknown;
@@ -55,9 +58,10 @@ function endedOf(
     if (!meta) continue;
     const path = prefix + name;
     if (meta.kind === 'map') {
-      // A map's results are its items' outputs, in item order.
-      if (Array.isArray(output))
-        for (let i = 0; i < output.length; i++) into.push(ended(`${path}[${i}]`, 'item', at));
+      // A map's results are its items' outputs, in item order; its first ones are listed, as for a live run that
+      // nobody watched (a restored map of 100,000 items would make as many views at every wake).
+      const items = Array.isArray(output) ? Math.min(output.length, LISTED_ITEMS) : 0;
+      for (let i = 0; i < items; i++) into.push(ended(`${path}[${i}]`, 'item', at));
       continue;
     }
     const kind = meta.kind === 'wait' ? 'wait' : meta.workflow !== undefined ? 'workflow' : 'step';

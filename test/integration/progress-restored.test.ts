@@ -64,6 +64,27 @@ describe('a restored run’s progress', () => {
     await second.close();
   });
 
+  it('lists the first 1,000 items of a big map, not one view per item at every wake', async () => {
+    const big = workflow('restored-big-map')
+      .map('m', {
+        items: () => Array.from({ length: 1_500 }, (_, i) => i),
+        step: { agent: 'c' },
+        concurrency: 50,
+      })
+      .waitFor('w', { event: 'go', timeoutMs: 600_000 })
+      .build();
+    const store = memoryStore();
+    const first = testEngine({ agents, workflows: [big], store, lease: { owner: 'one' } });
+    first.start(big, {}, { id: 'big' });
+    for (let i = 0; i < 400 && (await store.getRun('big'))?.status !== 'waiting'; i++) await sleep(10);
+    await first.close();
+    const second = testEngine({ agents, workflows: [big], store, lease: { owner: 'two' } });
+    const restored = await second.resume('big');
+    const after = await firstValueFrom(restored.progress$);
+    expect(after.steps.filter((s) => s.kind === 'item')).toHaveLength(1_000);
+    await second.close();
+  });
+
   it('lists them for an engine that watches every run from its start (step lines logged)', async () => {
     const store = memoryStore();
     const first = testEngine({ agents, workflows: [shapes, child], store, lease: { owner: 'one' } });
