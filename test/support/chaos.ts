@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll } from 'vitest';
-import type { WorkflowStore } from '../../src/index.js';
+import { postgresStore, sqliteStore, type WorkflowStore } from '../../src/index.js';
 // @ts-expect-error plain ESM helper shared with the worker process
 import { expectedOutput } from './crash-workflow.mjs';
-import { type PostgresServer, startPostgres } from './postgres.js';
+import { createDatabase, type PostgresServer, startPostgres } from './postgres.js';
 
 /** Long mode (`npm run test:chaos`): the issue's figures. */
 export const LONG = process.env.CHAOS === 'long';
@@ -239,6 +239,20 @@ export function chaosFixture(prefix: string): { readonly dir: string; pg(): Post
       return server;
     },
   };
+}
+
+/**
+ * The two stores a chaos test runs on, for `describe.each`: a SQLite file in the fixture's directory and a database
+ * named `name` on its PostgreSQL server, each with the function that opens a store on it.
+ */
+export function storeTargets(
+  fixture: ReturnType<typeof chaosFixture>,
+  name: string,
+): Array<[string, () => Promise<string>, (target: string) => WorkflowStore]> {
+  return [
+    ['sqlite', async () => join(fixture.dir, `${name}.db`), (path) => sqliteStore(path)],
+    ['postgres', () => createDatabase(fixture.pg(), name), (url) => postgresStore(url)],
+  ];
 }
 
 /** Whether a worker process is still running. */
