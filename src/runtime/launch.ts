@@ -133,9 +133,13 @@ export function lose(core: EngineCore, runId: string, reason: FlowstateError, ha
   if (!entry || entry.stopReason) return;
   entry.stopReason = reason;
   entry.handedOver = handedOver;
+  // A copy whose run goes on elsewhere keeps saying where the run is (not `cancelled`, as its stopped actor would).
+  const elsewhere = reason instanceof LeaseLostError;
   if (entry.phase === 'claiming') {
     core.table.ended(entry);
     core.table.forget(entry);
+    // Claimed (or being claimed), never started: stored as `running`, for the next engine to start.
+    if (elsewhere) entry.run.passivate({ status: 'running', waiting: [] });
     entry.run.abandon(reason);
     return;
   }
@@ -143,6 +147,7 @@ export function lose(core: EngineCore, runId: string, reason: FlowstateError, ha
   if (!handedOver) core.logger.warn({ workflowId: runId }, 'run owned by another engine now: copy stopped');
   // Its last live state, if queued, is written as it is now, not as the stopped actor it is about to become.
   core.durability?.writer.freeze(runId);
+  if (elsewhere) entry.run.passivate();
   entry.run.actor.stop();
 }
 

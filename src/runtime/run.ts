@@ -269,7 +269,7 @@ export class WorkflowRun<O = unknown> {
       snapshot.phase !== 'escalated'
     ) {
       const where = this.#elsewhere
-        ? 'the run is passivated: decide it with engine.resolveEscalation(run.id, ...)'
+        ? 'this copy no longer runs it (passivated, or handed over to another engine): decide it with engine.resolveEscalation(run.id, ...)'
         : isStepSnapshot(snapshot)
           ? `it is ${snapshot.phase}`
           : 'no such step is running';
@@ -286,9 +286,12 @@ export class WorkflowRun<O = unknown> {
     if (this.#settled === undefined) this.#finish({ ok: false, error });
   }
 
-  /** @internal This copy is about to be passivated (its actor stopped): it keeps telling where the run was. */
-  passivate(): void {
-    this.#elsewhere = { status: this.status, waiting: this.waitingSteps() };
+  /**
+   * @internal This copy is about to be passivated, or handed over to another engine (its actor stopped): it keeps
+   * telling where the run was (`as`: where it is when that is not what its actor says, a run claimed, not started).
+   */
+  passivate(as?: { readonly status: RunStatus; readonly waiting: string[] }): void {
+    this.#elsewhere = as ?? { status: this.status, waiting: this.waitingSteps() };
   }
 
   /**

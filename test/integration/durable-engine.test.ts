@@ -292,6 +292,26 @@ describe('timers across a restart', () => {
   });
 });
 
+describe('a copy handed over by close()', () => {
+  // A helper's trial: after close() its runs read `cancelled` (their actors stopped), though they wait in the store
+  // for the next engine; and a run closed while its id was being claimed read `waiting`, though nothing had started.
+  it('keeps saying where the run is: waiting, and its waiting steps; a run not started yet: running', async () => {
+    const wait = workflow('handed-wait').step('a').waitFor('w', { event: 'go', timeoutMs: 600_000 }).build();
+    const engine = testEngine({ workflows: [wait], agents: { a: () => 1 }, store: sqliteStore(files.path) });
+    const waiting = engine.start(wait, {}, { id: 'handed-1' });
+    for (let i = 0; i < 500 && waiting.status !== 'waiting'; i++) await new Promise((r) => setTimeout(r, 2));
+    const claiming = engine.start(wait, {}, { id: 'handed-2' });
+    await engine.close();
+    expect([waiting.status, waiting.waitingSteps()]).toEqual(['waiting', ['w']]);
+    await expect(waiting.result).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    expect([claiming.status, claiming.waitingSteps()]).toEqual(['running', []]);
+    const store = sqliteStore(files.path);
+    expect((await store.getRun('handed-1'))?.status).toBe('waiting');
+    expect((await store.getRun('handed-2'))?.status).toBe('running');
+    await store.close();
+  });
+});
+
 describe('learned durations across a restart', () => {
   beforeEach(() => vi.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'Date'] }));
   afterEach(() => vi.useRealTimers());
