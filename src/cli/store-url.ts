@@ -27,7 +27,8 @@ const STORE_ENV = 'FLOWSTATE_STORE';
  * ```
  */
 function parseStoreUrl(url: string): StoreTarget {
-  const shown = url.length > 60 ? `${url.slice(0, 60)}…` : url;
+  const safe = withoutPassword(url);
+  const shown = safe.length > 60 ? `${safe.slice(0, 60)}…` : safe;
   if (url.startsWith('sqlite:')) {
     let path = url.slice('sqlite:'.length);
     if (path.startsWith('//')) path = path.slice(2);
@@ -89,4 +90,16 @@ export function openStore(url: string): WorkflowStore {
   } catch (error) {
     throw new UsageError(`--store: cannot open ${target.path} (${(error as Error).message})`);
   }
+}
+
+/**
+ * A store URL as it may be printed: its password masked (a message or a hint must not show it).
+ *
+ * @example
+ * ```ts
+ * withoutPassword('postgres://app:s3cret@db/flow'); // 'postgres://app:***@db/flow'
+ * ```
+ */
+export function withoutPassword(url: string): string {
+  return url.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@');
 }

@@ -194,7 +194,7 @@ export async function earlierSignal(
   if (!earlier) return undefined;
   if (earlier.kind !== message.kind || canonicalJson(earlier.body) !== canonicalJson(message.body)) {
     throw new ConfigurationError(
-      `signalId already names another signal to run '${message.runId}' (a ${earlier.kind}): give each signal its own`,
+      `signalId already names another signal to run '${message.runId}' (${earlier.kind === 'event' ? 'an' : 'a'} ${earlier.kind}): give each signal its own`,
       { workflowId: message.runId },
     );
   }

@@ -198,11 +198,7 @@ export class WorkflowRun<O = unknown> {
     const elsewhere = this.#elsewhere;
     if (elsewhere)
       return elsewhere instanceof WorkflowRun ? elsewhere.waitingSteps() : [...elsewhere.waiting];
-    const paths: string[] = [];
-    for (const actor of actorTree(this.actor)) {
-      const s = actor.getSnapshot();
-      if (isStepSnapshot(s) && s.status === 'active' && s.phase === 'escalated') paths.push(s.input.path);
-    }
+    const paths = this.escalatedSteps();
     for (const wait of activeWaits(this.actor)) {
       const prefix =
         (wait.actor.getSnapshot() as { context?: { pathPrefix?: string } }).context?.pathPrefix ?? '';
@@ -246,6 +242,16 @@ export class WorkflowRun<O = unknown> {
     return waits.length > 0;
   }
 
+  /** Paths of the steps escalated to a human now (what a decision can address). */
+  private escalatedSteps(): string[] {
+    const paths: string[] = [];
+    for (const actor of actorTree(this.actor)) {
+      const s = actor.getSnapshot();
+      if (isStepSnapshot(s) && s.status === 'active' && s.phase === 'escalated') paths.push(s.input.path);
+    }
+    return paths;
+  }
+
   /**
    * Decides an escalated step: `retry` it, `skip` it with a value as its result, or `abort` it.
    * Throws a `ConfigurationError` if the step is not waiting for a decision, an `InputValidationError` for a bad one.
@@ -272,7 +278,7 @@ export class WorkflowRun<O = unknown> {
         ? 'this copy no longer runs it (passivated, or handed over to another engine): decide it with engine.resolveEscalation(run.id, ...)'
         : isStepSnapshot(snapshot)
           ? `it is ${snapshot.phase}`
-          : 'no such step is running';
+          : `no such step is running; steps waiting for a decision: ${this.escalatedSteps().join(', ') || 'none'}`;
       throw new ConfigurationError(`Step '${stepPath}' is not waiting for a decision (${where})`, {
         workflowId: this.id,
         stepPath,

@@ -383,6 +383,8 @@ describe('flowstate runs, on runs no live engine owns', () => {
       at,
     );
     expect(decided).toMatchObject({ code: 0, stderr: '' });
+    // No engine runs it: the output says how it goes on (found by a new user: nothing said so).
+    expect(decided.stdout).toContain(`no engine runs it now: 'flowstate runs resume`);
     const listed = JSON.parse(
       (await flowstate('runs', 'list', '--store', at, '--json', '--workflow', 'migration')).stdout,
     );

@@ -133,6 +133,10 @@ describe('flowstate template commands', () => {
     expect(reopened.code).toBe(0);
     const report = JSON.parse(reopened.stdout) as { findings: unknown[] };
     expect(report.findings.length).toBeGreaterThan(0);
+    // --seed again: the sample is there; nothing is dropped, the user is told (it printed "cannot seed", exit 1).
+    const again = await flowstate('run', 'schema-analysis', '--db', dir, '--seed');
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain("--seed: the database has the sample's tables already");
   }, 120_000);
 
   it('run exits 3 and says which step waits when a destructive migration is not approved', async () => {

@@ -219,7 +219,7 @@ describe('the web view API', () => {
     // The run ended: the same request still gets its answer; another key is another signal (refused); the key
     // reused for a different request is refused.
     expect(await send('ann')).toMatchObject({ status: 200, body: { applied: true, result: true } });
-    expect(await send('ann', 'k-2')).toMatchObject({ status: 409 });
+    expect(await send('ann', 'k-2')).toMatchObject({ status: 409, body: { code: 'CONFIGURATION_INVALID' } });
     expect(await send('bob')).toMatchObject({ status: 409, body: { code: 'CONFIGURATION_INVALID' } });
   });
 
@@ -301,6 +301,11 @@ describe('the web view API', () => {
     expect(await post('/api/runs/released-wait/send', { event: { type: 'aproved' } })).toMatchObject({
       status: 409,
       body: { error: expect.stringContaining('events awaited: approved') },
+    });
+    // A run waiting on an escalation only takes no event at all (found by a new user: it was queued).
+    expect(await post('/api/runs/released-review/send', { event: { type: 'go' } })).toMatchObject({
+      status: 409,
+      body: { error: expect.stringContaining('events awaited: none') },
     });
     // What the run would take is queued for the engine that takes it next.
     expect(

@@ -64,7 +64,9 @@ describe.each(stores)('a named signal on %s', (_name, open) => {
     await expect(decide()).rejects.toMatchObject({ code: 'CONFIGURATION_INVALID' });
     await expect(decide()).rejects.toMatchObject({
       code: 'CONFIGURATION_INVALID',
-      message: expect.stringContaining("Step 'nowhere' is not waiting for a decision"),
+      message: expect.stringContaining(
+        "Step 'nowhere' is not waiting for a decision (no such step is running; steps waiting for a decision: none)",
+      ),
     });
     await engine.close();
   });

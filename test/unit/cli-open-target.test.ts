@@ -3,7 +3,7 @@
  * empty database, on which the templates scored 100/100. A directory without a database is refused unless the
  * user asks to create it (`--seed`, which fills it with the sample data).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +25,14 @@ describe('openTarget and a PGlite directory', () => {
   it('refuses an existing directory that holds no database (PGlite would initialize it empty)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'flowstate-db-'));
     await expect(openTarget(`file://${dir}`)).rejects.toThrow(`--db: ${dir} holds no PGlite database`);
+  });
+
+  it('refuses a file (a SQLite store given as --db), even with --seed: PGlite failed on it with a bare errno', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'flowstate-db-')), 'store.db');
+    writeFileSync(file, '');
+    await expect(openTarget(file, { create: true })).rejects.toThrow(
+      `--db: ${file} is a file, not a PGlite database directory`,
+    );
   });
 
   it('still says when the directory above it is missing, even with create', async () => {

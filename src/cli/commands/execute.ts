@@ -2,7 +2,7 @@
  * What `flowstate run` and `flowstate showcase` share: finding a template, reading and validating its input,
  * opening the database (running the workflow is `live-run.ts`).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { AnyTemplate } from '../../../machines/index.js';
@@ -129,6 +129,9 @@ export async function openTarget(
 function checkPgliteDir(dir: string, create = false): void {
   if (!existsSync(dirname(dir)))
     throw new UsageError(`--db: no directory ${dirname(dir)} to keep the database in`);
+  // A file (a SQLite store given as --db, say): PGlite would fail on it with a bare errno.
+  if (existsSync(dir) && !statSync(dir).isDirectory())
+    throw new UsageError(`--db: ${dir} is a file, not a PGlite database directory`);
   if (create || existsSync(join(dir, 'PG_VERSION'))) return;
   const what = existsSync(dir) ? `${dir} holds no PGlite database` : `no PGlite database at ${dir}`;
   throw new UsageError(`--db: ${what} (a typo? --seed creates one there, with the sample data)`);

@@ -98,6 +98,15 @@ export async function runTemplateCommand(id: string, options: RunCommandOptions,
         if (!options.json)
           io.out(`database: ${where}, sample data seeded (${rows} rows, ${seeded.durationMs.toFixed(0)} ms)`);
       } catch (error) {
+        // The sample is there already (or tables of its names): --seed never drops what a database holds.
+        const code =
+          (error as { code?: unknown }).code ?? (error as { cause?: { code?: unknown } }).cause?.code;
+        if (code === '42710' || code === '42P07') {
+          io.err(
+            `flowstate: --seed: the database has the sample's tables already (${describeError(error)}); run without --seed to use them (--seed never drops what a database holds)`,
+          );
+          return 2;
+        }
         io.err(`flowstate: cannot seed the sample database: ${describeError(error)}`);
         return 1;
       }

@@ -7,7 +7,7 @@ import type { EscalationDecision } from '../../model/agent.js';
 import type { WorkflowEvent } from '../../runtime/run.js';
 import type { CliIO } from '../demo-command.js';
 import { UsageError } from '../paths-command.js';
-import { openStore, storeUrl } from '../store-url.js';
+import { openStore, storeUrl, withoutPassword } from '../store-url.js';
 import { EXIT, positiveInt, type RunsInvocation, signalEngine, text } from './runs-common.js';
 
 /** How long a signal waits for the run's owner, by default. */
@@ -33,11 +33,19 @@ export async function runsSignal(invocation: RunsInvocation, io: CliIO): Promise
   // Named: a command run again (after a timeout, exit 4) is applied once.
   const signalId = text(values, 'signal-id');
   const options = signalId === undefined ? { timeoutMs } : { timeoutMs, signalId };
-  const engine = signalEngine(openStore(storeUrl(text(values, 'store'))));
+  const url = storeUrl(text(values, 'store'));
+  const store = openStore(url);
+  const engine = signalEngine(store);
   try {
+    // No live engine runs it: the signal is applied here and the run handed back, to go on where it is resumed.
+    const stored = sub === 'cancel' ? undefined : await store.getRun(id);
+    const unowned = stored !== undefined && (!stored.owner || (stored.leaseUntil ?? 0) <= Date.now());
+    const next = unowned
+      ? `; no engine runs it now: 'flowstate runs resume ${id} --store ${withoutPassword(url)}' goes on`
+      : '';
     if (decision) {
       await engine.resolveEscalation(id, arg, decision, options);
-      io.out(`run ${id}: decision '${decision.action}' applied at '${arg}'`);
+      io.out(`run ${id}: decision '${decision.action}' applied at '${arg}'${next}`);
       return EXIT.ok;
     }
     if (event) {
@@ -46,7 +54,7 @@ export async function runsSignal(invocation: RunsInvocation, io: CliIO): Promise
         io.err(`flowstate: run ${id} took no '${event.type}' event: no waitFor step of it waits for one now`);
         return EXIT.refused;
       }
-      io.out(`run ${id}: event '${event.type}' delivered`);
+      io.out(`run ${id}: event '${event.type}' delivered${next}`);
       return EXIT.ok;
     }
     await engine.cancel(id, reason, options);

@@ -6,6 +6,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Registry } from 'prom-client';
+import { handwrittenMachineOf } from '../../dsl/handwritten.js';
 import type { AnyWorkflowDefinition } from '../../model/definition.js';
 import { FlowstateError, SignalTimeoutError } from '../../model/errors.js';
 import type { RunFilter, RunStatus, WorkflowStore } from '../../persistence/types.js';
@@ -61,7 +62,8 @@ export function createServeApp(options: ServeAppOptions): { app: Hono; close: ()
   const app = new Hono();
 
   app.onError((error, c) => {
-    if (error instanceof HttpError) return c.json({ error: error.message }, error.status);
+    if (error instanceof HttpError)
+      return c.json({ ...(error.code ? { code: error.code } : {}), error: error.message }, error.status);
     return c.json({ error: 'internal error' }, 500);
   });
 
@@ -153,11 +155,13 @@ export function createServeApp(options: ServeAppOptions): { app: Hono; close: ()
           const run = await store.getRun(id);
           if (!run) throw new HttpError(404, `no run ${id}`);
           if (!UNFINISHED.includes(run.status))
-            throw new HttpError(409, `run ${id} already ended (${run.status})`);
+            throw new HttpError(409, `run ${id} already ended (${run.status})`, 'CONFIGURATION_INVALID');
           // No live owner: the signal would wait in the inbox; one the run would refuse is refused now.
           if (!run.owner || (run.leaseUntil ?? 0) <= Date.now()) {
             const detail = await feed.detail(id);
-            const refused = detail && refusalOf(kind, signalBody, detail);
+            const definition = options.workflows.get(run.workflow);
+            const compiled = definition !== undefined && !handwrittenMachineOf(definition);
+            const refused = detail && refusalOf(kind, signalBody, detail, compiled);
             if (refused)
               return c.json({ applied: false, code: 'CONFIGURATION_INVALID', error: refused }, 409);
           }
@@ -220,6 +224,8 @@ class HttpError extends Error {
   constructor(
     readonly status: 400 | 401 | 403 | 404 | 409,
     message: string,
+    /** The engine's error code it stands for, when it stands for one (a 409 says why, as the engine would). */
+    readonly code?: string,
   ) {
     super(message);
   }

@@ -8,7 +8,8 @@ import type { RunDetail } from './run-view.js';
 
 /**
  * Why the run, as stored, would refuse this signal; `undefined` if it would take it, or if its state cannot tell (a
- * cancel; an event to a hand-written machine, whose events its own states take).
+ * cancel; an event to a run of a definition the server does not know, or of a hand-written machine, whose events its
+ * own states take).
  *
  * @example
  * ```ts
@@ -19,6 +20,8 @@ export function refusalOf(
   kind: 'decision' | 'event' | 'cancel',
   body: SignalBody,
   detail: RunDetail,
+  /** The server knows the run's definition, compiled from the builder or JSON: its waits are all it takes events at. */
+  compiled: boolean,
 ): string | undefined {
   const { waiting, chart } = detail;
   const listed = (paths: readonly string[]) => (paths.length > 0 ? paths.join(', ') : 'none');
@@ -29,8 +32,8 @@ export function refusalOf(
     return `Step '${stepPath}' is not waiting for a decision (steps waiting for one: ${listed(escalated)})`;
   }
   if (kind === 'event') {
-    // Only a compiled workflow's waits are known from its state: a hand-written machine's chart has none.
-    if (!chart?.nodes.some((n) => n.kind === 'wait')) return undefined;
+    // Only a compiled workflow's waits are known from its state (a hand-written machine takes events in any state).
+    if (!compiled || !chart) return undefined;
     const { type } = (body as { event: { type: string } }).event;
     const events = waiting.flatMap((w) => (w.kind === 'wait' && w.event ? [w.event] : []));
     if (events.includes(type)) return undefined;
