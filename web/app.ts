@@ -13,7 +13,7 @@ import type { Detail, Row } from './types.js';
 async function listPage() {
   const params = new URLSearchParams(location.search);
   const limit = 50;
-  const offset = Number(params.get('offset') ?? 0);
+  const offset = Math.max(0, Number.parseInt(params.get('offset') ?? '0', 10) || 0);
   const workflow = h('input', {
     placeholder: 'workflow',
     value: params.get('workflow') ?? '',

@@ -84,7 +84,10 @@ export function openStore(url: string): WorkflowStore {
   } catch {
     // missing: said below
   }
-  if (!isFile) throw new UsageError(`no store at ${target.path}`);
+  if (!isFile)
+    throw new UsageError(
+      `no store at ${target.path} (a typo? the CLI never makes a store by itself: an empty file is an empty store, 'touch ${target.path}' makes one)`,
+    );
   try {
     return sqliteStore(target.path);
   } catch (error) {

@@ -63,7 +63,7 @@ export function parseTarget(url?: string): DatabaseTarget {
     return { kind: 'pglite', dir };
   }
   throw new ConfigurationError(
-    `Unsupported database URL scheme '${scheme}:': use postgres://, postgresql://, file:// or a directory path`,
+    `Unsupported database URL scheme '${scheme}:': use postgres://, postgresql://, file://, pglite:// or a directory path`,
   );
 }
 

@@ -87,6 +87,12 @@ describe('the web view API', () => {
       runs: [],
       journal: [],
     });
+    // A page size or offset that is no count is a 400, as the CLI refuses --limit -3 (it was read as 50).
+    expect(await json('/api/runs?limit=abc')).toMatchObject({
+      status: 400,
+      body: { error: expect.stringMatching(/^limit/) },
+    });
+    expect((await json('/api/runs?offset=-1')).status).toBe(400);
     const page = await json('/api/runs?limit=3&offset=1&workflow=api-review');
     expect(page.status).toBe(200);
     expect((page.body.runs as Array<{ id: string }>).map((r) => r.id)).toEqual(['old-3', 'old-2', 'old-1']);
@@ -158,9 +164,8 @@ describe('the web view API', () => {
     await reader.cancel();
 
     expect(
-      (await post('/api/runs/live-1/decide', { stepPath: 'review', action: 'skip', value: 'ok' }, 'wrong'))
-        .status,
-    ).toBe(401);
+      await post('/api/runs/live-1/decide', { stepPath: 'review', action: 'skip', value: 'ok' }, 'wrong'),
+    ).toMatchObject({ status: 401, body: { error: expect.stringContaining('wrong token') } });
     expect((await post('/api/runs/live-1/decide', { stepPath: 'review', action: 'maybe' })).status).toBe(400);
     const refused = await post('/api/runs/live-1/decide', { stepPath: 'fetch', action: 'retry' });
     expect(refused).toMatchObject({ status: 409, body: { applied: false, code: 'CONFIGURATION_INVALID' } });

@@ -145,7 +145,9 @@ async function show({ values, positionals }: RunsInvocation, io: CliIO): Promise
           `  decide:   flowstate runs decide ${run.id} ${timer.stepPath} ${decisionText(run.workflow, timer.stepPath)}`,
         );
       if (timer.kind === 'wait')
-        io.out(`  send:     flowstate runs send ${run.id} '{"type":"<event>", ...}'`);
+        io.out(
+          `  send:     flowstate runs send ${run.id} '{"type":"<the event waitFor '${timer.stepPath}' awaits>", ...}'`,
+        );
     }
   }
   return 0;

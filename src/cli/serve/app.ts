@@ -234,15 +234,28 @@ class HttpError extends Error {
 function authorize(token: string | undefined, header: string | undefined) {
   if (token === undefined)
     throw new HttpError(403, 'read-only: start flowstate serve with a token to allow writes');
-  const given = Buffer.from(header?.replace(/^Bearer\s+/i, '') ?? '');
+  if (header === undefined || !/^Bearer\s+\S/i.test(header))
+    throw new HttpError(401, 'a write needs Authorization: Bearer <token>');
+  const given = Buffer.from(header.replace(/^Bearer\s+/i, ''));
   const wanted = Buffer.from(token);
   if (given.length !== wanted.length || !timingSafeEqual(given, wanted))
-    throw new HttpError(401, 'a write needs Authorization: Bearer <token>');
+    throw new HttpError(
+      401,
+      'wrong token: use the one flowstate serve printed at start (or gave with --token)',
+    );
 }
 
 function listFilter(q: Record<string, string>): RunFilter & { limit: number; offset: number } {
-  const limit = Math.min(PAGE_MAX, Math.max(1, Number.parseInt(q.limit ?? '50', 10) || 50));
-  const offset = Math.max(0, Number.parseInt(q.offset ?? '0', 10) || 0);
+  const count = (name: 'limit' | 'offset', fallback: number, least: number) => {
+    const text = q[name];
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < least)
+      throw new HttpError(400, `${name} is an integer of at least ${least}, got '${text.slice(0, 20)}'`);
+    return value;
+  };
+  const limit = Math.min(PAGE_MAX, count('limit', 50, 1));
+  const offset = count('offset', 0, 0);
   const statuses = (q.status ?? '').split(',').filter((s) => s !== '');
   for (const s of statuses)
     if (!STATUSES.includes(s as RunStatus)) throw new HttpError(400, `unknown status '${s}'`);
