@@ -9,10 +9,13 @@
  */
 import type { EscalationPolicy, RetryPolicy, StepOptions, WorkflowOptions } from '../model/definition.js';
 import type { IssuePath } from '../model/errors.js';
-import type { BranchArmInput, LoopOptions, MapOptions, SequenceBuilder, WaitForOptions } from './builder.js';
 
-/** Every key of `T`, listed once: a key missing from the list, or one `T` lacks, does not compile. */
-type AllKeys<T> = readonly (keyof T & string)[] & { readonly length: KeyCount<T> };
+/**
+ * Every key of `T`, listed once: a key missing from the list, or one `T` lacks, does not compile. The lists of the
+ * builder's own option types are checked in test/unit/dsl-option-keys.test.ts (this file may not import the
+ * builder, which imports it through the checks).
+ */
+export type AllKeys<T> = readonly (keyof T & string)[] & { readonly length: KeyCount<T> };
 type KeyCount<T> = UnionLength<keyof T & string>;
 type UnionLength<U, N extends unknown[] = []> = [U] extends [never]
   ? N['length']
@@ -56,39 +59,23 @@ export const ESCALATION_POLICY_KEYS = [
   'onTimeout',
 ] as const satisfies AllKeys<EscalationPolicy>;
 
-/** The keys of `.map(...)`'s options ({@link MapOptions}); its `step` has {@link STEP_OPTION_KEYS}. */
-export const MAP_OPTION_KEYS = ['items', 'step', 'concurrency'] as const satisfies AllKeys<
-  MapOptions<unknown>
->;
+/** The keys of `.map(...)`'s options (`MapOptions`); its `step` has {@link STEP_OPTION_KEYS}. */
+export const MAP_OPTION_KEYS = ['items', 'step', 'concurrency'] as const;
 
-/** The keys of `.loop(...)`'s options ({@link LoopOptions}). */
-export const LOOP_OPTION_KEYS = ['until', 'maxIterations', 'onMaxIterations'] as const satisfies AllKeys<
-  LoopOptions<unknown>
->;
+/** The keys of `.loop(...)`'s options (`LoopOptions`). */
+export const LOOP_OPTION_KEYS = ['until', 'maxIterations', 'onMaxIterations'] as const;
 
-/** The keys of `.waitFor(...)`'s options ({@link WaitForOptions}). */
-export const WAIT_FOR_OPTION_KEYS = [
-  'event',
-  'schema',
-  'timeoutMs',
-  'onTimeout',
-] as const satisfies AllKeys<WaitForOptions>;
-
-/** `.parallel(...)`'s options, as the builder declares them (an inline type there). */
-type ParallelOptions = NonNullable<Parameters<SequenceBuilder['parallel']>[2]>;
+/** The keys of `.waitFor(...)`'s options (`WaitForOptions`). */
+export const WAIT_FOR_OPTION_KEYS = ['event', 'schema', 'timeoutMs', 'onTimeout'] as const;
 
 /** The keys of `.parallel(...)`'s options. */
-export const PARALLEL_OPTION_KEYS = ['failFast'] as const satisfies AllKeys<ParallelOptions>;
+export const PARALLEL_OPTION_KEYS = ['failFast'] as const;
 
 /** The keys of a guarded arm of `.branch(...)`. */
-export const WHEN_ARM_KEYS = ['when', 'then'] as const satisfies AllKeys<
-  Extract<BranchArmInput<unknown>, { readonly when: unknown }>
->;
+export const WHEN_ARM_KEYS = ['when', 'then'] as const;
 
 /** The keys of the `otherwise` arm of `.branch(...)`. */
-export const OTHERWISE_ARM_KEYS = ['otherwise'] as const satisfies AllKeys<
-  Extract<BranchArmInput<unknown>, { readonly otherwise: unknown }>
->;
+export const OTHERWISE_ARM_KEYS = ['otherwise'] as const;
 
 /** The keys of `workflow(id, options)`'s options ({@link WorkflowOptions}). */
 export const WORKFLOW_OPTION_KEYS = [

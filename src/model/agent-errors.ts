@@ -4,11 +4,11 @@
  * hold anything (a request, headers, a key). These are kept only with the shape documented, so an error that merely
  * claims the code carries nothing else through.
  */
-import type { IssuePath } from './errors.js';
 
 /** One problem of an LLM's answer, with its path in the answer. */
 export interface AgentErrorIssue {
-  readonly path: IssuePath;
+  /** As `IssuePath` in errors.ts (which imports this file: the type is spelled here to keep the import one way). */
+  readonly path: ReadonlyArray<string | number>;
   readonly message: string;
 }
 

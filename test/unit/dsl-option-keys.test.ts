@@ -3,6 +3,7 @@
  * `retires: 3` in JavaScript was dropped without a word, so the step ran once). Same code and path both ways.
  */
 import { describe, expect, it } from 'vitest';
+import type { BranchArmInput, LoopOptions, MapOptions, WaitForOptions } from '../../src/dsl/builder.js';
 import { keepOptions } from '../../src/dsl/builder-options.js';
 import { checkSpec } from '../../src/dsl/checks.js';
 import {
@@ -13,9 +14,11 @@ import {
   WorkflowNodeJSONSchema,
 } from '../../src/dsl/json-schema.js';
 import {
+  type AllKeys,
   ESCALATION_POLICY_KEYS,
   LOOP_OPTION_KEYS,
   MAP_OPTION_KEYS,
+  OTHERWISE_ARM_KEYS,
   PARALLEL_OPTION_KEYS,
   RETRY_POLICY_KEYS,
   STEP_OPTION_KEYS,
@@ -32,6 +35,15 @@ import {
 } from '../../src/index.js';
 import { fromJSON } from '../../src/json.js';
 import type { WorkflowNode } from '../../src/model/definition.js';
+
+// The builder's own option types, listed once in option-keys.ts (which may not import the builder): a key missing
+// from a list, or one the type lacks, does not compile.
+MAP_OPTION_KEYS satisfies AllKeys<MapOptions<unknown>>;
+LOOP_OPTION_KEYS satisfies AllKeys<LoopOptions<unknown>>;
+WAIT_FOR_OPTION_KEYS satisfies AllKeys<WaitForOptions>;
+PARALLEL_OPTION_KEYS satisfies AllKeys<NonNullable<Parameters<SequenceBuilder['parallel']>[2]>>;
+WHEN_ARM_KEYS satisfies AllKeys<Extract<BranchArmInput<unknown>, { readonly when: unknown }>>;
+OTHERWISE_ARM_KEYS satisfies AllKeys<Extract<BranchArmInput<unknown>, { readonly otherwise: unknown }>>;
 
 function problemsOf(build: () => unknown): readonly DefinitionProblem[] {
   try {
