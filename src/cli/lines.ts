@@ -82,7 +82,7 @@ export function progressLines(options: ProgressLinesOptions): ProgressLines {
       case 'escalated': {
         const reason = e.reason === undefined ? '' : ` (${e.reason})`;
         const waiting = e.to === 'human' ? 'waiting for a human decision' : `asking '${e.to}'`;
-        return `  ⚑ ${e.path} failed${reason}; ${waiting}`;
+        return `  ⚑ ${e.path} escalated${reason}; ${waiting}`;
       }
       case 'resolved':
         return e.action === 'retry' ? started(s.agent) : undefined;

@@ -142,7 +142,7 @@ describe('flowstate template commands', () => {
   it('run exits 3 and says which step waits when a destructive migration is not approved', async () => {
     const ran = await flowstate('run', 'migration', '--input', '{"sql": "DROP TABLE audit_log"}');
     expect(ran.code).toBe(3);
-    expect(ran.stdout).toContain('  ⚑ approval failed');
+    expect(ran.stdout).toContain('  ⚑ approval escalated (Destructive migration');
     expect(ran.stderr).toContain("flowstate: the migration run waits on a human decision at 'approval'");
     expect(ran.stderr).toContain('"approvedBy"');
     // Why it waits: the escalation's reason, as a human deciding would read it.
