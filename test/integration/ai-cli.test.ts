@@ -1,8 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
+import { inProcessCli } from '../support/cli-in-process.js';
 import { fakeOpenAI } from '../support/fake-openai.js';
 
 // `flowstate run <template> --model <provider:model> --model-url <url>` and `--agents <module>`, run in process
@@ -15,20 +14,8 @@ const SHIPPED = {
 };
 const INPUT = JSON.stringify({ request: 'How many orders have status shipped?' });
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'flowstate-ai-cli-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-afterEach(() => vi.unstubAllEnvs());
-
-async function flowstate(...args: string[]) {
-  vi.stubEnv('FLOWSTATE_HISTORY', 'off');
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, { out: (l) => void out.push(l), err: (l) => void err.push(l) });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
+const cli = inProcessCli('ai-cli');
+const { flowstate } = cli;
 
 describe('flowstate run with an LLM or an agents module', () => {
   it('--model openai-compatible:<model> --model-url fills query-generation’s generator over HTTP', async () => {
@@ -100,7 +87,7 @@ describe('flowstate run with an LLM or an agents module', () => {
   }, 60_000);
 
   it('--agents <module> merges its registry over the template’s agents', async () => {
-    const file = join(dir, 'agents.mjs');
+    const file = join(cli.dir(), 'agents.mjs');
     writeFileSync(file, `export const agents = { 'query-generator': () => (${JSON.stringify(SHIPPED)}) };\n`);
     const ran = await flowstate('run', 'query-generation', '--agents', file, '--input', INPUT, '--json');
     expect(ran.stderr).toBe('');
@@ -244,7 +231,7 @@ describe('flowstate run with an LLM or an agents module', () => {
 
   // A compensation that fails (here the migration's revert) leaves the run `failed`, and says what was not undone.
   it('a migration whose revert fails ends failed and prints what was not undone', async () => {
-    const file = join(dir, 'revert-fails.mjs');
+    const file = join(cli.dir(), 'revert-fails.mjs');
     writeFileSync(
       file,
       [
@@ -266,7 +253,13 @@ describe('flowstate run with an LLM or an agents module', () => {
   }, 60_000);
 
   it('an agents module that does not load exits 1', async () => {
-    const ran = await flowstate('run', 'query-generation', '--agents', join(dir, 'missing.mjs'), '--json');
+    const ran = await flowstate(
+      'run',
+      'query-generation',
+      '--agents',
+      join(cli.dir(), 'missing.mjs'),
+      '--json',
+    );
     expect(ran.code).toBe(1);
     expect(ran.stderr).toContain('cannot load agents');
   }, 60_000);

@@ -3,26 +3,13 @@
  * `main`). Found by a new user: a mistyped `--model` was said only after PGlite had started (seconds later), and an
  * `--agents` module's misspelled agent was silently ignored (the template's own agent ran instead).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
+import { inProcessCli } from '../support/cli-in-process.js';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'flowstate-agents-upfront-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-afterEach(() => vi.unstubAllEnvs());
-
-async function flowstate(...args: string[]) {
-  vi.stubEnv('FLOWSTATE_HISTORY', 'off');
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, { out: (l) => void out.push(l), err: (l) => void err.push(l) });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
+const cli = inProcessCli('agents-upfront');
+const { flowstate } = cli;
 
 const PGLITE_STARTS = 'starting the embedded PostgreSQL';
 
@@ -50,7 +37,7 @@ describe('flowstate run --agents, refusing an agent the template does not use', 
   const KNOWN = 'query-context, query-generator, query-check, query-review, query-report';
 
   it('a registry with a misspelled agent exits 2 naming it and the valid ones, before PGlite starts', async () => {
-    const file = join(dir, 'typo.mjs');
+    const file = join(cli.dir(), 'typo.mjs');
     writeFileSync(file, "export const agents = { 'query-generatr': () => ({ sql: 'SELECT 1' }) };\n");
     const ran = await flowstate('run', 'query-generation', '--agents', file);
     expect(ran.code).toBe(2);
@@ -61,7 +48,7 @@ describe('flowstate run --agents, refusing an agent the template does not use', 
   });
 
   it('a function of the database is checked once it has made its registry', async () => {
-    const file = join(dir, 'typo-fn.mjs');
+    const file = join(cli.dir(), 'typo-fn.mjs');
     writeFileSync(
       file,
       "export default (db) => ({ 'query-check': () => ({}), 'generator': () => ({}), x: () => 1 });\n",
