@@ -17,17 +17,18 @@ import { memoryHistory } from '../progress/history.js';
 import { RunWatcher } from '../progress/runs.js';
 import { Binder } from './bind.js';
 import { Durability } from './durability.js';
+import type { EngineCore } from './engine-core.js';
 import type { Engine, EngineOptions, StartOptions } from './engine-types.js';
 import { InboxReader } from './inbox.js';
 import { instrumented } from './instrument.js';
-import { type EngineCore, handOver, launch, lose, unwritable } from './launch.js';
+import { handOver, launch, lose, unwritable } from './launch.js';
 import { engineLearner } from './learner.js';
 import { leaseSettings, Ownership } from './ownership.js';
 import { passivationSettings } from './passivate-options.js';
 import { passivating } from './passivation.js';
 import { recoverRuns, takeOver } from './resume.js';
 import type { WorkflowRun } from './run.js';
-import { recordOf } from './run-entry.js';
+import { recordOf, runEnded } from './run-end.js';
 import { RunTable } from './run-table.js';
 import { signal } from './signal.js';
 import { type LearnedHistory, storedHistory } from './stored-history.js';
@@ -135,6 +136,7 @@ export function createEngine(given: EngineOptions = {}): Engine {
     workflows: new Map<string, AnyWorkflowDefinition>(),
     unrecoverable: new Set(),
     closed: false,
+    endRun: (entry) => runEnded(core, entry),
   };
   const { active } = table;
   const { binder, workflows, finished } = core;

@@ -1,4 +1,3 @@
-import type { Logger } from 'pino';
 import { type Actor, type AnyStateMachine, createActor, type InspectionEvent, type Snapshot } from 'xstate';
 import type { Clock } from '../machine/clock.js';
 import { rearmWaits } from '../machine/compile-wait.js';
@@ -6,43 +5,13 @@ import type { MachineInput } from '../machine/context.js';
 import type { AnyWorkflowDefinition } from '../model/definition.js';
 import { CorruptRunError, FlowstateError, LeaseLostError, RunIdTakenError } from '../model/errors.js';
 import { inspectionObserver } from '../observability/inspect.js';
-import type { HeldLease, RunRecord } from '../persistence/types.js';
+import type { HeldLease } from '../persistence/types.js';
 import { restoredSteps } from '../progress/restored.js';
-import type { RunWatcher } from '../progress/runs.js';
-import type { Binder } from './bind.js';
 import type { Durability, RunIdentity } from './durability.js';
-import type { EngineOptions } from './engine-types.js';
-import type { InboxReader } from './inbox.js';
-import type { EngineLearner } from './learner.js';
-import type { LeaseSettings, Ownership } from './ownership.js';
+import type { EngineCore } from './engine-core.js';
 import { WorkflowRun } from './run.js';
-import { checkpoint, entryEnded, RunEntry } from './run-entry.js';
-import type { RunTable } from './run-table.js';
-
-/** What the parts of an engine share: its settings, its runs, and the services it wired. */
-export interface EngineCore {
-  readonly options: EngineOptions;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly lease: LeaseSettings;
-  readonly table: RunTable;
-  readonly durability: Durability | undefined;
-  ownership: Ownership | undefined;
-  /** The owner's side of the signal inbox (with a store). */
-  inbox: InboxReader | undefined;
-  readonly binder: Binder;
-  readonly learner: EngineLearner;
-  /** Watches runs from their start, or registers them to be watched on demand. */
-  readonly watcher: RunWatcher;
-  /** Step lines go to the logger from a run's first step: only then is a run watched from its start. */
-  readonly watchFromStart: boolean;
-  /** Without a store: the runs that ended, for `get` and `list`. */
-  readonly finished: Map<string, RunRecord>;
-  readonly workflows: Map<string, AnyWorkflowDefinition>;
-  /** Runs that cannot be resumed here (corrupt): the adoption loop leaves them to an operator. */
-  readonly unrecoverable: Set<string>;
-  closed: boolean;
-}
+import { checkpoint, entryEnded } from './run-end.js';
+import { RunEntry } from './run-entry.js';
 
 /**
  * Creates, wires and starts the actor of a new or restored run. A new run on a store (`claim`) starts once its id
@@ -76,7 +45,7 @@ export function launch(
   if (actor.getSnapshot().status === 'error')
     throw new CorruptRunError(identity.id, actor.getSnapshot().error);
   const run = new WorkflowRun(identity.id, definition, actor, core.binder);
-  entry = table.add(new RunEntry(core, run, durability && claim ? 'claiming' : 'live', identity));
+  entry = table.add(new RunEntry(core.endRun, run, durability && claim ? 'claiming' : 'live', identity));
   // The entry observes the actor's end (before any watch does): the engine's bookkeeping, then the run's result.
   actor.subscribe(entry);
   // A restored run lists the steps it ended before it was stored, as a run watched from its start does.

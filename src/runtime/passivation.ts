@@ -3,7 +3,7 @@ import { isWaitTimeout } from '../machine/compile-wait.js';
 import type { HeldLease, RunLease, TimerRow } from '../persistence/types.js';
 import { Alarm } from './alarm.js';
 import type { Durability } from './durability.js';
-import type { EngineCore } from './launch.js';
+import type { EngineCore } from './engine-core.js';
 import type { PassivationSettings } from './passivate-options.js';
 import type { WorkflowRun } from './run.js';
 import { type WakeHost, WakeScheduler } from './scheduler.js';

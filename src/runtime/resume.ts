@@ -16,9 +16,10 @@ import { checkStoredFormat, FLAT_FORMAT, refuseNewerAtStart } from '../persisten
 import { withRunInput } from '../persistence/stored-input.js';
 import { type RunLease, type RunRecord, type StoredRun, UNFINISHED } from '../persistence/types.js';
 import type { Durability, RunIdentity } from './durability.js';
+import type { EngineCore } from './engine-core.js';
 import type { MigrationDecision } from './engine-types.js';
 import { storedEntries } from './entries.js';
-import { type EngineCore, launch } from './launch.js';
+import { launch } from './launch.js';
 import { restoreMapsFromJournal } from './map-journal.js';
 import type { WorkflowRun } from './run.js';
 

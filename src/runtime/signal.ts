@@ -8,6 +8,7 @@ import {
 import type { InboxMessage } from '../persistence/types.js';
 import { UNFINISHED } from '../persistence/types.js';
 import type { Durability } from './durability.js';
+import type { EngineCore } from './engine-core.js';
 import {
   applySignal,
   awaitAnswer,
@@ -17,7 +18,6 @@ import {
   type SignalAnswer,
   type SignalBody,
 } from './inbox.js';
-import type { EngineCore } from './launch.js';
 import type { WorkflowRun } from './run.js';
 
 /** How long a signal to a run in another process waits for its owner, by default. */
