@@ -5,8 +5,8 @@
  */
 import { identifierWords } from '../lib/references.js';
 import { ordinalProblem } from './ordinals.js';
+import { type Requirement, singular } from './requirement.js';
 import type { SchemaContext } from './schema-context.js';
-import { type Requirement, singular } from './semantics.js';
 
 /** The problems of `sql` with `params` against the requirements: empty when nothing was dropped. */
 export function semanticProblems(

@@ -2,44 +2,16 @@
  * What a request requires of any query that answers it, read from the request alone (never from the generator's
  * own reading of it): the limit ("top 5"), a superlative, the aggregate ("how many", "average"), the grouping ("per
  * genre", "for each country"), a negation, the values it names (a year or month, a status, a number, a quoted
- * name) and the thing counted. `semantic-check.ts` then looks for each in the candidate's SQL and parameters, so
- * a query that silently drops part of the request is never reported as an answer.
+ * name; the capitalized names, `named-values.ts`) and the thing counted. `semantic-check.ts` then looks for each in
+ * the candidate's SQL and parameters, so a query that silently drops part of the request is never reported as an
+ * answer.
  */
 import { identifierWords } from '../lib/references.js';
 import { MONTHS } from './filters.js';
+import { namedValues } from './named-values.js';
 import { ordinalsOf } from './ordinals.js';
+import { type Requirement, singular } from './requirement.js';
 import type { SchemaContext } from './schema-context.js';
-import { singular as foldPlural } from './vocabulary.js';
-
-/** What the request requires of any query that answers it. */
-export interface Requirement {
-  readonly kind:
-    | 'limit'
-    | 'superlative'
-    | 'negation'
-    | 'aggregate'
-    | 'group'
-    | 'value'
-    | 'year'
-    | 'entity'
-    | 'ordinal';
-  /** For messages: `top 5`, `count`, `per genre`, `'shipped'`, `2010`, `tracks`. */
-  readonly what: string;
-  readonly n?: number;
-  readonly fn?: string;
-  /** The words a grouping or an entity must show in the SQL (singular, lower case). */
-  readonly words?: readonly string[];
-  readonly value?: string | number;
-  /** For an ordinal ("the 2nd album"): the table whose row at position `n` is meant. */
-  readonly table?: string;
-  /** For a year or month: within it, since its start, or before it. */
-  readonly mode?: 'in' | 'since' | 'before';
-  /**
-   * A value only named in the request (a capitalized word): shown if a literal or parameter holds it as a word, or
-   * holds one of the values a column lists (the name may be stored as a code: France as FR).
-   */
-  readonly named?: boolean;
-}
 
 const YEAR = /^(19|20)\d\d$/;
 /** A code: letters and digits in one word (`P5`, `INV-00042`, `A1B2`); not an ordinal (`2nd`). */
@@ -64,10 +36,6 @@ const AGGREGATES: readonly [RegExp, string, string][] = [
   [/\bminimum\b|\bmin\b/, 'min', 'a minimum'],
 ];
 const STOP = new Set(['the', 'a', 'an', 'all', 'every', 'each', 'their', 'its']);
-
-/** A word's singular, roughly (tracks -> track, categories -> category). */
-export const singular = (w: string) =>
-  w.endsWith('ies') ? `${w.slice(0, -3)}y` : /(ss|us|is)$/.test(w) ? w : w.endsWith('s') ? w.slice(0, -1) : w;
 
 /** The requirements of `context.request`. */
 export function requirementsOf(context: SchemaContext): Requirement[] {
@@ -191,103 +159,6 @@ export function requirementsOf(context: SchemaContext): Requirement[] {
     }
   }
   out.push(...namedValues(context, out));
-  return out;
-}
-
-/** Days and months: a request's capitalized words that name a time, not a value (read as dates where at all). */
-const TIME_WORDS = new Set([
-  ...MONTHS,
-  ...MONTHS.map((m) => m.slice(0, 3)),
-  'sept',
-  'mon',
-  'tue',
-  'tues',
-  'wed',
-  'thu',
-  'thur',
-  'thurs',
-  'fri',
-  'sat',
-  'sun',
-  'monday',
-  'tuesday',
-  'wednesday',
-  'thursday',
-  'friday',
-  'saturday',
-  'sunday',
-  'today',
-  'yesterday',
-]);
-
-/** Words a request may capitalize that name no value (title case, emphasis, SQL words). */
-const NOT_NAMES = new Set(
-  `a all also an and are as at average by count each every first for from group grouped how in inner is join last
-  left list many max min much next not number of on only or order ordered per please right select show sort sorted
-  sum the there this to top total using what where which who with without`.split(/\s+/),
-);
-
-/**
- * Names the request capitalizes that nothing above reads as a value and the schema does not name ("customers in
- * France", "albums by Queen"): a query that answers must show each as a value, in its parameters or as a literal.
- * Without this a generator that cannot place one answers a wider question (every customer) as if it were the
- * request; with it the request is left unanswered, or the query is tried again. The first word of a sentence and
- * quoted text are not read (a quoted value is a requirement already).
- */
-function namedValues(context: SchemaContext, found: readonly Requirement[]): Requirement[] {
-  const schemaWords = new Set(
-    context.tables.flatMap((t) =>
-      [t.name, ...t.columns.map((c) => c.name)].flatMap((n) => identifierWords(n).map(foldPlural)),
-    ),
-  );
-  const covered = new Set(
-    found.flatMap((r) =>
-      r.kind === 'value'
-        ? String(r.value)
-            .toLowerCase()
-            .split(/[^\p{L}\p{N}]+/u)
-        : [],
-    ),
-  );
-  const out: Requirement[] = [];
-  // Quoted text is left out (an apostrophe inside a word, O'Brien, quotes nothing); what stands in its place is no
-  // sentence end, so the word after it is still read.
-  const unquoted = context.request.replace(/"[^"]*"|(?<!\p{L})'[^']*'(?!\p{L})/gu, ' _ ');
-  // A request in title case ("Customers From Canada": a word such as From, By, Of capitalized after the first)
-  // capitalizes words, not names: nothing is read from it.
-  const titled = [...unquoted.matchAll(/(?<=\p{L}[^\p{L}.!?:;\n]*)\p{Lu}\p{Ll}*/gu)].some((m) =>
-    NOT_NAMES.has(m[0].toLowerCase()),
-  );
-  if (titled) return [];
-  let name: string[] = [];
-  let end = -1;
-  const flush = () => {
-    const value = name.join(' ');
-    name = [];
-    if (value === '' || covered.has(value.toLowerCase())) return;
-    covered.add(value.toLowerCase());
-    out.push({ kind: 'value', what: `'${value}'`, value, named: true });
-  };
-  for (const m of unquoted.matchAll(/[\p{L}\p{N}_-]+/gu)) {
-    const word = m[0];
-    const before = unquoted.slice(0, m.index).trimEnd();
-    const lower = word.toLowerCase();
-    const isName =
-      /^\p{Lu}\p{Ll}+$/u.test(word) &&
-      before !== '' &&
-      !/[.!?:;\n]$/.test(unquoted.slice(0, m.index).replace(/[ \t]+$/, '')) &&
-      !NOT_NAMES.has(lower) &&
-      !schemaWords.has(foldPlural(lower)) &&
-      !covered.has(lower) &&
-      !TIME_WORDS.has(lower);
-    // "New York": capitalized words next to each other are one name.
-    if (!isName || (name.length > 0 && unquoted.slice(end, m.index) !== ' ')) flush();
-    if (isName) {
-      name.push(word);
-      end = m.index + word.length;
-    }
-  }
-  flush();
   return out;
 }
 

@@ -1,8 +1,8 @@
 import { serializeError } from '../model/errors.js';
 import { stepOptionsOf, walkNodes } from '../model/walk.js';
 import { update } from './actions.js';
-import type { Compiler } from './compile.js';
 import { compensationFailures, type MachineContext } from './context.js';
+import type { NodeCompiler, StepInputBase } from './node-compiler.js';
 import { ROOT_STATES } from './state-keys.js';
 import type { StepActorInput } from './step-types.js';
 
@@ -19,8 +19,8 @@ function mapOf(step: string): { name: string; index: number } | undefined {
  * A compensation that fails is recorded and the others still run; the run then ends `failed` (with the failures on
  * its error's `compensationErrors`): `compensated` says that every change was undone.
  */
-export function compensationState(compiler: Compiler): Record<string, unknown> {
-  const table = new Map<string, Omit<StepActorInput, 'workflowId' | 'path' | 'input'>>();
+export function compensationState(compiler: NodeCompiler): Record<string, unknown> {
+  const table = new Map<string, StepInputBase>();
   walkNodes(compiler.spec.nodes, (node, path) => {
     const options = stepOptionsOf(node, path)?.options;
     if (options?.compensate === undefined) return;
@@ -34,11 +34,7 @@ export function compensationState(compiler: Compiler): Record<string, unknown> {
   });
   compiler.guards['flowstate.hasCompensation'] = ({ context }) => context.completed.length > 0;
   compiler.guards['flowstate.compensationFailed'] = ({ context }) => compensationFailures(context).length > 0;
-  const baseOf = (step: string) =>
-    (table.get(step) ?? table.get(mapOf(step)?.name ?? '')) as Omit<
-      StepActorInput,
-      'workflowId' | 'path' | 'input'
-    >;
+  const baseOf = (step: string) => (table.get(step) ?? table.get(mapOf(step)?.name ?? '')) as StepInputBase;
   /** The output of a completed step, or of a map item (`name[index]`) while its map runs or once it is done. */
   const outputOf = (c: MachineContext, step: string): unknown => {
     const item = mapOf(step);

@@ -1,12 +1,12 @@
 import type { WorkflowNode } from '../model/definition.js';
 import { failureOf } from '../model/errors.js';
 import { type Update, update } from './actions.js';
-import type { Compiler, ErrorOf, FailRoute, StateConfig } from './compile.js';
 import type { MachineContext } from './context.js';
+import type { ErrorOf, FailRoute, NodeCompiler, StateConfig } from './node-compiler.js';
 import { DECIDE, END } from './state-keys.js';
 
 export function parallelState(
-  compiler: Compiler,
+  compiler: NodeCompiler,
   node: Extract<WorkflowNode, { kind: 'parallel' }>,
   path: readonly string[],
   next: string,
@@ -45,7 +45,7 @@ export function parallelState(
 }
 
 export function branchState(
-  compiler: Compiler,
+  compiler: NodeCompiler,
   node: Extract<WorkflowNode, { kind: 'branch' }>,
   path: readonly string[],
   next: string,
@@ -78,7 +78,7 @@ export function branchState(
 }
 
 export function loopState(
-  compiler: Compiler,
+  compiler: NodeCompiler,
   node: Extract<WorkflowNode, { kind: 'loop' }>,
   path: readonly string[],
   next: string,

@@ -2,8 +2,8 @@ import type { AnyEventObject } from 'xstate';
 import type { MapNode } from '../model/definition.js';
 import { failureOf, type SerializedError } from '../model/errors.js';
 import { dynamic, update } from './actions.js';
-import type { Compiler, FailRoute } from './compile.js';
 import type { MachineContext, MapProgress } from './context.js';
+import type { FailRoute, NodeCompiler } from './node-compiler.js';
 import type { StepActorInput } from './step-types.js';
 
 const DONE = 'xstate.done.actor.';
@@ -18,7 +18,7 @@ const ERROR = 'xstate.error.actor.';
  * (`name[index]`), so a failure, of a later item too, compensates it.
  */
 export function mapItemsState(
-  compiler: Compiler,
+  compiler: NodeCompiler,
   node: MapNode,
   next: string,
   fail: FailRoute,
@@ -71,7 +71,12 @@ interface SpawnedItems {
  * by an older Flowstate (a step actor per item, `context.maps[name]` holding the items) resumes and finishes: its
  * items' events still find their handlers, and a fresh map (no `context.maps[name]`) never matches them.
  */
-export function spawnedItems(compiler: Compiler, node: MapNode, next: string, fail: FailRoute): SpawnedItems {
+export function spawnedItems(
+  compiler: NodeCompiler,
+  node: MapNode,
+  next: string,
+  fail: FailRoute,
+): SpawnedItems {
   const { name, concurrency } = node;
   const items = compiler.mapping(node.items);
   const input = node.step.input === undefined ? undefined : compiler.mapping(node.step.input);

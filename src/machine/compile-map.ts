@@ -1,10 +1,10 @@
 import { type AnyActorRef, assign } from 'xstate';
 import type { MapNode } from '../model/definition.js';
 import { update } from './actions.js';
-import type { Compiler, FailRoute } from './compile.js';
 import { mapMeta, notAnArray, spawnedItems } from './compile-map-items.js';
 import type { MachineContext, MapProgress } from './context.js';
 import { isMapSnapshot, type MapActorInput } from './map-types.js';
+import type { FailRoute, NodeCompiler } from './node-compiler.js';
 
 /**
  * A `map` as one state invoking the map actor (map-logic.ts), which runs the items itself, at most `concurrency`
@@ -14,7 +14,7 @@ import { isMapSnapshot, type MapActorInput } from './map-types.js';
  * of a later item or step too, compensates each finished item.
  */
 export function mapState(
-  compiler: Compiler,
+  compiler: NodeCompiler,
   node: MapNode,
   next: string,
   fail: FailRoute,

@@ -3,8 +3,8 @@ import type { WorkflowNode } from '../model/definition.js';
 import { failureOf } from '../model/errors.js';
 import { skipResult, storeResult, update } from './actions.js';
 import { MAX_TIMER_MS } from './clock.js';
-import type { Compiler, ErrorOf, FailRoute, StateConfig } from './compile.js';
 import type { MachineContext } from './context.js';
+import type { ErrorOf, FailRoute, NodeCompiler, StateConfig } from './node-compiler.js';
 
 /** The id of a wait's delayed timeout event (what its exit cancels). */
 const timeoutId = (name: string) => `flowstate.wait.${name}`;
@@ -42,7 +42,7 @@ interface TimeoutEvents {
  * context (`waits`), through a delayed event the machine schedules for itself (see {@link rearmWaits} for restores).
  */
 export function waitState(
-  compiler: Compiler,
+  compiler: NodeCompiler,
   node: Extract<WorkflowNode, { kind: 'wait' }>,
   next: string,
   fail: FailRoute,

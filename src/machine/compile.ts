@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { type AnyActorLogic, type AnyEventObject, type AnyStateMachine, setup } from 'xstate';
+import { type AnyActorLogic, type AnyStateMachine, setup } from 'xstate';
 import type { ZodType } from 'zod';
 import type {
   AnyWorkflowDefinition,
@@ -23,6 +23,14 @@ import { compensationFailures, type MachineContext, type MachineInput } from './
 import { type Learner, learning } from './learn.js';
 import { restoreLegacySnapshots } from './legacy-state-value.js';
 import { createMapLogic } from './map-logic.js';
+import type {
+  ErrorOf,
+  FailRoute,
+  GuardImpl,
+  NodeCompiler,
+  StateConfig,
+  StepInputBase,
+} from './node-compiler.js';
 import { type GuardFn, type MappingFn, resolveGuard, resolveMapping } from './refs.js';
 import { resolveRetryPolicy } from './retry.js';
 import { END, ROOT_STATES } from './state-keys.js';
@@ -56,17 +64,6 @@ export interface CompileOptions {
   readonly mapItemEvents?: boolean;
 }
 
-/** Where a failure goes: the run's `__failed` state, or the end of a `failFast: false` region (recorded as pending). */
-export interface FailRoute {
-  readonly target: string;
-  readonly pendingKey?: string;
-}
-
-/** A state node config as the compiler assembles it. */
-export type StateConfig = Record<string, unknown>;
-/** How a failure transition finds its error. */
-export type ErrorOf = (event: AnyEventObject, context: MachineContext) => unknown;
-
 let defaultStepLogic: AnyActorLogic | undefined;
 function stepLogicWithoutAgents(): AnyActorLogic {
   // pino on first use only (a machine compiled without an engine), off the package's import path. pino is
@@ -98,9 +95,12 @@ export function compileWorkflow(spec: WorkflowSpec, options: CompileOptions): An
   return new Compiler(spec, options).machine();
 }
 
-/** The compiler for one spec; methods are the node kinds. Exposed to the map and compensation helpers. */
-export class Compiler {
-  readonly guards: Record<string, (args: { context: MachineContext; event: AnyEventObject }) => boolean> = {};
+/**
+ * The compiler for one spec: the machine's root, steps and the dispatch over node kinds; each other kind's compiler
+ * (compile-*.ts) gets this compiler as the {@link NodeCompiler} it needs.
+ */
+class Compiler implements NodeCompiler {
+  readonly guards: Record<string, GuardImpl> = {};
   readonly actors: Record<string, AnyActorLogic> = {};
   private readonly guardFns: Readonly<Record<string, GuardFn>>;
   /** The loops around the node being compiled, outermost first. */
@@ -312,7 +312,7 @@ export class Compiler {
   }
 
   /** The part of a step actor's input known at compile time. */
-  stepInputBase(options: StepOptions): Omit<StepActorInput, 'workflowId' | 'path' | 'input'> {
+  stepInputBase(options: StepOptions): StepInputBase {
     const escalate = options.escalate;
     return {
       agent: options.agent ?? '',
