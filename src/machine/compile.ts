@@ -10,16 +10,17 @@ import type {
   WorkflowNode,
   WorkflowSpec,
 } from '../model/definition.js';
-import { failureOf, InputValidationError } from '../model/errors.js';
-import { parseWith } from '../model/validation.js';
-import { recordFailure, skipResult, storeResult, update } from './actions.js';
+import { failureOf } from '../model/errors.js';
+import { recordFailure, skipResult, update } from './actions.js';
 import { type Clock, systemClock } from './clock.js';
 import { compensationState } from './compile-compensation.js';
 import { branchState, loopState, parallelState } from './compile-control.js';
 import { mapState } from './compile-map.js';
 import { mapItemsState } from './compile-map-items.js';
+import { type StepCompiler, stepInputBase, stepState } from './compile-step.js';
 import { waitState } from './compile-wait.js';
 import { compensationFailures, type MachineContext, type MachineInput } from './context.js';
+import { initialContext } from './initial-context.js';
 import { type Learner, learning } from './learn.js';
 import { restoreLegacySnapshots } from './legacy-state-value.js';
 import { createMapLogic } from './map-logic.js';
@@ -32,10 +33,8 @@ import type {
   StepInputBase,
 } from './node-compiler.js';
 import { type GuardFn, type MappingFn, resolveGuard, resolveMapping } from './refs.js';
-import { resolveRetryPolicy } from './retry.js';
 import { END, ROOT_STATES } from './state-keys.js';
 import { createStepLogic } from './step-logic.js';
-import type { StepActorInput } from './step-types.js';
 import { createTimerLogic } from './timer-logic.js';
 
 /** Everything a compiled machine needs from outside; the defaults give a machine that runs without an engine. */
@@ -99,7 +98,7 @@ export function compileWorkflow(spec: WorkflowSpec, options: CompileOptions): An
  * The compiler for one spec: the machine's root, steps and the dispatch over node kinds; each other kind's compiler
  * (compile-*.ts) gets this compiler as the {@link NodeCompiler} it needs.
  */
-class Compiler implements NodeCompiler {
+class Compiler implements StepCompiler {
   readonly guards: Record<string, GuardImpl> = {};
   readonly actors: Record<string, AnyActorLogic> = {};
   private readonly guardFns: Readonly<Record<string, GuardFn>>;
@@ -115,6 +114,11 @@ class Compiler implements NodeCompiler {
     this.actors['flowstate.step'] = stepLogic;
     this.actors['flowstate.map'] = mapLogicOf(stepLogic);
     this.actors['flowstate.timer'] = options.timerLogic ?? createTimerLogic(systemClock);
+  }
+
+  /** The machine a child workflow runs as (the engine's binding), else the definition's own. */
+  get childMachine(): CompileOptions['childMachine'] {
+    return this.options.childMachine;
   }
 
   /** The clock deadlines are read from. */
@@ -225,7 +229,7 @@ class Compiler implements NodeCompiler {
   private node(node: WorkflowNode, path: readonly string[], next: string, fail: FailRoute): StateConfig {
     switch (node.kind) {
       case 'step':
-        return this.step(node.name, node.options, next, fail);
+        return stepState(this, node.name, node.options, next, fail);
       case 'wait':
         return waitState(this, node, next, fail);
       case 'parallel':
@@ -241,71 +245,6 @@ class Compiler implements NodeCompiler {
     }
   }
 
-  private step(name: string, options: StepOptions, next: string, fail: FailRoute): StateConfig {
-    const mapping = options.input === undefined ? undefined : this.mapping(options.input);
-    const meta = { flowstate: stepMeta('step', name, options) };
-    const onError = this.onError(options.onError);
-    const compensable = options.compensate !== undefined;
-    const round = this.roundOf();
-    if (options.workflow) {
-      const child = options.workflow;
-      const src = `flowstate.workflow.${child.id}@${child.version}`;
-      this.actors[src] ??= this.options.childMachine ? this.options.childMachine(child) : child.machine;
-      this.guards['flowstate.childSucceeded'] ??= ({ event }) => event.output?.status === 'done';
-      return {
-        meta,
-        entry: this.learn((l, c) => l.started(c.workflowId, c.pathPrefix + name)),
-        invoke: {
-          id: name,
-          src,
-          input: ({ context }: { context: MachineContext }): MachineInput => {
-            const rounds = round(context);
-            return {
-              workflowId: context.workflowId,
-              pathPrefix: `${context.pathPrefix}${name}/`,
-              input: mapping ? mapping(context) : context.input,
-              ...(rounds === undefined ? {} : { rounds }),
-            };
-          },
-          onDone: [
-            {
-              guard: 'flowstate.childSucceeded',
-              target: next,
-              actions: [
-                update(storeResult(name, compensable, (e) => e.output.output)),
-                ...this.learn((l, c) => l.finished(c.workflowId, c.pathPrefix + name, undefined, 'workflow')),
-              ],
-            },
-            this.failure(onError, name, next, fail, (e) => e.output?.error),
-          ],
-          onError: this.failure(onError, name, next, fail, (e) => e.error),
-        },
-      };
-    }
-    const base = this.stepInputBase(options);
-    return {
-      meta,
-      invoke: {
-        id: name,
-        src: 'flowstate.step',
-        // `base` goes last: V8 builds a literal that starts with own keys much faster than one that starts with a
-        // spread (1.8 us vs 0.04 us a step, measured); base never holds these three keys.
-        input: ({ context }: { context: MachineContext }): StepActorInput => {
-          const input: StepActorInput = {
-            workflowId: context.workflowId,
-            path: context.pathPrefix + name,
-            input: mapping ? mapping(context) : context.input,
-            ...base,
-          };
-          const r = round(context);
-          return r === undefined ? input : { ...input, round: r };
-        },
-        onDone: { target: next, actions: update(storeResult(name, compensable, (e) => e.output)) },
-        onError: this.failure(onError, name, next, fail, (e) => e.error),
-      },
-    };
-  }
-
   /** Actions that tell the engine's learner (none when compiled without one). */
   learn(tell: Parameters<typeof learning>[1]): ReturnType<typeof learning> {
     return learning(this.options.learn, tell);
@@ -313,23 +252,7 @@ class Compiler implements NodeCompiler {
 
   /** The part of a step actor's input known at compile time. */
   stepInputBase(options: StepOptions): StepInputBase {
-    const escalate = options.escalate;
-    return {
-      agent: options.agent ?? '',
-      ...(options.fallback !== undefined ? { fallback: options.fallback } : {}),
-      retry: resolveRetryPolicy(options.retry),
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-      ...(options.queue !== undefined ? { queue: options.queue } : {}),
-      ...(escalate
-        ? {
-            escalate: {
-              to: escalate.to,
-              timeoutMs: escalate.timeoutMs,
-              onTimeout: escalate.onTimeout ?? 'fail',
-            },
-          }
-        : {}),
-    };
+    return stepInputBase(options);
   }
 
   /** The transition a failure takes, by the step's `onError`. */
@@ -366,51 +289,3 @@ class Compiler implements NodeCompiler {
     return (context) => fn(context as WorkflowContext);
   }
 }
-
-function stepMeta(kind: string, name: string, options: StepOptions) {
-  return {
-    kind,
-    name,
-    ...(options.agent !== undefined ? { agent: options.agent } : {}),
-    ...(options.workflow !== undefined ? { workflow: options.workflow.id } : {}),
-    ...(options.expectedMs !== undefined ? { expectedMs: options.expectedMs } : {}),
-    ...(options.description !== undefined ? { description: options.description } : {}),
-  };
-}
-
-function initialContext(input: MachineInput, schema: ZodType | undefined): MachineContext {
-  let value = input.input;
-  if (schema && !input.validated) {
-    const parsed = parseWith(schema, value);
-    if (!parsed.ok) {
-      throw new InputValidationError(
-        'input',
-        parsed.issues,
-        input.workflowId ? { workflowId: input.workflowId } : {},
-      );
-    }
-    value = parsed.value;
-  }
-  return {
-    workflowId: input.workflowId ?? 'embedded',
-    pathPrefix: input.pathPrefix ?? '',
-    // Only a child run of a later loop round has it: most contexts stay one field smaller.
-    ...(input.rounds === undefined ? {} : { rounds: input.rounds }),
-    input: value,
-    results: {},
-    iterations: NONE,
-    maps: NONE,
-    completed: NO_NAMES,
-    skipped: NO_NAMES,
-    pending: NONE,
-    error: undefined,
-    compensationErrors: NO_ERRORS,
-    outcome: undefined,
-  };
-}
-
-// The empty starting values every run shares (frozen: actions copy on write, never mutate). Most runs never write
-// them, and six fresh empty containers are about 250 bytes for as long as a run lives.
-const NONE = Object.freeze({}) as Record<string, never>;
-const NO_NAMES = Object.freeze([]) as unknown as string[];
-const NO_ERRORS = Object.freeze([]) as unknown as MachineContext['compensationErrors'];
