@@ -2,14 +2,13 @@
  * `flowstate paths <template|file.json> [--json] [--strategy shortest|simple] [--input <json>] [--outputs <json>]`:
  * prints the test paths of a workflow (see `flowstate/testing`). A template's paths start from its example input
  * unless `--input` is given. Exit 0 with the paths, 1 when the definition or its coverage has problems, 2 for a
- * usage mistake.
+ * usage mistake or a file that cannot be read, is not JSON or is not shaped like a workflow (definition-file.ts).
  */
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { fromJSON } from '../dsl/json.js';
 import type { AnyWorkflowDefinition, WorkflowContext } from '../model/definition.js';
 import { FlowstateError } from '../model/errors.js';
 import { workflowPaths } from '../testing/paths.js';
+import { InputFileError, readDefinitionFile } from './definition-file.js';
 import type { CliIO } from './demo-command.js';
 import { readablePathName } from './names.js';
 
@@ -55,6 +54,7 @@ export class UsageError extends Error {}
 
 /**
  * Resolves `<template|file.json>`: a file ending in `.json` is read with `fromJSON`, anything else names a template.
+ * A file that cannot be read, is not JSON or is not shaped like a workflow throws an `InputFileError` (exit 2).
  *
  * @example
  * ```ts
@@ -64,13 +64,7 @@ export class UsageError extends Error {}
  */
 export async function loadDefinition(ref: string, sources: DefinitionSources = {}): Promise<TemplateSource> {
   if (ref.endsWith('.json')) {
-    let text: string;
-    try {
-      text = await readFile(ref, 'utf8');
-    } catch {
-      throw new UsageError(`cannot read '${ref}'`);
-    }
-    const definition = fromJSON(text);
+    const definition = await readDefinitionFile(ref);
     return { id: definition.id, definition };
   }
   const templates = sources.templates ?? [];
@@ -154,7 +148,8 @@ export async function runPathsCommand(
 }
 
 /**
- * Prints a command's error and returns its exit code: 2 for usage, 1 for the rest.
+ * Prints a command's error and returns its exit code: 2 for usage and for a user's file that cannot be used, 1 for
+ * the rest.
  *
  * @example
  * ```ts
@@ -171,6 +166,11 @@ export function fail(error: unknown, io: CliIO): number {
     (error as { code?: unknown })?.code?.toString().startsWith('ERR_PARSE_ARGS')
   ) {
     io.err(`flowstate: ${(error as Error).message}. Run 'flowstate --help' for usage.`);
+    return 2;
+  }
+  if (error instanceof InputFileError) {
+    // The command line was right: the file is what to fix, so no pointer to the usage.
+    io.err(`flowstate: ${error.message}`);
     return 2;
   }
   if (error instanceof FlowstateError) {

@@ -1,6 +1,7 @@
 /**
  * `flowstate verify <template|file.json> [--json]`: checks a workflow definition (see `verify`). Exit 0 when it
- * verifies (warnings allowed), 1 when it has errors or does not load, 2 for a usage mistake.
+ * verifies (warnings allowed), 1 when it has errors (a definition `fromJSON`'s checks refuse too), 2 for a usage
+ * mistake or a file that cannot be read, is not JSON or is not shaped like a workflow (definition-file.ts).
  */
 import { parseArgs } from 'node:util';
 import { verify } from '../dsl/verify.js';

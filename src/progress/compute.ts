@@ -35,6 +35,9 @@ export function computeProgress(watch: RunWatch, settings: ComputeSettings): Pro
   const { now, defaultStepMs } = settings;
   const { history, workflowId } = watch;
   const pending: StepProgress[] = [];
+  // The steps ahead the run is expected to run: an undecided branch counts as its arms weighted, not all of them
+  // summed, so the count does not drop by every arm not taken when the branch decides.
+  let expectedPending = 0;
   let pendingItems = 0;
   const ctx: EtaContext = {
     now,
@@ -45,8 +48,10 @@ export function computeProgress(watch: RunWatch, settings: ComputeSettings): Pro
       const view = watch.steps.get(path);
       return view?.status === 'running' ? view : undefined;
     },
-    pending: (path, node, expected) => {
-      if (!watch.steps.has(path)) pending.push(pendingStep(path, node, expected));
+    pending: (path, node, expected, share) => {
+      if (watch.steps.has(path)) return;
+      pending.push(pendingStep(path, node, expected));
+      expectedPending += share;
     },
     pendingItems: (count) => {
       pendingItems += count;
@@ -57,7 +62,7 @@ export function computeProgress(watch: RunWatch, settings: ComputeSettings): Pro
   const counts = {
     done: 0,
     running: 0,
-    pending: pending.length + pendingItems,
+    pending: Math.round(expectedPending) + pendingItems,
     failed: 0,
     skipped: 0,
     cancelled: 0,

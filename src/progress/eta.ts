@@ -2,7 +2,9 @@
  * The ETA: a pure walk of what is left of a machine's graph, from its live state. A sequence adds, a parallel state
  * takes its slowest region (the critical path), a map schedules its remaining items on its concurrency, a branch
  * not yet decided weighs its arms by how often each was taken, a loop adds the rounds it is expected to run still.
- * Every figure is a triple: the estimate and a low-high range, walked together.
+ * Every figure is a triple: the estimate and a low-high range, walked together. Each step ahead is told with its
+ * share: how likely it is to run, by the same weights (1 outside undecided branches), so the pending count is the
+ * steps the ETA expects, not every arm's.
  */
 import type { StateValue } from 'xstate';
 import type { EtaContext, LiveMachine, LiveStep } from './live.js';
@@ -35,6 +37,8 @@ class Walk {
   private readonly memos = new Map<string, Memo>();
   private lastPrefix: string | undefined;
   private lastMemo: Memo | undefined;
+  /** How likely the part of the graph being walked is to run: the product of the undecided arms' weights above it. */
+  private share = 1;
 
   constructor(private readonly ctx: EtaContext) {}
 
@@ -183,12 +187,12 @@ class Walk {
           !known && node.childPlan && meta.expectedMs === undefined
             ? this.from(`${path}/`, node.childPlan.root)
             : this.duration(path, meta.expectedMs);
-        this.ctx.pending?.(path, node, expected);
+        this.ctx.pending?.(path, node, expected, this.share);
         return expected;
       }
       case 'wait': {
         const expected = this.waitPrior(prefix, meta);
-        this.ctx.pending?.(prefix + meta.name, node, expected);
+        this.ctx.pending?.(prefix + meta.name, node, expected, this.share);
         return expected;
       }
       case 'map':
@@ -212,23 +216,33 @@ class Walk {
     return loop.initial ? this.from(prefix, loop.initial) : ZERO;
   }
 
-  /** An undecided branch: the arms' durations weighted by how often each was taken (evenly without history). */
+  /**
+   * An undecided branch: the arms' durations weighted by how often each was taken (evenly without history). Every
+   * arm is walked, so its steps are listed as pending, each with its arm's share of this branch's own share.
+   */
   private branch(prefix: string, node: PlanNode, meta: FlowMeta): Range {
-    const weights = this.ctx.choices(prefix + meta.name);
+    const history = this.ctx.choices(prefix + meta.name);
+    const arms: Array<[PlanNode, number]> = [];
     let total = 0;
+    for (const arm of node.children.values()) {
+      if (arm.meta?.kind !== 'arm') continue;
+      const weight = Math.max(0, history ? (history[String(arm.meta.arm)] ?? 0) : 1);
+      arms.push([arm, weight]);
+      total += weight;
+    }
+    const outer = this.share;
     let mid = 0;
     let low = Number.POSITIVE_INFINITY;
     let high = 0;
-    for (const arm of node.children.values()) {
-      if (arm.meta?.kind !== 'arm') continue;
+    for (const [arm, weight] of arms) {
+      this.share = total > 0 ? (outer * weight) / total : 0;
       const cost = this.from(prefix, arm);
-      const weight = weights ? (weights[String(arm.meta.arm)] ?? 0) : 1;
-      if (weight <= 0) continue;
-      total += weight;
+      if (weight === 0) continue;
       mid += weight * cost[0];
       low = Math.min(low, cost[1]);
       high = Math.max(high, cost[2]);
     }
+    this.share = outer;
     return total > 0 ? [mid / total, low, high] : ZERO;
   }
 

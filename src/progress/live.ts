@@ -91,8 +91,11 @@ export interface EtaContext {
   estimate(path: string): DurationEstimate | undefined;
   choices(path: string): Readonly<Record<string, number>> | undefined;
   step(path: string): LiveStep | undefined;
-  /** Told about each step or wait ahead that has not started, with its expected duration. */
-  pending?(path: string, node: PlanNode, expected: Range): void;
+  /**
+   * Told about each step or wait ahead that has not started, with its expected duration and its share: how likely
+   * it is to run (below 1 in the arms of a branch not decided yet, weighted as the ETA weighs them).
+   */
+  pending?(path: string, node: PlanNode, expected: Range, share: number): void;
   /** Told how many items of a running map have not started. */
   pendingItems?(count: number): void;
 }

@@ -74,7 +74,11 @@ export interface ProgressCounts {
   readonly done: number;
   /** Steps started and not ended yet (attempting, backing off, waiting, escalated). */
   readonly running: number;
-  /** Steps not started yet, the unlisted pending items of running maps included. */
+  /**
+   * Steps not started yet that the run is expected to run, the unlisted pending items of running maps included. A
+   * branch not decided yet counts its arms weighted as the ETA weighs them (rounded), not all of them summed: so the
+   * count does not drop by every arm not taken when the branch decides, and it may be fewer than the listed steps.
+   */
   readonly pending: number;
   /** Steps that failed. */
   readonly failed: number;
@@ -125,7 +129,8 @@ export interface Progress {
   readonly at: number;
   /**
    * Every step that started (in the order they started), then the steps still ahead (in plan order). A branch
-   * not yet decided lists the steps of all its arms; once decided, the arms not taken drop out.
+   * not yet decided lists the steps of all its arms (`counts.pending` counts them weighted); once decided, the arms
+   * not taken drop out.
    */
   readonly steps: readonly StepProgress[];
   /** How many steps are in each status. */

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -198,6 +198,34 @@ describe('flowstate template commands', () => {
     expect(unknown.code).toBe(2);
     const missing = await flowstate('verify', 'missing.json');
     expect(missing).toMatchObject({ code: 2, stdout: '' });
+  });
+
+  // Found by a new user: a file that was not JSON exited 1 (a missing one 2), with a multi-line error.
+  it('verify and paths on a file that is not JSON or not a workflow exit 2 with one line, as a missing file does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flowstate-bad-files-'));
+    try {
+      const notJson = join(dir, 'not-json.json');
+      writeFileSync(notJson, '{\n  "id": "x",\n}');
+      const shape = join(dir, 'shape.json');
+      writeFileSync(shape, '{"id": "x", "steps": 5}');
+      const cases = [
+        [notJson, `'${notJson}' is not valid JSON: Expected double-quoted property name at line 3, column 1`],
+        [
+          shape,
+          `'${shape}' is not a workflow definition: steps: Invalid input: expected array, received number`,
+        ],
+      ];
+      for (const command of ['verify', 'paths'])
+        for (const [file, message] of cases) {
+          expect(await flowstate(command, file as string)).toEqual({
+            code: 2,
+            stdout: '',
+            stderr: `flowstate: ${message}\n`,
+          });
+        }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('showcase runs all five templates with progress and a summary each, exit 0', async () => {

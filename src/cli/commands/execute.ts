@@ -11,6 +11,7 @@ import { openDatabase, parseTarget } from '../../db/index.js';
 import type { Database } from '../../db/port.js';
 import { ConfigurationError, formatPath } from '../../model/errors.js';
 import { notUndoneOf } from '../../model/not-undone.js';
+import { jsonSyntaxError } from '../json-location.js';
 import { UsageError } from '../paths-command.js';
 import { yielding } from '../yielding-db.js';
 
@@ -42,16 +43,17 @@ export async function readInput(text: string): Promise<unknown> {
   let json = text;
   if (!inline) {
     try {
-      json = await readFile(text, 'utf8');
+      // A byte-order mark (Notepad writes one) is no content, but JSON.parse refuses it.
+      json = (await readFile(text, 'utf8')).replace(/^\uFEFF/, '');
     } catch {
       throw new UsageError(`--input: cannot read the file '${text}' (give a JSON file or inline JSON)`);
     }
   }
   try {
     return JSON.parse(json);
-  } catch (error) {
+  } catch {
     const where = inline ? 'the inline JSON' : `'${text}'`;
-    throw new UsageError(`--input: ${where} is not valid JSON (${(error as Error).message})`);
+    throw new UsageError(`--input: ${where} is not valid JSON: ${jsonSyntaxError(json)}`);
   }
 }
 
