@@ -1,14 +1,16 @@
 /**
  * `flowstate runs decide|send|cancel`: a signal to a run, wherever it runs. The engine delivers it through the
  * store's inbox to the engine that owns the run and waits (`--timeout`, 30 s by default) until the owner applied
- * or refused it (`--signal-id <name>`: sent again under the same name, it is applied once). A run of a template that no live engine owns is taken here, given the signal and handed back.
+ * or refused it (`--signal-id <name>`: sent again under the same name, it is applied once). A run of a template that
+ * no live engine owns is taken here, given the signal and handed back (`signalRun`, shared with `flowstate serve`).
  */
 import type { EscalationDecision } from '../../model/agent.js';
 import type { WorkflowEvent } from '../../runtime/run.js';
 import type { CliIO } from '../demo-command.js';
 import { UsageError } from '../paths-command.js';
+import { heldByLiveEngine, signalRun } from '../signal-run.js';
 import { openStore, storeUrl, withoutPassword } from '../store-url.js';
-import { EXIT, positiveInt, type RunsInvocation, signalEngine, text } from './runs-common.js';
+import { EXIT, positiveInt, type RunsInvocation, text } from './runs-common.js';
 
 /** How long a signal waits for the run's owner, by default. */
 const TIMEOUT_MS = 30_000;
@@ -32,24 +34,23 @@ export async function runsSignal(invocation: RunsInvocation, io: CliIO): Promise
   const reason = text(values, 'reason');
   // Named: a command run again (after a timeout, exit 4) is applied once.
   const signalId = text(values, 'signal-id');
-  const options = signalId === undefined ? { timeoutMs } : { timeoutMs, signalId };
+  const options = { timeoutMs, signalId };
   const url = storeUrl(text(values, 'store'));
   const store = openStore(url);
-  const engine = signalEngine(store);
   try {
     // No live engine runs it: the signal is applied here and the run handed back, to go on where it is resumed.
     const stored = sub === 'cancel' ? undefined : await store.getRun(id);
-    const unowned = stored !== undefined && (!stored.owner || (stored.leaseUntil ?? 0) <= Date.now());
+    const unowned = stored !== undefined && !heldByLiveEngine(stored);
     const next = unowned
       ? `; no engine runs it now: 'flowstate runs resume ${id} --store ${withoutPassword(url)}' goes on`
       : '';
     if (decision) {
-      await engine.resolveEscalation(id, arg, decision, options);
+      await signalRun(store, id, 'decision', { stepPath: arg, decision }, options);
       io.out(`run ${id}: decision '${decision.action}' applied at '${arg}'${next}`);
       return EXIT.ok;
     }
     if (event) {
-      const taken = await engine.send(id, event, options);
+      const taken = await signalRun(store, id, 'event', { event }, options);
       if (!taken) {
         io.err(`flowstate: run ${id} took no '${event.type}' event: no waitFor step of it waits for one now`);
         return EXIT.refused;
@@ -57,13 +58,11 @@ export async function runsSignal(invocation: RunsInvocation, io: CliIO): Promise
       io.out(`run ${id}: event '${event.type}' delivered${next}`);
       return EXIT.ok;
     }
-    await engine.cancel(id, reason, options);
+    await signalRun(store, id, 'cancel', reason === undefined ? {} : { reason }, options);
     io.out(`run ${id}: cancel applied${reason === undefined ? '' : ` (${reason})`}`);
     return EXIT.ok;
   } finally {
-    // A run taken here (no live owner) keeps the signal: commit it, then hand the run back.
-    await engine.flush().catch(() => {});
-    await engine.close();
+    await store.close();
   }
 }
 

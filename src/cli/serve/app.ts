@@ -2,20 +2,17 @@
  * The web view's HTTP app (Hono): the JSON API under `/api/runs`, its SSE streams, the signal endpoints (behind the
  * token), `/metrics`, and the bundled page. Everything is read from the store, so it shows runs of any process.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Registry } from 'prom-client';
-import { handwrittenMachineOf } from '../../dsl/handwritten.js';
 import type { AnyWorkflowDefinition } from '../../model/definition.js';
-import { FlowstateError, SignalTimeoutError } from '../../model/errors.js';
 import type { RunFilter, RunStatus, WorkflowStore } from '../../persistence/types.js';
 import { UNFINISHED } from '../../persistence/types.js';
-import { earlierSignal, keyedSignalId, postSignal, type SignalBody } from '../../runtime/inbox.js';
 import { type Assets, serveAsset } from './assets.js';
 import { RunFeed } from './feed.js';
+import { HttpError } from './http-error.js';
 import { RunViews } from './run-view.js';
-import { refusalOf } from './signal-check.js';
+import { signalRoutes } from './signals.js';
 
 /** Options of {@link createServeApp}. */
 export interface ServeAppOptions {
@@ -121,73 +118,13 @@ export function createServeApp(options: ServeAppOptions): { app: Hono; close: ()
     }),
   );
 
-  const signal = (
-    kind: 'decision' | 'event' | 'cancel',
-    read: (body: Record<string, unknown>) => SignalBody,
-  ) =>
-    app.post(
-      `/api/runs/:id/${kind === 'decision' ? 'decide' : kind === 'event' ? 'send' : 'cancel'}`,
-      async (c) => {
-        authorize(options.token, c.req.header('authorization'));
-        const id = c.req.param('id');
-        const body = jsonObject(await c.req.text());
-        const signalBody = read(body);
-        const timeoutMs = options.signalTimeoutMs ?? 10_000;
-        // `Idempotency-Key`: a request sent again (its answer lost, or 202) is applied once, answered alike.
-        const key = c.req.header('idempotency-key');
-        const keyed = key === undefined || key === '' ? undefined : keyedSignalId(id, key);
-        try {
-          const earlier =
-            keyed &&
-            (await earlierSignal(
-              store,
-              {
-                id: keyed,
-                runId: id,
-                kind,
-                body: JSON.stringify(signalBody),
-                state: 'pending',
-                createdAt: Date.now(),
-              },
-              timeoutMs,
-            ));
-          if (earlier) return c.json({ applied: true, result: (await earlier.answer) ?? null });
-          const run = await store.getRun(id);
-          if (!run) throw new HttpError(404, `no run ${id}`);
-          if (!UNFINISHED.includes(run.status))
-            throw new HttpError(409, `run ${id} already ended (${run.status})`, 'CONFIGURATION_INVALID');
-          // No live owner: the signal would wait in the inbox; one the run would refuse is refused now.
-          if (!run.owner || (run.leaseUntil ?? 0) <= Date.now()) {
-            const detail = await feed.detail(id);
-            const definition = options.workflows.get(run.workflow);
-            const compiled = definition !== undefined && !handwrittenMachineOf(definition);
-            const refused = detail && refusalOf(kind, signalBody, detail, compiled);
-            if (refused)
-              return c.json({ applied: false, code: 'CONFIGURATION_INVALID', error: refused }, 409);
-          }
-          const result = await postSignal(store, id, kind, signalBody, timeoutMs, keyed);
-          feed.poke(id);
-          return c.json({ applied: true, result: result ?? null });
-        } catch (error) {
-          if (error instanceof SignalTimeoutError)
-            return c.json(
-              { applied: false, queued: true, message: 'no live engine applied it yet: it stays queued' },
-              202,
-            );
-          if (error instanceof FlowstateError)
-            return c.json({ applied: false, code: error.code, error: error.message }, 409);
-          throw error;
-        }
-      },
-    );
-  signal('decision', (b) => ({ stepPath: str(b.stepPath, 'stepPath'), decision: decisionOf(b) }));
-  signal('event', (b) => {
-    const event = b.event as { type?: unknown } | undefined;
-    if (!event || typeof event !== 'object' || typeof event.type !== 'string' || event.type === '')
-      throw new HttpError(400, 'event needs a string type');
-    return { event: event as { type: string } };
+  signalRoutes(app, {
+    store,
+    workflows: options.workflows,
+    feed,
+    token: options.token,
+    timeoutMs: options.signalTimeoutMs ?? 10_000,
   });
-  signal('cancel', (b) => (typeof b.reason === 'string' && b.reason !== '' ? { reason: b.reason } : {}));
 
   app.get('/metrics', async (c) =>
     c.text(await registry.metrics(), 200, { 'content-type': registry.contentType }),
@@ -203,46 +140,6 @@ export function createServeApp(options: ServeAppOptions): { app: Hono; close: ()
       feed.close();
     },
   };
-}
-
-/** An error with its HTTP status, answered as `{ error }`. */
-/** A request's body: a JSON object, or none (`{}`); anything else is a 400 that says so. */
-function jsonObject(text: string): Record<string, unknown> {
-  if (text.trim() === '') return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new HttpError(400, 'the body is not JSON: send a JSON object (content-type: application/json)');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new HttpError(400, 'the body is a JSON object');
-  return body as Record<string, unknown>;
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: 400 | 401 | 403 | 404 | 409,
-    message: string,
-    /** The engine's error code it stands for, when it stands for one (a 409 says why, as the engine would). */
-    readonly code?: string,
-  ) {
-    super(message);
-  }
-}
-
-function authorize(token: string | undefined, header: string | undefined) {
-  if (token === undefined)
-    throw new HttpError(403, 'read-only: start flowstate serve with a token to allow writes');
-  if (header === undefined || !/^Bearer\s+\S/i.test(header))
-    throw new HttpError(401, 'a write needs Authorization: Bearer <token>');
-  const given = Buffer.from(header.replace(/^Bearer\s+/i, ''));
-  const wanted = Buffer.from(token);
-  if (given.length !== wanted.length || !timingSafeEqual(given, wanted))
-    throw new HttpError(
-      401,
-      'wrong token: use the one flowstate serve printed at start (or gave with --token)',
-    );
 }
 
 function listFilter(q: Record<string, string>): RunFilter & { limit: number; offset: number } {
@@ -266,20 +163,6 @@ function listFilter(q: Record<string, string>): RunFilter & { limit: number; off
     ...(statuses.length ? { status: statuses as RunStatus[] } : {}),
     ...(q.workflow ? { workflow: q.workflow } : {}),
   };
-}
-
-function str(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value === '') throw new HttpError(400, `${name} is required`);
-  return value;
-}
-
-function decisionOf(b: Record<string, unknown>) {
-  const action = b.action;
-  if (action === 'retry') return { action } as const;
-  if (action === 'abort')
-    return typeof b.reason === 'string' ? ({ action, reason: b.reason } as const) : ({ action } as const);
-  if (action === 'skip') return 'value' in b ? ({ action, value: b.value } as const) : ({ action } as const);
-  throw new HttpError(400, 'action is retry, skip or abort');
 }
 
 /** Holds an SSE stream open (with a comment every 15 s, so proxies keep it) until the client goes away. */

@@ -1,7 +1,7 @@
 /**
- * A signal to a run no live engine holds is queued until an engine takes the run (the API answers `202`): one its
- * run would refuse (a decision for a step not waiting on one, an event no wait takes) would sit there unread, its
- * sender told "queued". The run's stored state says so at once: refused with `409`, as its owner would.
+ * A signal to a run no live engine holds would be taken by the server only to be refused, or, for a run it cannot
+ * take, queued until an engine takes the run (the API answers `202`), its sender told "queued" for a signal the run
+ * will never read. The run's stored state says so at once: refused with `409`, as its owner would, without taking it.
  */
 import type { SignalBody } from '../../runtime/inbox.js';
 import type { RunDetail } from './run-view.js';
