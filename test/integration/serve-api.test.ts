@@ -336,6 +336,21 @@ describe('the web view API', () => {
     expect(await raw('[1]')).toMatchObject({ status: 400, body: { error: 'the body is a JSON object' } });
   });
 
+  it('refuses an Idempotency-Key longer than a signal name may be with a 400, on every path', async () => {
+    const long = 'k'.repeat(201);
+    for (const path of ['/api/runs/wait-1/decide', '/api/runs/wait-1/send', '/api/runs/nobody/cancel']) {
+      const answer = await json(path, {
+        method: 'POST',
+        headers: { authorization: 'Bearer t0ken', 'idempotency-key': long },
+        body: JSON.stringify({ stepPath: 'review', action: 'skip', event: { type: 'x' } }),
+      });
+      expect(answer).toMatchObject({
+        status: 400,
+        body: { error: expect.stringMatching(/Idempotency-Key/) },
+      });
+    }
+  });
+
   it('shows a passivated run from the store; a decision posted through the API wakes it', async () => {
     const engine = testEngine({
       store,

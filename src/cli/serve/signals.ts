@@ -18,6 +18,9 @@ import type { RunFeed } from './feed.js';
 import { HttpError } from './http-error.js';
 import { refusalOf } from './signal-check.js';
 
+/** The longest `Idempotency-Key`: the engine's limit on a signal's name. */
+const MAX_KEY = 200;
+
 /** What the signal routes need of the app. */
 export interface SignalRoutesOptions {
   readonly store: WorkflowStore;
@@ -88,6 +91,9 @@ export function signalRoutes(app: Hono, options: SignalRoutesOptions): void {
         const body = read(jsonObject(await c.req.text()));
         const header = c.req.header('idempotency-key');
         const key = header === undefined || header === '' ? undefined : header;
+        // A signal's name (`signalId`) is at most 200 characters: refused here alike whichever path the write takes.
+        if (key !== undefined && key.length > MAX_KEY)
+          throw new HttpError(400, `Idempotency-Key is at most ${MAX_KEY} characters`);
         try {
           const done = await handle(id, kind, body, key);
           if (done !== 'to-owner' && 'refused' in done)
