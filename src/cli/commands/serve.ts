@@ -1,7 +1,8 @@
 /**
  * `flowstate serve --store <url> [--port 4477] [--host 127.0.0.1] [--token <t> | --read-only] [--workflows <module>]`:
- * the local web view of the runs in a store (docs/observe.md). It reads the store only, so it shows the runs of
- * every process on it; its signals go through the store's inbox to the runs' owners. Runs until SIGINT or SIGTERM.
+ * the local web view of the runs in a store (docs/observe.md). It reads the runs from the store, so it shows those of
+ * every process on it. Its writes go through the store's inbox to the runs' owners; one to a template run no live
+ * engine holds is applied at once (taken and handed back, src/cli/signal-run.ts). Runs until SIGINT or SIGTERM.
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
