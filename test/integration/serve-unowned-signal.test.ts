@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { template as migrationTemplate } from '../../machines/migration.js';
@@ -69,7 +70,7 @@ let api: ReturnType<typeof createServeApp>;
 beforeAll(async () => {
   // Runs left waiting on a human by an engine that closed since: released, no live engine holds them.
   const first = testEngine({ store: sqliteStore(path), agents, workflows: [migration, approval] });
-  const ids = ['api-1', 'cli-1', 'keyed-1', 'refused-1', 'race-1', 'race-2'];
+  const ids = ['api-1', 'cli-1', 'keyed-1', 'refused-1', 'race-1', 'race-2', 'old-1'];
   for (const id of ids)
     first.start(migration, { sql: 'DROP TABLE audit_log' }, { id }).result.catch(() => {});
   first.start(approval, {}, { id: 'other-1' }).result.catch(() => {});
@@ -78,6 +79,10 @@ beforeAll(async () => {
     return runs.length === ids.length + 1;
   });
   await first.close();
+  // A run started by another release of Flowstate: its template's version differs from this one's.
+  const db = new Database(path);
+  db.prepare("UPDATE flowstate_runs SET version = 'release-0' WHERE id = 'old-1'").run();
+  db.close();
   // The server on its own connection, as another process.
   store = sqliteStore(path);
   api = createServeApp({
@@ -227,6 +232,32 @@ describe('a signal through the API to a run no live engine holds', () => {
       expect(answers[0]).toMatchObject({ status: 409, body: { code: 'CONFIGURATION_INVALID' } });
       expect(answers[1].status).toBe(200);
     }
+  });
+
+  it('to a template run of another version is refused, API and CLI, and the run is left untouched', async () => {
+    const before = await store.getRun('old-1');
+    expect(before).toMatchObject({ status: 'waiting', version: 'release-0' });
+    const answer = await post('/api/runs/old-1/decide', approve('ann'));
+    expect(answer).toMatchObject({ status: 409, body: { code: 'CONFIGURATION_INVALID' } });
+    expect(answer.body.error).toMatch(/version release-0.*nothing was applied/);
+    // The CLI's command throws it for its main to print (exit 1, as an owner's refusal).
+    await expect(
+      runs(
+        'decide',
+        'old-1',
+        'approval',
+        '--action',
+        'skip',
+        '--value',
+        '{"approved":true,"by":"ann"}',
+        '--store',
+        `sqlite:${path}`,
+      ),
+    ).rejects.toThrow(/version release-0/);
+    // Not marked failed (as a take without a migration would), not re-versioned, its lease released.
+    const after = await store.getRun('old-1');
+    expect(after).toMatchObject({ status: 'waiting', version: 'release-0', snapshot: before?.snapshot });
+    expect(after?.leaseUntil ?? 0).toBeLessThanOrEqual(Date.now());
   });
 
   it('of a workflow only its own program runs: a cancel is applied (as the CLI does), an event stays queued', async () => {
