@@ -105,7 +105,8 @@ export const COMMANDS = {
     examples: ['flowstate paths migration', 'flowstate paths review.workflow.json --json'],
   },
   verify: {
-    summary: 'check a template or a workflow JSON file (exit 1 on errors)',
+    summary:
+      'check a template or a workflow JSON file (exit 1 on errors; 2 for a file that cannot be read, is not JSON or is not a workflow)',
     args: ['template|file.json'],
     raw: true,
     options: { json: { description: 'print the report as JSON' } },
@@ -113,15 +114,18 @@ export const COMMANDS = {
   },
   runs: {
     summary:
-      'inspect and steer the runs in a store: list, show, decide, send, cancel, resume (docs/operators.md)',
+      'inspect and steer the runs in a store: list, show, decide, send, cancel, resume, prune (docs/operators.md)',
     args: ['subcommand'],
     raw: true,
     options: {
       store: { description: 'sqlite:<path> or postgres://... (default: $FLOWSTATE_STORE)', value: 'url' },
       status: { description: 'list: only runs with these statuses (running,waiting,...)', value: 's1,s2' },
       workflow: { description: 'list: only runs of this workflow', value: 'id' },
-      limit: { description: 'list: at most this many runs (default 1000)', value: 'n' },
-      json: { description: 'list, show: print JSON; resume: print only the output' },
+      limit: {
+        description: 'list: at most this many runs (default 1000); prune: at most this many (default all)',
+        value: 'n',
+      },
+      json: { description: 'list, show, prune: print JSON; resume: print only the output' },
       action: { description: 'decide: retry, skip or abort the escalated step', value: 'name' },
       value: { description: "decide --action skip: the step's result (JSON)", value: 'json' },
       reason: { description: 'decide --action abort, cancel: why', value: 'text' },
@@ -138,6 +142,12 @@ export const COMMANDS = {
         description:
           'resume: seed the sample database first (always done without --db); creates a new PGlite directory',
       },
+      'ended-before': {
+        description:
+          'prune: delete the runs that ended before this: an age (30d, 12h, 90m, 45s, 2w) or an ISO date',
+        value: 'age|date',
+      },
+      'dry-run': { description: 'prune: count the runs it would delete, delete nothing' },
     },
     examples: [
       'flowstate runs list [--status s1,s2] [--workflow id] [--limit n] [--json]',
@@ -146,6 +156,7 @@ export const COMMANDS = {
       "flowstate runs send <run> '<event-json>'",
       'flowstate runs cancel <run> [--reason <text>]',
       'flowstate runs resume <run> [--db <url>] [--seed] [--json]',
+      'flowstate runs prune --ended-before 30d [--limit n] [--dry-run] [--json]',
     ],
     more: 'Exit codes: 0 ok; 1 refused by the owner (or the resumed run failed); 2 a usage mistake or an unknown run; 3 the resumed run waits on a human; 4 no live engine applied the signal in time.',
   },

@@ -6,6 +6,7 @@
  */
 export { memoryStore } from './memory-store.js';
 export { postgresStore } from './postgres-store.js';
+export { type PruneRunsOptions, type PruneRunsResult, pruneRuns } from './prune.js';
 export type { SecretsHook } from './secrets.js';
 export { sqliteStore } from './sqlite-store.js';
 export type {
@@ -16,6 +17,8 @@ export type {
   InboxMessage,
   InboxResult,
   JournalEntry,
+  PruneOptions,
+  PruneResult,
   RunCheckpoint,
   RunClaim,
   RunFilter,
@@ -28,4 +31,4 @@ export type {
   TimerRow,
   WorkflowStore,
 } from './types.js';
-export { UNFINISHED } from './types.js';
+export { ENDED, UNFINISHED } from './types.js';

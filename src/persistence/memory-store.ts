@@ -1,4 +1,5 @@
 import { filterRuns } from './filter.js';
+import { isPrunable, pruneSettings } from './prune.js';
 import type {
   DueRun,
   HistoryRow,
@@ -183,6 +184,22 @@ export function memoryStore(): WorkflowStore {
     },
     async loadHistory() {
       return [...history.values()];
+    },
+    async pruneEnded(options) {
+      const { endedBefore, limit, dryRun, now } = pruneSettings(options);
+      const doomed = [...runs.values()]
+        .filter((r) => isPrunable(r, endedBefore, now))
+        .sort((a, b) => a.updatedAt - b.updatedAt || (a.id < b.id ? -1 : 1))
+        .slice(0, limit);
+      if (dryRun) return { runs: doomed.length };
+      const ids = new Set(doomed.map((r) => r.id));
+      for (const id of ids) {
+        runs.delete(id);
+        timers.delete(id);
+      }
+      for (const [key, entry] of journal) if (ids.has(entry.runId)) journal.delete(key);
+      for (const [id, message] of inbox) if (ids.has(message.runId)) inbox.delete(id);
+      return { runs: ids.size };
     },
     async close() {},
   };

@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module';
 import type pg from 'pg';
+import { prunePostgres } from './postgres-prune.js';
+import { pruneSettings } from './prune.js';
 import {
   checkpointValues,
   type HistoryRowData,
@@ -68,7 +70,8 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
       const { rows } = await client.query<{ done: boolean }>(
         `SELECT to_regclass('flowstate_runs_created') IS NOT NULL AND to_regclass('flowstate_inbox_pending') IS NOT NULL
            AND to_regclass('flowstate_timers_deadline') IS NOT NULL
-           AND to_regclass('flowstate_runs_owner_lease') IS NOT NULL AS done`,
+           AND to_regclass('flowstate_runs_owner_lease') IS NOT NULL
+           AND to_regclass('flowstate_runs_ended') IS NOT NULL AND to_regclass('flowstate_inbox_run') IS NOT NULL AS done`,
       );
       if (rows[0]?.done) return;
       await client.query('SELECT pg_advisory_lock(74123)');
@@ -388,6 +391,11 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
     async loadHistory() {
       const { rows } = await query<HistoryRowData>('SELECT * FROM flowstate_durations');
       return readHistoryRows(rows);
+    },
+    async pruneEnded(options) {
+      const settings = pruneSettings(options);
+      await init();
+      return { runs: await withClient((client) => prunePostgres(client, settings)) };
     },
     async close() {
       if (owned) await pool.end();

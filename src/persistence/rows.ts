@@ -1,4 +1,5 @@
 import { CorruptRunError, type SerializedError } from '../model/errors.js';
+import { ENDED_SQL } from './prune.js';
 import type {
   DueRun,
   HistoryRow,
@@ -175,6 +176,8 @@ CREATE INDEX IF NOT EXISTS flowstate_inbox_pending ON flowstate_inbox (run_id, c
  * Columns added since the first release, for stores created before them (\`ADD COLUMN\` on an existing table),
  * then the indexes that need them, the index a page of the runs list reads (newest or oldest first) instead of
  * sorting every row, and the timers' deadline index the wake-up scheduler of passivated runs reads a range of.
+ * Pruning reads the ended runs oldest first on `flowstate_runs_ended`, and finds a run's inbox rows (answered ones
+ * too: the pending index holds only pending rows) on `flowstate_inbox_run`, never by scanning a table.
  */
 export function leaseColumns(epochType: 'INTEGER' | 'BIGINT'): {
   columns: [string, string][];
@@ -193,6 +196,8 @@ CREATE INDEX IF NOT EXISTS flowstate_runs_lease ON flowstate_runs (lease_until, 
 CREATE INDEX IF NOT EXISTS flowstate_runs_created ON flowstate_runs (created_at, id);
 CREATE INDEX IF NOT EXISTS flowstate_timers_deadline ON flowstate_timers (deadline);
 CREATE INDEX IF NOT EXISTS flowstate_runs_owner_lease ON flowstate_runs (owner, lease_until) WHERE status IN ('running', 'waiting');
+CREATE INDEX IF NOT EXISTS flowstate_runs_ended ON flowstate_runs (updated_at, id) WHERE ${ENDED_SQL};
+CREATE INDEX IF NOT EXISTS flowstate_inbox_run ON flowstate_inbox (run_id);
 `,
   };
 }

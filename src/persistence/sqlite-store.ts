@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StoreFaultError } from '../model/errors.js';
+import { pruneSettings } from './prune.js';
 import {
   checkpointValues,
   type HistoryRowData,
@@ -21,6 +22,7 @@ import {
   runValues,
   storeSchema,
 } from './rows.js';
+import { sqlitePruner } from './sqlite-prune.js';
 import type { DueRun, RunFilter, RunLease, StoreBatch, TimerRow, WorkflowStore } from './types.js';
 
 const SCHEMA = storeSchema('INTEGER');
@@ -130,6 +132,7 @@ export function sqliteStore(path: string): WorkflowStore {
     'SELECT * FROM flowstate_journal WHERE run_id = ? AND substr(step_path, 1, length(?)) = ?',
   );
   const selectTimers = db.prepare('SELECT * FROM flowstate_timers WHERE run_id = ? ORDER BY deadline');
+  const pruner = sqlitePruner(db);
 
   const writeBatch = db.transaction((batch: StoreBatch) => {
     const refused: string[] = [];
@@ -313,6 +316,12 @@ export function sqliteStore(path: string): WorkflowStore {
     },
     async loadHistory() {
       return readHistoryRows((await busyRetry(() => selectHistory.all())) as HistoryRowData[]);
+    },
+    async pruneEnded(options) {
+      const settings = pruneSettings(options);
+      if (!settings.dryRun) checkFile();
+      // Waits for another process's lock asynchronously, as long as a read would: no writer retries it after.
+      return { runs: await busyRetry(() => pruner.prune(settings)) };
     },
     async close() {
       if (db.open) db.close();

@@ -6,6 +6,9 @@ export type RunStatus = 'running' | 'waiting' | 'done' | 'failed' | 'cancelled' 
 /** The statuses of runs that have not ended (what `engine.recover()` resumes). */
 export const UNFINISHED: readonly RunStatus[] = ['running', 'waiting'];
 
+/** The final statuses: runs that have ended (what {@link WorkflowStore.pruneEnded} may delete). */
+export const ENDED: readonly RunStatus[] = ['done', 'failed', 'cancelled', 'compensated'];
+
 /** What the store keeps about a run, as `engine.get(id)` returns it. */
 export interface RunRecord {
   /** The run id: given at start (`engine.start(..., { id })`) or a random UUID. */
@@ -216,6 +219,24 @@ export interface RunFilter {
   readonly order?: 'oldest' | 'newest';
 }
 
+/** Which ended runs {@link WorkflowStore.pruneEnded} deletes (or, with `dryRun`, counts). */
+export interface PruneOptions {
+  /** Only runs that ended (their last checkpoint, `updatedAt`) before this time, epoch ms. */
+  readonly endedBefore: number;
+  /** At most this many runs, in one transaction: small, so a busy store is not locked for long. @default 100 */
+  readonly limit?: number;
+  /** Count the runs that would be deleted (at most `limit`), delete nothing. @default false */
+  readonly dryRun?: boolean;
+  /** The time leases are compared with: a run whose lease ends after it is kept. @default Date.now() */
+  readonly now?: number;
+}
+
+/** What {@link WorkflowStore.pruneEnded} did. */
+export interface PruneResult {
+  /** How many runs were deleted (or, with `dryRun`, would be), with everything that belonged to them. */
+  readonly runs: number;
+}
+
 /** What a write tells back: claims refused (the id is taken) and runs fenced (their lease moved on). */
 export interface StoreWriteResult {
   /** Ids of claims not written: another run holds the id, and keeps its row. */
@@ -320,6 +341,24 @@ export interface WorkflowStore {
    * store learns durations in memory only.
    */
   loadHistory?(): Promise<HistoryRow[]>;
+  /**
+   * Deletes ended runs (`done`, `failed`, `cancelled`, `compensated`) whose last checkpoint is older than
+   * `endedBefore` and whose lease has ended by `now`, oldest first, at most `limit` in one transaction, with
+   * everything of theirs: journal entries (map items' included), timers and inbox rows (the kept answers of named
+   * signals too: a signal re-sent under its name to a pruned run finds no run). The conditions are checked again
+   * where the rows are deleted, in the same transaction, so a run that is unfinished, or whose lease is live, at
+   * that moment is never deleted. Learned durations belong to a workflow, not a run, and are kept. Resolves how many
+   * runs went; fewer than `limit` means none is left to prune now (or, on PostgreSQL, the rest is locked by a
+   * writer at this moment: the next call takes them). Optional: `pruneRuns` and `flowstate runs prune` refuse a
+   * store without it with a `ConfigurationError`.
+   *
+   * @example
+   * ```ts
+   * const month = 30 * 24 * 3_600_000;
+   * const { runs } = await store.pruneEnded!({ endedBefore: Date.now() - month, limit: 100 });
+   * ```
+   */
+  pruneEnded?(options: PruneOptions): Promise<PruneResult>;
   /** Closes connections; the engine calls it from `engine.close()` after its last write. */
   close(): Promise<void>;
 }

@@ -6,6 +6,7 @@ import { CorruptRunError, postgresStore, sqliteStore } from '../../src/index.js'
 import { memoryStore } from '../../src/persistence/memory-store.js';
 import type { JournalEntry, StoredRun, WorkflowStore } from '../../src/persistence/types.js';
 import { createDatabase, type PostgresServer, startPostgres } from '../support/postgres.js';
+import { pruneContract } from '../support/prune-contract.js';
 
 const run = (id: string, over: Partial<StoredRun> = {}): StoredRun => ({
   id,
@@ -577,4 +578,7 @@ describe.each(stores)('the %s store', (_name, open) => {
     expect(listed[1]?.error).toMatchObject({ code: 'RUN_CORRUPTED' });
     await store.close();
   });
+
+  // Retention: `pruneEnded` (test/support/prune-contract.ts).
+  pruneContract(open);
 });

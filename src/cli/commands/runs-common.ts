@@ -27,6 +27,7 @@ const RUNS_SUBCOMMANDS = {
   send: { args: ['run', 'event-json'], options: { timeout: true, 'signal-id': true } },
   cancel: { args: ['run'], options: { reason: true, timeout: true, 'signal-id': true } },
   resume: { args: ['run'], options: { db: true, seed: false, json: false } },
+  prune: { args: [], options: { 'ended-before': true, limit: true, 'dry-run': false, json: false } },
 } as const satisfies Record<string, { args: readonly string[]; options: Record<string, boolean> }>;
 
 /** A subcommand name. */

@@ -1,8 +1,8 @@
 /**
- * `flowstate runs list|show|decide|send|cancel|resume ... --store <url>`: the operator's view of the runs in a store,
- * and the signals an operator sends them (docs/operators.md). `list` and `show` only read the store; the signals
- * go through the engine to the run's owner (`runs-signal.ts`); `resume` continues a template's run here
- * (`runs-resume.ts`).
+ * `flowstate runs list|show|decide|send|cancel|resume|prune ... --store <url>`: the operator's view of the runs in a
+ * store, and the signals an operator sends them (docs/operators.md). `list` and `show` only read the store; the
+ * signals go through the engine to the run's owner (`runs-signal.ts`); `resume` continues a template's run here
+ * (`runs-resume.ts`); `prune` deletes ended runs past their retention (`runs-prune.ts`).
  *
  * Exit codes: 0 ok; 1 the run's owner refused the signal (or the resumed run failed); 2 a usage mistake or an
  * unknown run; 3 the resumed run waits on a human; 4 no live engine applied the signal in time (it stays queued).
@@ -14,6 +14,7 @@ import { UsageError } from '../paths-command.js';
 import { openStore, storeUrl } from '../store-url.js';
 import { decisionText, notUndone } from './execute.js';
 import { parseRuns, positiveInt, type RunsInvocation, runsFailure, text } from './runs-common.js';
+import { runsPrune } from './runs-prune.js';
 import { runsResume } from './runs-resume.js';
 import { runsSignal } from './runs-signal.js';
 
@@ -43,6 +44,8 @@ export async function runRunsCommand(args: readonly string[], io: CliIO): Promis
         return await show(invocation, io);
       case 'resume':
         return await runsResume(invocation, io);
+      case 'prune':
+        return await runsPrune(invocation, io);
       default:
         return await runsSignal(invocation, io);
     }
