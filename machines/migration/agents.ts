@@ -35,6 +35,8 @@ import {
 import { asLive, copySchema, retarget, scratchName } from './scratch.js';
 import { tablesWithRows } from './scratch-rows.js';
 import { takeSnapshot } from './snapshot.js';
+import { readEnums } from './snapshot-enums.js';
+import { irreversibleLeft } from './undo-enums.js';
 import { verify } from './verify.js';
 
 /** Options of {@link migrationAgents}. */
@@ -153,6 +155,9 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
               plan.backupTables,
               `${backupPrefix(ctx.workflowId)}d`,
             );
+            // Types are not copied: a label the statements add goes to the target's type (rolled back), out of the
+            // revert tried below, and no revert could drop it.
+            const enums = scratch ? await readEnums(tx, plan.schema) : [];
             const runnable = await inTransaction(plan.statements);
             const statements = await runInSchema(
               tx,
@@ -162,6 +167,9 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
               scratch ? [plan.schema] : [],
             );
             const after = await takeSnapshot(tx, target);
+            const kept = scratch
+              ? irreversibleLeft({ enums }, { enums: await readEnums(tx, plan.schema) })
+              : [];
             const expected = scratch ? await asLive(tx, after, plan.schema, target) : after;
             const tables = plan.rows.map((r) => renamedTo(r.table, plan.renames));
             const rows = await countRows(
@@ -179,7 +187,7 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
               backups,
             };
             // The revert is tried here too, so the report says before applying whether the change can be undone.
-            let revertProblem: string | null = null;
+            let revertProblem: string | null = kept[0] ?? null;
             await tx
               .transaction((sp) => revertInside(sp, undo))
               .catch((error: unknown) => {

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { alterTable, type Lock, typeAdvice } from './lint-alter.js';
+import { IRREVERSIBLE } from './lint-irreversible.js';
 import { type PlannedStatement, tablesOf } from './parse.js';
 import type { Snapshot } from './snapshot.js';
 
@@ -72,7 +73,6 @@ const SAFE_STATEMENTS = new Set([
   'CreateEnumStmt',
   'CreateDomainStmt',
   'CompositeTypeStmt',
-  'AlterEnumStmt',
   // ALTER INDEX ... ATTACH PARTITION: catalog only, the partition's index is already built.
   'AttachIndexPartition',
 ]);
@@ -264,8 +264,10 @@ export function lintMigration(statements: readonly PlannedStatement[], before: S
       case 'other': {
         const refused = NON_TRANSACTIONAL[op.statement];
         const unrecoverable = UNRECOVERABLE[op.statement];
+        const irreversible = IRREVERSIBLE[op.statement];
         if (refused) add('error', 'non-transactional', `${refused} cannot run inside a transaction`);
         else if (unrecoverable) add('error', 'unrecoverable-write', unrecoverable);
+        else if (irreversible) add('danger', 'irreversible', irreversible);
         else if (!SAFE_STATEMENTS.has(op.statement)) unproven(`${op.keywords} (${op.statement})`);
         break;
       }

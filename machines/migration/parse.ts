@@ -150,10 +150,13 @@ function readOperation({ type, node, sql }: ParsedStatement): Operation {
       return { kind: 'create-table', table, columns };
     }
     case 'AlterEnumStmt':
-      // RENAME VALUE changes what every row holding the value reads; ADD VALUE adds one (safe).
-      return node.oldVal !== undefined
-        ? { kind: 'other', statement: 'AlterEnumRenameValue', keywords: keywordsOf(sql) }
-        : other();
+      // RENAME VALUE changes what every row holding the value reads; ADD VALUE adds one that no revert can drop
+      // (see `lint-irreversible.ts`).
+      return {
+        kind: 'other',
+        statement: node.oldVal !== undefined ? 'AlterEnumRenameValue' : 'AlterEnumAddValue',
+        keywords: keywordsOf(sql),
+      };
     case 'DropStmt': {
       const objects = ((node.objects as unknown[]) ?? []).map(qualified);
       if (node.removeType === 'OBJECT_TABLE')

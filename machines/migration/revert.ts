@@ -16,6 +16,7 @@ import {
   withDescendants,
 } from './snapshot.js';
 import { undoPlan } from './undo.js';
+import { irreversibleLeft } from './undo-enums.js';
 
 /** A rename the migration made, in the order it made them. */
 export const RenameSchema = z.discriminatedUnion('kind', [
@@ -101,8 +102,10 @@ export async function revertInside(tx: Database, undo: UndoData): Promise<Revert
   const after = scoped(await takeSnapshot(tx, undo.schema), undo.scope);
   const left = compareSnapshots(before, after);
   if (left.length > 0) {
+    // What no statement can undo says why first (the transaction rolls back: nothing of the revert stays).
+    const why = irreversibleLeft(before, after);
     throw new RevertError(
-      `The revert did not restore the schema: ${left.slice(0, 5).map(describeDifference).join('; ')}`,
+      `The revert did not restore the schema: ${[...why, ...left.slice(0, 5).map(describeDifference)].join('; ')}`,
     );
   }
   return { statements, restoredRows };

@@ -10,6 +10,7 @@ import { loadParser, parseSql, scanSql } from '../lib/pg-parser.js';
 import type { PlannedStatement } from './parse.js';
 import { inheritedConstraintRenames, ownColumnDefinitions, ownColumnSettings } from './scratch-columns.js';
 import { uncheckOrphanUpdates } from './scratch-orphans.js';
+import { copyRowSecurity, readRowSecurity } from './scratch-security.js';
 import type { Snapshot } from './snapshot.js';
 import { extensionMember } from './snapshot-queries.js';
 
@@ -106,6 +107,7 @@ export async function copySchema(
   }
   const ownColumns = await ownColumnDefinitions(tx, live);
   const ownSettings = await ownColumnSettings(tx, live);
+  const rowSecurity = await readRowSecurity(tx, live);
   await tx.query(`CREATE SCHEMA ${scratch}`);
   // New tables go to the scratch schema, and names a definition leaves unqualified are found there first (the
   // copied tables), then in the live schema: its types (an enum in a partial index), functions (a view's, a
@@ -167,6 +169,8 @@ export async function copySchema(
     await tx.query(`CREATE ${kind} ${quoteIdent(v.name)} AS ${here(v.view ?? '')}`);
   }
   for (const i of indexes.filter((x) => x.kind === 'm')) await tx.query(here(i.definition));
+  // Last: a policy may read the copied tables and views.
+  await copyRowSecurity(tx, rowSecurity);
   await tx.query("SELECT set_config('search_path', $1, true)", [saved[0]?.path ?? '']);
 }
 
@@ -256,9 +260,15 @@ export async function asLive(
     indexes: t.indexes.map((i) => ({ ...i, definition: onTargetTable(i.definition, scratch, qualified) })),
   }));
   const mapped = map({ ...snapshot, tables }) as Snapshot;
-  // The copy has no triggers: what it says of them is not the target's (compared without them).
-  for (const table of mapped.tables) delete table.triggerDefinitions;
-  return { ...mapped, schema: live };
+  // The copy has no triggers, privileges, sequences or types of the target's: what it says of them is not the
+  // target's (compared without them; the revert's verification compares them on the target). Its row-level security
+  // and policies are the target's (`scratch-security.ts`).
+  for (const table of mapped.tables) {
+    for (const key of ['triggerDefinitions', 'grants'] as const) delete table[key];
+  }
+  for (const view of mapped.views) delete view.grants;
+  const { sequences: _s, enums: _e, schemaGrants: _g, ...rest } = mapped;
+  return { ...rest, schema: live };
 }
 
 /**

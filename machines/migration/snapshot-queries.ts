@@ -14,9 +14,13 @@ export function extensionMember(oid: string): string {
   return `EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
 }
 
-/** Tables and views, with what a table records beyond its columns (key, partitioning, inheritance, triggers). */
+/**
+ * Tables and views, with what a table records beyond its columns (key, partitioning, inheritance, triggers, row-level
+ * security).
+ */
 export const RELATIONS = `
   SELECT c.relname AS name, c.relkind::text AS kind, GREATEST(c.reltuples, 0)::float8 AS "estimatedRows",
+         json_build_object('enabled', c.relrowsecurity, 'forced', c.relforcerowsecurity) AS "rowSecurity",
          CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS definition,
          ARRAY(SELECT a.attname::text FROM pg_index x CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY u(attnum, ord)
                JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.attnum

@@ -1,114 +1,19 @@
 /**
- * A schema's shape as the migration compares it: tables with their columns, constraints and indexes, and views.
- * Two snapshots are equal when the schema is the same; column order, sizes and statistics are left out because
- * they change without the schema changing (a column re-added by a revert comes last, and that is fine).
+ * A schema's shape as the migration compares it: tables with their columns, constraints and indexes, and views;
+ * privileges, row-level security and policies, sequences and enum types (`snapshot-security.ts`,
+ * `snapshot-sequences.ts`, `snapshot-enums.ts`, compared in `snapshot-facts.ts`). Two snapshots are equal when the
+ * schema is the same; column order, sizes and statistics are left out because they change without the schema
+ * changing (a column re-added by a revert comes last, and that is fine), and so is a sequence moved forward.
  */
-import { z } from 'zod';
 import type { Database } from '../../src/db/index.js';
+import { readEnums } from './snapshot-enums.js';
+import { objectFacts } from './snapshot-facts.js';
 import { COLUMNS, CONSTRAINTS, INDEXES, RELATIONS } from './snapshot-queries.js';
+import { type Snapshot, SnapshotSchema } from './snapshot-schema.js';
+import { readSecurity } from './snapshot-security.js';
+import { readSequences, sequencesBehind } from './snapshot-sequences.js';
 
-/** One column. `generated` is `s` for a stored generated column, `identity` is `a`/`d` for an identity. */
-const SnapshotColumnSchema = z.object({
-  name: z.string(),
-  type: z.string(),
-  notNull: z.boolean(),
-  default: z.string().nullable(),
-  generated: z.string(),
-  identity: z.string(),
-  /**
-   * Inherited from a parent (every column of a partition; declared by the table too or not): it changes with its
-   * parent's, and PostgreSQL refuses to drop or retype it on the table alone. Optional (snapshots stored before
-   * it was recorded have none); not compared.
-   */
-  inherited: z.boolean().optional(),
-});
-
-/** One constraint, with its definition as `pg_get_constraintdef` prints it. */
-const SnapshotConstraintSchema = z.object({
-  name: z.string(),
-  type: z.string(),
-  definition: z.string(),
-  /** A partition's copy of its parent's constraint, or an inherited CHECK: it comes and goes with the parent's. Not compared. */
-  inherited: z.boolean().optional(),
-});
-
-/** One index that no constraint owns (constraint indexes come and go with their constraint). */
-const SnapshotIndexSchema = z.object({
-  name: z.string(),
-  definition: z.string(),
-  /**
-   * The index (of the parent table, in the same schema) this partition's index is attached to, or null: made by an
-   * index on the parent, it goes with it, and one made again is attached again. Optional, as `partitionOf`.
-   */
-  parentIndex: z.string().nullable().optional(),
-});
-
-/** One table. */
-export const SnapshotTableSchema = z.object({
-  name: z.string(),
-  /** The planner's estimate, for lock messages; not compared. */
-  estimatedRows: z.number(),
-  primaryKey: z.array(z.string()),
-  columns: z.array(SnapshotColumnSchema),
-  constraints: z.array(SnapshotConstraintSchema),
-  indexes: z.array(SnapshotIndexSchema),
-  /**
-   * The partitioned table this one is a partition of (its schema null when it is the snapshot's own: the dry run's
-   * copy lives in another schema), and its bound (`FOR VALUES ...`), or null. Optional: snapshots taken before it
-   * was recorded (kept in runs stored then) have none, and are compared without it.
-   */
-  partitionOf: z
-    .object({ schema: z.string().nullable(), name: z.string(), bound: z.string() })
-    .nullable()
-    .optional(),
-  /** A partitioned table's key (`RANGE (at)`, as `pg_get_partkeydef` prints it), or null. Optional, as `partitionOf`. */
-  partitionKey: z.string().nullable().optional(),
-  /**
-   * The tables of the same schema it inherits from (`INHERITS`, not partitions), in order. Optional, as
-   * `partitionOf`; parents in another schema are left out (the dry run's copy does not copy them).
-   */
-  inherits: z.array(z.string()).optional(),
-  /**
-   * The user's triggers and rules on it (names): a write to it runs them, and what they do is not checked. Optional;
-   * not compared.
-   */
-  triggers: z.array(z.string()).optional(),
-  /**
-   * The user's triggers (a partition's clones of its parent's left out: they go with it) and rules, as
-   * `pg_get_triggerdef` / `pg_get_ruledef` print them, with their state (`O` enabled, `D` disabled, `A` always, `R`
-   * replica): compared, and a revert makes them again as they were. Optional: snapshots taken before it was recorded
-   * have none (and the dry run's copy, which has no triggers), and are compared without it.
-   */
-  triggerDefinitions: z
-    .array(
-      z.object({
-        name: z.string(),
-        kind: z.enum(['trigger', 'rule']),
-        definition: z.string(),
-        enabled: z.string(),
-      }),
-    )
-    .optional(),
-});
-
-/** One view or materialized view. */
-const SnapshotViewSchema = z.object({
-  name: z.string(),
-  materialized: z.boolean(),
-  definition: z.string(),
-});
-
-/** A schema's shape. */
-export const SnapshotSchema = z.object({
-  schema: z.string(),
-  tables: z.array(SnapshotTableSchema),
-  views: z.array(SnapshotViewSchema),
-});
-
-/** A schema's shape. */
-export type Snapshot = z.infer<typeof SnapshotSchema>;
-/** A table of a {@link Snapshot}. */
-export type SnapshotTable = z.infer<typeof SnapshotTableSchema>;
+export { type Snapshot, SnapshotSchema, type SnapshotTable } from './snapshot-schema.js';
 
 type Row = Record<string, unknown> & { table: string };
 
@@ -119,6 +24,10 @@ export async function takeSnapshot(db: Database, schema: string): Promise<Snapsh
   const columns = await db.query<Row>(COLUMNS, [schema]);
   const constraints = await db.query<Row>(CONSTRAINTS, [schema]);
   const indexes = await db.query<Row>(INDEXES, [schema]);
+  const security = await readSecurity(db, schema);
+  const sequences = await readSequences(db, schema);
+  const enums = await readEnums(db, schema);
+  const grantsOf = (name: unknown) => security.grants.get(String(name)) ?? [];
   const of = (rows: Row[], table: unknown) =>
     rows.filter((r) => r.table === table).map(({ table: _, ...rest }) => rest);
   const isView = (r: Record<string, unknown>) => r.kind === 'v' || r.kind === 'm';
@@ -141,10 +50,19 @@ export async function takeSnapshot(db: Database, schema: string): Promise<Snapsh
         triggerDefinitions: ((r.triggerDefinitions as unknown[]) ?? [])
           .map((d) => (typeof d === 'string' ? JSON.parse(d) : d) as { name: string })
           .sort((x, y) => x.name.localeCompare(y.name)),
+        grants: grantsOf(r.name),
+        rowSecurity: typeof r.rowSecurity === 'string' ? JSON.parse(r.rowSecurity) : r.rowSecurity,
+        policies: security.policies.get(String(r.name)) ?? [],
       })),
-    views: relations.rows
-      .filter(isView)
-      .map((r) => ({ name: r.name, materialized: r.kind === 'm', definition: r.definition })),
+    views: relations.rows.filter(isView).map((r) => ({
+      name: r.name,
+      materialized: r.kind === 'm',
+      definition: r.definition,
+      grants: grantsOf(r.name),
+    })),
+    sequences: sequences.map((q) => ({ ...q, grants: grantsOf(q.name) })),
+    enums,
+    schemaGrants: security.schemaGrants,
   });
 }
 
@@ -152,10 +70,15 @@ export async function takeSnapshot(db: Database, schema: string): Promise<Snapsh
 export function scoped(snapshot: Snapshot, scope: readonly string[] | undefined): Snapshot {
   if (scope === undefined) return snapshot;
   const keep = new Set(scope);
+  const { sequences, enums, schemaGrants, ...rest } = snapshot;
   return {
-    schema: snapshot.schema,
+    ...rest,
     tables: snapshot.tables.filter((t) => keep.has(t.name)),
     views: snapshot.views.filter((v) => keep.has(v.name)),
+    ...(sequences ? { sequences: sequences.filter((q) => keep.has(q.name)) } : {}),
+    ...(enums ? { enums: enums.filter((e) => keep.has(e.name)) } : {}),
+    // The schema's own privileges are in scope as '' (no relation has an empty name).
+    ...(schemaGrants && keep.has('') ? { schemaGrants } : {}),
   };
 }
 
@@ -220,6 +143,13 @@ export function compareSnapshots(expected: Snapshot, actual: Snapshot): Snapshot
   const triggers = [expected, actual].every((s) => s.tables.every((t) => t.triggerDefinitions !== undefined));
   const a = facts(expected, partitions, attachments, trees, triggers);
   const b = facts(actual, partitions, attachments, trees, triggers);
+  // Privileges, policies, sequences and enums, each family when both snapshots recorded it.
+  objectFacts(
+    expected,
+    actual,
+    (relation, key, value) => a.set(key, { relation, value }),
+    (relation, key, value) => b.set(key, { relation, value }),
+  );
   const differences: SnapshotDifference[] = [];
   for (const key of new Set([...a.keys(), ...b.keys()])) {
     const left = a.get(key);
@@ -234,6 +164,8 @@ export function compareSnapshots(expected: Snapshot, actual: Snapshot): Snapshot
       });
     }
   }
+  if (expected.sequences && actual.sequences)
+    differences.push(...sequencesBehind(expected.sequences, actual.sequences));
   return differences.sort((x, y) => x.object.localeCompare(y.object));
 }
 

@@ -7,7 +7,10 @@
 import { qualifiedName, quoteIdent } from '../../src/db/index.js';
 import type { Snapshot, SnapshotTable } from './snapshot.js';
 import { alterColumns, createTable, identityCatchUp } from './undo-columns.js';
+import { undoEnums } from './undo-enums.js';
 import { byName, type UndoPlan } from './undo-plan.js';
+import { undoSecurity } from './undo-security.js';
+import { undoSequences } from './undo-sequences.js';
 import { undoTriggers } from './undo-triggers.js';
 
 /** Constraints that others may depend on come back first; foreign keys last, once their targets exist. */
@@ -199,6 +202,11 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
     plan.finish.push(`CREATE ${kind} ${rel(view.name)} AS ${view.definition.trim().replace(/;$/, '')}`);
   }
   undoTriggers(plan, current, before, rel);
+  // Types and sequences are made again before the tables (a column's type, a default's nextval), dropped after them;
+  // privileges and policies come last, once every object they are on is back.
+  undoSequences(plan, current, before);
+  undoEnums(plan, current, before);
+  undoSecurity(plan, current, before);
   return plan;
 }
 
