@@ -11,6 +11,7 @@ import { omitsRunInput, RUN_INPUT_MARKER, withoutRunInput } from '../persistence
 import type { RunLease, RunStatus, StoredRun, TimerRow, WorkflowStore } from '../persistence/types.js';
 import { type PersistedNode, waitsOf } from './deadlines.js';
 import { ENTRIES_FIELD, entriesOf } from './entries.js';
+import { delayedEventsOf, SCHEDULED_FIELD } from './scheduled.js';
 
 const NONE: ReadonlySet<string> = new Set();
 
@@ -218,7 +219,7 @@ export class Durability {
           status,
           // The input is the record's (written with the claim, or a restart): not repeated in every snapshot.
           stringifySealed(
-            withFields(withoutRunInput(persisted, identity.input), actor),
+            withFields(withoutRunInput(persisted, identity.input), actor, this.clock),
             values,
             this.secrets,
           ),
@@ -272,10 +273,15 @@ function persistedOf(actor: Actor<AnyStateMachine>, input: unknown): object {
 
 /**
  * The persisted snapshot with Flowstate's fields beside XState's, in one copy of its top level: the stored format
- * first (an older build that reads formats refuses a newer one), and the run's entry counts of a hand-written
- * machine, if it has any.
+ * first (an older build that reads formats refuses a newer one), the run's entry counts of a hand-written machine,
+ * and its machines' delayed events (XState does not persist them), if it has any.
  */
-function withFields(persisted: object, actor: Actor<AnyStateMachine>): object {
+function withFields(persisted: object, actor: Actor<AnyStateMachine>, clock: Clock): object {
   const entries = entriesOf(actor);
-  return withStoredFormat(persisted, entries ? { [ENTRIES_FIELD]: entries } : undefined);
+  const delayed = delayedEventsOf(actor, clock);
+  if (!entries && !delayed) return withStoredFormat(persisted);
+  return withStoredFormat(persisted, {
+    ...(entries ? { [ENTRIES_FIELD]: entries } : {}),
+    ...(delayed ? { [SCHEDULED_FIELD]: delayed } : {}),
+  });
 }

@@ -12,6 +12,7 @@ import type { EngineCore } from './engine-core.js';
 import { WorkflowRun } from './run.js';
 import { checkpoint, entryEnded } from './run-end.js';
 import { RunEntry } from './run-entry.js';
+import { rearmDelayedEvents } from './scheduled.js';
 
 /**
  * Creates, wires and starts the actor of a new or restored run. A new run on a store (`claim`) starts once its id
@@ -86,8 +87,13 @@ export function launch(
 function begin(entry: RunEntry, durability: Durability | undefined, clock: Clock): void {
   entry.phase = 'live';
   entry.run.actor.start();
-  // A restored run's waits time out when their deadlines (in its snapshot) come: XState restores no delayed event.
-  if (entry.run.actor.options.snapshot !== undefined) rearmWaits(entry.run.actor, clock);
+  // A restored run's waits time out when their deadlines (in its snapshot) come, and its machines' other delayed
+  // events (a hand-written machine's `after`) are sent when they are due: XState restores no delayed event.
+  const { snapshot } = entry.run.actor.options;
+  if (snapshot !== undefined) {
+    rearmDelayedEvents(entry.run.actor, snapshot, clock);
+    rearmWaits(entry.run.actor, clock);
+  }
   if (!durability) return;
   const first = checkpoint(durability, entry);
   if (entry.identity.resetJournal) void first?.then(() => durability.journalReset(entry.identity.id));
