@@ -81,8 +81,8 @@ type Runs<A, G, C> = [C] extends [never] ? AgentOutput<A, G> : C;
 type Next<B, R2> = B extends {
   readonly $types?: { readonly input: infer I; readonly skipped: infer S; readonly agents: infer A };
 }
-  ? B extends { readonly $output: { readonly output: infer O } }
-    ? WorkflowBuilder<I, O, R2, S, A>
+  ? B extends { readonly $output: { readonly output: infer O; readonly startInput: infer In } }
+    ? WorkflowBuilder<I, O, R2, S, A, In>
     : SequenceBuilder<I, R2, S, A>
   : never;
 
@@ -396,6 +396,11 @@ type ResultsOutput = Readonly<Record<string, unknown>>;
  * (`R`: each step's result by name, open where the builder could not follow).
  */
 type OutputOf<O, R> = [O] extends [ResultsOutput] ? ([ResultsOutput] extends [O] ? Flat<R> : O) : O;
+/**
+ * What `engine.start` takes: the input schema's input type `In` (zod's `z.input`) when it was inferred from the
+ * schema, else (no schema, or type arguments given, which leave `In` unknown) the declared input type `I`.
+ */
+type StartInput<I, In> = unknown extends In ? I : In;
 
 /** The root builder: a sequence plus `.agents<typeof agents>()` and `build()`. */
 export class WorkflowBuilder<
@@ -404,14 +409,18 @@ export class WorkflowBuilder<
   R = OpenResults,
   S = null,
   A = unknown,
+  In = unknown,
 > extends SequenceBuilder<I, R, S, A> {
-  /** Type carrier only (never set): the `output` type the workflow was declared with, kept from step to step. */
-  declare readonly $output: { readonly output: O };
+  /**
+   * Type carrier only (never set): the `output` type the workflow was declared with and the input schema's input
+   * type (see `StartInput`), kept from step to step.
+   */
+  declare readonly $output: { readonly output: O; readonly startInput: In };
   readonly #id: string;
-  readonly #options: WorkflowOptions<I, O>;
+  readonly #options: WorkflowOptions<I, O, In>;
 
   /** @internal use {@link workflow} */
-  constructor(id: string, options: WorkflowOptions<I, O>) {
+  constructor(id: string, options: WorkflowOptions<I, O, In>) {
     super();
     this.#id = id;
     this.#options = options;
@@ -429,7 +438,7 @@ export class WorkflowBuilder<
    *   .step('greet', { input: (ctx) => ctx.results.lookup.title }); // ctx.results.lookup: { name: string; title: string }
    * ```
    */
-  agents<Registry extends AgentRegistry>(): WorkflowBuilder<I, O, R, S, Registry> {
+  agents<Registry extends AgentRegistry>(): WorkflowBuilder<I, O, R, S, Registry, In> {
     return this as never;
   }
 
@@ -437,11 +446,11 @@ export class WorkflowBuilder<
    * Checks the definition and returns it with its compiled XState machine.
    * Throws a `WorkflowDefinitionError` listing every problem with its path.
    */
-  build(): WorkflowDefinition<I, OutputOf<O, R>> {
+  build(): WorkflowDefinition<I, OutputOf<O, R>, StartInput<I, In>> {
     const spec = { id: this.#id, options: this.#options as WorkflowOptions, nodes: this.nodes };
     if (this.problems.length > 0)
       throw new WorkflowDefinitionError(this.#id, [...this.problems, ...checkSpec(spec)]);
-    return createDefinition<I, OutputOf<O, R>>(spec);
+    return createDefinition<I, OutputOf<O, R>, StartInput<I, In>>(spec);
   }
 }
 
@@ -456,19 +465,19 @@ export class WorkflowBuilder<
  *   .build();
  * ```
  */
-export function workflow<I = unknown, O = Readonly<Record<string, unknown>>>(
+export function workflow<I = unknown, O = Readonly<Record<string, unknown>>, In = unknown>(
   id: string,
-  options?: WorkflowOptions<I, O> & { readonly onError?: 'fail' | 'compensate' },
+  options?: WorkflowOptions<I, O, In> & { readonly onError?: 'fail' | 'compensate' },
   // biome-ignore lint/complexity/noBannedTypes: no step has run yet
-): WorkflowBuilder<I, O, {}, never>;
-export function workflow<I = unknown, O = Readonly<Record<string, unknown>>>(
+): WorkflowBuilder<I, O, {}, never, unknown, In>;
+export function workflow<I = unknown, O = Readonly<Record<string, unknown>>, In = unknown>(
   id: string,
-  options?: WorkflowOptions<I, O>,
+  options?: WorkflowOptions<I, O, In>,
   // biome-ignore lint/complexity/noBannedTypes: no step has run yet
-): WorkflowBuilder<I, O, {}, null>;
-export function workflow<I = unknown, O = Readonly<Record<string, unknown>>>(
+): WorkflowBuilder<I, O, {}, null, unknown, In>;
+export function workflow<I = unknown, O = Readonly<Record<string, unknown>>, In = unknown>(
   id: string,
-  options: WorkflowOptions<I, O> = {},
-): WorkflowBuilder<I, O> {
-  return new WorkflowBuilder<I, O>(id, options);
+  options: WorkflowOptions<I, O, In> = {},
+): WorkflowBuilder<I, O, OpenResults, null, unknown, In> {
+  return new WorkflowBuilder<I, O, OpenResults, null, unknown, In>(id, options);
 }

@@ -1,8 +1,8 @@
 import type { GuardRef, StepOptions, WorkflowNode, WorkflowSpec } from '../model/definition.js';
 import type { DefinitionProblem, IssuePath } from '../model/errors.js';
-import { walkNodes } from '../model/walk.js';
 import { checkGivenOptions, checkWorkflowOptionKeys } from './builder-options.js';
-import { isDataPath, isName, isReservedEventType } from './names.js';
+import { checkResultPaths } from './check-results.js';
+import { isName, isReservedEventType } from './names.js';
 import { checkOptionKeys } from './option-keys.js';
 
 /** Loops, retries and fan-outs above these bounds are refused: they are mistakes, not workloads. */
@@ -142,70 +142,6 @@ export function checkSpec(spec: WorkflowSpec): DefinitionProblem[] {
   return problems;
 }
 
-/** Node kinds that store no result under their own name. */
-const NO_RESULT: Readonly<Record<string, string>> = {
-  parallel: 'a parallel step',
-  branch: 'a branch',
-  loop: 'a loop',
-};
-
-/**
- * Data paths on results (`results.fetch.rows`) in mappings and guards must name a step, map or `waitFor` of the
- * workflow: anything else reads `undefined` at run time (a typo, or a parallel, branch or loop, which have no
- * result). Whether the named step runs before the reader is a question of routes, which `verify` answers.
- */
-function checkResultPaths(spec: WorkflowSpec, report: Report): void {
-  const results = new Set<string>();
-  const containers = new Map<string, string>();
-  walkNodes(spec.nodes, (node) => {
-    if (node.kind === 'step' || node.kind === 'map' || node.kind === 'wait') results.add(node.name);
-    else containers.set(node.name, NO_RESULT[node.kind] ?? node.kind);
-  });
-  const check = (ref: unknown, path: IssuePath) => {
-    if (typeof ref !== 'string' || !ref.startsWith('results.') || !isDataPath(ref)) return;
-    const name = ref.split('.')[1] as string;
-    if (results.has(name)) return;
-    const container = containers.get(name);
-    if (container !== undefined) {
-      report(
-        'unknown-result',
-        path,
-        `'${ref}' reads the result of '${name}', ${container}, which has no result of its own: read the results of the steps inside it`,
-      );
-      return;
-    }
-    const known = [...results];
-    const some = known.length <= 12 ? known.join(', ') : `${known.slice(0, 12).join(', ')}, …`;
-    report(
-      'unknown-result',
-      path,
-      `'${ref}' reads the result of '${name}', but no step, map or waitFor has that name${known.length > 0 ? ` (known: ${some})` : ''}`,
-    );
-  };
-  walkNodes(spec.nodes, (node, path) => {
-    switch (node.kind) {
-      case 'step':
-        check(node.options.input, [...path, 'input']);
-        return;
-      case 'map':
-        check(node.items, [...path, 'items']);
-        check(node.step.input, [...path, 'step', 'input']);
-        return;
-      case 'branch':
-        node.arms.forEach((arm, i) => {
-          check(arm.when, [...path, 'arms', i, 'when']);
-        });
-        return;
-      case 'loop':
-        check(node.until, [...path, 'until']);
-        return;
-      default:
-        return;
-    }
-  });
-  check(spec.options.result, ['result']);
-}
-
 type Report = (code: string, path: IssuePath, message: string) => void;
 
 function checkStep(options: StepOptions, path: IssuePath, report: Report): void {
@@ -225,11 +161,24 @@ function checkStep(options: StepOptions, path: IssuePath, report: Report): void 
   }
   const retry = options.retry;
   if (retry) {
-    if (!isIntegerIn(retry.attempts, 1, LIMITS.attempts)) {
+    // Attempts count the first one: below 1 (or not whole) the step could never call its agent, a different
+    // mistake from too many attempts, so it has a code of its own.
+    const attempts: unknown = retry.attempts;
+    if (
+      typeof attempts !== 'number' ||
+      !(attempts >= 1) ||
+      (Number.isFinite(attempts) && !Number.isInteger(attempts))
+    ) {
+      report(
+        'invalid-attempts',
+        [...path, 'retry', 'attempts'],
+        `Expected \`attempts\` to be a whole number of at least 1 (the first attempt counts), got ${show(attempts)}`,
+      );
+    } else if (attempts > LIMITS.attempts) {
       report(
         'unbounded-retry',
         [...path, 'retry', 'attempts'],
-        `Expected \`attempts\` to be an integer from 1 to ${LIMITS.attempts}, got ${show(retry.attempts)}`,
+        `Expected \`attempts\` to be at most ${LIMITS.attempts}, got ${show(attempts)}: every retry policy needs a bound`,
       );
     }
     if (retry.initialMs !== undefined)

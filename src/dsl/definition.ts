@@ -12,7 +12,7 @@ const DEFINITION: unique symbol = Symbol.for('flowstate.definition') as never;
  * Checks a spec and wraps it as a {@link WorkflowDefinition}. Throws a `WorkflowDefinitionError` listing every
  * problem. The machine is compiled on first use, so building and round-tripping stay cheap.
  */
-export function createDefinition<I, O>(spec: WorkflowSpec): WorkflowDefinition<I, O> {
+export function createDefinition<I, O, In = I>(spec: WorkflowSpec): WorkflowDefinition<I, O, In> {
   const problems = checkSpec(spec);
   if (problems.length > 0) throw new WorkflowDefinitionError(spec.id, problems);
   const version = versionOf(spec);
@@ -29,7 +29,7 @@ export function createDefinition<I, O>(spec: WorkflowSpec): WorkflowDefinition<I
     toJSON: (): WorkflowJSON => specToJSON(spec),
   };
   Object.defineProperty(definition, DEFINITION, { value: true });
-  return Object.freeze(definition) as WorkflowDefinition<I, O>;
+  return Object.freeze(definition) as WorkflowDefinition<I, O, In>;
 }
 
 /** Whether a value is a definition made by this package (any copy of it). */

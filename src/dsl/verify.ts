@@ -14,6 +14,7 @@ import { indexSpec, ROOT_PATH } from './spec-index.js';
 import { analyzeFlow } from './verify-flow.js';
 import { type VerifyMachineOptions, verifyMachine } from './verify-handwritten.js';
 import { machineChecks } from './verify-machine.js';
+import { orderProblems } from './verify-order.js';
 import { flowProblems } from './verify-report.js';
 import type { VerifyProblem } from './verify-types.js';
 
@@ -147,7 +148,9 @@ export function assertVerified(
   return report;
 }
 
-/** Checks on the spec alone: deadlines, timeouts, bounded retries, data paths that name real steps. */
+/**
+ * Checks on the spec alone: deadlines, timeouts, bounded retries, data paths naming real steps that run before them.
+ */
 function specChecks(definition: AnyWorkflowDefinition, maxDeadlineMs: number): VerifyProblem[] {
   const problems: VerifyProblem[] = [];
   const index = indexSpec(definition.spec);
@@ -215,5 +218,6 @@ function specChecks(definition: AnyWorkflowDefinition, maxDeadlineMs: number): V
     if (node.kind === 'map') result(node.items, [...path, 'items'], true);
   });
   result(definition.spec.options.result, ['result'], false);
+  problems.push(...orderProblems(definition.spec, at));
   return problems;
 }

@@ -172,12 +172,14 @@ export type WorkflowNode = StepNode | ParallelNode | BranchNode | MapNode | Loop
 
 /**
  * Options of a whole workflow.
- * @template I - The workflow's input type.
+ * @template I - The workflow's input type: what the `input` schema gives (zod's output type), as mappings see it.
  * @template O - The workflow's output type.
+ * @template In - What the `input` schema accepts (zod's input type: defaults optional, values before a transform);
+ * `unknown` when not known, and then `engine.start` takes `I`.
  */
-export interface WorkflowOptions<I = unknown, O = unknown> {
-  /** Validates the workflow input at start. */
-  input?: ZodType<I>;
+export interface WorkflowOptions<I = unknown, O = unknown, In = unknown> {
+  /** Validates the workflow input at start; its parsed value is `ctx.input`. */
+  input?: ZodType<I, In>;
   /** Validates the workflow output at the end. */
   output?: ZodType<O>;
   /** The workflow's output. @default ctx.results */
@@ -205,11 +207,13 @@ export interface WorkflowSpec {
 
 /**
  * A built workflow: what `workflow(...).build()` and `fromJSON(...)` return, and what `engine.start` runs.
- * `I` is the input type, `O` the output type.
- * @template I - The workflow's input type.
+ * `I` is the input type, `O` the output type, `In` what `engine.start` takes.
+ * @template I - The workflow's input type, as its `input` schema gives it (what mappings and guards see).
  * @template O - The workflow's output type.
+ * @template In - The input `engine.start` takes: the `input` schema's input type, in which a field with a default is
+ * optional and a transformed value has its type before the transform. @default I
  */
-export interface WorkflowDefinition<I = unknown, O = unknown> {
+export interface WorkflowDefinition<I = unknown, O = unknown, In = I> {
   /** The name given to `workflow(id)` (or the JSON's `id`): engines register, start and store runs by it. */
   readonly id: string;
   /** The workflow's `description` option, `undefined` when it has none. */
@@ -226,7 +230,7 @@ export interface WorkflowDefinition<I = unknown, O = unknown> {
   /** The JSON form, which `fromJSON` reads back. Throws a `WorkflowDefinitionError` if the definition holds inline functions. */
   toJSON(): WorkflowJSON;
   /** Type carriers only: never set at run time. */
-  readonly $types?: { readonly input: I; readonly output: O };
+  readonly $types?: { readonly input: I; readonly output: O; readonly startInput: In };
 }
 
 /** A definition whose input and output types are not known here. */

@@ -196,9 +196,15 @@ export interface Engine {
   register(machine: AnyStateMachine): Engine;
   /**
    * Validates the input and starts a run. Throws an `InputValidationError` (nothing started) for bad input and a
-   * `WorkflowDefinitionError` when a name the definition uses is not registered.
+   * `WorkflowDefinitionError` when a name the definition uses is not registered. `input` is typed as the input
+   * schema accepts it (a field with a `.default()` may be left out); mappings see it parsed.
    */
-  start<I, O>(definition: WorkflowDefinition<I, O>, input: I, options?: StartOptions): WorkflowRun<O>;
+  start<I, O, In>(
+    definition: WorkflowDefinition<I, O, In>,
+    // The schema's input type (defaults optional), read off the definition only: not widened by what is passed.
+    input: NoInfer<In>,
+    options?: StartOptions,
+  ): WorkflowRun<O>;
   /**
    * Starts a run of a hand-written XState machine, durable like a definition's (see docs/handwritten.md). Its
    * context gets `input` as given (a machine has no input schema); `result` resolves with the machine's output.

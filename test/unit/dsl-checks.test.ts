@@ -1,6 +1,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import { type WorkflowDefinition, WorkflowDefinitionError, workflow } from '../../src/index.js';
+import { fromJSON } from '../../src/json.js';
 import { testEngine } from '../support/engine.js';
 
 function problemsOf(build: () => unknown) {
@@ -112,6 +113,23 @@ describe('static checks at build time', () => {
     expect(message).toContain("Workflow 'msg' has 1 problem");
     expect(message).toContain(
       'steps[0].concurrency: Expected `concurrency` to be an integer from 1 to 10000, got 0',
+    );
+  });
+
+  it('refuses retry attempts below 1 as invalid-attempts (unbounded-retry is for too many), in both forms', () => {
+    const json = (attempts: number) => ({
+      id: 'r',
+      steps: [{ kind: 'step', name: 's', agent: 's', retry: { attempts } }],
+    });
+    for (const attempts of [0, -1, 1.5]) {
+      expect(problemsOf(() => fromJSON(json(attempts)))).toEqual(['invalid-attempts steps.0.retry.attempts']);
+      expect(problemsOf(() => workflow('r').step('s', { retry: { attempts } }).build())).toEqual([
+        'invalid-attempts steps.0.retry.attempts',
+      ]);
+    }
+    expect(problemsOf(() => fromJSON(json(101)))).toEqual(['unbounded-retry steps.0.retry.attempts']);
+    expect(() => fromJSON(json(0))).toThrow(
+      'steps[0].retry.attempts: Expected `attempts` to be a whole number of at least 1 (the first attempt counts), got 0',
     );
   });
 });
