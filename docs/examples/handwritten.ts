@@ -5,7 +5,12 @@ import { assign, fromPromise, setup } from 'xstate';
 // A hand-written machine: `lookup` stands for the agent of that name (a step: retries, timeout, journal);
 // `greet` is the machine's own actor and runs as it is.
 const hello = setup({
-  types: {} as { input: { name: string }; context: { name: string; title?: string; greeting?: string } },
+  // `output` types what the run resolves with: `run.result` is a `Promise<string>` below, not `unknown`.
+  types: {} as {
+    input: { name: string };
+    context: { name: string; title?: string; greeting?: string };
+    output: string;
+  },
   actors: {
     lookup: agentActor<{ name: string }, { title: string }>(),
     greet: fromPromise(
@@ -37,7 +42,7 @@ const hello = setup({
     unknown: { type: 'final', entry: assign({ greeting: ({ context }) => `Hello, ${context.name}!` }) },
     done: { type: 'final' },
   },
-  output: ({ context }) => context.greeting,
+  output: ({ context }) => context.greeting ?? '', // both final states set it
 });
 
 let calls = 0;
@@ -53,4 +58,5 @@ const outputs = { lookup: [{ title: 'Countess' }], greet: ['Hello, Countess Ada!
 console.log(verify(hello, { input: { name: 'Ada' }, outputs }).ok);
 console.log(workflowPaths(hello, { input: { name: 'Ada' }, outputs }).map((p) => p.name));
 const run = createEngine({ agents }).start(hello, { name: 'Ada' });
-console.log(await run.result);
+const greeting: string = await run.result;
+console.log(greeting);

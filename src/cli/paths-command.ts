@@ -1,12 +1,19 @@
 /**
- * `flowstate paths <template|file.json> [--json] [--strategy shortest|simple] [--input <json>] [--outputs <json>]`:
- * prints the test paths of a workflow (see `flowstate/testing`). A template's paths start from its example input
- * unless `--input` is given. Exit 0 with the paths, 1 when the definition or its coverage has problems, 2 for a
- * usage mistake or a file that cannot be read, is not JSON or is not shaped like a workflow (definition-file.ts).
+ * `flowstate paths <template|file.json> [--json] [--strategy shortest|simple] [--input <json>]... [--outputs <json>]
+ * [--guards <module>]`: prints the test paths of a workflow (see `flowstate/testing`). A template's paths start from
+ * its example input unless `--input` is given; `--input` given more than once walks each input (`inputs`).
+ * `--guards` loads the guards and mappings a workflow file names (registered in code with `createEngine`). Exit 0
+ * with the paths, 1 when the definition or its coverage has problems or the module does not load, 2 for a usage
+ * mistake (an input the schema refuses, a registered name nothing gives) or a file that cannot be read, is not JSON
+ * or is not shaped like a workflow (definition-file.ts).
  */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { AnyWorkflowDefinition, WorkflowContext } from '../model/definition.js';
-import { FlowstateError } from '../model/errors.js';
+import { ConfigurationError, FlowstateError, formatPath } from '../model/errors.js';
+import { isDataPath } from '../model/names.js';
+import { walkNodes } from '../model/walk.js';
 import { workflowPaths } from '../testing/paths.js';
 import { InputFileError, readDefinitionFile } from './definition-file.js';
 import type { CliIO } from './demo-command.js';
@@ -111,8 +118,9 @@ export async function runPathsCommand(
       options: {
         json: { type: 'boolean' },
         strategy: { type: 'string' },
-        input: { type: 'string' },
+        input: { type: 'string', multiple: true },
         outputs: { type: 'string' },
+        guards: { type: 'string' },
       },
       allowPositionals: true,
       strict: true,
@@ -121,16 +129,28 @@ export async function runPathsCommand(
     const strategy = values.strategy ?? 'shortest';
     if (strategy !== 'shortest' && strategy !== 'simple')
       throw new UsageError(`--strategy is 'shortest' or 'simple', got '${strategy}'`);
-    const { definition, exampleInput, guards } = await loadDefinition(ref, sources);
-    const input = values.input !== undefined ? parseJSON(values.input, '--input') : exampleInput;
-    const paths = workflowPaths(definition, {
-      strategy,
-      ...(input !== undefined ? { input } : {}),
-      ...(guards ? { guards } : {}),
-      ...(values.outputs !== undefined
-        ? { outputs: parseJSON(values.outputs, '--outputs') as Record<string, unknown[]> }
-        : {}),
-    });
+    const { definition, exampleInput, guards: own } = await loadDefinition(ref, sources);
+    const given = (values.input ?? []).map((text) => parseJSON(text, '--input'));
+    const registry = values.guards !== undefined ? await loadRegistry(values.guards) : {};
+    const inputs = given.length > 0 ? given : [exampleInput ?? {}];
+    for (const [i, input] of inputs.entries())
+      checkInput(definition, input, given.length > 0, i, inputs.length);
+    const guards = { ...own, ...registry.guards };
+    const mappings = { ...registry.mappings };
+    checkRegistered(definition, guards, mappings, values.guards);
+    const outputs =
+      values.outputs !== undefined
+        ? (parseJSON(values.outputs, '--outputs') as Record<string, unknown[]>)
+        : undefined;
+    const paths = inCliTerms(() =>
+      workflowPaths(definition, {
+        strategy,
+        ...(inputs.length === 1 ? { input: inputs[0] } : { inputs }),
+        guards,
+        mappings,
+        ...(outputs ? { outputs } : {}),
+      }),
+    );
     if (values.json) {
       io.out(JSON.stringify(paths, null, 2));
       return 0;
@@ -178,6 +198,137 @@ export function fail(error: unknown, io: CliIO): number {
     return 1;
   }
   throw error;
+}
+
+/** Runs `workflowPaths`, its fixes said as options of this command (`--input`, `--outputs`) rather than code. */
+function inCliTerms<T>(walk: () => T): T {
+  try {
+    return walk();
+  } catch (error) {
+    if (!(error instanceof ConfigurationError) || !error.message.includes('no path reaches')) throw error;
+    const message = error.message
+      .replaceAll('workflowPaths(definition, { inputs: [a, b] })', "--input '<json>' once per input")
+      .replaceAll('(`inputs: [a, b]`)', '(--input once per input)')
+      .replaceAll('workflowPaths(definition, { outputs: { step: [...] } })', `--outputs '{"<step>": [...]}'`)
+      .replace(
+        ', check the definition with verify(), or pass allowUncovered: true',
+        ', or check the definition with flowstate verify',
+      );
+    throw new ConfigurationError(message.replace(/^\[\w+\] /, ''), { cause: error });
+  }
+}
+
+/** What a `--guards` module gives: the guards and mappings `createEngine({ guards, mappings })` would register. */
+interface Registry {
+  // biome-ignore lint/suspicious/noExplicitAny: guards are shared by workflows of any input type
+  readonly guards?: Readonly<Record<string, (ctx: WorkflowContext<any>) => boolean>>;
+  // biome-ignore lint/suspicious/noExplicitAny: as above
+  readonly mappings?: Readonly<Record<string, (ctx: WorkflowContext<any>) => unknown>>;
+}
+
+/**
+ * Loads a `--guards` module: its `guards` and `mappings` exports (or a default export holding them). A module
+ * that does not load is a `ConfigurationError` (exit 1, as for `run --agents`); one that exports neither, a usage
+ * mistake.
+ */
+async function loadRegistry(spec: string): Promise<Registry> {
+  let module: Registry & { default?: Registry };
+  try {
+    module = (await import(pathToFileURL(resolve(spec)).href)) as typeof module;
+  } catch (error) {
+    const message = (error as Error).message;
+    const hint = /Unknown file extension "\.(c|m)?tsx?"/.test(message)
+      ? ': Node loads JavaScript only: compile it first, or run the CLI under tsx (npx tsx node_modules/flowstate/dist/bundle/cli.js paths ...)'
+      : '';
+    throw new ConfigurationError(`--guards: cannot load '${spec}' (${message})${hint}`);
+  }
+  const found = module.guards || module.mappings ? module : (module.default ?? {});
+  const registry: Registry = {
+    ...(isRecord(found.guards) ? { guards: found.guards } : {}),
+    ...(isRecord(found.mappings) ? { mappings: found.mappings } : {}),
+  };
+  if (!registry.guards && !registry.mappings)
+    throw new UsageError(
+      `--guards: '${spec}' exports no \`guards\` or \`mappings\` object (nor a default one holding them)`,
+    );
+  return registry;
+}
+
+function isRecord(value: unknown): value is Readonly<Record<string, never>> {
+  return typeof value === 'object' && value !== null;
+}
+
+/**
+ * Refuses a workflow that names a guard or mapping nothing gives (a JSON file names them; their code is registered
+ * with `createEngine`), before the walk would stop on the first: every missing name is said, with the option.
+ */
+function checkRegistered(
+  definition: AnyWorkflowDefinition,
+  guards: Readonly<Record<string, unknown>>,
+  mappings: Readonly<Record<string, unknown>>,
+  module: string | undefined,
+): void {
+  const own = definition.spec.options.guards ?? {};
+  const missing = new Set<string>();
+  const guard = (ref: unknown) => {
+    if (
+      typeof ref === 'string' &&
+      !isDataPath(ref) &&
+      !Object.hasOwn(guards, ref) &&
+      !Object.hasOwn(own, ref)
+    )
+      missing.add(`guard '${ref}'`);
+  };
+  const mapping = (ref: unknown) => {
+    if (typeof ref === 'string' && !isDataPath(ref) && !Object.hasOwn(mappings, ref))
+      missing.add(`mapping '${ref}'`);
+  };
+  mapping(definition.spec.options.result);
+  walkNodes(definition.spec.nodes, (node) => {
+    if (node.kind === 'step') mapping(node.options.input);
+    if (node.kind === 'map') {
+      mapping(node.items);
+      mapping(node.step.input);
+    }
+    if (node.kind === 'branch') for (const arm of node.arms) guard(arm.when);
+    if (node.kind === 'loop') guard(node.until);
+  });
+  if (missing.size === 0) return;
+  const list = [...missing];
+  const names = list.length === 1 ? list[0] : `${list.slice(0, -1).join(', ')} and ${list.at(-1)}`;
+  throw new UsageError(
+    module === undefined
+      ? `workflow '${definition.id}' names ${names}, registered in code: give ${missing.size === 1 ? 'it' : 'them'} with --guards <module> (a JavaScript module exporting \`guards\` and \`mappings\`, as given to createEngine), or use workflowPaths from code with them`
+      : `--guards: '${module}' does not export ${names}, which workflow '${definition.id}' names`,
+  );
+}
+
+/**
+ * Refuses an input the workflow's schema does not accept before the walk, each problem with its zod path: without
+ * `--input`, the fix is the flag.
+ */
+function checkInput(
+  definition: AnyWorkflowDefinition,
+  input: unknown,
+  given: boolean,
+  i: number,
+  count: number,
+): void {
+  const schema = definition.spec.options.input;
+  const parsed = schema?.safeParse(input);
+  if (!parsed || parsed.success) return;
+  const problems = parsed.error.issues
+    .map(
+      (issue) =>
+        `${formatPath(['input', ...issue.path.map((k) => (typeof k === 'number' ? k : String(k)))])}: ${issue.message}`,
+    )
+    .join('; ');
+  if (!given)
+    throw new UsageError(
+      `workflow '${definition.id}' takes an input its schema checks (${problems}): give one with --input '<json>'`,
+    );
+  const which = count > 1 ? `--input #${i + 1}` : '--input';
+  throw new UsageError(`${which} does not match workflow '${definition.id}''s input schema: ${problems}`);
 }
 
 function parseJSON(text: string, option: string): unknown {

@@ -99,10 +99,21 @@ export const COMMANDS = {
     options: {
       json: { description: 'print the paths as JSON' },
       strategy: { description: "'shortest' (default) or 'simple'", value: 'name' },
-      input: { description: 'the input the paths start from (JSON)', value: 'json' },
+      input: {
+        description: 'the input the paths start from (JSON); repeat it to walk several',
+        value: 'json',
+      },
       outputs: { description: 'step outputs to explore, by step (JSON)', value: 'json' },
+      guards: {
+        description: 'a JavaScript module exporting the `guards` and `mappings` the workflow names',
+        value: 'module',
+      },
     },
-    examples: ['flowstate paths migration', 'flowstate paths review.workflow.json --json'],
+    examples: [
+      'flowstate paths migration',
+      'flowstate paths review.workflow.json --json',
+      `flowstate paths triage.workflow.json --guards ./guards.js --input '{"urgent":true}' --input '{"urgent":false}'`,
+    ],
   },
   verify: {
     summary:

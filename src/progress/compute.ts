@@ -3,6 +3,7 @@
  * the remaining graph. `percent` is raw here; the stream keeps it monotonic.
  */
 import { remainingOf } from './eta.js';
+import { awaitsEvent } from './event-waits.js';
 import type { EtaContext } from './live.js';
 import type { PlanNode } from './plan.js';
 import type { Progress, ProgressCounts, StepKind, StepProgress } from './progress.js';
@@ -75,6 +76,8 @@ export function computeProgress(watch: RunWatch, settings: ComputeSettings): Pro
     steps.push(stepOf(view, expectedOf(watch, view, defaultStepMs)));
   }
   steps.push(...pending);
+  // A state of the machine that waits for an outside event (a hand-written `on: { approve }`) is a wait too.
+  if (!waiting && root && !watch.ended) waiting = awaitsEvent(root.plan.root, root.value);
   const elapsedMs = Math.max(0, (watch.ended ? (watch.endedAt ?? now) : now) - watch.startedAt);
   const remainingMs = Math.round(range[0]);
   const status = watch.ended ? watch.status : waiting ? 'waiting' : 'running';

@@ -3,6 +3,7 @@
  * its children, and the sibling states it can move on to. Built once per machine and cached.
  */
 import type { AnyStateMachine, StateValue } from 'xstate';
+import { isReservedEventType } from '../model/names.js';
 
 /**
  * The `meta.flowstate` a compiled state carries (and a hand-written one may carry too).
@@ -52,6 +53,12 @@ export interface PlanNode {
   readonly childPlan: Plan | undefined;
   /** Its place in its plan (0 to `size - 1`), so a walk keeps per-node figures in arrays. */
   readonly index: number;
+  /**
+   * A state that, once entered, waits for an event from outside (see docs/handwritten.md#waiting): atomic, nothing
+   * invoked in it or its ancestors (an invoked actor may be what sends the event), not a `waitFor` (told by its
+   * step), and a transition of its own on an event `send` accepts.
+   */
+  readonly waitsForEvent: boolean;
 }
 
 /**
@@ -100,27 +107,34 @@ export function planOf(machine: AnyStateMachine): Plan {
   if (cached) return cached;
   const root = machine.root as unknown as StateNodeLike;
   const nodes = new Map<StateNodeLike, MutableNode>();
-  const build = (node: StateNodeLike): MutableNode => {
+  const build = (node: StateNodeLike, invokedAbove: boolean): MutableNode => {
+    const invoked = invokedAbove || node.invoke.length > 0;
+    const meta = flowMetaOf(node.meta, node.key);
     const children = new Map<string, PlanNode>();
     const built: MutableNode = {
       id: node.id,
       key: node.key,
       type: node.type,
-      meta: flowMetaOf(node.meta, node.key),
+      meta,
       children,
       initial: undefined,
       successors: [],
       invokeIds: node.invoke.map((i) => i.id),
       childPlan: undefined,
       index: nodes.size,
+      waitsForEvent:
+        node.type === 'atomic' &&
+        !invoked &&
+        meta?.kind !== 'wait' &&
+        [...node.transitions.keys()].some((type) => !isReservedEventType(type)),
     };
     nodes.set(node, built);
-    for (const [key, child] of Object.entries(node.states)) children.set(key, build(child));
+    for (const [key, child] of Object.entries(node.states)) children.set(key, build(child, invoked));
     const first = node.type === 'compound' ? node.initial?.target[0] : undefined;
     built.initial = first ? children.get(first.key) : undefined;
     return built;
   };
-  const plan: Plan = { id: machine.id, root: build(root), size: nodes.size };
+  const plan: Plan = { id: machine.id, root: build(root, false), size: nodes.size };
   // A plan is cached before child plans are built, so a workflow that (indirectly) embeds itself terminates.
   plans.set(machine, plan);
   const actors = (machine.implementations as { actors?: Record<string, unknown> }).actors ?? {};

@@ -5,6 +5,7 @@
 import type { Observable } from 'rxjs';
 import type { AnyActorRef } from 'xstate';
 import { computeProgress } from './compute.js';
+import { withStepEvents } from './event-source.js';
 import { replayEvents, type StepLogEvent } from './events.js';
 import { observableClass } from './observable.js';
 import type { Progress, TrackProgressOptions } from './progress.js';
@@ -29,7 +30,7 @@ const DEFAULT_THROTTLE_MS = 100;
  * ```
  */
 export function trackProgress(actor: AnyActorRef, options: TrackProgressOptions = {}): Observable<Progress> {
-  return new (observableClass())<Progress>((subscriber) => {
+  const progress$ = new (observableClass())<Progress>((subscriber) => {
     const watch = watchActor(actor, options);
     const clock = watch.clock;
     const defaultStepMs = options.defaultStepMs ?? 1000;
@@ -55,6 +56,8 @@ export function trackProgress(actor: AnyActorRef, options: TrackProgressOptions 
       complete: () => subscriber.complete(),
     });
   });
+  // A reporter given only this stream still prints every step event (progress values are throttled).
+  return withStepEvents(progress$, () => trackStepEvents(actor, options));
 }
 
 /** A watch's change signals: one at once (the current state), then each change, and ticks if asked. */

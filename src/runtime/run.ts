@@ -10,6 +10,7 @@ import { ConfigurationError, type FlowstateError, InputValidationError } from '.
 import { isReservedEventType } from '../model/names.js';
 import { parseWith } from '../model/validation.js';
 import type { RunStatus } from '../persistence/types.js';
+import { eventWaits } from '../progress/event-waits.js';
 import type { StepLogEvent } from '../progress/events.js';
 import type { Progress } from '../progress/progress.js';
 import { trackProgress, trackStepEvents } from '../progress/track.js';
@@ -193,7 +194,10 @@ export class WorkflowRun<O = unknown> {
     return this.waitingSteps().length > 0 ? 'waiting' : 'running';
   }
 
-  /** Paths of the steps waiting on a human now: escalated steps and `waitFor` steps. */
+  /**
+   * Paths of the steps waiting on a human now: escalated steps and `waitFor` steps, and a hand-written machine's
+   * states waiting for an event.
+   */
   waitingSteps(): string[] {
     const elsewhere = this.#elsewhere;
     if (elsewhere)
@@ -204,6 +208,8 @@ export class WorkflowRun<O = unknown> {
         (wait.actor.getSnapshot() as { context?: { pathPrefix?: string } }).context?.pathPrefix ?? '';
       paths.push(prefix + wait.name);
     }
+    // A hand-written machine's state that takes an outside event with nothing invoked waits too (handwritten.md).
+    if (handwrittenMachineOf(this.definition)) paths.push(...eventWaits(this.actor.getSnapshot()));
     return paths;
   }
 

@@ -40,6 +40,27 @@ type Edge = MachineEdge & { readonly from: string };
  * ```
  */
 export function machinePaths(machine: AnyStateMachine, options: MachinePathsOptions = {}): WorkflowPath[] {
+  const { paths, missing } = walkMachine(machine, options);
+  if (missing.length > 0 && !options.allowUncovered) {
+    throw new ConfigurationError(
+      `Machine '${machine.id}' has parts no path reaches:\n  - ${missing.map((s) => `state '${s}' is on no path`).join('\n  - ')}\nGive sample outputs that reach them (workflowPaths(machine, { outputs: { step: [...] } })), check the machine with verify(), or pass allowUncovered: true`,
+    );
+  }
+  return paths;
+}
+
+/**
+ * The paths of a hand-written machine from one input, with the states (their paths) none of them reaches.
+ *
+ * @example
+ * ```ts
+ * const { paths, missing } = walkMachine(machine, { input: { id: 1 } });
+ * ```
+ */
+export function walkMachine(
+  machine: AnyStateMachine,
+  options: MachinePathsOptions = {},
+): { paths: WorkflowPath[]; missing: string[] } {
   const limit = options.limit ?? 20_000;
   const space = exploreMachine(machine, {
     input: options.input ?? {},
@@ -81,15 +102,10 @@ export function machinePaths(machine: AnyStateMachine, options: MachinePathsOpti
   }
   const missing = machineStates(machine)
     .filter((s) => !space.visited.has(s.node.id))
-    .map((s) => `state '${s.path}' is on no path`);
-  if (missing.length > 0 && !options.allowUncovered) {
-    throw new ConfigurationError(
-      `Machine '${machine.id}' has parts no path reaches:\n  - ${missing.join('\n  - ')}\nGive sample outputs that reach them (workflowPaths(machine, { outputs: { step: [...] } })), check the machine with verify(), or pass allowUncovered: true`,
-    );
-  }
+    .map((s) => s.path);
   const version = machineVersion(machine);
   const names = new Map<string, number>();
-  return [...chosen.values()].map((edges) => {
+  const paths = [...chosen.values()].map((edges) => {
     const steps = edges.map((e) => stepOf(e, space));
     const last = space.nodes.get(edges.at(-1)?.to ?? space.initial)?.snapshot as AnyMachineSnapshot;
     const end = endOf(last, edges.at(-1));
@@ -108,6 +124,7 @@ export function machinePaths(machine: AnyStateMachine, options: MachinePathsOpti
       end,
     };
   });
+  return { paths, missing };
 }
 
 /** The shortest route to every state: breadth first, as the space was explored. */

@@ -421,7 +421,8 @@ describe('passivation', () => {
     const timed = engine.start(delayed, {}, { id: 'hw2' });
     await pass(AFTER + 500, [engine]);
     expect([...engine.active.keys()]).toEqual(['hw2']);
-    expect(await engine.get('hw1')).toMatchObject({ status: 'running', idle: true });
+    // Its state takes APPROVE from outside with nothing invoked: stored `waiting` (docs/handwritten.md#waiting).
+    expect(await engine.get('hw1')).toMatchObject({ status: 'waiting', idle: true });
     await expect(engine.send('hw1', { type: 'APPROVE' })).resolves.toBe(true);
     await expect(run.result).resolves.toBe('approved');
     await pass(60_000, [engine]);

@@ -80,7 +80,9 @@ describe('a hand-written machine on the engine', () => {
     const machine = orderMachine();
     const run = engine.start(machine, { id: 42 }, { id: 'r1' });
     await vi.advanceTimersByTimeAsync(100);
-    expect(run.status).toBe('running');
+    // In `review`: nothing invoked, it takes APPROVE or REJECT from outside.
+    expect(run.status).toBe('waiting');
+    expect(run.waitingSteps()).toEqual(['review']);
     expect(run.send({ type: 'UNKNOWN' })).toBe(false);
     expect(run.send({ type: 'APPROVE' })).toBe(true);
     await expect(run.result).resolves.toEqual({ row: { name: 'order 42' }, score: 7 });

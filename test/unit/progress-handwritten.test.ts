@@ -1,8 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { assign, createActor, fromPromise, setup } from 'xstate';
-import { memoryHistory, type Progress, trackProgress, trackStepEvents, workflow } from '../../src/index.js';
+import { assign, createActor, fromCallback, fromPromise, setup } from 'xstate';
+import {
+  agentActor,
+  memoryHistory,
+  type Progress,
+  trackProgress,
+  trackStepEvents,
+  workflow,
+} from '../../src/index.js';
 import { testEngine } from '../support/engine.js';
-import { etaErrors } from '../support/progress.js';
+import { etaErrors, sleeper } from '../support/progress.js';
 
 // trackProgress on machines the engine did not compile or start: states carry `meta.flowstate` and invoke
 // ordinary fromPromise actors.
@@ -81,7 +88,8 @@ describe('trackProgress on a hand-written machine', () => {
     actor.start();
     await vi.advanceTimersByTimeAsync(300);
     const last = seen.emissions.at(-1) as Progress;
-    expect(last).toMatchObject({ workflowId: 'review', status: 'running' });
+    // `approve` invokes nothing and takes OK from outside: the run waits.
+    expect(last).toMatchObject({ workflowId: 'review', status: 'waiting' });
     expect(last.steps.map((s) => [s.path, s.status])).toEqual([
       ['fetch', 'done'],
       ['left', 'done'],
@@ -101,6 +109,68 @@ describe('trackProgress on a hand-written machine', () => {
       '300 approve started',
       '300 approve done',
     ]);
+  });
+
+  it('on the engine, a state waiting for an outside event makes the run waiting, below 100%, until it comes', async () => {
+    // The trial's machine: an agent drafts, then `review` waits for `approve` (no invoke, no meta).
+    const machine = setup({ actors: { draft: agentActor<unknown, string>() } }).createMachine({
+      id: 'drafting',
+      initial: 'draft',
+      states: {
+        draft: { invoke: { src: 'draft', onDone: 'review' } },
+        review: { on: { approve: 'approved' }, after: { 3600000: 'expired' } },
+        approved: { type: 'final' },
+        expired: { type: 'final' },
+      },
+    });
+    const engine = testEngine({ agents: { draft: sleeper(() => 100) }, progress: { throttleMs: 0 } });
+    const run = engine.start(machine, {});
+    const seen: Progress[] = [];
+    run.progress$.subscribe((p) => seen.push(p));
+    await vi.advanceTimersByTimeAsync(50);
+    expect(run.status).toBe('running');
+    expect(seen.at(-1)?.status).toBe('running');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(run.actor.getSnapshot().value).toBe('review');
+    expect(run.status).toBe('waiting');
+    expect(run.waitingSteps()).toEqual(['review']);
+    expect(seen.at(-1)?.status).toBe('waiting');
+    for (const p of seen) expect(p.percent).toBeLessThan(100);
+    expect(run.send({ type: 'approve' })).toBe(true);
+    await run.result;
+    expect(run.status).toBe('done');
+    expect(run.waitingSteps()).toEqual([]);
+    expect(seen.at(-1)).toMatchObject({ status: 'done', percent: 100 });
+  });
+
+  it('a state with only a timer, or one whose invoked actor may send the event, is not a wait', async () => {
+    const machine = setup({
+      actors: {
+        ticker: fromCallback(({ sendBack }) => void setTimeout(() => sendBack({ type: 'TICK' }), 100)),
+      },
+    }).createMachine({
+      id: 'busy',
+      initial: 'pause',
+      states: {
+        pause: { after: { 100: 'listen' } },
+        listen: {
+          invoke: { src: 'ticker' },
+          initial: 'idle',
+          states: { idle: { on: { TICK: '#busy.done' } } },
+        },
+        done: { type: 'final' },
+      },
+    });
+    const run = testEngine({ progress: { throttleMs: 0 } }).start(machine, {});
+    const statuses: string[] = [];
+    run.progress$.subscribe((p) => statuses.push(p.status));
+    expect(run.status).toBe('running');
+    await vi.advanceTimersByTimeAsync(150);
+    expect(run.actor.getSnapshot().value).toEqual({ listen: 'idle' });
+    expect(run.status).toBe('running');
+    await vi.advanceTimersByTimeAsync(100);
+    await run.result;
+    expect(statuses).not.toContain('waiting');
   });
 
   it('learns durations into a history it is given, then predicts the next run', async () => {

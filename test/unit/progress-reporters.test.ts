@@ -2,6 +2,7 @@ import { Subject } from 'rxjs';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { jsonLinesReporter, type Progress, terminalReporter, workflow } from '../../src/index.js';
 import { formatMs } from '../../src/progress/reporters/format.js';
+import { shortReason } from '../../src/progress/reporters/step-lines.js';
 import { renderFrame } from '../../src/progress/reporters/terminal.js';
 import { testEngine } from '../support/engine.js';
 import { plain, sink, sleeper } from '../support/progress.js';
@@ -68,8 +69,8 @@ describe('reporters', () => {
         '  ▶ fetch',
         '  ✓ fetch 100 ms',
         '  ▶ lint',
-        '  ↻ lint attempt 1 failed, retrying',
-        '  ▶ lint attempt 2',
+        // From run.events$, which run.progress$ brings along: the retry with its reason and its delay.
+        '  ↻ lint attempt 1 failed (lint crashed); retrying in 20 ms',
         '  ✓ lint 120 ms (2 attempts)',
         "  ✗ oops: Step 'oops' failed after 1 attempt: oops",
         '  ↷ oops skipped',
@@ -79,6 +80,61 @@ describe('reporters', () => {
       /^\[ {2}0%\] 0 done, 1 running, 3 pending; ETA/,
     );
     expect(lines.at(-1)).toBe('✓ demo done in 400 ms: 3 steps done, 1 skipped');
+  });
+
+  it('terminal, not a TTY: every retry has its line and reason, inside a throttle window too; a timeout says so', async () => {
+    const out = sink(false);
+    const wf = workflow('flaky')
+      .step('a', { retry: { attempts: 4, initialMs: 10, backoff: 'fixed' } })
+      .step('b', { timeoutMs: 50, retry: { attempts: 2, initialMs: 10 } })
+      .build();
+    let calls = 0;
+    const run = testEngine({
+      agents: {
+        a: async () => {
+          calls++;
+          if (calls < 4) throw new Error(`upstream 503 (call ${calls})\n    at fetch (net.js:1:1)`);
+          return 'ok';
+        },
+        b: sleeper(() => 1_000),
+      },
+      // One window holds all of a's attempts: progress values alone would show one retry of three.
+      progress: { throttleMs: 10_000 },
+    }).start(wf, {});
+    const reporter = terminalReporter(run.progress$, { stream: out });
+    await vi.advanceTimersByTimeAsync(1_000);
+    await reporter.done;
+    const lines = out.text().trimEnd().split('\n');
+    expect(lines.filter((l) => l.includes('↻'))).toEqual([
+      '  ↻ a attempt 1 failed (upstream 503 (call 1) at fetch (net.js:1:1)); retrying in 10 ms',
+      '  ↻ a attempt 2 failed (upstream 503 (call 2) at fetch (net.js:1:1)); retrying in 10 ms',
+      '  ↻ a attempt 3 failed (upstream 503 (call 3) at fetch (net.js:1:1)); retrying in 10 ms',
+      expect.stringMatching(/^ {2}↻ b attempt 1 timed out \(.*timed out after 50 ms.*\); retrying in 10 ms$/),
+    ]);
+    expect(lines).toContain('  ✓ a 30 ms (4 attempts)');
+    expect(lines.find((l) => l.startsWith('  ✗ b'))).toMatch(/^ {2}✗ b timed out: .*50 ms/);
+    expect(lines.at(-1)).toMatch(/^✗ flaky failed after/);
+  });
+
+  it('step lines: a reason is one short line, and a run secret never reaches it', async () => {
+    expect(shortReason(`a\n  b\t c ${'x'.repeat(200)}`)).toHaveLength(120);
+    expect(shortReason('a\n  b')).toBe('a b');
+    const out = sink(false);
+    const wf = workflow('secretive', { secrets: ['input.token'] })
+      .step('call', { retry: { attempts: 2, initialMs: 5 } })
+      .build();
+    const run = testEngine({
+      agents: {
+        call: async (input: { token: string }) => {
+          throw new Error(`401 for bearer ${input.token}`);
+        },
+      },
+    }).start(wf, { token: 'sk-very-secret' });
+    const reporter = terminalReporter(run.progress$, { stream: out });
+    await vi.advanceTimersByTimeAsync(100);
+    await reporter.done;
+    expect(out.text()).not.toContain('sk-very-secret');
+    expect(out.text()).toContain('  ↻ call attempt 1 failed (401 for bearer [redacted]); retrying in 5 ms');
   });
 
   it('terminal, not a TTY: a step that starts and ends within one throttle window still has its start line', async () => {

@@ -2,9 +2,13 @@
  * The terminal reporter: on a TTY, a live frame redrawn in place (log-update does the cursor work) with an overall
  * bar and one bar per running step; elsewhere (CI logs, a pipe) plain lines, one per thing that happened.
  */
-import type { Observable } from 'rxjs';
+import type { Observable, Unsubscribable } from 'rxjs';
+import { stepEventsOf } from '../event-source.js';
+import type { StepLogEvent } from '../events.js';
 import type { Progress, StepProgress } from '../progress.js';
 import { bar, formatMs, type Reporter, type ReporterStream, report } from './format.js';
+import { closingLine, plainLines, shownPercent } from './plain-lines.js';
+import { stepEventLines } from './step-lines.js';
 
 /**
  * Options of {@link terminalReporter}.
@@ -24,12 +28,15 @@ export interface TerminalReporterOptions {
   /** Plain lines: print an overall line each time the percent moved this much. @default 10 */
   readonly percentStep?: number;
   /**
-   * Plain lines: print a line per step start, retry, escalation and end. They follow the progress values, so a step
-   * that started and ended within one throttle window (`progress.throttleMs`) shows its start and end only, not the
-   * retries between; `run.events$` has every one. Turn it off when you print a step log of your own through
-   * {@link TerminalReporter.log} (the `flowstate` CLI does). @default true
+   * Plain lines: print a line per step start, retry (with the reason of the attempt that failed or timed out),
+   * escalation and end, from the run's step log: `run.progress$` (or `trackProgress`) as it is brings it along, or
+   * give it as `events`. Without either (a stream made with `pipe`), the lines follow the progress values, which a
+   * throttle window thins out and which carry no retry reasons. Turn it off when you print a step log of your own
+   * through {@link TerminalReporter.log} (the `flowstate` CLI does). @default true
    */
   readonly steps?: boolean;
+  /** The step log the plain step lines come from (`run.events$`). @default the one `progress$` brings, if any */
+  readonly events?: Observable<StepLogEvent>;
 }
 
 /**
@@ -82,7 +89,10 @@ export function terminalReporter(
     // `end` runs before `reporter.done` resolves, so `drawn` is the closing frame's by then.
     return { done: reporter.done.then(() => drawn), stop: () => reporter.stop(), log: frame.persist };
   }
-  const lines = plainLines(options.percentStep ?? 10, options.steps ?? true);
+  const steps = options.steps ?? true;
+  // Every step event gets its line: only the percent line follows the (throttled) progress values.
+  const events$ = steps ? (options.events ?? stepEventsOf(source)) : undefined;
+  const lines = plainLines(options.percentStep ?? 10, steps && events$ === undefined);
   let last: Progress | undefined;
   const log = (line: string) => {
     try {
@@ -91,6 +101,8 @@ export function terminalReporter(
       // Best effort, as every write of a reporter.
     }
   };
+  // Subscribed first: the steps so far are printed before the first percent line, as they happened.
+  const eventLog = events$ && followEvents(events$, log);
   const reporter = report(
     source,
     (p) => {
@@ -98,10 +110,24 @@ export function terminalReporter(
       for (const line of lines(p)) stream.write(`${line}\n`);
     },
     () => {
+      eventLog?.unsubscribe();
       if (last) stream.write(`${closingLine(last)}\n`);
     },
   );
   return { ...reporter, log };
+}
+
+/** Prints a line per step event worth one; a printer that throws (a closed pipe) skips that line only. */
+function followEvents(events$: Observable<StepLogEvent>, log: (line: string) => void): Unsubscribable {
+  const line = stepEventLines();
+  return events$.subscribe({
+    next: (event) => {
+      const text = line(event);
+      if (text !== undefined) log(text);
+    },
+    // The step log never errors; if one did, the progress lines and the closing line still come.
+    error: () => {},
+  });
 }
 
 /** log-update, imported for the first live frame: it and its terminal helpers cost more than a small run. */
@@ -205,7 +231,7 @@ export function renderFrame(p: Progress, barWidth: number): string[] {
       ? `ETA ${formatMs(p.eta.remainingMs)}${range}`
       : p.status;
   const lines = [
-    `${p.workflowId}  ${bar(p.percent / 100, barWidth)} ${shownPercent(p)}%  ${formatMs(p.elapsedMs)}  ${eta}`,
+    `${p.workflowId}  ${bar(overall(p, barWidth), barWidth)} ${shownPercent(p)}%  ${formatMs(p.elapsedMs)}  ${eta}`,
   ];
   const running = p.steps.filter((s) => s.status === 'running');
   const width = Math.max(0, ...running.map((s) => s.path.length));
@@ -227,6 +253,11 @@ export function renderFrame(p: Progress, barWidth: number): string[] {
   return lines;
 }
 
+/** The overall bar's fill: full only once the run is done (99.9% would round to a full bar while it waits). */
+function overall(p: Progress, width: number): number {
+  return p.status === 'done' ? 1 : Math.min(p.percent / 100, (width - 1) / width);
+}
+
 function stepNote(step: StepProgress): string {
   const attempt = step.attempt > 1 ? `attempt ${step.attempt}` : '';
   switch (step.phase) {
@@ -239,74 +270,4 @@ function stepNote(step: StepProgress): string {
     default:
       return step.kind === 'wait' ? 'waiting for an event' : attempt;
   }
-}
-
-/** The last line: how the run ended. */
-function closingLine(p: Progress): string {
-  const { done, failed, skipped } = p.counts;
-  const tally = `${done} step${done === 1 ? '' : 's'} done${failed ? `, ${failed} failed` : ''}${skipped ? `, ${skipped} skipped` : ''}`;
-  switch (p.status) {
-    case 'done':
-      return `✓ ${p.workflowId} done in ${formatMs(p.elapsedMs)}: ${tally}`;
-    case 'running':
-    case 'waiting':
-      return `… ${p.workflowId} still ${p.status} after ${formatMs(p.elapsedMs)}: ${tally}`;
-    default:
-      return `✗ ${p.workflowId} ${p.status} after ${formatMs(p.elapsedMs)}: ${tally}`;
-  }
-}
-
-/** Plain lines: what changed since the previous progress, and the overall percent every `percentStep` points. */
-function plainLines(percentStep: number, steps: boolean): (p: Progress) => string[] {
-  const seen = new Map<string, string>();
-  let printed = Number.NEGATIVE_INFINITY;
-  return (p) => {
-    const lines: string[] = [];
-    for (const step of steps ? p.steps : []) {
-      if (step.status === 'pending') continue;
-      const key = `${step.status}:${step.phase ?? ''}:${step.attempt}`;
-      const before = seen.get(step.path);
-      if (before === key) continue;
-      seen.set(step.path, key);
-      // Started and ended between two progress values (a throttle window): its start line first, as for any step.
-      if (before === undefined && step.status !== 'running' && step.startedAt !== undefined)
-        lines.push(`  ▶ ${step.path}`);
-      const line = stepLine(step, p.at);
-      if (line) lines.push(line);
-    }
-    if (p.status !== 'done' && p.percent - printed >= percentStep) {
-      printed = p.percent;
-      const { done, running, pending } = p.counts;
-      lines.push(
-        `[${shownPercent(p)}%] ${done} done, ${running} running, ${pending} pending; ETA ${formatMs(p.eta.remainingMs)}`,
-      );
-    }
-    return lines;
-  };
-}
-
-function stepLine(step: StepProgress, at: number): string | undefined {
-  const took = formatMs((step.endedAt ?? at) - (step.startedAt ?? at));
-  switch (step.status) {
-    case 'running':
-      if (step.phase === 'backoff') return `  ↻ ${step.path} attempt ${step.attempt} failed, retrying`;
-      if (step.phase === 'escalated') return `  ⚑ ${step.path} waiting for a decision`;
-      if (step.phase === 'supervising') return `  ⚑ ${step.path} asking the supervisor`;
-      return `  ▶ ${step.path}${step.attempt > 1 ? ` attempt ${step.attempt}` : ''}`;
-    case 'done':
-      return `  ✓ ${step.path} ${took}${step.attempt > 1 ? ` (${step.attempt} attempts)` : ''}`;
-    case 'failed':
-      return `  ✗ ${step.path}: ${step.error ?? 'failed'}`;
-    case 'skipped':
-      return `  ↷ ${step.path} skipped`;
-    case 'cancelled':
-      return `  ■ ${step.path} cancelled`;
-    default:
-      return undefined;
-  }
-}
-
-/** The percent as printed: whole, rounded down, so that 100% is only shown for a run that is done (its percent stops at 99.9 before). */
-function shownPercent(p: Progress): string {
-  return String(Math.floor(p.percent)).padStart(3);
 }
