@@ -34,6 +34,12 @@ import {
 } from './schemas.js';
 import { asLive, copySchema, retarget, scratchName } from './scratch.js';
 import { tablesWithRows } from './scratch-rows.js';
+import {
+  databaseSequences,
+  refuseSequenceCalls,
+  refuseUncopiedSequences,
+  sequencesMovedBack,
+} from './scratch-sequences.js';
 import { takeSnapshot } from './snapshot.js';
 import { readEnums } from './snapshot-enums.js';
 import { irreversibleLeft } from './undo-enums.js';
@@ -138,6 +144,9 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
             revertProblem: null,
           };
         }
+        // Refused before anything runs: a setval or nextval that could reach a sequence of the database (neither
+        // is rolled back).
+        await refuseSequenceCalls(plan.statements, plan.schema, scratch);
         return rolledBack(
           db,
           async (tx) => {
@@ -147,6 +156,7 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
             if (scratch) {
               const rowsOf = await tablesWithRows(tx, plan.schema, plan.statements);
               await copySchema(tx, plan.schema, target, rowsOf);
+              await refuseUncopiedSequences(tx, plan.statements, plan.schema, target);
             }
             const before = await takeSnapshot(tx, target);
             const backups = await backupTables(
@@ -159,13 +169,16 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
             // revert tried below, and no revert could drop it.
             const enums = scratch ? await readEnums(tx, plan.schema) : [];
             const runnable = await inTransaction(plan.statements);
+            const sequencesBefore = await databaseSequences(tx, scratch ? [target] : []);
             const statements = await runInSchema(
               tx,
               target,
               scratch ? await retarget(runnable, plan.schema, target) : runnable,
-              // Types, sequences and functions are not copied: they resolve in the target's schema.
+              // Types and functions are not copied: they resolve in the target's schema (sequences are copied).
               scratch ? [plan.schema] : [],
             );
+            // What the checks above could not see (a function of the database's setting a sequence back).
+            await sequencesMovedBack(tx, sequencesBefore);
             const after = await takeSnapshot(tx, target);
             const kept = scratch
               ? irreversibleLeft({ enums }, { enums: await readEnums(tx, plan.schema) })

@@ -65,7 +65,7 @@ export async function backupTables(
       .toString('utf8')
       .replace(/\uFFFD+$/, '')}`;
     const result = await tx.query(
-      `CREATE TABLE ${qualifiedName(BACKUP_SCHEMA, backup)} AS TABLE ${only ? 'ONLY ' : ''}${qualifiedName(snapshot.schema, table)}`,
+      `CREATE TABLE ${qualifiedName(BACKUP_SCHEMA, backup)} AS SELECT ${await backupColumns(tx, snapshot.schema, table)} FROM ${only ? 'ONLY ' : ''}${qualifiedName(snapshot.schema, table)}`,
     );
     // PGlite tells no row count for CREATE TABLE AS: counted then (an empty copy is counted at once anyway).
     const rows =
@@ -86,6 +86,49 @@ export async function backupTables(
     });
   }
   return backups;
+}
+
+/**
+ * The select list of a table's backup: its columns in order, a column of a type that is not PostgreSQL's own (an
+ * enum, a domain, a composite or range type, an extension's type, an array of one) as its text. A backup must not
+ * depend on a type the migration may drop: `DROP TYPE ... CASCADE` drops every column of the type, the backup's
+ * too, and without CASCADE the backup's column makes the DROP fail where the target would not. Every type prints
+ * as text and reads back from it; the restore casts the text back to the column's type (`restoredSource`).
+ */
+async function backupColumns(tx: Database, schema: string, table: string): Promise<string> {
+  const { rows } = await tx.query<{ name: string; own: boolean }>(
+    `SELECT a.attname AS name, t.typnamespace = 'pg_catalog'::regnamespace AS own
+       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+    [qualifiedName(schema, table)],
+  );
+  if (rows.length === 0) return '*';
+  return rows
+    .map((c) => (c.own ? quoteIdent(c.name) : `${quoteIdent(c.name)}::text AS ${quoteIdent(c.name)}`))
+    .join(', ');
+}
+
+/**
+ * The backup as the restore reads it: the backup table itself, or a subquery casting back to the table's current
+ * types the columns stored as text that are not text in the table (see {@link backupColumns}); `b0` inside.
+ */
+async function restoredSource(tx: Database, backup: string, target: string): Promise<string> {
+  const { rows } = await tx.query<{ name: string; type: string | null; text: boolean }>(
+    `SELECT a.attname AS name, a.atttypid = 'text'::regtype AS text,
+            (SELECT format_type(t.atttypid, t.atttypmod) FROM pg_attribute t
+              WHERE t.attrelid = to_regclass($2) AND t.attname = a.attname AND t.attnum > 0 AND NOT t.attisdropped
+                AND t.atttypid <> 'text'::regtype) AS type
+       FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attnum`,
+    [backup, target],
+  );
+  if (!rows.some((c) => c.text && c.type !== null)) return backup;
+  const list = rows.map((c) =>
+    c.text && c.type !== null
+      ? `b0.${quoteIdent(c.name)}::${c.type} AS ${quoteIdent(c.name)}`
+      : `b0.${quoteIdent(c.name)}`,
+  );
+  return `(SELECT ${list.join(', ')} FROM ${backup} b0)`;
 }
 
 /**
@@ -169,12 +212,14 @@ async function restoreOf(
   const target = qualifiedName(current.schema, b.table);
   // Matched and emptied in the table alone: its children's rows are theirs to restore.
   const own = `${b.only ? 'ONLY ' : ''}${target}`;
-  const source = qualifiedName(BACKUP_SCHEMA, b.backup);
+  const stored = qualifiedName(BACKUP_SCHEMA, b.backup);
   const copied = await tx.query<{ name: string }>(
     `SELECT a.attname AS name FROM pg_attribute a
      WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
-    [source],
+    [stored],
   );
+  // Columns of the schema's own types are stored as text: cast back to what the table has now.
+  const source = await restoredSource(tx, stored, target);
   const inCopy = new Set(copied.rows.map((r) => r.name));
   const columns = table.columns.filter((c) => c.generated === '' && inCopy.has(c.name)).map((c) => c.name);
   const list = columns.map(quoteIdent).join(', ');

@@ -7,6 +7,7 @@ import type { Database } from '../../src/db/index.js';
 import { ConfigurationError } from '../../src/index.js';
 import { defaultSchema, introspect } from '../lib/catalog.js';
 import { indexHealth, missingForeignKeyIndexes } from '../schema-analysis/checks.js';
+import { tablesOfDroppedTypes } from './backup-types.js';
 import { countRows } from './execute.js';
 import { type ObjectName, parseMigration, tablesOf } from './parse.js';
 import type { Rename } from './revert.js';
@@ -79,6 +80,8 @@ export async function planMigration(
     backup.add(table);
     dataChanged.add(table);
   }
+  // A type dropped with CASCADE takes its columns with it, in any table: their values are backed up.
+  for (const table of await tablesOfDroppedTypes(db, schema, statements)) backup.add(table);
   const existing = before.tables.map((t) => t.name);
   return {
     schema,

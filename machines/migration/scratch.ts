@@ -11,6 +11,13 @@ import type { PlannedStatement } from './parse.js';
 import { inheritedConstraintRenames, ownColumnDefinitions, ownColumnSettings } from './scratch-columns.js';
 import { uncheckOrphanUpdates } from './scratch-orphans.js';
 import { copyRowSecurity, readRowSecurity } from './scratch-security.js';
+import {
+  createSequenceCopies,
+  finishSequenceCopies,
+  readSequenceCopy,
+  repointDefaults,
+  retargetSequenceLiterals,
+} from './scratch-sequences.js';
 import type { Snapshot } from './snapshot.js';
 import { extensionMember } from './snapshot-queries.js';
 
@@ -35,7 +42,7 @@ interface Relation {
 }
 
 /**
- * Copies the tables, constraints, indexes and views of `live` into the new schema `scratch`, on `tx`, with the rows
+ * Copies the tables, constraints, indexes, views and sequences of `live` into the new schema `scratch`, on `tx`, with the rows
  * of the tables in `rowsOf` (of every table when it is undefined; see `tablesWithRows`). Definitions are printed
  * with `live` as the search path, so they name its objects unqualified and are created under `scratch` as the
  * search path.
@@ -108,11 +115,15 @@ export async function copySchema(
   const ownColumns = await ownColumnDefinitions(tx, live);
   const ownSettings = await ownColumnSettings(tx, live);
   const rowSecurity = await readRowSecurity(tx, live);
+  const sequences = await readSequenceCopy(tx, live);
   await tx.query(`CREATE SCHEMA ${scratch}`);
   // New tables go to the scratch schema, and names a definition leaves unqualified are found there first (the
-  // copied tables), then in the live schema: its types (an enum in a partial index), functions (a view's, a
-  // CHECK's) and sequences are used as they are, not copied.
+  // copied tables and sequences), then in the live schema: its types (an enum in a partial index) and functions (a
+  // view's, a CHECK's) are used as they are, not copied.
   await tx.query("SELECT set_config('search_path', $1, true)", [`${scratch}, ${quoteIdent(live)}`]);
+  // Sequences are copied, where they stand: nextval and setval are not rolled back, so the dry run must never reach
+  // the target's (`scratch-sequences.ts`). Before the tables, whose defaults call them.
+  await createSequenceCopies(tx, sequences);
   const from = (name: string) => `${quoteIdent(live)}.${quoteIdent(name)}`;
   for (const r of parentsFirst(relations.filter((x) => x.kind === 'r' || x.kind === 'p'))) {
     const name = quoteIdent(r.name);
@@ -134,9 +145,13 @@ export async function copySchema(
     await tx.query(
       `CREATE TABLE ${name} (${columns})${inherits}${r.partitionKey ? ` PARTITION BY ${here(r.partitionKey)}` : ''}`,
     );
+    // LIKE keeps the target's sequence in a default (bound by oid): pointed at the copy, before the children are
+    // made (they take its defaults).
+    if (!inherits) for (const sql of repointDefaults(sequences, r.name)) await tx.query(sql);
     // Before its children are made: they start from its defaults.
     for (const sql of ownSettings.get(r.name) ?? []) await tx.query(here(sql));
   }
+  await finishSequenceCopies(tx, sequences, scratch, new Set(relations.map((r) => r.name)));
   // Rows table by table, each from ONLY itself: an inheritance child's rows are not its parent's too (they would
   // break its keys), and a partition's rows go straight to it, so a partition kept in another schema (not copied)
   // leaves its rows out instead of failing the copy.
@@ -224,7 +239,10 @@ export async function retarget(
   scratch: string,
 ): Promise<PlannedStatement[]> {
   await loadParser();
-  return statements.map((s) => ({ ...s, sql: requalify(s.sql, live, scratch) }));
+  return statements.map((s) => ({
+    ...s,
+    sql: requalify(retargetSequenceLiterals(s.sql, live, scratch), live, scratch),
+  }));
 }
 
 /**
@@ -260,7 +278,8 @@ export async function asLive(
     indexes: t.indexes.map((i) => ({ ...i, definition: onTargetTable(i.definition, scratch, qualified) })),
   }));
   const mapped = map({ ...snapshot, tables }) as Snapshot;
-  // The copy has no triggers, privileges, sequences or types of the target's: what it says of them is not the
+  // The copy has no triggers, privileges or types of the target's, and sequences of its own (copies, made with no
+  // grants, whose positions are the dry run's): what it says of them is not the
   // target's (compared without them; the revert's verification compares them on the target). Its row-level security
   // and policies are the target's (`scratch-security.ts`).
   for (const table of mapped.tables) {

@@ -3,6 +3,7 @@
  * in `reverted` is applied, its verification made to fail, and must be reverted exactly; each in `applied` must
  * apply, with a dry run that found it reversible.
  */
+import { DROPPED_TYPES } from './dropped-types.js';
 import { ENUMS } from './enums.js';
 import { GRANTS } from './grants.js';
 import { IDENTITY } from './identity.js';
@@ -24,6 +25,7 @@ const GROUPS = [
   ROW_SECURITY,
   SEQUENCES,
   ENUMS,
+  DROPPED_TYPES,
 ];
 
 /** Migrations whose revert must bring back the schema and the rows exactly. */

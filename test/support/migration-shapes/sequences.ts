@@ -26,7 +26,8 @@ export const SEQUENCES: ShapeGroup = {
         `CREATE TABLE ${s}.invoice (no int PRIMARY KEY DEFAULT nextval('${s}.invoice_no'), note varchar(30))`,
         `INSERT INTO ${s}.invoice (note) SELECT 'n' || g FROM generate_series(1, 5) g`,
       ],
-      // Unqualified: the dry run's copy has no sequences; the target's is found after it on the search path.
+      // Unqualified: the dry run's copy of the sequence is found first on the search path (qualified, it is requalified
+      // to the copy: see `migration-dry-run-sequences.test.ts`).
       sql: () =>
         'ALTER SEQUENCE invoice_no AS bigint INCREMENT BY 1 MAXVALUE 9999999999 CYCLE RESTART WITH 100',
       rows: ['invoice'],
