@@ -91,7 +91,14 @@ export class BatchWriter {
   freeze(runId: string): void {
     const take = this.runs.get(runId);
     if (!take) return;
-    const checkpoint = take();
+    let checkpoint: Checkpoint;
+    try {
+      checkpoint = take();
+    } catch {
+      // Its state cannot be serialized (a run found unwritable is frozen as it stops): nothing of it is written.
+      this.runs.delete(runId);
+      return;
+    }
     this.runs.set(runId, () => checkpoint);
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assign, sendParent, setup } from 'xstate';
+import { type AnyActorRef, assign, raise, sendParent, sendTo, setup } from 'xstate';
 import { agentActor } from '../../src/index.js';
 import { SCHEDULED_FIELD } from '../../src/runtime/scheduled.js';
 import { fakeTimersEachTest, never, node, pass, settle, sqliteScratch } from '../support/durable.js';
@@ -137,5 +137,93 @@ describe("a hand-written machine's delayed events across a crash", () => {
     await pass(750, [second]);
     await expect(run?.result).resolves.toBe('ticked');
     await second.close();
+  });
+
+  it('a delayed event JSON cannot give back (a BigInt) is left out of the checkpoint: the run goes on and ends', async () => {
+    const machine = setup({ types: {} as { context: { n?: string } } }).createMachine({
+      id: 'bigint',
+      context: {},
+      initial: 'a',
+      states: {
+        a: {
+          entry: raise({ type: 'tick', n: 10n } as never, { delay: 1_000 }),
+          on: {
+            tick: { target: 'b', actions: assign({ n: ({ event }) => String((event as { n: bigint }).n) }) },
+          },
+        },
+        b: { type: 'final' },
+      },
+      output: ({ context }) => context.n,
+    });
+    const engine = testEngine({ lease: node, store: files.store });
+    const run = engine.start(machine, {}, { id: 'big' });
+    await settle(engine);
+    await pass(1_500, [engine]);
+    await expect(run.result).resolves.toBe('10');
+    expect(await engine.get('big')).toMatchObject({ status: 'done', output: '10' });
+    await engine.close();
+  });
+
+  it('a delayed event carrying an actor ref is left out: restored, the run keeps waiting, it does not fail', async () => {
+    const echo = setup({}).createMachine({
+      id: 'echo',
+      initial: 'idle',
+      states: {
+        idle: {
+          on: {
+            ping: { actions: sendTo(({ event }) => (event as { from: AnyActorRef }).from, { type: 'pong' }) },
+          },
+        },
+      },
+    });
+    const machine = setup({ actors: { echo } }).createMachine({
+      id: 'pinger',
+      initial: 'waiting',
+      states: {
+        waiting: {
+          invoke: { src: 'echo', id: 'echo' },
+          entry: sendTo('echo', ({ self }) => ({ type: 'ping', from: self }), { delay: 3_000, id: 'ping' }),
+          on: { pong: 'done', giveUp: 'done' },
+        },
+        done: { type: 'final' },
+      },
+      output: () => 'ended',
+    });
+    const { store, state } = killable(files.store);
+    const first = testEngine({ lease: node, store });
+    first.start(machine, {}, { id: 'p1' });
+    await settle(first);
+    await pass(1_000, [first]);
+    const stored = JSON.parse((await files.store.getRun('p1'))?.snapshot ?? '{}') as Record<string, unknown>;
+    expect(stored[SCHEDULED_FIELD]).toBeUndefined();
+    state.dead = true;
+    const second = files.restarted({ workflows: [machine] });
+    const [run] = await second.recover();
+    await pass(3_000, [second]);
+    expect(run?.actor.getSnapshot().status).toBe('active');
+    await expect(second.send('p1', { type: 'giveUp' })).resolves.toBe(true);
+    await expect(run?.result).resolves.toBe('ended');
+    await second.close();
+  });
+});
+
+describe('a hand-written machine whose state cannot be stored as JSON', () => {
+  it('stops its copy with a clear error, once, and nothing escapes as an unhandled rejection', async () => {
+    const machine = setup({ types: {} as { context: { n?: bigint } } }).createMachine({
+      id: 'unwritable',
+      context: {},
+      initial: 'a',
+      states: { a: { entry: assign({ n: 10n }), on: { go: 'b' } }, b: { type: 'final' } },
+    });
+    const engine = testEngine({ lease: node, store: files.store });
+    const run = engine.start(machine, {}, { id: 'u1' });
+    const settled = run.result.then(
+      () => 'resolved',
+      (error: Error) => error.message,
+    );
+    await settle(engine);
+    await pass(250, [engine]);
+    await expect(settled).resolves.toMatch(/cannot be stored as JSON/);
+    await engine.close();
   });
 });
