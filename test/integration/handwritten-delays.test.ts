@@ -148,7 +148,10 @@ describe("a hand-written machine's delayed events across a crash", () => {
         a: {
           entry: raise({ type: 'tick', n: 10n } as never, { delay: 1_000 }),
           on: {
-            tick: { target: 'b', actions: assign({ n: ({ event }) => String((event as { n: bigint }).n) }) },
+            tick: {
+              target: 'b',
+              actions: assign({ n: ({ event }) => String((event as unknown as { n: bigint }).n) }),
+            },
           },
         },
         b: { type: 'final' },
@@ -171,7 +174,11 @@ describe("a hand-written machine's delayed events across a crash", () => {
       states: {
         idle: {
           on: {
-            ping: { actions: sendTo(({ event }) => (event as { from: AnyActorRef }).from, { type: 'pong' }) },
+            ping: {
+              actions: sendTo(({ event }) => (event as unknown as { from: AnyActorRef }).from, {
+                type: 'pong',
+              }),
+            },
           },
         },
       },
