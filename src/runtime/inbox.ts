@@ -213,6 +213,7 @@ export async function postSignal(
   body: SignalBody,
   timeoutMs: number,
   keyed?: string,
+  whenUnowned?: () => Promise<void>,
 ): Promise<unknown> {
   const message: InboxMessage = {
     id: keyed ?? randomUUID(),
@@ -223,18 +224,21 @@ export async function postSignal(
     createdAt: Date.now(),
   };
   await store.post(message);
-  return awaitAnswer(store, message, timeoutMs, keyed !== undefined);
+  return awaitAnswer(store, message, timeoutMs, keyed !== undefined, whenUnowned);
 }
 
 /**
  * Waits until the owner answered a posted signal. An answer is read once and then forgotten, unless the signal is
- * `kept` (named by its caller: one sent again must find its answer).
+ * `kept` (named by its caller: one sent again must find its answer). `whenUnowned` is called when the run, still
+ * unfinished, has no live owner any more (the one it had, a caller like this one that took it for its own signal,
+ * handed it back without reading this one): the caller takes the run and applies what waits for it.
  */
 export async function awaitAnswer(
   store: WorkflowStore,
   posted: InboxMessage,
   timeoutMs: number,
   kept: boolean,
+  whenUnowned?: () => Promise<void>,
 ): Promise<unknown> {
   const { id, runId } = posted;
   const started = Date.now();
@@ -265,6 +269,7 @@ export async function awaitAnswer(
           workflowId: runId,
         });
       }
+      if (run && whenUnowned && (!run.owner || (run.leaseUntil ?? 0) <= Date.now())) await whenUnowned();
     }
   }
 }

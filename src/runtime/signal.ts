@@ -108,7 +108,17 @@ export async function signal(
       return null;
     }
   }
-  return postSignal(durability.store, runId, kind, body, timeoutMs, keyed?.id);
+  // Posted for its owner. If that owner hands the run back without reading it (another process that took the run for
+  // a signal of its own, at the same moment as this one), an engine that knows the workflow takes it then: its inbox
+  // reader applies the signal (else it would wait for a next owner that may never come).
+  const takeOver =
+    core.workflows.has(stored.workflow) && !core.closed
+      ? async () => {
+          const run = await resume(runId).catch(() => undefined);
+          if (run) await core.inbox?.drain();
+        }
+      : undefined;
+  return postSignal(durability.store, runId, kind, body, timeoutMs, keyed?.id, takeOver);
 }
 
 /**

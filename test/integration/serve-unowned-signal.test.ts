@@ -70,7 +70,7 @@ let api: ReturnType<typeof createServeApp>;
 beforeAll(async () => {
   // Runs left waiting on a human by an engine that closed since: released, no live engine holds them.
   const first = testEngine({ store: sqliteStore(path), agents, workflows: [migration, approval] });
-  const ids = ['api-1', 'cli-1', 'keyed-1', 'refused-1', 'race-1', 'race-2', 'old-1'];
+  const ids = ['api-1', 'cli-1', 'keyed-1', 'refused-1', 'race-1', 'race-2', 'old-1', 'two-1', 'two-2'];
   for (const id of ids)
     first.start(migration, { sql: 'DROP TABLE audit_log' }, { id }).result.catch(() => {});
   first.start(approval, {}, { id: 'other-1' }).result.catch(() => {});
@@ -99,16 +99,21 @@ beforeAll(async () => {
     signalTimeoutMs: 3_000,
   });
 }, 30_000);
+/** A second server on the same file, as another process (its own connection). */
+let otherStore: WorkflowStore;
+let other: ReturnType<typeof createServeApp>;
 afterAll(async () => {
+  other?.close();
+  await otherStore?.close();
   api.close();
   await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-const post = async (path: string, body: unknown, key?: string) => {
+const post = async (path: string, body: unknown, key?: string, server = api) => {
   const headers: Record<string, string> = { authorization: 'Bearer t' };
   if (key !== undefined) headers['idempotency-key'] = key;
-  const response = await api.app.request(path, { method: 'POST', headers, body: JSON.stringify(body) });
+  const response = await server.app.request(path, { method: 'POST', headers, body: JSON.stringify(body) });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 };
 const approve = (by: string) => ({ stepPath: 'approval', action: 'skip', value: { approved: true, by } });
@@ -270,5 +275,34 @@ describe('a signal through the API to a run no live engine holds', () => {
       body: { applied: true, result: null },
     });
     expect((await stored('other-1')).run.status).toBe('cancelled');
+  });
+
+  it('two servers on one store, one signal each at once: both applied in turn, none left queued (202)', async () => {
+    otherStore = sqliteStore(path);
+    other = createServeApp({
+      store: otherStore,
+      workflows: new Map<string, AnyWorkflowDefinition>([[migration.id, migration]]),
+      registry: new Registry(),
+      assets: new Map(),
+      token: 't',
+      pollMs: 10,
+      signalTimeoutMs: 3_000,
+    });
+    for (const [id, keys] of [
+      ['two-1', [undefined, undefined]],
+      ['two-2', ['k-ann', 'k-cancel']],
+    ] as const) {
+      const answers = await Promise.all([
+        post(`/api/runs/${id}/decide`, approve('ann'), keys[0]),
+        post(`/api/runs/${id}/cancel`, { reason: 'withdrawn' }, keys[1], other),
+      ]);
+      // The loser of the take found the run taken; its signal is applied when the winner hands the run back.
+      expect(answers.map((a) => a.status)).not.toContain(202);
+      expect(answers[1]).toEqual({ status: 200, body: { applied: true, result: null } });
+      const after = await stored(id);
+      expect(after.run.status).toBe('cancelled');
+      // Named, its answer is kept: applied, not left pending.
+      if (keys[1]) expect((await store.getMessage(keyedSignalId(id, keys[1])))?.state).toBe('applied');
+    }
   });
 });
