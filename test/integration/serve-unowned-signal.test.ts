@@ -116,6 +116,19 @@ const post = async (path: string, body: unknown, key?: string, server = api) => 
   const response = await server.app.request(path, { method: 'POST', headers, body: JSON.stringify(body) });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 };
+/** `flowstate runs decide <id> approval --action skip --value {approved, by: ann}` on this test's store. */
+const approveByCli = (id: string) =>
+  runs(
+    'decide',
+    id,
+    'approval',
+    '--action',
+    'skip',
+    '--value',
+    '{"approved":true,"by":"ann"}',
+    '--store',
+    `sqlite:${path}`,
+  );
 const approve = (by: string) => ({ stepPath: 'approval', action: 'skip', value: { approved: true, by } });
 /** The stored run: its status, lease, epoch, and where its state stands. */
 const stored = async (id: string) => {
@@ -136,17 +149,7 @@ describe('a signal through the API to a run no live engine holds', () => {
       status: 200,
       body: { applied: true, result: null },
     });
-    const cli1 = await runs(
-      'decide',
-      'cli-1',
-      'approval',
-      '--action',
-      'skip',
-      '--value',
-      '{"approved":true,"by":"ann"}',
-      '--store',
-      `sqlite:${path}`,
-    );
+    const cli1 = await approveByCli('cli-1');
     expect(cli1).toMatchObject({ code: 0, stderr: '' });
     // Both taken once, decided, committed, handed back: on to the dry run, for the next engine that takes them.
     const [byApi, byCli] = [await stored('api-1'), await stored('cli-1')];
@@ -246,19 +249,7 @@ describe('a signal through the API to a run no live engine holds', () => {
     expect(answer).toMatchObject({ status: 409, body: { code: 'CONFIGURATION_INVALID' } });
     expect(answer.body.error).toMatch(/version release-0.*nothing was applied/);
     // The CLI's command throws it for its main to print (exit 1, as an owner's refusal).
-    await expect(
-      runs(
-        'decide',
-        'old-1',
-        'approval',
-        '--action',
-        'skip',
-        '--value',
-        '{"approved":true,"by":"ann"}',
-        '--store',
-        `sqlite:${path}`,
-      ),
-    ).rejects.toThrow(/version release-0/);
+    await expect(approveByCli('old-1')).rejects.toThrow(/version release-0/);
     // Not marked failed (as a take without a migration would), not re-versioned, its lease released.
     const after = await store.getRun('old-1');
     expect(after).toMatchObject({ status: 'waiting', version: 'release-0', snapshot: before?.snapshot });
