@@ -5,14 +5,13 @@
  * released template run left waiting on a human does not wait for an engine that may never come; a run held by a
  * live engine gets the signal through the store's inbox, from its owner.
  */
-import { findTemplate, templates } from '../../machines/index.js';
+import { findTemplate } from '../../machines/index.js';
 import type { EscalationDecision } from '../model/agent.js';
-import { ConfigurationError } from '../model/errors.js';
 import type { RunRecord, WorkflowStore } from '../persistence/types.js';
-import type { EngineOptions, StoredRunForMigration } from '../runtime/engine-types.js';
 import type { SignalBody } from '../runtime/inbox.js';
 import type { WorkflowEvent } from '../runtime/run.js';
 import { signalEngine } from './commands/runs-common.js';
+import { untouchedOtherVersions } from './template-versions.js';
 
 /** What a signal does: decide an escalated step, deliver an event to `waitFor` steps, or cancel the run. */
 export type SignalKind = 'decision' | 'event' | 'cancel';
@@ -84,23 +83,6 @@ export async function signalRun(
     await engine.flush().catch(() => {});
     await engine.close();
   }
-}
-
-/**
- * Migration hooks that refuse to take a template run stored under another version of its template (started by
- * another release of Flowstate): without a hook the engine would take it and mark it failed (`DefinitionVersionError`),
- * so a click meant to approve it would end it. Refused, the run is handed back untouched, to be resumed by the
- * release that started it (or one with a migration for it).
- */
-function untouchedOtherVersions(): NonNullable<EngineOptions['migrate']> {
-  const refuse = ({ id, workflow, version, definition }: StoredRunForMigration): never => {
-    throw new ConfigurationError(
-      `Run '${id}' is of ${workflow} version ${version}; this Flowstate has version ${definition.version}: ` +
-        'nothing was applied; signal or resume it with the release that started it',
-      { workflowId: id },
-    );
-  };
-  return Object.fromEntries(templates.map((t) => [t.id, refuse]));
 }
 
 /** The store with a `close()` that leaves it open, for an engine that must not end its caller's connections. */

@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Sqlite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { template as migrationTemplate } from '../../machines/migration.js';
@@ -364,6 +365,24 @@ describe('flowstate runs, on runs no live engine owns', () => {
       await first.close();
       await db.close();
     }
+    // Stored by another release (another template version): refused, and left exactly as it was. Before, the
+    // engine took it and marked it failed (no migration for it), ending the run a user meant to finish.
+    const raw = new Sqlite(orphans);
+    const stored = () =>
+      raw
+        .prepare('SELECT status, version, snapshot, lease_until FROM flowstate_runs WHERE id = ?')
+        .get('o-migration');
+    const current = (stored() as { version: string }).version;
+    raw.prepare("UPDATE flowstate_runs SET version = 'release-0' WHERE id = 'o-migration'").run();
+    const before = stored();
+    const refused = await flowstate('runs', 'resume', 'o-migration', '--store', at);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      `Run 'o-migration' is of migration version release-0; this Flowstate has version ${current}: nothing was applied`,
+    );
+    expect(stored()).toEqual(before);
+    raw.prepare('UPDATE flowstate_runs SET version = ? WHERE id = ?').run(current, 'o-migration');
+    raw.close();
     const waiting = await flowstate('runs', 'resume', 'o-migration', '--store', at);
     expect(waiting.code).toBe(3);
     expect(waiting.stderr).toContain(

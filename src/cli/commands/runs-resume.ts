@@ -13,6 +13,7 @@ import type { Engine } from '../../runtime/engine-types.js';
 import type { CliIO } from '../demo-command.js';
 import { UsageError } from '../paths-command.js';
 import { openStore, storeUrl } from '../store-url.js';
+import { otherVersionMessage, untouchedOtherVersions } from '../template-versions.js';
 import { decisionText, describeError, notUndone, openTarget } from './execute.js';
 import { summarize } from './report.js';
 import { cliLogger, EXIT, type RunsInvocation, text } from './runs-common.js';
@@ -25,8 +26,8 @@ type Ending =
   | { readonly kind: 'interrupted' };
 
 /**
- * Runs `runs resume` and returns the exit code: 0 done, 1 failed (or compensated, cancelled, or owned by a live
- * engine), 2 a usage mistake (unknown run or workflow, a run that ended), 3 waits on a human, 130 Ctrl-C.
+ * Runs `runs resume` and returns the exit code: 0 done, 1 failed (or compensated, cancelled, owned by a live
+ * engine, or a run of another template version, left untouched), 2 a usage mistake (unknown run or workflow, a run that ended), 3 waits on a human, 130 Ctrl-C.
  *
  * @example
  * ```ts
@@ -54,6 +55,11 @@ export async function runsResume({ values, positionals }: RunsInvocation, io: Cl
         `run ${id} is a run of workflow '${stored.workflow}', which is not a built-in template (${known}): resume it from the program that defines it`,
       );
     }
+    // Another release's run is left as it is: this release's engine would mark it failed (no migration for it).
+    if (stored.version !== template.definition.version) {
+      io.err(`flowstate: ${otherVersionMessage(stored, template.definition.version)}`);
+      return EXIT.refused;
+    }
     const dbUrl = text(values, 'db');
     // PGlite takes seconds to start: say so first (not with --json, whose stdout is the output's).
     const opened = await openTarget(dbUrl, {
@@ -69,6 +75,8 @@ export async function runsResume({ values, positionals }: RunsInvocation, io: Cl
       ...(template.guards ? { guards: template.guards } : {}),
       logger: cliLogger(),
       lease: { adopt: false },
+      // A run whose version changed between the check above and the take is refused the same way.
+      migrate: untouchedOtherVersions(),
     });
     const started = Date.now();
     const run = await engine.resume(id);
