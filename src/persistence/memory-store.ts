@@ -1,5 +1,5 @@
 import { filterRuns } from './filter.js';
-import { isPrunable, pruneSettings } from './prune.js';
+import { isPrunable, pruneSettings, runNotFound } from './prune.js';
 import type {
   DueRun,
   HistoryRow,
@@ -128,6 +128,8 @@ export function memoryStore(): WorkflowStore {
       return due.sort((a, b) => a.due - b.due || (a.id < b.id ? -1 : 1)).slice(0, limit);
     },
     async post(message) {
+      // Checked and stored in one synchronous step: a prune (synchronous too) runs wholly before or after it.
+      if (!runs.has(message.runId)) throw runNotFound(message.runId);
       if (inbox.has(message.id)) return false;
       inbox.set(message.id, message);
       for (const notify of listeners) notify(message.runId);

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type pg from 'pg';
 import { prunePostgres } from './postgres-prune.js';
-import { pruneSettings } from './prune.js';
+import { pruneSettings, runNotFound } from './prune.js';
 import {
   checkpointValues,
   type HistoryRowData,
@@ -270,15 +270,26 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
       return mergeDue(timers.rows, signals.rows, limit);
     },
     async post(message) {
+      // Stored only if its run is, under a lock on the run's row. A plain `WHERE EXISTS` is not enough under READ
+      // COMMITTED: the statement reads a snapshot, in which a run that a prune has deleted but not yet committed is
+      // still there, and the prune's own delete of the run's inbox rows (its snapshot taken before this insert
+      // commits) never sees the new row: it would be left for no run, and its caller would wait for an answer until
+      // it times out. `FOR KEY SHARE` (the weakest lock a DELETE conflicts with) orders the two: a run that a prune
+      // deleted is waited for, then read again as it is once the prune committed (gone: nothing inserted, refused
+      // below); a run locked here first is skipped by the prune (`FOR UPDATE SKIP LOCKED`: a prune never waits for a
+      // post) and taken, with this row, by a later one. It does not conflict with a checkpoint's UPDATE.
       // The notification is sent when the insert commits: the owner wakes up to a row it can read.
-      const { rowCount } = await query(
-        `WITH m AS (INSERT INTO flowstate_inbox (id, run_id, kind, body, state, result, created_at)
-           VALUES ($1, $2, $3, $4, 'pending', NULL, $5) ON CONFLICT (id) DO NOTHING RETURNING run_id)
-         SELECT pg_notify('${CHANNEL}', run_id) FROM m`,
+      const { rows } = await query<{ found: boolean; stored: string }>(
+        `WITH run AS (SELECT id FROM flowstate_runs WHERE id = $2 FOR KEY SHARE),
+           m AS (INSERT INTO flowstate_inbox (id, run_id, kind, body, state, result, created_at)
+             SELECT $1, run.id, $3, $4, 'pending', NULL, $5 FROM run ON CONFLICT (id) DO NOTHING RETURNING run_id)
+         SELECT EXISTS (SELECT 1 FROM run) AS found,
+           (SELECT count(*) FROM m, LATERAL pg_notify('${CHANNEL}', m.run_id)) AS stored`,
         [message.id, message.runId, message.kind, message.body, message.createdAt],
       );
+      if (rows[0]?.found !== true) throw runNotFound(message.runId);
       // One row notified per row inserted: none when the id was stored already.
-      return (rowCount ?? 0) > 0;
+      return Number(rows[0].stored) > 0;
     },
     async pendingFor(owner, limit) {
       const { rows } = await query<InboxRow>(

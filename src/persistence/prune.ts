@@ -3,7 +3,7 @@
  * whole backlog in short batches (one transaction each) so a busy store is never locked for long.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfigurationError } from '../model/errors.js';
+import { ConfigurationError, FlowstateError } from '../model/errors.js';
 import type { PruneOptions, PruneResult, RunRecord, WorkflowStore } from './types.js';
 import { ENDED } from './types.js';
 
@@ -14,6 +14,17 @@ const MAX_BATCH = 10_000;
 
 /** The status list as SQL (`status IN (...)`), from {@link ENDED}: one source for every store. */
 export const ENDED_SQL = `status IN (${ENDED.map((s) => `'${s}'`).join(', ')})`;
+
+/**
+ * What `post` of every store rejects with when the signal's run is not stored: it never was, or it was pruned (even
+ * while the signal was being sent: the check and the insert are one step against `pruneEnded`). Nothing is stored;
+ * the error is the one a signal to a missing run gets from the engine (`RUN_NOT_FOUND`).
+ */
+export function runNotFound(runId: string): FlowstateError {
+  return new FlowstateError('RUN_NOT_FOUND', `No stored run '${runId}': the signal was not stored`, {
+    workflowId: runId,
+  });
+}
 
 /** {@link PruneOptions} checked, with their defaults. Throws a `ConfigurationError` naming the bad one. */
 export function pruneSettings(options: PruneOptions): Required<PruneOptions> {

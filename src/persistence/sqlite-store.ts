@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StoreFaultError } from '../model/errors.js';
-import { pruneSettings } from './prune.js';
+import { pruneSettings, runNotFound } from './prune.js';
 import {
   checkpointValues,
   type HistoryRowData,
@@ -23,7 +23,15 @@ import {
   storeSchema,
 } from './rows.js';
 import { sqlitePruner } from './sqlite-prune.js';
-import type { DueRun, RunFilter, RunLease, StoreBatch, TimerRow, WorkflowStore } from './types.js';
+import type {
+  DueRun,
+  InboxMessage,
+  RunFilter,
+  RunLease,
+  StoreBatch,
+  TimerRow,
+  WorkflowStore,
+} from './types.js';
 
 const SCHEMA = storeSchema('INTEGER');
 const LEASES = leaseColumns('INTEGER');
@@ -112,6 +120,7 @@ export function sqliteStore(path: string): WorkflowStore {
     `INSERT INTO flowstate_inbox (id, run_id, kind, body, state, result, created_at) VALUES (?, ?, ?, ?, 'pending', NULL, ?)
      ON CONFLICT (id) DO NOTHING`,
   );
+  const runStored = db.prepare('SELECT 1 FROM flowstate_runs WHERE id = ?');
   const selectPending = db.prepare(
     // Pending signals first, each run probed by its key (CROSS JOIN keeps that order in SQLite): not every run the
     // owner ever held (its released ones included) through the owner index.
@@ -133,6 +142,15 @@ export function sqliteStore(path: string): WorkflowStore {
   );
   const selectTimers = db.prepare('SELECT * FROM flowstate_timers WHERE run_id = ? ORDER BY deadline');
   const pruner = sqlitePruner(db);
+  /**
+   * A signal stored only if its run is: the check and the insert in one write transaction (run `immediate`, the
+   * write lock taken first), so a prune in another process deletes the run, and its inbox rows, wholly before it
+   * (the post finds no run) or wholly after it (the new row goes with the run). `undefined`: no run.
+   */
+  const postSignal = db.transaction((m: InboxMessage): boolean | undefined => {
+    if (runStored.get(m.runId) === undefined) return undefined;
+    return insertSignal.run(m.id, m.runId, m.kind, m.body, m.createdAt).changes > 0;
+  });
 
   const writeBatch = db.transaction((batch: StoreBatch) => {
     const refused: string[] = [];
@@ -253,10 +271,9 @@ export function sqliteStore(path: string): WorkflowStore {
     },
     async post(message) {
       // Safe to retry: a signal whose id is stored is left as it is.
-      const { changes } = await busyRetry(() =>
-        insertSignal.run(message.id, message.runId, message.kind, message.body, message.createdAt),
-      );
-      return changes > 0;
+      const stored = await busyRetry(() => postSignal.immediate(message));
+      if (stored === undefined) throw runNotFound(message.runId);
+      return stored;
     },
     async pendingFor(owner, limit) {
       return ((await busyRetry(() => selectPending.all(owner, limit))) as InboxRow[]).map(readInboxRow);

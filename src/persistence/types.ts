@@ -297,6 +297,10 @@ export interface WorkflowStore {
    * all: a post retried after its answer was lost, or a signal sent again under its caller's name, is stored once.
    * Resolves `true` if this call stored it, `false` if it was stored already (a store that cannot tell resolves
    * nothing: a signal its caller named then waits for the owner's poll to apply it, even in the caller's engine).
+   * Rejects with a `FlowstateError` of code `RUN_NOT_FOUND`, storing nothing, if its run is not stored (an ended run
+   * is): never was, or was pruned, even by a {@link WorkflowStore.pruneEnded} running at the same moment: the run is
+   * checked where the row is inserted, atomically against a prune, so no row is ever left for a run that is gone
+   * (no owner would read it, and its caller would wait for an answer until it timed out).
    */
   // biome-ignore lint/suspicious/noConfusingVoidType: a store written before the answer (`async post() {}`) still fits
   post(message: InboxMessage): Promise<boolean | undefined | void>;

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { EscalationDecision } from '../model/agent.js';
 import {
   ConfigurationError,
-  type FlowstateError,
+  FlowstateError,
   fromSerialized,
   type SerializedError,
   SignalTimeoutError,
@@ -256,9 +256,24 @@ export async function awaitAnswer(
     await new Promise((resolve) => setTimeout(resolve, delay));
     delay = Math.min(delay * 1.5, 250);
     message = await store.getMessage(id);
-    if (++checks % 8 === 0 && (!message || message.state === 'pending')) {
+    const periodic = ++checks % 8 === 0;
+    // Its row gone, the run is read at once: a prune deletes a signal with its run, and then no answer will come.
+    if (!message || (periodic && message.state === 'pending')) {
       const run = await store.getRun(runId);
-      if (run && !UNFINISHED.includes(run.status)) {
+      if (!run) {
+        // Pruned while its caller waited (ended, then deleted with its inbox rows): answered as a signal to a run
+        // not stored, as one posted after the prune is (whether it was applied before is not known any more). A row
+        // still there is one a store left for no run before posts checked their run: no one else will read it.
+        if (message) await store.deleteMessage(id).catch(() => {});
+        throw new FlowstateError(
+          'RUN_NOT_FOUND',
+          `No stored run '${runId}': it was pruned before the signal's answer was read`,
+          { workflowId: runId },
+        );
+      }
+      // A row gone while its run is stored (deleted by another reader) is looked at with the periodic checks.
+      if (!periodic) continue;
+      if (!UNFINISHED.includes(run.status)) {
         // Its answer, if any, was committed with the run's last checkpoint: read after the run's end, it is there
         // (the read before may have been taken before that commit).
         message = await store.getMessage(id);
@@ -269,7 +284,7 @@ export async function awaitAnswer(
           workflowId: runId,
         });
       }
-      if (run && whenUnowned && (!run.owner || (run.leaseUntil ?? 0) <= Date.now())) await whenUnowned();
+      if (whenUnowned && (!run.owner || (run.leaseUntil ?? 0) <= Date.now())) await whenUnowned();
     }
   }
 }

@@ -1,7 +1,7 @@
 // The store contract of `pruneEnded`, run by test/integration/store-contract.test.ts on every store (memory, SQLite,
 // PostgreSQL): which runs go, that everything of theirs goes with them, and what is never touched.
 import { expect, it } from 'vitest';
-import { ConfigurationError } from '../../src/model/errors.js';
+import { ConfigurationError, FlowstateError } from '../../src/model/errors.js';
 import type { RunStatus, StoredRun, WorkflowStore } from '../../src/persistence/types.js';
 import { keyedSignalId } from '../../src/runtime/inbox.js';
 
@@ -175,6 +175,45 @@ export function pruneContract(open: Open): void {
     for (const id of ending) expect(await rowsOf(store, id), id).toBe('none');
     expect(await store.pruneEnded({ endedBefore: CUT, now: NOW })).toEqual({ runs: 0 });
     expect((await store.listRuns()).map((r) => r.id)).toEqual(ids.filter((id) => !ending.includes(id)));
+    await store.close();
+  });
+
+  it('refuses a signal to a run that is not stored (never was, or pruned): RUN_NOT_FOUND, and no row is left', async () => {
+    const { store } = await open();
+    if (!store.pruneEnded) throw new Error('every built-in store prunes');
+    const post = (id: string, runId: string) =>
+      store.post({ id, runId, kind: 'event', body: '{"n":1}', state: 'pending', createdAt: 5 });
+    const notFound = async (posting: Promise<unknown>, runId: string) => {
+      const error = await posting.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, `a post to '${runId}'`).toBeInstanceOf(FlowstateError);
+      expect(error).toMatchObject({ code: 'RUN_NOT_FOUND', workflowId: runId });
+    };
+    await notFound(post('x1', 'never'), 'never');
+    expect(await store.getMessage('x1')).toBeUndefined();
+
+    await seedRun(store, 'gone', 'done', 100);
+    await seedRun(store, 'kept', 'waiting', 100);
+    await seedRun(store, 'ended', 'done', CUT);
+    expect(await store.pruneEnded({ endedBefore: CUT, now: NOW })).toEqual({ runs: 1 });
+    // Posted by a caller that read the run before the prune, and a named signal sent again after it: both refused,
+    // nothing stored (an orphan row would never be read, and its caller would wait for an answer until it times out).
+    await notFound(post('x2', 'gone'), 'gone');
+    await notFound(post(keyedSignalId('gone', 'approve'), 'gone'), 'gone');
+    expect(await store.getMessage('x2')).toBeUndefined();
+    expect(await store.getMessage(keyedSignalId('gone', 'approve'))).toBeUndefined();
+    // A stored run takes signals as before, unfinished or ended (its caller learns that it ended), once per id.
+    expect(await post('x3', 'kept')).toBe(true);
+    expect(await post('x3', 'kept')).toBe(false);
+    expect(await post('x4', 'ended')).toBe(true);
+    expect((await store.pendingFor('o', 10)).map((m) => m.id).sort()).toEqual(['kept-m2', 'x3']);
+    // Pruned with its run, a signal's row goes too; a post after that is refused again.
+    expect(await store.pruneEnded({ endedBefore: CUT + 1, now: NOW })).toEqual({ runs: 1 });
+    expect(await store.getMessage('x4')).toBeUndefined();
+    await notFound(post('x4', 'ended'), 'ended');
+    expect(await store.getMessage('x4')).toBeUndefined();
     await store.close();
   });
 }

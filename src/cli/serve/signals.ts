@@ -110,6 +110,9 @@ export function signalRoutes(app: Hono, options: SignalRoutesOptions): void {
               { applied: false, queued: true, message: 'no live engine applied it yet: it stays queued' },
               202,
             );
+          // The run is not stored (pruned while the signal was sent, after the read above): as a run not found.
+          if (error instanceof FlowstateError && error.code === 'RUN_NOT_FOUND')
+            return c.json({ applied: false, code: error.code, error: error.message }, 404);
           if (error instanceof FlowstateError)
             return c.json({ applied: false, code: error.code, error: error.message }, 409);
           throw error;
