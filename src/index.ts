@@ -111,6 +111,7 @@ export type {
   Progress,
   ProgressCounts,
   ProgressEta,
+  ProgressWaitingOn,
   StepKind,
   StepProgress,
   StepStatus,

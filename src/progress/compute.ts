@@ -4,9 +4,10 @@
  */
 import { remainingOf } from './eta.js';
 import { awaitsEvent } from './event-waits.js';
+import { holdOf, type Waited } from './hold.js';
 import type { EtaContext } from './live.js';
 import type { PlanNode } from './plan.js';
-import type { Progress, ProgressCounts, StepKind, StepProgress } from './progress.js';
+import type { Progress, ProgressCounts, ProgressWaitingOn, StepKind, StepProgress } from './progress.js';
 import type { Range } from './range.js';
 import { historyKey, type StepView } from './views.js';
 import type { RunWatch } from './watch.js';
@@ -40,6 +41,7 @@ export function computeProgress(watch: RunWatch, settings: ComputeSettings): Pro
   // summed, so the count does not drop by every arm not taken when the branch decides.
   let expectedPending = 0;
   let pendingItems = 0;
+  let outsideTime = false;
   const ctx: EtaContext = {
     now,
     defaultMs: defaultStepMs,
@@ -57,9 +59,27 @@ export function computeProgress(watch: RunWatch, settings: ComputeSettings): Pro
     pendingItems: (count) => {
       pendingItems += count;
     },
+    outsideTime: () => {
+      outsideTime = true;
+    },
   };
   const root = watch.rootMachine();
-  const range: Range = watch.ended || !root ? [0, 0, 0] : remainingOf(root, ctx);
+  const active = !watch.ended && root !== undefined;
+  const range: Range = active ? remainingOf(root, ctx) : [0, 0, 0];
+  // The run's own work left: the ETA but for the time it expects waits to take (walked again only when it counted
+  // some: a wait with history, a hand-written step state waiting for an event, a backoff).
+  const ownMs =
+    active && outsideTime
+      ? Math.round(
+          remainingOf(
+            root,
+            { now, defaultMs: defaultStepMs, estimate: ctx.estimate, choices: ctx.choices, step: ctx.step },
+            { own: true },
+          )[0],
+        )
+      : undefined;
+  const waits: Waited[] = [];
+  if (active) holdOf(root, watch, waits);
   const counts = {
     done: 0,
     running: 0,
@@ -78,13 +98,26 @@ export function computeProgress(watch: RunWatch, settings: ComputeSettings): Pro
   steps.push(...pending);
   // A state of the machine that waits for an outside event (a hand-written `on: { approve }`) is a wait too.
   if (!waiting && root && !watch.ended) waiting = awaitsEvent(root.plan.root, root.value);
-  const elapsedMs = Math.max(0, (watch.ended ? (watch.endedAt ?? now) : now) - watch.startedAt);
+  const end = watch.ended ? (watch.endedAt ?? now) : now;
+  const elapsedMs = Math.max(0, end - watch.startedAt);
   const remainingMs = Math.round(range[0]);
-  const status = watch.ended ? watch.status : waiting ? 'waiting' : 'running';
+  const status = watch.ended
+    ? watch.status
+    : waiting || waits.some((w) => w.kind !== 'retry')
+      ? 'waiting'
+      : 'running';
+  // Work done and left: the time on hold counts in neither, so the percent holds while the run waits.
+  const worked = Math.max(0, elapsedMs - watch.heldMs(end));
+  const left = ownMs ?? remainingMs;
   let percent = 0;
   if (status === 'done') percent = 100;
-  else if (!watch.ended && elapsedMs + remainingMs > 0)
-    percent = Math.min(99.9, (100 * elapsedMs) / (elapsedMs + remainingMs));
+  else if (!watch.ended && worked + left > 0) percent = Math.min(99.9, (100 * worked) / (worked + left));
+  const eta = {
+    remainingMs,
+    finishAt: now + remainingMs,
+    low: Math.round(range[1]),
+    high: Math.round(range[2]),
+  };
   return {
     workflowId,
     runId: watch.runId,
@@ -94,8 +127,13 @@ export function computeProgress(watch: RunWatch, settings: ComputeSettings): Pro
     counts,
     percent: Math.round(percent * 10) / 10,
     elapsedMs,
-    eta: { remainingMs, finishAt: now + remainingMs, low: Math.round(range[1]), high: Math.round(range[2]) },
+    eta: waits.length > 0 ? { ...eta, waitingOn: waits.map(waitingOn) } : eta,
   };
+}
+
+/** What a wait shows, without when it began. */
+function waitingOn({ since: _since, ...wait }: Waited): ProgressWaitingOn {
+  return wait;
 }
 
 /** Counts a status (a switch: a keyed increment on a small object is slower, and this runs per step). */

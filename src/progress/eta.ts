@@ -19,8 +19,25 @@ import { activeChild, add, max, mul, type Range, residual, roundsAfter, schedule
  * const [remainingMs, low, high] = remainingOf(liveRoot, { now, defaultMs: 1000, estimate, choices, step });
  * ```
  */
-export function remainingOf(machine: LiveMachine, ctx: EtaContext): Range {
-  return new Walk(ctx).machine(machine);
+export function remainingOf(machine: LiveMachine, ctx: EtaContext, options: WalkOptions = {}): Range {
+  return new Walk(ctx, options.own === true).machine(machine);
+}
+
+/**
+ * Options of {@link remainingOf}.
+ *
+ * @example
+ * ```ts
+ * const [ownMs] = remainingOf(liveRoot, ctx, { own: true });
+ * ```
+ */
+export interface WalkOptions {
+  /**
+   * Count the run's own time only: what waits on the outside world (a `waitFor`, a hand-written step state that
+   * waits for an event) counts for nothing, whatever its history, and a backoff only its next attempt. The percent
+   * is made of this.
+   */
+  readonly own?: boolean;
 }
 
 /** What a walk knows of one plan under one path prefix: each node's duration to its parent's end, by node index. */
@@ -40,7 +57,10 @@ class Walk {
   /** How likely the part of the graph being walked is to run: the product of the undecided arms' weights above it. */
   private share = 1;
 
-  constructor(private readonly ctx: EtaContext) {}
+  constructor(
+    private readonly ctx: EtaContext,
+    private readonly own: boolean,
+  ) {}
 
   machine(m: LiveMachine): Range {
     return this.active(m, m.plan.root, m.value);
@@ -53,6 +73,7 @@ class Walk {
       case 'step':
         return this.activeStep(m, node, meta);
       case 'wait':
+        if (this.own) return ZERO;
         return this.running(
           this.ctx.step(m.prefix + meta.name),
           this.waitPrior(m.prefix, meta),
@@ -87,6 +108,11 @@ class Walk {
       if (child) return this.machine(child);
     }
     const path = m.prefix + meta.name;
+    if (node.waitsForEvent) {
+      // A hand-written step state that waits for an event: its time is the outside world's.
+      if (this.own) return ZERO;
+      this.ctx.outsideTime?.();
+    }
     return this.running(this.ctx.step(path), this.duration(path, meta.expectedMs), m.enteredAt(node));
   }
 
@@ -97,6 +123,9 @@ class Walk {
     const untilDeadline = Math.max(0, (step.deadline ?? now) - now);
     switch (step.phase) {
       case 'backoff':
+        // The wait until the retry is not the run's own work.
+        if (this.own) return expected;
+        if (untilDeadline > 0) this.ctx.outsideTime?.();
         return [untilDeadline + expected[0], untilDeadline + expected[1], untilDeadline + expected[2]];
       case 'escalated':
       case 'supervising':
@@ -188,12 +217,15 @@ class Walk {
             ? this.from(`${path}/`, node.childPlan.root)
             : this.duration(path, meta.expectedMs);
         this.ctx.pending?.(path, node, expected, this.share);
+        if (!node.waitsForEvent) return expected;
+        if (this.own) return ZERO;
+        this.ctx.outsideTime?.();
         return expected;
       }
       case 'wait': {
         const expected = this.waitPrior(prefix, meta);
         this.ctx.pending?.(prefix + meta.name, node, expected, this.share);
-        return expected;
+        return this.own ? ZERO : expected;
       }
       case 'map':
         return this.duration(prefix + meta.name, meta.expectedMs);
@@ -257,6 +289,7 @@ class Walk {
   /** A wait's expected duration: its history, else nothing up to its timeout (a person may answer at once). */
   private waitPrior(prefix: string, meta: FlowMeta): Range {
     const known = this.ctx.estimate(prefix + meta.name);
+    if (known && known.ms > 0) this.ctx.outsideTime?.();
     return known ? [known.ms, known.low, known.high] : [0, 0, meta.timeoutMs ?? 0];
   }
 }

@@ -74,6 +74,8 @@ export interface LiveContext {
   /** Maps running, as a machine compiled for the path model keeps them (a run's maps are map actors). */
   readonly maps?: Readonly<Record<string, LiveMap>>;
   readonly iterations?: Readonly<Record<string, number>>;
+  /** The deadlines of the `waitFor` steps waiting now, by step name (epoch ms). */
+  readonly waits?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -98,4 +100,10 @@ export interface EtaContext {
   pending?(path: string, node: PlanNode, expected: Range, share: number): void;
   /** Told how many items of a running map have not started. */
   pendingItems?(count: number): void;
+  /**
+   * Told when the walk counts time for a wait on the outside world (a `waitFor` with history, a hand-written step
+   * state that waits for an event) or a backoff: the run's own time left then differs from the ETA (`remainingOf`
+   * with `own`).
+   */
+  outsideTime?(): void;
 }

@@ -27,6 +27,8 @@ export interface FlowMeta {
   readonly arm?: number | string;
   readonly maxIterations?: number;
   readonly timeoutMs?: number;
+  /** For a compiled `waitFor`: the event type it waits for. */
+  readonly event?: string;
 }
 
 /**
@@ -56,9 +58,12 @@ export interface PlanNode {
   /**
    * A state that, once entered, waits for an event from outside (see docs/handwritten.md#waiting): atomic, nothing
    * invoked in it or its ancestors (an invoked actor may be what sends the event), not a `waitFor` (told by its
-   * step), and a transition of its own on an event `send` accepts.
+   * step), a transition of its own on an event `send` accepts, and none of its events is one the machine raises
+   * itself beside it (a `raise` in another region of a parallel state it is in: that region will send it).
    */
   readonly waitsForEvent: boolean;
+  /** The event types it waits for from outside, when {@link waitsForEvent}; else none. */
+  readonly outsideEvents: readonly string[];
 }
 
 /**
@@ -89,6 +94,8 @@ interface StateNodeLike {
   readonly transitions: ReadonlyMap<string, ReadonlyArray<{ readonly target?: readonly StateNodeLike[] }>>;
   readonly always?: ReadonlyArray<{ readonly target?: readonly StateNodeLike[] }>;
   readonly invoke: ReadonlyArray<{ readonly id: string; readonly src: unknown }>;
+  readonly entry?: readonly unknown[];
+  readonly exit?: readonly unknown[];
 }
 
 const plans = new WeakMap<object, Plan>();
@@ -111,6 +118,10 @@ export function planOf(machine: AnyStateMachine): Plan {
     const invoked = invokedAbove || node.invoke.length > 0;
     const meta = flowMetaOf(node.meta, node.key);
     const children = new Map<string, PlanNode>();
+    const outsideEvents =
+      node.type === 'atomic' && !invoked && meta?.kind !== 'wait'
+        ? [...node.transitions.keys()].filter((type) => !isReservedEventType(type))
+        : [];
     const built: MutableNode = {
       id: node.id,
       key: node.key,
@@ -122,11 +133,8 @@ export function planOf(machine: AnyStateMachine): Plan {
       invokeIds: node.invoke.map((i) => i.id),
       childPlan: undefined,
       index: nodes.size,
-      waitsForEvent:
-        node.type === 'atomic' &&
-        !invoked &&
-        meta?.kind !== 'wait' &&
-        [...node.transitions.keys()].some((type) => !isReservedEventType(type)),
+      waitsForEvent: outsideEvents.length > 0,
+      outsideEvents,
     };
     nodes.set(node, built);
     for (const [key, child] of Object.entries(node.states)) children.set(key, build(child, invoked));
@@ -137,7 +145,12 @@ export function planOf(machine: AnyStateMachine): Plan {
   const plan: Plan = { id: machine.id, root: build(root, false), size: nodes.size };
   // A plan is cached before child plans are built, so a workflow that (indirectly) embeds itself terminates.
   plans.set(machine, plan);
-  const actors = (machine.implementations as { actors?: Record<string, unknown> }).actors ?? {};
+  const implementations = machine.implementations as {
+    actors?: Record<string, unknown>;
+    actions?: Record<string, unknown>;
+  };
+  const actors = implementations.actors ?? {};
+  raisedBeside(root, nodes, implementations.actions ?? {});
   for (const [node, built] of nodes) {
     built.successors = successorsOf(node, nodes);
     if (built.meta?.kind === 'step' && built.meta.workflow !== undefined) {
@@ -164,6 +177,90 @@ function successorsOf(node: StateNodeLike, nodes: Map<StateNodeLike, MutableNode
   for (const transitions of node.transitions.values()) for (const t of transitions) add(t.target);
   for (const t of node.always ?? []) add(t.target);
   return [...found];
+}
+
+/**
+ * Drops the outside waits of states whose event the machine raises itself in another region of a parallel state
+ * they are in: `raise({ type: 'built' })` in one region's actions, `on: { built: ... }` in the other's waiting state.
+ * That region sends the event, not the outside world. Only raises with a fixed event are read (an event computed by
+ * a function, `enqueueActions`, a `sendTo`, and events an invoked or spawned actor sends are not known here).
+ */
+function raisedBeside(
+  root: StateNodeLike,
+  nodes: Map<StateNodeLike, MutableNode>,
+  actions: Readonly<Record<string, unknown>>,
+): void {
+  const candidates = [...nodes.values()].some((n) => n.waitsForEvent);
+  if (!candidates) return;
+  const raised = new Map<StateNodeLike, ReadonlySet<string>>();
+  const raisedIn = (node: StateNodeLike): ReadonlySet<string> => {
+    let known = raised.get(node);
+    if (!known) {
+      const types = new Set<string>();
+      collectRaised(node, actions, types);
+      known = types;
+      raised.set(node, known);
+    }
+    return known;
+  };
+  const walk = (node: StateNodeLike, beside: ReadonlySet<string>) => {
+    const built = nodes.get(node);
+    if (built?.waitsForEvent && built.outsideEvents.some((type) => beside.has(type))) {
+      built.waitsForEvent = false;
+      built.outsideEvents = [];
+    }
+    for (const child of Object.values(node.states)) {
+      if (node.type !== 'parallel') {
+        walk(child, beside);
+        continue;
+      }
+      // In a region: what the other regions raise comes from beside.
+      const others = new Set(beside);
+      for (const other of Object.values(node.states))
+        if (other !== child) for (const type of raisedIn(other)) others.add(type);
+      walk(child, others);
+    }
+  };
+  walk(root, new Set());
+}
+
+/** Adds the event types of the raises with a fixed event in a node's actions and all its descendants'. */
+function collectRaised(
+  node: StateNodeLike,
+  actions: Readonly<Record<string, unknown>>,
+  into: Set<string>,
+): void {
+  const read = (list: readonly unknown[] | undefined) => {
+    for (const action of list ?? []) {
+      const type = raisedType(action, actions);
+      if (type !== undefined) into.add(type);
+    }
+  };
+  read(node.entry);
+  read(node.exit);
+  for (const transitions of node.transitions.values()) for (const t of transitions) read(actionsOf(t));
+  for (const t of node.always ?? []) read(actionsOf(t));
+  for (const child of Object.values(node.states)) collectRaised(child, actions, into);
+}
+
+function actionsOf(transition: object): readonly unknown[] | undefined {
+  const list = (transition as { actions?: unknown }).actions;
+  return Array.isArray(list) ? list : undefined;
+}
+
+/** The type of the event a `raise` action raises, if fixed; a named action is looked up in the implementations. */
+function raisedType(action: unknown, actions: Readonly<Record<string, unknown>>): string | undefined {
+  let resolved = action;
+  if (typeof action === 'string') resolved = actions[action];
+  else if (typeof action === 'object' && action !== null) {
+    const name = (action as { type?: unknown }).type;
+    if (typeof name === 'string') resolved = actions[name];
+  }
+  if (typeof resolved !== 'function') return undefined;
+  const { type, event } = resolved as { type?: unknown; event?: unknown };
+  if (type !== 'xstate.raise' || typeof event !== 'object' || event === null) return undefined;
+  const raisedEvent = (event as { type?: unknown }).type;
+  return typeof raisedEvent === 'string' ? raisedEvent : undefined;
 }
 
 function isMachine(logic: unknown): logic is AnyStateMachine {

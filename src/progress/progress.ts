@@ -89,6 +89,33 @@ export interface ProgressCounts {
 }
 
 /**
+ * Something a run waits on from the outside world, as {@link ProgressEta.waitingOn} lists it.
+ *
+ * @example
+ * ```ts
+ * const w: ProgressWaitingOn = { kind: 'event', path: 'approve', event: 'approve', deadline: 1_795_550_000_000 };
+ * ```
+ */
+export interface ProgressWaitingOn {
+  /**
+   * `event`: a `waitFor` step, or a state of a hand-written machine that waits for an event (see
+   * docs/handwritten.md#waiting); `human`: a step escalated to a person, waiting for a decision; `retry`: a step
+   * backing off before its next attempt (the run stays `running`).
+   */
+  readonly kind: 'event' | 'human' | 'retry';
+  /** The waiting step's path; for a hand-written state without `meta.flowstate`, its state path (`order.review`). */
+  readonly path: string;
+  /** The event type it waits for: a `waitFor`'s, or a hand-written state's when it takes one only. */
+  readonly event?: string;
+  /**
+   * When the wait ends (the clock's epoch ms): a `waitFor`'s timeout and an escalation's `timeoutMs` if no event or
+   * decision comes first, a backoff's next attempt. Absent when it has none the tracker knows (a hand-written
+   * state's `after` is not read).
+   */
+  readonly deadline?: number;
+}
+
+/**
  * When the run should end: the critical path of what is left, with a range from the history's quantiles.
  *
  * @example
@@ -105,6 +132,12 @@ export interface ProgressEta {
   readonly low: number;
   /** A pessimistic time left (the high quantile), in ms. */
   readonly high: number;
+  /**
+   * What the run waits on now (events, decisions, retries' backoffs), with their deadlines; absent while it waits on
+   * nothing. The times above count an event's wait as its history tells (nothing without history), up to its
+   * deadline in `high`, a decision's as nothing (up to its deadline in `high`), a backoff's until its deadline.
+   */
+  readonly waitingOn?: readonly ProgressWaitingOn[];
 }
 
 /**
@@ -136,9 +169,12 @@ export interface Progress {
   /** How many steps are in each status. */
   readonly counts: ProgressCounts;
   /**
-   * The share of the expected total duration already spent, `elapsed / (elapsed + eta.remainingMs)`, from 0 to 100.
-   * It never goes backwards (a retry or a slower branch holds it where it was until time catches up), stays
-   * below 100 while the run is active, and is 100 once the run is done.
+   * The share of the run's own work already done, `worked / (worked + left)`, from 0 to 100: `worked` is the time
+   * elapsed but for the time the run was on hold (waiting for an event, a decision or a retry's backoff with nothing
+   * of its own under way), `left` is `eta.remainingMs` but for the time it expects such waits to take. So it holds
+   * while the run waits, and resumes from there once the event, decision or retry comes. It never goes backwards
+   * (a retry or a slower branch holds it where it was until time catches up), stays below 100 while the run is
+   * active, and is 100 once the run is done.
    */
   readonly percent: number;
   /** Time since the run started, in ms. */

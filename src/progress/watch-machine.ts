@@ -96,9 +96,14 @@ export class MachineState {
         );
         return;
       }
-      case 'wait':
-        this.watch.stepTracker.startStateStep(path, 'wait');
+      case 'wait': {
+        // It began at its deadline minus its timeout (a watch set up during the wait, a restored run).
+        const deadline = view.context?.waits?.[meta.name];
+        const began =
+          deadline !== undefined && meta.timeoutMs !== undefined ? deadline - meta.timeoutMs : undefined;
+        this.watch.stepTracker.startStateStep(path, 'wait', undefined, began);
         return;
+      }
       case 'map':
         this.watch.prior(`${path}[*]`, meta.expectedMs);
         return;

@@ -108,9 +108,13 @@ export class StepTracker {
     }
   }
 
-  /** A step that a state's entry and exit drive (a hand-written step, a wait, a child workflow). */
-  startStateStep(path: string, kind: StepView['kind'], agent?: string): StepView {
-    const view = startedView(path, kind, this.watch.clock.now(), false, agent);
+  /**
+   * A step that a state's entry and exit drive (a hand-written step, a wait, a child workflow), started now or at
+   * `at` if earlier (a wait whose deadline tells when it began).
+   */
+  startStateStep(path: string, kind: StepView['kind'], agent?: string, at?: number): StepView {
+    const now = this.watch.clock.now();
+    const view = startedView(path, kind, at === undefined ? now : Math.min(now, at), false, agent);
     this.watch.steps.delete(path);
     this.watch.steps.set(path, view);
     if (this.wantsEvents())

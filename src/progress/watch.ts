@@ -18,6 +18,7 @@ import { isMapSnapshot, type MapSnapshot } from '../machine/map-types.js';
 import { objectSlot } from '../model/object-slot.js';
 import type { RunStatus } from '../persistence/types.js';
 import type { StepLogEvent } from './events.js';
+import { HoldClock, heldBefore, holdOf, type Waited } from './hold.js';
 import type { MachineView } from './views.js';
 import { MachineState } from './watch-machine.js';
 import { type WatchOptions, WatchState } from './watch-state.js';
@@ -139,6 +140,9 @@ export class RunWatch extends WatchState {
   private depth = 0;
   /** Map actors subscribed to: their items are read from the map's snapshots, not subscribed one by one. */
   private readonly maps = new WeakSet<AnyActorRef>();
+  /** The time the run spent on hold (waiting on the outside world only), kept while someone listens. */
+  private readonly hold = new HoldClock();
+  private holdSeen = false;
 
   constructor(
     readonly root: AnyActorRef,
@@ -151,6 +155,12 @@ export class RunWatch extends WatchState {
       this.steps.delete(view.path);
       this.steps.set(view.path, view);
     }
+    if (options.ended) this.hold.add(heldBefore(options.ended));
+  }
+
+  /** The time the run spent on hold up to `now`: waiting on the outside world with nothing of its own under way. */
+  heldMs(now: number): number {
+    return this.hold.heldMs(now);
   }
 
   /** The root machine's view, for the ETA. */
@@ -241,6 +251,31 @@ export class RunWatch extends WatchState {
     if (this.full) return;
     this.full = true;
     for (const actor of actorTree(this.root)) if (isStepSnapshot(actor.getSnapshot())) this.attach(actor);
+    this.checkHold();
+  }
+
+  /**
+   * Whether the run is on hold now, read after each batch of changes while the watch is full (a lean watch has no
+   * listener, and no phases of its steps). Seen first on hold (a watch set up during a wait), the hold counts from
+   * the latest start of what it waits on, when known.
+   */
+  private checkHold(): void {
+    if (!this.full) return;
+    const now = this.clock.now();
+    const root = this.ended ? undefined : this.rootMachine();
+    if (!root) {
+      this.hold.update(false, this.endedAt ?? now);
+      return;
+    }
+    const waits: Waited[] | undefined = this.holdSeen ? undefined : [];
+    const holds = holdOf(root, this, waits);
+    let from = now;
+    if (waits && waits.length > 0) {
+      from = this.startedAt;
+      for (const wait of waits) from = Math.max(from, wait.since ?? now);
+    }
+    this.hold.update(holds, now, from);
+    this.holdSeen = true;
   }
 
   private observe(actor: AnyActorRef): void {
@@ -261,7 +296,14 @@ export class RunWatch extends WatchState {
       this.depth--;
     }
     // Nested observations (children found while reading a parent) make one signal, not several.
-    if (this.depth === 0 && this.changed) this.signal();
+    if (this.depth === 0 && this.changed) {
+      try {
+        this.checkHold();
+      } catch (error) {
+        this.warn(error);
+      }
+      this.signal();
+    }
   }
 
   private signal(): void {

@@ -2,7 +2,7 @@
  * The terminal reporter's text away from the live frame: its plain lines (the percent every few points, and a step
  * log read from progress values when no step events are at hand), the closing line, and the percent as printed.
  */
-import type { Progress, StepProgress } from '../progress.js';
+import type { Progress, ProgressWaitingOn, StepProgress } from '../progress.js';
 import { formatMs } from './format.js';
 
 /** The last line: how the run ended. */
@@ -24,8 +24,18 @@ export function closingLine(p: Progress): string {
 export function plainLines(percentStep: number, steps: boolean): (p: Progress) => string[] {
   const seen = new Map<string, string>();
   let printed = Number.NEGATIVE_INFINITY;
+  /** The waits printed, by path: each gets a line as it begins (the percent holds then, so no percent line comes). */
+  let waits = new Set<string>();
   return (p) => {
     const lines: string[] = [];
+    const now = new Set<string>();
+    for (const wait of p.eta.waitingOn ?? []) {
+      // A retry has its line in the step log already (`↻ ... retrying in 10 s`).
+      if (wait.kind === 'retry') continue;
+      now.add(wait.path);
+      if (!waits.has(wait.path)) lines.push(`  ⏸ ${wait.path} ${waitText(wait, p.at)}`);
+    }
+    waits = now;
     for (const step of steps ? p.steps : []) {
       if (step.status === 'pending') continue;
       const key = `${step.status}:${step.phase ?? ''}:${step.attempt}`;
@@ -68,6 +78,24 @@ function stepLine(step: StepProgress, at: number): string | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * What a wait on the outside world waits for, and until when: `waiting for 'approve', times out in 59m 00s`.
+ *
+ * @example
+ * ```ts
+ * waitText({ kind: 'human', path: 'check', deadline: 61_000 }, 1_000); // 'waiting for a decision, times out in 1m 00s'
+ * ```
+ */
+export function waitText(wait: ProgressWaitingOn, at: number): string {
+  if (wait.kind === 'retry')
+    return wait.deadline === undefined ? 'retrying' : `retrying in ${formatMs(wait.deadline - at)}`;
+  const what =
+    wait.kind === 'human'
+      ? 'waiting for a decision'
+      : `waiting for ${wait.event !== undefined ? `'${wait.event}'` : 'an event'}`;
+  return wait.deadline === undefined ? what : `${what}, times out in ${formatMs(wait.deadline - at)}`;
 }
 
 /** The percent as printed: whole, rounded down, so that 100% is only shown for a run that is done (its percent stops at 99.9 before). */

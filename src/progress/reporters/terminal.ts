@@ -5,9 +5,9 @@
 import type { Observable, Unsubscribable } from 'rxjs';
 import { stepEventsOf } from '../event-source.js';
 import type { StepLogEvent } from '../events.js';
-import type { Progress, StepProgress } from '../progress.js';
+import type { Progress, ProgressWaitingOn, StepProgress } from '../progress.js';
 import { bar, formatMs, type Reporter, type ReporterStream, report } from './format.js';
-import { closingLine, plainLines, shownPercent } from './plain-lines.js';
+import { closingLine, plainLines, shownPercent, waitText } from './plain-lines.js';
 import { stepEventLines } from './step-lines.js';
 
 /**
@@ -228,23 +228,27 @@ export function renderFrame(p: Progress, barWidth: number): string[] {
   const range = low === high ? '' : ` (${low} to ${high})`;
   const eta =
     p.status === 'running' || p.status === 'waiting'
-      ? `ETA ${formatMs(p.eta.remainingMs)}${range}`
+      ? `${p.status === 'waiting' ? 'waiting, then ' : ''}ETA ${formatMs(p.eta.remainingMs)}${range}`
       : p.status;
   const lines = [
     `${p.workflowId}  ${bar(overall(p, barWidth), barWidth)} ${shownPercent(p)}%  ${formatMs(p.elapsedMs)}  ${eta}`,
   ];
   const running = p.steps.filter((s) => s.status === 'running');
-  const width = Math.max(0, ...running.map((s) => s.path.length));
+  const waits = new Map((p.eta.waitingOn ?? []).map((w) => [w.path, w]));
+  // A hand-written state waiting for an event is no step: it gets a line of its own.
+  const unlisted = [...waits.values()].filter((w) => !running.some((s) => s.path === w.path));
+  const width = Math.max(0, ...running.map((s) => s.path.length), ...unlisted.map((w) => w.path.length));
   for (const step of running) {
     const spent = p.at - (step.startedAt ?? p.at);
     const expected = step.expectedMs ?? 0;
     const fraction = expected > 0 ? Math.min(0.99, spent / expected) : 0;
-    const note = stepNote(step);
+    const note = stepNote(step, waits.get(step.path), p.at);
     const time = `${formatMs(spent)}${expected > 0 ? ` of ~${formatMs(expected)}` : ''}`;
     lines.push(
       `  ▸ ${step.path.padEnd(width)}  ${bar(fraction, barWidth)}  ${time}${note ? `  ${note}` : ''}`,
     );
   }
+  for (const wait of unlisted) lines.push(`  ▸ ${wait.path.padEnd(width)}  ${waitText(wait, p.at)}`);
   const c = p.counts;
   const counts = [`${c.done} done`, `${c.running} running`, `${c.pending} pending`];
   if (c.failed > 0) counts.push(`${c.failed} failed`);
@@ -258,8 +262,10 @@ function overall(p: Progress, width: number): number {
   return p.status === 'done' ? 1 : Math.min(p.percent / 100, (width - 1) / width);
 }
 
-function stepNote(step: StepProgress): string {
+function stepNote(step: StepProgress, wait: ProgressWaitingOn | undefined, at: number): string {
   const attempt = step.attempt > 1 ? `attempt ${step.attempt}` : '';
+  if (wait?.kind === 'retry') return `attempt ${step.attempt} failed, ${waitText(wait, at)}`;
+  if (wait) return waitText(wait, at);
   switch (step.phase) {
     case 'backoff':
       return `attempt ${step.attempt} failed, retrying`;
