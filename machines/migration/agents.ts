@@ -40,9 +40,10 @@ import {
   refuseUncopiedSequences,
   sequencesMovedBack,
 } from './scratch-sequences.js';
+import { refuseUncopiedTypes } from './scratch-types.js';
 import { takeSnapshot } from './snapshot.js';
+import { readDomains } from './snapshot-domains.js';
 import { readEnums } from './snapshot-enums.js';
-import { irreversibleLeft } from './undo-enums.js';
 import { verify } from './verify.js';
 
 /** Options of {@link migrationAgents}. */
@@ -153,10 +154,14 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
             await setLockTimeout(tx, lockTimeoutMs);
             // On a scratch copy the target's tables are only read (ACCESS SHARE); `live` runs on them.
             const target = scratch ? scratchName(ctx.workflowId) : plan.schema;
+            // The schema's types the copy has not (a function's, an extension's...), with why.
+            let uncopiedTypes: ReadonlyMap<string, string> = new Map();
             if (scratch) {
               const rowsOf = await tablesWithRows(tx, plan.schema, plan.statements);
-              await copySchema(tx, plan.schema, target, rowsOf);
+              ({ uncopiedTypes } = await copySchema(tx, plan.schema, target, rowsOf));
               await refuseUncopiedSequences(tx, plan.statements, plan.schema, target);
+              // Refused before any statement runs: a change to a type the copy has not would change the target's.
+              await refuseUncopiedTypes(plan.statements, plan.schema, uncopiedTypes);
             }
             const before = await takeSnapshot(tx, target);
             const backups = await backupTables(
@@ -165,25 +170,27 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
               plan.backupTables,
               `${backupPrefix(ctx.workflowId)}d`,
             );
-            // Types are not copied: a label the statements add goes to the target's type (rolled back), out of the
-            // revert tried below, and no revert could drop it.
-            const enums = scratch ? await readEnums(tx, plan.schema) : [];
             const runnable = await inTransaction(plan.statements);
             const sequencesBefore = await databaseSequences(tx, scratch ? [target] : []);
             const statements = await runInSchema(
               tx,
               target,
               scratch ? await retarget(runnable, plan.schema, target) : runnable,
-              // Types and functions are not copied: they resolve in the target's schema (sequences are copied).
+              // Functions are not copied, nor some types: they resolve in the target's schema.
               scratch ? [plan.schema] : [],
             );
             // What the checks above could not see (a function of the database's setting a sequence back).
             await sequencesMovedBack(tx, sequencesBefore);
             const after = await takeSnapshot(tx, target);
-            const kept = scratch
-              ? irreversibleLeft({ enums }, { enums: await readEnums(tx, plan.schema) })
-              : [];
-            const expected = scratch ? await asLive(tx, after, plan.schema, target) : after;
+            // A label the statements add to a copied enum type is added to the copy: the revert tried below fails on
+            // it, naming it (`irreversibleLeft`). The types not copied are the target's, as they are (unchanged).
+            const isUncopied = (t: { name: string }) => uncopiedTypes.has(t.name);
+            const expected = scratch
+              ? await asLive(tx, after, plan.schema, target, {
+                  enums: (await readEnums(tx, plan.schema)).filter(isUncopied),
+                  domains: (await readDomains(tx, plan.schema)).filter(isUncopied),
+                })
+              : after;
             const tables = plan.rows.map((r) => renamedTo(r.table, plan.renames));
             const rows = await countRows(
               tx,
@@ -200,7 +207,7 @@ export function migrationAgents(db: Database, options: MigrationAgentOptions = {
               backups,
             };
             // The revert is tried here too, so the report says before applying whether the change can be undone.
-            let revertProblem: string | null = kept[0] ?? null;
+            let revertProblem: string | null = null;
             await tx
               .transaction((sp) => revertInside(sp, undo))
               .catch((error: unknown) => {

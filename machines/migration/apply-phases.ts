@@ -53,7 +53,10 @@ export async function applyInPhases(
 /** The relations a revert may touch: those that changed, plus every name a rename involved. */
 export function scopeOf(before: Snapshot, after: Snapshot, plan: Results['plan']): string[] {
   const names = new Set(changedRelations(before, after));
-  for (const r of plan.renames) if (r.kind === 'table') names.add(r.table).add(r.to);
+  for (const r of plan.renames) {
+    if (r.kind === 'table') names.add(r.table).add(r.to);
+    if (r.kind === 'type') names.add(r.type).add(r.to);
+  }
   // Tables whose rows come back (their NOT VALID constraints are lifted for it), even if their shape did not change.
   for (const t of plan.backupTables) names.add(t);
   // A parent's statements recurse to its partitions and children: the revert checks those came back too.

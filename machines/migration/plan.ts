@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import type { Database } from '../../src/db/index.js';
 import { ConfigurationError } from '../../src/index.js';
 import { defaultSchema, introspect } from '../lib/catalog.js';
+import { loadParser, type PgNode, parseSql, strings } from '../lib/pg-parser.js';
 import { indexHealth, missingForeignKeyIndexes } from '../schema-analysis/checks.js';
 import { tablesOfDroppedTypes } from './backup-types.js';
 import { countRows } from './execute.js';
@@ -39,7 +40,10 @@ export async function planMigration(
   // A table renamed by an earlier statement is backed up and counted under the name it has before the migration.
   const origin = new Map<string, string>();
   const original = (name: string) => origin.get(name) ?? name;
-  for (const { operation: op } of statements) {
+  await loadParser();
+  for (const { operation: op, sql: text } of statements) {
+    // A type of the schema renamed (an enum, a domain, a composite type): renamed back first by a revert.
+    if (op.kind === 'other' && op.statement === 'RenameStmt') renames.push(...typeRenames(text, schema));
     for (const name of tablesOf(op).filter(inSchema)) touched.add(original(name.name));
     if (op.kind === 'drop-table' || op.kind === 'truncate') {
       for (const t of op.tables.filter(inSchema)) backup.add(original(t.name));
@@ -98,6 +102,20 @@ export async function planMigration(
     proposed: proposal !== null && statements.length > 0,
     fixes: proposal?.fixes ?? [],
   };
+}
+
+/** The renames of types of `schema` in a statement: `ALTER TYPE s.t RENAME TO u`, `ALTER DOMAIN d RENAME TO e`. */
+function typeRenames(sql: string, schema: string): Rename[] {
+  return parseSql(sql).flatMap(({ type, node }) => {
+    if (type !== 'RenameStmt' || (node.renameType !== 'OBJECT_TYPE' && node.renameType !== 'OBJECT_DOMAIN'))
+      return [];
+    const object = node.object as PgNode | undefined;
+    const names = strings((object?.List as PgNode | undefined)?.items ?? object?.items);
+    const name = names.at(-1);
+    // Unqualified, it is the migration's schema's (the statements run with it first on the search path).
+    if (!name || (names.length > 1 && names.at(-2) !== schema) || typeof node.newname !== 'string') return [];
+    return [{ kind: 'type' as const, type: name, to: node.newname }];
+  });
 }
 
 /** `ALTER TABLE` actions through which rows join or leave a table: `ATTACH`/`DETACH PARTITION`, `[NO] INHERIT`. */

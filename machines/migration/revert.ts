@@ -18,10 +18,14 @@ import {
 import { undoPlan } from './undo.js';
 import { irreversibleLeft } from './undo-enums.js';
 
-/** A rename the migration made, in the order it made them. */
+/**
+ * A rename the migration made, in the order it made them: of a table, a column, or a type of the schema (an enum, a
+ * domain, a composite type: `ALTER TYPE / DOMAIN ... RENAME TO`).
+ */
 export const RenameSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('table'), table: z.string(), to: z.string() }),
   z.object({ kind: z.literal('column'), table: z.string(), column: z.string(), to: z.string() }),
+  z.object({ kind: z.literal('type'), type: z.string(), to: z.string() }),
 ]);
 /** A rename the migration made. */
 export type Rename = z.infer<typeof RenameSchema>;
@@ -69,6 +73,9 @@ export async function revertInside(tx: Database, undo: UndoData): Promise<Revert
   for (const rename of [...undo.renames].reverse()) {
     if (rename.kind === 'table') {
       await run(`ALTER TABLE ${qualifiedName(undo.schema, rename.to)} RENAME TO ${quoteIdent(rename.table)}`);
+    } else if (rename.kind === 'type') {
+      // ALTER TYPE renames a domain too.
+      await run(`ALTER TYPE ${qualifiedName(undo.schema, rename.to)} RENAME TO ${quoteIdent(rename.type)}`);
     } else {
       await run(
         `ALTER TABLE ${qualifiedName(undo.schema, rename.table)} RENAME COLUMN ${quoteIdent(rename.to)} TO ${quoteIdent(rename.column)}`,

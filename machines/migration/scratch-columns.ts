@@ -1,11 +1,13 @@
 /**
- * Columns of the dry run's copy that `LIKE` and `PARTITION OF` do not get right by themselves: an inheritance
- * child's own columns (its inherited ones must stay inherited, or a parent's `DROP COLUMN` or `ALTER TYPE` would not
- * reach them in the copy as it does on the target), and the defaults and NOT NULL a partition or child sets on an
- * inherited column itself, and the names of a partition's copies of its parent's constraints (without them, every
- * migration on such a schema failed its verification).
+ * Columns of the dry run's copy: each table's own columns as a `CREATE TABLE` declares them (an inheritance child's
+ * inherited ones stay inherited, or a parent's `DROP COLUMN` or `ALTER TYPE` would not reach them in the copy as it
+ * does on the target), and what `PARTITION OF` does not get right by itself: the defaults and NOT NULL a partition or
+ * child sets on an inherited column itself, and the names of a partition's copies of its parent's constraints
+ * (without them, every migration on such a schema failed its verification).
  */
 import { type Database, quoteIdent } from '../../src/db/index.js';
+import { identitySequenceOf } from './snapshot-queries.js';
+import { type IdentitySequence, identityOptions } from './snapshot-sequences.js';
 
 interface ColumnRow {
   table: string;
@@ -16,39 +18,53 @@ interface ColumnRow {
   generated: string;
   identity: string;
   collation: string | null;
+  identitySequence: IdentitySequence | string | null;
+  local: boolean;
 }
 
 /**
- * The column definitions each table of `live` declares itself (`attislocal`), by table, in column order, as in a
- * `CREATE TABLE` (`"note" text COLLATE "C" DEFAULT 'x' NOT NULL`). Expressions name `live`'s objects as they print
- * with `live` on the search path.
+ * The column definitions of each table of `live`, by table, in column order, as in a `CREATE TABLE` (`"note" text
+ * COLLATE "C" DEFAULT 'x' NOT NULL`, an identity with its sequence options), each saying whether the table declares
+ * it itself (`attislocal`; an inherited one is not, a partition's never). Types and expressions name `live`'s objects
+ * as they print with `live` on the search path: made with the copy first on it, they name the copy's types and
+ * sequences (`LIKE` kept the target's, bound by oid).
  */
-export async function ownColumnDefinitions(tx: Database, live: string): Promise<Map<string, string[]>> {
+export async function columnDefinitions(
+  tx: Database,
+  live: string,
+): Promise<Map<string, { definition: string; local: boolean }[]>> {
   const { rows } = await tx.query<ColumnRow>(
     `SELECT c.relname AS "table", a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
             a.attnotnull AS "notNull", pg_get_expr(d.adbin, d.adrelid) AS "default",
             a.attgenerated::text AS generated, a.attidentity::text AS identity,
+            CASE WHEN a.attidentity <> '' THEN ${identitySequenceOf('c.oid', 'a.attnum')} END AS "identitySequence",
             CASE WHEN a.attcollation <> t.typcollation
-                 THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END AS collation
+                 THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END AS collation,
+            a.attislocal AS local
        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
        JOIN pg_type t ON t.oid = a.atttypid
        LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
        LEFT JOIN pg_collation co ON co.oid = a.attcollation
        LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
-      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND a.attislocal
+      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY c.relname, a.attnum`,
     [live],
   );
-  const out = new Map<string, string[]>();
+  const out = new Map<string, { definition: string; local: boolean }[]>();
   for (const c of rows) {
     const parts = [quoteIdent(c.name), c.type];
     if (c.collation) parts.push(`COLLATE ${c.collation}`);
-    if (c.generated === 's' && c.default !== null) parts.push(`GENERATED ALWAYS AS (${c.default}) STORED`);
-    else if (c.identity !== '')
-      parts.push(`GENERATED ${c.identity === 'a' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY`);
-    else if (c.default !== null) parts.push(`DEFAULT ${c.default}`);
+    // Stored, or virtual (PostgreSQL 18).
+    if (c.generated !== '' && c.default !== null)
+      parts.push(`GENERATED ALWAYS AS (${c.default}) ${c.generated === 'v' ? 'VIRTUAL' : 'STORED'}`);
+    else if (c.identity !== '') {
+      // A json column: node-postgres and PGlite parse it; a driver that does not gives its text.
+      const q = typeof c.identitySequence === 'string' ? JSON.parse(c.identitySequence) : c.identitySequence;
+      const options = q ? ` (${identityOptions(q)})` : '';
+      parts.push(`GENERATED ${c.identity === 'a' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY${options}`);
+    } else if (c.default !== null) parts.push(`DEFAULT ${c.default}`);
     if (c.notNull) parts.push('NOT NULL');
-    out.set(c.table, [...(out.get(c.table) ?? []), parts.join(' ')]);
+    out.set(c.table, [...(out.get(c.table) ?? []), { definition: parts.join(' '), local: c.local }]);
   }
   return out;
 }

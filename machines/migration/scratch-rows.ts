@@ -3,9 +3,29 @@
  * rows only where the migration's outcome can depend on them: a schema with one large table the migration never
  * names should not have it copied row by row inside the dry run's statement timeout.
  */
-import type { Database } from '../../src/db/index.js';
+import { type Database, qualifiedName, quoteIdent } from '../../src/db/index.js';
 import { loadParser, parseSql, rangeVar, strings, tableReferences, walk } from '../lib/pg-parser.js';
 import type { PlannedStatement } from './parse.js';
+
+/**
+ * The tables of `live` with a column of one of the `domains` (qualified names), of an array of one, of a domain over
+ * one or of a composite type holding one: an `ALTER DOMAIN` that adds a CHECK or NOT NULL checks their rows.
+ */
+async function tablesOfDomains(db: Database, live: string, domains: readonly string[]): Promise<string[]> {
+  if (domains.length === 0) return [];
+  const { rows } = await db.query<{ name: string }>(
+    `WITH RECURSIVE used(oid) AS (
+        SELECT to_regtype(x)::oid FROM unnest($2::text[]) x WHERE to_regtype(x) IS NOT NULL
+        UNION SELECT t.oid FROM used u JOIN pg_type t ON t.typbasetype = u.oid OR t.typelem = u.oid
+          OR t.typrelid IN (SELECT a.attrelid FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+                             WHERE c.relkind = 'c' AND a.atttypid = u.oid AND NOT a.attisdropped))
+     SELECT DISTINCT c.relname AS name FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+      WHERE c.relnamespace = $1::regnamespace AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+        AND a.atttypid IN (SELECT oid FROM used)`,
+    [quoteIdent(live), [...domains]],
+  );
+  return rows.map((r) => r.name);
+}
 
 /** Adds to `set` every table reachable from it along `edges` (`[from, to]`). */
 function grow(set: Set<string>, edges: readonly [string, string][]): void {
@@ -58,6 +78,7 @@ const TABLES_CALLING_USER_FUNCTIONS = `
  * - for every table a statement writes or retypes (an `UPDATE`, `DELETE`, `MERGE`, `INSERT ... ON CONFLICT`,
  *   `TRUNCATE`, `ALTER ... TYPE`, in a CTE too), the tables that reference it, transitively (cascades, `RESTRICT`,
  *   foreign keys checked again);
+ * - the tables with a column of a domain an `ALTER DOMAIN` names (its new CHECK or NOT NULL checks their rows);
  * - the whole partition or inheritance tree of each (a parent's rows are its partitions').
  * Every row is copied when what reads rows cannot be seen from the statements: a `DO` block or `CALL`, a view or
  * materialized view named (its tables are not), a call to a function of the database's own (not PostgreSQL's or an
@@ -74,6 +95,8 @@ export async function tablesWithRows(
   const named = new Set<string>();
   const changed = new Set<string>();
   const called = new Set<string>();
+  // Domains whose columns a statement checks (`ALTER DOMAIN ... ADD CONSTRAINT`, `SET NOT NULL`, `VALIDATE`).
+  const checked: string[] = [];
   for (const statement of statements) {
     const { operation: op } = statement;
     if (op.kind === 'drop-table' || op.kind === 'truncate') {
@@ -84,6 +107,12 @@ export async function tablesWithRows(
       changed.add(op.table.name);
     for (const parsed of parseSql(statement.sql)) {
       if (OPAQUE.has(parsed.type)) return undefined;
+      if (parsed.type === 'AlterDomainStmt') {
+        const names = strings(parsed.node.typeName);
+        const domain = names.at(-1);
+        if (domain && (names.length === 1 || names.at(-2) === live))
+          checked.push(qualifiedName(live, domain));
+      }
       // Unqualified names resolve in the migration's schema: it runs with that schema first on the search path.
       for (const name of tableReferences(parsed.node)) if (here(name)) named.add(name.name);
       walk({ [parsed.type]: parsed.node }, (type, node) => {
@@ -98,6 +127,7 @@ export async function tablesWithRows(
       });
     }
   }
+  for (const table of await tablesOfDomains(db, live, checked)) named.add(table);
   const { rows: functions } = await db.query<{ name: string }>(USER_FUNCTIONS);
   if (functions.some((f) => called.has(f.name))) return undefined;
   const { rows: relations } = await db.query<{ name: string; kind: string }>(

@@ -6,7 +6,7 @@
  *
  * Why copies, and not a refusal: a migration that moves or alters a sequence must still be tried, like any other.
  * The scratch copy gets a copy of each of the schema's sequences (options and position), the copied columns'
- * defaults call the copies (`LIKE ... INCLUDING DEFAULTS` keeps the target's sequence, bound by oid), and the
+ * defaults call the copies (made from their text with the copy first on the search path: see `copySchema`), and the
  * statements' `nextval('s.q')` / `setval('s.q', ...)` literals are requalified to the copy like their other names.
  * So `ALTER SEQUENCE s.q`, `GRANT ... ON SEQUENCE s.q` and a dry-run insert all land on the copy.
  *
@@ -29,25 +29,13 @@ const MOVES_SEQUENCE = new Set(['setval', 'nextval']);
 /** What the copy needs of the target's sequences, read before the copy is made. */
 export interface SequenceCopy {
   readonly sequences: readonly Omit<Sequence, 'grants'>[];
-  /** Column defaults calling one of the schema's sequences, printed with the schema on the search path. */
-  readonly defaults: readonly { table: string; column: string; expression: string }[];
   /** Where the sequence of each identity column stands (the copy's identity gets a sequence of its own). */
   readonly identities: readonly { table: string; column: string; lastValue: string | null }[];
 }
 
-/** Reads the target's sequences; `tx`'s search path must be `live` alone (defaults then print unqualified). */
+/** Reads the target's sequences. */
 export async function readSequenceCopy(tx: Database, live: string): Promise<SequenceCopy> {
   const sequences = await readSequences(tx, live);
-  const { rows: defaults } = await tx.query<{ table: string; column: string; expression: string }>(
-    `SELECT DISTINCT c.relname AS "table", a.attname AS column, pg_get_expr(ad.adbin, ad.adrelid) AS expression
-       FROM pg_attrdef ad JOIN pg_class c ON c.oid = ad.adrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-       JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
-       JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid
-        AND d.refclassid = 'pg_class'::regclass
-       JOIN pg_class s ON s.oid = d.refobjid AND s.relkind = 'S' AND s.relnamespace = c.relnamespace
-      WHERE n.nspname = $1`,
-    [live],
-  );
   const { rows: identities } = await tx.query<{ table: string; column: string; lastValue: string | null }>(
     `SELECT c.relname AS "table", a.attname AS column,
             CASE WHEN has_sequence_privilege(s.oid, 'SELECT') THEN pg_sequence_last_value(s.oid)::text END
@@ -59,7 +47,7 @@ export async function readSequenceCopy(tx: Database, live: string): Promise<Sequ
       WHERE n.nspname = $1 AND a.attidentity <> '' AND NOT a.attisdropped`,
     [live],
   );
-  return { sequences, defaults, identities };
+  return { sequences, identities };
 }
 
 /** Makes the copies of the sequences in the scratch schema (its search path first), where they stand. */
@@ -76,20 +64,6 @@ export async function createSequenceCopies(tx: Database, copy: SequenceCopy): Pr
         s.position.isCalled,
       ]);
   }
-}
-
-/**
- * The statements that point a table copied with `LIKE` at the copied sequences (its defaults, read again with the
- * scratch schema first on the search path), run before its partitions and children are made (they take its
- * defaults).
- */
-export function repointDefaults(copy: SequenceCopy, table: string): string[] {
-  return copy.defaults
-    .filter((d) => d.table === table)
-    .map(
-      (d) =>
-        `ALTER TABLE ${quoteIdent(table)} ALTER COLUMN ${quoteIdent(d.column)} SET DEFAULT ${d.expression}`,
-    );
 }
 
 /** Once the tables are made: each copied sequence owned as on the target, each identity where the target's stands. */

@@ -8,17 +8,19 @@
 import { type Database, quoteIdent } from '../../src/db/index.js';
 import { loadParser, parseSql, scanSql } from '../lib/pg-parser.js';
 import type { PlannedStatement } from './parse.js';
-import { inheritedConstraintRenames, ownColumnDefinitions, ownColumnSettings } from './scratch-columns.js';
+import { columnDefinitions, inheritedConstraintRenames, ownColumnSettings } from './scratch-columns.js';
 import { uncheckOrphanUpdates } from './scratch-orphans.js';
 import { copyRowSecurity, readRowSecurity } from './scratch-security.js';
 import {
   createSequenceCopies,
   finishSequenceCopies,
   readSequenceCopy,
-  repointDefaults,
   retargetSequenceLiterals,
 } from './scratch-sequences.js';
+import { copiedColumns, createTypeCopies, finishTypeCopies, readTypeCopy } from './scratch-types.js';
 import type { Snapshot } from './snapshot.js';
+import type { Domain } from './snapshot-domains.js';
+import type { Enum } from './snapshot-enums.js';
 import { extensionMember } from './snapshot-queries.js';
 
 /** A scratch schema name for a run: lower case, so it never needs quoting. */
@@ -42,17 +44,18 @@ interface Relation {
 }
 
 /**
- * Copies the tables, constraints, indexes, views and sequences of `live` into the new schema `scratch`, on `tx`, with the rows
- * of the tables in `rowsOf` (of every table when it is undefined; see `tablesWithRows`). Definitions are printed
- * with `live` as the search path, so they name its objects unqualified and are created under `scratch` as the
- * search path.
+ * Copies the tables, constraints, indexes, views, sequences and enum, composite and domain types of `live` into the
+ * new schema `scratch`, on `tx`, with the rows of the tables in `rowsOf` (of every table when it is undefined; see
+ * `tablesWithRows`). Definitions are printed with `live` as the search path, so they name its objects unqualified and
+ * are created under `scratch` as the search path. Returns the schema's types the copy has not, with why
+ * (`scratch-types.ts`).
  */
 export async function copySchema(
   tx: Database,
   live: string,
   scratch: string,
   rowsOf?: ReadonlySet<string>,
-): Promise<void> {
+): Promise<{ uncopiedTypes: ReadonlyMap<string, string> }> {
   await loadParser();
   // pg_get_indexdef always qualifies the table: every definition is requalified, or it would touch the target.
   const here = (sql: string) => requalify(sql, live, scratch);
@@ -101,29 +104,22 @@ export async function copySchema(
       [live],
     )
   ).rows;
-  const columns = new Map<string, string[]>();
-  for (const r of (
-    await tx.query<{ table: string; name: string }>(
-      `SELECT c.relname AS "table", a.attname AS name FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-         JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = $1 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum`,
-      [live],
-    )
-  ).rows) {
-    columns.set(r.table, [...(columns.get(r.table) ?? []), quoteIdent(r.name)]);
-  }
-  const ownColumns = await ownColumnDefinitions(tx, live);
+  const columnsOf = await columnDefinitions(tx, live);
   const ownSettings = await ownColumnSettings(tx, live);
   const rowSecurity = await readRowSecurity(tx, live);
   const sequences = await readSequenceCopy(tx, live);
+  const types = await readTypeCopy(tx, live, here);
   await tx.query(`CREATE SCHEMA ${scratch}`);
   // New tables go to the scratch schema, and names a definition leaves unqualified are found there first (the
-  // copied tables and sequences), then in the live schema: its types (an enum in a partial index) and functions (a
-  // view's, a CHECK's) are used as they are, not copied.
+  // copied tables, sequences and types), then in the live schema: its functions (a view's, a CHECK's) and the types
+  // not copied are used as they are.
   await tx.query("SELECT set_config('search_path', $1, true)", [`${scratch}, ${quoteIdent(live)}`]);
   // Sequences are copied, where they stand: nextval and setval are not rolled back, so the dry run must never reach
-  // the target's (`scratch-sequences.ts`). Before the tables, whose defaults call them.
+  // the target's (`scratch-sequences.ts`). Before the types (a domain's default may call one) and the tables, whose
+  // defaults call them.
   await createSequenceCopies(tx, sequences);
+  // Types before the tables, whose columns are of them (`scratch-types.ts`).
+  const uncopiedTypes = await createTypeCopies(tx, types, scratch);
   const from = (name: string) => `${quoteIdent(live)}.${quoteIdent(name)}`;
   for (const r of parentsFirst(relations.filter((x) => x.kind === 'r' || x.kind === 'p'))) {
     const name = quoteIdent(r.name);
@@ -135,33 +131,37 @@ export async function copySchema(
       for (const sql of ownSettings.get(r.name) ?? []) await tx.query(here(sql));
       continue;
     }
-    const like = `LIKE ${from(r.name)} INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING GENERATED`;
-    // An inheritance child inherits in the copy too, declaring only the columns it declares on the target (the
-    // others stay inherited), so that what the migration does to a parent reaches it as on the target.
+    // Its columns as declared on the target (their types, sequences in defaults and identities' options): they name
+    // the copy's types and sequences. An inheritance child inherits in the copy too, declaring only the columns it
+    // declares on the target (the others stay inherited), so that what the migration does to a parent reaches it as
+    // on the target; a partition of a table of another schema (not copied) is a table with all of its columns.
     const inherits = r.inherits?.length
       ? ` INHERITS (${r.inherits.map((p) => `${scratch}.${quoteIdent(p)}`).join(', ')})`
       : '';
-    const columns = inherits ? (ownColumns.get(r.name) ?? []).map(here).join(', ') : like;
+    const columns = (columnsOf.get(r.name) ?? [])
+      .filter((c) => c.local || !inherits)
+      .map((c) => here(c.definition))
+      .join(', ');
     await tx.query(
       `CREATE TABLE ${name} (${columns})${inherits}${r.partitionKey ? ` PARTITION BY ${here(r.partitionKey)}` : ''}`,
     );
-    // LIKE keeps the target's sequence in a default (bound by oid): pointed at the copy, before the children are
-    // made (they take its defaults).
-    if (!inherits) for (const sql of repointDefaults(sequences, r.name)) await tx.query(sql);
     // Before its children are made: they start from its defaults.
     for (const sql of ownSettings.get(r.name) ?? []) await tx.query(here(sql));
   }
   await finishSequenceCopies(tx, sequences, scratch, new Set(relations.map((r) => r.name)));
   // Rows table by table, each from ONLY itself: an inheritance child's rows are not its parent's too (they would
   // break its keys), and a partition's rows go straight to it, so a partition kept in another schema (not copied)
-  // leaves its rows out instead of failing the copy.
+  // leaves its rows out instead of failing the copy. A column of a copied type is cast to the copy's.
+  const rowColumns = await copiedColumns(tx, live, scratch);
   for (const r of relations.filter((x) => x.kind === 'r' && (rowsOf === undefined || rowsOf.has(x.name)))) {
-    const list = (columns.get(r.name) ?? []).join(', ');
-    if (list === '') continue;
+    const copied = rowColumns.get(r.name);
+    if (!copied || copied.columns.length === 0) continue;
     await tx.query(
-      `INSERT INTO ${quoteIdent(r.name)} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM ONLY ${from(r.name)}`,
+      `INSERT INTO ${quoteIdent(r.name)} (${copied.columns.join(', ')}) OVERRIDING SYSTEM VALUE SELECT ${copied.values.join(', ')} FROM ONLY ${from(r.name)}`,
     );
   }
+  // After the rows, as the tables' constraints: a domain's CHECK added NOT VALID on the target stays NOT VALID.
+  await finishTypeCopies(tx, types, scratch, uncopiedTypes);
   // After the rows: a CHECK or a foreign key added NOT VALID on the target (rows may break it) stays NOT VALID.
   // Constraints a partition inherits from its parent come with the parent's; the others are added by name.
   for (const k of constraints.filter((x) => !x.inherited)) {
@@ -187,6 +187,7 @@ export async function copySchema(
   // Last: a policy may read the copied tables and views.
   await copyRowSecurity(tx, rowSecurity);
   await tx.query("SELECT set_config('search_path', $1, true)", [saved[0]?.path ?? '']);
+  return { uncopiedTypes };
 }
 
 /**
@@ -248,12 +249,15 @@ export async function retarget(
 /**
  * A snapshot of the scratch schema as it would read in the live one (names, types and definitions), taken on
  * `tx`: PostgreSQL leaves out the qualifier of a schema on the search path, and quotes one only when it must.
+ * `uncopied`: the target's enum types and domains the copy has not (the statements could not change them), as they
+ * are there.
  */
 export async function asLive(
   tx: Database,
   snapshot: Snapshot,
   live: string,
   scratch: string,
+  uncopied: { enums: readonly Enum[]; domains: readonly Domain[] },
 ): Promise<Snapshot> {
   await loadParser();
   const { rows } = await tx.query<{ visible: boolean; quoted: string }>(
@@ -278,16 +282,22 @@ export async function asLive(
     indexes: t.indexes.map((i) => ({ ...i, definition: onTargetTable(i.definition, scratch, qualified) })),
   }));
   const mapped = map({ ...snapshot, tables }) as Snapshot;
-  // The copy has no triggers, privileges or types of the target's, and sequences of its own (copies, made with no
-  // grants, whose positions are the dry run's): what it says of them is not the
-  // target's (compared without them; the revert's verification compares them on the target). Its row-level security
-  // and policies are the target's (`scratch-security.ts`).
+  // The copy has no triggers or privileges of the target's, and sequences of its own (copies, made with no grants,
+  // whose positions are the dry run's): what it says of them is not the target's (compared without them; the
+  // revert's verification compares them on the target). Its row-level security and policies are the target's
+  // (`scratch-security.ts`), and so are its enum types and domains (`scratch-types.ts`), with those it has not copied
+  // as the target has them: they are compared.
   for (const table of mapped.tables) {
     for (const key of ['triggerDefinitions', 'grants'] as const) delete table[key];
   }
   for (const view of mapped.views) delete view.grants;
-  const { sequences: _s, enums: _e, schemaGrants: _g, ...rest } = mapped;
-  return { ...rest, schema: live };
+  const { sequences: _s, schemaGrants: _g, ...rest } = mapped;
+  return {
+    ...rest,
+    ...(rest.enums ? { enums: [...uncopied.enums, ...rest.enums] } : {}),
+    ...(rest.domains ? { domains: [...uncopied.domains, ...rest.domains] } : {}),
+    schema: live,
+  };
 }
 
 /**

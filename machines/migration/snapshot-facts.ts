@@ -1,9 +1,11 @@
 /**
  * The facts `compareSnapshots` compares beyond the tables' columns, keys, indexes and triggers: privileges, row-level
- * security and policies, sequences and enum labels, each named as a message says it (`grant UPDATE on table t to
- * bob`, `policy t.own_rows`, `sequence t_id_seq`, `enum mood`). A family is compared only when both snapshots
- * recorded it: a snapshot stored before it was, or the dry run's copy (which has not the target's), has none.
+ * security and policies, sequences, enum labels and domains, each named as a message says it (`grant UPDATE on table
+ * t to bob`, `policy t.own_rows`, `sequence t_id_seq`, `enum mood`, `domain amount`, `domain constraint
+ * amount.positive`). A family is compared only when both snapshots recorded it: a snapshot stored before it was, or
+ * the dry run's copy (which has not the target's privileges nor sequences), has none.
  */
+import { type Domain, domainText } from './snapshot-domains.js';
 import { type Enum, labelsText } from './snapshot-enums.js';
 import { type Grant, grantKey, type Policy, policyText, rowSecurityText } from './snapshot-security.js';
 import { type Sequence, sequenceText } from './snapshot-sequences.js';
@@ -20,6 +22,7 @@ interface Part {
   readonly views: readonly { name: string; grants?: Grant[] | undefined }[];
   readonly sequences?: readonly Sequence[] | undefined;
   readonly enums?: readonly Enum[] | undefined;
+  readonly domains?: readonly Domain[] | undefined;
   readonly schemaGrants?: readonly Grant[] | undefined;
 }
 
@@ -38,6 +41,7 @@ function recorded(a: Part, b: Part) {
     security: both((p) => p.tables.every((t) => t.rowSecurity !== undefined && t.policies !== undefined)),
     sequences: both((p) => p.sequences !== undefined),
     enums: both((p) => p.enums !== undefined),
+    domains: both((p) => p.domains !== undefined),
     schemaGrants: both((p) => p.schemaGrants !== undefined),
   };
 }
@@ -68,5 +72,10 @@ function factsOf(p: Part, families: ReturnType<typeof recorded>, set: Add): void
       if (families.grants) grants(q.name, `sequence ${q.name}`, q.grants);
     }
   if (families.enums) for (const e of p.enums ?? []) set(e.name, `enum ${e.name}`, labelsText(e));
+  if (families.domains)
+    for (const d of p.domains ?? []) {
+      set(d.name, `domain ${d.name}`, domainText(d));
+      for (const k of d.checks) set(d.name, `domain constraint ${d.name}.${k.name}`, k.definition);
+    }
   if (families.schemaGrants) grants('', `schema ${p.schema}`, p.schemaGrants);
 }

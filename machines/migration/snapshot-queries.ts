@@ -15,6 +15,19 @@ export function extensionMember(oid: string): string {
 }
 
 /**
+ * SQL: the options of the sequence of the identity column `attnum` of the table `relid`, as a json object
+ * (`IdentitySequenceSchema` in `snapshot-sequences.ts`), or null when it has none of its own (PostgreSQL 17 and
+ * later give a partition its parent's identity, whose sequence is the parent's).
+ */
+export function identitySequenceOf(relid: string, attnum: string): string {
+  return `(SELECT json_build_object('start', s.seqstart::text, 'increment', s.seqincrement::text, 'min', s.seqmin::text,
+                                    'max', s.seqmax::text, 'cache', s.seqcache::text, 'cycle', s.seqcycle)
+             FROM pg_depend d JOIN pg_sequence s ON s.seqrelid = d.objid
+            WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = ${relid}
+              AND d.refobjsubid = ${attnum} AND d.deptype = 'i' LIMIT 1)`;
+}
+
+/**
  * Tables and views, with what a table records beyond its columns (key, partitioning, inheritance, triggers, row-level
  * security).
  */
@@ -50,7 +63,8 @@ export const RELATIONS = `
 export const COLUMNS = `
   SELECT c.relname AS "table", a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
          a.attnotnull AS "notNull", pg_get_expr(d.adbin, d.adrelid) AS "default",
-         a.attgenerated::text AS generated, a.attidentity::text AS identity, a.attinhcount > 0 AS inherited
+         a.attgenerated::text AS generated, a.attidentity::text AS identity, a.attinhcount > 0 AS inherited,
+         CASE WHEN a.attidentity <> '' THEN ${identitySequenceOf('c.oid', 'a.attnum')} END AS "identitySequence"
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
   LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum

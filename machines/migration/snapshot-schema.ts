@@ -4,9 +4,10 @@
  * after the first version is optional, so snapshots stored before it still parse, and are compared without it.
  */
 import { z } from 'zod';
+import { DomainSchema } from './snapshot-domains.js';
 import { EnumSchema } from './snapshot-enums.js';
 import { GrantSchema, PolicySchema, RowSecuritySchema } from './snapshot-security.js';
-import { SequenceSchema } from './snapshot-sequences.js';
+import { IdentitySequenceSchema, SequenceSchema } from './snapshot-sequences.js';
 
 /** One column. `generated` is `s` for a stored generated column, `identity` is `a`/`d` for an identity. */
 const SnapshotColumnSchema = z.object({
@@ -22,6 +23,12 @@ const SnapshotColumnSchema = z.object({
    * it was recorded have none); not compared.
    */
   inherited: z.boolean().optional(),
+  /**
+   * An identity's sequence options (`START WITH`, `INCREMENT BY`, bounds, cache, cycle), or null (not an identity, or
+   * a partition's, whose sequence is its parent's). Compared apart from the rest of the column (`identity t.c`), and
+   * only when both snapshots recorded it: optional, snapshots stored before it was recorded have none.
+   */
+  identitySequence: IdentitySequenceSchema.nullable().optional(),
 });
 
 /** One constraint, with its definition as `pg_get_constraintdef` prints it. */
@@ -114,11 +121,13 @@ export const SnapshotSchema = z.object({
   tables: z.array(SnapshotTableSchema),
   views: z.array(SnapshotViewSchema),
   /**
-   * Sequences, enum types and the schema's own privileges: not relations, so kept beside them (the revert's scope
-   * names a sequence or a type as it names a table; the schema's privileges as ''). Optional, as the tables' grants.
+   * Sequences, enum types, domains and the schema's own privileges: not relations, so kept beside them (the revert's
+   * scope names a sequence or a type as it names a table; the schema's privileges as ''). Optional, as the tables'
+   * grants.
    */
   sequences: z.array(SequenceSchema).optional(),
   enums: z.array(EnumSchema).optional(),
+  domains: z.array(DomainSchema).optional(),
   schemaGrants: z.array(GrantSchema).optional(),
 });
 

@@ -33,6 +33,31 @@ export const SequenceSchema = z.object({
 /** One sequence. */
 export type Sequence = z.infer<typeof SequenceSchema>;
 
+/**
+ * The options of an identity column's sequence (`GENERATED ... AS IDENTITY (START WITH 1000 INCREMENT BY 10)`), as
+ * the snapshot's columns record them; its type is the column's. Numbers are text: they are bigints.
+ */
+export const IdentitySequenceSchema = SequenceSchema.pick({
+  start: true,
+  increment: true,
+  min: true,
+  max: true,
+  cache: true,
+  cycle: true,
+});
+/** The options of an identity column's sequence. */
+export type IdentitySequence = z.infer<typeof IdentitySequenceSchema>;
+
+/** The options as `CREATE SEQUENCE` and `GENERATED ... AS IDENTITY (...)` take them. */
+export function identityOptions(s: IdentitySequence): string {
+  return `START WITH ${s.start} INCREMENT BY ${s.increment} MINVALUE ${s.min} MAXVALUE ${s.max} CACHE ${s.cache} ${s.cycle ? 'CYCLE' : 'NO CYCLE'}`;
+}
+
+/** The options as compared and reported: `start 1000, increment 10, 1..2147483647, cache 1, no cycle`. */
+export function identityText(s: IdentitySequence): string {
+  return `start ${s.start}, increment ${s.increment}, ${s.min}..${s.max}, cache ${s.cache}, ${s.cycle ? 'cycle' : 'no cycle'}`;
+}
+
 /** The sequences, with whether the role may read their position. */
 const SEQUENCES = `
   SELECT c.relname AS name, format_type(s.seqtypid, NULL) AS type, s.seqstart::text AS start,

@@ -1,17 +1,19 @@
 /**
  * A schema's shape as the migration compares it: tables with their columns, constraints and indexes, and views;
- * privileges, row-level security and policies, sequences and enum types (`snapshot-security.ts`,
- * `snapshot-sequences.ts`, `snapshot-enums.ts`, compared in `snapshot-facts.ts`). Two snapshots are equal when the
- * schema is the same; column order, sizes and statistics are left out because they change without the schema
- * changing (a column re-added by a revert comes last, and that is fine), and so is a sequence moved forward.
+ * privileges, row-level security and policies, sequences, enum types and domains (`snapshot-security.ts`,
+ * `snapshot-sequences.ts`, `snapshot-enums.ts`, `snapshot-domains.ts`, compared in `snapshot-facts.ts`). Two snapshots
+ * are equal when the schema is the same; column order, sizes and statistics are left out because they change without
+ * the schema changing (a column re-added by a revert comes last, and that is fine), and so is a sequence moved
+ * forward.
  */
 import type { Database } from '../../src/db/index.js';
+import { readDomains } from './snapshot-domains.js';
 import { readEnums } from './snapshot-enums.js';
 import { objectFacts } from './snapshot-facts.js';
 import { COLUMNS, CONSTRAINTS, INDEXES, RELATIONS } from './snapshot-queries.js';
 import { type Snapshot, SnapshotSchema } from './snapshot-schema.js';
 import { readSecurity } from './snapshot-security.js';
-import { readSequences, sequencesBehind } from './snapshot-sequences.js';
+import { identityText, readSequences, sequencesBehind } from './snapshot-sequences.js';
 
 export { type Snapshot, SnapshotSchema, type SnapshotTable } from './snapshot-schema.js';
 
@@ -27,6 +29,7 @@ export async function takeSnapshot(db: Database, schema: string): Promise<Snapsh
   const security = await readSecurity(db, schema);
   const sequences = await readSequences(db, schema);
   const enums = await readEnums(db, schema);
+  const domains = await readDomains(db, schema);
   const grantsOf = (name: unknown) => security.grants.get(String(name)) ?? [];
   const of = (rows: Row[], table: unknown) =>
     rows.filter((r) => r.table === table).map(({ table: _, ...rest }) => rest);
@@ -39,7 +42,11 @@ export async function takeSnapshot(db: Database, schema: string): Promise<Snapsh
         name: r.name,
         estimatedRows: r.estimatedRows,
         primaryKey: r.primaryKey,
-        columns: of(columns.rows, r.name),
+        // A json column: node-postgres and PGlite parse it; a driver that does not gives its text.
+        columns: of(columns.rows, r.name).map(({ identitySequence: q, ...c }) => ({
+          ...c,
+          identitySequence: typeof q === 'string' ? JSON.parse(q) : (q ?? null),
+        })),
         constraints: of(constraints.rows, r.name),
         indexes: of(indexes.rows, r.name),
         // A json column: node-postgres and PGlite parse it; a driver that does not gives its text.
@@ -62,6 +69,7 @@ export async function takeSnapshot(db: Database, schema: string): Promise<Snapsh
     })),
     sequences: sequences.map((q) => ({ ...q, grants: grantsOf(q.name) })),
     enums,
+    domains,
     schemaGrants: security.schemaGrants,
   });
 }
@@ -70,13 +78,14 @@ export async function takeSnapshot(db: Database, schema: string): Promise<Snapsh
 export function scoped(snapshot: Snapshot, scope: readonly string[] | undefined): Snapshot {
   if (scope === undefined) return snapshot;
   const keep = new Set(scope);
-  const { sequences, enums, schemaGrants, ...rest } = snapshot;
+  const { sequences, enums, domains, schemaGrants, ...rest } = snapshot;
   return {
     ...rest,
     tables: snapshot.tables.filter((t) => keep.has(t.name)),
     views: snapshot.views.filter((v) => keep.has(v.name)),
     ...(sequences ? { sequences: sequences.filter((q) => keep.has(q.name)) } : {}),
     ...(enums ? { enums: enums.filter((e) => keep.has(e.name)) } : {}),
+    ...(domains ? { domains: domains.filter((d) => keep.has(d.name)) } : {}),
     // The schema's own privileges are in scope as '' (no relation has an empty name).
     ...(schemaGrants && keep.has('') ? { schemaGrants } : {}),
   };
@@ -89,6 +98,7 @@ function facts(
   attachments: boolean,
   trees: boolean,
   triggers: boolean,
+  identities: boolean,
 ): Map<string, { relation: string; value: string }> {
   const out = new Map<string, { relation: string; value: string }>();
   const set = (relation: string, key: string, value: string) => out.set(key, { relation, value });
@@ -103,8 +113,12 @@ function facts(
     // How a table is partitioned, and what it inherits, when both snapshots recorded it.
     if (trees && t.partitionKey) set(t.name, `partitioned ${t.name}`, t.partitionKey);
     if (trees && t.inherits?.length) set(t.name, `inherits ${t.name}`, t.inherits.join(', '));
-    for (const { name, inherited: _, ...rest } of t.columns)
+    for (const { name, inherited: _, identitySequence, ...rest } of t.columns) {
       set(t.name, `column ${t.name}.${name}`, JSON.stringify(rest));
+      // An identity's sequence options, when both snapshots recorded them.
+      if (identities && identitySequence)
+        set(t.name, `identity ${t.name}.${name}`, identityText(identitySequence));
+    }
     for (const k of t.constraints) set(t.name, `constraint ${t.name}.${k.name}`, k.definition);
     if (triggers)
       for (const d of t.triggerDefinitions ?? [])
@@ -141,9 +155,12 @@ export function compareSnapshots(expected: Snapshot, actual: Snapshot): Snapshot
     s.tables.every((t) => t.partitionKey !== undefined && t.inherits !== undefined),
   );
   const triggers = [expected, actual].every((s) => s.tables.every((t) => t.triggerDefinitions !== undefined));
-  const a = facts(expected, partitions, attachments, trees, triggers);
-  const b = facts(actual, partitions, attachments, trees, triggers);
-  // Privileges, policies, sequences and enums, each family when both snapshots recorded it.
+  const identities = [expected, actual].every((s) =>
+    s.tables.every((t) => t.columns.every((c) => c.identitySequence !== undefined)),
+  );
+  const a = facts(expected, partitions, attachments, trees, triggers, identities);
+  const b = facts(actual, partitions, attachments, trees, triggers, identities);
+  // Privileges, policies, sequences, enums and domains, each family when both snapshots recorded it.
   objectFacts(
     expected,
     actual,

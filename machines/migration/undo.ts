@@ -7,6 +7,7 @@
 import { qualifiedName, quoteIdent } from '../../src/db/index.js';
 import type { Snapshot, SnapshotTable } from './snapshot.js';
 import { alterColumns, createTable, identityCatchUp } from './undo-columns.js';
+import { undoDomains } from './undo-domains.js';
 import { undoEnums } from './undo-enums.js';
 import { byName, type UndoPlan } from './undo-plan.js';
 import { undoSecurity } from './undo-security.js';
@@ -105,14 +106,15 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
   // A column a table inherits changes with its parent's; its own NOT NULL is dropped after the parents' (which
   // recurse to it: a partition's cannot be dropped while its parent's holds).
   const inheritedLast: string[] = [];
+  const remade = typesRemade(current, before);
   for (const old of before.tables) {
     const table = now.get(old.name);
-    if (table) alterColumns(plan, rel(old.name), table, old, inheritedLast);
+    if (table) alterColumns(plan, rel(old.name), table, old, inheritedLast, remade);
     else {
       plan.recreated.push(old.name);
       plan.create.push(createTable(rel(old.name), old));
       for (const column of old.columns.filter((c) => c.identity !== ''))
-        plan.finish.push(identityCatchUp(rel(old.name), column.name));
+        plan.finish.push(identityCatchUp(rel(old.name), column));
       for (const column of old.columns.filter((c) => c.notNull && c.identity === '' && c.generated === '')) {
         plan.finish.push(`ALTER TABLE ${rel(old.name)} ALTER COLUMN ${quoteIdent(column.name)} SET NOT NULL`);
       }
@@ -202,12 +204,36 @@ export function undoPlan(current: Snapshot, before: Snapshot, restored: readonly
     plan.finish.push(`CREATE ${kind} ${rel(view.name)} AS ${view.definition.trim().replace(/;$/, '')}`);
   }
   undoTriggers(plan, current, before, rel);
-  // Types and sequences are made again before the tables (a column's type, a default's nextval), dropped after them;
-  // privileges and policies come last, once every object they are on is back.
+  // Types and sequences are made again before the tables (a column's type, a default's nextval), dropped after them:
+  // `create` starts with the enum types, then the sequences, then the domains (over an enum, or calling nextval in
+  // a default), each call putting its own first; `finish` drops domains before the enum types they may be over.
+  // Privileges and policies come last, once every object they are on is back.
+  undoDomains(plan, current, before);
   undoSequences(plan, current, before);
   undoEnums(plan, current, before);
   undoSecurity(plan, current, before);
   return plan;
+}
+
+/**
+ * Whether a column type (as `format_type` prints it: `mood`, `s.mood`, `"S"."Mood"[]`) is an enum type or a domain of
+ * the schema that the revert makes again: a column set back to it is retyped once it exists (`create`), not in `drop`.
+ */
+function typesRemade(current: Snapshot, before: Snapshot): (type: string) => boolean {
+  const missing = <T extends { name: string }>(
+    now: readonly T[] | undefined,
+    then: readonly T[] | undefined,
+  ) => (now && then ? then.filter((x) => !now.some((y) => y.name === x.name)).map((x) => x.name) : []);
+  const names = new Set([
+    ...missing(current.enums, before.enums),
+    ...missing(current.domains, before.domains),
+  ]);
+  const unquote = (part: string) => (part.startsWith('"') ? part.slice(1, -1).replaceAll('""', '"') : part);
+  return (type) => {
+    const parts = /^(?:("(?:[^"]|"")+"|[^."]+)\.)?("(?:[^"]|"")+"|[^."]+)(?:\[\])*$/.exec(type);
+    if (!parts?.[2] || names.size === 0) return false;
+    return (parts[1] === undefined || unquote(parts[1]) === before.schema) && names.has(unquote(parts[2]));
+  };
 }
 
 /** How many leading entries two lists share. */

@@ -14,7 +14,7 @@ import { testEngine } from '../support/engine.js';
 // `ALTER TYPE ... ADD VALUE` cannot be reverted (PostgreSQL has no DROP VALUE; see lint-irreversible.ts). It passed
 // the lint with no approval, the dry run found it reversible, and a revert after it said compensated with the label
 // left. Now: an approval up front naming why, a dry run that says it cannot be reverted (on the scratch copy too,
-// where the target's type is altered), and a revert that changes nothing and says why.
+// where the copy's type is altered), and a revert that changes nothing and says why.
 
 const adapters = bothAdapters();
 afterAll(() => adapters.stop(), 30_000);

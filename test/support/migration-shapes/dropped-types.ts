@@ -19,7 +19,7 @@ export const DROPPED_TYPES: ShapeGroup = {
       ],
       sql: (s) => `ALTER TABLE ${s}.ticket DROP COLUMN state; DROP TYPE ${s}.ticket_state CASCADE`,
       rows: ['ticket'],
-      // DROP TYPE names the target's type, which the dry run's copy has not.
+      // Dry-run on the target (the scratch copy has copies of the types now: `domains.ts` drops a domain there).
       live: true,
       then: async (db, s) => {
         expect(

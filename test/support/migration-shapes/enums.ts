@@ -25,7 +25,7 @@ export const ENUMS: ShapeGroup = {
         `CREATE INDEX shipment_open ON ${s}.shipment (ref) WHERE status <> 'shipped'`,
         `INSERT INTO ${s}.shipment VALUES ('S-1', 'new'), ('S-2', 'paid'), ('S-3', 'shipped')`,
       ],
-      // Unqualified: the dry run's copy has no types; the target's is found after it on the search path.
+      // Unqualified: the dry run's copy of the type is found first on the search path.
       sql: () =>
         [
           "ALTER TYPE status RENAME VALUE 'paid' TO 'settled'",
@@ -61,7 +61,7 @@ export const ENUMS: ShapeGroup = {
       ],
       sql: (s) => `DROP TYPE ${s}.legacy_size; ALTER TABLE ${s}.shirt ADD COLUMN note text`,
       rows: ['shirt'],
-      // DROP TYPE names the target's type, which the dry run's copy has not.
+      // Dry-run on the target (the scratch copy has copies of the types now: `domains.ts` drops a domain there).
       live: true,
       then: async (db, s) => expect(await labels(db, `${s}.legacy_size`)).toEqual(['s', 'm', 'l']),
     },

@@ -3,10 +3,12 @@
  * in `reverted` is applied, its verification made to fail, and must be reverted exactly; each in `applied` must
  * apply, with a dry run that found it reversible.
  */
+import { DOMAINS } from './domains.js';
 import { DROPPED_TYPES } from './dropped-types.js';
 import { ENUMS } from './enums.js';
 import { GRANTS } from './grants.js';
 import { IDENTITY } from './identity.js';
+import { IDENTITY_OPTIONS } from './identity-options.js';
 import { INHERITANCE } from './inheritance.js';
 import { KEYS_AND_CONSTRAINTS } from './keys-and-constraints.js';
 import { PARTITIONS } from './partitions.js';
@@ -26,6 +28,8 @@ const GROUPS = [
   SEQUENCES,
   ENUMS,
   DROPPED_TYPES,
+  DOMAINS,
+  IDENTITY_OPTIONS,
 ];
 
 /** Migrations whose revert must bring back the schema and the rows exactly. */
