@@ -20,6 +20,13 @@ type Row = Record<string, unknown>;
 const ORPHAN_TOLERANCE = 0.5;
 /** Rows read per page when a zod rule must see them in Node. */
 const ZOD_PAGE = 5_000;
+/**
+ * How long a pass waits for its table's lock: behind an ALTER TABLE, a VACUUM FULL or a REINDEX it would otherwise
+ * wait as long as they run (up to the statement timeout); the table is reported unchecked with the reason instead.
+ */
+const LOCK_TIMEOUT_MS = 5_000;
+/** Entries one SELECT list holds here: PostgreSQL's limit is 1664. */
+const MAX_SELECT = 1_500;
 
 /** What the table checker keeps between tables: zod rules from the factory, and the statement timeout. */
 export interface CheckerState {
@@ -37,12 +44,18 @@ export async function checkTable(db: Database, task: Task, state: CheckerState):
     return await pass(db, task, state, true);
   } catch (first) {
     if (first instanceof ConfigurationError) throw first;
+    // Locked by another session: a pass without the profile would wait for the same lock.
+    if ((first as { code?: unknown }).code === '55P03') {
+      const reason = `${(first as Error).message}: another session holds a lock on it (an ALTER TABLE, a VACUUM FULL...)`;
+      return { ...EMPTY, table: task.table, error: reason };
+    }
     try {
       const plain = await pass(db, task, state, false);
       const reason = first instanceof Error ? first.message : String(first);
       return {
         ...plain,
         notes: [
+          ...plain.notes,
           { table: task.table, column: '', kind: 'unchecked', message: `Columns not profiled: ${reason}` },
         ],
       };
@@ -68,6 +81,7 @@ async function pass(db: Database, task: Task, state: CheckerState, profiled: boo
   const started = performance.now();
   return db.transaction(
     async (tx) => {
+      await tx.query("SELECT set_config('lock_timeout', $1, true)", [`${LOCK_TIMEOUT_MS}ms`]);
       const sqlRules = task.rules.filter((r) => r.source !== 'agents');
       const params = new Params();
       const predicates: Predicate[] = [];
@@ -78,17 +92,22 @@ async function pass(db: Database, task: Task, state: CheckerState, profiled: boo
         predicates.length > 0
           ? `count(*) FILTER (WHERE ${predicates.map((p) => p.outer).join(' OR ')})`
           : '0';
-      const select = [
-        'count(*) AS "rows"',
-        `${any} AS "any"`,
-        ...counts,
-        ...(profiled ? profileSelect(task) : []),
-      ];
+      const base = ['count(*) AS "rows"', `${any} AS "any"`, ...counts];
+      // PostgreSQL takes at most 1664 entries in a SELECT list: a wide table's profile (a few aggregates per
+      // column) goes on in more passes of its own rather than failing the first one.
+      const aggregates = profiled ? profileSelect(task) : [];
+      const room = Math.max(0, MAX_SELECT - base.length);
       const { rows } = await tx.query<Row>(
-        `SELECT ${select.join(', ')} ${fromClause(task, predicates)}`,
+        `SELECT ${[...base, ...aggregates.slice(0, room)].join(', ')} ${fromClause(task, predicates)}`,
         params.values,
       );
-      const totals = rows[0] ?? {};
+      const totals: Row = { ...rows[0] };
+      for (let at = room; at < aggregates.length; at += MAX_SELECT) {
+        const more = await tx.query<Row>(
+          `SELECT ${aggregates.slice(at, at + MAX_SELECT).join(', ')} ${fromClause(task, [])}`,
+        );
+        Object.assign(totals, more.rows[0]);
+      }
       const total = Number(totals.rows ?? 0);
       const profile = profiled ? readProfile(task, totals, total) : [];
       const found = sqlRules.map((rule, i) => ({ rule, i, count: Number(totals[`v${i}`] ?? 0) }));
@@ -121,12 +140,32 @@ async function pass(db: Database, task: Task, state: CheckerState, profiled: boo
         violations,
         dropped: dropped.map((d) => d.rule.id),
         profile,
-        notes: [],
+        notes: await rowSecurity(tx, task, total),
         durationMs: Math.round(performance.now() - started),
       };
     },
     { readOnly: true, statementTimeoutMs: state.statementTimeoutMs },
   );
+}
+
+/**
+ * A note when row-level security filters the table for this role (a policy, and neither the owner's exemption nor
+ * BYPASSRLS): the counts, the rules broken and the profile are of the rows it may see, not of the table.
+ */
+async function rowSecurity(db: Database, task: Task, seen: number): Promise<TableResult['notes']> {
+  const { rows } = await db.query<{ active: boolean | null }>(
+    'SELECT row_security_active(to_regclass($1)) AS active',
+    [qualifiedName(task.schema, task.table)],
+  );
+  if (rows[0]?.active !== true) return [];
+  return [
+    {
+      table: task.table,
+      column: '',
+      kind: 'row-security',
+      message: `Row-level security hides rows of ${task.table} from this role: only the ${seen} row(s) it may see were checked and profiled`,
+    },
+  ];
 }
 
 /** A proposal the data contradicts broadly: negatives are common (refunds), or most "references" match nothing. */

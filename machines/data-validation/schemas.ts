@@ -160,7 +160,17 @@ export type ColumnProfile = z.infer<typeof ColumnProfileSchema>;
 export const NoteSchema = z.object({
   table: z.string(),
   column: z.string(),
-  kind: z.enum(['all-null', 'mostly-null', 'constant', 'outliers', 'stale', 'proposal-dropped', 'unchecked']),
+  kind: z.enum([
+    'all-null',
+    'mostly-null',
+    'constant',
+    'outliers',
+    'stale',
+    'proposal-dropped',
+    'unchecked',
+    /** Row-level security hides rows of the table from this role: only those it may see were checked. */
+    'row-security',
+  ]),
   message: z.string(),
 });
 

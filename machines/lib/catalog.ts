@@ -77,6 +77,8 @@ export const CatalogTableSchema = z.object({
   partitionOf: z.string().nullable().optional(),
   /** Sequential plus index scans since statistics were reset (summed over partitions): how much usage data. */
   scans: z.number().optional(),
+  /** Whether this role may SELECT from it, its schema's USAGE included (a read-only role often may read some only). */
+  readable: z.boolean().optional(),
   columns: z.array(CatalogColumnSchema),
   constraints: z.array(CatalogConstraintSchema),
   indexes: z.array(CatalogIndexSchema),
@@ -112,7 +114,8 @@ const TABLES = `
           WHERE i.inhrelid = c.oid AND c.relispartition) AS "partitionOf",
          (SELECT COALESCE(sum(COALESCE(s.seq_scan, 0) + COALESCE(s.idx_scan, 0)), 0)::bigint
           FROM pg_stat_user_tables s WHERE s.relid = c.oid OR s.relid IN (SELECT relid FROM pg_partition_tree(c.oid)))
-           AS scans
+           AS scans,
+         has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT') AS readable
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm')
     -- An extension's own tables and views (pg_stat_statements, hypopg installed in the schema) are not the schema's.
@@ -188,13 +191,17 @@ const STATS_SINCE = `
 
 /**
  * The schema a template works on when its input names none: `public` when it has tables, else the user schema
- * with the most tables (a database kept in its own schema, such as `sales`), else `public`.
+ * with the most tables (a database kept in its own schema, such as `sales`), else `public`. Tables an extension
+ * owns are not counted.
  */
 export async function defaultSchema(db: Database): Promise<string> {
   const { rows } = await db.query<{ schema: string }>(
     `SELECT n.nspname AS schema FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
        AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+       -- An extension's own tables (PostGIS puts spatial_ref_sys in public) do not make a schema the user's.
+       AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid
+                        AND e.deptype = 'e')
      GROUP BY n.nspname ORDER BY (n.nspname = 'public') DESC, count(*) DESC, n.nspname LIMIT 1`,
   );
   return rows[0]?.schema ?? 'public';
@@ -208,11 +215,11 @@ export async function introspect(db: Database, schema = 'public'): Promise<Catal
   const exists = await db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
   if (exists.rowCount === 0) throw new ConfigurationError(`Schema '${schema}' does not exist`);
   const [tables, columns, constraints, indexes, stats] = await Promise.all([
-    db.query<Record<string, unknown>>(TABLES, [schema]),
-    db.query<Record<string, unknown> & { table: string }>(COLUMNS, [schema]),
-    db.query<Record<string, unknown> & { table: string }>(CONSTRAINTS, [schema]),
-    db.query<Record<string, unknown> & { table: string }>(INDEXES, [schema]),
-    db.query<{ since: string | null }>(STATS_SINCE),
+    bounded<Record<string, unknown>>(db, schema, TABLES, [schema]),
+    bounded<Record<string, unknown> & { table: string }>(db, schema, COLUMNS, [schema]),
+    bounded<Record<string, unknown> & { table: string }>(db, schema, CONSTRAINTS, [schema]),
+    bounded<Record<string, unknown> & { table: string }>(db, schema, INDEXES, [schema]),
+    bounded<{ since: string | null }>(db, schema, STATS_SINCE, []),
   ]);
   const of = <R extends { table: string }>(rows: R[], table: unknown) =>
     rows.filter((r) => r.table === table).map(({ table: _, ...rest }) => rest);
@@ -226,6 +233,56 @@ export async function introspect(db: Database, schema = 'public'): Promise<Catal
       indexes: of(indexes.rows, t.name),
     })),
   });
+}
+
+/** How long a catalog query may run, and wait for a lock, before it gives up. */
+const CATALOG_LIMITS = { statementTimeoutMs: 60_000, lockTimeoutMs: 2_000 } as const;
+
+/** Relations of the schema another session holds (or waits for) in a mode that blocks readers' catalog functions. */
+const LOCKERS = `
+  SELECT c.relname AS relation, l.mode, l.pid, l.granted, a.state, a.query_start::text AS since
+  FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+  WHERE n.nspname = $1 AND l.locktype = 'relation' AND l.pid <> pg_backend_pid() AND l.mode = 'AccessExclusiveLock'
+  ORDER BY l.granted DESC, c.relname LIMIT 5`;
+
+/**
+ * A catalog query in a READ ONLY transaction with a statement timeout and a lock timeout. Reading sizes, index
+ * definitions and default expressions takes an ACCESS SHARE lock on each relation: behind an ALTER TABLE, a VACUUM
+ * FULL or a REINDEX it would wait as long as they hold theirs. It gives up after {@link CATALOG_LIMITS} instead,
+ * naming who holds the lock. `db` is a database, not a transaction.
+ */
+async function bounded<R>(db: Database, schema: string, sql: string, params: readonly unknown[]) {
+  try {
+    return await db.transaction(
+      async (tx) => {
+        await tx.query("SELECT set_config('lock_timeout', $1, true)", [`${CATALOG_LIMITS.lockTimeoutMs}ms`]);
+        return tx.query<R>(sql, params);
+      },
+      { readOnly: true, statementTimeoutMs: CATALOG_LIMITS.statementTimeoutMs },
+    );
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== '55P03') throw error;
+    const { rows } = await db
+      .query<{
+        relation: string;
+        mode: string;
+        pid: number;
+        granted: boolean;
+        state: string | null;
+        since: string | null;
+      }>(LOCKERS, [schema])
+      .catch(() => ({ rows: [] }));
+    const who = rows
+      .map(
+        (r) =>
+          `${r.relation} (${r.mode} ${r.granted ? 'held' : 'awaited'} by process ${r.pid}${r.state ? `, ${r.state}` : ''}${r.since ? ` since ${r.since}` : ''})`,
+      )
+      .join('; ');
+    throw new Error(
+      `The catalog of schema '${schema}' cannot be read now (${(error as Error).message}): a relation is locked by another session${who ? `: ${who}` : ''}. Try again once it is released`,
+    );
+  }
 }
 
 /** The table named `name` in the catalog; throws a `ConfigurationError` naming the tables that do exist. */

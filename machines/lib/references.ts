@@ -62,3 +62,16 @@ export function guessReference(
   }
   return undefined;
 }
+
+/**
+ * The table a foreign key references, as a message names it: with its schema when that is another one (`sales` may
+ * reference `public.products`, and `customers` may be a table of three schemas).
+ */
+export function referenced(
+  catalog: Catalog,
+  fk: { readonly refSchema: string | null; readonly refTable: string | null },
+): string {
+  return fk.refSchema && fk.refSchema !== catalog.schema
+    ? `${fk.refSchema}.${fk.refTable}`
+    : String(fk.refTable);
+}

@@ -20,9 +20,12 @@ const RULES_SYSTEM = [
   'Every rule is parsed and checked before it runs read-only; a rule broken by more than 2% of the rows is dropped.',
 ].join('\n');
 
+/** Characters of table profiles one prompt holds (about 15,000 tokens); the tables past it are named only. */
+const PROFILES_BUDGET = 60_000;
+
 /** The user message: per table, its rows, columns with their profiles, and the rules already checked. */
 function rulesPrompt({ plan, check }: ProposeInput): string {
-  const tables = check
+  const described = check
     .filter((c) => c.error === undefined)
     .slice(0, 100)
     .map((c) => {
@@ -42,9 +45,22 @@ function rulesPrompt({ plan, check }: ProposeInput): string {
         .join('\n  ');
       const rules = (task?.rules ?? []).map((r) => r.name).join('; ');
       return `Table ${c.table} (${c.rows} rows):\n  ${columns}${rules ? `\n  Rules already checked: ${rules}` : ''}`;
-    })
-    .join('\n\n');
-  return `Schema "${plan.schema}".\n\n${tables}`;
+    });
+  // Wide tables (hundreds of columns) or many tables: the profiles that fit, the others named.
+  const kept: string[] = [];
+  let used = 0;
+  for (const table of described) {
+    if (kept.length > 0 && used + table.length > PROFILES_BUDGET) break;
+    kept.push(table);
+    used += table.length + 2;
+  }
+  const left = check
+    .filter((c) => c.error === undefined)
+    .slice(kept.length)
+    .map((c) => c.table);
+  const more =
+    left.length > 0 ? `\n\n${left.length} more table(s) not shown: ${left.slice(0, 200).join(', ')}` : '';
+  return `Schema "${plan.schema}".\n\n${kept.join('\n\n')}${more}`;
 }
 
 /**

@@ -56,7 +56,13 @@ function optimizationPrompt({ collect, explain }: ProposerInput): string {
       return `Query ${b.query.id} (${b.query.calls} calls, ${time}):\n${b.query.sql}\nPlan: ${b.measure.shape}${scans ? `\n${scans}` : ''}`;
     })
     .join('\n\n');
-  const tables = (collect.tables ?? [])
+  // The tables the queries read first: on a schema of hundreds of tables, the first hundred by name may be others.
+  const measured = explain.filter((b): b is Baseline => b !== null);
+  const relations = new Set(measured.flatMap((b) => b.measure.nodes.map((n) => n.relation)));
+  // A name in the SQL text (or a plan's relation): a table the workload reads, or one named like it; only the order.
+  const named = (table: string) => relations.has(table) || measured.some((b) => b.query.sql.includes(table));
+  const tables = [...(collect.tables ?? [])]
+    .sort((a, b) => Number(named(b.name)) - Number(named(a.name)))
     .slice(0, 100)
     .map((t) => JSON.stringify({ table: t.name, columns: t.columns, indexes: t.indexes }))
     .join('\n');

@@ -40,6 +40,11 @@ export interface OptimizationAgentOptions {
   /** How long a trial index waits for its table's lock. @default 2000 */
   readonly lockTimeoutMs?: number;
   /**
+   * How long one measurement may keep running its query again: past it, no more runs start (at least one is
+   * measured), so a slow query is not run `runs + 1` times on a live database. @default 10000
+   */
+  readonly budgetMs?: number;
+  /**
    * How proposals are tried. `auto`: HypoPG's hypothetical indexes where the extension is installed (nothing is
    * built, no lock taken), else a real index only on an embedded PGlite (no other client to block), else none
    * (the proposals are reported untried). `real`: build each in a transaction that rolls back (it holds a SHARE
@@ -62,6 +67,7 @@ export function optimizationAgents(db: Database, options: OptimizationAgentOptio
     runs: options.runs ?? 5,
     statementTimeoutMs: options.statementTimeoutMs ?? 30_000,
     lockTimeoutMs: options.lockTimeoutMs ?? 2_000,
+    budgetMs: options.budgetMs ?? 10_000,
   };
   const minSpeedup = options.minSpeedup ?? 1.5;
   let method: Promise<TrialMethod> | undefined;

@@ -9,6 +9,7 @@ import { type Database, quoteIdent } from '../../src/db/index.js';
 import { SAMPLE_SLOW_QUERY } from '../../src/db/sample/index.js';
 import { ConfigurationError } from '../../src/index.js';
 import { type Catalog, defaultSchema, introspect } from '../lib/catalog.js';
+import { parseSql, rangeVar, walk } from '../lib/pg-parser.js';
 import { checkReadOnlySql } from '../lib/read-only.js';
 import { catalogProbes } from './probes.js';
 import type { Collected, OptimizationInputSchema, Query } from './schemas.js';
@@ -61,9 +62,9 @@ async function gather(
     return { schema, source: 'input', notes: [], queries };
   }
   const notes: string[] = [];
-  const recorded = await fromStatements(db, schema, notes);
-  if (recorded.length > 0) return { schema, source: 'pg_stat_statements', notes, queries: recorded };
   const catalog = await introspect(db, schema);
+  const recorded = await fromStatements(db, catalog, notes);
+  if (recorded.length > 0) return { schema, source: 'pg_stat_statements', notes, queries: recorded };
   if (isSample(catalog)) {
     notes.push('No queries given and none recorded: using the sample database slow query');
     return {
@@ -115,8 +116,14 @@ function isSample(catalog: Catalog): boolean {
   );
 }
 
-/** The slowest parameterless read-only statements pg_stat_statements holds for this database. */
-async function fromStatements(db: Database, schema: string, notes: string[]): Promise<Query[]> {
+/**
+ * The slowest read-only statements pg_stat_statements holds for this database that read a table or view of the
+ * schema (named with it, or unqualified and a relation of it): a database's other schemas, the catalog queries of
+ * tools (Flowstate's own among them, the only statements a role without pg_read_all_stats sees the text of) are
+ * another workload.
+ */
+async function fromStatements(db: Database, catalog: Catalog, notes: string[]): Promise<Query[]> {
+  const schema = catalog.schema;
   const installed = await db.query<{ schema: string }>(
     `SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
      WHERE e.extname = 'pg_stat_statements'`,
@@ -147,11 +154,17 @@ async function fromStatements(db: Database, schema: string, notes: string[]): Pr
     return [];
   }
   let parameterized = 0;
+  let elsewhere = 0;
   const queries: Query[] = [];
+  const relations = new Set(catalog.tables.map((t) => t.name));
   for (const row of rows) {
     if (/\b(pg_catalog|information_schema|pg_stat_statements)\b|\bpg_[a-z_]+\(/i.test(row.query)) continue;
     const { statement, problems, generic } = await check(row.query, []);
     if (problems.length > 0) continue;
+    if (!readsSchema(statement, schema, relations)) {
+      elsewhere++;
+      continue;
+    }
     if (generic) parameterized++;
     queries.push({
       id: `q${queries.length + 1}`,
@@ -164,11 +177,43 @@ async function fromStatements(db: Database, schema: string, notes: string[]): Pr
     });
     if (queries.length === TOP_STATEMENTS) break;
   }
+  if (elsewhere > 0) {
+    notes.push(
+      `${elsewhere} recorded statement(s) read no table of ${schema} and are left out (another schema's workload: give its name as "schema")`,
+    );
+  }
   if (parameterized > 0) {
     // Normalized statements hold $1 where the constants were: planned generically, judged on estimates.
     notes.push(`${parameterized} recorded statement(s) have no parameter values: judged on generic plans`);
   }
   return queries;
+}
+
+/**
+ * Whether `sql` reads a relation of `schema`: one named with the schema, or unqualified and one of `relations` (a
+ * name a CTE of the statement gives is not a relation).
+ */
+function readsSchema(sql: string, schema: string, relations: ReadonlySet<string>): boolean {
+  let statements: ReturnType<typeof parseSql>;
+  try {
+    statements = parseSql(sql);
+  } catch {
+    return false;
+  }
+  const ctes = new Set<string>();
+  const refs: { schema: string | null; name: string }[] = [];
+  walk(
+    statements.map((s) => s.node),
+    (type, node) => {
+      if (type === 'CommonTableExpr' && typeof node.ctename === 'string') ctes.add(node.ctename);
+      if (type !== 'RangeVar') return;
+      const ref = rangeVar(node);
+      if (ref) refs.push(ref);
+    },
+  );
+  return refs.some((r) =>
+    r.schema === null ? relations.has(r.name) && !ctes.has(r.name) : r.schema === schema,
+  );
 }
 
 /**

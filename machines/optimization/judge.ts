@@ -103,14 +103,7 @@ function judge(
   if (statements.length > 1) {
     const parent = table(proposal.table);
     if (parent?.partitioned && statements[0]?.type === 'IndexStmt') {
-      const partitions = partitionsOf(catalog, parent.name);
-      const expected = lockSafeIndexDdl(
-        catalog.schema,
-        parent.name,
-        proposal.name,
-        proposal.columns,
-        partitions,
-      );
+      const expected = lockSafeIndexDdl(catalog, parent.name, proposal.name, proposal.columns);
       if (expected === proposal.ddl.trim()) {
         const verdict = judgeIndex(statements[0].node, { ...proposal, query }, catalog, read, taken, true);
         if (verdict.ok) return { ok: true, proposal: { ...verdict.proposal, ddl: expected } };
@@ -218,11 +211,8 @@ function judgeIndex(
   if (columns.length === 0) return refuse('no columns');
   // One return for every shape. The DDL differs: the template's partitioned form is kept as written; a partitioned
   // table gets the lock-safe script over its partitions (PostgreSQL cannot index it concurrently); a plain table
-  // gets CREATE INDEX CONCURRENTLY. `null`, not `[]`, says "not partitioned": lockSafeIndexDdl turns an empty list
-  // into the ON ONLY form, a plain (blocking) CREATE INDEX on a table without partitions.
-  const ddl = onlyParent
-    ? proposal.ddl
-    : lockSafeIndexDdl(catalog.schema, table.name, name, columns, table.partitioned ? partitions : null);
+  // gets CREATE INDEX CONCURRENTLY.
+  const ddl = onlyParent ? proposal.ddl : lockSafeIndexDdl(catalog, table.name, name, columns);
   return {
     ok: true,
     proposal: {

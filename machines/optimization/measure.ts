@@ -7,6 +7,7 @@
  */
 import { type Database, qualifiedName, quoteIdent } from '../../src/db/index.js';
 import { ConfigurationError } from '../../src/index.js';
+import type { Catalog } from '../lib/catalog.js';
 import { loadParser, parseSql, rangeVar } from '../lib/pg-parser.js';
 import { readPlan } from '../lib/plan.js';
 import { parsePlan } from '../lib/read-only.js';
@@ -20,7 +21,16 @@ export interface MeasureOptions {
   readonly statementTimeoutMs: number;
   /** How long creating a trial index may wait for its lock. */
   readonly lockTimeoutMs: number;
+  /**
+   * The time one measurement may spend running the query again: once the warm-up and the runs so far have taken
+   * this long, no more runs start (at least one is measured). A slow recorded query is run twice, not `runs + 1`
+   * times, on a live database. @default 10000
+   */
+  readonly budgetMs?: number;
 }
+
+/** The default of {@link MeasureOptions.budgetMs}. */
+const RUN_BUDGET_MS = 10_000;
 
 /** How a proposal is tried: see {@link TrialSchema}'s `method`. */
 export type TrialMethod = 'hypothetical' | 'real' | 'none';
@@ -43,8 +53,17 @@ async function explainGeneric(tx: Database, query: Query): Promise<ReturnType<ty
   }
 }
 
-/** Runs EXPLAIN ANALYZE `runs + 1` times on `tx` (or EXPLAIN once, `estimate`) and returns the median and the last plan. */
-async function explainRuns(tx: Database, query: Query, runs: number, estimate = false): Promise<Measure> {
+/**
+ * Runs EXPLAIN ANALYZE `runs + 1` times on `tx` (or EXPLAIN once, `estimate`), fewer once `budgetMs` is spent, and
+ * returns the median and the last plan.
+ */
+async function explainRuns(
+  tx: Database,
+  query: Query,
+  runs: number,
+  estimate = false,
+  budgetMs = RUN_BUDGET_MS,
+): Promise<Measure> {
   // The query's schema first on the path, for its unqualified names; the path is local to the transaction.
   await tx.query("SELECT set_config('search_path', $1 || ', ' || current_setting('search_path'), true)", [
     quoteIdent(query.schema),
@@ -61,7 +80,10 @@ async function explainRuns(tx: Database, query: Query, runs: number, estimate = 
           ),
         );
   } else {
+    const started = performance.now();
     for (let i = 0; i <= runs; i++) {
+      // The warm-up and at least one measured run; then only while the budget lasts.
+      if (i > 1 && performance.now() - started >= budgetMs) break;
       // TIMING OFF: per-node clocks would add their own overhead to what is measured; row counts are kept.
       const { rows } = await tx.query<{ 'QUERY PLAN': unknown }>(
         `EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${query.sql}`,
@@ -90,7 +112,7 @@ export function measure(
   options: MeasureOptions,
   estimate = false,
 ): Promise<Measure> {
-  return db.transaction((tx) => explainRuns(tx, query, options.runs, estimate), {
+  return db.transaction((tx) => explainRuns(tx, query, options.runs, estimate, options.budgetMs), {
     readOnly: true,
     statementTimeoutMs: options.statementTimeoutMs,
   });
@@ -126,7 +148,7 @@ export async function tryIndex(
       );
       // Read-only from here on: the query under test cannot write, even in this read-write transaction.
       await tx.query("SELECT set_config('transaction_read_only', 'on', true)");
-      const after = await explainRuns(tx, proposal.query, options.runs);
+      const after = await explainRuns(tx, proposal.query, options.runs, false, options.budgetMs);
       return { after, buildMs, names: rows.map((r) => r.name) };
     },
     { statementTimeoutMs: options.statementTimeoutMs, lockTimeoutMs: options.lockTimeoutMs },
@@ -214,28 +236,44 @@ export function indexDdl(schema: string, table: string, name: string, columns: r
 /**
  * The lock-safe form to apply: `CREATE INDEX CONCURRENTLY` (reads and writes go on while it builds; it runs
  * outside a transaction). A partitioned table cannot be indexed concurrently: its index is made on the parent
- * alone (`ON ONLY`, invalid until complete), each partition's concurrently, then attached.
+ * alone (`ON ONLY`, invalid until complete), each leaf partition's concurrently, then attached; a partition that is
+ * partitioned in turn gets its own `ON ONLY` index, built the same way over its partitions, then attached. A
+ * partition that already has an index on exactly these columns keeps it: it is attached, not built again (Pagila
+ * indexes each `payment` partition by hand).
  */
 export function lockSafeIndexDdl(
-  schema: string,
+  catalog: Catalog,
   table: string,
   name: string,
   columns: readonly string[],
-  partitions: readonly string[] | null,
 ): string {
   const cols = `(${columns.map(quoteIdent).join(', ')})`;
-  if (partitions === null)
-    return `CREATE INDEX CONCURRENTLY ${quoteIdent(name)} ON ${qualifiedName(schema, table)} ${cols}`;
-  const lines = [`CREATE INDEX ${quoteIdent(name)} ON ONLY ${qualifiedName(schema, table)} ${cols};`];
-  for (const [i, partition] of partitions.entries()) {
-    const child = `${name.slice(0, 55)}_p${i + 1}`;
-    lines.push(
-      `CREATE INDEX CONCURRENTLY ${quoteIdent(child)} ON ${qualifiedName(schema, partition)} ${cols};`,
-    );
-    lines.push(
-      `ALTER INDEX ${qualifiedName(schema, name)} ATTACH PARTITION ${qualifiedName(schema, child)};`,
-    );
-  }
+  const on = (relation: string) => qualifiedName(catalog.schema, relation);
+  if (!catalog.tables.find((t) => t.name === table)?.partitioned)
+    return `CREATE INDEX CONCURRENTLY ${quoteIdent(name)} ON ${on(table)} ${cols}`;
+  const lines = [`CREATE INDEX ${quoteIdent(name)} ON ONLY ${on(table)} ${cols};`];
+  const attach = (parent: string, parentIndex: string) => {
+    const partitions = catalog.tables.filter((t) => t.partitionOf === parent);
+    for (const [i, partition] of partitions.entries()) {
+      const existing = partition.indexes.find(
+        (x) =>
+          x.valid &&
+          !x.unique &&
+          x.method === 'btree' &&
+          x.predicate === null &&
+          x.columns.join('\u0000') === columns.join('\u0000'),
+      )?.name;
+      const child = existing ?? `${parentIndex.slice(0, 55)}_p${i + 1}`;
+      if (existing === undefined && partition.partitioned) {
+        lines.push(`CREATE INDEX ${quoteIdent(child)} ON ONLY ${on(partition.name)} ${cols};`);
+        attach(partition.name, child);
+      } else if (existing === undefined) {
+        lines.push(`CREATE INDEX CONCURRENTLY ${quoteIdent(child)} ON ${on(partition.name)} ${cols};`);
+      }
+      lines.push(`ALTER INDEX ${on(parentIndex)} ATTACH PARTITION ${on(child)};`);
+    }
+  };
+  attach(table, name);
   return lines.join('\n');
 }
 

@@ -8,7 +8,7 @@
  */
 import { qualifiedName, quoteIdent } from '../../src/db/index.js';
 import type { Catalog, CatalogIndex, CatalogTable } from '../lib/catalog.js';
-import { guessReference } from '../lib/references.js';
+import { guessReference, referenced } from '../lib/references.js';
 import type { Query } from './schemas.js';
 
 /** Probes kept, largest tables first. */
@@ -46,7 +46,7 @@ export function catalogProbes(catalog: Catalog): Query[] {
       probes.push({
         table,
         columns: fk.columns,
-        why: `foreign key ${fk.name} -> ${fk.refTable} has no index`,
+        why: `foreign key ${fk.name} -> ${referenced(catalog, fk)} has no index`,
       });
     }
     const pk = table.constraints.find((c) => c.kind === 'p');

@@ -37,10 +37,13 @@ export async function proposeIndexes(
       if (node.nodeType !== 'Seq Scan' || node.relation === null || node.filter === null) return;
       if (node.schema !== null && node.schema !== catalog.schema) return;
       const scanned = catalog.tables.find((t) => t.name === node.relation && t.kind === 'table');
-      // A partition's scan asks for an index on its parent: indexes of partitioned tables cascade to partitions.
-      const table = scanned?.partitionOf
-        ? catalog.tables.find((t) => t.name === scanned.partitionOf && t.kind === 'table')
-        : scanned;
+      // A partition's scan asks for an index on its partitioned table, the topmost one when partitions are
+      // partitioned in turn: indexes of partitioned tables cascade to every partition below them.
+      let table = scanned;
+      for (let depth = 0; table?.partitionOf && depth < 32; depth++) {
+        const parent: string = table.partitionOf;
+        table = catalog.tables.find((t) => t.name === parent && t.kind === 'table');
+      }
       if (!table) return;
       const loops = node.loops ?? 1;
       const kept = (node.actualRows ?? node.planRows) * loops;
@@ -80,16 +83,13 @@ export async function proposeIndexes(
           continue;
         }
         const name = freeName(`${table.name}_${columns.join('_')}_idx`, taken);
-        const partitions = table.partitioned
-          ? catalog.tables.filter((t) => t.partitionOf === table.name).map((t) => t.name)
-          : null;
         proposals.push({
           id: `p${proposals.length + 1}`,
           query,
           table: table.name,
           columns,
           name,
-          ddl: lockSafeIndexDdl(catalog.schema, table.name, name, columns, partitions),
+          ddl: lockSafeIndexDdl(catalog, table.name, name, columns),
           trialDdl: indexDdl(catalog.schema, table.name, name, columns),
           reason,
         });

@@ -34,6 +34,8 @@ export const ContextTableSchema = z.object({
   primaryKey: z.array(z.string()),
   columns: z.array(ContextColumnSchema),
   foreignKeys: z.array(ContextForeignKeySchema),
+  /** False when this role may not read it (no SELECT privilege): a query on it is refused. */
+  readable: z.boolean().optional(),
 });
 
 /** The request and the schema, as the generator receives them. */
@@ -99,6 +101,7 @@ export async function schemaContext(
             .map((c) => ({ columns: c.columns, refTable: c.refTable as string, refColumns: c.refColumns })),
           ...inferredKeys(catalog, t),
         ],
+        ...(t.readable === false ? { readable: false } : {}),
       })),
   };
   return request === undefined ? { ...context, request: defaultRequest(context) } : context;
@@ -106,10 +109,12 @@ export async function schemaContext(
 
 /** A request the schema can answer, for a run without one (the CLI's default input). */
 function defaultRequest(context: SchemaContext): string {
-  const tables = context.tables.filter((t) => t.kind === 'table');
+  // A table this role may not read would only be refused: the question is asked of the tables it can read.
+  const tables = context.tables.filter((t) => t.kind === 'table' && t.readable !== false);
   const bySize = [...tables].sort((a, b) => b.estimatedRows - a.estimatedRows);
+  const readable = new Set(tables.map((t) => t.name));
   for (const child of bySize) {
-    const fk = child.foreignKeys.find((f) => f.refTable !== child.name);
+    const fk = child.foreignKeys.find((f) => f.refTable !== child.name && readable.has(f.refTable));
     if (fk) return `Top 5 ${words(fk.refTable)} by number of ${words(child.name)}`;
   }
   const largest = bySize[0];
@@ -122,9 +127,11 @@ function defaultRequest(context: SchemaContext): string {
  * generator's tries and a human asked for a query on nothing.
  */
 export function emptySchema(context: SchemaContext): string | null {
-  return context.tables.length === 0
-    ? `The schema ${context.schema} has no tables: there is nothing to query (give another with "schema")`
-    : null;
+  if (context.tables.length === 0)
+    return `The schema ${context.schema} has no tables: there is nothing to query (give another with "schema")`;
+  if (context.tables.every((t) => t.readable === false))
+    return `This role may read no table or view of the schema ${context.schema} (no SELECT privilege): there is nothing it can query (give another with "schema", or connect as a role that may read it)`;
+  return null;
 }
 
 /** `order_items` and `OrderItems` as `order items`. */

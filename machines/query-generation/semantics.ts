@@ -44,7 +44,9 @@ export function requirementsOf(context: SchemaContext): Requirement[] {
   const tokens = lower.match(/"[^"]*"|'[^']*'|[\p{L}\p{N}_.-]+/gu) ?? [];
   const words = tokens.map((t) => t.replace(/[.]+$/, ''));
   const out: Requirement[] = [];
-  const used = new Set<number>();
+  // A number that is part of a table's or column's name ("entity 0001" for `entity_0001`, "audit 2021") names it:
+  // it is no value the query must filter on.
+  const used = numbersInNames(context, words);
 
   words.forEach((w, i) => {
     const next = words[i + 1] ?? '';
@@ -160,6 +162,27 @@ export function requirementsOf(context: SchemaContext): Requirement[] {
   }
   out.push(...namedValues(context, out));
   return out;
+}
+
+/**
+ * The positions of the numbers of `words` that belong to a mention of a table or column whose name holds them, such
+ * as 0001 in "entity 0001" (`entity_0001`) or 2021 in "audit 2021" (`"Audit 2021"`): words matched in order, plurals
+ * folded.
+ */
+function numbersInNames(context: SchemaContext, words: readonly string[]): Set<number> {
+  const found = new Set<number>();
+  const names = context.tables.flatMap((t) => [t.name, ...t.columns.map((c) => c.name)]);
+  for (const name of new Set(names)) {
+    const form = identifierWords(name).map(singular);
+    if (form.length < 2 || !form.some((w) => /^\d+$/.test(w))) continue;
+    for (let i = 0; i + form.length <= words.length; i++) {
+      if (!form.every((w, k) => singular(words[i + k] ?? '') === w)) continue;
+      form.forEach((w, k) => {
+        if (/^\d+$/.test(w)) found.add(i + k);
+      });
+    }
+  }
+  return found;
 }
 
 /** The table a word of the request names (`tracks` -> `Track`, `invoice` -> `invoices`), if any. */

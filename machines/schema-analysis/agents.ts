@@ -6,14 +6,7 @@ import { z } from 'zod';
 import { type Database, qualifiedName, quoteIdent } from '../../src/db/index.js';
 import type { AgentRegistry } from '../../src/index.js';
 import { defineAgent } from '../lib/agent.js';
-import {
-  type Catalog,
-  CatalogSchema,
-  columnRef,
-  defaultSchema,
-  introspect,
-  tableRef,
-} from '../lib/catalog.js';
+import { type Catalog, CatalogSchema, defaultSchema, introspect } from '../lib/catalog.js';
 import { rolledBack } from '../lib/tx.js';
 import * as checks from './checks.js';
 import {
@@ -23,15 +16,9 @@ import {
   judgeExplanation,
   templatedExplanation,
 } from './explain.js';
-import {
-  type Finding,
-  FindingSchema,
-  type Findings,
-  FindingsSchema,
-  score,
-  sortFindings,
-} from './findings.js';
+import { type Finding, FindingSchema, FindingsSchema, score, sortFindings } from './findings.js';
 import { SCRATCH } from './fixes.js';
+import { nullableForeignKeys } from './null-keys.js';
 import { columnTypes } from './types.js';
 
 /** The workflow input: which schema to analyse. */
@@ -237,26 +224,6 @@ async function trial(tx: Database, schema: string, finding: Finding): Promise<vo
     `CREATE TEMP TABLE ${quoteIdent(SCRATCH)} (LIKE ${qualifiedName(schema, t.copy)} INCLUDING ALL)`,
   );
   for (const statement of t.statements ?? []) await tx.query(statement);
-}
-
-async function nullableForeignKeys(db: Database, catalog: Catalog): Promise<Findings> {
-  const findings: Finding[] = [];
-  for (const { table, columns, constraint } of checks.nullableForeignKeyColumns(catalog)) {
-    const anyNull = columns.map((c) => `${columnRef(table, c)} IS NULL`).join(' OR ');
-    const { rows } = await db.query<{ total: number; nulls: number }>(
-      `SELECT count(*) AS total, count(*) FILTER (WHERE ${anyNull}) AS nulls FROM ${tableRef(catalog, table.name)}`,
-    );
-    const { total = 0, nulls = 0 } = rows[0] ?? {};
-    findings.push({
-      id: `nullable-foreign-key:${table.name}.${columns.join(',')}`,
-      kind: 'nullable-foreign-key',
-      severity: 'info',
-      table: table.name,
-      target: columns.join(', '),
-      message: `Foreign key ${constraint} allows NULL in ${table.name}.${columns.join(', ')}: ${nulls} of ${total} rows have none. Make it NOT NULL if every row needs one`,
-    });
-  }
-  return { findings };
 }
 
 function report(

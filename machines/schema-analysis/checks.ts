@@ -3,7 +3,7 @@
  * data, such as counting NULL foreign keys). Fix DDL comes from `fixes.ts`, in its lock-safe form.
  */
 import type { Catalog, CatalogIndex, CatalogTable } from '../lib/catalog.js';
-import { identifierWords } from '../lib/references.js';
+import { identifierWords, referenced } from '../lib/references.js';
 import type { Finding } from './findings.js';
 import { createIndexFix, dropIndexFix, freeRelationName, primaryKeyFix } from './fixes.js';
 
@@ -48,13 +48,14 @@ export function missingForeignKeyIndexes(catalog: Catalog): Finding[] {
       const id = `missing-fk-index:${table.name}.${fk.columns.join(',')}`;
       if (findings.some((f) => f.id === id)) continue;
       const target = fk.columns.join(', ');
+      const parent = referenced(catalog, fk);
       findings.push({
         id,
         kind: 'missing-fk-index',
         severity: table.estimatedRows >= LARGE_TABLE_ROWS ? 'critical' : 'warning',
         table: table.name,
         target,
-        message: `Foreign key ${fk.name} (${table.name}.${target} -> ${fk.refTable}) has no index: joins on it and deletes in ${fk.refTable} scan ${table.name}`,
+        message: `Foreign key ${fk.name} (${table.name}.${target} -> ${parent}) has no index: joins on it and deletes in ${parent} scan ${table.name}`,
         ...createIndexFix(
           catalog,
           table,

@@ -182,3 +182,95 @@ const TRADERS_STATEMENTS: readonly string[] = [
 export async function seedTraders(db: Database): Promise<void> {
   for (const sql of TRADERS_STATEMENTS) await db.query(sql);
 }
+
+/**
+ * A SaaS database of several schemas, the shapes the judge's trials found trouble with: `public`, `sales` and `hr`
+ * each with a `customers` table (and `orders` in two), a foreign key from `sales` to `public.products`, tables named
+ * by reserved words (`"user"`, `"order"`, `"group"`) with a generated column, `jsonb` and arrays, an inheritance
+ * parent with two children, a table under row-level security (`documents`, FORCE: a role sees only its own rows),
+ * numbered tables in `registry` (`entity_0001` ... `entity_0003`, each referencing the one before), a 300-column `survey`, and a
+ * table partitioned by range and again by list (`readings`) whose older partitions have their sensor index and the
+ * others none. Nothing in it is planted; the tests say what each template must make of it.
+ */
+const TENANT_STATEMENTS: readonly string[] = [
+  'CREATE SCHEMA sales',
+  'CREATE SCHEMA hr',
+  `CREATE TABLE "user" (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL UNIQUE, "group" text,
+     profile jsonb NOT NULL DEFAULT '{}', tags text[] NOT NULL DEFAULT '{}', created_at timestamptz NOT NULL,
+     full_name text GENERATED ALWAYS AS ((profile->>'first') || ' ' || (profile->>'last')) STORED)`,
+  'CREATE TABLE "group" (id integer PRIMARY KEY, name text NOT NULL, "limit" integer)',
+  `CREATE TABLE "order" (id bigint PRIMARY KEY, user_id bigint NOT NULL REFERENCES "user", "select" integer,
+     total numeric(12, 2) NOT NULL, status text NOT NULL, created_at timestamptz NOT NULL)`,
+  'CREATE TABLE products (product_id integer PRIMARY KEY, name text NOT NULL, price numeric(10, 2) NOT NULL)',
+  'CREATE TABLE customers (customer_id integer PRIMARY KEY, display text)',
+  'CREATE TABLE orders (id integer PRIMARY KEY, customer_id integer, amount numeric(10, 2))',
+  'CREATE TABLE events (id bigint NOT NULL, kind text NOT NULL, payload jsonb, at timestamptz NOT NULL)',
+  `CREATE TABLE events_2023 (CHECK (at < '2024-01-01')) INHERITS (events)`,
+  `CREATE TABLE events_2024 (CHECK (at >= '2024-01-01')) INHERITS (events)`,
+  `CREATE TABLE documents (id integer PRIMARY KEY, owner text NOT NULL, title text NOT NULL)`,
+  'ALTER TABLE documents ENABLE ROW LEVEL SECURITY',
+  'ALTER TABLE documents FORCE ROW LEVEL SECURITY',
+  'CREATE POLICY own_documents ON documents USING (owner = current_user)',
+  'CREATE SCHEMA registry',
+  'CREATE TABLE registry.entity_0001 (id integer PRIMARY KEY, name text NOT NULL)',
+  `CREATE TABLE registry.entity_0002 (id integer PRIMARY KEY, entity_0001_id integer REFERENCES registry.entity_0001,
+     name text NOT NULL)`,
+  `CREATE TABLE registry.entity_0003 (id integer PRIMARY KEY, entity_0002_id integer REFERENCES registry.entity_0002,
+     name text NOT NULL)`,
+  `CREATE TABLE survey (id integer PRIMARY KEY, ${Array.from({ length: 300 }, (_, i) => `q${i + 1} smallint`).join(', ')})`,
+  'CREATE TABLE sensors (sensor_id integer PRIMARY KEY, label text NOT NULL)',
+  `CREATE TABLE readings (sensor_id integer REFERENCES sensors, at date NOT NULL, region integer NOT NULL,
+     value integer NOT NULL) PARTITION BY RANGE (at)`,
+  `CREATE TABLE readings_2023 PARTITION OF readings FOR VALUES FROM ('2023-01-01') TO ('2024-01-01')`,
+  `CREATE TABLE readings_2024 PARTITION OF readings FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')
+     PARTITION BY LIST (region)`,
+  'CREATE TABLE readings_2024_r1 PARTITION OF readings_2024 FOR VALUES IN (1)',
+  'CREATE TABLE readings_2024_r2 PARTITION OF readings_2024 FOR VALUES IN (2)',
+  // Indexed by hand on the oldest partition only, as Pagila indexes each `payment` partition.
+  'CREATE INDEX readings_2023_sensor ON readings_2023 (sensor_id)',
+  'CREATE TABLE sales.customers (customer_id integer PRIMARY KEY, name text NOT NULL, region text NOT NULL)',
+  `CREATE TABLE sales.orders (order_id integer PRIMARY KEY, customer_id integer NOT NULL REFERENCES sales.customers,
+     placed_at timestamptz NOT NULL, status text NOT NULL)`,
+  `CREATE TABLE sales.order_items (order_id integer NOT NULL REFERENCES sales.orders, line smallint NOT NULL,
+     product_id integer NOT NULL REFERENCES public.products, qty integer NOT NULL, PRIMARY KEY (order_id, line))`,
+  `CREATE TABLE hr.employees (id integer PRIMARY KEY, manager_id integer REFERENCES hr.employees, dept text NOT NULL)`,
+  'CREATE TABLE hr.customers (customer_id integer PRIMARY KEY, contact text)',
+  `INSERT INTO "user" (email, "group", profile, tags, created_at) SELECT 'u' || g || '@saas.test',
+     (ARRAY['admin', 'staff', 'guest'])[g % 3 + 1], jsonb_build_object('first', 'F' || g, 'last', 'L' || g),
+     ARRAY['t' || (g % 5)], timestamptz '2024-01-01' + g * interval '1 hour' FROM generate_series(1, 500) g`,
+  `INSERT INTO "group" SELECT g, 'Group ' || g, g * 10 FROM generate_series(1, 20) g`,
+  `INSERT INTO "order" SELECT g, g % 500 + 1, g % 7, (g % 50) + 0.5, (ARRAY['new', 'paid', 'shipped'])[g % 3 + 1],
+     timestamptz '2024-01-01' + g * interval '5 minutes' FROM generate_series(1, 3000) g`,
+  `INSERT INTO products SELECT g, 'Product ' || g, g * 1.25 FROM generate_series(1, 100) g`,
+  `INSERT INTO customers SELECT g, 'Customer ' || g FROM generate_series(1, 50) g`,
+  `INSERT INTO orders SELECT g, g % 50 + 1, g * 2.5 FROM generate_series(1, 400) g`,
+  `INSERT INTO events_2023 SELECT g, 'click', '{"a": 1}', timestamptz '2023-01-01' + g * interval '1 minute'
+     FROM generate_series(1, 300) g`,
+  `INSERT INTO events_2024 SELECT g, 'view', NULL, timestamptz '2024-01-01' + g * interval '1 minute'
+     FROM generate_series(1, 300) g`,
+  `INSERT INTO documents SELECT g, CASE WHEN g <= 3 THEN 'nobody_here' ELSE 'someone_else' END, 'Doc ' || g
+     FROM generate_series(1, 40) g`,
+  `INSERT INTO registry.entity_0001 SELECT g, 'one ' || g FROM generate_series(1, 30) g`,
+  `INSERT INTO registry.entity_0002 SELECT g, g % 30 + 1, 'two ' || g FROM generate_series(1, 90) g`,
+  `INSERT INTO registry.entity_0003 SELECT g, g % 90 + 1, 'three ' || g FROM generate_series(1, 60) g`,
+  `INSERT INTO survey SELECT g, ${Array.from({ length: 300 }, (_, i) => `(g * ${i + 1}) % 7`).join(', ')}
+     FROM generate_series(1, 200) g`,
+  `INSERT INTO sensors SELECT g, 'sensor ' || g FROM generate_series(1, 400) g`,
+  `INSERT INTO readings SELECT g % 400 + 1, DATE '2023-01-01' + g % 700, g % 2 + 1, g % 100
+     FROM generate_series(1, 12000) g`,
+  `INSERT INTO sales.customers SELECT g, 'Sales customer ' || g, (ARRAY['EMEA', 'APAC'])[g % 2 + 1]
+     FROM generate_series(1, 200) g`,
+  `INSERT INTO sales.orders SELECT g, g % 200 + 1, timestamptz '2024-01-01' + g * interval '1 hour',
+     (ARRAY['open', 'won', 'lost'])[g % 3 + 1] FROM generate_series(1, 2000) g`,
+  `INSERT INTO sales.order_items SELECT o, l, (o * l) % 100 + 1, l FROM generate_series(1, 2000) o,
+     generate_series(1, 3) l`,
+  `INSERT INTO hr.employees SELECT g, CASE WHEN g = 1 THEN NULL ELSE (g - 1) / 5 + 1 END,
+     (ARRAY['eng', 'ops'])[g % 2 + 1] FROM generate_series(1, 100) g`,
+  `INSERT INTO hr.customers SELECT g, 'contact ' || g FROM generate_series(1, 10) g`,
+  'ANALYZE',
+];
+
+/** Creates the multi-schema SaaS database (`db` must not have its schemas yet). */
+export async function seedTenants(db: Database): Promise<void> {
+  for (const sql of TENANT_STATEMENTS) await db.query(sql);
+}
