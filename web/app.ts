@@ -54,26 +54,27 @@ async function listPage() {
     ),
     pager,
   );
+  const row = (r: Row) =>
+    h(
+      'tr',
+      { 'data-run': r.id },
+      h('td', {}, h('a', { href: `/runs/${encodeURIComponent(r.id)}` }, r.id)),
+      h('td', {}, r.workflow),
+      h('td', {}, badge(r.status)),
+      h('td', {}, bar(r.percent)),
+      h('td', {}, ms(r.etaMs)),
+      h('td', {}, time(r.createdAt)),
+      h('td', {}, ms(r.durationMs)),
+    );
+  /** The runs on the page, by id, with their rows. */
+  let shown = new Map<string, { run: Row; tr: HTMLElement }>();
   const load = async () => {
     const q = new URLSearchParams({ limit: String(limit), offset: String(offset) });
     if (params.get('workflow')) q.set('workflow', params.get('workflow') as string);
     if (params.get('status')) q.set('status', params.get('status') as string);
     const page = await api<{ runs: Row[]; total: number | null; more: boolean }>(`/api/runs?${q}`);
-    body.replaceChildren(
-      ...page.runs.map((r) =>
-        h(
-          'tr',
-          { 'data-run': r.id },
-          h('td', {}, h('a', { href: `/runs/${encodeURIComponent(r.id)}` }, r.id)),
-          h('td', {}, r.workflow),
-          h('td', {}, badge(r.status)),
-          h('td', {}, bar(r.percent)),
-          h('td', {}, ms(r.etaMs)),
-          h('td', {}, time(r.createdAt)),
-          h('td', {}, ms(r.durationMs)),
-        ),
-      ),
-    );
+    shown = new Map(page.runs.map((r) => [r.id, { run: r, tr: row(r) }]));
+    body.replaceChildren(...[...shown.values()].map((s) => s.tr));
     if (page.runs.length === 0)
       body.append(h('tr', {}, h('td', { colspan: '7', class: 'muted' }, 'no runs')));
     const prev = h('button', {}, '← newer') as HTMLButtonElement;
@@ -89,12 +90,89 @@ async function listPage() {
       next,
     );
   };
-  await load();
-  let pending: number | undefined;
-  new EventSource('/api/runs/events').addEventListener('changed', () => {
-    clearTimeout(pending);
-    pending = window.setTimeout(() => void load(), 50);
+  const statuses = (params.get('status') ?? '').split(',').filter((s) => s !== '');
+  const matches = (r: Row) =>
+    (!params.get('workflow') || r.workflow === params.get('workflow')) &&
+    (statuses.length === 0 || statuses.includes(r.status));
+  // What changed, read at most every 50 ms: the page again when its set of runs may have changed, else only the
+  // unfinished runs on it that moved (their percent and ETA need the server to read their state).
+  let reload = false;
+  const moved = new Set<string>();
+  let timer: number | undefined;
+  let busy = false;
+  const flush = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      while (reload || moved.size > 0) {
+        if (reload) {
+          reload = false;
+          moved.clear();
+          await load();
+          continue;
+        }
+        const ids = [...moved];
+        moved.clear();
+        const q = new URLSearchParams(ids.map((id) => ['id', id]));
+        const { runs } = await api<{ runs: Row[] }>(`/api/runs?${q}`);
+        for (const r of runs) {
+          const was = shown.get(r.id);
+          if (!was) continue;
+          const tr = row(r);
+          was.tr.replaceWith(tr);
+          shown.set(r.id, { run: r, tr });
+        }
+      }
+    } catch {
+      // The server is away: the next change tries again.
+    } finally {
+      busy = false;
+    }
+  };
+  const changed = (rows: Row[]) => {
+    const oldest = Math.min(...[...shown.values()].map((s) => s.run.createdAt));
+    for (const r of rows) {
+      const on = shown.get(r.id);
+      if (on) {
+        if (!matches(r)) reload = true;
+        else if (r.status === 'running' || r.status === 'waiting') moved.add(r.id);
+        else {
+          // An ended run's row is whole as pushed.
+          const tr = row(r);
+          on.tr.replaceWith(tr);
+          shown.set(r.id, { run: r, tr });
+        }
+      } else if (matches(r) && (offset > 0 || shown.size < limit || r.createdAt >= oldest)) {
+        // A run that belongs on this page (or, past the first page, shifts it).
+        reload = true;
+      }
+    }
+    schedule();
+  };
+  const schedule = () => {
+    clearTimeout(timer);
+    timer = window.setTimeout(() => void flush(), 50);
+  };
+  // The stream first: the page read once it is ready misses no change (one that comes during the read reads it
+  // again).
+  const events = new EventSource('/api/runs/events');
+  events.addEventListener('runs', (e) => changed(JSON.parse((e as MessageEvent<string>).data) as Row[]));
+  let first = true;
+  await new Promise<void>((resolve) => {
+    events.addEventListener('ready', () => {
+      // Ready again after the stream was lost (the server restarted, say): what changed meanwhile is read.
+      if (!first) {
+        reload = true;
+        schedule();
+      }
+      first = false;
+      resolve();
+    });
+    window.setTimeout(resolve, 1_000);
   });
+  first = false;
+  reload = true;
+  await flush();
 }
 
 // ---- one run ----

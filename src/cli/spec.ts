@@ -183,6 +183,7 @@ export const COMMANDS = {
       },
       'read-only': { description: 'serve without writes (no token)' },
       workflows: { description: 'a module exporting more workflow definitions to draw', value: 'module' },
+      'max-body': { description: 'the largest body a write takes (default 1mb; larger: 413)', value: 'size' },
     },
     examples: ['flowstate serve --store sqlite:./flowstate.db'],
   },

@@ -1,3 +1,4 @@
+import { prepareRow } from './rows.js';
 import type {
   HistoryRow,
   InboxResult,
@@ -24,7 +25,10 @@ export interface BatchWriterEvents {
   readonly onError?: (error: unknown, retryInMs: number) => void;
   /** A run's lease no longer holds: nothing of it was written. */
   readonly onFenced?: (runId: string) => void;
-  /** A run's checkpoint cannot be serialized: it was left out of the batch (and will be on any retry). */
+  /**
+   * A run's checkpoint cannot be serialized (its snapshot, output or error, or a restarted run's input): it was left
+   * out of the batch (and will be on any retry).
+   */
   readonly onUnwritable?: (runId: string, error: unknown) => void;
   /** A batch was committed after failures. */
   readonly onRecovered?: (failures: number) => void;
@@ -49,6 +53,8 @@ export class BatchWriter {
   private waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
   /** Claims the store refused, until their callers learn it. */
   private refusedClaims = new Set<string>();
+  /** Claims left out because their run cannot be serialized, with the error, until their callers learn it. */
+  private unstorableClaims = new Map<string, unknown>();
   /** The promise every write queued in the current batch shares (one per batch, not one per write). */
   private batchDone: Promise<void> | undefined;
   private scheduled = false;
@@ -72,10 +78,22 @@ export class BatchWriter {
     private readonly events: BatchWriterEvents = {},
   ) {}
 
-  /** Queues a new run; resolves `true` once its row is committed, `false` if another run holds its id. */
+  /**
+   * Queues a new run; resolves `true` once its row is committed, `false` if another run holds its id. Rejects with
+   * the serializer's error, writing nothing of it, if the run cannot be stored as JSON (its input: a BigInt, a
+   * circular structure, nesting too deep); the other writes of the batch are committed as usual.
+   */
   claim(claim: RunClaim): Promise<boolean> {
-    this.claims.set(claim.run.id, claim);
-    return this.enqueue().then(() => !this.refusedClaims.delete(claim.run.id));
+    const { id } = claim.run;
+    this.claims.set(id, claim);
+    return this.enqueue().then(() => {
+      if (this.unstorableClaims.has(id)) {
+        const error = this.unstorableClaims.get(id);
+        this.unstorableClaims.delete(id);
+        throw error;
+      }
+      return !this.refusedClaims.delete(id);
+    });
   }
 
   /**
@@ -201,12 +219,25 @@ export class BatchWriter {
     this.batchDone = undefined;
     const waiters = this.waiters;
     const queued = { claims: this.claims, runs: this.runs, history: this.history };
-    // A run whose snapshot cannot be serialized (it will not on a retry either) is left out and reported alone:
-    // the other runs of the batch are written as usual.
+    // Every JSON text of a run's row is made here, outside the store's transaction (the store writes the texts made
+    // here: nothing is serialized twice). A run that cannot be serialized (it will not on a retry either) is left
+    // out and reported alone: the other runs of the batch are written as usual. Inside the transaction its error
+    // would fail the batch, taken for a store fault and retried forever, every run of the engine waiting behind it.
+    const claims: RunClaim[] = [];
+    for (const claim of queued.claims.values()) {
+      try {
+        prepareRow(claim.run, true);
+        claims.push(claim);
+      } catch (error) {
+        this.unstorableClaims.set(claim.run.id, error);
+      }
+    }
     const runs: Checkpoint[] = [];
     for (const [runId, take] of queued.runs) {
       try {
-        runs.push(take());
+        const checkpoint = take();
+        prepareRow(checkpoint.run, checkpoint.resetJournal === true);
+        runs.push(checkpoint);
       } catch (error) {
         this.events.onUnwritable?.(runId, error);
       }
@@ -219,7 +250,7 @@ export class BatchWriter {
       }
     });
     const batch: StoreBatch = {
-      claims: [...queued.claims.values()],
+      claims,
       runs,
       journal: this.journal,
       inbox: this.inbox,

@@ -22,6 +22,8 @@ export type {
   RunCheckpoint,
   RunClaim,
   RunFilter,
+  RunHead,
+  RunHeadFilter,
   RunLease,
   RunRecord,
   RunStatus,

@@ -6,6 +6,8 @@ import type {
   InboxMessage,
   JournalEntry,
   RunFilter,
+  RunHead,
+  RunHeadFilter,
   RunLease,
   RunRecord,
   StoreBatch,
@@ -162,6 +164,11 @@ export function memoryStore(): WorkflowStore {
     async listRuns(filter: RunFilter = {}) {
       return filterRuns([...runs.values()], filter).map(toRecord);
     },
+    async listRunHeads(filter: RunHeadFilter = {}) {
+      const ids = filter.ids === undefined ? undefined : new Set(filter.ids);
+      const chosen = ids ? [...ids].flatMap((id) => runs.get(id) ?? []) : [...runs.values()];
+      return filterRuns(chosen, filter).map(toHead);
+    },
     async countRuns(filter: RunFilter = {}) {
       const { status, workflow } = filter;
       return filterRuns([...runs.values()], {
@@ -205,6 +212,12 @@ export function memoryStore(): WorkflowStore {
     },
     async close() {},
   };
+}
+
+/** A stored run without its snapshot, input and output. */
+function toHead(run: StoredRun): RunHead {
+  const { snapshot: _snapshot, input: _input, output: _output, ...head } = run;
+  return head;
 }
 
 /** A stored run without its snapshot. */

@@ -4,12 +4,14 @@ import { prunePostgres } from './postgres-prune.js';
 import { pruneSettings, runNotFound } from './prune.js';
 import {
   checkpointValues,
+  HEAD_COLUMNS,
   type HistoryRowData,
   type InboxRow,
   idleValue,
   type JournalRow,
   LIST_COLUMNS,
   leaseColumns,
+  listRunHead,
   listRunRow,
   mergeDue,
   RUN_COLUMNS,
@@ -21,7 +23,15 @@ import {
   runValues,
   storeSchema,
 } from './rows.js';
-import type { JournalEntry, RunCheckpoint, RunFilter, StoreBatch, TimerRow, WorkflowStore } from './types.js';
+import type {
+  JournalEntry,
+  RunCheckpoint,
+  RunFilter,
+  RunHeadFilter,
+  StoreBatch,
+  TimerRow,
+  WorkflowStore,
+} from './types.js';
 
 const SCHEMA = storeSchema('BIGINT');
 const LEASES = leaseColumns('BIGINT');
@@ -357,6 +367,17 @@ export function postgresStore(connection: string | pg.Pool): WorkflowStore {
       );
       return rows.map(listRunRow);
     },
+    async listRunHeads(filter: RunHeadFilter = {}) {
+      if (filter.ids?.length === 0) return [];
+      const { where, params } = runsWhere(filter);
+      const dir = filter.order === 'newest' ? 'DESC' : 'ASC';
+      params.push(filter.limit ?? 1000, filter.offset ?? 0);
+      const { rows } = await query<RunRow>(
+        `SELECT ${HEAD_COLUMNS} FROM flowstate_runs ${where} ORDER BY created_at ${dir}, id ${dir} LIMIT $${params.length - 1} OFFSET $${params.length}`,
+        params,
+      );
+      return rows.map(listRunHead);
+    },
     async countRuns(filter: RunFilter = {}) {
       const { where, params } = runsWhere(filter);
       const { rows } = await query<{ n: string }>(
@@ -492,10 +513,17 @@ async function writeRuns(
   );
 }
 
-/** The WHERE clause of a run filter's `status` and `workflow`, with its parameters ($1, $2...). */
-function runsWhere(filter: RunFilter): { where: string; params: unknown[] } {
+/**
+ * The WHERE clause of a run filter's `status` and `workflow` (and `ids`, of `listRunHeads`), with its parameters
+ * ($1, $2...).
+ */
+function runsWhere(filter: RunHeadFilter): { where: string; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
+  if (filter.ids !== undefined) {
+    params.push([...filter.ids]);
+    where.push(`id = ANY($${params.length})`);
+  }
   if (filter.status !== undefined) {
     params.push(([] as string[]).concat(filter.status));
     where.push(`status = ANY($${params.length})`);

@@ -5,6 +5,7 @@ import type {
   HistoryRow,
   InboxMessage,
   JournalEntry,
+  RunHead,
   RunRecord,
   RunStatus,
   StoredRun,
@@ -48,16 +49,97 @@ export const RUN_COLUMNS = [
 export const LIST_COLUMNS =
   "id, workflow, version, status, input, output, error, '' AS snapshot, created_at, updated_at, owner, epoch, lease_until, idle";
 
+/** The columns a listing of heads reads: neither input, output nor snapshot (read as constants, never from the row). */
+export const HEAD_COLUMNS =
+  "id, workflow, version, status, 'null' AS input, NULL AS output, error, '' AS snapshot, created_at, updated_at, owner, epoch, lease_until, idle";
+
+/** A row of {@link HEAD_COLUMNS} for a listing of heads: as {@link listRunRow}, without input and output. */
+export function listRunHead(row: RunRow): RunHead {
+  const { input: _input, output: _output, ...head } = listRunRow(row);
+  return head;
+}
+
+/**
+ * The JSON texts of a run's row, made before the store's transaction by {@link prepareRow} (a field is absent until
+ * made): a store writes them as they are, serializing nothing of the run again.
+ */
+interface RowJson {
+  input?: string;
+  output?: string | null;
+  error?: string | null;
+}
+
+const prepared = new WeakMap<StoredRun, RowJson>();
+
+function rowJson(run: StoredRun): RowJson {
+  let json = prepared.get(run);
+  if (!json) {
+    json = {};
+    prepared.set(run, json);
+  }
+  return json;
+}
+
+/** The JSON text of a run's input, made by the caller already (the engine serializes an input as its run starts). */
+export function presetInputJson(run: StoredRun, text: string): void {
+  rowJson(run).input = text;
+}
+
+/**
+ * Serializes a run's JSON fields (its input too with `withInput`: a claim, a restart) outside the store's transaction,
+ * once: a value JSON cannot hold throws here, for this run alone, and the batch writer leaves the run out. Inside a
+ * transaction it would fail the whole batch, retried forever, and hold every run of the engine behind it.
+ */
+export function prepareRow(run: StoredRun, withInput: boolean): void {
+  // Most checkpoints have nothing to serialize but their snapshot (made already): nothing is kept for them.
+  if (!withInput && run.output === undefined && run.error === undefined) return;
+  const json = rowJson(run);
+  if (withInput && !('input' in json)) json.input = inputJson(run.input);
+  if (!('output' in json)) json.output = run.output === undefined ? null : JSON.stringify(run.output);
+  if (!('error' in json)) json.error = run.error === undefined ? null : JSON.stringify(run.error);
+}
+
+/**
+ * A run input as the JSON text its row holds: `null` for what JSON has no text for at all (`undefined`, a function, a
+ * symbol), as the input column needs a value. Throws for a value JSON cannot hold (see storable.ts).
+ */
+function inputJson(input: unknown): string {
+  return JSON.stringify(input) ?? 'null';
+}
+
+/** The JSON text of a run's input: as {@link prepareRow} made it, else made now (a store written to directly). */
+function inputText(run: StoredRun, json: RowJson | undefined): string {
+  return json?.input ?? inputJson(run.input);
+}
+
+/** A run's output and error as JSON text (or null): as {@link prepareRow} made them, else made now. */
+function resultTexts(run: StoredRun, json: RowJson | undefined): [string | null, string | null] {
+  return [
+    json && 'output' in json
+      ? (json.output as string | null)
+      : run.output === undefined
+        ? null
+        : JSON.stringify(run.output),
+    json && 'error' in json
+      ? (json.error as string | null)
+      : run.error === undefined
+        ? null
+        : JSON.stringify(run.error),
+  ];
+}
+
 /** A stored run as the values of {@link RUN_COLUMNS}. */
 export function runValues(run: StoredRun): unknown[] {
+  const json = prepared.get(run);
+  const [output, error] = resultTexts(run, json);
   return [
     run.id,
     run.workflow,
     run.version,
     run.status,
-    JSON.stringify(run.input ?? null),
-    run.output === undefined ? null : JSON.stringify(run.output),
-    run.error === undefined ? null : JSON.stringify(run.error),
+    inputText(run, json),
+    output,
+    error,
     run.snapshot,
     run.createdAt,
     run.updatedAt,
@@ -70,12 +152,15 @@ export function runValues(run: StoredRun): unknown[] {
  * otherwise (the stores keep the row's).
  */
 export function checkpointValues(run: StoredRun, restarted: boolean) {
+  const json =
+    restarted || run.output !== undefined || run.error !== undefined ? prepared.get(run) : undefined;
+  const [output, error] = resultTexts(run, json);
   return {
     version: run.version,
     status: run.status,
-    input: restarted ? JSON.stringify(run.input ?? null) : null,
-    output: run.output === undefined ? null : JSON.stringify(run.output),
-    error: run.error === undefined ? null : JSON.stringify(run.error),
+    input: restarted ? inputText(run, json) : null,
+    output,
+    error,
     snapshot: run.snapshot,
     updatedAt: run.updatedAt,
   };

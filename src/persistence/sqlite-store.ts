@@ -5,12 +5,14 @@ import { StoreFaultError } from '../model/errors.js';
 import { pruneSettings, runNotFound } from './prune.js';
 import {
   checkpointValues,
+  HEAD_COLUMNS,
   type HistoryRowData,
   type InboxRow,
   idleValue,
   type JournalRow,
   LIST_COLUMNS,
   leaseColumns,
+  listRunHead,
   listRunRow,
   mergeDue,
   RUN_COLUMNS,
@@ -27,6 +29,7 @@ import type {
   DueRun,
   InboxMessage,
   RunFilter,
+  RunHeadFilter,
   RunLease,
   StoreBatch,
   TimerRow,
@@ -298,6 +301,15 @@ export function sqliteStore(path: string): WorkflowStore {
       const rows = (await busyRetry(() => db.prepare(sql).all(...params, ...page))) as RunRow[];
       return rows.map(listRunRow);
     },
+    async listRunHeads(filter: RunHeadFilter = {}) {
+      if (filter.ids?.length === 0) return [];
+      const { where, params } = runsWhere(filter);
+      const dir = filter.order === 'newest' ? 'DESC' : 'ASC';
+      const sql = `SELECT ${HEAD_COLUMNS} FROM flowstate_runs ${where} ORDER BY created_at ${dir}, id ${dir} LIMIT ? OFFSET ?`;
+      const page = [filter.limit ?? 1000, filter.offset ?? 0];
+      const rows = (await busyRetry(() => db.prepare(sql).all(...params, ...page))) as RunRow[];
+      return rows.map(listRunHead);
+    },
     async countRuns(filter: RunFilter = {}) {
       const { where, params } = runsWhere(filter);
       const sql = `SELECT count(*) AS n FROM flowstate_runs ${where}`;
@@ -374,10 +386,15 @@ function sameFile(path: string, was: { dev: number; ino: number }): boolean {
   return now !== undefined && now.dev === was.dev && now.ino === was.ino;
 }
 
-/** The WHERE clause of a run filter's `status` and `workflow`, with its parameters. */
-function runsWhere(filter: RunFilter): { where: string; params: unknown[] } {
+/** The WHERE clause of a run filter's `status` and `workflow` (and `ids`, of `listRunHeads`), with its parameters. */
+function runsWhere(filter: RunHeadFilter): { where: string; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
+  if (filter.ids !== undefined) {
+    // One parameter however many ids (SQLite limits the number of parameters of a statement).
+    where.push('id IN (SELECT value FROM json_each(?))');
+    params.push(JSON.stringify(filter.ids));
+  }
   if (filter.status !== undefined) {
     const statuses = ([] as string[]).concat(filter.status);
     where.push(`status IN (${statuses.map(() => '?').join(', ')})`);

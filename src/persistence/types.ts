@@ -219,6 +219,15 @@ export interface RunFilter {
   readonly order?: 'oldest' | 'newest';
 }
 
+/** Which runs {@link WorkflowStore.listRunHeads} returns: a {@link RunFilter}, and only these ids if given. */
+export interface RunHeadFilter extends RunFilter {
+  /** Only the runs with these ids (those of them stored and matching the rest of the filter). */
+  readonly ids?: readonly string[];
+}
+
+/** A run's record without its `input` and `output`: what {@link WorkflowStore.listRunHeads} returns. */
+export type RunHead = Omit<RunRecord, 'input' | 'output'>;
+
 /** Which ended runs {@link WorkflowStore.pruneEnded} deletes (or, with `dryRun`, counts). */
 export interface PruneOptions {
   /** Only runs that ended (their last checkpoint, `updatedAt`) before this time, epoch ms. */
@@ -319,6 +328,12 @@ export interface WorkflowStore {
   getRun(id: string): Promise<StoredRun | undefined>;
   /** Run records without their snapshots, in the filter's order (oldest first by default). */
   listRuns(filter?: RunFilter): Promise<RunRecord[]>;
+  /**
+   * {@link listRuns} without the runs' `input` and `output` (nor snapshots), and with `ids`, only those runs: what a
+   * runs list shows, and what a poller reads to learn which runs changed (`updatedAt`, `status`, the lease), at a
+   * cost that does not grow with the runs' payloads. Optional: without it a caller reads `listRuns` or `getRun`.
+   */
+  listRunHeads?(filter?: RunHeadFilter): Promise<RunHead[]>;
   /**
    * How many runs match a filter's `status` and `workflow` (its `limit`, `offset` and `order` are ignored), for
    * the page count of a list. Optional: without it a caller knows only whether a next page exists.

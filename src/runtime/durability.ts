@@ -3,9 +3,11 @@ import type { Actor, AnyStateMachine } from 'xstate';
 import type { Clock } from '../machine/clock.js';
 import type { WorkflowOutcome } from '../machine/context.js';
 import type { StepJournal } from '../machine/step-logic.js';
-import type { SerializedError } from '../model/errors.js';
+import { FlowstateError, InputValidationError, type SerializedError } from '../model/errors.js';
 import { BatchWriter, type Checkpoint } from '../persistence/batch-writer.js';
+import { presetInputJson } from '../persistence/rows.js';
 import { parseSealed, type SecretsHook, sealValue, stringifySealed } from '../persistence/secrets.js';
+import { noJsonForm, unstorableIssue, unstorableReason } from '../persistence/storable.js';
 import { withStoredFormat } from '../persistence/stored-format.js';
 import { omitsRunInput, RUN_INPUT_MARKER, withoutRunInput } from '../persistence/stored-input.js';
 import type { RunLease, RunStatus, StoredRun, TimerRow, WorkflowStore } from '../persistence/types.js';
@@ -119,12 +121,30 @@ export class Durability {
         const lease = this.leases.get(entry.runId);
         // A run this engine no longer owns writes nothing; its copy is being stopped.
         if (!lease) return new Promise<void>(() => {});
+        let output: string;
+        try {
+          output = stringifySealed(entry.output ?? null, this.secretsOf(entry.runId) ?? NONE, this.secrets);
+        } catch (cause) {
+          // A map's items (journaled as attempt 0 when the map starts): thrown, the map fails its run, as it did.
+          if (entry.attempt === 0)
+            throw new InputValidationError(
+              'input',
+              [unstorableIssue(entry.output, cause, [entry.stepPath])],
+              {
+                workflowId: entry.runId,
+                stepPath: entry.stepPath,
+                cause,
+              },
+            );
+          // Refused here, for its step alone: the attempt fails with it (never in the store's transaction).
+          return Promise.reject(unstorableOutput(entry.runId, entry.stepPath, cause));
+        }
         return this.writer.record({
           key,
           runId: entry.runId,
           stepPath: entry.stepPath,
           attempt: entry.attempt,
-          output: stringifySealed(entry.output ?? null, this.secretsOf(entry.runId) ?? NONE, this.secrets),
+          output,
           createdAt: this.clock.now(),
           lease,
         });
@@ -132,10 +152,47 @@ export class Durability {
     };
   }
 
-  /** Claims a new run's id in the store with this engine's lease; `false` if another run holds the id. */
-  async claim(identity: RunIdentity, owner: string, leaseUntil: number): Promise<boolean> {
-    const claim = { run: this.record(identity, 'running', ''), owner, leaseUntil };
-    const claimed = (await this.writer.claim(claim)) || (await this.ownClaim(claim.run, owner));
+  /**
+   * A new run's input as its row stores it (JSON text, its secrets sealed), made as the run starts: an input JSON
+   * cannot hold (a BigInt, a circular structure, nesting too deep) is refused with an `InputValidationError` before
+   * anything is written. The claim writes this text as it is (the input is not serialized again).
+   */
+  storedInput(runId: string, input: unknown, secrets: ReadonlySet<string>): string {
+    let text: string | undefined;
+    try {
+      text = stringifySealed(input, secrets, this.secrets) as string | undefined;
+    } catch (cause) {
+      throw new InputValidationError('input', [unstorableIssue(input, cause)], { workflowId: runId, cause });
+    }
+    if (text !== undefined) return text;
+    // No input is stored as null; a function or a symbol has no JSON text at all (the row needs one).
+    if (input === undefined) return 'null';
+    throw new InputValidationError('input', [noJsonForm(typeof input)], { workflowId: runId });
+  }
+
+  /**
+   * Claims a new run's id in the store with this engine's lease; `false` if another run holds the id. `inputJson`
+   * is the input's text from {@link storedInput}. Rejects with an `InputValidationError`, writing nothing, for an
+   * input JSON cannot hold.
+   */
+  async claim(
+    identity: RunIdentity,
+    owner: string,
+    leaseUntil: number,
+    inputJson?: string,
+  ): Promise<boolean> {
+    const claim = { run: this.record(identity, 'running', '', inputJson), owner, leaseUntil };
+    if (inputJson !== undefined) presetInputJson(claim.run, inputJson);
+    let committed: boolean;
+    try {
+      committed = await this.writer.claim(claim);
+    } catch (cause) {
+      throw new InputValidationError('input', [unstorableIssue(identity.input, cause)], {
+        workflowId: identity.id,
+        cause,
+      });
+    }
+    const claimed = committed || (await this.ownClaim(claim.run, owner));
     if (claimed) this.leases.set(identity.id, { owner, epoch: 1 });
     return claimed;
   }
@@ -182,14 +239,18 @@ export class Durability {
     this.leases.delete(stored.id);
   }
 
-  private record(identity: RunIdentity, status: RunStatus, snapshot: string): StoredRun {
+  private record(identity: RunIdentity, status: RunStatus, snapshot: string, inputJson?: string): StoredRun {
     // Field by field: an identity may be an object with more in it (the engine's entry of the run).
     const { id, workflow, version, input, createdAt, secrets: values = NONE } = identity;
     return {
       id,
       workflow,
       version,
-      input: sealValue(input, values, this.secrets),
+      // Sealed: from its stored text when made already (the same value sealValue makes, without sealing it again).
+      input:
+        inputJson !== undefined && values.size > 0
+          ? JSON.parse(inputJson)
+          : sealValue(input, values, this.secrets),
       createdAt,
       status,
       snapshot,
@@ -239,6 +300,19 @@ export class Durability {
   journalReset(runId: string): void {
     this.reset.add(runId);
   }
+}
+
+/**
+ * The error of an attempt whose output cannot be stored as JSON: not retried (the same output would not be stored
+ * either), so the step fails once, with it, as its definition says a failed step does (escalation, `catch`, failure).
+ */
+function unstorableOutput(runId: string, stepPath: string, cause: unknown): FlowstateError {
+  const error = new FlowstateError(
+    'OUTPUT_INVALID',
+    `The output of step '${stepPath}' cannot be stored as JSON: ${unstorableReason(cause)}`,
+    { workflowId: runId, stepPath, cause },
+  );
+  return Object.assign(error, { retryable: false });
 }
 
 /** Calls a store read until it succeeds, backing off (the store may be restarting); never gives up. */

@@ -8,6 +8,7 @@ import { createTimerLogic } from '../machine/timer-logic.js';
 import { notAgents } from '../model/agent.js';
 import type { AnyWorkflowDefinition } from '../model/definition.js';
 import { ConfigurationError, InputValidationError, LeaseLostError } from '../model/errors.js';
+import { isName } from '../model/names.js';
 import { parseWith } from '../model/validation.js';
 import { createLogger } from '../observability/logger.js';
 import { silentLogger } from '../observability/silent-logger.js';
@@ -66,6 +67,11 @@ export function createEngine(given: EngineOptions = {}): Engine {
       `createEngine({ agents }): ${wrong.join(', ')} ${wrong.length === 1 ? 'is' : 'are'} not an agent: give a function (input, ctx) => output, or XState actor logic`,
     );
   }
+  // A queue no step could name (BullMQ refuses ':') would fail every step at run time: refused here.
+  if (options.defaultQueue !== undefined && !isName(options.defaultQueue))
+    throw new ConfigurationError(
+      `createEngine({ defaultQueue }): '${String(options.defaultQueue)}' is not a queue name a step can use: start with a letter and use only letters, digits, '_' or '-' (at most 128)`,
+    );
   const lease = leaseSettings(options.lease);
   const parking = options.passivate ? passivationSettings(options.passivate, options.store) : undefined;
   const table = new RunTable();
@@ -215,6 +221,9 @@ export function createEngine(given: EngineOptions = {}): Engine {
       const id = startOptions.id ?? newRunId();
       if (active.has(id))
         throw new ConfigurationError(`A run with id '${id}' is already active`, { workflowId: id });
+      // PostgreSQL text cannot hold it: the claim would fail its whole batch, again and again.
+      if (durability && typeof id === 'string' && id.includes('\u0000'))
+        throw new ConfigurationError('A run id cannot contain the character U+0000', { workflowId: id });
       const schema = definition.spec.options.input;
       let value = input;
       if (schema) {
@@ -222,6 +231,9 @@ export function createEngine(given: EngineOptions = {}): Engine {
         if (!parsed.ok) throw new InputValidationError('input', parsed.issues, { workflowId: id });
         value = parsed.value;
       }
+      const secrets = secretValues(definition.spec.options.secrets, value);
+      // Serialized once, here: an input the store cannot hold is refused before anything is written.
+      const inputJson = durability?.storedInput(id, value, secrets);
       if (!workflows.has(definition.id)) workflows.set(definition.id, definition);
       const identity = {
         id,
@@ -229,7 +241,7 @@ export function createEngine(given: EngineOptions = {}): Engine {
         version: definition.version,
         input: value,
         createdAt: clock.now(),
-        secrets: secretValues(definition.spec.options.secrets, value),
+        secrets,
       };
       logger.info({ workflowId: id, workflow: definition.id }, 'run started');
       return launch(
@@ -245,6 +257,7 @@ export function createEngine(given: EngineOptions = {}): Engine {
         },
         true,
         machine,
+        inputJson,
       );
     },
     async resume(id) {

@@ -5,10 +5,12 @@ import {
   ConfigurationError,
   FlowstateError,
   fromSerialized,
+  InputValidationError,
   type SerializedError,
   SignalTimeoutError,
   serializeError,
 } from '../model/errors.js';
+import { unstorableIssue } from '../persistence/storable.js';
 import type { InboxKind, InboxMessage, WorkflowStore } from '../persistence/types.js';
 import { UNFINISHED } from '../persistence/types.js';
 import type { Durability } from './durability.js';
@@ -19,6 +21,19 @@ export type SignalBody =
   | { readonly event: WorkflowEvent }
   | { readonly stepPath: string; readonly decision: EscalationDecision }
   | { readonly reason?: string };
+
+/**
+ * A signal's body as the inbox stores it (JSON text). A payload JSON cannot hold (an event or a decision's value
+ * holding a BigInt, a circular structure, nesting too deep) is refused with an `InputValidationError` before it is
+ * posted or applied: applied to a run, it would stop the run, whose state could not be stored any more.
+ */
+export function signalText(runId: string, body: SignalBody): string {
+  try {
+    return JSON.stringify(body);
+  } catch (cause) {
+    throw new InputValidationError('event', [unstorableIssue(body, cause)], { workflowId: runId, cause });
+  }
+}
 
 /** Applies a signal to a run of this process; what it returns is the signal's result. */
 export function applySignal(run: WorkflowRun, kind: InboxKind, body: SignalBody): unknown {
@@ -214,12 +229,14 @@ export async function postSignal(
   timeoutMs: number,
   keyed?: string,
   whenUnowned?: () => Promise<void>,
+  /** The body's text, made by the caller already ({@link signalText}). */
+  text: string = signalText(runId, body),
 ): Promise<unknown> {
   const message: InboxMessage = {
     id: keyed ?? randomUUID(),
     runId,
     kind,
-    body: JSON.stringify(body),
+    body: text,
     state: 'pending',
     createdAt: Date.now(),
   };

@@ -5,6 +5,7 @@ import type { MachineInput } from '../machine/context.js';
 import type { AnyWorkflowDefinition } from '../model/definition.js';
 import { CorruptRunError, FlowstateError, LeaseLostError, RunIdTakenError } from '../model/errors.js';
 import { inspectionObserver } from '../observability/inspect.js';
+import { unstorableReason } from '../persistence/storable.js';
 import type { HeldLease } from '../persistence/types.js';
 import { restoredSteps } from '../progress/restored.js';
 import type { Durability, RunIdentity } from './durability.js';
@@ -29,6 +30,8 @@ export function launch(
   actorOptions: { input: MachineInput } | { snapshot: Snapshot<unknown>; input: MachineInput },
   claim: boolean,
   machine: AnyStateMachine = core.binder.machineFor(definition),
+  /** A new run's input as its row stores it, made as it started (`Durability.storedInput`): claimed as it is. */
+  inputJson?: string,
 ): WorkflowRun {
   const { durability, logger, table } = core;
   let entry: RunEntry | undefined;
@@ -63,7 +66,7 @@ export function launch(
     table.forget(claiming);
     run.abandon(reason);
   };
-  durability.claim(identity, core.lease.owner, core.ownership?.until() ?? 0).then(
+  durability.claim(identity, core.lease.owner, core.ownership?.until() ?? 0, inputJson).then(
     (claimed) => {
       // Stopped while claiming (close(), a lost lease): its result is settled already; nothing starts.
       if (claiming.phase !== 'claiming') return;
@@ -74,10 +77,13 @@ export function launch(
     },
     (error: unknown) =>
       abandon(
-        new FlowstateError('INTERNAL', `Run '${identity.id}' could not be stored`, {
-          cause: error,
-          workflowId: identity.id,
-        }),
+        // An input JSON cannot hold is the caller's (INPUT_INVALID): nothing of the run was written.
+        error instanceof FlowstateError
+          ? error
+          : new FlowstateError('INTERNAL', `Run '${identity.id}' could not be stored`, {
+              cause: error,
+              workflowId: identity.id,
+            }),
       ),
   );
   return run;
@@ -130,7 +136,7 @@ export function lose(core: EngineCore, runId: string, reason: FlowstateError, ha
 export function unwritable(core: EngineCore, runId: string, cause: unknown): void {
   const reason = new FlowstateError(
     'INTERNAL',
-    `Run '${runId}' holds a value that cannot be stored as JSON`,
+    `Run '${runId}' holds a value that cannot be stored as JSON: ${unstorableReason(cause)}`,
     {
       cause,
       workflowId: runId,
@@ -140,6 +146,9 @@ export function unwritable(core: EngineCore, runId: string, cause: unknown): voi
   // The lease as held now: the copy's end forgets it, and its release must not end a lease taken after it.
   const held = durability?.leases.get(runId);
   lose(core, runId, reason);
+  // Taken again here it would reach the same state and stop again, at every round of adoption: left to another
+  // engine, or to an explicit resume.
+  core.unrecoverable.add(runId);
   if (!durability || !held) return;
   void durability.writer
     .flush()

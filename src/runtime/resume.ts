@@ -167,7 +167,17 @@ async function restore(
       await durability.end(stored, held, 'cancelled', serializeError(reason));
       throw reason;
     }
-    if (decision.action === 'restart' && 'input' in decision) input = decision.input;
+    if (decision.action === 'restart' && 'input' in decision) {
+      input = decision.input;
+      try {
+        // A new input the store cannot hold is refused before the run restarts (its first checkpoint writes it).
+        durability.storedInput(id, input, secretValues(definition.spec.options.secrets, input));
+      } catch (error) {
+        // The hook gives it again at every take: adoption and the scheduler leave the run to an operator.
+        core.unrecoverable.add(id);
+        throw error;
+      }
+    }
     if (decision.action === 'snapshot') snapshot = decision.snapshot as Snapshot<unknown>;
   }
   const restart = decision?.action === 'restart' || snapshot === undefined;

@@ -17,6 +17,7 @@ import {
   postSignal,
   type SignalAnswer,
   type SignalBody,
+  signalText,
 } from './inbox.js';
 import type { WorkflowRun } from './run.js';
 
@@ -50,13 +51,15 @@ export async function signal(
     throw new ConfigurationError('signalId is a non-empty string of at most 200 characters', {
       workflowId: runId,
     });
+  // With a store, a payload it cannot hold is refused here, before it is posted or applied (see `signalText`).
+  const text = durability ? signalText(runId, body) : undefined;
   const keyed: InboxMessage | undefined =
-    signalId !== undefined && durability
+    signalId !== undefined && text !== undefined
       ? {
           id: keyedSignalId(runId, signalId),
           runId,
           kind,
-          body: JSON.stringify(body),
+          body: text,
           state: 'pending',
           createdAt: Date.now(),
         }
@@ -67,7 +70,7 @@ export async function signal(
     if (earlier) return earlier.answer;
   }
   const here = table.active.get(runId);
-  if (here) return applyHere(core, here, kind, body, timeoutMs, keyed);
+  if (here) return applyHere(core, here, kind, body, timeoutMs, keyed, text);
   if (table.settling(runId)) {
     // Ended here, its end not yet committed: refused once it is (a crash before would bring the run back waiting).
     if (durability && !(await committedWithin(durability, timeoutMs)))
@@ -88,7 +91,7 @@ export async function signal(
       if (error instanceof FlowstateError && error.code === 'RUN_OWNED') return undefined;
       throw error;
     });
-    if (run) return applyHere(core, run, kind, body, timeoutMs, keyed);
+    if (run) return applyHere(core, run, kind, body, timeoutMs, keyed, text);
   } else if (orphan && kind === 'cancel') {
     // No live owner and no definition here: end it in the store (no compensation can run without the definition).
     // Named: stored first, so its answer is committed with the end (a cancel sent again finds it).
@@ -118,7 +121,7 @@ export async function signal(
           if (run) await core.inbox?.drain();
         }
       : undefined;
-  return postSignal(durability.store, runId, kind, body, timeoutMs, keyed?.id, takeOver);
+  return postSignal(durability.store, runId, kind, body, timeoutMs, keyed?.id, takeOver, text);
 }
 
 /**
@@ -133,6 +136,7 @@ async function applyHere(
   body: SignalBody,
   timeoutMs: number,
   keyed: InboxMessage | undefined,
+  text: string | undefined,
 ): Promise<unknown> {
   const entry = core.table.get(run.id);
   const { durability, inbox } = core;
@@ -154,7 +158,7 @@ async function applyHere(
   if (entry.stopReason && !entry.handedOver) {
     return keyed
       ? awaitAnswer(durability.store, keyed, timeoutMs, true)
-      : postSignal(durability.store, run.id, kind, body, timeoutMs);
+      : postSignal(durability.store, run.id, kind, body, timeoutMs, undefined, undefined, text);
   }
   // A refusal of a named signal is its answer too, given once committed (a crash before would apply it elsewhere).
   if (answer.state === 'refused') throw answer.error;

@@ -215,6 +215,60 @@ describe('flowstate serve with 10,000 stored runs', () => {
   }, 120_000);
 });
 
+describe('the runs list in a real browser, live', () => {
+  it('moves a run’s row in place as it moves (reading only that row again), and shows a new run', async () => {
+    const live = join(dir, 'live.db');
+    const gates = mkdtempSync(join(dir, 'gates-'));
+    const engine = start(['test/support/serve-engine.mjs', live, gates, 'live-1']);
+    await engine.line(/^READY/);
+    const server = await serve(live, '--token', 'tok');
+    const page = await browser.newPage();
+    const reads: string[] = [];
+    page.on('request', (r) => {
+      const url = new URL(r.url());
+      if (url.pathname === '/api/runs') reads.push(url.searchParams.has('id') ? 'rows' : 'page');
+    });
+    await page.goto(server.url);
+    const row = page.locator('tr[data-run="live-1"]');
+    await expect.poll(() => row.locator('[data-status]').textContent()).toBe('running');
+    expect(reads).toEqual(['page']);
+    // The run moves on to its escalation: its row changes without the page being read again.
+    writeFileSync(join(gates, 'go-fetch'), '');
+    await expect.poll(() => row.locator('[data-status]').textContent(), { timeout: 10_000 }).toBe('waiting');
+    expect(reads[0]).toBe('page');
+    expect(reads.slice(1)).toContain('rows');
+    expect(reads.slice(1)).not.toContain('page');
+    // A run started elsewhere comes on the page (the page is read again: the new run shifts it).
+    const store = sqliteStore(live);
+    const now = Date.now();
+    const other: StoredRun = {
+      id: 'live-2',
+      // Not a workflow of the engine there (which would adopt a run of its own no one holds).
+      workflow: 'elsewhere',
+      version: 'v',
+      status: 'waiting',
+      input: { big: 'x'.repeat(100_000) },
+      snapshot: '',
+      createdAt: now,
+      updatedAt: now,
+    };
+    await store.write({ claims: [{ run: other, owner: 'gone', leaseUntil: 0 }], runs: [], journal: [] });
+    await store.close();
+    await page.locator('tr[data-run="live-2"]').waitFor({ timeout: 10_000 });
+    // A cancel ends live-1: its row shows it at once, from what the stream pushed.
+    const cancelled = await fetch(`${server.url}api/runs/live-1/cancel`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer tok' },
+      body: '{}',
+    });
+    expect(cancelled.status).toBe(200);
+    await expect
+      .poll(() => row.locator('[data-status]').textContent(), { timeout: 10_000 })
+      .toBe('cancelled');
+    await page.close();
+  }, 120_000);
+});
+
 describe('flowstate serve on the command line', () => {
   it('says what is wrong with its arguments (exit 2), prints its help, refuses a taken port (exit 1)', async () => {
     const cli = (...args: string[]) => runCli(join(bundle, 'cli.js'), ['serve', ...args], 30_000);
@@ -233,6 +287,26 @@ describe('flowstate serve on the command line', () => {
     const help = await cli('--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--workflows <module>');
+    // A write's body is at most --max-body (413), nested at most 64 levels (400): refused before it is stored.
+    const limited = await serve(file, '--token', 'tok', '--max-body', '1kb');
+    const write = (body: string) =>
+      fetch(`${limited.url}api/runs/nobody/cancel`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer tok' },
+        body,
+      }).then(async (r) => [r.status, await r.json()]);
+    expect(await write(JSON.stringify({ reason: 'r'.repeat(2_000) }))).toEqual([
+      413,
+      { error: 'the body is larger than 1024 bytes (flowstate serve --max-body sets the limit)' },
+    ]);
+    expect(await write(`{"reason":${'['.repeat(100)}${']'.repeat(100)}}`)).toEqual([
+      400,
+      { error: 'the body nests objects and arrays deeper than 64 levels' },
+    ]);
+    expect((await write('{}'))[0]).toBe(404);
+    expect((await cli('--store', `sqlite:${file}`, '--max-body', 'lots')).stderr).toContain(
+      "--max-body takes a size (bytes, or with kb or mb: 4mb), got 'lots'",
+    );
     const first = await serve(file, '--read-only');
     const port = new URL(first.url).port;
     const taken = await cli('--store', `sqlite:${file}`, '--port', port);

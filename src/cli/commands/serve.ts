@@ -1,5 +1,6 @@
 /**
- * `flowstate serve --store <url> [--port 4477] [--host 127.0.0.1] [--token <t> | --read-only] [--workflows <module>]`:
+ * `flowstate serve --store <url> [--port 4477] [--host 127.0.0.1] [--token <t> | --read-only] [--workflows <module>]
+ * [--max-body 1mb]`:
  * the local web view of the runs in a store (docs/observe.md). It reads the runs from the store, so it shows those of
  * every process on it. Its writes go through the store's inbox to the runs' owners; one to a template run no live
  * engine holds is applied at once (taken and handed back, src/cli/signal-run.ts). Runs until SIGINT or SIGTERM.
@@ -28,6 +29,7 @@ interface ServeCommandOptions {
   readonly token: string | undefined;
   readonly readOnly: boolean;
   readonly workflows: string | undefined;
+  readonly maxBody: string | undefined;
 }
 
 /** The help of `flowstate serve --help`. */
@@ -41,7 +43,8 @@ Options:
   --host <address>      the address to listen on (default 127.0.0.1)
   --token <t>           the token writes need (default: a random one, printed at start)
   --read-only           allow no writes at all
-  --workflows <module>  a module exporting your workflow definitions, to draw their charts`;
+  --workflows <module>  a module exporting your workflow definitions, to draw their charts
+  --max-body <size>     the largest body a write takes: bytes, or with kb or mb (default 1mb); larger is a 413`;
 
 /** Parses the arguments after `serve`; a {@link UsageError} names the offending word. */
 function parseServe(args: readonly string[]): ServeCommandOptions | 'help' {
@@ -54,6 +57,7 @@ function parseServe(args: readonly string[]): ServeCommandOptions | 'help' {
       token: { type: 'string' },
       'read-only': { type: 'boolean' },
       workflows: { type: 'string' },
+      'max-body': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -63,7 +67,7 @@ function parseServe(args: readonly string[]): ServeCommandOptions | 'help' {
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' for 'serve'`);
   for (const [name, value] of Object.entries(values)) {
     const flag = name === 'read-only' || name === 'help';
-    if (!['store', 'port', 'host', 'token', 'read-only', 'workflows', 'help'].includes(name))
+    if (!['store', 'port', 'host', 'token', 'read-only', 'workflows', 'max-body', 'help'].includes(name))
       throw new UsageError(`unknown option '--${name}' for 'serve'`);
     if (flag && typeof value === 'string') throw new UsageError(`option '--${name}' takes no value`);
     if (!flag && typeof value !== 'string') throw new UsageError(`option '--${name}' needs a value`);
@@ -76,6 +80,7 @@ function parseServe(args: readonly string[]): ServeCommandOptions | 'help' {
     token: text('token'),
     readOnly: values['read-only'] === true,
     workflows: text('workflows'),
+    maxBody: text('max-body'),
   };
 }
 
@@ -92,6 +97,7 @@ export async function runServeCommand(args: readonly string[], io: CliIO): Promi
   let store: WorkflowStore;
   let port: number;
   let workflows: Map<string, AnyWorkflowDefinition>;
+  let maxBodyBytes: number | undefined;
   try {
     const parsed = parseServe(args);
     if (parsed === 'help') {
@@ -104,6 +110,7 @@ export async function runServeCommand(args: readonly string[], io: CliIO): Promi
       throw new UsageError(`--port takes a port number, got '${options.port}'`);
     if (options.readOnly && options.token !== undefined)
       throw new UsageError('--token and --read-only exclude each other');
+    maxBodyBytes = options.maxBody === undefined ? undefined : sizeOf(options.maxBody);
     workflows = new Map(templates.map((t) => [t.definition.id, t.definition]));
     if (options.workflows !== undefined)
       for (const d of await loadWorkflows(options.workflows)) workflows.set(d.id, d);
@@ -124,6 +131,7 @@ export async function runServeCommand(args: readonly string[], io: CliIO): Promi
     registry,
     assets: loadAssets(),
     ...(token === undefined ? {} : { token }),
+    ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
   });
   const host = options.host ?? '127.0.0.1';
   return new Promise<number>((done) => {
@@ -150,6 +158,16 @@ export async function runServeCommand(args: readonly string[], io: CliIO): Promi
     const onSignal = () => stop(0);
     process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   });
+}
+
+/** `--max-body`: a count of bytes, or of kilobytes or megabytes (`512kb`, `4mb`: 1024 and 1024² bytes). */
+function sizeOf(text: string): number {
+  const match = /^(\d+)\s*(b|kb?|mb?)?$/i.exec(text.trim());
+  const unit = { b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2 }[match?.[2]?.toLowerCase() ?? 'b'];
+  const bytes = match && unit ? Number(match[1]) * unit : Number.NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 1)
+    throw new UsageError(`--max-body takes a size (bytes, or with kb or mb: 4mb), got '${text}'`);
+  return bytes;
 }
 
 /** A PostgreSQL URL's password is not printed. */

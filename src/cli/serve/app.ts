@@ -6,9 +6,10 @@ import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Registry } from 'prom-client';
 import type { AnyWorkflowDefinition } from '../../model/definition.js';
-import type { RunFilter, RunStatus, WorkflowStore } from '../../persistence/types.js';
+import type { RunFilter, RunHead, RunStatus, WorkflowStore } from '../../persistence/types.js';
 import { UNFINISHED } from '../../persistence/types.js';
 import { type Assets, serveAsset } from './assets.js';
+import { DEFAULT_MAX_BODY } from './body.js';
 import { RunFeed } from './feed.js';
 import { HttpError } from './http-error.js';
 import { RunViews } from './run-view.js';
@@ -29,6 +30,8 @@ export interface ServeAppOptions {
   readonly pollMs?: number;
   /** How long a signal waits for the run's owner before it is reported queued. @default 10_000 */
   readonly signalTimeoutMs?: number;
+  /** The largest body a write takes, in bytes: a larger one is answered `413`. @default 1 MiB */
+  readonly maxBodyBytes?: number;
 }
 
 const STATUSES: readonly RunStatus[] = ['running', 'waiting', 'done', 'failed', 'cancelled', 'compensated'];
@@ -65,34 +68,46 @@ export function createServeApp(options: ServeAppOptions): { app: Hono; close: ()
   });
 
   app.get('/api/runs', async (c) => {
-    const filter = listFilter(c.req.query());
+    const query = c.req.query();
     const now = Date.now();
-    const [records, total] = await Promise.all([
-      store.listRuns({ ...filter, limit: filter.limit + 1 }),
+    // Percent and ETA need the snapshot: read only for the unfinished runs of this page (heads carry no payload).
+    const rowsOf = (heads: readonly RunHead[]) =>
+      Promise.all(
+        heads.map(async (r) =>
+          views.row(r, UNFINISHED.includes(r.status) ? await store.getRun(r.id) : undefined, now),
+        ),
+      );
+    const named = c.req.queries('id');
+    if (named !== undefined) {
+      // `?id=a&id=b`: the rows of these runs (those stored), what the list page reads again of the runs that moved.
+      const ids = [...new Set(named.filter((id) => id !== ''))];
+      if (ids.length > PAGE_MAX) throw new HttpError(400, `id names at most ${PAGE_MAX} runs`);
+      const heads = await feed.heads({ ids, limit: PAGE_MAX, order: 'newest' });
+      return c.json({ runs: await rowsOf(heads), total: null, offset: 0, limit: PAGE_MAX, more: false });
+    }
+    const filter = listFilter(query);
+    const [heads, total] = await Promise.all([
+      feed.heads({ ...filter, limit: filter.limit + 1 }),
       store.countRuns ? store.countRuns(filter) : Promise.resolve(undefined),
     ]);
-    const page = records.slice(0, filter.limit);
-    // Percent and ETA need the snapshot: read only for the unfinished runs of this page.
-    const rows = await Promise.all(
-      page.map(async (r) =>
-        views.row(r, UNFINISHED.includes(r.status) ? await store.getRun(r.id) : undefined, now),
-      ),
-    );
     return c.json({
-      runs: rows,
+      runs: await rowsOf(heads.slice(0, filter.limit)),
       total: total ?? null,
       offset: filter.offset,
       limit: filter.limit,
-      more: records.length > filter.limit,
+      more: heads.length > filter.limit,
     });
   });
 
   app.get('/api/runs/events', (c) =>
     streamSSE(c, async (stream) => {
-      const stop = feed.onList(
-        (ids) => void stream.writeSSE({ event: 'changed', data: JSON.stringify(ids) }),
-      );
+      const stop = feed.onList((change) => {
+        void stream.writeSSE({ event: 'changed', data: JSON.stringify(change.ids) });
+        void stream.writeSSE({ event: 'runs', data: JSON.stringify(change.rows) });
+      });
       stream.onAbort(stop);
+      // Ready once the poller knows the runs as they are: a page read after this misses no change.
+      await feed.listPrimed();
       await stream.writeSSE({ event: 'ready', data: '{}' });
       await untilAborted(stream);
       stop();
@@ -108,10 +123,7 @@ export function createServeApp(options: ServeAppOptions): { app: Hono; close: ()
   app.get('/api/runs/:id/events', (c) =>
     streamSSE(c, async (stream) => {
       const id = c.req.param('id');
-      const stop = feed.onRun(
-        id,
-        (detail) => void stream.writeSSE({ event: 'run', data: JSON.stringify(detail) }),
-      );
+      const stop = feed.onRun(id, (_detail, json) => void stream.writeSSE({ event: 'run', data: json }));
       stream.onAbort(stop);
       await untilAborted(stream);
       stop();
@@ -124,6 +136,7 @@ export function createServeApp(options: ServeAppOptions): { app: Hono; close: ()
     feed,
     token: options.token,
     timeoutMs: options.signalTimeoutMs ?? 10_000,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY,
   });
 
   app.get('/metrics', async (c) =>

@@ -15,7 +15,14 @@ import type { AnyWorkflowDefinition } from '../../model/definition.js';
 import type { SerializedError } from '../../model/errors.js';
 import { notUndoneOf } from '../../model/not-undone.js';
 import { withRunInput } from '../../persistence/stored-input.js';
-import type { HistoryRow, JournalEntry, RunRecord, StoredRun, TimerRow } from '../../persistence/types.js';
+import type {
+  HistoryRow,
+  JournalEntry,
+  RunHead,
+  RunRecord,
+  StoredRun,
+  TimerRow,
+} from '../../persistence/types.js';
 import { activeStates, type Chart, chartOf } from './chart.js';
 import { failedSteps, withFailedSteps } from './failed-steps.js';
 import type { AttemptView, StepLogEntry } from './step-log.js';
@@ -87,7 +94,7 @@ export class RunViews {
    * snapshot itself, even when `record` is a whole stored run (`detail` passes one; a store's list may return
    * them): it is the engine's internal state, megabytes for a big map, and no client should depend on it.
    */
-  row(record: RunRecord, stored: StoredRun | undefined, now: number): RunRow {
+  row(record: RunHead, stored: StoredRun | undefined, now: number): RunRow {
     const {
       input: _i,
       output: _o,
@@ -95,7 +102,7 @@ export class RunViews {
       epoch: _e,
       snapshot: _s,
       ...rest
-    } = record as Partial<StoredRun> & RunRecord;
+    } = record as Partial<StoredRun> & RunHead;
     const ended = ENDED.has(record.status);
     const durationMs = (ended ? record.updatedAt : now) - record.createdAt;
     const progress = ended

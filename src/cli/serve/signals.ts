@@ -14,6 +14,7 @@ import type { WorkflowStore } from '../../persistence/types.js';
 import { UNFINISHED } from '../../persistence/types.js';
 import { earlierSignal, keyedSignalId, postSignal, type SignalBody } from '../../runtime/inbox.js';
 import { appliedWhenUnowned, heldByLiveEngine, type SignalKind, signalRun } from '../signal-run.js';
+import { readJsonObject } from './body.js';
 import type { RunFeed } from './feed.js';
 import { HttpError } from './http-error.js';
 import { refusalOf } from './signal-check.js';
@@ -30,6 +31,8 @@ export interface SignalRoutesOptions {
   readonly token: string | undefined;
   /** How long a signal waits for the run's owner before it is reported queued. */
   readonly timeoutMs: number;
+  /** The largest body a write takes, in bytes: a larger one is a `413`. */
+  readonly maxBodyBytes: number;
 }
 
 /** What became of a signal: its result, its refusal read from the stored run, or left to the run's owner. */
@@ -40,7 +43,7 @@ type Handled = { readonly result: Promise<unknown> } | { readonly refused: strin
  *
  * @example
  * ```ts
- * signalRoutes(app, { store, workflows, feed, token, timeoutMs: 10_000 });
+ * signalRoutes(app, { store, workflows, feed, token, timeoutMs: 10_000, maxBodyBytes: 1024 * 1024 });
  * ```
  */
 export function signalRoutes(app: Hono, options: SignalRoutesOptions): void {
@@ -88,7 +91,7 @@ export function signalRoutes(app: Hono, options: SignalRoutesOptions): void {
       async (c) => {
         authorize(options.token, c.req.header('authorization'));
         const id = c.req.param('id');
-        const body = read(jsonObject(await c.req.text()));
+        const body = read(await readJsonObject(c.req.raw, options.maxBodyBytes));
         const header = c.req.header('idempotency-key');
         const key = header === undefined || header === '' ? undefined : header;
         // A signal's name (`signalId`) is at most 200 characters: refused here alike whichever path the write takes.
@@ -171,20 +174,6 @@ function authorize(token: string | undefined, header: string | undefined) {
       401,
       'wrong token: use the one flowstate serve printed at start (or gave with --token)',
     );
-}
-
-/** A request's body: a JSON object, or none (`{}`); anything else is a 400 that says so. */
-function jsonObject(text: string): Record<string, unknown> {
-  if (text.trim() === '') return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new HttpError(400, 'the body is not JSON: send a JSON object (content-type: application/json)');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new HttpError(400, 'the body is a JSON object');
-  return body as Record<string, unknown>;
 }
 
 function str(value: unknown, name: string): string {
