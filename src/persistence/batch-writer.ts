@@ -224,11 +224,13 @@ export class BatchWriter {
     // out and reported alone: the other runs of the batch are written as usual. Inside the transaction its error
     // would fail the batch, taken for a store fault and retried forever, every run of the engine waiting behind it.
     const claims: RunClaim[] = [];
+    const leftOut = new Set<string>();
     for (const claim of queued.claims.values()) {
       try {
         prepareRow(claim.run, true);
         claims.push(claim);
       } catch (error) {
+        leftOut.add(claim.run.id);
         this.unstorableClaims.set(claim.run.id, error);
       }
     }
@@ -239,6 +241,7 @@ export class BatchWriter {
         prepareRow(checkpoint.run, checkpoint.resetJournal === true);
         runs.push(checkpoint);
       } catch (error) {
+        leftOut.add(runId);
         this.events.onUnwritable?.(runId, error);
       }
     }
@@ -253,7 +256,11 @@ export class BatchWriter {
       claims,
       runs,
       journal: this.journal,
-      inbox: this.inbox,
+      // A left-out run's answers stay unwritten: an answer marks its signal applied, and the state the signal made
+      // was not stored (the caller would be told `applied` for an effect a restart would not have). Its signal stays
+      // pending; the run stops, and its caller hears it ended before the signal was read. Journal entries are kept:
+      // they are agents' outputs, which a restore reuses.
+      inbox: leftOut.size === 0 ? this.inbox : this.inbox.filter((answer) => !leftOut.has(answer.runId)),
       history,
     };
     this.claims = new Map();
