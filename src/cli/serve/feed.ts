@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /**
  * The live side of the web view: polls the store for the runs someone watches and tells their streams what changed.
  * Polling (not PostgreSQL LISTEN/NOTIFY) works the same on every store. What is polled is the runs' heads
@@ -28,7 +29,7 @@ interface RunWatch {
   readonly listeners: Set<RunListener>;
   /** The head last read whole ({@link stampOf}); '' before the first read. */
   stamp: string;
-  /** What the last push was made of (the stamp, the snapshot's length, the journal's and timers' counts). */
+  /** What the last push was made of (the stamp, the snapshot's digest, the journal's and timers' counts). */
   pushed: string;
   /** Read whole at the next poll whatever its head says (a new subscriber, a signal just sent). */
   due: boolean;
@@ -180,7 +181,10 @@ export class RunFeed {
       this.store.listTimers(id),
     ]);
     const detail = this.views.detail(stored, journal, timers, Date.now());
-    const made = `${stampOf(stored)}|${stored.snapshot.length}|${journal.length}|${timers.length}`;
+    // The snapshot's digest, not its length: a second checkpoint of the same millisecond may be as long as the first
+    // (a state `stepA` moved to `stepB`). Made only when a run is read whole, which its head says is seldom.
+    const digest = createHash('sha1').update(stored.snapshot).digest('base64');
+    const made = `${stampOf(stored)}|${digest}|${journal.length}|${timers.length}`;
     return { detail, head: headOf(stored), made };
   }
 
@@ -245,11 +249,15 @@ export class RunFeed {
       throw error;
     }
     if (!read) return;
-    watch.stamp = stampOf(read.head);
+    const stamp = stampOf(read.head);
+    const news = stamp !== watch.stamp || read.made !== watch.pushed;
+    watch.stamp = stamp;
     const ended = !UNFINISHED.includes(read.head.status);
-    // Nothing is written after a run's end: no later checkpoint of the same millisecond to look for.
-    watch.settleAt =
-      !ended && started - read.head.updatedAt < SETTLE_MS ? read.head.updatedAt + SETTLE_MS : 0;
+    // A read that found something new is followed by one more, SETTLE_MS later on this server's clock: a checkpoint
+    // written in the same millisecond after this read has the same head. Timed from this server's reading, not the
+    // run's `updatedAt`, which another machine's clock wrote (skewed, it would never look recent). Nothing is
+    // written after a run's end: no later checkpoint to look for.
+    watch.settleAt = !ended && news ? started + SETTLE_MS : 0;
     watch.endedUntil = ended ? Date.now() + ENDED_POLL_MS : 0;
     if (read.made === watch.pushed) return;
     watch.pushed = read.made;
