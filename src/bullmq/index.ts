@@ -3,7 +3,7 @@
  * to `bullmqTransport`; `createWorker` (or `flowstate worker`) runs them in other processes. See docs/distributed.md.
  */
 
-export { jobIdOf, type RedisConnection } from './redis.js';
+export { AgentNotOnWorkerError, jobIdOf, NotJsonError, type RedisConnection } from './redis.js';
 export {
   type BullmqTransport,
   type BullmqTransportOptions,

@@ -1,12 +1,14 @@
 /**
  * `flowstate worker --redis <url> --queue <name> --agents <module> [--concurrency N]`: runs the agents of a queue's
  * jobs for engines whose steps are dispatched through `flowstate/bullmq`, until SIGTERM or SIGINT (then it finishes
- * the jobs it runs and exits 0).
+ * the jobs it runs and exits 0; a second signal aborts them). Redis being down does not keep it from exiting: what
+ * needs Redis after the running jobs is given about 2 s.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { seedSample } from '../../db/sample/index.js';
 import type { AgentRegistry } from '../../model/agent.js';
+import { isName } from '../../model/names.js';
 import { createLogger } from '../../observability/logger.js';
 import type { CliIO } from '../demo-command.js';
 import { UsageError } from '../paths-command.js';
@@ -43,6 +45,11 @@ export async function runWorkerCommand(options: WorkerCommandOptions, io: CliIO)
   // user). The scheme is checked, the URL never echoed (it may hold a password).
   if (!/^rediss?:\/\/[^\s]+$/.test(redis)) return usage('--redis takes a redis:// or rediss:// URL');
   if (!options.queue) return usage("'worker' needs --queue <name>");
+  // BullMQ refuses ':' (the process ended with a stack), and a name no step could give never gets a job.
+  if (!isName(options.queue))
+    return usage(
+      `--queue takes a name a step can give as its queue (a letter, then letters, digits, '_' or '-'), got '${options.queue}'`,
+    );
   if (!options.agents) return usage("'worker' needs --agents <module>");
   const concurrency = options.concurrency === undefined ? 1 : Number(options.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1)
@@ -69,15 +76,32 @@ export async function runWorkerCommand(options: WorkerCommandOptions, io: CliIO)
     logger,
     ...(lockDurationMs ? { lockDurationMs } : {}),
   });
-  await worker.ready();
-  io.out(
-    `flowstate worker: queue '${options.queue}', concurrency ${concurrency}, agents ${Object.keys(agents).join(', ')}`,
-  );
-  await new Promise<void>((done) => {
-    process.once('SIGTERM', done);
-    process.once('SIGINT', done);
+  // Listened to from the start: a signal while Redis is still out of reach stops the worker too.
+  let signals = 0;
+  let stop: () => void = () => {};
+  const stopped = new Promise<void>((done) => {
+    stop = done;
   });
-  await worker.close();
+  const onSignal = () => {
+    signals++;
+    if (signals === 1) stop();
+    // A second signal: the running agents are aborted (their attempts run again elsewhere).
+    else void worker.close(true);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    const ready = await Promise.race([worker.ready().then(() => true), stopped.then(() => false)]);
+    if (ready)
+      io.out(
+        `flowstate worker: queue '${options.queue}', concurrency ${concurrency}, agents ${Object.keys(agents).join(', ')}`,
+      );
+    await stopped;
+    await worker.close();
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
   io.out(`flowstate worker: stopped after ${worker.processed} jobs`);
   return 0;
 }
