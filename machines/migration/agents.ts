@@ -40,7 +40,7 @@ import {
   refuseUncopiedSequences,
   sequencesMovedBack,
 } from './scratch-sequences.js';
-import { refuseUncopiedTypes } from './scratch-types.js';
+import { refuseUncopiedTypes } from './scratch-types-refuse.js';
 import { takeSnapshot } from './snapshot.js';
 import { readDomains } from './snapshot-domains.js';
 import { readEnums } from './snapshot-enums.js';

@@ -17,7 +17,8 @@ import {
   readSequenceCopy,
   retargetSequenceLiterals,
 } from './scratch-sequences.js';
-import { copiedColumns, createTypeCopies, finishTypeCopies, readTypeCopy } from './scratch-types.js';
+import { copiedColumns, createTypeCopies, finishTypeCopies } from './scratch-types-make.js';
+import { readTypeCopy } from './scratch-types-read.js';
 import type { Snapshot } from './snapshot.js';
 import type { Domain } from './snapshot-domains.js';
 import type { Enum } from './snapshot-enums.js';
@@ -48,7 +49,7 @@ interface Relation {
  * new schema `scratch`, on `tx`, with the rows of the tables in `rowsOf` (of every table when it is undefined; see
  * `tablesWithRows`). Definitions are printed with `live` as the search path, so they name its objects unqualified and
  * are created under `scratch` as the search path. Returns the schema's types the copy has not, with why
- * (`scratch-types.ts`).
+ * (`scratch-types-*.ts`).
  */
 export async function copySchema(
   tx: Database,
@@ -118,7 +119,7 @@ export async function copySchema(
   // the target's (`scratch-sequences.ts`). Before the types (a domain's default may call one) and the tables, whose
   // defaults call them.
   await createSequenceCopies(tx, sequences);
-  // Types before the tables, whose columns are of them (`scratch-types.ts`).
+  // Types before the tables, whose columns are of them (`scratch-types-*.ts`).
   const uncopiedTypes = await createTypeCopies(tx, types, scratch);
   const from = (name: string) => `${quoteIdent(live)}.${quoteIdent(name)}`;
   for (const r of parentsFirst(relations.filter((x) => x.kind === 'r' || x.kind === 'p'))) {
@@ -285,7 +286,7 @@ export async function asLive(
   // The copy has no triggers or privileges of the target's, and sequences of its own (copies, made with no grants,
   // whose positions are the dry run's): what it says of them is not the target's (compared without them; the
   // revert's verification compares them on the target). Its row-level security and policies are the target's
-  // (`scratch-security.ts`), and so are its enum types and domains (`scratch-types.ts`), with those it has not copied
+  // (`scratch-security.ts`), and so are its enum types and domains (`scratch-types-*.ts`), with those it has not copied
   // as the target has them: they are compared.
   for (const table of mapped.tables) {
     for (const key of ['triggerDefinitions', 'grants'] as const) delete table[key];

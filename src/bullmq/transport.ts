@@ -6,36 +6,38 @@
  * worker to own. What the stream cannot promise (an event trimmed away, an engine that attached after the event,
  * Redis restarted empty) a periodic check covers: every `checkEveryMs` each job this engine waits for is read by
  * id; a finished one is taken, a missing one (FLUSHALL, a crash without AOF) is added again under the same id.
+ *
+ * This file wires the parts beside it: adding or attaching to a job and taking its result (`transport-attach.ts`),
+ * the periodic check (`transport-check.ts`), cancellation (`transport-cancel.ts`), and what they share
+ * (`transport-state.ts`).
  */
 import { Queue, QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { AgentJob, AgentTransport } from '../machine/transport.js';
+import type { AgentTransport } from '../machine/transport.js';
 import { CancelledError } from '../model/errors.js';
 import { createLogger } from '../observability/logger.js';
 import {
   bullConnection,
-  CANCEL_TTL_MS,
   CLOSE_WAIT_MS,
-  cancelChannel,
-  cancelKey,
   checkQueueName,
   checkRedis,
   DEFAULT_PREFIX,
-  FIELDS,
-  fingerprintInData,
   fingerprintOf,
   type JobData,
-  type JobResult,
   jobIdOf,
   NotJsonError,
   PROTOCOL_VERSION,
-  parse,
   type RedisConnection,
   redisClient,
   settleWithin,
-  sleep,
 } from './redis.js';
+import { dispatch, finished } from './transport-attach.js';
+import { cancel } from './transport-cancel.js';
+import { startChecks } from './transport-check.js';
+import type { Lane, Pending, TransportState, TransportStats } from './transport-state.js';
+
+// Public as `flowstate/bullmq`'s (src/bullmq/index.ts); it lives with the state the transport's parts share.
+export type { TransportStats } from './transport-state.js';
 
 /** Options of {@link bullmqTransport}. */
 export interface BullmqTransportOptions {
@@ -51,25 +53,6 @@ export interface BullmqTransportOptions {
   readonly logger?: Logger;
 }
 
-/** Counts since the transport started, for monitoring and tests. */
-export interface TransportStats {
-  /** Jobs added to a queue. */
-  readonly dispatched: number;
-  /** Calls that found their job already in Redis (a re-dispatch after a takeover) and attached to it. */
-  readonly reattached: number;
-  /** Jobs Redis lost while in flight, added again. */
-  readonly requeued: number;
-  /** Jobs an engine aborted, that another owner still waited for and added again. */
-  readonly rerun: number;
-  /**
-   * Jobs of another run found under an attempt's id (a run id used again while the earlier run's job was still in
-   * Redis), replaced by this attempt's job instead of taken.
-   */
-  readonly replaced: number;
-  /** Jobs still waiting in their queue when their attempt was cancelled or timed out, removed from it. */
-  readonly removed: number;
-}
-
 /** A transport for `createEngine({ transport })`; close it after the engine. */
 export interface BullmqTransport extends AgentTransport {
   /** Resolves once connected, with the warnings of the Redis settings check (also logged). */
@@ -80,29 +63,6 @@ export interface BullmqTransport extends AgentTransport {
   readonly stats: TransportStats;
   /** Stops the checks and closes the connections; calls still waiting reject with a `CancelledError`. */
   close(): Promise<void>;
-}
-
-interface Lane {
-  readonly queue: Queue;
-  readonly events: QueueEvents;
-  readonly ready: Promise<unknown>;
-}
-
-interface Pending {
-  readonly key: string;
-  readonly id: string;
-  readonly job: AgentJob;
-  readonly lane: Lane;
-  /** What the job carries. */
-  readonly data: JobData;
-  /** The attempt's {@link fingerprintOf}: its agent and input. */
-  readonly fingerprint: string;
-  /** Known to be in Redis (added, or found there): the periodic check watches it. */
-  added: boolean;
-  /** The job under the attempt's id is another run's, still running: replaced once it ends. */
-  foreign: boolean;
-  resolve(output: unknown): void;
-  reject(error: unknown): void;
 }
 
 /**
@@ -130,20 +90,21 @@ interface Pending {
  * ```
  */
 export function bullmqTransport(options: BullmqTransportOptions): BullmqTransport {
-  const prefix = options.prefix ?? DEFAULT_PREFIX;
   const logger = options.logger ?? createLogger();
-  const keepSeconds = Math.ceil((options.keepResultsMs ?? 3_600_000) / 1000);
   const connection = bullConnection(options.connection);
-  const redis: Redis = redisClient(options.connection);
+  const state: TransportState = {
+    prefix: options.prefix ?? DEFAULT_PREFIX,
+    logger,
+    keepSeconds: Math.ceil((options.keepResultsMs ?? 3_600_000) / 1000),
+    redis: redisClient(options.connection),
+    pending: new Map(),
+    stats: { dispatched: 0, reattached: 0, requeued: 0, rerun: 0, replaced: 0, removed: 0 },
+    closed: false,
+  };
+  const { prefix, redis, pending, stats } = state;
   redis.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
   const lanes = new Map<string, Lane>();
-  const pending = new Map<string, Pending>();
-  const stats = { dispatched: 0, reattached: 0, requeued: 0, rerun: 0, replaced: 0, removed: 0 };
   const checked = checkRedis(redis, logger);
-  let closed = false;
-
-  /** The job's hash in Redis (BullMQ's key layout: prefix, queue, id). */
-  const jobKey = (p: Pending) => `${prefix}:${p.job.queue}:${p.id}`;
 
   const laneOf = (name: string): Lane => {
     let lane = lanes.get(name);
@@ -153,198 +114,22 @@ export function bullmqTransport(options: BullmqTransportOptions): BullmqTranspor
     // Connection errors are retried by ioredis forever; an `error` without a listener would crash the process.
     queue.on('error', (error) => logger.debug({ err: error, queue: name }, 'queue connection error'));
     events.on('error', (error) => logger.debug({ err: error, queue: name }, 'queue events error'));
-    events.on('completed', ({ jobId, returnvalue }) => finished(name, jobId, returnvalue, undefined, false));
-    events.on('failed', ({ jobId, failedReason }) => finished(name, jobId, undefined, failedReason, false));
+    events.on('completed', ({ jobId, returnvalue }) =>
+      finished(state, name, jobId, returnvalue, undefined, false),
+    );
+    events.on('failed', ({ jobId, failedReason }) =>
+      finished(state, name, jobId, undefined, failedReason, false),
+    );
     lane = { queue, events, ready: Promise.all([queue.waitUntilReady(), events.waitUntilReady()]) };
     lanes.set(name, lane);
     return lane;
   };
 
-  /**
-   * Settles a call with a finished job's result; `false` if the job is not to be taken but run again: an attempt an
-   * engine aborted, or another run's job under the attempt's id. `current`: the result was read from the job's hash
-   * now (not from an event, which may be a late one of the job this attempt's replaced: ignored).
-   */
-  const take = (p: Pending, returnvalue: unknown, failedReason?: string, current = true): boolean => {
-    if (pending.get(p.key) !== p) return true;
-    const result = returnvalue as JobResult | null | undefined;
-    const isResult = result !== null && typeof result === 'object' && 'ok' in result;
-    if (isResult && result.fingerprint !== undefined && result.fingerprint !== p.fingerprint) {
-      if (!current && !p.foreign) return true;
-      p.foreign = true;
-    }
-    if (p.foreign) return false;
-    if (isResult) {
-      if (result.ok) p.resolve(result.output);
-      else if (result.cancelled) return false;
-      else p.reject(Object.assign(new Error(result.error.message), result.error));
-      return true;
-    }
-    const queue = p.job.queue;
-    // A BullMQ failure, not the agent's (stalled too often, lock lost): an attempt failure the policy may retry.
-    if (failedReason !== undefined)
-      p.reject(new Error(`Job ${p.id} on queue '${queue}' failed in BullMQ: ${failedReason}`));
-    else
-      p.reject(
-        new Error(
-          `Job ${p.id} on queue '${queue}' completed without a Flowstate result (it returned ${shapeOf(returnvalue)}): a consumer that is not a Flowstate worker takes the jobs of queue '${queue}'. Only \`flowstate worker\` or createWorker from flowstate/bullmq may consume a step's queue`,
-        ),
-      );
-    return true;
-  };
-
-  const finished = (
-    queue: string,
-    jobId: string,
-    returnvalue: unknown,
-    failedReason: string | undefined,
-    current: boolean,
-  ) => {
-    const p = pending.get(`${queue}\0${jobId}`);
-    if (p && !take(p, returnvalue, failedReason, current)) void rerun(p);
-  };
-
-  /**
-   * A job not to take (an attempt a previous owner aborted, which this one still waits for; another run's job under
-   * the attempt's id): removed, and the attempt added again.
-   */
-  const rerun = async (p: Pending) => {
-    if (p.foreign) stats.replaced++;
-    else stats.rerun++;
-    p.added = false;
-    p.foreign = false;
-    await p.lane.queue.remove(p.id).catch(() => {});
-    await dispatch(p, true);
-  };
-
-  /** Adds the attempt's job, or attaches to the one already there; retried with backoff while Redis fails. */
-  const dispatch = async (p: Pending, fresh = false): Promise<void> => {
-    let delay = 50;
-    while (pending.get(p.key) === p) {
-      try {
-        await p.lane.ready;
-        // Cancelled meanwhile: its cancellation (sent on this connection) must not be deleted below.
-        if (pending.get(p.key) !== p) return;
-        // One round trip before the add: this owner wants the attempt to run, so a cancellation left by a previous
-        // owner goes (a job that runs again must not meet it), and the job is read in case it exists already.
-        const [, [, fields]] = (await redis
-          .pipeline()
-          .del(cancelKey(prefix, p.job.queue, p.id))
-          .hmget(jobKey(p), ...FIELDS, 'data')
-          .exec()) as [unknown, [unknown, (string | null)[]]];
-        const [timestamp, finishedOn, returnvalue, failedReason, stored] = fields;
-        if (!fresh && timestamp !== null) {
-          const theirs = fingerprintInData(stored);
-          // A job without a fingerprint is an earlier build's: taken as this attempt's, as it was then.
-          if (theirs === undefined || theirs === p.fingerprint) {
-            stats.reattached++;
-            p.added = true;
-            if (finishedOn === null) return; // waiting or active: its event will come
-            if (take(p, parse(returnvalue), failedReason ?? undefined)) return;
-            await rerun(p);
-            return;
-          }
-          // Another run's job under this attempt's id (the run id was used again): never its result. Removed if it
-          // is not running (then this attempt's job is added below); else told to stop and replaced once it ends.
-          logger.warn(
-            { job: p.id, queue: p.job.queue },
-            "another run's job holds this attempt's id (a run id used again): replaced",
-          );
-          if ((await p.lane.queue.remove(p.id)) !== 1) {
-            p.foreign = true;
-            p.added = true;
-            cancel(p, new CancelledError('Replaced by a new run with the same id'));
-            return;
-          }
-          stats.replaced++;
-        }
-        if (pending.get(p.key) !== p) return;
-        await p.lane.queue.add(p.job.agent, p.data, {
-          jobId: p.id,
-          attempts: 1,
-          removeOnComplete: { age: keepSeconds },
-          removeOnFail: { age: keepSeconds },
-        });
-        stats.dispatched++;
-        p.added = true;
-        return;
-      } catch (error) {
-        if (closed) return;
-        logger.warn({ err: error, job: p.id, queue: p.job.queue }, 'dispatch failed, retrying');
-        await sleep(delay);
-        delay = Math.min(delay * 2, 5_000);
-      }
-    }
-  };
-
-  /** Reads every job in flight: takes the finished ones whose event was missed, adds again the ones Redis lost. */
-  const check = async () => {
-    const watched = [...pending.values()].filter((p) => p.added);
-    if (watched.length === 0) return;
-    const batch = redis.pipeline();
-    for (const p of watched) batch.hmget(jobKey(p), ...FIELDS);
-    const rows = (await batch.exec()) ?? [];
-    watched.forEach((p, i) => {
-      const [error, fields] = rows[i] ?? [new Error('no reply')];
-      if (error || pending.get(p.key) !== p) return;
-      const [timestamp, finishedOn, returnvalue, failedReason] = fields as (string | null)[];
-      if (timestamp === null) {
-        stats.requeued++;
-        logger.warn({ job: p.id, queue: p.job.queue }, 'job lost by Redis: added again');
-        p.added = false;
-        void dispatch(p, true);
-      } else if (finishedOn !== null) {
-        finished(p.job.queue, p.id, parse(returnvalue), failedReason ?? undefined, true);
-      }
-    });
-  };
-  const checkEveryMs = options.checkEveryMs ?? 2_000;
-  let checking = false;
-  const timer = setInterval(() => {
-    if (checking) return;
-    checking = true;
-    check()
-      .catch((error) => logger.debug({ err: error }, 'in-flight check failed'))
-      .finally(() => {
-        checking = false;
-      });
-  }, checkEveryMs);
-  timer.unref();
-
-  /**
-   * Removes an aborted attempt's job if it still waits in its queue (waiting, or delayed by a worker that handed it
-   * back): no worker takes it then. A job being taken at that moment is locked and stays (its worker reads the
-   * cancellation before calling the agent); a finished one stays for an owner that took the run over.
-   */
-  const removeWaiting = async (p: Pending) => {
-    const state = await p.lane.queue.getJobState(p.id);
-    if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') return;
-    if ((await p.lane.queue.remove(p.id)) === 1) stats.removed++;
-  };
-
-  /**
-   * Asks the workers to abort a job, remembers it for a worker that takes the job later, and removes the job if it
-   * still waits in its queue.
-   */
-  const cancel = (p: Pending, reason: unknown) => {
-    // The reason's code travels too: the agent's signal says a timeout is a timeout (STEP_TIMEOUT), not a cancel.
-    const notice = JSON.stringify({
-      jobId: p.id,
-      reason: reason instanceof Error ? reason.message : String(reason ?? 'cancelled'),
-      code: (reason as { code?: unknown } | undefined)?.code,
-    });
-    redis
-      .multi()
-      .set(cancelKey(prefix, p.job.queue, p.id), notice, 'PX', CANCEL_TTL_MS)
-      .publish(cancelChannel(prefix, p.job.queue), notice)
-      .exec()
-      .then(() => (p.foreign ? undefined : removeWaiting(p)))
-      .catch((error) => logger.debug({ err: error, job: p.id }, 'cancel not published'));
-  };
+  const timer = startChecks(state, options.checkEveryMs ?? 2_000);
 
   return {
     call(job, signal) {
-      if (closed) return Promise.reject(new CancelledError('The BullMQ transport is closed'));
+      if (state.closed) return Promise.reject(new CancelledError('The BullMQ transport is closed'));
       if (signal.aborted) return Promise.reject(signal.reason);
       // A queue BullMQ refuses (':') or no step could name fails the attempt, not retryable (never a dispatch retried
       // forever); `createEngine` checks its `defaultQueue` the same way.
@@ -375,7 +160,7 @@ export function bullmqTransport(options: BullmqTransportOptions): BullmqTranspor
         const onAbort = () => {
           if (pending.get(p.key) !== p) return;
           pending.delete(p.key);
-          cancel(p, signal.reason);
+          cancel(state, p, signal.reason);
           reject(signal.reason);
         };
         const end = () => {
@@ -403,7 +188,7 @@ export function bullmqTransport(options: BullmqTransportOptions): BullmqTranspor
         pending.get(p.key)?.reject(new CancelledError('The attempt was dispatched again'));
         pending.set(p.key, p);
         signal.addEventListener('abort', onAbort, { once: true });
-        void dispatch(p);
+        void dispatch(state, p);
       });
     },
     ready: async () => {
@@ -415,8 +200,8 @@ export function bullmqTransport(options: BullmqTransportOptions): BullmqTranspor
     },
     stats,
     async close() {
-      if (closed) return;
-      closed = true;
+      if (state.closed) return;
+      state.closed = true;
       clearInterval(timer);
       for (const p of [...pending.values()]) p.reject(new CancelledError('The BullMQ transport was closed'));
       // Closing politely needs Redis: while it is down, give up after a while and drop the connections.
@@ -427,20 +212,4 @@ export function bullmqTransport(options: BullmqTransportOptions): BullmqTranspor
       if (!(await settleWithin([redis.quit()], CLOSE_WAIT_MS))) redis.disconnect();
     },
   };
-}
-
-/** What a consumer that is not a Flowstate worker returned, in a few words (never its values). */
-function shapeOf(value: unknown): string {
-  if (value === undefined || value === null) return 'nothing';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') {
-    const keys = Object.keys(value);
-    return keys.length === 0
-      ? 'an empty object'
-      : `an object with ${keys
-          .slice(0, 5)
-          .map((k) => `'${k}'`)
-          .join(', ')}${keys.length > 5 ? '...' : ''}`;
-  }
-  return `a ${typeof value}`;
 }
